@@ -1,0 +1,1 @@
+//! DHCPv4 (RFC 2131/2132, RFC 3046, RFC 3396, RFC 4388, RFC 6926) wire format.

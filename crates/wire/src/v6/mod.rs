@@ -1,0 +1,1 @@
+//! DHCPv6 (RFC 8415, RFC 5007, RFC 5460, RFC 7653) wire format.
