@@ -1,1 +1,5 @@
-//! placeholder
+//! `lessor-server`: configuration, allocation engines, leasequery responders and their I/O.
+
+#![forbid(unsafe_code)]
+
+pub mod config;

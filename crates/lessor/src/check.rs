@@ -1,0 +1,66 @@
+//! `lessor check CONFIG`: validate a config and summarise what it would serve.
+
+use lessor_server::config;
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn run(path: &Path) -> ExitCode {
+    match config::load(path) {
+        Ok(c) => {
+            println!("{}: ok", path.display());
+            for line in summary(&c) {
+                println!("  {line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            let n = errors.0.len();
+            eprintln!(
+                "{}: {n} error{}",
+                path.display(),
+                if n == 1 { "" } else { "s" }
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn summary(c: &config::Config) -> Vec<String> {
+    let mut lines = vec![format!(
+        "server identifier {}, store {}",
+        c.file.server.identifier,
+        c.file.server.store.display()
+    )];
+    if let (Some(d), Some(raw)) = (&c.dhcp4, &c.file.dhcp4) {
+        let pool_addresses: u64 = d
+            .subnets
+            .iter()
+            .flat_map(|s| &s.pools)
+            .map(|p| p.size())
+            .sum();
+        let reservations: usize = d.subnets.iter().map(|s| s.reservations.len()).sum();
+        let listen: Vec<String> = raw
+            .listen
+            .iter()
+            .map(|a| a.to_string())
+            .chain(raw.interfaces.iter().cloned())
+            .collect();
+        lines.push(format!(
+            "dhcp4: {} subnet(s), {pool_addresses} pool address(es), {reservations} reservation(s), on {} port {}",
+            d.subnets.len(),
+            listen.join(", "),
+            raw.port
+        ));
+    } else {
+        lines.push("dhcp4: not configured (nothing served)".into());
+    }
+    match &c.file.leasequery {
+        Some(l) if !l.requesters.is_empty() => {
+            let who: Vec<String> = l.requesters.iter().map(|n| n.to_string()).collect();
+            lines.push(format!("leasequery: answers {}", who.join(", ")));
+        }
+        _ => lines.push("leasequery: no requesters allowed (nobody is answered)".into()),
+    }
+    lines
+}

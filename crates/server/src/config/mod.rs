@@ -1,0 +1,108 @@
+//! The server's configuration: read one TOML file, check every rule, and either return a fully
+//! resolved [`Config`] or every mistake with file, line, column and key. A server never starts
+//! on a config that failed here.
+
+mod duration;
+mod error;
+mod locate;
+pub mod options;
+pub mod schema;
+mod validate;
+
+pub use duration::Seconds;
+pub use error::{ConfigError, ConfigErrors};
+pub use locate::{KeyPath, Position, Segment};
+pub use validate::{ClientKey, Dhcp4, Pool, Reservation, Subnet, Timers};
+
+use std::path::Path;
+use toml_edit::ImDocument;
+
+/// A config that passed every check.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file as written (with defaults filled in).
+    pub file: schema::File,
+    /// `[dhcp4]` with subnets, pools, timers and options resolved.
+    pub dhcp4: Option<Dhcp4>,
+}
+
+/// Reads and checks the config at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: name.clone(),
+            position: None,
+            key: KeyPath::default(),
+            message: format!("cannot read: {e}"),
+        }])
+    })?;
+    parse(&text, &name)
+}
+
+/// Checks config `text`; `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
+    let error = |offset: Option<usize>, key: KeyPath, message: String| ConfigError {
+        file: file.to_owned(),
+        position: offset.map(|o| locate::position(text, o)),
+        key,
+        message,
+    };
+    let doc = ImDocument::parse(text).map_err(|e| {
+        let message = e.message().trim().to_owned();
+        ConfigErrors(vec![error(
+            e.span().map(|s| s.start),
+            KeyPath::default(),
+            message,
+        )])
+    })?;
+    let parsed: schema::File = serde_path_to_error::deserialize(toml::Deserializer::new(text))
+        .map_err(|e| {
+            let key = key_path(e.path());
+            let offset = e
+                .inner()
+                .span()
+                .map(|s| s.start)
+                .or_else(|| locate::locate(&doc, &key));
+            ConfigErrors(vec![error(offset, key, e.inner().message().to_owned())])
+        })?;
+
+    let mut findings = Vec::new();
+    validate::server(&parsed.server, &mut findings);
+    let dhcp4 = parsed
+        .dhcp4
+        .as_ref()
+        .map(|d| validate::dhcp4(d, &mut findings));
+    if let Some(l) = &parsed.leasequery {
+        validate::leasequery(l, &mut findings);
+    }
+    if findings.is_empty() {
+        return Ok(Config {
+            file: parsed,
+            dhcp4,
+        });
+    }
+    Err(ConfigErrors(
+        findings
+            .into_iter()
+            .map(|(key, message)| error(locate::locate(&doc, &key), key, message))
+            .collect(),
+    ))
+}
+
+fn key_path(path: &serde_path_to_error::Path) -> KeyPath {
+    use serde_path_to_error::Segment as S;
+    KeyPath(
+        path.iter()
+            .filter_map(|s| match s {
+                S::Seq { index } => Some(Segment::Index(*index)),
+                S::Map { key } => Some(Segment::Key(key.clone())),
+                S::Enum { variant } => Some(Segment::Key(variant.clone())),
+                S::Unknown => None,
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests;

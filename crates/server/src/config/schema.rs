@@ -1,0 +1,238 @@
+//! The configuration file as written: TOML sections by protocol, kebab-case keys, every default
+//! stated here once (and in docs/configuration.md). Unknown keys are errors, so a typo never
+//! silently falls back to a default.
+
+use super::duration::Seconds;
+use ipnet::{IpNet, Ipv4Net};
+use serde::Deserialize;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct File {
+    pub server: Server,
+    pub dhcp4: Option<Dhcp4>,
+    pub leasequery: Option<Leasequery>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Server {
+    /// DHCPv4 Server Identifier (option 54): an address of this server that clients can reach.
+    pub identifier: Ipv4Addr,
+    /// The embedded store's file (SQLite).
+    #[serde(default = "default_store")]
+    pub store: PathBuf,
+}
+
+fn default_store() -> PathBuf {
+    PathBuf::from("var/lessor.db")
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Dhcp4 {
+    /// Local addresses to answer on. Nothing is served anywhere else.
+    #[serde(default)]
+    pub listen: Vec<Ipv4Addr>,
+    /// Interfaces for directly attached clients (broadcast traffic).
+    #[serde(default)]
+    pub interfaces: Vec<String>,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// Where replies to a relay (giaddr) go.
+    #[serde(default = "default_port")]
+    pub relay_port: u16,
+    /// giaddr values whose clients are served; a relayed message from elsewhere is dropped.
+    #[serde(default)]
+    pub relays: Vec<Ipv4Net>,
+    #[serde(default = "default_lease_time")]
+    pub lease_time: Seconds,
+    /// T1; default half the lease time (RFC 2131 §4.4.5).
+    pub renew_time: Option<Seconds>,
+    /// T2; default 7/8 of the lease time (RFC 2131 §4.4.5).
+    pub rebind_time: Option<Seconds>,
+    #[serde(default)]
+    pub options: toml::Table,
+    #[serde(default)]
+    pub subnet: Vec<Subnet>,
+}
+
+fn default_port() -> u16 {
+    67
+}
+
+fn default_lease_time() -> Seconds {
+    Seconds(3600)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Subnet {
+    pub prefix: Ipv4Net,
+    /// "first-last" ranges or CIDR prefixes inside `prefix`.
+    #[serde(default)]
+    pub pools: Vec<String>,
+    /// Addresses inside pools that are never handed out.
+    #[serde(default)]
+    pub exclude: Vec<Ipv4Addr>,
+    pub lease_time: Option<Seconds>,
+    pub renew_time: Option<Seconds>,
+    pub rebind_time: Option<Seconds>,
+    #[serde(default)]
+    pub options: toml::Table,
+    #[serde(default)]
+    pub reservations: Vec<Reservation>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Reservation {
+    /// Ethernet chaddr, "02:00:00:00:00:02".
+    pub mac: Option<String>,
+    /// Client identifier (option 61) as hex, type octet first.
+    pub client_id: Option<String>,
+    pub address: Ipv4Addr,
+    #[serde(default)]
+    pub options: toml::Table,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Leasequery {
+    /// Addresses and prefixes allowed to send DHCPLEASEQUERY; nobody else gets an answer.
+    #[serde(default)]
+    pub requesters: Vec<IpNet>,
+    /// Options a DHCPLEASEACTIVE may carry when the requester asks for them.
+    #[serde(default = "default_non_sensitive")]
+    pub non_sensitive_options: Vec<u8>,
+    #[serde(default)]
+    pub rate_limit: RateLimit,
+    /// draft-ietf-dhc-leasequery-00 requesters (answered DHCPACK/DHCPNAK).
+    #[serde(default)]
+    pub legacy: Vec<Legacy>,
+    pub bulk: Option<Bulk>,
+}
+
+fn default_non_sensitive() -> Vec<u8> {
+    vec![1, 3, 6, 12, 15, 51, 58, 59, 60, 61, 82, 91, 92]
+}
+
+/// Queries per second.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RateLimit {
+    #[serde(default = "default_per_requester")]
+    pub per_requester: u32,
+    #[serde(default = "default_total")]
+    pub total: u32,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        RateLimit {
+            per_requester: default_per_requester(),
+            total: default_total(),
+        }
+    }
+}
+
+fn default_per_requester() -> u32 {
+    2000
+}
+
+fn default_total() -> u32 {
+    50_000
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Legacy {
+    pub requester: IpAddr,
+    /// The message-type value the legacy requester uses for its query.
+    #[serde(default = "default_legacy_type")]
+    pub message_type: u8,
+}
+
+fn default_legacy_type() -> u8 {
+    10
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Bulk {
+    #[serde(default)]
+    pub listen: Vec<IpAddr>,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// BULK_LQ_MAX_CONNS.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    /// BULK_LQ_DATA_TIMEOUT.
+    #[serde(default = "default_data_timeout")]
+    pub data_timeout: Seconds,
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: Seconds,
+    #[serde(default = "default_queries_per_connection")]
+    pub queries_per_connection: u32,
+    #[serde(default)]
+    pub draft_codes: DraftCodes,
+}
+
+fn default_max_connections() -> u32 {
+    10
+}
+
+fn default_data_timeout() -> Seconds {
+    Seconds(30)
+}
+
+fn default_idle_timeout() -> Seconds {
+    Seconds(300)
+}
+
+fn default_queries_per_connection() -> u32 {
+    8
+}
+
+/// The draft's TBD code points (PROTOCOL.md decision 2).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DraftCodes {
+    #[serde(default = "default_lease_data")]
+    pub lease_data: u8,
+    #[serde(default = "default_lease_done")]
+    pub lease_done: u8,
+    #[serde(default = "default_lease_query_fail")]
+    pub lease_query_fail: u8,
+    #[serde(default = "default_status_code_option")]
+    pub status_code_option: u8,
+}
+
+impl Default for DraftCodes {
+    fn default() -> Self {
+        DraftCodes {
+            lease_data: default_lease_data(),
+            lease_done: default_lease_done(),
+            lease_query_fail: default_lease_query_fail(),
+            status_code_option: default_status_code_option(),
+        }
+    }
+}
+
+fn default_lease_data() -> u8 {
+    19
+}
+
+fn default_lease_done() -> u8 {
+    15
+}
+
+fn default_lease_query_fail() -> u8 {
+    17
+}
+
+fn default_status_code_option() -> u8 {
+    151
+}

@@ -1,0 +1,460 @@
+//! Rules a config must follow beyond its types: addresses inside their subnet, pools that do not
+//! overlap, timers in order, options the server may send. Produces the resolved [`Dhcp4`] view.
+
+use super::duration::Seconds;
+use super::locate::KeyPath;
+use super::options::{self, ConfiguredOption};
+use super::schema;
+use ipnet::Ipv4Net;
+use std::net::Ipv4Addr;
+
+/// A mistake before it is located in the text.
+pub type Finding = (KeyPath, String);
+
+/// An inclusive range of addresses, as u32 for arithmetic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pool {
+    pub first: Ipv4Addr,
+    pub last: Ipv4Addr,
+}
+
+impl Pool {
+    pub fn contains(&self, a: Ipv4Addr) -> bool {
+        (u32::from(self.first)..=u32::from(self.last)).contains(&u32::from(a))
+    }
+
+    fn overlaps(&self, other: &Pool) -> bool {
+        u32::from(self.first) <= u32::from(other.last)
+            && u32::from(other.first) <= u32::from(self.last)
+    }
+
+    /// How many addresses the pool holds (at least 1).
+    pub fn size(&self) -> u64 {
+        u64::from(u32::from(self.last)) - u64::from(u32::from(self.first)) + 1
+    }
+}
+
+/// Lease time, T1 and T2 after defaults (RFC 2131 §4.4.5: T1 = 0.5, T2 = 0.875 of the lease).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timers {
+    pub lease_time: Seconds,
+    pub renew_time: Seconds,
+    pub rebind_time: Seconds,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientKey {
+    /// htype 1 (Ethernet) chaddr.
+    Mac([u8; 6]),
+    /// Option 61 value.
+    ClientId(Vec<u8>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    pub client: ClientKey,
+    pub address: Ipv4Addr,
+    pub options: Vec<ConfiguredOption>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subnet {
+    pub prefix: Ipv4Net,
+    pub pools: Vec<Pool>,
+    pub exclude: Vec<Ipv4Addr>,
+    pub timers: Timers,
+    pub options: Vec<ConfiguredOption>,
+    pub reservations: Vec<Reservation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dhcp4 {
+    pub options: Vec<ConfiguredOption>,
+    pub subnets: Vec<Subnet>,
+}
+
+pub fn server(s: &schema::Server, out: &mut Vec<Finding>) {
+    let id = s.identifier;
+    if id.is_unspecified() || id.is_broadcast() || id.is_multicast() {
+        let path = KeyPath::default().key("server").key("identifier");
+        out.push((
+            path,
+            format!("{id} cannot identify a server: use one of its unicast addresses"),
+        ));
+    }
+}
+
+pub fn dhcp4(d: &schema::Dhcp4, out: &mut Vec<Finding>) -> Dhcp4 {
+    let root = KeyPath::default().key("dhcp4");
+    if d.listen.is_empty() && d.interfaces.is_empty() {
+        out.push((
+            root.clone(),
+            "serves nothing: name listen addresses or interfaces".into(),
+        ));
+    }
+    if d.port == 0 {
+        out.push((root.key("port"), "port 0 is not a port".into()));
+    }
+    let defaults = timers(&root, d.lease_time, d.renew_time, d.rebind_time, out);
+    let global_options = option_table(&root.key("options"), &d.options, out);
+    let mut subnets: Vec<Subnet> = Vec::new();
+    for (i, s) in d.subnet.iter().enumerate() {
+        let path = root.key("subnet").index(i);
+        let subnet = subnet(&path, s, defaults, d, out);
+        for (j, earlier) in subnets.iter().enumerate() {
+            if earlier.prefix.contains(&subnet.prefix) || subnet.prefix.contains(&earlier.prefix) {
+                out.push((
+                    path.key("prefix"),
+                    format!(
+                        "{} overlaps dhcp4.subnet[{j}] ({})",
+                        subnet.prefix, earlier.prefix
+                    ),
+                ));
+            }
+        }
+        subnets.push(subnet);
+    }
+    Dhcp4 {
+        options: global_options,
+        subnets,
+    }
+}
+
+fn timers(
+    path: &KeyPath,
+    lease: Seconds,
+    renew: Option<Seconds>,
+    rebind: Option<Seconds>,
+    out: &mut Vec<Finding>,
+) -> Timers {
+    if lease.0 == 0 {
+        out.push((
+            path.key("lease-time"),
+            "a lease time of 0 gives clients nothing".into(),
+        ));
+    }
+    let renew_time = renew.unwrap_or(Seconds(lease.0 / 2));
+    let rebind_time = rebind.unwrap_or(Seconds((u64::from(lease.0) * 7 / 8) as u32));
+    if renew_time >= rebind_time && (renew.is_some() || rebind.is_some()) {
+        let key = if renew.is_some() {
+            "renew-time"
+        } else {
+            "rebind-time"
+        };
+        out.push((
+            path.key(key),
+            format!("renew-time ({renew_time}) must be less than rebind-time ({rebind_time})"),
+        ));
+    }
+    if rebind_time >= lease && lease.0 > 0 && (renew.is_some() || rebind.is_some()) {
+        let key = if rebind.is_some() {
+            "rebind-time"
+        } else {
+            "lease-time"
+        };
+        out.push((
+            path.key(key),
+            format!("rebind-time ({rebind_time}) must be less than lease-time ({lease})"),
+        ));
+    }
+    Timers {
+        lease_time: lease,
+        renew_time,
+        rebind_time,
+    }
+}
+
+fn option_table(
+    path: &KeyPath,
+    table: &toml::Table,
+    out: &mut Vec<Finding>,
+) -> Vec<ConfiguredOption> {
+    let mut encoded: Vec<ConfiguredOption> = Vec::new();
+    for (name, value) in table {
+        match options::encode(name, value) {
+            Ok(o) if encoded.iter().any(|e| e.code == o.code) => out.push((
+                path.key(name),
+                format!("option {} is set twice in this table", o.code),
+            )),
+            Ok(o) => encoded.push(o),
+            Err(e) => out.push((path.key(name), e)),
+        }
+    }
+    encoded
+}
+
+fn subnet(
+    path: &KeyPath,
+    s: &schema::Subnet,
+    defaults: Timers,
+    d: &schema::Dhcp4,
+    out: &mut Vec<Finding>,
+) -> Subnet {
+    let prefix = s.prefix;
+    if prefix.trunc() != prefix {
+        out.push((
+            path.key("prefix"),
+            format!(
+                "{prefix} has host bits set: did you mean {}?",
+                prefix.trunc()
+            ),
+        ));
+    }
+    let prefix = prefix.trunc();
+    let timers = if s.lease_time.is_some() || s.renew_time.is_some() || s.rebind_time.is_some() {
+        let lease = s.lease_time.unwrap_or(defaults.lease_time);
+        let (renew, rebind) = if s.lease_time.is_some() {
+            (s.renew_time, s.rebind_time)
+        } else {
+            (
+                s.renew_time.or(d.renew_time),
+                s.rebind_time.or(d.rebind_time),
+            )
+        };
+        timers(path, lease, renew, rebind, out)
+    } else {
+        defaults
+    };
+    let usable = |a: Ipv4Addr| {
+        prefix.contains(&a)
+            && (prefix.prefix_len() >= 31 || (a != prefix.network() && a != prefix.broadcast()))
+    };
+    let mut pools: Vec<Pool> = Vec::new();
+    for (i, text) in s.pools.iter().enumerate() {
+        let p = path.key("pools").index(i);
+        let pool = match parse_pool(text) {
+            Ok(pool) => pool,
+            Err(e) => {
+                out.push((p, e));
+                continue;
+            }
+        };
+        if !usable(pool.first) || !usable(pool.last) {
+            out.push((
+                p,
+                format!(
+                    "{text} is not inside {prefix} (or includes its network/broadcast address)"
+                ),
+            ));
+            continue;
+        }
+        if let Some(j) = pools.iter().position(|q| q.overlaps(&pool)) {
+            out.push((p, format!("{text} overlaps pools[{j}]")));
+            continue;
+        }
+        pools.push(pool);
+    }
+    for (i, a) in s.exclude.iter().enumerate() {
+        if !pools.iter().any(|p| p.contains(*a)) {
+            out.push((
+                path.key("exclude").index(i),
+                format!("{a} is not inside any pool of this subnet"),
+            ));
+        }
+    }
+    let options = option_table(&path.key("options"), &s.options, out);
+    let mut reservations: Vec<Reservation> = Vec::new();
+    for (i, r) in s.reservations.iter().enumerate() {
+        let p = path.key("reservations").index(i);
+        let client = match (&r.mac, &r.client_id) {
+            (Some(mac), None) => match parse_mac(mac) {
+                Ok(m) => ClientKey::Mac(m),
+                Err(e) => {
+                    out.push((p.key("mac"), e));
+                    continue;
+                }
+            },
+            (None, Some(id)) => match options::parse_hex(id) {
+                Ok(v) if v.len() >= 2 => ClientKey::ClientId(v),
+                Ok(_) => {
+                    out.push((p.key("client-id"), "a client identifier has a type octet and at least one more (RFC 2132 §9.14)".into()));
+                    continue;
+                }
+                Err(e) => {
+                    out.push((p.key("client-id"), e));
+                    continue;
+                }
+            },
+            _ => {
+                out.push((
+                    p,
+                    "a reservation names exactly one of mac or client-id".into(),
+                ));
+                continue;
+            }
+        };
+        if !usable(r.address) {
+            out.push((
+                p.key("address"),
+                format!("{} is not a host address of {prefix}", r.address),
+            ));
+        }
+        if let Some(j) = reservations.iter().position(|e| e.address == r.address) {
+            out.push((
+                p.key("address"),
+                format!("{} is already reserved by reservations[{j}]", r.address),
+            ));
+        }
+        if let Some(j) = reservations.iter().position(|e| e.client == client) {
+            out.push((
+                p.clone(),
+                format!("this client already has reservations[{j}]"),
+            ));
+        }
+        let options = option_table(&p.key("options"), &r.options, out);
+        reservations.push(Reservation {
+            client,
+            address: r.address,
+            options,
+        });
+    }
+    Subnet {
+        prefix,
+        pools,
+        exclude: s.exclude.clone(),
+        timers,
+        options,
+        reservations,
+    }
+}
+
+/// "first-last" or a CIDR prefix (all of its addresses).
+fn parse_pool(text: &str) -> Result<Pool, String> {
+    if let Some((a, b)) = text.split_once('-') {
+        let first: Ipv4Addr = a
+            .trim()
+            .parse()
+            .map_err(|_| format!("pool {text:?}: {a:?} is not an IPv4 address"))?;
+        let last: Ipv4Addr = b
+            .trim()
+            .parse()
+            .map_err(|_| format!("pool {text:?}: {b:?} is not an IPv4 address"))?;
+        if u32::from(first) > u32::from(last) {
+            return Err(format!("pool {text:?} ends before it starts"));
+        }
+        return Ok(Pool { first, last });
+    }
+    let net: Ipv4Net = text.parse().map_err(|_| {
+        format!("pool {text:?} is neither \"first-last\" nor a prefix like \"198.51.100.128/25\"")
+    })?;
+    Ok(Pool {
+        first: net.network(),
+        last: net.broadcast(),
+    })
+}
+
+fn parse_mac(text: &str) -> Result<[u8; 6], String> {
+    let octets = options::parse_hex(text)?;
+    octets
+        .try_into()
+        .map_err(|_| format!("{text:?} is not a 6-octet MAC address"))
+}
+
+pub fn leasequery(l: &schema::Leasequery, out: &mut Vec<Finding>) {
+    let root = KeyPath::default().key("leasequery");
+    for (i, code) in l.non_sensitive_options.iter().enumerate() {
+        if matches!(code, 0 | 255) {
+            out.push((
+                root.key("non-sensitive-options").index(i),
+                format!("{code} is not an option code"),
+            ));
+        }
+    }
+    if l.rate_limit.per_requester == 0 || l.rate_limit.total == 0 {
+        out.push((
+            root.key("rate-limit"),
+            "a rate limit of 0 answers nobody: remove the requesters instead".into(),
+        ));
+    }
+    for (i, legacy) in l.legacy.iter().enumerate() {
+        if !l.requesters.iter().any(|n| n.contains(&legacy.requester)) {
+            out.push((
+                root.key("legacy").index(i).key("requester"),
+                format!(
+                    "{} is not in leasequery.requesters, so it would never be answered",
+                    legacy.requester
+                ),
+            ));
+        }
+    }
+    if let Some(b) = &l.bulk {
+        let path = root.key("bulk");
+        for (key, value) in [
+            ("max-connections", b.max_connections),
+            ("queries-per-connection", b.queries_per_connection),
+        ] {
+            if value == 0 {
+                out.push((path.key(key), "must be at least 1".into()));
+            }
+        }
+        if b.data_timeout.0 == 0 {
+            out.push((path.key("data-timeout"), "must be longer than 0s".into()));
+        }
+        let c = &b.draft_codes;
+        let messages = [
+            ("lease-data", c.lease_data),
+            ("lease-done", c.lease_done),
+            ("lease-query-fail", c.lease_query_fail),
+        ];
+        for (i, (key, value)) in messages.iter().enumerate() {
+            if (1..=13).contains(value) {
+                out.push((
+                    path.key("draft-codes").key(key),
+                    format!("{value} is already a DHCP message type (RFC 2132, RFC 4388)"),
+                ));
+            }
+            if messages[..i].iter().any(|(_, v)| v == value) {
+                out.push((
+                    path.key("draft-codes").key(key),
+                    format!("{value} is used twice"),
+                ));
+            }
+        }
+        if matches!(c.status_code_option, 0 | 255) {
+            out.push((
+                path.key("draft-codes").key("status-code-option"),
+                "0 and 255 are not option codes".into(),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pools_parse_as_ranges_and_prefixes() {
+        let r = parse_pool("198.51.100.10-198.51.100.20").unwrap();
+        assert_eq!(r.size(), 11);
+        let p = parse_pool("198.51.100.128/25").unwrap();
+        assert_eq!(
+            (p.first, p.last),
+            (
+                "198.51.100.128".parse().unwrap(),
+                "198.51.100.255".parse().unwrap()
+            )
+        );
+        assert!(parse_pool("198.51.100.20-198.51.100.10").is_err());
+        assert!(parse_pool("nonsense").is_err());
+    }
+
+    #[test]
+    fn default_timers_follow_rfc2131() {
+        let mut out = Vec::new();
+        let t = timers(&KeyPath::default(), Seconds(3600), None, None, &mut out);
+        assert!(out.is_empty());
+        assert_eq!(
+            (t.renew_time, t.rebind_time),
+            (Seconds(1800), Seconds(3150))
+        );
+        timers(
+            &KeyPath::default(),
+            Seconds(3600),
+            Some(Seconds(3200)),
+            None,
+            &mut out,
+        );
+        assert_eq!(out.len(), 1, "{out:?}");
+    }
+}
