@@ -1,0 +1,61 @@
+//! The binary as an operator runs it: exit codes and messages of `lessor check`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn lessor() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lessor"))
+}
+
+fn example() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/lessor.toml")
+}
+
+#[test]
+fn the_example_config_passes_check() {
+    let out = lessor().arg("check").arg(example()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains(": ok"), "{stdout}");
+    assert!(stdout.contains("100 pool address(es)"), "{stdout}");
+}
+
+#[test]
+fn a_broken_config_fails_with_file_line_and_key() {
+    let dir = std::env::temp_dir().join(format!("lessor-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    let text = std::fs::read_to_string(example()).unwrap().replace(
+        "port = 67\nrelay-port",
+        "port = \"sixty-seven\"\nrelay-port",
+    );
+    std::fs::write(&bad, text).unwrap();
+    let out = lessor().arg("check").arg(&bad).output().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("bad.toml:11:8: dhcp4.port:"), "{stderr}");
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let out = lessor()
+        .args(["check", "/nonexistent/lessor.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/lessor.toml: cannot read"));
+}
+
+#[test]
+fn version_and_help_work() {
+    let out = lessor().arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("lessor "));
+    let out = lessor().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("check"));
+}
