@@ -57,6 +57,35 @@ impl MessageType {
     }
 }
 
+/// The RFC name (e.g. `LEASEQUERY-REPLY`), or `UNKNOWN(n)`.
+impl core::fmt::Display for MessageType {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let name = match self {
+            MessageType::Solicit => "SOLICIT",
+            MessageType::Advertise => "ADVERTISE",
+            MessageType::Request => "REQUEST",
+            MessageType::Confirm => "CONFIRM",
+            MessageType::Renew => "RENEW",
+            MessageType::Rebind => "REBIND",
+            MessageType::Reply => "REPLY",
+            MessageType::Release => "RELEASE",
+            MessageType::Decline => "DECLINE",
+            MessageType::Reconfigure => "RECONFIGURE",
+            MessageType::InformationRequest => "INFORMATION-REQUEST",
+            MessageType::RelayForw => "RELAY-FORW",
+            MessageType::RelayRepl => "RELAY-REPL",
+            MessageType::Leasequery => "LEASEQUERY",
+            MessageType::LeasequeryReply => "LEASEQUERY-REPLY",
+            MessageType::LeasequeryDone => "LEASEQUERY-DONE",
+            MessageType::LeasequeryData => "LEASEQUERY-DATA",
+            MessageType::ActiveLeasequery => "ACTIVELEASEQUERY",
+            MessageType::StartTls => "STARTTLS",
+            MessageType::Unknown(n) => return write!(f, "UNKNOWN({n})"),
+        };
+        f.write_str(name)
+    }
+}
+
 impl From<u8> for MessageType {
     fn from(value: u8) -> Self {
         match value {
@@ -133,6 +162,8 @@ mod tests {
         assert_eq!(MessageType::from(18), MessageType::Unknown(18));
         assert_eq!(MessageType::from(14), MessageType::Leasequery);
         assert_eq!(MessageType::from(23), MessageType::StartTls);
+        assert_eq!(MessageType::from(15).to_string(), "LEASEQUERY-REPLY");
+        assert_eq!(MessageType::from(99).to_string(), "UNKNOWN(99)");
     }
 
     #[test]

@@ -20,7 +20,9 @@ mod query_type;
 mod repr;
 pub mod status;
 
-pub use duid::{Duid, DUID_EN, DUID_LL, DUID_LLT, DUID_UUID};
+pub use duid::{
+    Duid, DUID_EN, DUID_LL, DUID_LLT, DUID_UUID, MAX_LEN as DUID_MAX_LEN, MIN_LEN as DUID_MIN_LEN,
+};
 pub use message_type::MessageType;
 pub use option::{parse_options, DhcpOption};
 pub use option_code::*;
@@ -39,8 +41,3 @@ pub use repr::{ClientServerMessage, RelayMessage, Repr, MAX_TRANSACTION_ID};
 /// holding an LQ_RELAY_DATA with such a chain reaches 12. 16 leaves room without letting a
 /// 64 KiB message recurse thousands of times.
 pub const MAX_DEPTH: usize = 16;
-
-/// Minimum and maximum DUID lengths on the wire (RFC 8415 §11.1).
-pub mod duid_len {
-    pub use super::duid::{MAX_LEN, MIN_LEN};
-}

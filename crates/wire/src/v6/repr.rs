@@ -378,6 +378,21 @@ mod tests {
     }
 
     #[test]
+    fn relay_without_relay_msg() {
+        let lone = Repr::Relay(RelayMessage {
+            msg_type: MessageType::RelayRepl,
+            hop_count: 0,
+            link_address: Ipv6Addr::UNSPECIFIED,
+            peer_address: Ipv6Addr::UNSPECIFIED,
+            options: vec![DhcpOption::InterfaceId(vec![1])],
+        });
+        assert_eq!(lone.innermost(), &lone);
+        assert!(lone.client_message().is_none());
+        assert_eq!(lone.relay_hops().len(), 1);
+        assert_eq!(lone.without_client_message(), Some(lone.clone()));
+    }
+
+    #[test]
     fn emit_short_buffer() {
         let repr = solicit();
         let mut buf = vec![0u8; repr.buffer_len() - 1];
