@@ -84,6 +84,9 @@ fn is_framing(code: u8) -> bool {
     matches!(code, code::PAD | code::END | code::OPTION_OVERLOAD)
 }
 
+/// Values up to this long are never split across overloaded areas (see `emit_with_max`).
+const SHORT_VALUE: usize = 16;
+
 /// Octets one option takes on the wire, RFC 3396 split included.
 fn wire_len(value_len: usize) -> usize {
     if value_len == 0 {
@@ -295,9 +298,9 @@ impl Repr {
     ///
     /// When the options do not fit in the options field, and `sname` and `file` are all zero,
     /// they continue in `file`, then `sname`, announced by Option Overload (52) at the start of the
-    /// options field (RFC 2131 §4.1, RFC 2132 §9.3). An instance that fits whole in the next area is
-    /// moved there rather than split; longer ones are split across areas (RFC 3396). Returns the
-    /// octets written. `Error::TooLarge` when the message cannot fit in `max_len`.
+    /// options field (RFC 2131 §4.1, RFC 2132 §9.3). A value of at most 16 octets that fits whole
+    /// in the next area is moved there rather than split; longer ones fill each area and continue
+    /// in the next (RFC 3396). Returns the octets written. `Error::TooLarge` when the message cannot fit in `max_len`.
     pub fn emit_with_max(&self, buf: &mut [u8], max_len: usize) -> Result<usize> {
         let plain = self.buffer_len();
         if plain <= max_len {
@@ -344,8 +347,11 @@ impl Repr {
                 let room = area.room();
                 let next_cap = areas.get(current + 1).map(|a| a.room());
                 let fits_here = chunk + 2 <= room;
-                let fits_next = next_cap.is_some_and(|c| chunk + 2 <= c);
-                if !fits_here && (fits_next || room < 3) {
+                // Short values (addresses, times, codes) move whole to the next area, so that
+                // receivers without RFC 3396 still read them; longer ones fill the area and
+                // continue in the next one, which wastes no room.
+                let move_whole = chunk <= SHORT_VALUE && next_cap.is_some_and(|c| chunk + 2 <= c);
+                if !fits_here && (move_whole || room < 3) {
                     current += 1;
                     continue;
                 }
@@ -368,7 +374,6 @@ impl Repr {
                 area.end()?;
             }
         }
-        drop(areas);
         let field_used = 3usize.saturating_add(used_field).saturating_add(1);
         if overload == 0 {
             // Nothing went to file or sname after all: there was room for the plain message.
@@ -437,5 +442,160 @@ impl Repr {
     pub fn client_hw_addr(&self) -> &[u8] {
         let n = usize::from(self.hlen).min(16);
         &self.chaddr[..n]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::v4::packet::MAGIC_COOKIE;
+
+    fn msg(options: &[u8]) -> Vec<u8> {
+        let mut b = vec![0u8; 240];
+        b[0] = 1;
+        b[1] = 1;
+        b[2] = 6;
+        b[236..240].copy_from_slice(&MAGIC_COOKIE);
+        b.extend_from_slice(options);
+        b
+    }
+
+    #[test]
+    fn joins_instances_at_first_position() {
+        let b = msg(&[12, 1, b'a', 53, 1, 1, 12, 1, b'b', 61, 1, 7, 255]);
+        let r = Repr::from_bytes(&b).unwrap();
+        assert_eq!(
+            r.options,
+            vec![
+                DhcpOption::HostName(b"ab".to_vec()),
+                DhcpOption::MessageType(MessageType::Discover),
+                DhcpOption::ClientIdentifier(vec![7]),
+            ]
+        );
+        assert_eq!(r.message_type(), Some(MessageType::Discover));
+    }
+
+    #[test]
+    fn joined_value_must_decode() {
+        // Two one-octet message types join into two octets: not a message type.
+        let b = msg(&[53, 1, 1, 53, 1, 3, 255]);
+        assert_eq!(Repr::from_bytes(&b), Err(Error::BadLength));
+        // Two addresses split 2+2 join into one valid address.
+        let b = msg(&[54, 2, 192, 0, 54, 2, 2, 1, 255]);
+        let r = Repr::from_bytes(&b).unwrap();
+        assert_eq!(
+            r.options,
+            vec![DhcpOption::ServerIdentifier(Ipv4Addr::new(192, 0, 2, 1))]
+        );
+    }
+
+    #[test]
+    fn overload_is_consumed_and_field_zeroed() {
+        let mut b = msg(&[53, 1, 5, 52, 1, 1, 255]);
+        b[44..47].copy_from_slice(b"srv");
+        b[108..114].copy_from_slice(&[12, 2, b'h', b'i', 255, 0]);
+        let r = Repr::from_bytes(&b).unwrap();
+        assert_eq!(r.file, [0; 128]);
+        assert_eq!(&r.sname[..3], b"srv");
+        assert_eq!(
+            r.options,
+            vec![
+                DhcpOption::MessageType(MessageType::Ack),
+                DhcpOption::HostName(b"hi".to_vec())
+            ]
+        );
+        let bad = msg(&[52, 1, 0, 255]);
+        assert_eq!(Repr::from_bytes(&bad), Err(Error::BadValue));
+        let bad = msg(&[52, 2, 1, 1, 255]);
+        assert_eq!(Repr::from_bytes(&bad), Err(Error::BadLength));
+    }
+
+    #[test]
+    fn emit_parse_round_trip_and_split() {
+        let mut r = Repr {
+            xid: 0xdead_beef,
+            giaddr: Ipv4Addr::new(192, 0, 2, 1),
+            ..Repr::default()
+        };
+        r.chaddr[..6].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
+        r.options = vec![
+            DhcpOption::MessageType(MessageType::LeaseQuery),
+            DhcpOption::Other {
+                code: 43,
+                data: (0..600u32).map(|i| i as u8).collect(),
+            },
+            DhcpOption::HostName(Vec::new()),
+        ];
+        let bytes = r.to_vec();
+        assert_eq!(bytes.len(), r.buffer_len());
+        assert_eq!(bytes.len(), 240 + 3 + (600 + 6) + 2 + 1);
+        let p = Packet::new_checked(&bytes[..]).unwrap();
+        let lens: Vec<(u8, usize)> = p
+            .options()
+            .map(|o| o.unwrap())
+            .map(|o| (o.code, o.data.len()))
+            .collect();
+        assert_eq!(lens, vec![(53, 1), (43, 255), (43, 255), (43, 90), (12, 0)]);
+        assert_eq!(Repr::from_bytes(&bytes).unwrap(), r);
+        assert_eq!(r.client_hw_addr(), &[2, 0, 0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn emit_rejects_short_buffer_and_skips_framing_codes() {
+        let mut r = Repr::default();
+        r.options.push(DhcpOption::Other {
+            code: 52,
+            data: vec![3],
+        });
+        r.options.push(DhcpOption::Other {
+            code: 0,
+            data: vec![],
+        });
+        assert_eq!(r.buffer_len(), 241);
+        let mut small = [0u8; 240];
+        assert_eq!(r.emit(&mut small), Err(Error::BufferTooSmall));
+        let bytes = r.to_vec();
+        assert_eq!(bytes[240], 255);
+    }
+
+    #[test]
+    fn emit_with_max_overloads_file_then_sname() {
+        let r = Repr {
+            options: vec![
+                DhcpOption::MessageType(MessageType::Ack),
+                DhcpOption::ServerIdentifier(Ipv4Addr::new(192, 0, 2, 1)),
+                DhcpOption::HostName(vec![b'x'; 100]),
+                DhcpOption::VendorClassIdentifier(vec![b'v'; 60]),
+                DhcpOption::ClientIdentifier(vec![1; 20]),
+            ],
+            ..Repr::default()
+        };
+        let max = 300;
+        let bytes = r.to_vec_with_max(max).unwrap();
+        assert!(bytes.len() <= max);
+        let p = Packet::new_checked(&bytes[..]).unwrap();
+        assert_eq!(p.overload().unwrap(), 3);
+        assert_eq!(Repr::from_bytes(&bytes).unwrap(), r);
+        // Fits without overload: identical to emit.
+        assert_eq!(r.to_vec_with_max(2000).unwrap(), r.to_vec());
+        // Cannot fit at all.
+        assert_eq!(r.to_vec_with_max(250), Err(Error::TooLarge));
+        // sname in use: no overload possible.
+        let mut named = r.clone();
+        named.sname[0] = b's';
+        assert_eq!(named.to_vec_with_max(max), Err(Error::TooLarge));
+    }
+
+    #[test]
+    fn emit_with_max_minimal_options_field() {
+        let r = Repr {
+            options: vec![DhcpOption::HostName(vec![b'h'; 60])],
+            ..Repr::default()
+        };
+        // Options field holds only overload + end; the host name goes whole into file.
+        let bytes = r.to_vec_with_max(244).unwrap();
+        assert_eq!(bytes.len(), 244);
+        assert_eq!(&bytes[240..], &[52, 1, 1, 255]);
+        assert_eq!(Repr::from_bytes(&bytes).unwrap(), r);
     }
 }
