@@ -28,7 +28,8 @@ pub struct Repr {
     pub op: u8,
     /// `htype`: hardware address type.
     pub htype: u8,
-    /// `hlen`: hardware address length (<= 16).
+    /// `hlen`: hardware address length (<= 16; a larger value is written as given, and
+    /// [`Packet::new_checked`] rejects it on the way back in).
     pub hlen: u8,
     /// `hops`: relay agent hop count.
     pub hops: u8,
