@@ -7,8 +7,10 @@
 # fuzz/artifacts/TARGET/. New inputs libFuzzer finds go to fuzz/work/TARGET (not committed);
 # the seeds in fuzz/corpus/TARGET are read, never written.
 #
-# cargo-fuzz needs nightly-only rustc flags (-Z sanitizer, sancov passes). This toolchain is
-# stable, so RUSTC_BOOTSTRAP=1 unlocks them; set FUZZ_SANITIZER=none to build without ASan.
+# Sanitizer: none by default. lessor-wire forbids unsafe code, so ASan finds little that a
+# plain panic would not, and without it libFuzzer runs about 7x more inputs per second.
+# FUZZ_SANITIZER=address turns it on; its -Zsanitizer flag is nightly-only, and RUSTC_BOOTSTRAP=1
+# lets this stable toolchain accept it.
 set -euo pipefail
 
 secs=${1:-30}
@@ -23,7 +25,7 @@ cd "$root"
 
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export RUSTC_BOOTSTRAP=1
-sanitizer=${FUZZ_SANITIZER:-address}
+sanitizer=${FUZZ_SANITIZER:-none}
 cargo_fuzz_version=0.13
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
