@@ -64,6 +64,9 @@ pub const DETECT_LEN: usize = 3;
 /// Returns `Ok(None)` while fewer than [`DETECT_LEN`] octets are known. A zero message-size is
 /// [`Error::BadLength`] (no dialect allows an empty frame); any third octet other than 0 or 1 is
 /// [`Error::UnknownDialect`]. The maximum message size is not checked here (see [`Decoder`]).
+///
+/// Only meaningful on the server side, where the first message is a requestor's query; replies
+/// have op = 2 (BOOTREPLY).
 pub fn detect_v4(prefix: &[u8]) -> Result<Option<Dialect>> {
     if prefix.len() >= 2 && prefix[0] == 0 && prefix[1] == 0 {
         return Err(Error::BadLength);

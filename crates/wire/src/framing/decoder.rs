@@ -71,6 +71,10 @@ impl Decoder {
 
     /// A decoder for a DHCPv4 bulk leasequery connection that detects the dialect from its
     /// first frame (see [`super::detect_v4`]).
+    ///
+    /// For the server side only: detection relies on the first message being a query
+    /// (op = BOOTREQUEST). A requestor reading replies knows the dialect it spoke and uses
+    /// [`Decoder::new`].
     pub fn detect_v4(max_message_size: usize) -> Self {
         Self::with(None, max_message_size)
     }
@@ -215,11 +219,11 @@ impl Decoder {
                 message: Some(&rest[..len]),
             });
         }
-        if self.payload.is_empty() {
+        let take = rest.len().min(len - self.payload.len());
+        if self.payload.is_empty() && take > 0 {
             // Exactly one frame's worth, so memory stays bounded by the maximum.
             self.payload.reserve_exact(len);
         }
-        let take = rest.len().min(len - self.payload.len());
         self.payload.extend_from_slice(&rest[..take]);
         consumed += take;
         if self.payload.len() == len {
