@@ -1,6 +1,7 @@
 //! `lessor`: the one binary. Each subcommand is a thin shell over a library crate.
 
 mod check;
+mod decode;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -21,11 +22,23 @@ enum Command {
         /// The TOML configuration file.
         config: PathBuf,
     },
+    /// Print a captured DHCPv4/DHCPv6 message (the UDP payload) as Lessor reads it.
+    Decode {
+        /// A file holding the message's raw octets.
+        file: Option<PathBuf>,
+        /// The message as hex text instead of a file ("01 01 06 00 ..." or "010106...").
+        #[arg(long, conflicts_with = "file")]
+        hex: Option<String>,
+        /// Which protocol the octets are.
+        #[arg(long, value_enum, default_value = "auto")]
+        family: decode::Family,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { config } => check::run(&config),
+        Command::Decode { file, hex, family } => decode::run(file, hex, family),
     }
 }

@@ -59,3 +59,57 @@ fn version_and_help_work() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("check"));
 }
+
+fn vector(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../wire/tests/vectors")
+        .join(name)
+}
+
+#[test]
+fn decode_prints_a_scapy_built_leaseactive() {
+    let out = lessor()
+        .arg("decode")
+        .arg(vector("v4_lease_active.bin"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.starts_with("DHCPv4 DHCPLEASEACTIVE"), "{stdout}");
+    assert!(stdout.contains("circuit-id \"ge-0/0/1.100\""), "{stdout}");
+    assert!(stdout.contains("link-selection 192.0.2.0"), "{stdout}");
+    assert!(
+        stdout.contains("92 associated-ip: 192.0.2.10, 192.0.2.11"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn decode_walks_a_dhcpv6_relay_chain() {
+    let out = lessor()
+        .arg("decode")
+        .arg(vector("v6_relay_forw_depth2_solicit.bin"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let relay = stdout.find("RELAY-FORW hop-count 0").expect(&stdout);
+    let solicit = stdout
+        .find("SOLICIT transaction-id 0x0a0b0c")
+        .expect(&stdout);
+    assert!(relay < solicit);
+}
+
+#[test]
+fn decode_refuses_garbage_with_a_reason() {
+    let out = lessor().args(["decode", "--hex", "0102"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
+    let out = lessor().args(["decode", "--hex", "zz"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not hex"));
+}

@@ -76,6 +76,36 @@ impl From<u8> for MessageType {
     }
 }
 
+impl core::fmt::Display for MessageType {
+    /// The name the RFCs use (DHCPLEASEACTIVE, ...); unknown values as `DHCP message type N`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use MessageType::*;
+        let name = match self {
+            Discover => "DHCPDISCOVER",
+            Offer => "DHCPOFFER",
+            Request => "DHCPREQUEST",
+            Decline => "DHCPDECLINE",
+            Ack => "DHCPACK",
+            Nak => "DHCPNAK",
+            Release => "DHCPRELEASE",
+            Inform => "DHCPINFORM",
+            ForceRenew => "DHCPFORCERENEW",
+            LeaseQuery => "DHCPLEASEQUERY",
+            LeaseUnassigned => "DHCPLEASEUNASSIGNED",
+            LeaseUnknown => "DHCPLEASEUNKNOWN",
+            LeaseActive => "DHCPLEASEACTIVE",
+            BulkLeaseQuery => "DHCPBULKLEASEQUERY",
+            LeaseQueryDone => "DHCPLEASEQUERYDONE",
+            ActiveLeaseQuery => "DHCPACTIVELEASEQUERY",
+            LeaseQueryStatus => "DHCPLEASEQUERYSTATUS",
+            Tls => "DHCPTLS",
+            LeaseData => "DHCPLEASEDATA",
+            Unknown(v) => return write!(f, "DHCP message type {v}"),
+        };
+        f.write_str(name)
+    }
+}
+
 impl From<MessageType> for u8 {
     fn from(t: MessageType) -> u8 {
         use MessageType::*;
