@@ -75,7 +75,9 @@ def _pid_alive(pid: int) -> bool:
 def sweep_stale(all_of_ours: bool = False) -> List[str]:
     """Delete ``lsr-<pid>-*`` namespaces whose creating process is gone (crashed
     earlier runs). With all_of_ours, also those of this process."""
-    removed = []
+    removed: List[str] = []
+    if os.geteuid() != 0:
+        return removed
     me = os.getpid()
     names = set(_ns_names())
     if NETNS_ETC.is_dir():
