@@ -47,17 +47,20 @@ fi
 
 # Do not leave a system dhcpd enabled/running: the suite runs its own dhcpd
 # inside namespaces, and a system one must never answer on the host.
-if [ -x /etc/init.d/isc-dhcp-server ]; then
+# Same for the relay's init script.
+for svc in isc-dhcp-server isc-dhcp-relay; do
+    [ -x "/etc/init.d/$svc" ] || continue
     if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-        systemctl disable --now isc-dhcp-server.service isc-dhcp-server6.service >/dev/null 2>&1 || true
-        systemctl reset-failed isc-dhcp-server.service isc-dhcp-server6.service >/dev/null 2>&1 || true
+        systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
+        [ "$svc" = isc-dhcp-server ] && { systemctl disable --now isc-dhcp-server6.service >/dev/null 2>&1 || true; }
+        systemctl reset-failed "$svc.service" >/dev/null 2>&1 || true
     elif command -v update-rc.d >/dev/null; then
-        update-rc.d isc-dhcp-server disable >/dev/null 2>&1 || true
+        update-rc.d "$svc" disable >/dev/null 2>&1 || true
     fi
-fi
-for pidf in /run/dhcpd.pid /var/run/dhcpd.pid /run/dhcp-server/dhcpd.pid; do
+done
+for pidf in /run/dhcpd.pid /var/run/dhcpd.pid /run/dhcp-server/dhcpd.pid /run/dhcrelay.pid /var/run/dhcrelay.pid; do
     if [ -s "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
-        log "stopping system dhcpd (pid $(cat "$pidf"))"
+        log "stopping system daemon from $pidf (pid $(cat "$pidf"))"
         kill "$(cat "$pidf")" || true
     fi
 done

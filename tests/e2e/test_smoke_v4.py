@@ -34,7 +34,7 @@ def stack(topo4, procs, artifacts):
 
 
 def _stop_captures(stack):
-    return {k: c.stop() for k, c in stack["caps"].items()}
+    return capture.stop_captures(stack["caps"])
 
 
 def test_lease_through_relay_with_option82(stack, procs):

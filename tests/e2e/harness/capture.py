@@ -22,10 +22,12 @@ class Capture:
     pcap: Path
     settle: float = 1.5  # let the kernel hand over buffered packets before stopping
 
-    def stop(self, timeout: float = 10.0) -> Path:
-        """SIGINT lets tshark flush the pcap; bounded, SIGKILL after timeout."""
+    def stop(self, timeout: float = 10.0, settle: Optional[float] = None) -> Path:
+        """SIGINT lets tshark flush the pcap; bounded, SIGKILL after timeout.
+        Sleeps `settle` first: packets can sit in the kernel's capture ring
+        for a moment and would be lost by an immediate stop."""
         if self.proc.alive():
-            time.sleep(self.settle)
+            time.sleep(self.settle if settle is None else settle)
             # Signal tshark itself, not its process group: tshark then stops its
             # dumpcap child cleanly, which flushes packets still in the buffer.
             try:
@@ -52,6 +54,13 @@ def start_capture(pm: ProcessManager, ns: Namespace, ifname: str, pcap: Path,
                             "-F", "pcap", "-w", str(pcap)])
     p.wait_output("Capturing on", timeout=timeout)
     return Capture(p, pcap)
+
+
+def stop_captures(caps: Dict[str, Capture]) -> Dict[str, Path]:
+    """Stop several captures with one settle delay; returns name -> pcap."""
+    if caps:
+        time.sleep(max(c.settle for c in caps.values()))
+    return {k: c.stop(settle=0) for k, c in caps.items()}
 
 
 def _tshark_read(pcap: Path, *args: str, timeout: float = 30.0) -> str:
