@@ -1,0 +1,103 @@
+"""pytest wiring for the end-to-end harness (see README.md)."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness import netns
+from harness.netns import Topology4
+from harness.procs import ProcessManager
+
+REQUIRED_TOOLS = ["ip", "dhcpd", "dhcrelay", "dhclient", "tshark"]
+
+
+def _missing_tools():
+    path = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+    return [t for t in REQUIRED_TOOLS if not shutil.which(t, path=path)]
+
+
+def _skip_reason():
+    if os.geteuid() != 0:
+        return "end-to-end suite needs root (network namespaces): sudo python3 -m pytest tests/e2e"
+    missing = _missing_tools()
+    if missing:
+        return f"missing tools {missing}: run sudo scripts/e2e-deps.sh"
+    try:
+        import scapy  # noqa: F401
+    except ImportError:
+        return "python package scapy missing: run sudo scripts/e2e-deps.sh"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = _skip_reason()
+    if reason is None:
+        return
+    if os.environ.get("LESSOR_E2E_REQUIRE") == "1" and os.geteuid() == 0:
+        raise pytest.UsageError(f"LESSOR_E2E_REQUIRE=1 but {reason}")
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _host_state():
+    rc = Path("/etc/resolv.conf")
+    digest = hashlib.sha256(rc.read_bytes()).hexdigest() if rc.exists() else None
+    hn = subprocess.run(["hostname"], capture_output=True, text=True, timeout=10).stdout.strip()
+    return {"resolv.conf sha256": digest, "hostname": hn}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def host_guard():
+    """Sweep namespaces left by crashed runs; assert the machine's resolv.conf
+    and hostname are unchanged by the suite."""
+    if _skip_reason() is not None:
+        yield
+        return
+    netns.sweep_stale()
+    before = _host_state()
+    yield before
+    netns.sweep_stale(all_of_ours=True)
+    after = _host_state()
+    assert after == before, f"suite changed host state: before={before} after={after}"
+
+
+@pytest.fixture
+def artifacts(tmp_path) -> Path:
+    """Per-test directory for configs, lease files, logs and pcaps."""
+    d = tmp_path / "e2e"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def procs(artifacts):
+    """ProcessManager whose processes are all killed at teardown."""
+    pm = ProcessManager(artifacts / "logs")
+    try:
+        yield pm
+    finally:
+        pm.stop_all()
+
+
+@pytest.fixture
+def topo4(procs):
+    """client ns <-> relay ns <-> server ns (see harness.netns.Topology4).
+    Depends on `procs` so processes are stopped before namespaces go."""
+    t = Topology4()
+    try:
+        yield t
+    finally:
+        t.teardown()
+
+
+def pytest_runtest_makereport(item, call):
+    # Point at the artifacts of a failing test.
+    if call.when == "call" and call.excinfo is not None and "artifacts" in item.funcargs:
+        item.add_report_section("call", "e2e artifacts", str(item.funcargs["artifacts"]))

@@ -1,0 +1,35 @@
+"""Address plan. Only documentation ranges, only inside test namespaces.
+
+v4: 192.0.2.0/24     client link (relay downstream .1, pool .100-.150)
+    198.51.100.0/24  server link (relay upstream .1, server .2)
+    203.0.113.0/24   spare: extra client links / servers in later topologies
+v6 (reserved for the later v6 topology, not configured yet):
+    2001:db8:1::/64  client link, 2001:db8:2::/64 server link
+"""
+import ipaddress
+
+CLIENT_NET = ipaddress.ip_network("192.0.2.0/24")
+SERVER_NET = ipaddress.ip_network("198.51.100.0/24")
+SPARE_NET = ipaddress.ip_network("203.0.113.0/24")
+
+RELAY_DOWN_V4 = "192.0.2.1"
+RELAY_UP_V4 = "198.51.100.1"
+SERVER_V4 = "198.51.100.2"
+POOL_V4 = ("192.0.2.100", "192.0.2.150")
+
+CLIENT_NET6 = ipaddress.ip_network("2001:db8:1::/64")
+SERVER_NET6 = ipaddress.ip_network("2001:db8:2::/64")
+RELAY_DOWN_V6 = "2001:db8:1::1"
+RELAY_UP_V6 = "2001:db8:2::1"
+SERVER_V6 = "2001:db8:2::2"
+
+ALLOWED = [ipaddress.ip_network(n) for n in (
+    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "198.18.0.0/15", "2001:db8::/32")]
+
+
+def check_allowed(addr: str) -> str:
+    """Raise if addr (with or without /prefix) is outside the documentation ranges."""
+    ip = ipaddress.ip_interface(addr).ip
+    if not any(ip in n for n in ALLOWED):
+        raise ValueError(f"address {addr} is outside the documentation ranges allowed in tests")
+    return addr

@@ -1,0 +1,213 @@
+"""Network namespaces, veth links and cleanup.
+
+Namespace names are unique per run: ``lsr-<pid>-<n>-<role>``. Veth ends are
+created directly inside their namespaces, so interface names (``c0``, ``r0``...)
+never clash with the host or other runs. Deleting the namespaces (after
+killing every process in them) destroys the veths.
+"""
+from __future__ import annotations
+
+import atexit
+import itertools
+import os
+import re
+import shutil
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from . import addressing
+from .util import HarnessError, run
+
+PREFIX = "lsr-"
+NETNS_ETC = Path("/etc/netns")
+_counter = itertools.count(1)
+_live: Dict[str, "Namespace"] = {}
+
+
+def _ns_names() -> List[str]:
+    cp = run(["ip", "netns", "list"], check=False)
+    return [line.split()[0] for line in cp.stdout.splitlines() if line.strip()]
+
+
+def _kill_ns_pids(name: str, timeout: float = 3.0) -> None:
+    """SIGTERM then SIGKILL every process living in namespace `name`."""
+    def pids() -> List[int]:
+        cp = run(["ip", "netns", "pids", name], check=False)
+        return [int(p) for p in cp.stdout.split() if p.isdigit()]
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, timeout)):
+        ps = pids()
+        if not ps:
+            return
+        for p in ps:
+            try:
+                os.kill(p, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and pids():
+            time.sleep(0.05)
+
+
+def delete_namespace(name: str) -> None:
+    """Kill processes, delete the namespace and its /etc/netns/<name> directory."""
+    if not name.startswith(PREFIX):
+        raise HarnessError(f"refusing to delete namespace not created by the harness: {name}")
+    if name in _ns_names():
+        _kill_ns_pids(name)
+        run(["ip", "netns", "del", name], check=False)
+    shutil.rmtree(NETNS_ETC / name, ignore_errors=True)
+    _live.pop(name, None)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def sweep_stale(all_of_ours: bool = False) -> List[str]:
+    """Delete ``lsr-<pid>-*`` namespaces whose creating process is gone (crashed
+    earlier runs). With all_of_ours, also those of this process."""
+    removed: List[str] = []
+    if os.geteuid() != 0:
+        return removed
+    me = os.getpid()
+    names = set(_ns_names())
+    if NETNS_ETC.is_dir():
+        names |= {p.name for p in NETNS_ETC.iterdir() if p.name.startswith(PREFIX)}
+    for name in sorted(names):
+        m = re.match(rf"^{PREFIX}(\d+)-", name)
+        if not m:
+            continue
+        pid = int(m.group(1))
+        if (pid == me and all_of_ours) or (pid != me and not _pid_alive(pid)):
+            delete_namespace(name)
+            removed.append(name)
+    return removed
+
+
+atexit.register(lambda: sweep_stale(all_of_ours=True))
+
+
+@dataclass
+class Namespace:
+    """One network namespace. ``exec_prefix`` runs a command inside it."""
+    role: str
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            self.name = f"{PREFIX}{os.getpid()}-{next(_counter)}-{self.role}"
+        run(["ip", "netns", "add", self.name])
+        _live[self.name] = self
+        # Private resolv.conf: `ip netns exec` bind-mounts /etc/netns/<ns>/* over
+        # /etc/*, so anything in here writing /etc/resolv.conf hits this copy.
+        d = NETNS_ETC / self.name
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "resolv.conf").write_text("# private resolv.conf of test namespace\n")
+        self.ip("link", "set", "lo", "up")
+
+    @property
+    def exec_prefix(self) -> List[str]:
+        return ["ip", "netns", "exec", self.name]
+
+    def run(self, *cmd: str, timeout: float = 20.0, check: bool = True):
+        return run(self.exec_prefix + list(cmd), timeout=timeout, check=check)
+
+    def ip(self, *args: str, check: bool = True):
+        return run(["ip", "-n", self.name] + list(args), check=check)
+
+    def sysctl(self, key: str, value: str) -> None:
+        self.run("sysctl", "-q", "-w", f"{key}={value}")
+
+    def add_addr(self, ifname: str, cidr: str) -> None:
+        addressing.check_allowed(cidr)
+        self.ip("addr", "add", cidr, "dev", ifname)
+
+    def add_route(self, dst: str, via: str) -> None:
+        if dst != "default":
+            addressing.check_allowed(dst)
+        addressing.check_allowed(via)
+        self.ip("route", "add", dst, "via", via)
+
+    def addrs(self, ifname: str, family: str = "-4") -> List[str]:
+        cp = self.ip(family, "-o", "addr", "show", "dev", ifname)
+        return [line.split()[3] for line in cp.stdout.splitlines()]
+
+    def delete(self) -> None:
+        delete_namespace(self.name)
+
+
+def veth(a: Namespace, a_if: str, b: Namespace, b_if: str) -> None:
+    """Create a veth pair with one end in each namespace, both up."""
+    run(["ip", "link", "add", "name", a_if, "netns", a.name, "type", "veth",
+         "peer", "name", b_if, "netns", b.name])
+    a.ip("link", "set", a_if, "up")
+    b.ip("link", "set", b_if, "up")
+
+
+def wait_link_up(ns: Namespace, ifname: str, timeout: float = 5.0) -> None:
+    from .util import wait_for
+    wait_for(lambda: "state UP" in ns.ip("link", "show", ifname).stdout or
+             "LOWER_UP" in ns.ip("link", "show", ifname).stdout,
+             timeout=timeout, what=f"{ns.name}/{ifname} up")
+
+
+@dataclass
+class Topology4:
+    """client ns --(c0|r0)-- relay ns --(r1|s0)-- server ns
+
+    client link 192.0.2.0/24 (relay r0 = .1), server link 198.51.100.0/24
+    (relay r1 = .1, server s0 = .2). The relay forwards IP, the server routes
+    the client link back via the relay, the client gets its address by DHCP.
+    A v6 topology can be added alongside with the addresses in addressing.py.
+    """
+    client: Namespace = field(init=False)
+    relay: Namespace = field(init=False)
+    server: Namespace = field(init=False)
+    client_if: str = "c0"
+    relay_down_if: str = "r0"
+    relay_up_if: str = "r1"
+    server_if: str = "s0"
+
+    def __post_init__(self) -> None:
+        made: List[Namespace] = []
+        try:
+            for role in ("cli", "rly", "srv"):
+                made.append(Namespace(role))
+            self.client, self.relay, self.server = made
+            veth(self.client, self.client_if, self.relay, self.relay_down_if)
+            veth(self.relay, self.relay_up_if, self.server, self.server_if)
+            self.relay.add_addr(self.relay_down_if, f"{addressing.RELAY_DOWN_V4}/24")
+            self.relay.add_addr(self.relay_up_if, f"{addressing.RELAY_UP_V4}/24")
+            self.server.add_addr(self.server_if, f"{addressing.SERVER_V4}/24")
+            self.server.add_route(str(addressing.CLIENT_NET), addressing.RELAY_UP_V4)
+            self.relay.sysctl("net.ipv4.ip_forward", "1")
+            for ns, ifn in ((self.client, self.client_if), (self.relay, self.relay_down_if),
+                            (self.relay, self.relay_up_if), (self.server, self.server_if)):
+                wait_link_up(ns, ifn)
+        except BaseException:
+            for ns in made:
+                ns.delete()
+            raise
+
+    @property
+    def namespaces(self) -> List[Namespace]:
+        return [self.client, self.relay, self.server]
+
+    def teardown(self) -> None:
+        errors = []
+        for ns in self.namespaces:
+            try:
+                ns.delete()
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+        if errors:
+            raise HarnessError(f"teardown errors: {errors}")
