@@ -1,0 +1,7 @@
+//! The DHCPv4 server: a sans-IO engine (message handling and allocation, time injected) and the
+//! contract it shares with the socket layer: what a received datagram carries ([`Received`]) and
+//! where a reply must go ([`Destination`]). Sockets live in `io4`; nothing here opens one.
+
+pub mod transmit;
+
+pub use transmit::{Destination, Received, Reply, Transmit};
