@@ -16,7 +16,9 @@ use std::time::Duration;
 use crate::error::StoreError;
 
 /// What to do once a submitted change is durable (or has failed to be).
-pub struct Completion(Option<Box<dyn FnOnce(Result<(), StoreError>) + Send + 'static>>);
+pub struct Completion(Option<Callback>);
+
+type Callback = Box<dyn FnOnce(Result<(), StoreError>) + Send + 'static>;
 
 impl Completion {
     /// Run `f` with the outcome (on the writer thread; keep it short).

@@ -204,6 +204,14 @@ fn decode4(row: &Row<'_>) -> Result<Binding4, String> {
     Ok(b)
 }
 
+/// An address column value as dotted quad (for reports).
+fn addr_text(v: i64) -> String {
+    match u32::try_from(v) {
+        Ok(a) => format!("{} ({v})", Ipv4Addr::from(a)),
+        Err(_) => v.to_string(),
+    }
+}
+
 fn ts(t: u64) -> i64 {
     i64::try_from(t).unwrap_or(i64::MAX)
 }
@@ -216,26 +224,35 @@ impl Backend for SqliteBackend {
             let Err((last, e)) = self.scan4(from, &mut out) else {
                 break;
             };
-            out.skipped.push(SkippedRow {
-                table: TABLE4,
-                key: None,
-                reason: match last {
-                    Some(l) => format!("database error after address {l}: {e}"),
-                    None => format!("database error at or after address {from}: {e}"),
-                },
-            });
             // Probe ahead (+1, +2, +4, ...) for a place where reading works again; the first
             // probe start is past every key already read, so `from` always moves on.
             let base = last.unwrap_or(from);
             let mut step = 1i64;
-            from = MAX_ADDR + 1;
+            let mut resume = None;
             while base + step <= MAX_ADDR {
                 if self.readable_from(base + step) {
-                    from = base + step;
+                    resume = Some(base + step);
                     break;
                 }
                 step *= 2;
             }
+            let region = match last {
+                Some(l) => format!("after address {}", addr_text(l)),
+                None => format!("at or after address {}", addr_text(from)),
+            };
+            let rest = match resume {
+                Some(r) => format!(
+                    "rows from there up to address {} could not be read",
+                    addr_text(r)
+                ),
+                None => "no row after it could be read".to_string(),
+            };
+            out.skipped.push(SkippedRow {
+                table: TABLE4,
+                key: None,
+                reason: format!("database error {region}: {e}; {rest}"),
+            });
+            from = resume.unwrap_or(MAX_ADDR + 1);
         }
         Ok(out)
     }

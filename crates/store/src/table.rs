@@ -216,17 +216,16 @@ impl<R: Record> IndexCursor<R> {
     fn refill(&mut self) {
         let Some(from) = self.next_key else { return };
         let h = self.hash;
-        let mut seen = 0;
-        for (_, k) in self.table.indexes[self.index]
+        for (seen, (_, k)) in self.table.indexes[self.index]
             .range((Bound::Included((h, from)), Bound::Unbounded))
             .take_while(|(eh, _)| *eh == h)
+            .enumerate()
         {
             if seen == CURSOR_BATCH {
                 // Resume here next time.
                 self.next_key = Some(*k);
                 return;
             }
-            seen += 1;
             if let Some(r) = self.table.by_key.get(k) {
                 if r.has_index_key(self.index, &self.id) {
                     self.buf.push_back(r.clone());

@@ -35,7 +35,10 @@ fn reader_sees_one_generation_while_writer_runs() {
                 write_generation(&store, g);
                 // Unrelated churn: single bindings with relay-id A come and go above the set.
                 let n = SET + (g as u32 % 50);
-                store.upsert4(relayed(active(n, n, g), b"relay-A", b"x"), Completion::none());
+                store.upsert4(
+                    relayed(active(n, n, g), b"relay-A", b"x"),
+                    Completion::none(),
+                );
                 store.delete4(addr(SET + ((g as u32 + 25) % 50)), Completion::none());
                 g += 1;
             }

@@ -28,7 +28,7 @@ pub fn active(n: u32, client: u32, cltt: u64) -> Binding4 {
         State4::Active,
     )
     .with_times(cltt, cltt + 3600, cltt + 1800, cltt + 3150, cltt)
-    .with_client_id(&[&[1u8][..], &mac(client).chaddr()[..]].concat())
+    .with_client_id(&[&[1u8][..], mac(client).chaddr()].concat())
     .unwrap()
 }
 
@@ -53,11 +53,8 @@ pub fn relayed(b: Binding4, relay: &[u8], remote: &[u8]) -> Binding4 {
 
 /// A fresh directory under the target directory's temp area for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "lessor-store-test-{}-{}",
-        name,
-        std::process::id()
-    ));
+    let dir =
+        std::env::temp_dir().join(format!("lessor-store-test-{}-{}", name, std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
