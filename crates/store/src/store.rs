@@ -91,11 +91,8 @@ impl Store {
     /// Loads every binding from `backend` and starts the writer thread.
     pub fn open(mut backend: Box<dyn Backend>) -> Result<(Store, LoadReport), StoreError> {
         let loaded = backend.load()?;
-        let mut table = Table::new();
         let loaded4 = loaded.bindings4.len();
-        for b in loaded.bindings4 {
-            table.upsert(Arc::new(b));
-        }
+        let table = Table::from_records(loaded.bindings4.into_iter().map(Arc::new));
         let writer = Writer::spawn(backend)?;
         Ok((
             Store {

@@ -143,3 +143,42 @@ fn offers_live_in_memory_and_batches_are_atomic() {
     assert_eq!(replaced.unwrap().state, State4::Offered);
     assert_eq!(store.len4(), 1);
 }
+
+#[test]
+fn bulk_built_table_equals_upserted_table() {
+    use lessor_store::{Binding4, Index4, Table};
+    use std::sync::Arc;
+    // Duplicates of a key: the last one wins, as with upserts.
+    let records: Vec<Arc<Binding4>> = (0..500u32)
+        .map(|n| relayed(active(n % 400, n, NOW + u64::from(n)), b"r", &[n as u8 % 7]))
+        .map(Arc::new)
+        .collect();
+    let bulk = Table::from_records(records.iter().cloned());
+    let mut one = Table::new();
+    for r in &records {
+        one.upsert(r.clone());
+    }
+    assert_eq!(bulk.len(), 400);
+    let a: Vec<_> = bulk.iter().cloned().collect();
+    let b: Vec<_> = one.iter().cloned().collect();
+    assert_eq!(a, b);
+    for n in 0..500u32 {
+        let hw = mac(n);
+        let mut key = vec![hw.htype()];
+        key.extend_from_slice(hw.chaddr());
+        let x: Vec<_> = bulk.find(Index4::Mac as usize, &key).cloned().collect();
+        let y: Vec<_> = one.find(Index4::Mac as usize, &key).cloned().collect();
+        assert_eq!(x, y);
+    }
+    for m in 0..7u8 {
+        let x: Vec<_> = bulk
+            .find(Index4::RemoteId as usize, &[m])
+            .cloned()
+            .collect();
+        let y: Vec<_> = one.find(Index4::RemoteId as usize, &[m]).cloned().collect();
+        assert_eq!(x, y);
+        assert!(!x.is_empty());
+    }
+    assert_eq!(bulk.due(NOW + 5000), one.due(NOW + 5000));
+    assert_eq!(bulk.find(Index4::RelayId as usize, b"r").count(), 400);
+}
