@@ -160,11 +160,23 @@ fn measure(db: &PathBuf, n: u32) {
         t.elapsed().as_secs_f64()
     );
 
+    // The timer after a long outage: everything is due; chunks of 1000 keep each lock hold short.
     let t = Instant::now();
-    let expired = store.expire4(NOW + 7200, Completion::none()).len();
+    let mut expired = 0;
+    let mut longest = 0f64;
+    loop {
+        let c = Instant::now();
+        let chunk = store.expire4(NOW + 7200, 1000, Completion::none()).len();
+        longest = longest.max(c.elapsed().as_secs_f64());
+        expired += chunk;
+        if chunk < 1000 {
+            break;
+        }
+    }
     println!(
-        "expire4: {expired} bindings expired in {:.2} s",
-        t.elapsed().as_secs_f64()
+        "expire4: {expired} bindings expired in {:.2} s, chunks of 1000, longest lock hold {:.1} ms (a snapshot alive)",
+        t.elapsed().as_secs_f64(),
+        longest * 1000.0
     );
     // Don't persist the expiry: the database stays reusable.
     std::process::exit(0);

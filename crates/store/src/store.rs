@@ -73,9 +73,10 @@ impl Batch4<'_> {
         self.table.remove(u32::from(address))
     }
 
-    /// Moves Active bindings whose `end` is `<= now` to Expired; returns them.
-    pub fn expire(&mut self, now: Timestamp) -> Vec<Arc<Binding4>> {
-        let expired = self.table.expire(now);
+    /// Moves (at most `max`) Active bindings whose `end` is `<= now` to Expired, earliest end
+    /// first; returns them.
+    pub fn expire(&mut self, now: Timestamp, max: usize) -> Vec<Arc<Binding4>> {
+        let expired = self.table.expire(now, max);
         self.changes
             .extend(expired.iter().cloned().map(Change::Upsert4));
         expired
@@ -169,10 +170,12 @@ impl Store {
         self.write4(done, |b| b.delete(address))
     }
 
-    /// The expiry helper for the server's timer: Active bindings whose `end` is `<= now` become
-    /// Expired, in memory and (queued) on disk; returns them.
-    pub fn expire4(&self, now: Timestamp, done: Completion) -> Vec<Arc<Binding4>> {
-        self.write4(done, |b| b.expire(now))
+    /// The expiry helper for the server's timer: at most `max` Active bindings whose `end` is
+    /// `<= now` become Expired, in memory and (queued) on disk; returns them. The lock is held for
+    /// the whole call, so a timer catching up on many bindings (after downtime) should call it
+    /// with a moderate `max` (e.g. 1000) until it returns fewer than `max`.
+    pub fn expire4(&self, now: Timestamp, max: usize, done: Completion) -> Vec<Arc<Binding4>> {
+        self.write4(done, |b| b.expire(now, max))
     }
 
     /// A ticket completed once everything submitted before it is durable.

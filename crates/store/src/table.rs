@@ -113,27 +113,42 @@ impl<R: Record> Table<R> {
         self.hasher.hash_one(id) as IdHash
     }
 
-    fn unindex(&mut self, rec: &R) {
-        let key = rec.key();
-        let mut entries = Vec::with_capacity(R::INDEXES);
-        rec.index_keys(&mut |i, id| entries.push((i, self.hash(id))));
-        for (i, h) in entries {
-            self.indexes[i].remove(&(h, key));
-        }
-        if let Some(t) = rec.expires_at() {
-            self.expiry.remove(&(t, key));
-        }
+    fn entries(&self, rec: &R) -> Vec<(usize, IdHash)> {
+        let mut out = Vec::with_capacity(R::INDEXES);
+        rec.index_keys(&mut |i, id| out.push((i, self.hash(id))));
+        out
     }
 
-    fn index(&mut self, rec: &R) {
-        let key = rec.key();
-        let mut entries = Vec::with_capacity(R::INDEXES);
-        rec.index_keys(&mut |i, id| entries.push((i, self.hash(id))));
-        for (i, h) in entries {
-            self.indexes[i].insert((h, key));
+    /// Replaces the index entries of `old` (if any) by those of `new` (if any), touching only
+    /// the entries that differ: a renewal through the same relay changes no secondary index.
+    fn reindex(&mut self, old: Option<&R>, new: Option<&R>) {
+        let old_entries = old.map(|r| (r.key(), self.entries(r)));
+        let new_entries = new.map(|r| (r.key(), self.entries(r)));
+        if let Some((key, entries)) = &old_entries {
+            for e in entries {
+                let kept = matches!(&new_entries, Some((k, n)) if k == key && n.contains(e));
+                if !kept {
+                    self.indexes[e.0].remove(&(e.1, *key));
+                }
+            }
         }
-        if let Some(t) = rec.expires_at() {
-            self.expiry.insert((t, key));
+        if let Some((key, entries)) = &new_entries {
+            for e in entries {
+                let had = matches!(&old_entries, Some((k, o)) if k == key && o.contains(e));
+                if !had {
+                    self.indexes[e.0].insert((e.1, *key));
+                }
+            }
+        }
+        let old_exp = old.and_then(|r| r.expires_at().map(|t| (t, r.key())));
+        let new_exp = new.and_then(|r| r.expires_at().map(|t| (t, r.key())));
+        if old_exp != new_exp {
+            if let Some(e) = old_exp {
+                self.expiry.remove(&e);
+            }
+            if let Some(e) = new_exp {
+                self.expiry.insert(e);
+            }
         }
     }
 
@@ -141,19 +156,14 @@ impl<R: Record> Table<R> {
     /// the indexes. Returns the replaced record.
     pub fn upsert(&mut self, rec: Arc<R>) -> Option<Arc<R>> {
         let old = self.by_key.insert(rec.key(), rec.clone());
-        if let Some(old) = &old {
-            self.unindex(old);
-        }
-        self.index(&rec);
+        self.reindex(old.as_deref(), Some(&rec));
         old
     }
 
     /// Removes the record with this key, and its index entries.
     pub fn remove(&mut self, key: R::Key) -> Option<Arc<R>> {
         let old = self.by_key.remove(&key);
-        if let Some(old) = &old {
-            self.unindex(old);
-        }
+        self.reindex(old.as_deref(), None);
         old
     }
 
@@ -210,19 +220,20 @@ impl<R: Record> Table<R> {
         }
     }
 
-    /// Keys of records whose expiry time is `<= now`, earliest first.
-    pub fn due(&self, now: u64) -> Vec<R::Key> {
+    /// Keys of (at most `max`) records whose expiry time is `<= now`, earliest first.
+    pub fn due(&self, now: u64, max: usize) -> Vec<R::Key> {
         self.expiry
             .iter()
             .take_while(|(t, _)| *t <= now)
+            .take(max)
             .map(|(_, k)| *k)
             .collect()
     }
 
-    /// Moves every record whose expiry time is `<= now` to its expired state, returning the new
-    /// records (the changes to persist).
-    pub fn expire(&mut self, now: u64) -> Vec<Arc<R>> {
-        let due = self.due(now);
+    /// Moves the (at most `max`) records whose expiry time is `<= now` to their expired state,
+    /// earliest first, returning the new records (the changes to persist).
+    pub fn expire(&mut self, now: u64, max: usize) -> Vec<Arc<R>> {
+        let due = self.due(now, max);
         let mut changed = Vec::with_capacity(due.len());
         for key in due {
             if let Some(old) = self.get(key) {

@@ -71,11 +71,13 @@ fn expired_bindings_keep_their_identifiers() {
         Completion::none(),
     );
     // Address 1 ended at NOW - 3600; address 2 ends at NOW + 3540.
-    let expired = store.expire4(NOW, Completion::none());
+    let expired = store.expire4(NOW, usize::MAX, Completion::none());
     assert_eq!(expired.len(), 1);
     assert_eq!(expired[0].address, addr(1));
     assert_eq!(expired[0].state, State4::Expired);
-    assert!(store.expire4(NOW, Completion::none()).is_empty());
+    assert!(store
+        .expire4(NOW, usize::MAX, Completion::none())
+        .is_empty());
 
     let snap = store.snapshot4();
     assert_eq!(snap.get(addr(1)).unwrap().state, State4::Expired);
@@ -87,8 +89,8 @@ fn expired_bindings_keep_their_identifiers() {
     assert_eq!(snap.by_relay_id(b"relay-A").count(), 2);
 
     // Address 2 expires exactly at its end.
-    assert!(store.expire4(NOW + 3539, Completion::none()).is_empty());
-    assert_eq!(store.expire4(NOW + 3540, Completion::none()).len(), 1);
+    assert!(store.expire4(NOW + 3539, 10, Completion::none()).is_empty());
+    assert_eq!(store.expire4(NOW + 3540, 10, Completion::none()).len(), 1);
 
     // Once the server drops the binding, the identifier is forgotten.
     store.delete4(addr(1), Completion::none());
@@ -179,6 +181,39 @@ fn bulk_built_table_equals_upserted_table() {
         assert_eq!(x, y);
         assert!(!x.is_empty());
     }
-    assert_eq!(bulk.due(NOW + 5000), one.due(NOW + 5000));
+    assert_eq!(
+        bulk.due(NOW + 5000, usize::MAX),
+        one.due(NOW + 5000, usize::MAX)
+    );
     assert_eq!(bulk.find(Index4::RelayId as usize, b"r").count(), 400);
+}
+
+#[test]
+fn expiry_in_chunks_earliest_first() {
+    let store = Store::in_memory();
+    // Ends: NOW - 3600 + 10 * n.
+    for n in 0..25u32 {
+        store.upsert4(
+            active(n, n, NOW - 7200 + 10 * u64::from(24 - n)),
+            Completion::none(),
+        );
+    }
+    let mut order = Vec::new();
+    loop {
+        let chunk = store.expire4(NOW, 10, Completion::none());
+        order.extend(chunk.iter().map(|b| b.address));
+        if chunk.len() < 10 {
+            break;
+        }
+    }
+    let want: Vec<_> = (0..25u32).rev().map(addr).collect();
+    assert_eq!(order, want, "earliest end first, each once");
+    // A renewal (same identifiers, later end) leaves the secondary indexes alone and re-arms
+    // expiry.
+    let mut renewed = active(3, 3, NOW);
+    renewed.cltt = NOW;
+    store.upsert4(renewed, Completion::none());
+    assert!(store.expire4(NOW + 3599, 10, Completion::none()).is_empty());
+    assert_eq!(store.snapshot4().by_mac(&mac(3)).len(), 1);
+    assert_eq!(store.expire4(NOW + 3600, 10, Completion::none()).len(), 1);
 }

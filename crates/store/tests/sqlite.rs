@@ -344,7 +344,7 @@ fn expiry_is_persisted() {
         store.upsert4(active(1, 1, NOW - 7200), Completion::none());
         store.upsert4(active(2, 2, NOW), Completion::none());
         let (done, ticket) = Completion::ticket();
-        let expired = store.expire4(NOW, done);
+        let expired = store.expire4(NOW, usize::MAX, done);
         assert_eq!(expired.len(), 1);
         ticket.wait().unwrap();
     }
