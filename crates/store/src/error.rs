@@ -45,7 +45,8 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub(crate) fn db(
+    /// A database error with what the store (or a backend) was doing.
+    pub fn db(
         context: impl Into<String>,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
