@@ -142,6 +142,7 @@ impl Store {
 
     /// Runs `f` on a batch: its changes reach memory atomically and are persisted in one
     /// transaction; `done` runs once they are durable (at once if nothing needs persisting).
+    /// `f` runs under the store's lock: keep it short (no I/O).
     pub fn write4<T>(&self, done: Completion, f: impl FnOnce(&mut Batch4<'_>) -> T) -> T {
         let mut table = self.lock4();
         let mut batch = Batch4 {

@@ -192,7 +192,8 @@ impl<R: Record> Table<R> {
         self.by_key.range(from..).map(|(_, v)| v)
     }
 
-    /// Records whose identifier in index `index` is `id`, in key order.
+    /// Records whose identifier in index `index` is `id`, in key order. Panics if `index` is not
+    /// below `R::INDEXES`.
     pub fn find<'a>(&'a self, index: usize, id: &'a [u8]) -> impl Iterator<Item = &'a Arc<R>> + 'a {
         let h = self.hash(id);
         self.indexes[index]
@@ -208,7 +209,8 @@ impl<R: Record> Table<R> {
     }
 
     /// A lazy cursor over the records with identifier `id` in index `index`, owning a snapshot of
-    /// this table (so it can be kept across awaits and threads).
+    /// this table (so it can be kept across awaits and threads). Panics if `index` is not below
+    /// `R::INDEXES`.
     pub fn cursor(&self, index: usize, id: &[u8]) -> IndexCursor<R> {
         IndexCursor {
             hash: self.hash(id),
