@@ -187,6 +187,36 @@ const VENDOR_CLASS_ID: usize = 5;
 const HOSTNAME: usize = 6;
 const VAR_FIELDS: usize = 7;
 
+const VAR_NAMES: [&str; VAR_FIELDS] = [
+    "client_id",
+    "relay_agent_information",
+    "circuit_id",
+    "remote_id",
+    "relay_id",
+    "vendor_class_id",
+    "hostname",
+];
+
+/// All variable-length fields of a [`Binding4`], to set at once ([`Binding4::set_fields`]): e.g.
+/// from one DHCPREQUEST, or from a database row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fields4<'a> {
+    /// Option 61 value.
+    pub client_id: Option<&'a [u8]>,
+    /// Raw option 82 value of the most recent DHCPREQUEST.
+    pub relay_agent_information: Option<&'a [u8]>,
+    /// Option 82 sub-option 1.
+    pub circuit_id: Option<&'a [u8]>,
+    /// Option 82 sub-option 2.
+    pub remote_id: Option<&'a [u8]>,
+    /// Option 82 sub-option 12.
+    pub relay_id: Option<&'a [u8]>,
+    /// Option 60.
+    pub vendor_class_id: Option<&'a [u8]>,
+    /// Option 12.
+    pub hostname: Option<&'a [u8]>,
+}
+
 /// Secondary indexes of DHCPv4 bindings (the values of [`Record::index_keys`] for [`Binding4`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(usize)]
@@ -330,6 +360,33 @@ impl Binding4 {
         "host name (option 12)"
     );
 
+    /// Replaces every variable-length field at once (one allocation).
+    pub fn set_fields(&mut self, f: Fields4<'_>) -> Result<(), StoreError> {
+        let mut values = [None; VAR_FIELDS];
+        values[CLIENT_ID] = f.client_id;
+        values[RELAY_AGENT_INFO] = f.relay_agent_information;
+        values[CIRCUIT_ID] = f.circuit_id;
+        values[REMOTE_ID] = f.remote_id;
+        values[RELAY_ID] = f.relay_id;
+        values[VENDOR_CLASS_ID] = f.vendor_class_id;
+        values[HOSTNAME] = f.hostname;
+        self.vars = Packed::from_values(values, VAR_NAMES)?;
+        Ok(())
+    }
+
+    /// Every variable-length field.
+    pub fn fields(&self) -> Fields4<'_> {
+        Fields4 {
+            client_id: self.client_id(),
+            relay_agent_information: self.relay_agent_information(),
+            circuit_id: self.circuit_id(),
+            remote_id: self.remote_id(),
+            relay_id: self.relay_id(),
+            vendor_class_id: self.vendor_class_id(),
+            hostname: self.hostname(),
+        }
+    }
+
     /// Whether the lease is active at `now` (state Active and `end` not reached).
     pub fn is_active_at(&self, now: Timestamp) -> bool {
         self.state == State4::Active && now < self.end
@@ -454,5 +511,11 @@ mod tests {
         assert_eq!(b.remote_id(), None);
         assert_eq!(b.hostname(), Some(&b"host"[..]));
         assert_eq!(b.heap_len(), 13);
+        let mut c = b.clone();
+        c.set_fields(b.fields()).unwrap();
+        assert_eq!(c, b);
+        c.set_fields(Fields4::default()).unwrap();
+        assert_eq!(c.fields(), Fields4::default());
+        assert_eq!(c.heap_len(), 0);
     }
 }

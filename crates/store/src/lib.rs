@@ -29,7 +29,7 @@ pub mod view4;
 mod writer;
 
 pub use backend::{Backend, Loaded, NullBackend, SkippedRow};
-pub use binding4::{Binding4, HwAddr, Index4, State4, Timestamp};
+pub use binding4::{Binding4, Fields4, HwAddr, Index4, State4, Timestamp};
 pub use change::Change;
 pub use completion::{Completion, Ticket};
 pub use error::StoreError;

@@ -79,6 +79,35 @@ impl<const N: usize> Packed<N> {
         Ok(())
     }
 
+    /// All values at once, in one allocation.
+    pub(crate) fn from_values(
+        values: [Option<&[u8]>; N],
+        names: [&'static str; N],
+    ) -> Result<Self, StoreError> {
+        let mut lens = [ABSENT; N];
+        let mut total = 0;
+        for (i, v) in values.iter().enumerate() {
+            if let Some(v) = v {
+                if v.len() > MAX_FIELD_LEN {
+                    return Err(StoreError::FieldTooLong {
+                        field: names[i],
+                        len: v.len(),
+                    });
+                }
+                lens[i] = v.len() as u16;
+                total += v.len();
+            }
+        }
+        let mut data = Vec::with_capacity(total);
+        for v in values.iter().flatten() {
+            data.extend_from_slice(v);
+        }
+        Ok(Packed {
+            lens,
+            data: data.into_boxed_slice(),
+        })
+    }
+
     /// Octets on the heap.
     pub(crate) fn heap_len(&self) -> usize {
         self.data.len()
@@ -105,6 +134,8 @@ mod tests {
         assert_eq!(p.get(1), None);
         assert_eq!(p.get(0), Some(&b"xyz"[..]));
         assert_eq!(p.heap_len(), 3);
+        let q = Packed::<3>::from_values([Some(b"xyz"), None, Some(b"")], ["a", "b", "c"]).unwrap();
+        assert!(q == p);
         let long = vec![0u8; MAX_FIELD_LEN + 1];
         assert!(p.set(0, Some(&long), "a").is_err());
         assert_eq!(p.get(0), Some(&b"xyz"[..]));

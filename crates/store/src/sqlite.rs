@@ -15,7 +15,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, Row};
 
 use crate::backend::{Backend, Loaded, SkippedRow};
-use crate::binding4::{Binding4, HwAddr, State4};
+use crate::binding4::{Binding4, Fields4, HwAddr, State4};
 use crate::change::Change;
 use crate::error::StoreError;
 use crate::schema;
@@ -187,20 +187,16 @@ fn decode4(row: &Row<'_>) -> Result<Binding4, String> {
         time(row, 8, "t2")?,
         time(row, 9, "cltt")?,
     );
-    b.set_client_id(bytes(row, 4, "client_id")?)
-        .map_err(|e| e.to_string())?;
-    b.set_relay_agent_information(bytes(row, 10, "relay_agent_info")?)
-        .map_err(|e| e.to_string())?;
-    b.set_circuit_id(bytes(row, 11, "circuit_id")?)
-        .map_err(|e| e.to_string())?;
-    b.set_remote_id(bytes(row, 12, "remote_id")?)
-        .map_err(|e| e.to_string())?;
-    b.set_relay_id(bytes(row, 13, "relay_id")?)
-        .map_err(|e| e.to_string())?;
-    b.set_vendor_class_id(bytes(row, 14, "vendor_class_id")?)
-        .map_err(|e| e.to_string())?;
-    b.set_hostname(bytes(row, 15, "hostname")?)
-        .map_err(|e| e.to_string())?;
+    b.set_fields(Fields4 {
+        client_id: bytes(row, 4, "client_id")?,
+        relay_agent_information: bytes(row, 10, "relay_agent_info")?,
+        circuit_id: bytes(row, 11, "circuit_id")?,
+        remote_id: bytes(row, 12, "remote_id")?,
+        relay_id: bytes(row, 13, "relay_id")?,
+        vendor_class_id: bytes(row, 14, "vendor_class_id")?,
+        hostname: bytes(row, 15, "hostname")?,
+    })
+    .map_err(|e| e.to_string())?;
     Ok(b)
 }
 
