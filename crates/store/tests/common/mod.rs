@@ -51,11 +51,26 @@ pub fn relayed(b: Binding4, relay: &[u8], remote: &[u8]) -> Binding4 {
         .unwrap()
 }
 
-/// A fresh directory under the target directory's temp area for one test.
-pub fn temp_dir(name: &str) -> PathBuf {
+/// A fresh directory for one test, removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn temp_dir(name: &str) -> TempDir {
     let dir =
         std::env::temp_dir().join(format!("lessor-store-test-{}-{}", name, std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
