@@ -1,0 +1,521 @@
+//! The DHCPv4 binding: one address and what the server knows about its client.
+//!
+//! Times are absolute, in seconds since the Unix epoch, and always come from the caller (an injected
+//! clock): the store never reads the time itself.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+use crate::error::StoreError;
+use crate::packed::Packed;
+use crate::record::Record;
+
+/// Seconds since the Unix epoch.
+pub type Timestamp = u64;
+
+/// State of a DHCPv4 binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State4 {
+    /// Offered (DHCPOFFER sent), not yet requested. Kept in memory only: an offer is not durable, a
+    /// restart forgets it and the client simply asks again.
+    Offered,
+    /// Leased (DHCPACK sent) until `end`.
+    Active,
+    /// The client released the address (DHCPRELEASE).
+    Released,
+    /// The lease time ran out.
+    Expired,
+    /// The client declined the address (DHCPDECLINE): the address is on probation until `end`.
+    Declined,
+    /// Reserved for this client by configuration, not currently leased.
+    Reserved,
+}
+
+/// RFC 6926 dhcp-state values (option 156).
+pub mod dhcp_state {
+    /// AVAILABLE
+    pub const AVAILABLE: u8 = 1;
+    /// ACTIVE
+    pub const ACTIVE: u8 = 2;
+    /// EXPIRED
+    pub const EXPIRED: u8 = 3;
+    /// RELEASED
+    pub const RELEASED: u8 = 4;
+    /// ABANDONED
+    pub const ABANDONED: u8 = 5;
+    /// RESET
+    pub const RESET: u8 = 6;
+    /// REMOTE
+    pub const REMOTE: u8 = 7;
+    /// TRANSITIONING
+    pub const TRANSITIONING: u8 = 8;
+}
+
+impl State4 {
+    /// Every state, for tests and tools.
+    pub const ALL: [State4; 6] = [
+        State4::Offered,
+        State4::Active,
+        State4::Released,
+        State4::Expired,
+        State4::Declined,
+        State4::Reserved,
+    ];
+
+    /// The RFC 6926 dhcp-state value (option 156) that reports this state: Offered is TRANSITIONING,
+    /// Declined is ABANDONED, Reserved (not leased) is AVAILABLE.
+    pub fn dhcp_state(self) -> u8 {
+        match self {
+            State4::Offered => dhcp_state::TRANSITIONING,
+            State4::Active => dhcp_state::ACTIVE,
+            State4::Released => dhcp_state::RELEASED,
+            State4::Expired => dhcp_state::EXPIRED,
+            State4::Declined => dhcp_state::ABANDONED,
+            State4::Reserved => dhcp_state::AVAILABLE,
+        }
+    }
+
+    /// Whether a binding in this state is written to the backend (all but `Offered`).
+    pub fn is_durable(self) -> bool {
+        self != State4::Offered
+    }
+
+    /// The name used in the database's `state` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State4::Offered => "offered",
+            State4::Active => "active",
+            State4::Released => "released",
+            State4::Expired => "expired",
+            State4::Declined => "declined",
+            State4::Reserved => "reserved",
+        }
+    }
+
+    /// Parses a name written by [`State4::as_str`].
+    pub fn from_name(s: &str) -> Option<State4> {
+        State4::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+impl fmt::Display for State4 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A hardware address: htype and up to 16 octets of chaddr (hlen is the length of the slice).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HwAddr {
+    htype: u8,
+    hlen: u8,
+    chaddr: [u8; 16],
+}
+
+impl HwAddr {
+    /// `htype` (1 = Ethernet) and the first hlen octets of chaddr; at most 16.
+    pub fn new(htype: u8, chaddr: &[u8]) -> Result<HwAddr, StoreError> {
+        if chaddr.len() > 16 {
+            return Err(StoreError::ChaddrTooLong(chaddr.len()));
+        }
+        let mut buf = [0u8; 16];
+        buf[..chaddr.len()].copy_from_slice(chaddr);
+        Ok(HwAddr {
+            htype,
+            hlen: chaddr.len() as u8,
+            chaddr: buf,
+        })
+    }
+
+    /// An Ethernet (htype 1) MAC address.
+    pub fn ethernet(mac: [u8; 6]) -> HwAddr {
+        let mut buf = [0u8; 16];
+        buf[..6].copy_from_slice(&mac);
+        HwAddr {
+            htype: 1,
+            hlen: 6,
+            chaddr: buf,
+        }
+    }
+
+    /// The hardware type.
+    pub fn htype(&self) -> u8 {
+        self.htype
+    }
+
+    /// hlen: the number of significant chaddr octets.
+    pub fn hlen(&self) -> u8 {
+        self.hlen
+    }
+
+    /// The significant chaddr octets.
+    pub fn chaddr(&self) -> &[u8] {
+        &self.chaddr[..self.hlen as usize]
+    }
+
+    /// htype followed by chaddr: the key of the MAC index.
+    pub(crate) fn key_bytes(&self) -> ([u8; 17], usize) {
+        let mut k = [0u8; 17];
+        k[0] = self.htype;
+        k[1..].copy_from_slice(&self.chaddr);
+        (k, 1 + self.hlen as usize)
+    }
+}
+
+impl fmt::Debug for HwAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/", self.htype)?;
+        for (i, b) in self.chaddr().iter().enumerate() {
+            if i > 0 {
+                f.write_str(":")?;
+            }
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+// Indexes into the packed variable-length fields.
+const CLIENT_ID: usize = 0;
+const RELAY_AGENT_INFO: usize = 1;
+const CIRCUIT_ID: usize = 2;
+const REMOTE_ID: usize = 3;
+const RELAY_ID: usize = 4;
+const VENDOR_CLASS_ID: usize = 5;
+const HOSTNAME: usize = 6;
+const VAR_FIELDS: usize = 7;
+
+const VAR_NAMES: [&str; VAR_FIELDS] = [
+    "client_id",
+    "relay_agent_information",
+    "circuit_id",
+    "remote_id",
+    "relay_id",
+    "vendor_class_id",
+    "hostname",
+];
+
+/// All variable-length fields of a [`Binding4`], to set at once ([`Binding4::set_fields`]): e.g.
+/// from one DHCPREQUEST, or from a database row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fields4<'a> {
+    /// Option 61 value.
+    pub client_id: Option<&'a [u8]>,
+    /// Raw option 82 value of the most recent DHCPREQUEST.
+    pub relay_agent_information: Option<&'a [u8]>,
+    /// Option 82 sub-option 1.
+    pub circuit_id: Option<&'a [u8]>,
+    /// Option 82 sub-option 2.
+    pub remote_id: Option<&'a [u8]>,
+    /// Option 82 sub-option 12.
+    pub relay_id: Option<&'a [u8]>,
+    /// Option 60.
+    pub vendor_class_id: Option<&'a [u8]>,
+    /// Option 12.
+    pub hostname: Option<&'a [u8]>,
+}
+
+/// Secondary indexes of DHCPv4 bindings (the values of [`Record::index_keys`] for [`Binding4`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Index4 {
+    /// htype + chaddr.
+    Mac = 0,
+    /// Option 61 value.
+    ClientId = 1,
+    /// Option 82 sub-option 12.
+    RelayId = 2,
+    /// Option 82 sub-option 2.
+    RemoteId = 3,
+}
+
+/// One DHCPv4 binding. Fixed-size fields are public; the variable-length ones (kept packed in one
+/// allocation) have getters, `set_*` and `with_*` methods.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Binding4 {
+    /// The leased (offered, declined...) address: the binding's key.
+    pub address: Ipv4Addr,
+    /// The state.
+    pub state: State4,
+    /// The client's hardware address (htype, hlen, chaddr).
+    pub hw: HwAddr,
+    /// Start of the lease (or of the current state).
+    pub start: Timestamp,
+    /// End of the lease (expiry); for Declined, end of probation.
+    pub end: Timestamp,
+    /// Renewal time (T1).
+    pub t1: Timestamp,
+    /// Rebinding time (T2).
+    pub t2: Timestamp,
+    /// Client-last-transaction-time: when the client last talked to the server about this binding.
+    pub cltt: Timestamp,
+    /// The subnet the address belongs to.
+    pub subnet: Ipv4Net,
+    vars: Packed<VAR_FIELDS>,
+}
+
+macro_rules! var_field {
+    ($get:ident, $set:ident, $with:ident, $idx:expr, $doc:literal) => {
+        #[doc = concat!("The ", $doc, ", if known.")]
+        pub fn $get(&self) -> Option<&[u8]> {
+            self.vars.get($idx)
+        }
+
+        #[doc = concat!("Sets or clears the ", $doc, ".")]
+        pub fn $set(&mut self, value: Option<&[u8]>) -> Result<(), StoreError> {
+            self.vars.set($idx, value, stringify!($get))
+        }
+
+        #[doc = concat!("Returns the binding with the ", $doc, " set.")]
+        pub fn $with(mut self, value: &[u8]) -> Result<Self, StoreError> {
+            self.$set(Some(value))?;
+            Ok(self)
+        }
+    };
+}
+
+impl Binding4 {
+    /// A binding with all times 0 and no optional fields.
+    pub fn new(address: Ipv4Addr, subnet: Ipv4Net, hw: HwAddr, state: State4) -> Binding4 {
+        Binding4 {
+            address,
+            state,
+            hw,
+            start: 0,
+            end: 0,
+            t1: 0,
+            t2: 0,
+            cltt: 0,
+            subnet,
+            vars: Packed::default(),
+        }
+    }
+
+    /// Sets start, end, T1, T2 and cltt at once.
+    pub fn with_times(
+        mut self,
+        start: Timestamp,
+        end: Timestamp,
+        t1: Timestamp,
+        t2: Timestamp,
+        cltt: Timestamp,
+    ) -> Self {
+        self.start = start;
+        self.end = end;
+        self.t1 = t1;
+        self.t2 = t2;
+        self.cltt = cltt;
+        self
+    }
+
+    var_field!(
+        client_id,
+        set_client_id,
+        with_client_id,
+        CLIENT_ID,
+        "client identifier (option 61 value)"
+    );
+    var_field!(
+        relay_agent_information,
+        set_relay_agent_information,
+        with_relay_agent_information,
+        RELAY_AGENT_INFO,
+        "raw relay agent information (option 82 value) of the most recent DHCPREQUEST"
+    );
+    var_field!(
+        circuit_id,
+        set_circuit_id,
+        with_circuit_id,
+        CIRCUIT_ID,
+        "agent circuit-id (option 82 sub-option 1)"
+    );
+    var_field!(
+        remote_id,
+        set_remote_id,
+        with_remote_id,
+        REMOTE_ID,
+        "agent remote-id (option 82 sub-option 2)"
+    );
+    var_field!(
+        relay_id,
+        set_relay_id,
+        with_relay_id,
+        RELAY_ID,
+        "relay-id (option 82 sub-option 12)"
+    );
+    var_field!(
+        vendor_class_id,
+        set_vendor_class_id,
+        with_vendor_class_id,
+        VENDOR_CLASS_ID,
+        "vendor class identifier (option 60)"
+    );
+    var_field!(
+        hostname,
+        set_hostname,
+        with_hostname,
+        HOSTNAME,
+        "host name (option 12)"
+    );
+
+    /// Replaces every variable-length field at once (one allocation).
+    pub fn set_fields(&mut self, f: Fields4<'_>) -> Result<(), StoreError> {
+        let mut values = [None; VAR_FIELDS];
+        values[CLIENT_ID] = f.client_id;
+        values[RELAY_AGENT_INFO] = f.relay_agent_information;
+        values[CIRCUIT_ID] = f.circuit_id;
+        values[REMOTE_ID] = f.remote_id;
+        values[RELAY_ID] = f.relay_id;
+        values[VENDOR_CLASS_ID] = f.vendor_class_id;
+        values[HOSTNAME] = f.hostname;
+        self.vars = Packed::from_values(values, VAR_NAMES)?;
+        Ok(())
+    }
+
+    /// Every variable-length field.
+    pub fn fields(&self) -> Fields4<'_> {
+        Fields4 {
+            client_id: self.client_id(),
+            relay_agent_information: self.relay_agent_information(),
+            circuit_id: self.circuit_id(),
+            remote_id: self.remote_id(),
+            relay_id: self.relay_id(),
+            vendor_class_id: self.vendor_class_id(),
+            hostname: self.hostname(),
+        }
+    }
+
+    /// Whether the lease is active at `now` (state Active and `end` not reached).
+    pub fn is_active_at(&self, now: Timestamp) -> bool {
+        self.state == State4::Active && now < self.end
+    }
+
+    /// Octets this binding holds on the heap (the packed variable-length fields), not counting the
+    /// allocator's overhead.
+    pub fn heap_len(&self) -> usize {
+        self.vars.heap_len()
+    }
+}
+
+impl fmt::Debug for Binding4 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Binding4")
+            .field("address", &self.address)
+            .field("state", &self.state)
+            .field("hw", &self.hw)
+            .field("start", &self.start)
+            .field("end", &self.end)
+            .field("t1", &self.t1)
+            .field("t2", &self.t2)
+            .field("cltt", &self.cltt)
+            .field("subnet", &self.subnet)
+            .field("client_id", &self.client_id())
+            .field("relay_agent_information", &self.relay_agent_information())
+            .field("circuit_id", &self.circuit_id())
+            .field("remote_id", &self.remote_id())
+            .field("relay_id", &self.relay_id())
+            .field("vendor_class_id", &self.vendor_class_id())
+            .field("hostname", &self.hostname())
+            .finish()
+    }
+}
+
+impl Record for Binding4 {
+    type Key = u32;
+    const MIN_KEY: u32 = 0;
+    const INDEXES: usize = 4;
+
+    fn key(&self) -> u32 {
+        u32::from(self.address)
+    }
+
+    fn index_keys(&self, f: &mut dyn FnMut(usize, &[u8])) {
+        let (mac, len) = self.hw.key_bytes();
+        f(Index4::Mac as usize, &mac[..len]);
+        if let Some(id) = self.client_id() {
+            f(Index4::ClientId as usize, id);
+        }
+        if let Some(id) = self.relay_id() {
+            f(Index4::RelayId as usize, id);
+        }
+        if let Some(id) = self.remote_id() {
+            f(Index4::RemoteId as usize, id);
+        }
+    }
+
+    fn expires_at(&self) -> Option<Timestamp> {
+        (self.state == State4::Active).then_some(self.end)
+    }
+
+    fn expired(&self) -> Self {
+        let mut b = self.clone();
+        b.state = State4::Expired;
+        b
+    }
+
+    fn is_durable(&self) -> bool {
+        self.state.is_durable()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small() {
+        // Fixed part of a binding; the variable-length fields are one extra allocation.
+        assert!(std::mem::size_of::<Binding4>() <= 112);
+    }
+
+    #[test]
+    fn states_round_trip_and_map_to_rfc6926() {
+        for s in State4::ALL {
+            assert_eq!(State4::from_name(s.as_str()), Some(s));
+        }
+        assert_eq!(State4::Active.dhcp_state(), 2);
+        assert_eq!(State4::Expired.dhcp_state(), 3);
+        assert_eq!(State4::Released.dhcp_state(), 4);
+        assert_eq!(State4::Declined.dhcp_state(), 5);
+        assert!(!State4::Offered.is_durable());
+        assert_eq!(State4::from_name("bogus"), None);
+    }
+
+    #[test]
+    fn hwaddr_limits() {
+        assert!(HwAddr::new(1, &[0; 17]).is_err());
+        let h = HwAddr::new(6, &[1, 2, 3]).unwrap();
+        assert_eq!(h.chaddr(), &[1, 2, 3]);
+        assert_eq!(h.hlen(), 3);
+        assert_eq!(format!("{h:?}"), "6/01:02:03");
+    }
+
+    #[test]
+    fn var_fields() {
+        let b = Binding4::new(
+            Ipv4Addr::new(192, 0, 2, 1),
+            "192.0.2.0/24".parse().unwrap(),
+            HwAddr::ethernet([0, 1, 2, 3, 4, 5]),
+            State4::Active,
+        )
+        .with_client_id(b"\x01cid")
+        .unwrap()
+        .with_relay_id(b"relay")
+        .unwrap()
+        .with_hostname(b"host")
+        .unwrap();
+        assert_eq!(b.client_id(), Some(&b"\x01cid"[..]));
+        assert_eq!(b.relay_id(), Some(&b"relay"[..]));
+        assert_eq!(b.remote_id(), None);
+        assert_eq!(b.hostname(), Some(&b"host"[..]));
+        assert_eq!(b.heap_len(), 13);
+        let mut c = b.clone();
+        c.set_fields(b.fields()).unwrap();
+        assert_eq!(c, b);
+        c.set_fields(Fields4::default()).unwrap();
+        assert_eq!(c.fields(), Fields4::default());
+        assert_eq!(c.heap_len(), 0);
+    }
+}

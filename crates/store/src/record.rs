@@ -1,0 +1,39 @@
+//! What the generic table needs to know about a binding type.
+//!
+//! [`Binding4`](crate::Binding4) implements it now; a DHCPv6 binding (key = address or prefix as
+//! `u128`, indexes DUID, link, relay-id, remote-id) implements it beside it and reuses the same
+//! [`Table`](crate::Table), snapshots, cursors and expiry.
+
+use std::fmt::Debug;
+
+/// A binding kept in a [`Table`](crate::Table).
+pub trait Record: Clone + Send + Sync + 'static {
+    /// The unique key (the address).
+    type Key: Ord + Copy + Send + Sync + Debug + 'static;
+    /// The smallest key (a lower bound for range scans).
+    const MIN_KEY: Self::Key;
+    /// How many secondary indexes the table keeps (index numbers `0..INDEXES`).
+    const INDEXES: usize;
+
+    /// The unique key.
+    fn key(&self) -> Self::Key;
+
+    /// Calls `f(index, identifier)` for each secondary index entry of this record.
+    fn index_keys(&self, f: &mut dyn FnMut(usize, &[u8]));
+
+    /// When this record is due to expire, if it is subject to expiry.
+    fn expires_at(&self) -> Option<u64>;
+
+    /// The record in its expired state.
+    fn expired(&self) -> Self;
+
+    /// Whether this record is written to the backend.
+    fn is_durable(&self) -> bool;
+
+    /// Whether the record has `id` in index `index`.
+    fn has_index_key(&self, index: usize, id: &[u8]) -> bool {
+        let mut found = false;
+        self.index_keys(&mut |i, k| found |= i == index && k == id);
+        found
+    }
+}

@@ -1,0 +1,317 @@
+//! The in-memory table: records by key plus secondary indexes, in persistent (structurally shared)
+//! maps.
+//!
+//! # Why persistent maps
+//!
+//! Bulk leasequery streams up to a million bindings of one relay-id while allocation goes on. Every
+//! map here is an [`imbl`] B-tree whose nodes are reference counted: cloning a [`Table`] is O(1)
+//! (a few reference-count increments) and gives an immutable, fully consistent point-in-time view.
+//! A writer that later modifies the table copies only the O(log n) nodes on the path it touches
+//! (copy on write), so a reader iterating a snapshot holds no lock at all and never stalls
+//! allocation. The cost: while an old snapshot is alive, nodes changed since it was taken exist
+//! twice (memory grows with the churn during a stream, at most about one extra copy of the table).
+//!
+//! Sharded locks with key-ordered cursors were the alternative; they give only the weaker "every
+//! binding that existed for the whole iteration is returned exactly once" guarantee, need care at
+//! shard boundaries, and make lookups take locks. Persistent maps give the strong guarantee for
+//! free.
+//!
+//! # Secondary indexes
+//!
+//! A secondary index is an ordered set of `(hash(identifier), key)`. The hash is SipHash with keys
+//! chosen at random per table (so identifiers sent by clients cannot be chosen to collide), cut to
+//! 32 bits; the set stores 8 octets per entry (v4) instead of a copy of the identifier, and a lookup checks the
+//! identifier of each candidate record, so a hash collision costs a comparison, never a wrong
+//! answer. All records sharing an identifier are one contiguous range, in key order, which a
+//! [`IndexCursor`] walks lazily.
+
+use std::collections::hash_map::RandomState;
+use std::collections::VecDeque;
+use std::hash::BuildHasher;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use imbl::{OrdMap, OrdSet};
+
+use crate::record::Record;
+
+/// The hash of an identifier kept in a secondary index entry. 32 bits halve the entries' size;
+/// with a million distinct identifiers about a hundred pairs collide, each costing one comparison.
+type IdHash = u32;
+
+/// Records by key, secondary indexes and an expiry index. Cloning is O(1) and gives a snapshot.
+pub struct Table<R: Record> {
+    by_key: OrdMap<R::Key, Arc<R>>,
+    indexes: Vec<OrdSet<(IdHash, R::Key)>>,
+    expiry: OrdSet<(u64, R::Key)>,
+    hasher: RandomState,
+}
+
+impl<R: Record> Clone for Table<R> {
+    fn clone(&self) -> Self {
+        Table {
+            by_key: self.by_key.clone(),
+            indexes: self.indexes.clone(),
+            expiry: self.expiry.clone(),
+            hasher: self.hasher.clone(),
+        }
+    }
+}
+
+impl<R: Record> Default for Table<R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<R: Record> Table<R> {
+    /// An empty table.
+    pub fn new() -> Self {
+        Table {
+            by_key: OrdMap::new(),
+            indexes: (0..R::INDEXES).map(|_| OrdSet::new()).collect(),
+            expiry: OrdSet::new(),
+            hasher: RandomState::new(),
+        }
+    }
+
+    /// A table holding `records` (later duplicates of a key replace earlier ones). Faster than
+    /// upserting one by one: index entries are sorted first, so each B-tree is filled in order.
+    pub fn from_records(records: impl IntoIterator<Item = Arc<R>>) -> Self {
+        let mut t = Self::new();
+        let mut entries: Vec<Vec<(IdHash, R::Key)>> = (0..R::INDEXES).map(|_| Vec::new()).collect();
+        let mut expiry = Vec::new();
+        let mut pending = Vec::new();
+        for rec in records {
+            if let Some(old) = t.by_key.insert(rec.key(), rec.clone()) {
+                // A duplicate key: fall back to the general path for the rest.
+                pending.push((old, rec));
+                continue;
+            }
+            let key = rec.key();
+            rec.index_keys(&mut |i, id| entries[i].push((t.hash(id), key)));
+            if let Some(e) = rec.expires_at() {
+                expiry.push((e, key));
+            }
+        }
+        for (i, mut v) in entries.into_iter().enumerate() {
+            v.sort_unstable();
+            t.indexes[i] = v.into_iter().collect();
+        }
+        expiry.sort_unstable();
+        t.expiry = expiry.into_iter().collect();
+        for (old, rec) in pending {
+            // Undo the index entries of the replaced record, index the new one.
+            t.by_key.insert(old.key(), old.clone());
+            t.upsert(rec);
+        }
+        t
+    }
+
+    fn hash(&self, id: &[u8]) -> IdHash {
+        // Truncation is deliberate: a collision costs one comparison, never a wrong answer.
+        self.hasher.hash_one(id) as IdHash
+    }
+
+    fn entries(&self, rec: &R) -> Vec<(usize, IdHash)> {
+        let mut out = Vec::with_capacity(R::INDEXES);
+        rec.index_keys(&mut |i, id| out.push((i, self.hash(id))));
+        out
+    }
+
+    /// Replaces the index entries of `old` (if any) by those of `new` (if any), touching only
+    /// the entries that differ: a renewal through the same relay changes no secondary index.
+    fn reindex(&mut self, old: Option<&R>, new: Option<&R>) {
+        let old_entries = old.map(|r| (r.key(), self.entries(r)));
+        let new_entries = new.map(|r| (r.key(), self.entries(r)));
+        if let Some((key, entries)) = &old_entries {
+            for e in entries {
+                let kept = matches!(&new_entries, Some((k, n)) if k == key && n.contains(e));
+                if !kept {
+                    self.indexes[e.0].remove(&(e.1, *key));
+                }
+            }
+        }
+        if let Some((key, entries)) = &new_entries {
+            for e in entries {
+                let had = matches!(&old_entries, Some((k, o)) if k == key && o.contains(e));
+                if !had {
+                    self.indexes[e.0].insert((e.1, *key));
+                }
+            }
+        }
+        let old_exp = old.and_then(|r| r.expires_at().map(|t| (t, r.key())));
+        let new_exp = new.and_then(|r| r.expires_at().map(|t| (t, r.key())));
+        if old_exp != new_exp {
+            if let Some(e) = old_exp {
+                self.expiry.remove(&e);
+            }
+            if let Some(e) = new_exp {
+                self.expiry.insert(e);
+            }
+        }
+    }
+
+    /// Inserts or replaces the record with the same key; the replaced record's identifiers leave
+    /// the indexes. Returns the replaced record.
+    pub fn upsert(&mut self, rec: Arc<R>) -> Option<Arc<R>> {
+        let old = self.by_key.insert(rec.key(), rec.clone());
+        self.reindex(old.as_deref(), Some(&rec));
+        old
+    }
+
+    /// Removes the record with this key, and its index entries.
+    pub fn remove(&mut self, key: R::Key) -> Option<Arc<R>> {
+        let old = self.by_key.remove(&key);
+        self.reindex(old.as_deref(), None);
+        old
+    }
+
+    /// The record with this key.
+    pub fn get(&self, key: R::Key) -> Option<&Arc<R>> {
+        self.by_key.get(&key)
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    /// All records in key order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<R>> + '_ {
+        self.by_key.values()
+    }
+
+    /// Records with key `>= from`, in key order (to resume a walk).
+    pub fn range_from(&self, from: R::Key) -> impl Iterator<Item = &Arc<R>> + '_ {
+        self.by_key.range(from..).map(|(_, v)| v)
+    }
+
+    /// Records whose identifier in index `index` is `id`, in key order. Panics if `index` is not
+    /// below `R::INDEXES`.
+    pub fn find<'a>(&'a self, index: usize, id: &'a [u8]) -> impl Iterator<Item = &'a Arc<R>> + 'a {
+        let h = self.hash(id);
+        self.indexes[index]
+            .range((Bound::Included((h, R::MIN_KEY)), Bound::Unbounded))
+            .take_while(move |(eh, _)| *eh == h)
+            .filter_map(move |(_, k)| self.by_key.get(k))
+            .filter(move |r| r.has_index_key(index, id))
+    }
+
+    /// Whether any record (in any state) has identifier `id` in index `index`.
+    pub fn contains_id(&self, index: usize, id: &[u8]) -> bool {
+        self.find(index, id).next().is_some()
+    }
+
+    /// A lazy cursor over the records with identifier `id` in index `index`, owning a snapshot of
+    /// this table (so it can be kept across awaits and threads). Panics if `index` is not below
+    /// `R::INDEXES`.
+    pub fn cursor(&self, index: usize, id: &[u8]) -> IndexCursor<R> {
+        IndexCursor {
+            hash: self.hash(id),
+            table: self.clone(),
+            index,
+            id: id.into(),
+            next_key: Some(R::MIN_KEY),
+            buf: VecDeque::new(),
+        }
+    }
+
+    /// Keys of (at most `max`) records whose expiry time is `<= now`, earliest first.
+    pub fn due(&self, now: u64, max: usize) -> Vec<R::Key> {
+        self.expiry
+            .iter()
+            .take_while(|(t, _)| *t <= now)
+            .take(max)
+            .map(|(_, k)| *k)
+            .collect()
+    }
+
+    /// Moves the (at most `max`) records whose expiry time is `<= now` to their expired state,
+    /// earliest first, returning the new records (the changes to persist).
+    pub fn expire(&mut self, now: u64, max: usize) -> Vec<Arc<R>> {
+        let due = self.due(now, max);
+        let mut changed = Vec::with_capacity(due.len());
+        for key in due {
+            if let Some(old) = self.get(key) {
+                let new = Arc::new(old.expired());
+                self.upsert(new.clone());
+                changed.push(new);
+            }
+        }
+        changed
+    }
+}
+
+/// A resumable cursor over the records sharing one identifier, in key order, over a snapshot.
+///
+/// It owns its snapshot: the view is the table as it was when the cursor was made, whatever
+/// writers do meanwhile, and no lock is held while it is walked.
+pub struct IndexCursor<R: Record> {
+    table: Table<R>,
+    index: usize,
+    id: Box<[u8]>,
+    hash: IdHash,
+    next_key: Option<R::Key>,
+    buf: VecDeque<Arc<R>>,
+}
+
+const CURSOR_BATCH: usize = 256;
+
+impl<R: Record> IndexCursor<R> {
+    fn refill(&mut self) {
+        let Some(from) = self.next_key else { return };
+        let h = self.hash;
+        for (seen, (_, k)) in self.table.indexes[self.index]
+            .range((Bound::Included((h, from)), Bound::Unbounded))
+            .take_while(|(eh, _)| *eh == h)
+            .enumerate()
+        {
+            if seen == CURSOR_BATCH {
+                // Resume here next time.
+                self.next_key = Some(*k);
+                return;
+            }
+            if let Some(r) = self.table.by_key.get(k) {
+                if r.has_index_key(self.index, &self.id) {
+                    self.buf.push_back(r.clone());
+                }
+            }
+        }
+        self.next_key = None;
+    }
+
+    /// Up to `max` further records.
+    pub fn next_batch(&mut self, max: usize) -> Vec<Arc<R>> {
+        let mut out = Vec::with_capacity(max.min(CURSOR_BATCH));
+        while out.len() < max {
+            match self.next() {
+                Some(r) => out.push(r),
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// The snapshot the cursor walks.
+    pub fn table(&self) -> &Table<R> {
+        &self.table
+    }
+}
+
+impl<R: Record> Iterator for IndexCursor<R> {
+    type Item = Arc<R>;
+
+    fn next(&mut self) -> Option<Arc<R>> {
+        while self.buf.is_empty() {
+            self.next_key?;
+            self.refill();
+        }
+        self.buf.pop_front()
+    }
+}

@@ -1,0 +1,109 @@
+//! Read-only DHCPv4 lookups over a snapshot: what the leasequery responders need.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use crate::binding4::{Binding4, HwAddr, Index4};
+use crate::table::{IndexCursor, Table};
+
+/// An immutable, consistent point-in-time view of the DHCPv4 bindings. Cheap to make (O(1)) and to
+/// clone; holds no lock.
+#[derive(Clone)]
+pub struct Snapshot4 {
+    table: Table<Binding4>,
+}
+
+/// Sorts most recent client-last-transaction-time first (RFC 4388 §6.4.1 picks the first), ties by
+/// address.
+fn most_recent_first(mut v: Vec<Arc<Binding4>>) -> Vec<Arc<Binding4>> {
+    v.sort_by(|a, b| b.cltt.cmp(&a.cltt).then(a.address.cmp(&b.address)));
+    v
+}
+
+impl Snapshot4 {
+    pub(crate) fn new(table: Table<Binding4>) -> Self {
+        Snapshot4 { table }
+    }
+
+    /// The binding of this address.
+    pub fn get(&self, address: Ipv4Addr) -> Option<&Arc<Binding4>> {
+        self.table.get(u32::from(address))
+    }
+
+    /// Number of bindings.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether there is no binding.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// All bindings in address order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Binding4>> + '_ {
+        self.table.iter()
+    }
+
+    /// Bindings with address `>= from`, in address order.
+    pub fn range_from(&self, from: Ipv4Addr) -> impl Iterator<Item = &Arc<Binding4>> + '_ {
+        self.table.range_from(u32::from(from))
+    }
+
+    /// Bindings (any state) of this hardware address, most recent cltt first.
+    pub fn by_mac(&self, hw: &HwAddr) -> Vec<Arc<Binding4>> {
+        let (k, len) = hw.key_bytes();
+        most_recent_first(
+            self.table
+                .find(Index4::Mac as usize, &k[..len])
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// Bindings (any state) of this client identifier (option 61 value), most recent cltt first.
+    pub fn by_client_id(&self, client_id: &[u8]) -> Vec<Arc<Binding4>> {
+        most_recent_first(
+            self.table
+                .find(Index4::ClientId as usize, client_id)
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// Bindings of a client as RFC 4388 §6.4.1 identifies it: by client-id when the query has
+    /// one, otherwise by MAC address; most recent cltt first.
+    pub fn by_client(&self, client_id: Option<&[u8]>, hw: Option<&HwAddr>) -> Vec<Arc<Binding4>> {
+        match (client_id, hw) {
+            (Some(id), _) => self.by_client_id(id),
+            (None, Some(hw)) => self.by_mac(hw),
+            (None, None) => Vec::new(),
+        }
+    }
+
+    /// Lazy cursor over the bindings (any state) with this relay-id, in address order.
+    pub fn by_relay_id(&self, relay_id: &[u8]) -> IndexCursor<Binding4> {
+        self.table.cursor(Index4::RelayId as usize, relay_id)
+    }
+
+    /// Lazy cursor over the bindings (any state) with this remote-id, in address order.
+    pub fn by_remote_id(&self, remote_id: &[u8]) -> IndexCursor<Binding4> {
+        self.table.cursor(Index4::RemoteId as usize, remote_id)
+    }
+
+    /// Whether some kept binding (any state, e.g. expired) has this relay-id: "known" versus "never
+    /// seen" (DHCPLEASEUNASSIGNED versus DHCPLEASEUNKNOWN).
+    pub fn knows_relay_id(&self, relay_id: &[u8]) -> bool {
+        self.table.contains_id(Index4::RelayId as usize, relay_id)
+    }
+
+    /// Whether some kept binding (any state) has this remote-id.
+    pub fn knows_remote_id(&self, remote_id: &[u8]) -> bool {
+        self.table.contains_id(Index4::RemoteId as usize, remote_id)
+    }
+
+    /// The underlying generic table (read-only).
+    pub fn table(&self) -> &Table<Binding4> {
+        &self.table
+    }
+}

@@ -1,0 +1,219 @@
+//! In-memory indexes: lookups, ordering, address reuse, expiry, cursors.
+
+mod common;
+
+use common::*;
+use lessor_store::{Completion, State4, Store};
+
+#[test]
+fn by_client_most_recent_first() {
+    let store = Store::in_memory();
+    // Client 7 has three addresses, touched at different times; client 8 one.
+    store.upsert4(active(1, 7, NOW - 300), Completion::none());
+    store.upsert4(active(2, 7, NOW - 10), Completion::none());
+    store.upsert4(active(3, 7, NOW - 5000), Completion::none());
+    store.upsert4(active(4, 8, NOW), Completion::none());
+    let snap = store.snapshot4();
+
+    let got: Vec<_> = snap.by_mac(&mac(7)).iter().map(|b| b.address).collect();
+    assert_eq!(got, vec![addr(2), addr(1), addr(3)]);
+
+    let cid = active(0, 7, 0).client_id().unwrap().to_vec();
+    let got: Vec<_> = snap.by_client_id(&cid).iter().map(|b| b.address).collect();
+    assert_eq!(got, vec![addr(2), addr(1), addr(3)]);
+
+    // RFC 4388: client-id wins over the MAC when both are given.
+    let got = snap.by_client(Some(&cid), Some(&mac(8)));
+    assert_eq!(got[0].address, addr(2));
+    let got = snap.by_client(None, Some(&mac(8)));
+    assert_eq!(got.len(), 1);
+    assert!(snap.by_client(None, None).is_empty());
+    assert!(snap.by_mac(&mac(99)).is_empty());
+    assert!(snap.by_client_id(b"nobody").is_empty());
+    assert_eq!(snap.get(addr(4)).unwrap().hw, mac(8));
+}
+
+#[test]
+fn address_reuse_moves_identifiers() {
+    let store = Store::in_memory();
+    store.upsert4(
+        relayed(active(1, 7, NOW - 7200), b"relay-A", b"modem-7"),
+        Completion::none(),
+    );
+    let snap_before = store.snapshot4();
+    // Client 8 gets the same address later, through another relay.
+    let old = store.upsert4(
+        relayed(active(1, 8, NOW), b"relay-B", b"modem-8"),
+        Completion::none(),
+    );
+    assert_eq!(old.unwrap().hw, mac(7));
+    let snap = store.snapshot4();
+    assert!(snap.by_mac(&mac(7)).is_empty());
+    assert!(!snap.knows_relay_id(b"relay-A"));
+    assert!(!snap.knows_remote_id(b"modem-7"));
+    assert_eq!(snap.by_mac(&mac(8)).len(), 1);
+    assert!(snap.knows_relay_id(b"relay-B"));
+    assert_eq!(snap.by_remote_id(b"modem-8").count(), 1);
+    // The older snapshot still sees the old world.
+    assert!(snap_before.knows_relay_id(b"relay-A"));
+    assert_eq!(snap_before.by_mac(&mac(7)).len(), 1);
+}
+
+#[test]
+fn expired_bindings_keep_their_identifiers() {
+    let store = Store::in_memory();
+    store.upsert4(
+        relayed(active(1, 7, NOW - 7200), b"relay-A", b"modem-7"),
+        Completion::none(),
+    );
+    store.upsert4(
+        relayed(active(2, 8, NOW - 60), b"relay-A", b"modem-8"),
+        Completion::none(),
+    );
+    // Address 1 ended at NOW - 3600; address 2 ends at NOW + 3540.
+    let expired = store.expire4(NOW, usize::MAX, Completion::none());
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0].address, addr(1));
+    assert_eq!(expired[0].state, State4::Expired);
+    assert!(store
+        .expire4(NOW, usize::MAX, Completion::none())
+        .is_empty());
+
+    let snap = store.snapshot4();
+    assert_eq!(snap.get(addr(1)).unwrap().state, State4::Expired);
+    // Known but not active: DHCPLEASEUNASSIGNED, not DHCPLEASEUNKNOWN.
+    assert!(snap.knows_remote_id(b"modem-7"));
+    let states: Vec<_> = snap.by_remote_id(b"modem-7").map(|b| b.state).collect();
+    assert_eq!(states, vec![State4::Expired]);
+    assert!(!snap.knows_remote_id(b"modem-9"));
+    assert_eq!(snap.by_relay_id(b"relay-A").count(), 2);
+
+    // Address 2 expires exactly at its end.
+    assert!(store.expire4(NOW + 3539, 10, Completion::none()).is_empty());
+    assert_eq!(store.expire4(NOW + 3540, 10, Completion::none()).len(), 1);
+
+    // Once the server drops the binding, the identifier is forgotten.
+    store.delete4(addr(1), Completion::none());
+    assert!(!store.snapshot4().knows_remote_id(b"modem-7"));
+}
+
+#[test]
+fn relay_id_cursor_returns_each_binding_once_in_address_order() {
+    let store = Store::in_memory();
+    for n in 0..3000u32 {
+        let relay: &[u8] = if n % 3 == 0 { b"relay-A" } else { b"relay-B" };
+        store.upsert4(
+            relayed(active(n, n, NOW), relay, format!("m{n}").as_bytes()),
+            Completion::none(),
+        );
+    }
+    let snap = store.snapshot4();
+    let mut cursor = snap.by_relay_id(b"relay-A");
+    let mut got = cursor.next_batch(100);
+    assert_eq!(got.len(), 100);
+    got.extend(cursor.by_ref());
+    let want: Vec<_> = (0..3000).filter(|n| n % 3 == 0).map(addr).collect();
+    assert_eq!(
+        got.iter().map(|b| b.address).collect::<Vec<_>>(),
+        want,
+        "relay-A bindings, once each, in address order"
+    );
+    assert!(cursor.next().is_none());
+    assert!(cursor.next_batch(10).is_empty());
+    assert_eq!(snap.by_relay_id(b"relay-C").count(), 0);
+}
+
+#[test]
+fn offers_live_in_memory_and_batches_are_atomic() {
+    let store = Store::in_memory();
+    let mut offer = active(5, 5, NOW);
+    offer.state = State4::Offered;
+    let (done, ticket) = Completion::ticket();
+    store.upsert4(offer, done);
+    // Nothing to persist: completed at once.
+    assert!(ticket.try_result().unwrap().is_ok());
+    assert_eq!(store.get4(addr(5)).unwrap().state, State4::Offered);
+
+    // Two changes in one batch.
+    let replaced = store.write4(Completion::none(), |b| {
+        let old = b.upsert(active(5, 5, NOW));
+        b.delete(addr(6));
+        assert_eq!(b.get(addr(5)).unwrap().state, State4::Active);
+        assert_eq!(b.snapshot().len(), 1);
+        old
+    });
+    assert_eq!(replaced.unwrap().state, State4::Offered);
+    assert_eq!(store.len4(), 1);
+}
+
+#[test]
+fn bulk_built_table_equals_upserted_table() {
+    use lessor_store::{Binding4, Index4, Table};
+    use std::sync::Arc;
+    // Duplicates of a key: the last one wins, as with upserts.
+    let records: Vec<Arc<Binding4>> = (0..500u32)
+        .map(|n| relayed(active(n % 400, n, NOW + u64::from(n)), b"r", &[n as u8 % 7]))
+        .map(Arc::new)
+        .collect();
+    let bulk = Table::from_records(records.iter().cloned());
+    let mut one = Table::new();
+    for r in &records {
+        one.upsert(r.clone());
+    }
+    assert_eq!(bulk.len(), 400);
+    let a: Vec<_> = bulk.iter().cloned().collect();
+    let b: Vec<_> = one.iter().cloned().collect();
+    assert_eq!(a, b);
+    for n in 0..500u32 {
+        let hw = mac(n);
+        let mut key = vec![hw.htype()];
+        key.extend_from_slice(hw.chaddr());
+        let x: Vec<_> = bulk.find(Index4::Mac as usize, &key).cloned().collect();
+        let y: Vec<_> = one.find(Index4::Mac as usize, &key).cloned().collect();
+        assert_eq!(x, y);
+    }
+    for m in 0..7u8 {
+        let x: Vec<_> = bulk
+            .find(Index4::RemoteId as usize, &[m])
+            .cloned()
+            .collect();
+        let y: Vec<_> = one.find(Index4::RemoteId as usize, &[m]).cloned().collect();
+        assert_eq!(x, y);
+        assert!(!x.is_empty());
+    }
+    assert_eq!(
+        bulk.due(NOW + 5000, usize::MAX),
+        one.due(NOW + 5000, usize::MAX)
+    );
+    assert_eq!(bulk.find(Index4::RelayId as usize, b"r").count(), 400);
+}
+
+#[test]
+fn expiry_in_chunks_earliest_first() {
+    let store = Store::in_memory();
+    // Ends: NOW - 3600 + 10 * n.
+    for n in 0..25u32 {
+        store.upsert4(
+            active(n, n, NOW - 7200 + 10 * u64::from(24 - n)),
+            Completion::none(),
+        );
+    }
+    let mut order = Vec::new();
+    loop {
+        let chunk = store.expire4(NOW, 10, Completion::none());
+        order.extend(chunk.iter().map(|b| b.address));
+        if chunk.len() < 10 {
+            break;
+        }
+    }
+    let want: Vec<_> = (0..25u32).rev().map(addr).collect();
+    assert_eq!(order, want, "earliest end first, each once");
+    // A renewal (same identifiers, later end) leaves the secondary indexes alone and re-arms
+    // expiry.
+    let mut renewed = active(3, 3, NOW);
+    renewed.cltt = NOW;
+    store.upsert4(renewed, Completion::none());
+    assert!(store.expire4(NOW + 3599, 10, Completion::none()).is_empty());
+    assert_eq!(store.snapshot4().by_mac(&mac(3)).len(), 1);
+    assert_eq!(store.expire4(NOW + 3600, 10, Completion::none()).len(), 1);
+}
