@@ -83,8 +83,12 @@ pub fn run_on(config: &Config, socket: &UdpSocket) -> io::Result<Report> {
             .map(|Reverse((at, _))| *at)
             .unwrap_or(end_by)
             .min(end_by);
-        let wait = next
+        // Whole milliseconds, rounded up, so the timeout rarely changes between turns.
+        let left_ms = next
             .saturating_duration_since(now)
+            .as_micros()
+            .div_ceil(1000);
+        let wait = Duration::from_millis(u64::try_from(left_ms).unwrap_or(u64::MAX))
             .clamp(MIN_WAIT, MAX_WAIT);
         if last_wait != Some(wait) {
             socket.set_read_timeout(Some(wait))?;
