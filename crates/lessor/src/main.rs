@@ -2,6 +2,7 @@
 
 mod check;
 mod decode;
+mod perf;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -33,6 +34,11 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         family: decode::Family,
     },
+    /// Load generators: measure a DHCP server under load (see docs/perf.md).
+    Perf {
+        #[command(subcommand)]
+        command: perf::PerfCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -40,5 +46,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { config } => check::run(&config),
         Command::Decode { file, hex, family } => decode::run(file, hex, family),
+        Command::Perf { command } => perf::run(command),
     }
 }
