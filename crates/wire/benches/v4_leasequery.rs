@@ -16,7 +16,7 @@ use lessor_wire::v4::{DhcpOption, MessageType, RelayAgentInformation, Repr, BOOT
 #[path = "../tests/common/v4_leasequery.rs"]
 mod common;
 
-use common::{leasequery, view_reads, view_reads_one_pass, GIADDR, MAC};
+use common::{leasequery, view_reads, view_reads_scanning, GIADDR, MAC};
 
 const CIRCUIT: &[u8] = b"ge-0/0/1.100";
 const RELAY_DUID: [u8; 10] = [0, 3, 0, 1, 0x02, 0x00, 0x5e, 0x00, 0x53, 0xfe];
@@ -147,7 +147,7 @@ fn sanity(query: &[u8], active: &Repr, theirs: &dp::Message) {
     assert_eq!(query.len(), common::QUERY_LEN);
     let n = view_reads(query).expect("view parse");
     assert_eq!(n, 6 + 7 + 7 + CIRCUIT.len() + MAC.len() + RELAY_DUID.len());
-    assert_eq!(view_reads_one_pass(query).expect("view parse"), n);
+    assert_eq!(view_reads_scanning(query).expect("view parse"), n);
     assert_eq!(repr_reads(query), n);
     assert_eq!(dhcproto_reads(query), n);
     // Both encodings of the DHCPLEASEACTIVE parse to the same Repr, up to option order.
@@ -168,8 +168,8 @@ fn bench(c: &mut Criterion) {
     g.bench_function("lessor_view", |b| {
         b.iter(|| view_reads(&query).expect("view parse"))
     });
-    g.bench_function("lessor_view_one_pass", |b| {
-        b.iter(|| view_reads_one_pass(&query).expect("view parse"))
+    g.bench_function("lessor_view_scanning", |b| {
+        b.iter(|| view_reads_scanning(&query).expect("view parse"))
     });
     g.bench_function("lessor_repr", |b| b.iter(|| repr_reads(&query)));
     g.bench_function("dhcproto", |b| b.iter(|| dhcproto_reads(&query)));

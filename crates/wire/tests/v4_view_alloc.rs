@@ -14,7 +14,7 @@ use lessor_wire::v4::Repr;
 #[path = "common/v4_leasequery.rs"]
 mod common;
 
-use common::{leasequery, view_reads, view_reads_one_pass};
+use common::{leasequery, view_reads, view_reads_scanning};
 
 struct Counting;
 
@@ -83,9 +83,9 @@ fn view_parse_and_typed_reads_allocate_nothing() {
     assert_eq!(n, 0, "view parse + typed reads made {n} allocations");
 
     // The single-pass variant benchmarked next to it allocates nothing either.
-    let (n, read) = allocations(|| view_reads_one_pass(black_box(&query)).expect("view parse"));
+    let (n, read) = allocations(|| view_reads_scanning(black_box(&query)).expect("view parse"));
     assert_eq!(read, expected);
-    assert_eq!(n, 0, "one-pass view reads made {n} allocations");
+    assert_eq!(n, 0, "scanning view reads made {n} allocations");
 }
 
 #[test]

@@ -1,13 +1,15 @@
 //! Typed option accessors on the [`Packet`] view.
 //!
 //! Each joins the instances of its code per RFC 3396 (borrowing when there is one) and checks
-//! the value's format. `Ok(None)`: the option is absent. `Err`: the options are malformed or
+//! the value's format. On a [`Packet`] every accessor scans the options; on the
+//! [`OptionIndex`] built by [`Packet::index`] each is a table lookup. `Ok(None)`: the option is absent. `Err`: the options are malformed or
 //! this option's value has the wrong length.
 
 use std::borrow::Cow;
 use std::net::Ipv4Addr;
 
 use super::code;
+use super::index::OptionIndex;
 use super::leasequery::{AssociatedIps, DataSource, DhcpState, StatusCode};
 use super::message_type::MessageType;
 use super::option::{ip, u32_of, u8_of};
@@ -15,133 +17,155 @@ use super::packet::Packet;
 use super::relay_agent::RelayAgentInformation;
 use crate::{Error, Result};
 
+/// Decodes a joined value with `decode`; absent stays `None`.
+fn typed<X>(
+    value: Option<Cow<'_, [u8]>>,
+    decode: impl FnOnce(&[u8]) -> Result<X>,
+) -> Result<Option<X>> {
+    match value {
+        None => Ok(None),
+        Some(v) => decode(&v).map(Some),
+    }
+}
+
+/// The typed accessors, written once for every type with an RFC 3396 `option(code)` lookup: the
+/// scanning [`Packet`] and the one-pass [`OptionIndex`].
+macro_rules! typed_accessors {
+    () => {
+        /// DHCP Message Type (53).
+        pub fn message_type(&self) -> Result<Option<MessageType>> {
+            typed(self.option(code::DHCP_MESSAGE_TYPE)?, |d| {
+                u8_of(d).map(MessageType::from)
+            })
+        }
+
+        /// Server Identifier (54).
+        pub fn server_identifier(&self) -> Result<Option<Ipv4Addr>> {
+            typed(self.option(code::SERVER_IDENTIFIER)?, ip)
+        }
+
+        /// Requested IP Address (50).
+        pub fn requested_ip(&self) -> Result<Option<Ipv4Addr>> {
+            typed(self.option(code::REQUESTED_IP_ADDRESS)?, ip)
+        }
+
+        /// IP Address Lease Time (51), seconds.
+        pub fn lease_time(&self) -> Result<Option<u32>> {
+            typed(self.option(code::IP_ADDRESS_LEASE_TIME)?, u32_of)
+        }
+
+        /// Renewal (T1) Time Value (58), seconds.
+        pub fn renewal_time(&self) -> Result<Option<u32>> {
+            typed(self.option(code::RENEWAL_TIME_VALUE)?, u32_of)
+        }
+
+        /// Rebinding (T2) Time Value (59), seconds.
+        pub fn rebinding_time(&self) -> Result<Option<u32>> {
+            typed(self.option(code::REBINDING_TIME_VALUE)?, u32_of)
+        }
+
+        /// Parameter Request List (55): the option codes requested, in order.
+        pub fn parameter_request_list(&self) -> Result<Option<Cow<'_, [u8]>>> {
+            self.option(code::PARAMETER_REQUEST_LIST)
+        }
+
+        /// Maximum DHCP Message Size (57): the largest message the sender accepts.
+        pub fn max_message_size(&self) -> Result<Option<u16>> {
+            typed(self.option(code::MAXIMUM_DHCP_MESSAGE_SIZE)?, |d| match d {
+                &[a, b] => Ok(u16::from_be_bytes([a, b])),
+                _ => Err(Error::BadLength),
+            })
+        }
+
+        /// Vendor class identifier (60).
+        pub fn vendor_class_id(&self) -> Result<Option<Cow<'_, [u8]>>> {
+            self.option(code::VENDOR_CLASS_IDENTIFIER)
+        }
+
+        /// Client-identifier (61), type octet included.
+        pub fn client_identifier(&self) -> Result<Option<Cow<'_, [u8]>>> {
+            self.option(code::CLIENT_IDENTIFIER)
+        }
+
+        /// Host Name (12).
+        pub fn hostname(&self) -> Result<Option<Cow<'_, [u8]>>> {
+            self.option(code::HOST_NAME)
+        }
+
+        /// Relay Agent Information (82), sub-options checked; `as_bytes()` echoes it as received.
+        pub fn relay_agent_information(&self) -> Result<Option<RelayAgentInformation<'_>>> {
+            match self.option(code::RELAY_AGENT_INFORMATION)? {
+                None => Ok(None),
+                Some(v) => RelayAgentInformation::new_checked(v).map(Some),
+            }
+        }
+
+        /// client-last-transaction-time (91, RFC 4388): seconds since the client last talked to
+        /// the server.
+        pub fn client_last_transaction_time(&self) -> Result<Option<u32>> {
+            typed(self.option(code::CLIENT_LAST_TRANSACTION_TIME)?, u32_of)
+        }
+
+        /// associated-ip (92, RFC 4388): the client's other addresses.
+        pub fn associated_ip(&self) -> Result<Option<AssociatedIps<'_>>> {
+            match self.option(code::ASSOCIATED_IP)? {
+                None => Ok(None),
+                Some(v) => AssociatedIps::new_checked(v).map(Some),
+            }
+        }
+
+        /// Subnet Selection (118, RFC 3011).
+        pub fn subnet_selection(&self) -> Result<Option<Ipv4Addr>> {
+            typed(self.option(code::SUBNET_SELECTION)?, ip)
+        }
+
+        /// status-code (151): raw value with dialect-specific decoders.
+        pub fn status_code(&self) -> Result<Option<StatusCode<'_>>> {
+            Ok(self.option(code::STATUS_CODE)?.map(StatusCode::new))
+        }
+
+        /// base-time (152, RFC 6926).
+        pub fn base_time(&self) -> Result<Option<u32>> {
+            typed(self.option(code::BASE_TIME)?, u32_of)
+        }
+
+        /// start-time-of-state (153, RFC 6926).
+        pub fn start_time_of_state(&self) -> Result<Option<u32>> {
+            typed(self.option(code::START_TIME_OF_STATE)?, u32_of)
+        }
+
+        /// query-start-time (154, RFC 6926).
+        pub fn query_start_time(&self) -> Result<Option<u32>> {
+            typed(self.option(code::QUERY_START_TIME)?, u32_of)
+        }
+
+        /// query-end-time (155, RFC 6926).
+        pub fn query_end_time(&self) -> Result<Option<u32>> {
+            typed(self.option(code::QUERY_END_TIME)?, u32_of)
+        }
+
+        /// dhcp-state (156, RFC 6926).
+        pub fn dhcp_state(&self) -> Result<Option<DhcpState>> {
+            typed(self.option(code::DHCP_STATE)?, |d| {
+                u8_of(d).map(DhcpState::from)
+            })
+        }
+
+        /// data-source (157, RFC 6926).
+        pub fn data_source(&self) -> Result<Option<DataSource>> {
+            typed(self.option(code::DATA_SOURCE)?, |d| {
+                u8_of(d).map(DataSource)
+            })
+        }
+    };
+}
+
 impl<T: AsRef<[u8]>> Packet<T> {
-    fn typed<X>(&self, code: u8, decode: impl FnOnce(&[u8]) -> Result<X>) -> Result<Option<X>> {
-        match self.option(code)? {
-            None => Ok(None),
-            Some(v) => decode(&v).map(Some),
-        }
-    }
+    typed_accessors!();
+}
 
-    /// DHCP Message Type (53).
-    pub fn message_type(&self) -> Result<Option<MessageType>> {
-        self.typed(code::DHCP_MESSAGE_TYPE, |d| u8_of(d).map(MessageType::from))
-    }
-
-    /// Server Identifier (54).
-    pub fn server_identifier(&self) -> Result<Option<Ipv4Addr>> {
-        self.typed(code::SERVER_IDENTIFIER, ip)
-    }
-
-    /// Requested IP Address (50).
-    pub fn requested_ip(&self) -> Result<Option<Ipv4Addr>> {
-        self.typed(code::REQUESTED_IP_ADDRESS, ip)
-    }
-
-    /// IP Address Lease Time (51), seconds.
-    pub fn lease_time(&self) -> Result<Option<u32>> {
-        self.typed(code::IP_ADDRESS_LEASE_TIME, u32_of)
-    }
-
-    /// Renewal (T1) Time Value (58), seconds.
-    pub fn renewal_time(&self) -> Result<Option<u32>> {
-        self.typed(code::RENEWAL_TIME_VALUE, u32_of)
-    }
-
-    /// Rebinding (T2) Time Value (59), seconds.
-    pub fn rebinding_time(&self) -> Result<Option<u32>> {
-        self.typed(code::REBINDING_TIME_VALUE, u32_of)
-    }
-
-    /// Parameter Request List (55): the option codes requested, in order.
-    pub fn parameter_request_list(&self) -> Result<Option<Cow<'_, [u8]>>> {
-        self.option(code::PARAMETER_REQUEST_LIST)
-    }
-
-    /// Maximum DHCP Message Size (57): the largest message the sender accepts.
-    pub fn max_message_size(&self) -> Result<Option<u16>> {
-        self.typed(code::MAXIMUM_DHCP_MESSAGE_SIZE, |d| match d {
-            &[a, b] => Ok(u16::from_be_bytes([a, b])),
-            _ => Err(Error::BadLength),
-        })
-    }
-
-    /// Vendor class identifier (60).
-    pub fn vendor_class_id(&self) -> Result<Option<Cow<'_, [u8]>>> {
-        self.option(code::VENDOR_CLASS_IDENTIFIER)
-    }
-
-    /// Client-identifier (61), type octet included.
-    pub fn client_identifier(&self) -> Result<Option<Cow<'_, [u8]>>> {
-        self.option(code::CLIENT_IDENTIFIER)
-    }
-
-    /// Host Name (12).
-    pub fn hostname(&self) -> Result<Option<Cow<'_, [u8]>>> {
-        self.option(code::HOST_NAME)
-    }
-
-    /// Relay Agent Information (82), sub-options checked; `as_bytes()` echoes it as received.
-    pub fn relay_agent_information(&self) -> Result<Option<RelayAgentInformation<'_>>> {
-        match self.option(code::RELAY_AGENT_INFORMATION)? {
-            None => Ok(None),
-            Some(v) => RelayAgentInformation::new_checked(v).map(Some),
-        }
-    }
-
-    /// client-last-transaction-time (91, RFC 4388): seconds since the client last talked to
-    /// the server.
-    pub fn client_last_transaction_time(&self) -> Result<Option<u32>> {
-        self.typed(code::CLIENT_LAST_TRANSACTION_TIME, u32_of)
-    }
-
-    /// associated-ip (92, RFC 4388): the client's other addresses.
-    pub fn associated_ip(&self) -> Result<Option<AssociatedIps<'_>>> {
-        match self.option(code::ASSOCIATED_IP)? {
-            None => Ok(None),
-            Some(v) => AssociatedIps::new_checked(v).map(Some),
-        }
-    }
-
-    /// Subnet Selection (118, RFC 3011).
-    pub fn subnet_selection(&self) -> Result<Option<Ipv4Addr>> {
-        self.typed(code::SUBNET_SELECTION, ip)
-    }
-
-    /// status-code (151): raw value with dialect-specific decoders.
-    pub fn status_code(&self) -> Result<Option<StatusCode<'_>>> {
-        Ok(self.option(code::STATUS_CODE)?.map(StatusCode::new))
-    }
-
-    /// base-time (152, RFC 6926).
-    pub fn base_time(&self) -> Result<Option<u32>> {
-        self.typed(code::BASE_TIME, u32_of)
-    }
-
-    /// start-time-of-state (153, RFC 6926).
-    pub fn start_time_of_state(&self) -> Result<Option<u32>> {
-        self.typed(code::START_TIME_OF_STATE, u32_of)
-    }
-
-    /// query-start-time (154, RFC 6926).
-    pub fn query_start_time(&self) -> Result<Option<u32>> {
-        self.typed(code::QUERY_START_TIME, u32_of)
-    }
-
-    /// query-end-time (155, RFC 6926).
-    pub fn query_end_time(&self) -> Result<Option<u32>> {
-        self.typed(code::QUERY_END_TIME, u32_of)
-    }
-
-    /// dhcp-state (156, RFC 6926).
-    pub fn dhcp_state(&self) -> Result<Option<DhcpState>> {
-        self.typed(code::DHCP_STATE, |d| u8_of(d).map(DhcpState::from))
-    }
-
-    /// data-source (157, RFC 6926).
-    pub fn data_source(&self) -> Result<Option<DataSource>> {
-        self.typed(code::DATA_SOURCE, |d| u8_of(d).map(DataSource))
-    }
+impl OptionIndex<'_> {
+    typed_accessors!();
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 
 mod accessors;
 pub mod code;
+mod index;
 mod leasequery;
 mod message_type;
 mod option;
@@ -27,6 +28,7 @@ mod packet;
 mod relay_agent;
 mod repr;
 
+pub use index::OptionIndex;
 pub use leasequery::{
     AssociatedIps, DataSource, DhcpState, DraftStatus, Rfc6926Status, StatusCode,
 };

@@ -42,6 +42,8 @@ pub const OVERLOAD_SNAME: u8 = 2;
 pub struct Options<'a> {
     buffer: &'a [u8],
     area: Area,
+    /// The bytes of `area`, kept so each step does not look the area up again.
+    bytes: &'a [u8],
     pos: usize,
     overload: u8,
 }
@@ -49,12 +51,15 @@ pub struct Options<'a> {
 impl<'a> Options<'a> {
     /// Iterates over the options of a whole DHCP message buffer (fixed header included).
     pub fn new(buffer: &'a [u8]) -> Options<'a> {
-        Options {
+        let mut options = Options {
             buffer,
             area: Area::Options,
+            bytes: &[],
             pos: 0,
             overload: 0,
-        }
+        };
+        options.bytes = options.area_bytes().unwrap_or(&[]);
+        options
     }
 
     /// The overload value followed so far (0 when none has been seen yet).
@@ -79,15 +84,20 @@ impl<'a> Options<'a> {
             Area::Options | Area::File if self.overload & OVERLOAD_SNAME != 0 => Area::Sname,
             _ => Area::Done,
         };
+        self.bytes = self.area_bytes().unwrap_or(&[]);
     }
 }
 
 impl<'a> Iterator for Options<'a> {
     type Item = Result<RawOption<'a>>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let bytes = self.area_bytes()?;
+            if self.area == Area::Done {
+                return None;
+            }
+            let bytes = self.bytes;
             let code = match bytes.get(self.pos) {
                 None | Some(&code::END) => {
                     self.next_area();
