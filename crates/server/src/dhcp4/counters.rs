@@ -22,7 +22,7 @@ impl Counter {
 /// Why a message got no reply. Protocol outcomes that need no reply by design (a DHCPRELEASE
 /// or DHCPDECLINE that was applied) are not drops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Drop {
+pub enum DropReason {
     /// Not a DHCP message (too short, bad cookie, bad options, no or bad message type).
     Malformed,
     /// `op` is not BOOTREQUEST.
@@ -49,38 +49,38 @@ pub enum Drop {
     EncodeFailed,
 }
 
-impl Drop {
+impl DropReason {
     /// Every reason, for reports.
-    pub const ALL: [Drop; 12] = [
-        Drop::Malformed,
-        Drop::NotBootRequest,
-        Drop::UnexpectedType,
-        Drop::RelayNotAllowed,
-        Drop::InterfaceNotServed,
-        Drop::NoSubnet,
-        Drop::PoolExhausted,
-        Drop::NotForUs,
-        Drop::UnknownClient,
-        Drop::NotClientsBinding,
-        Drop::StoreRejected,
-        Drop::EncodeFailed,
+    pub const ALL: [DropReason; 12] = [
+        DropReason::Malformed,
+        DropReason::NotBootRequest,
+        DropReason::UnexpectedType,
+        DropReason::RelayNotAllowed,
+        DropReason::InterfaceNotServed,
+        DropReason::NoSubnet,
+        DropReason::PoolExhausted,
+        DropReason::NotForUs,
+        DropReason::UnknownClient,
+        DropReason::NotClientsBinding,
+        DropReason::StoreRejected,
+        DropReason::EncodeFailed,
     ];
 
     /// A short stable name, for logs and metrics.
     pub fn name(self) -> &'static str {
         match self {
-            Drop::Malformed => "malformed",
-            Drop::NotBootRequest => "not-bootrequest",
-            Drop::UnexpectedType => "unexpected-type",
-            Drop::RelayNotAllowed => "relay-not-allowed",
-            Drop::InterfaceNotServed => "interface-not-served",
-            Drop::NoSubnet => "no-subnet",
-            Drop::PoolExhausted => "pool-exhausted",
-            Drop::NotForUs => "not-for-us",
-            Drop::UnknownClient => "unknown-client",
-            Drop::NotClientsBinding => "not-clients-binding",
-            Drop::StoreRejected => "store-rejected",
-            Drop::EncodeFailed => "encode-failed",
+            DropReason::Malformed => "malformed",
+            DropReason::NotBootRequest => "not-bootrequest",
+            DropReason::UnexpectedType => "unexpected-type",
+            DropReason::RelayNotAllowed => "relay-not-allowed",
+            DropReason::InterfaceNotServed => "interface-not-served",
+            DropReason::NoSubnet => "no-subnet",
+            DropReason::PoolExhausted => "pool-exhausted",
+            DropReason::NotForUs => "not-for-us",
+            DropReason::UnknownClient => "unknown-client",
+            DropReason::NotClientsBinding => "not-clients-binding",
+            DropReason::StoreRejected => "store-rejected",
+            DropReason::EncodeFailed => "encode-failed",
         }
     }
 }
@@ -100,7 +100,7 @@ pub struct Counters {
     pub commit_failed: Counter,
     /// Leasequery messages handed back to the caller.
     pub leasequery: Counter,
-    drops: [Counter; Drop::ALL.len()],
+    drops: [Counter; DropReason::ALL.len()],
     /// Bindings moved from Active to Expired by [`super::Engine4::tick`].
     pub expired: Counter,
     /// Offers forgotten (timed out, or the client chose another server).
@@ -130,7 +130,7 @@ impl Counters {
     }
 
     /// Messages dropped for this reason.
-    pub fn dropped(&self, reason: Drop) -> u64 {
+    pub fn dropped(&self, reason: DropReason) -> u64 {
         self.drops[reason as usize].get()
     }
 
@@ -143,7 +143,7 @@ impl Counters {
         self.received[usize::from(u8::from(t))].add();
     }
 
-    pub(crate) fn count_drop(&self, reason: Drop) {
+    pub(crate) fn count_drop(&self, reason: DropReason) {
         self.drops[reason as usize].add();
     }
 

@@ -4,7 +4,7 @@
 //! its own earlier writes through the store at once.
 
 use super::allocate::Allocator;
-use super::counters::{Counters, Drop};
+use super::counters::{Counters, DropReason};
 use super::identity::Identity;
 use super::reply::{self, Content, Lease};
 use super::select::{self, Hints};
@@ -43,7 +43,7 @@ pub enum Handled {
     /// Applied, and no reply is due (DHCPRELEASE, DHCPDECLINE).
     Applied(MessageType),
     /// Dropped (counted).
-    Dropped(Drop),
+    Dropped(DropReason),
     /// A leasequery message: not handled here; route it to the leasequery responder.
     NotDhcp(MessageType),
 }
@@ -193,7 +193,7 @@ impl Engine4 {
         self.offers.len()
     }
 
-    fn drop(&self, reason: Drop) -> Handled {
+    fn drop(&self, reason: DropReason) -> Handled {
         self.counters.count_drop(reason);
         Handled::Dropped(reason)
     }
@@ -202,17 +202,17 @@ impl Engine4 {
     /// binding is durable, from the store's writer thread).
     pub fn handle(&mut self, rx: Received<'_>, now: Timestamp, tx: &Arc<dyn Transmit>) -> Handled {
         let Ok(packet) = Packet::new_checked(rx.payload) else {
-            return self.drop(Drop::Malformed);
+            return self.drop(DropReason::Malformed);
         };
         let Ok(repr) = Repr::parse(&packet) else {
-            return self.drop(Drop::Malformed);
+            return self.drop(DropReason::Malformed);
         };
         let Some(kind) = repr.message_type() else {
-            return self.drop(Drop::Malformed);
+            return self.drop(DropReason::Malformed);
         };
         self.counters.count_received(kind);
         if repr.op != BOOTREQUEST {
-            return self.drop(Drop::NotBootRequest);
+            return self.drop(DropReason::NotBootRequest);
         }
         if self.is_leasequery(kind) {
             self.counters.leasequery.add();
@@ -226,13 +226,13 @@ impl Engine4 {
                 | MessageType::Release
                 | MessageType::Inform
         ) {
-            return self.drop(Drop::UnexpectedType);
+            return self.drop(DropReason::UnexpectedType);
         }
         let relayed = !repr.giaddr.is_unspecified();
         let mut interface = None;
         if relayed {
             if !self.relays.iter().any(|n| n.contains(&repr.giaddr)) {
-                return self.drop(Drop::RelayNotAllowed);
+                return self.drop(DropReason::RelayNotAllowed);
             }
         } else {
             interface = rx
@@ -244,7 +244,7 @@ impl Engine4 {
                 && (self.listen.contains(&rx.destination)
                     || rx.destination == self.server_identifier);
             if interface.is_none() && !unicast_to_us {
-                return self.drop(Drop::InterfaceNotServed);
+                return self.drop(DropReason::InterfaceNotServed);
             }
         }
         let link_selection = if relayed {
@@ -253,7 +253,7 @@ impl Engine4 {
                 .map(|r| r.sub_option(code::relay::LINK_SELECTION))
             {
                 Some(Ok(Some(&[a, b, c, d]))) => Some(Ipv4Addr::new(a, b, c, d)),
-                Some(Ok(Some(_)) | Err(_)) => return self.drop(Drop::Malformed),
+                Some(Ok(Some(_)) | Err(_)) => return self.drop(DropReason::Malformed),
                 Some(Ok(None)) | None => None,
             }
         } else {
@@ -267,10 +267,10 @@ impl Engine4 {
             interface,
         };
         let Some((subnet, _)) = select::select(&self.subnets, &hints) else {
-            return self.drop(Drop::NoSubnet);
+            return self.drop(DropReason::NoSubnet);
         };
         let Ok(hw) = HwAddr::new(repr.htype, repr.client_hw_addr()) else {
-            return self.drop(Drop::Malformed);
+            return self.drop(DropReason::Malformed);
         };
         let msg = Msg {
             repr: &repr,
@@ -348,7 +348,7 @@ impl Engine4 {
         let kind = reply.message_type().unwrap_or(MessageType::Unknown(0));
         let Some(dest) = reply::destination(msg.repr, &reply, self.relay_port, msg.interface_index)
         else {
-            return self.drop(Drop::EncodeFailed);
+            return self.drop(DropReason::EncodeFailed);
         };
         tx.send(reply::encode(&reply, msg.max_size, dest));
         self.counters.count_sent(kind);
@@ -416,7 +416,7 @@ impl Engine4 {
             requested,
             now,
         ) else {
-            return self.drop(Drop::PoolExhausted);
+            return self.drop(DropReason::PoolExhausted);
         };
         let existing = snapshot.get(a).cloned();
         let keep_active = existing
@@ -432,7 +432,7 @@ impl Engine4 {
             )
             .with_times(now, end, 0, 0, now);
             if offered.set_fields(fields(msg.repr)).is_err() {
-                return self.drop(Drop::StoreRejected);
+                return self.drop(DropReason::StoreRejected);
             }
             let previous = match existing {
                 Some(b) if b.state == State4::Offered => {
@@ -486,7 +486,7 @@ impl Engine4 {
                         self.forget_offer(b.address);
                     }
                 }
-                return self.drop(Drop::NotForUs);
+                return self.drop(DropReason::NotForUs);
             }
             let a = requested.or((!ciaddr.is_unspecified()).then_some(ciaddr));
             return match a.map(|a| (a, self.confirmable(msg, &snapshot, a))) {
@@ -511,7 +511,7 @@ impl Engine4 {
                     if known {
                         self.nak(msg, "address not valid for this client here", tx)
                     } else {
-                        self.drop(Drop::UnknownClient)
+                        self.drop(DropReason::UnknownClient)
                     }
                 }
             };
@@ -526,10 +526,10 @@ impl Engine4 {
                 Some(false) if !self.subnets[msg.subnet].prefix.contains(&ciaddr) => {
                     self.nak(msg, "address not on this network", tx)
                 }
-                _ => self.drop(Drop::UnknownClient),
+                _ => self.drop(DropReason::UnknownClient),
             };
         }
-        self.drop(Drop::Malformed)
+        self.drop(DropReason::Malformed)
     }
 
     fn ack(
@@ -563,14 +563,14 @@ impl Engine4 {
             }
         }
         if binding.set_fields(f).is_err() {
-            return self.drop(Drop::StoreRejected);
+            return self.drop(DropReason::StoreRejected);
         }
         let tables = self.tables(msg);
         let content = self.content(msg, MessageType::Ack, a, true, &tables);
         let reply = reply::build(msg.repr, &content);
         let Some(dest) = reply::destination(msg.repr, &reply, self.relay_port, msg.interface_index)
         else {
-            return self.drop(Drop::EncodeFailed);
+            return self.drop(DropReason::EncodeFailed);
         };
         let encoded = reply::encode(&reply, msg.max_size, dest);
         self.offers.remove(&a);
@@ -603,7 +603,7 @@ impl Engine4 {
 
     fn release(&mut self, msg: &Msg<'_>, now: Timestamp) -> Handled {
         if !self.for_us(msg) {
-            return self.drop(Drop::NotForUs);
+            return self.drop(DropReason::NotForUs);
         }
         let a = msg.repr.ciaddr;
         let Some(b) = self
@@ -611,7 +611,7 @@ impl Engine4 {
             .get4(a)
             .filter(|b| msg.id.owns(b) && b.state == State4::Active)
         else {
-            return self.drop(Drop::NotClientsBinding);
+            return self.drop(DropReason::NotClientsBinding);
         };
         let mut released = (*b).clone();
         released.state = State4::Released;
@@ -624,17 +624,17 @@ impl Engine4 {
 
     fn decline(&mut self, msg: &Msg<'_>, now: Timestamp) -> Handled {
         if !self.for_us(msg) {
-            return self.drop(Drop::NotForUs);
+            return self.drop(DropReason::NotForUs);
         }
         let Some(a) = option_addr(msg.repr, code::REQUESTED_IP_ADDRESS) else {
-            return self.drop(Drop::Malformed);
+            return self.drop(DropReason::Malformed);
         };
         let Some(b) = self
             .store
             .get4(a)
             .filter(|b| msg.id.owns(b) && matches!(b.state, State4::Active | State4::Offered))
         else {
-            return self.drop(Drop::NotClientsBinding);
+            return self.drop(DropReason::NotClientsBinding);
         };
         let mut declined = (*b).clone();
         declined.state = State4::Declined;

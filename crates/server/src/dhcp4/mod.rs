@@ -10,7 +10,7 @@ pub mod reply;
 pub mod select;
 pub mod transmit;
 
-pub use counters::{Counters, Drop};
+pub use counters::{Counters, DropReason};
 pub use engine::{Engine4, Handled, LocalInterface};
 pub use identity::Identity;
 pub use transmit::{Destination, Received, Reply, Transmit};

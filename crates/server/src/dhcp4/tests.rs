@@ -366,7 +366,7 @@ fn excluded_address_is_never_offered() {
     assert!(!seen.contains(&ip("192.0.2.101")));
     assert_eq!(
         h.send(&message(MessageType::Discover, 13), T0),
-        Handled::Dropped(Drop::PoolExhausted)
+        Handled::Dropped(DropReason::PoolExhausted)
     );
 }
 
@@ -456,10 +456,10 @@ fn pool_exhaustion_and_no_double_offer() {
     }
     assert_eq!(
         h.send(&relayed(message(MessageType::Discover, 23)), T0),
-        Handled::Dropped(Drop::PoolExhausted)
+        Handled::Dropped(DropReason::PoolExhausted)
     );
     assert!(h.take().is_empty());
-    assert_eq!(h.engine.counters().dropped(Drop::PoolExhausted), 1);
+    assert_eq!(h.engine.counters().dropped(DropReason::PoolExhausted), 1);
     // The same client asking again keeps its offer.
     h.send(&relayed(message(MessageType::Discover, 20)), T0 + 1);
     assert_eq!(h.one().1.yiaddr, seen[0]);
@@ -516,7 +516,7 @@ fn selecting_another_server_forgets_the_offer() {
         selecting(d, a),
         DhcpOption::ServerIdentifier(ip("192.0.2.99")),
     );
-    assert_eq!(h.send(&r, T0), Handled::Dropped(Drop::NotForUs));
+    assert_eq!(h.send(&r, T0), Handled::Dropped(DropReason::NotForUs));
     assert!(h.take().is_empty());
     assert!(h.store.get4(a).is_none());
     assert_eq!(h.engine.outstanding_offers(), 0);
@@ -582,7 +582,7 @@ fn init_reboot_ack_nak_and_silence() {
     // Silent: no record of this client.
     assert_eq!(
         h.send(&init_reboot(62, ip("192.0.2.103")), T0 + 100),
-        Handled::Dropped(Drop::UnknownClient)
+        Handled::Dropped(DropReason::UnknownClient)
     );
     assert!(h.take().is_empty());
 }
@@ -611,7 +611,7 @@ fn renewing_unicast_acks_to_ciaddr_and_keeps_relay_information() {
     // Silent for an address nobody holds.
     let mut r = message(MessageType::Request, 71);
     r.ciaddr = ip("198.51.100.12");
-    assert_eq!(h.send(&r, now), Handled::Dropped(Drop::UnknownClient));
+    assert_eq!(h.send(&r, now), Handled::Dropped(DropReason::UnknownClient));
 }
 
 #[test]
@@ -647,7 +647,7 @@ fn release_marks_the_binding_released() {
     wrong.chaddr[5] = 81;
     assert_eq!(
         h.send(&wrong, T0 + 5),
-        Handled::Dropped(Drop::NotClientsBinding)
+        Handled::Dropped(DropReason::NotClientsBinding)
     );
     assert_eq!(h.send(&r, T0 + 10), Handled::Applied(MessageType::Release));
     assert!(h.take().is_empty());
@@ -679,7 +679,7 @@ fn decline_puts_the_address_on_probation() {
     h.dora(relayed(message(MessageType::Discover, 92)), T0 + 2);
     assert_eq!(
         h.send(&relayed(message(MessageType::Discover, 93)), T0 + 3600),
-        Handled::Dropped(Drop::PoolExhausted)
+        Handled::Dropped(DropReason::PoolExhausted)
     );
     h.send(&relayed(message(MessageType::Discover, 93)), T0 + 3601);
     assert_eq!(h.one().1.yiaddr, a);
@@ -718,36 +718,39 @@ fn acceptance_drops() {
     let mut h = Harness::new();
     let mut d = relayed(message(MessageType::Discover, 110));
     d.giaddr = ip("10.1.1.1");
-    assert_eq!(h.send(&d, T0), Handled::Dropped(Drop::RelayNotAllowed));
+    assert_eq!(
+        h.send(&d, T0),
+        Handled::Dropped(DropReason::RelayNotAllowed)
+    );
     let d = message(MessageType::Discover, 111);
     assert_eq!(
         h.raw(&d.to_vec(), Some(ETH1), Ipv4Addr::BROADCAST, T0),
-        Handled::Dropped(Drop::InterfaceNotServed)
+        Handled::Dropped(DropReason::InterfaceNotServed)
     );
     assert_eq!(
         h.raw(&d.to_vec(), None, Ipv4Addr::BROADCAST, T0),
-        Handled::Dropped(Drop::InterfaceNotServed)
+        Handled::Dropped(DropReason::InterfaceNotServed)
     );
     let mut d = relayed(message(MessageType::Discover, 112));
     d.giaddr = ip("198.18.0.1");
-    assert_eq!(h.send(&d, T0), Handled::Dropped(Drop::NoSubnet));
+    assert_eq!(h.send(&d, T0), Handled::Dropped(DropReason::NoSubnet));
     assert_eq!(
         h.raw(b"not dhcp", Some(ETH0), Ipv4Addr::BROADCAST, T0),
-        Handled::Dropped(Drop::Malformed)
+        Handled::Dropped(DropReason::Malformed)
     );
     let mut d = message(MessageType::Discover, 113);
     d.op = 2;
-    assert_eq!(h.send(&d, T0), Handled::Dropped(Drop::NotBootRequest));
+    assert_eq!(h.send(&d, T0), Handled::Dropped(DropReason::NotBootRequest));
     let q = relayed(message(MessageType::LeaseQuery, 114));
     assert_eq!(h.send(&q, T0), Handled::NotDhcp(MessageType::LeaseQuery));
     let mut q = message(MessageType::Offer, 115);
     q.giaddr = GIADDR;
-    assert_eq!(h.send(&q, T0), Handled::Dropped(Drop::UnexpectedType));
+    assert_eq!(h.send(&q, T0), Handled::Dropped(DropReason::UnexpectedType));
     assert!(h.take().is_empty());
     let c = h.engine.counters();
-    assert_eq!(c.dropped(Drop::RelayNotAllowed), 1);
-    assert_eq!(c.dropped(Drop::InterfaceNotServed), 2);
-    assert_eq!(c.dropped(Drop::Malformed), 1);
+    assert_eq!(c.dropped(DropReason::RelayNotAllowed), 1);
+    assert_eq!(c.dropped(DropReason::InterfaceNotServed), 2);
+    assert_eq!(c.dropped(DropReason::Malformed), 1);
     assert_eq!(c.leasequery.get(), 1);
     assert_eq!(c.received(MessageType::LeaseQuery), 1);
 }
@@ -851,4 +854,24 @@ proptest! {
         h.raw(&bytes, Some(ETH0), SERVER, T0);
         h.engine.tick(T0 + 100_000);
     }
+}
+
+#[test]
+fn a_forgotten_offer_gives_back_the_binding_it_displaced() {
+    let mut h = Harness::new();
+    let a = h.dora(relayed(message(MessageType::Discover, 150)), T0);
+    let later = T0 + 4000;
+    h.engine.tick(later);
+    h.dora(relayed(message(MessageType::Discover, 151)), later);
+    h.dora(relayed(message(MessageType::Discover, 152)), later);
+    // Only the expired address is left: offered to a newcomer, which never comes back.
+    h.send(&relayed(message(MessageType::Discover, 153)), later);
+    assert_eq!(h.one().1.yiaddr, a);
+    assert_eq!(h.store.get4(a).unwrap().state, State4::Offered);
+    h.engine.tick(later + 60);
+    h.flush();
+    let b = h.store.get4(a).unwrap();
+    assert_eq!(b.state, State4::Expired);
+    assert_eq!(b.hw.chaddr(), &mac(150));
+    assert_eq!(b.relay_id(), Some(&b"relay-A"[..]));
 }
