@@ -2,6 +2,24 @@
 //! client and answers it (RFC 2131 §4.3). Sans-IO: time comes in as an argument, replies leave
 //! through [`Transmit`], bindings go to the [`Store`]. Called from one thread, so the engine sees
 //! its own earlier writes through the store at once.
+//!
+//! Choices where the RFCs leave room:
+//! - Identity is strict (RFC 2131 §4.2): with option 61 the client is its identifier, without
+//!   it htype + chaddr, and a binding made under one never matches the other. Reservations by
+//!   MAC match an Ethernet chaddr whatever the client identifier.
+//! - A direct message (giaddr 0) is accepted on a served interface, or, when the client has an
+//!   address (ciaddr), unicast to a listen address or the server identifier: renewals and
+//!   releases of relayed clients reach the server without their relay.
+//! - An offer is an Offered binding (memory only) for [`OFFER_LIFETIME`]; forgetting it (it lapsed,
+//!   or the client chose another server) restores the binding it displaced. A client's own
+//!   unexpired Active binding is offered as is, without an Offered record.
+//! - INIT-REBOOT asking for a free address: silent for an unknown client, DHCPNAK for a client the
+//!   server knows under another address in that subnet (or with a reservation there).
+//! - A DHCPACK without option 82 (a unicast renewal) keeps the relay information of the binding,
+//!   so leasequery still finds the client's location (RFC 4388 §6.7).
+//! - The lease time is the subnet's; a client's requested lease time (51) is not honoured.
+//! - Option 82 is echoed in every reply to a message that carried it (RFC 3046 §2.2), including
+//!   DHCPNAK; a DHCPNAK through a relay has the broadcast bit set, a direct one is broadcast.
 
 use super::allocate::Allocator;
 use super::counters::{Counters, DropReason};
