@@ -53,10 +53,17 @@ pub struct Dhcp4 {
     pub renew_time: Option<Seconds>,
     /// T2; default 7/8 of the lease time (RFC 2131 §4.4.5).
     pub rebind_time: Option<Seconds>,
+    /// How long a declined address (DHCPDECLINE) stays out of allocation.
+    #[serde(default = "default_decline_probation")]
+    pub decline_probation: Seconds,
     #[serde(default)]
     pub options: toml::Table,
     #[serde(default)]
     pub subnet: Vec<Subnet>,
+}
+
+fn default_decline_probation() -> Seconds {
+    Seconds(86_400)
 }
 
 fn default_port() -> u16 {

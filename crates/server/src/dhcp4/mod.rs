@@ -2,6 +2,18 @@
 //! contract it shares with the socket layer: what a received datagram carries ([`Received`]) and
 //! where a reply must go ([`Destination`]). Sockets live in `io4`; nothing here opens one.
 
+pub mod allocate;
+pub mod counters;
+pub mod engine;
+pub mod identity;
+pub mod reply;
+pub mod select;
 pub mod transmit;
 
+pub use counters::{Counters, DropReason};
+pub use engine::{Engine4, Handled, LocalInterface};
+pub use identity::Identity;
 pub use transmit::{Destination, Received, Reply, Transmit};
+
+#[cfg(test)]
+mod tests;

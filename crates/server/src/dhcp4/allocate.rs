@@ -1,0 +1,227 @@
+//! Address choice for a DHCPDISCOVER (RFC 2131 §4.3.1), in this order:
+//!
+//! 1. the client's reservation in the subnet (unless another client holds the address now);
+//! 2. the client's own binding in the subnet (Active, Offered, Released or Expired; most recent
+//!    client-last-transaction-time first), if its address is still allocatable;
+//! 3. the requested address (option 50), if it is in a pool, not excluded, not reserved for
+//!    someone else, and free (no binding, a stale offer, or this client's own binding);
+//! 4. a never-used pool address, scanning from a per-pool cursor;
+//! 5. the Expired / Released address with the oldest `end` (a Declined address only once its
+//!    probation has passed), whose old binding is then replaced.
+
+use super::identity::Identity;
+use crate::config::Subnet;
+use lessor_store::{Binding4, Snapshot4, State4, Timestamp};
+use std::collections::HashSet;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+/// How the address was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    Reserved,
+    Existing,
+    Requested,
+    NeverUsed,
+    Reused,
+}
+
+/// Per-subnet allocation state: quick membership sets and the never-used cursors.
+#[derive(Debug)]
+struct SubnetState {
+    reserved: HashSet<Ipv4Addr>,
+    excluded: HashSet<Ipv4Addr>,
+    /// Offset of the next address to try, per pool.
+    cursors: Vec<u64>,
+    /// A full scan found no never-used address in this pool (cleared when an address is freed).
+    full: Vec<bool>,
+}
+
+/// The allocator: one state per configured subnet, in config order.
+#[derive(Debug)]
+pub struct Allocator {
+    subnets: Vec<SubnetState>,
+}
+
+/// Whether `b` keeps its address from everybody but its own client at `now`.
+fn held(b: &Binding4, now: Timestamp) -> bool {
+    match b.state {
+        State4::Active | State4::Offered | State4::Declined => b.end > now,
+        State4::Reserved => true,
+        State4::Released | State4::Expired => false,
+    }
+}
+
+impl Allocator {
+    pub fn new(subnets: &[Subnet]) -> Allocator {
+        Allocator {
+            subnets: subnets
+                .iter()
+                .map(|s| SubnetState {
+                    reserved: s.reservations.iter().map(|r| r.address).collect(),
+                    excluded: s.exclude.iter().copied().collect(),
+                    cursors: vec![0; s.pools.len()],
+                    full: vec![false; s.pools.len()],
+                })
+                .collect(),
+        }
+    }
+
+    /// Addresses may have become never-used again (an offer was forgotten): rescan pools.
+    pub fn forget_full(&mut self) {
+        for s in &mut self.subnets {
+            s.full.iter_mut().for_each(|f| *f = false);
+        }
+    }
+
+    /// Whether `a` is in a pool of subnet `i` and not excluded.
+    pub fn in_pool(&self, subnets: &[Subnet], i: usize, a: Ipv4Addr) -> bool {
+        subnets[i].pools.iter().any(|p| p.contains(a)) && !self.subnets[i].excluded.contains(&a)
+    }
+
+    /// Whether `a` is reserved in subnet `i` for a client other than `id`.
+    pub fn reserved_for_other(
+        &self,
+        subnets: &[Subnet],
+        i: usize,
+        id: &Identity,
+        a: Ipv4Addr,
+    ) -> bool {
+        self.subnets[i].reserved.contains(&a)
+            && subnets[i]
+                .reservations
+                .iter()
+                .any(|r| r.address == a && !id.matches(r))
+    }
+
+    /// Whether `id` may hold `a` in subnet `i`: its reservation, or a pool address nobody else
+    /// has reserved.
+    pub fn allocatable(&self, subnets: &[Subnet], i: usize, id: &Identity, a: Ipv4Addr) -> bool {
+        if id.reservation(&subnets[i]).is_some_and(|r| r.address == a) {
+            return true;
+        }
+        self.in_pool(subnets, i, a) && !self.reserved_for_other(subnets, i, id, a)
+    }
+
+    /// Chooses an address for `id` in subnet `i`; `None` when the pools are exhausted.
+    pub fn choose(
+        &mut self,
+        subnets: &[Subnet],
+        i: usize,
+        snapshot: &Snapshot4,
+        id: &Identity,
+        requested: Option<Ipv4Addr>,
+        now: Timestamp,
+    ) -> Option<(Ipv4Addr, Choice)> {
+        let subnet = &subnets[i];
+        // 1. Reservation.
+        if let Some(r) = id.reservation(subnet) {
+            let taken = snapshot
+                .get(r.address)
+                .is_some_and(|b| !id.owns(b) && held(b, now));
+            if !taken {
+                return Some((r.address, Choice::Reserved));
+            }
+        }
+        // 2. The client's own binding in this subnet.
+        let own = id.bindings(snapshot).into_iter().find(|b| {
+            b.subnet == subnet.prefix
+                && matches!(
+                    b.state,
+                    State4::Active | State4::Offered | State4::Released | State4::Expired
+                )
+                && self.allocatable(subnets, i, id, b.address)
+        });
+        if let Some(b) = own {
+            return Some((b.address, Choice::Existing));
+        }
+        // 3. The requested address.
+        if let Some(a) = requested {
+            let free = match snapshot.get(a) {
+                None => true,
+                Some(b) if id.owns(b) => b.state != State4::Declined || b.end <= now,
+                Some(b) => b.state == State4::Offered && b.end <= now,
+            };
+            if subnet.prefix.contains(&a)
+                && self.in_pool(subnets, i, a)
+                && !self.subnets[i].reserved.contains(&a)
+                && free
+            {
+                return Some((a, Choice::Requested));
+            }
+        }
+        // 4. Never used.
+        if let Some(a) = self.never_used(subnets, i, snapshot) {
+            return Some((a, Choice::NeverUsed));
+        }
+        // 5. Reuse the longest-free address.
+        self.oldest_free(subnets, i, snapshot, id, now)
+            .map(|b| (b.address, Choice::Reused))
+    }
+
+    fn never_used(
+        &mut self,
+        subnets: &[Subnet],
+        i: usize,
+        snapshot: &Snapshot4,
+    ) -> Option<Ipv4Addr> {
+        let state = &mut self.subnets[i];
+        for (j, pool) in subnets[i].pools.iter().enumerate() {
+            if state.full[j] {
+                continue;
+            }
+            let size = pool.size();
+            let first = u64::from(u32::from(pool.first));
+            for k in 0..size {
+                let offset = (state.cursors[j] + k) % size;
+                // first + offset <= last, which is a u32.
+                let a = Ipv4Addr::from((first + offset) as u32);
+                if state.excluded.contains(&a)
+                    || state.reserved.contains(&a)
+                    || snapshot.get(a).is_some()
+                {
+                    continue;
+                }
+                state.cursors[j] = (offset + 1) % size;
+                return Some(a);
+            }
+            state.full[j] = true;
+        }
+        None
+    }
+
+    fn oldest_free(
+        &self,
+        subnets: &[Subnet],
+        i: usize,
+        snapshot: &Snapshot4,
+        id: &Identity,
+        now: Timestamp,
+    ) -> Option<Arc<Binding4>> {
+        let state = &self.subnets[i];
+        let mut best: Option<&Arc<Binding4>> = None;
+        for pool in &subnets[i].pools {
+            let last = pool.last;
+            for b in snapshot
+                .range_from(pool.first)
+                .take_while(|b| b.address <= last)
+            {
+                let reusable = match b.state {
+                    State4::Expired | State4::Released => true,
+                    State4::Declined | State4::Offered | State4::Active => b.end <= now,
+                    State4::Reserved => false,
+                };
+                if !reusable
+                    || state.excluded.contains(&b.address)
+                    || self.reserved_for_other(subnets, i, id, b.address)
+                {
+                    continue;
+                }
+                if best.is_none_or(|x| (b.end, b.address) < (x.end, x.address)) {
+                    best = Some(b);
+                }
+            }
+        }
+        best.cloned()
+    }
+}

@@ -1,0 +1,158 @@
+//! Per-message statistics of the DHCPv4 engine: what arrived, what left, and why anything was
+//! dropped. Atomics, because a DHCPACK is counted on the store's writer thread, when it leaves.
+
+use lessor_wire::v4::MessageType;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// One monotonically increasing counter.
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// The current value.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn add(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Why a message got no reply. Protocol outcomes that need no reply by design (a DHCPRELEASE
+/// or DHCPDECLINE that was applied) are not drops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DropReason {
+    /// Not a DHCP message (too short, bad cookie, bad options, no or bad message type).
+    Malformed,
+    /// `op` is not BOOTREQUEST.
+    NotBootRequest,
+    /// A message type a server does not answer here (DHCPOFFER, DHCPACK, ... sent to the server).
+    UnexpectedType,
+    /// Relayed from a giaddr outside `dhcp4.relays`.
+    RelayNotAllowed,
+    /// Sent directly on an interface the config does not serve.
+    InterfaceNotServed,
+    /// No configured subnet contains the selecting address.
+    NoSubnet,
+    /// Nothing left to offer.
+    PoolExhausted,
+    /// Meant for another server (server identifier), or the client chose another server.
+    NotForUs,
+    /// DHCPREQUEST from a client the server has no record of (RFC 2131 §4.3.2: stay silent).
+    UnknownClient,
+    /// DHCPRELEASE / DHCPDECLINE for an address this client does not hold.
+    NotClientsBinding,
+    /// The store could not take the binding (a field too long for it).
+    StoreRejected,
+    /// The reply could not be encoded.
+    EncodeFailed,
+}
+
+impl DropReason {
+    /// Every reason, for reports.
+    pub const ALL: [DropReason; 12] = [
+        DropReason::Malformed,
+        DropReason::NotBootRequest,
+        DropReason::UnexpectedType,
+        DropReason::RelayNotAllowed,
+        DropReason::InterfaceNotServed,
+        DropReason::NoSubnet,
+        DropReason::PoolExhausted,
+        DropReason::NotForUs,
+        DropReason::UnknownClient,
+        DropReason::NotClientsBinding,
+        DropReason::StoreRejected,
+        DropReason::EncodeFailed,
+    ];
+
+    /// A short stable name, for logs and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::Malformed => "malformed",
+            DropReason::NotBootRequest => "not-bootrequest",
+            DropReason::UnexpectedType => "unexpected-type",
+            DropReason::RelayNotAllowed => "relay-not-allowed",
+            DropReason::InterfaceNotServed => "interface-not-served",
+            DropReason::NoSubnet => "no-subnet",
+            DropReason::PoolExhausted => "pool-exhausted",
+            DropReason::NotForUs => "not-for-us",
+            DropReason::UnknownClient => "unknown-client",
+            DropReason::NotClientsBinding => "not-clients-binding",
+            DropReason::StoreRejected => "store-rejected",
+            DropReason::EncodeFailed => "encode-failed",
+        }
+    }
+}
+
+/// The engine's counters.
+#[derive(Debug)]
+pub struct Counters {
+    /// Received, by DHCP message type (index = option 53 value; 0 = none).
+    received: [Counter; 256],
+    /// DHCPOFFER sent.
+    pub offers: Counter,
+    /// DHCPACK sent (for a DHCPREQUEST: once its binding is durable; for a DHCPINFORM: at once).
+    pub acks: Counter,
+    /// DHCPNAK sent.
+    pub naks: Counter,
+    /// DHCPACKs not sent because their binding's commit failed.
+    pub commit_failed: Counter,
+    /// Leasequery messages handed back to the caller.
+    pub leasequery: Counter,
+    drops: [Counter; DropReason::ALL.len()],
+    /// Bindings moved from Active to Expired by [`super::Engine4::tick`].
+    pub expired: Counter,
+    /// Offers forgotten (timed out, or the client chose another server).
+    pub offers_forgotten: Counter,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            received: std::array::from_fn(|_| Counter::default()),
+            offers: Counter::default(),
+            acks: Counter::default(),
+            naks: Counter::default(),
+            commit_failed: Counter::default(),
+            leasequery: Counter::default(),
+            drops: std::array::from_fn(|_| Counter::default()),
+            expired: Counter::default(),
+            offers_forgotten: Counter::default(),
+        }
+    }
+}
+
+impl Counters {
+    /// Messages received with this DHCP message type.
+    pub fn received(&self, t: MessageType) -> u64 {
+        self.received[usize::from(u8::from(t))].get()
+    }
+
+    /// Messages dropped for this reason.
+    pub fn dropped(&self, reason: DropReason) -> u64 {
+        self.drops[reason as usize].get()
+    }
+
+    /// All drops, whatever the reason.
+    pub fn dropped_total(&self) -> u64 {
+        self.drops.iter().map(Counter::get).sum()
+    }
+
+    pub(crate) fn count_received(&self, t: MessageType) {
+        self.received[usize::from(u8::from(t))].add();
+    }
+
+    pub(crate) fn count_drop(&self, reason: DropReason) {
+        self.drops[reason as usize].add();
+    }
+
+    pub(crate) fn count_sent(&self, t: MessageType) {
+        match t {
+            MessageType::Offer => self.offers.add(),
+            MessageType::Ack => self.acks.add(),
+            MessageType::Nak => self.naks.add(),
+            _ => {}
+        }
+    }
+}

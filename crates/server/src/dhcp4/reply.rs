@@ -1,0 +1,187 @@
+//! Building replies (RFC 2131 §4.3.1 table 3) and choosing where they go (§4.1).
+
+use super::transmit::{Destination, Reply};
+use crate::config::options::ConfiguredOption;
+use crate::config::Timers;
+use ipnet::Ipv4Net;
+use lessor_wire::v4::{code, DhcpOption, MessageType, Repr, BOOTREPLY, FLAG_BROADCAST};
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+/// The client port (RFC 2131 §4.1).
+pub const CLIENT_PORT: u16 = 68;
+
+/// Lease parameters of a DHCPOFFER / DHCPACK for an address.
+#[derive(Debug, Clone, Copy)]
+pub struct Lease {
+    pub timers: Timers,
+}
+
+/// What goes into a reply besides the header copied from the request.
+#[derive(Debug)]
+pub struct Content<'a> {
+    pub kind: MessageType,
+    pub yiaddr: Ipv4Addr,
+    /// ciaddr of the reply: the request's for a DHCPACK, 0 otherwise (table 3).
+    pub ciaddr: Ipv4Addr,
+    pub server_identifier: Ipv4Addr,
+    /// Lease time, T1, T2 (DHCPOFFER, DHCPACK to a DHCPREQUEST).
+    pub lease: Option<Lease>,
+    /// The subnet, for the subnet mask (not in a DHCPNAK).
+    pub subnet: Option<Ipv4Net>,
+    /// Configured options, most specific first (reservation, subnet, global): the first
+    /// occurrence of a code wins.
+    pub configured: &'a [&'a [ConfiguredOption]],
+    /// Option 56 text (DHCPNAK).
+    pub message: Option<&'a str>,
+}
+
+/// The reply to `request`: header fields per RFC 2131 table 3, options in this order: 53, 54,
+/// 51/58/59, 1, the configured options (those in the Parameter Request List first, in its order),
+/// 56, and last option 82 echoed byte for byte (RFC 3046 §2.2).
+pub fn build(request: &Repr, c: &Content<'_>) -> Repr {
+    let mut flags = request.flags;
+    if c.kind == MessageType::Nak && !request.giaddr.is_unspecified() {
+        // RFC 2131 §4.3.2: a DHCPNAK through a relay asks it to broadcast.
+        flags |= FLAG_BROADCAST;
+    }
+    let mut options = vec![
+        DhcpOption::MessageType(c.kind),
+        DhcpOption::ServerIdentifier(c.server_identifier),
+    ];
+    if let Some(l) = c.lease {
+        options.push(DhcpOption::IpAddressLeaseTime(l.timers.lease_time.0));
+        options.push(DhcpOption::RenewalTime(l.timers.renew_time.0));
+        options.push(DhcpOption::RebindingTime(l.timers.rebind_time.0));
+    }
+    if c.kind != MessageType::Nak {
+        let merged = merge(c.configured);
+        let configured_mask = merged.iter().find(|o| o.code == code::SUBNET_MASK);
+        match (configured_mask, c.subnet) {
+            (Some(o), _) => options.push(other(o)),
+            (None, Some(net)) => options.push(DhcpOption::SubnetMask(net.netmask())),
+            (None, None) => {}
+        }
+        let prl: &[u8] = match request.option(code::PARAMETER_REQUEST_LIST) {
+            Some(DhcpOption::ParameterRequestList(l)) => l,
+            _ => &[],
+        };
+        let rest: Vec<&ConfiguredOption> = merged
+            .into_iter()
+            .filter(|o| o.code != code::SUBNET_MASK)
+            .collect();
+        let mut sent = vec![false; rest.len()];
+        for wanted in prl {
+            if let Some(k) = rest.iter().position(|o| o.code == *wanted) {
+                if !sent[k] {
+                    sent[k] = true;
+                    options.push(other(rest[k]));
+                }
+            }
+        }
+        for (k, o) in rest.iter().enumerate() {
+            if !sent[k] {
+                options.push(other(o));
+            }
+        }
+    }
+    if let Some(text) = c.message {
+        options.push(DhcpOption::Other {
+            code: code::MESSAGE,
+            data: text.as_bytes().to_vec(),
+        });
+    }
+    // RFC 3046 §2.2: echoed in every reply (a relay that inserted it strips it again).
+    if let Some(rai) = request.relay_agent_information() {
+        options.push(DhcpOption::RelayAgentInformation(rai.clone()));
+    }
+    Repr {
+        op: BOOTREPLY,
+        htype: request.htype,
+        hlen: request.hlen,
+        hops: 0,
+        xid: request.xid,
+        secs: 0,
+        flags,
+        ciaddr: c.ciaddr,
+        yiaddr: c.yiaddr,
+        siaddr: Ipv4Addr::UNSPECIFIED,
+        giaddr: request.giaddr,
+        chaddr: request.chaddr,
+        sname: [0; 64],
+        file: [0; 128],
+        options,
+    }
+}
+
+fn other(o: &ConfiguredOption) -> DhcpOption {
+    DhcpOption::Other {
+        code: o.code,
+        data: o.value.clone(),
+    }
+}
+
+/// One option per code, the most specific table first, in table order.
+fn merge<'a>(tables: &[&'a [ConfiguredOption]]) -> Vec<&'a ConfiguredOption> {
+    let mut out: Vec<&ConfiguredOption> = Vec::new();
+    for table in tables {
+        for o in table.iter() {
+            if !out.iter().any(|e| e.code == o.code) {
+                out.push(o);
+            }
+        }
+    }
+    out
+}
+
+/// Where a reply goes (RFC 2131 §4.1): to the relay at giaddr; a direct DHCPNAK broadcast
+/// out of its interface; to ciaddr when the client has one (a DHCPNAK too, when the message came
+/// unicast from outside a served interface); broadcast when the client asked for it or has no
+/// address to be given; otherwise unicast to the hardware address. `None`: nowhere to send.
+pub fn destination(
+    request: &Repr,
+    reply: &Repr,
+    relay_port: u16,
+    interface_index: Option<u32>,
+) -> Option<Destination> {
+    if !request.giaddr.is_unspecified() {
+        return Some(Destination::Relay(SocketAddrV4::new(
+            request.giaddr,
+            relay_port,
+        )));
+    }
+    let nak = reply.message_type() == Some(MessageType::Nak);
+    if let (true, Some(interface_index)) = (nak, interface_index) {
+        return Some(Destination::Broadcast { interface_index });
+    }
+    if !request.ciaddr.is_unspecified() {
+        return Some(Destination::Client(SocketAddrV4::new(
+            request.ciaddr,
+            CLIENT_PORT,
+        )));
+    }
+    let interface_index = interface_index?;
+    if request.flags & FLAG_BROADCAST != 0 || reply.yiaddr.is_unspecified() {
+        return Some(Destination::Broadcast { interface_index });
+    }
+    Some(Destination::Hardware {
+        interface_index,
+        address: reply.yiaddr,
+        htype: request.htype,
+        hlen: request.hlen,
+        chaddr: request.chaddr,
+    })
+}
+
+/// Encodes `reply`, overloading `file`/`sname` if the client's Maximum DHCP Message Size (57,
+/// at least 576, RFC 2132 §9.10) minus IP and UDP headers asks for it.
+pub fn encode(reply: &Repr, max_message_size: Option<u16>, destination: Destination) -> Reply {
+    let max = usize::from(max_message_size.unwrap_or(576).max(576)) - 28;
+    let message = reply
+        .to_vec_with_max(max)
+        .unwrap_or_else(|_| reply.to_vec());
+    Reply {
+        message,
+        destination,
+        message_type: reply.message_type().unwrap_or(MessageType::Unknown(0)),
+    }
+}

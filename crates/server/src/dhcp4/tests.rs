@@ -1,0 +1,877 @@
+//! Sans-IO tests of the DHCPv4 engine: an in-memory store, a collecting transmitter, injected time.
+
+use super::*;
+use crate::config;
+use lessor_store::{Backend, Change, Loaded, State4, Store, StoreError};
+use lessor_wire::v4::{
+    DhcpOption, MessageType, Packet, RelayAgentInformation, Repr, FLAG_BROADCAST,
+};
+use proptest::prelude::*;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::{Arc, Mutex};
+
+const T0: u64 = 1_700_000_000;
+const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+const GIADDR: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
+const ETH0: u32 = 2;
+const ETH1: u32 = 3;
+
+const CONFIG: &str = r#"
+[server]
+identifier = "192.0.2.1"
+
+[dhcp4]
+listen = ["192.0.2.1"]
+interfaces = ["eth0"]
+relays = ["198.51.100.0/24", "198.18.0.1/32"]
+relay-port = 67
+lease-time = "1h"
+decline-probation = "1h"
+options = { domain-name-servers = ["192.0.2.53"], domain-name = "example.net" }
+
+[[dhcp4.subnet]]
+prefix = "192.0.2.0/24"
+pools = ["192.0.2.100-192.0.2.103"]
+exclude = ["192.0.2.101"]
+options = { routers = ["192.0.2.1"] }
+reservations = [
+  { mac = "02:00:00:00:00:aa", address = "192.0.2.50" },
+  { client-id = "01:02:00:00:00:00:bb", address = "192.0.2.51", options = { host-name = "reserved" } },
+]
+
+[[dhcp4.subnet]]
+prefix = "198.51.100.0/24"
+pools = ["198.51.100.10-198.51.100.12"]
+options = { routers = ["198.51.100.1"] }
+
+[[dhcp4.subnet]]
+prefix = "203.0.113.0/24"
+pools = ["203.0.113.10-203.0.113.20"]
+lease-time = "2h"
+"#;
+
+#[derive(Default)]
+struct Collect(Mutex<Vec<Reply>>);
+
+impl Transmit for Collect {
+    fn send(&self, reply: Reply) {
+        self.0.lock().unwrap().push(reply);
+    }
+}
+
+/// A backend whose commits all fail.
+struct Failing;
+
+impl Backend for Failing {
+    fn load(&mut self) -> Result<Loaded, StoreError> {
+        Ok(Loaded::default())
+    }
+    fn apply(&mut self, _: &[Change]) -> Result<(), StoreError> {
+        Err(StoreError::WriterGone)
+    }
+}
+
+struct Harness {
+    engine: Engine4,
+    store: Arc<Store>,
+    sink: Arc<Collect>,
+    tx: Arc<dyn Transmit>,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        Harness::with_store(Store::in_memory())
+    }
+
+    fn with_store(store: Store) -> Harness {
+        let config = config::parse(CONFIG, "test.toml").expect("test config");
+        let store = Arc::new(store);
+        let interfaces = vec![
+            LocalInterface {
+                index: ETH0,
+                name: "eth0".into(),
+                addresses: vec!["192.0.2.1/24".parse().unwrap()],
+            },
+            LocalInterface {
+                index: ETH1,
+                name: "eth1".into(),
+                addresses: vec!["10.9.9.1/24".parse().unwrap()],
+            },
+        ];
+        let engine = Engine4::new(&config, store.clone(), interfaces, SERVER);
+        let sink = Arc::new(Collect::default());
+        let tx: Arc<dyn Transmit> = sink.clone();
+        Harness {
+            engine,
+            store,
+            sink,
+            tx,
+        }
+    }
+
+    fn raw(&mut self, payload: &[u8], interface: Option<u32>, dest: Ipv4Addr, now: u64) -> Handled {
+        let rx = Received {
+            payload,
+            source: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
+            destination: dest,
+            interface_index: interface,
+        };
+        self.engine.handle(rx, now, &self.tx)
+    }
+
+    /// Relayed messages arrive on a non-served interface at the listen address; direct ones on
+    /// eth0, broadcast (or unicast to the listen address when ciaddr is set).
+    fn send(&mut self, m: &Repr, now: u64) -> Handled {
+        let bytes = m.to_vec();
+        if !m.giaddr.is_unspecified() {
+            self.raw(&bytes, Some(ETH1), SERVER, now)
+        } else if !m.ciaddr.is_unspecified() {
+            self.raw(&bytes, None, SERVER, now)
+        } else {
+            self.raw(&bytes, Some(ETH0), Ipv4Addr::BROADCAST, now)
+        }
+    }
+
+    /// Waits until every store write so far is durable (and its completion ran).
+    fn flush(&self) {
+        let _ = self.store.sync().wait();
+    }
+
+    fn take(&self) -> Vec<Reply> {
+        self.flush();
+        std::mem::take(&mut *self.sink.0.lock().unwrap())
+    }
+
+    fn one(&self) -> (Reply, Repr) {
+        let mut v = self.take();
+        assert_eq!(v.len(), 1, "expected one reply, got {v:?}");
+        let r = v.remove(0);
+        let repr = Repr::from_bytes(&r.message).expect("reply parses");
+        (r, repr)
+    }
+
+    /// DISCOVER then REQUEST (SELECTING); returns the address.
+    fn dora(&mut self, discover: Repr, now: u64) -> Ipv4Addr {
+        self.send(&discover, now);
+        let (_, offer) = self.one();
+        assert_eq!(offer.message_type(), Some(MessageType::Offer));
+        let a = offer.yiaddr;
+        let request = selecting(discover, a);
+        assert_eq!(self.send(&request, now), Handled::Committing);
+        let (_, ack) = self.one();
+        assert_eq!(ack.message_type(), Some(MessageType::Ack));
+        assert_eq!(ack.yiaddr, a);
+        a
+    }
+}
+
+fn mac(n: u8) -> [u8; 6] {
+    [2, 0, 0, 0, 0, n]
+}
+
+fn message(kind: MessageType, n: u8) -> Repr {
+    let mut r = Repr {
+        xid: 0x1000 + u32::from(n),
+        options: vec![DhcpOption::MessageType(kind)],
+        ..Repr::default()
+    };
+    r.chaddr[..6].copy_from_slice(&mac(n));
+    r
+}
+
+fn with(mut r: Repr, o: DhcpOption) -> Repr {
+    r.options.retain(|x| x.code() != o.code());
+    r.options.push(o);
+    r
+}
+
+fn rai_bytes() -> Vec<u8> {
+    // circuit-id, remote-id, relay-id, and an unknown sub-option kept as is.
+    let mut v = vec![1, 6];
+    v.extend_from_slice(b"eth0/1");
+    v.extend_from_slice(&[2, 7]);
+    v.extend_from_slice(b"modem-1");
+    v.extend_from_slice(&[12, 7]);
+    v.extend_from_slice(b"relay-A");
+    v.extend_from_slice(&[9, 2, 0xde, 0xad]);
+    v
+}
+
+fn relayed(mut r: Repr) -> Repr {
+    r.giaddr = GIADDR;
+    r.hops = 1;
+    with(
+        r,
+        DhcpOption::RelayAgentInformation(RelayAgentInformation::new_checked(rai_bytes()).unwrap()),
+    )
+}
+
+fn selecting(discover: Repr, a: Ipv4Addr) -> Repr {
+    let mut r = with(discover, DhcpOption::MessageType(MessageType::Request));
+    r = with(r, DhcpOption::ServerIdentifier(SERVER));
+    with(r, DhcpOption::RequestedIpAddress(a))
+}
+
+fn codes(r: &Repr) -> Vec<u8> {
+    r.options.iter().map(|o| o.code()).collect()
+}
+
+fn ip(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+fn in_range(a: Ipv4Addr, first: &str, last: &str) -> bool {
+    (u32::from(ip(first))..=u32::from(ip(last))).contains(&u32::from(a))
+}
+
+#[test]
+fn dora_relayed_echoes_option_82_and_records_the_binding() {
+    let mut h = Harness::new();
+    let discover = relayed(with(
+        message(MessageType::Discover, 1),
+        DhcpOption::ParameterRequestList(vec![15, 1, 3, 6]),
+    ));
+    assert_eq!(h.send(&discover, T0), Handled::Replied(MessageType::Offer));
+    let (reply, offer) = h.one();
+    assert_eq!(
+        reply.destination,
+        Destination::Relay(SocketAddrV4::new(GIADDR, 67))
+    );
+    assert_eq!(reply.message_type, MessageType::Offer);
+    assert_eq!(offer.op, 2);
+    assert_eq!(offer.xid, discover.xid);
+    assert_eq!(offer.giaddr, GIADDR);
+    assert_eq!(offer.chaddr, discover.chaddr);
+    assert_eq!(offer.siaddr, Ipv4Addr::UNSPECIFIED);
+    let a = offer.yiaddr;
+    assert!(in_range(a, "198.51.100.10", "198.51.100.12"));
+    // 53, 54, 51, 58, 59, 1, then configured in PRL order (15, 3, 6), then 82 last.
+    assert_eq!(codes(&offer), vec![53, 54, 51, 58, 59, 1, 15, 3, 6, 82]);
+    assert_eq!(
+        offer.option(54),
+        Some(&DhcpOption::ServerIdentifier(SERVER))
+    );
+    assert_eq!(
+        offer.option(51),
+        Some(&DhcpOption::IpAddressLeaseTime(3600))
+    );
+    assert_eq!(offer.option(58), Some(&DhcpOption::RenewalTime(1800)));
+    assert_eq!(offer.option(59), Some(&DhcpOption::RebindingTime(3150)));
+    assert_eq!(
+        offer.option(1),
+        Some(&DhcpOption::SubnetMask(ip("255.255.255.0")))
+    );
+    assert_eq!(offer.option(3), Some(&DhcpOption::Router(vec![GIADDR])));
+    // Option 82 byte for byte, as the last option on the wire.
+    let p = Packet::new_checked(&reply.message[..]).unwrap();
+    let last = p.options().map(|o| o.unwrap()).last().unwrap();
+    assert_eq!((last.code, last.data), (82, &rai_bytes()[..]));
+    let offered = h.store.get4(a).unwrap();
+    assert_eq!(offered.state, State4::Offered);
+    assert_eq!(offered.end, T0 + 60);
+
+    // REQUEST (SELECTING) with vendor class and host name.
+    let now = T0 + 2;
+    let request = with(
+        with(
+            selecting(discover, a),
+            DhcpOption::VendorClassIdentifier(b"docsis3.0".to_vec()),
+        ),
+        DhcpOption::HostName(b"cpe-1".to_vec()),
+    );
+    assert_eq!(h.send(&request, now), Handled::Committing);
+    let (reply, ack) = h.one();
+    assert_eq!(reply.message_type, MessageType::Ack);
+    assert_eq!(
+        reply.destination,
+        Destination::Relay(SocketAddrV4::new(GIADDR, 67))
+    );
+    assert_eq!(ack.yiaddr, a);
+    assert_eq!(*codes(&ack).last().unwrap(), 82);
+    let b = h.store.get4(a).unwrap();
+    assert_eq!(b.state, State4::Active);
+    assert_eq!(
+        (b.start, b.end, b.t1, b.t2, b.cltt),
+        (now, now + 3600, now + 1800, now + 3150, now)
+    );
+    assert_eq!(b.hw.chaddr(), &mac(1));
+    assert_eq!(b.subnet, "198.51.100.0/24".parse().unwrap());
+    assert_eq!(b.relay_agent_information(), Some(&rai_bytes()[..]));
+    assert_eq!(b.circuit_id(), Some(&b"eth0/1"[..]));
+    assert_eq!(b.remote_id(), Some(&b"modem-1"[..]));
+    assert_eq!(b.relay_id(), Some(&b"relay-A"[..]));
+    assert_eq!(b.vendor_class_id(), Some(&b"docsis3.0"[..]));
+    assert_eq!(b.hostname(), Some(&b"cpe-1"[..]));
+    assert_eq!(b.client_id(), None);
+    let c = h.engine.counters();
+    assert_eq!(c.received(MessageType::Discover), 1);
+    assert_eq!(c.received(MessageType::Request), 1);
+    assert_eq!((c.offers.get(), c.acks.get()), (1, 1));
+    assert_eq!(h.engine.outstanding_offers(), 0);
+}
+
+#[test]
+fn dora_direct_broadcast_bit() {
+    let mut h = Harness::new();
+    let mut d = message(MessageType::Discover, 2);
+    d.flags = FLAG_BROADCAST;
+    h.send(&d, T0);
+    let (reply, offer) = h.one();
+    assert_eq!(
+        reply.destination,
+        Destination::Broadcast {
+            interface_index: ETH0
+        }
+    );
+    assert!(in_range(offer.yiaddr, "192.0.2.100", "192.0.2.103"));
+    assert_eq!(offer.flags, FLAG_BROADCAST);
+    assert!(offer.option(82).is_none());
+    h.send(&selecting(d, offer.yiaddr), T0);
+    let (reply, _) = h.one();
+    assert_eq!(
+        reply.destination,
+        Destination::Broadcast {
+            interface_index: ETH0
+        }
+    );
+}
+
+#[test]
+fn dora_direct_unicast_to_hardware_address() {
+    let mut h = Harness::new();
+    let d = message(MessageType::Discover, 3);
+    h.send(&d, T0);
+    let (reply, offer) = h.one();
+    let hardware = Destination::Hardware {
+        interface_index: ETH0,
+        address: offer.yiaddr,
+        htype: 1,
+        hlen: 6,
+        chaddr: d.chaddr,
+    };
+    assert_eq!(reply.destination, hardware);
+    h.send(&selecting(d, offer.yiaddr), T0);
+    let (reply, _) = h.one();
+    assert_eq!(reply.destination, hardware);
+}
+
+#[test]
+fn excluded_address_is_never_offered() {
+    let mut h = Harness::new();
+    let mut seen = Vec::new();
+    for n in 10..13 {
+        h.send(&message(MessageType::Discover, n), T0);
+        seen.push(h.one().1.yiaddr);
+    }
+    assert!(!seen.contains(&ip("192.0.2.101")));
+    assert_eq!(
+        h.send(&message(MessageType::Discover, 13), T0),
+        Handled::Dropped(DropReason::PoolExhausted)
+    );
+}
+
+#[test]
+fn reservation_by_mac() {
+    let mut h = Harness::new();
+    let a = h.dora(message(MessageType::Discover, 0xaa), T0);
+    assert_eq!(a, ip("192.0.2.50"));
+}
+
+#[test]
+fn reservation_by_client_id_with_its_options() {
+    let mut h = Harness::new();
+    let cid = vec![1, 2, 0, 0, 0, 0, 0xbb];
+    let d = with(
+        message(MessageType::Discover, 0x11),
+        DhcpOption::ClientIdentifier(cid.clone()),
+    );
+    h.send(&d, T0);
+    let (_, offer) = h.one();
+    assert_eq!(offer.yiaddr, ip("192.0.2.51"));
+    assert_eq!(
+        offer.option(12),
+        Some(&DhcpOption::HostName(b"reserved".to_vec()))
+    );
+    h.send(&selecting(d, offer.yiaddr), T0);
+    h.one();
+    let b = h.store.get4(ip("192.0.2.51")).unwrap();
+    assert_eq!(b.client_id(), Some(&cid[..]));
+    // Another client asking for the reserved address does not get it.
+    let other = with(
+        message(MessageType::Discover, 0x12),
+        DhcpOption::RequestedIpAddress(ip("192.0.2.51")),
+    );
+    h.send(&other, T0);
+    assert_ne!(h.one().1.yiaddr, ip("192.0.2.51"));
+}
+
+#[test]
+fn requested_address_honoured() {
+    let mut h = Harness::new();
+    let d = with(
+        relayed(message(MessageType::Discover, 4)),
+        DhcpOption::RequestedIpAddress(ip("198.51.100.12")),
+    );
+    h.send(&d, T0);
+    assert_eq!(h.one().1.yiaddr, ip("198.51.100.12"));
+}
+
+#[test]
+fn requested_address_refused_outside_pool_excluded_or_taken() {
+    let mut h = Harness::new();
+    for bad in ["198.51.100.200", "203.0.113.10"] {
+        let d = with(
+            relayed(message(MessageType::Discover, 5)),
+            DhcpOption::RequestedIpAddress(ip(bad)),
+        );
+        h.send(&d, T0);
+        let a = h.one().1.yiaddr;
+        assert!(in_range(a, "198.51.100.10", "198.51.100.12"), "{a}");
+    }
+    let d = with(
+        message(MessageType::Discover, 6),
+        DhcpOption::RequestedIpAddress(ip("192.0.2.101")),
+    );
+    h.send(&d, T0);
+    assert_ne!(h.one().1.yiaddr, ip("192.0.2.101"));
+    // Taken by another client.
+    let a = h.dora(relayed(message(MessageType::Discover, 7)), T0);
+    let d = with(
+        relayed(message(MessageType::Discover, 8)),
+        DhcpOption::RequestedIpAddress(a),
+    );
+    h.send(&d, T0);
+    assert_ne!(h.one().1.yiaddr, a);
+}
+
+#[test]
+fn pool_exhaustion_and_no_double_offer() {
+    let mut h = Harness::new();
+    let mut seen = Vec::new();
+    for n in 20..23 {
+        h.send(&relayed(message(MessageType::Discover, n)), T0);
+        let a = h.one().1.yiaddr;
+        assert!(!seen.contains(&a), "{a} offered twice");
+        seen.push(a);
+    }
+    assert_eq!(
+        h.send(&relayed(message(MessageType::Discover, 23)), T0),
+        Handled::Dropped(DropReason::PoolExhausted)
+    );
+    assert!(h.take().is_empty());
+    assert_eq!(h.engine.counters().dropped(DropReason::PoolExhausted), 1);
+    // The same client asking again keeps its offer.
+    h.send(&relayed(message(MessageType::Discover, 20)), T0 + 1);
+    assert_eq!(h.one().1.yiaddr, seen[0]);
+}
+
+#[test]
+fn stale_offers_are_forgotten_by_tick() {
+    let mut h = Harness::new();
+    h.send(&relayed(message(MessageType::Discover, 30)), T0);
+    let a = h.one().1.yiaddr;
+    h.engine.tick(T0 + 59);
+    assert!(h.store.get4(a).is_some());
+    h.engine.tick(T0 + 60);
+    h.flush();
+    assert!(h.store.get4(a).is_none());
+    assert_eq!(h.engine.outstanding_offers(), 0);
+}
+
+#[test]
+fn never_used_first_then_oldest_expired() {
+    let mut h = Harness::new();
+    // Two of three addresses leased at different times, then expired.
+    let a1 = h.dora(relayed(message(MessageType::Discover, 40)), T0 + 10);
+    let a0 = h.dora(relayed(message(MessageType::Discover, 41)), T0);
+    let later = T0 + 4000;
+    h.engine.tick(later);
+    h.flush();
+    assert_eq!(h.store.get4(a0).unwrap().state, State4::Expired);
+    // A new client gets the never-used address.
+    let fresh = h.dora(relayed(message(MessageType::Discover, 42)), later);
+    assert!(fresh != a0 && fresh != a1);
+    // The next one gets the expired address with the oldest end, replacing its binding.
+    h.send(&relayed(message(MessageType::Discover, 43)), later);
+    assert_eq!(h.one().1.yiaddr, a0);
+    // And the one after that the other.
+    h.send(&relayed(message(MessageType::Discover, 44)), later);
+    assert_eq!(h.one().1.yiaddr, a1);
+    // The expired client itself comes back to its own address when it is free.
+    let mut h = Harness::new();
+    let a = h.dora(relayed(message(MessageType::Discover, 45)), T0);
+    h.engine.tick(later);
+    h.send(&relayed(message(MessageType::Discover, 45)), later);
+    assert_eq!(h.one().1.yiaddr, a);
+}
+
+#[test]
+fn selecting_another_server_forgets_the_offer() {
+    let mut h = Harness::new();
+    let d = relayed(message(MessageType::Discover, 50));
+    h.send(&d, T0);
+    let a = h.one().1.yiaddr;
+    assert_eq!(h.engine.outstanding_offers(), 1);
+    let r = with(
+        selecting(d, a),
+        DhcpOption::ServerIdentifier(ip("192.0.2.99")),
+    );
+    assert_eq!(h.send(&r, T0), Handled::Dropped(DropReason::NotForUs));
+    assert!(h.take().is_empty());
+    assert!(h.store.get4(a).is_none());
+    assert_eq!(h.engine.outstanding_offers(), 0);
+}
+
+#[test]
+fn selecting_an_address_not_offered_is_nakked() {
+    let mut h = Harness::new();
+    let d = relayed(message(MessageType::Discover, 51));
+    h.send(&d, T0);
+    let a = h.one().1.yiaddr;
+    let other = if a == ip("198.51.100.10") {
+        ip("198.51.100.11")
+    } else {
+        ip("198.51.100.10")
+    };
+    h.send(&selecting(d, other), T0);
+    let (reply, nak) = h.one();
+    assert_eq!(nak.message_type(), Some(MessageType::Nak));
+    assert_eq!(nak.yiaddr, Ipv4Addr::UNSPECIFIED);
+    // NAK: 53, 54, 56, 82 only; broadcast bit set for the relay.
+    assert_eq!(codes(&nak), vec![53, 54, 56, 82]);
+    assert_eq!(nak.flags & FLAG_BROADCAST, FLAG_BROADCAST);
+    assert_eq!(
+        reply.destination,
+        Destination::Relay(SocketAddrV4::new(GIADDR, 67))
+    );
+}
+
+fn init_reboot(n: u8, a: Ipv4Addr) -> Repr {
+    with(
+        message(MessageType::Request, n),
+        DhcpOption::RequestedIpAddress(a),
+    )
+}
+
+#[test]
+fn init_reboot_ack_nak_and_silence() {
+    let mut h = Harness::new();
+    let a = h.dora(message(MessageType::Discover, 60), T0);
+    // ACK: its own binding.
+    assert_eq!(h.send(&init_reboot(60, a), T0 + 100), Handled::Committing);
+    let (reply, ack) = h.one();
+    assert_eq!(ack.message_type(), Some(MessageType::Ack));
+    assert!(matches!(reply.destination, Destination::Hardware { .. }));
+    assert_eq!(h.store.get4(a).unwrap().cltt, T0 + 100);
+    // NAK: another client's address.
+    h.send(&init_reboot(61, a), T0 + 100);
+    let (reply, nak) = h.one();
+    assert_eq!(nak.message_type(), Some(MessageType::Nak));
+    assert_eq!(
+        reply.destination,
+        Destination::Broadcast {
+            interface_index: ETH0
+        }
+    );
+    // NAK: wrong network.
+    h.send(&init_reboot(60, ip("10.0.0.5")), T0 + 100);
+    assert_eq!(h.one().1.message_type(), Some(MessageType::Nak));
+    // NAK: a known client asking for another address.
+    h.send(&init_reboot(60, ip("192.0.2.103")), T0 + 100);
+    assert_eq!(h.one().1.message_type(), Some(MessageType::Nak));
+    // Silent: no record of this client.
+    assert_eq!(
+        h.send(&init_reboot(62, ip("192.0.2.103")), T0 + 100),
+        Handled::Dropped(DropReason::UnknownClient)
+    );
+    assert!(h.take().is_empty());
+}
+
+#[test]
+fn renewing_unicast_acks_to_ciaddr_and_keeps_relay_information() {
+    let mut h = Harness::new();
+    let a = h.dora(relayed(message(MessageType::Discover, 70)), T0);
+    // RENEWING: unicast straight to the server, no relay, no option 82.
+    let mut r = message(MessageType::Request, 70);
+    r.ciaddr = a;
+    let now = T0 + 1800;
+    assert_eq!(h.send(&r, now), Handled::Committing);
+    let (reply, ack) = h.one();
+    assert_eq!(
+        reply.destination,
+        Destination::Client(SocketAddrV4::new(a, 68))
+    );
+    assert_eq!(ack.ciaddr, a);
+    assert_eq!(ack.yiaddr, a);
+    assert!(ack.option(82).is_none());
+    let b = h.store.get4(a).unwrap();
+    assert_eq!((b.end, b.cltt), (now + 3600, now));
+    assert_eq!(b.relay_agent_information(), Some(&rai_bytes()[..]));
+    assert_eq!(b.relay_id(), Some(&b"relay-A"[..]));
+    // Silent for an address nobody holds.
+    let mut r = message(MessageType::Request, 71);
+    r.ciaddr = ip("198.51.100.12");
+    assert_eq!(h.send(&r, now), Handled::Dropped(DropReason::UnknownClient));
+}
+
+#[test]
+fn rebinding_through_a_relay_and_nak_for_another_clients_address() {
+    let mut h = Harness::new();
+    let a = h.dora(relayed(message(MessageType::Discover, 72)), T0);
+    let mut r = relayed(message(MessageType::Request, 72));
+    r.ciaddr = a;
+    assert_eq!(h.send(&r, T0 + 3200), Handled::Committing);
+    let (reply, ack) = h.one();
+    assert_eq!(ack.message_type(), Some(MessageType::Ack));
+    assert_eq!(
+        reply.destination,
+        Destination::Relay(SocketAddrV4::new(GIADDR, 67))
+    );
+    let mut r = relayed(message(MessageType::Request, 73));
+    r.ciaddr = a;
+    h.send(&r, T0 + 3200);
+    assert_eq!(h.one().1.message_type(), Some(MessageType::Nak));
+}
+
+#[test]
+fn release_marks_the_binding_released() {
+    let mut h = Harness::new();
+    let a = h.dora(relayed(message(MessageType::Discover, 80)), T0);
+    let mut r = with(
+        message(MessageType::Release, 80),
+        DhcpOption::ServerIdentifier(SERVER),
+    );
+    r.ciaddr = a;
+    // Another client cannot release it.
+    let mut wrong = r.clone();
+    wrong.chaddr[5] = 81;
+    assert_eq!(
+        h.send(&wrong, T0 + 5),
+        Handled::Dropped(DropReason::NotClientsBinding)
+    );
+    assert_eq!(h.send(&r, T0 + 10), Handled::Applied(MessageType::Release));
+    assert!(h.take().is_empty());
+    let b = h.store.get4(a).unwrap();
+    assert_eq!(
+        (b.state, b.end, b.cltt),
+        (State4::Released, T0 + 10, T0 + 10)
+    );
+    assert_eq!(b.relay_id(), Some(&b"relay-A"[..]));
+}
+
+#[test]
+fn decline_puts_the_address_on_probation() {
+    let mut h = Harness::new();
+    let a = h.dora(relayed(message(MessageType::Discover, 90)), T0);
+    let d = with(
+        with(
+            relayed(message(MessageType::Decline, 90)),
+            DhcpOption::RequestedIpAddress(a),
+        ),
+        DhcpOption::ServerIdentifier(SERVER),
+    );
+    assert_eq!(h.send(&d, T0 + 1), Handled::Applied(MessageType::Decline));
+    assert!(h.take().is_empty());
+    let b = h.store.get4(a).unwrap();
+    assert_eq!((b.state, b.end), (State4::Declined, T0 + 1 + 3600));
+    // The two other addresses go; the declined one stays out during probation.
+    h.dora(relayed(message(MessageType::Discover, 91)), T0 + 2);
+    h.dora(relayed(message(MessageType::Discover, 92)), T0 + 2);
+    assert_eq!(
+        h.send(&relayed(message(MessageType::Discover, 93)), T0 + 3600),
+        Handled::Dropped(DropReason::PoolExhausted)
+    );
+    h.send(&relayed(message(MessageType::Discover, 93)), T0 + 3601);
+    assert_eq!(h.one().1.yiaddr, a);
+}
+
+#[test]
+fn inform_acks_with_options_and_no_lease() {
+    let mut h = Harness::new();
+    let mut i = relayed(message(MessageType::Inform, 100));
+    i.ciaddr = ip("198.51.100.77");
+    assert_eq!(h.send(&i, T0), Handled::Replied(MessageType::Ack));
+    let (reply, ack) = h.one();
+    assert_eq!(
+        reply.destination,
+        Destination::Relay(SocketAddrV4::new(GIADDR, 67))
+    );
+    assert_eq!(ack.yiaddr, Ipv4Addr::UNSPECIFIED);
+    assert_eq!(ack.ciaddr, i.ciaddr);
+    // Not requested: configured order (reservation, subnet, global; keys sorted within a table).
+    assert_eq!(codes(&ack), vec![53, 54, 1, 3, 15, 6, 82]);
+    // Direct: to ciaddr.
+    let mut i = message(MessageType::Inform, 101);
+    i.ciaddr = ip("192.0.2.77");
+    h.send(&i, T0);
+    let (reply, ack) = h.one();
+    assert_eq!(
+        reply.destination,
+        Destination::Client(SocketAddrV4::new(i.ciaddr, 68))
+    );
+    assert!(ack.option(51).is_none());
+    assert_eq!(h.store.len4(), 0);
+}
+
+#[test]
+fn acceptance_drops() {
+    let mut h = Harness::new();
+    let mut d = relayed(message(MessageType::Discover, 110));
+    d.giaddr = ip("10.1.1.1");
+    assert_eq!(
+        h.send(&d, T0),
+        Handled::Dropped(DropReason::RelayNotAllowed)
+    );
+    let d = message(MessageType::Discover, 111);
+    assert_eq!(
+        h.raw(&d.to_vec(), Some(ETH1), Ipv4Addr::BROADCAST, T0),
+        Handled::Dropped(DropReason::InterfaceNotServed)
+    );
+    assert_eq!(
+        h.raw(&d.to_vec(), None, Ipv4Addr::BROADCAST, T0),
+        Handled::Dropped(DropReason::InterfaceNotServed)
+    );
+    let mut d = relayed(message(MessageType::Discover, 112));
+    d.giaddr = ip("198.18.0.1");
+    assert_eq!(h.send(&d, T0), Handled::Dropped(DropReason::NoSubnet));
+    assert_eq!(
+        h.raw(b"not dhcp", Some(ETH0), Ipv4Addr::BROADCAST, T0),
+        Handled::Dropped(DropReason::Malformed)
+    );
+    let mut d = message(MessageType::Discover, 113);
+    d.op = 2;
+    assert_eq!(h.send(&d, T0), Handled::Dropped(DropReason::NotBootRequest));
+    let q = relayed(message(MessageType::LeaseQuery, 114));
+    assert_eq!(h.send(&q, T0), Handled::NotDhcp(MessageType::LeaseQuery));
+    let mut q = message(MessageType::Offer, 115);
+    q.giaddr = GIADDR;
+    assert_eq!(h.send(&q, T0), Handled::Dropped(DropReason::UnexpectedType));
+    assert!(h.take().is_empty());
+    let c = h.engine.counters();
+    assert_eq!(c.dropped(DropReason::RelayNotAllowed), 1);
+    assert_eq!(c.dropped(DropReason::InterfaceNotServed), 2);
+    assert_eq!(c.dropped(DropReason::Malformed), 1);
+    assert_eq!(c.leasequery.get(), 1);
+    assert_eq!(c.received(MessageType::LeaseQuery), 1);
+}
+
+#[test]
+fn link_selection_and_subnet_selection_choose_the_subnet() {
+    let mut h = Harness::new();
+    let rai = {
+        let mut v = rai_bytes();
+        v.extend_from_slice(&[5, 4, 203, 0, 113, 0]);
+        v
+    };
+    let d = with(
+        relayed(message(MessageType::Discover, 120)),
+        DhcpOption::RelayAgentInformation(RelayAgentInformation::new_checked(rai).unwrap()),
+    );
+    h.send(&d, T0);
+    let (reply, offer) = h.one();
+    assert!(in_range(offer.yiaddr, "203.0.113.10", "203.0.113.20"));
+    assert_eq!(
+        offer.option(51),
+        Some(&DhcpOption::IpAddressLeaseTime(7200))
+    );
+    // Still answered to giaddr.
+    assert_eq!(
+        reply.destination,
+        Destination::Relay(SocketAddrV4::new(GIADDR, 67))
+    );
+    // Link selection wins over subnet selection.
+    let both = with(d, DhcpOption::SubnetSelection(ip("192.0.2.0")));
+    h.send(&both, T0);
+    assert!(in_range(h.one().1.yiaddr, "203.0.113.10", "203.0.113.20"));
+    // Subnet selection, relayed and direct.
+    let s = with(
+        relayed(message(MessageType::Discover, 121)),
+        DhcpOption::SubnetSelection(ip("203.0.113.0")),
+    );
+    h.send(&s, T0);
+    assert!(in_range(h.one().1.yiaddr, "203.0.113.10", "203.0.113.20"));
+    let s = with(
+        message(MessageType::Discover, 122),
+        DhcpOption::SubnetSelection(ip("203.0.113.0")),
+    );
+    h.send(&s, T0);
+    assert!(in_range(h.one().1.yiaddr, "203.0.113.10", "203.0.113.20"));
+}
+
+#[test]
+fn ack_is_not_sent_when_the_commit_fails() {
+    let (store, _) = Store::open(Box::new(Failing)).unwrap();
+    let mut h = Harness::with_store(store);
+    let d = relayed(message(MessageType::Discover, 130));
+    h.send(&d, T0);
+    let (_, offer) = h.one();
+    assert_eq!(h.send(&selecting(d, offer.yiaddr), T0), Handled::Committing);
+    assert!(h.take().is_empty());
+    let c = h.engine.counters();
+    assert_eq!((c.acks.get(), c.commit_failed.get()), (0, 1));
+}
+
+#[test]
+fn tick_expires_and_keeps_the_relay_id_indexed() {
+    let mut h = Harness::new();
+    let a = h.dora(relayed(message(MessageType::Discover, 140)), T0);
+    h.engine.tick(T0 + 3599);
+    assert_eq!(h.store.get4(a).unwrap().state, State4::Active);
+    h.engine.tick(T0 + 3600);
+    h.flush();
+    assert_eq!(h.store.get4(a).unwrap().state, State4::Expired);
+    assert_eq!(h.engine.counters().expired.get(), 1);
+    let snap = h.store.snapshot4();
+    assert!(snap.knows_relay_id(b"relay-A"));
+    assert_eq!(
+        snap.by_relay_id(b"relay-A")
+            .map(|b| b.address)
+            .collect::<Vec<_>>(),
+        vec![a]
+    );
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600), iface in proptest::option::of(0u32..4)) {
+        let mut h = Harness::new();
+        h.raw(&bytes, iface, Ipv4Addr::BROADCAST, T0);
+        h.raw(&bytes, iface, SERVER, T0);
+    }
+
+    #[test]
+    fn mutated_requests_never_panic(seed in 0u8..5, flips in proptest::collection::vec((0usize..400, any::<u8>()), 0..8)) {
+        let kinds = [MessageType::Discover, MessageType::Request, MessageType::Release, MessageType::Decline, MessageType::Inform];
+        let mut m = relayed(message(kinds[usize::from(seed)], seed));
+        m = with(m, DhcpOption::RequestedIpAddress(ip("198.51.100.10")));
+        let mut bytes = m.to_vec();
+        for (i, v) in flips {
+            if let Some(b) = bytes.get_mut(i) {
+                *b = v;
+            }
+        }
+        let mut h = Harness::new();
+        h.raw(&bytes, Some(ETH0), SERVER, T0);
+        h.engine.tick(T0 + 100_000);
+    }
+}
+
+#[test]
+fn a_forgotten_offer_gives_back_the_binding_it_displaced() {
+    let mut h = Harness::new();
+    let a = h.dora(relayed(message(MessageType::Discover, 150)), T0);
+    let later = T0 + 4000;
+    h.engine.tick(later);
+    h.dora(relayed(message(MessageType::Discover, 151)), later);
+    h.dora(relayed(message(MessageType::Discover, 152)), later);
+    // Only the expired address is left: offered to a newcomer, which never comes back.
+    h.send(&relayed(message(MessageType::Discover, 153)), later);
+    assert_eq!(h.one().1.yiaddr, a);
+    assert_eq!(h.store.get4(a).unwrap().state, State4::Offered);
+    h.engine.tick(later + 60);
+    h.flush();
+    let b = h.store.get4(a).unwrap();
+    assert_eq!(b.state, State4::Expired);
+    assert_eq!(b.hw.chaddr(), &mac(150));
+    assert_eq!(b.relay_id(), Some(&b"relay-A"[..]));
+}
