@@ -48,30 +48,26 @@ impl UdpTransmit {
 
     /// The socket a unicast reply to `to` leaves from.
     pub fn unicast_socket(&self, to: Ipv4Addr) -> Option<&ServerSocket> {
-        let listen: Vec<&ServerSocket> = self
-            .sockets
-            .iter()
-            .map(|socket| &**socket)
-            .filter(|socket| matches!(socket.kind(), SocketKind::Listen { .. }))
-            .collect();
-        let on_link = |socket: &ServerSocket| socket.interface().is_some_and(|i| i.on_link(to));
-        if !listen.is_empty() {
-            return listen
+        let listen = || {
+            self.sockets
                 .iter()
-                .find(|socket| on_link(socket))
+                .map(|socket| &**socket)
+                .filter(|socket| matches!(socket.kind(), SocketKind::Listen { .. }))
+        };
+        let on_link = |socket: &&ServerSocket| socket.interface().is_some_and(|i| i.on_link(to));
+        if listen().next().is_some() {
+            return listen()
+                .find(on_link)
                 .or_else(|| {
-                    listen
-                        .iter()
-                        .find(|socket| Some(*socket.local_addr().ip()) == self.identifier)
+                    listen().find(|socket| Some(*socket.local_addr().ip()) == self.identifier)
                 })
-                .or(listen.first())
-                .copied();
+                .or_else(|| listen().next());
         }
         self.sockets
             .iter()
             .map(|socket| &**socket)
-            .find(|socket| on_link(socket))
-            .or(self.sockets.first().map(|socket| &**socket))
+            .find(on_link)
+            .or_else(|| self.sockets.first().map(|socket| &**socket))
     }
 
     /// The socket that sends out of interface `index`: its interface socket, else a listen
