@@ -1,7 +1,8 @@
 //! `lessor-server`: configuration, allocation engines, leasequery responders and their I/O.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod config;
 pub mod dhcp4;
 pub mod import;
+pub mod io4;

@@ -1,0 +1,267 @@
+//! Socket-layer tests on 127.0.0.1 with kernel-chosen ports: no root needed.
+
+use super::*;
+use crate::dhcp4::{Destination, Reply, Transmit};
+use lessor_wire::v4::MessageType;
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const LOCALHOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Got {
+    payload: Vec<u8>,
+    source: SocketAddrV4,
+    destination: Ipv4Addr,
+    interface_index: Option<u32>,
+}
+
+fn loopback_index() -> u32 {
+    nix::net::if_::if_nametoindex("lo").expect("lo exists")
+}
+
+fn listen_socket() -> Sockets {
+    Sockets::from_sockets(vec![
+        ServerSocket::open_listen(LOCALHOST, 0).expect("bind 127.0.0.1:0")
+    ])
+}
+
+fn start(sockets: &Sockets, buffer: usize) -> (Running, Arc<Counters>, mpsc::Receiver<Got>) {
+    let counters = Arc::new(Counters::default());
+    let (tx, rx) = mpsc::channel();
+    let running = Running::start(sockets, Arc::clone(&counters), buffer, |_| {
+        let tx = tx.clone();
+        move |received: crate::dhcp4::Received<'_>| {
+            let _ = tx.send(Got {
+                payload: received.payload.to_vec(),
+                source: received.source,
+                destination: received.destination,
+                interface_index: received.interface_index,
+            });
+        }
+    })
+    .expect("start receivers");
+    (running, counters, rx)
+}
+
+fn client() -> UdpSocket {
+    let socket = UdpSocket::bind((LOCALHOST, 0)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    socket
+}
+
+fn v4(socket: &UdpSocket) -> SocketAddrV4 {
+    match socket.local_addr().unwrap() {
+        std::net::SocketAddr::V4(address) => address,
+        other => panic!("not IPv4: {other}"),
+    }
+}
+
+fn reply(destination: Destination) -> Reply {
+    Reply {
+        message: b"bootp reply".to_vec(),
+        destination,
+        message_type: MessageType::Ack,
+    }
+}
+
+#[test]
+fn listen_socket_reports_source_destination_and_loopback_index() {
+    let sockets = listen_socket();
+    let server = sockets.iter().next().unwrap().local_addr();
+    assert_eq!(*server.ip(), LOCALHOST);
+    assert_ne!(server.port(), 0);
+    let (running, counters, rx) = start(&sockets, DEFAULT_BUFFER);
+    let client = client();
+    client.send_to(b"discover", server).unwrap();
+    let got = rx.recv_timeout(Duration::from_secs(5)).expect("datagram");
+    assert_eq!(
+        got,
+        Got {
+            payload: b"discover".to_vec(),
+            source: v4(&client),
+            destination: LOCALHOST,
+            interface_index: Some(loopback_index()),
+        }
+    );
+    assert_eq!(running.shutdown(), 0);
+    assert_eq!(counters.snapshot().received, 1);
+}
+
+#[test]
+fn truncated_datagrams_are_dropped_and_counted() {
+    let sockets = listen_socket();
+    let server = sockets.iter().next().unwrap().local_addr();
+    let (running, counters, rx) = start(&sockets, 16);
+    let client = client();
+    client.send_to(&[7u8; 100], server).unwrap();
+    client.send_to(&[1u8; 16], server).unwrap();
+    let got = rx.recv_timeout(Duration::from_secs(5)).expect("datagram");
+    assert_eq!(
+        got.payload,
+        vec![1u8; 16],
+        "the oversized one is not delivered"
+    );
+    running.shutdown();
+    let counts = counters.snapshot();
+    assert_eq!(counts.truncated, 1);
+    assert_eq!(counts.received, 1);
+}
+
+#[test]
+fn shutdown_stops_receivers_within_a_bound() {
+    let sockets = Sockets::from_sockets(vec![
+        ServerSocket::open_listen(LOCALHOST, 0).unwrap(),
+        ServerSocket::open_listen(LOCALHOST, 0).unwrap(),
+    ]);
+    let (running, _, _rx) = start(&sockets, DEFAULT_BUFFER);
+    assert_eq!(running.receivers().len(), 2);
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(running.receivers().iter().all(|r| !r.is_finished()));
+    let began = Instant::now();
+    assert_eq!(running.shutdown(), 0);
+    let took = began.elapsed();
+    assert!(took < POLL_INTERVAL * 3, "shutdown took {took:?}");
+}
+
+#[test]
+fn relay_and_client_replies_arrive_from_the_listen_address() {
+    let sockets = listen_socket();
+    let server = sockets.iter().next().unwrap().local_addr();
+    let counters = Arc::new(Counters::default());
+    let transmit = UdpTransmit::new(&sockets, Some(LOCALHOST), Arc::clone(&counters));
+    let relay = client();
+    let peer = client();
+    transmit.send(reply(Destination::Relay(v4(&relay))));
+    transmit.send(reply(Destination::Client(v4(&peer))));
+    let mut buffer = [0u8; 64];
+    let (length, from) = relay.recv_from(&mut buffer).expect("relay reply");
+    assert_eq!(&buffer[..length], b"bootp reply");
+    assert_eq!(from, std::net::SocketAddr::V4(server));
+    let (length, from) = peer.recv_from(&mut buffer).expect("client reply");
+    assert_eq!(&buffer[..length], b"bootp reply");
+    assert_eq!(from, std::net::SocketAddr::V4(server));
+    let counts = counters.snapshot();
+    assert_eq!((counts.sent_relay, counts.sent_client), (1, 1));
+    assert_eq!(counts.send_errors, 0);
+}
+
+#[test]
+fn unicast_source_prefers_same_subnet_then_identifier_then_first() {
+    let first = ServerSocket::open_listen(LOCALHOST, 0).unwrap();
+    let second = ServerSocket::open_listen(Ipv4Addr::new(127, 0, 0, 2), 0).unwrap();
+    let (first_address, second_address) = (first.local_addr(), second.local_addr());
+    let sockets = Sockets::from_sockets(vec![second, first]);
+    let counters = Arc::new(Counters::default());
+    // 127.0.0.1 is on lo (127.0.0.0/8); 127.0.0.2 is not an interface address.
+    let transmit = UdpTransmit::new(&sockets, None, Arc::clone(&counters));
+    let on_link = transmit
+        .unicast_socket(Ipv4Addr::new(127, 0, 0, 9))
+        .unwrap();
+    assert_eq!(on_link.local_addr(), first_address);
+    let far = Ipv4Addr::new(192, 0, 2, 9);
+    assert_eq!(
+        transmit.unicast_socket(far).unwrap().local_addr(),
+        second_address,
+        "the first socket"
+    );
+    let transmit = UdpTransmit::new(&sockets, Some(LOCALHOST), counters);
+    assert_eq!(
+        transmit.unicast_socket(far).unwrap().local_addr(),
+        first_address,
+        "the server identifier"
+    );
+}
+
+#[test]
+fn broadcast_without_a_socket_on_that_interface_is_a_counted_error() {
+    let sockets = listen_socket();
+    let counters = Arc::new(Counters::default());
+    let transmit = UdpTransmit::new(&sockets, None, Arc::clone(&counters));
+    transmit.send(reply(Destination::Broadcast {
+        interface_index: u32::MAX,
+    }));
+    let counts = counters.snapshot();
+    assert_eq!(counts.send_errors, 1);
+    assert_eq!(counts.sent_broadcast, 0);
+}
+
+#[test]
+fn hardware_that_is_not_ethernet_falls_back_to_broadcast() {
+    let sockets = listen_socket();
+    let counters = Arc::new(Counters::default());
+    let transmit = UdpTransmit::new(&sockets, None, Arc::clone(&counters));
+    transmit.send(reply(Destination::Hardware {
+        interface_index: loopback_index(),
+        address: Ipv4Addr::new(127, 0, 0, 50),
+        htype: 6,
+        hlen: 6,
+        chaddr: [2, 0, 0, 0, 0, 0x50, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    }));
+    let counts = counters.snapshot();
+    assert_eq!(counts.fallbacks, 1);
+    assert_eq!(counts.sent_hardware, 0);
+    // Whether lo lets a limited broadcast out is the kernel's business; either way it is counted.
+    assert_eq!(counts.sent_broadcast + counts.send_errors, 1);
+}
+
+#[test]
+fn errors_name_the_address_or_interface_and_the_cause() {
+    let error = ServerSocket::open_interface("lsr-nosuch0", 0).unwrap_err();
+    assert_eq!(error.to_string(), "interface lsr-nosuch0 does not exist");
+
+    let error = ServerSocket::open_listen(Ipv4Addr::new(192, 0, 2, 77), 0).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot bind 192.0.2.77:0: address not available (no interface has it)"
+    );
+
+    let error = OpenError::Bind {
+        address: SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 1), 67),
+        interface: Some("br0".into()),
+        source: std::io::Error::from_raw_os_error(libc::EACCES),
+    };
+    assert_eq!(
+        error.to_string(),
+        "cannot bind 192.0.2.1:67 on br0: permission denied (ports below 1024 need root or \
+         CAP_NET_BIND_SERVICE; port 67 asked)"
+    );
+
+    let held = UdpSocket::bind((LOCALHOST, 0)).unwrap();
+    let port = v4(&held).port();
+    // `held` has no SO_REUSEADDR, so the server socket cannot share its port.
+    let error = ServerSocket::open_listen(LOCALHOST, port).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!("cannot bind 127.0.0.1:{port}: address in use (another DHCP server running?)")
+    );
+}
+
+#[test]
+fn low_port_without_root_says_what_is_needed() {
+    if nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: running as root, binding port 67 would succeed");
+        return;
+    }
+    let error = ServerSocket::open_listen(LOCALHOST, 67).unwrap_err();
+    assert!(
+        error.to_string().contains("CAP_NET_BIND_SERVICE"),
+        "{error}"
+    );
+}
+
+#[test]
+fn sockets_open_from_listen_and_interfaces() {
+    let sockets = Sockets::open_with(&[LOCALHOST], &[], 0).unwrap();
+    assert_eq!(sockets.len(), 1);
+    let socket = sockets.iter().next().unwrap();
+    assert!(
+        matches!(socket.kind(), SocketKind::Listen { address, interface: Some(lo) }
+        if *address == LOCALHOST && lo.name == "lo" && lo.index == loopback_index())
+    );
+    let error = Sockets::open_with(&[LOCALHOST], &["lsr-nosuch1".into()], 0).unwrap_err();
+    assert!(matches!(error, OpenError::NoSuchInterface { .. }));
+}
