@@ -13,7 +13,11 @@ const SET: u32 = 1000;
 /// Generation `g` of the whole set: every binding has cltt `g`, relay-id A on even generations and
 /// B on odd ones; written as one atomic batch.
 fn write_generation(store: &Store, g: u64) {
-    let relay: &[u8] = if g % 2 == 0 { b"relay-A" } else { b"relay-B" };
+    let relay: &[u8] = if g.is_multiple_of(2) {
+        b"relay-A"
+    } else {
+        b"relay-B"
+    };
     store.write4(Completion::none(), |b| {
         for n in 0..SET {
             b.upsert(relayed(active(n, n, g), relay, b"modem"));
@@ -75,7 +79,7 @@ fn reader_sees_one_generation_while_writer_runs() {
                 waited = true;
             }
         }
-        let want = if g % 2 == 0 { SET } else { 0 };
+        let want = if g.is_multiple_of(2) { SET } else { 0 };
         assert_eq!(count, want, "generation {g}: all of the set or none");
         assert_eq!(
             snap.iter()

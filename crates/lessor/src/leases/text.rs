@@ -92,7 +92,7 @@ pub fn parse_hex(s: &str) -> Option<Vec<u8>> {
             })
             .collect();
     }
-    if s.len() % 2 != 0 || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
         return None;
     }
     (0..s.len())

@@ -139,7 +139,7 @@ fn integer(value: &Value, min: i64, max: i64) -> Result<i64, String> {
 /// Hex octets with optional ':' or '-' separators between pairs ("01:02:ab", "0102ab").
 pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = text.bytes().filter(|b| !matches!(b, b':' | b'-')).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("{text:?}: hex needs an even number of digits"));
     }
     digits

@@ -499,7 +499,7 @@ mod tests {
         for len in [max, 1, max, 17, max] {
             stream.extend_from_slice(&(len as u16).to_be_bytes());
             stream.extend_from_slice(&[0, 0]);
-            stream.extend(std::iter::repeat(0x55).take(len));
+            stream.extend(std::iter::repeat_n(0x55, len));
         }
         for size in [1, 7, 299, 301] {
             let mut n = 0;

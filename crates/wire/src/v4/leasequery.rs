@@ -9,7 +9,7 @@ use crate::{Error, Result};
 /// Reads a list of IPv4 addresses (options 3, 6, 92): at least one address and a length that is a
 /// multiple of 4, else `Error::BadLength`.
 pub(crate) fn check_addr_list(data: &[u8]) -> Result<()> {
-    if data.is_empty() || data.len() % 4 != 0 {
+    if data.is_empty() || !data.len().is_multiple_of(4) {
         return Err(Error::BadLength);
     }
     Ok(())
