@@ -2,6 +2,7 @@
 
 mod check;
 mod decode;
+mod leases;
 mod perf;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,11 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         family: decode::Family,
     },
+    /// Inspect the store's bindings, export them, import them (ISC dhcpd.leases or an export).
+    Leases {
+        #[command(subcommand)]
+        command: leases::LeasesCommand,
+    },
     /// Load generators: measure a DHCP server under load (see docs/perf.md).
     Perf {
         #[command(subcommand)]
@@ -46,6 +52,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { config } => check::run(&config),
         Command::Decode { file, hex, family } => decode::run(file, hex, family),
+        Command::Leases { command } => leases::run(command),
         Command::Perf { command } => perf::run(command),
     }
 }

@@ -5,5 +5,7 @@
 //!
 //! * [`isc`]: ISC dhcpd 4.x `dhcpd.leases` (DHCPv4 leases; DHCPv6 blocks are
 //!   reported as skipped).
+//! * [`to_store`]: ISC leases to store bindings (`lessor leases import --isc`).
 
 pub mod isc;
+pub mod to_store;

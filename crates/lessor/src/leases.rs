@@ -1,0 +1,579 @@
+//! `lessor leases list|show|export|import`: the store from the command line (see
+//! docs/operator-guide.md and docs/import-isc.md).
+
+mod json;
+mod text;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Subcommand};
+use ipnet::Ipv4Net;
+use lessor_server::config;
+use lessor_server::import::{isc, to_store};
+use lessor_store::{Binding4, Completion, State4, Store};
+use lessor_wire::v4::RelayAgentInformation;
+
+use text::{colon_hex, human, parse_hex, text_or_hex};
+
+/// Where the store is.
+#[derive(Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// The configuration file: the store is its `[server] store` (a relative path is taken from
+    /// the config file's directory) and import takes the subnets from its `[[dhcp4.subnet]]`.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The store (SQLite file) itself, without a configuration.
+    #[arg(long, value_name = "PATH", conflicts_with = "config")]
+    store: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum LeasesCommand {
+    /// List bindings as an aligned table, or one JSON object per line.
+    List {
+        #[command(flatten)]
+        at: StoreArgs,
+        /// Only this state: active, expired, released, declined, reserved.
+        #[arg(long, value_parser = parse_state)]
+        state: Option<State4>,
+        /// Only addresses inside this prefix.
+        #[arg(long, value_name = "PREFIX")]
+        subnet: Option<Ipv4Net>,
+        /// Only this relay-id (option 82 sub-option 12), as hex or text.
+        #[arg(long, value_name = "HEX|TEXT")]
+        relay_id: Option<String>,
+        /// Only this remote-id (option 82 sub-option 2), as hex or text.
+        #[arg(long, value_name = "HEX|TEXT")]
+        remote_id: Option<String>,
+        /// Only this hardware address (e.g. 02:00:00:00:00:01).
+        #[arg(long, value_parser = parse_mac)]
+        mac: Option<Mac>,
+        /// One JSON object per line with every field.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one binding in full, option 82 decoded into its sub-options.
+    Show {
+        /// The bound address.
+        address: Ipv4Addr,
+        #[command(flatten)]
+        at: StoreArgs,
+        /// The binding as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write every binding as JSON lines (the backup format, read back by `import --json`).
+    Export {
+        #[command(flatten)]
+        at: StoreArgs,
+        /// JSON lines (the only export format; accepted for clarity).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import bindings from an ISC dhcpd.leases file or from an export. Stop `lessor serve` first.
+    Import {
+        /// An ISC dhcpd 4.x leases file.
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "json",
+            conflicts_with = "json"
+        )]
+        isc: Option<PathBuf>,
+        /// A file written by `lessor leases export` (JSON lines).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        #[command(flatten)]
+        at: StoreArgs,
+        /// A subnet for ISC leases (repeatable), besides the configured ones; needed with --store.
+        #[arg(long, value_name = "PREFIX")]
+        subnet: Vec<Ipv4Net>,
+        /// Print the report without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// A hardware address to match, any htype.
+#[derive(Debug, Clone)]
+pub struct Mac(Vec<u8>);
+
+fn parse_mac(s: &str) -> Result<Mac, String> {
+    match parse_hex(s) {
+        Some(b) if b.len() <= 16 => Ok(Mac(b)),
+        _ => Err(format!(
+            "not a hardware address: {s:?} (e.g. 02:00:00:00:00:01)"
+        )),
+    }
+}
+
+fn parse_state(s: &str) -> Result<State4, String> {
+    State4::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = State4::ALL.iter().map(|s| s.as_str()).collect();
+        format!("unknown state {s:?}; one of {}", names.join(", "))
+    })
+}
+
+/// The octets an identifier given on the command line may mean: its hex reading and its text.
+fn id_forms(s: &str) -> Vec<Vec<u8>> {
+    let mut forms = vec![s.as_bytes().to_vec()];
+    if let Some(h) = parse_hex(s) {
+        forms.push(h);
+    }
+    forms
+}
+
+struct Fail(String);
+
+impl<E: std::fmt::Display> From<E> for Fail {
+    fn from(e: E) -> Fail {
+        Fail(e.to_string())
+    }
+}
+
+type Outcome<T> = std::result::Result<T, Fail>;
+
+pub fn run(command: LeasesCommand) -> ExitCode {
+    let r = match command {
+        LeasesCommand::List {
+            at,
+            state,
+            subnet,
+            relay_id,
+            remote_id,
+            mac,
+            json,
+        } => list(&at, state, subnet, relay_id, remote_id, mac, json),
+        LeasesCommand::Show { address, at, json } => show(&at, address, json),
+        LeasesCommand::Export { at, json: _ } => export(&at),
+        LeasesCommand::Import {
+            isc,
+            json,
+            at,
+            subnet,
+            dry_run,
+        } => match (isc, json) {
+            (Some(f), _) => import_isc(&at, &f, subnet, dry_run),
+            (None, Some(f)) => import_json(&at, &f, dry_run),
+            (None, None) => Err(Fail("give --isc FILE or --json FILE".into())),
+        },
+    };
+    match r {
+        Ok(code) => code,
+        Err(Fail(e)) => {
+            eprintln!("lessor leases: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The store's path and the configured subnets.
+fn locate(at: &StoreArgs) -> Outcome<(PathBuf, Vec<Ipv4Net>)> {
+    match (&at.config, &at.store) {
+        (Some(path), _) => {
+            let c = config::load(path).map_err(|e| format!("{e}"))?;
+            let store = &c.file.server.store;
+            let store = if store.is_relative() {
+                path.parent().unwrap_or(Path::new(".")).join(store)
+            } else {
+                store.clone()
+            };
+            let subnets = c
+                .dhcp4
+                .iter()
+                .flat_map(|d| &d.subnets)
+                .map(|s| s.prefix)
+                .collect();
+            Ok((store, subnets))
+        }
+        (None, Some(store)) => Ok((store.clone(), Vec::new())),
+        (None, None) => Err(Fail(
+            "which store? give --config FILE (the store named in the configuration) or --store PATH"
+                .into(),
+        )),
+    }
+}
+
+/// Opens the store for reading: it must exist already.
+fn open_existing(at: &StoreArgs) -> Outcome<Store> {
+    let (path, _) = locate(at)?;
+    if !path.exists() {
+        return Err(Fail(format!(
+            "{}: no store there (nothing served or imported yet?)",
+            path.display()
+        )));
+    }
+    open(&path)
+}
+
+fn open(path: &Path) -> Outcome<Store> {
+    let (store, report) = Store::open_sqlite(path).map_err(|e| {
+        let msg = e.to_string();
+        if msg.contains("locked") || msg.contains("busy") {
+            format!("{msg}\nthe store is locked by another process: is `lessor serve` running?")
+        } else {
+            msg
+        }
+    })?;
+    for s in &report.skipped {
+        eprintln!("warning: {}: unreadable row skipped: {s:?}", path.display());
+    }
+    Ok(store)
+}
+
+fn all(store: &Store) -> Vec<Arc<Binding4>> {
+    store.snapshot4().iter().cloned().collect()
+}
+
+fn print_json_lines<'a>(bindings: impl IntoIterator<Item = &'a Arc<Binding4>>) -> Outcome<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for b in bindings {
+        serde_json::to_writer(&mut out, &json::to_json(b))?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn list(
+    at: &StoreArgs,
+    state: Option<State4>,
+    subnet: Option<Ipv4Net>,
+    relay_id: Option<String>,
+    remote_id: Option<String>,
+    mac: Option<Mac>,
+    as_json: bool,
+) -> Outcome<ExitCode> {
+    let store = open_existing(at)?;
+    let relay_id = relay_id.as_deref().map(id_forms);
+    let remote_id = remote_id.as_deref().map(id_forms);
+    let matches = |want: &Option<Vec<Vec<u8>>>, have: Option<&[u8]>| match want {
+        None => true,
+        Some(forms) => have.is_some_and(|h| forms.iter().any(|f| f == h)),
+    };
+    let chosen: Vec<Arc<Binding4>> = all(&store)
+        .into_iter()
+        .filter(|b| state.is_none_or(|s| b.state == s))
+        .filter(|b| subnet.is_none_or(|n| n.contains(&b.address)))
+        .filter(|b| matches(&relay_id, b.relay_id()))
+        .filter(|b| matches(&remote_id, b.remote_id()))
+        .filter(|b| mac.as_ref().is_none_or(|m| m.0 == b.hw.chaddr()))
+        .collect();
+    store.close()?;
+    if as_json {
+        print_json_lines(&chosen)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let header = [
+        "ADDRESS",
+        "STATE",
+        "MAC",
+        "CLIENT-ID",
+        "ENDS (UTC)",
+        "CLTT (UTC)",
+        "CIRCUIT-ID",
+        "REMOTE-ID",
+        "RELAY-ID",
+        "HOSTNAME",
+    ];
+    let rows: Vec<Vec<String>> = chosen
+        .iter()
+        .map(|b| {
+            vec![
+                b.address.to_string(),
+                b.state.to_string(),
+                mac_text(b),
+                b.client_id().map_or("-".into(), colon_hex),
+                human(b.end),
+                human(b.cltt),
+                text_or_hex(b.circuit_id()),
+                text_or_hex(b.remote_id()),
+                text_or_hex(b.relay_id()),
+                text_or_hex(b.hostname()),
+            ]
+        })
+        .collect();
+    print!("{}", text::table(&header, &rows));
+    println!("{} binding(s)", rows.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn mac_text(b: &Binding4) -> String {
+    if b.hw.hlen() == 0 {
+        "-".into()
+    } else {
+        colon_hex(b.hw.chaddr())
+    }
+}
+
+fn htype_name(htype: u8) -> &'static str {
+    match htype {
+        0 => "none",
+        1 => "ethernet",
+        6 => "token-ring",
+        8 => "fddi",
+        32 => "infiniband",
+        _ => "other",
+    }
+}
+
+fn show(at: &StoreArgs, address: Ipv4Addr, as_json: bool) -> Outcome<ExitCode> {
+    let store = open_existing(at)?;
+    let b = store.get4(address);
+    store.close()?;
+    let Some(b) = b else {
+        eprintln!("lessor leases: no binding for {address}");
+        return Ok(ExitCode::FAILURE);
+    };
+    if as_json {
+        print_json_lines([&b])?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    print!("{}", describe(&b));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn time_line(t: u64) -> String {
+    format!("{} ({t})", human(t))
+}
+
+fn sub_option_name(code: u8) -> &'static str {
+    match code {
+        1 => "circuit-id",
+        2 => "remote-id",
+        5 => "link-selection",
+        6 => "subscriber-id",
+        9 => "vendor-specific",
+        11 => "server-identifier-override",
+        12 => "relay-id",
+        _ => "",
+    }
+}
+
+/// Every field of a binding, one per line.
+fn describe(b: &Binding4) -> String {
+    let mut lines: Vec<(String, String)> = vec![
+        ("address".into(), b.address.to_string()),
+        ("state".into(), b.state.to_string()),
+        ("subnet".into(), b.subnet.to_string()),
+        (
+            "hardware".into(),
+            format!(
+                "{} ({}) {}",
+                b.hw.htype(),
+                htype_name(b.hw.htype()),
+                mac_text(b)
+            ),
+        ),
+        (
+            "client-id".into(),
+            b.client_id().map_or("-".into(), colon_hex),
+        ),
+        ("start".into(), time_line(b.start)),
+        ("end".into(), time_line(b.end)),
+        ("t1".into(), time_line(b.t1)),
+        ("t2".into(), time_line(b.t2)),
+        ("cltt".into(), time_line(b.cltt)),
+        ("hostname".into(), text_or_hex(b.hostname())),
+        ("vendor-class".into(), text_or_hex(b.vendor_class_id())),
+        ("circuit-id".into(), text_or_hex(b.circuit_id())),
+        ("remote-id".into(), text_or_hex(b.remote_id())),
+        ("relay-id".into(), text_or_hex(b.relay_id())),
+        (
+            "option 82".into(),
+            b.relay_agent_information().map_or("-".into(), colon_hex),
+        ),
+    ];
+    if let Some(raw) = b.relay_agent_information() {
+        let info = RelayAgentInformation::new_unchecked(raw);
+        for sub in info.sub_options() {
+            match sub {
+                Ok(s) => {
+                    let name = sub_option_name(s.code);
+                    let value = match text::printable(s.data) {
+                        Some(t) => format!("{t:?} ({})", colon_hex(s.data)),
+                        None => colon_hex(s.data),
+                    };
+                    lines.push((format!("  sub-option {} {name}", s.code), value));
+                }
+                Err(_) => lines.push((
+                    "  (malformed)".into(),
+                    "sub-option overruns the value".into(),
+                )),
+            }
+        }
+    }
+    let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    lines
+        .iter()
+        .map(|(k, v)| format!("{k:width$}  {v}\n"))
+        .collect()
+}
+
+fn export(at: &StoreArgs) -> Outcome<ExitCode> {
+    let store = open_existing(at)?;
+    let bindings = all(&store);
+    store.close()?;
+    print_json_lines(&bindings)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Something not imported.
+struct Skipped {
+    line: usize,
+    what: String,
+    why: String,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn import_isc(
+    at: &StoreArgs,
+    file: &Path,
+    extra: Vec<Ipv4Net>,
+    dry_run: bool,
+) -> Outcome<ExitCode> {
+    let (path, mut subnets) = locate(at)?;
+    subnets.extend(extra);
+    if subnets.is_empty() {
+        return Err(Fail(
+            "no subnets to put the leases in: give --config FILE with [[dhcp4.subnet]] entries, \
+             or --subnet PREFIX (repeatable)"
+                .into(),
+        ));
+    }
+    let data = std::fs::read(file).map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
+    let parsed = isc::parse(&String::from_utf8_lossy(&data));
+    let now = now();
+    let mut skipped: Vec<Skipped> = parsed
+        .skipped
+        .iter()
+        .map(|s| Skipped {
+            line: s.line,
+            what: s.what.clone(),
+            why: s.why.clone(),
+        })
+        .collect();
+    let mut bindings = Vec::new();
+    let mut was_active = 0;
+    for lease in &parsed.leases {
+        match to_store::binding4(lease, &subnets, now) {
+            Ok(b) => {
+                if b.state == State4::Expired
+                    && lease.disposition() == isc::Disposition::Import(isc::ImportState::Active)
+                {
+                    was_active += 1;
+                }
+                bindings.push(b);
+            }
+            Err(why) => skipped.push(Skipped {
+                line: lease.line,
+                what: format!("lease {}", lease.address),
+                why: why.0,
+            }),
+        }
+    }
+    println!(
+        "{}: {} lease(s) read, {} other item(s)",
+        file.display(),
+        parsed.leases.len(),
+        parsed.skipped.len()
+    );
+    if was_active > 0 {
+        println!("{was_active} lease(s) active in the file have ended since: imported as expired");
+    }
+    finish(&path, bindings, skipped, dry_run)
+}
+
+fn import_json(at: &StoreArgs, file: &Path, dry_run: bool) -> Outcome<ExitCode> {
+    let (path, _) = locate(at)?;
+    let f =
+        std::fs::File::open(file).map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
+    let mut bindings = Vec::new();
+    let mut skipped = Vec::new();
+    for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
+        let line = line.map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = serde_json::from_str(&line)
+            .map_err(|e| e.to_string())
+            .and_then(|v| json::from_json(&v));
+        match parsed {
+            Ok(b) => bindings.push(b),
+            Err(why) => skipped.push(Skipped {
+                line: i + 1,
+                what: "binding".into(),
+                why,
+            }),
+        }
+    }
+    println!("{}: {} binding(s) read", file.display(), bindings.len());
+    finish(&path, bindings, skipped, dry_run)
+}
+
+/// Writes the bindings (unless `dry_run`) and prints the report.
+fn finish(
+    path: &Path,
+    bindings: Vec<Binding4>,
+    mut skipped: Vec<Skipped>,
+    dry_run: bool,
+) -> Outcome<ExitCode> {
+    let mut by_state: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for b in &bindings {
+        *by_state.entry(b.state.as_str()).or_default() += 1;
+    }
+    let n = bindings.len();
+    let mut replaced = 0;
+    if !dry_run && n > 0 {
+        let store = open(path)?;
+        let mut rest = bindings;
+        while !rest.is_empty() {
+            let tail = rest.split_off(rest.len().min(1000));
+            let chunk = std::mem::replace(&mut rest, tail);
+            replaced += store.write4(Completion::none(), |batch| {
+                chunk.into_iter().filter_map(|b| batch.upsert(b)).count()
+            });
+        }
+        store
+            .sync()
+            .wait()
+            .map_err(|e| format!("{}: writing failed: {e}", path.display()))?;
+        store.close()?;
+    }
+    let states: Vec<String> = by_state.iter().map(|(s, k)| format!("{k} {s}")).collect();
+    let verb = if dry_run { "would import" } else { "imported" };
+    if states.is_empty() {
+        println!("{verb} 0");
+    } else {
+        println!("{verb} {n}: {}", states.join(", "));
+    }
+    skipped.sort_by_key(|s| s.line);
+    println!("skipped {}", skipped.len());
+    for s in &skipped {
+        println!("  line {}: {}: {}", s.line, s.what, s.why);
+    }
+    if dry_run {
+        println!("dry run: {} not changed", path.display());
+    } else if n > 0 {
+        println!(
+            "wrote {n} binding(s) to {} ({replaced} replaced an existing binding)",
+            path.display()
+        );
+    }
+    Ok(if n == 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
