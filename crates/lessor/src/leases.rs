@@ -2,7 +2,7 @@
 //! docs/operator-guide.md and docs/import-isc.md).
 
 mod json;
-mod text;
+pub mod text;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};

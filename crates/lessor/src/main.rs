@@ -4,6 +4,7 @@ mod check;
 mod decode;
 mod leases;
 mod perf;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -19,6 +20,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the server until SIGINT/SIGTERM (without --config: embedded loopback-only defaults).
+    Serve {
+        /// The TOML configuration file.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Validate a configuration file; prints every mistake as FILE:LINE:COLUMN: KEY: MESSAGE.
     Check {
         /// The TOML configuration file.
@@ -50,6 +57,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve { config } => serve::run(config.as_deref()),
         Command::Check { config } => check::run(&config),
         Command::Decode { file, hex, family } => decode::run(file, hex, family),
         Command::Leases { command } => leases::run(command),

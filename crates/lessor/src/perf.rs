@@ -48,6 +48,10 @@ pub struct DoraArgs {
     /// Relay-id (option 82 sub-option 12) as hex, e.g. "c0:ff:ee". Default: "lessor-perf".
     #[arg(long, value_parser = parse_relay_id)]
     relay_id: Option<RelayId>,
+    /// Link-selection (option 82 sub-option 5, RFC 3527): an address of the subnet to allocate
+    /// from, when giaddr is not on the clients' link (e.g. giaddr 127.0.0.1 in a local test).
+    #[arg(long, value_name = "ADDR")]
+    link_selection: Option<Ipv4Addr>,
     /// Send a DHCPRELEASE after each ACK.
     #[arg(long)]
     release: bool,
@@ -98,6 +102,7 @@ fn dora(args: DoraArgs) -> ExitCode {
     if let Some(RelayId(id)) = args.relay_id {
         config.relay_id = id;
     }
+    config.link_selection = args.link_selection;
     config.release = args.release;
     config.seed = seed;
     config.acked_out = args.acked_out;

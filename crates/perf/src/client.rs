@@ -17,6 +17,7 @@ use lessor_wire::v4::{DhcpOption, MessageType, RelayAgentInformation, Repr, BOOT
 /// Sub-option codes of option 82 that the generator writes.
 const CIRCUIT_ID: u8 = 1;
 const REMOTE_ID: u8 = 2;
+const LINK_SELECTION: u8 = 5;
 const RELAY_ID: u8 = 12;
 
 /// Options the simulated client asks for (55): mask, router, DNS, lease time, server id, T1, T2.
@@ -43,23 +44,27 @@ impl Identity {
     /// The 40 low bits of the MAC are `seed + index` (mod 2^40) and the xid is
     /// `(seed >> 32) + index` (mod 2^32), so both are unique within a run of up to 2^32 clients
     /// and differ between runs with different seeds. `relay_id` longer than 255 octets is
-    /// rejected.
+    /// rejected. `link_selection` adds sub-option 5 (RFC 3527): the client's subnet, for a relay
+    /// whose giaddr is not on the client's link (e.g. 127.0.0.1 in a local test).
     pub fn new(
         index: u32,
         seed: u64,
         giaddr: Ipv4Addr,
         relay_id: &[u8],
+        link_selection: Option<Ipv4Addr>,
     ) -> Result<Identity, lessor_wire::Error> {
         let low = seed.wrapping_add(u64::from(index)) & 0xff_ffff_ffff;
         let b = low.to_be_bytes();
         let chaddr = [0x02, b[3], b[4], b[5], b[6], b[7]];
         let xid = ((seed >> 32) as u32).wrapping_add(index);
         let circuit = format!("perf-{index}");
-        let relay_info = RelayAgentInformation::from_sub_options([
-            (CIRCUIT_ID, circuit.as_bytes()),
-            (REMOTE_ID, &chaddr[..]),
-            (RELAY_ID, relay_id),
-        ])?;
+        let link = link_selection.map(|a| a.octets());
+        let relay_info = RelayAgentInformation::from_sub_options(
+            [(CIRCUIT_ID, circuit.as_bytes()), (REMOTE_ID, &chaddr[..])]
+                .into_iter()
+                .chain(link.as_ref().map(|l| (LINK_SELECTION, &l[..])))
+                .chain([(RELAY_ID, relay_id)]),
+        )?;
         Ok(Identity {
             index,
             chaddr,
@@ -431,7 +436,7 @@ mod tests {
     }
 
     fn client(release: bool) -> Client {
-        let id = Identity::new(7, 0x1234_5678_9abc_def0, GIADDR, &[0xaa, 0xbb]).unwrap();
+        let id = Identity::new(7, 0x1234_5678_9abc_def0, GIADDR, &[0xaa, 0xbb], None).unwrap();
         Client::new(id, timing(), release)
     }
 
@@ -469,8 +474,8 @@ mod tests {
 
     #[test]
     fn identity_is_derived_from_index_and_seed() {
-        let a = Identity::new(0, 0xff_ffff_ffff, GIADDR, b"r").unwrap();
-        let b = Identity::new(1, 0xff_ffff_ffff, GIADDR, b"r").unwrap();
+        let a = Identity::new(0, 0xff_ffff_ffff, GIADDR, b"r", None).unwrap();
+        let b = Identity::new(1, 0xff_ffff_ffff, GIADDR, b"r", None).unwrap();
         assert_eq!(a.chaddr, [2, 0xff, 0xff, 0xff, 0xff, 0xff]);
         assert_eq!(b.chaddr, [2, 0, 0, 0, 0, 0]);
         assert_ne!(a.xid, b.xid);
@@ -478,9 +483,9 @@ mod tests {
         assert_eq!(b.relay_info.circuit_id().unwrap(), Some(&b"perf-1"[..]));
         assert_eq!(b.relay_info.remote_id().unwrap(), Some(&b.chaddr[..]));
         assert_eq!(b.relay_info.relay_id().unwrap(), Some(&b"r"[..]));
-        let c = Identity::new(1, 0x0001_0000_0000_0000, GIADDR, b"r").unwrap();
+        let c = Identity::new(1, 0x0001_0000_0000_0000, GIADDR, b"r", None).unwrap();
         assert_ne!(b.xid, c.xid);
-        assert!(Identity::new(0, 0, GIADDR, &[0u8; 256]).is_err());
+        assert!(Identity::new(0, 0, GIADDR, &[0u8; 256], None).is_err());
     }
 
     #[test]

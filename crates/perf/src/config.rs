@@ -28,6 +28,9 @@ pub struct Config {
     pub retries: u32,
     /// Relay-id sub-option (12) value.
     pub relay_id: Vec<u8>,
+    /// Link-selection sub-option (5, RFC 3527): the subnet to allocate from when giaddr is not
+    /// on the clients' link.
+    pub link_selection: Option<Ipv4Addr>,
     /// Send DHCPRELEASE after each ACK.
     pub release: bool,
     /// Seed of the MACs and xids.
@@ -49,6 +52,7 @@ impl Config {
             timeout: Duration::from_secs(1),
             retries: 2,
             relay_id: DEFAULT_RELAY_ID.to_vec(),
+            link_selection: None,
             release: false,
             seed: 0,
             acked_out: None,

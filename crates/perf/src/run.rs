@@ -165,6 +165,7 @@ impl Run<'_> {
                 self.config.seed,
                 self.config.giaddr,
                 &self.config.relay_id,
+                self.config.link_selection,
             )
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
             self.next_index += 1;

@@ -26,7 +26,9 @@ pub struct Config {
     pub dhcp4: Option<Dhcp4>,
 }
 
-/// Reads and checks the config at `path`.
+/// Reads and checks the config at `path`. A relative `[server] store` is taken from the config
+/// file's directory, so the server and the `lessor leases` commands find the same store whatever
+/// their working directory.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -37,7 +39,12 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             message: format!("cannot read: {e}"),
         }])
     })?;
-    parse(&text, &name)
+    let mut config = parse(&text, &name)?;
+    if config.file.server.store.is_relative() {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        config.file.server.store = dir.join(&config.file.server.store);
+    }
+    Ok(config)
 }
 
 /// Checks config `text`; `file` names it in errors.

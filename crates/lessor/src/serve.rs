@@ -1,0 +1,52 @@
+//! `lessor serve [--config FILE]`: run the server until SIGINT or SIGTERM. Without a config it
+//! runs on its embedded defaults (examples/lessor-local.toml): loopback only, no root needed.
+
+use lessor_server::config;
+use lessor_server::serve;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// The embedded default configuration.
+pub const LOCAL_DEFAULTS: &str = include_str!("../../../examples/lessor-local.toml");
+
+pub fn run(config_path: Option<&Path>) -> ExitCode {
+    let loaded = match config_path {
+        Some(path) => config::load(path),
+        None => config::parse(LOCAL_DEFAULTS, "(embedded defaults)"),
+    };
+    let config = match loaded {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!(
+                "lessor serve: not started: the configuration has {} error(s)",
+                errors.0.len()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    if config_path.is_none() {
+        log("no --config: running on the embedded defaults (loopback only, port 6767)");
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
+            eprintln!("lessor serve: cannot handle signal {signal}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    match serve::run(&config, &stop, &log) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log(&format!("error: {e}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn log(line: &str) {
+    let now = crate::leases::text::rfc3339(serve::now()).unwrap_or_default();
+    eprintln!("{now} lessor: {line}");
+}

@@ -1,0 +1,148 @@
+//! `lessor serve`: open the store, the sockets and the engines a config names, run until told to
+//! stop, then stop cleanly (receivers first, then the store's last commits).
+//!
+//! This is the thin I/O shell around the sans-IO engine: it reads the clock and hands the time in,
+//! owns the threads, and logs. One engine handles every socket's messages in turn (a mutex), so
+//! each decision sees the ones before it; DHCPACKs leave from the store's writer thread once their
+//! binding is durable.
+
+use crate::config::Config;
+use crate::dhcp4::{Engine4, Handled, LocalInterface, Received, Transmit};
+use crate::io4::{self, Running, SocketKind, Sockets, UdpTransmit};
+use lessor_store::{Store, Timestamp};
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How often the engine's timer runs (lease expiry, forgotten offers), and how soon a stop
+/// request is noticed.
+pub const TICK: Duration = Duration::from_millis(200);
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug)]
+pub enum ServeError {
+    Store(String),
+    Sockets(String),
+    Thread(String),
+}
+
+impl fmt::Display for ServeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServeError::Store(m) => write!(f, "store: {m}"),
+            ServeError::Sockets(m) => write!(f, "sockets: {m}"),
+            ServeError::Thread(m) => write!(f, "threads: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {}
+
+/// Seconds since the Unix epoch: the one place the server reads the wall clock.
+pub fn now() -> Timestamp {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Runs what `config` names until `stop` is set. `log` receives one line per event worth an
+/// operator's attention (start, skipped store rows, stop).
+pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(), ServeError> {
+    let path = &config.file.server.store;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ServeError::Store(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let (store, report) = Store::open_sqlite(path).map_err(|e| ServeError::Store(e.to_string()))?;
+    log(&format!(
+        "store {}: {} binding(s) loaded",
+        path.display(),
+        report.loaded4
+    ));
+    for row in &report.skipped {
+        log(&format!("store {}: skipped {row}", path.display()));
+    }
+    let store = Arc::new(store);
+
+    let result = match (&config.dhcp4, &config.file.dhcp4) {
+        (Some(_), Some(raw)) => serve_dhcp4(config, raw, &store, stop, log),
+        _ => {
+            log("no [dhcp4] section: nothing to serve");
+            Ok(())
+        }
+    };
+
+    // Everything submitted so far becomes durable before the process ends.
+    let _ = store.sync().wait();
+    match Arc::try_unwrap(store) {
+        Ok(store) => store
+            .close()
+            .map_err(|e| ServeError::Store(e.to_string()))?,
+        Err(_) => log("store still shared at shutdown; its writer flushed what was queued"),
+    }
+    log("stopped");
+    result
+}
+
+fn serve_dhcp4(
+    config: &Config,
+    raw: &crate::config::schema::Dhcp4,
+    store: &Arc<Store>,
+    stop: &AtomicBool,
+    log: &dyn Fn(&str),
+) -> Result<(), ServeError> {
+    let sockets = Sockets::open(raw).map_err(|e| ServeError::Sockets(e.to_string()))?;
+    let interfaces: Vec<LocalInterface> = sockets
+        .iter()
+        .filter_map(|s| match s.kind() {
+            SocketKind::Interface(i) => Some(LocalInterface {
+                index: i.index,
+                name: i.name.clone(),
+                addresses: i.addresses.clone(),
+            }),
+            SocketKind::Listen { .. } => None,
+        })
+        .collect();
+    let identifier: Ipv4Addr = config.file.server.identifier;
+    let counters = Arc::new(io4::Counters::default());
+    let transmit: Arc<dyn Transmit> = Arc::new(UdpTransmit::new(
+        &sockets,
+        Some(identifier),
+        Arc::clone(&counters),
+    ));
+    let engine = Arc::new(Mutex::new(Engine4::new(
+        config,
+        Arc::clone(store),
+        interfaces,
+        identifier,
+    )));
+    for socket in sockets.iter() {
+        log(&format!("dhcp4: listening on {}", socket.describe()));
+    }
+
+    let running = Running::start(&sockets, Arc::clone(&counters), io4::DEFAULT_BUFFER, |_| {
+        let engine = Arc::clone(&engine);
+        let transmit = Arc::clone(&transmit);
+        move |rx: Received<'_>| {
+            let mut engine = engine.lock().unwrap_or_else(|p| p.into_inner());
+            // Leasequery messages come back as Handled::NotDhcp, counted by the engine.
+            let _: Handled = engine.handle(rx, now(), &transmit);
+        }
+    })
+    .map_err(|e| ServeError::Thread(e.to_string()))?;
+
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(TICK);
+        let mut engine = engine.lock().unwrap_or_else(|p| p.into_inner());
+        engine.tick(now());
+    }
+    let panicked = running.shutdown();
+    if panicked > 0 {
+        return Err(ServeError::Thread(format!(
+            "{panicked} receiver thread(s) panicked"
+        )));
+    }
+    Ok(())
+}
