@@ -18,7 +18,7 @@ pub enum Family {
 /// Where the message comes from: a file of raw octets (the UDP payload), or hex text.
 pub fn run(file: Option<PathBuf>, hex: Option<String>, family: Family) -> ExitCode {
     let bytes = match (file, hex) {
-        (_, Some(text)) => match parse_hex(&text) {
+        (_, Some(text)) => match lessor_wire::hex::parse(&text) {
             Ok(b) => b,
             Err(e) => return fail(&format!("--hex: {e}")),
         },
@@ -62,32 +62,9 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<u8> = text
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace() && !matches!(b, b':' | b'-'))
-        .collect();
-    if !digits.len().is_multiple_of(2) {
-        return Err("odd number of hex digits".into());
-    }
-    digits
-        .chunks(2)
-        .map(|p| {
-            core::str::from_utf8(p)
-                .ok()
-                .and_then(|s| u8::from_str_radix(s, 16).ok())
-                .ok_or_else(|| format!("{:?} is not hex", String::from_utf8_lossy(p)))
-        })
-        .collect()
-}
-
 /// Printable ASCII in quotes (circuit-ids are often text), everything else as colon hex.
 fn octets(data: &[u8]) -> String {
-    let hex = data
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":");
+    let hex = lessor_wire::hex::colon(data);
     if !data.is_empty() && data.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
         format!("{:?} ({hex})", String::from_utf8_lossy(data))
     } else if data.is_empty() {

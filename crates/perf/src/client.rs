@@ -82,8 +82,7 @@ impl Identity {
 
 /// Formats six octets as a colon-separated lower-case MAC.
 pub fn format_mac(mac: &[u8; 6]) -> String {
-    let parts: Vec<String> = mac.iter().map(|b| format!("{b:02x}")).collect();
-    parts.join(":")
+    lessor_wire::hex::colon(mac)
 }
 
 /// Per-message timeout and retransmissions.

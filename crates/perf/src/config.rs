@@ -115,25 +115,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Parses hex octets: `0a0b0c`, `0a:0b:0c`, `0a-0b`, `0a 0b`, optionally `0x`-prefixed.
 pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    let t = text.trim();
-    let t = t
-        .strip_prefix("0x")
-        .or_else(|| t.strip_prefix("0X"))
-        .unwrap_or(t);
-    let digits: Vec<u8> = t
-        .bytes()
-        .filter(|b| !matches!(b, b':' | b'-' | b' ' | b'.'))
-        .collect();
-    if !digits.len().is_multiple_of(2) {
-        return Err(format!("{text:?}: odd number of hex digits"));
-    }
-    digits
-        .chunks(2)
-        .map(|pair| {
-            let s = std::str::from_utf8(pair).map_err(|_| format!("{text:?}: not hex"))?;
-            u8::from_str_radix(s, 16).map_err(|_| format!("{text:?}: not hex"))
-        })
-        .collect()
+    lessor_wire::hex::parse(text).map_err(|e| format!("{text:?}: {e}"))
 }
 
 #[cfg(test)]
@@ -159,7 +141,7 @@ mod tests {
         assert_eq!(parse_hex("0a0B"), Ok(vec![10, 11]));
         assert_eq!(parse_hex("0a:0b:ff"), Ok(vec![10, 11, 255]));
         assert_eq!(parse_hex("0x0102"), Ok(vec![1, 2]));
-        assert_eq!(parse_hex(""), Ok(vec![]));
+        assert!(parse_hex("").is_err(), "an empty relay-id is refused");
         assert!(parse_hex("abc").is_err());
         assert!(parse_hex("zz").is_err());
     }

@@ -12,6 +12,7 @@
 
 mod error;
 pub mod framing;
+pub mod hex;
 pub mod v4;
 pub mod v6;
 

@@ -46,18 +46,7 @@ pub fn human(t: Timestamp) -> String {
     }
 }
 
-/// Plain lowercase hex, `020000000001`.
-pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// Colon-separated hex, `02:00:00:00:00:01`.
-pub fn colon_hex(b: &[u8]) -> String {
-    b.iter()
-        .map(|x| format!("{x:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
+pub use lessor_wire::hex::{colon as colon_hex, plain as hex};
 
 /// The value as text when every octet is printable ASCII.
 pub fn printable(b: &[u8]) -> Option<&str> {
@@ -74,31 +63,9 @@ pub fn text_or_hex(b: Option<&[u8]>) -> String {
     }
 }
 
-/// Hex with or without separators (`:`, `-`, `.`, spaces), e.g. `01:02:ab`, `0102ab`.
+/// Hex with or without separators (see [`lessor_wire::hex::parse`]).
 pub fn parse_hex(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    if s.contains([':', '-', '.', ' ']) {
-        return s
-            .split([':', '-', '.', ' '])
-            .map(|p| {
-                if (1..=2).contains(&p.len()) {
-                    u8::from_str_radix(p, 16).ok()
-                } else {
-                    None
-                }
-            })
-            .collect();
-    }
-    if !s.len().is_multiple_of(2) || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-        .collect()
+    lessor_wire::hex::parse(s).ok()
 }
 
 /// Rows under a header, columns padded to their widest cell.

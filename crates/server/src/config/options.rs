@@ -136,19 +136,9 @@ fn integer(value: &Value, min: i64, max: i64) -> Result<i64, String> {
     }
 }
 
-/// Hex octets with optional ':' or '-' separators between pairs ("01:02:ab", "0102ab").
+/// Hex octets with optional ':' or '-' separators ("01:02:ab", "0102ab").
 pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<u8> = text.bytes().filter(|b| !matches!(b, b':' | b'-')).collect();
-    if !digits.len().is_multiple_of(2) {
-        return Err(format!("{text:?}: hex needs an even number of digits"));
-    }
-    digits
-        .chunks(2)
-        .map(|pair| {
-            let s = core::str::from_utf8(pair).map_err(|_| format!("{text:?} is not hex"))?;
-            u8::from_str_radix(s, 16).map_err(|_| format!("{text:?} is not hex"))
-        })
-        .collect()
+    lessor_wire::hex::parse(text).map_err(|e| format!("{text:?}: {e}"))
 }
 
 #[cfg(test)]
