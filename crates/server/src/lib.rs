@@ -6,3 +6,4 @@ pub mod config;
 pub mod dhcp4;
 pub mod import;
 pub mod io4;
+pub mod leasequery4;
