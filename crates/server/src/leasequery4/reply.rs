@@ -18,7 +18,7 @@
 //!     ([`crate::dhcp4::reply::build`]) for a DHCPREQUEST of that client, with its saved option
 //!     82, its subnet and its reservation, exactly as for the client, then filtered: only
 //!     those on `non-sensitive-options`, and with a Parameter Request List only those it names
-//!     (in its order);
+//!     (in the engine's order: subnet mask first, then the PRL's order);
 //!   - 60 (vendor class) and 12 (host name) as the client sent them, when requested, on the
 //!     non-sensitive list and not already given by the configuration (§5, §6.7: "SHOULD save
 //!     vendor-class-id");
