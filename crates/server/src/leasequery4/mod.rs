@@ -35,7 +35,7 @@ use crate::dhcp4::{Destination, Received, Reply};
 use access::{AllowList, Limited, RateLimiter};
 use answer::Answer;
 use lessor_store::{Store, Timestamp};
-use lessor_wire::v4::{MessageType, Repr};
+use lessor_wire::v4::MessageType;
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
@@ -207,11 +207,6 @@ pub fn destination(giaddr: Ipv4Addr, source: SocketAddrV4) -> Destination {
         SERVER_PORT
     };
     Destination::Relay(SocketAddrV4::new(giaddr, port))
-}
-
-/// Parses a reply built here (for tests and tools).
-pub fn parse_reply(reply: &Reply) -> Option<Repr> {
-    Repr::from_bytes(&reply.message).ok()
 }
 
 #[cfg(test)]

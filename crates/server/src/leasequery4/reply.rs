@@ -31,8 +31,8 @@
 //! - **Legacy DHCPACK** (draft-00 §6.3): ciaddr = the queried address; htype/hlen/chaddr of the
 //!   most recent client of the address when the server has a binding (any state), else 0; only
 //!   options named in the Parameter Request List: 51/58/59 remaining only while the lease is
-//!   active, 82 as saved when there is a binding, the client's other options (as above) only
-//!   while active. No 91 or 92 (they postdate the draft).
+//!   active, 82 as saved when there is a binding, 61 and the client's other options (as above)
+//!   only while active. No 91 or 92 (they postdate the draft).
 //! - **Legacy DHCPNAK**: ciaddr echoed, no other option.
 
 use super::validate::Query;
@@ -233,12 +233,12 @@ fn lease_options(r: &mut Repr, q: &Query, ctx: &Context<'_>, about: About<'_>, f
                 .push(DhcpOption::AssociatedIp(associated.to_vec()));
         }
     }
-    if requested(code::CLIENT_IDENTIFIER) {
-        if let Some(id) = b.client_id() {
-            r.options.push(DhcpOption::ClientIdentifier(id.to_vec()));
-        }
-    }
     if active {
+        if requested(code::CLIENT_IDENTIFIER) {
+            if let Some(id) = b.client_id() {
+                r.options.push(DhcpOption::ClientIdentifier(id.to_vec()));
+            }
+        }
         for o in client_options(ctx, b, prl) {
             let c = o.code();
             if !computed(c) && wants(c) && sensitive_ok(c) {

@@ -5,7 +5,7 @@ use super::*;
 use crate::config;
 use crate::dhcp4::{Engine4, Handled, Transmit};
 use lessor_store::{Binding4, Completion, HwAddr, State4};
-use lessor_wire::v4::{DhcpOption, RelayAgentInformation, BOOTREPLY, BOOTREQUEST};
+use lessor_wire::v4::{DhcpOption, RelayAgentInformation, Repr, BOOTREPLY, BOOTREQUEST};
 use proptest::prelude::*;
 use std::sync::Mutex;
 
@@ -799,13 +799,11 @@ fn associated_ip_is_capped() {
 fn legacy_requesters_get_ack_and_nak() {
     let mut h = H::new();
     h.put(active("198.51.100.100", 1));
-    h.put(binding(
-        "198.51.100.101",
-        2,
-        State4::Expired,
-        T0 - 9000,
-        T0 - 10,
-    ));
+    h.put(
+        binding("198.51.100.101", 2, State4::Expired, T0 - 9000, T0 - 10)
+            .with_client_id(&[1, 2])
+            .unwrap(),
+    );
     let src = SocketAddrV4::new(LEGACY, 67);
     let ask = |h: &mut H, a: &str, codes_: &[u8]| {
         let mut q = prl(by_ip(a), codes_);
@@ -825,7 +823,7 @@ fn legacy_requesters_get_ack_and_nak() {
     assert_eq!(codes(&r), vec![53, 54, 51, 3, 82]);
     assert_eq!(r.option(51), Some(&DhcpOption::IpAddressLeaseTime(3000)));
     // Managed, lease gone: DHCPACK without a lease time, chaddr of the last client.
-    let r = ask(&mut h, "198.51.100.101", &[51, 3]);
+    let r = ask(&mut h, "198.51.100.101", &[51, 3, 61]);
     assert_eq!(kind(&r), MessageType::Ack);
     assert_eq!(&r.chaddr[..6], &mac(2));
     assert_eq!(codes(&r), vec![53, 54]);
