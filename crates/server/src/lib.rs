@@ -6,4 +6,5 @@ pub mod config;
 pub mod dhcp4;
 pub mod import;
 pub mod io4;
+pub mod leasequery4;
 pub mod serve;

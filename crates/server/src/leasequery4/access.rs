@@ -1,0 +1,234 @@
+//! Who may ask, and how often (RFC 4388 §7: "configure a DHCP server with the IP addresses of the
+//! relay agents for which it may respond", and "SHOULD ensure that they cannot be successfully
+//! attacked by being flooded").
+//!
+//! - **Allow-list**: both the datagram's source address and giaddr must be inside
+//!   `[leasequery] requesters`. The source is what the network vouches for (as much as it vouches
+//!   for anything); giaddr is where the answer goes. Checking only the source would let an allowed
+//!   requester aim answers at any third party; checking only giaddr would let anyone who can
+//!   write a giaddr read the lease table. No `requesters`: nobody is answered.
+//! - **Rate limits**: token buckets with time injected in milliseconds (a monotonic clock),
+//!   holding at most one second of tokens: one per requester (keyed by source address, at
+//!   `per-requester` queries per second) and one for the whole server (`total`). The requester's
+//!   bucket is charged first, so a requester over its own limit does not drain the shared one.
+//! - **Bounded memory**: at most [`MAX_BUCKETS`] requester buckets. When a new requester arrives
+//!   and the table is full, buckets that have refilled completely are forgotten first (a full
+//!   bucket is the same as a new one, so nothing is lost); if none has, the bucket used least
+//!   recently is evicted. Eviction scans the table (O([`MAX_BUCKETS`])) only when it is full.
+
+use ipnet::IpNet;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// Most requester buckets kept at once.
+pub const MAX_BUCKETS: usize = 4096;
+
+/// Milli-tokens per query.
+const COST: u64 = 1000;
+
+/// The allow-list.
+#[derive(Debug, Clone, Default)]
+pub struct AllowList {
+    nets: Vec<IpNet>,
+}
+
+impl AllowList {
+    pub fn new(nets: Vec<IpNet>) -> AllowList {
+        AllowList { nets }
+    }
+
+    /// Whether `a` is inside one of the configured prefixes.
+    pub fn contains(&self, a: Ipv4Addr) -> bool {
+        self.nets.iter().any(|n| n.contains(&IpAddr::V4(a)))
+    }
+
+    /// The strict rule above: the source and giaddr are both allowed.
+    pub fn allows(&self, source: Ipv4Addr, giaddr: Ipv4Addr) -> bool {
+        self.contains(source) && self.contains(giaddr)
+    }
+}
+
+/// A token bucket in milli-tokens: `rate` tokens per second, at most `rate` tokens held.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    milli: u64,
+    last_ms: u64,
+}
+
+impl Bucket {
+    fn full(rate: u32, now_ms: u64) -> Bucket {
+        Bucket {
+            milli: capacity(rate),
+            last_ms: now_ms,
+        }
+    }
+
+    fn refill(&mut self, rate: u32, now_ms: u64) {
+        // A clock that goes backwards adds nothing (and never panics).
+        let elapsed = now_ms.saturating_sub(self.last_ms);
+        self.milli = self
+            .milli
+            .saturating_add(elapsed.saturating_mul(u64::from(rate)))
+            .min(capacity(rate));
+        self.last_ms = self.last_ms.max(now_ms);
+    }
+
+    fn take(&mut self, rate: u32, now_ms: u64) -> bool {
+        self.refill(rate, now_ms);
+        if self.milli >= COST {
+            self.milli -= COST;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn is_full_at(&self, rate: u32, now_ms: u64) -> bool {
+        let mut b = *self;
+        b.refill(rate, now_ms);
+        b.milli >= capacity(rate)
+    }
+}
+
+fn capacity(rate: u32) -> u64 {
+    u64::from(rate).saturating_mul(COST)
+}
+
+/// Which limit refused a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limited {
+    Requester,
+    Total,
+}
+
+/// The two rate limits.
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_requester: u32,
+    total_rate: u32,
+    total: Bucket,
+    buckets: HashMap<Ipv4Addr, Bucket>,
+    max_buckets: usize,
+}
+
+impl RateLimiter {
+    /// `per_requester` and `total` in queries per second.
+    pub fn new(per_requester: u32, total: u32) -> RateLimiter {
+        RateLimiter::with_capacity(per_requester, total, MAX_BUCKETS)
+    }
+
+    /// As [`RateLimiter::new`], keeping at most `max_buckets` requester buckets (at least 1).
+    pub fn with_capacity(per_requester: u32, total: u32, max_buckets: usize) -> RateLimiter {
+        RateLimiter {
+            per_requester,
+            total_rate: total,
+            total: Bucket::full(total, 0),
+            buckets: HashMap::new(),
+            max_buckets: max_buckets.max(1),
+        }
+    }
+
+    /// Charges one query from `requester` at `now_ms`.
+    pub fn check(&mut self, requester: Ipv4Addr, now_ms: u64) -> Result<(), Limited> {
+        let rate = self.per_requester;
+        if !self.buckets.contains_key(&requester) && self.buckets.len() >= self.max_buckets {
+            self.evict(now_ms);
+        }
+        let bucket = self
+            .buckets
+            .entry(requester)
+            .or_insert_with(|| Bucket::full(rate, now_ms));
+        if !bucket.take(rate, now_ms) {
+            return Err(Limited::Requester);
+        }
+        if !self.total.take(self.total_rate, now_ms) {
+            return Err(Limited::Total);
+        }
+        Ok(())
+    }
+
+    /// Requester buckets held.
+    pub fn buckets(&self) -> usize {
+        self.buckets.len()
+    }
+
+    fn evict(&mut self, now_ms: u64) {
+        let rate = self.per_requester;
+        self.buckets.retain(|_, b| !b.is_full_at(rate, now_ms));
+        if self.buckets.len() >= self.max_buckets {
+            if let Some(oldest) = self
+                .buckets
+                .iter()
+                .min_by_key(|(a, b)| (b.last_ms, **a))
+                .map(|(a, _)| *a)
+            {
+                self.buckets.remove(&oldest);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(n: u8) -> Ipv4Addr {
+        Ipv4Addr::new(198, 51, 100, n)
+    }
+
+    #[test]
+    fn per_requester_bucket_refills_at_its_rate() {
+        let mut r = RateLimiter::new(2, 1000);
+        assert_eq!(r.check(a(1), 0), Ok(()));
+        assert_eq!(r.check(a(1), 0), Ok(()));
+        assert_eq!(r.check(a(1), 0), Err(Limited::Requester));
+        // Another requester has its own bucket.
+        assert_eq!(r.check(a(2), 0), Ok(()));
+        // Half a second later: one token (2 per second).
+        assert_eq!(r.check(a(1), 500), Ok(()));
+        assert_eq!(r.check(a(1), 500), Err(Limited::Requester));
+        // Never more than one second's worth.
+        assert_eq!(r.check(a(1), 60_000), Ok(()));
+        assert_eq!(r.check(a(1), 60_000), Ok(()));
+        assert_eq!(r.check(a(1), 60_000), Err(Limited::Requester));
+        // A clock going backwards does not panic and adds nothing.
+        assert_eq!(r.check(a(1), 10), Err(Limited::Requester));
+    }
+
+    #[test]
+    fn total_bucket_is_shared() {
+        let mut r = RateLimiter::new(10, 3);
+        assert_eq!(r.check(a(1), 0), Ok(()));
+        assert_eq!(r.check(a(2), 0), Ok(()));
+        assert_eq!(r.check(a(3), 0), Ok(()));
+        assert_eq!(r.check(a(4), 0), Err(Limited::Total));
+        assert_eq!(r.check(a(4), 334), Ok(()));
+    }
+
+    #[test]
+    fn buckets_are_bounded() {
+        let mut r = RateLimiter::with_capacity(1, 1_000_000, 3);
+        for n in 1..=3 {
+            assert_eq!(r.check(a(n), 0), Ok(()));
+        }
+        // Table full, nobody refilled: the least recently used (a(1) by address tie-break) goes.
+        assert_eq!(r.check(a(4), 0), Ok(()));
+        assert_eq!(r.buckets(), 3);
+        // After a second every bucket is full again: all are forgotten to make room.
+        assert_eq!(r.check(a(5), 1000), Ok(()));
+        assert_eq!(r.buckets(), 1);
+        for n in 0..100 {
+            let _ = r.check(Ipv4Addr::new(203, 0, 113, n), 1000);
+            assert!(r.buckets() <= 3);
+        }
+    }
+
+    #[test]
+    fn allow_list_needs_source_and_giaddr() {
+        let l = AllowList::new(vec!["198.51.100.0/24".parse().unwrap()]);
+        assert!(l.allows(a(1), a(2)));
+        assert!(!l.allows(a(1), Ipv4Addr::new(203, 0, 113, 1)));
+        assert!(!l.allows(Ipv4Addr::new(203, 0, 113, 1), a(1)));
+        assert!(!AllowList::default().allows(a(1), a(1)));
+    }
+}

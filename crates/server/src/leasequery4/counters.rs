@@ -1,0 +1,118 @@
+//! Statistics of the DHCPv4 leasequery responder: what arrived, how it was classified, what was
+//! answered, and why anything got no answer. Atomics, so a metrics reader on another thread can
+//! read them while the responder runs.
+
+use super::query::QueryKind;
+use crate::dhcp4::counters::Counter;
+
+/// Why a leasequery got no reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DropReason {
+    /// Not a DHCP message (too short, bad cookie, truncated or malformed options, option 82
+    /// with malformed sub-options, an empty client identifier).
+    Malformed,
+    /// `op` is not BOOTREQUEST.
+    NotBootRequest,
+    /// A message type this responder does not answer over UDP (bulk or active leasequery, a
+    /// legacy message type from a requester not configured as legacy).
+    UnsupportedType,
+    /// giaddr is 0.0.0.0 (RFC 4388 §6.3, §6.4.3: never answered).
+    GiaddrZero,
+    /// The source address or giaddr is not inside `[leasequery] requesters`.
+    NotAllowed,
+    /// The requester's own token bucket is empty.
+    RateLimitedRequester,
+    /// The server-wide token bucket is empty.
+    RateLimitedTotal,
+    /// More than one query key (ciaddr, chaddr, client-id, option 82 identifier).
+    AmbiguousQuery,
+    /// No query key at all.
+    NoQueryKey,
+}
+
+impl DropReason {
+    /// Every reason, for reports.
+    pub const ALL: [DropReason; 9] = [
+        DropReason::Malformed,
+        DropReason::NotBootRequest,
+        DropReason::UnsupportedType,
+        DropReason::GiaddrZero,
+        DropReason::NotAllowed,
+        DropReason::RateLimitedRequester,
+        DropReason::RateLimitedTotal,
+        DropReason::AmbiguousQuery,
+        DropReason::NoQueryKey,
+    ];
+
+    /// A short stable name, for logs and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::Malformed => "malformed",
+            DropReason::NotBootRequest => "not-bootrequest",
+            DropReason::UnsupportedType => "unsupported-type",
+            DropReason::GiaddrZero => "giaddr-zero",
+            DropReason::NotAllowed => "not-allowed",
+            DropReason::RateLimitedRequester => "rate-limited-requester",
+            DropReason::RateLimitedTotal => "rate-limited-total",
+            DropReason::AmbiguousQuery => "ambiguous-query",
+            DropReason::NoQueryKey => "no-query-key",
+        }
+    }
+}
+
+/// The responder's counters.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Every message handed to the responder.
+    pub received: Counter,
+    /// Accepted queries by what they asked for.
+    pub by_ip: Counter,
+    pub by_mac: Counter,
+    pub by_client_id: Counter,
+    pub by_remote_id: Counter,
+    pub by_relay_id: Counter,
+    /// draft-ietf-dhc-leasequery-00 queries (always by ciaddr).
+    pub legacy: Counter,
+    /// Replies sent.
+    pub active: Counter,
+    pub unassigned: Counter,
+    pub unknown: Counter,
+    pub legacy_ack: Counter,
+    pub legacy_nak: Counter,
+    drops: [Counter; DropReason::ALL.len()],
+}
+
+impl Counters {
+    /// Queries dropped for this reason.
+    pub fn dropped(&self, reason: DropReason) -> u64 {
+        self.drops[reason as usize].get()
+    }
+
+    /// All drops, whatever the reason.
+    pub fn dropped_total(&self) -> u64 {
+        self.drops.iter().map(Counter::get).sum()
+    }
+
+    /// Accepted queries of this kind.
+    pub fn queries(&self, kind: QueryKind) -> u64 {
+        self.query_counter(kind).get()
+    }
+
+    pub(crate) fn count_drop(&self, reason: DropReason) {
+        self.drops[reason as usize].add();
+    }
+
+    pub(crate) fn count_query(&self, kind: QueryKind) {
+        self.query_counter(kind).add();
+    }
+
+    fn query_counter(&self, kind: QueryKind) -> &Counter {
+        match kind {
+            QueryKind::Ip => &self.by_ip,
+            QueryKind::Mac => &self.by_mac,
+            QueryKind::ClientId => &self.by_client_id,
+            QueryKind::RemoteId => &self.by_remote_id,
+            QueryKind::RelayId => &self.by_relay_id,
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The DHCPv4 leasequery responder over UDP: RFC 4388 complete, draft-ietf-dhc-leasequery-00
+//! for configured legacy requesters, and query by remote-id / relay-id in the RFC 6148 style
+//! (PROTOCOL.md decision 7). Sans-IO: the socket layer hands over a datagram the DHCP engine
+//! classified as leasequery ([`crate::dhcp4::Handled::NotDhcp`]) with the time, and sends the
+//! [`Reply`] it gets back, if any, where [`Reply::destination`] says.
+//!
+//! A query goes through, in order (each refusal is counted, see [`Counters`]):
+//! 1. [`validate`]: a BOOTREQUEST with a message type; giaddr 0 gets no reply (§6.4.3).
+//! 2. [`access`]: source address and giaddr both inside `[leasequery] requesters`; the
+//!    requester's and the server's token buckets.
+//! 3. Message type: DHCPLEASEQUERY (10), or the configured type of a legacy requester (the
+//!    source address names it in `[leasequery] legacy`, and the legacy type wins); anything else
+//!    (bulk, active leasequery over UDP, ...) gets no reply.
+//! 4. [`query`]: exactly one key.
+//! 5. [`answer`] on a snapshot of the store, then [`reply`].
+//!
+//! The reply goes to giaddr, port 67; when the datagram came from giaddr itself and from
+//! another source port, to that port (PROTOCOL.md decision 4).
+
+pub mod access;
+pub mod answer;
+pub mod counters;
+pub mod query;
+pub mod reply;
+pub mod validate;
+
+pub use answer::MAX_ASSOCIATED;
+pub use counters::{Counters, DropReason};
+pub use query::{Key, QueryKind};
+
+use crate::config::options::ConfiguredOption;
+use crate::config::{Config, Subnet};
+use crate::dhcp4::reply::encode;
+use crate::dhcp4::{Destination, Received, Reply};
+use access::{AllowList, Limited, RateLimiter};
+use answer::Answer;
+use lessor_store::{Store, Timestamp};
+use lessor_wire::v4::MessageType;
+use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+
+/// The server port, where leasequery replies go (RFC 4388 §6.4.3, PROTOCOL.md decision 4).
+pub const SERVER_PORT: u16 = 67;
+
+/// The DHCPv4 leasequery responder.
+pub struct Responder4 {
+    server_identifier: Ipv4Addr,
+    store: Arc<Store>,
+    subnets: Vec<Subnet>,
+    global_options: Vec<ConfiguredOption>,
+    non_sensitive: Vec<u8>,
+    allow: AllowList,
+    legacy: Vec<(Ipv4Addr, u8)>,
+    limiter: RateLimiter,
+    counters: Arc<Counters>,
+}
+
+impl std::fmt::Debug for Responder4 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Responder4")
+            .field("server_identifier", &self.server_identifier)
+            .field("subnets", &self.subnets.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Responder4 {
+    /// A responder for `config`'s `[leasequery]` (absent: nobody is answered) over `store`,
+    /// answering as `server_identifier` (option 54).
+    pub fn new(config: &Config, store: Arc<Store>, server_identifier: Ipv4Addr) -> Responder4 {
+        let (subnets, global_options) = match &config.dhcp4 {
+            Some(d) => (d.subnets.clone(), d.options.clone()),
+            None => (Vec::new(), Vec::new()),
+        };
+        let lq = config.file.leasequery.as_ref();
+        let rate = lq.map(|l| l.rate_limit.clone()).unwrap_or_default();
+        Responder4 {
+            server_identifier,
+            store,
+            subnets,
+            global_options,
+            non_sensitive: lq
+                .map(|l| l.non_sensitive_options.clone())
+                .unwrap_or_default(),
+            allow: AllowList::new(lq.map(|l| l.requesters.clone()).unwrap_or_default()),
+            legacy: lq
+                .map(|l| {
+                    l.legacy
+                        .iter()
+                        .filter_map(|e| match e.requester {
+                            IpAddr::V4(a) => Some((a, e.message_type)),
+                            IpAddr::V6(_) => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            limiter: RateLimiter::new(rate.per_requester, rate.total),
+            counters: Arc::new(Counters::default()),
+        }
+    }
+
+    /// The counters (shareable with a metrics reader).
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.counters
+    }
+
+    /// Whether the configuration makes this server authoritative for `a`: inside a pool (and not
+    /// excluded), or a host reservation's address.
+    pub fn manages(&self, a: Ipv4Addr) -> bool {
+        self.subnets.iter().any(|s| {
+            (s.pools.iter().any(|p| p.contains(a)) && !s.exclude.contains(&a))
+                || s.reservations.iter().any(|r| r.address == a)
+        })
+    }
+
+    fn drop(&self, reason: DropReason) -> Option<Reply> {
+        self.counters.count_drop(reason);
+        None
+    }
+
+    /// Answers one received leasequery datagram. `now` is the wall clock in seconds since the
+    /// epoch (lease arithmetic); `instant_ms` a monotonic clock in milliseconds (rate limits).
+    pub fn handle(&mut self, rx: Received<'_>, now: Timestamp, instant_ms: u64) -> Option<Reply> {
+        self.counters.received.add();
+        let q = match validate::parse(rx.payload) {
+            Ok(q) => q,
+            Err(reason) => return self.drop(reason),
+        };
+        let source = *rx.source.ip();
+        if !self.allow.allows(source, q.giaddr) {
+            return self.drop(DropReason::NotAllowed);
+        }
+        if let Err(limited) = self.limiter.check(source, instant_ms) {
+            return self.drop(match limited {
+                Limited::Requester => DropReason::RateLimitedRequester,
+                Limited::Total => DropReason::RateLimitedTotal,
+            });
+        }
+        let t = u8::from(q.message_type);
+        let legacy = self.legacy.iter().any(|&(a, lt)| a == source && lt == t);
+        if !legacy && q.message_type != MessageType::LeaseQuery {
+            return self.drop(DropReason::UnsupportedType);
+        }
+        let snapshot = self.store.snapshot4();
+        let ctx = reply::Context {
+            server_identifier: self.server_identifier,
+            subnets: &self.subnets,
+            global_options: &self.global_options,
+            non_sensitive: &self.non_sensitive,
+        };
+        let repr = if legacy {
+            // draft-00 §6.2: the query is by ciaddr, whatever else it carries.
+            if q.ciaddr.is_unspecified() {
+                return self.drop(DropReason::NoQueryKey);
+            }
+            self.counters.legacy.add();
+            let key = Key::Ip(q.ciaddr);
+            match answer::answer(&snapshot, &key, now, |a| self.manages(a)) {
+                Answer::Unknown { .. } => {
+                    self.counters.legacy_nak.add();
+                    reply::legacy_nak(&q, self.server_identifier)
+                }
+                Answer::Active { .. } | Answer::Unassigned { .. } => {
+                    self.counters.legacy_ack.add();
+                    let b = snapshot.get(q.ciaddr).map(|b| &**b);
+                    reply::legacy_ack(&q, &ctx, q.ciaddr, b, now)
+                }
+            }
+        } else {
+            let key = match query::classify(&q) {
+                Ok(k) => k,
+                Err(reason) => return self.drop(reason),
+            };
+            self.counters.count_query(key.kind());
+            match answer::answer(&snapshot, &key, now, |a| self.manages(a)) {
+                Answer::Active {
+                    binding,
+                    associated,
+                } => {
+                    self.counters.active.add();
+                    reply::active(&q, &ctx, &binding, &associated, now)
+                }
+                Answer::Unassigned { ciaddr } => {
+                    self.counters.unassigned.add();
+                    reply::unassigned(&q, ciaddr, self.server_identifier)
+                }
+                Answer::Unknown { ciaddr } => {
+                    self.counters.unknown.add();
+                    reply::unknown(&q, ciaddr, self.server_identifier)
+                }
+            }
+        };
+        Some(encode(
+            &repr,
+            q.max_message_size,
+            destination(q.giaddr, rx.source),
+        ))
+    }
+}
+
+/// Where a reply goes (PROTOCOL.md decision 4): giaddr port 67, or the source port when the
+/// query came from giaddr itself on another port.
+pub fn destination(giaddr: Ipv4Addr, source: SocketAddrV4) -> Destination {
+    let port = if *source.ip() == giaddr && source.port() != SERVER_PORT {
+        source.port()
+    } else {
+        SERVER_PORT
+    };
+    Destination::Relay(SocketAddrV4::new(giaddr, port))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,95 @@
+//! What a DHCPLEASEQUERY asks about (RFC 4388 §6.3: "exactly one of ... a non-zero ciaddr, a
+//! non-zero htype/hlen/chaddr, or a Client-identifier option"), extended in the RFC 6148 style
+//! (PROTOCOL.md decision 7) with option 82 carrying *only* sub-option 2 (remote-id) or *only*
+//! sub-option 12 (relay-id).
+//!
+//! - A MAC address is a key when `hlen > 0` and one of its `hlen` chaddr octets is non-zero
+//!   (a query by IP with htype 1, hlen 6 and a zero chaddr is still a query by IP).
+//! - Option 82 with any other shape (several sub-options, e.g. the requester's own circuit-id
+//!   and remote-id) is not a key: it is ignored, as the relay information of the requester.
+//! - giaddr is never a key (§6.3): it is only the reply address.
+//! - Zero keys: no reply ([`DropReason::NoQueryKey`]); two or more: no reply
+//!   ([`DropReason::AmbiguousQuery`]).
+
+use super::counters::DropReason;
+use super::validate::Query;
+use lessor_store::HwAddr;
+use lessor_wire::v4::{code, SubOptions};
+use std::net::Ipv4Addr;
+
+/// The kinds of query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueryKind {
+    Ip,
+    Mac,
+    ClientId,
+    RemoteId,
+    RelayId,
+}
+
+/// A classified query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Key {
+    /// By IP address (ciaddr).
+    Ip(Ipv4Addr),
+    /// By MAC address (htype, hlen, chaddr).
+    Mac(HwAddr),
+    /// By client identifier (option 61 value).
+    ClientId(Vec<u8>),
+    /// By agent remote-id (option 82 sub-option 2 value).
+    RemoteId(Vec<u8>),
+    /// By relay-id (option 82 sub-option 12 value).
+    RelayId(Vec<u8>),
+}
+
+impl Key {
+    pub fn kind(&self) -> QueryKind {
+        match self {
+            Key::Ip(_) => QueryKind::Ip,
+            Key::Mac(_) => QueryKind::Mac,
+            Key::ClientId(_) => QueryKind::ClientId,
+            Key::RemoteId(_) => QueryKind::RemoteId,
+            Key::RelayId(_) => QueryKind::RelayId,
+        }
+    }
+}
+
+/// The option 82 identifier of a query: the value of its only sub-option when that is a
+/// non-empty remote-id or relay-id.
+fn identifier(raw: &[u8]) -> Option<Key> {
+    let mut subs = SubOptions::new(raw);
+    let only = subs.next()?.ok()?;
+    if subs.next().is_some() || only.data.is_empty() {
+        return None;
+    }
+    match only.code {
+        code::relay::AGENT_REMOTE_ID => Some(Key::RemoteId(only.data.to_vec())),
+        code::relay::RELAY_ID => Some(Key::RelayId(only.data.to_vec())),
+        _ => None,
+    }
+}
+
+/// The one key of a query (see the module docs).
+pub fn classify(q: &Query) -> Result<Key, DropReason> {
+    let mut keys: Vec<Key> = Vec::with_capacity(1);
+    if !q.ciaddr.is_unspecified() {
+        keys.push(Key::Ip(q.ciaddr));
+    }
+    let hw = q.client_hw_addr();
+    if hw.iter().any(|&b| b != 0) {
+        keys.push(Key::Mac(
+            HwAddr::new(q.htype, hw).map_err(|_| DropReason::Malformed)?,
+        ));
+    }
+    if let Some(id) = &q.client_id {
+        keys.push(Key::ClientId(id.clone()));
+    }
+    if let Some(k) = q.relay_agent_information.as_deref().and_then(identifier) {
+        keys.push(k);
+    }
+    match keys.len() {
+        0 => Err(DropReason::NoQueryKey),
+        1 => Ok(keys.remove(0)),
+        _ => Err(DropReason::AmbiguousQuery),
+    }
+}

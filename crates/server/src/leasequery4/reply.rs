@@ -1,0 +1,324 @@
+//! Building the replies (RFC 4388 §6.4.2, §6.4.3; draft-ietf-dhc-leasequery-00 §6.3;
+//! PROTOCOL.md decision 6).
+//!
+//! Every reply: op BOOTREPLY, xid, flags and giaddr echoed, hops/secs/yiaddr/siaddr 0, no sname
+//! or file, options 53 then 54 (the server identifier) first.
+//!
+//! - **DHCPLEASEUNKNOWN**: nothing else. ciaddr is the query's (erratum 3518: the ciaddr of a
+//!   query by IP is echoed in every reply), htype/hlen/chaddr are the query's.
+//! - **DHCPLEASEUNASSIGNED**: ciaddr only (the queried address; 0 for an identifier query),
+//!   htype/hlen/chaddr the query's. No other option (§6.4.2, PROTOCOL.md decision 6).
+//! - **DHCPLEASEACTIVE**: ciaddr = the binding's address, htype/hlen/chaddr = its owner's. Then:
+//!   - 51 / 58 / 59: the time *remaining* until the lease end / T1 / T2, each only when still in
+//!     the future (a T1 or T2 already past is left out, §6.4.2);
+//!   - 91 client-last-transaction-time (now - cltt), always;
+//!   - 92 associated-ip, whenever the client has other active addresses, requested or not;
+//!   - 61, when requested and the binding has one;
+//!   - the options the client itself was given: computed by the DHCP engine's own assembly
+//!     ([`crate::dhcp4::reply::build`]) for a DHCPREQUEST of that client, with its saved option
+//!     82, its subnet and its reservation, exactly as for the client, then filtered: only
+//!     those on `non-sensitive-options`, and with a Parameter Request List only those it names
+//!     (in the engine's order: subnet mask first, then the PRL's order);
+//!   - 60 (vendor class) and 12 (host name) as the client sent them, when requested, on the
+//!     non-sensitive list and not already given by the configuration (§5, §6.7: "SHOULD save
+//!     vendor-class-id");
+//!   - 82 last, as saved from the client's most recent DHCPREQUEST, byte for byte.
+//!
+//!   Without a Parameter Request List the reply carries what a DHCPREQUEST would have been given
+//!   (§6.2): 51, 58, 59, the configured options (still only those on the non-sensitive list), and
+//!   82. Options 51, 58, 59, 61, 82, 91 and 92 are discussed by §6.4.2 itself and are not subject
+//!   to the non-sensitive list.
+//! - **Legacy DHCPACK** (draft-00 §6.3): ciaddr = the queried address; htype/hlen/chaddr of the
+//!   most recent client of the address when the server has a binding (any state), else 0; only
+//!   options named in the Parameter Request List: 51/58/59 remaining only while the lease is
+//!   active, 82 as saved when there is a binding, 61 and the client's other options (as above)
+//!   only while active. No 91 or 92 (they postdate the draft).
+//! - **Legacy DHCPNAK**: ciaddr echoed, no other option.
+
+use super::validate::Query;
+use crate::config::options::ConfiguredOption;
+use crate::config::Subnet;
+use crate::dhcp4::identity::Identity;
+use crate::dhcp4::reply::{self as dhcp_reply, Content, Lease};
+use lessor_store::{Binding4, Timestamp};
+use lessor_wire::v4::{
+    code, DhcpOption, MessageType, RelayAgentInformation, Repr, BOOTREPLY, BOOTREQUEST,
+};
+use std::net::Ipv4Addr;
+
+/// What the replies are built from besides the query and the binding.
+#[derive(Debug)]
+pub struct Context<'a> {
+    pub server_identifier: Ipv4Addr,
+    pub subnets: &'a [Subnet],
+    pub global_options: &'a [ConfiguredOption],
+    pub non_sensitive: &'a [u8],
+}
+
+/// The header every reply shares, with options 53 and 54.
+fn base(q: &Query, kind: MessageType, server_identifier: Ipv4Addr) -> Repr {
+    Repr {
+        op: BOOTREPLY,
+        htype: q.htype,
+        hlen: q.hlen,
+        hops: 0,
+        xid: q.xid,
+        secs: 0,
+        flags: q.flags,
+        ciaddr: Ipv4Addr::UNSPECIFIED,
+        yiaddr: Ipv4Addr::UNSPECIFIED,
+        siaddr: Ipv4Addr::UNSPECIFIED,
+        giaddr: q.giaddr,
+        chaddr: q.chaddr,
+        sname: [0; 64],
+        file: [0; 128],
+        options: vec![
+            DhcpOption::MessageType(kind),
+            DhcpOption::ServerIdentifier(server_identifier),
+        ],
+    }
+}
+
+/// DHCPLEASEUNKNOWN.
+pub fn unknown(q: &Query, ciaddr: Ipv4Addr, server_identifier: Ipv4Addr) -> Repr {
+    let mut r = base(q, MessageType::LeaseUnknown, server_identifier);
+    r.ciaddr = ciaddr;
+    r
+}
+
+/// DHCPLEASEUNASSIGNED.
+pub fn unassigned(q: &Query, ciaddr: Ipv4Addr, server_identifier: Ipv4Addr) -> Repr {
+    let mut r = base(q, MessageType::LeaseUnassigned, server_identifier);
+    r.ciaddr = ciaddr;
+    r
+}
+
+/// Legacy DHCPNAK.
+pub fn legacy_nak(q: &Query, server_identifier: Ipv4Addr) -> Repr {
+    let mut r = base(q, MessageType::Nak, server_identifier);
+    r.ciaddr = q.ciaddr;
+    r
+}
+
+/// The configured subnet of a binding.
+fn subnet_of<'s>(subnets: &'s [Subnet], b: &Binding4) -> Option<&'s Subnet> {
+    subnets
+        .iter()
+        .find(|s| s.prefix == b.subnet)
+        .or_else(|| subnets.iter().find(|s| s.prefix.contains(&b.address)))
+}
+
+/// The options the client of `b` is given in a DHCPACK to its DHCPREQUEST: the DHCP engine's
+/// assembly, run on a DHCPREQUEST rebuilt from the binding (its hardware address, client-id
+/// and saved option 82), with `prl` as its Parameter Request List (for the order).
+pub fn client_options(ctx: &Context<'_>, b: &Binding4, prl: Option<&[u8]>) -> Vec<DhcpOption> {
+    let subnet = subnet_of(ctx.subnets, b);
+    let identity = Identity {
+        client_id: b.client_id().map(<[u8]>::to_vec),
+        hw: b.hw,
+    };
+    let reservation = subnet.and_then(|s| identity.reservation(s));
+    let tables: [&[ConfiguredOption]; 3] = [
+        reservation.map_or(&[][..], |r| &r.options[..]),
+        subnet.map_or(&[][..], |s| &s.options[..]),
+        ctx.global_options,
+    ];
+    let mut request = Repr {
+        op: BOOTREQUEST,
+        htype: b.hw.htype(),
+        hlen: b.hw.hlen(),
+        ciaddr: b.address,
+        options: vec![DhcpOption::MessageType(MessageType::Request)],
+        ..Repr::default()
+    };
+    request.chaddr[..b.hw.chaddr().len()].copy_from_slice(b.hw.chaddr());
+    if let Some(prl) = prl {
+        request
+            .options
+            .push(DhcpOption::ParameterRequestList(prl.to_vec()));
+    }
+    if let Some(id) = b.client_id() {
+        request
+            .options
+            .push(DhcpOption::ClientIdentifier(id.to_vec()));
+    }
+    if let Some(rai) = b.relay_agent_information() {
+        request.options.push(DhcpOption::RelayAgentInformation(
+            RelayAgentInformation::new_unchecked(rai.to_vec()),
+        ));
+    }
+    let content = Content {
+        kind: MessageType::Ack,
+        yiaddr: b.address,
+        ciaddr: b.address,
+        server_identifier: ctx.server_identifier,
+        lease: subnet.map(|s| Lease { timers: s.timers }),
+        subnet: subnet.map(|s| s.prefix),
+        configured: &tables,
+        message: None,
+    };
+    dhcp_reply::build(&request, &content).options
+}
+
+fn secs(from: Timestamp, to: Timestamp) -> u32 {
+    u32::try_from(to.saturating_sub(from)).unwrap_or(u32::MAX)
+}
+
+/// Which flavour of lease reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flavour {
+    Rfc4388,
+    Legacy,
+}
+
+/// Codes this module computes itself rather than taking from the client's option set.
+fn computed(code: u8) -> bool {
+    matches!(
+        code,
+        code::DHCP_MESSAGE_TYPE
+            | code::SERVER_IDENTIFIER
+            | code::IP_ADDRESS_LEASE_TIME
+            | code::RENEWAL_TIME_VALUE
+            | code::REBINDING_TIME_VALUE
+            | code::CLIENT_IDENTIFIER
+            | code::RELAY_AGENT_INFORMATION
+            | code::CLIENT_LAST_TRANSACTION_TIME
+            | code::ASSOCIATED_IP
+    )
+}
+
+/// The binding a lease reply is about, and how it stands.
+struct About<'a> {
+    b: &'a Binding4,
+    associated: &'a [Ipv4Addr],
+    active: bool,
+    now: Timestamp,
+}
+
+/// Appends the lease options of `about.b` to `r` (see the module docs).
+fn lease_options(r: &mut Repr, q: &Query, ctx: &Context<'_>, about: About<'_>, flavour: Flavour) {
+    let About {
+        b,
+        associated,
+        active,
+        now,
+    } = about;
+    let prl = q.prl.as_deref();
+    let requested = |c: u8| prl.is_some_and(|p| p.contains(&c));
+    // Without a PRL an RFC 4388 reply carries what a DHCPREQUEST gets; a legacy one only what
+    // was asked for.
+    let wants = |c: u8| match (prl, flavour) {
+        (Some(p), _) => p.contains(&c),
+        (None, Flavour::Rfc4388) => true,
+        (None, Flavour::Legacy) => false,
+    };
+    let sensitive_ok = |c: u8| ctx.non_sensitive.contains(&c);
+    if active {
+        if wants(code::IP_ADDRESS_LEASE_TIME) {
+            r.options
+                .push(DhcpOption::IpAddressLeaseTime(secs(now, b.end)));
+        }
+        if wants(code::RENEWAL_TIME_VALUE) && b.t1 > now {
+            r.options.push(DhcpOption::RenewalTime(secs(now, b.t1)));
+        }
+        if wants(code::REBINDING_TIME_VALUE) && b.t2 > now {
+            r.options.push(DhcpOption::RebindingTime(secs(now, b.t2)));
+        }
+    }
+    if flavour == Flavour::Rfc4388 {
+        r.options
+            .push(DhcpOption::ClientLastTransactionTime(secs(b.cltt, now)));
+        if !associated.is_empty() {
+            r.options
+                .push(DhcpOption::AssociatedIp(associated.to_vec()));
+        }
+    }
+    if active {
+        if requested(code::CLIENT_IDENTIFIER) {
+            if let Some(id) = b.client_id() {
+                r.options.push(DhcpOption::ClientIdentifier(id.to_vec()));
+            }
+        }
+        for o in client_options(ctx, b, prl) {
+            let c = o.code();
+            if !computed(c) && wants(c) && sensitive_ok(c) {
+                r.options.push(o);
+            }
+        }
+        let saved = [
+            (code::VENDOR_CLASS_IDENTIFIER, b.vendor_class_id()),
+            (code::HOST_NAME, b.hostname()),
+        ];
+        for (c, value) in saved {
+            if let Some(v) = value {
+                if requested(c) && sensitive_ok(c) && r.option(c).is_none() {
+                    r.options.push(DhcpOption::Other {
+                        code: c,
+                        data: v.to_vec(),
+                    });
+                }
+            }
+        }
+    }
+    if wants(code::RELAY_AGENT_INFORMATION) {
+        if let Some(rai) = b.relay_agent_information() {
+            r.options.push(DhcpOption::RelayAgentInformation(
+                RelayAgentInformation::new_unchecked(rai.to_vec()),
+            ));
+        }
+    }
+}
+
+/// DHCPLEASEACTIVE about `b` (active at `now`).
+pub fn active(
+    q: &Query,
+    ctx: &Context<'_>,
+    b: &Binding4,
+    associated: &[Ipv4Addr],
+    now: Timestamp,
+) -> Repr {
+    let mut r = base(q, MessageType::LeaseActive, ctx.server_identifier);
+    r.ciaddr = b.address;
+    set_owner(&mut r, b);
+    let about = About {
+        b,
+        associated,
+        active: true,
+        now,
+    };
+    lease_options(&mut r, q, ctx, about, Flavour::Rfc4388);
+    r
+}
+
+/// Legacy DHCPACK about `address`; `b` is its binding (any state), if any.
+pub fn legacy_ack(
+    q: &Query,
+    ctx: &Context<'_>,
+    address: Ipv4Addr,
+    b: Option<&Binding4>,
+    now: Timestamp,
+) -> Repr {
+    let mut r = base(q, MessageType::Ack, ctx.server_identifier);
+    r.ciaddr = address;
+    r.htype = 0;
+    r.hlen = 0;
+    r.chaddr = [0; 16];
+    if let Some(b) = b {
+        set_owner(&mut r, b);
+        let about = About {
+            b,
+            associated: &[],
+            active: b.is_active_at(now),
+            now,
+        };
+        lease_options(&mut r, q, ctx, about, Flavour::Legacy);
+    }
+    r
+}
+
+fn set_owner(r: &mut Repr, b: &Binding4) {
+    r.htype = b.hw.htype();
+    r.hlen = b.hw.hlen();
+    r.chaddr = [0; 16];
+    r.chaddr[..b.hw.chaddr().len()].copy_from_slice(b.hw.chaddr());
+}

@@ -1,0 +1,1028 @@
+//! Sans-IO tests of the leasequery responder: an in-memory store filled directly or through the
+//! DHCP engine, injected time, replies parsed back with `Repr`.
+
+use super::*;
+use crate::config;
+use crate::dhcp4::{Engine4, Handled, Transmit};
+use lessor_store::{Binding4, Completion, HwAddr, State4};
+use lessor_wire::v4::{DhcpOption, RelayAgentInformation, Repr, BOOTREPLY, BOOTREQUEST};
+use proptest::prelude::*;
+use std::sync::Mutex;
+
+const T0: u64 = 1_700_000_000;
+const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+/// The relay agent that relays clients and sends queries.
+const RELAY: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
+/// Configured as a legacy (draft-00) requester.
+const LEGACY: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 9);
+/// A relay whose clients are served but which may not query.
+const OUTSIDER: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 200);
+
+const CONFIG: &str = r#"
+[server]
+identifier = "192.0.2.1"
+
+[dhcp4]
+listen = ["192.0.2.1"]
+relays = ["198.51.100.0/24"]
+lease-time = "1h"
+options = { domain-name-servers = ["192.0.2.53"], domain-name = "example.net" }
+
+[[dhcp4.subnet]]
+prefix = "198.51.100.0/24"
+pools = ["198.51.100.100-198.51.100.120"]
+exclude = ["198.51.100.105"]
+options = { routers = ["198.51.100.1"], ntp-servers = ["198.51.100.123"] }
+reservations = [
+  { mac = "02:00:00:00:00:aa", address = "198.51.100.50", options = { host-name = "reserved" } },
+]
+
+[[dhcp4.subnet]]
+prefix = "203.0.113.0/24"
+pools = ["203.0.113.10-203.0.113.250"]
+lease-time = "2h"
+
+[leasequery]
+requesters = ["198.51.100.0/28"]
+rate-limit = { per-requester = 1000, total = 100000 }
+legacy = [{ requester = "198.51.100.9", message-type = 10 }]
+"#;
+
+fn ip(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+fn mac(n: u8) -> [u8; 6] {
+    [2, 0, 0, 0, 0, n]
+}
+
+fn rai_bytes(remote: &[u8], relay: &[u8]) -> Vec<u8> {
+    let mut v = vec![1, 6];
+    v.extend_from_slice(b"eth0/1");
+    v.push(2);
+    v.push(remote.len() as u8);
+    v.extend_from_slice(remote);
+    v.push(12);
+    v.push(relay.len() as u8);
+    v.extend_from_slice(relay);
+    // An unknown sub-option, kept as is.
+    v.extend_from_slice(&[9, 2, 0xde, 0xad]);
+    v
+}
+
+struct H {
+    responder: Responder4,
+    store: Arc<Store>,
+    config: Config,
+    instant: u64,
+}
+
+impl H {
+    fn new() -> H {
+        H::with_config(CONFIG)
+    }
+
+    fn with_config(text: &str) -> H {
+        let config = config::parse(text, "test.toml").expect("test config");
+        let store = Arc::new(Store::in_memory());
+        H {
+            responder: Responder4::new(&config, store.clone(), SERVER),
+            store,
+            config,
+            instant: 0,
+        }
+    }
+
+    fn raw(&mut self, payload: &[u8], source: SocketAddrV4, now: u64) -> Option<Reply> {
+        self.instant += 1;
+        let rx = Received {
+            payload,
+            source,
+            destination: SERVER,
+            interface_index: None,
+        };
+        self.responder.handle(rx, now, self.instant)
+    }
+
+    fn ask_at(&mut self, q: &Repr, now: u64) -> Option<(Reply, Repr)> {
+        let reply = self.raw(&q.to_vec(), SocketAddrV4::new(RELAY, 67), now)?;
+        let repr = Repr::from_bytes(&reply.message).expect("reply parses");
+        assert_eq!(reply.message_type, repr.message_type().unwrap());
+        Some((reply, repr))
+    }
+
+    fn ask(&mut self, q: &Repr) -> Repr {
+        self.ask_at(q, T0).expect("a reply").1
+    }
+
+    fn put(&self, b: Binding4) {
+        self.store.upsert4(b, Completion::none());
+    }
+
+    fn c(&self) -> &Counters {
+        self.responder.counters()
+    }
+}
+
+/// A binding in the first subnet, owned by `mac(n)`, with the lease's times around `cltt`.
+fn binding(a: &str, n: u8, state: State4, cltt: u64, end: u64) -> Binding4 {
+    let a = ip(a);
+    let subnet = if a.octets()[0] == 203 {
+        "203.0.113.0/24"
+    } else {
+        "198.51.100.0/24"
+    };
+    Binding4::new(a, subnet.parse().unwrap(), HwAddr::ethernet(mac(n)), state).with_times(
+        cltt,
+        end,
+        cltt + (end - cltt) / 2,
+        cltt + (end - cltt) * 7 / 8,
+        cltt,
+    )
+}
+
+/// An active binding with a relay-supplied option 82 (remote-id "modem-<n>", relay-id
+/// "relay-A") and a vendor class: leased at T0 - 600 for an hour.
+fn active(a: &str, n: u8) -> Binding4 {
+    let remote = format!("modem-{n}");
+    let rai = rai_bytes(remote.as_bytes(), b"relay-A");
+    binding(a, n, State4::Active, T0 - 600, T0 + 3000)
+        .with_relay_agent_information(&rai)
+        .unwrap()
+        .with_circuit_id(b"eth0/1")
+        .unwrap()
+        .with_remote_id(remote.as_bytes())
+        .unwrap()
+        .with_relay_id(b"relay-A")
+        .unwrap()
+        .with_vendor_class_id(b"docsis3.0")
+        .unwrap()
+}
+
+/// A DHCPLEASEQUERY from RELAY with no key.
+fn lq() -> Repr {
+    Repr {
+        htype: 0,
+        hlen: 0,
+        xid: 0x4c51_0001,
+        flags: 0x8000,
+        giaddr: RELAY,
+        options: vec![DhcpOption::MessageType(MessageType::LeaseQuery)],
+        ..Repr::default()
+    }
+}
+
+fn by_ip(a: &str) -> Repr {
+    Repr {
+        ciaddr: ip(a),
+        ..lq()
+    }
+}
+
+fn by_mac(n: u8) -> Repr {
+    let mut q = Repr {
+        htype: 1,
+        hlen: 6,
+        ..lq()
+    };
+    q.chaddr[..6].copy_from_slice(&mac(n));
+    q
+}
+
+fn by_client_id(id: &[u8]) -> Repr {
+    with(lq(), DhcpOption::ClientIdentifier(id.to_vec()))
+}
+
+fn by_sub_option(code: u8, value: &[u8]) -> Repr {
+    let rai = RelayAgentInformation::from_sub_options([(code, value)]).unwrap();
+    with(lq(), DhcpOption::RelayAgentInformation(rai))
+}
+
+fn with(mut r: Repr, o: DhcpOption) -> Repr {
+    r.options.retain(|x| x.code() != o.code());
+    r.options.push(o);
+    r
+}
+
+fn prl(r: Repr, codes: &[u8]) -> Repr {
+    with(r, DhcpOption::ParameterRequestList(codes.to_vec()))
+}
+
+fn codes(r: &Repr) -> Vec<u8> {
+    r.options.iter().map(|o| o.code()).collect()
+}
+
+fn kind(r: &Repr) -> MessageType {
+    r.message_type().unwrap()
+}
+
+fn other(r: &Repr, code: u8) -> Option<Vec<u8>> {
+    r.option(code).map(|o| o.value_bytes())
+}
+
+// ---- validation (§6.3) ----
+
+#[test]
+fn giaddr_zero_is_never_answered() {
+    let mut h = H::new();
+    h.put(active("198.51.100.100", 1));
+    let mut q = by_ip("198.51.100.100");
+    q.giaddr = Ipv4Addr::UNSPECIFIED;
+    assert!(h.ask_at(&q, T0).is_none());
+    assert_eq!(h.c().dropped(DropReason::GiaddrZero), 1);
+}
+
+#[test]
+fn exactly_one_query_key() {
+    let mut h = H::new();
+    h.put(active("198.51.100.100", 1));
+    // No key at all.
+    assert!(h.ask_at(&lq(), T0).is_none());
+    assert_eq!(h.c().dropped(DropReason::NoQueryKey), 1);
+    // Two keys, in every pairing.
+    let mut ip_and_mac = by_mac(1);
+    ip_and_mac.ciaddr = ip("198.51.100.100");
+    let mac_and_id = with(by_mac(1), DhcpOption::ClientIdentifier(vec![1, 2]));
+    let ip_and_id = with(
+        by_ip("198.51.100.100"),
+        DhcpOption::ClientIdentifier(vec![1]),
+    );
+    let ip_and_remote = Repr {
+        ciaddr: ip("198.51.100.100"),
+        ..by_sub_option(2, b"modem-1")
+    };
+    for q in [ip_and_mac, mac_and_id, ip_and_id, ip_and_remote] {
+        assert!(h.ask_at(&q, T0).is_none(), "{q:?}");
+    }
+    assert_eq!(h.c().dropped(DropReason::AmbiguousQuery), 4);
+    // htype/hlen set with a zero chaddr is not a MAC key: still a query by IP.
+    let mut q = by_ip("198.51.100.100");
+    q.htype = 1;
+    q.hlen = 6;
+    assert_eq!(kind(&h.ask(&q)), MessageType::LeaseActive);
+    // The requester's own option 82 (several sub-options) is not a key: still by IP.
+    let own = RelayAgentInformation::new_checked(rai_bytes(b"x", b"y")).unwrap();
+    let q = with(
+        by_ip("198.51.100.100"),
+        DhcpOption::RelayAgentInformation(own),
+    );
+    assert_eq!(kind(&h.ask(&q)), MessageType::LeaseActive);
+    // ... and alone it is no key at all.
+    let own = RelayAgentInformation::new_checked(rai_bytes(b"x", b"y")).unwrap();
+    assert!(h
+        .ask_at(&with(lq(), DhcpOption::RelayAgentInformation(own)), T0)
+        .is_none());
+    assert_eq!(h.c().dropped(DropReason::NoQueryKey), 2);
+    assert_eq!(h.c().by_ip.get(), 2);
+}
+
+#[test]
+fn malformed_and_foreign_messages_are_dropped() {
+    let mut h = H::new();
+    let src = SocketAddrV4::new(RELAY, 67);
+    assert!(h.raw(b"not dhcp", src, T0).is_none());
+    let mut q = by_ip("198.51.100.100");
+    q.op = BOOTREPLY;
+    assert!(h.raw(&q.to_vec(), src, T0).is_none());
+    // An empty client identifier.
+    let q = with(
+        lq(),
+        DhcpOption::Other {
+            code: 61,
+            data: vec![],
+        },
+    );
+    assert!(h.raw(&q.to_vec(), src, T0).is_none());
+    // Option 82 whose sub-option overruns it.
+    let q = with(
+        lq(),
+        DhcpOption::RelayAgentInformation(RelayAgentInformation::new_unchecked(vec![2, 9, 1])),
+    );
+    assert!(h.raw(&q.to_vec(), src, T0).is_none());
+    // Bulk leasequery has no business on UDP.
+    let q = with(
+        by_ip("198.51.100.100"),
+        DhcpOption::MessageType(MessageType::BulkLeaseQuery),
+    );
+    assert!(h.raw(&q.to_vec(), src, T0).is_none());
+    assert_eq!(h.c().dropped(DropReason::Malformed), 3);
+    assert_eq!(h.c().dropped(DropReason::NotBootRequest), 1);
+    assert_eq!(h.c().dropped(DropReason::UnsupportedType), 1);
+    assert_eq!(h.c().received.get(), 5);
+    assert_eq!(h.c().dropped_total(), 5);
+}
+
+// ---- query by IP (§6.4, §6.4.1, erratum 3518) ----
+
+#[test]
+fn by_ip_active_carries_the_lease() {
+    let mut h = H::new();
+    let b = active("198.51.100.100", 1);
+    h.put(b.clone());
+    let q = prl(by_ip("198.51.100.100"), &[51, 58, 59, 82, 91]);
+    let (reply, r) = h.ask_at(&q, T0).unwrap();
+    assert_eq!(reply.message_type, MessageType::LeaseActive);
+    assert_eq!(r.op, BOOTREPLY);
+    assert_eq!((r.xid, r.flags, r.giaddr), (q.xid, q.flags, RELAY));
+    assert_eq!(r.ciaddr, ip("198.51.100.100"));
+    assert_eq!((r.htype, r.hlen), (1, 6));
+    assert_eq!(&r.chaddr[..6], &mac(1));
+    assert_eq!(r.yiaddr, Ipv4Addr::UNSPECIFIED);
+    assert_eq!(codes(&r), vec![53, 54, 51, 58, 59, 91, 82]);
+    assert_eq!(r.option(54), Some(&DhcpOption::ServerIdentifier(SERVER)));
+    assert_eq!(r.option(51), Some(&DhcpOption::IpAddressLeaseTime(3000)));
+    // T1 = T0 - 600 + 1800, T2 = T0 - 600 + 3150.
+    assert_eq!(r.option(58), Some(&DhcpOption::RenewalTime(1200)));
+    assert_eq!(r.option(59), Some(&DhcpOption::RebindingTime(2550)));
+    assert_eq!(
+        r.option(91),
+        Some(&DhcpOption::ClientLastTransactionTime(600))
+    );
+    // Option 82 exactly as saved, and on the wire byte for byte.
+    assert_eq!(
+        r.relay_agent_information().unwrap().as_bytes(),
+        b.relay_agent_information().unwrap()
+    );
+    let saved = b.relay_agent_information().unwrap();
+    let mut wire = vec![82, saved.len() as u8];
+    wire.extend_from_slice(saved);
+    assert!(reply.message.windows(wire.len()).any(|w| w == wire));
+    assert_eq!(h.c().active.get(), 1);
+    assert_eq!(h.c().queries(QueryKind::Ip), 1);
+}
+
+#[test]
+fn remaining_times_count_down_and_past_ones_are_left_out() {
+    let mut h = H::new();
+    h.put(active("198.51.100.100", 1));
+    let q = prl(by_ip("198.51.100.100"), &[51, 58, 59]);
+    // 1300 s later: T1 (T0 + 1200) is past, T2 (T0 + 2550) is not.
+    let r = h.ask_at(&q, T0 + 1300).unwrap().1;
+    assert_eq!(codes(&r), vec![53, 54, 51, 59, 91]);
+    assert_eq!(r.option(51), Some(&DhcpOption::IpAddressLeaseTime(1700)));
+    assert_eq!(r.option(59), Some(&DhcpOption::RebindingTime(1250)));
+    assert_eq!(
+        r.option(91),
+        Some(&DhcpOption::ClientLastTransactionTime(1900))
+    );
+    // Past T2 too: only the lease time is left.
+    let r = h.ask_at(&q, T0 + 2999).unwrap().1;
+    assert_eq!(codes(&r), vec![53, 54, 51, 91]);
+    assert_eq!(r.option(51), Some(&DhcpOption::IpAddressLeaseTime(1)));
+    // At the end of the lease it is no longer active.
+    let r = h.ask_at(&q, T0 + 3000).unwrap().1;
+    assert_eq!(kind(&r), MessageType::LeaseUnassigned);
+}
+
+#[test]
+fn by_ip_unassigned_for_managed_addresses_without_a_lease() {
+    let mut h = H::new();
+    let gone = |a: &str, state| binding(a, 7, state, T0 - 5000, T0 - 100);
+    h.put(gone("198.51.100.101", State4::Expired));
+    h.put(gone("198.51.100.102", State4::Released));
+    h.put(gone("198.51.100.103", State4::Declined));
+    h.put(binding(
+        "198.51.100.104",
+        7,
+        State4::Declined,
+        T0,
+        T0 + 3600,
+    )); // in probation
+    h.put(binding("198.51.100.106", 7, State4::Offered, T0, T0 + 60));
+    h.put(gone("198.51.100.107", State4::Active)); // ran out, not yet expired by the timer
+    let addresses = [
+        "198.51.100.100", // free pool address
+        "198.51.100.101",
+        "198.51.100.102",
+        "198.51.100.103",
+        "198.51.100.104",
+        "198.51.100.106",
+        "198.51.100.107",
+        "198.51.100.50", // a reservation's address
+        "203.0.113.77",  // another subnet: giaddr is not a key (§6.3)
+    ];
+    for a in addresses {
+        let q = prl(by_ip(a), &[1, 3, 51, 82, 91]);
+        let r = h.ask(&q);
+        assert_eq!(kind(&r), MessageType::LeaseUnassigned, "{a}");
+        // Only ciaddr (PROTOCOL.md decision 6): no chaddr, no options beyond 53 and 54.
+        assert_eq!(r.ciaddr, ip(a));
+        assert_eq!(r.chaddr, [0; 16]);
+        assert_eq!(codes(&r), vec![53, 54], "{a}");
+    }
+    assert_eq!(h.c().unassigned.get(), addresses.len() as u64);
+}
+
+#[test]
+fn by_ip_unknown_echoes_ciaddr_and_carries_nothing_else() {
+    let mut h = H::new();
+    // An old binding for an address no pool holds any more, an excluded address, a stranger.
+    h.put(binding(
+        "198.51.100.30",
+        7,
+        State4::Expired,
+        T0 - 5000,
+        T0 - 100,
+    ));
+    for a in [
+        "198.51.100.30",
+        "198.51.100.105",
+        "192.0.2.77",
+        "198.51.100.1",
+    ] {
+        let q = prl(by_ip(a), &[1, 3, 51, 82, 91]);
+        let r = h.ask(&q);
+        assert_eq!(kind(&r), MessageType::LeaseUnknown, "{a}");
+        assert_eq!(r.ciaddr, ip(a), "erratum 3518: ciaddr echoed");
+        assert_eq!(codes(&r), vec![53, 54]);
+        assert_eq!(r.giaddr, RELAY);
+    }
+    assert_eq!(h.c().unknown.get(), 4);
+}
+
+// ---- query by MAC / client-id (§6.4.1) ----
+
+#[test]
+fn by_mac_picks_the_most_recent_active_binding_and_lists_the_others() {
+    let mut h = H::new();
+    let mut older = active("198.51.100.100", 1);
+    older.cltt = T0 - 900;
+    let mut newest = active("203.0.113.10", 1);
+    newest.cltt = T0 - 10;
+    let mut middle = active("198.51.100.110", 1);
+    middle.cltt = T0 - 300;
+    // Even more recent, but released: it does not hide the active ones, nor is it associated.
+    let released = binding("198.51.100.111", 1, State4::Released, T0 - 5, T0 - 5);
+    for b in [older, newest, middle, released] {
+        h.put(b);
+    }
+    h.put(active("198.51.100.112", 2)); // another client
+    let r = h.ask(&by_mac(1));
+    assert_eq!(kind(&r), MessageType::LeaseActive);
+    assert_eq!(r.ciaddr, ip("203.0.113.10"));
+    assert_eq!(
+        r.option(92),
+        Some(&DhcpOption::AssociatedIp(vec![
+            ip("198.51.100.110"),
+            ip("198.51.100.100")
+        ]))
+    );
+    assert_eq!(
+        r.option(91),
+        Some(&DhcpOption::ClientLastTransactionTime(10))
+    );
+    // A client with one binding gets no associated-ip.
+    let r = h.ask(&by_mac(2));
+    assert_eq!(r.ciaddr, ip("198.51.100.112"));
+    assert!(r.option(92).is_none());
+    assert_eq!(h.c().queries(QueryKind::Mac), 2);
+}
+
+#[test]
+fn by_ip_lists_the_owners_other_addresses() {
+    let mut h = H::new();
+    h.put(active("198.51.100.100", 1));
+    h.put(active("203.0.113.10", 1));
+    let r = h.ask(&by_ip("198.51.100.100"));
+    assert_eq!(
+        r.option(92),
+        Some(&DhcpOption::AssociatedIp(vec![ip("203.0.113.10")]))
+    );
+}
+
+#[test]
+fn by_client_id_picks_the_most_recent_and_echoes_61() {
+    let mut h = H::new();
+    let id = [1, 2, 0, 0, 0, 0, 0x33];
+    let mut a = active("198.51.100.100", 3).with_client_id(&id).unwrap();
+    a.cltt = T0 - 50;
+    let mut b = active("198.51.100.101", 9).with_client_id(&id).unwrap();
+    b.cltt = T0 - 20;
+    h.put(a);
+    h.put(b);
+    let r = h.ask(&prl(by_client_id(&id), &[61]));
+    assert_eq!(kind(&r), MessageType::LeaseActive);
+    assert_eq!(r.ciaddr, ip("198.51.100.101"));
+    assert_eq!(&r.chaddr[..6], &mac(9));
+    assert_eq!(
+        r.option(61),
+        Some(&DhcpOption::ClientIdentifier(id.to_vec()))
+    );
+    assert_eq!(
+        r.option(92),
+        Some(&DhcpOption::AssociatedIp(vec![ip("198.51.100.100")]))
+    );
+    // A client-id never seen.
+    let r = h.ask(&by_client_id(&[1, 9, 9]));
+    assert_eq!(kind(&r), MessageType::LeaseUnknown);
+    assert_eq!(codes(&r), vec![53, 54]);
+    assert_eq!(h.c().queries(QueryKind::ClientId), 2);
+}
+
+#[test]
+fn known_client_without_an_active_lease_is_unknown() {
+    let mut h = H::new();
+    h.put(binding(
+        "198.51.100.100",
+        4,
+        State4::Expired,
+        T0 - 9000,
+        T0 - 10,
+    ));
+    h.put(binding(
+        "198.51.100.101",
+        4,
+        State4::Released,
+        T0 - 50,
+        T0 - 50,
+    ));
+    h.put(
+        binding("198.51.100.102", 5, State4::Released, T0 - 50, T0 - 50)
+            .with_client_id(&[1, 5])
+            .unwrap(),
+    );
+    for q in [by_mac(4), by_client_id(&[1, 5]), by_mac(99)] {
+        let r = h.ask(&q);
+        assert_eq!(kind(&r), MessageType::LeaseUnknown);
+        assert_eq!(r.ciaddr, Ipv4Addr::UNSPECIFIED);
+        assert_eq!(codes(&r), vec![53, 54]);
+        // The query's own hardware address is echoed (nothing about the bindings).
+        assert_eq!(r.chaddr, q.chaddr);
+    }
+}
+
+// ---- DHCPLEASEACTIVE options (§6.4.2) ----
+
+#[test]
+fn requested_options_are_filtered_by_the_non_sensitive_list() {
+    let mut h = H::new();
+    h.put(
+        active("198.51.100.100", 1)
+            .with_client_id(&[1, 2, 3])
+            .unwrap()
+            .with_hostname(b"client-host")
+            .unwrap(),
+    );
+    // 42 (NTP) is configured for the subnet but not on the default non-sensitive list; 15 is on
+    // it but not requested; 43 is requested but configured nowhere.
+    let q = prl(by_ip("198.51.100.100"), &[6, 42, 3, 61, 60, 12, 43, 1]);
+    let r = h.ask(&q);
+    // The engine's order: subnet mask first, then the PRL's order.
+    assert_eq!(codes(&r), vec![53, 54, 91, 61, 1, 6, 3, 60, 12]);
+    assert_eq!(
+        r.option(6),
+        Some(&DhcpOption::DomainNameServer(vec![ip("192.0.2.53")]))
+    );
+    assert_eq!(
+        r.option(3),
+        Some(&DhcpOption::Router(vec![ip("198.51.100.1")]))
+    );
+    assert_eq!(
+        r.option(1),
+        Some(&DhcpOption::SubnetMask(ip("255.255.255.0")))
+    );
+    assert_eq!(
+        r.option(61),
+        Some(&DhcpOption::ClientIdentifier(vec![1, 2, 3]))
+    );
+    assert_eq!(other(&r, 60), Some(b"docsis3.0".to_vec()));
+    assert_eq!(other(&r, 12), Some(b"client-host".to_vec()));
+    // Option 82 not requested: not sent.
+    assert!(r.option(82).is_none());
+    // Put 42 on the list: now it comes, with the client's value.
+    let text = CONFIG.replace(
+        "rate-limit =",
+        "non-sensitive-options = [1, 3, 42]\nrate-limit =",
+    );
+    let mut h2 = H::with_config(&text);
+    h2.put(active("198.51.100.100", 1));
+    let r = h2.ask(&q);
+    assert_eq!(codes(&r), vec![53, 54, 91, 1, 42, 3]);
+    assert_eq!(other(&r, 42), Some(ip("198.51.100.123").octets().to_vec()));
+}
+
+#[test]
+fn reservation_options_are_the_clients() {
+    let mut h = H::new();
+    let b = binding("198.51.100.50", 0xaa, State4::Active, T0 - 10, T0 + 3590);
+    h.put(b.with_hostname(b"what-the-client-said").unwrap());
+    let r = h.ask(&prl(by_ip("198.51.100.50"), &[12]));
+    // The configured host name (what the client was given) wins over what it sent.
+    assert_eq!(other(&r, 12), Some(b"reserved".to_vec()));
+}
+
+#[test]
+fn without_a_prl_the_reply_is_what_a_dhcprequest_gets() {
+    let mut h = H::new();
+    h.put(active("198.51.100.100", 1).with_client_id(&[1, 1]).unwrap());
+    let r = h.ask(&by_ip("198.51.100.100"));
+    // Lease times, 91, the configured options on the non-sensitive list (42 is not), then 82.
+    // No 61 and no 60: a DHCPREQUEST's reply does not carry them.
+    assert_eq!(codes(&r), vec![53, 54, 51, 58, 59, 91, 1, 3, 15, 6, 82]);
+    assert_eq!(other(&r, 15), Some(b"example.net".to_vec()));
+}
+
+#[test]
+fn active_reply_matches_what_the_engine_gave_the_client() {
+    #[derive(Default)]
+    struct Collect(Mutex<Vec<Reply>>);
+    impl Transmit for Collect {
+        fn send(&self, reply: Reply) {
+            self.0.lock().unwrap().push(reply);
+        }
+    }
+    let mut h = H::new();
+    let mut engine = Engine4::new(&h.config, h.store.clone(), Vec::new(), SERVER);
+    let sink = Arc::new(Collect::default());
+    let tx: Arc<dyn Transmit> = sink.clone();
+    let rai = RelayAgentInformation::new_checked(rai_bytes(b"modem-7", b"relay-B")).unwrap();
+    let mut discover = Repr {
+        xid: 77,
+        giaddr: RELAY,
+        hops: 1,
+        options: vec![
+            DhcpOption::MessageType(MessageType::Discover),
+            DhcpOption::ParameterRequestList(vec![1, 3, 6, 15, 42]),
+            DhcpOption::VendorClassIdentifier(b"vendor-x".to_vec()),
+            DhcpOption::RelayAgentInformation(rai.clone()),
+        ],
+        ..Repr::default()
+    };
+    discover.chaddr[..6].copy_from_slice(&mac(7));
+    let send = |engine: &mut Engine4, m: &Repr| {
+        let rx = Received {
+            payload: &m.to_vec(),
+            source: SocketAddrV4::new(RELAY, 67),
+            destination: SERVER,
+            interface_index: None,
+        };
+        engine.handle(rx, T0, &tx)
+    };
+    assert_eq!(
+        send(&mut engine, &discover),
+        Handled::Replied(MessageType::Offer)
+    );
+    let offer = Repr::from_bytes(&sink.0.lock().unwrap().pop().unwrap().message).unwrap();
+    let mut request = with(discover, DhcpOption::MessageType(MessageType::Request));
+    request = with(request, DhcpOption::ServerIdentifier(SERVER));
+    request = with(request, DhcpOption::RequestedIpAddress(offer.yiaddr));
+    assert_eq!(send(&mut engine, &request), Handled::Committing);
+    let _ = h.store.sync().wait();
+    let ack = Repr::from_bytes(&sink.0.lock().unwrap().pop().unwrap().message).unwrap();
+    assert_eq!(kind(&ack), MessageType::Ack);
+
+    // 100 s later the requester asks for what the client asked for, and more.
+    let q = prl(by_mac(7), &[1, 3, 6, 15, 51, 60, 82]);
+    let r = h.ask_at(&q, T0 + 100).unwrap().1;
+    assert_eq!(kind(&r), MessageType::LeaseActive);
+    assert_eq!(r.ciaddr, ack.yiaddr);
+    for c in [1, 3, 6, 15] {
+        assert_eq!(r.option(c), ack.option(c), "option {c}");
+    }
+    assert_eq!(r.option(51), Some(&DhcpOption::IpAddressLeaseTime(3500)));
+    assert_eq!(other(&r, 60), Some(b"vendor-x".to_vec()));
+    assert_eq!(r.relay_agent_information(), Some(&rai));
+    assert_eq!(
+        r.option(91),
+        Some(&DhcpOption::ClientLastTransactionTime(100))
+    );
+    // And by the identifiers the relay put in option 82.
+    for q in [by_sub_option(2, b"modem-7"), by_sub_option(12, b"relay-B")] {
+        assert_eq!(h.ask_at(&q, T0 + 100).unwrap().1.ciaddr, ack.yiaddr);
+    }
+}
+
+// ---- query by remote-id / relay-id (PROTOCOL.md decision 7) ----
+
+#[test]
+fn by_remote_id() {
+    let mut h = H::new();
+    let mut a = active("198.51.100.100", 1);
+    a.cltt = T0 - 100;
+    h.put(a);
+    // Same modem, another host, more recent.
+    let rai = rai_bytes(b"modem-1", b"relay-A");
+    let mut b = active("198.51.100.101", 2)
+        .with_remote_id(b"modem-1")
+        .unwrap()
+        .with_relay_agent_information(&rai)
+        .unwrap();
+    b.cltt = T0 - 1;
+    h.put(b);
+    h.put(
+        binding("198.51.100.102", 3, State4::Expired, T0 - 9000, T0 - 10)
+            .with_remote_id(b"modem-old")
+            .unwrap(),
+    );
+    let r = h.ask(&prl(by_sub_option(2, b"modem-1"), &[82]));
+    assert_eq!(kind(&r), MessageType::LeaseActive);
+    assert_eq!(r.ciaddr, ip("198.51.100.101"));
+    assert_eq!(&r.chaddr[..6], &mac(2));
+    assert_eq!(
+        r.option(92),
+        Some(&DhcpOption::AssociatedIp(vec![ip("198.51.100.100")]))
+    );
+    assert_eq!(r.relay_agent_information().unwrap().as_bytes(), &rai[..]);
+    // Known, but nothing active: UNASSIGNED with no address and nothing else.
+    let r = h.ask(&by_sub_option(2, b"modem-old"));
+    assert_eq!(kind(&r), MessageType::LeaseUnassigned);
+    assert_eq!(r.ciaddr, Ipv4Addr::UNSPECIFIED);
+    assert_eq!(codes(&r), vec![53, 54]);
+    // Never seen.
+    let r = h.ask(&by_sub_option(2, b"modem-never"));
+    assert_eq!(kind(&r), MessageType::LeaseUnknown);
+    assert_eq!(codes(&r), vec![53, 54]);
+    assert_eq!(h.c().queries(QueryKind::RemoteId), 3);
+}
+
+#[test]
+fn by_relay_id() {
+    let mut h = H::new();
+    let mut a = active("198.51.100.100", 1);
+    a.cltt = T0 - 5;
+    let mut b = active("198.51.100.101", 2);
+    b.cltt = T0 - 50;
+    h.put(a);
+    h.put(b);
+    h.put(
+        binding("198.51.100.102", 3, State4::Released, T0 - 50, T0 - 50)
+            .with_relay_id(b"relay-Z")
+            .unwrap(),
+    );
+    let r = h.ask(&by_sub_option(12, b"relay-A"));
+    assert_eq!(kind(&r), MessageType::LeaseActive);
+    assert_eq!(r.ciaddr, ip("198.51.100.100"));
+    assert_eq!(
+        r.option(92),
+        Some(&DhcpOption::AssociatedIp(vec![ip("198.51.100.101")]))
+    );
+    assert_eq!(
+        kind(&h.ask(&by_sub_option(12, b"relay-Z"))),
+        MessageType::LeaseUnassigned
+    );
+    assert_eq!(
+        kind(&h.ask(&by_sub_option(12, b"relay-Q"))),
+        MessageType::LeaseUnknown
+    );
+    assert_eq!(h.c().queries(QueryKind::RelayId), 3);
+}
+
+#[test]
+fn associated_ip_is_capped() {
+    let mut h = H::new();
+    for k in 0..(MAX_ASSOCIATED as u32 + 10) {
+        let a = Ipv4Addr::from(u32::from(ip("203.0.113.0")) + 1 + k);
+        let mut b = binding(&a.to_string(), 1, State4::Active, T0 - 10, T0 + 3000)
+            .with_relay_id(b"big")
+            .unwrap();
+        b.hw = HwAddr::ethernet([2, 1, 0, 0, (k >> 8) as u8, k as u8]);
+        b.cltt = T0 - 1000 + u64::from(k);
+        h.put(b);
+    }
+    let (reply, r) = h.ask_at(&by_sub_option(12, b"big"), T0).unwrap();
+    // The most recent is the answer; the 250 next most recent are associated.
+    let newest = Ipv4Addr::from(u32::from(ip("203.0.113.0")) + MAX_ASSOCIATED as u32 + 10);
+    assert_eq!(r.ciaddr, newest);
+    match r.option(92) {
+        Some(DhcpOption::AssociatedIp(v)) => {
+            assert_eq!(v.len(), MAX_ASSOCIATED);
+            assert_eq!(v[0], Ipv4Addr::from(u32::from(newest) - 1));
+        }
+        o => panic!("{o:?}"),
+    }
+    assert!(reply.message.len() > 1000);
+}
+
+// ---- legacy requesters (draft-ietf-dhc-leasequery-00) ----
+
+#[test]
+fn legacy_requesters_get_ack_and_nak() {
+    let mut h = H::new();
+    h.put(active("198.51.100.100", 1));
+    h.put(
+        binding("198.51.100.101", 2, State4::Expired, T0 - 9000, T0 - 10)
+            .with_client_id(&[1, 2])
+            .unwrap(),
+    );
+    let src = SocketAddrV4::new(LEGACY, 67);
+    let ask = |h: &mut H, a: &str, codes_: &[u8]| {
+        let mut q = prl(by_ip(a), codes_);
+        q.giaddr = LEGACY;
+        let reply = h.raw(&q.to_vec(), src, T0).expect("a reply");
+        assert_eq!(
+            reply.destination,
+            Destination::Relay(SocketAddrV4::new(LEGACY, 67))
+        );
+        Repr::from_bytes(&reply.message).unwrap()
+    };
+    // Active: DHCPACK with the owner's chaddr and the remaining lease time.
+    let r = ask(&mut h, "198.51.100.100", &[51, 82, 3]);
+    assert_eq!(kind(&r), MessageType::Ack);
+    assert_eq!(r.ciaddr, ip("198.51.100.100"));
+    assert_eq!(&r.chaddr[..6], &mac(1));
+    assert_eq!(codes(&r), vec![53, 54, 51, 3, 82]);
+    assert_eq!(r.option(51), Some(&DhcpOption::IpAddressLeaseTime(3000)));
+    // Managed, lease gone: DHCPACK without a lease time, chaddr of the last client.
+    let r = ask(&mut h, "198.51.100.101", &[51, 3, 61]);
+    assert_eq!(kind(&r), MessageType::Ack);
+    assert_eq!(&r.chaddr[..6], &mac(2));
+    assert_eq!(codes(&r), vec![53, 54]);
+    // Managed, never leased: chaddr 0.
+    let r = ask(&mut h, "198.51.100.110", &[51]);
+    assert_eq!(kind(&r), MessageType::Ack);
+    assert_eq!((r.htype, r.hlen, r.chaddr), (0, 0, [0; 16]));
+    assert_eq!(codes(&r), vec![53, 54]);
+    // Not managed: DHCPNAK, nothing else.
+    let r = ask(&mut h, "192.0.2.99", &[51, 82]);
+    assert_eq!(kind(&r), MessageType::Nak);
+    assert_eq!(r.ciaddr, ip("192.0.2.99"));
+    assert_eq!(codes(&r), vec![53, 54]);
+    let c = h.c();
+    assert_eq!(
+        (c.legacy.get(), c.legacy_ack.get(), c.legacy_nak.get()),
+        (4, 3, 1)
+    );
+    // The same query from a non-legacy requester is RFC 4388.
+    let r = h.ask(&by_ip("198.51.100.100"));
+    assert_eq!(kind(&r), MessageType::LeaseActive);
+}
+
+#[test]
+fn legacy_message_type_is_configurable() {
+    let text = CONFIG.replace("message-type = 10", "message-type = 200");
+    let mut h = H::with_config(&text);
+    h.put(active("198.51.100.100", 1));
+    let src = SocketAddrV4::new(LEGACY, 67);
+    let mut q = with(
+        by_ip("198.51.100.100"),
+        DhcpOption::MessageType(MessageType::Unknown(200)),
+    );
+    q.giaddr = LEGACY;
+    let r = Repr::from_bytes(&h.raw(&q.to_vec(), src, T0).unwrap().message).unwrap();
+    assert_eq!(kind(&r), MessageType::Ack);
+    // From anyone else, type 200 is nothing we answer.
+    let mut q2 = q.clone();
+    q2.giaddr = RELAY;
+    assert!(h
+        .raw(&q2.to_vec(), SocketAddrV4::new(RELAY, 67), T0)
+        .is_none());
+    assert_eq!(h.c().dropped(DropReason::UnsupportedType), 1);
+}
+
+// ---- destination (PROTOCOL.md decision 4), access, rate limits ----
+
+#[test]
+fn replies_go_to_giaddr_or_the_requesters_own_port() {
+    let mut h = H::new();
+    let q = by_ip("198.51.100.100").to_vec();
+    let dest = |h: &mut H, source: SocketAddrV4| h.raw(&q, source, T0).unwrap().destination;
+    assert_eq!(
+        dest(&mut h, SocketAddrV4::new(RELAY, 67)),
+        Destination::Relay(SocketAddrV4::new(RELAY, 67))
+    );
+    assert_eq!(
+        dest(&mut h, SocketAddrV4::new(RELAY, 40067)),
+        Destination::Relay(SocketAddrV4::new(RELAY, 40067))
+    );
+    // From another (allowed) address: always giaddr, port 67.
+    assert_eq!(
+        dest(&mut h, SocketAddrV4::new(ip("198.51.100.2"), 40067)),
+        Destination::Relay(SocketAddrV4::new(RELAY, 67))
+    );
+}
+
+#[test]
+fn only_allowed_requesters_are_answered() {
+    let mut h = H::new();
+    let q = by_ip("198.51.100.100");
+    // Source outside the allow-list.
+    assert!(h
+        .raw(&q.to_vec(), SocketAddrV4::new(OUTSIDER, 67), T0)
+        .is_none());
+    // giaddr outside the allow-list (the answer would go to a third party).
+    let mut q2 = q.clone();
+    q2.giaddr = OUTSIDER;
+    assert!(h
+        .raw(&q2.to_vec(), SocketAddrV4::new(RELAY, 67), T0)
+        .is_none());
+    assert_eq!(h.c().dropped(DropReason::NotAllowed), 2);
+    assert!(h
+        .raw(&q.to_vec(), SocketAddrV4::new(RELAY, 67), T0)
+        .is_some());
+    // No [leasequery] section: nobody.
+    let text = &CONFIG[..CONFIG.find("[leasequery]").unwrap()];
+    let mut none = H::with_config(text);
+    assert!(none
+        .raw(&q.to_vec(), SocketAddrV4::new(RELAY, 67), T0)
+        .is_none());
+    assert_eq!(none.c().dropped(DropReason::NotAllowed), 1);
+}
+
+#[test]
+fn rate_limits_per_requester_and_total() {
+    let text = CONFIG.replace(
+        "per-requester = 1000, total = 100000",
+        "per-requester = 2, total = 3",
+    );
+    let mut h = H::with_config(&text);
+    let q = by_ip("198.51.100.100").to_vec();
+    let at = |h: &mut H, n: u8, ms: u64| {
+        let rx = Received {
+            payload: &q,
+            source: SocketAddrV4::new(Ipv4Addr::new(198, 51, 100, n), 3067),
+            destination: SERVER,
+            interface_index: None,
+        };
+        h.responder.handle(rx, T0, ms).is_some()
+    };
+    assert!(at(&mut h, 1, 0));
+    assert!(at(&mut h, 1, 0));
+    assert!(!at(&mut h, 1, 0)); // requester 1 is over its 2 per second
+    assert!(at(&mut h, 2, 0));
+    assert!(!at(&mut h, 3, 0)); // the server is over its 3 per second
+    assert_eq!(h.c().dropped(DropReason::RateLimitedRequester), 1);
+    assert_eq!(h.c().dropped(DropReason::RateLimitedTotal), 1);
+    // A second later both have refilled.
+    assert!(at(&mut h, 3, 1000));
+    assert!(at(&mut h, 1, 1000));
+}
+
+#[test]
+fn counters_add_up() {
+    let mut h = H::new();
+    h.put(active("198.51.100.100", 1));
+    h.ask(&by_ip("198.51.100.100"));
+    h.ask(&by_ip("198.51.100.110"));
+    h.ask(&by_ip("192.0.2.9"));
+    h.ask(&by_mac(1));
+    let _ = h.ask_at(&lq(), T0);
+    let c = h.c();
+    assert_eq!(c.received.get(), 5);
+    assert_eq!(
+        (c.active.get(), c.unassigned.get(), c.unknown.get()),
+        (2, 1, 1)
+    );
+    assert_eq!((c.by_ip.get(), c.by_mac.get()), (3, 1));
+    assert_eq!(c.dropped_total(), 1);
+    for d in DropReason::ALL {
+        assert!(!d.name().is_empty());
+    }
+}
+
+#[test]
+fn queries_leave_bindings_alone() {
+    let mut h = H::new();
+    let b = active("198.51.100.100", 1);
+    h.put(b.clone());
+    for q in [
+        by_ip("198.51.100.100"),
+        by_mac(1),
+        by_sub_option(2, b"modem-1"),
+    ] {
+        h.ask(&q);
+    }
+    assert_eq!(*h.store.get4(ip("198.51.100.100")).unwrap(), b);
+    assert_eq!(h.store.len4(), 1);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..700)) {
+        let mut h = H::new();
+        let _ = h.raw(&bytes, SocketAddrV4::new(RELAY, 67), T0);
+    }
+
+    #[test]
+    fn mutated_queries_never_panic(
+        flips in proptest::collection::vec((0usize..400, any::<u8>()), 0..12),
+        which in 0usize..5,
+    ) {
+        let mut h = H::new();
+        h.put(active("198.51.100.100", 1));
+        let q = [
+            by_ip("198.51.100.100"),
+            by_mac(1),
+            by_client_id(&[1, 2]),
+            by_sub_option(2, b"modem-1"),
+            prl(by_sub_option(12, b"relay-A"), &[1, 3, 51, 82]),
+        ][which].clone();
+        let mut bytes = q.to_vec();
+        for (i, v) in flips {
+            if let Some(b) = bytes.get_mut(i) {
+                *b = v;
+            }
+        }
+        if let Some(reply) = h.raw(&bytes, SocketAddrV4::new(RELAY, 67), T0) {
+            let r = Repr::from_bytes(&reply.message).expect("our replies parse");
+            prop_assert_eq!(r.op, BOOTREPLY);
+            prop_assert_ne!(r.giaddr, Ipv4Addr::UNSPECIFIED);
+        }
+    }
+}
+
+#[test]
+fn op_constant_is_bootrequest() {
+    assert_eq!(lq().op, BOOTREQUEST);
+}
