@@ -1,20 +1,22 @@
 //! `lessor serve`: open the store, the sockets and the engines a config names, run until told to
 //! stop, then stop cleanly (receivers first, then the store's last commits).
 //!
-//! This is the thin I/O shell around the sans-IO engine: it reads the clock and hands the time in,
-//! owns the threads, and logs. One engine handles every socket's messages in turn (a mutex), so
-//! each decision sees the ones before it; DHCPACKs leave from the store's writer thread once their
-//! binding is durable.
+//! This is the thin I/O shell around the sans-IO engines: it reads the clocks and hands the time
+//! in, owns the threads, and logs. One DHCP engine handles every socket's messages in turn (a
+//! mutex), so each decision sees the ones before it; DHCPACKs leave from the store's writer thread
+//! once their binding is durable. Leasequery messages, which the engine hands back, are answered
+//! by the leasequery responder under its own lock, so a burst of queries never holds up clients.
 
 use crate::config::Config;
 use crate::dhcp4::{Engine4, Handled, LocalInterface, Received, Transmit};
 use crate::io4::{self, Running, SocketKind, Sockets, UdpTransmit};
+use crate::leasequery4::Responder4;
 use lessor_store::{Store, Timestamp};
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How often the engine's timer runs (lease expiry, forgotten offers), and how soon a stop
 /// request is noticed.
@@ -118,17 +120,35 @@ fn serve_dhcp4(
         interfaces,
         identifier,
     )));
+    let responder = Arc::new(Mutex::new(Responder4::new(
+        config,
+        Arc::clone(store),
+        identifier,
+    )));
+    let started = Instant::now();
     for socket in sockets.iter() {
         log(&format!("dhcp4: listening on {}", socket.describe()));
     }
 
     let running = Running::start(&sockets, Arc::clone(&counters), io4::DEFAULT_BUFFER, |_| {
         let engine = Arc::clone(&engine);
+        let responder = Arc::clone(&responder);
         let transmit = Arc::clone(&transmit);
         move |rx: Received<'_>| {
-            let mut engine = engine.lock().unwrap_or_else(|p| p.into_inner());
-            // Leasequery messages come back as Handled::NotDhcp, counted by the engine.
-            let _: Handled = engine.handle(rx, now(), &transmit);
+            let handled = {
+                let mut engine = engine.lock().unwrap_or_else(|p| p.into_inner());
+                engine.handle(rx, now(), &transmit)
+            };
+            if let Handled::NotDhcp(_) = handled {
+                let instant_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                let reply = {
+                    let mut responder = responder.lock().unwrap_or_else(|p| p.into_inner());
+                    responder.handle(rx, now(), instant_ms)
+                };
+                if let Some(reply) = reply {
+                    transmit.send(reply);
+                }
+            }
         }
     })
     .map_err(|e| ServeError::Thread(e.to_string()))?;

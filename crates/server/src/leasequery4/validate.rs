@@ -42,7 +42,11 @@ pub fn parse(payload: &[u8]) -> Result<Query, DropReason> {
         return Err(DropReason::NotBootRequest);
     }
     let index = packet.index().map_err(|_| DropReason::Malformed)?;
-    let message_type = index.message_type().ok().flatten().ok_or(DropReason::Malformed)?;
+    let message_type = index
+        .message_type()
+        .ok()
+        .flatten()
+        .ok_or(DropReason::Malformed)?;
     if packet.giaddr().is_unspecified() {
         return Err(DropReason::GiaddrZero);
     }
