@@ -144,6 +144,8 @@ def test_renew_then_release(relayed, procs, artifacts):
     assert b2["state"] == "active"
     assert b2["end"] > b1["end"] and b2["end"] - b2["cltt"] == 10, (b1, b2)
     assert b2["mac"] == b1["mac"]
+    # the direct (unicast, no option 82) renewal keeps the relay's option 82
+    assert b2["relay_agent_information"] == b1["relay_agent_information"], (b1, b2)
 
     # release: dhclient -r sends DHCPRELEASE
     client.release(procs)
