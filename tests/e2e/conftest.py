@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness import netns
-from harness.netns import Topology4
+from harness.netns import Topology4, TopologyDirect4
 from harness.procs import ProcessManager
 
 REQUIRED_TOOLS = ["ip", "dhcpd", "dhcrelay", "dhclient", "tshark"]
@@ -91,6 +91,16 @@ def topo4(procs):
     """client ns <-> relay ns <-> server ns (see harness.netns.Topology4).
     Depends on `procs` so processes are stopped before namespaces go."""
     t = Topology4()
+    try:
+        yield t
+    finally:
+        t.teardown()
+
+
+@pytest.fixture
+def topo_direct(procs):
+    """client ns <-> server ns on one link (see harness.netns.TopologyDirect4)."""
+    t = TopologyDirect4()
     try:
         yield t
     finally:

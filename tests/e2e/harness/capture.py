@@ -78,6 +78,13 @@ def packets(pcap: Path, display_filter: str = "") -> List[dict]:
     return json.loads(out) if out.strip() else []
 
 
+def packets_raw(pcap: Path, display_filter: str = "") -> List[dict]:
+    """Like packets(), with each layer's raw bytes too (`<layer>_raw`: hex, offset, length...)."""
+    args = ["-T", "json", "-x"] + (["-Y", display_filter] if display_filter else [])
+    out = _tshark_read(pcap, *args)
+    return json.loads(out) if out.strip() else []
+
+
 def fields(pcap: Path, names: List[str], display_filter: str = "") -> List[List[str]]:
     """One row per packet with the given tshark fields (e.g. dhcp.option.dhcp)."""
     args = ["-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=,"]

@@ -211,3 +211,48 @@ class Topology4:
                 errors.append(e)
         if errors:
             raise HarnessError(f"teardown errors: {errors}")
+
+
+@dataclass
+class TopologyDirect4:
+    """client ns --(dc0|d0)-- server ns: a client on the server's own link.
+
+    Link 203.0.113.0/24 (server d0 = .1). No relay: the client broadcasts, the
+    server answers on the interface (SO_BINDTODEVICE socket).
+    """
+    client: Namespace = field(init=False)
+    server: Namespace = field(init=False)
+    client_if: str = "dc0"
+    server_if: str = "d0"
+    server_addr: str = "203.0.113.1"
+    net: str = "203.0.113.0/24"
+    pool: tuple = ("203.0.113.100", "203.0.113.150")
+
+    def __post_init__(self) -> None:
+        made: List[Namespace] = []
+        try:
+            for role in ("dcli", "dsrv"):
+                made.append(Namespace(role))
+            self.client, self.server = made
+            veth(self.client, self.client_if, self.server, self.server_if)
+            self.server.add_addr(self.server_if, f"{self.server_addr}/24")
+            for ns, ifn in ((self.client, self.client_if), (self.server, self.server_if)):
+                wait_link_up(ns, ifn)
+        except BaseException:
+            for ns in made:
+                ns.delete()
+            raise
+
+    @property
+    def namespaces(self) -> List[Namespace]:
+        return [self.client, self.server]
+
+    def teardown(self) -> None:
+        errors = []
+        for ns in self.namespaces:
+            try:
+                ns.delete()
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+        if errors:
+            raise HarnessError(f"teardown errors: {errors}")

@@ -30,3 +30,23 @@ def scapy_leasequery(ns: Namespace, iface: str, server: str, giaddr: str, *,
     if cp.returncode != 0:
         raise HarnessError(f"scapy leasequery failed ({cp.returncode}): {cp.stderr[-3000:]}")
     return json.loads(cp.stdout.strip().splitlines()[-1])
+
+
+def scapy_dora(ns: Namespace, iface: str, *, chaddr: Optional[str] = None, broadcast: bool = True,
+               timeout: float = 5.0, log: Optional[Path] = None) -> dict:
+    """A client on ns/iface without an address: broadcast DISCOVER, then REQUEST
+    the offer. Returns {"offer": {...} | None, "ack": {...} | None} with each
+    reply's eth_dst, ip_dst, yiaddr, flags and options."""
+    argv = ns.exec_prefix + [sys.executable, str(SCRIPT), "dora", "--iface", iface,
+                             "--timeout", str(timeout)]
+    if chaddr:
+        argv += ["--chaddr", chaddr]
+    if broadcast:
+        argv.append("--broadcast")
+    cp = run(argv, timeout=2 * timeout + 30, check=False)
+    if log is not None:
+        with open(log, "a") as f:
+            f.write(f"$ {' '.join(argv)}\n{cp.stdout}{cp.stderr}\n")
+    if cp.returncode != 0:
+        raise HarnessError(f"scapy dora failed ({cp.returncode}): {cp.stderr[-3000:]}")
+    return json.loads(cp.stdout.strip().splitlines()[-1])
