@@ -634,6 +634,9 @@ impl Engine4 {
         let mut released = (*b).clone();
         released.state = State4::Released;
         released.end = now;
+        // The lease's timers end with it: none may lie after its end.
+        released.t1 = released.t1.min(now);
+        released.t2 = released.t2.min(now);
         released.cltt = now;
         self.store
             .write4(self.commit_counted(), |batch| batch.upsert(released));
