@@ -83,7 +83,9 @@ class Dhcpd:
 def start_dhcpd(pm: ProcessManager, ns: Namespace, ifname: str, workdir: Path, *,
                 lease_time: int = 600, max_lease_time: Optional[int] = None,
                 extra_global: str = "", extra_subnet: str = "", name: str = "dhcpd",
-                timeout: float = 10.0) -> Dhcpd:
+                leases_from: Optional[Path] = None, timeout: float = 10.0) -> Dhcpd:
+    """dhcpd -4 -f in ns on ifname. leases_from: start on a copy of that leases
+    file (e.g. one a previous dhcpd wrote) instead of an empty one."""
     workdir.mkdir(parents=True, exist_ok=True)
     conf = workdir / f"{name}.conf"
     leases = workdir / f"{name}.leases"
@@ -94,7 +96,10 @@ def start_dhcpd(pm: ProcessManager, ns: Namespace, ifname: str, workdir: Path, *
         server_net=addressing.SERVER_NET.network_address, server_mask=addressing.SERVER_NET.netmask,
         client_net=addressing.CLIENT_NET.network_address, client_mask=addressing.CLIENT_NET.netmask,
         relay_down=addressing.RELAY_DOWN_V4, pool_lo=addressing.POOL_V4[0], pool_hi=addressing.POOL_V4[1]))
-    leases.write_text("")
+    if leases_from is not None:
+        shutil.copyfile(leases_from, leases)
+    else:
+        leases.write_text("")
     # syntax check first: a clear error beats a dead daemon
     pm.run(ns, f"{name}-check", [_bin("dhcpd"), "-4", "-t", "-cf", str(conf)], timeout=timeout)
     p = pm.start(ns, name, [_bin("dhcpd"), "-4", "-f", "-d", "-cf", str(conf), "-lf", str(leases),

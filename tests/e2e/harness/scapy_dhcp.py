@@ -5,6 +5,8 @@ Prints one JSON object on stdout.
 
     leasequery --iface r1 --server 198.51.100.2 --giaddr 198.51.100.1 --ciaddr 192.0.2.100
     dora --iface dc0 --chaddr 02:00:00:00:0b:01 --broadcast
+    lq-batch --iface r1 --file queries.json          (several leasequeries, one process)
+    relay-dora --iface r1 --file clients.json --server S --src R --giaddr G
 """
 import argparse
 import json
@@ -118,6 +120,138 @@ def dora(a) -> dict:
     return out
 
 
+def _lq_one(iface, q) -> dict:
+    """One DHCPLEASEQUERY described by the dict q (see lq_batch); the reply with
+    its raw BOOTP bytes (hex) and where it was sent (ip/udp destination)."""
+    xid = random.randrange(1, 2**32)
+    giaddr = q["giaddr"]
+    src = q.get("src") or giaddr
+    opts = [("message-type", 10)]
+    if q.get("client_id"):
+        opts.append(("client_id", bytes.fromhex(q["client_id"])))
+    if q.get("agent"):
+        opts.append(("relay_agent_information", bytes.fromhex(q["agent"])))
+    prl = q.get("prl", [1, 3, 51, 54, 61, 82, 91, 92])
+    if prl:
+        opts.append(("param_req_list", list(prl)))
+    opts.append("end")
+    chaddr = q.get("chaddr")
+    bootp = BOOTP(op=1, xid=xid, giaddr=giaddr, ciaddr=q.get("ciaddr") or "0.0.0.0",
+                  chaddr=bytes.fromhex(chaddr.replace(":", "")) if chaddr else b"",
+                  htype=1 if chaddr else 0, hlen=6 if chaddr else 0)
+    sport = int(q.get("sport", 67))
+    pkt = IP(src=src, dst=q["server"]) / UDP(sport=sport, dport=67) / bootp / DHCP(options=opts)
+    started = threading.Event()
+    server = q["server"]
+
+    def mine(p):
+        # Scapy dissects BOOTP only for 67<->68 and 67->67: a reply to a high
+        # port is decoded here; only the server's reply counts (ISC dhcrelay
+        # re-sends some leasequery replies it receives on port 67)
+        if IP not in p or UDP not in p or p[IP].src != server:
+            return False
+        try:
+            b = BOOTP(bytes(p[UDP].payload))
+        except Exception:  # noqa: BLE001
+            return False
+        return b.op == 2 and b.xid == xid
+    sniffer = AsyncSniffer(iface=iface, store=True, count=1, filter="udp and src port 67",
+                           lfilter=mine, started_callback=started.set)
+    sniffer.start()
+    started.wait(3.0)
+    t0 = time.monotonic()
+    send(pkt, iface=iface)
+    sniffer.join(float(q.get("timeout", 3.0)))
+    if sniffer.running:
+        sniffer.stop()
+    res = sniffer.results or []
+    out = {"name": q.get("name"), "xid": xid, "sport": sport, "src": src, "reply": None,
+           "elapsed": time.monotonic() - t0}
+    if not res:
+        return out
+    r = res[0]
+    b = BOOTP(bytes(r[UDP].payload))
+    o = _opts(b)
+    mt = o.get("message-type")
+    out.update({"reply": DHCP_TYPES.get(mt, str(mt)), "ciaddr": b.ciaddr,
+                "yiaddr": b.yiaddr, "giaddr": b.giaddr,
+                "chaddr": b.chaddr[:6].hex(":"), "htype": b.htype, "hlen": b.hlen,
+                "ip_src": r[IP].src, "ip_dst": r[IP].dst, "udp_sport": r[UDP].sport,
+                "udp_dport": r[UDP].dport, "bootp_hex": bytes(r[UDP].payload).hex(), "options": o})
+    return out
+
+
+def lq_batch(a) -> list:
+    """Several leasequeries from one Scapy process (Scapy's import is slow).
+    --file: JSON list of {name, server, giaddr, src?, sport?, ciaddr?, chaddr?,
+    client_id? (hex), agent? (raw option 82 value, hex), prl? (list), timeout?}."""
+    conf.verb = 0
+    with open(a.file) as f:
+        queries = json.load(f)
+    return [_lq_one(a.iface, q) for q in queries]
+
+
+def relay_dora(a) -> list:
+    """Play a relay agent: for each client {chaddr, agent (hex option 82), client_id?, release?}
+    send a relayed DISCOVER then REQUEST (giaddr set, from port 67 of this
+    namespace's address) to the server; the ACK's yiaddr per client."""
+    conf.verb = 0
+    with open(a.file) as f:
+        clients = json.load(f)
+    out = []
+    for c in clients:
+        xid = random.randrange(1, 2**32)
+        chaddr = bytes.fromhex(c["chaddr"].replace(":", ""))
+        extra = []
+        if c.get("client_id"):
+            extra.append(("client_id", bytes.fromhex(c["client_id"])))
+        agent = [("relay_agent_information", bytes.fromhex(c["agent"]))] if c.get("agent") else []
+
+        def pkt(opts):
+            return (IP(src=a.src, dst=a.server) / UDP(sport=67, dport=67) /
+                    BOOTP(op=1, hops=1, xid=xid, giaddr=a.giaddr, chaddr=chaddr, htype=1, hlen=6) /
+                    DHCP(options=opts + extra + agent + ["end"]))
+
+        def exch(p):
+            started = threading.Event()
+            sn = AsyncSniffer(iface=a.iface, store=True, count=1, filter="udp and src port 67",
+                              lfilter=lambda r: BOOTP in r and r[BOOTP].op == 2 and r[BOOTP].xid == xid,
+                              started_callback=started.set)
+            sn.start()
+            started.wait(3.0)
+            send(p, iface=a.iface)
+            sn.join(a.timeout)
+            if sn.running:
+                sn.stop()
+            return (sn.results or [None])[0]
+        offer = exch(pkt([("message-type", 1)]))
+        res = {"chaddr": c["chaddr"], "offer": _describe_l3(offer), "ack": None}
+        if offer is not None:
+            ack = exch(pkt([("message-type", 3), ("server_id", _opts(offer).get("server_id")),
+                            ("requested_addr", offer[BOOTP].yiaddr)]))
+            res["ack"] = _describe_l3(ack)
+            if ack is not None and c.get("release"):
+                # as the client itself would: unicast from its address, ciaddr set, no giaddr
+                rel = (IP(src=ack[BOOTP].yiaddr, dst=a.server) / UDP(sport=68, dport=67) /
+                       BOOTP(op=1, xid=random.randrange(1, 2**32), ciaddr=ack[BOOTP].yiaddr,
+                             chaddr=chaddr, htype=1, hlen=6) /
+                       DHCP(options=[("message-type", 7), ("server_id", _opts(ack).get("server_id"))]
+                            + extra + ["end"]))
+                send(rel, iface=a.iface)
+                res["released"] = True
+        out.append(res)
+    return out
+
+
+def _describe_l3(r):
+    if r is None:
+        return None
+    o = _opts(r)
+    mt = o.get("message-type")
+    return {"reply": DHCP_TYPES.get(mt, str(mt)), "ip_dst": r[IP].dst, "yiaddr": r[BOOTP].yiaddr,
+            "options": o}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -134,8 +268,19 @@ def main() -> int:
     d.add_argument("--chaddr")
     d.add_argument("--broadcast", action="store_true")
     d.add_argument("--timeout", type=float, default=5.0)
+    b = sub.add_parser("lq-batch")
+    b.add_argument("--iface", required=True)
+    b.add_argument("--file", required=True)
+    rd = sub.add_parser("relay-dora")
+    rd.add_argument("--iface", required=True)
+    rd.add_argument("--file", required=True)
+    rd.add_argument("--server", required=True)
+    rd.add_argument("--src", required=True)
+    rd.add_argument("--giaddr", required=True)
+    rd.add_argument("--timeout", type=float, default=5.0)
     a = ap.parse_args()
-    print(json.dumps(leasequery(a) if a.cmd == "leasequery" else dora(a)))
+    fn = {"leasequery": leasequery, "dora": dora, "lq-batch": lq_batch, "relay-dora": relay_dora}[a.cmd]
+    print(json.dumps(fn(a)))
     return 0
 
 

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Dict, List, Optional
 
 from .netns import Namespace
 from .util import HarnessError, run
@@ -50,3 +51,44 @@ def scapy_dora(ns: Namespace, iface: str, *, chaddr: Optional[str] = None, broad
     if cp.returncode != 0:
         raise HarnessError(f"scapy dora failed ({cp.returncode}): {cp.stderr[-3000:]}")
     return json.loads(cp.stdout.strip().splitlines()[-1])
+
+
+def _run_json(ns: Namespace, args: list, payload, timeout: float, log: Optional[Path], what: str):
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(payload, f)
+        path = f.name
+    argv = ns.exec_prefix + [sys.executable, str(SCRIPT)] + args + ["--file", path]
+    try:
+        cp = run(argv, timeout=timeout, check=False)
+    finally:
+        Path(path).unlink(missing_ok=True)
+    if log is not None:
+        with open(log, "a") as f:
+            f.write(f"$ {' '.join(argv)}\n# {json.dumps(payload)}\n{cp.stdout}{cp.stderr}\n")
+    if cp.returncode != 0:
+        raise HarnessError(f"scapy {what} failed ({cp.returncode}): {cp.stderr[-3000:]}")
+    return json.loads(cp.stdout.strip().splitlines()[-1])
+
+
+def scapy_leasequery_batch(ns: Namespace, iface: str, queries: List[dict], *,
+                           log: Optional[Path] = None) -> Dict[str, dict]:
+    """Several DHCPLEASEQUERYs from one Scapy process, in order. Each query is a
+    dict: name, server, giaddr, and optionally src (default giaddr), sport
+    (default 67), ciaddr, chaddr, client_id (hex), agent (raw option 82 value,
+    hex), prl (Parameter Request List), timeout (s to wait for a reply, default 3).
+    Returns name -> result (reply type or None, ciaddr, chaddr, ip_dst, udp_dport,
+    bootp_hex = the reply's raw BOOTP bytes, options)."""
+    budget = 30 + sum(float(q.get("timeout", 3.0)) + 4 for q in queries)
+    res = _run_json(ns, ["lq-batch", "--iface", iface], queries, budget, log, "leasequery batch")
+    return {r["name"]: r for r in res}
+
+
+def scapy_relay_dora(ns: Namespace, iface: str, server: str, src: str, giaddr: str,
+                     clients: List[dict], *, timeout: float = 5.0,
+                     log: Optional[Path] = None) -> List[dict]:
+    """Act as a relay agent in ns: relayed DISCOVER/REQUEST (giaddr, option 82 =
+    client["agent"] hex, optional client_id) for each client {chaddr, agent, client_id?}.
+    Returns [{chaddr, offer, ack}] with each reply's type, ip_dst, yiaddr, options."""
+    budget = 30 + len(clients) * (2 * timeout + 8)
+    return _run_json(ns, ["relay-dora", "--iface", iface, "--server", server, "--src", src,
+                          "--giaddr", giaddr, "--timeout", str(timeout)], clients, budget, log, "relay dora")
