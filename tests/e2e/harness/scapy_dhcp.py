@@ -170,6 +170,7 @@ def _lq_one(iface, q) -> dict:
     if not res:
         return out
     r = res[0]
+    out["t_wall"] = float(r.time)   # capture time of the reply (Unix seconds)
     b = BOOTP(bytes(r[UDP].payload))
     o = _opts(b)
     mt = o.get("message-type")
