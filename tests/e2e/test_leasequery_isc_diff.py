@@ -146,7 +146,7 @@ def test_leasequery_lessor_vs_isc_dhcpd(topo4, procs, artifacts):
     for name in isc_s:
         i, l = isc_s[name], les_s[name]
         if name == "mac-released":
-            # D1 (§6.4.1): ISC answers a MAC query for a client whose lease is free
+            # D1 (§6.4): ISC answers a MAC query for a client whose lease is free
             # with UNASSIGNED naming that address; RFC 4388: UNASSIGNED "is only
             # returned for a query by IP address" -> Lessor: UNKNOWN, ciaddr 0
             assert (i["reply"], i["ciaddr"]) == ("DHCPLEASEUNASSIGNED", addr_r), i
