@@ -2,6 +2,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod bulk4;
 pub mod config;
 pub mod dhcp4;
 pub mod import;
