@@ -9,3 +9,4 @@ pub mod import;
 pub mod io4;
 pub mod leasequery4;
 pub mod serve;
+pub mod tcp4;
