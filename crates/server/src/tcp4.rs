@@ -247,7 +247,7 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) {
     let mut out_pos = 0;
     let mut sleep = Duration::from_millis(1);
     let mut stopping_since: Option<Instant> = None;
-    loop {
+    'serve: loop {
         let now = shared.now();
         if shared.stop.load(Ordering::SeqCst) && stopping_since.is_none() {
             conn.shutdown();
@@ -257,23 +257,25 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) {
             break;
         }
         let mut progress = false;
-        if conn.wants_read() {
+        // Read every query that can be taken now, one frame at most per read.
+        while conn.wants_read() {
             let n = conn.read_hint().min(buf.len());
             match stream.read(&mut buf[..n]) {
                 Ok(0) => {
                     progress = true;
                     if conn.peer_closed(now).is_err() {
-                        break;
+                        break 'serve;
                     }
                 }
                 Ok(n) => {
                     progress = true;
                     if conn.receive(&buf[..n], now).is_err() {
-                        break;
+                        break 'serve;
                     }
                 }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
-                Err(_) => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(_) => break 'serve,
             }
         }
         if out_pos == out.len() {
