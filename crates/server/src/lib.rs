@@ -2,9 +2,11 @@
 
 #![deny(unsafe_code)]
 
+pub mod bulk4;
 pub mod config;
 pub mod dhcp4;
 pub mod import;
 pub mod io4;
 pub mod leasequery4;
 pub mod serve;
+pub mod tcp4;

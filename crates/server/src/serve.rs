@@ -7,13 +7,16 @@
 //! once their binding is durable. Leasequery messages, which the engine hands back, are answered
 //! by the leasequery responder under its own lock, so a burst of queries never holds up clients.
 
+use crate::bulk4::Params;
 use crate::config::Config;
 use crate::dhcp4::{Engine4, Handled, LocalInterface, Received, Transmit};
 use crate::io4::{self, Running, SocketKind, Sockets, UdpTransmit};
+use crate::leasequery4::access::AllowList;
 use crate::leasequery4::Responder4;
+use crate::tcp4;
 use lessor_store::{Store, Timestamp};
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -153,10 +156,16 @@ fn serve_dhcp4(
     })
     .map_err(|e| ServeError::Thread(e.to_string()))?;
 
+    let bulk = start_bulk(config, identifier, store, log)?;
+
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(TICK);
         let mut engine = engine.lock().unwrap_or_else(|p| p.into_inner());
         engine.tick(now());
+    }
+    if let Some(bulk) = bulk {
+        // Every open bulk query gets QueryTerminated.
+        bulk.shutdown();
     }
     let panicked = running.shutdown();
     if panicked > 0 {
@@ -165,4 +174,40 @@ fn serve_dhcp4(
         )));
     }
     Ok(())
+}
+
+/// Starts the bulk leasequery listener when `[leasequery.bulk]` names addresses.
+fn start_bulk(
+    config: &Config,
+    identifier: Ipv4Addr,
+    store: &Arc<Store>,
+    log: &dyn Fn(&str),
+) -> Result<Option<tcp4::Running>, ServeError> {
+    let Some(lq) = config.file.leasequery.as_ref() else {
+        return Ok(None);
+    };
+    let (Some(bulk), Some(params)) = (lq.bulk.as_ref(), Params::from_config(config, identifier))
+    else {
+        return Ok(None);
+    };
+    if bulk.listen.is_empty() {
+        log("leasequery.bulk: no listen address: bulk leasequery is not served");
+        return Ok(None);
+    }
+    let addrs: Vec<SocketAddr> = bulk
+        .listen
+        .iter()
+        .map(|a| SocketAddr::new(*a, bulk.port))
+        .collect();
+    let settings = tcp4::Settings {
+        params,
+        allow: AllowList::new(lq.requesters.clone()),
+        max_connections: usize::try_from(bulk.max_connections).unwrap_or(usize::MAX),
+    };
+    let running = tcp4::start(settings, &addrs, Arc::clone(store))
+        .map_err(|e| ServeError::Sockets(format!("bulk leasequery: {e}")))?;
+    for a in running.local_addrs() {
+        log(&format!("bulk leasequery: listening on tcp {a}"));
+    }
+    Ok(Some(running))
 }

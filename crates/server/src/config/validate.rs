@@ -390,6 +390,9 @@ pub fn leasequery(l: &schema::Leasequery, out: &mut Vec<Finding>) {
         if b.data_timeout.0 == 0 {
             out.push((path.key("data-timeout"), "must be longer than 0s".into()));
         }
+        if b.idle_timeout.0 == 0 {
+            out.push((path.key("idle-timeout"), "must be longer than 0s".into()));
+        }
         let c = &b.draft_codes;
         let messages = [
             ("lease-data", c.lease_data),

@@ -107,10 +107,7 @@ impl Responder4 {
     /// Whether the configuration makes this server authoritative for `a`: inside a pool (and not
     /// excluded), or a host reservation's address.
     pub fn manages(&self, a: Ipv4Addr) -> bool {
-        self.subnets.iter().any(|s| {
-            (s.pools.iter().any(|p| p.contains(a)) && !s.exclude.contains(&a))
-                || s.reservations.iter().any(|r| r.address == a)
-        })
+        manages(&self.subnets, a)
     }
 
     fn drop(&self, reason: DropReason) -> Option<Reply> {
@@ -196,6 +193,15 @@ impl Responder4 {
             destination(q.giaddr, rx.source),
         ))
     }
+}
+
+/// Whether `subnets` make this server authoritative for `a`: inside a pool (and not excluded),
+/// or a host reservation's address. Shared with the bulk responder ([`crate::bulk4`]).
+pub fn manages(subnets: &[Subnet], a: Ipv4Addr) -> bool {
+    subnets.iter().any(|s| {
+        (s.pools.iter().any(|p| p.contains(a)) && !s.exclude.contains(&a))
+            || s.reservations.iter().any(|r| r.address == a)
+    })
 }
 
 /// Where a reply goes (PROTOCOL.md decision 4): giaddr port 67, or the source port when the

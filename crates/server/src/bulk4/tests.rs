@@ -1,0 +1,685 @@
+//! Sans-IO tests of the bulk leasequery engine: an in-memory store, injected time, queries
+//! framed by hand and replies decoded with `lessor_wire`.
+
+use super::*;
+use crate::config;
+use lessor_store::{Binding4, Completion, HwAddr, State4, Store};
+use lessor_wire::framing::{Decoder, Dialect, Encoder};
+use lessor_wire::v4::{
+    DhcpOption, DhcpState, DraftStatus, MessageType, RelayAgentInformation, Repr, Rfc6926Status,
+    StatusCode, BOOTREQUEST,
+};
+use std::sync::Arc;
+
+const T0: u64 = 1_700_000_000;
+const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+
+const CONFIG: &str = r#"
+[server]
+identifier = "192.0.2.1"
+
+[dhcp4]
+listen = ["192.0.2.1"]
+relays = ["198.51.100.0/24"]
+lease-time = "1h"
+
+[[dhcp4.subnet]]
+prefix = "198.51.100.0/24"
+pools = ["198.51.100.100-198.51.100.200"]
+
+[[dhcp4.subnet]]
+prefix = "10.0.0.0/8"
+pools = ["10.0.0.1-10.255.255.250"]
+
+[leasequery]
+requesters = ["127.0.0.0/8", "198.51.100.0/24"]
+
+[leasequery.bulk]
+listen = ["127.0.0.1"]
+queries-per-connection = 2
+data-timeout = "30s"
+idle-timeout = "5m"
+"#;
+
+fn ip(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+fn mac(n: u32) -> [u8; 6] {
+    let b = n.to_be_bytes();
+    [2, 0, b[0], b[1], b[2], b[3]]
+}
+
+fn now(ms: u64) -> Now {
+    Now {
+        wall: T0 + ms / 1000,
+        ms,
+    }
+}
+
+struct H {
+    conn: Connection,
+    store: Arc<Store>,
+    counters: Arc<Counters>,
+    dialect: Dialect,
+    ms: u64,
+}
+
+fn params_of(text: &str) -> Params {
+    let c = config::parse(text, "test.toml").expect("test config");
+    Params::from_config(&c, SERVER).expect("bulk configured")
+}
+
+impl H {
+    fn new(dialect: Dialect) -> H {
+        H::with(dialect, params_of(CONFIG))
+    }
+
+    fn with(dialect: Dialect, params: Params) -> H {
+        let store = Arc::new(Store::in_memory());
+        let counters = Arc::new(Counters::default());
+        H {
+            conn: Connection::new(Arc::new(params), store.clone(), counters.clone(), now(0)),
+            store,
+            counters,
+            dialect,
+            ms: 0,
+        }
+    }
+
+    fn put(&self, b: Binding4) {
+        self.store.upsert4(b, Completion::none());
+    }
+
+    fn frame(&self, q: &Repr) -> Vec<u8> {
+        let mut out = Vec::new();
+        Encoder::new(self.dialect, 65535)
+            .encode_to_vec(&q.to_vec(), &mut out)
+            .unwrap();
+        out
+    }
+
+    fn send(&mut self, q: &Repr) {
+        let f = self.frame(q);
+        self.conn.receive(&f, now(self.ms)).expect("taken");
+    }
+
+    /// Everything the connection has to send, decoded.
+    fn replies(&mut self) -> Vec<Repr> {
+        let mut bytes = Vec::new();
+        while self.conn.poll_transmit(&mut bytes, 4096, now(self.ms)) > 0 {}
+        decode(self.dialect, &bytes)
+    }
+
+    fn ask(&mut self, q: &Repr) -> Vec<Repr> {
+        self.send(q);
+        self.replies()
+    }
+}
+
+fn decode(dialect: Dialect, bytes: &[u8]) -> Vec<Repr> {
+    let mut d = Decoder::new(dialect, 65535);
+    let mut input = bytes;
+    let mut out = Vec::new();
+    while !input.is_empty() {
+        let step = d.decode(input).expect("frames");
+        input = &input[step.consumed..];
+        if let Some(m) = step.message {
+            out.push(Repr::from_bytes(m).expect("reply parses"));
+        }
+    }
+    assert!(!d.is_mid_frame());
+    out
+}
+
+fn types(rs: &[Repr]) -> Vec<u8> {
+    rs.iter()
+        .map(|r| u8::from(r.message_type().unwrap()))
+        .collect()
+}
+
+fn q(dialect: Dialect, xid: u32) -> Repr {
+    let t = match dialect {
+        Dialect::Draft => MessageType::LeaseQuery,
+        _ => MessageType::BulkLeaseQuery,
+    };
+    Repr {
+        op: BOOTREQUEST,
+        htype: 0,
+        hlen: 0,
+        xid,
+        options: vec![DhcpOption::MessageType(t)],
+        ..Repr::default()
+    }
+}
+
+fn with(mut r: Repr, o: DhcpOption) -> Repr {
+    r.options.push(o);
+    r
+}
+
+fn by_ip(d: Dialect, xid: u32, a: &str) -> Repr {
+    Repr {
+        ciaddr: ip(a),
+        ..q(d, xid)
+    }
+}
+
+fn by_mac(d: Dialect, xid: u32, n: u32) -> Repr {
+    let mut r = Repr {
+        htype: 1,
+        hlen: 6,
+        ..q(d, xid)
+    };
+    r.chaddr[..6].copy_from_slice(&mac(n));
+    r
+}
+
+fn by_sub(d: Dialect, xid: u32, code: u8, value: &[u8]) -> Repr {
+    let rai = RelayAgentInformation::from_sub_options([(code, value)]).unwrap();
+    with(q(d, xid), DhcpOption::RelayAgentInformation(rai))
+}
+
+fn by_relay(d: Dialect, xid: u32, id: &[u8]) -> Repr {
+    by_sub(d, xid, 12, id)
+}
+
+fn binding(a: Ipv4Addr, n: u32, state: State4, cltt: u64) -> Binding4 {
+    let subnet = if a.octets()[0] == 10 {
+        "10.0.0.0/8"
+    } else {
+        "198.51.100.0/24"
+    };
+    Binding4::new(a, subnet.parse().unwrap(), HwAddr::ethernet(mac(n)), state).with_times(
+        cltt,
+        cltt + 3600,
+        cltt + 1800,
+        cltt + 3150,
+        cltt,
+    )
+}
+
+/// An active binding for relay `relay` with remote-id `remote`.
+fn relayed(a: Ipv4Addr, n: u32, relay: &[u8], remote: &[u8], cltt: u64) -> Binding4 {
+    let rai = RelayAgentInformation::from_sub_options([(2, remote), (12, relay)]).unwrap();
+    binding(a, n, State4::Active, cltt)
+        .with_relay_agent_information(rai.as_bytes())
+        .unwrap()
+        .with_remote_id(remote)
+        .unwrap()
+        .with_relay_id(relay)
+        .unwrap()
+}
+
+fn fill_relay(h: &H, relay: &[u8], count: u32, base: Ipv4Addr) {
+    for i in 0..count {
+        let a = Ipv4Addr::from(u32::from(base) + i);
+        h.put(relayed(a, i + 1000, relay, b"remote", T0 - 100));
+    }
+}
+
+fn draft_status(r: &Repr, option: u8) -> (DraftStatus, String) {
+    let raw = match r.option(option).expect("status option") {
+        DhcpOption::StatusCode(s) => s.as_bytes().to_vec(),
+        DhcpOption::Other { data, .. } => data.clone(),
+        o => panic!("unexpected {o:?}"),
+    };
+    let s = StatusCode::new(raw);
+    let (c, t) = s.decode_draft().unwrap();
+    (c, t.to_string())
+}
+
+fn rfc_status(r: &Repr) -> Rfc6926Status {
+    match r.option(151).expect("status option") {
+        DhcpOption::StatusCode(s) => s.decode_rfc6926().unwrap().0,
+        o => panic!("unexpected {o:?}"),
+    }
+}
+
+fn base_time(r: &Repr) -> Option<u32> {
+    match r.option(152) {
+        Some(DhcpOption::BaseTime(t)) => Some(*t),
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------- dialects and reply sequences
+
+#[test]
+fn draft_dialect_by_ip_active_then_done() {
+    let mut h = H::new(Dialect::Draft);
+    h.put(binding(ip("198.51.100.110"), 1, State4::Active, T0 - 60));
+    let rs = h.ask(&by_ip(Dialect::Draft, 7, "198.51.100.110"));
+    assert_eq!(h.conn.dialect(), Some(Dialect::Draft));
+    assert_eq!(types(&rs), [13, 15]);
+    assert!(rs.iter().all(|r| r.xid == 7));
+    assert_eq!(rs[0].ciaddr, ip("198.51.100.110"));
+    assert!(rs[0].option(54).is_some());
+    assert_eq!(
+        rs[1].options.len(),
+        1,
+        "DHCPLEASEDONE carries only option 53"
+    );
+    assert_eq!(h.counters.draft.get(), 1);
+}
+
+#[test]
+fn rfc_dialect_by_ip_active_with_base_time_then_done() {
+    let mut h = H::new(Dialect::Rfc6926);
+    h.put(binding(ip("198.51.100.110"), 1, State4::Active, T0 - 60));
+    let rs = h.ask(&by_ip(Dialect::Rfc6926, 9, "198.51.100.110"));
+    assert_eq!(h.conn.dialect(), Some(Dialect::Rfc6926));
+    assert_eq!(types(&rs), [13, 15]);
+    assert!(rs.iter().all(|r| r.xid == 9));
+    assert_eq!(base_time(&rs[0]), Some(T0 as u32));
+    assert_eq!(base_time(&rs[1]), Some(T0 as u32));
+    assert_eq!(
+        rs[0].option(156),
+        Some(&DhcpOption::DhcpState(DhcpState::Active))
+    );
+    assert_eq!(h.counters.rfc6926.get(), 1);
+}
+
+#[test]
+fn draft_relay_id_active_data_done_without_associated_ip() {
+    let mut h = H::new(Dialect::Draft);
+    fill_relay(&h, b"relay-A", 3, ip("10.0.0.1"));
+    fill_relay(&h, b"relay-B", 2, ip("10.1.0.1"));
+    let rs = h.ask(&by_relay(Dialect::Draft, 1, b"relay-A"));
+    assert_eq!(types(&rs), [13, 19, 19, 15]);
+    assert!(rs[0].option(54).is_some());
+    assert!(rs[1].option(54).is_none() && rs[2].option(54).is_none());
+    assert!(rs.iter().all(|r| r.option(92).is_none()));
+    let addrs: Vec<_> = rs[..3].iter().map(|r| r.ciaddr).collect();
+    assert_eq!(addrs, [ip("10.0.0.1"), ip("10.0.0.2"), ip("10.0.0.3")]);
+}
+
+#[test]
+fn rfc_remote_id_every_binding_is_active() {
+    let mut h = H::new(Dialect::Rfc6926);
+    fill_relay(&h, b"relay-A", 3, ip("10.0.0.1"));
+    let rs = h.ask(&by_sub(Dialect::Rfc6926, 1, 2, b"remote"));
+    assert_eq!(types(&rs), [13, 13, 13, 15]);
+}
+
+#[test]
+fn draft_codes_are_configurable() {
+    let text = format!(
+        "{CONFIG}draft-codes = {{ lease-data = 200, lease-done = 201, lease-query-fail = 202, status-code-option = 220 }}\n"
+    );
+    let mut h = H::with(Dialect::Draft, params_of(&text));
+    fill_relay(&h, b"relay-A", 2, ip("10.0.0.1"));
+    let rs = h.ask(&by_relay(Dialect::Draft, 1, b"relay-A"));
+    assert_eq!(types(&rs), [13, 200, 201]);
+    let rs = h.ask(&q(Dialect::Draft, 2));
+    assert_eq!(types(&rs), [202]);
+    assert!(rs[0].option(151).is_none());
+    assert_eq!(draft_status(&rs[0], 220).0, DraftStatus::UnknownQueryType);
+}
+
+#[test]
+fn draft_unknown_and_unassigned_identifiers() {
+    let mut h = H::new(Dialect::Draft);
+    h.put(
+        relayed(ip("10.0.0.1"), 1, b"old-relay", b"old-remote", T0 - 10_000).with_times(
+            T0 - 10_000,
+            T0 - 6400,
+            0,
+            0,
+            T0 - 10_000,
+        ),
+    );
+    assert_eq!(
+        types(&h.ask(&by_relay(Dialect::Draft, 1, b"old-relay"))),
+        [11]
+    );
+    assert_eq!(types(&h.ask(&by_relay(Dialect::Draft, 2, b"never"))), [12]);
+    assert_eq!(
+        types(&h.ask(&by_sub(Dialect::Draft, 3, 2, b"old-remote"))),
+        [11]
+    );
+    assert_eq!(types(&h.ask(&by_sub(Dialect::Draft, 4, 2, b"nope"))), [12]);
+    // By IP: managed and free is UNASSIGNED (ciaddr echoed), unmanaged is UNKNOWN.
+    let rs = h.ask(&by_ip(Dialect::Draft, 5, "198.51.100.150"));
+    assert_eq!(types(&rs), [11]);
+    assert_eq!(rs[0].ciaddr, ip("198.51.100.150"));
+    assert_eq!(types(&h.ask(&by_ip(Dialect::Draft, 6, "192.0.2.77"))), [12]);
+    // By MAC without an active binding: UNKNOWN.
+    assert_eq!(types(&h.ask(&by_mac(Dialect::Draft, 7, 1))), [12]);
+}
+
+#[test]
+fn rfc_nothing_found_is_only_done() {
+    let mut h = H::new(Dialect::Rfc6926);
+    assert_eq!(
+        types(&h.ask(&by_relay(Dialect::Rfc6926, 1, b"never"))),
+        [15]
+    );
+    assert_eq!(
+        types(&h.ask(&by_ip(Dialect::Rfc6926, 2, "192.0.2.77"))),
+        [15]
+    );
+}
+
+#[test]
+fn mac_and_client_id_return_every_active_binding() {
+    let mut h = H::new(Dialect::Draft);
+    for i in 0..3u32 {
+        let a = Ipv4Addr::from(u32::from(ip("10.0.0.1")) + i);
+        h.put(
+            binding(a, 5, State4::Active, T0 - 100 + u64::from(i))
+                .with_client_id(b"cid-5")
+                .unwrap(),
+        );
+    }
+    h.put(binding(ip("10.0.0.9"), 5, State4::Released, T0 - 50));
+    let rs = h.ask(&by_mac(Dialect::Draft, 1, 5));
+    assert_eq!(types(&rs), [13, 19, 19, 15]);
+    assert!(rs.iter().all(|r| r.option(92).is_none()));
+    let rs = h.ask(&with(
+        q(Dialect::Draft, 2),
+        DhcpOption::ClientIdentifier(b"cid-5".to_vec()),
+    ));
+    assert_eq!(types(&rs), [13, 19, 19, 15]);
+}
+
+#[test]
+fn rfc_query_start_and_end_time_filter_on_cltt() {
+    let mut h = H::new(Dialect::Rfc6926);
+    h.put(relayed(ip("10.0.0.1"), 1, b"r", b"x", T0 - 1000));
+    h.put(relayed(ip("10.0.0.2"), 2, b"r", b"x", T0 - 500));
+    h.put(relayed(ip("10.0.0.3"), 3, b"r", b"x", T0 - 100));
+    let mut released = relayed(ip("10.0.0.4"), 4, b"r", b"x", T0 - 300);
+    released.state = State4::Released;
+    h.put(released);
+    let query = with(
+        by_relay(Dialect::Rfc6926, 1, b"r"),
+        DhcpOption::QueryStartTime((T0 - 600) as u32),
+    );
+    let rs = h.ask(&query);
+    assert_eq!(types(&rs), [13, 13, 11, 15]);
+    assert_eq!(rs[0].ciaddr, ip("10.0.0.2"));
+    assert_eq!(rs[1].ciaddr, ip("10.0.0.3"));
+    assert_eq!(rs[2].ciaddr, ip("10.0.0.4"));
+    assert_eq!(
+        rs[2].option(156),
+        Some(&DhcpOption::DhcpState(DhcpState::Released))
+    );
+    assert!(rs.iter().all(|r| base_time(r) == Some(T0 as u32)));
+    let query = with(
+        with(
+            by_relay(Dialect::Rfc6926, 2, b"r"),
+            DhcpOption::QueryStartTime((T0 - 600) as u32),
+        ),
+        DhcpOption::QueryEndTime((T0 - 200) as u32),
+    );
+    let rs = h.ask(&query);
+    assert_eq!(types(&rs), [13, 11, 15]);
+    // Without times: active ones only.
+    assert_eq!(
+        types(&h.ask(&by_relay(Dialect::Rfc6926, 3, b"r"))),
+        [13, 13, 13, 15]
+    );
+}
+
+// ---------------------------------------------------------------- validation
+
+#[test]
+fn draft_validation_failures() {
+    let mut h = H::new(Dialect::Draft);
+    let two_keys = Repr {
+        ciaddr: ip("10.0.0.1"),
+        ..by_mac(Dialect::Draft, 1, 1)
+    };
+    let rs = h.ask(&two_keys);
+    assert_eq!(types(&rs), [17]);
+    assert_eq!(rs[0].xid, 1);
+    assert_eq!(draft_status(&rs[0], 151).0, DraftStatus::MalformedQuery);
+    let rs = h.ask(&q(Dialect::Draft, 2));
+    assert_eq!(draft_status(&rs[0], 151).0, DraftStatus::UnknownQueryType);
+    // Relay-id with chaddr set.
+    let mut r = by_relay(Dialect::Draft, 3, b"relay");
+    r.chaddr[0] = 1;
+    r.hlen = 6;
+    r.htype = 1;
+    let rs = h.ask(&r);
+    assert_eq!(draft_status(&rs[0], 151).0, DraftStatus::MalformedQuery);
+    // Option 82 with two sub-options is no key.
+    let rai = RelayAgentInformation::from_sub_options([(1, &b"c"[..]), (2, &b"r"[..])]).unwrap();
+    let rs = h.ask(&with(
+        q(Dialect::Draft, 4),
+        DhcpOption::RelayAgentInformation(rai),
+    ));
+    assert_eq!(draft_status(&rs[0], 151).0, DraftStatus::MalformedQuery);
+    // Another message type.
+    let mut r = by_ip(Dialect::Draft, 5, "10.0.0.1");
+    r.set_option(DhcpOption::MessageType(MessageType::BulkLeaseQuery));
+    let rs = h.ask(&r);
+    assert_eq!(draft_status(&rs[0], 151).0, DraftStatus::UnknownQueryType);
+    assert_eq!(h.counters.failures(Status::MalformedQuery), 3);
+    // The connection is still usable.
+    assert!(h.conn.wants_read());
+    assert_eq!(h.conn.close(), None);
+}
+
+#[test]
+fn rfc_validation_failures() {
+    let mut h = H::new(Dialect::Rfc6926);
+    let r = Repr {
+        yiaddr: ip("10.0.0.9"),
+        ..by_ip(Dialect::Rfc6926, 1, "10.0.0.1")
+    };
+    let rs = h.ask(&r);
+    assert_eq!(types(&rs), [17]);
+    assert_eq!(rfc_status(&rs[0]), Rfc6926Status::MalformedQuery);
+    let r = Repr {
+        siaddr: ip("10.0.0.9"),
+        ..by_ip(Dialect::Rfc6926, 2, "10.0.0.1")
+    };
+    assert_eq!(rfc_status(&h.ask(&r)[0]), Rfc6926Status::MalformedQuery);
+    let mut r = by_ip(Dialect::Rfc6926, 3, "10.0.0.1");
+    r.set_option(DhcpOption::MessageType(MessageType::LeaseQuery));
+    assert_eq!(rfc_status(&h.ask(&r)[0]), Rfc6926Status::MalformedQuery);
+    assert_eq!(
+        rfc_status(&h.ask(&q(Dialect::Rfc6926, 4))[0]),
+        Rfc6926Status::NotAllowed
+    );
+    let r = with(
+        with(
+            by_relay(Dialect::Rfc6926, 5, b"r"),
+            DhcpOption::QueryStartTime(10),
+        ),
+        DhcpOption::QueryEndTime(5),
+    );
+    let rs = h.ask(&r);
+    assert_eq!(rs[0].xid, 5);
+    assert_eq!(rfc_status(&rs[0]), Rfc6926Status::MalformedQuery);
+}
+
+// ---------------------------------------------------------------- parallel queries
+
+#[test]
+fn two_queries_are_interleaved_by_xid() {
+    let mut h = H::new(Dialect::Draft);
+    fill_relay(&h, b"A", 4, ip("10.0.0.1"));
+    fill_relay(&h, b"B", 4, ip("10.1.0.1"));
+    h.send(&by_relay(Dialect::Draft, 0xa, b"A"));
+    h.send(&by_relay(Dialect::Draft, 0xb, b"B"));
+    let rs = h.replies();
+    let xids: Vec<u32> = rs.iter().map(|r| r.xid).collect();
+    assert_eq!(xids, [0xa, 0xb, 0xa, 0xb, 0xa, 0xb, 0xa, 0xb, 0xa, 0xb]);
+    assert_eq!(types(&rs), [13, 13, 19, 19, 19, 19, 19, 19, 15, 15]);
+}
+
+#[test]
+fn duplicate_xid_in_flight_is_refused() {
+    let mut h = H::new(Dialect::Rfc6926);
+    fill_relay(&h, b"A", 3, ip("10.0.0.1"));
+    h.send(&by_relay(Dialect::Rfc6926, 5, b"A"));
+    h.send(&by_relay(Dialect::Rfc6926, 5, b"A"));
+    let rs = h.replies();
+    assert_eq!(types(&rs), [13, 17, 13, 13, 15]);
+    assert_eq!(rfc_status(&rs[1]), Rfc6926Status::MalformedQuery);
+    // Once answered, the xid may be used again.
+    assert_eq!(
+        types(&h.ask(&by_relay(Dialect::Rfc6926, 5, b"A"))),
+        [13, 13, 13, 15]
+    );
+}
+
+#[test]
+fn no_more_queries_read_than_can_be_taken() {
+    let mut h = H::new(Dialect::Draft);
+    fill_relay(&h, b"A", 3, ip("10.0.0.1"));
+    assert!(h.conn.wants_read());
+    let mut all = Vec::new();
+    for xid in 1..=3 {
+        all.extend(h.frame(&by_relay(Dialect::Draft, xid, b"A")));
+    }
+    // The read hint never reaches past the current frame.
+    assert_eq!(h.conn.read_hint(), 3);
+    // A careless caller hands in all three at once: two are taken, the third is held.
+    h.conn.receive(&all, now(0)).unwrap();
+    assert_eq!(h.conn.open_queries(), 2);
+    assert!(!h.conn.wants_read());
+    assert_eq!(h.conn.read_hint(), 0);
+    let rs = h.replies();
+    let mut xids: Vec<u32> = rs.iter().map(|r| r.xid).collect();
+    xids.dedup();
+    assert!(
+        xids.contains(&3),
+        "the held query is answered once a slot frees"
+    );
+    assert_eq!(rs.len(), 12);
+    assert!(h.conn.wants_read());
+}
+
+// ---------------------------------------------------------------- memory and back-pressure
+
+#[test]
+fn bounded_memory_with_100000_bindings() {
+    let mut h = H::new(Dialect::Rfc6926);
+    let base = u32::from(ip("10.0.0.1"));
+    h.store.write4(Completion::none(), |batch| {
+        for i in 0..100_000u32 {
+            batch.upsert(relayed(Ipv4Addr::from(base + i), i, b"big", b"x", T0 - 100));
+        }
+    });
+    h.send(&by_relay(Dialect::Rfc6926, 1, b"big"));
+    let mut decoder = Decoder::new(Dialect::Rfc6926, 65535);
+    let mut messages = 0usize;
+    let mut most = 0usize;
+    let mut out = Vec::with_capacity(512);
+    loop {
+        out.clear();
+        let n = h.conn.poll_transmit(&mut out, 300, now(0));
+        assert!(n <= 300);
+        most = most.max(h.conn.buffered());
+        if n == 0 {
+            break;
+        }
+        let mut input = &out[..];
+        while !input.is_empty() {
+            let step = decoder.decode(input).unwrap();
+            input = &input[step.consumed..];
+            if step.message.is_some() {
+                messages += 1;
+            }
+        }
+    }
+    assert_eq!(messages, 100_001);
+    assert!(most < 4096, "held {most} octets");
+    assert_eq!(h.counters.bindings.get(), 100_000);
+}
+
+#[test]
+fn a_slow_reader_is_closed_after_data_timeout() {
+    let mut h = H::new(Dialect::Draft);
+    fill_relay(&h, b"A", 50, ip("10.0.0.1"));
+    h.send(&by_relay(Dialect::Draft, 1, b"A"));
+    let mut out = Vec::new();
+    assert!(h.conn.poll_transmit(&mut out, 100, now(1000)) > 0);
+    // The socket takes nothing more for 30 s.
+    assert_eq!(h.conn.on_timeout(now(20_000)), Ok(()));
+    assert_eq!(h.conn.on_timeout(now(31_000)), Err(Close::DataTimeout));
+    assert_eq!(h.conn.close(), Some(Close::DataTimeout));
+    assert_eq!(h.conn.buffered(), 0);
+}
+
+#[test]
+fn half_received_frame_times_out_and_idle_connection_closes() {
+    let mut h = H::new(Dialect::Draft);
+    h.conn.receive(&[0, 100, 0, 0, 1], now(0)).unwrap();
+    assert_eq!(h.conn.on_timeout(now(29_000)), Ok(()));
+    assert_eq!(h.conn.on_timeout(now(30_000)), Err(Close::DataTimeout));
+    let mut h = H::new(Dialect::Draft);
+    assert_eq!(h.conn.on_timeout(now(299_000)), Ok(()));
+    assert_eq!(h.conn.on_timeout(now(300_000)), Err(Close::IdleTimeout));
+}
+
+// ---------------------------------------------------------------- closing
+
+#[test]
+fn shutdown_sends_query_terminated_to_every_open_query() {
+    for dialect in [Dialect::Draft, Dialect::Rfc6926] {
+        let mut h = H::new(dialect);
+        fill_relay(&h, b"A", 100, ip("10.0.0.1"));
+        h.send(&by_relay(dialect, 1, b"A"));
+        h.send(&by_relay(dialect, 2, b"A"));
+        let mut out = Vec::new();
+        h.conn.poll_transmit(&mut out, 1, now(0));
+        h.conn.shutdown();
+        assert!(!h.conn.wants_read());
+        assert_eq!(h.conn.close(), None);
+        while h.conn.poll_transmit(&mut out, 4096, now(0)) > 0 {}
+        let rs = decode(dialect, &out);
+        assert_eq!(types(&rs), [13, 17, 17]);
+        assert_eq!(rs[1].xid, 2);
+        assert_eq!(rs[2].xid, 1);
+        match dialect {
+            Dialect::Draft => {
+                assert_eq!(draft_status(&rs[1], 151).0, DraftStatus::QueryTerminated)
+            }
+            _ => assert_eq!(rfc_status(&rs[1]), Rfc6926Status::QueryTerminated),
+        }
+        assert_eq!(h.conn.close(), Some(Close::Shutdown));
+    }
+}
+
+#[test]
+fn half_close_finishes_outstanding_queries_first() {
+    let mut h = H::new(Dialect::Rfc6926);
+    fill_relay(&h, b"A", 3, ip("10.0.0.1"));
+    h.send(&by_relay(Dialect::Rfc6926, 1, b"A"));
+    h.conn.peer_closed(now(0)).unwrap();
+    assert!(!h.conn.wants_read());
+    assert_eq!(h.conn.close(), None);
+    assert_eq!(types(&h.replies()), [13, 13, 13, 15]);
+    assert_eq!(h.conn.close(), Some(Close::Finished));
+}
+
+#[test]
+fn junk_unknown_dialect_and_oversized_frames_close() {
+    let mut h = H::new(Dialect::Draft);
+    assert!(matches!(
+        h.conn.receive(&[0, 5, 7, 1, 2], now(0)),
+        Err(Close::Junk(lessor_wire::Error::UnknownDialect))
+    ));
+    assert!(matches!(h.conn.close(), Some(Close::Junk(_))));
+    let mut h = H::new(Dialect::Draft);
+    assert!(matches!(
+        h.conn.receive(&[0, 0, 0], now(0)),
+        Err(Close::Junk(_))
+    ));
+    // A frame cut short at EOF.
+    let mut h = H::new(Dialect::Rfc6926);
+    h.conn.receive(&[0, 50, 1, 1], now(0)).unwrap();
+    assert!(matches!(h.conn.peer_closed(now(0)), Err(Close::Junk(_))));
+    // A message too short to carry an xid.
+    let mut h = H::new(Dialect::Rfc6926);
+    assert!(matches!(
+        h.conn.receive(&[0, 3, 1, 1, 6], now(0)),
+        Err(Close::Junk(_))
+    ));
+    assert_eq!(h.counters.closed_junk.get(), 1);
+}
