@@ -19,6 +19,6 @@ pub mod requestor;
 mod rng;
 pub mod udp;
 
-pub use query::{QueryKey, DEFAULT_PARAMETERS};
+pub use query::{KeyError, QueryKey, DEFAULT_PARAMETERS};
 pub use reply::{LeaseInfo, LeaseState, RelayInfo, ReplyError};
-pub use requestor::{Answer, Config, Event, Failure, QueryId, Requestor, SubmitError};
+pub use requestor::{Answer, Config, Event, Failure, Ignored, QueryId, Requestor, SubmitError};
