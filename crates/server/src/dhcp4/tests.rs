@@ -656,7 +656,10 @@ fn release_marks_the_binding_released() {
         (b.state, b.end, b.cltt),
         (State4::Released, T0 + 10, T0 + 10)
     );
-    assert!(b.t1 <= b.end && b.t2 <= b.end, "timers end with the lease: {b:?}");
+    assert!(
+        b.t1 <= b.end && b.t2 <= b.end,
+        "timers end with the lease: {b:?}"
+    );
     assert_eq!(b.relay_id(), Some(&b"relay-A"[..]));
 }
 
