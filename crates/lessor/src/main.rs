@@ -4,6 +4,7 @@ mod check;
 mod decode;
 mod leases;
 mod perf;
+mod query;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +48,8 @@ enum Command {
         #[command(subcommand)]
         command: leases::LeasesCommand,
     },
+    /// Ask leasequery servers about an address or client (RFC 4388; exit 0 active, 1 not, 2 error).
+    Query(query::QueryArgs),
     /// Load generators: measure a DHCP server under load (see docs/perf.md).
     Perf {
         #[command(subcommand)]
@@ -62,5 +65,6 @@ fn main() -> ExitCode {
         Command::Decode { file, hex, family } => decode::run(file, hex, family),
         Command::Leases { command } => leases::run(command),
         Command::Perf { command } => perf::run(command),
+        Command::Query(args) => query::run(args),
     }
 }

@@ -1,0 +1,369 @@
+//! `lessor query`: ask leasequery servers about one address or client (a thin shell over
+//! `lessor_requestor::udp`). See docs/query.md.
+
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lessor_perf::parse_duration;
+use lessor_requestor::udp::{self, Answered, Outcome};
+use lessor_requestor::{Config, LeaseInfo, QueryKey};
+use serde_json::{json, Map, Value};
+
+use crate::leases::text::{hex, printable, rfc3339, table, text_or_hex};
+
+/// What the VALUE names.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Kind {
+    /// An IPv4 address (ciaddr).
+    Ip,
+    /// A hardware address (hex octets; htype from --htype).
+    Mac,
+    /// A client identifier, option 61 (hex octets, type octet included).
+    ClientId,
+    /// An agent remote-id, option 82 sub-option 2 (hex, else text).
+    RemoteId,
+    /// A relay-id, option 82 sub-option 12 (hex, else text).
+    RelayId,
+}
+
+#[derive(clap::Args)]
+pub struct QueryArgs {
+    /// What VALUE is.
+    #[arg(value_enum)]
+    kind: Kind,
+    /// The address or identifier. Identifiers are hex ("01:02:ab", "0102ab"); remote-id and
+    /// relay-id that are not hex are taken as text, and "text:" forces text ("text:cafe").
+    value: String,
+    /// A leasequery server, ADDR or ADDR:PORT (port 67 by default). Repeat for several:
+    /// all are asked, the answer with the most recent client-last-transaction-time wins.
+    #[arg(long = "server", required = true, value_name = "ADDR[:PORT]", value_parser = parse_server)]
+    servers: Vec<SocketAddr>,
+    /// The requestor's address, written into giaddr: servers send the answer there.
+    /// Default: the address of --bind, else the local address that routes to the first server.
+    #[arg(long)]
+    giaddr: Option<Ipv4Addr>,
+    /// Local ADDR:PORT of the socket. Default: giaddr, an ephemeral port (servers following
+    /// PROTOCOL.md decision 4, like Lessor, answer there; others answer only giaddr:67, which
+    /// needs `--bind GIADDR:67` and root).
+    #[arg(long)]
+    bind: Option<SocketAddr>,
+    /// Give up after this long ("15s", "1m"). A server not yet seen to answer is retried only
+    /// every 10 s (RFC 4388 §6.6).
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Hardware type of a MAC query (1: Ethernet).
+    #[arg(long, default_value_t = 1)]
+    htype: u8,
+    /// Print one JSON object per result instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_server(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(a) = text.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    text.parse::<Ipv4Addr>()
+        .map(|a| SocketAddr::from((a, 67)))
+        .map_err(|_| format!("{text:?} is not ADDR or ADDR:PORT"))
+}
+
+/// The query key VALUE names (see [`QueryArgs::value`]).
+fn parse_key(kind: Kind, value: &str, htype: u8) -> Result<QueryKey, String> {
+    let hex_of =
+        |what: &str| lessor_wire::hex::parse(value).map_err(|e| format!("{what} {value:?}: {e}"));
+    let id = || match value.strip_prefix("text:") {
+        Some(t) => t.as_bytes().to_vec(),
+        None => lessor_wire::hex::parse(value).unwrap_or_else(|_| value.as_bytes().to_vec()),
+    };
+    let key = match kind {
+        Kind::Ip => QueryKey::Ip(
+            value
+                .parse()
+                .map_err(|_| format!("{value:?} is not an IPv4 address"))?,
+        ),
+        Kind::Mac => QueryKey::Mac {
+            htype,
+            chaddr: hex_of("MAC address")?,
+        },
+        Kind::ClientId => QueryKey::ClientId(hex_of("client-id")?),
+        Kind::RemoteId => QueryKey::RemoteId(id()),
+        Kind::RelayId => QueryKey::RelayId(id()),
+    };
+    key.validate().map_err(|e| e.to_string())?;
+    Ok(key)
+}
+
+/// giaddr: --giaddr, else --bind's address, else the source address toward the first server.
+fn giaddr_of(args: &QueryArgs) -> Result<Ipv4Addr, String> {
+    if let Some(g) = args.giaddr {
+        return Ok(g);
+    }
+    if let Some(SocketAddr::V4(b)) = args.bind {
+        if !b.ip().is_unspecified() {
+            return Ok(*b.ip());
+        }
+    }
+    let probe = UdpSocket::bind("0.0.0.0:0").map_err(|e| e.to_string())?;
+    probe
+        .connect(args.servers[0])
+        .map_err(|e| format!("no route to {}: {e}; give --giaddr", args.servers[0]))?;
+    match probe.local_addr().map_err(|e| e.to_string())? {
+        SocketAddr::V4(a) if !a.ip().is_unspecified() => Ok(*a.ip()),
+        _ => Err("cannot tell the local address; give --giaddr".into()),
+    }
+}
+
+pub fn run(args: QueryArgs) -> ExitCode {
+    match query(&args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("lessor query: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn query(args: &QueryArgs) -> Result<ExitCode, String> {
+    let key = parse_key(args.kind, &args.value, args.htype)?;
+    if args.servers.iter().any(|s| !s.is_ipv4()) {
+        return Err("leasequery servers are IPv4 addresses".into());
+    }
+    let giaddr = giaddr_of(args)?;
+    let mut config = Config::new(giaddr, args.servers.clone());
+    config.query_timeout = args.timeout;
+    config.seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+        ^ u64::from(std::process::id());
+    let bind = args.bind.unwrap_or_else(|| udp::default_bind(&config));
+    let outcomes = udp::run(
+        config,
+        bind,
+        vec![key],
+        args.timeout + Duration::from_secs(1),
+    )
+    .map_err(|e| format!("{bind}: {e}"))?;
+    let mut code = 0u8;
+    let mut rows = Vec::new();
+    for Outcome { key, result } in outcomes {
+        match result {
+            Ok(a) => {
+                if !a.answer.lease.is_found() {
+                    code = code.max(1);
+                }
+                if args.json {
+                    println!("{}", to_json(&key, &a));
+                } else {
+                    rows.push(row(&a));
+                }
+            }
+            Err(e) => {
+                code = 2;
+                if args.json {
+                    println!(
+                        "{}",
+                        json!({"query": query_json(&key), "error": e.to_string()})
+                    );
+                } else {
+                    eprintln!("lessor query: {key}: {e}");
+                }
+            }
+        }
+    }
+    if !rows.is_empty() {
+        print!("{}", table(&HEADER, &rows));
+    }
+    Ok(ExitCode::from(code))
+}
+
+const HEADER: [&str; 10] = [
+    "ADDRESS",
+    "STATE",
+    "MAC",
+    "CLIENT-ID",
+    "LEASE",
+    "CLTT",
+    "CIRCUIT-ID",
+    "REMOTE-ID",
+    "RELAY-ID",
+    "SERVER",
+];
+
+/// `1h2m3s`, `45s`.
+fn span(secs: u32) -> String {
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m{s}s"),
+        _ => format!("{h}h{m}m{s}s"),
+    }
+}
+
+fn dash_or<T>(v: Option<T>, f: impl FnOnce(T) -> String) -> String {
+    v.map_or_else(|| "-".into(), f)
+}
+
+fn row(a: &Answered) -> Vec<String> {
+    let l = &a.answer.lease;
+    vec![
+        dash_or(l.address, |x| x.to_string()),
+        l.state.to_string(),
+        if l.chaddr.is_empty() {
+            "-".into()
+        } else {
+            lessor_wire::hex::colon(&l.chaddr)
+        },
+        dash_or(l.client_id.as_deref(), lessor_wire::hex::colon),
+        dash_or(l.lease_remaining, span),
+        dash_or(l.cltt_ago, |s| format!("{} ago", span(s))),
+        text_or_hex(l.circuit_id()),
+        text_or_hex(l.remote_id()),
+        text_or_hex(l.relay_id()),
+        a.answer.server.to_string(),
+    ]
+}
+
+fn query_json(key: &QueryKey) -> Value {
+    let value = match key {
+        QueryKey::Ip(a) => a.to_string(),
+        QueryKey::Mac { chaddr, .. } => lessor_wire::hex::colon(chaddr),
+        QueryKey::ClientId(v) | QueryKey::RemoteId(v) | QueryKey::RelayId(v) => hex(v),
+    };
+    json!({"kind": key.kind(), "value": value})
+}
+
+fn blob(m: &mut Map<String, Value>, name: &str, v: Option<&[u8]>) {
+    m.insert(name.into(), json!(v.map(hex)));
+    if let Some(t) = v.and_then(printable) {
+        m.insert(format!("{name}_text"), json!(t));
+    }
+}
+
+fn epoch(t: Option<SystemTime>) -> Option<u64> {
+    t?.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs())
+}
+
+/// One result as JSON: octets as plain hex with a `_text` copy when printable, relative times
+/// in seconds, absolute times as epoch seconds with an RFC 3339 copy.
+fn to_json(key: &QueryKey, a: &Answered) -> Value {
+    let l: &LeaseInfo = &a.answer.lease;
+    let mut m = Map::new();
+    m.insert("query".into(), query_json(key));
+    m.insert("state".into(), json!(l.state.as_str()));
+    m.insert("found".into(), json!(l.is_found()));
+    m.insert("address".into(), json!(l.address.map(|x| x.to_string())));
+    m.insert("htype".into(), json!(l.htype));
+    m.insert(
+        "mac".into(),
+        json!((!l.chaddr.is_empty()).then(|| lessor_wire::hex::colon(&l.chaddr))),
+    );
+    m.insert("client_id".into(), json!(l.client_id.as_deref().map(hex)));
+    m.insert("lease_remaining".into(), json!(l.lease_remaining));
+    m.insert("t1_remaining".into(), json!(l.t1_remaining));
+    m.insert("t2_remaining".into(), json!(l.t2_remaining));
+    let end = epoch(l.lease_end(a.received_at));
+    m.insert("lease_end".into(), json!(end));
+    m.insert("lease_end_time".into(), json!(end.and_then(rfc3339)));
+    m.insert("cltt_ago".into(), json!(l.cltt_ago));
+    let cltt = epoch(l.cltt(a.received_at));
+    m.insert("cltt".into(), json!(cltt));
+    m.insert("cltt_time".into(), json!(cltt.and_then(rfc3339)));
+    let ri = l.relay_info.as_ref();
+    m.insert(
+        "relay_agent_information".into(),
+        json!(ri.map(|r| hex(&r.raw))),
+    );
+    blob(&mut m, "circuit_id", l.circuit_id());
+    blob(&mut m, "remote_id", l.remote_id());
+    blob(&mut m, "relay_id", l.relay_id());
+    let others: Vec<Value> = ri
+        .map(|r| &r.others[..])
+        .unwrap_or_default()
+        .iter()
+        .map(|(code, v)| json!({"code": code, "value": hex(v)}))
+        .collect();
+    m.insert("relay_sub_options".into(), json!(others));
+    m.insert(
+        "associated_ips".into(),
+        json!(l
+            .associated
+            .iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()),
+    );
+    m.insert(
+        "server_id".into(),
+        json!(l.server_id.map(|x| x.to_string())),
+    );
+    blob(&mut m, "vendor_class_id", l.vendor_class.as_deref());
+    blob(&mut m, "hostname", l.hostname.as_deref());
+    m.insert("server".into(), json!(a.answer.server.to_string()));
+    m.insert(
+        "other_answers".into(),
+        json!(a
+            .answer
+            .others
+            .iter()
+            .map(|(s, o)| json!({"server": s.to_string(), "state": o.state.as_str()}))
+            .collect::<Vec<_>>()),
+    );
+    Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_parse_by_kind() {
+        assert_eq!(
+            parse_key(Kind::Ip, "192.0.2.7", 1),
+            Ok(QueryKey::Ip(Ipv4Addr::new(192, 0, 2, 7)))
+        );
+        assert!(parse_key(Kind::Ip, "192.0.2", 1).is_err());
+        assert!(parse_key(Kind::Ip, "0.0.0.0", 1).is_err());
+        assert_eq!(
+            parse_key(Kind::Mac, "02:00:5e:00:53:01", 1),
+            Ok(QueryKey::mac([2, 0, 0x5e, 0, 0x53, 1]))
+        );
+        assert!(parse_key(Kind::Mac, "zz", 1).is_err());
+        assert_eq!(
+            parse_key(Kind::ClientId, "0102", 1),
+            Ok(QueryKey::ClientId(vec![1, 2]))
+        );
+        assert_eq!(
+            parse_key(Kind::RelayId, "c0:ff:ee", 1),
+            Ok(QueryKey::RelayId(vec![0xc0, 0xff, 0xee]))
+        );
+        assert_eq!(
+            parse_key(Kind::RelayId, "lessor-perf", 1),
+            Ok(QueryKey::RelayId(b"lessor-perf".to_vec()))
+        );
+        assert_eq!(
+            parse_key(Kind::RemoteId, "text:cafe", 1),
+            Ok(QueryKey::RemoteId(b"cafe".to_vec()))
+        );
+    }
+
+    #[test]
+    fn servers_default_to_port_67() {
+        assert_eq!(
+            parse_server("192.0.2.1"),
+            Ok("192.0.2.1:67".parse().unwrap())
+        );
+        assert_eq!(
+            parse_server("127.0.0.1:6767"),
+            Ok("127.0.0.1:6767".parse().unwrap())
+        );
+        assert!(parse_server("host").is_err());
+    }
+
+    #[test]
+    fn spans() {
+        assert_eq!(span(5), "5s");
+        assert_eq!(span(65), "1m5s");
+        assert_eq!(span(3725), "1h2m5s");
+    }
+}

@@ -1,0 +1,218 @@
+//! `lessor query` against a real `lessor serve` on loopback: bindings made by `lessor perf dora`
+//! (relayed through giaddr 127.0.0.1 with link-selection), then queried by IP, by MAC and by
+//! relay-id, with exit codes and JSON checked. Only 127.0.0.1 sockets; addresses in
+//! 198.51.100.0/24 are payload only.
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn lessor() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lessor"))
+}
+
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+fn start(dir: &Path, port: u16, relay_port: u16) -> Server {
+    std::fs::create_dir_all(dir).unwrap();
+    let config = dir.join("lessor.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[server]
+identifier = "127.0.0.1"
+store = "{store}"
+
+[dhcp4]
+listen = ["127.0.0.1"]
+port = {port}
+relay-port = {relay_port}
+relays = ["127.0.0.0/8"]
+lease-time = "1h"
+
+[[dhcp4.subnet]]
+prefix = "198.51.100.0/24"
+pools = ["198.51.100.100-198.51.100.199"]
+
+[leasequery]
+requesters = ["127.0.0.1/32"]
+"#,
+            store = dir.join("lessor.db").display()
+        ),
+    )
+    .unwrap();
+    let log = dir.join("serve.log");
+    let child = lessor()
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let server = Server {
+        child,
+        dir: dir.to_owned(),
+    };
+    let until = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("dhcp4: listening")
+    {
+        assert!(Instant::now() < until, "lessor serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
+fn query(args: &[&str], server: &str) -> Output {
+    lessor()
+        .arg("query")
+        .args(args)
+        .args([
+            "--server",
+            server,
+            "--giaddr",
+            "127.0.0.1",
+            "--timeout",
+            "5s",
+        ])
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn query_finds_what_perf_leased() {
+    let dir = std::env::temp_dir().join(format!("lessor-query-{}", std::process::id()));
+    let (port, relay_port) = (free_port(), free_port());
+    let _server = start(&dir, port, relay_port);
+    let server = format!("127.0.0.1:{port}");
+    let acked = dir.join("acked.txt");
+
+    let out = lessor()
+        .args(["perf", "dora", "--server", &server, "--giaddr", "127.0.0.1"])
+        .args(["--bind", &format!("127.0.0.1:{relay_port}")])
+        .args(["--link-selection", "198.51.100.1", "--clients", "3"])
+        .args(["--relay-id", "c0:ff:ee", "--duration", "20s", "--seed", "1"])
+        .arg("--acked-out")
+        .arg(&acked)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let acked = std::fs::read_to_string(&acked).unwrap();
+    let first = acked.lines().next().expect("an ACK");
+    let (address, mac) = first.split_once(' ').unwrap();
+
+    // By IP: active, with what perf's relay put in option 82.
+    let out = query(&["ip", address], &server);
+    let text = stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let header = text.lines().next().unwrap();
+    assert!(
+        header.starts_with("ADDRESS") && header.contains("RELAY-ID"),
+        "{text}"
+    );
+    let row = text.lines().nth(1).unwrap();
+    assert!(row.starts_with(address), "{text}");
+    for want in ["active", mac, "c0:ff:ee", "perf-", "1h0m0s", &server] {
+        assert!(row.contains(want), "{want} missing: {text}");
+    }
+
+    // --json parses and carries the option 82 sub-options.
+    let out = query(&["ip", address, "--json"], &server);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(v["state"], "active");
+    assert_eq!(v["address"], address);
+    assert_eq!(v["mac"], mac);
+    assert_eq!(v["relay_id"], "c0ffee");
+    assert!(v["circuit_id_text"].as_str().unwrap().starts_with("perf-"));
+    assert_eq!(v["server_id"], "127.0.0.1");
+    assert!(v["lease_remaining"].as_u64().unwrap() > 3500);
+    assert!(v["cltt"].as_u64().is_some() && v["cltt_time"].is_string());
+
+    // By MAC: the same lease.
+    let out = query(&["mac", mac, "--json"], &server);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(v["address"], address);
+
+    // By relay-id: one of the three.
+    let out = query(&["relay-id", "c0:ff:ee"], &server);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+
+    // A free pool address: UNASSIGNED, exit 1.
+    let out = query(&["ip", "198.51.100.199"], &server);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("unassigned"), "{}", stdout(&out));
+
+    // An address the server does not manage: UNKNOWN, exit 1.
+    let out = query(&["ip", "203.0.113.5", "--json"], &server);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(v["state"], "unknown");
+
+    // A MAC nobody has: UNKNOWN, exit 1.
+    let out = query(&["mac", "02:00:5e:00:53:99"], &server);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn no_reply_and_bad_arguments_exit_2() {
+    // Nobody listens on this port.
+    let port = free_port();
+    let started = Instant::now();
+    let out = lessor()
+        .args(["query", "ip", "198.51.100.7", "--giaddr", "127.0.0.1"])
+        .args(["--server", &format!("127.0.0.1:{port}"), "--timeout", "1s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no reply"));
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    let out = lessor()
+        .args(["query", "mac", "not-hex", "--server", "127.0.0.1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not hex"));
+    let out = lessor()
+        .args(["query", "ip", "198.51.100.7"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "clap: --server is required");
+}

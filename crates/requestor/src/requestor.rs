@@ -1,0 +1,715 @@
+//! The sans-IO requestor: which leasequery goes to which server when (RFC 4388 §6.2, §6.5, §6.6,
+//! §6.8, §7), with every instant passed in by the caller.
+//!
+//! # Timing rules
+//!
+//! - **Backoff** (RFC 2131 §4.1): a query's n-th retransmission to a server follows the previous
+//!   transmission by `initial_timeout * 2^(n-1)` capped at `max_timeout` (4, 8, 16, 32, 64, 64 s),
+//!   then moved by a uniform jitter in `±jitter` (1 s) drawn from the seeded generator. The same
+//!   xid is reused for every retransmission to one server.
+//! - **Per-server timer** (§6.6): starts expired; restarted by every reply from the server; runs
+//!   `server_timer` (1 min). While it runs, up to `max_parallel` (100) queries are outstanding to
+//!   the server. While it is expired, one is: the others are dropped back to the queue (not
+//!   failed) and are sent again once the server answers. A server that has answered before and
+//!   whose timer expired is polled every `poll_interval` (64 s, jittered) by that one query.
+//! - **Servers not known to support leasequery** (never answered): besides the one-outstanding
+//!   rule, consecutive transmissions to them are at least `unknown_server_interval` (10 s) apart.
+//! - A query gives up (`Failure::NoReply`) `query_timeout` after it was submitted.
+//!
+//! # Several servers (§6.2, §6.8)
+//!
+//! A query goes to the server remembered as authoritative for its key (the last one that answered
+//! ACTIVE or UNASSIGNED for it, or for the address); without one, or when the remembered server has
+//! not answered after `fallback_after` transmissions, to every configured server. The answer is
+//! final when every asked server has answered, or `merge_wait` after the first answer. Merging:
+//! an active lease beats UNASSIGNED, which beats UNKNOWN; among active leases the most recent
+//! client-last-transaction-time wins (ties: the first received).
+//!
+//! # Cache (§6.5, §7)
+//!
+//! ACTIVE answers are kept until the lease ends (without a lease time: not kept); UNKNOWN (and
+//! legacy NAK) for `unknown_ttl` (5 min); UNASSIGNED for an address until [`Requestor::glean`]
+//! says a binding for it appeared (or `unassigned_ttl`, when set); UNASSIGNED for an identifier
+//! for `unknown_ttl`. A query answered from the cache sends nothing.
+//!
+//! # ciaddr restriction (§7)
+//!
+//! With `access_networks` configured, a query by an address outside them is refused at
+//! [`Requestor::submit`] with [`SubmitError::OutsideAccessNetworks`].
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use ipnet::Ipv4Net;
+
+use crate::query::{KeyError, QueryKey, DEFAULT_PARAMETERS};
+use crate::reply::{LeaseInfo, LeaseState, ReplyError};
+use crate::rng::Rng;
+
+/// Every figure of the requestor. `Config::new` gives the RFC's values.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The requestor's address, written into giaddr: where servers send answers.
+    pub giaddr: Ipv4Addr,
+    /// The leasequery servers (address:67 usually).
+    pub servers: Vec<SocketAddr>,
+    /// The Parameter Request List (empty: none is sent).
+    pub parameters: Vec<u8>,
+    /// Addresses that may be queried (§7 ciaddr restriction); empty: any.
+    pub access_networks: Vec<Ipv4Net>,
+    /// First retransmission timeout (RFC 2131: 4 s).
+    pub initial_timeout: Duration,
+    /// Largest retransmission timeout before jitter (RFC 2131: 64 s).
+    pub max_timeout: Duration,
+    /// Uniform jitter added to every timeout, in ±jitter (RFC 2131: 1 s).
+    pub jitter: Duration,
+    /// How long a query is tried before it fails.
+    pub query_timeout: Duration,
+    /// Per-server timer: how long after a reply the server counts as live (§6.6: 1 min).
+    pub server_timer: Duration,
+    /// Poll period of a known server whose timer expired (§6.6: about 64 s).
+    pub poll_interval: Duration,
+    /// Queries outstanding at once to a live server (§6.6: 100 or 200).
+    pub max_parallel: usize,
+    /// Least gap between transmissions to a server never seen to answer (§6.6: about 10 s).
+    pub unknown_server_interval: Duration,
+    /// How long to wait for other servers after the first answer.
+    pub merge_wait: Duration,
+    /// Transmissions to the remembered server after which every server is asked.
+    pub fallback_after: u32,
+    /// Whether answers are cached at all.
+    pub cache: bool,
+    /// How long UNKNOWN (and UNASSIGNED for identifiers) is cached (§6.5: about 5 min).
+    pub unknown_ttl: Duration,
+    /// How long UNASSIGNED for an address is cached; `None`: until [`Requestor::glean`].
+    pub unassigned_ttl: Option<Duration>,
+    /// Seed of the jitter and transaction-id generator.
+    pub seed: u64,
+}
+
+impl Config {
+    /// The RFC 4388 / RFC 2131 figures for a requestor at `giaddr` asking `servers`.
+    pub fn new(giaddr: Ipv4Addr, servers: Vec<SocketAddr>) -> Config {
+        Config {
+            giaddr,
+            servers,
+            parameters: DEFAULT_PARAMETERS.to_vec(),
+            access_networks: Vec::new(),
+            initial_timeout: Duration::from_secs(4),
+            max_timeout: Duration::from_secs(64),
+            jitter: Duration::from_secs(1),
+            query_timeout: Duration::from_secs(120),
+            server_timer: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(64),
+            max_parallel: 100,
+            unknown_server_interval: Duration::from_secs(10),
+            merge_wait: Duration::from_secs(1),
+            fallback_after: 2,
+            cache: true,
+            unknown_ttl: Duration::from_secs(300),
+            unassigned_ttl: None,
+            seed: 0,
+        }
+    }
+}
+
+/// A submitted query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct QueryId(pub u64);
+
+/// Why [`Requestor::submit`] refused a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmitError {
+    /// No message can carry the key.
+    Invalid(KeyError),
+    /// The address is outside the configured access networks (RFC 4388 §7 ciaddr restriction).
+    OutsideAccessNetworks(Ipv4Addr),
+    /// No server is configured.
+    NoServers,
+}
+
+impl fmt::Display for SubmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubmitError::Invalid(e) => e.fmt(f),
+            SubmitError::OutsideAccessNetworks(a) => write!(
+                f,
+                "{a} is outside the configured access networks; not queried (RFC 4388 §7 ciaddr restriction)"
+            ),
+            SubmitError::NoServers => f.write_str("no leasequery server configured"),
+        }
+    }
+}
+
+impl std::error::Error for SubmitError {}
+
+/// Why a query failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// No server answered within `query_timeout`.
+    NoReply,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::NoReply => f.write_str("no reply from any server"),
+        }
+    }
+}
+
+/// The merged answer to a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The chosen answer.
+    pub lease: LeaseInfo,
+    /// The server it came from.
+    pub server: SocketAddr,
+    /// When it arrived (the caller's clock).
+    pub received: Instant,
+    /// Whether it was served from the cache (then nothing was sent).
+    pub from_cache: bool,
+    /// The other servers' answers, for diagnostics.
+    pub others: Vec<(SocketAddr, LeaseInfo)>,
+}
+
+/// What the requestor has to tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A query has its answer.
+    Answered(QueryId, Box<Answer>),
+    /// A query failed.
+    Failed(QueryId, Failure),
+}
+
+/// Why [`Requestor::handle_reply`] did not use a datagram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ignored {
+    /// Not a leasequery answer.
+    Malformed(ReplyError),
+    /// Its xid matches no outstanding query.
+    UnknownXid,
+    /// It came from another address than the server asked.
+    WrongServer,
+    /// A query by IP answered about another address.
+    Mismatch,
+    /// The server had already answered this query.
+    Duplicate,
+}
+
+#[derive(Debug)]
+struct Server {
+    addr: SocketAddr,
+    last_reply: Option<Instant>,
+    last_send: Option<Instant>,
+}
+
+impl Server {
+    fn known(&self) -> bool {
+        self.last_reply.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TargetState {
+    Waiting,
+    InFlight { next: Instant },
+    Answered,
+}
+
+#[derive(Debug)]
+struct Target {
+    server: usize,
+    xid: u32,
+    state: TargetState,
+    /// Transmissions since the target was last (re)queued.
+    sends: u32,
+    /// Transmissions in all.
+    total_sends: u32,
+}
+
+#[derive(Debug)]
+struct Pending {
+    key: QueryKey,
+    targets: Vec<Target>,
+    answers: Vec<(usize, LeaseInfo, Instant)>,
+    deadline: Instant,
+    merge_at: Option<Instant>,
+    fanned_out: bool,
+}
+
+#[derive(Debug)]
+struct CacheEntry {
+    answer: Answer,
+    expires: Option<Instant>,
+}
+
+/// The requestor state machine (see the module docs).
+#[derive(Debug)]
+pub struct Requestor {
+    config: Config,
+    servers: Vec<Server>,
+    pending: BTreeMap<QueryId, Pending>,
+    xids: HashMap<u32, (QueryId, usize)>,
+    events: VecDeque<Event>,
+    cache: HashMap<QueryKey, CacheEntry>,
+    authority: HashMap<QueryKey, usize>,
+    rng: Rng,
+    next_id: u64,
+    last_now: Option<Instant>,
+}
+
+impl Requestor {
+    /// A requestor with no query outstanding and every server timer expired.
+    pub fn new(config: Config) -> Requestor {
+        let servers = config
+            .servers
+            .iter()
+            .map(|&addr| Server {
+                addr,
+                last_reply: None,
+                last_send: None,
+            })
+            .collect();
+        Requestor {
+            rng: Rng::new(config.seed),
+            config,
+            servers,
+            pending: BTreeMap::new(),
+            xids: HashMap::new(),
+            events: VecDeque::new(),
+            cache: HashMap::new(),
+            authority: HashMap::new(),
+            next_id: 0,
+            last_now: None,
+        }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Queues a query. A cached answer is reported at once (as an event) and nothing is sent.
+    pub fn submit(&mut self, key: QueryKey, now: Instant) -> Result<QueryId, SubmitError> {
+        self.last_now = Some(now);
+        key.validate().map_err(SubmitError::Invalid)?;
+        if let QueryKey::Ip(a) = key {
+            let nets = &self.config.access_networks;
+            if !nets.is_empty() && !nets.iter().any(|n| n.contains(&a)) {
+                return Err(SubmitError::OutsideAccessNetworks(a));
+            }
+        }
+        if self.servers.is_empty() {
+            return Err(SubmitError::NoServers);
+        }
+        let id = QueryId(self.next_id);
+        self.next_id += 1;
+        if let Some(entry) = self.cache.get(&key) {
+            if entry.expires.is_none_or(|e| now < e) {
+                let mut answer = entry.answer.clone();
+                answer.from_cache = true;
+                self.events.push_back(Event::Answered(id, Box::new(answer)));
+                return Ok(id);
+            }
+            self.cache.remove(&key);
+        }
+        let (servers, fanned_out) = match self.authority.get(&key) {
+            Some(&s) => (vec![s], false),
+            None => ((0..self.servers.len()).collect(), true),
+        };
+        let mut pending = Pending {
+            key,
+            targets: Vec::new(),
+            answers: Vec::new(),
+            deadline: now + self.config.query_timeout,
+            merge_at: None,
+            fanned_out,
+        };
+        for s in servers {
+            self.add_target(id, &mut pending, s);
+        }
+        self.pending.insert(id, pending);
+        Ok(id)
+    }
+
+    fn add_target(&mut self, id: QueryId, pending: &mut Pending, server: usize) {
+        let xid = loop {
+            let x = self.rng.next_u64() as u32;
+            if !self.xids.contains_key(&x) {
+                break x;
+            }
+        };
+        self.xids.insert(xid, (id, pending.targets.len()));
+        pending.targets.push(Target {
+            server,
+            xid,
+            state: TargetState::Waiting,
+            sends: 0,
+            total_sends: 0,
+        });
+    }
+
+    /// Queries submitted and not yet answered or failed.
+    pub fn outstanding(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Tells the requestor a binding for `address` appeared (it gleaned a DHCPACK, say): cached
+    /// answers about the address are dropped, UNASSIGNED among them (§6.5).
+    pub fn glean(&mut self, address: Ipv4Addr) {
+        self.cache.retain(|key, entry| {
+            key.ip() != Some(address) && entry.answer.lease.address != Some(address)
+        });
+    }
+
+    /// Drops every cached answer.
+    pub fn clear_cache(&mut self) {
+        self.cache.clear();
+    }
+
+    /// Whether the server's per-server timer is running at `now` (§6.6).
+    pub fn server_live(&self, server: SocketAddr, now: Instant) -> bool {
+        self.servers
+            .iter()
+            .find(|s| s.addr == server)
+            .is_some_and(|s| self.live(s, now))
+    }
+
+    fn live(&self, s: &Server, now: Instant) -> bool {
+        s.last_reply
+            .is_some_and(|t| now < t + self.config.server_timer)
+    }
+
+    /// Fails queries past their deadline and finishes those whose merge wait is over. Called by
+    /// [`Requestor::poll_transmit`] too.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.last_now = Some(now);
+        let mut finish = Vec::new();
+        let mut fan_out = Vec::new();
+        for (&id, p) in &self.pending {
+            if p.merge_at.is_some_and(|m| m <= now) || p.deadline <= now {
+                finish.push(id);
+            } else if !p.fanned_out
+                && p.answers.is_empty()
+                && p.targets
+                    .iter()
+                    .any(|t| t.total_sends >= self.config.fallback_after)
+            {
+                fan_out.push(id);
+            }
+        }
+        for id in finish {
+            self.finish(id);
+        }
+        for id in fan_out {
+            if let Some(mut p) = self.pending.remove(&id) {
+                p.fanned_out = true;
+                for s in 0..self.servers.len() {
+                    if p.targets.iter().all(|t| t.server != s) {
+                        self.add_target(id, &mut p, s);
+                    }
+                }
+                self.pending.insert(id, p);
+            }
+        }
+    }
+
+    /// The next datagram to send (server, octets), if one is due at `now`. Call until `None`.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<(SocketAddr, Vec<u8>)> {
+        self.handle_timeout(now);
+        for s in 0..self.servers.len() {
+            if let Some((id, t)) = self.next_to_send(s, now) {
+                return Some(self.transmit(id, t, now));
+            }
+        }
+        None
+    }
+
+    fn in_flight(&self, s: usize) -> Vec<(QueryId, usize)> {
+        let mut v = Vec::new();
+        for (&id, p) in &self.pending {
+            for (i, t) in p.targets.iter().enumerate() {
+                if t.server == s && matches!(t.state, TargetState::InFlight { .. }) {
+                    v.push((id, i));
+                }
+            }
+        }
+        v
+    }
+
+    fn limit(&self, s: usize, now: Instant) -> usize {
+        if self.live(&self.servers[s], now) {
+            self.config.max_parallel.max(1)
+        } else {
+            1
+        }
+    }
+
+    /// The earliest time anything may be sent to a server never seen to answer.
+    fn gate(&self, s: usize) -> Option<Instant> {
+        let server = &self.servers[s];
+        if server.known() {
+            return None;
+        }
+        server
+            .last_send
+            .map(|t| t + self.config.unknown_server_interval)
+    }
+
+    fn next_to_send(&mut self, s: usize, now: Instant) -> Option<(QueryId, usize)> {
+        let limit = self.limit(s, now);
+        let in_flight = self.in_flight(s);
+        // §6.6: when the timer has gone off, all but one outstanding query are dropped (back
+        // to the queue: they are sent again once the server answers).
+        for &(id, i) in in_flight.iter().skip(limit) {
+            if let Some(t) = self.pending.get_mut(&id).map(|p| &mut p.targets[i]) {
+                t.state = TargetState::Waiting;
+                t.sends = 0;
+            }
+        }
+        let kept = &in_flight[..in_flight.len().min(limit)];
+        if self.gate(s).is_some_and(|g| now < g) {
+            return None;
+        }
+        for &(id, i) in kept {
+            if let TargetState::InFlight { next } = self.pending[&id].targets[i].state {
+                if next <= now {
+                    return Some((id, i));
+                }
+            }
+        }
+        if kept.len() >= limit {
+            return None;
+        }
+        self.pending.iter().find_map(|(&id, p)| {
+            p.targets
+                .iter()
+                .position(|t| t.server == s && t.state == TargetState::Waiting)
+                .map(|i| (id, i))
+        })
+    }
+
+    fn jittered(&mut self, base: Duration) -> Duration {
+        let j = self.config.jitter.as_millis() as u64;
+        let offset = self.rng.below_or_eq(2 * j) as i128 - j as i128;
+        let ms = (base.as_millis() as i128 + offset).max(0);
+        Duration::from_millis(ms as u64)
+    }
+
+    fn transmit(&mut self, id: QueryId, t: usize, now: Instant) -> (SocketAddr, Vec<u8>) {
+        let (s, sends, xid) = {
+            let target = &mut self.pending.get_mut(&id).expect("pending").targets[t];
+            target.sends += 1;
+            target.total_sends += 1;
+            (target.server, target.sends, target.xid)
+        };
+        let doubling = 2u32.saturating_pow(sends.saturating_sub(1).min(16));
+        let base = self
+            .config
+            .initial_timeout
+            .saturating_mul(doubling)
+            .min(self.config.max_timeout);
+        let mut delay = self.jittered(base);
+        if !self.live(&self.servers[s], now) {
+            let floor = if self.servers[s].known() {
+                let poll = self.config.poll_interval;
+                self.jittered(poll)
+            } else {
+                self.config.unknown_server_interval
+            };
+            delay = delay.max(floor);
+        }
+        let p = self.pending.get_mut(&id).expect("pending");
+        p.targets[t].state = TargetState::InFlight { next: now + delay };
+        let bytes = p
+            .key
+            .encode(xid, self.config.giaddr, &self.config.parameters);
+        let server = &mut self.servers[s];
+        server.last_send = Some(now);
+        (server.addr, bytes)
+    }
+
+    /// When [`Requestor::poll_transmit`] or [`Requestor::handle_timeout`] next has work; `None`
+    /// when nothing is outstanding.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let now = self.last_now?;
+        let mut earliest: Option<Instant> = None;
+        let mut consider = |t: Instant| {
+            earliest = Some(earliest.map_or(t, |e| e.min(t)));
+        };
+        for p in self.pending.values() {
+            consider(p.deadline);
+            if let Some(m) = p.merge_at {
+                consider(m);
+            }
+        }
+        for s in 0..self.servers.len() {
+            let gate = self.gate(s);
+            let limit = self.limit(s, now);
+            let in_flight = self.in_flight(s);
+            for &(id, i) in in_flight.iter().take(limit) {
+                if let TargetState::InFlight { next } = self.pending[&id].targets[i].state {
+                    consider(gate.map_or(next, |g| g.max(next)));
+                }
+            }
+            let waiting = self.pending.values().any(|p| {
+                p.targets
+                    .iter()
+                    .any(|t| t.server == s && t.state == TargetState::Waiting)
+            });
+            if waiting && in_flight.len() < limit {
+                consider(gate.map_or(now, |g| g.max(now)));
+            }
+        }
+        earliest
+    }
+
+    /// Hands in a datagram received on the requestor's socket. Returns the query it answered.
+    pub fn handle_reply(
+        &mut self,
+        from: SocketAddr,
+        bytes: &[u8],
+        now: Instant,
+    ) -> Result<QueryId, Ignored> {
+        self.last_now = Some(now);
+        let info = LeaseInfo::parse(bytes).map_err(Ignored::Malformed)?;
+        let &(id, t) = self.xids.get(&info.xid).ok_or(Ignored::UnknownXid)?;
+        let p = self.pending.get_mut(&id).ok_or(Ignored::UnknownXid)?;
+        let target = &mut p.targets[t];
+        let server = &mut self.servers[target.server];
+        if server.addr.ip() != from.ip() {
+            return Err(Ignored::WrongServer);
+        }
+        if let (Some(asked), Some(said)) = (p.key.ip(), info.address) {
+            if asked != said {
+                return Err(Ignored::Mismatch);
+            }
+        }
+        // Any answer shows the server speaks leasequery and restarts its timer (§6.6).
+        server.last_reply = Some(now);
+        if target.state == TargetState::Answered {
+            return Err(Ignored::Duplicate);
+        }
+        target.state = TargetState::Answered;
+        let s = target.server;
+        p.answers.push((s, info, now));
+        if p.targets.iter().all(|t| t.state == TargetState::Answered) {
+            self.finish(id);
+        } else if p.merge_at.is_none() {
+            p.merge_at = Some(now + self.config.merge_wait);
+        }
+        Ok(id)
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn finish(&mut self, id: QueryId) {
+        let Some(p) = self.pending.remove(&id) else {
+            return;
+        };
+        for t in &p.targets {
+            self.xids.remove(&t.xid);
+        }
+        if p.answers.is_empty() {
+            self.events.push_back(Event::Failed(id, Failure::NoReply));
+            return;
+        }
+        let best = best_answer(&p.answers);
+        let mut others = Vec::new();
+        let mut chosen = None;
+        for (i, (s, info, at)) in p.answers.into_iter().enumerate() {
+            if i == best {
+                chosen = Some((s, info, at));
+            } else {
+                others.push((self.servers[s].addr, info));
+            }
+        }
+        let (s, lease, received) = chosen.expect("best is an index of answers");
+        let answer = Answer {
+            lease,
+            server: self.servers[s].addr,
+            received,
+            from_cache: false,
+            others,
+        };
+        self.remember(&p.key, s, &answer);
+        self.events.push_back(Event::Answered(id, Box::new(answer)));
+    }
+
+    fn remember(&mut self, key: &QueryKey, s: usize, answer: &Answer) {
+        let lease = &answer.lease;
+        let manages = lease.is_found()
+            || matches!(lease.state, LeaseState::Unassigned | LeaseState::LegacyAck);
+        if manages {
+            self.authority.insert(key.clone(), s);
+            if let Some(a) = lease.address {
+                self.authority.insert(QueryKey::Ip(a), s);
+            }
+        } else if self.authority.get(key) == Some(&s) {
+            self.authority.remove(key);
+        }
+        if !self.config.cache {
+            return;
+        }
+        let at = answer.received;
+        let expires = if lease.is_found() {
+            match lease.lease_remaining {
+                Some(secs) => Some(at + Duration::from_secs(u64::from(secs))),
+                None => return,
+            }
+        } else if manages && key.ip().is_some() {
+            self.config.unassigned_ttl.map(|ttl| at + ttl)
+        } else {
+            Some(at + self.config.unknown_ttl)
+        };
+        self.cache.insert(
+            key.clone(),
+            CacheEntry {
+                answer: answer.clone(),
+                expires,
+            },
+        );
+    }
+}
+
+/// Index of the answer to keep: active beats unassigned beats unknown; among active leases the
+/// most recent client-last-transaction-time (§6.8), ties to the first received.
+fn best_answer(answers: &[(usize, LeaseInfo, Instant)]) -> usize {
+    let rank = |info: &LeaseInfo| {
+        if info.is_found() {
+            2
+        } else if matches!(info.state, LeaseState::Unassigned | LeaseState::LegacyAck) {
+            1
+        } else {
+            0
+        }
+    };
+    let latest = answers.iter().map(|a| a.2).max().expect("answers");
+    // Age of the last transaction at `latest`: cltt_ago plus how long before `latest` it came.
+    let age = |info: &LeaseInfo, at: Instant| match info.cltt_ago {
+        Some(secs) => Duration::from_secs(u64::from(secs)) + latest.duration_since(at),
+        None => Duration::MAX,
+    };
+    let mut best = 0;
+    for (i, (_, info, at)) in answers.iter().enumerate().skip(1) {
+        let (_, b, b_at) = &answers[best];
+        let better = match rank(info).cmp(&rank(b)) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Less => false,
+            std::cmp::Ordering::Equal => rank(info) == 2 && age(info, *at) < age(b, *b_at),
+        };
+        if better {
+            best = i;
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests;
