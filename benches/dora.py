@@ -160,11 +160,14 @@ def perf(clients, inflight, duration):
     return json.loads(out.stdout)
 
 
+def pool_size():
+    return int(ipaddress.IPv4Address(POOL_LAST)) - int(ipaddress.IPv4Address(POOL_FIRST)) + 1
+
+
 def clients_for(kind, inflight, duration, guess):
     """Enough clients to keep the run going for `duration` at the rate seen so far (the run is
     still cut at `duration`): a pilot rate, times 1.5, capped by the pool."""
-    pool = int(ipaddress.IPv4Address(POOL_LAST)) - int(ipaddress.IPv4Address(POOL_FIRST)) + 1
-    return max(200, min(pool, int(guess * duration * 1.5)))
+    return max(200, min(pool_size(), int(guess * duration * 1.5)))
 
 
 def main():
@@ -227,7 +230,7 @@ def main():
     with open(os.path.join(workdir, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
 
-    print(f"\npool {POOL_FIRST}-{POOL_LAST} ({clients_for('', 0, 0, 1e12)} addresses)")
+    print(f"\npool {POOL_FIRST}-{POOL_LAST} ({pool_size()} addresses)")
     print("\n| server | in flight | run | clients | completed | s | DORA/s | p50 ms | p99 ms "
           "| NAKs | drops | retx |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
