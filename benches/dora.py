@@ -37,6 +37,7 @@ GEN_IF, SRV_IF = "lbgen0", "lbsrv0"
 GEN_ADDR, SRV_ADDR, PREFIXLEN = "198.18.0.2", "198.18.0.1", 15
 POOL_FIRST, POOL_LAST = "198.18.1.0", "198.18.255.255"
 LESSOR = os.path.abspath("target/release/lessor")
+STORE_DIR, WRAP = None, []
 
 LESSOR_CONF = """[server]
 identifier = "{srv}"
@@ -114,8 +115,9 @@ class Server:
             conf = os.path.join(self.rundir, "lessor.toml")
             with open(conf, "w") as f:
                 f.write(LESSOR_CONF.format(srv=SRV_ADDR, first=POOL_FIRST, last=POOL_LAST,
-                                           store=os.path.join(self.rundir, "lessor.db")))
-            cmd = [LESSOR, "serve", "--config", conf]
+                                           store=os.path.join(STORE_DIR or self.rundir,
+                                                              "lessor.db")))
+            cmd = WRAP + [LESSOR, "serve", "--config", conf]
             ready = "dhcp4: listening on"
         else:
             conf = os.path.join(self.rundir, "dhcpd.conf")
@@ -180,9 +182,14 @@ def main():
     ap.add_argument("--pool-last", default="198.18.255.255",
                     help="last pool address (the pool starts at 198.18.1.0, same for both servers; "
                          "ISC dhcpd slows down with the pool size, see docs/benchmarks.md)")
+    ap.add_argument("--lessor-store-dir", help="diagnostic: lessor's store here (e.g. /dev/shm, "
+                    "where fsync costs nothing) instead of the run directory")
+    ap.add_argument("--lessor-wrap", default="", help="diagnostic: command prefix for lessor serve, "
+                    "e.g. 'strace -f -c --seccomp-bpf -e trace=fsync,fdatasync -o FILE'")
     args = ap.parse_args()
-    global POOL_LAST
+    global POOL_LAST, STORE_DIR, WRAP
     POOL_LAST = args.pool_last
+    STORE_DIR, WRAP = args.lessor_store_dir, args.lessor_wrap.split()
     if os.geteuid() != 0:
         sys.exit("dora.py: run as root (network namespaces, port 67)")
     if not os.path.exists(LESSOR):
@@ -203,6 +210,11 @@ def main():
                 for kind in servers:
                     rundir = os.path.join(workdir, f"{kind}-k{k}-r{rep}")
                     shutil.rmtree(rundir, ignore_errors=True)
+                    if STORE_DIR:
+                        for suffix in ("", "-wal", "-shm"):
+                            path = os.path.join(STORE_DIR, "lessor.db" + suffix)
+                            if os.path.exists(path):
+                                os.unlink(path)
                     server = Server(kind, rundir)
                     server.start()
                     n = clients_for(kind, k, args.duration, guess[(kind, k)])
