@@ -130,7 +130,7 @@ class Server:
             ready = "Sending on   Socket/fallback"
         self.proc = subprocess.Popen(["ip", "netns", "exec", SRV_NS] + cmd,
                                      stdout=subprocess.DEVNULL,
-                                     stderr=open(self.log, "w"))
+                                     stderr=open(self.log, "w"), start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with open(self.log, errors="replace") as f:
@@ -143,13 +143,25 @@ class Server:
             raise RuntimeError(f"{self.kind} did not start:\n{f.read()[-3000:]}")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        # The whole process group: a --lessor-wrap prefix (strace) must not leave lessor behind.
+        if self.proc:
+            for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+                try:
+                    os.killpg(self.proc.pid, sig)
+                except ProcessLookupError:
+                    break
+                deadline = time.monotonic() + wait
+                while time.monotonic() < deadline:
+                    try:
+                        os.killpg(self.proc.pid, 0)
+                    except ProcessLookupError:
+                        break
+                    self.proc.poll()
+                    time.sleep(0.05)
+                else:
+                    continue
+                break
+            self.proc.wait()
         self.proc = None
 
 
