@@ -1,0 +1,274 @@
+//! Durability: a DHCPACK is only sent once its binding is durable, so `kill -9` in the middle of a
+//! load run loses no acknowledged binding.
+//!
+//! The test starts `lessor serve --config` on free loopback ports with its store in a temporary
+//! directory, runs `lessor perf dora --acked-out FILE` against it, and once a few hundred ACKs are
+//! in the file kills the server with SIGKILL. Every `ADDRESS MAC` line of the file must then be in
+//! the store, as that MAC's binding, read back by `lessor leases list --store --json`.
+
+use std::collections::HashMap;
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CLIENTS: usize = 5000;
+/// ACKs in the file before the server is killed.
+const KILL_AFTER: usize = 300;
+/// Fewest ACKs the file must hold for the run to count as killed mid-run.
+const MIN_ACKED: usize = 200;
+
+fn lessor() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lessor"))
+}
+
+/// Kills and reaps its children, and removes the directory, however the test ends.
+struct Guard {
+    children: Vec<Child>,
+    dir: PathBuf,
+}
+
+impl Guard {
+    fn spawn(&mut self, cmd: &mut Command) -> usize {
+        let child = cmd.spawn().expect("spawn lessor");
+        self.children.push(child);
+        self.children.len() - 1
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!("durability: kept {} for inspection", self.dir.display());
+        }
+    }
+}
+
+/// A UDP port free on 127.0.0.1 right now (bound to port 0, then released).
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn count_lines(path: &Path) -> usize {
+    std::fs::read(path)
+        .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+        .unwrap_or(0)
+}
+
+/// Waits until the server's log says it listens (or fails).
+fn wait_listening(log: &Path, deadline: Instant) {
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if text.contains("dhcp4: listening on") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server did not start listening:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn kill_9_mid_run_loses_no_acknowledged_binding() {
+    let start = Instant::now();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("durability-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut guard = Guard {
+        children: Vec::new(),
+        dir: dir.clone(),
+    };
+
+    let port = free_udp_port();
+    let mut relay_port = free_udp_port();
+    while relay_port == port {
+        relay_port = free_udp_port();
+    }
+    let store = dir.join("lessor.db");
+    let config = dir.join("lessor.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[server]
+identifier = "127.0.0.1"
+store = "{store}"
+
+[dhcp4]
+listen = ["127.0.0.1"]
+port = {port}
+relay-port = {relay_port}
+relays = ["127.0.0.0/8"]
+lease-time = "1h"
+
+[[dhcp4.subnet]]
+prefix = "198.18.0.0/15"
+pools = ["198.18.0.10-198.19.255.250"]
+"#,
+            store = store.display()
+        ),
+    )
+    .unwrap();
+
+    let server_log = dir.join("serve.log");
+    let server = guard.spawn(
+        lessor()
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&server_log).unwrap()),
+    );
+    wait_listening(&server_log, Instant::now() + Duration::from_secs(10));
+
+    let acked = dir.join("acked.txt");
+    let perf_out = dir.join("perf.json");
+    let perf = guard.spawn(
+        lessor()
+            .args(["perf", "dora"])
+            .arg("--server")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--bind")
+            .arg(format!("127.0.0.1:{relay_port}"))
+            .args(["--link-selection", "198.18.0.1"])
+            .args(["--clients", &CLIENTS.to_string()])
+            .args(["--in-flight", "32"])
+            // Clients outstanding when the server dies give up quickly.
+            .args(["--timeout", "200ms", "--retries", "1"])
+            .args(["--duration", "20s"])
+            .arg("--acked-out")
+            .arg(&acked)
+            .arg("--json")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&perf_out).unwrap())
+            .stderr(Stdio::inherit()),
+    );
+
+    // Poll the file; kill -9 the server as soon as enough ACKs are in it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if count_lines(&acked) >= KILL_AFTER {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {} ACK(s) after 20 s; server log:\n{}",
+            count_lines(&acked),
+            std::fs::read_to_string(&server_log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    // Child::kill sends SIGKILL.
+    guard.children[server].kill().unwrap();
+    let status = guard.children[server].wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "server was not killed by SIGKILL: {status}"
+    );
+
+    // The ACKs already received are in the file (it is written as each ACK arrives); what is left
+    // is clients timing out against a dead server, so stop the generator after a short grace.
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = guard.children[perf].kill();
+    let _ = guard.children[perf].wait();
+
+    let text = std::fs::read_to_string(&acked).unwrap();
+    let mut acked_pairs = Vec::new();
+    for line in text.lines() {
+        let (addr, mac) = line
+            .split_once(' ')
+            .unwrap_or_else(|| panic!("bad acked line {line:?}"));
+        acked_pairs.push((addr.to_string(), mac.to_ascii_lowercase()));
+    }
+    assert!(
+        acked_pairs.len() >= MIN_ACKED,
+        "only {} ACK(s) before the kill",
+        acked_pairs.len()
+    );
+    assert!(
+        acked_pairs.len() < CLIENTS,
+        "all {CLIENTS} clients were ACKed: the server was not killed mid-run"
+    );
+
+    // Read the store the dead server left behind (WAL and all), as an operator would.
+    let out = lessor()
+        .args(["leases", "list", "--json", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "leases list failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut stored: HashMap<String, (String, String)> = HashMap::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let field = |k: &str| v[k].as_str().unwrap_or_default().to_ascii_lowercase();
+        stored.insert(field("address"), (field("mac"), field("state")));
+    }
+
+    let mut lost = Vec::new();
+    for (addr, mac) in &acked_pairs {
+        match stored.get(addr) {
+            Some((m, state)) if m == mac && state == "active" => {}
+            other => lost.push(format!("{addr} {mac}: store has {other:?}")),
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged binding(s) missing or different after kill -9:\n{}",
+        lost.len(),
+        acked_pairs.len(),
+        lost.join("\n")
+    );
+    // And the server itself starts again on the store the dead one left.
+    let restart_log = dir.join("restart.log");
+    guard.spawn(
+        lessor()
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&restart_log).unwrap()),
+    );
+    wait_listening(&restart_log, Instant::now() + Duration::from_secs(10));
+    let log = std::fs::read_to_string(&restart_log).unwrap();
+    let loaded: usize = log
+        .lines()
+        .find_map(|l| {
+            l.split_once(": ")
+                .and_then(|(_, rest)| rest.split_once(" binding(s) loaded"))
+                .and_then(|(head, _)| head.rsplit(' ').next()?.parse().ok())
+        })
+        .unwrap_or_else(|| panic!("no 'binding(s) loaded' line:\n{log}"));
+    assert_eq!(
+        loaded,
+        stored.len(),
+        "restarted server loaded {loaded}:\n{log}"
+    );
+    assert!(!log.contains("skipped"), "rows skipped on restart:\n{log}");
+
+    eprintln!(
+        "durability: {} ACKs before kill -9, {} binding(s) in the store, all ACKed ones present \
+         ({:.1} s)",
+        acked_pairs.len(),
+        stored.len(),
+        start.elapsed().as_secs_f64()
+    );
+}
