@@ -44,7 +44,7 @@ RESULTS=$OUT/results.jsonl
 : > "$RESULTS"
 
 if [ "$BUILD" = 1 ]; then
-  (cd "$ROOT" && cargo build --release -p lessor -p lessor-perf --example udp_echo)
+  (cd "$ROOT" && cargo build --release -p lessor --bin lessor && cargo build --release -p lessor-perf --example udp_echo)
 fi
 LESSOR=$ROOT/target/release/lessor
 ECHO=$ROOT/target/release/examples/udp_echo
