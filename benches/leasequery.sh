@@ -91,7 +91,7 @@ perf() {
     --by ip --addresses "198.18.1.0-$last" --random --seed $((rep * 7919 + k)) \
     --queries "$QUERIES" --in-flight "$k" --timeout 1s --duration 60s --json "$@")
   echo "{\"server\":\"$server\",\"bindings\":$n,\"k\":$k,\"rep\":$rep,\"run\":$line}" >> "$RESULTS"
-  echo "$server n=$n k=$k rep=$rep: $(echo "$line" | python3 -c 'import json,sys; r=json.load(sys.stdin); l=r["latency_ms"]; print(f"{r[\"rate_per_s\"]:.0f} q/s active={r[\"active\"]} timeouts={r[\"timeouts\"]} p50={l[\"p50\"]} p99={l[\"p99\"]}")')" >&2
+  echo "$server n=$n k=$k rep=$rep: $(echo "$line" | python3 -c 'import json,sys; r=json.load(sys.stdin); l=r["latency_ms"]; print("%.0f q/s active=%d timeouts=%d p50=%s p99=%s" % (r["rate_per_s"], r["active"], r["timeouts"], l["p50"], l["p99"]))')" >&2
 }
 
 # wait_answers: poll (bounded) until the server answers a query.
