@@ -4,7 +4,7 @@
 # table sizes. Results: JSON lines in $OUT/results.jsonl and a Markdown summary on stdout.
 #
 # Usage (root: network namespaces, port 67):
-#   benches/leasequery.sh [--bindings 100000] [--sizes "10000 100000 1000000"] [--in-flight "1 8 32"]
+#   benches/leasequery.sh [--bindings 100000] [--sizes "10000 100000 130000"] [--in-flight "1 8 32"]
 #                         [--reps 3] [--queries 50000] [--out /tmp/lq-bench] [--skip-build]
 #
 # Topology: two namespaces joined by a veth pair. lqb-srv holds 198.18.0.1/15 (the server under
@@ -15,7 +15,7 @@
 set -euo pipefail
 
 BINDINGS=100000
-SIZES="10000 100000 1000000"
+SIZES="10000 100000 130000"
 INFLIGHT="1 8 32"
 REPS=3
 QUERIES=50000
@@ -77,6 +77,15 @@ ip -n $CLI addr add $CLI_IP/15 dev lqb-c0
 for ns in $SRV $CLI; do ip -n $ns link set lo up; done
 ip -n $SRV link set lqb-s0 up
 ip -n $CLI link set lqb-c0 up
+
+# Bindings are numbered from 198.18.1.0 and must stay inside 198.18.0.0/15 (the only block this
+# benchmark may use): at most 130,814 (198.18.1.0 - 198.19.255.253).
+MAX_BINDINGS=130814
+for n in $BINDINGS $SIZES; do
+  if [ "$n" -gt $MAX_BINDINGS ] || [ "$n" -lt 1 ]; then
+    echo "$n bindings: 1 to $MAX_BINDINGS fit in 198.18.0.0/15 from 198.18.1.0" >&2; exit 2
+  fi
+done
 
 last_addr() { # first address 198.18.1.0 + N - 1
   python3 -c "import ipaddress,sys; print(ipaddress.IPv4Address(int(ipaddress.IPv4Address('198.18.1.0')) + int(sys.argv[1]) - 1))" "$1"
