@@ -5,7 +5,7 @@
 #
 # Usage (root: network namespaces, port 67):
 #   benches/leasequery.sh [--bindings 100000] [--sizes "10000 100000 130000"] [--in-flight "1 8 32"]
-#                         [--reps 3] [--queries 50000] [--out /tmp/lq-bench] [--skip-build]
+#                         [--reps 3] [--queries 50000] [--out /tmp/lq-bench] [--skip-build] [--pin]
 #
 # Topology: two namespaces joined by a veth pair. lqb-srv holds 198.18.0.1/15 (the server under
 # test); lqb-cli holds 198.18.0.2/15 (the generator, bound to 198.18.0.2:67 = giaddr:67, because
@@ -21,6 +21,7 @@ REPS=3
 QUERIES=50000
 OUT=/tmp/lq-bench
 BUILD=1
+PIN=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --bindings) BINDINGS=$2; shift 2 ;;
@@ -30,10 +31,14 @@ while [ $# -gt 0 ]; do
     --queries) QUERIES=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --skip-build) BUILD=0; shift ;;
+    --pin) PIN=1; shift ;;  # server on CPU 1, generator on CPU 0 (less scheduler noise)
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
 
+SRV_RUN=()
+CLI_RUN=()
+if [ "$PIN" = 1 ]; then SRV_RUN=(taskset -c 1); CLI_RUN=(taskset -c 0); fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SRV=lqb-srv
 CLI=lqb-cli
@@ -96,7 +101,7 @@ perf() {
   local server=$1 n=$2 k=$3 rep=$4; shift 4
   local last; last=$(last_addr "$n")
   local line
-  line=$(ip netns exec $CLI "$LESSOR" perf leasequery --server $SRV_IP:67 --bind $CLI_IP:67 \
+  line=$(ip netns exec $CLI "${CLI_RUN[@]}" "$LESSOR" perf leasequery --server $SRV_IP:67 --bind $CLI_IP:67 \
     --by ip --addresses "198.18.1.0-$last" --random --seed $((rep * 7919 + k)) \
     --queries "$QUERIES" --in-flight "$k" --timeout 1s --duration 60s --json "$@")
   echo "{\"server\":\"$server\",\"bindings\":$n,\"k\":$k,\"rep\":$rep,\"run\":$line}" >> "$RESULTS"
@@ -159,7 +164,7 @@ start_lessor() { # N
     t1=$(date +%s.%N)
     echo "{\"import\":$1,\"seconds\":$(python3 -c "print(round($t1-$t0,2))")}" >> "$RESULTS"
   fi
-  ip netns exec $SRV "$LESSOR" serve --config "$dir/lessor.toml" > "$dir/serve.log" 2>&1 &
+  ip netns exec $SRV "${SRV_RUN[@]}" "$LESSOR" serve --config "$dir/lessor.toml" > "$dir/serve.log" 2>&1 &
   SERVER_PID=$!
   wait_answers "$1"
 }
@@ -180,14 +185,14 @@ subnet 198.18.0.0 netmask 255.254.0.0 {
   option routers $SRV_IP;
 }
 CONF
-  ip netns exec $SRV /usr/sbin/dhcpd -4 -f -q -cf "$dir/dhcpd.conf" -lf "$dir/dhcpd.leases" \
+  ip netns exec $SRV "${SRV_RUN[@]}" /usr/sbin/dhcpd -4 -f -q -cf "$dir/dhcpd.conf" -lf "$dir/dhcpd.leases" \
     -pf "$dir/dhcpd.pid" lqb-s0 > "$dir/dhcpd.log" 2>&1 &
   SERVER_PID=$!
   wait_answers "$1"
 }
 
 start_echo() {
-  ip netns exec $SRV "$ECHO" $SRV_IP:67 > "$OUT/echo.log" 2>&1 &
+  ip netns exec $SRV "${SRV_RUN[@]}" "$ECHO" $SRV_IP:67 > "$OUT/echo.log" 2>&1 &
   SERVER_PID=$!
   wait_answers 1
 }
