@@ -6,6 +6,7 @@
 # Usage (root: network namespaces, port 67):
 #   benches/leasequery.sh [--bindings 100000] [--sizes "10000 100000 130000"] [--in-flight "1 8 32"]
 #                         [--reps 3] [--queries 50000] [--out /tmp/lq-bench] [--skip-build] [--pin]
+#                         [--parts "1 2 3"]
 #
 # Topology: two namespaces joined by a veth pair. lqb-srv holds 198.18.0.1/15 (the server under
 # test); lqb-cli holds 198.18.0.2/15 (the generator, bound to 198.18.0.2:67 = giaddr:67, because
@@ -22,6 +23,7 @@ QUERIES=50000
 OUT=/tmp/lq-bench
 BUILD=1
 PIN=0
+PARTS="1 2 3"
 while [ $# -gt 0 ]; do
   case "$1" in
     --bindings) BINDINGS=$2; shift 2 ;;
@@ -31,7 +33,8 @@ while [ $# -gt 0 ]; do
     --queries) QUERIES=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --skip-build) BUILD=0; shift ;;
-    --pin) PIN=1; shift ;;  # server on CPU 1, generator on CPU 0 (less scheduler noise)
+    --pin) PIN=1; shift ;;
+    --parts) PARTS=$2; shift 2 ;;  # 1: servers compared, 2: table sizes, 3: CPU per query  # server on CPU 1, generator on CPU 0 (less scheduler noise)
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -199,7 +202,9 @@ start_echo() {
 
 # Part 1: the three servers, same leases, same generator, interleaved by repetition so that a
 # noisy neighbour hits all three alike.
-for rep in $(seq 1 "$REPS"); do
+part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+part 1 && for rep in $(seq 1 "$REPS"); do
   for server in lessor isc echo; do
     case $server in
       lessor) start_lessor "$BINDINGS" ;;
@@ -212,12 +217,30 @@ for rep in $(seq 1 "$REPS"); do
 done
 
 # Part 2: Lessor's latency against the table size.
-for n in $SIZES; do
+part 2 && for n in $SIZES; do
   start_lessor "$n"
   for rep in $(seq 1 "$REPS"); do
     for k in $INFLIGHT; do perf lessor-size "$n" "$k" "$rep"; done
   done
   stop_server
+done
+
+# Part 3: the server's CPU time per query (utime/stime from /proc/PID/stat over one run at K=8),
+# which the neighbours' noise disturbs far less than the rate.
+HZ=$(getconf CLK_TCK)
+part 3 && for rep in $(seq 1 "$REPS"); do
+  for server in lessor isc echo; do
+    case $server in
+      lessor) start_lessor "$BINDINGS" ;;
+      isc) start_isc "$BINDINGS" ;;
+      echo) start_echo ;;
+    esac
+    read -r u0 s0 < <(awk '{print $14, $15}' /proc/$SERVER_PID/stat)
+    perf "$server-cpu" "$BINDINGS" 8 "$rep"
+    read -r u1 s1 < <(awk '{print $14, $15}' /proc/$SERVER_PID/stat)
+    echo "{\"cpu\":\"$server\",\"rep\":$rep,\"user_ticks\":$((u1 - u0)),\"sys_ticks\":$((s1 - s0)),\"hz\":$HZ,\"queries\":$QUERIES}" >> "$RESULTS"
+    stop_server
+  done
 done
 
 python3 "$ROOT/benches/leasequery_summary.py" "$RESULTS"

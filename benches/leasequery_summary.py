@@ -42,3 +42,20 @@ for n in both:
         print(f"| {n} | {k} | {ri} | {re_} |")
 for i in imports:
     print(f"\nimport of {i['import']} ISC leases: {i['seconds']} s")
+
+cpu = [r for r in rows if "cpu" in r]
+if cpu:
+    print("\n### Server CPU per query (K=8; utime/stime of the server process over the run)\n")
+    print("| server | rep | user µs/query | system µs/query | total µs/query |")
+    print("|---|---:|---:|---:|---:|")
+    per = defaultdict(list)
+    for c in cpu:
+        u = c["user_ticks"] / c["hz"] / c["queries"] * 1e6
+        s = c["sys_ticks"] / c["hz"] / c["queries"] * 1e6
+        per[c["cpu"]].append((u, s))
+        print(f"| {c['cpu']} | {c['rep']} | {u:.1f} | {s:.1f} | {u + s:.1f} |")
+    print("\n| server | median user µs | median system µs | median total µs |")
+    print("|---|---:|---:|---:|")
+    for k, v in per.items():
+        print(f"| {k} | {statistics.median(x[0] for x in v):.1f} | {statistics.median(x[1] for x in v):.1f} "
+              f"| {statistics.median(x[0] + x[1] for x in v):.1f} |")
