@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use lessor_perf::leasequery::run::LqConfig;
+use lessor_perf::leasequery::{parse_addresses, parse_key_lines, By, Keys, Order};
 use lessor_perf::{parse_duration, parse_hex, Config};
 
 #[derive(clap::Subcommand)]
@@ -16,6 +18,61 @@ pub enum PerfCommand {
     /// `lessor perf dora --server 127.0.0.1:6767 --giaddr 127.0.0.1 --bind 127.0.0.1:6768`.
     /// See docs/perf.md.
     Dora(DoraArgs),
+    /// Closed-loop DHCPv4 leasequery (RFC 4388) load: K queries outstanding, exact latencies.
+    ///
+    /// Each query has giaddr = --giaddr (default: the address of --bind) and a unique xid;
+    /// replies are matched by xid and counted as ACTIVE / UNASSIGNED / UNKNOWN / timeouts /
+    /// unexpected. Lessor answers a requester at giaddr on its source port; servers that answer
+    /// giaddr:67 only (ISC dhcpd) need --bind GIADDR:67. See docs/perf.md.
+    Leasequery(LeasequeryArgs),
+}
+
+#[derive(clap::Args)]
+pub struct LeasequeryArgs {
+    /// The DHCPv4 server, ADDR:PORT.
+    #[arg(long)]
+    server: SocketAddr,
+    /// giaddr of every query (where answers go). Default: the address of --bind, when it is
+    /// not 0.0.0.0.
+    #[arg(long)]
+    giaddr: Option<Ipv4Addr>,
+    /// Local ADDR:PORT of the UDP socket.
+    #[arg(long, default_value = "0.0.0.0:0")]
+    bind: SocketAddr,
+    /// What the queries ask by: ip, mac, client-id, relay-id, remote-id.
+    #[arg(long)]
+    by: By,
+    /// Query by IP for every address FIRST-LAST in turn (with --by ip).
+    #[arg(long, value_name = "FIRST-LAST", value_parser = parse_range, conflicts_with = "from_file")]
+    addresses: Option<(Ipv4Addr, Ipv4Addr)>,
+    /// Query keys, one per line: addresses for --by ip, hex octets otherwise ("#" comments).
+    #[arg(long, value_name = "FILE")]
+    from_file: Option<PathBuf>,
+    /// Draw keys at random (seeded by --seed) instead of in turn.
+    #[arg(long)]
+    random: bool,
+    /// Queries in the whole run.
+    #[arg(long, default_value_t = 100_000)]
+    queries: u64,
+    /// Queries outstanding at once (closed loop).
+    #[arg(long, default_value_t = 32)]
+    in_flight: u32,
+    /// Upper bound on the run ("30s", "2m", "500ms").
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Wait for an answer before the query counts as a timeout (no retransmissions).
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Seed of xids and of --random (default: from the clock).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Print one JSON object instead of the text report.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_range(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), String> {
+    parse_addresses(text)
 }
 
 #[derive(clap::Args)]
@@ -77,21 +134,78 @@ fn parse_relay_id(text: &str) -> Result<RelayId, String> {
 pub fn run(command: PerfCommand) -> ExitCode {
     match command {
         PerfCommand::Dora(args) => dora(args),
+        PerfCommand::Leasequery(args) => leasequery(args),
+    }
+}
+
+fn clock_seed() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+fn giaddr_of(giaddr: Option<Ipv4Addr>, bind: SocketAddr) -> Option<Ipv4Addr> {
+    match (giaddr, bind) {
+        (Some(g), _) => Some(g),
+        (None, SocketAddr::V4(b)) if !b.ip().is_unspecified() => Some(*b.ip()),
+        _ => None,
+    }
+}
+
+fn leasequery(args: LeasequeryArgs) -> ExitCode {
+    let Some(giaddr) = giaddr_of(args.giaddr, args.bind) else {
+        return fail("give --giaddr (or --bind with a specific IPv4 address)");
+    };
+    let keys = match (args.addresses, &args.from_file) {
+        (Some((first, last)), None) if args.by == By::Ip => Keys::Range { first, last },
+        (Some(_), None) => return fail("--addresses needs --by ip (use --from-file for others)"),
+        (None, Some(path)) => {
+            let body = match std::fs::read_to_string(path) {
+                Ok(b) => b,
+                Err(e) => return fail(&format!("{}: {e}", path.display())),
+            };
+            match parse_key_lines(args.by, &body) {
+                Ok(k) => Keys::List(k),
+                Err(e) => return fail(&format!("{}: {e}", path.display())),
+            }
+        }
+        _ => return fail("give --addresses FIRST-LAST or --from-file FILE"),
+    };
+    let seed = args.seed.unwrap_or_else(clock_seed);
+    let mut config = LqConfig::new(args.server, giaddr, keys);
+    config.bind = args.bind;
+    config.order = if args.random {
+        Order::Random(seed)
+    } else {
+        Order::Sequential
+    };
+    config.queries = args.queries;
+    config.in_flight = args.in_flight;
+    config.duration = args.duration;
+    config.timeout = args.timeout;
+    config.seed = seed;
+    if let Err(e) = config.validate() {
+        return fail(&e);
+    }
+    match lessor_perf::leasequery::run(&config) {
+        Ok(report) => {
+            if args.json {
+                println!("{}", report.to_json());
+            } else {
+                print!("{}", report.to_text());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("perf leasequery: {e}")),
     }
 }
 
 fn dora(args: DoraArgs) -> ExitCode {
-    let giaddr = match (args.giaddr, args.bind) {
-        (Some(g), _) => g,
-        (None, SocketAddr::V4(b)) if !b.ip().is_unspecified() => *b.ip(),
-        _ => return fail("give --giaddr (or --bind with a specific IPv4 address)"),
+    let Some(giaddr) = giaddr_of(args.giaddr, args.bind) else {
+        return fail("give --giaddr (or --bind with a specific IPv4 address)");
     };
-    let seed = args.seed.unwrap_or_else(|| {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0)
-    });
+    let seed = args.seed.unwrap_or_else(clock_seed);
     let mut config = Config::new(args.server, giaddr);
     config.bind = args.bind;
     config.clients = args.clients;

@@ -15,11 +15,16 @@
 //! - [`stats`]: exact nearest-rank percentiles from the recorded samples (at most one per
 //!   client and kind).
 //! - [`report`]: the figures, as text or as one JSON object.
+//!
+//! `lessor perf leasequery` ([`leasequery`]) reuses the same pieces: a sans-IO session (which
+//! query next, which reply answers which query by xid), the same one-socket wait rule, and the
+//! same exact percentiles and report conventions.
 
 #![forbid(unsafe_code)]
 
 pub mod client;
 pub mod config;
+pub mod leasequery;
 pub mod report;
 pub mod run;
 pub mod stats;

@@ -166,7 +166,7 @@ impl Report {
     }
 }
 
-fn round3(v: f64) -> f64 {
+pub(crate) fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
@@ -174,12 +174,12 @@ fn ms(d: Duration) -> f64 {
     round3(d.as_secs_f64() * 1000.0)
 }
 
-fn ms_text(d: Option<Duration>) -> String {
+pub(crate) fn ms_text(d: Option<Duration>) -> String {
     d.map(|d| format!("{:.3}", d.as_secs_f64() * 1000.0))
         .unwrap_or_else(|| "-".into())
 }
 
-fn summary_json(s: &Summary) -> Value {
+pub(crate) fn summary_json(s: &Summary) -> Value {
     json!({
         "count": s.count,
         "min": s.min.map(ms),

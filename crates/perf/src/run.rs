@@ -83,28 +83,12 @@ pub fn run_on(config: &Config, socket: &UdpSocket) -> io::Result<Report> {
             .map(|Reverse((at, _))| *at)
             .unwrap_or(end_by)
             .min(end_by);
-        // Whole milliseconds, rounded up, so the timeout rarely changes between turns.
-        let left_ms = next
-            .saturating_duration_since(now)
-            .as_micros()
-            .div_ceil(1000);
-        let wait = Duration::from_millis(u64::try_from(left_ms).unwrap_or(u64::MAX))
-            .clamp(MIN_WAIT, MAX_WAIT);
-        if last_wait != Some(wait) {
-            socket.set_read_timeout(Some(wait))?;
-            last_wait = Some(wait);
-        }
-        match socket.recv_from(&mut buf) {
-            Ok((n, _from)) => run.received(Instant::now(), buf.get(..n).unwrap_or(&[]))?,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
-            // E.g. ICMP port unreachable reported on the socket: the deadlines handle it.
-            Err(_) => run.counters.recv_errors += 1,
+        match recv_until(socket, &mut buf, now, next, &mut last_wait)? {
+            Received::Datagram(n) => {
+                run.received(Instant::now(), buf.get(..n).unwrap_or(&[]))?;
+            }
+            Received::Nothing => {}
+            Received::Error => run.counters.recv_errors += 1,
         }
     }
 
@@ -112,6 +96,51 @@ pub fn run_on(config: &Config, socket: &UdpSocket) -> io::Result<Report> {
         w.flush()?;
     }
     Ok(run.report(end.saturating_duration_since(start)))
+}
+
+/// What one wait on the socket gave.
+pub(crate) enum Received {
+    /// A datagram of this many octets is in the buffer.
+    Datagram(usize),
+    /// The wait ended without one (timeout, signal).
+    Nothing,
+    /// A receive error, e.g. ICMP port unreachable reported on the socket: the deadlines
+    /// handle what it means, the caller counts it.
+    Error,
+}
+
+/// Waits for one datagram no longer than until `next` (whole milliseconds rounded up, between
+/// [`MIN_WAIT`] and [`MAX_WAIT`], so the socket's read timeout rarely changes between turns).
+/// Shared by the DORA and leasequery loops.
+pub(crate) fn recv_until(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+    now: Instant,
+    next: Instant,
+    last_wait: &mut Option<Duration>,
+) -> io::Result<Received> {
+    let left_ms = next
+        .saturating_duration_since(now)
+        .as_micros()
+        .div_ceil(1000);
+    let wait =
+        Duration::from_millis(u64::try_from(left_ms).unwrap_or(u64::MAX)).clamp(MIN_WAIT, MAX_WAIT);
+    if *last_wait != Some(wait) {
+        socket.set_read_timeout(Some(wait))?;
+        *last_wait = Some(wait);
+    }
+    Ok(match socket.recv_from(buf) {
+        Ok((n, _from)) => Received::Datagram(n),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+            ) =>
+        {
+            Received::Nothing
+        }
+        Err(_) => Received::Error,
+    })
 }
 
 #[derive(Debug, Default)]
