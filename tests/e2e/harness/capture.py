@@ -120,7 +120,8 @@ def check_decode(pcap: Path, display_filter: str = "") -> DecodeReport:
     flt = ["-Y", display_filter] if display_filter else []
     frames = count(pcap, display_filter)
     malformed = [l.strip() for l in _tshark_read(pcap, "-V", *flt).splitlines()
-                 if re.search(r"malformed", l, re.I)]
+                 # not a status-code value name such as "MalformedQuery" (RFC 6926 option 151)
+                 if re.search(r"malformed(?!query)", l, re.I)]
     expert = []
     expert_filter = f"_ws.expert && ({display_filter})" if display_filter else "_ws.expert"
     for row in fields(pcap, ["frame.number", "_ws.expert.severity", "_ws.expert.message"], expert_filter):

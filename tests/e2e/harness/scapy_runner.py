@@ -92,3 +92,25 @@ def scapy_relay_dora(ns: Namespace, iface: str, server: str, src: str, giaddr: s
     budget = 30 + len(clients) * (2 * timeout + 8)
     return _run_json(ns, ["relay-dora", "--iface", iface, "--server", server, "--src", src,
                           "--giaddr", giaddr, "--timeout", str(timeout)], clients, budget, log, "relay dora")
+
+
+def scapy_bulk(ns: Namespace, server: str, sessions: List[dict], *, port: int = 67,
+               timeout: float = 5.0, log: Optional[Path] = None) -> Dict[str, dict]:
+    """Bulk leasequery over TCP from ns (scapy_bulk.py): each session is one
+    connection {name, dialect: "rfc6926" | "draft", queries: [...]}, its queries
+    sent at once. Returns session name -> {replies (Scapy-decoded, in arrival
+    order), pending (xids without a terminal message), closed, xids (query name -> xid)}."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump({"server": server, "port": port, "timeout": timeout, "sessions": sessions}, f)
+        path = f.name
+    argv = ns.exec_prefix + [sys.executable, str(SCRIPT.with_name("scapy_bulk.py")), "--file", path]
+    try:
+        cp = run(argv, timeout=30 + len(sessions) * (timeout + 5), check=False)
+    finally:
+        Path(path).unlink(missing_ok=True)
+    if log is not None:
+        with open(log, "a") as f:
+            f.write(f"$ {' '.join(argv)}\n# {json.dumps(sessions)}\n{cp.stdout}{cp.stderr}\n")
+    if cp.returncode != 0:
+        raise HarnessError(f"scapy bulk failed ({cp.returncode}): {cp.stderr[-3000:]}")
+    return json.loads(cp.stdout.strip().splitlines()[-1])
