@@ -104,7 +104,6 @@ def test_bulk_leasequery_both_dialects_scapy_and_tshark(topo4, procs, artifacts)
         return r["ciaddr"]
 
     # -- (a) rfc6926: 2-octet framing, one LEASEACTIVE per binding, then QUERYDONE
-    server_id = {"server_id": SERVER}
     for session, query, expect in (("rfc-relay-a", "a", set_a), ("rfc-parallel", "a", set_a),
                                    ("rfc-parallel", "b", set_b), ("rfc-malformed", "b", set_b)):
         rs = replies(session, query)
