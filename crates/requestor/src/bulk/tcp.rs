@@ -95,6 +95,21 @@ fn io_error(e: io::Error) -> Error {
     }
 }
 
+/// Whether `e` is the server closing (or resetting) the connection: worth a retry when nothing
+/// was answered yet.
+fn closed_early(e: &Error) -> bool {
+    match e {
+        Error::Session(SessionError::Closed { .. }) => true,
+        Error::Io(e) => matches!(
+            e.kind(),
+            io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe
+        ),
+        _ => false,
+    }
+}
+
 /// The waits between connection attempts: `first`, doubling, while within `max`.
 #[derive(Debug, Clone)]
 pub struct Backoff {
@@ -159,8 +174,16 @@ pub fn query(server: SocketAddr, key: &QueryKey, config: Config) -> Result<Bulk,
         end: None,
         failed: false,
     };
-    bulk.open()?;
-    Ok(bulk)
+    loop {
+        match bulk.open() {
+            Ok(()) => return Ok(bulk),
+            Err(e) if closed_early(&e) => match bulk.backoff.next() {
+                Some(wait) => std::thread::sleep(wait),
+                None => return Err(e),
+            },
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 impl Bulk {
@@ -271,8 +294,10 @@ impl Iterator for Bulk {
             match self.step() {
                 Ok(Some(lease)) => return Some(Ok(lease)),
                 Ok(None) => return None,
-                Err(Error::Session(SessionError::Closed { .. }))
-                    if self.yielded == 0 && self.backoff.clone().next().is_some() =>
+                Err(e)
+                    if self.yielded == 0
+                        && closed_early(&e)
+                        && self.backoff.clone().next().is_some() =>
                 {
                     // Closed before any answer (e.g. the server's connection limit): retry.
                     let wait = self.backoff.next().unwrap_or_default();
@@ -295,6 +320,134 @@ impl Iterator for Bulk {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lessor_wire::framing::{Decoder, Encoder, MAX_MESSAGE_SIZE};
+    use lessor_wire::v4::{DhcpOption, MessageType, Repr, BOOTREPLY};
+    use std::net::TcpListener;
+    use std::thread;
+
+    fn reply(xid: u32, kind: MessageType, last: u8) -> Vec<u8> {
+        let mut r = Repr {
+            op: BOOTREPLY,
+            xid,
+            ciaddr: Ipv4Addr::new(10, 0, 0, last),
+            ..Repr::default()
+        };
+        r.options.push(DhcpOption::MessageType(kind));
+        let mut out = Vec::new();
+        Encoder::new(Dialect::Rfc6926, MAX_MESSAGE_SIZE)
+            .encode_to_vec(&r.to_vec(), &mut out)
+            .unwrap();
+        out
+    }
+
+    /// Reads one query frame; returns its xid.
+    fn read_query(s: &mut TcpStream) -> u32 {
+        let mut d = Decoder::new(Dialect::Rfc6926, MAX_MESSAGE_SIZE);
+        let mut b = [0u8; 1];
+        loop {
+            s.read_exact(&mut b).unwrap();
+            if let Some(m) = d.decode(&b).unwrap().message {
+                return u32::from_be_bytes([m[4], m[5], m[6], m[7]]);
+            }
+        }
+    }
+
+    fn config(xid: u32) -> Config {
+        let mut c = Config::new(Dialect::Rfc6926);
+        c.xid = xid;
+        c.data_timeout = Duration::from_millis(300);
+        c.conn_timeout = Duration::from_secs(1);
+        c.first_retry = Duration::from_millis(10);
+        c.max_retry = Duration::from_millis(40);
+        c
+    }
+
+    fn key() -> QueryKey {
+        QueryKey::RelayId(b"r".to_vec())
+    }
+
+    #[test]
+    fn bindings_come_one_by_one_then_the_end() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let xid = read_query(&mut s);
+            for i in 1..=3 {
+                s.write_all(&reply(xid, MessageType::LeaseActive, i))
+                    .unwrap();
+            }
+            s.write_all(&reply(xid, MessageType::LeaseQueryDone, 0))
+                .unwrap();
+        });
+        let mut bulk = query(addr, &key(), config(77)).unwrap();
+        let got: Vec<_> = bulk.by_ref().map(|r| r.unwrap().address.unwrap()).collect();
+        assert_eq!(got.len(), 3);
+        assert_eq!(bulk.end(), Some(&End::Done { bindings: 3 }));
+        assert_eq!(bulk.bindings(), 3);
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn a_blocked_stream_times_out_and_an_unknown_xid_closes() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let xid = read_query(&mut s);
+            s.write_all(&reply(xid, MessageType::LeaseActive, 1))
+                .unwrap();
+            let (mut s2, _) = l.accept().unwrap();
+            let xid2 = read_query(&mut s2);
+            s2.write_all(&reply(xid2 + 1, MessageType::LeaseActive, 1))
+                .unwrap();
+            thread::sleep(Duration::from_millis(500));
+            drop(s);
+        });
+        let mut bulk = query(addr, &key(), config(5)).unwrap();
+        assert!(bulk.next().unwrap().is_ok());
+        assert!(matches!(bulk.next(), Some(Err(Error::DataTimeout))));
+        assert!(bulk.next().is_none() && bulk.end().is_none());
+        let mut bulk = query(addr, &key(), config(6)).unwrap();
+        assert!(matches!(
+            bulk.next(),
+            Some(Err(Error::Session(SessionError::UnknownXid(7))))
+        ));
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn refused_connections_are_retried_then_given_up() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let e = query(port, &key(), config(1)).unwrap_err();
+        assert!(matches!(e, Error::Connect(_)), "{e}");
+        // 10 + 20 + 40 ms of waits.
+        assert!(started.elapsed() >= Duration::from_millis(70));
+    }
+
+    #[test]
+    fn a_connection_closed_before_any_answer_is_retried() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (s, _) = l.accept().unwrap();
+            drop(s);
+            let (mut s, _) = l.accept().unwrap();
+            let xid = read_query(&mut s);
+            s.write_all(&reply(xid, MessageType::LeaseActive, 1))
+                .unwrap();
+            s.write_all(&reply(xid, MessageType::LeaseQueryDone, 0))
+                .unwrap();
+        });
+        let mut bulk = query(addr, &key(), config(9)).unwrap();
+        assert_eq!(bulk.by_ref().filter(|r| r.is_ok()).count(), 1);
+        assert_eq!(bulk.end(), Some(&End::Done { bindings: 1 }));
+        server.join().unwrap();
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_maximum() {
