@@ -12,7 +12,7 @@ use lessor_requestor::bulk::End;
 use lessor_wire::framing::Dialect;
 use serde_json::{json, Value};
 
-use crate::query::{dash_or, lease_json, lease_row, parse_key, parse_server, query_json, Kind};
+use crate::query::{lease_json, lease_row, parse_key, parse_server, Kind};
 
 /// The framing and messages to speak (PROTOCOL.md decision 1).
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -166,10 +166,10 @@ fn bulk(args: &BulkArgs) -> Result<u8, String> {
         Some(End::Failed(status)) => Err(format!("{}: {key}: {status}", args.server)),
         Some(End::NotFound(lease)) => {
             if args.json {
-                let v = json!({"query": query_json(&key), "state": lease.state.as_str(),
-                    "found": false, "address": dash_or(lease.address, |a| a.to_string()),
-                    "server": args.server.to_string()});
-                writeln!(out, "{v}").ok();
+                let mut m = lease_json(&key, lease, SystemTime::now());
+                m.insert("server".into(), json!(args.server.to_string()));
+                m.insert("other_answers".into(), json!([]));
+                writeln!(out, "{}", Value::Object(m)).ok();
             } else {
                 eprintln!("lessor bulk: {key}: {}", lease.state);
             }
