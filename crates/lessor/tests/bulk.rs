@@ -163,6 +163,35 @@ fn bulk_fetches_every_binding_of_a_relay_id() {
         assert_eq!(got, want, "{dialect}");
     }
 
+    // By MAC and by IP: the one binding, in both dialects.
+    let (address, mac) = acked.lines().next().unwrap().split_once(' ').unwrap();
+    for dialect in ["rfc6926", "draft"] {
+        for (kind, value) in [("mac", mac), ("ip", address)] {
+            let out = bulk(&[
+                kind,
+                value,
+                "--server",
+                &bulk_server,
+                "--dialect",
+                dialect,
+                "--json",
+            ]);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{kind} {dialect}: {}",
+                stderr(&out)
+            );
+            let text = stdout(&out);
+            assert_eq!(text.lines().count(), 1, "{text}");
+            let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+            assert_eq!(
+                (v["address"].as_str(), v["mac"].as_str()),
+                (Some(address), Some(mac))
+            );
+        }
+    }
+
     // The table: a header, then one row per binding.
     let out = bulk(&["relay-id", "c0:ff:ee", "--server", &bulk_server]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
