@@ -1,5 +1,6 @@
 //! `lessor`: the one binary. Each subcommand is a thin shell over a library crate.
 
+mod bulk;
 mod check;
 mod decode;
 mod leases;
@@ -50,6 +51,9 @@ enum Command {
     },
     /// Ask leasequery servers about an address or client (RFC 4388; exit 0 active, 1 not, 2 error).
     Query(query::QueryArgs),
+    /// Ask a bulk leasequery server (TCP) for every binding of a key, streamed
+    /// (draft-dtv-dhc-dhcpv4-bulk-leasequery-00 / RFC 6926; exit 0 found, 1 none, 2 error).
+    Bulk(bulk::BulkArgs),
     /// Load generators: measure a DHCP server under load (see docs/perf.md).
     Perf {
         #[command(subcommand)]
@@ -66,5 +70,6 @@ fn main() -> ExitCode {
         Command::Leases { command } => leases::run(command),
         Command::Perf { command } => perf::run(command),
         Command::Query(args) => query::run(args),
+        Command::Bulk(args) => bulk::run(args),
     }
 }

@@ -60,7 +60,7 @@ pub struct QueryArgs {
     json: bool,
 }
 
-fn parse_server(text: &str) -> Result<SocketAddr, String> {
+pub(crate) fn parse_server(text: &str) -> Result<SocketAddr, String> {
     if let Ok(a) = text.parse::<SocketAddr>() {
         return Ok(a);
     }
@@ -70,7 +70,7 @@ fn parse_server(text: &str) -> Result<SocketAddr, String> {
 }
 
 /// The query key VALUE names (see [`QueryArgs::value`]).
-fn parse_key(kind: Kind, value: &str, htype: u8) -> Result<QueryKey, String> {
+pub(crate) fn parse_key(kind: Kind, value: &str, htype: u8) -> Result<QueryKey, String> {
     let hex_of =
         |what: &str| lessor_wire::hex::parse(value).map_err(|e| format!("{what} {value:?}: {e}"));
     let id = || match value.strip_prefix("text:") {
@@ -192,7 +192,7 @@ const HEADER: [&str; 10] = [
 ];
 
 /// `1h2m3s`, `45s`.
-fn span(secs: u32) -> String {
+pub(crate) fn span(secs: u32) -> String {
     let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
     match (h, m) {
         (0, 0) => format!("{s}s"),
@@ -201,12 +201,18 @@ fn span(secs: u32) -> String {
     }
 }
 
-fn dash_or<T>(v: Option<T>, f: impl FnOnce(T) -> String) -> String {
+pub(crate) fn dash_or<T>(v: Option<T>, f: impl FnOnce(T) -> String) -> String {
     v.map_or_else(|| "-".into(), f)
 }
 
 fn row(a: &Answered) -> Vec<String> {
-    let l = &a.answer.lease;
+    let mut row = lease_row(&a.answer.lease);
+    row.push(a.answer.server.to_string());
+    row
+}
+
+/// The table's cells for one answer, every column but SERVER.
+pub(crate) fn lease_row(l: &LeaseInfo) -> Vec<String> {
     vec![
         dash_or(l.address, |x| x.to_string()),
         l.state.to_string(),
@@ -221,11 +227,10 @@ fn row(a: &Answered) -> Vec<String> {
         text_or_hex(l.circuit_id()),
         text_or_hex(l.remote_id()),
         text_or_hex(l.relay_id()),
-        a.answer.server.to_string(),
     ]
 }
 
-fn query_json(key: &QueryKey) -> Value {
+pub(crate) fn query_json(key: &QueryKey) -> Value {
     let value = match key {
         QueryKey::Ip(a) => a.to_string(),
         QueryKey::Mac { chaddr, .. } => lessor_wire::hex::colon(chaddr),
@@ -248,7 +253,26 @@ fn epoch(t: Option<SystemTime>) -> Option<u64> {
 /// One result as JSON: octets as plain hex with a `_text` copy when printable, relative times
 /// in seconds, absolute times as epoch seconds with an RFC 3339 copy.
 fn to_json(key: &QueryKey, a: &Answered) -> Value {
-    let l: &LeaseInfo = &a.answer.lease;
+    let mut m = lease_json(key, &a.answer.lease, a.received_at);
+    m.insert("server".into(), json!(a.answer.server.to_string()));
+    m.insert(
+        "other_answers".into(),
+        json!(a
+            .answer
+            .others
+            .iter()
+            .map(|(s, o)| json!({"server": s.to_string(), "state": o.state.as_str()}))
+            .collect::<Vec<_>>()),
+    );
+    Value::Object(m)
+}
+
+/// Every field of [`to_json`] but `server` and `other_answers`.
+pub(crate) fn lease_json(
+    key: &QueryKey,
+    l: &LeaseInfo,
+    received_at: SystemTime,
+) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("query".into(), query_json(key));
     m.insert("state".into(), json!(l.state.as_str()));
@@ -263,11 +287,11 @@ fn to_json(key: &QueryKey, a: &Answered) -> Value {
     m.insert("lease_remaining".into(), json!(l.lease_remaining));
     m.insert("t1_remaining".into(), json!(l.t1_remaining));
     m.insert("t2_remaining".into(), json!(l.t2_remaining));
-    let end = epoch(l.lease_end(a.received_at));
+    let end = epoch(l.lease_end(received_at));
     m.insert("lease_end".into(), json!(end));
     m.insert("lease_end_time".into(), json!(end.and_then(rfc3339)));
     m.insert("cltt_ago".into(), json!(l.cltt_ago));
-    let cltt = epoch(l.cltt(a.received_at));
+    let cltt = epoch(l.cltt(received_at));
     m.insert("cltt".into(), json!(cltt));
     m.insert("cltt_time".into(), json!(cltt.and_then(rfc3339)));
     let ri = l.relay_info.as_ref();
@@ -299,17 +323,7 @@ fn to_json(key: &QueryKey, a: &Answered) -> Value {
     );
     blob(&mut m, "vendor_class_id", l.vendor_class.as_deref());
     blob(&mut m, "hostname", l.hostname.as_deref());
-    m.insert("server".into(), json!(a.answer.server.to_string()));
-    m.insert(
-        "other_answers".into(),
-        json!(a
-            .answer
-            .others
-            .iter()
-            .map(|(s, o)| json!({"server": s.to_string(), "state": o.state.as_str()}))
-            .collect::<Vec<_>>()),
-    );
-    Value::Object(m)
+    m
 }
 
 #[cfg(test)]

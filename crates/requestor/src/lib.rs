@@ -9,10 +9,12 @@
 //!   passed in (`now`); it never reads a clock, so every rule is tested without sleeping.
 //! - [`udp`]: a thin blocking driver over a `std::net::UdpSocket`.
 //!
-//! Bulk leasequery over TCP (RFC 6926 / the bulk draft) is not here yet.
+//! - [`bulk`]: bulk leasequery over TCP (the bulk draft and RFC 6926): the sans-IO [`bulk::Session`]
+//!   and a blocking driver, [`bulk::tcp`], that yields bindings one by one.
 
 #![forbid(unsafe_code)]
 
+pub mod bulk;
 pub mod query;
 pub mod reply;
 pub mod requestor;

@@ -170,6 +170,12 @@ impl LeaseInfo {
     /// Reads a reply. Only op BOOTREPLY with message type 11, 12, 13 (or 5, 6 from legacy
     /// servers) is an answer.
     pub fn parse(bytes: &[u8]) -> Result<LeaseInfo, ReplyError> {
+        Self::parse_with(bytes, None)
+    }
+
+    /// Like [`LeaseInfo::parse`], and a message of type `data_type` (the bulk draft's
+    /// DHCPLEASEDATA, whose value is configurable) is read as a DHCPLEASEACTIVE.
+    pub(crate) fn parse_with(bytes: &[u8], data_type: Option<u8>) -> Result<LeaseInfo, ReplyError> {
         let p = Packet::new_checked(bytes)?;
         if p.op() != BOOTREPLY {
             return Err(ReplyError::NotReply);
@@ -177,6 +183,7 @@ impl LeaseInfo {
         let index = p.index()?;
         let message_type = index.message_type()?;
         let state = match message_type {
+            Some(t) if Some(u8::from(t)) == data_type => LeaseState::Active,
             Some(MessageType::LeaseActive) => LeaseState::Active,
             Some(MessageType::LeaseUnassigned) => LeaseState::Unassigned,
             Some(MessageType::LeaseUnknown) => LeaseState::Unknown,

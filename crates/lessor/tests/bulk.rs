@@ -1,0 +1,279 @@
+//! `lessor bulk` against a real `lessor serve` on loopback: 50 bindings made by `lessor perf dora`
+//! (relayed through giaddr 127.0.0.1 with link-selection and relay-id c0:ff:ee), then fetched
+//! over TCP by relay-id in both dialects, with exit codes and JSON checked. Only 127.0.0.1
+//! sockets; addresses in 198.51.100.0/24 are payload only.
+
+use std::net::{TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn lessor() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lessor"))
+}
+
+fn free_tcp_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+fn start(dir: &Path, port: u16, relay_port: u16, bulk_port: u16) -> Server {
+    std::fs::create_dir_all(dir).unwrap();
+    let config = dir.join("lessor.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[server]
+identifier = "127.0.0.1"
+store = "{store}"
+
+[dhcp4]
+listen = ["127.0.0.1"]
+port = {port}
+relay-port = {relay_port}
+relays = ["127.0.0.0/8"]
+lease-time = "1h"
+
+[[dhcp4.subnet]]
+prefix = "198.51.100.0/24"
+pools = ["198.51.100.100-198.51.100.199"]
+
+[leasequery]
+requesters = ["127.0.0.1/32"]
+
+[leasequery.bulk]
+listen = ["127.0.0.1"]
+port = {bulk_port}
+"#,
+            store = dir.join("lessor.db").display()
+        ),
+    )
+    .unwrap();
+    let log = dir.join("serve.log");
+    let child = lessor()
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let server = Server {
+        child,
+        dir: dir.to_owned(),
+    };
+    let until = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("bulk leasequery: listening")
+    {
+        assert!(Instant::now() < until, "lessor serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
+fn bulk(args: &[&str]) -> Output {
+    lessor().arg("bulk").args(args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn bulk_fetches_every_binding_of_a_relay_id() {
+    let dir = std::env::temp_dir().join(format!("lessor-bulk-{}", std::process::id()));
+    let (port, relay_port, bulk_port) = (free_port(), free_port(), free_tcp_port());
+    let _server = start(&dir, port, relay_port, bulk_port);
+    let server = format!("127.0.0.1:{port}");
+    let bulk_server = format!("127.0.0.1:{bulk_port}");
+    let acked = dir.join("acked.txt");
+
+    let out = lessor()
+        .args(["perf", "dora", "--server", &server, "--giaddr", "127.0.0.1"])
+        .args(["--bind", &format!("127.0.0.1:{relay_port}")])
+        .args(["--link-selection", "198.51.100.1", "--clients", "50"])
+        .args(["--relay-id", "c0:ff:ee", "--duration", "30s", "--seed", "1"])
+        .arg("--acked-out")
+        .arg(&acked)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let acked = std::fs::read_to_string(&acked).unwrap();
+    let mut want: Vec<&str> = acked
+        .lines()
+        .map(|l| l.split_once(' ').unwrap().0)
+        .collect();
+    want.sort();
+    want.dedup();
+    assert_eq!(want.len(), 50, "{acked}");
+
+    for dialect in ["rfc6926", "draft"] {
+        let out = bulk(&[
+            "relay-id",
+            "c0:ff:ee",
+            "--server",
+            &bulk_server,
+            "--dialect",
+            dialect,
+            "--json",
+            "--timeout",
+            "5s",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{dialect}: {}", stderr(&out));
+        let mut got = Vec::new();
+        for line in stdout(&out).lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["state"], "active", "{line}");
+            assert_eq!(v["relay_id"], "c0ffee", "{line}");
+            assert_eq!(v["query"]["kind"], "relay-id");
+            assert!(v["lease_remaining"].as_u64().unwrap() > 3500, "{line}");
+            got.push(v["address"].as_str().unwrap().to_string());
+        }
+        got.sort();
+        assert_eq!(got, want, "{dialect}");
+    }
+
+    // By MAC and by IP: the one binding, in both dialects.
+    let (address, mac) = acked.lines().next().unwrap().split_once(' ').unwrap();
+    for dialect in ["rfc6926", "draft"] {
+        for (kind, value) in [("mac", mac), ("ip", address)] {
+            let out = bulk(&[
+                kind,
+                value,
+                "--server",
+                &bulk_server,
+                "--dialect",
+                dialect,
+                "--json",
+            ]);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{kind} {dialect}: {}",
+                stderr(&out)
+            );
+            let text = stdout(&out);
+            assert_eq!(text.lines().count(), 1, "{text}");
+            let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+            assert_eq!(
+                (v["address"].as_str(), v["mac"].as_str()),
+                (Some(address), Some(mac))
+            );
+        }
+    }
+
+    // The table: a header, then one row per binding.
+    let out = bulk(&["relay-id", "c0:ff:ee", "--server", &bulk_server]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.starts_with("ADDRESS") && header.ends_with("RELAY-ID"),
+        "{text}"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 50, "{text}");
+    assert!(
+        rows.iter()
+            .all(|r| r.contains("active") && r.ends_with("c0:ff:ee")),
+        "{text}"
+    );
+
+    // A relay-id nobody used: nothing found, exit 1, in both dialects.
+    for dialect in ["rfc6926", "draft"] {
+        let out = bulk(&[
+            "relay-id",
+            "de:ad",
+            "--server",
+            &bulk_server,
+            "--dialect",
+            dialect,
+            "--json",
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{dialect}: {}", stderr(&out));
+        let text = stdout(&out);
+        if dialect == "draft" {
+            // A single DHCPLEASEUNKNOWN: the relay-id was never seen.
+            let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+            assert_eq!(
+                (v["state"].as_str(), v["found"].as_bool()),
+                (Some("unknown"), Some(false))
+            );
+        } else {
+            // A DHCPLEASEQUERYDONE alone.
+            assert_eq!(text, "");
+        }
+    }
+}
+
+#[test]
+fn no_server_and_bad_arguments_exit_2() {
+    let port = free_tcp_port();
+    let started = Instant::now();
+    let out = lessor()
+        .args([
+            "bulk",
+            "ip",
+            "198.51.100.7",
+            "--max-retry",
+            "0s",
+            "--timeout",
+            "1s",
+        ])
+        .args(["--server", &format!("127.0.0.1:{port}")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot connect"), "{}", stderr(&out));
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    let out = lessor()
+        .args(["bulk", "mac", "not-hex", "--server", "127.0.0.1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = lessor()
+        .args([
+            "bulk",
+            "relay-id",
+            "x",
+            "--server",
+            "127.0.0.1",
+            "--dialect",
+            "v6",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "clap refuses the dialect");
+}
