@@ -3,98 +3,20 @@
 //! over TCP by relay-id in both dialects, with exit codes and JSON checked. Only 127.0.0.1
 //! sockets; addresses in 198.51.100.0/24 are payload only.
 
-use std::net::{TcpListener, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use common::{free_tcp_port, free_udp_ports, lessor, write_config, Server};
+use std::path::Path;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-fn lessor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_lessor"))
-}
-
-fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-        std::fs::remove_dir_all(&self.dir).ok();
-    }
-}
-
-fn start(dir: &Path, port: u16, relay_port: u16, bulk_port: u16) -> Server {
-    std::fs::create_dir_all(dir).unwrap();
-    let config = dir.join("lessor.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[server]
-identifier = "127.0.0.1"
-store = "{store}"
-
-[dhcp4]
-listen = ["127.0.0.1"]
-port = {port}
-relay-port = {relay_port}
-relays = ["127.0.0.0/8"]
-lease-time = "1h"
-
-[[dhcp4.subnet]]
-prefix = "198.51.100.0/24"
-pools = ["198.51.100.100-198.51.100.199"]
-
-[leasequery]
-requesters = ["127.0.0.1/32"]
-
-[leasequery.bulk]
-listen = ["127.0.0.1"]
-port = {bulk_port}
-"#,
-            store = dir.join("lessor.db").display()
-        ),
-    )
-    .unwrap();
-    let log = dir.join("serve.log");
-    let child = lessor()
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let server = Server {
-        child,
-        dir: dir.to_owned(),
-    };
-    let until = Instant::now() + Duration::from_secs(20);
-    while !std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .contains("bulk leasequery: listening")
-    {
-        assert!(Instant::now() < until, "lessor serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
+fn start(dir: &Path, ports: (u16, u16), bulk_port: u16) -> Server {
+    let extra = format!(
+        "\n[leasequery]\nrequesters = [\"127.0.0.1/32\"]\n\n[leasequery.bulk]\nlisten = [\"127.0.0.1\"]\nport = {bulk_port}\n"
+    );
+    let pool = ("198.51.100.0/24", "198.51.100.100-198.51.100.199");
+    let config = write_config(dir, ports, pool, &extra);
+    Server::start(dir, &config, "bulk leasequery: listening")
 }
 
 fn bulk(args: &[&str]) -> Output {
@@ -112,8 +34,8 @@ fn stderr(o: &Output) -> String {
 #[test]
 fn bulk_fetches_every_binding_of_a_relay_id() {
     let dir = std::env::temp_dir().join(format!("lessor-bulk-{}", std::process::id()));
-    let (port, relay_port, bulk_port) = (free_port(), free_port(), free_tcp_port());
-    let _server = start(&dir, port, relay_port, bulk_port);
+    let ((port, relay_port), bulk_port) = (free_udp_ports(), free_tcp_port());
+    let _server = start(&dir, (port, relay_port), bulk_port);
     let server = format!("127.0.0.1:{port}");
     let bulk_server = format!("127.0.0.1:{bulk_port}");
     let acked = dir.join("acked.txt");

@@ -6,8 +6,10 @@
 //! in the file kills the server with SIGKILL. Every `ADDRESS MAC` line of the file must then be in
 //! the store, as that MAC's binding, read back by `lessor leases list --store --json`.
 
+mod common;
+
+use common::{free_udp_ports, lessor, serve_command, wait_for_log, write_config};
 use std::collections::HashMap;
-use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,10 +19,6 @@ const CLIENTS: usize = 5000;
 const KILL_AFTER: usize = 300;
 /// Fewest ACKs the file must hold for the run to count as killed mid-run.
 const MIN_ACKED: usize = 200;
-
-fn lessor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_lessor"))
-}
 
 /// Kills and reaps its children, and removes the directory, however the test ends.
 struct Guard {
@@ -50,34 +48,10 @@ impl Drop for Guard {
     }
 }
 
-/// A UDP port free on 127.0.0.1 right now (bound to port 0, then released).
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn count_lines(path: &Path) -> usize {
     std::fs::read(path)
         .map(|b| b.iter().filter(|&&c| c == b'\n').count())
         .unwrap_or(0)
-}
-
-/// Waits until the server's log says it listens (or fails).
-fn wait_listening(log: &Path, deadline: Instant) {
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        if text.contains("dhcp4: listening on") {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "server did not start listening:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 #[test]
@@ -92,47 +66,22 @@ fn kill_9_mid_run_loses_no_acknowledged_binding() {
         dir: dir.clone(),
     };
 
-    let port = free_udp_port();
-    let mut relay_port = free_udp_port();
-    while relay_port == port {
-        relay_port = free_udp_port();
-    }
+    let (port, relay_port) = free_udp_ports();
     let store = dir.join("lessor.db");
-    let config = dir.join("lessor.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[server]
-identifier = "127.0.0.1"
-store = "{store}"
-
-[dhcp4]
-listen = ["127.0.0.1"]
-port = {port}
-relay-port = {relay_port}
-relays = ["127.0.0.0/8"]
-lease-time = "1h"
-
-[[dhcp4.subnet]]
-prefix = "198.18.0.0/15"
-pools = ["198.18.0.10-198.19.255.250"]
-"#,
-            store = store.display()
-        ),
-    )
-    .unwrap();
+    let config = write_config(
+        &dir,
+        (port, relay_port),
+        ("198.18.0.0/15", "198.18.0.10-198.19.255.250"),
+        "",
+    );
 
     let server_log = dir.join("serve.log");
-    let server = guard.spawn(
-        lessor()
-            .arg("serve")
-            .arg("--config")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&server_log).unwrap()),
+    let server = guard.spawn(&mut serve_command(&config, &server_log));
+    wait_for_log(
+        &server_log,
+        "dhcp4: listening on",
+        Instant::now() + Duration::from_secs(10),
     );
-    wait_listening(&server_log, Instant::now() + Duration::from_secs(10));
 
     let acked = dir.join("acked.txt");
     let perf_out = dir.join("perf.json");
@@ -238,16 +187,12 @@ pools = ["198.18.0.10-198.19.255.250"]
     );
     // And the server itself starts again on the store the dead one left.
     let restart_log = dir.join("restart.log");
-    guard.spawn(
-        lessor()
-            .arg("serve")
-            .arg("--config")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&restart_log).unwrap()),
+    guard.spawn(&mut serve_command(&config, &restart_log));
+    wait_for_log(
+        &restart_log,
+        "dhcp4: listening on",
+        Instant::now() + Duration::from_secs(10),
     );
-    wait_listening(&restart_log, Instant::now() + Duration::from_secs(10));
     let log = std::fs::read_to_string(&restart_log).unwrap();
     let loaded: usize = log
         .lines()

@@ -3,86 +3,18 @@
 //! relay-id, with exit codes and JSON checked. Only 127.0.0.1 sockets; addresses in
 //! 198.51.100.0/24 are payload only.
 
-use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use common::{free_udp_port, free_udp_ports, lessor, write_config, Server};
+use std::path::Path;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-fn lessor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_lessor"))
-}
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-        std::fs::remove_dir_all(&self.dir).ok();
-    }
-}
-
-fn start(dir: &Path, port: u16, relay_port: u16) -> Server {
-    std::fs::create_dir_all(dir).unwrap();
-    let config = dir.join("lessor.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[server]
-identifier = "127.0.0.1"
-store = "{store}"
-
-[dhcp4]
-listen = ["127.0.0.1"]
-port = {port}
-relay-port = {relay_port}
-relays = ["127.0.0.0/8"]
-lease-time = "1h"
-
-[[dhcp4.subnet]]
-prefix = "198.51.100.0/24"
-pools = ["198.51.100.100-198.51.100.199"]
-
-[leasequery]
-requesters = ["127.0.0.1/32"]
-"#,
-            store = dir.join("lessor.db").display()
-        ),
-    )
-    .unwrap();
-    let log = dir.join("serve.log");
-    let child = lessor()
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let server = Server {
-        child,
-        dir: dir.to_owned(),
-    };
-    let until = Instant::now() + Duration::from_secs(20);
-    while !std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .contains("dhcp4: listening")
-    {
-        assert!(Instant::now() < until, "lessor serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
+fn start(dir: &Path, ports: (u16, u16)) -> Server {
+    let extra = "\n[leasequery]\nrequesters = [\"127.0.0.1/32\"]\n";
+    let pool = ("198.51.100.0/24", "198.51.100.100-198.51.100.199");
+    let config = write_config(dir, ports, pool, extra);
+    Server::start(dir, &config, "dhcp4: listening")
 }
 
 fn query(args: &[&str], server: &str) -> Output {
@@ -108,8 +40,8 @@ fn stdout(o: &Output) -> String {
 #[test]
 fn query_finds_what_perf_leased() {
     let dir = std::env::temp_dir().join(format!("lessor-query-{}", std::process::id()));
-    let (port, relay_port) = (free_port(), free_port());
-    let _server = start(&dir, port, relay_port);
+    let (port, relay_port) = free_udp_ports();
+    let _server = start(&dir, (port, relay_port));
     let server = format!("127.0.0.1:{port}");
     let acked = dir.join("acked.txt");
 
@@ -193,7 +125,7 @@ fn query_finds_what_perf_leased() {
 #[test]
 fn no_reply_and_bad_arguments_exit_2() {
     // Nobody listens on this port.
-    let port = free_port();
+    let port = free_udp_port();
     let started = Instant::now();
     let out = lessor()
         .args(["query", "ip", "198.51.100.7", "--giaddr", "127.0.0.1"])
