@@ -81,6 +81,29 @@ impl Snapshot4 {
         }
     }
 
+    /// The other bindings (any state) of the client holding `binding`, as RFC 4388 §6.4.1
+    /// identifies it: by its client-id when it has one, else by its hardware address among the
+    /// bindings without a client-id; in address order. `binding` itself is skipped before it is
+    /// looked up, so a client with one binding costs a single index seek and no allocation.
+    pub fn fellows(&self, binding: &Binding4) -> Vec<Arc<Binding4>> {
+        let except = u32::from(binding.address);
+        match binding.client_id() {
+            Some(id) => self
+                .table
+                .find_except(Index4::ClientId as usize, id, except)
+                .cloned()
+                .collect(),
+            None => {
+                let (k, len) = binding.hw.key_bytes();
+                self.table
+                    .find_except(Index4::Mac as usize, &k[..len], except)
+                    .filter(|b| b.client_id().is_none())
+                    .cloned()
+                    .collect()
+            }
+        }
+    }
+
     /// Lazy cursor over the bindings (any state) with this relay-id, in address order.
     pub fn by_relay_id(&self, relay_id: &[u8]) -> IndexCursor<Binding4> {
         self.table.cursor(Index4::RelayId as usize, relay_id)

@@ -26,12 +26,13 @@ use super::counters::{Counters, DropReason};
 use super::identity::Identity;
 use super::reply::{self, Content, Lease};
 use super::select::{self, Hints};
-use super::transmit::{Received, Transmit};
+use super::transmit::{Received, Reply, Transmit};
 use crate::config::options::ConfiguredOption;
 use crate::config::{Config, Reservation, Subnet};
 use ipnet::Ipv4Net;
 use lessor_store::{Binding4, Completion, Fields4, HwAddr, Snapshot4, State4, Store, Timestamp};
 use lessor_wire::v4::{code, DhcpOption, MessageType, Packet, Repr, BOOTREQUEST};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -99,6 +100,9 @@ pub struct Engine4 {
     allocator: Allocator,
     offers: HashMap<Ipv4Addr, Offer>,
     counters: Arc<Counters>,
+    /// Set during [`Engine4::handle_deferred`]: the immediate reply is kept here instead of
+    /// being sent, so the caller sends it after releasing the engine's lock.
+    deferred: Option<Cell<Option<Reply>>>,
 }
 
 impl std::fmt::Debug for Engine4 {
@@ -193,12 +197,21 @@ impl Engine4 {
             leasequery_types,
             offers: HashMap::new(),
             counters: Arc::new(Counters::default()),
+            deferred: None,
         }
     }
 
     /// The counters (shared with the store's completions).
     pub fn counters(&self) -> &Arc<Counters> {
         &self.counters
+    }
+
+    /// A gate that routes leasequery datagrams to the responder without this engine's lock.
+    pub fn leasequery_gate(&self) -> super::LeaseQueryGate {
+        super::LeaseQueryGate {
+            types: self.leasequery_types.clone(),
+            counters: Arc::clone(&self.counters),
+        }
     }
 
     /// Whether a DHCP message type belongs to leasequery (answered elsewhere).
@@ -214,6 +227,22 @@ impl Engine4 {
     fn drop(&self, reason: DropReason) -> Handled {
         self.counters.count_drop(reason);
         Handled::Dropped(reason)
+    }
+
+    /// As [`Engine4::handle`], but an immediate reply (DHCPOFFER, DHCPNAK, DHCPACK to a
+    /// DHCPINFORM) is returned instead of sent: the kernel's send work, the larger part of a
+    /// reply's cost, then happens outside whatever lock guards the engine. A DHCPACK to a
+    /// DHCPREQUEST still leaves through `tx` once its binding is durable.
+    pub fn handle_deferred(
+        &mut self,
+        rx: Received<'_>,
+        now: Timestamp,
+        tx: &Arc<dyn Transmit>,
+    ) -> (Handled, Option<Reply>) {
+        self.deferred = Some(Cell::new(None));
+        let handled = self.handle(rx, now, tx);
+        let reply = self.deferred.take().and_then(Cell::into_inner);
+        (handled, reply)
     }
 
     /// Handles one received datagram at `now`; replies go to `tx` (a DHCPACK only once its
@@ -368,7 +397,11 @@ impl Engine4 {
         else {
             return self.drop(DropReason::EncodeFailed);
         };
-        tx.send(reply::encode(&reply, msg.max_size, dest));
+        let encoded = reply::encode(&reply, msg.max_size, dest);
+        match &self.deferred {
+            Some(slot) => slot.set(Some(encoded)),
+            None => tx.send(encoded),
+        }
         self.counters.count_sent(kind);
         Handled::Replied(kind)
     }

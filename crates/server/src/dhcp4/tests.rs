@@ -879,3 +879,58 @@ fn a_forgotten_offer_gives_back_the_binding_it_displaced() {
     assert_eq!(b.hw.chaddr(), &mac(150));
     assert_eq!(b.relay_id(), Some(&b"relay-A"[..]));
 }
+
+#[test]
+fn handle_deferred_returns_the_immediate_reply_instead_of_sending_it() {
+    let mut h = Harness::new();
+    let bytes = relayed(message(MessageType::Discover, 120)).to_vec();
+    let rx = Received {
+        payload: &bytes,
+        source: SocketAddrV4::new(GIADDR, 67),
+        destination: SERVER,
+        interface_index: Some(ETH1),
+    };
+    let (handled, reply) = h.engine.handle_deferred(rx, T0, &h.tx);
+    assert_eq!(handled, Handled::Replied(MessageType::Offer));
+    let reply = reply.expect("the DHCPOFFER is handed back");
+    assert_eq!(reply.message_type, MessageType::Offer);
+    assert!(h.take().is_empty(), "nothing was sent");
+    // Back to sending directly afterwards.
+    let again = relayed(message(MessageType::Discover, 121));
+    assert_eq!(h.send(&again, T0), Handled::Replied(MessageType::Offer));
+    assert_eq!(h.take().len(), 1);
+}
+
+#[test]
+fn the_leasequery_gate_claims_exactly_what_the_engine_hands_over() {
+    let mut h = Harness::new();
+    let gate = h.engine.leasequery_gate();
+    let query = relayed(message(MessageType::LeaseQuery, 122)).to_vec();
+    assert!(gate.claims(&query));
+    let discover = relayed(message(MessageType::Discover, 123)).to_vec();
+    assert!(!gate.claims(&discover));
+    let mut reply = relayed(message(MessageType::LeaseQuery, 124));
+    reply.op = 2;
+    assert!(
+        !gate.claims(&reply.to_vec()),
+        "a BOOTREPLY is the engine's to drop"
+    );
+    assert!(!gate.claims(b"not dhcp"));
+    for t in [MessageType::BulkLeaseQuery, MessageType::ActiveLeaseQuery] {
+        let q = relayed(message(t, 125)).to_vec();
+        assert!(gate.claims(&q));
+        assert_eq!(h.raw(&q, Some(ETH1), SERVER, T0), Handled::NotDhcp(t));
+    }
+    let c = h.engine.counters();
+    assert_eq!(
+        c.leasequery.get(),
+        5,
+        "three claimed by the gate, two by the engine"
+    );
+    assert_eq!(c.received(MessageType::LeaseQuery), 1);
+    assert_eq!(
+        c.received(MessageType::Discover),
+        0,
+        "only claimed datagrams are counted"
+    );
+}
