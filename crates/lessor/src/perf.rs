@@ -112,6 +112,9 @@ pub struct DoraArgs {
     /// Send a DHCPRELEASE after each ACK.
     #[arg(long)]
     release: bool,
+    /// Send a client identifier (option 61) in every message: type 1 and the client's MAC.
+    #[arg(long)]
+    client_id: bool,
     /// Seed of the simulated MACs and xids (default: from the clock). Same seed, same clients.
     #[arg(long)]
     seed: Option<u64>,
@@ -218,6 +221,7 @@ fn dora(args: DoraArgs) -> ExitCode {
     }
     config.link_selection = args.link_selection;
     config.release = args.release;
+    config.client_id = args.client_id;
     config.seed = seed;
     config.acked_out = args.acked_out;
     if let Err(e) = config.validate() {
