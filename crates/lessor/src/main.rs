@@ -49,10 +49,12 @@ enum Command {
         #[command(subcommand)]
         command: leases::LeasesCommand,
     },
-    /// Ask leasequery servers about an address or client (RFC 4388; exit 0 active, 1 not, 2 error).
+    /// Ask leasequery servers about addresses or clients (RFC 4388; exit 0 every one active,
+    /// 1 any not, 2 any error).
     Query(query::QueryArgs),
-    /// Ask a bulk leasequery server (TCP) for every binding of a key, streamed
-    /// (draft-dtv-dhc-dhcpv4-bulk-leasequery-00 / RFC 6926; exit 0 found, 1 none, 2 error).
+    /// Ask a bulk leasequery server (TCP) for every binding of keys, streamed
+    /// (draft-dtv-dhc-dhcpv4-bulk-leasequery-00 / RFC 6926; exit 0 every key found bindings,
+    /// 1 any found none, 2 any error).
     Bulk(bulk::BulkArgs),
     /// Load generators: measure a DHCP server under load (see docs/perf.md).
     Perf {
