@@ -77,7 +77,7 @@ fn parse_epoch(text: &str) -> Result<u32, String> {
 
 pub fn run(args: BulkArgs) -> ExitCode {
     match bulk(&args) {
-        Ok(code) => ExitCode::from(code),
+        Ok(done) => ExitCode::from(done.code),
         Err(e) => {
             eprintln!("lessor bulk: {e}");
             ExitCode::from(2)
@@ -139,9 +139,16 @@ enum Failure {
     Server(String),
 }
 
-/// Runs one query per VALUE, in turn, each on its own connection: exit 0 when every key found
-/// bindings, 1 when any found none, 2 when any failed.
-pub(crate) fn bulk(args: &BulkArgs) -> Result<u8, String> {
+/// What a run of [`bulk`] did.
+pub(crate) struct Done {
+    /// The exit code: 0 when every key found bindings, 1 when any found none, 2 when any failed.
+    pub code: u8,
+    /// Bindings printed, all keys together.
+    pub bindings: u64,
+}
+
+/// Runs one query per VALUE, in turn, each on its own connection, printing the bindings.
+pub(crate) fn bulk(args: &BulkArgs) -> Result<Done, String> {
     let keys = args
         .values
         .iter()
@@ -189,16 +196,26 @@ pub(crate) fn bulk(args: &BulkArgs) -> Result<u8, String> {
             .map(|w| w.max("QUERY".len())),
         header_done: false,
     };
-    let mut code = 0u8;
+    let mut done = Done {
+        code: 0,
+        bindings: 0,
+    };
     for (i, (key, value)) in keys.iter().zip(&args.values).enumerate() {
         config.xid = first_xid.wrapping_add(i as u32).max(1);
-        match one(args, key, value, config.clone(), &mut table) {
-            Ok(Some(c)) => code = code.max(c),
+        match one(
+            args,
+            key,
+            value,
+            config.clone(),
+            &mut table,
+            &mut done.bindings,
+        ) {
+            Ok(Some(c)) => done.code = done.code.max(c),
             // stdout closed (e.g. `| head`): stop quietly.
-            Ok(None) => return Ok(code),
+            Ok(None) => return Ok(done),
             Err(Failure::Key(e)) => {
                 eprintln!("lessor bulk: {e}");
-                code = 2;
+                done.code = 2;
             }
             Err(Failure::Server(e)) => {
                 if i + 1 < keys.len() {
@@ -209,17 +226,18 @@ pub(crate) fn bulk(args: &BulkArgs) -> Result<u8, String> {
             }
         }
     }
-    Ok(code)
+    Ok(done)
 }
 
-/// One key's query, its bindings printed as they arrive: `Some(0)` found, `Some(1)` none,
-/// `None` when stdout is closed.
+/// One key's query, its bindings printed as they arrive (and counted in `printed`): `Some(0)`
+/// found, `Some(1)` none, `None` when stdout is closed.
 fn one(
     args: &BulkArgs,
     key: &QueryKey,
     value: &str,
     config: Config,
     table: &mut Table,
+    printed: &mut u64,
 ) -> Result<Option<u8>, Failure> {
     let server = args.server;
     let mut results = tcp::query(server, key, config).map_err(|e| match e {
@@ -256,6 +274,7 @@ fn one(
         if written.is_err() {
             return Ok(None);
         }
+        *printed += 1;
         if progress && shown.elapsed() >= Duration::from_secs(1) {
             shown = Instant::now();
             out.flush().ok();

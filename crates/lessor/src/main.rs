@@ -3,6 +3,7 @@
 mod bulk;
 mod check;
 mod decode;
+mod demo;
 mod leases;
 mod perf;
 mod query;
@@ -22,6 +23,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// See Lessor work, on loopback, in a few seconds: a server, relayed clients, and what
+    /// leasequery and bulk leasequery tell an access concentrator about them.
+    Demo(demo::DemoArgs),
     /// Run the server until SIGINT/SIGTERM (without --config: embedded loopback-only defaults).
     Serve {
         /// The TOML configuration file.
@@ -66,6 +70,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Serve { config } => serve::run(config.as_deref()),
         Command::Check { config } => check::run(&config),
         Command::Decode { file, hex, family } => decode::run(file, hex, family),

@@ -204,9 +204,10 @@ fn leasequery(args: LeasequeryArgs) -> ExitCode {
     }
 }
 
-fn dora(args: DoraArgs) -> ExitCode {
+/// The run `lessor perf dora ARGS` makes.
+pub(crate) fn dora_config(args: DoraArgs) -> Result<Config, String> {
     let Some(giaddr) = giaddr_of(args.giaddr, args.bind) else {
-        return fail("give --giaddr (or --bind with a specific IPv4 address)");
+        return Err("give --giaddr (or --bind with a specific IPv4 address)".into());
     };
     let seed = args.seed.unwrap_or_else(clock_seed);
     let mut config = Config::new(args.server, giaddr);
@@ -224,12 +225,19 @@ fn dora(args: DoraArgs) -> ExitCode {
     config.client_id = args.client_id;
     config.seed = seed;
     config.acked_out = args.acked_out;
-    if let Err(e) = config.validate() {
-        return fail(&e);
-    }
+    config.validate()?;
+    Ok(config)
+}
+
+fn dora(args: DoraArgs) -> ExitCode {
+    let json = args.json;
+    let config = match dora_config(args) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
     match lessor_perf::run(&config) {
         Ok(report) => {
-            if args.json {
+            if json {
                 println!("{}", report.to_json());
             } else {
                 print!("{}", report.to_text());

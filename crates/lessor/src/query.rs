@@ -119,7 +119,7 @@ fn giaddr_of(args: &QueryArgs) -> Result<Ipv4Addr, String> {
 
 pub fn run(args: QueryArgs) -> ExitCode {
     match query(&args) {
-        Ok(code) => code,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("lessor query: {e}");
             ExitCode::from(2)
@@ -130,7 +130,7 @@ pub fn run(args: QueryArgs) -> ExitCode {
 /// Runs the queries and prints the answers: exit 0 when every key has an active binding, 1 when
 /// any has none, 2 when any query failed. The table has one row per VALUE, in their order, with
 /// a first column QUERY naming the VALUE when there are several.
-pub(crate) fn query(args: &QueryArgs) -> Result<ExitCode, String> {
+pub(crate) fn query(args: &QueryArgs) -> Result<u8, String> {
     let keys = args
         .values
         .iter()
@@ -188,7 +188,7 @@ pub(crate) fn query(args: &QueryArgs) -> Result<ExitCode, String> {
         }
         print!("{}", table(&header, &rows));
     }
-    Ok(ExitCode::from(code))
+    Ok(code)
 }
 
 const HEADER: [&str; 10] = [
