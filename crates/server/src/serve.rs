@@ -15,6 +15,7 @@ use crate::dhcp4::{Engine4, Handled, LeaseQueryGate, LocalInterface, Received, R
 use crate::io4::{self, Running, SocketKind, Sockets, UdpTransmit};
 use crate::leasequery4::access::AllowList;
 use crate::leasequery4::Responder4;
+use crate::outbox::GroupOutbox;
 use crate::tcp4;
 use lessor_store::{Store, Timestamp};
 use std::fmt;
@@ -119,6 +120,8 @@ fn serve_dhcp4(
         Some(identifier),
         Arc::clone(&counters),
     ));
+    // DHCPACKs leave from the store's writer once durable: those of one commit together.
+    let acks: Arc<dyn Transmit> = GroupOutbox::attach(Arc::clone(&transmit), store);
     let engine = Arc::new(Mutex::new(Engine4::new(
         config,
         Arc::clone(store),
@@ -148,6 +151,7 @@ fn serve_dhcp4(
             engine: Arc::clone(&engine),
             responder: Arc::clone(&responder),
             transmit: Arc::clone(&transmit),
+            acks: Arc::clone(&acks),
             gate: gate.clone(),
             started,
             pending: Vec::with_capacity(io4::BATCH),
@@ -182,6 +186,8 @@ struct Dhcp4Handler {
     engine: Arc<Mutex<Engine4>>,
     responder: Arc<Responder4>,
     transmit: Arc<dyn Transmit>,
+    /// Where the engine's DHCPACKs go once durable (a [`GroupOutbox`] over `transmit`).
+    acks: Arc<dyn Transmit>,
     gate: LeaseQueryGate,
     started: Instant,
     pending: Vec<Reply>,
@@ -194,7 +200,7 @@ impl io4::Handler for Dhcp4Handler {
                 .engine
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .handle_deferred(rx, now(), &self.transmit);
+                .handle_deferred(rx, now(), &self.acks);
             self.pending.extend(reply);
             matches!(handled, Handled::NotDhcp(_))
         };

@@ -470,6 +470,8 @@ impl Engine4 {
             return self.drop(DropReason::PoolExhausted);
         };
         let existing = snapshot.get(a).cloned();
+        // A snapshot alive during a write makes the write copy every node on its path.
+        drop(snapshot);
         let keep_active = existing
             .as_ref()
             .is_some_and(|b| msg.id.owns(b) && b.is_active_at(now));
@@ -541,14 +543,14 @@ impl Engine4 {
             }
             let a = requested.or((!ciaddr.is_unspecified()).then_some(ciaddr));
             return match a.map(|a| (a, self.confirmable(msg, &snapshot, a))) {
-                Some((a, Some(true))) => self.ack(msg, a, now, &snapshot, tx),
+                Some((a, Some(true))) => self.ack(msg, a, now, snapshot, tx),
                 _ => self.nak(msg, "requested address not offered to this client", tx),
             };
         }
         if let (Some(a), true) = (requested, ciaddr.is_unspecified()) {
             // INIT-REBOOT.
             return match self.confirmable(msg, &snapshot, a) {
-                Some(true) => self.ack(msg, a, now, &snapshot, tx),
+                Some(true) => self.ack(msg, a, now, snapshot, tx),
                 Some(false) => self.nak(msg, "address not valid for this client here", tx),
                 None => {
                     // Free address: NAK only a client we know under another address here.
@@ -570,7 +572,7 @@ impl Engine4 {
         if !ciaddr.is_unspecified() {
             // RENEWING (unicast) or REBINDING (broadcast).
             return match self.confirmable(msg, &snapshot, ciaddr) {
-                Some(true) => self.ack(msg, ciaddr, now, &snapshot, tx),
+                Some(true) => self.ack(msg, ciaddr, now, snapshot, tx),
                 Some(false) if snapshot.get(ciaddr).is_some() => {
                     self.nak(msg, "address not valid for this client", tx)
                 }
@@ -588,9 +590,12 @@ impl Engine4 {
         msg: &Msg<'_>,
         a: Ipv4Addr,
         now: Timestamp,
-        snapshot: &Snapshot4,
+        snapshot: Snapshot4,
         tx: &Arc<dyn Transmit>,
     ) -> Handled {
+        let previous = snapshot.get(a).filter(|b| msg.id.owns(b)).cloned();
+        // A snapshot alive during the write below would make it copy every node on its path.
+        drop(snapshot);
         let subnet = &self.subnets[msg.subnet];
         let t = subnet.timers;
         let at = |s: u32| now + u64::from(s);
@@ -604,9 +609,8 @@ impl Engine4 {
         let mut f = fields(msg.repr);
         // A renewal unicast straight to the server carries no option 82: keep the location
         // the relay gave the last time (RFC 4388 §6.7 wants it for leasequery).
-        let previous = snapshot.get(a).filter(|b| msg.id.owns(b));
         if f.relay_agent_information.is_none() && msg.repr.giaddr.is_unspecified() {
-            if let Some(p) = previous {
+            if let Some(p) = &previous {
                 f.relay_agent_information = p.relay_agent_information();
                 f.circuit_id = p.circuit_id();
                 f.remote_id = p.remote_id();
