@@ -3,7 +3,7 @@
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use crate::binding4::{Binding4, HwAddr, Index4};
+use crate::binding4::{Binding4, HwAddr, Index4, Timestamp};
 use crate::table::{IndexCursor, Table};
 
 /// An immutable, consistent point-in-time view of the DHCPv4 bindings. Cheap to make (O(1)) and to
@@ -48,6 +48,13 @@ impl Snapshot4 {
     /// Bindings with address `>= from`, in address order.
     pub fn range_from(&self, from: Ipv4Addr) -> impl Iterator<Item = &Arc<Binding4>> + '_ {
         self.table.range_from(u32::from(from))
+    }
+
+    /// Bindings whose address may be given to another client at `now` (Expired, Released, a
+    /// lapsed offer, a declined address past its probation), longest free first (ties: lowest
+    /// address). An Active binding past its end joins once the expiry timer has run.
+    pub fn reusable(&self, now: Timestamp) -> impl Iterator<Item = &Arc<Binding4>> + '_ {
+        self.table.free_at(now)
     }
 
     /// Bindings (any state) of this hardware address, most recent cltt first.

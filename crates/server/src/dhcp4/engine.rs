@@ -594,9 +594,26 @@ impl Engine4 {
         tx: &Arc<dyn Transmit>,
     ) -> Handled {
         let previous = snapshot.get(a).filter(|b| msg.id.owns(b)).cloned();
+        let subnet = &self.subnets[msg.subnet];
+        // A client holds one lease per subnet: an ACK for a new address there ends the lease on
+        // the old one (otherwise it stays Active, unusable, until its end, and leasequery would
+        // report both). Other subnets' leases are left alone (RFC 4388 §6.4.2 associated-ip).
+        let superseded: Vec<Binding4> = msg
+            .id
+            .bindings(&snapshot)
+            .into_iter()
+            .filter(|b| b.address != a && b.subnet == subnet.prefix && b.is_active_at(now))
+            .map(|b| {
+                let mut ended = (*b).clone();
+                ended.state = State4::Expired;
+                ended.end = now;
+                ended.t1 = ended.t1.min(now);
+                ended.t2 = ended.t2.min(now);
+                ended
+            })
+            .collect();
         // A snapshot alive during the write below would make it copy every node on its path.
         drop(snapshot);
-        let subnet = &self.subnets[msg.subnet];
         let t = subnet.timers;
         let at = |s: u32| now + u64::from(s);
         let mut binding = Binding4::new(a, subnet.prefix, msg.id.hw, State4::Active).with_times(
@@ -638,7 +655,12 @@ impl Engine4 {
             }
             Err(_) => counters.commit_failed.add(),
         });
-        self.store.write4(done, |batch| batch.upsert(binding));
+        self.store.write4(done, |batch| {
+            for ended in superseded {
+                batch.upsert(ended);
+            }
+            batch.upsert(binding);
+        });
         Handled::Committing
     }
 

@@ -934,3 +934,46 @@ fn the_leasequery_gate_claims_exactly_what_the_engine_hands_over() {
         "only claimed datagrams are counted"
     );
 }
+
+#[test]
+fn an_ack_for_a_new_address_ends_the_clients_old_lease_in_that_subnet_only() {
+    // Client 02:..:aa already holds a pool address in 192.0.2.0/24 (leased before its
+    // reservation was configured) and one in 198.51.100.0/24 (behind the relay).
+    let store = Store::in_memory();
+    let old = Ipv4Addr::new(192, 0, 2, 100);
+    let elsewhere = Ipv4Addr::new(198, 51, 100, 10);
+    for (a, prefix) in [(old, "192.0.2.0/24"), (elsewhere, "198.51.100.0/24")] {
+        let b = lessor_store::Binding4::new(
+            a,
+            prefix.parse().unwrap(),
+            lessor_store::HwAddr::ethernet(mac(0xaa)),
+            State4::Active,
+        )
+        .with_times(T0 - 10, T0 + 3600, T0 + 1800, T0 + 3000, T0 - 10);
+        store.upsert4(b, lessor_store::Completion::none());
+    }
+    let mut h = Harness::with_store(store);
+    // The DORA gives the reservation.
+    let a = h.dora(message(MessageType::Discover, 0xaa), T0);
+    assert_eq!(a, Ipv4Addr::new(192, 0, 2, 50));
+    h.flush();
+    let ended = h.store.get4(old).unwrap();
+    assert_eq!(
+        (ended.state, ended.end, ended.t1 <= T0, ended.t2 <= T0),
+        (State4::Expired, T0, true, true),
+        "the old lease in the same subnet ended: {ended:?}"
+    );
+    assert_eq!(h.store.get4(elsewhere).unwrap().state, State4::Active);
+    assert_eq!(h.store.get4(a).unwrap().state, State4::Active);
+    // The ended address is free for others again.
+    let other = h.dora(message(MessageType::Discover, 0x77), T0 + 1);
+    assert!(
+        [
+            old,
+            Ipv4Addr::new(192, 0, 2, 102),
+            Ipv4Addr::new(192, 0, 2, 103)
+        ]
+        .contains(&other),
+        "{other}"
+    );
+}
