@@ -14,30 +14,12 @@ import ipaddress
 import json
 
 from harness import addressing, capture
-from harness.isc import make_dhclient, start_dhcpd, start_dhcrelay
-from harness.lessor import LessorServer, Subnet4, lessor_bin, write_config
-from harness.scapy_runner import scapy_leasequery_batch, scapy_relay_dora
-from harness.util import run
-from lq_common import agent, dhcp_options, u32
+from harness.scapy_runner import scapy_leasequery_batch
+from lq_common import (CLIENT_ID, DNS, FREE_IN_POOL, LEASE_TIME, OUTSIDE, RELAY, SCAPY_CLIENTS, SERVER,
+                       UNKNOWN_MAC, dhcp_options, isc_leases_imported, start_isc_on_copy,
+                       start_lessor_on_import, u32)
 
-SERVER = addressing.SERVER_V4
-RELAY = addressing.RELAY_UP_V4
-CLIENT_ID = b"lsr-e2e-client"
-FREE_IN_POOL = "192.0.2.150"
-OUTSIDE = "203.0.113.77"
-SCAPY_CLIENTS = [
-    {"chaddr": "02:00:00:00:0c:01", "agent": agent((1, b"sc-1"), (2, b"rid-A")).hex()},
-    {"chaddr": "02:00:00:00:0c:03", "agent": agent((1, b"sc-3")).hex(), "release": True},
-]
-LEASE_TIME = 600
-# the same options on both sides: routers (per subnet) and a DNS server (global / per subnet)
-DNS = "198.51.100.53"
-ISC_GLOBAL = f"option domain-name-servers {DNS};"
 PRL = [1, 3, 6, 51, 54, 61, 82, 91, 92]
-
-
-def mac_of(ns, ifname: str) -> str:
-    return ns.ip("link", "show", ifname).stdout.split("link/ether ")[1].split()[0]
 
 
 def summarize(r: dict) -> dict:
@@ -55,46 +37,10 @@ def summarize(r: dict) -> dict:
 
 def test_leasequery_lessor_vs_isc_dhcpd(topo4, procs, artifacts):
     t = topo4
-    # --- 1. ISC dhcpd hands out the leases
-    dhcpd = start_dhcpd(procs, t.server, t.server_if, artifacts / "dhcpd", lease_time=LEASE_TIME,
-                        extra_global=ISC_GLOBAL)
-    start_dhcrelay(procs, t.relay, [t.relay_down_if], [t.relay_up_if], [SERVER], artifacts / "dhcrelay")
-    client = make_dhclient(t.client, t.client_if, artifacts / "dhclient",
-                           extra_conf=f'send dhcp-client-identifier "{CLIENT_ID.decode()}";\n')
-    addr_a = client.acquire(procs)["new_ip_address"]
-    mac_a = mac_of(t.client, t.client_if)
     log = artifacts / "scapy.log"
-    dora = scapy_relay_dora(t.relay, t.relay_up_if, SERVER, RELAY, addressing.RELAY_DOWN_V4,
-                            SCAPY_CLIENTS, log=log)
-    assert all(r["ack"] and r["ack"]["reply"] == "DHCPACK" for r in dora), dora
-    addr_b, addr_r = (r["ack"]["yiaddr"] for r in dora)
-    dhcpd.wait_binding_state(addr_a, "active")
-    dhcpd.wait_binding_state(addr_b, "active")
-    # ISC without failover: a released lease goes straight to "free" (keeping its client)
-    dhcpd.wait_binding_state(addr_r, "free")
-    assert FREE_IN_POOL not in (addr_a, addr_b, addr_r)
-    dhcpd.proc.stop()
-    leases_copy = artifacts / "dhcpd-copy.leases"
-    leases_copy.write_bytes(dhcpd.leases.read_bytes())
-
-    # --- 2. import into a fresh Lessor store (same subnet and pool)
-    ldir = artifacts / "lessor"
-    conf = write_config(ldir / "lessor.toml", identifier=SERVER, store=ldir / "lessor.db",
-                        listen=[SERVER], relays=[str(addressing.CLIENT_NET)], requesters=[f"{RELAY}/32"],
-                        lease_time=f"{LEASE_TIME}s",
-                        subnets=[Subnet4(str(addressing.CLIENT_NET), addressing.POOL_V4,
-                                         routers=addressing.RELAY_DOWN_V4)])
-    text = conf.read_text()
-    routers = f'options = {{ routers = ["{addressing.RELAY_DOWN_V4}"] }}'
-    assert routers in text, text
-    conf.write_text(text.replace(routers, f'options = {{ routers = ["{addressing.RELAY_DOWN_V4}"], '
-                                          f'domain-name-servers = ["{DNS}"] }}'))
-    imp = run([str(lessor_bin()), "leases", "import", "--isc", str(leases_copy), "--config", str(conf)],
-              check=False)
-    (artifacts / "import.out").write_text(imp.stdout + imp.stderr)
-    assert imp.returncode == 0, imp.stdout + imp.stderr
-    # import-isc.md: free (with its last client) -> expired
-    assert "imported 3: 2 active, 1 expired" in imp.stdout, imp.stdout
+    # --- 1./2. ISC dhcpd hands out the leases; they are imported into a fresh Lessor store
+    lv = isc_leases_imported(t, procs, artifacts, scapy_log=log)
+    addr_a, mac_a, addr_b, addr_r = lv.addr_a, lv.mac_a, lv.addr_b, lv.addr_r
 
     queries = [
         {"name": "ip-active", "ciaddr": addr_a},
@@ -104,7 +50,7 @@ def test_leasequery_lessor_vs_isc_dhcpd(topo4, procs, artifacts):
         {"name": "ip-outside", "ciaddr": OUTSIDE},
         {"name": "mac-active", "chaddr": mac_a},
         {"name": "mac-released", "chaddr": SCAPY_CLIENTS[1]["chaddr"]},
-        {"name": "mac-unknown", "chaddr": "02:00:00:00:0d:99"},
+        {"name": "mac-unknown", "chaddr": UNKNOWN_MAC},
         {"name": "cid-active", "client_id": CLIENT_ID.hex()},
         {"name": "cid-unknown", "client_id": b"nobody".hex()},
     ]
@@ -119,14 +65,10 @@ def test_leasequery_lessor_vs_isc_dhcpd(topo4, procs, artifacts):
         return res, pcap
 
     # --- 3. ISC dhcpd on its own leases (the copy), then lessor serve on the import
-    isc = start_dhcpd(procs, t.server, t.server_if, artifacts / "dhcpd2", lease_time=LEASE_TIME,
-                      name="dhcpd2", leases_from=leases_copy, extra_global=ISC_GLOBAL)
+    isc = start_isc_on_copy(t, procs, artifacts, lv)
     isc_res, isc_pcap = ask("isc")
     isc.proc.stop()
-    srv = LessorServer(procs, t.server, conf, ldir / "lessor.db")
-    srv.check()
-    srv.start()
-    srv.proc.wait_output("3 binding(s) loaded", timeout=5)
+    srv = start_lessor_on_import(t, procs, lv)
     les_res, les_pcap = ask("lessor")
     assert srv.stop() == 0
 

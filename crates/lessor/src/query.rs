@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lessor_perf::parse_duration;
-use lessor_requestor::udp::{self, Answered, Outcome};
-use lessor_requestor::{Config, LeaseInfo, QueryKey};
+use lessor_requestor::udp::{self, Answered, Outcome, QueryError};
+use lessor_requestor::{Config, Failure, LeaseInfo, QueryKey};
 use serde_json::{json, Map, Value};
 
 use crate::leases::text::{hex, printable, rfc3339, table, text_or_hex};
@@ -149,6 +149,12 @@ pub(crate) fn query(args: &QueryArgs) -> Result<u8, String> {
     let bind = args.bind.unwrap_or_else(|| udp::default_bind(&config));
     let outcomes = udp::run(config, bind, keys, args.timeout + Duration::from_secs(1))
         .map_err(|e| format!("{bind}: {e}"))?;
+    let unanswered = outcomes.iter().any(|o| {
+        matches!(
+            o.result,
+            Err(QueryError::Failed(Failure::NoReply) | QueryError::TimedOut)
+        )
+    });
     let several = args.values.len() > 1;
     let mut code = 0u8;
     let mut rows = Vec::new();
@@ -188,7 +194,26 @@ pub(crate) fn query(args: &QueryArgs) -> Result<u8, String> {
         }
         print!("{}", table(&header, &rows));
     }
+    if let Some(hint) = port_hint(bind, giaddr, unanswered) {
+        eprintln!("lessor query: {hint}");
+    }
     Ok(code)
+}
+
+/// When a query went unanswered from a port other than 67: ISC dhcpd and Kea send the answer to
+/// giaddr port 67 whatever the query's source port (measured with ISC dhcpd 4.4.3 in
+/// tests/e2e/test_query_cli_isc.py), so it never reached the socket. Say how to receive it.
+fn port_hint(bind: SocketAddr, giaddr: Ipv4Addr, unanswered: bool) -> Option<String> {
+    (unanswered && bind.port() != 67).then(|| {
+        let from = match bind.port() {
+            0 => "an ephemeral port".to_string(),
+            p => format!("port {p}"),
+        };
+        format!(
+            "hint: sent from {from}; servers that answer only giaddr port 67 (ISC dhcpd, Kea) \
+             need --bind {giaddr}:67 (as root)"
+        )
+    })
 }
 
 const HEADER: [&str; 10] = [
@@ -385,6 +410,21 @@ mod tests {
             Ok("127.0.0.1:6767".parse().unwrap())
         );
         assert!(parse_server("host").is_err());
+    }
+
+    #[test]
+    fn port_hint_only_for_unanswered_queries_from_another_port() {
+        let g = Ipv4Addr::new(198, 51, 100, 1);
+        let eph: SocketAddr = "198.51.100.1:0".parse().unwrap();
+        let h = port_hint(eph, g, true).unwrap();
+        assert!(h.contains("from an ephemeral port"), "{h}");
+        assert!(h.contains("--bind 198.51.100.1:67"), "{h}");
+        let any: SocketAddr = "0.0.0.0:4000".parse().unwrap();
+        let h = port_hint(any, g, true).unwrap();
+        assert!(h.contains("from port 4000"), "{h}");
+        assert!(h.contains("--bind 198.51.100.1:67"), "{h}");
+        assert_eq!(port_hint(eph, g, false), None);
+        assert_eq!(port_hint("198.51.100.1:67".parse().unwrap(), g, true), None);
     }
 
     #[test]
