@@ -102,7 +102,15 @@ fn demo_runs_every_step_and_cleans_up() {
         (client_id.as_str(), address),
         "{stdout}"
     );
-    assert!(row.contains(&"perf-0"), "circuit-id: {stdout}");
+    // The circuit-id of whichever simulated client was ACKed first (several receive threads
+    // may ACK them in any order): perf-N for one of the twelve.
+    assert!(
+        row.iter().any(|w| w
+            .strip_prefix("perf-")
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| n < 12)),
+        "circuit-id: {stdout}"
+    );
 
     // 4. The bulk query by relay-id lists all twelve, each once.
     let (words, after) = section(&stdout, "$ lessor bulk relay-id lessor-perf ");
