@@ -80,6 +80,8 @@ pub struct Connection {
     /// The frame being sent and how much of it went out.
     carry: Vec<u8>,
     carry_pos: usize,
+    /// The message being framed, reused so a stream costs no allocation per reply.
+    scratch: Vec<u8>,
     peer_closed: bool,
     shutting_down: bool,
     aborted: bool,
@@ -112,6 +114,7 @@ impl Connection {
             streams: VecDeque::new(),
             backlog: Vec::new(),
             carry: Vec::new(),
+            scratch: Vec::new(),
             carry_pos: 0,
             peer_closed: false,
             shutting_down: false,
@@ -135,7 +138,7 @@ impl Connection {
 
     /// Octets held for sending or held back from reading, for tests and metrics.
     pub fn buffered(&self) -> usize {
-        self.carry.capacity() + self.backlog.capacity()
+        self.carry.capacity() + self.backlog.capacity() + self.scratch.capacity()
     }
 
     /// Whether the I/O layer may read: open, the peer has not closed, and fewer queries than
@@ -191,6 +194,7 @@ impl Connection {
             // Nothing more will be sent: release the snapshots.
             self.streams.clear();
             self.carry = Vec::new();
+            self.scratch = Vec::new();
             self.carry_pos = 0;
             self.backlog = Vec::new();
         }
@@ -370,8 +374,14 @@ impl Connection {
                 Some(lessor_wire::v4::DhcpOption::MessageType(t)) => u8::from(*t),
                 _ => 0,
             };
-            let message = repr.to_vec();
-            if encoder.encode_to_vec(&message, &mut self.carry).is_err() {
+            self.scratch.clear();
+            self.scratch.resize(repr.buffer_len(), 0);
+            let emitted = repr.emit(&mut self.scratch).is_ok();
+            if !emitted
+                || encoder
+                    .encode_to_vec(&self.scratch, &mut self.carry)
+                    .is_err()
+            {
                 // Cannot be framed (too large): abort this query and the connection.
                 stream.terminate(Status::UnspecFail, "reply too large");
                 self.counters.aborted.add();
