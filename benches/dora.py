@@ -37,7 +37,7 @@ GEN_IF, SRV_IF = "lbgen0", "lbsrv0"
 GEN_ADDR, SRV_ADDR, PREFIXLEN = "198.18.0.2", "198.18.0.1", 15
 POOL_FIRST, POOL_LAST = "198.18.1.0", "198.18.255.255"
 LESSOR = os.path.abspath("target/release/lessor")
-STORE_DIR, WRAP = None, []
+STORE_DIR, WRAP, THREADS = None, [], None
 
 LESSOR_CONF = """[server]
 identifier = "{srv}"
@@ -49,7 +49,7 @@ port = 67
 relay-port = 67
 relays = ["198.18.0.0/15"]
 lease-time = "1h"
-
+{threads}
 [[dhcp4.subnet]]
 prefix = "198.18.0.0/15"
 pools = ["{first}-{last}"]
@@ -115,6 +115,8 @@ class Server:
             conf = os.path.join(self.rundir, "lessor.toml")
             with open(conf, "w") as f:
                 f.write(LESSOR_CONF.format(srv=SRV_ADDR, first=POOL_FIRST, last=POOL_LAST,
+                                           threads=(f"receive-threads = {THREADS}\n"
+                                                    if THREADS else ""),
                                            store=os.path.join(STORE_DIR or self.rundir,
                                                               "lessor.db")))
             cmd = WRAP + [LESSOR, "serve", "--config", conf]
@@ -196,11 +198,14 @@ def main():
                          "ISC dhcpd slows down with the pool size, see docs/benchmarks.md)")
     ap.add_argument("--lessor-store-dir", help="diagnostic: lessor's store here (e.g. /dev/shm, "
                     "where fsync costs nothing) instead of the run directory")
+    ap.add_argument("--lessor-threads", type=int, help="dhcp4.receive-threads of lessor serve "
+                    "(default: the server's own default)")
     ap.add_argument("--lessor-wrap", default="", help="diagnostic: command prefix for lessor serve, "
                     "e.g. 'strace -f -c --seccomp-bpf -e trace=fsync,fdatasync -o FILE'")
     args = ap.parse_args()
-    global POOL_LAST, STORE_DIR, WRAP
+    global POOL_LAST, STORE_DIR, WRAP, THREADS
     POOL_LAST = args.pool_last
+    THREADS = args.lessor_threads
     STORE_DIR, WRAP = args.lessor_store_dir, args.lessor_wrap.split()
     if os.geteuid() != 0:
         sys.exit("dora.py: run as root (network namespaces, port 67)")

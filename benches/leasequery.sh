@@ -24,6 +24,9 @@ OUT=/tmp/lq-bench
 BUILD=1
 PIN=0
 PARTS="1 2 3"
+PROFILE=
+SERVERS="lessor isc echo echo2"
+LESSOR_THREADS=
 while [ $# -gt 0 ]; do
   case "$1" in
     --bindings) BINDINGS=$2; shift 2 ;;
@@ -33,8 +36,11 @@ while [ $# -gt 0 ]; do
     --queries) QUERIES=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --skip-build) BUILD=0; shift ;;
-    --pin) PIN=1; shift ;;
-    --parts) PARTS=$2; shift 2 ;;  # 1: servers compared, 2: table sizes, 3: CPU per query  # server on CPU 1, generator on CPU 0 (less scheduler noise)
+    --pin) PIN=1; shift ;;  # server on CPU 1, generator on CPU 0 (less scheduler noise)
+    --parts) PARTS=$2; shift 2 ;;  # 1: servers compared, 2: table sizes, 3: CPU per query
+    --profile) PROFILE=$2; shift 2 ;;  # part 3: `perf record -g` of Lessor's server into FILE.REP
+    --servers) SERVERS=$2; shift 2 ;;  # part 1: which of lessor isc echo echo2
+    --lessor-threads) LESSOR_THREADS=$2; shift 2 ;;  # dhcp4.receive-threads (default: the server's)
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -143,6 +149,7 @@ listen = ["$SRV_IP"]
 port = 67
 relay-port = 67
 relays = ["198.18.0.0/15"]
+${LESSOR_THREADS:+receive-threads = $LESSOR_THREADS}
 lease-time = "1h"
 options = { domain-name-servers = ["192.0.2.53"] }
 
@@ -167,6 +174,7 @@ start_lessor() { # N
     t1=$(date +%s.%N)
     echo "{\"import\":$1,\"seconds\":$(python3 -c "print(round($t1-$t0,2))")}" >> "$RESULTS"
   fi
+  lessor_config "$dir" "$1"  # the store is reused; the config follows this invocation's options
   ip netns exec $SRV "${SRV_RUN[@]}" "$LESSOR" serve --config "$dir/lessor.toml" > "$dir/serve.log" 2>&1 &
   SERVER_PID=$!
   wait_answers "$1"
@@ -194,8 +202,8 @@ CONF
   wait_answers "$1"
 }
 
-start_echo() {
-  ip netns exec $SRV "${SRV_RUN[@]}" "$ECHO" $SRV_IP:67 > "$OUT/echo.log" 2>&1 &
+start_echo() { # THREADS
+  ip netns exec $SRV "${SRV_RUN[@]}" "$ECHO" $SRV_IP:67 --threads "${1:-1}" > "$OUT/echo.log" 2>&1 &
   SERVER_PID=$!
   wait_answers 1
 }
@@ -204,12 +212,15 @@ start_echo() {
 # noisy neighbour hits all three alike.
 part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
+# echo: one thread (recv/send per datagram); echo2: two threads sharing the socket, as Lessor's
+# default on a 2-CPU machine (dhcp4.receive-threads).
 part 1 && for rep in $(seq 1 "$REPS"); do
-  for server in lessor isc echo; do
+  for server in $SERVERS; do
     case $server in
       lessor) start_lessor "$BINDINGS" ;;
       isc) start_isc "$BINDINGS" ;;
-      echo) start_echo ;;
+      echo) start_echo 1 ;;
+      echo2) start_echo 2 ;;
     esac
     for k in $INFLIGHT; do perf $server "$BINDINGS" "$k" "$rep"; done
     stop_server
@@ -233,10 +244,17 @@ part 3 && for rep in $(seq 1 "$REPS"); do
     case $server in
       lessor) start_lessor "$BINDINGS" ;;
       isc) start_isc "$BINDINGS" ;;
-      echo) start_echo ;;
+      echo) start_echo 1 ;;
     esac
     read -r u0 s0 < <(awk '{print $14, $15}' /proc/$SERVER_PID/stat)
+    PERF_PID=
+    if [ -n "$PROFILE" ] && [ "$server" = lessor ]; then
+      command perf record -q -F 1999 -g -p "$SERVER_PID" -o "$PROFILE.$rep" >/dev/null 2>&1 &
+      PERF_PID=$!
+      sleep 0.5
+    fi
     perf "$server-cpu" "$BINDINGS" 8 "$rep"
+    if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
     read -r u1 s1 < <(awk '{print $14, $15}' /proc/$SERVER_PID/stat)
     echo "{\"cpu\":\"$server\",\"rep\":$rep,\"user_ticks\":$((u1 - u0)),\"sys_ticks\":$((s1 - s0)),\"hz\":$HZ,\"queries\":$QUERIES}" >> "$RESULTS"
     stop_server

@@ -31,15 +31,16 @@ for (s, n, k), xs in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1], g[0
 
 both = [(n) for (s, n) in med if s == "lessor"]
 print("\n### Ratios (medians, same invocation)\n")
-print("| bindings | K | Lessor/ISC | Lessor/echo |")
-print("|---:|---:|---:|---:|")
+print("| bindings | K | Lessor/ISC | Lessor/echo (1 thread) | Lessor/echo2 (2 threads) |")
+print("|---:|---:|---:|---:|---:|")
+def ratio(rate, name, k):
+    other = next((v[k] for (s, _), v in med.items() if s == name and k in v), None)
+    return f"{rate / other[0]:.2f}" if other and other[0] else "-"
 for n in both:
     for k, (rate, _, _) in sorted(med[("lessor", n)].items()):
         isc = med.get(("isc", n), {}).get(k)
-        echo = next((v[k] for (s, _), v in med.items() if s == "echo" and k in v), None)
         ri = f"{rate / isc[0]:.2f}" if isc and isc[0] else "-"
-        re_ = f"{rate / echo[0]:.2f}" if echo and echo[0] else "-"
-        print(f"| {n} | {k} | {ri} | {re_} |")
+        print(f"| {n} | {k} | {ri} | {ratio(rate, 'echo', k)} | {ratio(rate, 'echo2', k)} |")
 for i in imports:
     print(f"\nimport of {i['import']} ISC leases: {i['seconds']} s")
 

@@ -1,4 +1,4 @@
-//! `lessor bulk`: ask a bulk leasequery server (TCP) for every binding matching one key, printed
+//! `lessor bulk`: ask a bulk leasequery server (TCP) for every binding matching each key, printed
 //! as they arrive (a thin shell over `lessor_requestor::bulk::tcp`). See docs/query.md.
 
 use std::io::{IsTerminal, Write};
@@ -8,10 +8,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lessor_perf::parse_duration;
 use lessor_requestor::bulk::tcp::{self, Config};
-use lessor_requestor::bulk::End;
+use lessor_requestor::bulk::{End, TimeRange};
+use lessor_requestor::QueryKey;
 use lessor_wire::framing::Dialect;
 use serde_json::{json, Value};
 
+use crate::leases::text::parse_time;
 use crate::query::{lease_json, lease_row, parse_key, parse_server, Kind};
 
 /// The framing and messages to speak (PROTOCOL.md decision 1).
@@ -28,8 +30,9 @@ pub struct BulkArgs {
     /// What VALUE is.
     #[arg(value_enum)]
     kind: Kind,
-    /// The address or identifier, as for `lessor query`.
-    value: String,
+    /// The addresses or identifiers, as for `lessor query`: one query each, in turn.
+    #[arg(value_name = "VALUE", required = true)]
+    values: Vec<String>,
     /// The bulk leasequery server, ADDR or ADDR:PORT (port 67 by default).
     #[arg(long, value_name = "ADDR[:PORT]", value_parser = parse_server)]
     server: SocketAddr,
@@ -50,14 +53,31 @@ pub struct BulkArgs {
     /// Hardware type of a MAC query (1: Ethernet).
     #[arg(long, default_value_t = 1)]
     htype: u8,
+    /// Only bindings whose client-last-transaction-time is at or after T, including those no
+    /// longer active (listed as unassigned): RFC 6926 query-start-time (154), rfc6926 dialect
+    /// only. T: epoch seconds or RFC 3339 ("2026-11-23T22:54:04Z").
+    #[arg(long, value_name = "T", value_parser = parse_epoch)]
+    query_start_time: Option<u32>,
+    /// Only bindings whose client-last-transaction-time is at or before T (RFC 6926
+    /// query-end-time, 155), as --query-start-time.
+    #[arg(long, value_name = "T", value_parser = parse_epoch)]
+    query_end_time: Option<u32>,
     /// Print one JSON object per binding, one per line, instead of the table.
     #[arg(long)]
     json: bool,
 }
 
+/// A time option 154/155 can carry: 32-bit seconds since the epoch.
+fn parse_epoch(text: &str) -> Result<u32, String> {
+    let t = parse_time(text)?;
+    u32::try_from(t).map_err(|_| {
+        format!("{text:?} is after 2106-02-07T06:28:15Z, the last time options 154/155 can carry")
+    })
+}
+
 pub fn run(args: BulkArgs) -> ExitCode {
     match bulk(&args) {
-        Ok(code) => ExitCode::from(code),
+        Ok(done) => ExitCode::from(done.code),
         Err(e) => {
             eprintln!("lessor bulk: {e}");
             ExitCode::from(2)
@@ -90,8 +110,50 @@ fn line(cells: &[String]) -> String {
     out
 }
 
-fn bulk(args: &BulkArgs) -> Result<u8, String> {
-    let key = parse_key(args.kind, &args.value, args.htype)?;
+/// How the rows of one run look: with several VALUEs, a first column QUERY names the VALUE each
+/// row answers (as wide as the longest VALUE).
+struct Table {
+    query_width: Option<usize>,
+    header_done: bool,
+}
+
+impl Table {
+    fn row(&self, query: &str, cells: &[String]) -> String {
+        match self.query_width {
+            Some(w) => format!("{query:<w$}  {}", line(cells)),
+            None => line(cells),
+        }
+    }
+
+    fn header(&self) -> String {
+        let names: Vec<String> = COLUMNS.iter().map(|(n, _)| (*n).to_string()).collect();
+        self.row("QUERY", &names)
+    }
+}
+
+/// Why one key's query did not run to its end.
+enum Failure {
+    /// This key only: the others are still asked.
+    Key(String),
+    /// The server cannot be reached: asking the other keys would only wait again.
+    Server(String),
+}
+
+/// What a run of [`bulk`] did.
+pub(crate) struct Done {
+    /// The exit code: 0 when every key found bindings, 1 when any found none, 2 when any failed.
+    pub code: u8,
+    /// Bindings printed, all keys together.
+    pub bindings: u64,
+}
+
+/// Runs one query per VALUE, in turn, each on its own connection, printing the bindings.
+pub(crate) fn bulk(args: &BulkArgs) -> Result<Done, String> {
+    let keys = args
+        .values
+        .iter()
+        .map(|v| parse_key(args.kind, v, args.htype))
+        .collect::<Result<Vec<_>, _>>()?;
     if matches!(args.kind, Kind::Ip) && matches!(args.dialect, DialectArg::Rfc6926) {
         // A server would answer MalformedQuery: RFC 6926 queries need ciaddr 0.
         return Err(
@@ -101,28 +163,99 @@ fn bulk(args: &BulkArgs) -> Result<u8, String> {
     if !args.server.is_ipv4() {
         return Err("bulk leasequery servers are IPv4 addresses".into());
     }
-    let mut config = Config::new(match args.dialect {
+    let dialect = match args.dialect {
         DialectArg::Draft => Dialect::Draft,
         DialectArg::Rfc6926 => Dialect::Rfc6926,
-    });
+    };
+    let times = TimeRange {
+        start: args.query_start_time,
+        end: args.query_end_time,
+    };
+    if !times.is_empty() && dialect == Dialect::Draft {
+        return Err(
+            "--query-start-time and --query-end-time are RFC 6926 options (154, 155); \
+             the draft dialect has none: use --dialect rfc6926"
+                .into(),
+        );
+    }
+    if let (Some(start), Some(end)) = (times.start, times.end) {
+        if start > end {
+            return Err(format!(
+                "--query-start-time {start} is after --query-end-time {end}"
+            ));
+        }
+    }
+    let mut config = Config::new(dialect);
     config.giaddr = args.giaddr;
     config.conn_timeout = args.timeout;
     config.data_timeout = args.timeout;
     config.max_retry = args.max_retry;
-    config.xid = (SystemTime::now()
+    config.times = times;
+    let first_xid = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos())
-        ^ std::process::id().rotate_left(16))
-    .max(1);
-    let mut results =
-        tcp::query(args.server, &key, config).map_err(|e| format!("{}: {e}", args.server))?;
+        ^ std::process::id().rotate_left(16);
+    let mut table = Table {
+        query_width: (keys.len() > 1)
+            .then(|| args.values.iter().map(|v| v.chars().count()).max())
+            .flatten()
+            .map(|w| w.max("QUERY".len())),
+        header_done: false,
+    };
+    let mut done = Done {
+        code: 0,
+        bindings: 0,
+    };
+    for (i, (key, value)) in keys.iter().zip(&args.values).enumerate() {
+        config.xid = first_xid.wrapping_add(i as u32).max(1);
+        match one(
+            args,
+            key,
+            value,
+            config.clone(),
+            &mut table,
+            &mut done.bindings,
+        ) {
+            Ok(Some(c)) => done.code = done.code.max(c),
+            // stdout closed (e.g. `| head`): stop quietly.
+            Ok(None) => return Ok(done),
+            Err(Failure::Key(e)) => {
+                eprintln!("lessor bulk: {e}");
+                done.code = 2;
+            }
+            Err(Failure::Server(e)) => {
+                if i + 1 < keys.len() {
+                    eprintln!("lessor bulk: {e}");
+                    return Err(format!("{} key(s) not asked", keys.len() - i - 1));
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// One key's query, its bindings printed as they arrive (and counted in `printed`): `Some(0)`
+/// found, `Some(1)` none, `None` when stdout is closed.
+fn one(
+    args: &BulkArgs,
+    key: &QueryKey,
+    value: &str,
+    config: Config,
+    table: &mut Table,
+    printed: &mut u64,
+) -> Result<Option<u8>, Failure> {
+    let server = args.server;
+    let mut results = tcp::query(server, key, config).map_err(|e| match e {
+        tcp::Error::Connect(_) => Failure::Server(format!("{server}: {e}")),
+        _ => Failure::Key(format!("{server}: {key}: {e}")),
+    })?;
 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let progress = std::io::stderr().is_terminal();
     let started = Instant::now();
     let mut shown = started;
-    let mut header = false;
     let mut error = None;
     while let Some(item) = results.next() {
         let lease = match item {
@@ -133,22 +266,21 @@ fn bulk(args: &BulkArgs) -> Result<u8, String> {
             }
         };
         let written = if args.json {
-            let mut m = lease_json(&key, &lease, SystemTime::now());
-            m.insert("server".into(), json!(args.server.to_string()));
+            let mut m = lease_json(key, &lease, SystemTime::now());
+            m.insert("server".into(), json!(server.to_string()));
             m.insert("other_answers".into(), json!([]));
             writeln!(out, "{}", Value::Object(m))
         } else {
-            if !header {
-                header = true;
-                let names: Vec<String> = COLUMNS.iter().map(|(n, _)| (*n).to_string()).collect();
-                writeln!(out, "{}", line(&names)).ok();
+            if !table.header_done {
+                table.header_done = true;
+                writeln!(out, "{}", table.header()).ok();
             }
-            writeln!(out, "{}", line(&lease_row(&lease)))
+            writeln!(out, "{}", table.row(value, &lease_row(&lease)))
         };
         if written.is_err() {
-            // stdout closed (e.g. `| head`): stop quietly.
-            return Ok(0);
+            return Ok(None);
         }
+        *printed += 1;
         if progress && shown.elapsed() >= Duration::from_secs(1) {
             shown = Instant::now();
             out.flush().ok();
@@ -166,27 +298,29 @@ fn bulk(args: &BulkArgs) -> Result<u8, String> {
     }
     let found = results.bindings();
     if let Some(e) = error {
-        return Err(format!("{}: {e} (after {found} bindings)", args.server));
+        return Err(Failure::Key(format!(
+            "{server}: {key}: {e} (after {found} bindings)"
+        )));
     }
     match results.end() {
-        Some(End::Failed(status)) => Err(format!("{}: {key}: {status}", args.server)),
+        Some(End::Failed(status)) => Err(Failure::Key(format!("{server}: {key}: {status}"))),
         Some(End::NotFound(lease)) => {
             if args.json {
-                let mut m = lease_json(&key, lease, SystemTime::now());
-                m.insert("server".into(), json!(args.server.to_string()));
+                let mut m = lease_json(key, lease, SystemTime::now());
+                m.insert("server".into(), json!(server.to_string()));
                 m.insert("other_answers".into(), json!([]));
                 writeln!(out, "{}", Value::Object(m)).ok();
             } else {
                 eprintln!("lessor bulk: {key}: {}", lease.state);
             }
-            Ok(1)
+            Ok(Some(1))
         }
-        _ if found > 0 => Ok(0),
+        _ if found > 0 => Ok(Some(0)),
         _ => {
             if !args.json {
                 eprintln!("lessor bulk: {key}: no bindings");
             }
-            Ok(1)
+            Ok(Some(1))
         }
     }
 }
@@ -205,5 +339,23 @@ mod tests {
         let row = line(&row);
         assert_eq!(row.find("c1"), header.find("STATE"));
         assert_eq!(row.find("c8"), header.find("RELAY-ID"));
+        let several = Table {
+            query_width: Some(6),
+            header_done: false,
+        };
+        let header = several.header();
+        assert!(header.starts_with("QUERY   ADDRESS "), "{header}");
+        let row: Vec<String> = (0..9).map(|i| format!("c{i}")).collect();
+        let row = several.row("x", &row);
+        assert!(row.starts_with("x       c0 "), "{row}");
+        assert_eq!(row.find("c8"), header.find("RELAY-ID"));
+    }
+
+    #[test]
+    fn times_fit_options_154_and_155() {
+        assert_eq!(parse_epoch("0"), Ok(0));
+        assert_eq!(parse_epoch("2106-02-07T06:28:15Z"), Ok(u32::MAX));
+        assert!(parse_epoch("2106-02-07T06:28:16Z").is_err());
+        assert!(parse_epoch("4294967296").is_err());
     }
 }

@@ -3,6 +3,7 @@
 mod bulk;
 mod check;
 mod decode;
+mod demo;
 mod leases;
 mod perf;
 mod query;
@@ -22,6 +23,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// See Lessor work, on loopback, in a few seconds: a server, relayed clients, and what
+    /// leasequery and bulk leasequery tell an access concentrator about them.
+    Demo(demo::DemoArgs),
     /// Run the server until SIGINT/SIGTERM (without --config: embedded loopback-only defaults).
     Serve {
         /// The TOML configuration file.
@@ -49,10 +53,12 @@ enum Command {
         #[command(subcommand)]
         command: leases::LeasesCommand,
     },
-    /// Ask leasequery servers about an address or client (RFC 4388; exit 0 active, 1 not, 2 error).
+    /// Ask leasequery servers about addresses or clients (RFC 4388; exit 0 every one active,
+    /// 1 any not, 2 any error).
     Query(query::QueryArgs),
-    /// Ask a bulk leasequery server (TCP) for every binding of a key, streamed
-    /// (draft-dtv-dhc-dhcpv4-bulk-leasequery-00 / RFC 6926; exit 0 found, 1 none, 2 error).
+    /// Ask a bulk leasequery server (TCP) for every binding of keys, streamed
+    /// (draft-dtv-dhc-dhcpv4-bulk-leasequery-00 / RFC 6926; exit 0 every key found bindings,
+    /// 1 any found none, 2 any error).
     Bulk(bulk::BulkArgs),
     /// Load generators: measure a DHCP server under load (see docs/perf.md).
     Perf {
@@ -64,6 +70,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Serve { config } => serve::run(config.as_deref()),
         Command::Check { config } => check::run(&config),
         Command::Decode { file, hex, family } => decode::run(file, hex, family),

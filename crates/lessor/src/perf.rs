@@ -112,6 +112,9 @@ pub struct DoraArgs {
     /// Send a DHCPRELEASE after each ACK.
     #[arg(long)]
     release: bool,
+    /// Send a client identifier (option 61) in every message: type 1 and the client's MAC.
+    #[arg(long)]
+    client_id: bool,
     /// Seed of the simulated MACs and xids (default: from the clock). Same seed, same clients.
     #[arg(long)]
     seed: Option<u64>,
@@ -201,9 +204,10 @@ fn leasequery(args: LeasequeryArgs) -> ExitCode {
     }
 }
 
-fn dora(args: DoraArgs) -> ExitCode {
+/// The run `lessor perf dora ARGS` makes.
+pub(crate) fn dora_config(args: DoraArgs) -> Result<Config, String> {
     let Some(giaddr) = giaddr_of(args.giaddr, args.bind) else {
-        return fail("give --giaddr (or --bind with a specific IPv4 address)");
+        return Err("give --giaddr (or --bind with a specific IPv4 address)".into());
     };
     let seed = args.seed.unwrap_or_else(clock_seed);
     let mut config = Config::new(args.server, giaddr);
@@ -218,14 +222,22 @@ fn dora(args: DoraArgs) -> ExitCode {
     }
     config.link_selection = args.link_selection;
     config.release = args.release;
+    config.client_id = args.client_id;
     config.seed = seed;
     config.acked_out = args.acked_out;
-    if let Err(e) = config.validate() {
-        return fail(&e);
-    }
+    config.validate()?;
+    Ok(config)
+}
+
+fn dora(args: DoraArgs) -> ExitCode {
+    let json = args.json;
+    let config = match dora_config(args) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
     match lessor_perf::run(&config) {
         Ok(report) => {
-            if args.json {
+            if json {
                 println!("{}", report.to_json());
             } else {
                 print!("{}", report.to_text());

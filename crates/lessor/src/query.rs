@@ -1,5 +1,5 @@
-//! `lessor query`: ask leasequery servers about one address or client (a thin shell over
-//! `lessor_requestor::udp`). See docs/query.md.
+//! `lessor query`: ask leasequery servers about addresses or clients, one query per VALUE, all
+//! outstanding at once (a thin shell over `lessor_requestor::udp`). See docs/query.md.
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::process::ExitCode;
@@ -32,9 +32,11 @@ pub struct QueryArgs {
     /// What VALUE is.
     #[arg(value_enum)]
     kind: Kind,
-    /// The address or identifier. Identifiers are hex ("01:02:ab", "0102ab"); remote-id and
-    /// relay-id that are not hex are taken as text, and "text:" forces text ("text:cafe").
-    value: String,
+    /// The addresses or identifiers, one query each. Identifiers are hex ("01:02:ab",
+    /// "0102ab"); remote-id and relay-id that are not hex are taken as text, and "text:" forces
+    /// text ("text:cafe").
+    #[arg(value_name = "VALUE", required = true)]
+    values: Vec<String>,
     /// A leasequery server, ADDR or ADDR:PORT (port 67 by default). Repeat for several:
     /// all are asked, the answer with the most recent client-last-transaction-time wins.
     #[arg(long = "server", required = true, value_name = "ADDR[:PORT]", value_parser = parse_server)]
@@ -117,7 +119,7 @@ fn giaddr_of(args: &QueryArgs) -> Result<Ipv4Addr, String> {
 
 pub fn run(args: QueryArgs) -> ExitCode {
     match query(&args) {
-        Ok(code) => code,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("lessor query: {e}");
             ExitCode::from(2)
@@ -125,8 +127,15 @@ pub fn run(args: QueryArgs) -> ExitCode {
     }
 }
 
-fn query(args: &QueryArgs) -> Result<ExitCode, String> {
-    let key = parse_key(args.kind, &args.value, args.htype)?;
+/// Runs the queries and prints the answers: exit 0 when every key has an active binding, 1 when
+/// any has none, 2 when any query failed. The table has one row per VALUE, in their order, with
+/// a first column QUERY naming the VALUE when there are several.
+pub(crate) fn query(args: &QueryArgs) -> Result<u8, String> {
+    let keys = args
+        .values
+        .iter()
+        .map(|v| parse_key(args.kind, v, args.htype))
+        .collect::<Result<Vec<_>, _>>()?;
     if args.servers.iter().any(|s| !s.is_ipv4()) {
         return Err("leasequery servers are IPv4 addresses".into());
     }
@@ -138,16 +147,12 @@ fn query(args: &QueryArgs) -> Result<ExitCode, String> {
         .map_or(0, |d| d.as_nanos() as u64)
         ^ u64::from(std::process::id());
     let bind = args.bind.unwrap_or_else(|| udp::default_bind(&config));
-    let outcomes = udp::run(
-        config,
-        bind,
-        vec![key],
-        args.timeout + Duration::from_secs(1),
-    )
-    .map_err(|e| format!("{bind}: {e}"))?;
+    let outcomes = udp::run(config, bind, keys, args.timeout + Duration::from_secs(1))
+        .map_err(|e| format!("{bind}: {e}"))?;
+    let several = args.values.len() > 1;
     let mut code = 0u8;
     let mut rows = Vec::new();
-    for Outcome { key, result } in outcomes {
+    for (Outcome { key, result }, value) in outcomes.into_iter().zip(&args.values) {
         match result {
             Ok(a) => {
                 if !a.answer.lease.is_found() {
@@ -156,7 +161,11 @@ fn query(args: &QueryArgs) -> Result<ExitCode, String> {
                 if args.json {
                     println!("{}", to_json(&key, &a));
                 } else {
-                    rows.push(row(&a));
+                    let mut cells = row(&a);
+                    if several {
+                        cells.insert(0, value.clone());
+                    }
+                    rows.push(cells);
                 }
             }
             Err(e) => {
@@ -173,9 +182,13 @@ fn query(args: &QueryArgs) -> Result<ExitCode, String> {
         }
     }
     if !rows.is_empty() {
-        print!("{}", table(&HEADER, &rows));
+        let mut header = HEADER.to_vec();
+        if several {
+            header.insert(0, "QUERY");
+        }
+        print!("{}", table(&header, &rows));
     }
-    Ok(ExitCode::from(code))
+    Ok(code)
 }
 
 const HEADER: [&str; 10] = [

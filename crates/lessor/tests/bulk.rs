@@ -164,6 +164,112 @@ fn bulk_fetches_every_binding_of_a_relay_id() {
             assert_eq!(text, "");
         }
     }
+
+    // Several keys in one run: each in turn, rows named by a QUERY column; exit 1 when any
+    // found nothing.
+    let out = bulk(&["relay-id", "c0:ff:ee", "de:ad", "--server", &bulk_server]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    assert!(header.starts_with("QUERY     ADDRESS"), "{text}");
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 50, "{text}");
+    assert!(rows.iter().all(|r| r.starts_with("c0:ff:ee  ")), "{text}");
+    assert!(
+        stderr(&out).contains("relay-id de:ad: no bindings"),
+        "{}",
+        stderr(&out)
+    );
+    let out = bulk(&[
+        "relay-id",
+        "c0:ff:ee",
+        "c0ffee",
+        "--server",
+        &bulk_server,
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 100);
+
+    // Catch-up (RFC 6926 query-start-time / query-end-time): two clients of relay-id be:ef
+    // release their leases; only a query with a time window lists them, as unassigned.
+    let out = lessor()
+        .args(["perf", "dora", "--server", &server, "--giaddr", "127.0.0.1"])
+        .args(["--bind", &format!("127.0.0.1:{relay_port}")])
+        .args(["--link-selection", "198.51.100.1", "--clients", "2"])
+        .args(["--relay-id", "be:ef", "--seed", "1000", "--release"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let released = |extra: &[&str]| {
+        let mut args = vec!["relay-id", "be:ef", "--server", &bulk_server, "--json"];
+        args.extend_from_slice(extra);
+        bulk(&args)
+    };
+    // The RELEASEs are not answered: wait until the server has seen them.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while released(&[]).status.code() != Some(1) {
+        assert!(Instant::now() < deadline, "the releases never took effect");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let hour_ago = (now - 3600).to_string();
+    let out = released(&["--query-start-time", &hour_ago]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 2, "{text}");
+    let mut gone = Vec::new();
+    for line in text.lines() {
+        // A DHCPLEASEUNASSIGNED carries the address and the state only (RFC 6926 §7.4.1).
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["state"], "unassigned", "{line}");
+        let address = v["address"].as_str().unwrap().to_string();
+        assert!(!want.contains(&address.as_str()), "{line}");
+        gone.push(address);
+    }
+    gone.dedup();
+    assert_eq!(gone.len(), 2, "{text}");
+    // RFC 3339 works as well as epoch seconds; c0:ff:ee's 50 are all within the window.
+    let out = bulk(&[
+        "relay-id",
+        "c0:ff:ee",
+        "--server",
+        &bulk_server,
+        "--query-start-time",
+        "2000-01-01T00:00:00Z",
+        "--query-end-time",
+        &(now + 3600).to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 51, "{}", stdout(&out));
+    // A window before any of them: nothing.
+    let out = released(&["--query-end-time", "2000-01-01T00:00:00+01:00"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+
+    // The draft has no such options: refused before anything is sent.
+    let out = released(&["--dialect", "draft", "--query-start-time", &hour_ago]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--query-start-time and --query-end-time are RFC 6926 options")
+            && stderr(&out).contains("--dialect rfc6926"),
+        "{}",
+        stderr(&out)
+    );
+    let out = released(&["--query-start-time", "200", "--query-end-time", "100"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("after --query-end-time"),
+        "{}",
+        stderr(&out)
+    );
+    let out = released(&["--query-start-time", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("RFC 3339"), "{}", stderr(&out));
 }
 
 #[test]
@@ -186,6 +292,25 @@ fn no_server_and_bad_arguments_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cannot connect"), "{}", stderr(&out));
     assert!(started.elapsed() < Duration::from_secs(10));
+
+    // Several keys and no server: one error, the other keys are not asked.
+    let out = lessor()
+        .args(["bulk", "relay-id", "a", "b", "c", "--max-retry", "0s"])
+        .args(["--server", &format!("127.0.0.1:{port}")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out).matches("cannot connect").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("2 key(s) not asked"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = lessor()
         .args(["bulk", "mac", "not-hex", "--server", "127.0.0.1"])

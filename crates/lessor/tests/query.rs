@@ -120,6 +120,50 @@ fn query_finds_what_perf_leased() {
     // A MAC nobody has: UNKNOWN, exit 1.
     let out = query(&["mac", "02:00:5e:00:53:99"], &server);
     assert_eq!(out.status.code(), Some(1));
+
+    // Several VALUEs: one row each, in the order given, named by a QUERY column; exit 0 when
+    // all are active.
+    let addresses: Vec<&str> = acked
+        .lines()
+        .map(|l| l.split_once(' ').unwrap().0)
+        .rev()
+        .collect();
+    assert_eq!(addresses.len(), 3, "{acked}");
+    let mut args = vec!["ip"];
+    args.extend(&addresses);
+    let out = query(&args, &server);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().starts_with("QUERY"), "{text}");
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    for (row, address) in rows.iter().zip(&addresses) {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(&cells[..3], [*address, *address, "active"], "{text}");
+    }
+    // One of them not found: exit 1, the others still answered.
+    let out = query(&["ip", addresses[0], "198.51.100.199", "--json"], &server);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let answers: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 2);
+    assert_eq!(answers[0]["query"]["value"], addresses[0]);
+    assert_eq!(answers[0]["state"], "active");
+    assert_eq!(answers[1]["query"]["value"], "198.51.100.199");
+    assert_eq!(answers[1]["state"], "unassigned");
+    // By MAC, several: all found.
+    let macs: Vec<&str> = acked
+        .lines()
+        .map(|l| l.split_once(' ').unwrap().1)
+        .collect();
+    let mut args = vec!["mac"];
+    args.extend(&macs);
+    let out = query(&args, &server);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(stdout(&out).lines().count(), 4, "{}", stdout(&out));
 }
 
 #[test]
@@ -135,6 +179,44 @@ fn no_reply_and_bad_arguments_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no reply"));
     assert!(started.elapsed() < Duration::from_secs(10));
+
+    // Several VALUEs, none answered: exit 2, an error for each.
+    let out = lessor()
+        .args([
+            "query",
+            "ip",
+            "198.51.100.7",
+            "198.51.100.8",
+            "--giaddr",
+            "127.0.0.1",
+        ])
+        .args(["--server", &format!("127.0.0.1:{port}"), "--timeout", "1s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ip 198.51.100.7: no reply") && err.contains("ip 198.51.100.8: no reply"),
+        "{err}"
+    );
+    // One bad VALUE among good ones: nothing is sent, exit 2 naming it.
+    let out = lessor()
+        .args([
+            "query",
+            "ip",
+            "198.51.100.7",
+            "198.51.100",
+            "--server",
+            "127.0.0.1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("\"198.51.100\" is not an IPv4 address"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let out = lessor()
         .args(["query", "mac", "not-hex", "--server", "127.0.0.1"])

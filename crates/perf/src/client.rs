@@ -36,6 +36,8 @@ pub struct Identity {
     pub giaddr: Ipv4Addr,
     /// The option 82 value the relay adds to every message of this client.
     pub relay_info: RelayAgentInformation<'static>,
+    /// Client identifier (option 61) sent in every message, if any.
+    pub client_id: Option<Vec<u8>>,
 }
 
 impl Identity {
@@ -71,7 +73,17 @@ impl Identity {
             xid,
             giaddr,
             relay_info,
+            client_id: None,
         })
+    }
+
+    /// The same client sending a client identifier (option 61): type 1 (Ethernet) and its MAC,
+    /// the form RFC 2132 §9.14 suggests, so it can be asked for by client-id.
+    pub fn with_client_id(mut self) -> Identity {
+        let mut id = vec![1];
+        id.extend_from_slice(&self.chaddr);
+        self.client_id = Some(id);
+        self
     }
 
     /// The MAC as `02:xx:xx:xx:xx:xx`.
@@ -242,6 +254,9 @@ impl Client {
         let mut chaddr = [0u8; 16];
         chaddr[..6].copy_from_slice(&self.id.chaddr);
         options.insert(0, DhcpOption::MessageType(kind));
+        if let Some(id) = &self.id.client_id {
+            options.insert(1, DhcpOption::ClientIdentifier(id.clone()));
+        }
         options.push(DhcpOption::RelayAgentInformation(
             self.id.relay_info.clone(),
         ));
@@ -555,6 +570,41 @@ mod tests {
         }
         assert!(c.is_done());
         assert_eq!(c.deadline(), None);
+    }
+
+    #[test]
+    fn client_id_goes_in_every_message() {
+        let id = Identity::new(7, 0x1234_5678_9abc_def0, GIADDR, &[0xaa, 0xbb], None)
+            .unwrap()
+            .with_client_id();
+        let mut want = vec![1];
+        want.extend_from_slice(&id.chaddr);
+        let mut c = Client::new(id, timing(), true);
+        let t0 = Instant::now();
+        let (discover, _) = sent(c.start(t0));
+        assert_eq!(
+            discover.option(61),
+            Some(&DhcpOption::ClientIdentifier(want.clone()))
+        );
+        let offer = offer(&c);
+        let (request, _) = sent(c.handle(t0 + MS, &offer));
+        assert_eq!(
+            request.option(61),
+            Some(&DhcpOption::ClientIdentifier(want.clone()))
+        );
+        let ack = reply(&c, MessageType::Ack, OFFERED, Some(SERVER));
+        match c.handle(t0 + 2 * MS, &ack) {
+            Step::Done {
+                release: Some(r), ..
+            } => {
+                let r = Repr::from_bytes(&r).unwrap();
+                assert_eq!(r.option(61), Some(&DhcpOption::ClientIdentifier(want)));
+            }
+            other => panic!("expected Done with a release, got {other:?}"),
+        }
+        let mut plain = client(false);
+        let (discover, _) = sent(plain.start(t0));
+        assert_eq!(discover.option(61), None);
     }
 
     #[test]

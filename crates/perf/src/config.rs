@@ -33,6 +33,8 @@ pub struct Config {
     pub link_selection: Option<Ipv4Addr>,
     /// Send DHCPRELEASE after each ACK.
     pub release: bool,
+    /// Send a client identifier (option 61: type 1 and the MAC) in every message.
+    pub client_id: bool,
     /// Seed of the MACs and xids.
     pub seed: u64,
     /// Where to write `ADDRESS MAC` for every ACK, as they arrive.
@@ -54,6 +56,7 @@ impl Config {
             relay_id: DEFAULT_RELAY_ID.to_vec(),
             link_selection: None,
             release: false,
+            client_id: false,
             seed: 0,
             acked_out: None,
         }

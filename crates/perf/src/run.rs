@@ -197,6 +197,11 @@ impl Run<'_> {
                 self.config.link_selection,
             )
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+            let id = if self.config.client_id {
+                id.with_client_id()
+            } else {
+                id
+            };
             self.next_index += 1;
             let xid = id.xid;
             let mut client = Client::new(id, self.timing, self.config.release);

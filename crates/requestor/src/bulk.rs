@@ -196,11 +196,33 @@ impl fmt::Display for SessionError {
 
 impl std::error::Error for SessionError {}
 
+/// RFC 6926 §6.2.5-6.2.6: query-start-time (154) and query-end-time (155), in seconds since the
+/// epoch. With either, the server sends every binding whose client-last-transaction-time lies
+/// within the bounds, those no longer active as DHCPLEASEUNASSIGNED (a catch-up query).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    /// query-start-time: no bindings last touched before this.
+    pub start: Option<u32>,
+    /// query-end-time: no bindings last touched after this.
+    pub end: Option<u32>,
+}
+
+impl TimeRange {
+    /// Whether neither bound is set.
+    pub fn is_empty(&self) -> bool {
+        self.start.is_none() && self.end.is_none()
+    }
+}
+
 /// A query that cannot be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubmitError {
     /// The key cannot be carried.
     Key(KeyError),
+    /// query-start-time / query-end-time in the draft dialect, which has no such options.
+    TimesNotInDialect,
+    /// query-start-time after query-end-time (the server would answer MalformedQuery).
+    TimesReversed,
     /// A query with this xid is outstanding (draft §8.6: each query has a unique xid).
     DuplicateXid(u32),
     /// The session has ended.
@@ -213,6 +235,10 @@ impl fmt::Display for SubmitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SubmitError::Key(e) => e.fmt(f),
+            SubmitError::TimesNotInDialect => {
+                f.write_str("query-start-time and query-end-time exist only in the rfc6926 dialect")
+            }
+            SubmitError::TimesReversed => f.write_str("query-start-time is after query-end-time"),
             SubmitError::DuplicateXid(x) => write!(f, "xid {x:#010x} is already outstanding"),
             SubmitError::Ended => f.write_str("the session has ended"),
             SubmitError::Framing(e) => write!(f, "cannot frame the query: {e}"),
@@ -264,16 +290,45 @@ impl Session {
         giaddr: Ipv4Addr,
         parameters: &[u8],
     ) -> Result<(), SubmitError> {
+        self.query_in(key, xid, giaddr, parameters, TimeRange::default())
+    }
+
+    /// [`Session::query`] restricted to the bindings last touched within `times` (rfc6926
+    /// dialect only: query-start-time (154) and query-end-time (155) follow option 53).
+    pub fn query_in(
+        &mut self,
+        key: &QueryKey,
+        xid: u32,
+        giaddr: Ipv4Addr,
+        parameters: &[u8],
+        times: TimeRange,
+    ) -> Result<(), SubmitError> {
         if self.ended.is_some() {
             return Err(SubmitError::Ended);
         }
         key.validate().map_err(SubmitError::Key)?;
+        if !times.is_empty() && self.dialect == Dialect::Draft {
+            return Err(SubmitError::TimesNotInDialect);
+        }
+        if let (Some(start), Some(end)) = (times.start, times.end) {
+            if start > end {
+                return Err(SubmitError::TimesReversed);
+            }
+        }
         if self.outstanding.contains_key(&xid) {
             return Err(SubmitError::DuplicateXid(xid));
         }
         let mut repr = key.to_repr(xid, giaddr, parameters);
         if self.dialect != Dialect::Draft {
             repr.options[0] = DhcpOption::MessageType(MessageType::BulkLeaseQuery);
+            // Right after option 53, so an option 82 key stays last.
+            let bounds = [
+                times.end.map(DhcpOption::QueryEndTime),
+                times.start.map(DhcpOption::QueryStartTime),
+            ];
+            for option in bounds.into_iter().flatten() {
+                repr.options.insert(1, option);
+            }
         }
         self.encoder
             .encode_to_vec(&repr.to_vec(), &mut self.out)

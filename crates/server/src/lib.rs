@@ -8,5 +8,6 @@ pub mod dhcp4;
 pub mod import;
 pub mod io4;
 pub mod leasequery4;
+pub mod outbox;
 pub mod serve;
 pub mod tcp4;

@@ -2,17 +2,20 @@
 //! stop, then stop cleanly (receivers first, then the store's last commits).
 //!
 //! This is the thin I/O shell around the sans-IO engines: it reads the clocks and hands the time
-//! in, owns the threads, and logs. One DHCP engine handles every socket's messages in turn (a
-//! mutex), so each decision sees the ones before it; DHCPACKs leave from the store's writer thread
-//! once their binding is durable. Leasequery messages, which the engine hands back, are answered
-//! by the leasequery responder under its own lock, so a burst of queries never holds up clients.
+//! in, owns the threads, and logs. Several threads read each socket. One DHCP engine handles
+//! every DHCP message in turn (a mutex), so each decision sees the ones before it; DHCPACKs leave
+//! from the store's writer thread once their binding is durable. Leasequery datagrams are picked
+//! out before that lock ([`crate::dhcp4::LeaseQueryGate`]) and answered by the responder, which
+//! reads store snapshots and locks nothing but its rate limiter: queries are answered in
+//! parallel and a burst of them never holds up clients.
 
 use crate::bulk4::Params;
 use crate::config::Config;
-use crate::dhcp4::{Engine4, Handled, LocalInterface, Received, Transmit};
+use crate::dhcp4::{Engine4, Handled, LeaseQueryGate, LocalInterface, Received, Reply, Transmit};
 use crate::io4::{self, Running, SocketKind, Sockets, UdpTransmit};
 use crate::leasequery4::access::AllowList;
 use crate::leasequery4::Responder4;
+use crate::outbox::GroupOutbox;
 use crate::tcp4;
 use lessor_store::{Store, Timestamp};
 use std::fmt;
@@ -114,43 +117,43 @@ fn serve_dhcp4(
         Some(identifier),
         Arc::clone(&counters),
     ));
+    // DHCPACKs leave from the store's writer once durable: those of one commit together.
+    let acks: Arc<dyn Transmit> = GroupOutbox::attach(Arc::clone(&transmit), store);
     let engine = Arc::new(Mutex::new(Engine4::new(
         config,
         Arc::clone(store),
         interfaces,
         identifier,
     )));
-    let responder = Arc::new(Mutex::new(Responder4::new(
-        config,
-        Arc::clone(store),
-        identifier,
-    )));
+    let responder = Arc::new(Responder4::new(config, Arc::clone(store), identifier));
+    let gate = engine
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .leasequery_gate();
     let started = Instant::now();
+    let threads = receive_threads(raw);
     for socket in sockets.iter() {
-        log(&format!("dhcp4: listening on {}", socket.describe()));
+        log(&format!(
+            "dhcp4: listening on {} ({threads} receive thread(s))",
+            socket.describe()
+        ));
     }
 
-    let running = Running::start(&sockets, Arc::clone(&counters), io4::DEFAULT_BUFFER, |_| {
-        let engine = Arc::clone(&engine);
-        let responder = Arc::clone(&responder);
-        let transmit = Arc::clone(&transmit);
-        move |rx: Received<'_>| {
-            let handled = {
-                let mut engine = engine.lock().unwrap_or_else(|p| p.into_inner());
-                engine.handle(rx, now(), &transmit)
-            };
-            if let Handled::NotDhcp(_) = handled {
-                let instant_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                let reply = {
-                    let mut responder = responder.lock().unwrap_or_else(|p| p.into_inner());
-                    responder.handle(rx, now(), instant_ms)
-                };
-                if let Some(reply) = reply {
-                    transmit.send(reply);
-                }
-            }
-        }
-    })
+    let running = Running::start(
+        &sockets,
+        Arc::clone(&counters),
+        io4::DEFAULT_BUFFER,
+        threads,
+        |_| Dhcp4Handler {
+            engine: Arc::clone(&engine),
+            responder: Arc::clone(&responder),
+            transmit: Arc::clone(&transmit),
+            acks: Arc::clone(&acks),
+            gate: gate.clone(),
+            started,
+            pending: Vec::with_capacity(io4::BATCH),
+        },
+    )
     .map_err(|e| ServeError::Thread(e.to_string()))?;
 
     let bulk = start_bulk(config, identifier, store, log)?;
@@ -171,6 +174,50 @@ fn serve_dhcp4(
         )));
     }
     Ok(())
+}
+
+/// What each receive thread runs: leasequery datagrams to the responder (no engine lock), the
+/// rest to the DHCP engine; immediate replies are collected and leave together at the end of
+/// each received batch, outside every lock.
+struct Dhcp4Handler {
+    engine: Arc<Mutex<Engine4>>,
+    responder: Arc<Responder4>,
+    transmit: Arc<dyn Transmit>,
+    /// Where the engine's DHCPACKs go once durable (a [`GroupOutbox`] over `transmit`).
+    acks: Arc<dyn Transmit>,
+    gate: LeaseQueryGate,
+    started: Instant,
+    pending: Vec<Reply>,
+}
+
+impl io4::Handler for Dhcp4Handler {
+    fn datagram(&mut self, rx: Received<'_>) {
+        let leasequery = self.gate.claims(rx.payload) || {
+            let (handled, reply) = self
+                .engine
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .handle_deferred(rx, now(), &self.acks);
+            self.pending.extend(reply);
+            matches!(handled, Handled::NotDhcp(_))
+        };
+        if leasequery {
+            let instant_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            self.pending
+                .extend(self.responder.handle(rx, now(), instant_ms));
+        }
+    }
+
+    fn batch_done(&mut self) {
+        self.transmit.send_batch(&mut self.pending);
+    }
+}
+
+/// Receive threads per socket: `dhcp4.receive-threads`, else the CPUs available, at most 4.
+fn receive_threads(raw: &crate::config::schema::Dhcp4) -> usize {
+    raw.receive_threads
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)))
 }
 
 /// Without `[dhcp4]`: serves bulk leasequery from the store alone (a server that answers

@@ -182,6 +182,7 @@ fn interface_socket_receives_a_broadcast_with_destination_and_ifindex() {
         &sockets,
         Arc::new(Counters::default()),
         DEFAULT_BUFFER,
+        1,
         |_| {
             let tx = tx.clone();
             move |received: Received<'_>| {

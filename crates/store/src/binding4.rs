@@ -449,6 +449,18 @@ impl Record for Binding4 {
         (self.state == State4::Active).then_some(self.end)
     }
 
+    /// Expired and Released: since their end. Declined: once its probation (`end`) has passed;
+    /// Offered: once the offer has lapsed. Active bindings join when the expiry timer turns them
+    /// Expired; Reserved never.
+    fn free_since(&self) -> Option<Timestamp> {
+        match self.state {
+            State4::Expired | State4::Released | State4::Declined | State4::Offered => {
+                Some(self.end)
+            }
+            State4::Active | State4::Reserved => None,
+        }
+    }
+
     fn expired(&self) -> Self {
         let mut b = self.clone();
         b.state = State4::Expired;

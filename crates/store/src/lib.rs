@@ -39,4 +39,5 @@ pub use sqlite::SqliteBackend;
 pub use store::{Batch4, LoadReport, Store};
 pub use table::{IndexCursor, Table};
 pub use view4::Snapshot4;
+pub use writer::completing_group;
 pub use writer::{WriterStats, MAX_GROUP};

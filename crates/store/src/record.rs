@@ -24,6 +24,12 @@ pub trait Record: Clone + Send + Sync + 'static {
     /// When this record is due to expire, if it is subject to expiry.
     fn expires_at(&self) -> Option<u64>;
 
+    /// Since when the record's key may be given to someone else (a lapsed or released lease), if
+    /// it may; a time in the future means "from then on" (e.g. the end of a probation).
+    fn free_since(&self) -> Option<u64> {
+        None
+    }
+
     /// The record in its expired state.
     fn expired(&self) -> Self;
 

@@ -187,6 +187,13 @@ impl Store {
         ticket
     }
 
+    /// Sets what the writer thread runs after the completions of each group commit (replacing
+    /// any earlier hook); see [`crate::completing_group`]. A server uses it to send the
+    /// DHCPACKs one commit made durable with one system call.
+    pub fn after_each_group(&self, hook: impl FnMut() + Send + 'static) {
+        self.writer.set_hook(Box::new(hook));
+    }
+
     /// Counters of the writer thread (commits, changes, failures).
     pub fn writer_stats(&self) -> Arc<WriterStats> {
         self.writer.stats().clone()

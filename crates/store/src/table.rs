@@ -39,11 +39,15 @@ use crate::record::Record;
 /// with a million distinct identifiers about a hundred pairs collide, each costing one comparison.
 type IdHash = u32;
 
-/// Records by key, secondary indexes and an expiry index. Cloning is O(1) and gives a snapshot.
+/// Records by key, secondary indexes, an expiry index and a reuse index. Cloning is O(1) and
+/// gives a snapshot.
 pub struct Table<R: Record> {
     by_key: OrdMap<R::Key, Arc<R>>,
     indexes: Vec<OrdSet<(IdHash, R::Key)>>,
     expiry: OrdSet<(u64, R::Key)>,
+    /// Records whose key can be reused, by the time it became (or becomes) free
+    /// ([`Record::free_since`]): the allocator takes the longest-free first without a scan.
+    free: OrdSet<(u64, R::Key)>,
     hasher: RandomState,
 }
 
@@ -53,6 +57,7 @@ impl<R: Record> Clone for Table<R> {
             by_key: self.by_key.clone(),
             indexes: self.indexes.clone(),
             expiry: self.expiry.clone(),
+            free: self.free.clone(),
             hasher: self.hasher.clone(),
         }
     }
@@ -71,6 +76,7 @@ impl<R: Record> Table<R> {
             by_key: OrdMap::new(),
             indexes: (0..R::INDEXES).map(|_| OrdSet::new()).collect(),
             expiry: OrdSet::new(),
+            free: OrdSet::new(),
             hasher: RandomState::new(),
         }
     }
@@ -81,6 +87,7 @@ impl<R: Record> Table<R> {
         let mut t = Self::new();
         let mut entries: Vec<Vec<(IdHash, R::Key)>> = (0..R::INDEXES).map(|_| Vec::new()).collect();
         let mut expiry = Vec::new();
+        let mut free = Vec::new();
         let mut pending = Vec::new();
         for rec in records {
             if let Some(old) = t.by_key.insert(rec.key(), rec.clone()) {
@@ -93,6 +100,9 @@ impl<R: Record> Table<R> {
             if let Some(e) = rec.expires_at() {
                 expiry.push((e, key));
             }
+            if let Some(f) = rec.free_since() {
+                free.push((f, key));
+            }
         }
         for (i, mut v) in entries.into_iter().enumerate() {
             v.sort_unstable();
@@ -100,6 +110,8 @@ impl<R: Record> Table<R> {
         }
         expiry.sort_unstable();
         t.expiry = expiry.into_iter().collect();
+        free.sort_unstable();
+        t.free = free.into_iter().collect();
         for (old, rec) in pending {
             // Undo the index entries of the replaced record, index the new one.
             t.by_key.insert(old.key(), old.clone());
@@ -148,6 +160,16 @@ impl<R: Record> Table<R> {
             }
             if let Some(e) = new_exp {
                 self.expiry.insert(e);
+            }
+        }
+        let old_free = old.and_then(|r| r.free_since().map(|t| (t, r.key())));
+        let new_free = new.and_then(|r| r.free_since().map(|t| (t, r.key())));
+        if old_free != new_free {
+            if let Some(f) = old_free {
+                self.free.remove(&f);
+            }
+            if let Some(f) = new_free {
+                self.free.insert(f);
             }
         }
     }
@@ -203,6 +225,24 @@ impl<R: Record> Table<R> {
             .filter(move |r| r.has_index_key(index, id))
     }
 
+    /// As [`Table::find`], without the record whose key is `except`: its entry is skipped before
+    /// the record is looked up, so a record with no fellows costs one index seek and nothing else
+    /// (leasequery by IP asks this for every answer).
+    pub fn find_except<'a>(
+        &'a self,
+        index: usize,
+        id: &'a [u8],
+        except: R::Key,
+    ) -> impl Iterator<Item = &'a Arc<R>> + 'a {
+        let h = self.hash(id);
+        self.indexes[index]
+            .range((Bound::Included((h, R::MIN_KEY)), Bound::Unbounded))
+            .take_while(move |(eh, _)| *eh == h)
+            .filter(move |(_, k)| *k != except)
+            .filter_map(move |(_, k)| self.by_key.get(k))
+            .filter(move |r| r.has_index_key(index, id))
+    }
+
     /// Whether any record (in any state) has identifier `id` in index `index`.
     pub fn contains_id(&self, index: usize, id: &[u8]) -> bool {
         self.find(index, id).next().is_some()
@@ -220,6 +260,15 @@ impl<R: Record> Table<R> {
             next_key: Some(R::MIN_KEY),
             buf: VecDeque::new(),
         }
+    }
+
+    /// Records whose key is free for reuse at `now` (free since `<= now`), longest free first
+    /// (ties: lowest key).
+    pub fn free_at(&self, now: u64) -> impl Iterator<Item = &Arc<R>> + '_ {
+        self.free
+            .iter()
+            .take_while(move |(t, _)| *t <= now)
+            .filter_map(move |(_, k)| self.by_key.get(k))
     }
 
     /// Keys of (at most `max`) records whose expiry time is `<= now`, earliest first.

@@ -3,7 +3,7 @@
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use crate::binding4::{Binding4, HwAddr, Index4};
+use crate::binding4::{Binding4, HwAddr, Index4, Timestamp};
 use crate::table::{IndexCursor, Table};
 
 /// An immutable, consistent point-in-time view of the DHCPv4 bindings. Cheap to make (O(1)) and to
@@ -50,6 +50,13 @@ impl Snapshot4 {
         self.table.range_from(u32::from(from))
     }
 
+    /// Bindings whose address may be given to another client at `now` (Expired, Released, a
+    /// lapsed offer, a declined address past its probation), longest free first (ties: lowest
+    /// address). An Active binding past its end joins once the expiry timer has run.
+    pub fn reusable(&self, now: Timestamp) -> impl Iterator<Item = &Arc<Binding4>> + '_ {
+        self.table.free_at(now)
+    }
+
     /// Bindings (any state) of this hardware address, most recent cltt first.
     pub fn by_mac(&self, hw: &HwAddr) -> Vec<Arc<Binding4>> {
         let (k, len) = hw.key_bytes();
@@ -78,6 +85,29 @@ impl Snapshot4 {
             (Some(id), _) => self.by_client_id(id),
             (None, Some(hw)) => self.by_mac(hw),
             (None, None) => Vec::new(),
+        }
+    }
+
+    /// The other bindings (any state) of the client holding `binding`, as RFC 4388 §6.4.1
+    /// identifies it: by its client-id when it has one, else by its hardware address among the
+    /// bindings without a client-id; in address order. `binding` itself is skipped before it is
+    /// looked up, so a client with one binding costs a single index seek and no allocation.
+    pub fn fellows(&self, binding: &Binding4) -> Vec<Arc<Binding4>> {
+        let except = u32::from(binding.address);
+        match binding.client_id() {
+            Some(id) => self
+                .table
+                .find_except(Index4::ClientId as usize, id, except)
+                .cloned()
+                .collect(),
+            None => {
+                let (k, len) = binding.hw.key_bytes();
+                self.table
+                    .find_except(Index4::Mac as usize, &k[..len], except)
+                    .filter(|b| b.client_id().is_none())
+                    .cloned()
+                    .collect()
+            }
         }
     }
 

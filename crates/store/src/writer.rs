@@ -6,9 +6,10 @@
 //! commit's outcome. With hundreds of clients in flight, one fsync serves them all, and each
 //! DHCPACK can still wait for its own binding to be durable.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::backend::Backend;
@@ -18,6 +19,20 @@ use crate::error::StoreError;
 
 /// Most changes written in one transaction.
 pub const MAX_GROUP: usize = 8192;
+
+/// What runs on the writer thread after the completions of each group commit.
+pub(crate) type GroupHook = Arc<Mutex<Option<Box<dyn FnMut() + Send>>>>;
+
+thread_local! {
+    static COMPLETING_GROUP: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the caller runs inside the writer thread's completions of a group commit. The hook
+/// set with [`crate::Store::after_each_group`] runs right after them: a completion that sees
+/// `true` may leave work (e.g. a reply) for that hook to do for the whole group at once.
+pub fn completing_group() -> bool {
+    COMPLETING_GROUP.with(Cell::get)
+}
 
 struct Submission {
     changes: Vec<Change>,
@@ -54,6 +69,7 @@ pub(crate) struct Writer {
     tx: Option<Sender<Submission>>,
     thread: Option<JoinHandle<()>>,
     stats: Arc<WriterStats>,
+    hook: GroupHook,
 }
 
 impl Writer {
@@ -61,14 +77,17 @@ impl Writer {
         let (tx, rx) = mpsc::channel();
         let stats = Arc::new(WriterStats::default());
         let thread_stats = stats.clone();
+        let hook: GroupHook = Arc::default();
+        let thread_hook = hook.clone();
         let thread = std::thread::Builder::new()
             .name("lessor-store-writer".into())
-            .spawn(move || run(backend, rx, &thread_stats))
+            .spawn(move || run(backend, rx, &thread_stats, &thread_hook))
             .map_err(|e| StoreError::db("spawn writer thread", e))?;
         Ok(Writer {
             tx: Some(tx),
             thread: Some(thread),
             stats,
+            hook,
         })
     }
 
@@ -86,6 +105,10 @@ impl Writer {
         &self.stats
     }
 
+    pub(crate) fn set_hook(&self, hook: Box<dyn FnMut() + Send>) {
+        *self.hook.lock().unwrap_or_else(|p| p.into_inner()) = Some(hook);
+    }
+
     /// Finishes what is queued and stops the thread.
     pub(crate) fn shutdown(&mut self) {
         self.tx.take();
@@ -101,7 +124,12 @@ impl Drop for Writer {
     }
 }
 
-fn run(mut backend: Box<dyn Backend>, rx: Receiver<Submission>, stats: &WriterStats) {
+fn run(
+    mut backend: Box<dyn Backend>,
+    rx: Receiver<Submission>,
+    stats: &WriterStats,
+    hook: &GroupHook,
+) {
     let mut changes = Vec::new();
     let mut waiters = Vec::new();
     while let Ok(first) = rx.recv() {
@@ -129,8 +157,13 @@ fn run(mut backend: Box<dyn Backend>, rx: Receiver<Submission>, stats: &WriterSt
             stats.failures.fetch_add(1, Ordering::Relaxed);
         }
         changes.clear();
+        COMPLETING_GROUP.with(|c| c.set(true));
         for w in waiters.drain(..) {
             w.complete(result.clone());
+        }
+        COMPLETING_GROUP.with(|c| c.set(false));
+        if let Some(hook) = hook.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            hook();
         }
     }
 }

@@ -217,3 +217,43 @@ fn expiry_in_chunks_earliest_first() {
     assert_eq!(store.snapshot4().by_mac(&mac(3)).len(), 1);
     assert_eq!(store.expire4(NOW + 3600, 10, Completion::none()).len(), 1);
 }
+
+#[test]
+fn reuse_index_follows_state_changes_longest_free_first() {
+    use lessor_store::{Binding4, State4, Table};
+    use std::sync::Arc;
+    let with = |n: u32, state: State4, end: u64| {
+        let mut b = active(n, n, NOW);
+        b.state = state;
+        b.end = end;
+        Arc::new(b)
+    };
+    let mut t: Table<Binding4> = Table::new();
+    t.upsert(with(1, State4::Active, NOW + 100));
+    t.upsert(with(2, State4::Released, NOW + 20));
+    t.upsert(with(3, State4::Expired, NOW + 10));
+    t.upsert(with(4, State4::Declined, NOW + 50)); // probation until NOW + 50
+    t.upsert(with(5, State4::Expired, NOW + 20)); // same end as 2: lower address first
+    t.upsert(with(6, State4::Reserved, NOW));
+    let free = |t: &Table<Binding4>, now: u64| -> Vec<u32> {
+        t.free_at(now)
+            .map(|b| u32::from(b.address) - u32::from(addr(0)))
+            .collect()
+    };
+    assert_eq!(free(&t, NOW + 30), vec![3, 2, 5]);
+    assert_eq!(
+        free(&t, NOW + 60),
+        vec![3, 2, 5, 4],
+        "declined after its probation"
+    );
+    // Address 3 is reused (Active again): it leaves; 1 expires: it joins at its end.
+    t.upsert(with(3, State4::Active, NOW + 3600));
+    let expired = t.expire(NOW + 100, 10);
+    assert_eq!(expired.len(), 1);
+    assert_eq!(free(&t, NOW + 200), vec![2, 5, 4, 1]);
+    t.remove(u32::from(addr(2)));
+    assert_eq!(free(&t, NOW + 200), vec![5, 4, 1]);
+    // A table built in one go has the same reuse index.
+    let bulk = Table::from_records(t.iter().cloned());
+    assert_eq!(free(&bulk, NOW + 200), free(&t, NOW + 200));
+}

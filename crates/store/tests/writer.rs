@@ -60,3 +60,60 @@ fn failed_commit_reaches_every_waiter_and_callbacks_work() {
     assert_eq!(written.recv().unwrap(), 1);
     store.close().unwrap();
 }
+
+#[test]
+fn the_group_hook_runs_after_the_completions_of_each_commit() {
+    let (tx, _written) = mpsc::channel();
+    let (store, _) = Store::open(Box::new(Flaky {
+        fail: Arc::new(AtomicBool::new(false)),
+        written: tx,
+    }))
+    .unwrap();
+    // (event, seen from inside the group's completions?)
+    let (etx, events) = mpsc::channel::<(&'static str, bool)>();
+    let hook_tx = etx.clone();
+    store.after_each_group(move || {
+        let _ = hook_tx.send(("hook", lessor_store::completing_group()));
+    });
+    assert!(
+        !lessor_store::completing_group(),
+        "not on the writer thread"
+    );
+    for n in 1..=3 {
+        let etx = etx.clone();
+        store.upsert4(
+            active(n, n, NOW),
+            Completion::callback(move |r| {
+                assert!(r.is_ok());
+                let _ = etx.send(("completion", lessor_store::completing_group()));
+            }),
+        );
+    }
+    store.sync().wait().unwrap();
+    drop(etx);
+    drop(store);
+    let got: Vec<(&str, bool)> = events.iter().collect();
+    assert_eq!(
+        got.iter().filter(|e| **e == ("completion", true)).count(),
+        3,
+        "completions run inside the group: {got:?}"
+    );
+    assert!(
+        got.iter().all(|e| *e != ("hook", true)),
+        "the hook runs after: {got:?}"
+    );
+    assert_eq!(
+        got.last(),
+        Some(&("hook", false)),
+        "a hook follows the last completion"
+    );
+    // Every completion is followed by a hook before the next group's completions.
+    let mut open = false;
+    for (event, _) in &got {
+        match *event {
+            "completion" => open = true,
+            _ => open = false,
+        }
+    }
+    assert!(!open);
+}

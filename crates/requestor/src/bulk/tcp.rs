@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use lessor_wire::framing::Dialect;
 
-use super::{DraftCodes, End, Event, Session, SessionError, SubmitError};
+use super::{DraftCodes, End, Event, Session, SessionError, SubmitError, TimeRange};
 use crate::query::{QueryKey, DEFAULT_PARAMETERS};
 use crate::reply::LeaseInfo;
 
@@ -40,6 +40,8 @@ pub struct Config {
     pub first_retry: Duration,
     /// The query's xid.
     pub xid: u32,
+    /// query-start-time / query-end-time (rfc6926 dialect only; empty: none).
+    pub times: TimeRange,
 }
 
 impl Config {
@@ -55,6 +57,7 @@ impl Config {
             max_retry: Duration::from_secs(60),
             first_retry: Duration::from_secs(1),
             xid: 1,
+            times: TimeRange::default(),
         }
     }
 }
@@ -160,6 +163,10 @@ pub struct Bulk {
 pub fn query(server: SocketAddr, key: &QueryKey, config: Config) -> Result<Bulk, Error> {
     key.validate()
         .map_err(|e| Error::Submit(SubmitError::Key(e)))?;
+    // Refused before connecting: a query that cannot be sent needs no server.
+    Session::new(config.dialect, config.codes)
+        .query_in(key, config.xid, Ipv4Addr::UNSPECIFIED, &[], config.times)
+        .map_err(Error::Submit)?;
     let mut bulk = Bulk {
         server,
         key: key.clone(),
@@ -228,7 +235,13 @@ impl Bulk {
         };
         self.session = Session::new(self.config.dialect, self.config.codes);
         self.session
-            .query(&self.key, self.config.xid, giaddr, &self.config.parameters)
+            .query_in(
+                &self.key,
+                self.config.xid,
+                giaddr,
+                &self.config.parameters,
+                self.config.times,
+            )
             .map_err(Error::Submit)?;
         stream
             .write_all(self.session.outgoing())

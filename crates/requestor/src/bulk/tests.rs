@@ -98,6 +98,55 @@ fn queries_are_framed_per_dialect() {
 }
 
 #[test]
+fn query_times_go_in_rfc6926_only() {
+    let key = QueryKey::RelayId(b"r".to_vec());
+    let times = TimeRange {
+        start: Some(100),
+        end: Some(200),
+    };
+    let mut s = Session::new(Dialect::Rfc6926, DraftCodes::default());
+    s.query_in(&key, 7, GIADDR, &[], times).unwrap();
+    let p = Packet::new_checked(&s.outgoing()[2..]).unwrap();
+    assert_eq!(p.query_start_time().unwrap(), Some(100));
+    assert_eq!(p.query_end_time().unwrap(), Some(200));
+    let repr = Repr::from_bytes(&s.outgoing()[2..]).unwrap();
+    assert!(
+        matches!(
+            repr.options.last(),
+            Some(DhcpOption::RelayAgentInformation(_))
+        ),
+        "option 82, the key, stays last: {:?}",
+        repr.options
+    );
+
+    let only_start = TimeRange {
+        start: Some(5),
+        end: None,
+    };
+    let mut s = Session::new(Dialect::Rfc6926, DraftCodes::default());
+    s.query_in(&key, 8, GIADDR, &[], only_start).unwrap();
+    let p = Packet::new_checked(&s.outgoing()[2..]).unwrap();
+    assert_eq!(p.query_start_time().unwrap(), Some(5));
+    assert_eq!(p.query_end_time().unwrap(), None);
+
+    let mut d = Session::new(Dialect::Draft, DraftCodes::default());
+    assert_eq!(
+        d.query_in(&key, 7, GIADDR, &[], times),
+        Err(SubmitError::TimesNotInDialect)
+    );
+    assert!(d.outgoing().is_empty() && d.is_idle());
+    let reversed = TimeRange {
+        start: Some(300),
+        end: Some(200),
+    };
+    let mut s = Session::new(Dialect::Rfc6926, DraftCodes::default());
+    assert_eq!(
+        s.query_in(&key, 7, GIADDR, &[], reversed),
+        Err(SubmitError::TimesReversed)
+    );
+}
+
+#[test]
 fn draft_full_stream_byte_by_byte() {
     let d = Dialect::Draft;
     let mut s = session(d, &[2]);

@@ -44,6 +44,9 @@ pub struct Dhcp4 {
     /// Where replies to a relay (giaddr) go.
     #[serde(default = "default_port")]
     pub relay_port: u16,
+    /// Threads reading each socket (the kernel hands each datagram to one of them); default:
+    /// the CPUs available, at most 4.
+    pub receive_threads: Option<u16>,
     /// giaddr values whose clients are served; a relayed message from elsewhere is dropped.
     #[serde(default)]
     pub relays: Vec<Ipv4Net>,

@@ -73,6 +73,9 @@ pub struct Dhcp4 {
     pub subnets: Vec<Subnet>,
 }
 
+/// Most receive threads per socket `dhcp4.receive-threads` accepts.
+pub const MAX_RECEIVE_THREADS: u16 = 64;
+
 pub fn server(s: &schema::Server, out: &mut Vec<Finding>) {
     let id = s.identifier;
     if id.is_unspecified() || id.is_broadcast() || id.is_multicast() {
@@ -94,6 +97,14 @@ pub fn dhcp4(d: &schema::Dhcp4, out: &mut Vec<Finding>) -> Dhcp4 {
     }
     if d.port == 0 {
         out.push((root.key("port"), "port 0 is not a port".into()));
+    }
+    if let Some(n) = d.receive_threads {
+        if !(1..=MAX_RECEIVE_THREADS).contains(&n) {
+            out.push((
+                root.key("receive-threads"),
+                format!("{n} receive threads: between 1 and {MAX_RECEIVE_THREADS}"),
+            ));
+        }
     }
     let defaults = timers(&root, d.lease_time, d.renew_time, d.rebind_time, out);
     let global_options = option_table(&root.key("options"), &d.options, out);

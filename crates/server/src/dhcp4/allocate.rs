@@ -7,7 +7,10 @@
 //!    someone else, and free (no binding, a stale offer, or this client's own binding);
 //! 4. a never-used pool address, scanning from a per-pool cursor;
 //! 5. the Expired / Released address with the oldest `end` (a Declined address only once its
-//!    probation has passed), whose old binding is then replaced.
+//!    probation has passed, a lapsed offer), whose old binding is then replaced: the store keeps
+//!    these in a reuse index ordered by `end`, so this is a walk to the first fitting entry, not
+//!    a scan of the pools. An Active binding past its end is reused once the expiry timer
+//!    (every 200 ms) has turned it Expired.
 
 use super::identity::Identity;
 use crate::config::Subnet;
@@ -190,6 +193,9 @@ impl Allocator {
         None
     }
 
+    /// The longest-free reusable address of subnet `i`'s pools, from the store's reuse index
+    /// (ordered by the time each address became free, then address): the walk stops at the first
+    /// that fits, so it never scans the pools.
     fn oldest_free(
         &self,
         subnets: &[Subnet],
@@ -199,29 +205,13 @@ impl Allocator {
         now: Timestamp,
     ) -> Option<Arc<Binding4>> {
         let state = &self.subnets[i];
-        let mut best: Option<&Arc<Binding4>> = None;
-        for pool in &subnets[i].pools {
-            let last = pool.last;
-            for b in snapshot
-                .range_from(pool.first)
-                .take_while(|b| b.address <= last)
-            {
-                let reusable = match b.state {
-                    State4::Expired | State4::Released => true,
-                    State4::Declined | State4::Offered | State4::Active => b.end <= now,
-                    State4::Reserved => false,
-                };
-                if !reusable
-                    || state.excluded.contains(&b.address)
-                    || self.reserved_for_other(subnets, i, id, b.address)
-                {
-                    continue;
-                }
-                if best.is_none_or(|x| (b.end, b.address) < (x.end, x.address)) {
-                    best = Some(b);
-                }
-            }
-        }
-        best.cloned()
+        snapshot
+            .reusable(now)
+            .find(|b| {
+                subnets[i].pools.iter().any(|p| p.contains(b.address))
+                    && !state.excluded.contains(&b.address)
+                    && !self.reserved_for_other(subnets, i, id, b.address)
+            })
+            .cloned()
     }
 }

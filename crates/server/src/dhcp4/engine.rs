@@ -26,12 +26,13 @@ use super::counters::{Counters, DropReason};
 use super::identity::Identity;
 use super::reply::{self, Content, Lease};
 use super::select::{self, Hints};
-use super::transmit::{Received, Transmit};
+use super::transmit::{Received, Reply, Transmit};
 use crate::config::options::ConfiguredOption;
 use crate::config::{Config, Reservation, Subnet};
 use ipnet::Ipv4Net;
 use lessor_store::{Binding4, Completion, Fields4, HwAddr, Snapshot4, State4, Store, Timestamp};
 use lessor_wire::v4::{code, DhcpOption, MessageType, Packet, Repr, BOOTREQUEST};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -99,6 +100,9 @@ pub struct Engine4 {
     allocator: Allocator,
     offers: HashMap<Ipv4Addr, Offer>,
     counters: Arc<Counters>,
+    /// Set during [`Engine4::handle_deferred`]: the immediate reply is kept here instead of
+    /// being sent, so the caller sends it after releasing the engine's lock.
+    deferred: Option<Cell<Option<Reply>>>,
 }
 
 impl std::fmt::Debug for Engine4 {
@@ -193,12 +197,21 @@ impl Engine4 {
             leasequery_types,
             offers: HashMap::new(),
             counters: Arc::new(Counters::default()),
+            deferred: None,
         }
     }
 
     /// The counters (shared with the store's completions).
     pub fn counters(&self) -> &Arc<Counters> {
         &self.counters
+    }
+
+    /// A gate that routes leasequery datagrams to the responder without this engine's lock.
+    pub fn leasequery_gate(&self) -> super::LeaseQueryGate {
+        super::LeaseQueryGate {
+            types: self.leasequery_types.clone(),
+            counters: Arc::clone(&self.counters),
+        }
     }
 
     /// Whether a DHCP message type belongs to leasequery (answered elsewhere).
@@ -214,6 +227,22 @@ impl Engine4 {
     fn drop(&self, reason: DropReason) -> Handled {
         self.counters.count_drop(reason);
         Handled::Dropped(reason)
+    }
+
+    /// As [`Engine4::handle`], but an immediate reply (DHCPOFFER, DHCPNAK, DHCPACK to a
+    /// DHCPINFORM) is returned instead of sent: the kernel's send work, the larger part of a
+    /// reply's cost, then happens outside whatever lock guards the engine. A DHCPACK to a
+    /// DHCPREQUEST still leaves through `tx` once its binding is durable.
+    pub fn handle_deferred(
+        &mut self,
+        rx: Received<'_>,
+        now: Timestamp,
+        tx: &Arc<dyn Transmit>,
+    ) -> (Handled, Option<Reply>) {
+        self.deferred = Some(Cell::new(None));
+        let handled = self.handle(rx, now, tx);
+        let reply = self.deferred.take().and_then(Cell::into_inner);
+        (handled, reply)
     }
 
     /// Handles one received datagram at `now`; replies go to `tx` (a DHCPACK only once its
@@ -368,7 +397,11 @@ impl Engine4 {
         else {
             return self.drop(DropReason::EncodeFailed);
         };
-        tx.send(reply::encode(&reply, msg.max_size, dest));
+        let encoded = reply::encode(&reply, msg.max_size, dest);
+        match &self.deferred {
+            Some(slot) => slot.set(Some(encoded)),
+            None => tx.send(encoded),
+        }
         self.counters.count_sent(kind);
         Handled::Replied(kind)
     }
@@ -437,6 +470,8 @@ impl Engine4 {
             return self.drop(DropReason::PoolExhausted);
         };
         let existing = snapshot.get(a).cloned();
+        // A snapshot alive during a write makes the write copy every node on its path.
+        drop(snapshot);
         let keep_active = existing
             .as_ref()
             .is_some_and(|b| msg.id.owns(b) && b.is_active_at(now));
@@ -508,14 +543,14 @@ impl Engine4 {
             }
             let a = requested.or((!ciaddr.is_unspecified()).then_some(ciaddr));
             return match a.map(|a| (a, self.confirmable(msg, &snapshot, a))) {
-                Some((a, Some(true))) => self.ack(msg, a, now, &snapshot, tx),
+                Some((a, Some(true))) => self.ack(msg, a, now, snapshot, tx),
                 _ => self.nak(msg, "requested address not offered to this client", tx),
             };
         }
         if let (Some(a), true) = (requested, ciaddr.is_unspecified()) {
             // INIT-REBOOT.
             return match self.confirmable(msg, &snapshot, a) {
-                Some(true) => self.ack(msg, a, now, &snapshot, tx),
+                Some(true) => self.ack(msg, a, now, snapshot, tx),
                 Some(false) => self.nak(msg, "address not valid for this client here", tx),
                 None => {
                     // Free address: NAK only a client we know under another address here.
@@ -537,7 +572,7 @@ impl Engine4 {
         if !ciaddr.is_unspecified() {
             // RENEWING (unicast) or REBINDING (broadcast).
             return match self.confirmable(msg, &snapshot, ciaddr) {
-                Some(true) => self.ack(msg, ciaddr, now, &snapshot, tx),
+                Some(true) => self.ack(msg, ciaddr, now, snapshot, tx),
                 Some(false) if snapshot.get(ciaddr).is_some() => {
                     self.nak(msg, "address not valid for this client", tx)
                 }
@@ -555,10 +590,30 @@ impl Engine4 {
         msg: &Msg<'_>,
         a: Ipv4Addr,
         now: Timestamp,
-        snapshot: &Snapshot4,
+        snapshot: Snapshot4,
         tx: &Arc<dyn Transmit>,
     ) -> Handled {
+        let previous = snapshot.get(a).filter(|b| msg.id.owns(b)).cloned();
         let subnet = &self.subnets[msg.subnet];
+        // A client holds one lease per subnet: an ACK for a new address there ends the lease on
+        // the old one (otherwise it stays Active, unusable, until its end, and leasequery would
+        // report both). Other subnets' leases are left alone (RFC 4388 §6.4.2 associated-ip).
+        let superseded: Vec<Binding4> = msg
+            .id
+            .bindings(&snapshot)
+            .into_iter()
+            .filter(|b| b.address != a && b.subnet == subnet.prefix && b.is_active_at(now))
+            .map(|b| {
+                let mut ended = (*b).clone();
+                ended.state = State4::Expired;
+                ended.end = now;
+                ended.t1 = ended.t1.min(now);
+                ended.t2 = ended.t2.min(now);
+                ended
+            })
+            .collect();
+        // A snapshot alive during the write below would make it copy every node on its path.
+        drop(snapshot);
         let t = subnet.timers;
         let at = |s: u32| now + u64::from(s);
         let mut binding = Binding4::new(a, subnet.prefix, msg.id.hw, State4::Active).with_times(
@@ -571,9 +626,8 @@ impl Engine4 {
         let mut f = fields(msg.repr);
         // A renewal unicast straight to the server carries no option 82: keep the location
         // the relay gave the last time (RFC 4388 §6.7 wants it for leasequery).
-        let previous = snapshot.get(a).filter(|b| msg.id.owns(b));
         if f.relay_agent_information.is_none() && msg.repr.giaddr.is_unspecified() {
-            if let Some(p) = previous {
+            if let Some(p) = &previous {
                 f.relay_agent_information = p.relay_agent_information();
                 f.circuit_id = p.circuit_id();
                 f.remote_id = p.remote_id();
@@ -601,7 +655,12 @@ impl Engine4 {
             }
             Err(_) => counters.commit_failed.add(),
         });
-        self.store.write4(done, |batch| batch.upsert(binding));
+        self.store.write4(done, |batch| {
+            for ended in superseded {
+                batch.upsert(ended);
+            }
+            batch.upsert(binding);
+        });
         Handled::Committing
     }
 

@@ -5,6 +5,7 @@
 pub mod allocate;
 pub mod counters;
 pub mod engine;
+pub mod gate;
 pub mod identity;
 pub mod reply;
 pub mod select;
@@ -12,6 +13,7 @@ pub mod transmit;
 
 pub use counters::{Counters, DropReason};
 pub use engine::{Engine4, Handled, LocalInterface};
+pub use gate::LeaseQueryGate;
 pub use identity::Identity;
 pub use transmit::{Destination, Received, Reply, Transmit};
 

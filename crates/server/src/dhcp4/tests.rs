@@ -879,3 +879,101 @@ fn a_forgotten_offer_gives_back_the_binding_it_displaced() {
     assert_eq!(b.hw.chaddr(), &mac(150));
     assert_eq!(b.relay_id(), Some(&b"relay-A"[..]));
 }
+
+#[test]
+fn handle_deferred_returns_the_immediate_reply_instead_of_sending_it() {
+    let mut h = Harness::new();
+    let bytes = relayed(message(MessageType::Discover, 120)).to_vec();
+    let rx = Received {
+        payload: &bytes,
+        source: SocketAddrV4::new(GIADDR, 67),
+        destination: SERVER,
+        interface_index: Some(ETH1),
+    };
+    let (handled, reply) = h.engine.handle_deferred(rx, T0, &h.tx);
+    assert_eq!(handled, Handled::Replied(MessageType::Offer));
+    let reply = reply.expect("the DHCPOFFER is handed back");
+    assert_eq!(reply.message_type, MessageType::Offer);
+    assert!(h.take().is_empty(), "nothing was sent");
+    // Back to sending directly afterwards.
+    let again = relayed(message(MessageType::Discover, 121));
+    assert_eq!(h.send(&again, T0), Handled::Replied(MessageType::Offer));
+    assert_eq!(h.take().len(), 1);
+}
+
+#[test]
+fn the_leasequery_gate_claims_exactly_what_the_engine_hands_over() {
+    let mut h = Harness::new();
+    let gate = h.engine.leasequery_gate();
+    let query = relayed(message(MessageType::LeaseQuery, 122)).to_vec();
+    assert!(gate.claims(&query));
+    let discover = relayed(message(MessageType::Discover, 123)).to_vec();
+    assert!(!gate.claims(&discover));
+    let mut reply = relayed(message(MessageType::LeaseQuery, 124));
+    reply.op = 2;
+    assert!(
+        !gate.claims(&reply.to_vec()),
+        "a BOOTREPLY is the engine's to drop"
+    );
+    assert!(!gate.claims(b"not dhcp"));
+    for t in [MessageType::BulkLeaseQuery, MessageType::ActiveLeaseQuery] {
+        let q = relayed(message(t, 125)).to_vec();
+        assert!(gate.claims(&q));
+        assert_eq!(h.raw(&q, Some(ETH1), SERVER, T0), Handled::NotDhcp(t));
+    }
+    let c = h.engine.counters();
+    assert_eq!(
+        c.leasequery.get(),
+        5,
+        "three claimed by the gate, two by the engine"
+    );
+    assert_eq!(c.received(MessageType::LeaseQuery), 1);
+    assert_eq!(
+        c.received(MessageType::Discover),
+        0,
+        "only claimed datagrams are counted"
+    );
+}
+
+#[test]
+fn an_ack_for_a_new_address_ends_the_clients_old_lease_in_that_subnet_only() {
+    // Client 02:..:aa already holds a pool address in 192.0.2.0/24 (leased before its
+    // reservation was configured) and one in 198.51.100.0/24 (behind the relay).
+    let store = Store::in_memory();
+    let old = Ipv4Addr::new(192, 0, 2, 100);
+    let elsewhere = Ipv4Addr::new(198, 51, 100, 10);
+    for (a, prefix) in [(old, "192.0.2.0/24"), (elsewhere, "198.51.100.0/24")] {
+        let b = lessor_store::Binding4::new(
+            a,
+            prefix.parse().unwrap(),
+            lessor_store::HwAddr::ethernet(mac(0xaa)),
+            State4::Active,
+        )
+        .with_times(T0 - 10, T0 + 3600, T0 + 1800, T0 + 3000, T0 - 10);
+        store.upsert4(b, lessor_store::Completion::none());
+    }
+    let mut h = Harness::with_store(store);
+    // The DORA gives the reservation.
+    let a = h.dora(message(MessageType::Discover, 0xaa), T0);
+    assert_eq!(a, Ipv4Addr::new(192, 0, 2, 50));
+    h.flush();
+    let ended = h.store.get4(old).unwrap();
+    assert_eq!(
+        (ended.state, ended.end, ended.t1 <= T0, ended.t2 <= T0),
+        (State4::Expired, T0, true, true),
+        "the old lease in the same subnet ended: {ended:?}"
+    );
+    assert_eq!(h.store.get4(elsewhere).unwrap().state, State4::Active);
+    assert_eq!(h.store.get4(a).unwrap().state, State4::Active);
+    // The ended address is free for others again.
+    let other = h.dora(message(MessageType::Discover, 0x77), T0 + 1);
+    assert!(
+        [
+            old,
+            Ipv4Addr::new(192, 0, 2, 102),
+            Ipv4Addr::new(192, 0, 2, 103)
+        ]
+        .contains(&other),
+        "{other}"
+    );
+}

@@ -59,4 +59,12 @@ pub struct Reply {
 /// Sends replies; implemented by the socket layer, and by a collector in tests.
 pub trait Transmit: Send + Sync + 'static {
     fn send(&self, reply: Reply);
+
+    /// Sends every reply of `replies` (left empty), in order. The socket layer sends those
+    /// leaving through the same socket with one system call; the default sends one by one.
+    fn send_batch(&self, replies: &mut Vec<Reply>) {
+        for reply in replies.drain(..) {
+            self.send(reply);
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The DHCPv4 socket layer: opens the sockets `[dhcp4]` names, reads datagrams into
 //! [`Received`](crate::dhcp4::Received) (destination address and ifindex from IP_PKTINFO), and
 //! sends [`Reply`](crate::dhcp4::Reply)s where their [`Destination`](crate::dhcp4::Destination)
-//! says. Plain threads: one receiver per socket, each stopping within [`POLL_INTERVAL`] of its
+//! says. Plain threads: receivers per socket (several may share one), each stopping within [`POLL_INTERVAL`] of its
 //! stop flag being set.
 //!
 //! * a `listen` address gets a socket bound to address:port (relayed traffic, unicast renewals);
@@ -24,12 +24,11 @@ mod tests;
 pub use counters::{CounterSnapshot, Counters};
 pub use error::OpenError;
 pub use iface::Interface;
-pub use receive::{receive_loop, Receiver, DEFAULT_BUFFER};
+pub use receive::{receive_loop, Handler, Receiver, BATCH, DEFAULT_BUFFER};
 pub use socket::{ServerSocket, SocketKind, Sockets, POLL_INTERVAL};
 pub use sys::set_arp_entry;
 pub use transmit::{UdpTransmit, CLIENT_PORT};
 
-use crate::dhcp4::Received;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -43,23 +42,31 @@ pub struct Running {
 }
 
 impl Running {
-    /// Starts one [`Receiver`] per socket; `make_handler` is called once per socket to make the
-    /// handler its thread runs. If a thread cannot be started, those already started are stopped.
+    /// Starts `threads_per_socket` (at least one) [`Receiver`]s per socket, all reading the same
+    /// socket: the kernel wakes one reader per datagram, so datagrams are handled in parallel
+    /// (the kernel's receive and send work, which is most of a reply's cost, included).
+    /// `make_handler` is called once per thread to make the handler it runs. If a thread cannot
+    /// be started, those already started are stopped.
     pub fn start<F, H>(
         sockets: &Sockets,
         counters: Arc<Counters>,
         buffer_size: usize,
+        threads_per_socket: usize,
         mut make_handler: F,
     ) -> io::Result<Running>
     where
         F: FnMut(&ServerSocket) -> H,
-        H: FnMut(Received<'_>) + Send + 'static,
+        H: Handler,
     {
+        let per_socket = threads_per_socket.max(1);
         let mut running = Running {
             stop: Arc::new(AtomicBool::new(false)),
-            receivers: Vec::with_capacity(sockets.len()),
+            receivers: Vec::with_capacity(sockets.len() * per_socket),
         };
-        for socket in sockets.iter() {
+        let threads = sockets
+            .iter()
+            .flat_map(|socket| std::iter::repeat_n(socket, per_socket));
+        for socket in threads {
             let handler = make_handler(socket);
             match Receiver::spawn(
                 Arc::clone(socket),

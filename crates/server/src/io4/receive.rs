@@ -1,11 +1,15 @@
-//! Receiving: one thread per socket, IP_PKTINFO read for every datagram, a stop flag looked at
-//! at least every [`POLL_INTERVAL`](super::POLL_INTERVAL).
+//! Receiving: threads reading a socket in batches (recvmmsg), IP_PKTINFO read for every datagram,
+//! a stop flag looked at at least every [`POLL_INTERVAL`](super::POLL_INTERVAL).
+//!
+//! A batch is whatever is queued when the thread wakes, up to [`BATCH`] datagrams: one system
+//! call and one wake-up for all of them. The handler learns where a batch ends
+//! ([`Handler::batch_done`]) so that it can send the replies of the batch together.
 
 use super::counters::Counters;
 use super::socket::ServerSocket;
 use crate::dhcp4::Received;
 use nix::errno::Errno;
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrIn};
+use nix::sys::socket::{recvmmsg, ControlMessageOwned, MsgFlags, MultiHeaders, SockaddrIn};
 use std::io::{self, IoSliceMut};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsRawFd;
@@ -13,8 +17,31 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
-/// The receive buffer of a loop: large enough for any UDP datagram.
-pub const DEFAULT_BUFFER: usize = 65535;
+/// The receive buffer per datagram. A DHCPv4 message larger than this would need IP
+/// fragmentation on any common link (RFC 2131 only requires 576 octets); larger datagrams are
+/// dropped and counted as truncated.
+pub const DEFAULT_BUFFER: usize = 8192;
+
+/// Most datagrams read by one system call.
+pub const BATCH: usize = 32;
+
+/// What a receive thread runs: one call per datagram, then one when the batch read together
+/// has been handed over. Any `FnMut(Received)` closure is a handler that ignores batches.
+pub trait Handler: Send + 'static {
+    fn datagram(&mut self, rx: Received<'_>);
+
+    /// Every datagram read by one system call has been passed to [`Handler::datagram`].
+    fn batch_done(&mut self) {}
+}
+
+impl<F> Handler for F
+where
+    F: FnMut(Received<'_>) + Send + 'static,
+{
+    fn datagram(&mut self, rx: Received<'_>) {
+        self(rx)
+    }
+}
 
 /// A thread reading one socket and calling a handler for every datagram.
 #[derive(Debug)]
@@ -25,16 +52,13 @@ pub struct Receiver {
 
 impl Receiver {
     /// Starts a thread running [`receive_loop`] until `stop` is set.
-    pub fn spawn<H>(
+    pub fn spawn<H: Handler>(
         socket: Arc<ServerSocket>,
         stop: Arc<AtomicBool>,
         counters: Arc<Counters>,
         buffer_size: usize,
         handler: H,
-    ) -> io::Result<Receiver>
-    where
-        H: FnMut(Received<'_>) + Send + 'static,
-    {
+    ) -> io::Result<Receiver> {
         let name = format!("dhcp4 {}", socket.describe());
         let handle = thread::Builder::new()
             .name(name.clone())
@@ -56,32 +80,45 @@ impl Receiver {
     }
 }
 
+/// What is kept of one received datagram once the system call's borrows end.
+#[derive(Clone, Copy)]
+struct Meta {
+    length: usize,
+    source: SocketAddrV4,
+    destination: Ipv4Addr,
+    interface_index: Option<u32>,
+}
+
 /// Reads `socket` until `stop` is set, calling `handler` for each datagram. Truncated datagrams
 /// (larger than `buffer_size`) are dropped and counted; receive errors are counted and the loop
 /// goes on.
-pub fn receive_loop<H>(
+pub fn receive_loop<H: Handler>(
     socket: &ServerSocket,
     stop: &AtomicBool,
     counters: &Counters,
     buffer_size: usize,
     mut handler: H,
-) where
-    H: FnMut(Received<'_>),
-{
-    let mut buffer = vec![0u8; buffer_size.max(1)];
-    let mut control = nix::cmsg_space!(libc::in_pktinfo);
+) {
+    let slot = buffer_size.max(1);
+    let mut buffer = vec![0u8; slot * BATCH];
+    let mut headers: MultiHeaders<SockaddrIn> =
+        MultiHeaders::preallocate(BATCH, Some(nix::cmsg_space!(libc::in_pktinfo)));
+    let mut metas: Vec<Option<Meta>> = Vec::with_capacity(BATCH);
     let fd = socket.socket().as_raw_fd();
     let fallback_index = socket.interface_index();
+    let local = *socket.local_addr().ip();
     while !stop.load(Ordering::Relaxed) {
-        let (length, source, destination, interface_index) = {
-            let mut iov = [IoSliceMut::new(&mut buffer)];
-            let message = match recvmsg::<SockaddrIn>(
-                fd,
-                &mut iov,
-                Some(&mut control),
-                MsgFlags::MSG_TRUNC,
-            ) {
-                Ok(message) => message,
+        metas.clear();
+        {
+            let mut iovs: Vec<[IoSliceMut<'_>; 1]> = buffer
+                .chunks_exact_mut(slot)
+                .map(|chunk| [IoSliceMut::new(chunk)])
+                .collect();
+            // MSG_WAITFORONE: block (up to the socket's read timeout) for the first datagram
+            // only, then take what is already queued. MSG_TRUNC: report a datagram's real size.
+            let flags = MsgFlags::MSG_WAITFORONE | MsgFlags::MSG_TRUNC;
+            let results = match recvmmsg(fd, &mut headers, iovs.iter_mut(), flags, None) {
+                Ok(results) => results,
                 Err(Errno::EAGAIN) | Err(Errno::EINTR) => continue,
                 Err(_) => {
                     counters.receive_errors.fetch_add(1, Ordering::Relaxed);
@@ -90,39 +127,51 @@ pub fn receive_loop<H>(
                     continue;
                 }
             };
-            if message.flags.contains(MsgFlags::MSG_TRUNC) || message.bytes > buffer_size {
-                counters.truncated.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            let Some(source) = message.address else {
-                counters.receive_errors.fetch_add(1, Ordering::Relaxed);
-                continue;
-            };
-            let mut destination = None;
-            let mut interface_index = None;
-            if let Ok(cmsgs) = message.cmsgs() {
-                for cmsg in cmsgs {
-                    if let ControlMessageOwned::Ipv4PacketInfo(info) = cmsg {
-                        destination = Some(Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr)));
-                        interface_index = u32::try_from(info.ipi_ifindex).ok();
+            for message in results {
+                if message.flags.contains(MsgFlags::MSG_TRUNC) || message.bytes > slot {
+                    counters.truncated.fetch_add(1, Ordering::Relaxed);
+                    metas.push(None);
+                    continue;
+                }
+                let Some(source) = message.address else {
+                    counters.receive_errors.fetch_add(1, Ordering::Relaxed);
+                    metas.push(None);
+                    continue;
+                };
+                let mut destination = None;
+                let mut interface_index = None;
+                if let Ok(cmsgs) = message.cmsgs() {
+                    for cmsg in cmsgs {
+                        if let ControlMessageOwned::Ipv4PacketInfo(info) = cmsg {
+                            destination = Some(Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr)));
+                            interface_index = u32::try_from(info.ipi_ifindex).ok();
+                        }
                     }
                 }
+                metas.push(Some(Meta {
+                    length: message.bytes,
+                    source: SocketAddrV4::new(source.ip(), source.port()),
+                    destination: destination.unwrap_or(local),
+                    interface_index: interface_index
+                        .filter(|&index| index != 0)
+                        .or(fallback_index),
+                }));
             }
-            (
-                message.bytes,
-                SocketAddrV4::new(source.ip(), source.port()),
-                destination.unwrap_or(*socket.local_addr().ip()),
-                interface_index
-                    .filter(|&index| index != 0)
-                    .or(fallback_index),
-            )
-        };
-        counters.received.fetch_add(1, Ordering::Relaxed);
-        handler(Received {
-            payload: &buffer[..length],
-            source,
-            destination,
-            interface_index,
-        });
+        }
+        let mut delivered = false;
+        for (meta, chunk) in metas.iter().zip(buffer.chunks_exact(slot)) {
+            let Some(meta) = meta else { continue };
+            counters.received.fetch_add(1, Ordering::Relaxed);
+            delivered = true;
+            handler.datagram(Received {
+                payload: &chunk[..meta.length],
+                source: meta.source,
+                destination: meta.destination,
+                interface_index: meta.interface_index,
+            });
+        }
+        if delivered {
+            handler.batch_done();
+        }
     }
 }

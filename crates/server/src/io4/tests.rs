@@ -27,10 +27,14 @@ fn listen_socket() -> Sockets {
     ])
 }
 
-fn start(sockets: &Sockets, buffer: usize) -> (Running, Arc<Counters>, mpsc::Receiver<Got>) {
+fn start_threads(
+    sockets: &Sockets,
+    buffer: usize,
+    threads: usize,
+) -> (Running, Arc<Counters>, mpsc::Receiver<Got>) {
     let counters = Arc::new(Counters::default());
     let (tx, rx) = mpsc::channel();
-    let running = Running::start(sockets, Arc::clone(&counters), buffer, |_| {
+    let running = Running::start(sockets, Arc::clone(&counters), buffer, threads, |_| {
         let tx = tx.clone();
         move |received: crate::dhcp4::Received<'_>| {
             let _ = tx.send(Got {
@@ -43,6 +47,10 @@ fn start(sockets: &Sockets, buffer: usize) -> (Running, Arc<Counters>, mpsc::Rec
     })
     .expect("start receivers");
     (running, counters, rx)
+}
+
+fn start(sockets: &Sockets, buffer: usize) -> (Running, Arc<Counters>, mpsc::Receiver<Got>) {
+    start_threads(sockets, buffer, 1)
 }
 
 fn client() -> UdpSocket {
@@ -125,6 +133,41 @@ fn shutdown_stops_receivers_within_a_bound() {
     assert_eq!(running.shutdown(), 0);
     let took = began.elapsed();
     assert!(took < POLL_INTERVAL * 3, "shutdown took {took:?}");
+}
+
+#[test]
+fn several_threads_share_a_socket_and_each_datagram_is_handled_once() {
+    let sockets = Sockets::from_sockets(vec![
+        ServerSocket::open_listen(LOCALHOST, 0).unwrap(),
+        ServerSocket::open_listen(LOCALHOST, 0).unwrap(),
+    ]);
+    let (running, counters, rx) = start_threads(&sockets, DEFAULT_BUFFER, 3);
+    assert_eq!(running.receivers().len(), 6, "three per socket");
+    let client = client();
+    let mut sent = Vec::new();
+    for socket in sockets.iter() {
+        for i in 0..50u8 {
+            let payload = vec![i, socket.local_addr().port() as u8];
+            client.send_to(&payload, socket.local_addr()).unwrap();
+            sent.push(payload);
+        }
+    }
+    let mut got: Vec<Vec<u8>> = (0..sent.len())
+        .map(|_| {
+            rx.recv_timeout(Duration::from_secs(5))
+                .expect("datagram")
+                .payload
+        })
+        .collect();
+    assert!(
+        rx.recv_timeout(Duration::from_millis(100)).is_err(),
+        "nothing twice"
+    );
+    got.sort();
+    sent.sort();
+    assert_eq!(got, sent);
+    assert_eq!(running.shutdown(), 0);
+    assert_eq!(counters.snapshot().received, 100);
 }
 
 #[test]
@@ -264,4 +307,52 @@ fn sockets_open_from_listen_and_interfaces() {
     );
     let error = Sockets::open_with(&[LOCALHOST], &["lsr-nosuch1".into()], 0).unwrap_err();
     assert!(matches!(error, OpenError::NoSuchInterface { .. }));
+}
+
+#[test]
+fn send_batch_delivers_every_reply_and_counts_it() {
+    let sockets = Sockets::from_sockets(vec![
+        ServerSocket::open_listen(LOCALHOST, 0).unwrap(),
+        ServerSocket::open_listen(LOCALHOST, 0).unwrap(),
+    ]);
+    let counters = Arc::new(Counters::default());
+    let transmit = UdpTransmit::new(&sockets, None, Arc::clone(&counters));
+    let relay = client();
+    let host = client();
+    let mut replies: Vec<Reply> = (0..40u8)
+        .map(|i| {
+            let to = if i % 3 == 0 { v4(&host) } else { v4(&relay) };
+            let destination = if i % 3 == 0 {
+                Destination::Client(to)
+            } else {
+                Destination::Relay(to)
+            };
+            Reply {
+                message: vec![i; 300],
+                destination,
+                message_type: MessageType::Ack,
+            }
+        })
+        .collect();
+    transmit.send_batch(&mut replies);
+    assert!(replies.is_empty(), "the batch is consumed");
+    let mut buf = [0u8; 512];
+    let mut got = Vec::new();
+    for socket in [&relay, &host] {
+        socket
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        while let Ok((n, from)) = socket.recv_from(&mut buf) {
+            assert_eq!(n, 300);
+            assert_eq!(
+                from,
+                std::net::SocketAddr::V4(sockets.iter().next().unwrap().local_addr())
+            );
+            got.push(buf[0]);
+        }
+    }
+    got.sort_unstable();
+    assert_eq!(got, (0..40u8).collect::<Vec<_>>());
+    let counts = counters.snapshot();
+    assert_eq!((counts.sent_relay, counts.sent_client), (26, 14));
 }

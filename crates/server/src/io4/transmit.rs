@@ -4,8 +4,10 @@ use super::counters::Counters;
 use super::socket::{ServerSocket, SocketKind, Sockets};
 use super::sys;
 use crate::dhcp4::{Destination, Reply, Transmit};
-use std::io;
+use nix::sys::socket::{sendmmsg, ControlMessage, MsgFlags, MultiHeaders, SockaddrIn};
+use std::io::{self, IoSlice};
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -102,7 +104,91 @@ impl UdpTransmit {
     }
 }
 
+impl UdpTransmit {
+    /// Where a unicast reply leaves from, or `None` for the other destinations.
+    fn unicast(&self, reply: &Reply) -> Option<(usize, SocketAddrV4)> {
+        match reply.destination {
+            Destination::Relay(to) | Destination::Client(to) => {
+                let socket = self.unicast_socket(*to.ip())?;
+                let index = self
+                    .sockets
+                    .iter()
+                    .position(|s| std::ptr::eq(&**s, socket))?;
+                Some((index, to))
+            }
+            _ => None,
+        }
+    }
+
+    /// Sends `run` (unicast replies leaving through socket `index`) with sendmmsg, counting
+    /// each; what the kernel did not take is sent one by one.
+    fn send_run(&self, index: usize, run: &[(SocketAddrV4, &Reply)]) {
+        let socket = &self.sockets[index];
+        let slices: Vec<[IoSlice<'_>; 1]> = run
+            .iter()
+            .map(|(_, reply)| [IoSlice::new(&reply.message)])
+            .collect();
+        let addresses: Vec<Option<SockaddrIn>> = run
+            .iter()
+            .map(|(to, _)| Some(SockaddrIn::from(*to)))
+            .collect();
+        let mut headers: MultiHeaders<SockaddrIn> = MultiHeaders::preallocate(run.len(), None);
+        let sent = sendmmsg(
+            socket.socket().as_raw_fd(),
+            &mut headers,
+            slices.iter(),
+            &addresses,
+            [] as [ControlMessage<'_>; 0],
+            MsgFlags::empty(),
+        )
+        .map_or(0, |results| results.count());
+        for (i, (to, reply)) in run.iter().enumerate() {
+            let counter = match reply.destination {
+                Destination::Relay(_) => &self.counters.sent_relay,
+                _ => &self.counters.sent_client,
+            };
+            if i < sent {
+                counter.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.count_result(socket.socket().send_to(&reply.message, to), counter);
+            }
+        }
+    }
+}
+
 impl Transmit for UdpTransmit {
+    /// Unicast replies (to relays and to clients with an address, the bulk of the traffic) go
+    /// out with one sendmmsg per run of replies leaving through the same socket; the others,
+    /// which may need a neighbour entry first, one by one.
+    fn send_batch(&self, replies: &mut Vec<Reply>) {
+        if replies.len() == 1 {
+            if let Some(reply) = replies.pop() {
+                self.send(reply);
+            }
+            return;
+        }
+        let mut run: Vec<(SocketAddrV4, &Reply)> = Vec::with_capacity(replies.len());
+        let mut run_socket = None;
+        for reply in replies.iter() {
+            match self.unicast(reply) {
+                Some((index, to)) => {
+                    if run_socket.is_some_and(|s| s != index) {
+                        self.send_run(run_socket.unwrap_or(index), &run);
+                        run.clear();
+                    }
+                    run_socket = Some(index);
+                    run.push((to, reply));
+                }
+                None => self.send(reply.clone()),
+            }
+        }
+        if let Some(index) = run_socket {
+            self.send_run(index, &run);
+        }
+        drop(run);
+        replies.clear();
+    }
+
     fn send(&self, reply: Reply) {
         match reply.destination {
             Destination::Relay(to) | Destination::Client(to) => {

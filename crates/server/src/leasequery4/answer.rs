@@ -70,18 +70,14 @@ fn choose(
     Some((chosen, associated))
 }
 
-/// The other active addresses of the owner of `binding`.
+/// The other active addresses of the owner of `binding`, most recent cltt first (ties: lowest
+/// address).
 fn owners_others(snapshot: &Snapshot4, binding: &Binding4, now: Timestamp) -> Vec<Ipv4Addr> {
-    let all = match binding.client_id() {
-        Some(id) => snapshot.by_client_id(id),
-        None => snapshot
-            .by_mac(&binding.hw)
-            .into_iter()
-            .filter(|b| b.client_id().is_none())
-            .collect(),
-    };
-    all.into_iter()
-        .filter(|b| b.address != binding.address && b.is_active_at(now))
+    let mut others = snapshot.fellows(binding);
+    others.retain(|b| b.is_active_at(now));
+    others.sort_by(|a, b| b.cltt.cmp(&a.cltt).then(a.address.cmp(&b.address)));
+    others
+        .into_iter()
         .take(MAX_ASSOCIATED)
         .map(|b| b.address)
         .collect()

@@ -37,7 +37,7 @@ use answer::Answer;
 use lessor_store::{Store, Timestamp};
 use lessor_wire::v4::MessageType;
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The server port, where leasequery replies go (RFC 4388 §6.4.3, PROTOCOL.md decision 4).
 pub const SERVER_PORT: u16 = 67;
@@ -51,7 +51,9 @@ pub struct Responder4 {
     non_sensitive: Vec<u8>,
     allow: AllowList,
     legacy: Vec<(Ipv4Addr, u8)>,
-    limiter: RateLimiter,
+    /// The one piece of mutable state: locked only for the token-bucket arithmetic, so several
+    /// receive threads answer queries in parallel.
+    limiter: Mutex<RateLimiter>,
     counters: Arc<Counters>,
 }
 
@@ -94,7 +96,7 @@ impl Responder4 {
                         .collect()
                 })
                 .unwrap_or_default(),
-            limiter: RateLimiter::new(rate.per_requester, rate.total),
+            limiter: Mutex::new(RateLimiter::new(rate.per_requester, rate.total)),
             counters: Arc::new(Counters::default()),
         }
     }
@@ -117,7 +119,7 @@ impl Responder4 {
 
     /// Answers one received leasequery datagram. `now` is the wall clock in seconds since the
     /// epoch (lease arithmetic); `instant_ms` a monotonic clock in milliseconds (rate limits).
-    pub fn handle(&mut self, rx: Received<'_>, now: Timestamp, instant_ms: u64) -> Option<Reply> {
+    pub fn handle(&self, rx: Received<'_>, now: Timestamp, instant_ms: u64) -> Option<Reply> {
         self.counters.received.add();
         let q = match validate::parse(rx.payload) {
             Ok(q) => q,
@@ -127,7 +129,12 @@ impl Responder4 {
         if !self.allow.allows(source, q.giaddr) {
             return self.drop(DropReason::NotAllowed);
         }
-        if let Err(limited) = self.limiter.check(source, instant_ms) {
+        let limited = self
+            .limiter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .check(source, instant_ms);
+        if let Err(limited) = limited {
             return self.drop(match limited {
                 Limited::Requester => DropReason::RateLimitedRequester,
                 Limited::Total => DropReason::RateLimitedTotal,

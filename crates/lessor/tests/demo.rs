@@ -1,0 +1,206 @@
+//! `lessor demo` as a newcomer runs it: it must finish by itself, exit 0, show each step's answer
+//! (DORAs, leasequery by IP / MAC / client-id, bulk by relay-id), leave nothing behind, and print
+//! commands that work. Each run gets its own TMPDIR, so "nothing left behind" is checkable. Only
+//! 127.0.0.1 sockets.
+
+mod common;
+
+use common::{lessor, Server};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+/// A fresh, empty TMPDIR for one run.
+fn tmpdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lessor-demo-test-{name}-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn demo(tmp: &Path, args: &[&str]) -> Output {
+    lessor()
+        .arg("demo")
+        .args(args)
+        .env("TMPDIR", tmp)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The work directory the demo announced.
+fn work_dir(stdout: &str) -> PathBuf {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Configuration and lease store: "))
+        .unwrap_or_else(|| panic!("no work directory line:\n{stdout}"));
+    PathBuf::from(line.split(" (").next().unwrap())
+}
+
+/// The command line after `$ lessor KIND ...` and the lines printed after it.
+fn section<'a>(stdout: &'a str, prefix: &str) -> (Vec<&'a str>, Vec<&'a str>) {
+    let mut lines = stdout.lines().skip_while(|l| !l.starts_with(prefix));
+    let command = lines
+        .next()
+        .unwrap_or_else(|| panic!("no {prefix:?} line:\n{stdout}"));
+    let words = command.split_whitespace().skip(2).collect();
+    (words, lines.collect())
+}
+
+/// Checks one query's table: the header, then one active row for `address` holding `want`.
+fn answered<'a>(stdout: &'a str, kind: &str, want: &str) -> (Vec<&'a str>, Vec<&'a str>) {
+    let (words, after) = section(stdout, &format!("$ lessor query {kind} "));
+    assert!(after[0].starts_with("ADDRESS"), "{kind}:\n{stdout}");
+    let cells: Vec<&str> = after[1].split_whitespace().collect();
+    assert_eq!(cells[1], "active", "{kind}:\n{stdout}");
+    assert!(cells.contains(&want), "{kind}: no {want}:\n{stdout}");
+    (words, cells)
+}
+
+#[test]
+fn demo_runs_every_step_and_cleans_up() {
+    let tmp = tmpdir("run");
+    let started = Instant::now();
+    let out = demo(&tmp, &["--clients", "12"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(started.elapsed() < Duration::from_secs(30), "{stdout}");
+
+    // 1. The server started, on loopback.
+    assert!(
+        stdout.contains("lessor: dhcp4: listening on 127.0.0.1:"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("lessor: bulk leasequery: listening on tcp 127.0.0.1:"),
+        "{stdout}"
+    );
+    // 2. Every DORA completed.
+    assert!(stdout.contains("completed    12 DORA in"), "{stdout}");
+    assert!(stdout.contains("drops        0 "), "{stdout}");
+
+    // 3. The same binding found by IP, by MAC and by client-id.
+    let (words, row) = answered(&stdout, "ip", "lessor-perf");
+    let address = words[2];
+    assert_eq!(row[0], address, "{stdout}");
+    let mac = row[2];
+    assert!(mac.starts_with("02:") && mac.len() == 17, "{stdout}");
+    let (words, row) = answered(&stdout, "mac", address);
+    assert_eq!((words[2], row[0]), (mac, address), "{stdout}");
+    let client_id = format!("01:{mac}");
+    let (words, row) = answered(&stdout, "client-id", &client_id);
+    assert_eq!(
+        (words[2], row[0]),
+        (client_id.as_str(), address),
+        "{stdout}"
+    );
+    assert!(row.contains(&"perf-0"), "circuit-id: {stdout}");
+
+    // 4. The bulk query by relay-id lists all twelve, each once.
+    let (words, after) = section(&stdout, "$ lessor bulk relay-id lessor-perf ");
+    assert_eq!(words[..3], ["bulk", "relay-id", "lessor-perf"]);
+    assert!(after[0].starts_with("ADDRESS"), "{stdout}");
+    let rows: Vec<&str> = after[1..]
+        .iter()
+        .copied()
+        .take_while(|l| l.starts_with("198.51.100."))
+        .collect();
+    assert_eq!(rows.len(), 12, "{stdout}");
+    assert!(
+        rows.iter()
+            .all(|r| r.contains(" active ") && r.ends_with("lessor-perf")),
+        "{stdout}"
+    );
+    let mut addresses: Vec<&str> = rows
+        .iter()
+        .map(|r| r.split_whitespace().next().unwrap())
+        .collect();
+    addresses.sort();
+    addresses.dedup();
+    assert_eq!(addresses.len(), 12, "{stdout}");
+    assert!(addresses.contains(&address), "{stdout}");
+    assert_eq!(after[13], "12 bindings, all of them.", "{stdout}");
+
+    // The end: stopped, directory gone, nothing else left in TMPDIR, next steps shown.
+    assert!(stdout.contains("lessor: stopped"), "{stdout}");
+    let dir = work_dir(&stdout);
+    assert!(dir.starts_with(&tmp), "{}", dir.display());
+    assert!(!dir.exists(), "{} is still there", dir.display());
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+    assert!(stdout.contains(&format!("Removed {}.", dir.display())));
+    assert!(stdout.contains("Try next"), "{stdout}");
+    std::fs::remove_dir_all(&tmp).ok();
+}
+
+#[test]
+fn kept_directory_serves_the_leases_again_and_the_printed_commands_work() {
+    let tmp = tmpdir("keep");
+    let out = demo(&tmp, &["--clients", "3", "--keep"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    let dir = work_dir(&stdout);
+    assert!(dir.join("lessor.db").is_file() && dir.join("lessor.toml").is_file());
+    assert!(stdout.contains(&format!(
+        "lessor serve --config {}",
+        dir.join("lessor.toml").display()
+    )));
+
+    // The kept configuration serves the kept leases; the printed query finds its binding again.
+    let (query, _) = section(&stdout, "$ lessor query ip ");
+    let (bulk, _) = section(&stdout, "$ lessor bulk relay-id ");
+    let server = Server::start(&dir, &dir.join("lessor.toml"), "bulk leasequery: listening");
+    let out = lessor().args(&query).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(query[2]),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = lessor().args(&bulk).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).lines().count(),
+        4,
+        "{}",
+        text(&out.stdout)
+    );
+    drop(server);
+    std::fs::remove_dir_all(&tmp).ok();
+}
+
+#[test]
+fn failures_exit_2_with_what_went_wrong() {
+    let tmp = tmpdir("fail");
+    let missing = tmp.join("missing");
+    let out = demo(&missing, &["--clients", "2"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("lessor demo: cannot create") && err.contains(&missing.display().to_string()),
+        "{err}"
+    );
+    for bad in ["0", "201", "many"] {
+        let out = demo(&tmp, &["--clients", bad]);
+        assert_eq!(out.status.code(), Some(2), "--clients {bad}");
+        assert!(
+            text(&out.stderr).contains("--clients"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+    std::fs::remove_dir_all(&tmp).ok();
+}
