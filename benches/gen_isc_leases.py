@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
 """Writes an ISC dhcpd.leases file with N active leases from 198.18.1.0 up (inside 198.18.0.0/15).
 
-Usage: gen_isc_leases.py N FILE
+Usage: gen_isc_leases.py N FILE [PER_RELAY_ID]
 
 Each lease: starts/cltt now, ends in 30 days, binding state active, hardware ethernet
 02:42:xx:xx:xx:xx (the index), uid 01 + MAC, option agent.circuit-id / agent.remote-id (the MAC),
-and a relay-id shared by 1000 leases (set agent-relay-id, which Lessor's import reads and ISC
+and a relay-id shared by PER_RELAY_ID leases (default 1000; set agent-relay-id, which Lessor's import reads and ISC
 keeps as a variable). The same file is imported into Lessor and loaded by ISC dhcpd.
 """
 import sys, time
 
 n = int(sys.argv[1])
 path = sys.argv[2]
+per_relay = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
 base = (198 << 24) | (18 << 16) | (1 << 8)
 now = time.gmtime()
 end = time.gmtime(time.time() + 30 * 86400)
@@ -30,5 +31,5 @@ with open(path, "w", buffering=1 << 20) as f:
             f"  hardware ethernet {mac};\n  uid 01:{mac};\n"
             f"  option agent.circuit-id \"ge-0/0/{i % 48}:{i % 4000}\";\n"
             f"  option agent.remote-id {mac};\n"
-            f"  set agent-relay-id = \"relay-{i // 1000:06d}\";\n}}\n"
+            f"  set agent-relay-id = \"relay-{i // per_relay:06d}\";\n}}\n"
         )

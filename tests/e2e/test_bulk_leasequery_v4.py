@@ -25,7 +25,7 @@ CLIENTS = [
     {"chaddr": "02:00:00:00:0e:04", "agent": agent((1, b"bk-4"), (2, REMOTE_B), (12, RELAYID_B)).hex()},
 ]
 # RFC 6926 message types; the draft dialect's TBD code points (defaults of `draft-codes`)
-BULKLEASEQUERY, LEASEACTIVE, QUERYDONE, QUERYSTATUS = 14, 13, 15, 17
+BULKLEASEQUERY, LEASEACTIVE, QUERYDONE, LEASEQUERYFAIL = 14, 13, 15, 17
 UNASSIGNED, UNKNOWN, LEASEQUERY, LEASEDATA = 11, 12, 10, 19
 MALFORMED_QUERY = 3                     # RFC 6926 and draft status code 3
 DHCP_STATE_ACTIVE = 2                   # RFC 6926 §6.2.7
@@ -126,9 +126,10 @@ def test_bulk_leasequery_both_dialects_scapy_and_tshark(topo4, procs, artifacts)
     # one-binding query is done before the three-binding one sent first
     order = [(r["xid"], r["type"]) for r in par["replies"]]
     assert order.index((par["xids"]["b"], QUERYDONE)) < order.index((par["xids"]["a"], QUERYDONE)), order
-    # malformed (two keys): LEASEQUERYSTATUS, option 151 = 1-octet code MalformedQuery + text
+    # malformed (two keys): LEASEQUERYDONE with option 151 = 1-octet code MalformedQuery + text
+    # (RFC 6926 §6.2.2: in DONE the status speaks for the whole query)
     rs = replies("rfc-malformed", "bad")
-    assert [r["type"] for r in rs] == [QUERYSTATUS], rs
+    assert [r["type"] for r in rs] == [QUERYDONE], rs
     st = bytes.fromhex(rs[0]["unnamed"]["151"])
     assert st[0] == MALFORMED_QUERY, st
     for s in ("rfc-relay-a", "rfc-unknown", "rfc-parallel", "rfc-malformed"):
@@ -146,7 +147,7 @@ def test_bulk_leasequery_both_dialects_scapy_and_tshark(topo4, procs, artifacts)
     assert [r["type"] for r in replies("draft-unknown", "u")] == [UNKNOWN]
     # malformed: LEASEQUERYFAIL, option 151 = 2-octet code 3 + text; connection stays open
     rs = replies("draft-malformed", "bad")
-    assert [r["type"] for r in rs] == [QUERYSTATUS], rs
+    assert [r["type"] for r in rs] == [LEASEQUERYFAIL], rs
     st = bytes.fromhex(rs[0]["unnamed"]["151"])
     assert st[:2] == MALFORMED_QUERY.to_bytes(2, "big"), st
     rs = replies("draft-malformed", "b")
@@ -211,5 +212,5 @@ def _tshark_checks(pcap, res, sessions, artifacts):
     assert [(a, int(x, 16), int(t)) for a, x, t in rows] == expect, rows
     # option 151 as tshark reads it (RFC 6926: 1-octet code): right for the rfc6926
     # dialect; the draft's 2-octet code reads as Success (0) + "\x03..." text there
-    verbose = capture._tshark_read(udp, "-V", "-Y", "dhcp.option.dhcp == 17")
+    verbose = capture._tshark_read(udp, "-V", "-Y", "dhcp.option.type == 151")
     assert verbose.count("Status Code: MalformedQuery (3)") == 1, verbose[-3000:]

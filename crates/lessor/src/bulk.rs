@@ -154,6 +154,12 @@ pub(crate) fn bulk(args: &BulkArgs) -> Result<Done, String> {
         .iter()
         .map(|v| parse_key(args.kind, v, args.htype))
         .collect::<Result<Vec<_>, _>>()?;
+    if matches!(args.kind, Kind::Ip) && matches!(args.dialect, DialectArg::Rfc6926) {
+        // A server would answer MalformedQuery: RFC 6926 queries need ciaddr 0.
+        return Err(
+            "RFC 6926 has no query by IP address: use `lessor query ip` or --dialect draft".into(),
+        );
+    }
     if !args.server.is_ipv4() {
         return Err("bulk leasequery servers are IPv4 addresses".into());
     }

@@ -85,10 +85,17 @@ fn bulk_fetches_every_binding_of_a_relay_id() {
         assert_eq!(got, want, "{dialect}");
     }
 
-    // By MAC and by IP: the one binding, in both dialects.
+    // By MAC in both dialects and by IP in the draft's: the one binding.
     let (address, mac) = acked.lines().next().unwrap().split_once(' ').unwrap();
     for dialect in ["rfc6926", "draft"] {
         for (kind, value) in [("mac", mac), ("ip", address)] {
+            if kind == "ip" && dialect == "rfc6926" {
+                // RFC 6926 has no query by IP address: refused before connecting.
+                let out = bulk(&[kind, value, "--server", &bulk_server]);
+                assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+                assert!(stderr(&out).contains("no query by IP"), "{}", stderr(&out));
+                continue;
+            }
             let out = bulk(&[
                 kind,
                 value,
@@ -272,8 +279,8 @@ fn no_server_and_bad_arguments_exit_2() {
     let out = lessor()
         .args([
             "bulk",
-            "ip",
-            "198.51.100.7",
+            "mac",
+            "02:00:00:00:00:07",
             "--max-retry",
             "0s",
             "--timeout",
@@ -323,4 +330,66 @@ fn no_server_and_bad_arguments_exit_2() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "clap refuses the dialect");
+}
+
+#[test]
+fn bulk_only_server_without_dhcp4_answers_from_the_store() {
+    let dir = std::env::temp_dir().join(format!("lessor-bulk-only-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bulk_port = free_tcp_port();
+    // Three leases of relay-id "edge-1" and one of "edge-2", imported from an ISC lease file.
+    let mut leases = String::from("authoring-byte-order little-endian;\n");
+    for i in 1..=4 {
+        let relay = if i == 4 { "edge-2" } else { "edge-1" };
+        leases.push_str(&format!(
+            "lease 198.18.1.{i} {{\n  starts 1 2025/01/06 00:00:00;\n  ends 1 2099/01/05 00:00:00;\n  \
+             cltt 1 2025/01/06 00:00:00;\n  binding state active;\n  \
+             hardware ethernet 02:00:00:00:00:0{i};\n  option agent.relay-id \"{relay}\";\n}}\n"
+        ));
+    }
+    let lease_file = dir.join("dhcpd.leases");
+    std::fs::write(&lease_file, leases).unwrap();
+    let config = dir.join("lessor.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nidentifier = \"127.0.0.1\"\nstore = \"{}\"\n\n[leasequery]\n\
+             requesters = [\"127.0.0.1/32\"]\n\n[leasequery.bulk]\nlisten = [\"127.0.0.1\"]\n\
+             port = {bulk_port}\n",
+            dir.join("lessor.db").display()
+        ),
+    )
+    .unwrap();
+    let out = lessor()
+        .args(["leases", "import", "--isc"])
+        .arg(&lease_file)
+        .arg("--config")
+        .arg(&config)
+        .args(["--subnet", "198.18.0.0/15"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let _server = Server::start(&dir, &config, "bulk leasequery: listening");
+    let bulk_server = format!("127.0.0.1:{bulk_port}");
+    for dialect in ["rfc6926", "draft"] {
+        let out = bulk(&[
+            "relay-id",
+            "edge-1",
+            "--server",
+            &bulk_server,
+            "--dialect",
+            dialect,
+            "--json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{dialect}: {}", stderr(&out));
+        let mut got: Vec<String> = stdout(&out)
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["address"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, ["198.18.1.1", "198.18.1.2", "198.18.1.3"], "{dialect}");
+    }
 }

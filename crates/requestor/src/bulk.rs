@@ -9,7 +9,8 @@
 //! Completion (draft §8.4): a query ends on DHCPLEASEDONE / DHCPLEASEQUERYDONE, on a single
 //! DHCPLEASEUNASSIGNED or DHCPLEASEUNKNOWN (draft dialect; in the rfc6926 dialect an UNASSIGNED
 //! is a binding no longer active, sent to a catch-up query, and only UNKNOWN ends the query), on
-//! a DHCPLEASEQUERYFAIL / DHCPLEASEQUERYSTATUS with its status, or when the connection closes. A
+//! a DHCPLEASEQUERYFAIL (draft) or a DHCPLEASEQUERYDONE with a failure status-code (RFC 6926
+//! §6.2.2; DHCPLEASEQUERYSTATUS is taken too), or when the connection closes. A
 //! reply whose xid matches no outstanding query, or that cannot be read, ends the session: the
 //! connection is to be closed (§8.3).
 
@@ -463,24 +464,29 @@ impl Session {
                 xid,
                 end: End::NotFound(Box::new(lease(None)?)),
             }
-        } else if kind == done {
+        } else if kind == done && draft {
             Event::Complete {
                 xid,
                 end: End::Done { bindings: *seen },
             }
-        } else if kind == fail {
+        } else if kind == done || kind == fail {
+            // rfc6926: a failure is DHCPLEASEQUERYDONE with a status-code (RFC 6926 §6.2.2);
+            // DHCPLEASEQUERYSTATUS (RFC 7724) is taken too, from servers that send it.
             let value = index.option(status_option).map_err(bad)?;
-            let status = value
-                .and_then(|v| Status::decode(dialect, &v))
-                .unwrap_or_else(|| Status {
-                    code: 1,
-                    name: status_name(dialect, 1),
-                    text: "no status code".into(),
-                });
-            let end = if status.is_success() {
-                End::Done { bindings: *seen }
-            } else {
-                End::Failed(status)
+            let status = match value {
+                None if kind == done => None,
+                v => Some(
+                    v.and_then(|v| Status::decode(dialect, &v))
+                        .unwrap_or_else(|| Status {
+                            code: 1,
+                            name: status_name(dialect, 1),
+                            text: "no status code".into(),
+                        }),
+                ),
+            };
+            let end = match status {
+                Some(s) if !s.is_success() => End::Failed(s),
+                _ => End::Done { bindings: *seen },
             };
             Event::Complete { xid, end }
         } else {

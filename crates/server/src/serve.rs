@@ -76,10 +76,7 @@ pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(),
 
     let result = match (&config.dhcp4, &config.file.dhcp4) {
         (Some(_), Some(raw)) => serve_dhcp4(config, raw, &store, stop, log),
-        _ => {
-            log("no [dhcp4] section: nothing to serve");
-            Ok(())
-        }
+        _ => serve_bulk_only(config, &store, stop, log),
     };
 
     // Everything submitted so far becomes durable before the process ends.
@@ -221,6 +218,26 @@ fn receive_threads(raw: &crate::config::schema::Dhcp4) -> usize {
     raw.receive_threads
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)))
+}
+
+/// Without `[dhcp4]`: serves bulk leasequery from the store alone (a server that answers
+/// requestors from bindings another process writes or an import left), if configured.
+fn serve_bulk_only(
+    config: &Config,
+    store: &Arc<Store>,
+    stop: &AtomicBool,
+    log: &dyn Fn(&str),
+) -> Result<(), ServeError> {
+    let Some(bulk) = start_bulk(config, config.file.server.identifier, store, log)? else {
+        log("no [dhcp4] section and no bulk leasequery listener: nothing to serve");
+        return Ok(());
+    };
+    log("no [dhcp4] section: serving bulk leasequery only");
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(TICK);
+    }
+    bulk.shutdown();
+    Ok(())
 }
 
 /// Starts the bulk leasequery listener when `[leasequery.bulk]` names addresses.

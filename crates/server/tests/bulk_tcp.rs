@@ -2,7 +2,7 @@
 //! requestor that stops reading, junk, half-close, the allow-list and the connection limit.
 //! Replies are decoded with `lessor_wire`.
 
-use lessor_server::bulk4::Params;
+use lessor_server::bulk4::{CloseReason, Params};
 use lessor_server::config;
 use lessor_server::leasequery4::access::AllowList;
 use lessor_server::tcp4::{self, Running, Settings};
@@ -216,7 +216,7 @@ fn junk_closes_the_connection() {
     s.write_all(&[0, 5, 7, 7, 7, 7, 7, 7]).unwrap();
     let (rs, eof) = read_replies(&mut s, Dialect::Rfc6926, |_| false);
     assert!(eof && rs.is_empty());
-    assert_eq!(running.counters().closed_junk.get(), 1);
+    assert_eq!(running.counters().closed(CloseReason::Junk), 1);
     running.shutdown();
 }
 
@@ -241,7 +241,7 @@ fn half_open_connection_is_closed_after_the_data_timeout() {
     let (_, eof) = read_replies(&mut s, Dialect::Rfc6926, |_| false);
     assert!(eof);
     assert!(t.elapsed() < Duration::from_secs(5));
-    assert_eq!(running.counters().closed_timeout.get(), 1);
+    assert_eq!(running.counters().closed(CloseReason::DataTimeout), 1);
     running.shutdown();
 }
 
@@ -255,7 +255,7 @@ fn a_requester_that_stops_reading_is_closed_after_the_data_timeout() {
     // Never read: the socket buffers fill, the server stops producing (it only pulls replies
     // when the socket takes them), and data-timeout closes the connection.
     let t = Instant::now();
-    while running.counters().closed_timeout.get() == 0 {
+    while running.counters().closed(CloseReason::DataTimeout) == 0 {
         assert!(t.elapsed() < Duration::from_secs(20), "not closed");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -309,4 +309,49 @@ fn shutdown_sends_query_terminated() {
     let last = rs.last().expect("replies");
     assert_eq!(u8::from(last.message_type().unwrap()), 17);
     assert_eq!(last.xid, 9);
+}
+
+#[test]
+fn counters_count_connections_queries_replies_and_closes() {
+    use lessor_server::bulk4::Status;
+    use lessor_server::leasequery4::QueryKind;
+    let (running, addr) = start(r#""127.0.0.0/8""#, 10, 100);
+    // rfc6926: 50 bindings of relay-A, then a query with no key (NotAllowed), then half-close.
+    let mut s = connect(addr);
+    let mut qs = query(Dialect::Rfc6926, 1, b"relay-A");
+    let no_key = Repr {
+        op: BOOTREQUEST,
+        xid: 2,
+        options: vec![DhcpOption::MessageType(MessageType::BulkLeaseQuery)],
+        ..Repr::default()
+    };
+    Encoder::new(Dialect::Rfc6926, 65535)
+        .encode_to_vec(&no_key.to_vec(), &mut qs)
+        .unwrap();
+    s.write_all(&qs).unwrap();
+    s.shutdown(Shutdown::Write).unwrap();
+    let (rs, eof) = read_replies(&mut s, Dialect::Rfc6926, |_| false);
+    assert!(eof);
+    assert_eq!(rs.len(), 52);
+    // draft: 50 bindings of relay-B (ACTIVE + 49 DATA + DONE), then a message too short to
+    // carry an xid.
+    let mut d = connect(addr);
+    d.write_all(&query(Dialect::Draft, 3, b"relay-B")).unwrap();
+    let (rs, _) = read_replies(&mut d, Dialect::Draft, |rs| rs.len() == 51);
+    assert_eq!(rs.len(), 51);
+    d.write_all(&[0, 3, 0, 0, 1, 1, 6]).unwrap();
+    let (_, eof) = read_replies(&mut d, Dialect::Draft, |_| false);
+    assert!(eof);
+    let c = Arc::clone(running.counters());
+    running.shutdown();
+    assert_eq!(c.accepted.get(), 2);
+    assert_eq!((c.rfc6926.get(), c.draft.get()), (1, 1));
+    assert_eq!(c.queries(QueryKind::RelayId), 2);
+    assert_eq!(c.failures(Status::NotAllowed), 1);
+    assert_eq!((c.active.get(), c.data.get()), (51, 49));
+    assert_eq!(c.bindings.get(), 100);
+    assert_eq!(c.done.get(), 2);
+    assert_eq!(c.closed(CloseReason::Finished), 1);
+    assert_eq!(c.closed(CloseReason::Junk), 1);
+    assert_eq!(c.closed_total(), 2);
 }

@@ -322,6 +322,38 @@ fn failure_status_is_decoded_per_dialect() {
     );
     assert!(s.is_idle());
 
+    // RFC 6926 §6.2.2: a DHCPLEASEQUERYDONE with a failure status-code fails the query.
+    let mut s = session(Dialect::Rfc6926, &[3]);
+    let stream = frame(
+        Dialect::Rfc6926,
+        &reply(3, 15, [0; 4], vec![status(&[4], "not offered")]),
+    );
+    let (ev, _) = events(&mut s, &stream, 1000);
+    assert!(
+        matches!(
+            &ev[..],
+            [Event::Complete {
+                xid: 3,
+                end: End::Failed(Status { code: 4, .. })
+            }]
+        ),
+        "{ev:?}"
+    );
+    // ... and one with Success (text only) is a plain end.
+    let mut s = session(Dialect::Rfc6926, &[4]);
+    let stream = frame(
+        Dialect::Rfc6926,
+        &reply(4, 15, [0; 4], vec![status(&[0], "all there")]),
+    );
+    let (ev, _) = events(&mut s, &stream, 1000);
+    assert_eq!(
+        ev,
+        [Event::Complete {
+            xid: 4,
+            end: End::Done { bindings: 0 }
+        }]
+    );
+
     // Draft codes are configurable.
     let codes = DraftCodes {
         lease_data: 200,

@@ -5,7 +5,7 @@
 //! | query | DHCPLEASEQUERY (10) | DHCPBULKLEASEQUERY (14) |
 //! | further binding | DHCPLEASEDATA (`lease-data`, 19) | DHCPLEASEACTIVE (13) |
 //! | end of a successful query | DHCPLEASEDONE (`lease-done`, 15) | DHCPLEASEQUERYDONE (15) |
-//! | failure | DHCPLEASEQUERYFAIL (`lease-query-fail`, 17) | DHCPLEASEQUERYSTATUS (17) |
+//! | failure | DHCPLEASEQUERYFAIL (`lease-query-fail`, 17) | DHCPLEASEQUERYDONE (15) with status-code |
 //! | status option | `status-code-option` (151), 2-octet draft code + text | 151, 1-octet RFC 6926 code + text |
 //!
 //! The draft's values are configurable (`[leasequery.bulk.draft-codes]`); RFC 6926's are not.
@@ -82,7 +82,7 @@ pub struct Codes {
     pub data: u8,
     /// End of a successful query.
     pub done: u8,
-    /// Failure.
+    /// Failure (rfc6926: the same type as `done`, told apart by its status-code).
     pub fail: u8,
     /// The status-code option's code.
     pub status_option: u8,
@@ -105,7 +105,9 @@ impl Codes {
                 query: MessageType::BulkLeaseQuery.into(),
                 data: MessageType::LeaseActive.into(),
                 done: MessageType::LeaseQueryDone.into(),
-                fail: MessageType::LeaseQueryStatus.into(),
+                // RFC 6926 §6.2.2: a status-code in DHCPLEASEQUERYDONE speaks for the whole
+                // query; DHCPLEASEQUERYSTATUS belongs to active leasequery (RFC 7724).
+                fail: MessageType::LeaseQueryDone.into(),
                 status_option: lessor_wire::v4::code::STATUS_CODE,
             },
         }

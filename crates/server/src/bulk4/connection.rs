@@ -5,7 +5,8 @@
 //!   them to [`Connection::receive`] (EOF: [`Connection::peer_closed`]);
 //! - when its output buffer is empty, calls [`Connection::poll_transmit`] with a budget and
 //!   writes what it got;
-//! - calls [`Connection::on_timeout`] now and then, and closes the socket once
+//! - calls [`Connection::on_timeout`] whenever it wakes (at the latest at
+//!   [`Connection::next_deadline`]), and closes the socket once
 //!   [`Connection::close`] says so (after writing what it holds, for [`Close::Finished`] and
 //!   [`Close::Shutdown`]).
 //!
@@ -34,6 +35,7 @@ use super::Params;
 use crate::leasequery4::reply::Context;
 use lessor_store::{Store, Timestamp};
 use lessor_wire::framing::{Decoder, Dialect, Encoder};
+use lessor_wire::v4::MessageType;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -78,6 +80,8 @@ pub struct Connection {
     /// The frame being sent and how much of it went out.
     carry: Vec<u8>,
     carry_pos: usize,
+    /// The message being framed, reused so a stream costs no allocation per reply.
+    scratch: Vec<u8>,
     peer_closed: bool,
     shutting_down: bool,
     aborted: bool,
@@ -110,6 +114,7 @@ impl Connection {
             streams: VecDeque::new(),
             backlog: Vec::new(),
             carry: Vec::new(),
+            scratch: Vec::new(),
             carry_pos: 0,
             peer_closed: false,
             shutting_down: false,
@@ -133,7 +138,7 @@ impl Connection {
 
     /// Octets held for sending or held back from reading, for tests and metrics.
     pub fn buffered(&self) -> usize {
-        self.carry.capacity() + self.backlog.capacity()
+        self.carry.capacity() + self.backlog.capacity() + self.scratch.capacity()
     }
 
     /// Whether the I/O layer may read: open, the peer has not closed, and fewer queries than
@@ -184,15 +189,12 @@ impl Connection {
 
     fn fail(&mut self, c: Close) -> Close {
         if self.failed.is_none() {
+            // Closes are counted by the I/O layer, which alone sees every way a connection ends.
             self.failed = Some(c);
-            match c {
-                Close::Junk(_) => self.counters.closed_junk.add(),
-                Close::DataTimeout | Close::IdleTimeout => self.counters.closed_timeout.add(),
-                _ => {}
-            }
             // Nothing more will be sent: release the snapshots.
             self.streams.clear();
             self.carry = Vec::new();
+            self.scratch = Vec::new();
             self.carry_pos = 0;
             self.backlog = Vec::new();
         }
@@ -368,10 +370,21 @@ impl Connection {
                 self.query_finished();
                 continue;
             };
-            let message = repr.to_vec();
-            if encoder.encode_to_vec(&message, &mut self.carry).is_err() {
+            let kind = match repr.option(lessor_wire::v4::code::DHCP_MESSAGE_TYPE) {
+                Some(lessor_wire::v4::DhcpOption::MessageType(t)) => u8::from(*t),
+                _ => 0,
+            };
+            self.scratch.clear();
+            self.scratch.resize(repr.buffer_len(), 0);
+            let emitted = repr.emit(&mut self.scratch).is_ok();
+            if !emitted
+                || encoder
+                    .encode_to_vec(&self.scratch, &mut self.carry)
+                    .is_err()
+            {
                 // Cannot be framed (too large): abort this query and the connection.
                 stream.terminate(Status::UnspecFail, "reply too large");
+                self.counters.aborted.add();
                 self.aborted = true;
                 self.backlog = Vec::new();
                 for other in self.streams.iter_mut() {
@@ -381,7 +394,16 @@ impl Connection {
                 continue;
             }
             match sent {
-                Sent::Binding => self.counters.bindings.add(),
+                Sent::Binding => {
+                    self.counters.bindings.add();
+                    if kind == u8::from(MessageType::LeaseActive) {
+                        self.counters.active.add();
+                    } else if kind == u8::from(MessageType::LeaseUnassigned) {
+                        self.counters.unassigned_bindings.add();
+                    } else {
+                        self.counters.data.add();
+                    }
+                }
                 Sent::Done => self.counters.done.add(),
                 Sent::Unassigned => self.counters.unassigned.add(),
                 Sent::Unknown => self.counters.unknown.add(),
@@ -406,6 +428,29 @@ impl Connection {
                 self.fail(Close::Junk(e));
             }
         }
+    }
+
+    /// The monotonic time (ms) at which [`Connection::on_timeout`] would close the connection
+    /// if nothing moves before; `None` once it is closed. The I/O layer sleeps until then.
+    pub fn next_deadline(&self) -> Option<u64> {
+        if self.failed.is_some() {
+            return None;
+        }
+        let data = self.params.data_timeout_ms;
+        let mid_frame = self.decoder.is_mid_frame();
+        let writing = self.wants_write();
+        let mut at = u64::MAX;
+        if mid_frame {
+            at = at.min(self.last_read.saturating_add(data));
+        }
+        if writing {
+            at = at.min(self.last_write.saturating_add(data));
+        }
+        if !writing && !mid_frame {
+            let last = self.last_read.max(self.last_write);
+            at = at.min(last.saturating_add(self.params.idle_timeout_ms));
+        }
+        Some(at)
     }
 
     /// Checks the timers; an error means: close now.

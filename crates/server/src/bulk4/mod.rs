@@ -18,7 +18,7 @@ pub mod stream;
 
 pub use codes::{Codes, Status};
 pub use connection::{Close, Connection, Now};
-pub use counters::Counters;
+pub use counters::{CloseReason, Counters};
 
 use crate::config::options::ConfiguredOption;
 use crate::config::schema::DraftCodes;

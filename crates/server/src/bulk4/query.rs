@@ -13,7 +13,8 @@
 //!   MalformedQuery (RFC 6926 has no UnknownQueryType);
 //! - several keys, an option 82 of another shape, or a relay-id / remote-id query with a
 //!   non-zero ciaddr/htype/hlen/chaddr: MalformedQuery;
-//! - rfc6926 only: a non-zero yiaddr or siaddr, or query-start-time after query-end-time:
+//! - rfc6926 only: a non-zero ciaddr, yiaddr or siaddr (RFC 6926 has no query by IP address:
+//!   that is single leasequery's job), or query-start-time after query-end-time:
 //!   MalformedQuery;
 //! - no key at all: draft UnknownQueryType; in RFC 6926 that is the "query for all configured
 //!   IP addresses", which Lessor does not offer: NotAllowed.
@@ -101,9 +102,15 @@ fn parse_with_xid(payload: &[u8], codes: &Codes, xid: u32) -> Result<BulkQuery, 
         );
     }
     let draft = codes.is_draft();
-    let zero_yi_si = packet.yiaddr().is_unspecified() && packet.siaddr().is_unspecified();
-    if !draft && !zero_yi_si {
-        return refuse(xid, Status::MalformedQuery, "yiaddr and siaddr must be 0");
+    let zero_addrs = packet.ciaddr().is_unspecified()
+        && packet.yiaddr().is_unspecified()
+        && packet.siaddr().is_unspecified();
+    if !draft && !zero_addrs {
+        return refuse(
+            xid,
+            Status::MalformedQuery,
+            "ciaddr, yiaddr and siaddr must be 0",
+        );
     }
     let Ok(prl) = index.parameter_request_list() else {
         return refuse(xid, Status::MalformedQuery, MALFORMED);

@@ -10,10 +10,11 @@
 //!   the time the query arrived (state Active and end in the future), each as a
 //!   DHCPLEASEACTIVE built by the UDP responder's [`reply::active`] with no associated-ip
 //!   (draft §6: it MUST NOT appear in bulk replies);
-//! - rfc6926 with either time: every binding (any state) whose client-last-transaction-time is
-//!   within `[query-start-time, query-end-time]` (either bound may be absent): active ones as
-//!   DHCPLEASEACTIVE, the others as DHCPLEASEUNASSIGNED carrying ciaddr and dhcp-state (156), so
-//!   a requestor catching up learns of releases and expiries.
+//! - rfc6926 with either time: every binding (any state) that changed ([`changed_at`]) within
+//!   `[query-start-time, query-end-time]` (either bound may be absent; RFC 6926 §6.2.5, §6.2.6):
+//!   active ones as DHCPLEASEACTIVE, the others as DHCPLEASEUNASSIGNED carrying ciaddr and
+//!   dhcp-state (156; §6.2.7 names both message types), so a requestor catching up learns of
+//!   releases and expiries.
 //!
 //! The replies (every one with the query's xid):
 //! - draft: DHCPLEASEACTIVE (with Server Identifier) for the first binding, DHCPLEASEDATA
@@ -25,14 +26,15 @@
 //!   decision 7).
 //! - rfc6926: a DHCPLEASEACTIVE (or DHCPLEASEUNASSIGNED, see above) per binding, each with
 //!   base-time (152, the server's time) and dhcp-state (156), then DHCPLEASEQUERYDONE with
-//!   base-time, also when nothing matched.
+//!   base-time, also when nothing matched; a failure is DHCPLEASEQUERYDONE with status-code
+//!   (151) and base-time (§6.2.2: in DONE the status speaks for the whole query).
 
 use super::codes::{Codes, Status};
 use super::query::BulkQuery;
 use crate::leasequery4::reply::{self, Context};
 use crate::leasequery4::validate::Query;
 use crate::leasequery4::Key;
-use lessor_store::{Binding4, IndexCursor, Snapshot4, Timestamp};
+use lessor_store::{Binding4, IndexCursor, Snapshot4, State4, Timestamp};
 use lessor_wire::v4::{code, DhcpOption, DhcpState, MessageType, Repr, BOOTREPLY};
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
@@ -40,6 +42,27 @@ use std::sync::Arc;
 
 /// Bindings pulled from the store at a time.
 pub const BATCH: usize = 32;
+
+/// The dhcp-state (RFC 6926 §6.2.7) of `b`: an Active lease whose end has passed (the expiry
+/// timer has not run yet) is EXPIRED.
+fn dhcp_state(b: &Binding4, active: bool) -> u8 {
+    if b.state == State4::Active && !active {
+        State4::Expired.dhcp_state()
+    } else {
+        b.state.dhcp_state()
+    }
+}
+
+/// When `b` last changed, as far as the store knows (it keeps no separate state time): an
+/// active lease with the client's last transaction, a lease that ran out at its end, any other
+/// state when it began (`start`) or the client's last transaction, whichever is later.
+pub fn changed_at(b: &Binding4, now: Timestamp) -> Timestamp {
+    match b.state {
+        State4::Active if now < b.end => b.cltt,
+        State4::Active | State4::Expired => b.cltt.max(b.end.min(now)),
+        _ => b.cltt.max(b.start),
+    }
+}
 
 enum Source {
     List(std::vec::IntoIter<Arc<Binding4>>),
@@ -193,7 +216,9 @@ impl Stream {
 
     fn wanted(&self, b: &Binding4) -> bool {
         if self.filtered() {
-            self.start.is_none_or(|s| b.cltt >= s) && self.end.is_none_or(|e| b.cltt <= e)
+            // RFC 6926 §6.2.5, §6.2.6: bindings that changed within the bounds.
+            let changed = changed_at(b, self.now);
+            self.start.is_none_or(|s| changed >= s) && self.end.is_none_or(|e| changed <= e)
         } else {
             b.is_active_at(self.now)
         }
@@ -320,7 +345,7 @@ impl Stream {
         } else {
             let extra = [
                 self.base_time(),
-                DhcpOption::DhcpState(DhcpState::from(b.state.dhcp_state())),
+                DhcpOption::DhcpState(DhcpState::from(dhcp_state(b, active))),
             ];
             let at = r
                 .options
