@@ -44,6 +44,10 @@ type IdHash = u32;
 pub struct Table<R: Record> {
     by_key: OrdMap<R::Key, Arc<R>>,
     indexes: Vec<OrdSet<(IdHash, R::Key)>>,
+    /// Per index, the identifier hashes that two or more entries share. Usually tiny (few
+    /// clients hold several bindings): a lookup that only needs to know whether a record has
+    /// fellows asks here and skips the index walk when the answer is no.
+    shared: Vec<OrdSet<IdHash>>,
     expiry: OrdSet<(u64, R::Key)>,
     /// Records whose key can be reused, by the time it became (or becomes) free
     /// ([`Record::free_since`]): the allocator takes the longest-free first without a scan.
@@ -56,6 +60,7 @@ impl<R: Record> Clone for Table<R> {
         Table {
             by_key: self.by_key.clone(),
             indexes: self.indexes.clone(),
+            shared: self.shared.clone(),
             expiry: self.expiry.clone(),
             free: self.free.clone(),
             hasher: self.hasher.clone(),
@@ -75,6 +80,7 @@ impl<R: Record> Table<R> {
         Table {
             by_key: OrdMap::new(),
             indexes: (0..R::INDEXES).map(|_| OrdSet::new()).collect(),
+            shared: (0..R::INDEXES).map(|_| OrdSet::new()).collect(),
             expiry: OrdSet::new(),
             free: OrdSet::new(),
             hasher: RandomState::new(),
@@ -106,6 +112,11 @@ impl<R: Record> Table<R> {
         }
         for (i, mut v) in entries.into_iter().enumerate() {
             v.sort_unstable();
+            t.shared[i] = v
+                .windows(2)
+                .filter(|w| w[0].0 == w[1].0)
+                .map(|w| w[0].0)
+                .collect();
             t.indexes[i] = v.into_iter().collect();
         }
         expiry.sort_unstable();
@@ -141,6 +152,9 @@ impl<R: Record> Table<R> {
                 let kept = matches!(&new_entries, Some((k, n)) if k == key && n.contains(e));
                 if !kept {
                     self.indexes[e.0].remove(&(e.1, *key));
+                    if self.shared[e.0].contains(&e.1) && self.count_hash(e.0, e.1) < 2 {
+                        self.shared[e.0].remove(&e.1);
+                    }
                 }
             }
         }
@@ -149,6 +163,9 @@ impl<R: Record> Table<R> {
                 let had = matches!(&old_entries, Some((k, o)) if k == key && o.contains(e));
                 if !had {
                     self.indexes[e.0].insert((e.1, *key));
+                    if !self.shared[e.0].contains(&e.1) && self.count_hash(e.0, e.1) >= 2 {
+                        self.shared[e.0].insert(e.1);
+                    }
                 }
             }
         }
@@ -172,6 +189,15 @@ impl<R: Record> Table<R> {
                 self.free.insert(f);
             }
         }
+    }
+
+    /// How many entries of index `index` have hash `h`, counting to 2 at most.
+    fn count_hash(&self, index: usize, h: IdHash) -> usize {
+        self.indexes[index]
+            .range((Bound::Included((h, R::MIN_KEY)), Bound::Unbounded))
+            .take_while(|(eh, _)| *eh == h)
+            .take(2)
+            .count()
     }
 
     /// Inserts or replaces the record with the same key; the replaced record's identifiers leave
@@ -225,9 +251,10 @@ impl<R: Record> Table<R> {
             .filter(move |r| r.has_index_key(index, id))
     }
 
-    /// As [`Table::find`], without the record whose key is `except`: its entry is skipped before
-    /// the record is looked up, so a record with no fellows costs one index seek and nothing else
-    /// (leasequery by IP asks this for every answer).
+    /// As [`Table::find`], without the record whose key is `except`, which must be a record of
+    /// this table carrying `id` in `index`. When no other entry shares `id`'s hash (the common
+    /// case: a client with one binding), nothing is walked at all; otherwise `except`'s entry is
+    /// skipped before any record is looked up. Leasequery by IP asks this for every answer.
     pub fn find_except<'a>(
         &'a self,
         index: usize,
@@ -235,8 +262,13 @@ impl<R: Record> Table<R> {
         except: R::Key,
     ) -> impl Iterator<Item = &'a Arc<R>> + 'a {
         let h = self.hash(id);
-        self.indexes[index]
-            .range((Bound::Included((h, R::MIN_KEY)), Bound::Unbounded))
+        self.shared[index]
+            .contains(&h)
+            .then(|| {
+                self.indexes[index].range((Bound::Included((h, R::MIN_KEY)), Bound::Unbounded))
+            })
+            .into_iter()
+            .flatten()
             .take_while(move |(eh, _)| *eh == h)
             .filter(move |(_, k)| *k != except)
             .filter_map(move |(_, k)| self.by_key.get(k))

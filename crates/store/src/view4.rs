@@ -94,6 +94,23 @@ impl Snapshot4 {
     /// looked up, so a client with one binding costs a single index seek and no allocation.
     pub fn fellows(&self, binding: &Binding4) -> Vec<Arc<Binding4>> {
         let except = u32::from(binding.address);
+        // `find_except` may skip the index walk only for a binding of this very snapshot.
+        if !self
+            .get(binding.address)
+            .is_some_and(|b| std::ptr::eq(&**b, binding))
+        {
+            let mut all = match binding.client_id() {
+                Some(id) => self.by_client_id(id),
+                None => self
+                    .by_mac(&binding.hw)
+                    .into_iter()
+                    .filter(|b| b.client_id().is_none())
+                    .collect(),
+            };
+            all.retain(|b| b.address != binding.address);
+            all.sort_by_key(|b| b.address);
+            return all;
+        }
         match binding.client_id() {
             Some(id) => self
                 .table

@@ -257,3 +257,82 @@ fn reuse_index_follows_state_changes_longest_free_first() {
     let bulk = Table::from_records(t.iter().cloned());
     assert_eq!(free(&bulk, NOW + 200), free(&t, NOW + 200));
 }
+
+#[test]
+fn fellows_match_a_brute_force_search_through_every_change() {
+    use lessor_store::{Binding4, Snapshot4, Table};
+    use std::sync::Arc;
+    // Brute force: the other bindings of the same owner (client-id, else MAC among bindings
+    // without one), in address order.
+    fn expected(all: &[Arc<Binding4>], b: &Binding4) -> Vec<Arc<Binding4>> {
+        all.iter()
+            .filter(|o| o.address != b.address)
+            .filter(|o| match b.client_id() {
+                Some(id) => o.client_id() == Some(id),
+                None => o.client_id().is_none() && o.hw == b.hw,
+            })
+            .cloned()
+            .collect()
+    }
+    fn check(store: &Store) {
+        let snap: Snapshot4 = store.snapshot4();
+        let all: Vec<Arc<Binding4>> = snap.iter().cloned().collect();
+        for b in &all {
+            assert_eq!(
+                snap.fellows(b),
+                expected(&all, b),
+                "fellows of {}",
+                b.address
+            );
+        }
+        // A table built in one go agrees.
+        let bulk = Table::from_records(all.iter().cloned());
+        for b in &all {
+            let id = b.client_id().map(<[u8]>::to_vec);
+            if let Some(id) = id {
+                let x: Vec<_> = bulk
+                    .find_except(
+                        lessor_store::Index4::ClientId as usize,
+                        &id,
+                        u32::from(b.address),
+                    )
+                    .cloned()
+                    .collect();
+                assert_eq!(x, expected(&all, b));
+            }
+        }
+    }
+    let store = Store::in_memory();
+    let mut seed = 12345u64;
+    let mut next = |m: u32| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as u32) % m
+    };
+    for round in 0..600u32 {
+        let n = next(60);
+        match next(4) {
+            // Upsert with a client drawn from few, so owners often hold several bindings.
+            0 | 1 => {
+                let _ = store.upsert4(
+                    active(n, next(8), NOW + u64::from(round)),
+                    Completion::none(),
+                );
+            }
+            // A binding without a client-id (owner by MAC).
+            2 => {
+                let mut b = active(n, next(8), NOW);
+                b.set_client_id(None).unwrap();
+                let _ = store.upsert4(b, Completion::none());
+            }
+            _ => {
+                let _ = store.delete4(addr(n), Completion::none());
+            }
+        }
+        if round % 50 == 0 {
+            check(&store);
+        }
+    }
+    check(&store);
+}
