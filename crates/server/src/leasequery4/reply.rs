@@ -72,10 +72,13 @@ fn base(q: &Query, kind: MessageType, server_identifier: Ipv4Addr) -> Repr {
         chaddr: q.chaddr,
         sname: [0; 64],
         file: [0; 128],
-        options: vec![
-            DhcpOption::MessageType(kind),
-            DhcpOption::ServerIdentifier(server_identifier),
-        ],
+        options: {
+            // Room for a full DHCPLEASEACTIVE: no reallocation while it is assembled.
+            let mut options = Vec::with_capacity(16);
+            options.push(DhcpOption::MessageType(kind));
+            options.push(DhcpOption::ServerIdentifier(server_identifier));
+            options
+        },
     }
 }
 
@@ -239,10 +242,19 @@ fn lease_options(r: &mut Repr, q: &Query, ctx: &Context<'_>, about: About<'_>, f
                 r.options.push(DhcpOption::ClientIdentifier(id.to_vec()));
             }
         }
-        for o in client_options(ctx, b, prl) {
-            let c = o.code();
-            if !computed(c) && wants(c) && sensitive_ok(c) {
-                r.options.push(o);
+        let takes = |c: u8| !computed(c) && wants(c) && sensitive_ok(c);
+        // The client's option set is assembled only when the reply can take one of them: a
+        // requestor asking for the §6.4.2 options alone (the usual PRL) costs no assembly.
+        let any = match (prl, flavour) {
+            (Some(p), _) => p.iter().any(|&c| takes(c)),
+            (None, Flavour::Rfc4388) => true,
+            (None, Flavour::Legacy) => false,
+        };
+        if any {
+            for o in client_options(ctx, b, prl) {
+                if takes(o.code()) {
+                    r.options.push(o);
+                }
             }
         }
         let saved = [
