@@ -176,6 +176,10 @@ fn serve_dhcp4(
     Ok(())
 }
 
+/// Most replies held back for one system call: fewer would cost more calls, more would keep
+/// the first answers of a batch waiting while the last ones are computed.
+const FLUSH_AT: usize = 8;
+
 /// What each receive thread runs: leasequery datagrams to the responder (no engine lock), the
 /// rest to the DHCP engine; immediate replies are collected and leave together at the end of
 /// each received batch, outside every lock.
@@ -206,6 +210,11 @@ impl io4::Handler for Dhcp4Handler {
             self.pending
                 .extend(self.responder.handle(rx, now(), instant_ms));
         }
+        // Replies leave in groups of FLUSH_AT rather than at the end of a long batch: the
+        // requestors (or relays) start on the first answers while the rest are worked out.
+        if self.pending.len() >= FLUSH_AT {
+            self.transmit.send_batch(&mut self.pending);
+        }
     }
 
     fn batch_done(&mut self) {
@@ -213,11 +222,12 @@ impl io4::Handler for Dhcp4Handler {
     }
 }
 
-/// Receive threads per socket: `dhcp4.receive-threads`, else the CPUs available, at most 4.
+/// Receive threads per socket: `dhcp4.receive-threads`, else half the CPUs available (the
+/// kernel's network work, the store writer and other processes need the rest), 1 to 4.
 fn receive_threads(raw: &crate::config::schema::Dhcp4) -> usize {
-    raw.receive_threads
-        .map(usize::from)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)))
+    raw.receive_threads.map(usize::from).unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 4))
+    })
 }
 
 /// Without `[dhcp4]`: serves bulk leasequery from the store alone (a server that answers
