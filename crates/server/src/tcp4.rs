@@ -32,8 +32,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Octets handed to one write.
-pub const WRITE_BUDGET: usize = 16 * 1024;
+/// Octets handed to one write. Large, so that a stream costs few system calls and few wake-ups
+/// of the reader (it was 16 KiB; see docs/benchmarks.md, bulk section). The buffer is allocated
+/// once per connection, and connections are at most `max-connections`.
+pub const WRITE_BUDGET: usize = 256 * 1024;
 
 /// How long a connection may take to flush its QueryTerminated messages at shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
