@@ -40,9 +40,12 @@ pub const WRITE_BUDGET: usize = 256 * 1024;
 /// How long a connection may take to flush its QueryTerminated messages at shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
-/// Writes in a row before a connection looks again at its socket's input and the stop flag,
-/// so one fast stream does not starve the others' queries or delay shutdown.
-const WRITES_PER_TURN: usize = 64;
+/// Octets written in a row before a connection looks again at its socket's input and the stop
+/// flag, so one fast stream does not starve the others' queries or delay shutdown.
+const OCTETS_PER_TURN: usize = 1024 * 1024;
+
+/// Writes of [`WRITE_BUDGET`] in one turn ([`OCTETS_PER_TURN`]).
+const WRITES_PER_TURN: usize = OCTETS_PER_TURN.div_ceil(WRITE_BUDGET);
 
 /// How long a listener waits after an accept error (out of descriptors, say) before trying
 /// again, so that a listener that stays readable does not spin.
