@@ -140,7 +140,7 @@ pub fn run_on(config: &BulkConfig, mut stream: TcpStream) -> Result<BulkReport, 
     let mut buf = vec![0u8; READ_BUF];
     // Octets read past the end of a query: buf[held.0..held.1].
     let mut held = (0usize, 0usize);
-    let mut queries = Vec::with_capacity(config.repeat as usize);
+    let mut queries = Vec::with_capacity((config.repeat as usize).min(1024));
     let start = Instant::now();
     for i in 0..config.repeat {
         let n = i + 1;
