@@ -5,9 +5,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use lessor_perf::bulk::BulkConfig;
 use lessor_perf::leasequery::run::LqConfig;
-use lessor_perf::leasequery::{parse_addresses, parse_key_lines, By, Keys, Order};
+use lessor_perf::leasequery::{parse_addresses, parse_key_lines, By, Key, Keys, Order};
 use lessor_perf::{parse_duration, parse_hex, Config};
+use lessor_requestor::QueryKey;
+use lessor_wire::framing::Dialect;
+
+use crate::bulk::DialectArg;
+use crate::query::{parse_key, parse_server, Kind};
 
 #[derive(clap::Subcommand)]
 pub enum PerfCommand {
@@ -25,6 +31,40 @@ pub enum PerfCommand {
     /// unexpected. Lessor answers a requester at giaddr on its source port; servers that answer
     /// giaddr:67 only (ISC dhcpd) need --bind GIADDR:67. See docs/perf.md.
     Leasequery(LeasequeryArgs),
+    /// Time one bulk leasequery stream over TCP: bindings, octets, elapsed, bindings/s.
+    ///
+    /// Sends a bulk query (then --repeat - 1 more, one after the other on the same
+    /// connection) and counts the replies without decoding them into bindings, so the server
+    /// is what is measured; fails unless every query ends with DONE. See docs/perf.md.
+    Bulk(PerfBulkArgs),
+}
+
+#[derive(clap::Args)]
+pub struct PerfBulkArgs {
+    /// What VALUE is.
+    #[arg(value_enum)]
+    kind: Kind,
+    /// The address or identifier, as for `lessor bulk` (a MAC is Ethernet, htype 1).
+    #[arg(value_name = "VALUE")]
+    value: String,
+    /// The bulk leasequery server, ADDR or ADDR:PORT (port 67 by default).
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = parse_server)]
+    server: SocketAddr,
+    /// The dialect to speak.
+    #[arg(long, value_enum, default_value = "rfc6926")]
+    dialect: DialectArg,
+    /// giaddr of the queries. Default: the connection's local address.
+    #[arg(long)]
+    giaddr: Option<Ipv4Addr>,
+    /// Queries in turn on the one connection (each after the previous one's DONE).
+    #[arg(long, default_value_t = 1)]
+    repeat: u32,
+    /// Give up connecting, or a stream that sends nothing, after this long.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Print one JSON object instead of the text report.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -138,6 +178,7 @@ pub fn run(command: PerfCommand) -> ExitCode {
     match command {
         PerfCommand::Dora(args) => dora(args),
         PerfCommand::Leasequery(args) => leasequery(args),
+        PerfCommand::Bulk(args) => bulk(args),
     }
 }
 
@@ -245,6 +286,49 @@ fn dora(args: DoraArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(&format!("perf dora: {e}")),
+    }
+}
+
+/// The run `lessor perf bulk ARGS` makes.
+pub(crate) fn bulk_config(args: &PerfBulkArgs) -> Result<BulkConfig, String> {
+    let key = match parse_key(args.kind, &args.value, 1)? {
+        QueryKey::Ip(a) => Key::Ip(a),
+        QueryKey::Mac { chaddr, .. } => Key::Mac(chaddr),
+        QueryKey::ClientId(id) => Key::ClientId(id),
+        QueryKey::RemoteId(id) => Key::RemoteId(id),
+        QueryKey::RelayId(id) => Key::RelayId(id),
+    };
+    let mut config = BulkConfig::new(args.server, key);
+    config.dialect = match args.dialect {
+        DialectArg::Draft => Dialect::Draft,
+        DialectArg::Rfc6926 => Dialect::Rfc6926,
+    };
+    config.giaddr = args.giaddr;
+    config.repeat = args.repeat;
+    config.timeout = args.timeout;
+    config.xid = (clock_seed() >> 32) as u32;
+    config.validate()?;
+    Ok(config)
+}
+
+fn bulk(args: PerfBulkArgs) -> ExitCode {
+    let config = match bulk_config(&args) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    match lessor_perf::bulk::run(&config) {
+        Ok(report) => {
+            if args.json {
+                println!("{}", report.to_json());
+            } else {
+                print!("{}", report.to_text());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("lessor: perf bulk: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

@@ -393,3 +393,72 @@ fn bulk_only_server_without_dhcp4_answers_from_the_store() {
         assert_eq!(got, ["198.18.1.1", "198.18.1.2", "198.18.1.3"], "{dialect}");
     }
 }
+
+#[test]
+fn perf_bulk_counts_every_binding_in_both_dialects() {
+    let dir = std::env::temp_dir().join(format!("lessor-perf-bulk-{}", std::process::id()));
+    let ((port, relay_port), bulk_port) = (free_udp_ports(), free_tcp_port());
+    let _server = start(&dir, (port, relay_port), bulk_port);
+    let server = format!("127.0.0.1:{port}");
+    let bulk_server = format!("127.0.0.1:{bulk_port}");
+
+    let out = lessor()
+        .args(["perf", "dora", "--server", &server, "--giaddr", "127.0.0.1"])
+        .args(["--bind", &format!("127.0.0.1:{relay_port}")])
+        .args(["--link-selection", "198.51.100.1", "--clients", "30"])
+        .args(["--relay-id", "c0:ff:ee", "--duration", "30s", "--seed", "2"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let perf_bulk = |value: &str, dialect: &str, repeat: &str| {
+        lessor()
+            .args(["perf", "bulk", "relay-id", value, "--server", &bulk_server])
+            .args(["--dialect", dialect, "--repeat", repeat, "--json"])
+            .output()
+            .unwrap()
+    };
+    for dialect in ["rfc6926", "draft"] {
+        let out = perf_bulk("c0:ff:ee", dialect, "3");
+        assert_eq!(out.status.code(), Some(0), "{dialect}: {}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+        assert_eq!(v["dialect"], dialect);
+        assert_eq!(v["queries"], 3);
+        assert_eq!(v["bindings"], 90, "{v}");
+        for q in v["per_query"].as_array().unwrap() {
+            assert_eq!(q["bindings"], 30, "{v}");
+        }
+        // Draft: the first binding of each query is ACTIVE, the others DATA.
+        let (active, data) = (v["active"].as_u64(), v["data"].as_u64());
+        match dialect {
+            "draft" => assert_eq!((active, data), (Some(3), Some(87)), "{v}"),
+            _ => assert_eq!((active, data), (Some(90), Some(0)), "{v}"),
+        }
+        assert!(v["bytes"].as_u64().unwrap() > 90 * 240, "{v}");
+        assert!(v["bindings_per_s"].as_f64().unwrap() > 0.0, "{v}");
+    }
+
+    // An unknown relay-id: RFC 6926 ends with DONE and nothing (success, 0 bindings); the draft
+    // answers a single DHCPLEASEUNKNOWN, which is not DONE: exit 1.
+    let out = perf_bulk("text:nobody", "rfc6926", "1");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(v["bindings"], 0);
+    let out = perf_bulk("text:nobody", "draft", "1");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+
+    // RFC 6926 has no query by IP: refused before connecting.
+    let out = lessor()
+        .args([
+            "perf",
+            "bulk",
+            "ip",
+            "198.51.100.100",
+            "--server",
+            &bulk_server,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

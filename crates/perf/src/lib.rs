@@ -19,9 +19,13 @@
 //! `lessor perf leasequery` ([`leasequery`]) reuses the same pieces: a sans-IO session (which
 //! query next, which reply answers which query by xid), the same one-socket wait rule, and the
 //! same exact percentiles and report conventions.
+//!
+//! `lessor perf bulk` ([`bulk`]) times one bulk leasequery stream over TCP: it counts the
+//! replies without decoding them into bindings, so the server is what is measured.
 
 #![forbid(unsafe_code)]
 
+pub mod bulk;
 pub mod client;
 pub mod config;
 pub mod leasequery;

@@ -14,6 +14,8 @@
 //!   ([`Connection::next_deadline`]: data-timeout, idle-timeout). An idle service uses no CPU
 //!   and a stream is paced only by the peer. A write error closes the connection at once
 //!   (draft §9.4).
+//! - Connection threads run at nice [`CONNECTION_NICE`], below the DHCP and UDP leasequery
+//!   threads, so a stream at full speed does not delay their answers.
 //! - Shutdown wakes every thread through one socket pair that becomes readable for good.
 //! - At shutdown every connection sends QueryTerminated for its open queries and closes; a peer
 //!   that does not read gets [`SHUTDOWN_GRACE`] to take them.
@@ -32,15 +34,25 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Octets handed to one write.
-pub const WRITE_BUDGET: usize = 16 * 1024;
+/// Octets handed to one write. Large, so that a stream costs few system calls and few wake-ups
+/// of the reader (it was 16 KiB; see docs/benchmarks.md, bulk section). The buffer is allocated
+/// once per connection, and connections are at most `max-connections`.
+pub const WRITE_BUDGET: usize = 256 * 1024;
 
 /// How long a connection may take to flush its QueryTerminated messages at shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
-/// Writes in a row before a connection looks again at its socket's input and the stop flag,
-/// so one fast stream does not starve the others' queries or delay shutdown.
-const WRITES_PER_TURN: usize = 64;
+/// Octets written in a row before a connection looks again at its socket's input and the stop
+/// flag, so one fast stream does not starve the others' queries or delay shutdown.
+const OCTETS_PER_TURN: usize = 1024 * 1024;
+
+/// Writes of [`WRITE_BUDGET`] in one turn ([`OCTETS_PER_TURN`]).
+const WRITES_PER_TURN: usize = OCTETS_PER_TURN.div_ceil(WRITE_BUDGET);
+
+/// The nice value of a connection's thread: a stream keeps a CPU busy for as long as the peer
+/// reads, and DHCP and UDP leasequery answers, whose threads keep the default priority, must
+/// not wait behind it.
+pub const CONNECTION_NICE: i32 = 10;
 
 /// How long a listener waits after an accept error (out of descriptors, say) before trying
 /// again, so that a listener that stays readable does not spin.
@@ -268,6 +280,8 @@ fn accept(stream: TcpStream, peer: IpAddr, shared: &Arc<Shared>) {
     let spawned = std::thread::Builder::new()
         .name(format!("bulk4-{peer}"))
         .spawn(move || {
+            // Best effort: a thread that cannot lower its priority serves all the same.
+            let _ = crate::io4::set_thread_nice(CONNECTION_NICE);
             serve_connection(stream, &worker);
             worker
                 .slots

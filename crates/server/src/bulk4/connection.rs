@@ -80,8 +80,6 @@ pub struct Connection {
     /// The frame being sent and how much of it went out.
     carry: Vec<u8>,
     carry_pos: usize,
-    /// The message being framed, reused so a stream costs no allocation per reply.
-    scratch: Vec<u8>,
     peer_closed: bool,
     shutting_down: bool,
     aborted: bool,
@@ -89,6 +87,30 @@ pub struct Connection {
     now: Now,
     last_read: u64,
     last_write: u64,
+}
+
+/// Appends the frame of `repr` (whose emitted length is `len`) to `dst`: header, then the
+/// message emitted in place. On failure (too large to frame) `dst` is left as it was.
+fn emit_frame(
+    encoder: &Encoder,
+    repr: &lessor_wire::v4::Repr,
+    len: usize,
+    dst: &mut Vec<u8>,
+) -> bool {
+    let mut head = [0u8; lessor_wire::framing::MAX_HEADER_LEN];
+    // Refused before anything is written: an oversized message costs no buffer.
+    let Ok(header) = encoder.write_header(len, &mut head) else {
+        return false;
+    };
+    let at = dst.len();
+    dst.extend_from_slice(&head[..header]);
+    dst.resize(at + header + len, 0);
+    if repr.emit(&mut dst[at + header..]).is_ok_and(|n| n == len) {
+        true
+    } else {
+        dst.truncate(at);
+        false
+    }
 }
 
 impl std::fmt::Debug for Connection {
@@ -114,7 +136,6 @@ impl Connection {
             streams: VecDeque::new(),
             backlog: Vec::new(),
             carry: Vec::new(),
-            scratch: Vec::new(),
             carry_pos: 0,
             peer_closed: false,
             shutting_down: false,
@@ -138,7 +159,7 @@ impl Connection {
 
     /// Octets held for sending or held back from reading, for tests and metrics.
     pub fn buffered(&self) -> usize {
-        self.carry.capacity() + self.backlog.capacity() + self.scratch.capacity()
+        self.carry.capacity() + self.backlog.capacity()
     }
 
     /// Whether the I/O layer may read: open, the peer has not closed, and fewer queries than
@@ -194,7 +215,6 @@ impl Connection {
             // Nothing more will be sent: release the snapshots.
             self.streams.clear();
             self.carry = Vec::new();
-            self.scratch = Vec::new();
             self.carry_pos = 0;
             self.backlog = Vec::new();
         }
@@ -320,6 +340,10 @@ impl Connection {
     }
 
     /// Appends at most `budget` octets of framed replies to `out` and returns how many.
+    ///
+    /// A frame that fits in what is left of the budget is emitted straight into `out` (no
+    /// intermediate copy); only the frame that straddles the budget is built aside and handed
+    /// out over the next calls.
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>, budget: usize, now: Now) -> usize {
         if self.failed.is_some() {
             return 0;
@@ -338,10 +362,11 @@ impl Connection {
                 self.carry.clear();
                 self.carry_pos = 0;
             }
-            if out.len() - start >= budget {
+            let written = out.len() - start;
+            if written >= budget {
                 break;
             }
-            if !self.next_frame() {
+            if !self.next_frame(out, budget - written) {
                 break;
             }
         }
@@ -352,8 +377,9 @@ impl Connection {
         n
     }
 
-    /// Puts the next reply frame into `carry`; false when there is none.
-    fn next_frame(&mut self) -> bool {
+    /// Puts the next reply frame at the end of `out` if it fits in `room` octets, else into
+    /// `carry`; false when there is none.
+    fn next_frame(&mut self, out: &mut Vec<u8>, room: usize) -> bool {
         let (Some(encoder), Some(_)) = (self.encoder, self.codes) else {
             return false;
         };
@@ -374,14 +400,14 @@ impl Connection {
                 Some(lessor_wire::v4::DhcpOption::MessageType(t)) => u8::from(*t),
                 _ => 0,
             };
-            self.scratch.clear();
-            self.scratch.resize(repr.buffer_len(), 0);
-            let emitted = repr.emit(&mut self.scratch).is_ok();
-            if !emitted
-                || encoder
-                    .encode_to_vec(&self.scratch, &mut self.carry)
-                    .is_err()
-            {
+            let len = repr.buffer_len();
+            let header = encoder.header_len();
+            let dst = if header + len <= room {
+                &mut *out
+            } else {
+                &mut self.carry
+            };
+            if !emit_frame(&encoder, &repr, len, dst) {
                 // Cannot be framed (too large): abort this query and the connection.
                 stream.terminate(Status::UnspecFail, "reply too large");
                 self.counters.aborted.add();

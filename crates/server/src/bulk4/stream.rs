@@ -110,6 +110,8 @@ pub struct Stream {
     source: Option<Source>,
     buf: VecDeque<Arc<Binding4>>,
     sent: u64,
+    /// The client options of this query's replies, per subnet (bounded by the configuration).
+    options: reply::OptionCache,
 }
 
 impl std::fmt::Debug for Stream {
@@ -152,6 +154,7 @@ impl Stream {
             source: Some(source),
             buf: VecDeque::new(),
             sent: 0,
+            options: reply::OptionCache::default(),
         }
     }
 
@@ -176,6 +179,7 @@ impl Stream {
             source: None,
             buf: VecDeque::new(),
             sent: 0,
+            options: reply::OptionCache::default(),
         }
     }
 
@@ -327,13 +331,13 @@ impl Stream {
         r
     }
 
-    fn binding(&self, ctx: &Context<'_>, b: &Binding4) -> Repr {
+    fn binding(&mut self, ctx: &Context<'_>, b: &Binding4) -> Repr {
         let Some(q) = &self.query else {
             return self.fail(Status::UnspecFail, "internal error");
         };
         let active = b.is_active_at(self.now);
         let mut r = if active {
-            reply::active(q, ctx, b, &[], self.now)
+            reply::active_cached(q, ctx, b, &[], self.now, Some(&mut self.options))
         } else {
             reply::unassigned(q, b.address, ctx.server_identifier)
         };

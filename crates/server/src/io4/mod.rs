@@ -8,7 +8,8 @@
 //! * an `interfaces` entry gets a socket bound to 0.0.0.0:port with SO_BINDTODEVICE, for clients
 //!   on that link broadcasting to 255.255.255.255.
 //!
-//! The only unsafe code of the crate is in `sys` (the SIOCSARP ioctl).
+//! The only unsafe code of the crate is in `sys` (the SIOCSARP ioctl, and setpriority(2) for
+//! the bulk leasequery connection threads).
 
 mod counters;
 mod error;
@@ -26,7 +27,7 @@ pub use error::OpenError;
 pub use iface::Interface;
 pub use receive::{receive_loop, Handler, Receiver, BATCH, DEFAULT_BUFFER};
 pub use socket::{ServerSocket, SocketKind, Sockets, POLL_INTERVAL};
-pub use sys::set_arp_entry;
+pub use sys::{set_arp_entry, set_thread_nice};
 pub use transmit::{UdpTransmit, CLIENT_PORT};
 
 use std::io;

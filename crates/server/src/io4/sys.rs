@@ -1,5 +1,6 @@
 //! The only unsafe code of `lessor-server`: installing a neighbour (ARP) entry with the
-//! `SIOCSARP` ioctl, which neither nix nor socket2 wraps.
+//! `SIOCSARP` ioctl, and lowering a thread's priority with setpriority(2), which neither nix
+//! nor socket2 wraps.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -61,5 +62,49 @@ pub fn set_arp_entry(
         Err(io::Error::last_os_error())
     } else {
         Ok(())
+    }
+}
+
+/// Sets the calling thread's nice value to `nice` (Linux: a thread's nice value is its own,
+/// set through setpriority(2) with the thread id). Raising it (a lower priority) needs no
+/// privilege.
+pub fn set_thread_nice(nice: i32) -> io::Result<()> {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let who = libc::id_t::try_from(tid).map_err(|_| io::Error::other("negative thread id"))?;
+    // SAFETY: plain system call on integers; no memory is passed.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, who, nice) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The nice value of the calling thread, from /proc/thread-self/stat (field 19).
+    fn nice_of_this_thread() -> i32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        // The command name (field 2) may hold spaces: count from its closing parenthesis.
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        after.split(' ').nth(16).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn set_thread_nice_lowers_only_the_calling_thread() {
+        let before = nice_of_this_thread();
+        // Higher than the current value: no privilege needed whatever the runner's nice.
+        let want = (before + 3).min(19);
+        let inner = std::thread::spawn(move || {
+            set_thread_nice(want).unwrap();
+            nice_of_this_thread()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(inner, want);
+        assert_eq!(nice_of_this_thread(), before);
     }
 }

@@ -105,10 +105,29 @@ pub fn legacy_nak(q: &Query, server_identifier: Ipv4Addr) -> Repr {
 
 /// The configured subnet of a binding.
 fn subnet_of<'s>(subnets: &'s [Subnet], b: &Binding4) -> Option<&'s Subnet> {
+    subnet_index(subnets, b).and_then(|i| subnets.get(i))
+}
+
+/// The index of [`subnet_of`] in `subnets`.
+fn subnet_index(subnets: &[Subnet], b: &Binding4) -> Option<usize> {
     subnets
         .iter()
-        .find(|s| s.prefix == b.subnet)
-        .or_else(|| subnets.iter().find(|s| s.prefix.contains(&b.address)))
+        .position(|s| s.prefix == b.subnet)
+        .or_else(|| subnets.iter().position(|s| s.prefix.contains(&b.address)))
+}
+
+/// The client options of DHCPLEASEACTIVE replies to one query, kept per subnet so that a bulk
+/// stream builds them once per subnet rather than once per binding.
+///
+/// Without a reservation, what [`client_options`] gives (then filtered by the query's Parameter
+/// Request List and `non-sensitive-options`) depends only on the binding's subnet: the options
+/// that depend on the binding itself (lease times, client-id, option 82) are computed for each
+/// reply and never taken from this set. A binding in a subnet that has reservations is not
+/// cached. At most one entry per configured subnet (and one for "no subnet"). Valid for one
+/// query (its Parameter Request List) and one [`Context`].
+#[derive(Debug, Default)]
+pub struct OptionCache {
+    entries: Vec<(Option<usize>, Vec<DhcpOption>)>,
 }
 
 /// The options the client of `b` is given in a DHCPACK to its DHCPREQUEST: the DHCP engine's
@@ -199,7 +218,14 @@ struct About<'a> {
 }
 
 /// Appends the lease options of `about.b` to `r` (see the module docs).
-fn lease_options(r: &mut Repr, q: &Query, ctx: &Context<'_>, about: About<'_>, flavour: Flavour) {
+fn lease_options(
+    r: &mut Repr,
+    q: &Query,
+    ctx: &Context<'_>,
+    about: About<'_>,
+    flavour: Flavour,
+    cache: Option<&mut OptionCache>,
+) {
     let About {
         b,
         associated,
@@ -243,6 +269,7 @@ fn lease_options(r: &mut Repr, q: &Query, ctx: &Context<'_>, about: About<'_>, f
             }
         }
         let takes = |c: u8| !computed(c) && wants(c) && sensitive_ok(c);
+        let keep = |o: &DhcpOption| takes(o.code());
         // The client's option set is assembled only when the reply can take one of them: a
         // requestor asking for the §6.4.2 options alone (the usual PRL) costs no assembly.
         let any = match (prl, flavour) {
@@ -250,10 +277,31 @@ fn lease_options(r: &mut Repr, q: &Query, ctx: &Context<'_>, about: About<'_>, f
             (None, Flavour::Rfc4388) => true,
             (None, Flavour::Legacy) => false,
         };
-        if any {
-            for o in client_options(ctx, b, prl) {
-                if takes(o.code()) {
-                    r.options.push(o);
+        let subnet = subnet_index(ctx.subnets, b);
+        let cacheable = subnet
+            .and_then(|i| ctx.subnets.get(i))
+            .is_none_or(|s| s.reservations.is_empty());
+        match cache {
+            _ if !any => {}
+            Some(cache) if cacheable => {
+                let at = match cache.entries.iter().position(|(k, _)| *k == subnet) {
+                    Some(at) => at,
+                    None => {
+                        let mut kept = client_options(ctx, b, prl);
+                        kept.retain(keep);
+                        cache.entries.push((subnet, kept));
+                        cache.entries.len() - 1
+                    }
+                };
+                if let Some((_, kept)) = cache.entries.get(at) {
+                    r.options.extend(kept.iter().cloned());
+                }
+            }
+            _ => {
+                for o in client_options(ctx, b, prl) {
+                    if keep(&o) {
+                        r.options.push(o);
+                    }
                 }
             }
         }
@@ -289,6 +337,19 @@ pub fn active(
     associated: &[Ipv4Addr],
     now: Timestamp,
 ) -> Repr {
+    active_cached(q, ctx, b, associated, now, None)
+}
+
+/// [`active`], taking the client options from `cache` when it can (see [`OptionCache`]):
+/// the same reply.
+pub fn active_cached(
+    q: &Query,
+    ctx: &Context<'_>,
+    b: &Binding4,
+    associated: &[Ipv4Addr],
+    now: Timestamp,
+    cache: Option<&mut OptionCache>,
+) -> Repr {
     let mut r = base(q, MessageType::LeaseActive, ctx.server_identifier);
     r.ciaddr = b.address;
     set_owner(&mut r, b);
@@ -298,7 +359,7 @@ pub fn active(
         active: true,
         now,
     };
-    lease_options(&mut r, q, ctx, about, Flavour::Rfc4388);
+    lease_options(&mut r, q, ctx, about, Flavour::Rfc4388, cache);
     r
 }
 
@@ -323,7 +384,7 @@ pub fn legacy_ack(
             active: b.is_active_at(now),
             now,
         };
-        lease_options(&mut r, q, ctx, about, Flavour::Legacy);
+        lease_options(&mut r, q, ctx, about, Flavour::Legacy, None);
     }
     r
 }

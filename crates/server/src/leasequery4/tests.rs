@@ -1026,3 +1026,56 @@ proptest! {
 fn op_constant_is_bootrequest() {
     assert_eq!(lq().op, BOOTREQUEST);
 }
+
+// ---- the client-option cache of bulk streams ----
+
+#[test]
+fn cached_active_replies_equal_uncached_ones() {
+    let h = H::new();
+    let d = h.config.dhcp4.as_ref().unwrap();
+    let lq = h.config.file.leasequery.as_ref().unwrap();
+    let ctx = reply::Context {
+        server_identifier: SERVER,
+        subnets: &d.subnets,
+        global_options: &d.options,
+        non_sensitive: &lq.non_sensitive_options,
+    };
+    let outside = Binding4::new(
+        ip("192.0.2.77"),
+        "192.0.2.0/24".parse().unwrap(),
+        HwAddr::ethernet(mac(9)),
+        State4::Active,
+    )
+    .with_times(T0 - 600, T0 + 3000, T0 + 1200, T0 + 2550, T0 - 600);
+    // Bindings of both subnets (the first has a reservation, so is never cached), the reserved
+    // client itself, and one outside every subnet; each in turn, twice, through one cache.
+    let bindings = [
+        active("203.0.113.10", 1),
+        active("198.51.100.100", 2),
+        active("198.51.100.50", 0xaa).with_hostname(b"h").unwrap(),
+        active("203.0.113.11", 3).with_client_id(&[1, 3]).unwrap(),
+        outside,
+        active("198.51.100.101", 4),
+        active("203.0.113.12", 5),
+    ];
+    for query in [
+        by_sub_option(12, b"relay-A"),
+        prl(
+            by_sub_option(12, b"relay-A"),
+            &[1, 3, 6, 12, 15, 42, 51, 61, 82],
+        ),
+        prl(by_sub_option(12, b"relay-A"), &[42, 3]),
+    ] {
+        let q = validate::parse(&query.to_vec()).unwrap();
+        let mut cache = reply::OptionCache::default();
+        for b in bindings.iter().chain(bindings.iter()) {
+            let want = reply::active(&q, &ctx, b, &[], T0);
+            let got = reply::active_cached(&q, &ctx, b, &[], T0, Some(&mut cache));
+            assert_eq!(got, want, "{}", b.address);
+        }
+        // The configured global options came through the cache when asked for.
+        let r = reply::active_cached(&q, &ctx, &bindings[0], &[], T0, Some(&mut cache));
+        let asked = q.prl.as_ref().is_none_or(|p| p.contains(&15));
+        assert_eq!(other(&r, 15).is_some(), asked, "{:?}", codes(&r));
+    }
+}

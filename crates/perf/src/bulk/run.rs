@@ -1,0 +1,200 @@
+//! The I/O loop of `lessor perf bulk`: one blocking TCP connection, one thread.
+//!
+//! For each of `repeat` queries in turn: write the query, then read (into one buffer of
+//! [`READ_BUF`] octets) and hand the octets to a [`Counter`] until the query ends. The next
+//! query goes out only after the previous one ended, so each query's time is its own stream.
+//! Time runs from the first query's write to the end of the last query's final message.
+
+use std::fmt;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use lessor_wire::framing::Dialect;
+
+use super::report::{BulkReport, QueryFigures};
+use super::{decoder, encode_bulk_query, Counter, End, StreamError};
+use crate::leasequery::Key;
+
+/// Octets read at a time.
+pub const READ_BUF: usize = 256 * 1024;
+
+/// Everything one run needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkConfig {
+    /// The bulk leasequery listener.
+    pub server: SocketAddr,
+    /// What to ask for (not by IP in the rfc6926 dialect: RFC 6926 has no such query).
+    pub key: Key,
+    /// Framing and message types.
+    pub dialect: Dialect,
+    /// giaddr of the queries; `None`: the connection's local address.
+    pub giaddr: Option<Ipv4Addr>,
+    /// Queries in turn on the one connection.
+    pub repeat: u32,
+    /// Longest wait for the connection or for any octet of a reply.
+    pub timeout: Duration,
+    /// xid of the first query; the next ones count up from it.
+    pub xid: u32,
+}
+
+impl BulkConfig {
+    /// The CLI defaults for everything but the server and the key.
+    pub fn new(server: SocketAddr, key: Key) -> BulkConfig {
+        BulkConfig {
+            server,
+            key,
+            dialect: Dialect::Rfc6926,
+            giaddr: None,
+            repeat: 1,
+            timeout: Duration::from_secs(10),
+            xid: 1,
+        }
+    }
+
+    /// Rejects values the run cannot work with.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.dialect.is_v4() {
+            return Err("the dialect must be draft or rfc6926".into());
+        }
+        if self.repeat == 0 {
+            return Err("--repeat must be at least 1".into());
+        }
+        if self.timeout.is_zero() {
+            return Err("--timeout must be more than zero".into());
+        }
+        if matches!(self.key, Key::Ip(_)) && self.dialect != Dialect::Draft {
+            return Err("RFC 6926 has no query by IP address (use --dialect draft)".into());
+        }
+        Ok(())
+    }
+}
+
+/// Why a run failed.
+#[derive(Debug)]
+pub enum BulkError {
+    /// The configuration cannot be run.
+    Config(String),
+    /// Connecting, writing or reading failed.
+    Io(io::Error),
+    /// No octet for `timeout`.
+    Timeout {
+        /// The query (1-based) that was waiting.
+        query: u32,
+    },
+    /// The replies could not be counted (the connection was closed).
+    Stream {
+        /// The query (1-based) being read.
+        query: u32,
+        /// What went wrong.
+        error: StreamError,
+    },
+    /// A query did not end with DONE.
+    NotDone {
+        /// The query (1-based).
+        query: u32,
+        /// How it ended.
+        end: End,
+    },
+}
+
+impl fmt::Display for BulkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BulkError::Config(e) => f.write_str(e),
+            BulkError::Io(e) => e.fmt(f),
+            BulkError::Timeout { query } => write!(f, "query {query}: no reply within the timeout"),
+            BulkError::Stream { query, error } => write!(f, "query {query}: {error}"),
+            BulkError::NotDone { query, end } => write!(f, "query {query}: {end}"),
+        }
+    }
+}
+
+impl std::error::Error for BulkError {}
+
+impl From<io::Error> for BulkError {
+    fn from(e: io::Error) -> Self {
+        BulkError::Io(e)
+    }
+}
+
+/// Connects to `config.server` and runs the queries.
+pub fn run(config: &BulkConfig) -> Result<BulkReport, BulkError> {
+    config.validate().map_err(BulkError::Config)?;
+    let stream = TcpStream::connect_timeout(&config.server, config.timeout)?;
+    run_on(config, stream)
+}
+
+/// Runs the queries on a connected stream.
+pub fn run_on(config: &BulkConfig, mut stream: TcpStream) -> Result<BulkReport, BulkError> {
+    config.validate().map_err(BulkError::Config)?;
+    stream.set_read_timeout(Some(config.timeout))?;
+    stream.set_write_timeout(Some(config.timeout))?;
+    stream.set_nodelay(true)?;
+    let giaddr = match (config.giaddr, stream.local_addr()?.ip()) {
+        (Some(g), _) => g,
+        (None, IpAddr::V4(a)) => a,
+        (None, IpAddr::V6(a)) => a.to_ipv4_mapped().unwrap_or(Ipv4Addr::UNSPECIFIED),
+    };
+    let mut decoder = decoder(config.dialect);
+    let mut buf = vec![0u8; READ_BUF];
+    // Octets read past the end of a query: buf[held.0..held.1].
+    let mut held = (0usize, 0usize);
+    let mut queries = Vec::with_capacity((config.repeat as usize).min(1024));
+    let start = Instant::now();
+    for i in 0..config.repeat {
+        let n = i + 1;
+        let xid = config.xid.wrapping_add(i);
+        let query = encode_bulk_query(&config.key, xid, giaddr, config.dialect);
+        let mut frame = Vec::with_capacity(query.len() + 4);
+        lessor_wire::framing::Encoder::new(config.dialect, lessor_wire::framing::MAX_MESSAGE_SIZE)
+            .encode_to_vec(&query, &mut frame)
+            .map_err(|e| BulkError::Config(format!("cannot frame the query: {e}")))?;
+        let t0 = Instant::now();
+        stream.write_all(&frame)?;
+        let mut counter = Counter::new(config.dialect, xid);
+        let stream_error = |error| BulkError::Stream { query: n, error };
+        loop {
+            if held.0 < held.1 {
+                let taken = counter
+                    .receive(&mut decoder, &buf[held.0..held.1])
+                    .map_err(stream_error)?;
+                held.0 += taken;
+            }
+            if counter.end().is_some() {
+                break;
+            }
+            let got = match stream.read(&mut buf) {
+                Ok(0) => {
+                    counter.finish(&mut decoder).map_err(stream_error)?;
+                    break;
+                }
+                Ok(got) => got,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return Err(BulkError::Timeout { query: n });
+                }
+                Err(e) => return Err(e.into()),
+            };
+            held = (0, got);
+        }
+        let elapsed = t0.elapsed();
+        match counter.end() {
+            Some(End::Done) => {}
+            Some(end) => {
+                return Err(BulkError::NotDone {
+                    query: n,
+                    end: end.clone(),
+                })
+            }
+            None => return Err(stream_error(StreamError::Closed)),
+        }
+        queries.push(QueryFigures {
+            counts: counter.counts(),
+            elapsed,
+        });
+    }
+    let elapsed = start.elapsed();
+    let _ = stream.shutdown(Shutdown::Write);
+    Ok(BulkReport::new(config, queries, elapsed))
+}
