@@ -178,7 +178,7 @@ fn serve_dhcp4(
 
 /// Most replies held back for one system call: fewer would cost more calls, more would keep
 /// the first answers of a batch waiting while the last ones are computed.
-const FLUSH_AT: usize = 8;
+const FLUSH_AT: usize = 4;
 
 /// What each receive thread runs: leasequery datagrams to the responder (no engine lock), the
 /// rest to the DHCP engine; immediate replies are collected and leave together at the end of
