@@ -20,8 +20,8 @@ identifier = "192.0.2.1"
 listen = ["192.0.2.1"]
 
 [[dhcp4.subnet]]
-prefix = "10.0.0.0/8"
-pools = ["10.0.0.1-10.255.255.250"]
+prefix = "198.18.0.0/15"
+pools = ["198.18.0.1-198.19.255.254"]
 
 [leasequery]
 requesters = ["127.0.0.0/8"]

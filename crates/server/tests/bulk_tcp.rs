@@ -26,8 +26,8 @@ identifier = "192.0.2.1"
 listen = ["192.0.2.1"]
 
 [[dhcp4.subnet]]
-prefix = "10.0.0.0/8"
-pools = ["10.0.0.1-10.255.255.250"]
+prefix = "198.18.0.0/15"
+pools = ["198.18.0.1-198.19.255.254"]
 
 [leasequery]
 requesters = [{requesters}]
@@ -48,7 +48,7 @@ fn start(requesters: &str, max_connections: u32, bindings: u32) -> (Running, Soc
     let c = config::parse(&text, "test.toml").expect("config");
     let params = Params::from_config(&c, SERVER).unwrap();
     let store = Arc::new(Store::in_memory());
-    let base = u32::from(Ipv4Addr::new(10, 0, 0, 1));
+    let base = u32::from(Ipv4Addr::new(198, 18, 0, 1));
     store.write4(Completion::none(), |batch| {
         for i in 0..bindings {
             let a = Ipv4Addr::from(base + i);
@@ -57,7 +57,7 @@ fn start(requesters: &str, max_connections: u32, bindings: u32) -> (Running, Soc
             let rai = RelayAgentInformation::from_sub_options([(12, relay)]).unwrap();
             let binding = Binding4::new(
                 a,
-                "10.0.0.0/8".parse().unwrap(),
+                "198.18.0.0/15".parse().unwrap(),
                 HwAddr::ethernet([2, 0, b[0], b[1], b[2], b[3]]),
                 State4::Active,
             )
@@ -296,7 +296,7 @@ fn connection_limit_keeps_the_last_slot_for_a_new_requester() {
 
 #[test]
 fn shutdown_sends_query_terminated() {
-    let (running, addr) = start(r#""127.0.0.0/8""#, 10, 200_000);
+    let (running, addr) = start(r#""127.0.0.0/8""#, 10, 130_000);
     let mut s = connect(addr);
     s.write_all(&query(Dialect::Draft, 9, b"relay-A")).unwrap();
     let mut d = Decoder::new(Dialect::Draft, 65535);
@@ -305,7 +305,7 @@ fn shutdown_sends_query_terminated() {
     assert_eq!(rs[0].xid, 9);
     std::thread::spawn(move || running.shutdown());
     assert!(read_more(&mut s, &mut d, &mut rs, |_| false));
-    assert!(rs.len() < 200_000);
+    assert!(rs.len() < 65_000, "the stream was cut short");
     let last = rs.last().expect("replies");
     assert_eq!(u8::from(last.message_type().unwrap()), 17);
     assert_eq!(last.xid, 9);

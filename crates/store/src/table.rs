@@ -43,11 +43,14 @@ type IdHash = u32;
 /// gives a snapshot.
 pub struct Table<R: Record> {
     by_key: OrdMap<R::Key, Arc<R>>,
-    indexes: Vec<OrdSet<(IdHash, R::Key)>>,
+    /// Behind an `Arc` (as `shared`) so that a snapshot is reference-count increments only, no
+    /// allocation: leasequery takes one per query. A write copies the (small) vector of roots
+    /// once, when a snapshot still holds the old one.
+    indexes: Arc<Vec<OrdSet<(IdHash, R::Key)>>>,
     /// Per index, the identifier hashes that two or more entries share. Usually tiny (few
     /// clients hold several bindings): a lookup that only needs to know whether a record has
     /// fellows asks here and skips the index walk when the answer is no.
-    shared: Vec<OrdSet<IdHash>>,
+    shared: Arc<Vec<OrdSet<IdHash>>>,
     expiry: OrdSet<(u64, R::Key)>,
     /// Records whose key can be reused, by the time it became (or becomes) free
     /// ([`Record::free_since`]): the allocator takes the longest-free first without a scan.
@@ -79,8 +82,8 @@ impl<R: Record> Table<R> {
     pub fn new() -> Self {
         Table {
             by_key: OrdMap::new(),
-            indexes: (0..R::INDEXES).map(|_| OrdSet::new()).collect(),
-            shared: (0..R::INDEXES).map(|_| OrdSet::new()).collect(),
+            indexes: Arc::new((0..R::INDEXES).map(|_| OrdSet::new()).collect()),
+            shared: Arc::new((0..R::INDEXES).map(|_| OrdSet::new()).collect()),
             expiry: OrdSet::new(),
             free: OrdSet::new(),
             hasher: RandomState::new(),
@@ -112,12 +115,12 @@ impl<R: Record> Table<R> {
         }
         for (i, mut v) in entries.into_iter().enumerate() {
             v.sort_unstable();
-            t.shared[i] = v
+            Arc::make_mut(&mut t.shared)[i] = v
                 .windows(2)
                 .filter(|w| w[0].0 == w[1].0)
                 .map(|w| w[0].0)
                 .collect();
-            t.indexes[i] = v.into_iter().collect();
+            Arc::make_mut(&mut t.indexes)[i] = v.into_iter().collect();
         }
         expiry.sort_unstable();
         t.expiry = expiry.into_iter().collect();
@@ -151,9 +154,9 @@ impl<R: Record> Table<R> {
             for e in entries {
                 let kept = matches!(&new_entries, Some((k, n)) if k == key && n.contains(e));
                 if !kept {
-                    self.indexes[e.0].remove(&(e.1, *key));
+                    Arc::make_mut(&mut self.indexes)[e.0].remove(&(e.1, *key));
                     if self.shared[e.0].contains(&e.1) && self.count_hash(e.0, e.1) < 2 {
-                        self.shared[e.0].remove(&e.1);
+                        Arc::make_mut(&mut self.shared)[e.0].remove(&e.1);
                     }
                 }
             }
@@ -162,9 +165,9 @@ impl<R: Record> Table<R> {
             for e in entries {
                 let had = matches!(&old_entries, Some((k, o)) if k == key && o.contains(e));
                 if !had {
-                    self.indexes[e.0].insert((e.1, *key));
+                    Arc::make_mut(&mut self.indexes)[e.0].insert((e.1, *key));
                     if !self.shared[e.0].contains(&e.1) && self.count_hash(e.0, e.1) >= 2 {
-                        self.shared[e.0].insert(e.1);
+                        Arc::make_mut(&mut self.shared)[e.0].insert(e.1);
                     }
                 }
             }

@@ -17,7 +17,9 @@
 //!   recently is evicted. Eviction scans the table (O([`MAX_BUCKETS`])) only when it is full.
 
 use ipnet::IpNet;
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Most requester buckets kept at once.
@@ -101,13 +103,64 @@ pub enum Limited {
     Total,
 }
 
+/// Hashing of requester addresses for the bucket table: one keyed multiply per lookup instead of
+/// SipHash (the limiter runs for every query). The key is random per limiter: sources are
+/// allow-listed, but an allow-list may be a large prefix whose addresses a flood can spoof, and
+/// the key keeps them from being chosen to collide.
+#[derive(Debug, Clone)]
+struct AddressHashing {
+    k0: u64,
+    k1: u64,
+}
+
+impl AddressHashing {
+    fn new() -> AddressHashing {
+        let random = RandomState::new();
+        AddressHashing {
+            k0: random.hash_one(0x6c65_7373_6f72_u64),
+            k1: random.hash_one(0x7261_7465_u64) | 1,
+        }
+    }
+}
+
+impl BuildHasher for AddressHashing {
+    type Hasher = AddressHasher;
+
+    fn build_hasher(&self) -> AddressHasher {
+        AddressHasher {
+            keys: (self.k0, self.k1),
+            state: 0,
+        }
+    }
+}
+
+/// See [`AddressHashing`]; an IPv4 address hashes as its four octets.
+#[derive(Debug)]
+struct AddressHasher {
+    keys: (u64, u64),
+    state: u64,
+}
+
+impl Hasher for AddressHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.state = self.state.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        let x = (self.state ^ self.keys.0).wrapping_mul(self.keys.1);
+        x ^ (x >> 29)
+    }
+}
+
 /// The two rate limits.
 #[derive(Debug)]
 pub struct RateLimiter {
     per_requester: u32,
     total_rate: u32,
     total: Bucket,
-    buckets: HashMap<Ipv4Addr, Bucket>,
+    buckets: HashMap<Ipv4Addr, Bucket, AddressHashing>,
     max_buckets: usize,
 }
 
@@ -123,7 +176,7 @@ impl RateLimiter {
             per_requester,
             total_rate: total,
             total: Bucket::full(total, 0),
-            buckets: HashMap::new(),
+            buckets: HashMap::with_hasher(AddressHashing::new()),
             max_buckets: max_buckets.max(1),
         }
     }
