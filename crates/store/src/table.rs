@@ -39,6 +39,9 @@ use crate::record::Record;
 /// with a million distinct identifiers about a hundred pairs collide, each costing one comparison.
 type IdHash = u32;
 
+/// One secondary index: `(hash of the identifier, record key)`, ordered.
+type Index<K> = OrdSet<(IdHash, K)>;
+
 /// Records by key, secondary indexes, an expiry index and a reuse index. Cloning is O(1) and
 /// gives a snapshot.
 pub struct Table<R: Record> {
@@ -46,7 +49,7 @@ pub struct Table<R: Record> {
     /// Behind an `Arc` (as `shared`) so that a snapshot is reference-count increments only, no
     /// allocation: leasequery takes one per query. A write copies the (small) vector of roots
     /// once, when a snapshot still holds the old one.
-    indexes: Arc<Vec<OrdSet<(IdHash, R::Key)>>>,
+    indexes: Arc<Vec<Index<R::Key>>>,
     /// Per index, the identifier hashes that two or more entries share. Usually tiny (few
     /// clients hold several bindings): a lookup that only needs to know whether a record has
     /// fellows asks here and skips the index walk when the answer is no.
