@@ -212,7 +212,8 @@ fn config_refuses_ip_in_rfc6926_and_zero_repeat() {
 
 /// A one-connection server: reads `queries` framed queries one at a time and answers each with
 /// `bindings` ACTIVE messages and a DONE, echoing the xid; then waits for EOF if `wait`, else
-/// closes.
+/// reads the next query's header (so that closing sends a FIN, not the RST a close with unread
+/// data would: the test is about an early close, not a reset) and closes.
 fn fake_server(dialect: Dialect, queries: u32, bindings: u32, wait: bool) -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
@@ -233,6 +234,10 @@ fn fake_server(dialect: Dialect, queries: u32, bindings: u32, wait: bool) -> Soc
         if wait {
             let mut rest = Vec::new();
             let _ = s.read_to_end(&mut rest);
+        } else {
+            let mut q = vec![0u8; 65_535 + 4];
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let _ = s.read(&mut q);
         }
     });
     addr
