@@ -94,36 +94,31 @@ impl Snapshot4 {
     /// looked up, so a client with one binding costs a single index seek and no allocation.
     pub fn fellows(&self, binding: &Binding4) -> Vec<Arc<Binding4>> {
         let except = u32::from(binding.address);
-        // `find_except` may skip the index walk only for a binding of this very snapshot.
-        if !self
+        // `find_except` may skip the index walk only for a binding of this very snapshot;
+        // any other binding takes the plain walk.
+        let own = self
             .get(binding.address)
-            .is_some_and(|b| std::ptr::eq(&**b, binding))
-        {
-            let mut all = match binding.client_id() {
-                Some(id) => self.by_client_id(id),
-                None => self
-                    .by_mac(&binding.hw)
-                    .into_iter()
-                    .filter(|b| b.client_id().is_none())
-                    .collect(),
-            };
-            all.retain(|b| b.address != binding.address);
-            all.sort_by_key(|b| b.address);
-            return all;
-        }
-        match binding.client_id() {
-            Some(id) => self
-                .table
-                .find_except(Index4::ClientId as usize, id, except)
-                .cloned()
-                .collect(),
-            None => {
-                let (k, len) = binding.hw.key_bytes();
+            .is_some_and(|b| std::ptr::eq(&**b, binding));
+        let others = |index: Index4, id: &[u8]| -> Vec<Arc<Binding4>> {
+            if own {
                 self.table
-                    .find_except(Index4::Mac as usize, &k[..len], except)
-                    .filter(|b| b.client_id().is_none())
+                    .find_except(index as usize, id, except)
                     .cloned()
                     .collect()
+            } else {
+                let all = self.table.find(index as usize, id);
+                all.filter(|b| b.address != binding.address)
+                    .cloned()
+                    .collect()
+            }
+        };
+        match binding.client_id() {
+            Some(id) => others(Index4::ClientId, id),
+            None => {
+                let (k, len) = binding.hw.key_bytes();
+                let mut v = others(Index4::Mac, &k[..len]);
+                v.retain(|b| b.client_id().is_none());
+                v
             }
         }
     }

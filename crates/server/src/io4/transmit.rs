@@ -50,26 +50,35 @@ impl UdpTransmit {
 
     /// The socket a unicast reply to `to` leaves from.
     pub fn unicast_socket(&self, to: Ipv4Addr) -> Option<&ServerSocket> {
+        self.unicast_index(to).map(|i| &*self.sockets[i])
+    }
+
+    /// [`UdpTransmit::unicast_socket`] as a position in `sockets` (batches group by it).
+    fn unicast_index(&self, to: Ipv4Addr) -> Option<usize> {
         let listen = || {
             self.sockets
                 .iter()
-                .map(|socket| &**socket)
-                .filter(|socket| matches!(socket.kind(), SocketKind::Listen { .. }))
+                .enumerate()
+                .filter(|(_, socket)| matches!(socket.kind(), SocketKind::Listen { .. }))
         };
-        let on_link = |socket: &&ServerSocket| socket.interface().is_some_and(|i| i.on_link(to));
-        if listen().next().is_some() {
-            return listen()
+        let on_link = |(_, socket): &(usize, &Arc<ServerSocket>)| {
+            socket.interface().is_some_and(|i| i.on_link(to))
+        };
+        let found = if listen().next().is_some() {
+            listen()
                 .find(on_link)
                 .or_else(|| {
-                    listen().find(|socket| Some(*socket.local_addr().ip()) == self.identifier)
+                    listen().find(|(_, socket)| Some(*socket.local_addr().ip()) == self.identifier)
                 })
-                .or_else(|| listen().next());
-        }
-        self.sockets
-            .iter()
-            .map(|socket| &**socket)
-            .find(on_link)
-            .or_else(|| self.sockets.first().map(|socket| &**socket))
+                .or_else(|| listen().next())
+        } else {
+            self.sockets
+                .iter()
+                .enumerate()
+                .find(on_link)
+                .or_else(|| self.sockets.iter().enumerate().next())
+        };
+        found.map(|(i, _)| i)
     }
 
     /// The socket that sends out of interface `index`: its interface socket, else a listen
@@ -109,12 +118,7 @@ impl UdpTransmit {
     fn unicast(&self, reply: &Reply) -> Option<(usize, SocketAddrV4)> {
         match reply.destination {
             Destination::Relay(to) | Destination::Client(to) => {
-                let socket = self.unicast_socket(*to.ip())?;
-                let index = self
-                    .sockets
-                    .iter()
-                    .position(|s| std::ptr::eq(&**s, socket))?;
-                Some((index, to))
+                Some((self.unicast_index(*to.ip())?, to))
             }
             _ => None,
         }
@@ -122,7 +126,7 @@ impl UdpTransmit {
 
     /// Sends `run` (unicast replies leaving through socket `index`) with sendmmsg, counting
     /// each; what the kernel did not take is sent one by one.
-    fn send_run(&self, index: usize, run: &[(SocketAddrV4, &Reply)]) {
+    fn send_run(&self, index: usize, run: &[(SocketAddrV4, Reply)]) {
         let socket = &self.sockets[index];
         let slices: Vec<[IoSlice<'_>; 1]> = run
             .iter()
@@ -167,26 +171,24 @@ impl Transmit for UdpTransmit {
             }
             return;
         }
-        let mut run: Vec<(SocketAddrV4, &Reply)> = Vec::with_capacity(replies.len());
+        let mut run: Vec<(SocketAddrV4, Reply)> = Vec::with_capacity(replies.len());
         let mut run_socket = None;
-        for reply in replies.iter() {
-            match self.unicast(reply) {
+        for reply in replies.drain(..) {
+            match self.unicast(&reply) {
                 Some((index, to)) => {
-                    if run_socket.is_some_and(|s| s != index) {
-                        self.send_run(run_socket.unwrap_or(index), &run);
+                    if let Some(current) = run_socket.filter(|&s| s != index) {
+                        self.send_run(current, &run);
                         run.clear();
                     }
                     run_socket = Some(index);
                     run.push((to, reply));
                 }
-                None => self.send(reply.clone()),
+                None => self.send(reply),
             }
         }
         if let Some(index) = run_socket {
             self.send_run(index, &run);
         }
-        drop(run);
-        replies.clear();
     }
 
     fn send(&self, reply: Reply) {
