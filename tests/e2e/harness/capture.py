@@ -50,9 +50,18 @@ def start_capture(pm: ProcessManager, ns: Namespace, ifname: str, pcap: Path,
                   timeout: float = 15.0) -> Capture:
     """Capture on ns/ifname with a BPF capture filter into a (classic) pcap file."""
     pcap.parent.mkdir(parents=True, exist_ok=True)
+    pcap.unlink(missing_ok=True)  # a stale file would look like a started capture
     p = pm.start(ns, name, ["tshark", "-n", "-q", "-i", ifname, "-f", capture_filter,
                             "-F", "pcap", "-w", str(pcap)])
     p.wait_output("Capturing on", timeout=timeout)
+    # "Capturing on" comes before dumpcap has the interface open: packets sent at
+    # once can be missed. dumpcap creates the pcap only after opening the
+    # interface and setting the filter, and tshark then logs "Capture started".
+    def started() -> bool:
+        if not p.alive():
+            raise HarnessError(f"{name} exited before the capture started:\n{p.output()[-3000:]}")
+        return "Capture started" in p.output() or (pcap.exists() and pcap.stat().st_size >= 24)
+    wait_for(started, timeout=timeout, interval=0.02, what=f"{name} capture to start")
     return Capture(p, pcap)
 
 
