@@ -246,11 +246,14 @@ def main():
                            "retransmissions": r["retransmissions"],
                            "unfinished": r.get("unfinished", 0),
                            "p50_ms": (r["latency_ms"]["dora"] or {}).get("p50"),
-                           "p99_ms": (r["latency_ms"]["dora"] or {}).get("p99")}
+                           "p99_ms": (r["latency_ms"]["dora"] or {}).get("p99"),
+                           # the two halves: DISCOVER->OFFER (no write) and REQUEST->ACK (commit)
+                           "offer_p50_ms": (r["latency_ms"].get("discover_offer") or {}).get("p50"),
+                           "ack_p50_ms": (r["latency_ms"].get("request_ack") or {}).get("p50")}
                     results.append(row)
                     print(f"{kind:6} k={k:<3} rep {rep}: {row['completed']} DORA in "
                           f"{row['elapsed_s']:.2f} s = {row['rate']:.1f}/s, p50 "
-                          f"{row['p50_ms']} ms, p99 {row['p99_ms']} ms, naks {row['naks']}, "
+                          f"{row['p50_ms']} ms (offer {row['offer_p50_ms']}, ack {row['ack_p50_ms']}), p99 {row['p99_ms']} ms, naks {row['naks']}, "
                           f"drops {row['drops']}, retx {row['retransmissions']}", flush=True)
     finally:
         if server:
@@ -272,14 +275,19 @@ def main():
         return next((r for r in results
                      if r["server"] == kind and r["in_flight"] == k and r["rep"] == rep), None)
 
-    print("\n| in flight | server | median DORA/s | median p50 ms | median p99 ms |")
-    print("|---:|---|---:|---:|---:|")
+    def med(rows, key):
+        values = [r[key] for r in rows if r.get(key) is not None]
+        return f"{statistics.median(values):.3f}" if values else "-"
+
+    print("\n| in flight | server | median DORA/s | median p50 ms | median p99 ms "
+          "| DISCOVER->OFFER p50 ms | REQUEST->ACK p50 ms |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
     for k in inflights:
         for kind in servers:
             rows = [r for r in results if r["server"] == kind and r["in_flight"] == k]
             print(f"| {k} | {kind} | {statistics.median(r['rate'] for r in rows):.1f} | "
-                  f"{statistics.median(r['p50_ms'] for r in rows):.3f} | "
-                  f"{statistics.median(r['p99_ms'] for r in rows):.3f} |")
+                  f"{med(rows, 'p50_ms')} | {med(rows, 'p99_ms')} | "
+                  f"{med(rows, 'offer_p50_ms')} | {med(rows, 'ack_p50_ms')} |")
     if "isc" in servers and "lessor" in servers:
         print("\n| in flight | " + " | ".join(f"run {i}" for i in range(1, args.reps + 1))
               + " | median |")
