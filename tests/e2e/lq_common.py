@@ -4,32 +4,13 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict
 
 from harness import addressing
+from harness.capture import dhcp_options  # noqa: F401 - the leasequery tests import it from here
 from harness.isc import Dhclient, Dhcpd, Dhcrelay, make_dhclient, start_dhcpd, start_dhcrelay
 from harness.lessor import LessorServer, Subnet4, lessor_bin, write_config
 from harness.scapy_runner import scapy_relay_dora
 from harness.util import run
-
-
-def dhcp_options(bootp_hex: str) -> Dict[int, bytes]:
-    """code -> raw value bytes of a BOOTP/DHCP message (fixed header, cookie,
-    options; instances of one code concatenated as RFC 3396 says)."""
-    b = bytes.fromhex(bootp_hex.replace(":", ""))
-    assert b[236:240] == b"\x63\x82\x53\x63", "no DHCP magic cookie"
-    i, out = 240, {}
-    while i < len(b):
-        code = b[i]
-        if code == 255:
-            break
-        if code == 0:
-            i += 1
-            continue
-        n = b[i + 1]
-        out[code] = out.get(code, b"") + b[i + 2:i + 2 + n]
-        i += 2 + n
-    return out
 
 
 def u32(v: bytes) -> int:
@@ -153,3 +134,15 @@ def start_lessor_on_import(t, procs, lv: IscLeases) -> LessorServer:
     srv.start()
     srv.proc.wait_output("3 binding(s) loaded", timeout=5)
     return srv
+
+
+def isc_then_lessor(t, procs, artifacts: Path, lv: IscLeases, ask):
+    """ask("isc") against ISC dhcpd on its own leases (the copy), then ask("lessor") against
+    lessor serve on the import, one server running at a time; returns both results."""
+    isc = start_isc_on_copy(t, procs, artifacts, lv)
+    isc_res = ask("isc")
+    isc.proc.stop()
+    srv = start_lessor_on_import(t, procs, lv)
+    les_res = ask("lessor")
+    assert srv.stop() == 0
+    return isc_res, les_res

@@ -16,8 +16,7 @@ import json
 from harness import addressing, capture
 from harness.scapy_runner import scapy_leasequery_batch
 from lq_common import (CLIENT_ID, DNS, FREE_IN_POOL, LEASE_TIME, OUTSIDE, RELAY, SCAPY_CLIENTS, SERVER,
-                       UNKNOWN_MAC, dhcp_options, isc_leases_imported, start_isc_on_copy,
-                       start_lessor_on_import, u32)
+                       UNKNOWN_MAC, dhcp_options, isc_leases_imported, isc_then_lessor, u32)
 
 PRL = [1, 3, 6, 51, 54, 61, 82, 91, 92]
 
@@ -65,12 +64,7 @@ def test_leasequery_lessor_vs_isc_dhcpd(topo4, procs, artifacts):
         return res, pcap
 
     # --- 3. ISC dhcpd on its own leases (the copy), then lessor serve on the import
-    isc = start_isc_on_copy(t, procs, artifacts, lv)
-    isc_res, isc_pcap = ask("isc")
-    isc.proc.stop()
-    srv = start_lessor_on_import(t, procs, lv)
-    les_res, les_pcap = ask("lessor")
-    assert srv.stop() == 0
+    (isc_res, isc_pcap), (les_res, les_pcap) = isc_then_lessor(t, procs, artifacts, lv, ask)
 
     isc_s = {k: summarize(v) for k, v in isc_res.items()}
     les_s = {k: summarize(v) for k, v in les_res.items()}

@@ -20,8 +20,7 @@ import json
 from harness import capture
 from harness.lessor import lessor_bin
 from lq_common import (CLIENT_ID, FREE_IN_POOL, LEASE_TIME, OUTSIDE, RELAY, SCAPY_CLIENTS, SERVER,
-                       UNKNOWN_MAC, agent, isc_leases_imported, start_isc_on_copy,
-                       start_lessor_on_import)
+                       UNKNOWN_MAC, agent, isc_leases_imported, isc_then_lessor)
 
 # fields that must be equal between the two servers (where ISC follows RFC 4388)
 SAME = ("query", "state", "found", "address", "htype", "mac", "client_id", "relay_agent_information",
@@ -77,12 +76,7 @@ def test_lessor_query_cli_lessor_vs_isc_dhcpd(topo4, procs, artifacts):
         pcap = capture.stop_captures({server: cap})[server]
         return res, pcap
 
-    isc = start_isc_on_copy(t, procs, artifacts, lv)
-    isc_res, isc_pcap = ask("isc")
-    isc.proc.stop()
-    srv = start_lessor_on_import(t, procs, lv)
-    les_res, les_pcap = ask("lessor")
-    assert srv.stop() == 0
+    (isc_res, isc_pcap), (les_res, les_pcap) = isc_then_lessor(t, procs, artifacts, lv, ask)
     # no server at all: every VALUE an error, exit 2
     none_rc, none_out, none_err = lessor_query(procs, t.relay, "query-none", "ip", [lv.addr_a, FREE_IN_POOL],
                                      timeout="2s")

@@ -19,30 +19,12 @@ DHCP_MSG = {1: "DISCOVER", 2: "OFFER", 3: "REQUEST", 4: "DECLINE", 5: "ACK", 6: 
 
 # ---------------------------------------------------------------- helpers
 
-def _options(dhcp_hex: str) -> dict:
-    """code -> raw value bytes, from a DHCP message (fixed header, cookie, options)."""
-    b = bytes.fromhex(dhcp_hex.replace(":", ""))
-    assert b[236:240] == b"\x63\x82\x53\x63", "no DHCP magic cookie"
-    i, out = 240, {}
-    while i < len(b):
-        code = b[i]
-        if code == 255:
-            break
-        if code == 0:
-            i += 1
-            continue
-        n = b[i + 1]
-        out[code] = out.get(code, b"") + b[i + 2:i + 2 + n]
-        i += 2 + n
-    return out
-
-
 def dhcp_messages(pcap, display_filter: str = "dhcp") -> list:
     """Every DHCP message in pcap: dict(type, src, dst, eth_dst, giaddr, options)."""
     out = []
     for pkt in capture.packets_raw(pcap, display_filter):
         layers = pkt["_source"]["layers"]
-        opts = _options(layers["dhcp_raw"][0])
+        opts = capture.dhcp_options(layers["dhcp_raw"][0])
         out.append({
             "type": DHCP_MSG.get(opts.get(53, b"\0")[0], "?"),
             "src": layers["ip"]["ip.src"], "dst": layers["ip"]["ip.dst"],

@@ -83,7 +83,7 @@ pub struct LeasequeryArgs {
     #[arg(long)]
     by: By,
     /// Query by IP for every address FIRST-LAST in turn (with --by ip).
-    #[arg(long, value_name = "FIRST-LAST", value_parser = parse_range, conflicts_with = "from_file")]
+    #[arg(long, value_name = "FIRST-LAST", value_parser = parse_addresses, conflicts_with = "from_file")]
     addresses: Option<(Ipv4Addr, Ipv4Addr)>,
     /// Query keys, one per line: addresses for --by ip, hex octets otherwise ("#" comments).
     #[arg(long, value_name = "FILE")]
@@ -109,10 +109,6 @@ pub struct LeasequeryArgs {
     /// Print one JSON object instead of the text report.
     #[arg(long)]
     json: bool,
-}
-
-fn parse_range(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), String> {
-    parse_addresses(text)
 }
 
 #[derive(clap::Args)]

@@ -72,6 +72,25 @@ def stop_captures(caps: Dict[str, Capture]) -> Dict[str, Path]:
     return {k: c.stop(settle=0) for k, c in caps.items()}
 
 
+def dhcp_options(bootp_hex: str) -> Dict[int, bytes]:
+    """code -> raw value bytes of a BOOTP/DHCP message (fixed header, cookie,
+    options; instances of one code concatenated as RFC 3396 says)."""
+    b = bytes.fromhex(bootp_hex.replace(":", ""))
+    assert b[236:240] == b"\x63\x82\x53\x63", "no DHCP magic cookie"
+    i, out = 240, {}
+    while i < len(b):
+        code = b[i]
+        if code == 255:
+            break
+        if code == 0:
+            i += 1
+            continue
+        n = b[i + 1]
+        out[code] = out.get(code, b"") + b[i + 2:i + 2 + n]
+        i += 2 + n
+    return out
+
+
 def _tshark_read(pcap: Path, *args: str, timeout: float = 30.0) -> str:
     # -o: decode DHCP on its standard ports regardless of profile.
     cp = run(["tshark", "-n", "-r", str(pcap)] + list(args), timeout=timeout, check=False)

@@ -13,6 +13,18 @@ from .util import HarnessError, run
 SCRIPT = Path(__file__).with_name("scapy_dhcp.py")
 
 
+def _run_logged(argv: list, timeout: float, log: Optional[Path], what: str, note: str = ""):
+    """Runs argv, appends the command (and note) with its output to log, and returns the JSON
+    of its last output line; a non-zero exit is a HarnessError."""
+    cp = run(argv, timeout=timeout, check=False)
+    if log is not None:
+        with open(log, "a") as f:
+            f.write(f"$ {' '.join(argv)}\n{note}{cp.stdout}{cp.stderr}\n")
+    if cp.returncode != 0:
+        raise HarnessError(f"scapy {what} failed ({cp.returncode}): {cp.stderr[-3000:]}")
+    return json.loads(cp.stdout.strip().splitlines()[-1])
+
+
 def scapy_leasequery(ns: Namespace, iface: str, server: str, giaddr: str, *,
                      ciaddr: Optional[str] = None, chaddr: Optional[str] = None,
                      client_id: Optional[str] = None, timeout: float = 5.0,
@@ -24,13 +36,7 @@ def scapy_leasequery(ns: Namespace, iface: str, server: str, giaddr: str, *,
     for flag, v in (("--ciaddr", ciaddr), ("--chaddr", chaddr), ("--client-id", client_id)):
         if v:
             argv += [flag, v]
-    cp = run(argv, timeout=timeout + 30, check=False)
-    if log is not None:
-        with open(log, "a") as f:
-            f.write(f"$ {' '.join(argv)}\n{cp.stdout}{cp.stderr}\n")
-    if cp.returncode != 0:
-        raise HarnessError(f"scapy leasequery failed ({cp.returncode}): {cp.stderr[-3000:]}")
-    return json.loads(cp.stdout.strip().splitlines()[-1])
+    return _run_logged(argv, timeout + 30, log, "leasequery")
 
 
 def scapy_dora(ns: Namespace, iface: str, *, chaddr: Optional[str] = None, broadcast: bool = True,
@@ -44,30 +50,21 @@ def scapy_dora(ns: Namespace, iface: str, *, chaddr: Optional[str] = None, broad
         argv += ["--chaddr", chaddr]
     if broadcast:
         argv.append("--broadcast")
-    cp = run(argv, timeout=2 * timeout + 30, check=False)
-    if log is not None:
-        with open(log, "a") as f:
-            f.write(f"$ {' '.join(argv)}\n{cp.stdout}{cp.stderr}\n")
-    if cp.returncode != 0:
-        raise HarnessError(f"scapy dora failed ({cp.returncode}): {cp.stderr[-3000:]}")
-    return json.loads(cp.stdout.strip().splitlines()[-1])
+    return _run_logged(argv, 2 * timeout + 30, log, "dora")
 
 
-def _run_json(ns: Namespace, args: list, payload, timeout: float, log: Optional[Path], what: str):
+def _run_json(ns: Namespace, args: list, payload, timeout: float, log: Optional[Path], what: str,
+              script: Path = SCRIPT):
+    """Runs `script args --file F` in ns with payload as JSON in F; returns the JSON of its
+    last output line."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(payload, f)
         path = f.name
-    argv = ns.exec_prefix + [sys.executable, str(SCRIPT)] + args + ["--file", path]
+    argv = ns.exec_prefix + [sys.executable, str(script)] + args + ["--file", path]
     try:
-        cp = run(argv, timeout=timeout, check=False)
+        return _run_logged(argv, timeout, log, what, note=f"# {json.dumps(payload)}\n")
     finally:
         Path(path).unlink(missing_ok=True)
-    if log is not None:
-        with open(log, "a") as f:
-            f.write(f"$ {' '.join(argv)}\n# {json.dumps(payload)}\n{cp.stdout}{cp.stderr}\n")
-    if cp.returncode != 0:
-        raise HarnessError(f"scapy {what} failed ({cp.returncode}): {cp.stderr[-3000:]}")
-    return json.loads(cp.stdout.strip().splitlines()[-1])
 
 
 def scapy_leasequery_batch(ns: Namespace, iface: str, queries: List[dict], *,
@@ -100,17 +97,6 @@ def scapy_bulk(ns: Namespace, server: str, sessions: List[dict], *, port: int = 
     connection {name, dialect: "rfc6926" | "draft", queries: [...]}, its queries
     sent at once. Returns session name -> {replies (Scapy-decoded, in arrival
     order), pending (xids without a terminal message), closed, xids (query name -> xid)}."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump({"server": server, "port": port, "timeout": timeout, "sessions": sessions}, f)
-        path = f.name
-    argv = ns.exec_prefix + [sys.executable, str(SCRIPT.with_name("scapy_bulk.py")), "--file", path]
-    try:
-        cp = run(argv, timeout=30 + len(sessions) * (timeout + 5), check=False)
-    finally:
-        Path(path).unlink(missing_ok=True)
-    if log is not None:
-        with open(log, "a") as f:
-            f.write(f"$ {' '.join(argv)}\n# {json.dumps(sessions)}\n{cp.stdout}{cp.stderr}\n")
-    if cp.returncode != 0:
-        raise HarnessError(f"scapy bulk failed ({cp.returncode}): {cp.stderr[-3000:]}")
-    return json.loads(cp.stdout.strip().splitlines()[-1])
+    payload = {"server": server, "port": port, "timeout": timeout, "sessions": sessions}
+    return _run_json(ns, [], payload, 30 + len(sessions) * (timeout + 5), log, "bulk",
+                     script=SCRIPT.with_name("scapy_bulk.py"))

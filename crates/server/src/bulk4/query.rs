@@ -23,10 +23,11 @@
 //! draft does not have them; there they are ignored).
 
 use super::codes::{Codes, Status};
+use crate::leasequery4::query::identifier;
 use crate::leasequery4::validate::Query;
 use crate::leasequery4::Key;
 use lessor_store::{HwAddr, Timestamp};
-use lessor_wire::v4::{code, MessageType, Packet, RelayAgentInformation, SubOptions, BOOTREQUEST};
+use lessor_wire::v4::{code, MessageType, Packet, RelayAgentInformation, BOOTREQUEST};
 
 /// A query ready to be answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,19 +243,5 @@ fn classify(q: &Query) -> Result<Key, Refusal> {
             status: Status::MalformedQuery,
             text: "more than one query key",
         }),
-    }
-}
-
-/// The key of an option 82 whose only sub-option is a non-empty remote-id or relay-id.
-fn identifier(raw: &[u8]) -> Option<Key> {
-    let mut subs = SubOptions::new(raw);
-    let only = subs.next()?.ok()?;
-    if subs.next().is_some() || only.data.is_empty() {
-        return None;
-    }
-    match only.code {
-        code::relay::AGENT_REMOTE_ID => Some(Key::RemoteId(only.data.to_vec())),
-        code::relay::RELAY_ID => Some(Key::RelayId(only.data.to_vec())),
-        _ => None,
     }
 }

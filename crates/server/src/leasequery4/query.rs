@@ -55,8 +55,8 @@ impl Key {
 }
 
 /// The option 82 identifier of a query: the value of its only sub-option when that is a
-/// non-empty remote-id or relay-id.
-fn identifier(raw: &[u8]) -> Option<Key> {
+/// non-empty remote-id or relay-id. Bulk queries take theirs the same way.
+pub(crate) fn identifier(raw: &[u8]) -> Option<Key> {
     let mut subs = SubOptions::new(raw);
     let only = subs.next()?.ok()?;
     if subs.next().is_some() || only.data.is_empty() {
