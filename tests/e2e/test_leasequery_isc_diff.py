@@ -108,7 +108,7 @@ def test_leasequery_lessor_vs_isc_dhcpd(topo4, procs, artifacts):
             assert o[3] == ipaddress.IPv4Address(addressing.RELAY_DOWN_V4).packed
             assert o[6] == ipaddress.IPv4Address(DNS).packed
         else:
-            # D4 (§6.4, §6.4.2; PROTOCOL.md decision 6): ISC adds the configured
+            # D4 (§6.4, §6.4.2; docs/protocol.md decision 6): ISC adds the configured
             # global option 6 to UNASSIGNED and UNKNOWN; Lessor sends 53 and 54 only
             assert i["codes"] == [6, 53, 54], (name, i)
             assert l["codes"] == [53, 54], (name, l)

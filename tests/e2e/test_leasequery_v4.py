@@ -138,7 +138,7 @@ def test_leasequery_every_query_and_reply_type(topo4, procs, artifacts):
         assert o[54] == ipaddress.IPv4Address(SERVER).packed
         assert list(o)[:2] == [53, 54] and list(o)[-1] == 82, list(o)
         assert 92 not in o, o                                 # the client has one address
-    # PROTOCOL.md decision 4: port 67 -> 67; from giaddr itself on a high port -> that port;
+    # docs/protocol.md decision 4: port 67 -> 67; from giaddr itself on a high port -> that port;
     # source != giaddr -> giaddr:67 whatever the source port
     assert res["ip-active"]["udp_dport"] == 67
     assert res["ip-active-highport"]["udp_dport"] == 40067

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use crate::leases::text::parse_time;
 use crate::query::{lease_json, lease_row, parse_key, parse_server, Kind};
 
-/// The framing and messages to speak (PROTOCOL.md decision 1).
+/// The framing and messages to speak (docs/protocol.md decision 1).
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum DialectArg {
     /// draft-dtv-dhc-dhcpv4-bulk-leasequery-00: 4-octet framing, DHCPLEASEQUERY.

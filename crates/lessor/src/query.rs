@@ -46,7 +46,7 @@ pub struct QueryArgs {
     #[arg(long)]
     giaddr: Option<Ipv4Addr>,
     /// Local ADDR:PORT of the socket. Default: giaddr, an ephemeral port (servers following
-    /// PROTOCOL.md decision 4, like Lessor, answer there; others answer only giaddr:67, which
+    /// docs/protocol.md decision 4, like Lessor, answer there; others answer only giaddr:67, which
     /// needs `--bind GIADDR:67` and root).
     #[arg(long)]
     bind: Option<SocketAddr>,

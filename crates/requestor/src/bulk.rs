@@ -1,5 +1,5 @@
 //! Bulk leasequery over TCP, requestor side: draft-dtv-dhc-dhcpv4-bulk-leasequery-00 §8 and
-//! RFC 6926, in the two dialects of PROTOCOL.md decision 1.
+//! RFC 6926, in the two dialects of docs/protocol.md decision 1.
 //!
 //! [`Session`] is sans-IO: queries go in ([`Session::query`]) and come out as framed octets
 //! ([`Session::outgoing`]); octets read from the socket go in ([`Session::receive`]) and come
@@ -26,7 +26,7 @@ use lessor_wire::v4::{DhcpOption, MessageType, Packet, BOOTREPLY};
 use crate::query::{KeyError, QueryKey};
 use crate::reply::{LeaseInfo, ReplyError};
 
-/// The draft's code points, which it left "TBD" (PROTOCOL.md decision 2). Lessor's defaults;
+/// The draft's code points, which it left "TBD" (docs/protocol.md decision 2). Lessor's defaults;
 /// a peer that used private values needs the same values here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DraftCodes {
@@ -51,7 +51,7 @@ impl Default for DraftCodes {
     }
 }
 
-/// A status code from option 151 (PROTOCOL.md decision 3).
+/// A status code from option 151 (docs/protocol.md decision 3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
     /// The code as sent: 2 octets in the draft dialect, 1 in the rfc6926 dialect.

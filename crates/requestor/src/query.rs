@@ -1,4 +1,4 @@
-//! What a leasequery asks (RFC 4388 §6.2, PROTOCOL.md decision 7) and the message that asks it.
+//! What a leasequery asks (RFC 4388 §6.2, docs/protocol.md decision 7) and the message that asks it.
 
 use std::fmt;
 use std::net::Ipv4Addr;

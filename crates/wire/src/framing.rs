@@ -7,7 +7,7 @@
 //!
 //! Everything here is sans-IO: the [`Decoder`] is handed bytes as they arrive and hands back whole
 //! messages, the [`Encoder`] writes headers; sockets live in the I/O layer. A DHCPv4 listener
-//! serves both v4 dialects and tells them apart from the first frame (PROTOCOL.md decision 1, see
+//! serves both v4 dialects and tells them apart from the first frame (docs/protocol.md decision 1, see
 //! [`detect_v4`]); a DHCPv6 listener is separate and always uses [`Dialect::V6`].
 
 mod decoder;

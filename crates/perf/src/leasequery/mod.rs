@@ -26,7 +26,7 @@ pub use report::LqReport;
 pub use run::{run, run_on};
 pub use session::{Handled, Session};
 
-/// Sub-option codes of option 82 used as query keys (RFC 6148 style, PROTOCOL.md decision 7).
+/// Sub-option codes of option 82 used as query keys (RFC 6148 style, docs/protocol.md decision 7).
 const REMOTE_ID: u8 = 2;
 const RELAY_ID: u8 = 12;
 /// Queries are padded to the BOOTP minimum, as relays and clients send them.

@@ -1,4 +1,4 @@
-//! Code points of the two DHCPv4 bulk leasequery dialects (PROTOCOL.md decisions 1-3).
+//! Code points of the two DHCPv4 bulk leasequery dialects (docs/protocol.md decisions 1-3).
 //!
 //! | role | draft dialect | rfc6926 dialect |
 //! |---|---|---|
@@ -39,7 +39,7 @@ impl Status {
         Status::QueryTerminated,
     ];
 
-    /// The draft numbering (PROTOCOL.md decision 3).
+    /// The draft numbering (docs/protocol.md decision 3).
     pub fn draft(self) -> DraftStatus {
         match self {
             Status::UnspecFail => DraftStatus::UnspecFail,

@@ -10,7 +10,7 @@
 //!   [`Connection::close`] says so (after writing what it holds, for [`Close::Finished`] and
 //!   [`Close::Shutdown`]).
 //!
-//! Rules (draft §8.6, §9.3, §9.4; PROTOCOL.md decision 1):
+//! Rules (draft §8.6, §9.3, §9.4; docs/protocol.md decision 1):
 //! - the dialect is the first frame's; a stream that does not frame (junk, an unknown dialect,
 //!   a frame larger than the maximum, a frame cut short at EOF) is closed at once;
 //! - up to `queries-per-connection` queries are answered at once, one message each in turn

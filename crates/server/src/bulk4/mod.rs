@@ -1,4 +1,4 @@
-//! DHCPv4 bulk leasequery over TCP: both dialects on one listener (PROTOCOL.md decisions 1-3,
+//! DHCPv4 bulk leasequery over TCP: both dialects on one listener (docs/protocol.md decisions 1-3,
 //! draft-dtv-dhc-dhcpv4-bulk-leasequery-00, RFC 6926).
 //!
 //! Sans-IO: a [`Connection`] takes octets and the time and hands back framed replies; the

@@ -1,4 +1,4 @@
-//! Reading and classifying a bulk query (draft §7.3, RFC 6926 §6.2; PROTOCOL.md decision 7).
+//! Reading and classifying a bulk query (draft §7.3, RFC 6926 §6.2; docs/protocol.md decision 7).
 //!
 //! The keys are those of RFC 4388 plus the bulk ones; a query must carry exactly one:
 //! - **IP**: a non-zero ciaddr;

@@ -22,7 +22,7 @@
 //!   DHCPLEASEDONE (`lease-done`, option 53 only). No binding: a single DHCPLEASEUNASSIGNED or
 //!   DHCPLEASEUNKNOWN and no DHCPLEASEDONE (draft §8.3, §9.2): by IP as over UDP (UNASSIGNED when
 //!   the server manages the address), by MAC / client-id UNKNOWN, by relay-id / remote-id
-//!   UNASSIGNED when the identifier is known from a kept binding, else UNKNOWN (PROTOCOL.md
+//!   UNASSIGNED when the identifier is known from a kept binding, else UNKNOWN (docs/protocol.md
 //!   decision 7).
 //! - rfc6926: a DHCPLEASEACTIVE (or DHCPLEASEUNASSIGNED, see above) per binding, each with
 //!   base-time (152, the server's time) and dhcp-state (156), then DHCPLEASEQUERYDONE with

@@ -206,7 +206,7 @@ fn default_queries_per_connection() -> u32 {
     8
 }
 
-/// The draft's TBD code points (PROTOCOL.md decision 2).
+/// The draft's TBD code points (docs/protocol.md decision 2).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DraftCodes {

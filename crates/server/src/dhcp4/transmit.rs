@@ -1,6 +1,6 @@
 //! What crosses the boundary between the DHCPv4 engine and the socket layer.
 //!
-//! The engine decides *where* a reply goes (RFC 2131 §4.1, RFC 3046, PROTOCOL.md decision 4); the
+//! The engine decides *where* a reply goes (RFC 2131 §4.1, RFC 3046, docs/protocol.md decision 4); the
 //! socket layer only knows *how* to get it there. A reply that must wait for its binding to be
 //! durable (a DHCPACK) is handed to [`Transmit::send`] from the store's completion, which runs on
 //! the store's writer thread: hence `Send + Sync + 'static`.
@@ -26,7 +26,7 @@ pub struct Received<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Destination {
     /// To the relay agent at giaddr, on the configured relay port (RFC 2131 §4.1, RFC 3046), or
-    /// to the source port of a leasequery requester (PROTOCOL.md decision 4).
+    /// to the source port of a leasequery requester (docs/protocol.md decision 4).
     Relay(SocketAddrV4),
     /// Unicast to a client that has an address (ciaddr), port 68.
     Client(SocketAddrV4),

@@ -1,5 +1,5 @@
 //! Looking a query up in the bindings and choosing the reply (RFC 4388 §5, §6.4, §6.4.1;
-//! PROTOCOL.md decision 7).
+//! docs/protocol.md decision 7).
 //!
 //! "Active" always means: state Active and `end` still in the future (a lease whose time ran
 //! out before the expiry timer got to it is not active).

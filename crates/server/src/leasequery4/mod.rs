@@ -1,6 +1,6 @@
 //! The DHCPv4 leasequery responder over UDP: RFC 4388 complete, draft-ietf-dhc-leasequery-00
 //! for configured legacy requesters, and query by remote-id / relay-id in the RFC 6148 style
-//! (PROTOCOL.md decision 7). Sans-IO: the socket layer hands over a datagram the DHCP engine
+//! (docs/protocol.md decision 7). Sans-IO: the socket layer hands over a datagram the DHCP engine
 //! classified as leasequery ([`crate::dhcp4::Handled::NotDhcp`]) with the time, and sends the
 //! [`Reply`] it gets back, if any, where [`Reply::destination`] says.
 //!
@@ -15,7 +15,7 @@
 //! 5. [`answer`] on a snapshot of the store, then [`reply`].
 //!
 //! The reply goes to giaddr, port 67; when the datagram came from giaddr itself and from
-//! another source port, to that port (PROTOCOL.md decision 4).
+//! another source port, to that port (docs/protocol.md decision 4).
 
 pub mod access;
 pub mod answer;
@@ -39,7 +39,7 @@ use lessor_wire::v4::MessageType;
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use std::sync::{Arc, Mutex};
 
-/// The server port, where leasequery replies go (RFC 4388 §6.4.3, PROTOCOL.md decision 4).
+/// The server port, where leasequery replies go (RFC 4388 §6.4.3, docs/protocol.md decision 4).
 pub const SERVER_PORT: u16 = 67;
 
 /// The DHCPv4 leasequery responder.
@@ -211,7 +211,7 @@ pub fn manages(subnets: &[Subnet], a: Ipv4Addr) -> bool {
     })
 }
 
-/// Where a reply goes (PROTOCOL.md decision 4): giaddr port 67, or the source port when the
+/// Where a reply goes (docs/protocol.md decision 4): giaddr port 67, or the source port when the
 /// query came from giaddr itself on another port.
 pub fn destination(giaddr: Ipv4Addr, source: SocketAddrV4) -> Destination {
     let port = if *source.ip() == giaddr && source.port() != SERVER_PORT {

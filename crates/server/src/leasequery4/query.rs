@@ -1,6 +1,6 @@
 //! What a DHCPLEASEQUERY asks about (RFC 4388 §6.3: "exactly one of ... a non-zero ciaddr, a
 //! non-zero htype/hlen/chaddr, or a Client-identifier option"), extended in the RFC 6148 style
-//! (PROTOCOL.md decision 7) with option 82 carrying *only* sub-option 2 (remote-id) or *only*
+//! (docs/protocol.md decision 7) with option 82 carrying *only* sub-option 2 (remote-id) or *only*
 //! sub-option 12 (relay-id).
 //!
 //! - A MAC address is a key when `hlen > 0` and one of its `hlen` chaddr octets is non-zero

@@ -1,5 +1,5 @@
 //! Building the replies (RFC 4388 §6.4.2, §6.4.3; draft-ietf-dhc-leasequery-00 §6.3;
-//! PROTOCOL.md decision 6).
+//! docs/protocol.md decision 6).
 //!
 //! Every reply: op BOOTREPLY, xid, flags and giaddr echoed, hops/secs/yiaddr/siaddr 0, no sname
 //! or file, options 53 then 54 (the server identifier) first.
@@ -7,7 +7,7 @@
 //! - **DHCPLEASEUNKNOWN**: nothing else. ciaddr is the query's (erratum 3518: the ciaddr of a
 //!   query by IP is echoed in every reply), htype/hlen/chaddr are the query's.
 //! - **DHCPLEASEUNASSIGNED**: ciaddr only (the queried address; 0 for an identifier query),
-//!   htype/hlen/chaddr the query's. No other option (§6.4.2, PROTOCOL.md decision 6).
+//!   htype/hlen/chaddr the query's. No other option (§6.4.2, docs/protocol.md decision 6).
 //! - **DHCPLEASEACTIVE**: ciaddr = the binding's address, htype/hlen/chaddr = its owner's. Then:
 //!   - 51 / 58 / 59: the time *remaining* until the lease end / T1 / T2, each only when still in
 //!     the future (a T1 or T2 already past is left out, §6.4.2);

@@ -405,7 +405,7 @@ fn by_ip_unassigned_for_managed_addresses_without_a_lease() {
         let q = prl(by_ip(a), &[1, 3, 51, 82, 91]);
         let r = h.ask(&q);
         assert_eq!(kind(&r), MessageType::LeaseUnassigned, "{a}");
-        // Only ciaddr (PROTOCOL.md decision 6): no chaddr, no options beyond 53 and 54.
+        // Only ciaddr (docs/protocol.md decision 6): no chaddr, no options beyond 53 and 54.
         assert_eq!(r.ciaddr, ip(a));
         assert_eq!(r.chaddr, [0; 16]);
         assert_eq!(codes(&r), vec![53, 54], "{a}");
@@ -692,7 +692,7 @@ fn active_reply_matches_what_the_engine_gave_the_client() {
     }
 }
 
-// ---- query by remote-id / relay-id (PROTOCOL.md decision 7) ----
+// ---- query by remote-id / relay-id (docs/protocol.md decision 7) ----
 
 #[test]
 fn by_remote_id() {
@@ -869,7 +869,7 @@ fn legacy_message_type_is_configurable() {
     assert_eq!(h.c().dropped(DropReason::UnsupportedType), 1);
 }
 
-// ---- destination (PROTOCOL.md decision 4), access, rate limits ----
+// ---- destination (docs/protocol.md decision 4), access, rate limits ----
 
 #[test]
 fn replies_go_to_giaddr_or_the_requesters_own_port() {

@@ -47,7 +47,7 @@ pub const CLIENT_LAST_TRANSACTION_TIME: u8 = 91;
 pub const ASSOCIATED_IP: u8 = 92;
 /// Subnet Selection (RFC 3011).
 pub const SUBNET_SELECTION: u8 = 118;
-/// status-code (RFC 6926 §6.2.2; also the bulk draft's STATUS_CODE, PROTOCOL.md decision 2).
+/// status-code (RFC 6926 §6.2.2; also the bulk draft's STATUS_CODE, docs/protocol.md decision 2).
 pub const STATUS_CODE: u8 = 151;
 /// base-time (RFC 6926 §6.2.3).
 pub const BASE_TIME: u8 = 152;

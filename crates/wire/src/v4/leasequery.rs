@@ -118,7 +118,7 @@ impl From<Rfc6926Status> for u8 {
     }
 }
 
-/// Status codes of the bulk draft's STATUS_CODE (2 octets, PROTOCOL.md decision 3).
+/// Status codes of the bulk draft's STATUS_CODE (2 octets, docs/protocol.md decision 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DraftStatus {
     /// 0 Success.
@@ -169,7 +169,7 @@ impl From<DraftStatus> for u16 {
 
 /// The value of the status-code option (151).
 ///
-/// Its layout depends on the bulk leasequery dialect of the connection (PROTOCOL.md decision 3),
+/// Its layout depends on the bulk leasequery dialect of the connection (docs/protocol.md decision 3),
 /// which the option itself does not say, so the raw value is kept and decoded on request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StatusCode<'a> {
@@ -192,7 +192,7 @@ impl<'a> StatusCode<'a> {
         }
     }
 
-    /// Builds the bulk draft layout (PROTOCOL.md decision 3): 2-octet status code, then UTF-8 text.
+    /// Builds the bulk draft layout (docs/protocol.md decision 3): 2-octet status code, then UTF-8 text.
     pub fn draft(status: DraftStatus, message: &str) -> StatusCode<'static> {
         let mut raw = Vec::with_capacity(message.len().saturating_add(2));
         raw.extend_from_slice(&u16::from(status).to_be_bytes());

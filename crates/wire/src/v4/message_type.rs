@@ -34,7 +34,7 @@ pub enum MessageType {
     LeaseActive,
     /// DHCPBULKLEASEQUERY (14, RFC 6926).
     BulkLeaseQuery,
-    /// DHCPLEASEQUERYDONE (15, RFC 6926; the bulk draft's DHCPLEASEDONE, PROTOCOL.md decision 2).
+    /// DHCPLEASEQUERYDONE (15, RFC 6926; the bulk draft's DHCPLEASEDONE, docs/protocol.md decision 2).
     LeaseQueryDone,
     /// DHCPACTIVELEASEQUERY (16, RFC 7724).
     ActiveLeaseQuery,
@@ -42,7 +42,7 @@ pub enum MessageType {
     LeaseQueryStatus,
     /// DHCPTLS (18, RFC 7724).
     Tls,
-    /// DHCPLEASEDATA of the bulk draft (19: Lessor's value, PROTOCOL.md decision 2).
+    /// DHCPLEASEDATA of the bulk draft (19: Lessor's value, docs/protocol.md decision 2).
     LeaseData,
     /// Any other value, kept as received.
     Unknown(u8),
