@@ -45,6 +45,36 @@ impl Completion {
         (completion, Ticket { inner })
     }
 
+    /// A completion and a [`Deferred`] that runs whatever is attached to it once the outcome is
+    /// known. An engine that writes hands the completion to the store and the deferred to its
+    /// caller, which decides what to do when the change is durable (send a DHCPACK).
+    pub fn deferred() -> (Completion, Deferred) {
+        let state = Arc::new(Mutex::new(DeferredState::Waiting(None)));
+        let completed = Arc::clone(&state);
+        let completion = Completion::callback(move |result| {
+            let attached = {
+                let mut state = completed.lock().unwrap_or_else(|e| e.into_inner());
+                match std::mem::replace(&mut *state, DeferredState::Taken) {
+                    DeferredState::Waiting(Some(f)) => Some((f, result)),
+                    DeferredState::Waiting(None) => {
+                        *state = DeferredState::Done(result);
+                        None
+                    }
+                    // Completed twice cannot happen (a completion is consumed); keep the first.
+                    other => {
+                        *state = other;
+                        None
+                    }
+                }
+            };
+            // Run outside the lock.
+            if let Some((f, result)) = attached {
+                f(result);
+            }
+        });
+        (completion, Deferred { state })
+    }
+
     /// Reports the outcome.
     pub fn complete(mut self, result: Result<(), StoreError>) {
         if let Some(f) = self.0.take() {
@@ -65,6 +95,56 @@ impl Drop for Completion {
 impl fmt::Debug for Completion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Completion")
+    }
+}
+
+enum DeferredState {
+    /// No outcome yet; what to run once it comes, if attached.
+    Waiting(Option<Callback>),
+    /// The outcome came before anything was attached.
+    Done(Result<(), StoreError>),
+    /// Handed over.
+    Taken,
+}
+
+/// The other end of [`Completion::deferred`]: what to do once the change is durable.
+pub struct Deferred {
+    state: Arc<Mutex<DeferredState>>,
+}
+
+impl Deferred {
+    /// Runs `f` with the outcome: on the store's writer thread when the outcome comes later
+    /// (keep it short, as any completion), or at once on the caller's thread when it is already
+    /// known.
+    pub fn on_durable(self, f: impl FnOnce(Result<(), StoreError>) + Send + 'static) {
+        let done = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            match std::mem::replace(&mut *state, DeferredState::Taken) {
+                DeferredState::Done(result) => Some(result),
+                DeferredState::Waiting(_) => {
+                    *state = DeferredState::Waiting(Some(Box::new(f)));
+                    return;
+                }
+                DeferredState::Taken => Some(Err(StoreError::WriterGone)),
+            }
+        };
+        if let Some(result) = done {
+            f(result);
+        }
+    }
+
+    /// The outcome if already known (does not block; `None` also once it was handed over).
+    pub fn try_result(&self) -> Option<Result<(), StoreError>> {
+        match &*self.state.lock().unwrap_or_else(|e| e.into_inner()) {
+            DeferredState::Done(result) => Some(result.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Deferred")
     }
 }
 
@@ -130,6 +210,34 @@ mod tests {
         let (c, t) = Completion::ticket();
         std::thread::spawn(move || c.complete(Ok(())));
         assert!(t.wait().is_ok());
+    }
+
+    #[test]
+    fn deferred_runs_what_is_attached_whether_the_outcome_comes_before_or_after() {
+        use std::sync::mpsc;
+        // Attached first, completed later (on another thread).
+        let (c, d) = Completion::deferred();
+        let (tx, rx) = mpsc::channel();
+        d.on_durable(move |r| tx.send(r.is_ok()).unwrap());
+        assert!(rx.try_recv().is_err(), "nothing before the outcome");
+        std::thread::spawn(move || c.complete(Ok(()))).join().unwrap();
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(true));
+
+        // Completed first: what is attached runs at once, on this thread.
+        let (c, d) = Completion::deferred();
+        c.complete(Err(StoreError::WriterGone));
+        assert!(matches!(d.try_result(), Some(Err(StoreError::WriterGone))));
+        let here = std::thread::current().id();
+        let (tx, rx) = mpsc::channel();
+        d.on_durable(move |r| tx.send((r.is_err(), std::thread::current().id())).unwrap());
+        assert_eq!(rx.try_recv(), Ok((true, here)));
+
+        // A completion dropped without an outcome (writer gone) reports it.
+        let (c, d) = Completion::deferred();
+        drop(c);
+        let (tx, rx) = mpsc::channel();
+        d.on_durable(move |r| tx.send(matches!(r, Err(StoreError::WriterGone))).unwrap());
+        assert_eq!(rx.try_recv(), Ok(true));
     }
 
     #[test]

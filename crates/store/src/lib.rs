@@ -31,7 +31,7 @@ mod writer;
 pub use backend::{Backend, Loaded, NullBackend, SkippedRow};
 pub use binding4::{Binding4, Fields4, HwAddr, Index4, State4, Timestamp};
 pub use change::Change;
-pub use completion::{Completion, Ticket};
+pub use completion::{Completion, Deferred, Ticket};
 pub use error::StoreError;
 pub use packed::MAX_FIELD_LEN;
 pub use record::Record;
