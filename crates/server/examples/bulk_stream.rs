@@ -126,7 +126,7 @@ fn main() {
     let base = u32::from(Ipv4Addr::new(198, 18, 0, 0));
     let rai = RelayAgentInformation::from_sub_options([(1, &b"ge-0/0/1"[..]), (12, RELAY_ID)])
         .expect("option 82");
-    let now = lessor_server::serve::now();
+    let now = lessor_net::clock::wall_now();
     store.write4(Completion::none(), |batch| {
         for i in 0..n {
             let b = i.to_be_bytes();

@@ -1,4 +1,6 @@
-//! `lessor-server`: configuration, allocation engines, leasequery responders and their I/O.
+//! `lessor-server`: configuration, the sans-IO services (DHCPv4 engine, leasequery responder,
+//! bulk leasequery), the router that hands each datagram to one of them, and the I/O shell that
+//! drives them over `lessor-net` sockets.
 
 #![deny(unsafe_code)]
 
@@ -6,8 +8,7 @@ pub mod bulk4;
 pub mod config;
 pub mod dhcp4;
 pub mod import;
-pub mod io4;
 pub mod leasequery4;
-pub mod outbox;
+pub mod router4;
 pub mod serve;
-pub mod tcp4;
+pub mod stats;

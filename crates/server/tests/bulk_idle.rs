@@ -2,10 +2,10 @@
 //! no wakeups, and data-timeout / idle-timeout fire on time. One test in its own binary, so that
 //! no other test's threads are counted. 127.0.0.1 only.
 
+use lessor_server::bulk4::{self as tcp4, Settings};
 use lessor_server::bulk4::{CloseReason, Params};
 use lessor_server::config;
 use lessor_server::leasequery4::access::AllowList;
-use lessor_server::tcp4::{self, Settings};
 use lessor_store::Store;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, TcpStream};

@@ -2,10 +2,10 @@
 //! requestor that stops reading, junk, half-close, the allow-list and the connection limit.
 //! Replies are decoded with `lessor_wire`.
 
+use lessor_server::bulk4::{self as tcp4, Running, Settings};
 use lessor_server::bulk4::{CloseReason, Params};
 use lessor_server::config;
 use lessor_server::leasequery4::access::AllowList;
-use lessor_server::tcp4::{self, Running, Settings};
 use lessor_store::{Binding4, Completion, HwAddr, State4, Store};
 use lessor_wire::framing::{Decoder, Dialect, Encoder};
 use lessor_wire::v4::{DhcpOption, MessageType, RelayAgentInformation, Repr, BOOTREQUEST};

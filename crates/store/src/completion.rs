@@ -220,7 +220,9 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         d.on_durable(move |r| tx.send(r.is_ok()).unwrap());
         assert!(rx.try_recv().is_err(), "nothing before the outcome");
-        std::thread::spawn(move || c.complete(Ok(()))).join().unwrap();
+        std::thread::spawn(move || c.complete(Ok(())))
+            .join()
+            .unwrap();
         assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(true));
 
         // Completed first: what is attached runs at once, on this thread.

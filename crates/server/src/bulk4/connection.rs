@@ -1,6 +1,6 @@
 //! The sans-IO engine of one bulk leasequery TCP connection.
 //!
-//! The I/O layer:
+//! The I/O layer (`lessor_net::tcp`, through [`super::service`]):
 //! - reads at most [`Connection::read_hint`] octets when [`Connection::wants_read`] and hands
 //!   them to [`Connection::receive`] (EOF: [`Connection::peer_closed`]);
 //! - when its output buffer is empty, calls [`Connection::poll_transmit`] with a budget and
@@ -33,19 +33,12 @@ use super::query::{self, Refusal};
 use super::stream::{Sent, Stream};
 use super::Params;
 use crate::leasequery4::reply::Context;
-use lessor_store::{Store, Timestamp};
+pub use lessor_net::Now;
+use lessor_store::Store;
 use lessor_wire::framing::{Decoder, Dialect, Encoder};
 use lessor_wire::v4::MessageType;
 use std::collections::VecDeque;
 use std::sync::Arc;
-
-/// The times a connection works with: the wall clock (lease arithmetic, base-time) and a
-/// monotonic clock in milliseconds (timeouts).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Now {
-    pub wall: Timestamp,
-    pub ms: u64,
-}
 
 /// Why a connection ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

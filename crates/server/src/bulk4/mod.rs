@@ -2,23 +2,27 @@
 //! draft-dtv-dhc-dhcpv4-bulk-leasequery-00, RFC 6926).
 //!
 //! Sans-IO: a [`Connection`] takes octets and the time and hands back framed replies; the
-//! sockets live in [`crate::tcp4`]. The modules:
+//! sockets and threads are `lessor_net::tcp`'s, which [`service`] plugs it into. The modules:
 //! - [`codes`]: the code points of each dialect (the draft's configurable);
 //! - [`query`]: reading, validating and classifying a query;
 //! - [`stream`]: one query's replies, pulled from a store snapshot in small batches, built by
 //!   the UDP responder's reply code ([`crate::leasequery4::reply`]);
 //! - [`connection`]: framing, dialect, parallel queries, back-pressure, timeouts, closing;
-//! - [`counters`]: the statistics.
+//! - [`counters`]: the statistics;
+//! - [`service`]: the connection as a `lessor_net::tcp` stream engine, the allow-list and
+//!   counting as its service, and [`service::start`].
 
 pub mod codes;
 pub mod connection;
 pub mod counters;
 pub mod query;
+pub mod service;
 pub mod stream;
 
 pub use codes::{Codes, Status};
 pub use connection::{Close, Connection, Now};
 pub use counters::{CloseReason, Counters};
+pub use service::{start, Running, Settings};
 
 use crate::config::options::ConfiguredOption;
 use crate::config::schema::DraftCodes;

@@ -8,6 +8,11 @@ use serde::de::{self, Deserializer, Visitor};
 pub struct Seconds(pub u32);
 
 impl Seconds {
+    /// As a [`std::time::Duration`].
+    pub fn duration(self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.0))
+    }
+
     /// Parses "1h30m"-style text: one or more `<number><unit>` groups, units d, h, m, s.
     pub fn parse(text: &str) -> Result<Seconds, String> {
         let text = text.trim();

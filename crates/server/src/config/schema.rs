@@ -24,10 +24,17 @@ pub struct Server {
     /// The embedded store's file (SQLite).
     #[serde(default = "default_store")]
     pub store: PathBuf,
+    /// How often the counters of every service are written to the log ("0s": only at stop).
+    #[serde(default = "default_stats_interval")]
+    pub stats_interval: Seconds,
 }
 
 fn default_store() -> PathBuf {
     PathBuf::from("var/lessor.db")
+}
+
+fn default_stats_interval() -> Seconds {
+    Seconds(900)
 }
 
 #[derive(Debug, Clone, Deserialize)]

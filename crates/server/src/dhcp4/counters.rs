@@ -1,34 +1,17 @@
-//! Per-message statistics of the DHCPv4 engine: what arrived, what left, and why anything was
-//! dropped. Atomics, because a DHCPACK is counted on the store's writer thread, when it leaves.
+//! Per-message statistics of the DHCPv4 engine: what it sent and why anything was dropped (what
+//! arrived is the router's to count). Atomics, because a DHCPACK is counted on the store's writer
+//! thread, once its binding is durable.
 
+pub use crate::stats::Counter;
+use crate::stats::Report;
 use lessor_wire::v4::MessageType;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-/// One monotonically increasing counter.
-#[derive(Debug, Default)]
-pub struct Counter(AtomicU64);
-
-impl Counter {
-    /// The current value.
-    pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn add(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-}
 
 /// Why a message got no reply. Protocol outcomes that need no reply by design (a DHCPRELEASE
 /// or DHCPDECLINE that was applied) are not drops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DropReason {
-    /// Not a DHCP message (too short, bad cookie, bad options, no or bad message type).
+    /// Options the router's look did not reach that do not parse (a bad option 82).
     Malformed,
-    /// `op` is not BOOTREQUEST.
-    NotBootRequest,
-    /// A message type a server does not answer here (DHCPOFFER, DHCPACK, ... sent to the server).
-    UnexpectedType,
     /// Relayed from a giaddr outside `dhcp4.relays`.
     RelayNotAllowed,
     /// Sent directly on an interface the config does not serve.
@@ -51,10 +34,8 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason, for reports.
-    pub const ALL: [DropReason; 12] = [
+    pub const ALL: [DropReason; 10] = [
         DropReason::Malformed,
-        DropReason::NotBootRequest,
-        DropReason::UnexpectedType,
         DropReason::RelayNotAllowed,
         DropReason::InterfaceNotServed,
         DropReason::NoSubnet,
@@ -70,8 +51,6 @@ impl DropReason {
     pub fn name(self) -> &'static str {
         match self {
             DropReason::Malformed => "malformed",
-            DropReason::NotBootRequest => "not-bootrequest",
-            DropReason::UnexpectedType => "unexpected-type",
             DropReason::RelayNotAllowed => "relay-not-allowed",
             DropReason::InterfaceNotServed => "interface-not-served",
             DropReason::NoSubnet => "no-subnet",
@@ -88,8 +67,6 @@ impl DropReason {
 /// The engine's counters.
 #[derive(Debug)]
 pub struct Counters {
-    /// Received, by DHCP message type (index = option 53 value; 0 = none).
-    received: [Counter; 256],
     /// DHCPOFFER sent.
     pub offers: Counter,
     /// DHCPACK sent (for a DHCPREQUEST: once its binding is durable; for a DHCPINFORM: at once).
@@ -98,8 +75,6 @@ pub struct Counters {
     pub naks: Counter,
     /// DHCPACKs not sent because their binding's commit failed.
     pub commit_failed: Counter,
-    /// Leasequery messages handed back to the caller.
-    pub leasequery: Counter,
     drops: [Counter; DropReason::ALL.len()],
     /// Bindings moved from Active to Expired by [`super::Engine4::tick`].
     pub expired: Counter,
@@ -110,12 +85,10 @@ pub struct Counters {
 impl Default for Counters {
     fn default() -> Self {
         Counters {
-            received: std::array::from_fn(|_| Counter::default()),
             offers: Counter::default(),
             acks: Counter::default(),
             naks: Counter::default(),
             commit_failed: Counter::default(),
-            leasequery: Counter::default(),
             drops: std::array::from_fn(|_| Counter::default()),
             expired: Counter::default(),
             offers_forgotten: Counter::default(),
@@ -124,11 +97,6 @@ impl Default for Counters {
 }
 
 impl Counters {
-    /// Messages received with this DHCP message type.
-    pub fn received(&self, t: MessageType) -> u64 {
-        self.received[usize::from(u8::from(t))].get()
-    }
-
     /// Messages dropped for this reason.
     pub fn dropped(&self, reason: DropReason) -> u64 {
         self.drops[reason as usize].get()
@@ -137,10 +105,6 @@ impl Counters {
     /// All drops, whatever the reason.
     pub fn dropped_total(&self) -> u64 {
         self.drops.iter().map(Counter::get).sum()
-    }
-
-    pub(crate) fn count_received(&self, t: MessageType) {
-        self.received[usize::from(u8::from(t))].add();
     }
 
     pub(crate) fn count_drop(&self, reason: DropReason) {
@@ -153,6 +117,20 @@ impl Counters {
             MessageType::Ack => self.acks.add(),
             MessageType::Nak => self.naks.add(),
             _ => {}
+        }
+    }
+}
+
+impl Report for Counters {
+    fn report(&self, out: &mut dyn FnMut(&str, u64)) {
+        out("offers", self.offers.get());
+        out("acks", self.acks.get());
+        out("naks", self.naks.get());
+        out("commit-failed", self.commit_failed.get());
+        out("expired", self.expired.get());
+        out("offers-forgotten", self.offers_forgotten.get());
+        for reason in DropReason::ALL {
+            out(&format!("dropped-{}", reason.name()), self.dropped(reason));
         }
     }
 }

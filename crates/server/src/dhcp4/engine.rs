@@ -1,7 +1,8 @@
-//! The DHCPv4 engine: accepts or drops a received message, selects its subnet, identifies its
-//! client and answers it (RFC 2131 §4.3). Sans-IO: time comes in as an argument, replies leave
-//! through [`Transmit`], bindings go to the [`Store`]. Called from one thread, so the engine sees
-//! its own earlier writes through the store at once.
+//! The DHCPv4 engine: accepts or drops a client's message, selects its subnet, identifies its
+//! client and answers it (RFC 2131 §4.3). Sans-IO: the router hands it a classified message
+//! ([`Message4`]) and the time; it returns what to send ([`Output`]): now, or once the binding it
+//! wrote is durable (a DHCPACK). Bindings go to the [`Store`]. Called from one thread at a time,
+//! so the engine sees its own earlier writes through the store at once.
 //!
 //! Choices where the RFCs leave room:
 //! - Identity is strict (RFC 2131 §4.2): with option 61 the client is its identifier, without
@@ -26,13 +27,15 @@ use super::counters::{Counters, DropReason};
 use super::identity::Identity;
 use super::reply::{self, Content, Lease};
 use super::select::{self, Hints};
-use super::transmit::{Received, Reply, Transmit};
 use crate::config::options::ConfiguredOption;
 use crate::config::{Config, Reservation, Subnet};
+use crate::router4::Message4;
 use ipnet::Ipv4Net;
-use lessor_store::{Binding4, Completion, Fields4, HwAddr, Snapshot4, State4, Store, Timestamp};
-use lessor_wire::v4::{code, DhcpOption, MessageType, Packet, Repr, BOOTREQUEST};
-use std::cell::Cell;
+use lessor_net::{Interface, Outgoing};
+use lessor_store::{
+    Binding4, Completion, Deferred, Fields4, HwAddr, Snapshot4, State4, Store, Timestamp,
+};
+use lessor_wire::v4::{code, DhcpOption, MessageType, Repr};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -42,15 +45,6 @@ pub const OFFER_LIFETIME: u32 = 60;
 
 /// Most bindings expired by one store call in [`Engine4::tick`].
 pub const EXPIRE_CHUNK: usize = 1000;
-
-/// A local interface as the socket layer sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalInterface {
-    /// ifindex.
-    pub index: u32,
-    pub name: String,
-    pub addresses: Vec<Ipv4Net>,
-}
 
 /// What [`Engine4::handle`] did with a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,8 +57,18 @@ pub enum Handled {
     Applied(MessageType),
     /// Dropped (counted).
     Dropped(DropReason),
-    /// A leasequery message: not handled here; route it to the leasequery responder.
-    NotDhcp(MessageType),
+}
+
+/// What to send for one message.
+#[derive(Debug)]
+pub enum Output {
+    /// Nothing.
+    Nothing,
+    /// This reply, now (DHCPOFFER, DHCPNAK, DHCPACK to a DHCPINFORM).
+    Now(Outgoing),
+    /// This reply once the binding it confirms is durable, and never if its commit fails
+    /// (a DHCPACK to a DHCPREQUEST).
+    WhenDurable(Outgoing, Deferred),
 }
 
 /// An outstanding offer: when it lapses, and the binding it displaced (restored if the offer is
@@ -94,15 +98,13 @@ pub struct Engine4 {
     relays: Vec<Ipv4Net>,
     relay_port: u16,
     listen: Vec<Ipv4Addr>,
-    served: Vec<LocalInterface>,
+    served: Vec<Interface>,
     decline_probation: u32,
-    leasequery_types: Vec<u8>,
     allocator: Allocator,
     offers: HashMap<Ipv4Addr, Offer>,
     counters: Arc<Counters>,
-    /// Set during [`Engine4::handle_deferred`]: the immediate reply is kept here instead of
-    /// being sent, so the caller sends it after releasing the engine's lock.
-    deferred: Option<Cell<Option<Reply>>>,
+    /// What the message being handled sends; taken by [`Engine4::handle`].
+    output: Output,
 }
 
 impl std::fmt::Debug for Engine4 {
@@ -162,7 +164,7 @@ impl Engine4 {
     pub fn new(
         config: &Config,
         store: Arc<Store>,
-        interfaces: Vec<LocalInterface>,
+        interfaces: Vec<Interface>,
         server_identifier: Ipv4Addr,
     ) -> Engine4 {
         let raw = config.file.dhcp4.as_ref();
@@ -171,15 +173,6 @@ impl Engine4 {
             None => (Vec::new(), Vec::new()),
         };
         let names: Vec<String> = raw.map(|d| d.interfaces.clone()).unwrap_or_default();
-        let mut leasequery_types = vec![
-            u8::from(MessageType::LeaseQuery),
-            u8::from(MessageType::BulkLeaseQuery),
-            u8::from(MessageType::ActiveLeaseQuery),
-            u8::from(MessageType::Tls),
-        ];
-        if let Some(l) = &config.file.leasequery {
-            leasequery_types.extend(l.legacy.iter().map(|l| l.message_type));
-        }
         Engine4 {
             server_identifier,
             store,
@@ -194,29 +187,15 @@ impl Engine4 {
                 .filter(|i| names.contains(&i.name))
                 .collect(),
             decline_probation: raw.map_or(86_400, |d| d.decline_probation.0),
-            leasequery_types,
             offers: HashMap::new(),
             counters: Arc::new(Counters::default()),
-            deferred: None,
+            output: Output::Nothing,
         }
     }
 
     /// The counters (shared with the store's completions).
     pub fn counters(&self) -> &Arc<Counters> {
         &self.counters
-    }
-
-    /// A gate that routes leasequery datagrams to the responder without this engine's lock.
-    pub fn leasequery_gate(&self) -> super::LeaseQueryGate {
-        super::LeaseQueryGate {
-            types: self.leasequery_types.clone(),
-            counters: Arc::clone(&self.counters),
-        }
-    }
-
-    /// Whether a DHCP message type belongs to leasequery (answered elsewhere).
-    pub fn is_leasequery(&self, t: MessageType) -> bool {
-        self.leasequery_types.contains(&u8::from(t))
     }
 
     /// Offers outstanding.
@@ -229,52 +208,21 @@ impl Engine4 {
         Handled::Dropped(reason)
     }
 
-    /// As [`Engine4::handle`], but an immediate reply (DHCPOFFER, DHCPNAK, DHCPACK to a
-    /// DHCPINFORM) is returned instead of sent: the kernel's send work, the larger part of a
-    /// reply's cost, then happens outside whatever lock guards the engine. A DHCPACK to a
-    /// DHCPREQUEST still leaves through `tx` once its binding is durable.
-    pub fn handle_deferred(
-        &mut self,
-        rx: Received<'_>,
-        now: Timestamp,
-        tx: &Arc<dyn Transmit>,
-    ) -> (Handled, Option<Reply>) {
-        self.deferred = Some(Cell::new(None));
-        let handled = self.handle(rx, now, tx);
-        let reply = self.deferred.take().and_then(Cell::into_inner);
-        (handled, reply)
+    /// Handles one client message at `now`: what it did, and what to send.
+    pub fn handle(&mut self, msg: &Message4<'_>, now: Timestamp) -> (Handled, Output) {
+        self.output = Output::Nothing;
+        let handled = self.accept(msg, now);
+        (
+            handled,
+            std::mem::replace(&mut self.output, Output::Nothing),
+        )
     }
 
-    /// Handles one received datagram at `now`; replies go to `tx` (a DHCPACK only once its
-    /// binding is durable, from the store's writer thread).
-    pub fn handle(&mut self, rx: Received<'_>, now: Timestamp, tx: &Arc<dyn Transmit>) -> Handled {
-        let Ok(packet) = Packet::new_checked(rx.payload) else {
+    fn accept(&mut self, rx: &Message4<'_>, now: Timestamp) -> Handled {
+        let Ok(repr) = Repr::parse(&rx.packet) else {
             return self.drop(DropReason::Malformed);
         };
-        let Ok(repr) = Repr::parse(&packet) else {
-            return self.drop(DropReason::Malformed);
-        };
-        let Some(kind) = repr.message_type() else {
-            return self.drop(DropReason::Malformed);
-        };
-        self.counters.count_received(kind);
-        if repr.op != BOOTREQUEST {
-            return self.drop(DropReason::NotBootRequest);
-        }
-        if self.is_leasequery(kind) {
-            self.counters.leasequery.add();
-            return Handled::NotDhcp(kind);
-        }
-        if !matches!(
-            kind,
-            MessageType::Discover
-                | MessageType::Request
-                | MessageType::Decline
-                | MessageType::Release
-                | MessageType::Inform
-        ) {
-            return self.drop(DropReason::UnexpectedType);
-        }
+        let kind = rx.kind;
         let relayed = !repr.giaddr.is_unspecified();
         let mut interface = None;
         if relayed {
@@ -328,14 +276,16 @@ impl Engine4 {
                 hw,
             },
             interface_index: interface.map(|i| i.index),
-            max_size: packet.max_message_size().ok().flatten(),
+            max_size: rx.packet.max_message_size().ok().flatten(),
         };
         match kind {
-            MessageType::Discover => self.discover(&msg, now, tx),
-            MessageType::Request => self.request(&msg, now, tx),
+            MessageType::Discover => self.discover(&msg, now),
+            MessageType::Request => self.request(&msg, now),
             MessageType::Release => self.release(&msg, now),
             MessageType::Decline => self.decline(&msg, now),
-            _ => self.inform(&msg, tx),
+            MessageType::Inform => self.inform(&msg),
+            // The router hands over client messages only.
+            _ => self.drop(DropReason::Malformed),
         }
     }
 
@@ -391,17 +341,13 @@ impl Engine4 {
         msg.id.reservation(&self.subnets[msg.subnet])
     }
 
-    fn send_now(&self, msg: &Msg<'_>, reply: Repr, tx: &Arc<dyn Transmit>) -> Handled {
+    fn send_now(&mut self, msg: &Msg<'_>, reply: Repr) -> Handled {
         let kind = reply.message_type().unwrap_or(MessageType::Unknown(0));
         let Some(dest) = reply::destination(msg.repr, &reply, self.relay_port, msg.interface_index)
         else {
             return self.drop(DropReason::EncodeFailed);
         };
-        let encoded = reply::encode(&reply, msg.max_size, dest);
-        match &self.deferred {
-            Some(slot) => slot.set(Some(encoded)),
-            None => tx.send(encoded),
-        }
+        self.output = Output::Now(reply::encode(&reply, msg.max_size, dest));
         self.counters.count_sent(kind);
         Handled::Replied(kind)
     }
@@ -433,7 +379,7 @@ impl Engine4 {
         }
     }
 
-    fn nak(&self, msg: &Msg<'_>, why: &str, tx: &Arc<dyn Transmit>) -> Handled {
+    fn nak(&mut self, msg: &Msg<'_>, why: &str) -> Handled {
         let content = Content {
             kind: MessageType::Nak,
             yiaddr: Ipv4Addr::UNSPECIFIED,
@@ -444,7 +390,7 @@ impl Engine4 {
             configured: &[],
             message: Some(why),
         };
-        self.send_now(msg, reply::build(msg.repr, &content), tx)
+        self.send_now(msg, reply::build(msg.repr, &content))
     }
 
     fn tables<'a>(&'a self, msg: &Msg<'_>) -> [&'a [ConfiguredOption]; 3] {
@@ -456,7 +402,7 @@ impl Engine4 {
         ]
     }
 
-    fn discover(&mut self, msg: &Msg<'_>, now: Timestamp, tx: &Arc<dyn Transmit>) -> Handled {
+    fn discover(&mut self, msg: &Msg<'_>, now: Timestamp) -> Handled {
         let snapshot = self.store.snapshot4();
         let requested = option_addr(msg.repr, code::REQUESTED_IP_ADDRESS);
         let Some((a, _choice)) = self.allocator.choose(
@@ -500,7 +446,7 @@ impl Engine4 {
         let tables = self.tables(msg);
         let content = self.content(msg, MessageType::Offer, a, true, &tables);
         let reply = reply::build(msg.repr, &content);
-        self.send_now(msg, reply, tx)
+        self.send_now(msg, reply)
     }
 
     /// Whether `id` may be confirmed in `a` (SELECTING, INIT-REBOOT, RENEWING): the address is
@@ -525,7 +471,7 @@ impl Engine4 {
         }
     }
 
-    fn request(&mut self, msg: &Msg<'_>, now: Timestamp, tx: &Arc<dyn Transmit>) -> Handled {
+    fn request(&mut self, msg: &Msg<'_>, now: Timestamp) -> Handled {
         let snapshot = self.store.snapshot4();
         let server_id = option_addr(msg.repr, code::SERVER_IDENTIFIER);
         let requested = option_addr(msg.repr, code::REQUESTED_IP_ADDRESS);
@@ -543,15 +489,15 @@ impl Engine4 {
             }
             let a = requested.or((!ciaddr.is_unspecified()).then_some(ciaddr));
             return match a.map(|a| (a, self.confirmable(msg, &snapshot, a))) {
-                Some((a, Some(true))) => self.ack(msg, a, now, snapshot, tx),
-                _ => self.nak(msg, "requested address not offered to this client", tx),
+                Some((a, Some(true))) => self.ack(msg, a, now, snapshot),
+                _ => self.nak(msg, "requested address not offered to this client"),
             };
         }
         if let (Some(a), true) = (requested, ciaddr.is_unspecified()) {
             // INIT-REBOOT.
             return match self.confirmable(msg, &snapshot, a) {
-                Some(true) => self.ack(msg, a, now, snapshot, tx),
-                Some(false) => self.nak(msg, "address not valid for this client here", tx),
+                Some(true) => self.ack(msg, a, now, snapshot),
+                Some(false) => self.nak(msg, "address not valid for this client here"),
                 None => {
                     // Free address: NAK only a client we know under another address here.
                     let prefix = self.subnets[msg.subnet].prefix;
@@ -562,7 +508,7 @@ impl Engine4 {
                         .any(|b| b.subnet == prefix && still_clients(b.state))
                         || self.reservation(msg).is_some();
                     if known {
-                        self.nak(msg, "address not valid for this client here", tx)
+                        self.nak(msg, "address not valid for this client here")
                     } else {
                         self.drop(DropReason::UnknownClient)
                     }
@@ -572,12 +518,12 @@ impl Engine4 {
         if !ciaddr.is_unspecified() {
             // RENEWING (unicast) or REBINDING (broadcast).
             return match self.confirmable(msg, &snapshot, ciaddr) {
-                Some(true) => self.ack(msg, ciaddr, now, snapshot, tx),
+                Some(true) => self.ack(msg, ciaddr, now, snapshot),
                 Some(false) if snapshot.get(ciaddr).is_some() => {
-                    self.nak(msg, "address not valid for this client", tx)
+                    self.nak(msg, "address not valid for this client")
                 }
                 Some(false) if !self.subnets[msg.subnet].prefix.contains(&ciaddr) => {
-                    self.nak(msg, "address not on this network", tx)
+                    self.nak(msg, "address not on this network")
                 }
                 _ => self.drop(DropReason::UnknownClient),
             };
@@ -585,14 +531,7 @@ impl Engine4 {
         self.drop(DropReason::Malformed)
     }
 
-    fn ack(
-        &mut self,
-        msg: &Msg<'_>,
-        a: Ipv4Addr,
-        now: Timestamp,
-        snapshot: Snapshot4,
-        tx: &Arc<dyn Transmit>,
-    ) -> Handled {
+    fn ack(&mut self, msg: &Msg<'_>, a: Ipv4Addr, now: Timestamp, snapshot: Snapshot4) -> Handled {
         let previous = snapshot.get(a).filter(|b| msg.id.owns(b)).cloned();
         let subnet = &self.subnets[msg.subnet];
         // A client holds one lease per subnet: an ACK for a new address there ends the lease on
@@ -646,14 +585,14 @@ impl Engine4 {
         };
         let encoded = reply::encode(&reply, msg.max_size, dest);
         self.offers.remove(&a);
-        let tx = tx.clone();
+        let (durable, deferred) = Completion::deferred();
         let counters = self.counters.clone();
-        let done = Completion::callback(move |r| match r {
-            Ok(()) => {
-                tx.send(encoded);
-                counters.acks.add();
+        let done = Completion::callback(move |r| {
+            match &r {
+                Ok(()) => counters.acks.add(),
+                Err(_) => counters.commit_failed.add(),
             }
-            Err(_) => counters.commit_failed.add(),
+            durable.complete(r);
         });
         self.store.write4(done, |batch| {
             for ended in superseded {
@@ -661,6 +600,7 @@ impl Engine4 {
             }
             batch.upsert(binding);
         });
+        self.output = Output::WhenDurable(encoded, deferred);
         Handled::Committing
     }
 
@@ -729,10 +669,10 @@ impl Engine4 {
         Handled::Applied(msg.kind)
     }
 
-    fn inform(&mut self, msg: &Msg<'_>, tx: &Arc<dyn Transmit>) -> Handled {
+    fn inform(&mut self, msg: &Msg<'_>) -> Handled {
         let tables = self.tables(msg);
         let content = self.content(msg, MessageType::Ack, Ipv4Addr::UNSPECIFIED, false, &tables);
         let reply = reply::build(msg.repr, &content);
-        self.send_now(msg, reply, tx)
+        self.send_now(msg, reply)
     }
 }

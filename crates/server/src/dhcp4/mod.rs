@@ -1,21 +1,18 @@
-//! The DHCPv4 server: a sans-IO engine (message handling and allocation, time injected) and the
-//! contract it shares with the socket layer: what a received datagram carries ([`Received`]) and
-//! where a reply must go ([`Destination`]). Sockets live in `io4`; nothing here opens one.
+//! The DHCPv4 server as a sans-IO service: the router ([`crate::router4`]) hands it a client's
+//! message with the time, it decides (allocation, RFC 2131 §4.3) and returns what to send and
+//! where ([`Output`], with a [`lessor_net::Destination`]). Nothing here opens a socket or reads a
+//! clock.
 
 pub mod allocate;
 pub mod counters;
 pub mod engine;
-pub mod gate;
 pub mod identity;
 pub mod reply;
 pub mod select;
-pub mod transmit;
 
 pub use counters::{Counters, DropReason};
-pub use engine::{Engine4, Handled, LocalInterface};
-pub use gate::LeaseQueryGate;
+pub use engine::{Engine4, Handled, Output};
 pub use identity::Identity;
-pub use transmit::{Destination, Received, Reply, Transmit};
 
 #[cfg(test)]
 mod tests;

@@ -1,11 +1,11 @@
 //! Building replies (RFC 2131 §4.3.1 table 3) and choosing where they go (§4.1).
 
-use super::transmit::{Destination, Reply};
 use crate::config::options::ConfiguredOption;
 use crate::config::Timers;
 use ipnet::Ipv4Net;
+use lessor_net::{Destination, Outgoing};
 use lessor_wire::v4::{code, DhcpOption, MessageType, Repr, BOOTREPLY, FLAG_BROADCAST};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 /// The client port (RFC 2131 §4.1).
 pub const CLIENT_PORT: u16 = 68;
@@ -144,28 +144,33 @@ pub fn destination(
     interface_index: Option<u32>,
 ) -> Option<Destination> {
     if !request.giaddr.is_unspecified() {
-        return Some(Destination::Relay(SocketAddrV4::new(
+        return Some(Destination::Relay(SocketAddr::V4(SocketAddrV4::new(
             request.giaddr,
             relay_port,
-        )));
+        ))));
     }
     let nak = reply.message_type() == Some(MessageType::Nak);
+    let broadcast = |interface_index| Destination::Broadcast {
+        interface_index,
+        port: CLIENT_PORT,
+    };
     if let (true, Some(interface_index)) = (nak, interface_index) {
-        return Some(Destination::Broadcast { interface_index });
+        return Some(broadcast(interface_index));
     }
     if !request.ciaddr.is_unspecified() {
-        return Some(Destination::Client(SocketAddrV4::new(
+        return Some(Destination::Client(SocketAddr::V4(SocketAddrV4::new(
             request.ciaddr,
             CLIENT_PORT,
-        )));
+        ))));
     }
     let interface_index = interface_index?;
     if request.flags & FLAG_BROADCAST != 0 || reply.yiaddr.is_unspecified() {
-        return Some(Destination::Broadcast { interface_index });
+        return Some(broadcast(interface_index));
     }
     Some(Destination::Hardware {
         interface_index,
         address: reply.yiaddr,
+        port: CLIENT_PORT,
         htype: request.htype,
         hlen: request.hlen,
         chaddr: request.chaddr,
@@ -174,14 +179,13 @@ pub fn destination(
 
 /// Encodes `reply`, overloading `file`/`sname` if the client's Maximum DHCP Message Size (57,
 /// at least 576, RFC 2132 §9.10) minus IP and UDP headers asks for it.
-pub fn encode(reply: &Repr, max_message_size: Option<u16>, destination: Destination) -> Reply {
+pub fn encode(reply: &Repr, max_message_size: Option<u16>, destination: Destination) -> Outgoing {
     let max = usize::from(max_message_size.unwrap_or(576).max(576)) - 28;
-    let message = reply
+    let payload = reply
         .to_vec_with_max(max)
         .unwrap_or_else(|_| reply.to_vec());
-    Reply {
-        message,
+    Outgoing {
+        payload,
         destination,
-        message_type: reply.message_type().unwrap_or(MessageType::Unknown(0)),
     }
 }

@@ -6,8 +6,8 @@
 //! configured subnet holds it (a client with an address: RENEWING, DHCPINFORM, a renewal that
 //! bypasses its relay and arrives unicast), else an address of the receiving interface.
 
-use super::engine::LocalInterface;
 use crate::config::Subnet;
+use lessor_net::Interface;
 use std::net::Ipv4Addr;
 
 /// What picked the subnet, for tests and logs.
@@ -33,7 +33,7 @@ pub struct Hints<'a> {
     pub link_selection: Option<Ipv4Addr>,
     pub subnet_selection: Option<Ipv4Addr>,
     /// The served interface the message arrived on (direct messages only).
-    pub interface: Option<&'a LocalInterface>,
+    pub interface: Option<&'a Interface>,
 }
 
 fn containing(subnets: &[Subnet], a: Ipv4Addr) -> Option<usize> {
@@ -58,7 +58,7 @@ pub fn select(subnets: &[Subnet], h: &Hints<'_>) -> Option<(usize, Selector)> {
             return Some((i, Selector::Ciaddr(h.ciaddr)));
         }
     }
-    h.interface?.addresses.iter().find_map(|net| {
+    h.interface?.v4.iter().find_map(|net| {
         let a = net.addr();
         containing(subnets, a).map(|i| (i, Selector::Interface(a)))
     })

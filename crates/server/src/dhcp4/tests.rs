@@ -1,13 +1,16 @@
-//! Sans-IO tests of the DHCPv4 engine: an in-memory store, a collecting transmitter, injected time.
+//! Sans-IO tests of the DHCPv4 engine: an in-memory store, the router in front of it as in the
+//! I/O shell, replies collected (a DHCPACK once its binding is durable), injected time.
 
 use super::*;
 use crate::config;
+use crate::router4::{Discard, Message4, Route4, Router4};
+use lessor_net::{Destination, Interface, Outgoing, Received};
 use lessor_store::{Backend, Change, Loaded, State4, Store, StoreError};
 use lessor_wire::v4::{
     DhcpOption, MessageType, Packet, RelayAgentInformation, Repr, FLAG_BROADCAST,
 };
 use proptest::prelude::*;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::{Arc, Mutex};
 
 const T0: u64 = 1_700_000_000;
@@ -50,12 +53,38 @@ pools = ["203.0.113.10-203.0.113.20"]
 lease-time = "2h"
 "#;
 
+/// What the I/O shell sends: replies now, DHCPACKs once durable.
 #[derive(Default)]
-struct Collect(Mutex<Vec<Reply>>);
+struct Collect(Mutex<Vec<Outgoing>>);
 
-impl Transmit for Collect {
-    fn send(&self, reply: Reply) {
-        self.0.lock().unwrap().push(reply);
+impl Collect {
+    fn deliver(self: &Arc<Self>, output: Output) {
+        match output {
+            Output::Nothing => {}
+            Output::Now(reply) => self.0.lock().unwrap().push(reply),
+            Output::WhenDurable(reply, durable) => {
+                let sink = Arc::clone(self);
+                durable.on_durable(move |r| {
+                    if r.is_ok() {
+                        sink.0.lock().unwrap().push(reply);
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// What became of a datagram: the router discarded it, or the engine handled it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    Discarded(Discard),
+    Leasequery,
+    Engine(Handled),
+}
+
+impl PartialEq<Handled> for Seen {
+    fn eq(&self, other: &Handled) -> bool {
+        *self == Seen::Engine(*other)
     }
 }
 
@@ -72,10 +101,10 @@ impl Backend for Failing {
 }
 
 struct Harness {
+    router: Router4,
     engine: Engine4,
     store: Arc<Store>,
     sink: Arc<Collect>,
-    tx: Arc<dyn Transmit>,
 }
 
 impl Harness {
@@ -87,41 +116,49 @@ impl Harness {
         let config = config::parse(CONFIG, "test.toml").expect("test config");
         let store = Arc::new(store);
         let interfaces = vec![
-            LocalInterface {
+            Interface {
                 index: ETH0,
                 name: "eth0".into(),
-                addresses: vec!["192.0.2.1/24".parse().unwrap()],
+                v4: vec!["192.0.2.1/24".parse().unwrap()],
+                v6: Vec::new(),
             },
-            LocalInterface {
+            Interface {
                 index: ETH1,
                 name: "eth1".into(),
-                addresses: vec!["10.9.9.1/24".parse().unwrap()],
+                v4: vec!["10.9.9.1/24".parse().unwrap()],
+                v6: Vec::new(),
             },
         ];
         let engine = Engine4::new(&config, store.clone(), interfaces, SERVER);
-        let sink = Arc::new(Collect::default());
-        let tx: Arc<dyn Transmit> = sink.clone();
         Harness {
+            router: Router4::default(),
             engine,
             store,
-            sink,
-            tx,
+            sink: Arc::new(Collect::default()),
         }
     }
 
-    fn raw(&mut self, payload: &[u8], interface: Option<u32>, dest: Ipv4Addr, now: u64) -> Handled {
+    fn raw(&mut self, payload: &[u8], interface: Option<u32>, dest: Ipv4Addr, now: u64) -> Seen {
         let rx = Received {
             payload,
-            source: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
-            destination: dest,
+            source: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68)),
+            destination: IpAddr::V4(dest),
             interface_index: interface,
         };
-        self.engine.handle(rx, now, &self.tx)
+        match self.router.route(&rx) {
+            Route4::Dhcp(message) => {
+                let (handled, output) = self.engine.handle(&message, now);
+                self.sink.deliver(output);
+                Seen::Engine(handled)
+            }
+            Route4::Leasequery(_) => Seen::Leasequery,
+            Route4::Discard(why) => Seen::Discarded(why),
+        }
     }
 
     /// Relayed messages arrive on a non-served interface at the listen address; direct ones on
     /// eth0, broadcast (or unicast to the listen address when ciaddr is set).
-    fn send(&mut self, m: &Repr, now: u64) -> Handled {
+    fn send(&mut self, m: &Repr, now: u64) -> Seen {
         let bytes = m.to_vec();
         if !m.giaddr.is_unspecified() {
             self.raw(&bytes, Some(ETH1), SERVER, now)
@@ -137,16 +174,16 @@ impl Harness {
         let _ = self.store.sync().wait();
     }
 
-    fn take(&self) -> Vec<Reply> {
+    fn take(&self) -> Vec<Outgoing> {
         self.flush();
         std::mem::take(&mut *self.sink.0.lock().unwrap())
     }
 
-    fn one(&self) -> (Reply, Repr) {
+    fn one(&self) -> (Outgoing, Repr) {
         let mut v = self.take();
         assert_eq!(v.len(), 1, "expected one reply, got {v:?}");
         let r = v.remove(0);
-        let repr = Repr::from_bytes(&r.message).expect("reply parses");
+        let repr = Repr::from_bytes(&r.payload).expect("reply parses");
         (r, repr)
     }
 
@@ -157,7 +194,7 @@ impl Harness {
         assert_eq!(offer.message_type(), Some(MessageType::Offer));
         let a = offer.yiaddr;
         let request = selecting(discover, a);
-        assert_eq!(self.send(&request, now), Handled::Committing);
+        assert_eq!(self.send(&request, now), Seen::Engine(Handled::Committing));
         let (_, ack) = self.one();
         assert_eq!(ack.message_type(), Some(MessageType::Ack));
         assert_eq!(ack.yiaddr, a);
@@ -235,9 +272,9 @@ fn dora_relayed_echoes_option_82_and_records_the_binding() {
     let (reply, offer) = h.one();
     assert_eq!(
         reply.destination,
-        Destination::Relay(SocketAddrV4::new(GIADDR, 67))
+        Destination::Relay(SocketAddr::V4(SocketAddrV4::new(GIADDR, 67)))
     );
-    assert_eq!(reply.message_type, MessageType::Offer);
+    assert_eq!(offer.message_type(), Some(MessageType::Offer));
     assert_eq!(offer.op, 2);
     assert_eq!(offer.xid, discover.xid);
     assert_eq!(offer.giaddr, GIADDR);
@@ -263,7 +300,7 @@ fn dora_relayed_echoes_option_82_and_records_the_binding() {
     );
     assert_eq!(offer.option(3), Some(&DhcpOption::Router(vec![GIADDR])));
     // Option 82 byte for byte, as the last option on the wire.
-    let p = Packet::new_checked(&reply.message[..]).unwrap();
+    let p = Packet::new_checked(&reply.payload[..]).unwrap();
     let last = p.options().map(|o| o.unwrap()).last().unwrap();
     assert_eq!((last.code, last.data), (82, &rai_bytes()[..]));
     let offered = h.store.get4(a).unwrap();
@@ -281,10 +318,10 @@ fn dora_relayed_echoes_option_82_and_records_the_binding() {
     );
     assert_eq!(h.send(&request, now), Handled::Committing);
     let (reply, ack) = h.one();
-    assert_eq!(reply.message_type, MessageType::Ack);
+    assert_eq!(ack.message_type(), Some(MessageType::Ack));
     assert_eq!(
         reply.destination,
-        Destination::Relay(SocketAddrV4::new(GIADDR, 67))
+        Destination::Relay(SocketAddr::V4(SocketAddrV4::new(GIADDR, 67)))
     );
     assert_eq!(ack.yiaddr, a);
     assert_eq!(*codes(&ack).last().unwrap(), 82);
@@ -304,8 +341,9 @@ fn dora_relayed_echoes_option_82_and_records_the_binding() {
     assert_eq!(b.hostname(), Some(&b"cpe-1"[..]));
     assert_eq!(b.client_id(), None);
     let c = h.engine.counters();
-    assert_eq!(c.received(MessageType::Discover), 1);
-    assert_eq!(c.received(MessageType::Request), 1);
+    let routed = h.router.counters();
+    assert_eq!(routed.received(MessageType::Discover), 1);
+    assert_eq!(routed.received(MessageType::Request), 1);
     assert_eq!((c.offers.get(), c.acks.get()), (1, 1));
     assert_eq!(h.engine.outstanding_offers(), 0);
 }
@@ -320,7 +358,8 @@ fn dora_direct_broadcast_bit() {
     assert_eq!(
         reply.destination,
         Destination::Broadcast {
-            interface_index: ETH0
+            interface_index: ETH0,
+            port: 68,
         }
     );
     assert!(in_range(offer.yiaddr, "192.0.2.100", "192.0.2.103"));
@@ -331,7 +370,8 @@ fn dora_direct_broadcast_bit() {
     assert_eq!(
         reply.destination,
         Destination::Broadcast {
-            interface_index: ETH0
+            interface_index: ETH0,
+            port: 68,
         }
     );
 }
@@ -345,6 +385,7 @@ fn dora_direct_unicast_to_hardware_address() {
     let hardware = Destination::Hardware {
         interface_index: ETH0,
         address: offer.yiaddr,
+        port: 68,
         htype: 1,
         hlen: 6,
         chaddr: d.chaddr,
@@ -542,7 +583,7 @@ fn selecting_an_address_not_offered_is_nakked() {
     assert_eq!(nak.flags & FLAG_BROADCAST, FLAG_BROADCAST);
     assert_eq!(
         reply.destination,
-        Destination::Relay(SocketAddrV4::new(GIADDR, 67))
+        Destination::Relay(SocketAddr::V4(SocketAddrV4::new(GIADDR, 67)))
     );
 }
 
@@ -570,7 +611,8 @@ fn init_reboot_ack_nak_and_silence() {
     assert_eq!(
         reply.destination,
         Destination::Broadcast {
-            interface_index: ETH0
+            interface_index: ETH0,
+            port: 68,
         }
     );
     // NAK: wrong network.
@@ -599,7 +641,7 @@ fn renewing_unicast_acks_to_ciaddr_and_keeps_relay_information() {
     let (reply, ack) = h.one();
     assert_eq!(
         reply.destination,
-        Destination::Client(SocketAddrV4::new(a, 68))
+        Destination::Client(SocketAddr::V4(SocketAddrV4::new(a, 68)))
     );
     assert_eq!(ack.ciaddr, a);
     assert_eq!(ack.yiaddr, a);
@@ -625,7 +667,7 @@ fn rebinding_through_a_relay_and_nak_for_another_clients_address() {
     assert_eq!(ack.message_type(), Some(MessageType::Ack));
     assert_eq!(
         reply.destination,
-        Destination::Relay(SocketAddrV4::new(GIADDR, 67))
+        Destination::Relay(SocketAddr::V4(SocketAddrV4::new(GIADDR, 67)))
     );
     let mut r = relayed(message(MessageType::Request, 73));
     r.ciaddr = a;
@@ -698,7 +740,7 @@ fn inform_acks_with_options_and_no_lease() {
     let (reply, ack) = h.one();
     assert_eq!(
         reply.destination,
-        Destination::Relay(SocketAddrV4::new(GIADDR, 67))
+        Destination::Relay(SocketAddr::V4(SocketAddrV4::new(GIADDR, 67)))
     );
     assert_eq!(ack.yiaddr, Ipv4Addr::UNSPECIFIED);
     assert_eq!(ack.ciaddr, i.ciaddr);
@@ -711,7 +753,7 @@ fn inform_acks_with_options_and_no_lease() {
     let (reply, ack) = h.one();
     assert_eq!(
         reply.destination,
-        Destination::Client(SocketAddrV4::new(i.ciaddr, 68))
+        Destination::Client(SocketAddr::V4(SocketAddrV4::new(i.ciaddr, 68)))
     );
     assert!(ack.option(51).is_none());
     assert_eq!(h.store.len4(), 0);
@@ -738,25 +780,38 @@ fn acceptance_drops() {
     let mut d = relayed(message(MessageType::Discover, 112));
     d.giaddr = ip("198.18.0.1");
     assert_eq!(h.send(&d, T0), Handled::Dropped(DropReason::NoSubnet));
+    // What the router keeps from the engine.
     assert_eq!(
         h.raw(b"not dhcp", Some(ETH0), Ipv4Addr::BROADCAST, T0),
-        Handled::Dropped(DropReason::Malformed)
+        Seen::Discarded(Discard::Malformed)
     );
     let mut d = message(MessageType::Discover, 113);
     d.op = 2;
-    assert_eq!(h.send(&d, T0), Handled::Dropped(DropReason::NotBootRequest));
+    assert_eq!(h.send(&d, T0), Seen::Discarded(Discard::Reply));
     let q = relayed(message(MessageType::LeaseQuery, 114));
-    assert_eq!(h.send(&q, T0), Handled::NotDhcp(MessageType::LeaseQuery));
+    assert_eq!(h.send(&q, T0), Seen::Leasequery);
     let mut q = message(MessageType::Offer, 115);
     q.giaddr = GIADDR;
-    assert_eq!(h.send(&q, T0), Handled::Dropped(DropReason::UnexpectedType));
+    assert_eq!(h.send(&q, T0), Seen::Discarded(Discard::UnexpectedType));
+    // Option 82 whose link-selection sub-option is not an address.
+    let bad_link = with(
+        relayed(message(MessageType::Discover, 116)),
+        DhcpOption::RelayAgentInformation(
+            RelayAgentInformation::new_checked(vec![5, 1, 9]).unwrap(),
+        ),
+    );
+    assert_eq!(
+        h.send(&bad_link, T0),
+        Handled::Dropped(DropReason::Malformed)
+    );
     assert!(h.take().is_empty());
     let c = h.engine.counters();
     assert_eq!(c.dropped(DropReason::RelayNotAllowed), 1);
     assert_eq!(c.dropped(DropReason::InterfaceNotServed), 2);
     assert_eq!(c.dropped(DropReason::Malformed), 1);
-    assert_eq!(c.leasequery.get(), 1);
-    assert_eq!(c.received(MessageType::LeaseQuery), 1);
+    let routed = h.router.counters();
+    assert_eq!(routed.leasequery.get(), 1);
+    assert_eq!(routed.received(MessageType::LeaseQuery), 1);
 }
 
 #[test]
@@ -781,7 +836,7 @@ fn link_selection_and_subnet_selection_choose_the_subnet() {
     // Still answered to giaddr.
     assert_eq!(
         reply.destination,
-        Destination::Relay(SocketAddrV4::new(GIADDR, 67))
+        Destination::Relay(SocketAddr::V4(SocketAddrV4::new(GIADDR, 67)))
     );
     // Link selection wins over subnet selection.
     let both = with(d, DhcpOption::SubnetSelection(ip("192.0.2.0")));
@@ -881,58 +936,50 @@ fn a_forgotten_offer_gives_back_the_binding_it_displaced() {
 }
 
 #[test]
-fn handle_deferred_returns_the_immediate_reply_instead_of_sending_it() {
+fn replies_are_handed_back_now_or_once_durable_never_sent_by_the_engine() {
     let mut h = Harness::new();
-    let bytes = relayed(message(MessageType::Discover, 120)).to_vec();
-    let rx = Received {
-        payload: &bytes,
-        source: SocketAddrV4::new(GIADDR, 67),
-        destination: SERVER,
-        interface_index: Some(ETH1),
-    };
-    let (handled, reply) = h.engine.handle_deferred(rx, T0, &h.tx);
+    let discover = relayed(message(MessageType::Discover, 120));
+    let bytes = discover.to_vec();
+    let message = Message4::new(&bytes, SocketAddrV4::new(GIADDR, 67), SERVER, Some(ETH1)).unwrap();
+    let (handled, output) = h.engine.handle(&message, T0);
     assert_eq!(handled, Handled::Replied(MessageType::Offer));
-    let reply = reply.expect("the DHCPOFFER is handed back");
-    assert_eq!(reply.message_type, MessageType::Offer);
-    assert!(h.take().is_empty(), "nothing was sent");
-    // Back to sending directly afterwards.
-    let again = relayed(message(MessageType::Discover, 121));
-    assert_eq!(h.send(&again, T0), Handled::Replied(MessageType::Offer));
-    assert_eq!(h.take().len(), 1);
+    let Output::Now(offer) = output else {
+        panic!("a DHCPOFFER leaves at once: {output:?}");
+    };
+    let offer = Repr::from_bytes(&offer.payload).unwrap();
+    let request = selecting(discover, offer.yiaddr).to_vec();
+    let message =
+        Message4::new(&request, SocketAddrV4::new(GIADDR, 67), SERVER, Some(ETH1)).unwrap();
+    let (handled, output) = h.engine.handle(&message, T0);
+    assert_eq!(handled, Handled::Committing);
+    let Output::WhenDurable(ack, durable) = output else {
+        panic!("a DHCPACK waits for its binding: {output:?}");
+    };
+    assert_eq!(
+        Repr::from_bytes(&ack.payload).unwrap().message_type(),
+        Some(MessageType::Ack)
+    );
+    h.flush();
+    assert!(matches!(durable.try_result(), Some(Ok(()))));
+    assert!(h.take().is_empty(), "the engine sent nothing itself");
 }
 
 #[test]
-fn the_leasequery_gate_claims_exactly_what_the_engine_hands_over() {
-    let mut h = Harness::new();
-    let gate = h.engine.leasequery_gate();
-    let query = relayed(message(MessageType::LeaseQuery, 122)).to_vec();
-    assert!(gate.claims(&query));
-    let discover = relayed(message(MessageType::Discover, 123)).to_vec();
-    assert!(!gate.claims(&discover));
-    let mut reply = relayed(message(MessageType::LeaseQuery, 124));
-    reply.op = 2;
+fn a_failed_commit_never_releases_its_ack() {
+    let mut h = Harness::with_store(Store::open(Box::new(Failing)).unwrap().0);
+    let discover = relayed(message(MessageType::Discover, 121));
+    h.send(&discover, T0);
+    let (_, offer) = h.one();
+    assert_eq!(
+        h.send(&selecting(discover, offer.yiaddr), T0),
+        Handled::Committing
+    );
     assert!(
-        !gate.claims(&reply.to_vec()),
-        "a BOOTREPLY is the engine's to drop"
+        h.take().is_empty(),
+        "no DHCPACK for a binding that is not durable"
     );
-    assert!(!gate.claims(b"not dhcp"));
-    for t in [MessageType::BulkLeaseQuery, MessageType::ActiveLeaseQuery] {
-        let q = relayed(message(t, 125)).to_vec();
-        assert!(gate.claims(&q));
-        assert_eq!(h.raw(&q, Some(ETH1), SERVER, T0), Handled::NotDhcp(t));
-    }
-    let c = h.engine.counters();
-    assert_eq!(
-        c.leasequery.get(),
-        5,
-        "three claimed by the gate, two by the engine"
-    );
-    assert_eq!(c.received(MessageType::LeaseQuery), 1);
-    assert_eq!(
-        c.received(MessageType::Discover),
-        0,
-        "only claimed datagrams are counted"
-    );
+    assert_eq!(h.engine.counters().commit_failed.get(), 1);
+    assert_eq!(h.engine.counters().acks.get(), 0);
 }
 
 #[test]

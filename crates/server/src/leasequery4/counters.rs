@@ -11,8 +11,6 @@ pub enum DropReason {
     /// Not a DHCP message (too short, bad cookie, truncated or malformed options, option 82
     /// with malformed sub-options, an empty client identifier).
     Malformed,
-    /// `op` is not BOOTREQUEST.
-    NotBootRequest,
     /// A message type this responder does not answer over UDP (bulk or active leasequery, a
     /// legacy message type from a requester not configured as legacy).
     UnsupportedType,
@@ -32,9 +30,8 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason, for reports.
-    pub const ALL: [DropReason; 9] = [
+    pub const ALL: [DropReason; 8] = [
         DropReason::Malformed,
-        DropReason::NotBootRequest,
         DropReason::UnsupportedType,
         DropReason::GiaddrZero,
         DropReason::NotAllowed,
@@ -48,7 +45,6 @@ impl DropReason {
     pub fn name(self) -> &'static str {
         match self {
             DropReason::Malformed => "malformed",
-            DropReason::NotBootRequest => "not-bootrequest",
             DropReason::UnsupportedType => "unsupported-type",
             DropReason::GiaddrZero => "giaddr-zero",
             DropReason::NotAllowed => "not-allowed",

@@ -1,11 +1,11 @@
 //! The DHCPv4 leasequery responder over UDP: RFC 4388 complete, draft-ietf-dhc-leasequery-00
 //! for configured legacy requesters, and query by remote-id / relay-id in the RFC 6148 style
-//! (docs/protocol.md decision 7). Sans-IO: the socket layer hands over a datagram the DHCP engine
-//! classified as leasequery ([`crate::dhcp4::Handled::NotDhcp`]) with the time, and sends the
-//! [`Reply`] it gets back, if any, where [`Reply::destination`] says.
+//! (docs/protocol.md decision 7). Sans-IO: the router ([`crate::router4`]) hands over a message it
+//! routed as leasequery with the time, and the I/O shell sends the reply it gets back, if any,
+//! where its destination says.
 //!
 //! A query goes through, in order (each refusal is counted, see [`Counters`]):
-//! 1. [`validate`]: a BOOTREQUEST with a message type; giaddr 0 gets no reply (§6.4.3).
+//! 1. [`validate`]: options that parse; giaddr 0 gets no reply (§6.4.3).
 //! 2. [`access`]: source address and giaddr both inside `[leasequery] requesters`; the
 //!    requester's and the server's token buckets.
 //! 3. Message type: DHCPLEASEQUERY (10), or the configured type of a legacy requester (the
@@ -31,12 +31,13 @@ pub use query::{Key, QueryKind};
 use crate::config::options::ConfiguredOption;
 use crate::config::{Config, Subnet};
 use crate::dhcp4::reply::encode;
-use crate::dhcp4::{Destination, Received, Reply};
+use crate::router4::Message4;
 use access::{AllowList, Limited, RateLimiter};
 use answer::Answer;
+use lessor_net::{Destination, Outgoing};
 use lessor_store::{Store, Timestamp};
 use lessor_wire::v4::MessageType;
-use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::{Arc, Mutex};
 
 /// The server port, where leasequery replies go (RFC 4388 §6.4.3, docs/protocol.md decision 4).
@@ -112,16 +113,16 @@ impl Responder4 {
         manages(&self.subnets, a)
     }
 
-    fn drop(&self, reason: DropReason) -> Option<Reply> {
+    fn drop(&self, reason: DropReason) -> Option<Outgoing> {
         self.counters.count_drop(reason);
         None
     }
 
-    /// Answers one received leasequery datagram. `now` is the wall clock in seconds since the
-    /// epoch (lease arithmetic); `instant_ms` a monotonic clock in milliseconds (rate limits).
-    pub fn handle(&self, rx: Received<'_>, now: Timestamp, instant_ms: u64) -> Option<Reply> {
+    /// Answers one leasequery message. `now` is the wall clock in seconds since the epoch
+    /// (lease arithmetic); `instant_ms` a monotonic clock in milliseconds (rate limits).
+    pub fn handle(&self, rx: &Message4<'_>, now: Timestamp, instant_ms: u64) -> Option<Outgoing> {
         self.counters.received.add();
-        let q = match validate::parse(rx.payload) {
+        let q = match validate::read(rx) {
             Ok(q) => q,
             Err(reason) => return self.drop(reason),
         };
@@ -219,7 +220,7 @@ pub fn destination(giaddr: Ipv4Addr, source: SocketAddrV4) -> Destination {
     } else {
         SERVER_PORT
     };
-    Destination::Relay(SocketAddrV4::new(giaddr, port))
+    Destination::Relay(SocketAddr::V4(SocketAddrV4::new(giaddr, port)))
 }
 
 #[cfg(test)]

@@ -3,11 +3,13 @@
 
 use super::*;
 use crate::config;
-use crate::dhcp4::{Engine4, Handled, Transmit};
+use crate::dhcp4::{Engine4, Handled, Output};
+use crate::router4::{Discard, Message4, Route4, Router4};
+use lessor_net::{Outgoing, Received};
 use lessor_store::{Binding4, Completion, HwAddr, State4};
 use lessor_wire::v4::{DhcpOption, RelayAgentInformation, Repr, BOOTREPLY, BOOTREQUEST};
 use proptest::prelude::*;
-use std::sync::Mutex;
+use std::net::{IpAddr, SocketAddr};
 
 const T0: u64 = 1_700_000_000;
 const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
@@ -71,6 +73,8 @@ fn rai_bytes(remote: &[u8], relay: &[u8]) -> Vec<u8> {
 }
 
 struct H {
+    /// Routes as the I/O shell does: the responder sees only what the router calls leasequery.
+    router: Router4,
     responder: Responder4,
     store: Arc<Store>,
     config: Config,
@@ -86,6 +90,7 @@ impl H {
         let config = config::parse(text, "test.toml").expect("test config");
         let store = Arc::new(Store::in_memory());
         H {
+            router: Router4::for_config(&config),
             responder: Responder4::new(&config, store.clone(), SERVER),
             store,
             config,
@@ -93,21 +98,23 @@ impl H {
         }
     }
 
-    fn raw(&mut self, payload: &[u8], source: SocketAddrV4, now: u64) -> Option<Reply> {
+    fn raw(&mut self, payload: &[u8], source: SocketAddrV4, now: u64) -> Option<Outgoing> {
         self.instant += 1;
         let rx = Received {
             payload,
-            source,
-            destination: SERVER,
+            source: SocketAddr::V4(source),
+            destination: IpAddr::V4(SERVER),
             interface_index: None,
         };
-        self.responder.handle(rx, now, self.instant)
+        match self.router.route(&rx) {
+            Route4::Leasequery(message) => self.responder.handle(&message, now, self.instant),
+            Route4::Dhcp(_) | Route4::Discard(_) => None,
+        }
     }
 
-    fn ask_at(&mut self, q: &Repr, now: u64) -> Option<(Reply, Repr)> {
+    fn ask_at(&mut self, q: &Repr, now: u64) -> Option<(Outgoing, Repr)> {
         let reply = self.raw(&q.to_vec(), SocketAddrV4::new(RELAY, 67), now)?;
-        let repr = Repr::from_bytes(&reply.message).expect("reply parses");
-        assert_eq!(reply.message_type, repr.message_type().unwrap());
+        let repr = Repr::from_bytes(&reply.payload).expect("reply parses");
         Some((reply, repr))
     }
 
@@ -305,11 +312,13 @@ fn malformed_and_foreign_messages_are_dropped() {
         DhcpOption::MessageType(MessageType::BulkLeaseQuery),
     );
     assert!(h.raw(&q.to_vec(), src, T0).is_none());
-    assert_eq!(h.c().dropped(DropReason::Malformed), 3);
-    assert_eq!(h.c().dropped(DropReason::NotBootRequest), 1);
+    // What is no DHCP message, and a BOOTREPLY, never reach the responder: the router drops them.
+    assert_eq!(h.router.counters().discarded(Discard::Malformed), 1);
+    assert_eq!(h.router.counters().discarded(Discard::Reply), 1);
+    assert_eq!(h.c().dropped(DropReason::Malformed), 2);
     assert_eq!(h.c().dropped(DropReason::UnsupportedType), 1);
-    assert_eq!(h.c().received.get(), 5);
-    assert_eq!(h.c().dropped_total(), 5);
+    assert_eq!(h.c().received.get(), 3);
+    assert_eq!(h.c().dropped_total(), 3);
 }
 
 // ---- query by IP (§6.4, §6.4.1, erratum 3518) ----
@@ -321,7 +330,10 @@ fn by_ip_active_carries_the_lease() {
     h.put(b.clone());
     let q = prl(by_ip("198.51.100.100"), &[51, 58, 59, 82, 91]);
     let (reply, r) = h.ask_at(&q, T0).unwrap();
-    assert_eq!(reply.message_type, MessageType::LeaseActive);
+    assert_eq!(
+        kind(&Repr::from_bytes(&reply.payload).unwrap()),
+        MessageType::LeaseActive
+    );
     assert_eq!(r.op, BOOTREPLY);
     assert_eq!((r.xid, r.flags, r.giaddr), (q.xid, q.flags, RELAY));
     assert_eq!(r.ciaddr, ip("198.51.100.100"));
@@ -346,7 +358,7 @@ fn by_ip_active_carries_the_lease() {
     let saved = b.relay_agent_information().unwrap();
     let mut wire = vec![82, saved.len() as u8];
     wire.extend_from_slice(saved);
-    assert!(reply.message.windows(wire.len()).any(|w| w == wire));
+    assert!(reply.payload.windows(wire.len()).any(|w| w == wire));
     assert_eq!(h.c().active.get(), 1);
     assert_eq!(h.c().queries(QueryKind::Ip), 1);
 }
@@ -624,17 +636,9 @@ fn without_a_prl_the_reply_is_what_a_dhcprequest_gets() {
 
 #[test]
 fn active_reply_matches_what_the_engine_gave_the_client() {
-    #[derive(Default)]
-    struct Collect(Mutex<Vec<Reply>>);
-    impl Transmit for Collect {
-        fn send(&self, reply: Reply) {
-            self.0.lock().unwrap().push(reply);
-        }
-    }
     let mut h = H::new();
     let mut engine = Engine4::new(&h.config, h.store.clone(), Vec::new(), SERVER);
-    let sink = Arc::new(Collect::default());
-    let tx: Arc<dyn Transmit> = sink.clone();
+    let sink = Arc::new(std::sync::Mutex::new(Vec::<Outgoing>::new()));
     let rai = RelayAgentInformation::new_checked(rai_bytes(b"modem-7", b"relay-B")).unwrap();
     let mut discover = Repr {
         xid: 77,
@@ -650,25 +654,33 @@ fn active_reply_matches_what_the_engine_gave_the_client() {
     };
     discover.chaddr[..6].copy_from_slice(&mac(7));
     let send = |engine: &mut Engine4, m: &Repr| {
-        let rx = Received {
-            payload: &m.to_vec(),
-            source: SocketAddrV4::new(RELAY, 67),
-            destination: SERVER,
-            interface_index: None,
-        };
-        engine.handle(rx, T0, &tx)
+        let bytes = m.to_vec();
+        let message = Message4::new(&bytes, SocketAddrV4::new(RELAY, 67), SERVER, None).unwrap();
+        let (handled, output) = engine.handle(&message, T0);
+        match output {
+            Output::Now(reply) => sink.lock().unwrap().push(reply),
+            Output::WhenDurable(reply, durable) => {
+                let sink = Arc::clone(&sink);
+                durable.on_durable(move |r| {
+                    r.unwrap();
+                    sink.lock().unwrap().push(reply);
+                });
+            }
+            Output::Nothing => {}
+        }
+        handled
     };
     assert_eq!(
         send(&mut engine, &discover),
         Handled::Replied(MessageType::Offer)
     );
-    let offer = Repr::from_bytes(&sink.0.lock().unwrap().pop().unwrap().message).unwrap();
+    let offer = Repr::from_bytes(&sink.lock().unwrap().pop().unwrap().payload).unwrap();
     let mut request = with(discover, DhcpOption::MessageType(MessageType::Request));
     request = with(request, DhcpOption::ServerIdentifier(SERVER));
     request = with(request, DhcpOption::RequestedIpAddress(offer.yiaddr));
     assert_eq!(send(&mut engine, &request), Handled::Committing);
     let _ = h.store.sync().wait();
-    let ack = Repr::from_bytes(&sink.0.lock().unwrap().pop().unwrap().message).unwrap();
+    let ack = Repr::from_bytes(&sink.lock().unwrap().pop().unwrap().payload).unwrap();
     assert_eq!(kind(&ack), MessageType::Ack);
 
     // 100 s later the requester asks for what the client asked for, and more.
@@ -790,7 +802,7 @@ fn associated_ip_is_capped() {
         }
         o => panic!("{o:?}"),
     }
-    assert!(reply.message.len() > 1000);
+    assert!(reply.payload.len() > 1000);
 }
 
 // ---- legacy requesters (draft-ietf-dhc-leasequery-00) ----
@@ -811,9 +823,9 @@ fn legacy_requesters_get_ack_and_nak() {
         let reply = h.raw(&q.to_vec(), src, T0).expect("a reply");
         assert_eq!(
             reply.destination,
-            Destination::Relay(SocketAddrV4::new(LEGACY, 67))
+            Destination::Relay(SocketAddr::V4(SocketAddrV4::new(LEGACY, 67)))
         );
-        Repr::from_bytes(&reply.message).unwrap()
+        Repr::from_bytes(&reply.payload).unwrap()
     };
     // Active: DHCPACK with the owner's chaddr and the remaining lease time.
     let r = ask(&mut h, "198.51.100.100", &[51, 82, 3]);
@@ -858,7 +870,7 @@ fn legacy_message_type_is_configurable() {
         DhcpOption::MessageType(MessageType::Unknown(200)),
     );
     q.giaddr = LEGACY;
-    let r = Repr::from_bytes(&h.raw(&q.to_vec(), src, T0).unwrap().message).unwrap();
+    let r = Repr::from_bytes(&h.raw(&q.to_vec(), src, T0).unwrap().payload).unwrap();
     assert_eq!(kind(&r), MessageType::Ack);
     // From anyone else, type 200 is nothing we answer.
     let mut q2 = q.clone();
@@ -866,7 +878,9 @@ fn legacy_message_type_is_configurable() {
     assert!(h
         .raw(&q2.to_vec(), SocketAddrV4::new(RELAY, 67), T0)
         .is_none());
-    assert_eq!(h.c().dropped(DropReason::UnsupportedType), 1);
+    // The router knows the legacy requesters: from anyone else it is no leasequery at all.
+    assert_eq!(h.router.counters().discarded(Discard::UnexpectedType), 1);
+    assert_eq!(h.c().received.get(), 1);
 }
 
 // ---- destination (docs/protocol.md decision 4), access, rate limits ----
@@ -878,16 +892,16 @@ fn replies_go_to_giaddr_or_the_requesters_own_port() {
     let dest = |h: &mut H, source: SocketAddrV4| h.raw(&q, source, T0).unwrap().destination;
     assert_eq!(
         dest(&mut h, SocketAddrV4::new(RELAY, 67)),
-        Destination::Relay(SocketAddrV4::new(RELAY, 67))
+        Destination::Relay(SocketAddr::V4(SocketAddrV4::new(RELAY, 67)))
     );
     assert_eq!(
         dest(&mut h, SocketAddrV4::new(RELAY, 40067)),
-        Destination::Relay(SocketAddrV4::new(RELAY, 40067))
+        Destination::Relay(SocketAddr::V4(SocketAddrV4::new(RELAY, 40067)))
     );
     // From another (allowed) address: always giaddr, port 67.
     assert_eq!(
         dest(&mut h, SocketAddrV4::new(ip("198.51.100.2"), 40067)),
-        Destination::Relay(SocketAddrV4::new(RELAY, 67))
+        Destination::Relay(SocketAddr::V4(SocketAddrV4::new(RELAY, 67)))
     );
 }
 
@@ -927,13 +941,9 @@ fn rate_limits_per_requester_and_total() {
     let mut h = H::with_config(&text);
     let q = by_ip("198.51.100.100").to_vec();
     let at = |h: &mut H, n: u8, ms: u64| {
-        let rx = Received {
-            payload: &q,
-            source: SocketAddrV4::new(Ipv4Addr::new(198, 51, 100, n), 3067),
-            destination: SERVER,
-            interface_index: None,
-        };
-        h.responder.handle(rx, T0, ms).is_some()
+        let source = SocketAddrV4::new(Ipv4Addr::new(198, 51, 100, n), 3067);
+        let message = Message4::new(&q, source, SERVER, None).unwrap();
+        h.responder.handle(&message, T0, ms).is_some()
     };
     assert!(at(&mut h, 1, 0));
     assert!(at(&mut h, 1, 0));
@@ -1015,7 +1025,7 @@ proptest! {
             }
         }
         if let Some(reply) = h.raw(&bytes, SocketAddrV4::new(RELAY, 67), T0) {
-            let r = Repr::from_bytes(&reply.message).expect("our replies parse");
+            let r = Repr::from_bytes(&reply.payload).expect("our replies parse");
             prop_assert_eq!(r.op, BOOTREPLY);
             prop_assert_ne!(r.giaddr, Ipv4Addr::UNSPECIFIED);
         }
@@ -1066,7 +1076,9 @@ fn cached_active_replies_equal_uncached_ones() {
         ),
         prl(by_sub_option(12, b"relay-A"), &[42, 3]),
     ] {
-        let q = validate::parse(&query.to_vec()).unwrap();
+        let bytes = query.to_vec();
+        let message = Message4::new(&bytes, SocketAddrV4::new(RELAY, 67), SERVER, None).unwrap();
+        let q = validate::read(&message).unwrap();
         let mut cache = reply::OptionCache::default();
         for b in bindings.iter().chain(bindings.iter()) {
             let want = reply::active(&q, &ctx, b, &[], T0);

@@ -1,9 +1,11 @@
-//! Reading a DHCPLEASEQUERY off the wire (RFC 4388 §6.3): a checked BOOTREQUEST with a message
-//! type and a non-zero giaddr. Uses the zero-copy [`Packet`] view and its one-pass
-//! [`OptionIndex`]; what the responder needs is copied out, so nothing here holds the buffer.
+//! Reading a DHCPLEASEQUERY (RFC 4388 §6.3) the router classified: a non-zero giaddr and options
+//! that parse. Uses the zero-copy [`Packet`] view and its one-pass
+//! [`OptionIndex`](lessor_wire::v4::OptionIndex); what the responder needs is copied out, so
+//! nothing here holds the buffer.
 
 use super::counters::DropReason;
-use lessor_wire::v4::{code, MessageType, Packet, RelayAgentInformation, BOOTREQUEST};
+use crate::router4::Message4;
+use lessor_wire::v4::{code, MessageType, Packet, RelayAgentInformation};
 use std::net::Ipv4Addr;
 
 /// The fields of a query the responder uses.
@@ -34,19 +36,14 @@ impl Query {
     }
 }
 
-/// Parses and checks a received payload. giaddr 0 is refused here, before anything else is
-/// looked at (RFC 4388 §6.4.3: "MUST NOT reply").
-pub fn parse(payload: &[u8]) -> Result<Query, DropReason> {
-    let packet = Packet::new_checked(payload).map_err(|_| DropReason::Malformed)?;
-    if packet.op() != BOOTREQUEST {
-        return Err(DropReason::NotBootRequest);
-    }
+/// Reads a message the router routed as leasequery. giaddr 0 is refused here, before anything
+/// else is looked at (RFC 4388 §6.4.3: "MUST NOT reply").
+pub fn read(message: &Message4<'_>) -> Result<Query, DropReason> {
+    read_packet(&message.packet, message.kind)
+}
+
+fn read_packet(packet: &Packet<&[u8]>, message_type: MessageType) -> Result<Query, DropReason> {
     let index = packet.index().map_err(|_| DropReason::Malformed)?;
-    let message_type = index
-        .message_type()
-        .ok()
-        .flatten()
-        .ok_or(DropReason::Malformed)?;
     if packet.giaddr().is_unspecified() {
         return Err(DropReason::GiaddrZero);
     }

@@ -4,9 +4,10 @@
 //! completions of the whole group commit, one per DHCPREQUEST. Sent one by one, each ACK would
 //! cost a system call; queued here during the group's completions and flushed by the store's
 //! group hook ([`lessor_store::Store::after_each_group`]), they leave with one sendmmsg per
-//! socket. A reply sent from anywhere else (no group running) goes out at once.
+//! socket. A reply sent from anywhere else (no group running: the commit was over before the
+//! receive thread attached the send) goes out at once.
 
-use crate::dhcp4::{Reply, Transmit};
+use lessor_net::{Outgoing, Transmit};
 use lessor_store::{completing_group, Store};
 use std::sync::{Arc, Mutex};
 
@@ -14,7 +15,7 @@ use std::sync::{Arc, Mutex};
 /// group's hook flushes them.
 pub struct GroupOutbox {
     inner: Arc<dyn Transmit>,
-    queue: Mutex<Vec<Reply>>,
+    queue: Mutex<Vec<Outgoing>>,
 }
 
 impl GroupOutbox {
@@ -39,7 +40,7 @@ impl GroupOutbox {
 }
 
 impl Transmit for GroupOutbox {
-    fn send(&self, reply: Reply) {
+    fn send(&self, reply: Outgoing) {
         if completing_group() {
             self.queue
                 .lock()
@@ -50,7 +51,7 @@ impl Transmit for GroupOutbox {
         }
     }
 
-    fn send_batch(&self, replies: &mut Vec<Reply>) {
+    fn send_batch(&self, replies: &mut Vec<Outgoing>) {
         self.inner.send_batch(replies);
     }
 }
@@ -58,30 +59,28 @@ impl Transmit for GroupOutbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dhcp4::Destination;
+    use lessor_net::Destination;
     use lessor_store::{Binding4, Completion, HwAddr, State4};
-    use lessor_wire::v4::MessageType;
-    use std::net::{Ipv4Addr, SocketAddrV4};
+    use std::net::{Ipv4Addr, SocketAddr};
 
     /// Records each call: a batch of n replies, or a single send.
     #[derive(Default)]
     struct Calls(Mutex<Vec<usize>>);
 
     impl Transmit for Calls {
-        fn send(&self, _: Reply) {
+        fn send(&self, _: Outgoing) {
             self.0.lock().unwrap().push(1);
         }
-        fn send_batch(&self, replies: &mut Vec<Reply>) {
+        fn send_batch(&self, replies: &mut Vec<Outgoing>) {
             self.0.lock().unwrap().push(replies.len());
             replies.clear();
         }
     }
 
-    fn ack(n: u8) -> Reply {
-        Reply {
-            message: vec![n],
-            destination: Destination::Relay(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 1), 67)),
-            message_type: MessageType::Ack,
+    fn ack(n: u8) -> Outgoing {
+        Outgoing {
+            payload: vec![n],
+            destination: Destination::Relay(SocketAddr::from((Ipv4Addr::new(192, 0, 2, 1), 67))),
         }
     }
 

@@ -1,0 +1,149 @@
+//! DHCPv4 bulk leasequery as a `lessor_net::tcp` service: each accepted connection gets a
+//! [`Connection`] (the sans-IO engine), peers outside `requesters` are refused (draft §9.1), and
+//! every way a connection starts or ends is counted. The listener owns the sockets, threads,
+//! slots, deadlines and shutdown (see `lessor_net::tcp`).
+
+use super::{Close, CloseReason, Connection, Counters, Params};
+use crate::leasequery4::access::AllowList;
+use lessor_net::tcp::{Ended, Ending, Limits, Listener, Refused, StreamEngine, StreamService};
+use lessor_net::Now;
+use lessor_store::Store;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+/// What the listener needs besides the addresses.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub params: Params,
+    pub allow: AllowList,
+    /// BULK_LQ_MAX_CONNS.
+    pub max_connections: usize,
+}
+
+impl StreamEngine for Connection {
+    type Close = Close;
+
+    fn wants_read(&self) -> bool {
+        Connection::wants_read(self)
+    }
+    fn read_hint(&self) -> usize {
+        Connection::read_hint(self)
+    }
+    fn receive(&mut self, bytes: &[u8], now: Now) -> Result<(), Close> {
+        Connection::receive(self, bytes, now)
+    }
+    fn peer_closed(&mut self, now: Now) -> Result<(), Close> {
+        Connection::peer_closed(self, now)
+    }
+    fn wants_write(&self) -> bool {
+        Connection::wants_write(self)
+    }
+    fn poll_transmit(&mut self, out: &mut Vec<u8>, budget: usize, now: Now) -> usize {
+        Connection::poll_transmit(self, out, budget, now)
+    }
+    fn close(&self) -> Option<Ending<Close>> {
+        // Everything owed was handed out for these: let the peer read it before the close.
+        Connection::close(self).map(|c| match c {
+            Close::Finished | Close::Shutdown | Close::Aborted => Ending::Graceful(c),
+            Close::Junk(_) | Close::DataTimeout | Close::IdleTimeout => Ending::Abort(c),
+        })
+    }
+    fn next_deadline(&self) -> Option<u64> {
+        Connection::next_deadline(self)
+    }
+    fn on_timeout(&mut self, now: Now) -> Result<(), Close> {
+        Connection::on_timeout(self, now)
+    }
+    fn shutdown(&mut self) {
+        Connection::shutdown(self)
+    }
+}
+
+/// The service every connection of one listener shares.
+struct Service4 {
+    params: Arc<Params>,
+    allow: AllowList,
+    store: Arc<Store>,
+    counters: Arc<Counters>,
+}
+
+impl StreamService for Service4 {
+    type Engine = Connection;
+
+    fn name(&self) -> &str {
+        "bulk4"
+    }
+
+    fn allows(&self, peer: IpAddr) -> bool {
+        match peer {
+            IpAddr::V4(a) => self.allow.contains(a),
+            IpAddr::V6(_) => false,
+        }
+    }
+
+    fn connect(&self, _: SocketAddr, now: Now) -> Connection {
+        self.counters.accepted.add();
+        Connection::new(
+            Arc::clone(&self.params),
+            Arc::clone(&self.store),
+            Arc::clone(&self.counters),
+            now,
+        )
+    }
+
+    fn refused(&self, _: IpAddr, why: Refused) {
+        match why {
+            Refused::NotAllowed => self.counters.refused_not_allowed.add(),
+            Refused::Full | Refused::NoThread => self.counters.refused_limit.add(),
+        }
+    }
+
+    fn closed(&self, _: SocketAddr, how: Ended<Close>) {
+        self.counters.count_close(match how {
+            Ended::Engine(c) => CloseReason::from(c),
+            Ended::SocketError => CloseReason::SocketError,
+            Ended::Shutdown => CloseReason::Shutdown,
+        });
+    }
+}
+
+/// A running bulk leasequery listener.
+pub struct Running {
+    listener: Listener,
+    counters: Arc<Counters>,
+}
+
+impl Running {
+    /// The addresses listened on (with the port the system chose for port 0).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        self.listener.local_addrs()
+    }
+
+    /// The service's counters.
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.counters
+    }
+
+    /// Stops accepting, sends QueryTerminated on every connection and waits for the threads.
+    pub fn shutdown(self) {
+        self.listener.shutdown();
+    }
+}
+
+/// Listens on `addrs` and serves bulk leasequery from `store` until [`Running::shutdown`].
+pub fn start(settings: Settings, addrs: &[SocketAddr], store: Arc<Store>) -> io::Result<Running> {
+    let counters = Arc::new(Counters::default());
+    let service = Arc::new(Service4 {
+        params: Arc::new(settings.params),
+        allow: settings.allow,
+        store,
+        counters: Arc::clone(&counters),
+    });
+    let limits = Limits {
+        max_connections: settings.max_connections,
+        ..Limits::default()
+    };
+    let listener = Listener::start(service, limits, addrs)?;
+    Ok(Running { listener, counters })
+}

@@ -1,0 +1,45 @@
+//! The bulk leasequery listeners a config names.
+
+use super::ServeError;
+use crate::bulk4::{self, Params};
+use crate::config::Config;
+use crate::leasequery4::access::AllowList;
+use lessor_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Starts the DHCPv4 bulk leasequery listener when `[leasequery.bulk]` names addresses.
+pub(super) fn start4(
+    config: &Config,
+    store: &Arc<Store>,
+    log: &dyn Fn(&str),
+) -> Result<Option<bulk4::Running>, ServeError> {
+    let Some(lq) = config.file.leasequery.as_ref() else {
+        return Ok(None);
+    };
+    let identifier = config.file.server.identifier;
+    let (Some(bulk), Some(params)) = (lq.bulk.as_ref(), Params::from_config(config, identifier))
+    else {
+        return Ok(None);
+    };
+    if bulk.listen.is_empty() {
+        log("leasequery.bulk: no listen address: bulk leasequery is not served");
+        return Ok(None);
+    }
+    let addrs: Vec<SocketAddr> = bulk
+        .listen
+        .iter()
+        .map(|a| SocketAddr::new(*a, bulk.port))
+        .collect();
+    let settings = bulk4::Settings {
+        params,
+        allow: AllowList::new(lq.requesters.clone()),
+        max_connections: usize::try_from(bulk.max_connections).unwrap_or(usize::MAX),
+    };
+    let running = bulk4::start(settings, &addrs, Arc::clone(store))
+        .map_err(|e| ServeError::Sockets(format!("bulk leasequery: {e}")))?;
+    for a in running.local_addrs() {
+        log(&format!("bulk leasequery: listening on tcp {a}"));
+    }
+    Ok(Some(running))
+}

@@ -1,0 +1,97 @@
+//! How the counters of the sockets, the leasequery responder and the bulk service report
+//! themselves ([`Report`]), written from their public readings so that the services' own
+//! modules stay about the protocol.
+
+use crate::bulk4::{self, CloseReason, Status};
+use crate::leasequery4::{self, QueryKind};
+use crate::stats::Report;
+use lessor_net::udp;
+
+const KINDS: [(QueryKind, &str); 5] = [
+    (QueryKind::Ip, "ip"),
+    (QueryKind::Mac, "mac"),
+    (QueryKind::ClientId, "client-id"),
+    (QueryKind::RemoteId, "remote-id"),
+    (QueryKind::RelayId, "relay-id"),
+];
+
+impl Report for udp::Counters {
+    fn report(&self, out: &mut dyn FnMut(&str, u64)) {
+        let c = self.snapshot();
+        out("received", c.received);
+        out("receive-errors", c.receive_errors);
+        out("truncated", c.truncated);
+        out("sent-relay", c.sent_relay);
+        out("sent-client", c.sent_client);
+        out("sent-broadcast", c.sent_broadcast);
+        out("sent-hardware", c.sent_hardware);
+        out("sent-multicast", c.sent_multicast);
+        out("send-errors", c.send_errors);
+        out("broadcast-fallbacks", c.fallbacks);
+    }
+}
+
+impl Report for leasequery4::Counters {
+    fn report(&self, out: &mut dyn FnMut(&str, u64)) {
+        out("received", self.received.get());
+        for (kind, name) in KINDS {
+            out(&format!("query-{name}"), self.queries(kind));
+        }
+        out("legacy", self.legacy.get());
+        out("active", self.active.get());
+        out("unassigned", self.unassigned.get());
+        out("unknown", self.unknown.get());
+        out("legacy-ack", self.legacy_ack.get());
+        out("legacy-nak", self.legacy_nak.get());
+        for reason in leasequery4::DropReason::ALL {
+            out(&format!("dropped-{}", reason.name()), self.dropped(reason));
+        }
+    }
+}
+
+impl Report for bulk4::Counters {
+    fn report(&self, out: &mut dyn FnMut(&str, u64)) {
+        out("accepted", self.accepted.get());
+        out("refused-not-allowed", self.refused_not_allowed.get());
+        out("refused-limit", self.refused_limit.get());
+        out("draft", self.draft.get());
+        out("rfc6926", self.rfc6926.get());
+        for (kind, name) in KINDS {
+            out(&format!("query-{name}"), self.queries(kind));
+        }
+        for status in Status::ALL {
+            out(&format!("failed-{}", status.name()), self.failures(status));
+        }
+        out("bindings", self.bindings.get());
+        out("done", self.done.get());
+        out("unassigned", self.unassigned.get());
+        out("unknown", self.unknown.get());
+        out("aborted", self.aborted.get());
+        for reason in CloseReason::ALL {
+            out(&format!("closed-{}", reason.name()), self.closed(reason));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::line;
+
+    #[test]
+    fn every_counter_set_reports_what_moved() {
+        let sockets = udp::Counters::default();
+        sockets
+            .received
+            .fetch_add(3, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(line(&sockets), "received=3");
+        let lq = leasequery4::Counters::default();
+        lq.received.add();
+        lq.by_mac.add();
+        assert_eq!(line(&lq), "received=1 query-mac=1");
+        let bulk = bulk4::Counters::default();
+        bulk.accepted.add();
+        bulk.count_close(CloseReason::Finished);
+        assert_eq!(line(&bulk), "accepted=1 closed-finished=1");
+    }
+}

@@ -1,0 +1,192 @@
+//! The DHCPv4 UDP service: the `[dhcp4]` sockets, receive threads that route each datagram once
+//! ([`Router4`]) to the DHCP engine (one state machine under one lock, so each decision sees the
+//! ones before it) or to the leasequery responder (no lock but its rate limiter's: queries are
+//! answered in parallel and a burst of them never holds up clients), and the sending of what
+//! they return: at once, outside every lock, or once durable through the [`GroupOutbox`].
+
+use super::{GroupOutbox, ServeError};
+use crate::config::schema::Dhcp4;
+use crate::config::Config;
+use crate::dhcp4::{Engine4, Output};
+use crate::leasequery4::Responder4;
+use crate::router4::{Route4, Router4};
+use crate::stats::Report;
+use lessor_net::udp::{self, Family, Receivers, Sender, Sockets, V6Options};
+use lessor_net::{Clock, Now, Outgoing, Received, Transmit};
+use lessor_store::Store;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, Mutex};
+
+/// Most replies held back for one system call: fewer would cost more calls, more would keep
+/// the first answers of a batch waiting while the last ones are computed.
+const FLUSH_AT: usize = 4;
+
+/// The running DHCPv4 UDP service.
+pub(super) struct Udp4 {
+    receivers: Receivers,
+    engine: Arc<Mutex<Engine4>>,
+    router: Arc<Router4>,
+    responder: Arc<Responder4>,
+    sockets: Arc<udp::Counters>,
+    /// The engine's counters, shared with its store completions: read without its lock.
+    engine_counters: Arc<crate::dhcp4::Counters>,
+}
+
+impl Udp4 {
+    /// The engine's timer (lease expiry, lapsed offers).
+    pub(super) fn tick(&self, now: Now) {
+        self.engine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .tick(now.wall);
+    }
+
+    /// Receive threads that ended while the service runs (a handler panicked).
+    pub(super) fn receivers_lost(&self) -> usize {
+        self.receivers.finished_early()
+    }
+
+    /// What the service counts, by part.
+    pub(super) fn reports(&self) -> Vec<(&'static str, &dyn Report)> {
+        vec![
+            ("udp4", &*self.sockets as &dyn Report),
+            ("router4", self.router.counters() as &dyn Report),
+            ("dhcp4", &*self.engine_counters as &dyn Report),
+            ("leasequery4", &**self.responder.counters() as &dyn Report),
+        ]
+    }
+
+    /// Stops the receive threads; returns how many panicked.
+    pub(super) fn shutdown(self) -> usize {
+        self.receivers.shutdown()
+    }
+}
+
+/// Receive threads per socket: `dhcp4.receive-threads`, else half the CPUs available (the
+/// kernel's network work, the store writer and other processes need the rest), 1 to 4.
+fn receive_threads(raw: &Dhcp4) -> usize {
+    raw.receive_threads.map(usize::from).unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 4))
+    })
+}
+
+/// Opens the `[dhcp4]` sockets and starts their threads; `None` without `[dhcp4]`.
+pub(super) fn start(
+    config: &Config,
+    store: &Arc<Store>,
+    clock: Clock,
+    log: &dyn Fn(&str),
+) -> Result<Option<Udp4>, ServeError> {
+    let Some(raw) = config.file.dhcp4.as_ref() else {
+        return Ok(None);
+    };
+    let listen: Vec<IpAddr> = raw.listen.iter().copied().map(IpAddr::V4).collect();
+    let sockets = Sockets::open(
+        Family::V4,
+        &listen,
+        &raw.interfaces,
+        raw.port,
+        &V6Options::default(),
+    )
+    .map_err(|e| ServeError::Sockets(e.to_string()))?;
+    let identifier: Ipv4Addr = config.file.server.identifier;
+    let counters = Arc::new(udp::Counters::default());
+    let sender = Arc::new(Sender::new(
+        &sockets,
+        Some(IpAddr::V4(identifier)),
+        Arc::clone(&counters),
+    ));
+    // DHCPACKs leave from the store's writer once durable: those of one commit together.
+    let acks = GroupOutbox::attach(Arc::clone(&sender) as Arc<dyn Transmit>, store);
+    let engine = Engine4::new(config, Arc::clone(store), sockets.interfaces(), identifier);
+    let engine_counters = Arc::clone(engine.counters());
+    let engine = Arc::new(Mutex::new(engine));
+    let responder = Arc::new(Responder4::new(config, Arc::clone(store), identifier));
+    let router = Arc::new(Router4::for_config(config));
+    let threads = receive_threads(raw);
+    for socket in sockets.iter() {
+        log(&format!(
+            "dhcp4: listening on {} ({threads} receive thread(s))",
+            socket.describe()
+        ));
+    }
+    let receivers = Receivers::start(
+        "dhcp4",
+        &sockets,
+        Arc::clone(&counters),
+        udp::DEFAULT_BUFFER,
+        threads,
+        |_| Handler4 {
+            router: Arc::clone(&router),
+            engine: Arc::clone(&engine),
+            responder: Arc::clone(&responder),
+            sender: Arc::clone(&sender),
+            acks: Arc::clone(&acks),
+            clock,
+            pending: Vec::with_capacity(udp::BATCH),
+        },
+    )
+    .map_err(|e| ServeError::Thread(e.to_string()))?;
+    Ok(Some(Udp4 {
+        receivers,
+        engine,
+        router,
+        responder,
+        sockets: counters,
+        engine_counters,
+    }))
+}
+
+/// What each receive thread runs.
+struct Handler4 {
+    router: Arc<Router4>,
+    engine: Arc<Mutex<Engine4>>,
+    responder: Arc<Responder4>,
+    sender: Arc<Sender>,
+    /// Where DHCPACKs go once durable.
+    acks: Arc<GroupOutbox>,
+    clock: Clock,
+    /// Replies computed and not sent yet.
+    pending: Vec<Outgoing>,
+}
+
+impl udp::Handler for Handler4 {
+    fn datagram(&mut self, rx: Received<'_>) {
+        let now = self.clock.now();
+        match self.router.route(&rx) {
+            Route4::Dhcp(message) => {
+                let (_, output) = self
+                    .engine
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .handle(&message, now.wall);
+                match output {
+                    Output::Nothing => {}
+                    Output::Now(reply) => self.pending.push(reply),
+                    Output::WhenDurable(reply, durable) => {
+                        let acks = Arc::clone(&self.acks);
+                        durable.on_durable(move |result| {
+                            if result.is_ok() {
+                                acks.send(reply);
+                            }
+                        });
+                    }
+                }
+            }
+            Route4::Leasequery(message) => {
+                self.pending
+                    .extend(self.responder.handle(&message, now.wall, now.ms));
+            }
+            Route4::Discard(_) => {}
+        }
+        // Replies leave in groups of FLUSH_AT rather than at the end of a long batch: the
+        // requestors (or relays) start on the first answers while the rest are worked out.
+        if self.pending.len() >= FLUSH_AT {
+            self.sender.send_batch(&mut self.pending);
+        }
+    }
+
+    fn batch_done(&mut self) {
+        self.sender.send_batch(&mut self.pending);
+    }
+}
