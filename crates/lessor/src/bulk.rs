@@ -6,15 +6,15 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use lessor_perf::parse_duration;
 use lessor_requestor::bulk::tcp::{self, Config};
 use lessor_requestor::bulk::{End, TimeRange};
 use lessor_requestor::QueryKey;
 use lessor_wire::framing::Dialect;
 use serde_json::{json, Value};
 
+use crate::cli::{parse_duration, parse_key, parse_server, Kind};
 use crate::leases::text::parse_time;
-use crate::query::{lease_json, lease_row, parse_key, parse_server, Kind};
+use crate::query::{lease_json, lease_row};
 
 /// The framing and messages to speak (docs/protocol.md decision 1).
 #[derive(Clone, Copy, clap::ValueEnum)]

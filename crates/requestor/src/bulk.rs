@@ -21,35 +21,14 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use lessor_wire::framing::{Decoder, Dialect, Encoder, MAX_MESSAGE_SIZE};
-use lessor_wire::v4::{DhcpOption, MessageType, Packet, BOOTREPLY};
+use lessor_wire::v4::{code, DhcpOption, MessageType, Packet, BOOTREPLY};
 
 use crate::query::{KeyError, QueryKey};
 use crate::reply::{LeaseInfo, ReplyError};
 
-/// The draft's code points, which it left "TBD" (docs/protocol.md decision 2). Lessor's defaults;
-/// a peer that used private values needs the same values here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DraftCodes {
-    /// DHCPLEASEDATA (default 19).
-    pub lease_data: u8,
-    /// DHCPLEASEDONE (default 15).
-    pub lease_done: u8,
-    /// DHCPLEASEQUERYFAIL (default 17).
-    pub lease_query_fail: u8,
-    /// The STATUS_CODE option (default 151).
-    pub status_code_option: u8,
-}
-
-impl Default for DraftCodes {
-    fn default() -> Self {
-        DraftCodes {
-            lease_data: 19,
-            lease_done: 15,
-            lease_query_fail: 17,
-            status_code_option: 151,
-        }
-    }
-}
+/// The draft's code points (docs/protocol.md decision 2): a peer that used private values needs
+/// the same values here.
+pub use lessor_wire::v4::DraftCodes;
 
 /// A status code from option 151 (docs/protocol.md decision 3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -442,7 +421,7 @@ impl Session {
             (
                 u8::from(MessageType::LeaseQueryDone),
                 u8::from(MessageType::LeaseQueryStatus),
-                151,
+                code::STATUS_CODE,
             )
         };
         let active = u8::from(MessageType::LeaseActive);

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use super::report::LqReport;
 use super::session::Session;
 use super::{Keys, Order, QueryEncoder};
-use crate::run::{recv_until, Received};
-use crate::stats::Summary;
+use crate::latency::Summary;
+use crate::udp_wait::{recv_until, Received};
 
 /// Everything one leasequery run needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
