@@ -10,9 +10,10 @@
 # - table-null:    `lessor bulk relay-id R > /dev/null`;
 # - table-pipe:    `lessor bulk relay-id R | cat > /dev/null`.
 # Each time is the wall-clock time of the whole command (process start to exit, connection
-# included). Prints one line per measurement and a Markdown summary of medians, with each
-# requestor time as bindings/s and as a multiple of the perf time measured in the same
-# repetition; JSON lines in $OUT/results.jsonl.
+# included), and the CPU time (user + system) of the processes it ran: on a shared machine the
+# CPU time moves less than the wall clock. Prints one line per measurement and a Markdown
+# summary of medians, with each requestor time as bindings/s and as a multiple of the perf time
+# measured in the same repetition; JSON lines in $OUT/results.jsonl.
 #
 # Usage (no root needed: loopback only):
 #   benches/bulk_requestor.sh [--bindings 130000] [--reps 5] [--dialect rfc6926]
@@ -109,11 +110,16 @@ done
 
 Q=(relay-id "$RELAY_ID" --server "127.0.0.1:$TCP_PORT" --dialect "$DIALECT")
 now() { date +%s.%N; }
-# Runs "$@" through bash -c (so a pipe is part of what is timed); prints the seconds taken.
+# Runs "$1" through bash -c (so a pipe is part of what is timed); prints the wall-clock seconds
+# and the CPU seconds (user + system) of everything it ran (lessor, and cat for a pipe).
 timed() {
-  local t0 t1
-  t0=$(now); bash -c "$1"; t1=$(now)
-  python3 -c "print(round($t1 - $t0, 4))"
+  python3 -c '
+import resource, subprocess, sys, time
+t = time.monotonic()
+subprocess.run(["bash", "-c", sys.argv[1]], check=True)
+wall = time.monotonic() - t
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(round(wall, 4), round(r.ru_utime + r.ru_stime, 4))' "$1"
 }
 L=$(printf '%q' "$LESSOR")
 QS=$(printf '%q ' "${Q[@]}")
@@ -127,13 +133,14 @@ got=$("$LESSOR" perf bulk "${Q[@]}" --json | python3 -c 'import json,sys; print(
 [ "$got" = "$BINDINGS" ] || { echo "perf bulk: $got bindings, want $BINDINGS" >&2; exit 1; }
 
 for rep in $(seq 1 "$REPS"); do
-  perf=$(timed "$L perf bulk $QS --json > /dev/null")
-  json_null=$(timed "$L bulk $QS --json > /dev/null")
-  json_pipe=$(timed "$L bulk $QS --json | cat > /dev/null")
-  table_null=$(timed "$L bulk $QS > /dev/null")
-  table_pipe=$(timed "$L bulk $QS | cat > /dev/null")
-  line=$(printf '{"rep": %s, "bindings": %s, "dialect": "%s", "perf": %s, "json_null": %s, "json_pipe": %s, "table_null": %s, "table_pipe": %s}' \
-    "$rep" "$BINDINGS" "$DIALECT" "$perf" "$json_null" "$json_pipe" "$table_null" "$table_pipe")
+  read -r perf perf_cpu <<< "$(timed "$L perf bulk $QS --json > /dev/null")"
+  read -r json_null json_null_cpu <<< "$(timed "$L bulk $QS --json > /dev/null")"
+  read -r json_pipe json_pipe_cpu <<< "$(timed "$L bulk $QS --json | cat > /dev/null")"
+  read -r table_null table_null_cpu <<< "$(timed "$L bulk $QS > /dev/null")"
+  read -r table_pipe table_pipe_cpu <<< "$(timed "$L bulk $QS | cat > /dev/null")"
+  line=$(printf '{"rep": %s, "bindings": %s, "dialect": "%s", "perf": %s, "json_null": %s, "json_pipe": %s, "table_null": %s, "table_pipe": %s, "cpu": {"perf": %s, "json_null": %s, "json_pipe": %s, "table_null": %s, "table_pipe": %s}}' \
+    "$rep" "$BINDINGS" "$DIALECT" "$perf" "$json_null" "$json_pipe" "$table_null" "$table_pipe" \
+    "$perf_cpu" "$json_null_cpu" "$json_pipe_cpu" "$table_null_cpu" "$table_pipe_cpu")
   echo "$line" | tee -a "$RESULTS"
 done
 
@@ -142,8 +149,8 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 n = rows[0]["bindings"]
 print()
-print(f"| what | median s | min s | max s | median bindings/s | median × perf bulk |")
-print("|---|---:|---:|---:|---:|---:|")
+print(f"| what | median s | min s | max s | median bindings/s | median × perf bulk | median CPU s | bindings per CPU-s |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
 for k, name in [("perf", "`lessor perf bulk` (server rate)"),
                 ("json_null", "`lessor bulk --json > /dev/null`"),
                 ("json_pipe", "`lessor bulk --json \\| cat > /dev/null`"),
@@ -152,5 +159,6 @@ for k, name in [("perf", "`lessor perf bulk` (server rate)"),
     v = [r[k] for r in rows]
     ratio = statistics.median(r[k] / r["perf"] for r in rows)
     med = statistics.median(v)
-    print(f"| {name} | {med:.3f} | {min(v):.3f} | {max(v):.3f} | {n / med:,.0f} | {ratio:.2f} |")
+    cpu = statistics.median(r["cpu"][k] for r in rows)
+    print(f"| {name} | {med:.3f} | {min(v):.3f} | {max(v):.3f} | {n / med:,.0f} | {ratio:.2f} | {cpu:.3f} | {n / cpu:,.0f} |")
 PY
