@@ -16,7 +16,7 @@ pub mod session;
 
 use std::net::Ipv4Addr;
 
-use lessor_wire::v4::{Packet, QueryKey, QueryKind, BOOTREPLY, HEADER_LEN};
+use lessor_wire::v4::{code, MessageType, Packet, QueryKey, QueryKind, BOOTREPLY, HEADER_LEN};
 
 pub use report::LqReport;
 pub use run::{run, run_on};
@@ -191,12 +191,14 @@ pub fn classify(datagram: &[u8]) -> Option<(u32, Answer)> {
     if packet.op() != BOOTREPLY {
         return None;
     }
-    let kind = packet.option(53).ok()?;
+    let kind = packet.option(code::DHCP_MESSAGE_TYPE).ok()?;
     let answer = match kind.as_deref() {
-        Some([11]) => Answer::Unassigned,
-        Some([12]) => Answer::Unknown,
-        Some([13]) => Answer::Active,
-        Some([t]) => Answer::Other(Some(*t)),
+        Some(&[t]) => match MessageType::from(t) {
+            MessageType::LeaseUnassigned => Answer::Unassigned,
+            MessageType::LeaseUnknown => Answer::Unknown,
+            MessageType::LeaseActive => Answer::Active,
+            _ => Answer::Other(Some(t)),
+        },
         _ => Answer::Other(None),
     };
     Some((packet.xid(), answer))
@@ -206,7 +208,7 @@ pub fn classify(datagram: &[u8]) -> Option<(u32, Answer)> {
 mod tests {
     use super::*;
     use lessor_wire::v4::code::relay;
-    use lessor_wire::v4::{DhcpOption, MessageType, Repr, BOOTREQUEST};
+    use lessor_wire::v4::{DhcpOption, Repr, BOOTREQUEST};
 
     const G: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 
