@@ -3,7 +3,7 @@
 //! The loop keeps at most `in_flight` clients with an exchange outstanding, starts a new one as
 //! soon as one ends (closed loop), and stops when every client has ended or the duration is
 //! over. Each turn handles the deadlines that passed, then waits for one datagram no longer than
-//! the next deadline (and never more than [`crate::udp_wait::MAX_WAIT`]), so the loop always makes progress
+//! the next deadline (and never more than 100 ms), so the loop always makes progress
 //! toward the end of the run.
 
 use std::cmp::Reverse;

@@ -2,7 +2,7 @@
 //!
 //! Each turn expires the queries whose timeout passed, fills the window (closed loop: a query
 //! goes out as soon as one ends), then waits for one datagram no longer than the next deadline,
-//! with the same wait rule as the DORA loop ([`crate::run`]). The run ends when every query has
+//! with the same wait rule as the DORA loop ([`crate::dora::run`](mod@crate::dora::run)). The run ends when every query has
 //! ended or the duration is over.
 
 use std::io;
