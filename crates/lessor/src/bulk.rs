@@ -6,15 +6,15 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use lessor_perf::parse_duration;
 use lessor_requestor::bulk::tcp::{self, Config};
 use lessor_requestor::bulk::{End, TimeRange};
 use lessor_requestor::QueryKey;
 use lessor_wire::framing::Dialect;
 use serde_json::{json, Value};
 
+use crate::cli::{parse_duration, parse_key, parse_server, Kind};
 use crate::leases::text::parse_time;
-use crate::query::{lease_json, lease_row, parse_key, parse_server, Kind};
+use crate::query::{lease_json, query_json};
 
 /// The framing and messages to speak (docs/protocol.md decision 1).
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -84,6 +84,12 @@ pub fn run(args: BulkArgs) -> ExitCode {
         }
     }
 }
+
+mod line;
+
+/// Output is written in pieces of about this many octets (a pipe or a file): one write per
+/// line would cost a system call per binding.
+const FLUSH_AT: usize = 64 * 1024;
 
 /// Fixed column widths (the rows are printed as they arrive); the last column is not padded.
 const COLUMNS: [(&str, usize); 9] = [
@@ -253,11 +259,15 @@ fn one(
 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    // Lines go out in large writes; to a terminal, each as it arrives.
+    let each_line = std::io::stdout().is_terminal();
     let progress = std::io::stderr().is_terminal();
+    let shared = line::Shared::new(&query_json(key), &server.to_string());
+    let (mut buf, mut cell) = (Vec::with_capacity(2 * FLUSH_AT), Vec::new());
     let started = Instant::now();
     let mut shown = started;
     let mut error = None;
-    while let Some(item) = results.next() {
+    while let Some(item) = results.next_lease() {
         let lease = match item {
             Ok(l) => l,
             Err(e) => {
@@ -265,25 +275,27 @@ fn one(
                 break;
             }
         };
-        let written = if args.json {
-            let mut m = lease_json(key, &lease, SystemTime::now());
-            m.insert("server".into(), json!(server.to_string()));
-            m.insert("other_answers".into(), json!([]));
-            writeln!(out, "{}", Value::Object(m))
+        if args.json {
+            line::json(&mut buf, &shared, lease, SystemTime::now());
         } else {
             if !table.header_done {
                 table.header_done = true;
-                writeln!(out, "{}", table.header()).ok();
+                buf.extend_from_slice(table.header().as_bytes());
+                buf.push(b'\n');
             }
-            writeln!(out, "{}", table.row(value, &lease_row(&lease)))
-        };
-        if written.is_err() {
-            return Ok(None);
+            let query = table.query_width.map(|w| (value, w));
+            line::row(&mut buf, &mut cell, query, lease);
         }
         *printed += 1;
-        if progress && shown.elapsed() >= Duration::from_secs(1) {
+        let tick = progress && shown.elapsed() >= Duration::from_secs(1);
+        if each_line || tick || buf.len() >= FLUSH_AT {
+            if out.write_all(&buf).and_then(|()| out.flush()).is_err() {
+                return Ok(None);
+            }
+            buf.clear();
+        }
+        if tick {
             shown = Instant::now();
-            out.flush().ok();
             let secs = started.elapsed().as_secs_f64();
             eprint!(
                 "\r{} bindings in {secs:.0} s ({:.0}/s)\x1b[K",
@@ -292,7 +304,9 @@ fn one(
             );
         }
     }
-    out.flush().ok();
+    if out.write_all(&buf).and_then(|()| out.flush()).is_err() {
+        return Ok(None);
+    }
     if progress && shown != started {
         eprint!("\r\x1b[K");
     }

@@ -115,13 +115,7 @@ fn v4_option_name(code: u8) -> &'static str {
 }
 
 fn relay_sub_option_name(code: u8) -> &'static str {
-    match code {
-        1 => "circuit-id",
-        2 => "remote-id",
-        5 => "link-selection",
-        12 => "relay-id",
-        _ => "sub-option",
-    }
+    v4::code::relay::name(code).unwrap_or("sub-option")
 }
 
 fn describe_v4(r: &v4::Repr, len: usize) -> String {
@@ -182,9 +176,10 @@ fn describe_v4(r: &v4::Repr, len: usize) -> String {
                 let subs: Vec<String> = rai
                     .sub_options()
                     .map(|s| match s {
-                        Ok(s) if s.code == 5 && s.data.len() == 4 => {
+                        Ok(s) if s.code == v4::code::relay::LINK_SELECTION && s.data.len() == 4 => {
                             format!(
-                                "link-selection {}",
+                                "{} {}",
+                                relay_sub_option_name(s.code),
                                 std::net::Ipv4Addr::new(s.data[0], s.data[1], s.data[2], s.data[3])
                             )
                         }

@@ -308,7 +308,7 @@ fn demo(args: &DemoArgs) -> Result<(), String> {
         "2. {n} clients get leases through a relay agent (giaddr 127.0.0.1) that adds option 82: \
          circuit-id, remote-id (the MAC), link-selection (the clients' subnet) and relay-id \
          (sub-option 12, \"{}\")",
-        String::from_utf8_lossy(lessor_perf::config::DEFAULT_RELAY_ID)
+        String::from_utf8_lossy(lessor_perf::dora::DEFAULT_RELAY_ID)
     ));
     let Command::Perf {
         command: crate::perf::PerfCommand::Dora(dora),
@@ -320,7 +320,7 @@ fn demo(args: &DemoArgs) -> Result<(), String> {
         return Err("the perf dora command line did not parse as one".into());
     };
     let dora = crate::perf::dora_config(dora)?;
-    let report = lessor_perf::run_on(&dora, &relay).map_err(|e| format!("perf dora: {e}"))?;
+    let report = lessor_perf::dora::run_on(&dora, &relay).map_err(|e| format!("perf dora: {e}"))?;
     print!("{}", report.to_text());
     drop(relay);
     if report.completed != u64::from(n) {
@@ -368,7 +368,7 @@ fn demo(args: &DemoArgs) -> Result<(), String> {
     heading(
         "4. Bulk leasequery (RFC 6926, TCP): every binding behind one relay agent, by its relay-id",
     );
-    let relay_id = String::from_utf8_lossy(lessor_perf::config::DEFAULT_RELAY_ID).into_owned();
+    let relay_id = String::from_utf8_lossy(lessor_perf::dora::DEFAULT_RELAY_ID).into_owned();
     let Command::Bulk(bulk) = command(&words(&format!(
         "bulk relay-id {relay_id} --server {bulk_server}"
     )))?

@@ -344,16 +344,7 @@ fn time_line(t: u64) -> String {
 }
 
 fn sub_option_name(code: u8) -> &'static str {
-    match code {
-        1 => "circuit-id",
-        2 => "remote-id",
-        5 => "link-selection",
-        6 => "subscriber-id",
-        9 => "vendor-specific",
-        11 => "server-identifier-override",
-        12 => "relay-id",
-        _ => "",
-    }
+    lessor_wire::v4::code::relay::name(code).unwrap_or("")
 }
 
 /// Every field of a binding, one per line.

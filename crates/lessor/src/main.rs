@@ -2,6 +2,7 @@
 
 mod bulk;
 mod check;
+mod cli;
 mod decode;
 mod demo;
 mod leases;

@@ -6,14 +6,15 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lessor_perf::bulk::BulkConfig;
+use lessor_perf::dora::Config;
 use lessor_perf::leasequery::run::LqConfig;
-use lessor_perf::leasequery::{parse_addresses, parse_key_lines, By, Key, Keys, Order};
-use lessor_perf::{parse_duration, parse_hex, Config};
-use lessor_requestor::QueryKey;
+use lessor_perf::leasequery::{Keys, Order};
 use lessor_wire::framing::Dialect;
 
 use crate::bulk::DialectArg;
-use crate::query::{parse_key, parse_server, Kind};
+use crate::cli::{
+    parse_addresses, parse_duration, parse_hex, parse_key, parse_key_lines, parse_server, Kind,
+};
 
 #[derive(clap::Subcommand)]
 pub enum PerfCommand {
@@ -79,13 +80,13 @@ pub struct LeasequeryArgs {
     /// Local ADDR:PORT of the UDP socket.
     #[arg(long, default_value = "0.0.0.0:0")]
     bind: SocketAddr,
-    /// What the queries ask by: ip, mac, client-id, relay-id, remote-id.
-    #[arg(long)]
-    by: By,
+    /// What the queries ask by.
+    #[arg(long, value_enum)]
+    by: Kind,
     /// Query by IP for every address FIRST-LAST in turn (with --by ip).
     #[arg(long, value_name = "FIRST-LAST", value_parser = parse_addresses, conflicts_with = "from_file")]
     addresses: Option<(Ipv4Addr, Ipv4Addr)>,
-    /// Query keys, one per line: addresses for --by ip, hex octets otherwise ("#" comments).
+    /// Query keys, one per line, written as the VALUE of `lessor query` ("#" comments).
     #[arg(long, value_name = "FILE")]
     from_file: Option<PathBuf>,
     /// Draw keys at random (seeded by --seed) instead of in turn.
@@ -198,7 +199,7 @@ fn leasequery(args: LeasequeryArgs) -> ExitCode {
         return fail("give --giaddr (or --bind with a specific IPv4 address)");
     };
     let keys = match (args.addresses, &args.from_file) {
-        (Some((first, last)), None) if args.by == By::Ip => Keys::Range { first, last },
+        (Some((first, last)), None) if args.by == Kind::Ip => Keys::Range { first, last },
         (Some(_), None) => return fail("--addresses needs --by ip (use --from-file for others)"),
         (None, Some(path)) => {
             let body = match std::fs::read_to_string(path) {
@@ -272,7 +273,7 @@ fn dora(args: DoraArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
-    match lessor_perf::run(&config) {
+    match lessor_perf::dora::run(&config) {
         Ok(report) => {
             if json {
                 println!("{}", report.to_json());
@@ -287,13 +288,7 @@ fn dora(args: DoraArgs) -> ExitCode {
 
 /// The run `lessor perf bulk ARGS` makes.
 pub(crate) fn bulk_config(args: &PerfBulkArgs) -> Result<BulkConfig, String> {
-    let key = match parse_key(args.kind, &args.value, 1)? {
-        QueryKey::Ip(a) => Key::Ip(a),
-        QueryKey::Mac { chaddr, .. } => Key::Mac(chaddr),
-        QueryKey::ClientId(id) => Key::ClientId(id),
-        QueryKey::RemoteId(id) => Key::RemoteId(id),
-        QueryKey::RelayId(id) => Key::RelayId(id),
-    };
+    let key = parse_key(args.kind, &args.value, 1)?;
     let mut config = BulkConfig::new(args.server, key);
     config.dialect = match args.dialect {
         DialectArg::Draft => Dialect::Draft,

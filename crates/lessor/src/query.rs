@@ -5,27 +5,12 @@ use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lessor_perf::parse_duration;
 use lessor_requestor::udp::{self, Answered, Outcome, QueryError};
 use lessor_requestor::{Config, Failure, LeaseInfo, QueryKey};
 use serde_json::{json, Map, Value};
 
+use crate::cli::{parse_duration, parse_key, parse_server, Kind};
 use crate::leases::text::{hex, printable, rfc3339, table, text_or_hex};
-
-/// What the VALUE names.
-#[derive(Clone, Copy, clap::ValueEnum)]
-pub enum Kind {
-    /// An IPv4 address (ciaddr).
-    Ip,
-    /// A hardware address (hex octets; htype from --htype).
-    Mac,
-    /// A client identifier, option 61 (hex octets, type octet included).
-    ClientId,
-    /// An agent remote-id, option 82 sub-option 2 (hex, else text).
-    RemoteId,
-    /// A relay-id, option 82 sub-option 12 (hex, else text).
-    RelayId,
-}
 
 #[derive(clap::Args)]
 pub struct QueryArgs {
@@ -60,41 +45,6 @@ pub struct QueryArgs {
     /// Print one JSON object per result instead of the table.
     #[arg(long)]
     json: bool,
-}
-
-pub(crate) fn parse_server(text: &str) -> Result<SocketAddr, String> {
-    if let Ok(a) = text.parse::<SocketAddr>() {
-        return Ok(a);
-    }
-    text.parse::<Ipv4Addr>()
-        .map(|a| SocketAddr::from((a, 67)))
-        .map_err(|_| format!("{text:?} is not ADDR or ADDR:PORT"))
-}
-
-/// The query key VALUE names (see [`QueryArgs::value`]).
-pub(crate) fn parse_key(kind: Kind, value: &str, htype: u8) -> Result<QueryKey, String> {
-    let hex_of =
-        |what: &str| lessor_wire::hex::parse(value).map_err(|e| format!("{what} {value:?}: {e}"));
-    let id = || match value.strip_prefix("text:") {
-        Some(t) => t.as_bytes().to_vec(),
-        None => lessor_wire::hex::parse(value).unwrap_or_else(|_| value.as_bytes().to_vec()),
-    };
-    let key = match kind {
-        Kind::Ip => QueryKey::Ip(
-            value
-                .parse()
-                .map_err(|_| format!("{value:?} is not an IPv4 address"))?,
-        ),
-        Kind::Mac => QueryKey::Mac {
-            htype,
-            chaddr: hex_of("MAC address")?,
-        },
-        Kind::ClientId => QueryKey::ClientId(hex_of("client-id")?),
-        Kind::RemoteId => QueryKey::RemoteId(id()),
-        Kind::RelayId => QueryKey::RelayId(id()),
-    };
-    key.validate().map_err(|e| e.to_string())?;
-    Ok(key)
 }
 
 /// giaddr: --giaddr, else --bind's address, else the source address toward the first server.
@@ -271,10 +221,10 @@ pub(crate) fn lease_row(l: &LeaseInfo) -> Vec<String> {
 pub(crate) fn query_json(key: &QueryKey) -> Value {
     let value = match key {
         QueryKey::Ip(a) => a.to_string(),
-        QueryKey::Mac { chaddr, .. } => lessor_wire::hex::colon(chaddr),
+        QueryKey::Mac(hw) => lessor_wire::hex::colon(hw.chaddr()),
         QueryKey::ClientId(v) | QueryKey::RemoteId(v) | QueryKey::RelayId(v) => hex(v),
     };
-    json!({"kind": key.kind(), "value": value})
+    json!({"kind": key.kind().as_str(), "value": value})
 }
 
 fn blob(m: &mut Map<String, Value>, name: &str, v: Option<&[u8]>) {
@@ -367,50 +317,6 @@ pub(crate) fn lease_json(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn values_parse_by_kind() {
-        assert_eq!(
-            parse_key(Kind::Ip, "192.0.2.7", 1),
-            Ok(QueryKey::Ip(Ipv4Addr::new(192, 0, 2, 7)))
-        );
-        assert!(parse_key(Kind::Ip, "192.0.2", 1).is_err());
-        assert!(parse_key(Kind::Ip, "0.0.0.0", 1).is_err());
-        assert_eq!(
-            parse_key(Kind::Mac, "02:00:5e:00:53:01", 1),
-            Ok(QueryKey::mac([2, 0, 0x5e, 0, 0x53, 1]))
-        );
-        assert!(parse_key(Kind::Mac, "zz", 1).is_err());
-        assert_eq!(
-            parse_key(Kind::ClientId, "0102", 1),
-            Ok(QueryKey::ClientId(vec![1, 2]))
-        );
-        assert_eq!(
-            parse_key(Kind::RelayId, "c0:ff:ee", 1),
-            Ok(QueryKey::RelayId(vec![0xc0, 0xff, 0xee]))
-        );
-        assert_eq!(
-            parse_key(Kind::RelayId, "lessor-perf", 1),
-            Ok(QueryKey::RelayId(b"lessor-perf".to_vec()))
-        );
-        assert_eq!(
-            parse_key(Kind::RemoteId, "text:cafe", 1),
-            Ok(QueryKey::RemoteId(b"cafe".to_vec()))
-        );
-    }
-
-    #[test]
-    fn servers_default_to_port_67() {
-        assert_eq!(
-            parse_server("192.0.2.1"),
-            Ok("192.0.2.1:67".parse().unwrap())
-        );
-        assert_eq!(
-            parse_server("127.0.0.1:6767"),
-            Ok("127.0.0.1:6767".parse().unwrap())
-        );
-        assert!(parse_server("host").is_err());
-    }
 
     #[test]
     fn port_hint_only_for_unanswered_queries_from_another_port() {

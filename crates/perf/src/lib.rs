@@ -1,38 +1,21 @@
-//! `lessor-perf`: load generators for DHCP servers, in the spirit of Kea's perfdhcp.
+//! `lessor-perf`: load generators for DHCP servers, in the spirit of Kea's perfdhcp. Each takes
+//! typed run parameters (the `lessor perf` command line parses them) and returns its figures.
 //!
-//! `lessor perf dora` simulates DHCPv4 clients behind a relay agent. Each client has its own
-//! MAC (`02:` then 40 bits from its index and the run's seed), xid and option 82 (circuit-id
-//! `perf-<n>`, remote-id = its MAC, relay-id sub-option 12), and runs one full DORA:
-//! DISCOVER -> OFFER -> REQUEST (SELECTING: options 50 and 54 from the OFFER) -> ACK/NAK,
-//! optionally followed by a RELEASE. Every message is relayed: `giaddr` set and `hops` = 1.
+//! - [`dora`]: `lessor perf dora`, relayed DHCPv4 clients each running one DORA (closed loop).
+//! - [`leasequery`]: `lessor perf leasequery`, closed-loop DHCPv4 leasequery (RFC 4388): a
+//!   sans-IO session (which query next, which reply answers which query by xid) and the same
+//!   wait rule as `perf dora`.
+//! - [`bulk`]: `lessor perf bulk`, one bulk leasequery stream over TCP timed: it counts the
+//!   replies without decoding them into bindings, so the server is what is measured.
 //!
-//! Split the way the rest of Lessor is:
-//! - [`client`]: the per-client state machine, sans IO. Given `now` and a reply it returns the
-//!   next message and its deadline; time is injected, so every rule is unit-tested.
-//! - [`run`](mod@run): the thin I/O loop: one UDP socket with a read timeout in one thread, a
-//!   `BinaryHeap` of deadlines for retransmissions, at most `in_flight` clients outstanding
-//!   (closed loop), stopping when every client has ended or the duration is over.
-//! - [`stats`]: exact nearest-rank percentiles from the recorded samples (at most one per
-//!   client and kind).
-//! - [`report`]: the figures, as text or as one JSON object.
-//!
-//! `lessor perf leasequery` ([`leasequery`]) reuses the same pieces: a sans-IO session (which
-//! query next, which reply answers which query by xid), the same one-socket wait rule, and the
-//! same exact percentiles and report conventions.
-//!
-//! `lessor perf bulk` ([`bulk`]) times one bulk leasequery stream over TCP: it counts the
-//! replies without decoding them into bindings, so the server is what is measured.
+//! Shared by them: [`latency`] (exact nearest-rank percentiles, at most one sample per exchange
+//! and kind, and how reports write them) and `udp_wait` (the one-socket wait rule of the two
+//! UDP generators). The query keys are lessor-wire's ([`lessor_wire::v4::QueryKey`]).
 
 #![forbid(unsafe_code)]
 
 pub mod bulk;
-pub mod client;
-pub mod config;
+pub mod dora;
+pub mod latency;
 pub mod leasequery;
-pub mod report;
-pub mod run;
-pub mod stats;
-
-pub use config::{parse_duration, parse_hex, Config};
-pub use report::Report;
-pub use run::{run, run_on};
+mod udp_wait;

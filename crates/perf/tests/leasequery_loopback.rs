@@ -12,7 +12,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use lessor_perf::leasequery::run::LqConfig;
-use lessor_perf::leasequery::{run_on, Key, Keys, Order};
+use lessor_perf::leasequery::{run_on, Keys, Order};
+use lessor_wire::v4::QueryKey;
 use lessor_wire::v4::{DhcpOption, MessageType, Repr, BOOTREPLY};
 
 #[derive(Clone, Copy, Default)]
@@ -131,8 +132,8 @@ fn timeouts_duplicates_and_keys_from_a_list() {
         duplicate: true,
     });
     let keys = Keys::List(vec![
-        Key::Ip(Ipv4Addr::new(198, 18, 0, 5)),
-        Key::Ip(Ipv4Addr::new(198, 18, 0, 60)),
+        QueryKey::Ip(Ipv4Addr::new(198, 18, 0, 5)),
+        QueryKey::Ip(Ipv4Addr::new(198, 18, 0, 60)),
     ]);
     let mut c = config(r.addr, keys);
     c.queries = 500;

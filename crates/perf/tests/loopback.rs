@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use lessor_perf::{run_on, Config};
+use lessor_perf::dora::{run_on, Config};
 use lessor_wire::v4::{DhcpOption, MessageType, Repr, BOOTREPLY};
 
 const SERVER_ID: Ipv4Addr = Ipv4Addr::LOCALHOST;

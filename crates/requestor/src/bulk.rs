@@ -21,35 +21,14 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use lessor_wire::framing::{Decoder, Dialect, Encoder, MAX_MESSAGE_SIZE};
-use lessor_wire::v4::{DhcpOption, MessageType, Packet, BOOTREPLY};
+use lessor_wire::v4::{code, DhcpOption, MessageType, Packet, BOOTREPLY};
 
 use crate::query::{KeyError, QueryKey};
 use crate::reply::{LeaseInfo, ReplyError};
 
-/// The draft's code points, which it left "TBD" (docs/protocol.md decision 2). Lessor's defaults;
-/// a peer that used private values needs the same values here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DraftCodes {
-    /// DHCPLEASEDATA (default 19).
-    pub lease_data: u8,
-    /// DHCPLEASEDONE (default 15).
-    pub lease_done: u8,
-    /// DHCPLEASEQUERYFAIL (default 17).
-    pub lease_query_fail: u8,
-    /// The STATUS_CODE option (default 151).
-    pub status_code_option: u8,
-}
-
-impl Default for DraftCodes {
-    fn default() -> Self {
-        DraftCodes {
-            lease_data: 19,
-            lease_done: 15,
-            lease_query_fail: 17,
-            status_code_option: 151,
-        }
-    }
-}
+/// The draft's code points (docs/protocol.md decision 2): a peer that used private values needs
+/// the same values here.
+pub use lessor_wire::v4::DraftCodes;
 
 /// A status code from option 151 (docs/protocol.md decision 3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +129,24 @@ pub enum Event {
         xid: u32,
         /// The binding.
         lease: LeaseInfo,
+    },
+    /// Query `xid` is complete; no further message for it will come.
+    Complete {
+        /// The query's xid.
+        xid: u32,
+        /// How it ended.
+        end: End,
+    },
+}
+
+/// What [`Session::receive_into`] produced: an [`Event`] whose binding went into the caller's
+/// [`LeaseInfo`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// One binding of query `xid`, now in the caller's `LeaseInfo`.
+    Binding {
+        /// The query's xid.
+        xid: u32,
     },
     /// Query `xid` is complete; no further message for it will come.
     Complete {
@@ -366,6 +363,23 @@ impl Session {
     /// out; returns the octets taken and the event. Call again with the rest of the input.
     /// An error ends the session (close the connection); later calls return it again.
     pub fn receive(&mut self, input: &[u8]) -> Result<(usize, Option<Event>), SessionError> {
+        let mut lease = LeaseInfo::default();
+        let (used, received) = self.receive_into(input, &mut lease)?;
+        let event = received.map(|r| match r {
+            Received::Binding { xid } => Event::Binding { xid, lease },
+            Received::Complete { xid, end } => Event::Complete { xid, end },
+        });
+        Ok((used, event))
+    }
+
+    /// [`Session::receive`], decoding a binding into `lease` (its buffers reused, so a stream
+    /// of bindings is read without an allocation per binding). `lease` is meaningful only
+    /// after [`Received::Binding`].
+    pub fn receive_into(
+        &mut self,
+        input: &[u8],
+        lease: &mut LeaseInfo,
+    ) -> Result<(usize, Option<Received>), SessionError> {
         if let Some(e) = &self.ended {
             return Err(e.clone());
         }
@@ -379,7 +393,13 @@ impl Session {
             let Some(message) = step.message else {
                 continue;
             };
-            let result = Self::handle(self.dialect, self.codes, &mut self.outstanding, message);
+            let result = Self::handle(
+                self.dialect,
+                self.codes,
+                &mut self.outstanding,
+                message,
+                lease,
+            );
             return match result {
                 Ok(event) => Ok((consumed, event)),
                 Err(e) => Err(self.end(e)),
@@ -416,7 +436,8 @@ impl Session {
         codes: DraftCodes,
         outstanding: &mut HashMap<u32, u64>,
         message: &[u8],
-    ) -> Result<Option<Event>, SessionError> {
+        lease: &mut LeaseInfo,
+    ) -> Result<Option<Received>, SessionError> {
         let bad = |e: lessor_wire::Error| SessionError::BadReply(ReplyError::Malformed(e));
         let p = Packet::new_checked(message).map_err(bad)?;
         let xid = p.xid();
@@ -442,30 +463,32 @@ impl Session {
             (
                 u8::from(MessageType::LeaseQueryDone),
                 u8::from(MessageType::LeaseQueryStatus),
-                151,
+                code::STATUS_CODE,
             )
         };
         let active = u8::from(MessageType::LeaseActive);
         let unassigned = u8::from(MessageType::LeaseUnassigned);
         let unknown = u8::from(MessageType::LeaseUnknown);
-        let lease =
-            |data: Option<u8>| LeaseInfo::parse_with(message, data).map_err(SessionError::BadReply);
         let event = if kind == active
             || (draft && kind == codes.lease_data)
             || (!draft && kind == unassigned)
         {
             *seen += 1;
-            Event::Binding {
-                xid,
-                lease: lease(draft.then_some(codes.lease_data))?,
-            }
+            lease
+                .read(&p, &index, draft.then_some(codes.lease_data))
+                .map_err(SessionError::BadReply)?;
+            Received::Binding { xid }
         } else if kind == unassigned || kind == unknown {
-            Event::Complete {
+            let mut answer = LeaseInfo::default();
+            answer
+                .read(&p, &index, None)
+                .map_err(SessionError::BadReply)?;
+            Received::Complete {
                 xid,
-                end: End::NotFound(Box::new(lease(None)?)),
+                end: End::NotFound(Box::new(answer)),
             }
         } else if kind == done && draft {
-            Event::Complete {
+            Received::Complete {
                 xid,
                 end: End::Done { bindings: *seen },
             }
@@ -488,11 +511,11 @@ impl Session {
                 Some(s) if !s.is_success() => End::Failed(s),
                 _ => End::Done { bindings: *seen },
             };
-            Event::Complete { xid, end }
+            Received::Complete { xid, end }
         } else {
             return Err(SessionError::UnexpectedType(kind));
         };
-        if matches!(event, Event::Complete { .. }) {
+        if matches!(event, Received::Complete { .. }) {
             outstanding.remove(&xid);
         }
         Ok(Some(event))

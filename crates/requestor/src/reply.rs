@@ -4,8 +4,8 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::time::{Duration, SystemTime};
 
-use lessor_wire::v4::code::relay;
-use lessor_wire::v4::{MessageType, Packet, BOOTREPLY};
+use lessor_wire::v4::code::{self, relay};
+use lessor_wire::v4::{MessageType, OptionIndex, Packet, BOOTREPLY};
 
 /// What the server said about the key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -68,28 +68,67 @@ pub struct RelayInfo {
 impl RelayInfo {
     /// Decodes an option 82 value; sub-options that run past the end are an error.
     pub fn decode(raw: &[u8]) -> Result<RelayInfo, ReplyError> {
-        let mut info = RelayInfo {
-            raw: raw.to_vec(),
-            ..RelayInfo::default()
-        };
+        let mut info = RelayInfo::default();
+        info.decode_into(raw)?;
+        Ok(info)
+    }
+
+    /// [`RelayInfo::decode`] into `self`, reusing its buffers (a bulk stream decodes one
+    /// binding after another into the same value). On error `self` holds part of the value.
+    pub fn decode_into(&mut self, raw: &[u8]) -> Result<(), ReplyError> {
+        set(&mut self.raw, raw);
+        let mut seen = [false; 3];
+        self.others.clear();
         for sub in lessor_wire::v4::SubOptions::new(raw) {
             let sub = sub.map_err(ReplyError::Malformed)?;
-            let slot = match sub.code {
-                relay::AGENT_CIRCUIT_ID => &mut info.circuit_id,
-                relay::AGENT_REMOTE_ID => &mut info.remote_id,
-                relay::RELAY_ID => &mut info.relay_id,
+            let (i, slot) = match sub.code {
+                relay::AGENT_CIRCUIT_ID => (0, &mut self.circuit_id),
+                relay::AGENT_REMOTE_ID => (1, &mut self.remote_id),
+                relay::RELAY_ID => (2, &mut self.relay_id),
                 code => {
-                    info.others.push((code, sub.data.to_vec()));
+                    self.others.push((code, sub.data.to_vec()));
                     continue;
                 }
             };
-            if slot.is_none() {
-                *slot = Some(sub.data.to_vec());
+            if seen[i] {
+                self.others.push((sub.code, sub.data.to_vec()));
             } else {
-                info.others.push((sub.code, sub.data.to_vec()));
+                seen[i] = true;
+                set_some(slot, sub.data);
             }
         }
-        Ok(info)
+        for (seen, slot) in seen.into_iter().zip([
+            &mut self.circuit_id,
+            &mut self.remote_id,
+            &mut self.relay_id,
+        ]) {
+            if !seen {
+                *slot = None;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Overwrites `dst` with `src`, keeping its allocation.
+fn set(dst: &mut Vec<u8>, src: &[u8]) {
+    dst.clear();
+    dst.extend_from_slice(src);
+}
+
+/// `Some(src)` in `slot`, reusing the vector already there.
+fn set_some(slot: &mut Option<Vec<u8>>, src: &[u8]) {
+    match slot {
+        Some(v) => set(v, src),
+        None => *slot = Some(src.to_vec()),
+    }
+}
+
+/// `src` in `slot`, reusing the vector already there.
+fn set_opt(slot: &mut Option<Vec<u8>>, src: Option<&[u8]>) {
+    match src {
+        Some(src) => set_some(slot, src),
+        None => *slot = None,
     }
 }
 
@@ -166,6 +205,29 @@ pub struct LeaseInfo {
     pub hostname: Option<Vec<u8>>,
 }
 
+impl Default for LeaseInfo {
+    /// An empty answer (DHCPLEASEUNKNOWN, no field): a buffer for decoding into.
+    fn default() -> LeaseInfo {
+        LeaseInfo {
+            state: LeaseState::Unknown,
+            xid: 0,
+            address: None,
+            htype: 0,
+            chaddr: Vec::new(),
+            client_id: None,
+            lease_remaining: None,
+            t1_remaining: None,
+            t2_remaining: None,
+            cltt_ago: None,
+            relay_info: None,
+            associated: Vec::new(),
+            server_id: None,
+            vendor_class: None,
+            hostname: None,
+        }
+    }
+}
+
 impl LeaseInfo {
     /// Reads a reply. Only op BOOTREPLY with message type 11, 12, 13 (or 5, 6 from legacy
     /// servers) is an answer.
@@ -177,12 +239,25 @@ impl LeaseInfo {
     /// DHCPLEASEDATA, whose value is configurable) is read as a DHCPLEASEACTIVE.
     pub(crate) fn parse_with(bytes: &[u8], data_type: Option<u8>) -> Result<LeaseInfo, ReplyError> {
         let p = Packet::new_checked(bytes)?;
+        let mut info = LeaseInfo::default();
+        info.read(&p, &p.index()?, data_type)?;
+        Ok(info)
+    }
+
+    /// Reads the reply `p` (whose options `index` indexes) into `self`, reusing its buffers: a
+    /// bulk stream decodes one binding after another into the same value without allocating.
+    /// On error `self` holds part of the answer.
+    pub(crate) fn read(
+        &mut self,
+        p: &Packet<&[u8]>,
+        index: &OptionIndex<'_>,
+        data_type: Option<u8>,
+    ) -> Result<(), ReplyError> {
         if p.op() != BOOTREPLY {
             return Err(ReplyError::NotReply);
         }
-        let index = p.index()?;
         let message_type = index.message_type()?;
-        let state = match message_type {
+        self.state = match message_type {
             Some(t) if Some(u8::from(t)) == data_type => LeaseState::Active,
             Some(MessageType::LeaseActive) => LeaseState::Active,
             Some(MessageType::LeaseUnassigned) => LeaseState::Unassigned,
@@ -192,29 +267,30 @@ impl LeaseInfo {
             other => return Err(ReplyError::NotLeasequeryReply(other)),
         };
         let ciaddr = p.ciaddr();
-        Ok(LeaseInfo {
-            state,
-            xid: p.xid(),
-            address: (!ciaddr.is_unspecified()).then_some(ciaddr),
-            htype: p.htype(),
-            chaddr: p.client_hw_addr().to_vec(),
-            client_id: index.client_identifier()?.map(|c| c.into_owned()),
-            lease_remaining: index.lease_time()?,
-            t1_remaining: index.renewal_time()?,
-            t2_remaining: index.rebinding_time()?,
-            cltt_ago: index.client_last_transaction_time()?,
-            relay_info: match index.option(82)? {
-                Some(raw) => Some(RelayInfo::decode(&raw)?),
-                None => None,
-            },
-            associated: index
-                .associated_ip()?
-                .map(|a| a.collect())
-                .unwrap_or_default(),
-            server_id: index.server_identifier()?,
-            vendor_class: index.vendor_class_id()?.map(|c| c.into_owned()),
-            hostname: index.hostname()?.map(|c| c.into_owned()),
-        })
+        self.xid = p.xid();
+        self.address = (!ciaddr.is_unspecified()).then_some(ciaddr);
+        self.htype = p.htype();
+        set(&mut self.chaddr, p.client_hw_addr());
+        set_opt(&mut self.client_id, index.client_identifier()?.as_deref());
+        self.lease_remaining = index.lease_time()?;
+        self.t1_remaining = index.renewal_time()?;
+        self.t2_remaining = index.rebinding_time()?;
+        self.cltt_ago = index.client_last_transaction_time()?;
+        match index.option(code::RELAY_AGENT_INFORMATION)? {
+            Some(raw) => self
+                .relay_info
+                .get_or_insert_with(RelayInfo::default)
+                .decode_into(&raw)?,
+            None => self.relay_info = None,
+        }
+        self.associated.clear();
+        if let Some(ips) = index.associated_ip()? {
+            self.associated.extend(ips);
+        }
+        self.server_id = index.server_identifier()?;
+        set_opt(&mut self.vendor_class, index.vendor_class_id()?.as_deref());
+        set_opt(&mut self.hostname, index.hostname()?.as_deref());
+        Ok(())
     }
 
     /// Whether the answer names a lease held now: ACTIVE, or a legacy DHCPACK with a lease time
@@ -322,6 +398,38 @@ mod tests {
             info.lease_end(at),
             Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_003_000))
         );
+    }
+
+    #[test]
+    fn decoding_into_a_used_value_gives_what_a_fresh_parse_gives() {
+        let full = active();
+        let mut bare = active();
+        bare.options = vec![DhcpOption::MessageType(MessageType::LeaseActive)];
+        bare.chaddr = [0; 16];
+        let mut twice = active();
+        // A second circuit-id goes to `others`; relay-id absent.
+        twice.set_option(DhcpOption::RelayAgentInformation(
+            RelayAgentInformation::from_sub_options([
+                (2, &b"r"[..]),
+                (1, &b"c1"[..]),
+                (1, &b"c2"[..]),
+            ])
+            .unwrap(),
+        ));
+        let mut reused = LeaseInfo::default();
+        for repr in [&full, &bare, &twice, &full, &twice, &bare] {
+            let bytes = repr.to_vec();
+            let p = Packet::new_checked(&bytes[..]).unwrap();
+            reused.read(&p, &p.index().unwrap(), None).unwrap();
+            assert_eq!(reused, LeaseInfo::parse(&bytes).unwrap());
+        }
+        let ri = LeaseInfo::parse(&twice.to_vec())
+            .unwrap()
+            .relay_info
+            .unwrap();
+        assert_eq!(ri.circuit_id.as_deref(), Some(&b"c1"[..]));
+        assert_eq!(ri.others, vec![(1, b"c2".to_vec())]);
+        assert_eq!(ri.relay_id, None);
     }
 
     #[test]

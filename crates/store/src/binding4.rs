@@ -11,6 +11,9 @@ use ipnet::Ipv4Net;
 use crate::error::StoreError;
 use crate::packed::Packed;
 use crate::record::Record;
+use lessor_wire::v4::DhcpState;
+/// The client's hardware address, from the wire crate (the store keys its MAC index on it).
+pub use lessor_wire::v4::HwAddr;
 
 /// Seconds since the Unix epoch.
 pub type Timestamp = u64;
@@ -33,26 +36,6 @@ pub enum State4 {
     Reserved,
 }
 
-/// RFC 6926 dhcp-state values (option 156).
-pub mod dhcp_state {
-    /// AVAILABLE
-    pub const AVAILABLE: u8 = 1;
-    /// ACTIVE
-    pub const ACTIVE: u8 = 2;
-    /// EXPIRED
-    pub const EXPIRED: u8 = 3;
-    /// RELEASED
-    pub const RELEASED: u8 = 4;
-    /// ABANDONED
-    pub const ABANDONED: u8 = 5;
-    /// RESET
-    pub const RESET: u8 = 6;
-    /// REMOTE
-    pub const REMOTE: u8 = 7;
-    /// TRANSITIONING
-    pub const TRANSITIONING: u8 = 8;
-}
-
 impl State4 {
     /// Every state, for tests and tools.
     pub const ALL: [State4; 6] = [
@@ -66,14 +49,14 @@ impl State4 {
 
     /// The RFC 6926 dhcp-state value (option 156) that reports this state: Offered is TRANSITIONING,
     /// Declined is ABANDONED, Reserved (not leased) is AVAILABLE.
-    pub fn dhcp_state(self) -> u8 {
+    pub fn dhcp_state(self) -> DhcpState {
         match self {
-            State4::Offered => dhcp_state::TRANSITIONING,
-            State4::Active => dhcp_state::ACTIVE,
-            State4::Released => dhcp_state::RELEASED,
-            State4::Expired => dhcp_state::EXPIRED,
-            State4::Declined => dhcp_state::ABANDONED,
-            State4::Reserved => dhcp_state::AVAILABLE,
+            State4::Offered => DhcpState::Transitioning,
+            State4::Active => DhcpState::Active,
+            State4::Released => DhcpState::Released,
+            State4::Expired => DhcpState::Expired,
+            State4::Declined => DhcpState::Abandoned,
+            State4::Reserved => DhcpState::Available,
         }
     }
 
@@ -103,77 +86,6 @@ impl State4 {
 impl fmt::Display for State4 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// A hardware address: htype and up to 16 octets of chaddr (hlen is the length of the slice).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct HwAddr {
-    htype: u8,
-    hlen: u8,
-    chaddr: [u8; 16],
-}
-
-impl HwAddr {
-    /// `htype` (1 = Ethernet) and the first hlen octets of chaddr; at most 16.
-    pub fn new(htype: u8, chaddr: &[u8]) -> Result<HwAddr, StoreError> {
-        if chaddr.len() > 16 {
-            return Err(StoreError::ChaddrTooLong(chaddr.len()));
-        }
-        let mut buf = [0u8; 16];
-        buf[..chaddr.len()].copy_from_slice(chaddr);
-        Ok(HwAddr {
-            htype,
-            hlen: chaddr.len() as u8,
-            chaddr: buf,
-        })
-    }
-
-    /// An Ethernet (htype 1) MAC address.
-    pub fn ethernet(mac: [u8; 6]) -> HwAddr {
-        let mut buf = [0u8; 16];
-        buf[..6].copy_from_slice(&mac);
-        HwAddr {
-            htype: 1,
-            hlen: 6,
-            chaddr: buf,
-        }
-    }
-
-    /// The hardware type.
-    pub fn htype(&self) -> u8 {
-        self.htype
-    }
-
-    /// hlen: the number of significant chaddr octets.
-    pub fn hlen(&self) -> u8 {
-        self.hlen
-    }
-
-    /// The significant chaddr octets.
-    pub fn chaddr(&self) -> &[u8] {
-        &self.chaddr[..self.hlen as usize]
-    }
-
-    /// htype followed by chaddr: the key of the MAC index.
-    pub(crate) fn key_bytes(&self) -> ([u8; 17], usize) {
-        let mut k = [0u8; 17];
-        k[0] = self.htype;
-        k[1..].copy_from_slice(&self.chaddr);
-        (k, 1 + self.hlen as usize)
-    }
-}
-
-impl fmt::Debug for HwAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/", self.htype)?;
-        for (i, b) in self.chaddr().iter().enumerate() {
-            if i > 0 {
-                f.write_str(":")?;
-            }
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
     }
 }
 
@@ -487,21 +399,12 @@ mod tests {
         for s in State4::ALL {
             assert_eq!(State4::from_name(s.as_str()), Some(s));
         }
-        assert_eq!(State4::Active.dhcp_state(), 2);
-        assert_eq!(State4::Expired.dhcp_state(), 3);
-        assert_eq!(State4::Released.dhcp_state(), 4);
-        assert_eq!(State4::Declined.dhcp_state(), 5);
+        assert_eq!(u8::from(State4::Active.dhcp_state()), 2);
+        assert_eq!(u8::from(State4::Expired.dhcp_state()), 3);
+        assert_eq!(u8::from(State4::Released.dhcp_state()), 4);
+        assert_eq!(u8::from(State4::Declined.dhcp_state()), 5);
         assert!(!State4::Offered.is_durable());
         assert_eq!(State4::from_name("bogus"), None);
-    }
-
-    #[test]
-    fn hwaddr_limits() {
-        assert!(HwAddr::new(1, &[0; 17]).is_err());
-        let h = HwAddr::new(6, &[1, 2, 3]).unwrap();
-        assert_eq!(h.chaddr(), &[1, 2, 3]);
-        assert_eq!(h.hlen(), 3);
-        assert_eq!(format!("{h:?}"), "6/01:02:03");
     }
 
     #[test]

@@ -10,8 +10,6 @@ use std::sync::Arc;
 /// Everything that can go wrong in the store.
 #[derive(Debug, Clone)]
 pub enum StoreError {
-    /// A hardware address longer than 16 octets (chaddr holds at most 16).
-    ChaddrTooLong(usize),
     /// A variable-length field longer than the store keeps (65,534 octets).
     FieldTooLong {
         /// Which field.
@@ -60,9 +58,6 @@ impl StoreError {
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StoreError::ChaddrTooLong(n) => {
-                write!(f, "hardware address of {n} octets is longer than 16")
-            }
             StoreError::FieldTooLong { field, len } => {
                 write!(f, "{field} of {len} octets is longer than 65534")
             }

@@ -49,23 +49,64 @@ pub fn parse(text: &str) -> Result<Vec<u8>, HexError> {
 /// `02:00:00:00:00:01`.
 pub fn colon(octets: &[u8]) -> String {
     let mut s = String::with_capacity(octets.len() * 3);
-    for (i, b) in octets.iter().enumerate() {
+    for (i, &b) in octets.iter().enumerate() {
         if i > 0 {
             s.push(':');
         }
-        s.push_str(&format!("{b:02x}"));
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
     }
     s
 }
 
 /// `020000000001`.
 pub fn plain(octets: &[u8]) -> String {
-    octets.iter().map(|b| format!("{b:02x}")).collect()
+    let mut s = String::with_capacity(octets.len() * 2);
+    for &b in octets {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    s
+}
+
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends what [`colon`] returns to `out`: for writers that reuse one buffer.
+pub fn write_colon(out: &mut Vec<u8>, octets: &[u8]) {
+    for (i, &b) in octets.iter().enumerate() {
+        if i > 0 {
+            out.push(b':');
+        }
+        out.extend_from_slice(&[DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]);
+    }
+}
+
+/// Appends what [`plain`] returns to `out`: for writers that reuse one buffer.
+pub fn write_plain(out: &mut Vec<u8>, octets: &[u8]) {
+    for &b in octets {
+        out.extend_from_slice(&[DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writers_append_what_the_formatters_return() {
+        let all: Vec<u8> = (0..=255).collect();
+        for octets in [&[][..], &[0][..], &[2, 0, 0x5e, 0xff][..], &all[..]] {
+            let expect_colon: Vec<String> = octets.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(colon(octets), expect_colon.join(":"));
+            assert_eq!(plain(octets), expect_colon.concat());
+            let mut out = b"x".to_vec();
+            write_colon(&mut out, octets);
+            assert_eq!(out, [b"x", colon(octets).as_bytes()].concat());
+            let mut out = Vec::new();
+            write_plain(&mut out, octets);
+            assert_eq!(out, plain(octets).into_bytes());
+        }
+    }
 
     #[test]
     fn every_written_form_parses() {

@@ -7,7 +7,7 @@ use lessor_store::Timestamp;
 const MAX_RFC3339: Timestamp = 253_402_300_799;
 
 /// (year, month, day, hour, minute, second) in UTC; `None` past year 9999.
-fn civil(t: Timestamp) -> Option<(i64, i64, i64, u64, u64, u64)> {
+pub(crate) fn civil(t: Timestamp) -> Option<(i64, i64, i64, u64, u64, u64)> {
     if t > MAX_RFC3339 {
         return None;
     }

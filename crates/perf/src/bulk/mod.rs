@@ -12,7 +12,8 @@
 //! - [`run`](mod@run): the thin blocking I/O loop over one TCP connection;
 //! - [`report`]: the figures as text or JSON.
 //!
-//! Message types, as in `lessor-requestor`'s bulk session (draft codes: Lessor's defaults):
+//! Message types, as in `lessor-requestor`'s bulk session (draft code points: lessor-wire's
+//! [`DraftCodes`], Lessor's defaults unless the run says otherwise):
 //! - bindings: DHCPLEASEACTIVE (13); draft DHCPLEASEDATA (19); rfc6926 DHCPLEASEUNASSIGNED (11);
 //! - end: DHCPLEASEDONE / DHCPLEASEQUERYDONE (15) without a failure status-code is the
 //!   completion wanted; draft DHCPLEASEUNASSIGNED / DHCPLEASEUNKNOWN, rfc6926 DHCPLEASEUNKNOWN
@@ -27,25 +28,17 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use lessor_wire::framing::{Decoder, Dialect, MAX_MESSAGE_SIZE};
-use lessor_wire::v4::{DhcpOption, MessageType, Packet, Repr, BOOTREPLY};
+use lessor_wire::v4::{code, DhcpOption, DraftCodes, MessageType, Packet, Repr, BOOTREPLY};
 
-use crate::leasequery::{encode_query, Key, MIN_QUERY_LEN};
+use crate::leasequery::{encode_query, MIN_QUERY_LEN};
+use lessor_wire::v4::QueryKey;
 
 pub use report::BulkReport;
 pub use run::{run, BulkConfig};
 
-/// DHCPLEASEDATA in the draft dialect (Lessor's default for the draft's "TBD").
-pub const DRAFT_LEASE_DATA: u8 = 19;
-/// DHCPLEASEDONE (draft default) and DHCPLEASEQUERYDONE (RFC 6926).
-pub const DONE: u8 = 15;
-/// DHCPLEASEQUERYFAIL (draft default) and DHCPLEASEQUERYSTATUS (RFC 7724).
-pub const FAIL: u8 = 17;
-/// The status-code option (both dialects).
-pub const STATUS_CODE: u8 = 151;
-
 /// A bulk query for `key` in `dialect`: the DHCPLEASEQUERY of `lessor perf leasequery`
 /// ([`encode_query`]), as DHCPBULKLEASEQUERY (14) in the rfc6926 dialect.
-pub fn encode_bulk_query(key: &Key, xid: u32, giaddr: Ipv4Addr, dialect: Dialect) -> Vec<u8> {
+pub fn encode_bulk_query(key: &QueryKey, xid: u32, giaddr: Ipv4Addr, dialect: Dialect) -> Vec<u8> {
     let bytes = encode_query(key, xid, giaddr);
     if dialect == Dialect::Draft {
         return bytes;
@@ -149,16 +142,24 @@ impl Counts {
 #[derive(Debug)]
 pub struct Counter {
     dialect: Dialect,
+    codes: DraftCodes,
     xid: u32,
     counts: Counts,
     end: Option<End>,
 }
 
 impl Counter {
-    /// A counter for the query `xid` in `dialect`.
+    /// A counter for the query `xid` in `dialect`, with Lessor's draft code points.
     pub fn new(dialect: Dialect, xid: u32) -> Counter {
+        Counter::with_codes(dialect, DraftCodes::DEFAULT, xid)
+    }
+
+    /// A counter for the query `xid` in `dialect`, with these draft code points (the draft
+    /// dialect only).
+    pub fn with_codes(dialect: Dialect, codes: DraftCodes, xid: u32) -> Counter {
         Counter {
             dialect,
+            codes,
             xid,
             counts: Counts::default(),
             end: None,
@@ -215,25 +216,40 @@ impl Counter {
             _ => return Err(StreamError::UnexpectedType(None)),
         };
         let draft = self.dialect == Dialect::Draft;
+        let (data, done, fail, status_option) = if draft {
+            (
+                Some(self.codes.lease_data),
+                self.codes.lease_done,
+                self.codes.lease_query_fail,
+                self.codes.status_code_option,
+            )
+        } else {
+            (
+                None,
+                u8::from(MessageType::LeaseQueryDone),
+                u8::from(MessageType::LeaseQueryStatus),
+                code::STATUS_CODE,
+            )
+        };
         let active = u8::from(MessageType::LeaseActive);
         let unassigned = u8::from(MessageType::LeaseUnassigned);
         let unknown = u8::from(MessageType::LeaseUnknown);
         if kind == active {
             self.counts.active += 1;
-        } else if draft && kind == DRAFT_LEASE_DATA {
+        } else if Some(kind) == data {
             self.counts.data += 1;
         } else if !draft && kind == unassigned {
             self.counts.unassigned += 1;
         } else if kind == unassigned || kind == unknown {
             return Ok(Some(End::NotFound(kind)));
-        } else if kind == DONE || kind == FAIL {
+        } else if kind == done || kind == fail {
             let status = p
-                .option(STATUS_CODE)
+                .option(status_option)
                 .map_err(StreamError::Malformed)?
                 .map(|v| status_code(self.dialect, &v));
-            return Ok(Some(match (kind, status) {
-                (DONE, None) | (DONE, Some(0)) => End::Done,
-                (_, s) => End::Failed {
+            return Ok(Some(match status {
+                None | Some(0) if kind == done => End::Done,
+                s => End::Failed {
                     kind,
                     status: s.unwrap_or(1),
                 },

@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use super::run::BulkConfig;
 use super::Counts;
-use crate::leasequery::By;
-use crate::report::round3;
+use crate::latency::round3;
+use lessor_wire::v4::QueryKind;
 
 /// One query's figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +53,7 @@ pub struct BulkReport {
     /// The dialect spoken.
     pub dialect: Dialect,
     /// What the queries asked by.
-    pub by: By,
+    pub by: QueryKind,
     /// Per query, in order.
     pub queries: Vec<QueryFigures>,
     /// Sums over the queries.
@@ -72,7 +72,7 @@ impl BulkReport {
         BulkReport {
             server: config.server,
             dialect: config.dialect,
-            by: config.key.by(),
+            by: config.key.kind(),
             queries,
             total,
             elapsed,

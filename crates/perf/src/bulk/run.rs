@@ -14,7 +14,7 @@ use lessor_wire::framing::Dialect;
 
 use super::report::{BulkReport, QueryFigures};
 use super::{decoder, encode_bulk_query, Counter, End, StreamError};
-use crate::leasequery::Key;
+use lessor_wire::v4::{DraftCodes, QueryKey};
 
 /// Octets read at a time.
 pub const READ_BUF: usize = 256 * 1024;
@@ -25,9 +25,11 @@ pub struct BulkConfig {
     /// The bulk leasequery listener.
     pub server: SocketAddr,
     /// What to ask for (not by IP in the rfc6926 dialect: RFC 6926 has no such query).
-    pub key: Key,
+    pub key: QueryKey,
     /// Framing and message types.
     pub dialect: Dialect,
+    /// The draft's code points (draft dialect only; Lessor's defaults unless a server uses others).
+    pub draft_codes: DraftCodes,
     /// giaddr of the queries; `None`: the connection's local address.
     pub giaddr: Option<Ipv4Addr>,
     /// Queries in turn on the one connection.
@@ -40,11 +42,12 @@ pub struct BulkConfig {
 
 impl BulkConfig {
     /// The CLI defaults for everything but the server and the key.
-    pub fn new(server: SocketAddr, key: Key) -> BulkConfig {
+    pub fn new(server: SocketAddr, key: QueryKey) -> BulkConfig {
         BulkConfig {
             server,
             key,
             dialect: Dialect::Rfc6926,
+            draft_codes: DraftCodes::DEFAULT,
             giaddr: None,
             repeat: 1,
             timeout: Duration::from_secs(10),
@@ -63,7 +66,7 @@ impl BulkConfig {
         if self.timeout.is_zero() {
             return Err("--timeout must be more than zero".into());
         }
-        if matches!(self.key, Key::Ip(_)) && self.dialect != Dialect::Draft {
+        if matches!(self.key, QueryKey::Ip(_)) && self.dialect != Dialect::Draft {
             return Err("RFC 6926 has no query by IP address (use --dialect draft)".into());
         }
         Ok(())
@@ -152,7 +155,7 @@ pub fn run_on(config: &BulkConfig, mut stream: TcpStream) -> Result<BulkReport, 
             .map_err(|e| BulkError::Config(format!("cannot frame the query: {e}")))?;
         let t0 = Instant::now();
         stream.write_all(&frame)?;
-        let mut counter = Counter::new(config.dialect, xid);
+        let mut counter = Counter::with_codes(config.dialect, config.draft_codes, xid);
         let stream_error = |error| BulkError::Stream { query: n, error };
         loop {
             if held.0 < held.1 {

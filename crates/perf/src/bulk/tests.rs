@@ -1,10 +1,17 @@
 use super::run::{run, BulkConfig, BulkError};
 use super::*;
 use lessor_wire::framing::Encoder;
+
 use lessor_wire::v4::BOOTREQUEST;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
+
+const DRAFT_LEASE_DATA: u8 = DraftCodes::DEFAULT.lease_data;
+/// DHCPLEASEDONE (draft default) and DHCPLEASEQUERYDONE (RFC 6926).
+const DONE: u8 = DraftCodes::DEFAULT.lease_done;
+/// DHCPLEASEQUERYFAIL (draft default) and DHCPLEASEQUERYSTATUS (RFC 7724).
+const FAIL: u8 = DraftCodes::DEFAULT.lease_query_fail;
 
 fn reply(xid: u32, kind: u8, status: Option<&[u8]>) -> Vec<u8> {
     let mut r = Repr {
@@ -181,7 +188,7 @@ fn eof_before_done_is_closed() {
 
 #[test]
 fn bulk_query_types_per_dialect() {
-    let key = Key::RelayId(b"relay-1".to_vec());
+    let key = QueryKey::RelayId(b"relay-1".to_vec());
     let g = Ipv4Addr::new(127, 0, 0, 1);
     let draft = Repr::from_bytes(&encode_bulk_query(&key, 5, g, Dialect::Draft)).unwrap();
     let rfc = Repr::from_bytes(&encode_bulk_query(&key, 5, g, Dialect::Rfc6926)).unwrap();
@@ -202,7 +209,7 @@ fn bulk_query_types_per_dialect() {
 #[test]
 fn config_refuses_ip_in_rfc6926_and_zero_repeat() {
     let s: SocketAddr = "127.0.0.1:1".parse().unwrap();
-    let mut c = BulkConfig::new(s, Key::Ip(Ipv4Addr::new(198, 18, 0, 1)));
+    let mut c = BulkConfig::new(s, QueryKey::Ip(Ipv4Addr::new(198, 18, 0, 1)));
     assert!(c.validate().is_err());
     c.dialect = Dialect::Draft;
     assert!(c.validate().is_ok());
@@ -247,7 +254,7 @@ fn fake_server(dialect: Dialect, queries: u32, bindings: u32, wait: bool) -> Soc
 fn run_counts_repeated_queries_on_one_connection() {
     for dialect in [Dialect::Draft, Dialect::Rfc6926] {
         let addr = fake_server(dialect, 3, 1000, true);
-        let mut c = BulkConfig::new(addr, Key::RelayId(b"r".to_vec()));
+        let mut c = BulkConfig::new(addr, QueryKey::RelayId(b"r".to_vec()));
         c.dialect = dialect;
         c.repeat = 3;
         c.timeout = Duration::from_secs(5);
@@ -266,7 +273,7 @@ fn run_counts_repeated_queries_on_one_connection() {
 fn run_fails_when_the_server_closes_early() {
     // Answers only the first of two queries, then closes.
     let addr = fake_server(Dialect::Rfc6926, 1, 5, false);
-    let mut c = BulkConfig::new(addr, Key::RelayId(b"r".to_vec()));
+    let mut c = BulkConfig::new(addr, QueryKey::RelayId(b"r".to_vec()));
     c.repeat = 2;
     c.timeout = Duration::from_secs(5);
     match run(&c) {

@@ -1,179 +1,32 @@
 //! `lessor perf leasequery`: closed-loop DHCPv4 leasequery (RFC 4388) load.
 //!
 //! Split like `lessor perf dora`:
-//! - this module: query keys ([`By`], [`Key`]), where they come from ([`Keys`]), the encoding of
-//!   a DHCPLEASEQUERY ([`encode_query`], [`QueryEncoder`]) and the reading of a reply
-//!   ([`classify`]), all sans IO;
+//! - this module: where the query keys (lessor-wire's [`QueryKey`]) come from ([`Keys`]), the
+//!   encoding of a DHCPLEASEQUERY ([`encode_query`], [`QueryEncoder`]) and the reading of a
+//!   reply ([`classify`]), all sans IO;
 //! - [`session`]: the closed loop as a sans-IO state machine: which query to send next, which
 //!   outstanding query a reply answers (by xid), which queries timed out, and the samples;
-//! - [`run`](mod@run): the thin I/O loop (one UDP socket, one thread), sharing the timing rules
-//!   of [`crate::run`];
-//! - [`report`]: the figures as text or JSON, with the exact percentiles of [`crate::stats`].
+//! - [`run`](mod@run): the thin I/O loop (one UDP socket, one thread), sharing the wait rule
+//!   of `perf dora`;
+//! - [`report`]: the figures as text or JSON, with the exact percentiles of [`crate::latency`].
 
 pub mod report;
 pub mod run;
 pub mod session;
 
-use std::fmt;
 use std::net::Ipv4Addr;
-use std::str::FromStr;
 
-use lessor_wire::v4::{
-    DhcpOption, MessageType, Packet, RelayAgentInformation, Repr, BOOTREPLY, HEADER_LEN,
-};
+use lessor_wire::v4::{code, MessageType, Packet, QueryKey, QueryKind, BOOTREPLY, HEADER_LEN};
 
 pub use report::LqReport;
 pub use run::{run, run_on};
 pub use session::{Handled, Session};
 
-/// Sub-option codes of option 82 used as query keys (RFC 6148 style, docs/protocol.md decision 7).
-const REMOTE_ID: u8 = 2;
-const RELAY_ID: u8 = 12;
 /// Queries are padded to the BOOTP minimum, as relays and clients send them.
 pub const MIN_QUERY_LEN: usize = 300;
 /// Offset of `xid` and `ciaddr` in the fixed header (RFC 2131 §2).
 const XID_AT: usize = 4;
 const CIADDR_AT: usize = 12;
-
-/// What the queries ask by (RFC 4388 §6.2, plus remote-id and relay-id).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum By {
-    /// `ciaddr` = the address.
-    Ip,
-    /// htype 1, `chaddr` = the MAC.
-    Mac,
-    /// Option 61.
-    ClientId,
-    /// Option 82 holding only sub-option 12.
-    RelayId,
-    /// Option 82 holding only sub-option 2.
-    RemoteId,
-}
-
-impl FromStr for By {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<By, String> {
-        match s {
-            "ip" => Ok(By::Ip),
-            "mac" => Ok(By::Mac),
-            "client-id" => Ok(By::ClientId),
-            "relay-id" => Ok(By::RelayId),
-            "remote-id" => Ok(By::RemoteId),
-            _ => Err(format!(
-                "{s:?}: expected ip, mac, client-id, relay-id or remote-id"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for By {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            By::Ip => "ip",
-            By::Mac => "mac",
-            By::ClientId => "client-id",
-            By::RelayId => "relay-id",
-            By::RemoteId => "remote-id",
-        })
-    }
-}
-
-/// One query key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Key {
-    /// By IP address.
-    Ip(Ipv4Addr),
-    /// By hardware address (htype 1), 1 to 16 octets.
-    Mac(Vec<u8>),
-    /// By client identifier (option 61), 1 to 255 octets.
-    ClientId(Vec<u8>),
-    /// By relay-id (option 82 sub-option 12), 1 to 253 octets.
-    RelayId(Vec<u8>),
-    /// By remote-id (option 82 sub-option 2), 1 to 253 octets.
-    RemoteId(Vec<u8>),
-}
-
-impl Key {
-    /// Parses one value of a `--from-file` line: an address for `ip`, hex octets otherwise
-    /// (`01:02:03`, `010203`, `0x010203`).
-    pub fn parse(by: By, text: &str) -> Result<Key, String> {
-        let text = text.trim();
-        if by == By::Ip {
-            return text
-                .parse()
-                .map(Key::Ip)
-                .map_err(|_| format!("{text:?}: not an IPv4 address"));
-        }
-        let octets = crate::config::parse_hex(text)?;
-        let (max, key) = match by {
-            By::Ip => unreachable!("handled above"),
-            By::Mac => (16, Key::Mac(octets)),
-            By::ClientId => (255, Key::ClientId(octets)),
-            By::RelayId => (253, Key::RelayId(octets)),
-            By::RemoteId => (253, Key::RemoteId(octets)),
-        };
-        let len = key.octets().map_or(4, <[u8]>::len);
-        if len == 0 || len > max {
-            return Err(format!("{text:?}: {by} must be 1 to {max} octets"));
-        }
-        Ok(key)
-    }
-
-    /// The octets of a non-IP key.
-    fn octets(&self) -> Option<&[u8]> {
-        match self {
-            Key::Ip(_) => None,
-            Key::Mac(o) | Key::ClientId(o) | Key::RelayId(o) | Key::RemoteId(o) => Some(o),
-        }
-    }
-
-    /// What it asks by.
-    pub fn by(&self) -> By {
-        match self {
-            Key::Ip(_) => By::Ip,
-            Key::Mac(_) => By::Mac,
-            Key::ClientId(_) => By::ClientId,
-            Key::RelayId(_) => By::RelayId,
-            Key::RemoteId(_) => By::RemoteId,
-        }
-    }
-}
-
-/// Parses `FIRST-LAST` (inclusive, FIRST <= LAST) into a range of addresses.
-pub fn parse_addresses(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), String> {
-    let (a, b) = text
-        .split_once('-')
-        .ok_or_else(|| format!("{text:?}: expected FIRST-LAST"))?;
-    let first: Ipv4Addr = a
-        .trim()
-        .parse()
-        .map_err(|_| format!("{a:?}: not an IPv4 address"))?;
-    let last: Ipv4Addr = b
-        .trim()
-        .parse()
-        .map_err(|_| format!("{b:?}: not an IPv4 address"))?;
-    if u32::from(first) > u32::from(last) {
-        return Err(format!("{text:?}: FIRST is after LAST"));
-    }
-    Ok((first, last))
-}
-
-/// Parses a `--from-file` body: one value per line; blank lines and `#` comments are skipped.
-pub fn parse_key_lines(by: By, body: &str) -> Result<Vec<Key>, String> {
-    let mut keys = Vec::new();
-    for (n, line) in body.lines().enumerate() {
-        let value = line.split('#').next().unwrap_or("").trim();
-        if value.is_empty() {
-            continue;
-        }
-        keys.push(Key::parse(by, value).map_err(|e| format!("line {}: {e}", n + 1))?);
-    }
-    if keys.is_empty() {
-        return Err("no values".into());
-    }
-    Ok(keys)
-}
 
 /// Where the keys come from and in which order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,7 +39,7 @@ pub enum Keys {
         last: Ipv4Addr,
     },
     /// These keys, in turn.
-    List(Vec<Key>),
+    List(Vec<QueryKey>),
 }
 
 impl Keys {
@@ -206,10 +59,10 @@ impl Keys {
     }
 
     /// What the keys ask by (`None` for an empty list).
-    pub fn by(&self) -> Option<By> {
+    pub fn by(&self) -> Option<QueryKind> {
         match self {
-            Keys::Range { .. } => Some(By::Ip),
-            Keys::List(k) => k.first().map(Key::by),
+            Keys::Range { .. } => Some(QueryKind::Ip),
+            Keys::List(k) => k.first().map(QueryKey::kind),
         }
     }
 }
@@ -240,7 +93,7 @@ impl QueryEncoder {
     /// An encoder for these keys, with `giaddr` in every query.
     pub fn new(giaddr: Ipv4Addr, keys: Keys, order: Order) -> QueryEncoder {
         let template = match keys {
-            Keys::Range { .. } => encode_query(&Key::Ip(Ipv4Addr::UNSPECIFIED), 0, giaddr),
+            Keys::Range { .. } => encode_query(&QueryKey::Ip(Ipv4Addr::UNSPECIFIED), 0, giaddr),
             Keys::List(_) => Vec::new(),
         };
         let rng = match order {
@@ -304,42 +157,11 @@ fn set(buf: &mut [u8], at: usize, value: &[u8]) {
     }
 }
 
-/// A DHCPLEASEQUERY for `key` (RFC 4388 §6.1): BOOTREQUEST, `giaddr` = the requester's address,
-/// option 53 = 10, and exactly one query key: `ciaddr`, htype 1 + `chaddr`, option 61, or option
-/// 82 holding only remote-id or only relay-id. No Parameter Request List: the server returns what a
-/// DHCPREQUEST would have been given. Padded with zeros to 300 octets.
-pub fn encode_query(key: &Key, xid: u32, giaddr: Ipv4Addr) -> Vec<u8> {
-    let mut q = Repr {
-        xid,
-        giaddr,
-        htype: 0,
-        hlen: 0,
-        options: vec![DhcpOption::MessageType(MessageType::LeaseQuery)],
-        ..Repr::default()
-    };
-    match key {
-        Key::Ip(a) => q.ciaddr = *a,
-        Key::Mac(mac) => {
-            let n = mac.len().min(16);
-            q.htype = 1;
-            q.hlen = n as u8;
-            q.chaddr[..n].copy_from_slice(&mac[..n]);
-        }
-        Key::ClientId(id) => q.options.push(DhcpOption::ClientIdentifier(id.clone())),
-        Key::RelayId(id) | Key::RemoteId(id) => {
-            let code = if matches!(key, Key::RelayId(_)) {
-                RELAY_ID
-            } else {
-                REMOTE_ID
-            };
-            // Key::parse keeps ids within one sub-option; a longer one is cut to fit.
-            let id = &id[..id.len().min(253)];
-            if let Ok(info) = RelayAgentInformation::from_sub_options([(code, id)]) {
-                q.options.push(DhcpOption::RelayAgentInformation(info));
-            }
-        }
-    }
-    let mut bytes = q.to_vec();
+/// A DHCPLEASEQUERY for `key` (RFC 4388 §6.1), as [`QueryKey::to_repr`] builds it, without a
+/// Parameter Request List: the server returns what a DHCPREQUEST would have been given. Padded
+/// with zeros to 300 octets.
+pub fn encode_query(key: &QueryKey, xid: u32, giaddr: Ipv4Addr) -> Vec<u8> {
+    let mut bytes = key.encode(xid, giaddr, &[]);
     if bytes.len() < MIN_QUERY_LEN {
         bytes.resize(MIN_QUERY_LEN, 0);
     }
@@ -369,12 +191,14 @@ pub fn classify(datagram: &[u8]) -> Option<(u32, Answer)> {
     if packet.op() != BOOTREPLY {
         return None;
     }
-    let kind = packet.option(53).ok()?;
+    let kind = packet.option(code::DHCP_MESSAGE_TYPE).ok()?;
     let answer = match kind.as_deref() {
-        Some([11]) => Answer::Unassigned,
-        Some([12]) => Answer::Unknown,
-        Some([13]) => Answer::Active,
-        Some([t]) => Answer::Other(Some(*t)),
+        Some(&[t]) => match MessageType::from(t) {
+            MessageType::LeaseUnassigned => Answer::Unassigned,
+            MessageType::LeaseUnknown => Answer::Unknown,
+            MessageType::LeaseActive => Answer::Active,
+            _ => Answer::Other(Some(t)),
+        },
         _ => Answer::Other(None),
     };
     Some((packet.xid(), answer))
@@ -383,13 +207,14 @@ pub fn classify(datagram: &[u8]) -> Option<(u32, Answer)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lessor_wire::v4::BOOTREQUEST;
+    use lessor_wire::v4::code::relay;
+    use lessor_wire::v4::{DhcpOption, Repr, BOOTREQUEST};
 
     const G: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 
     #[test]
     fn query_by_ip_has_one_key() {
-        let bytes = encode_query(&Key::Ip(Ipv4Addr::new(198, 18, 0, 7)), 0xdead_beef, G);
+        let bytes = encode_query(&QueryKey::Ip(Ipv4Addr::new(198, 18, 0, 7)), 0xdead_beef, G);
         assert_eq!(bytes.len(), MIN_QUERY_LEN);
         let q = Repr::from_bytes(&bytes).unwrap();
         assert_eq!(q.op, BOOTREQUEST);
@@ -404,13 +229,13 @@ mod tests {
 
     #[test]
     fn queries_by_identifier() {
-        let mac = Key::parse(By::Mac, "02:00:00:00:00:09").unwrap();
+        let mac = QueryKey::mac([2, 0, 0, 0, 0, 9]);
         let q = Repr::from_bytes(&encode_query(&mac, 1, G)).unwrap();
         assert_eq!((q.htype, q.hlen), (1, 6));
         assert_eq!(q.client_hw_addr(), &[2, 0, 0, 0, 0, 9]);
         assert_eq!(q.ciaddr, Ipv4Addr::UNSPECIFIED);
 
-        let cid = Key::parse(By::ClientId, "01:02:00:00:00:00:09").unwrap();
+        let cid = QueryKey::ClientId(vec![1, 2, 0, 0, 0, 0, 9]);
         let q = Repr::from_bytes(&encode_query(&cid, 2, G)).unwrap();
         assert_eq!(
             q.option(61),
@@ -418,8 +243,13 @@ mod tests {
         );
         assert_eq!(q.hlen, 0);
 
-        for (by, code) in [(By::RelayId, RELAY_ID), (By::RemoteId, REMOTE_ID)] {
-            let key = Key::parse(by, "c0ffee").unwrap();
+        for (key, code) in [
+            (QueryKey::RelayId(vec![0xc0, 0xff, 0xee]), relay::RELAY_ID),
+            (
+                QueryKey::RemoteId(vec![0xc0, 0xff, 0xee]),
+                relay::AGENT_REMOTE_ID,
+            ),
+        ] {
             let q = Repr::from_bytes(&encode_query(&key, 3, G)).unwrap();
             let info = q.relay_agent_information().unwrap();
             let subs: Vec<_> = info
@@ -429,38 +259,8 @@ mod tests {
                     (s.code, s.data.to_vec())
                 })
                 .collect();
-            assert_eq!(subs, vec![(code, vec![0xc0, 0xff, 0xee])], "{by}");
+            assert_eq!(subs, vec![(code, vec![0xc0, 0xff, 0xee])], "{key}");
         }
-    }
-
-    #[test]
-    fn key_parsing() {
-        assert_eq!(
-            Key::parse(By::Ip, " 198.18.0.1 "),
-            Ok(Key::Ip(Ipv4Addr::new(198, 18, 0, 1)))
-        );
-        assert!(Key::parse(By::Ip, "02:00:00:00:00:01").is_err());
-        assert!(Key::parse(By::Mac, "zz").is_err());
-        assert!(Key::parse(By::Mac, &"00".repeat(17)).is_err());
-        assert!(Key::parse(By::RelayId, &"00".repeat(254)).is_err());
-        assert_eq!("client-id".parse(), Ok(By::ClientId));
-        assert!("cid".parse::<By>().is_err());
-        let keys = parse_key_lines(
-            By::Mac,
-            "# MACs\n02:00:00:00:00:01\n\n02:00:00:00:00:02 # b\n",
-        )
-        .unwrap();
-        assert_eq!(keys.len(), 2);
-        assert!(parse_key_lines(By::Mac, "# nothing\n").is_err());
-        assert!(parse_key_lines(By::Ip, "198.18.0.1\nbad\n")
-            .unwrap_err()
-            .starts_with("line 2"));
-        assert_eq!(
-            parse_addresses("198.18.0.1-198.18.0.10"),
-            Ok((Ipv4Addr::new(198, 18, 0, 1), Ipv4Addr::new(198, 18, 0, 10)))
-        );
-        assert!(parse_addresses("198.18.0.10-198.18.0.1").is_err());
-        assert!(parse_addresses("198.18.0.10").is_err());
     }
 
     #[test]
@@ -477,7 +277,11 @@ mod tests {
             enc.next_into(xid, &mut buf);
             assert_eq!(
                 buf,
-                encode_query(&Key::Ip(Repr::from_bytes(&buf).unwrap().ciaddr), xid, G)
+                encode_query(
+                    &QueryKey::Ip(Repr::from_bytes(&buf).unwrap().ciaddr),
+                    xid,
+                    G
+                )
             );
             seen.push(Repr::from_bytes(&buf).unwrap().ciaddr);
         }
@@ -492,8 +296,8 @@ mod tests {
         );
 
         let list = vec![
-            Key::Mac(vec![2, 0, 0, 0, 0, 1]),
-            Key::Mac(vec![2, 0, 0, 0, 0, 2]),
+            QueryKey::mac([2, 0, 0, 0, 0, 1]),
+            QueryKey::mac([2, 0, 0, 0, 0, 2]),
         ];
         let mut enc = QueryEncoder::new(G, Keys::List(list.clone()), Order::Random(42));
         let mut picked = std::collections::HashSet::new();
@@ -530,7 +334,7 @@ mod tests {
         );
         assert_eq!(classify(&reply(None, 1)), Some((1, Answer::Other(None))));
         // A query (BOOTREQUEST) echoed back is not a reply; garbage is not DHCP.
-        let q = encode_query(&Key::Ip(Ipv4Addr::new(198, 18, 0, 1)), 1, G);
+        let q = encode_query(&QueryKey::Ip(Ipv4Addr::new(198, 18, 0, 1)), 1, G);
         assert_eq!(classify(&q), None);
         assert_eq!(classify(&[0; 10]), None);
     }

@@ -7,15 +7,14 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::session::Counters;
-use super::By;
-use crate::report::{ms_text, round3, summary_json};
-use crate::stats::Summary;
+use crate::latency::{ms_text, round3, summary_json, Summary};
+use lessor_wire::v4::QueryKind;
 
 /// The figures of one `lessor perf leasequery` run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LqReport {
     /// What the queries asked by.
-    pub by: Option<By>,
+    pub by: Option<QueryKind>,
     /// Distinct keys the queries cycled through.
     pub keys: u64,
     /// Keys drawn at random rather than in turn.
@@ -141,7 +140,7 @@ mod tests {
     fn text_and_json() {
         let mut samples: Vec<Duration> = (1..=100).map(Duration::from_micros).collect();
         let r = LqReport {
-            by: Some(By::Ip),
+            by: Some(QueryKind::Ip),
             keys: 100,
             random: false,
             queries: 101,

@@ -2,7 +2,7 @@
 //!
 //! Each turn expires the queries whose timeout passed, fills the window (closed loop: a query
 //! goes out as soon as one ends), then waits for one datagram no longer than the next deadline,
-//! with the same wait rule as the DORA loop ([`crate::run`]). The run ends when every query has
+//! with the same wait rule as the DORA loop ([`crate::dora::run`](mod@crate::dora::run)). The run ends when every query has
 //! ended or the duration is over.
 
 use std::io;
@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use super::report::LqReport;
 use super::session::Session;
 use super::{Keys, Order, QueryEncoder};
-use crate::run::{recv_until, Received};
-use crate::stats::Summary;
+use crate::latency::Summary;
+use crate::udp_wait::{recv_until, Received};
 
 /// Everything one leasequery run needs.
 #[derive(Debug, Clone, PartialEq, Eq)]

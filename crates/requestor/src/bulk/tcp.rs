@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use lessor_wire::framing::Dialect;
 
-use super::{DraftCodes, End, Event, Session, SessionError, SubmitError, TimeRange};
+use super::{DraftCodes, End, Received, Session, SessionError, SubmitError, TimeRange};
 use crate::query::{QueryKey, DEFAULT_PARAMETERS};
 use crate::reply::LeaseInfo;
 
@@ -156,6 +156,8 @@ pub struct Bulk {
     yielded: u64,
     end: Option<End>,
     failed: bool,
+    /// The buffer [`Bulk::next_lease`] decodes into.
+    lease: LeaseInfo,
 }
 
 /// Connects to `server` (retrying per [`Config`]), sends the query for `key`, and returns the
@@ -180,6 +182,7 @@ pub fn query(server: SocketAddr, key: &QueryKey, config: Config) -> Result<Bulk,
         yielded: 0,
         end: None,
         failed: false,
+        lease: LeaseInfo::default(),
     };
     loop {
         match bulk.open() {
@@ -254,29 +257,30 @@ impl Bulk {
         Ok(())
     }
 
-    fn step(&mut self) -> Result<Option<LeaseInfo>, Error> {
+    /// Reads until the next binding (into `lease`: `Ok(true)`) or the end (`Ok(false)`).
+    fn step(&mut self, lease: &mut LeaseInfo) -> Result<bool, Error> {
         loop {
             if self.start < self.filled {
                 let (used, event) = self
                     .session
-                    .receive(&self.buf[self.start..self.filled])
+                    .receive_into(&self.buf[self.start..self.filled], lease)
                     .map_err(Error::Session)?;
                 self.start += used;
                 match event {
-                    Some(Event::Binding { lease, .. }) => {
+                    Some(Received::Binding { .. }) => {
                         self.yielded += 1;
-                        return Ok(Some(lease));
+                        return Ok(true);
                     }
-                    Some(Event::Complete { end, .. }) => {
+                    Some(Received::Complete { end, .. }) => {
                         self.end = Some(end);
                         self.stream = None;
-                        return Ok(None);
+                        return Ok(false);
                     }
                     None => continue,
                 }
             }
             let Some(stream) = self.stream.as_mut() else {
-                return Ok(None);
+                return Ok(false);
             };
             let n = loop {
                 match stream.read(&mut self.buf) {
@@ -290,23 +294,36 @@ impl Bulk {
             if n == 0 {
                 self.stream = None;
                 self.session.finish().map_err(Error::Session)?;
-                return Ok(None);
+                return Ok(false);
             }
         }
     }
 }
 
-impl Iterator for Bulk {
-    type Item = Result<LeaseInfo, Error>;
+impl Bulk {
+    /// The next binding, decoded into a buffer the driver keeps (no allocation per binding
+    /// once the buffer has grown to fit): what a caller that prints each binding and forgets
+    /// it wants. [`Iterator::next`] hands out owned values instead.
+    pub fn next_lease(&mut self) -> Option<Result<&LeaseInfo, Error>> {
+        let mut lease = std::mem::take(&mut self.lease);
+        let result = self.advance(&mut lease);
+        self.lease = lease;
+        match result? {
+            Ok(()) => Some(Ok(&self.lease)),
+            Err(e) => Some(Err(e)),
+        }
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
+    /// The next binding into `lease`; `None` at the end. Retries a connection the server
+    /// closed before answering anything.
+    fn advance(&mut self, lease: &mut LeaseInfo) -> Option<Result<(), Error>> {
         if self.failed || self.end.is_some() {
             return None;
         }
         loop {
-            match self.step() {
-                Ok(Some(lease)) => return Some(Ok(lease)),
-                Ok(None) => return None,
+            match self.step(lease) {
+                Ok(true) => return Some(Ok(())),
+                Ok(false) => return None,
                 Err(e)
                     if self.yielded == 0
                         && closed_early(&e)
@@ -327,6 +344,15 @@ impl Iterator for Bulk {
                 }
             }
         }
+    }
+}
+
+impl Iterator for Bulk {
+    type Item = Result<LeaseInfo, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut lease = LeaseInfo::default();
+        Some(self.advance(&mut lease)?.map(|()| lease))
     }
 }
 
@@ -398,6 +424,31 @@ mod tests {
         assert_eq!(got.len(), 3);
         assert_eq!(bulk.end(), Some(&End::Done { bindings: 3 }));
         assert_eq!(bulk.bindings(), 3);
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn next_lease_reads_into_one_buffer_then_the_end() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let xid = read_query(&mut s);
+            for i in 1..=3 {
+                s.write_all(&reply(xid, MessageType::LeaseActive, i))
+                    .unwrap();
+            }
+            s.write_all(&reply(xid, MessageType::LeaseQueryDone, 0))
+                .unwrap();
+        });
+        let mut bulk = query(addr, &key(), config(78)).unwrap();
+        let mut got = Vec::new();
+        while let Some(lease) = bulk.next_lease() {
+            got.push(lease.unwrap().address.unwrap());
+        }
+        assert_eq!(got, [1, 2, 3].map(|i| Ipv4Addr::new(10, 0, 0, i)));
+        assert_eq!(bulk.end(), Some(&End::Done { bindings: 3 }));
+        assert!(bulk.next_lease().is_none() && bulk.next().is_none());
         server.join().unwrap();
     }
 

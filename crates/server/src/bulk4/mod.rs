@@ -67,7 +67,7 @@ impl Params {
             subnets,
             global_options,
             non_sensitive: lq.non_sensitive_options.clone(),
-            draft_codes: bulk.draft_codes.clone(),
+            draft_codes: bulk.draft_codes,
             queries_per_connection: usize::try_from(bulk.queries_per_connection)
                 .unwrap_or(usize::MAX)
                 .max(1),

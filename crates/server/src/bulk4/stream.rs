@@ -45,7 +45,7 @@ pub const BATCH: usize = 32;
 
 /// The dhcp-state (RFC 6926 §6.2.7) of `b`: an Active lease whose end has passed (the expiry
 /// timer has not run yet) is EXPIRED.
-fn dhcp_state(b: &Binding4, active: bool) -> u8 {
+fn dhcp_state(b: &Binding4, active: bool) -> DhcpState {
     if b.state == State4::Active && !active {
         State4::Expired.dhcp_state()
     } else {
@@ -349,7 +349,7 @@ impl Stream {
         } else {
             let extra = [
                 self.base_time(),
-                DhcpOption::DhcpState(DhcpState::from(dhcp_state(b, active))),
+                DhcpOption::DhcpState(dhcp_state(b, active)),
             ];
             let at = r
                 .options

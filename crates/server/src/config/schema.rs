@@ -213,43 +213,5 @@ fn default_queries_per_connection() -> u32 {
     8
 }
 
-/// The draft's TBD code points (docs/protocol.md decision 2).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct DraftCodes {
-    #[serde(default = "default_lease_data")]
-    pub lease_data: u8,
-    #[serde(default = "default_lease_done")]
-    pub lease_done: u8,
-    #[serde(default = "default_lease_query_fail")]
-    pub lease_query_fail: u8,
-    #[serde(default = "default_status_code_option")]
-    pub status_code_option: u8,
-}
-
-impl Default for DraftCodes {
-    fn default() -> Self {
-        DraftCodes {
-            lease_data: default_lease_data(),
-            lease_done: default_lease_done(),
-            lease_query_fail: default_lease_query_fail(),
-            status_code_option: default_status_code_option(),
-        }
-    }
-}
-
-fn default_lease_data() -> u8 {
-    19
-}
-
-fn default_lease_done() -> u8 {
-    15
-}
-
-fn default_lease_query_fail() -> u8 {
-    17
-}
-
-fn default_status_code_option() -> u8 {
-    151
-}
+/// The draft's TBD code points (docs/protocol.md decision 2): the wire crate's, read directly.
+pub use lessor_wire::v4::DraftCodes;

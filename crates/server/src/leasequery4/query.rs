@@ -15,44 +15,10 @@ use super::counters::DropReason;
 use super::validate::Query;
 use lessor_store::HwAddr;
 use lessor_wire::v4::{code, SubOptions};
-use std::net::Ipv4Addr;
 
-/// The kinds of query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum QueryKind {
-    Ip,
-    Mac,
-    ClientId,
-    RemoteId,
-    RelayId,
-}
-
-/// A classified query.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Key {
-    /// By IP address (ciaddr).
-    Ip(Ipv4Addr),
-    /// By MAC address (htype, hlen, chaddr).
-    Mac(HwAddr),
-    /// By client identifier (option 61 value).
-    ClientId(Vec<u8>),
-    /// By agent remote-id (option 82 sub-option 2 value).
-    RemoteId(Vec<u8>),
-    /// By relay-id (option 82 sub-option 12 value).
-    RelayId(Vec<u8>),
-}
-
-impl Key {
-    pub fn kind(&self) -> QueryKind {
-        match self {
-            Key::Ip(_) => QueryKind::Ip,
-            Key::Mac(_) => QueryKind::Mac,
-            Key::ClientId(_) => QueryKind::ClientId,
-            Key::RemoteId(_) => QueryKind::RemoteId,
-            Key::RelayId(_) => QueryKind::RelayId,
-        }
-    }
-}
+/// The key of a query and its kind: the wire crate's, shared with the requestor and the load
+/// generators.
+pub use lessor_wire::v4::{QueryKey as Key, QueryKind};
 
 /// The option 82 identifier of a query: the value of its only sub-option when that is a
 /// non-empty remote-id or relay-id. Bulk queries take theirs the same way.

@@ -74,8 +74,47 @@ pub mod relay {
     pub const LINK_SELECTION: u8 = 5;
     /// Subscriber-ID (RFC 3993).
     pub const SUBSCRIBER_ID: u8 = 6;
+    /// Vendor-Specific Information (RFC 4243).
+    pub const VENDOR_SPECIFIC: u8 = 9;
     /// Server Identifier Override (RFC 5107).
     pub const SERVER_IDENTIFIER_OVERRIDE: u8 = 11;
     /// Relay Agent Identifier, relay-id (RFC 6925).
     pub const RELAY_ID: u8 = 12;
+
+    /// The name of each sub-option above, as Lessor prints it (`lessor decode`, `lessor leases
+    /// show`) and takes it on the command line.
+    pub const NAMES: [(u8, &str); 7] = [
+        (AGENT_CIRCUIT_ID, "circuit-id"),
+        (AGENT_REMOTE_ID, "remote-id"),
+        (LINK_SELECTION, "link-selection"),
+        (SUBSCRIBER_ID, "subscriber-id"),
+        (VENDOR_SPECIFIC, "vendor-specific"),
+        (SERVER_IDENTIFIER_OVERRIDE, "server-identifier-override"),
+        (RELAY_ID, "relay-id"),
+    ];
+
+    /// The name of sub-option `code` in [`NAMES`], if it has one.
+    pub fn name(code: u8) -> Option<&'static str> {
+        NAMES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
+    }
+
+    /// The code of the sub-option named `name` in [`NAMES`].
+    pub fn by_name(name: &str) -> Option<u8> {
+        NAMES.iter().find(|(_, n)| *n == name).map(|(c, _)| *c)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn names_are_unique_and_round_trip() {
+            for (code, name) in NAMES {
+                assert_eq!(super::name(code), Some(name));
+                assert_eq!(by_name(name), Some(code));
+            }
+            assert_eq!(name(RELAY_ID), Some("relay-id"));
+            assert_eq!(name(200), None);
+        }
+    }
 }

@@ -19,15 +19,20 @@
 
 mod accessors;
 pub mod code;
+mod draft_codes;
+mod hw_addr;
 mod index;
 mod leasequery;
 mod message_type;
 mod option;
 mod options;
 mod packet;
+mod query_key;
 mod relay_agent;
 mod repr;
 
+pub use draft_codes::DraftCodes;
+pub use hw_addr::{HwAddr, HwAddrTooLong, MAX_CHADDR_LEN};
 pub use index::OptionIndex;
 pub use leasequery::{
     AssociatedIps, DataSource, DhcpState, DraftStatus, Rfc6926Status, StatusCode,
@@ -36,5 +41,6 @@ pub use message_type::MessageType;
 pub use option::DhcpOption;
 pub use options::{concat, Options, RawOption, OVERLOAD_FILE, OVERLOAD_SNAME};
 pub use packet::{Packet, BOOTREPLY, BOOTREQUEST, FLAG_BROADCAST, HEADER_LEN, MAGIC_COOKIE};
+pub use query_key::{KeyError, QueryKey, QueryKind, MAX_IDENTIFIER_LEN};
 pub use relay_agent::{RelayAgentInformation, SubOption, SubOptions};
 pub use repr::Repr;

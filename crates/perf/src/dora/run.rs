@@ -3,7 +3,7 @@
 //! The loop keeps at most `in_flight` clients with an exchange outstanding, starts a new one as
 //! soon as one ends (closed loop), and stops when every client has ended or the duration is
 //! over. Each turn handles the deadlines that passed, then waits for one datagram no longer than
-//! the next deadline (and never more than [`MAX_WAIT`]), so the loop always makes progress
+//! the next deadline (and never more than 100 ms), so the loop always makes progress
 //! toward the end of the run.
 
 use std::cmp::Reverse;
@@ -15,15 +15,11 @@ use std::time::{Duration, Instant};
 
 use lessor_wire::v4::Repr;
 
-use crate::client::{format_mac, Client, End, Identity, Phase, Step, Timing};
-use crate::config::Config;
-use crate::report::Report;
-use crate::stats::Summary;
-
-/// Longest single wait for a datagram.
-const MAX_WAIT: Duration = Duration::from_millis(100);
-/// Shortest read timeout (zero means "block forever" to the socket API).
-const MIN_WAIT: Duration = Duration::from_millis(1);
+use super::client::{format_mac, Client, End, Identity, Phase, Step, Timing};
+use super::config::Config;
+use super::report::Report;
+use crate::latency::Summary;
+use crate::udp_wait::{recv_until, Received};
 
 /// Binds `config.bind` and runs.
 pub fn run(config: &Config) -> io::Result<Report> {
@@ -96,51 +92,6 @@ pub fn run_on(config: &Config, socket: &UdpSocket) -> io::Result<Report> {
         w.flush()?;
     }
     Ok(run.report(end.saturating_duration_since(start)))
-}
-
-/// What one wait on the socket gave.
-pub(crate) enum Received {
-    /// A datagram of this many octets is in the buffer.
-    Datagram(usize),
-    /// The wait ended without one (timeout, signal).
-    Nothing,
-    /// A receive error, e.g. ICMP port unreachable reported on the socket: the deadlines
-    /// handle what it means, the caller counts it.
-    Error,
-}
-
-/// Waits for one datagram no longer than until `next` (whole milliseconds rounded up, between
-/// [`MIN_WAIT`] and [`MAX_WAIT`], so the socket's read timeout rarely changes between turns).
-/// Shared by the DORA and leasequery loops.
-pub(crate) fn recv_until(
-    socket: &UdpSocket,
-    buf: &mut [u8],
-    now: Instant,
-    next: Instant,
-    last_wait: &mut Option<Duration>,
-) -> io::Result<Received> {
-    let left_ms = next
-        .saturating_duration_since(now)
-        .as_micros()
-        .div_ceil(1000);
-    let wait =
-        Duration::from_millis(u64::try_from(left_ms).unwrap_or(u64::MAX)).clamp(MIN_WAIT, MAX_WAIT);
-    if *last_wait != Some(wait) {
-        socket.set_read_timeout(Some(wait))?;
-        *last_wait = Some(wait);
-    }
-    Ok(match socket.recv_from(buf) {
-        Ok((n, _from)) => Received::Datagram(n),
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-            ) =>
-        {
-            Received::Nothing
-        }
-        Err(_) => Received::Error,
-    })
 }
 
 #[derive(Debug, Default)]
@@ -243,7 +194,7 @@ impl Run<'_> {
         let xid = reply.xid;
         let step = match self.live.get_mut(&xid) {
             Some(c) => c.handle(now, &reply),
-            None => Step::Ignore(crate::client::Ignored::Finished),
+            None => Step::Ignore(super::client::Ignored::Finished),
         };
         self.apply(xid, step)
     }

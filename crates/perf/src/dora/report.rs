@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::client::format_mac;
-use crate::stats::Summary;
+use super::client::format_mac;
+use crate::latency::{ms_text, round3, summary_json, Summary};
 
 /// The figures of one `lessor perf dora` run.
 #[derive(Debug, Clone, PartialEq)]
@@ -164,30 +164,6 @@ impl Report {
         }
         s
     }
-}
-
-pub(crate) fn round3(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
-}
-
-fn ms(d: Duration) -> f64 {
-    round3(d.as_secs_f64() * 1000.0)
-}
-
-pub(crate) fn ms_text(d: Option<Duration>) -> String {
-    d.map(|d| format!("{:.3}", d.as_secs_f64() * 1000.0))
-        .unwrap_or_else(|| "-".into())
-}
-
-pub(crate) fn summary_json(s: &Summary) -> Value {
-    json!({
-        "count": s.count,
-        "min": s.min.map(ms),
-        "p50": s.p50.map(ms),
-        "p90": s.p90.map(ms),
-        "p99": s.p99.map(ms),
-        "max": s.max.map(ms),
-    })
 }
 
 #[cfg(test)]

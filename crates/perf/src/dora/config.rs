@@ -1,4 +1,4 @@
-//! Run parameters of `lessor perf dora` and the small parsers the CLI uses for them.
+//! Run parameters of `lessor perf dora`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -80,74 +80,9 @@ impl Config {
     }
 }
 
-/// Parses a duration such as `30s`, `500ms`, `2m`, `1h`, `1m30s`; a bare number is seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Err("empty duration".into());
-    }
-    if let Ok(secs) = t.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = t;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(format!("{text:?}: expected a number before {rest:?}"));
-        }
-        let (num, tail) = rest.split_at(digits);
-        let n: u64 = num
-            .parse()
-            .map_err(|_| format!("{text:?}: number too large"))?;
-        let unit_len = tail.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let (unit, tail) = tail.split_at(unit_len);
-        let part = match unit {
-            "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n.saturating_mul(60)),
-            "h" => Duration::from_secs(n.saturating_mul(3600)),
-            "" => return Err(format!("{text:?}: missing unit after {num} (ms, s, m, h)")),
-            u => return Err(format!("{text:?}: unknown unit {u:?} (ms, s, m, h)")),
-        };
-        total = total.saturating_add(part);
-        rest = tail;
-    }
-    Ok(total)
-}
-
-/// Parses hex octets: `0a0b0c`, `0a:0b:0c`, `0a-0b`, `0a 0b`, optionally `0x`-prefixed.
-pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    lessor_wire::hex::parse(text).map_err(|e| format!("{text:?}: {e}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration(" 1s500ms "), Ok(Duration::from_millis(1500)));
-        for bad in ["", "s", "10x", "1.5s", "10 s", "-1s"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn hex() {
-        assert_eq!(parse_hex("0a0B"), Ok(vec![10, 11]));
-        assert_eq!(parse_hex("0a:0b:ff"), Ok(vec![10, 11, 255]));
-        assert_eq!(parse_hex("0x0102"), Ok(vec![1, 2]));
-        assert!(parse_hex("").is_err(), "an empty relay-id is refused");
-        assert!(parse_hex("abc").is_err());
-        assert!(parse_hex("zz").is_err());
-    }
 
     #[test]
     fn validation() {

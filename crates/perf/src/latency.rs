@@ -1,6 +1,9 @@
-//! Exact latency percentiles from recorded samples.
+//! Exact latency percentiles from recorded samples, and how every generator's report writes
+//! them (milliseconds, three decimals). Shared by `perf dora`, `perf leasequery` and `perf bulk`.
 
 use std::time::Duration;
+
+use serde_json::{json, Value};
 
 /// The nearest-rank percentile of sorted samples, `per_mille` in 1..=1000 (500 = p50,
 /// 990 = p99, 1000 = max): the smallest sample such that at least `per_mille`/1000 of all
@@ -48,6 +51,33 @@ impl Summary {
             max: samples.last().copied(),
         }
     }
+}
+
+/// `v` rounded to three decimals, as every report writes figures.
+pub fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+fn ms(d: Duration) -> f64 {
+    round3(d.as_secs_f64() * 1000.0)
+}
+
+/// Milliseconds with three decimals, or "-" when there is no sample.
+pub fn ms_text(d: Option<Duration>) -> String {
+    d.map(|d| format!("{:.3}", d.as_secs_f64() * 1000.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// A [`Summary`] as JSON, in milliseconds.
+pub fn summary_json(s: &Summary) -> Value {
+    json!({
+        "count": s.count,
+        "min": s.min.map(ms),
+        "p50": s.p50.map(ms),
+        "p90": s.p90.map(ms),
+        "p99": s.p99.map(ms),
+        "max": s.max.map(ms),
+    })
 }
 
 #[cfg(test)]

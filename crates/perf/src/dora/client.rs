@@ -14,11 +14,7 @@ use std::time::{Duration, Instant};
 
 use lessor_wire::v4::{DhcpOption, MessageType, RelayAgentInformation, Repr, BOOTREPLY};
 
-/// Sub-option codes of option 82 that the generator writes.
-const CIRCUIT_ID: u8 = 1;
-const REMOTE_ID: u8 = 2;
-const LINK_SELECTION: u8 = 5;
-const RELAY_ID: u8 = 12;
+use lessor_wire::v4::code::relay::{AGENT_CIRCUIT_ID, AGENT_REMOTE_ID, LINK_SELECTION, RELAY_ID};
 
 /// Options the simulated client asks for (55): mask, router, DNS, lease time, server id, T1, T2.
 const PARAMETER_REQUEST_LIST: [u8; 7] = [1, 3, 6, 51, 54, 58, 59];
@@ -62,10 +58,13 @@ impl Identity {
         let circuit = format!("perf-{index}");
         let link = link_selection.map(|a| a.octets());
         let relay_info = RelayAgentInformation::from_sub_options(
-            [(CIRCUIT_ID, circuit.as_bytes()), (REMOTE_ID, &chaddr[..])]
-                .into_iter()
-                .chain(link.as_ref().map(|l| (LINK_SELECTION, &l[..])))
-                .chain([(RELAY_ID, relay_id)]),
+            [
+                (AGENT_CIRCUIT_ID, circuit.as_bytes()),
+                (AGENT_REMOTE_ID, &chaddr[..]),
+            ]
+            .into_iter()
+            .chain(link.as_ref().map(|l| (LINK_SELECTION, &l[..])))
+            .chain([(RELAY_ID, relay_id)]),
         )?;
         Ok(Identity {
             index,

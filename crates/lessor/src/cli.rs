@@ -1,0 +1,253 @@
+//! What the command line says, read into typed values: durations, hex octets, servers, and the
+//! query keys of `lessor query`, `lessor bulk` and `lessor perf` (one rule for a VALUE whether
+//! it is an argument or a line of a `--from-file`). The libraries take the typed values.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use lessor_wire::v4::{HwAddr, QueryKey, QueryKind};
+
+/// What a VALUE names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// An IPv4 address (ciaddr).
+    Ip,
+    /// A hardware address (hex octets; htype from --htype).
+    Mac,
+    /// A client identifier, option 61 (hex octets, type octet included).
+    ClientId,
+    /// An agent remote-id, option 82 sub-option 2 (hex, else text).
+    RemoteId,
+    /// A relay-id, option 82 sub-option 12 (hex, else text).
+    RelayId,
+}
+
+impl From<Kind> for QueryKind {
+    fn from(k: Kind) -> QueryKind {
+        match k {
+            Kind::Ip => QueryKind::Ip,
+            Kind::Mac => QueryKind::Mac,
+            Kind::ClientId => QueryKind::ClientId,
+            Kind::RemoteId => QueryKind::RemoteId,
+            Kind::RelayId => QueryKind::RelayId,
+        }
+    }
+}
+
+/// The query key VALUE names: an address for `ip`; hex octets ("01:02:ab", "0102ab") for the
+/// others, where a remote-id or relay-id that is not hex is taken as text and "text:" forces
+/// text ("text:cafe"). The key must be one a query can carry (lessor-wire's rules).
+pub fn parse_key(kind: Kind, value: &str, htype: u8) -> Result<QueryKey, String> {
+    let hex_of =
+        |what: &str| lessor_wire::hex::parse(value).map_err(|e| format!("{what} {value:?}: {e}"));
+    let id = || match value.strip_prefix("text:") {
+        Some(t) => t.as_bytes().to_vec(),
+        None => lessor_wire::hex::parse(value).unwrap_or_else(|_| value.as_bytes().to_vec()),
+    };
+    let key = match kind {
+        Kind::Ip => QueryKey::Ip(
+            value
+                .parse()
+                .map_err(|_| format!("{value:?} is not an IPv4 address"))?,
+        ),
+        Kind::Mac => QueryKey::Mac(
+            HwAddr::new(htype, &hex_of("MAC address")?)
+                .map_err(|e| format!("MAC address {value:?}: {e}"))?,
+        ),
+        Kind::ClientId => QueryKey::ClientId(hex_of("client-id")?),
+        Kind::RemoteId => QueryKey::RemoteId(id()),
+        Kind::RelayId => QueryKey::RelayId(id()),
+    };
+    key.validate().map_err(|e| format!("{value:?}: {e}"))?;
+    Ok(key)
+}
+
+/// A `--from-file` body: one VALUE per line (as [`parse_key`], Ethernet MACs); blank lines and
+/// `#` comments are skipped. At least one value.
+pub fn parse_key_lines(kind: Kind, body: &str) -> Result<Vec<QueryKey>, String> {
+    let mut keys = Vec::new();
+    for (n, line) in body.lines().enumerate() {
+        let value = line.split('#').next().unwrap_or("").trim();
+        if value.is_empty() {
+            continue;
+        }
+        keys.push(parse_key(kind, value, 1).map_err(|e| format!("line {}: {e}", n + 1))?);
+    }
+    if keys.is_empty() {
+        return Err("no values".into());
+    }
+    Ok(keys)
+}
+
+/// `FIRST-LAST` (inclusive, FIRST <= LAST): a range of addresses.
+pub fn parse_addresses(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), String> {
+    let (a, b) = text
+        .split_once('-')
+        .ok_or_else(|| format!("{text:?}: expected FIRST-LAST"))?;
+    let first: Ipv4Addr = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("{a:?}: not an IPv4 address"))?;
+    let last: Ipv4Addr = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("{b:?}: not an IPv4 address"))?;
+    if u32::from(first) > u32::from(last) {
+        return Err(format!("{text:?}: FIRST is after LAST"));
+    }
+    Ok((first, last))
+}
+
+/// A server: ADDR:PORT, or ADDR alone for port 67.
+pub fn parse_server(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(a) = text.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    text.parse::<Ipv4Addr>()
+        .map(|a| SocketAddr::from((a, 67)))
+        .map_err(|_| format!("{text:?} is not ADDR or ADDR:PORT"))
+}
+
+/// A duration such as `30s`, `500ms`, `2m`, `1h`, `1m30s`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("empty duration".into());
+    }
+    if let Ok(secs) = t.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(format!("{text:?}: expected a number before {rest:?}"));
+        }
+        let (num, tail) = rest.split_at(digits);
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("{text:?}: number too large"))?;
+        let unit_len = tail.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let (unit, tail) = tail.split_at(unit_len);
+        let part = match unit {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n.saturating_mul(60)),
+            "h" => Duration::from_secs(n.saturating_mul(3600)),
+            "" => return Err(format!("{text:?}: missing unit after {num} (ms, s, m, h)")),
+            u => return Err(format!("{text:?}: unknown unit {u:?} (ms, s, m, h)")),
+        };
+        total = total.saturating_add(part);
+        rest = tail;
+    }
+    Ok(total)
+}
+
+/// Hex octets: `0a0b0c`, `0a:0b:0c`, `0a-0b`, `0a 0b`, optionally `0x`-prefixed.
+pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    lessor_wire::hex::parse(text).map_err(|e| format!("{text:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_parse_by_kind() {
+        assert_eq!(
+            parse_key(Kind::Ip, "192.0.2.7", 1),
+            Ok(QueryKey::Ip(Ipv4Addr::new(192, 0, 2, 7)))
+        );
+        assert!(parse_key(Kind::Ip, "192.0.2", 1).is_err());
+        assert!(parse_key(Kind::Ip, "0.0.0.0", 1).is_err());
+        assert_eq!(
+            parse_key(Kind::Mac, "02:00:5e:00:53:01", 1),
+            Ok(QueryKey::mac([2, 0, 0x5e, 0, 0x53, 1]))
+        );
+        assert!(parse_key(Kind::Mac, "zz", 1).is_err());
+        assert_eq!(
+            parse_key(Kind::ClientId, "0102", 1),
+            Ok(QueryKey::ClientId(vec![1, 2]))
+        );
+        assert_eq!(
+            parse_key(Kind::RelayId, "c0:ff:ee", 1),
+            Ok(QueryKey::RelayId(vec![0xc0, 0xff, 0xee]))
+        );
+        assert_eq!(
+            parse_key(Kind::RelayId, "lessor-perf", 1),
+            Ok(QueryKey::RelayId(b"lessor-perf".to_vec()))
+        );
+        assert_eq!(
+            parse_key(Kind::RemoteId, "text:cafe", 1),
+            Ok(QueryKey::RemoteId(b"cafe".to_vec()))
+        );
+    }
+
+    #[test]
+    fn key_lines() {
+        assert_eq!(
+            parse_key(Kind::Ip, " 198.18.0.1 ".trim(), 1),
+            Ok(QueryKey::Ip(Ipv4Addr::new(198, 18, 0, 1)))
+        );
+        assert!(parse_key(Kind::Ip, "02:00:00:00:00:01", 1).is_err());
+        assert!(parse_key(Kind::Mac, &"00".repeat(17), 1).is_err());
+        // The wire's rule: 255 octets fit a sub-option, 256 do not.
+        assert!(parse_key(Kind::RelayId, &"01".repeat(255), 1).is_ok());
+        assert!(parse_key(Kind::RelayId, &"01".repeat(256), 1).is_err());
+        let keys = parse_key_lines(
+            Kind::Mac,
+            "# MACs\n02:00:00:00:00:01\n\n02:00:00:00:00:02 # b\n",
+        )
+        .unwrap();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys[1], QueryKey::mac([2, 0, 0, 0, 0, 2]));
+        assert!(parse_key_lines(Kind::Mac, "# nothing\n").is_err());
+        assert!(parse_key_lines(Kind::Ip, "198.18.0.1\nbad\n")
+            .unwrap_err()
+            .starts_with("line 2"));
+        assert_eq!(
+            parse_addresses("198.18.0.1-198.18.0.10"),
+            Ok((Ipv4Addr::new(198, 18, 0, 1), Ipv4Addr::new(198, 18, 0, 10)))
+        );
+        assert!(parse_addresses("198.18.0.10-198.18.0.1").is_err());
+        assert!(parse_addresses("198.18.0.10").is_err());
+    }
+
+    #[test]
+    fn servers_default_to_port_67() {
+        assert_eq!(
+            parse_server("192.0.2.1"),
+            Ok("192.0.2.1:67".parse().unwrap())
+        );
+        assert_eq!(
+            parse_server("127.0.0.1:6767"),
+            Ok("127.0.0.1:6767".parse().unwrap())
+        );
+        assert!(parse_server("host").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration(" 1s500ms "), Ok(Duration::from_millis(1500)));
+        for bad in ["", "s", "10x", "1.5s", "10 s", "-1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hex() {
+        assert_eq!(parse_hex("0a0B"), Ok(vec![10, 11]));
+        assert_eq!(parse_hex("0a:0b:ff"), Ok(vec![10, 11, 255]));
+        assert_eq!(parse_hex("0x0102"), Ok(vec![1, 2]));
+        assert!(parse_hex("").is_err(), "an empty relay-id is refused");
+        assert!(parse_hex("abc").is_err());
+        assert!(parse_hex("zz").is_err());
+    }
+}
