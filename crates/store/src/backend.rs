@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::binding4::Binding4;
+use crate::v4::binding::Binding4;
 use crate::change::Change;
 use crate::error::StoreError;
 

@@ -3,7 +3,7 @@
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use crate::binding4::Binding4;
+use crate::v4::binding::Binding4;
 
 /// One change to persist. DHCPv6 variants join these later; backends match on them.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 //! leasequery, O(1) consistent snapshots for bulk streaming, and durable persistence with group
 //! commit.
 //!
-//! - [`Binding4`] / [`State4`] / [`HwAddr`]: the data model ([`binding4`]).
+//! - [`Binding4`] / [`State4`] / [`HwAddr`]: the data model ([`v4::binding`]).
 //! - [`Table`]: the generic in-memory table over any [`Record`]; persistent maps make
 //!   [`Table::clone`] an O(1) snapshot ([`table`] explains the choice).
 //! - [`Snapshot4`]: read-only v4 lookups (by address, MAC, client-id, relay-id, remote-id).
@@ -15,7 +15,6 @@
 //! raw, and its sub-options already split out).
 
 pub mod backend;
-pub mod binding4;
 pub mod change;
 pub mod completion;
 pub mod error;
@@ -25,11 +24,11 @@ pub mod schema;
 pub mod sqlite;
 pub mod store;
 pub mod table;
-pub mod view4;
+pub mod v4;
 mod writer;
 
 pub use backend::{Backend, Loaded, NullBackend, SkippedRow};
-pub use binding4::{Binding4, Fields4, HwAddr, Index4, State4, Timestamp};
+pub use v4::binding::{Binding4, Fields4, HwAddr, Index4, State4, Timestamp};
 pub use change::Change;
 pub use completion::{Completion, Ticket};
 pub use error::StoreError;
@@ -38,6 +37,6 @@ pub use record::Record;
 pub use sqlite::SqliteBackend;
 pub use store::{Batch4, LoadReport, Store};
 pub use table::{IndexCursor, Table};
-pub use view4::Snapshot4;
+pub use v4::snapshot::Snapshot4;
 pub use writer::completing_group;
 pub use writer::{WriterStats, MAX_GROUP};

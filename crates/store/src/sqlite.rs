@@ -15,7 +15,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, Row};
 
 use crate::backend::{Backend, Loaded, SkippedRow};
-use crate::binding4::{Binding4, Fields4, HwAddr, State4};
+use crate::v4::binding::{Binding4, Fields4, HwAddr, State4};
 use crate::change::Change;
 use crate::error::StoreError;
 use crate::schema;

@@ -14,13 +14,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::backend::{Backend, NullBackend, SkippedRow};
-use crate::binding4::{Binding4, Timestamp};
+use crate::v4::binding::{Binding4, Timestamp};
 use crate::change::Change;
 use crate::completion::{Completion, Ticket};
 use crate::error::StoreError;
 use crate::sqlite::SqliteBackend;
 use crate::table::Table;
-use crate::view4::Snapshot4;
+use crate::v4::snapshot::Snapshot4;
 use crate::writer::{Writer, WriterStats};
 
 /// What opening a store found in its backend.

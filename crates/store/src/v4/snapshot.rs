@@ -3,7 +3,7 @@
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use crate::binding4::{Binding4, HwAddr, Index4, Timestamp};
+use crate::v4::binding::{Binding4, HwAddr, Index4, Timestamp};
 use crate::table::{IndexCursor, Table};
 
 /// An immutable, consistent point-in-time view of the DHCPv4 bindings. Cheap to make (O(1)) and to

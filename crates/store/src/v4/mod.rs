@@ -1,0 +1,4 @@
+//! DHCPv4: the binding, its read-only snapshot.
+
+pub mod binding;
+pub mod snapshot;
