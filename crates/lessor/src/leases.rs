@@ -228,7 +228,7 @@ fn open(path: &Path) -> Outcome<Store> {
 }
 
 fn all(store: &Store) -> Vec<Arc<Binding4>> {
-    store.snapshot4().iter().cloned().collect()
+    store.v4().snapshot().iter().cloned().collect()
 }
 
 fn print_json_lines<'a>(bindings: impl IntoIterator<Item = &'a Arc<Binding4>>) -> Outcome<()> {
@@ -325,7 +325,7 @@ fn htype_name(htype: u8) -> &'static str {
 
 fn show(at: &StoreArgs, address: Ipv4Addr, as_json: bool) -> Outcome<ExitCode> {
     let store = open_existing(at)?;
-    let b = store.get4(address);
+    let b = store.v4().get(address);
     store.close()?;
     let Some(b) = b else {
         eprintln!("lessor leases: no binding for {address}");
@@ -541,7 +541,7 @@ fn finish(
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(1000));
             let chunk = std::mem::replace(&mut rest, tail);
-            replaced += store.write4(Completion::none(), |batch| {
+            replaced += store.v4().write(Completion::none(), |batch| {
                 chunk.into_iter().filter_map(|b| batch.upsert(b)).count()
             });
         }

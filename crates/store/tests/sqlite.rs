@@ -36,10 +36,10 @@ fn round_trip_every_field_and_state() {
     let mut want = Vec::new();
     {
         let (store, report) = Store::open_sqlite(&db).unwrap();
-        assert_eq!(report.loaded4, 0);
+        assert_eq!(report.v4.loaded, 0);
         for (i, s) in State4::ALL.into_iter().enumerate() {
             let b = full_binding(i as u32, s);
-            store.upsert4(b.clone(), Completion::none());
+            store.v4().upsert(b.clone(), Completion::none());
             if s.is_durable() {
                 want.push(b);
             }
@@ -52,17 +52,19 @@ fn round_trip_every_field_and_state() {
             State4::Active,
         )
         .with_times(1, u64::MAX >> 1, 2, 3, 4);
-        store.upsert4(bare.clone(), Completion::none());
+        store.v4().upsert(bare.clone(), Completion::none());
         want.push(bare);
         // Written, then deleted.
-        store.upsert4(full_binding(100, State4::Active), Completion::none());
-        store.delete4(addr(100), Completion::none());
+        store
+            .v4()
+            .upsert(full_binding(100, State4::Active), Completion::none());
+        store.v4().delete(addr(100), Completion::none());
         store.close().unwrap();
     }
     let (store, report) = Store::open_sqlite(&db).unwrap();
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
-    assert_eq!(report.loaded4, want.len());
-    let snap = store.snapshot4();
+    assert_eq!(report.v4.loaded, want.len());
+    let snap = store.v4().snapshot();
     for b in &want {
         assert_eq!(**snap.get(b.address).unwrap(), *b);
     }
@@ -99,7 +101,9 @@ fn corrupt_rows_are_skipped_and_reported() {
     {
         let (store, _) = Store::open_sqlite(&db).unwrap();
         for n in 0..10 {
-            store.upsert4(full_binding(n, State4::Active), Completion::none());
+            store
+                .v4()
+                .upsert(full_binding(n, State4::Active), Completion::none());
         }
         store.close().unwrap();
     }
@@ -127,7 +131,7 @@ fn corrupt_rows_are_skipped_and_reported() {
         .unwrap();
     }
     let (store, report) = Store::open_sqlite(&db).unwrap();
-    assert_eq!(report.loaded4, 4);
+    assert_eq!(report.v4.loaded, 4);
     let reasons: Vec<String> = report.skipped.iter().map(|s| s.to_string()).collect();
     assert_eq!(report.skipped.len(), 7, "{reasons:#?}");
     for (n, col) in [
@@ -146,15 +150,17 @@ fn corrupt_rows_are_skipped_and_reported() {
         assert!(row.reason.contains(col), "{row}");
     }
     assert!(reasons.iter().any(|r| r.contains("8589934592")));
-    let snap = store.snapshot4();
+    let snap = store.v4().snapshot();
     for n in [0, 7, 8, 9] {
         assert!(snap.get(addr(n)).is_some());
     }
     // A skipped row is overwritten by the next change of its address.
-    store.upsert4(full_binding(1, State4::Active), Completion::none());
+    store
+        .v4()
+        .upsert(full_binding(1, State4::Active), Completion::none());
     store.close().unwrap();
     let (_store, report) = Store::open_sqlite(&db).unwrap();
-    assert_eq!(report.loaded4, 5);
+    assert_eq!(report.v4.loaded, 5);
 }
 
 #[test]
@@ -164,7 +170,7 @@ fn corrupt_page_is_reported_and_the_rest_loads() {
     let total = 4000u32;
     {
         let (store, _) = Store::open_sqlite(&db).unwrap();
-        store.write4(Completion::none(), |b| {
+        store.v4().write(Completion::none(), |b| {
             for n in 0..total {
                 let host = format!("MARK{n:05}");
                 b.upsert(
@@ -198,12 +204,12 @@ fn corrupt_page_is_reported_and_the_rest_loads() {
         "{:?}",
         report.skipped
     );
-    assert!(report.loaded4 < total as usize);
+    assert!(report.v4.loaded < total as usize);
     eprintln!(
         "loaded {} of {total}; skipped: {:?}",
-        report.loaded4, report.skipped
+        report.v4.loaded, report.skipped
     );
-    let snap = store.snapshot4();
+    let snap = store.v4().snapshot();
     assert!(snap.get(addr(0)).is_some(), "rows before the bad page load");
     assert!(
         snap.get(addr(total - 1)).is_some(),
@@ -259,7 +265,9 @@ fn group_commit_completes_every_waiter() {
                 let tickets: Vec<_> = (0..250u32)
                     .map(|i| {
                         let (done, ticket) = Completion::ticket();
-                        store.upsert4(full_binding(t * 1000 + i, State4::Active), done);
+                        store
+                            .v4()
+                            .upsert(full_binding(t * 1000 + i, State4::Active), done);
                         ticket
                     })
                     .collect();
@@ -296,7 +304,7 @@ fn crash_child() {
     let tickets: Vec<_> = (0..n)
         .map(|i| {
             let (done, ticket) = Completion::ticket();
-            store.upsert4(full_binding(i, State4::Active), done);
+            store.v4().upsert(full_binding(i, State4::Active), done);
             ticket
         })
         .collect();
@@ -326,10 +334,10 @@ fn crash_after_durable_keeps_every_change() {
     assert!(dir.join("leases.db-wal").exists());
     let (store, report) = Store::open_sqlite(&db).unwrap();
     assert!(report.skipped.is_empty());
-    assert_eq!(report.loaded4, n as usize);
+    assert_eq!(report.v4.loaded, n as usize);
     for i in 0..n {
         assert_eq!(
-            **store.get4(addr(i)).as_ref().unwrap(),
+            **store.v4().get(addr(i)).as_ref().unwrap(),
             full_binding(i, State4::Active)
         );
     }
@@ -341,14 +349,16 @@ fn expiry_is_persisted() {
     let db = dir.join("leases.db");
     {
         let (store, _) = Store::open_sqlite(&db).unwrap();
-        store.upsert4(active(1, 1, NOW - 7200), Completion::none());
-        store.upsert4(active(2, 2, NOW), Completion::none());
+        store
+            .v4()
+            .upsert(active(1, 1, NOW - 7200), Completion::none());
+        store.v4().upsert(active(2, 2, NOW), Completion::none());
         let (done, ticket) = Completion::ticket();
-        let expired = store.expire4(NOW, usize::MAX, done);
+        let expired = store.v4().expire(NOW, usize::MAX, done);
         assert_eq!(expired.len(), 1);
         ticket.wait().unwrap();
     }
     let (store, _) = Store::open_sqlite(&db).unwrap();
-    assert_eq!(store.get4(addr(1)).unwrap().state, State4::Expired);
-    assert_eq!(store.get4(addr(2)).unwrap().state, State4::Active);
+    assert_eq!(store.v4().get(addr(1)).unwrap().state, State4::Expired);
+    assert_eq!(store.v4().get(addr(2)).unwrap().state, State4::Active);
 }

@@ -88,7 +88,7 @@ impl H {
     }
 
     fn put(&self, b: Binding4) {
-        self.store.upsert4(b, Completion::none());
+        self.store.v4().upsert(b, Completion::none());
     }
 
     fn frame(&self, q: &Repr) -> Vec<u8> {
@@ -590,7 +590,7 @@ fn no_more_queries_read_than_can_be_taken() {
 fn bounded_memory_with_100000_bindings() {
     let mut h = H::new(Dialect::Rfc6926);
     let base = u32::from(ip("10.0.0.1"));
-    h.store.write4(Completion::none(), |batch| {
+    h.store.v4().write(Completion::none(), |batch| {
         for i in 0..100_000u32 {
             batch.upsert(relayed(Ipv4Addr::from(base + i), i, b"big", b"x", T0 - 100));
         }

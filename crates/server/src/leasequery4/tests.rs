@@ -116,7 +116,7 @@ impl H {
     }
 
     fn put(&self, b: Binding4) {
-        self.store.upsert4(b, Completion::none());
+        self.store.v4().upsert(b, Completion::none());
     }
 
     fn c(&self) -> &Counters {
@@ -981,8 +981,8 @@ fn queries_leave_bindings_alone() {
     ] {
         h.ask(&q);
     }
-    assert_eq!(*h.store.get4(ip("198.51.100.100")).unwrap(), b);
-    assert_eq!(h.store.len4(), 1);
+    assert_eq!(*h.store.v4().get(ip("198.51.100.100")).unwrap(), b);
+    assert_eq!(h.store.v4().len(), 1);
 }
 
 proptest! {

@@ -10,10 +10,7 @@ use ipnet::Ipv4Net;
 
 use crate::error::StoreError;
 use crate::packed::Packed;
-use crate::record::Record;
-
-/// Seconds since the Unix epoch.
-pub type Timestamp = u64;
+use crate::record::{Record, Timestamp};
 
 /// State of a DHCPv4 binding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

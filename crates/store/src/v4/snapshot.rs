@@ -3,8 +3,9 @@
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use crate::v4::binding::{Binding4, HwAddr, Index4, Timestamp};
+use crate::record::Timestamp;
 use crate::table::{IndexCursor, Table};
+use crate::v4::binding::{Binding4, HwAddr, Index4};
 
 /// An immutable, consistent point-in-time view of the DHCPv4 bindings. Cheap to make (O(1)) and to
 /// clone; holds no lock.
