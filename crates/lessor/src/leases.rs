@@ -380,6 +380,7 @@ fn describe(b: &Binding4) -> String {
         ("t1".into(), time_line(b.t1)),
         ("t2".into(), time_line(b.t2)),
         ("cltt".into(), time_line(b.cltt)),
+        ("state since".into(), time_line(b.state_since)),
         ("hostname".into(), text_or_hex(b.hostname())),
         ("vendor-class".into(), text_or_hex(b.vendor_class_id())),
         ("circuit-id".into(), text_or_hex(b.circuit_id())),
@@ -492,7 +493,7 @@ fn import_isc(
     if was_active > 0 {
         println!("{was_active} lease(s) active in the file have ended since: imported as expired");
     }
-    finish(&path, bindings, skipped, dry_run)
+    finish(&path, bindings, skipped, Imported::Upsert, dry_run)
 }
 
 fn import_json(at: &StoreArgs, file: &Path, dry_run: bool) -> Outcome<ExitCode> {
@@ -519,7 +520,16 @@ fn import_json(at: &StoreArgs, file: &Path, dry_run: bool) -> Outcome<ExitCode> 
         }
     }
     println!("{}: {} binding(s) read", file.display(), bindings.len());
-    finish(&path, bindings, skipped, dry_run)
+    finish(&path, bindings, skipped, Imported::Restore, dry_run)
+}
+
+/// How imported bindings are written.
+#[derive(Clone, Copy)]
+enum Imported {
+    /// As new writes: the store records when each entered its state (ISC files do not say).
+    Upsert,
+    /// As given, with their own `state_since` (a Lessor export).
+    Restore,
 }
 
 /// Writes the bindings (unless `dry_run`) and prints the report.
@@ -527,6 +537,7 @@ fn finish(
     path: &Path,
     bindings: Vec<Binding4>,
     mut skipped: Vec<Skipped>,
+    write: Imported,
     dry_run: bool,
 ) -> Outcome<ExitCode> {
     let mut by_state: BTreeMap<&'static str, usize> = BTreeMap::new();
@@ -542,7 +553,13 @@ fn finish(
             let tail = rest.split_off(rest.len().min(1000));
             let chunk = std::mem::replace(&mut rest, tail);
             replaced += store.v4().write(Completion::none(), |batch| {
-                chunk.into_iter().filter_map(|b| batch.upsert(b)).count()
+                chunk
+                    .into_iter()
+                    .filter_map(|b| match write {
+                        Imported::Upsert => batch.upsert(b),
+                        Imported::Restore => batch.restore(b),
+                    })
+                    .count()
             });
         }
         store

@@ -17,6 +17,8 @@ use crate::v4;
 pub const MIGRATIONS: &[&str] = &[
     // 0 -> 1: DHCPv4 bindings.
     v4::sqlite::SCHEMA_1,
+    // 1 -> 2: lease4.state_since (RFC 6926 start-time-of-state).
+    v4::sqlite::SCHEMA_2,
 ];
 
 /// The newest schema version this build knows.

@@ -38,8 +38,11 @@ fn round_trip_every_field_and_state() {
         let (store, report) = Store::open_sqlite(&db).unwrap();
         assert_eq!(report.v4.loaded, 0);
         for (i, s) in State4::ALL.into_iter().enumerate() {
-            let b = full_binding(i as u32, s);
-            store.v4().upsert(b.clone(), Completion::none());
+            // A time of its own, to see it kept (restore writes it as given).
+            let b = full_binding(i as u32, s).with_state_since(NOW - 100_000 + i as u64);
+            store
+                .v4()
+                .write(Completion::none(), |batch| batch.restore(b.clone()));
             if s.is_durable() {
                 want.push(b);
             }
@@ -53,7 +56,8 @@ fn round_trip_every_field_and_state() {
         )
         .with_times(1, u64::MAX >> 1, 2, 3, 4);
         store.v4().upsert(bare.clone(), Completion::none());
-        want.push(bare);
+        // Upsert records when the state was entered: a new lease at its start.
+        want.push(bare.with_state_since(1));
         // Written, then deleted.
         store
             .v4()
@@ -119,7 +123,7 @@ fn corrupt_rows_are_skipped_and_reported() {
              UPDATE lease4 SET htype = 300 WHERE address = {};
              INSERT INTO lease4 SELECT 8589934592, state, htype, chaddr, client_id, lease_start,
                  lease_end, t1, t2, cltt, relay_agent_info, circuit_id, remote_id, relay_id,
-                 vendor_class_id, hostname, subnet FROM lease4 WHERE address = {};",
+                 vendor_class_id, hostname, subnet, state_since FROM lease4 WHERE address = {};",
             a(1),
             a(2),
             a(3),
@@ -336,10 +340,9 @@ fn crash_after_durable_keeps_every_change() {
     assert!(report.skipped.is_empty());
     assert_eq!(report.v4.loaded, n as usize);
     for i in 0..n {
-        assert_eq!(
-            **store.v4().get(addr(i)).as_ref().unwrap(),
-            full_binding(i, State4::Active)
-        );
+        let want = full_binding(i, State4::Active);
+        let want = want.clone().with_state_since(want.start);
+        assert_eq!(**store.v4().get(addr(i)).as_ref().unwrap(), want);
     }
 }
 
@@ -361,4 +364,89 @@ fn expiry_is_persisted() {
     let (store, _) = Store::open_sqlite(&db).unwrap();
     assert_eq!(store.v4().get(addr(1)).unwrap().state, State4::Expired);
     assert_eq!(store.v4().get(addr(2)).unwrap().state, State4::Active);
+}
+
+#[test]
+fn state_since_survives_a_restart() {
+    let dir = temp_dir("state-since");
+    let db = dir.join("leases.db");
+    {
+        let (store, _) = Store::open_sqlite(&db).unwrap();
+        store.v4().upsert(active(1, 1, NOW), Completion::none());
+        // Renewed half-way: still active since NOW.
+        store
+            .v4()
+            .upsert(active(1, 1, NOW + 1800), Completion::none());
+        store.close().unwrap();
+    }
+    let (store, _) = Store::open_sqlite(&db).unwrap();
+    let b = store.v4().get(addr(1)).unwrap();
+    assert_eq!((b.start, b.state_since), (NOW + 1800, NOW));
+    // A renewal after the restart still continues it.
+    store
+        .v4()
+        .upsert(active(1, 1, NOW + 3000), Completion::none());
+    assert_eq!(store.v4().get(addr(1)).unwrap().state_since, NOW);
+}
+
+/// A database as schema version 1 wrote it (before `state_since`), one row per durable state.
+fn version_1_database(db: &std::path::Path) {
+    let conn = Connection::open(db).unwrap();
+    conn.execute_batch(lessor_store::schema::MIGRATIONS[0])
+        .unwrap();
+    conn.execute_batch(
+        "CREATE TABLE schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+         INSERT INTO schema_version VALUES (1, 1);",
+    )
+    .unwrap();
+    for (n, state) in ["active", "expired", "released", "declined", "reserved"]
+        .into_iter()
+        .enumerate()
+    {
+        let start = (NOW + 10 * n as u64) as i64;
+        conn.execute(
+            "INSERT INTO lease4 (address, state, htype, chaddr, lease_start, lease_end, t1, t2, \
+             cltt, subnet) VALUES (?1, ?2, 1, x'020000000001', ?3, ?4, ?3, ?3, ?3, '198.18.0.0/15')",
+            rusqlite::params![u32::from(addr(n as u32)), state, start, start + 3600],
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn a_version_1_database_gets_state_since_from_its_times() {
+    let dir = temp_dir("schema-1");
+    let db = dir.join("leases.db");
+    version_1_database(&db);
+    let (store, report) = Store::open_sqlite(&db).unwrap();
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(report.v4.loaded, 5);
+    let snap = store.v4().snapshot();
+    let since = |n: u32| snap.get(addr(n)).unwrap().state_since;
+    let start = |n: u32| NOW + 10 * u64::from(n);
+    // Active, declined, reserved: since their start; expired, released: since their end.
+    assert_eq!(since(0), start(0));
+    assert_eq!(since(1), start(1) + 3600);
+    assert_eq!(since(2), start(2) + 3600);
+    assert_eq!(since(3), start(3));
+    assert_eq!(since(4), start(4));
+    for b in snap.iter() {
+        assert_eq!(b.state_since, b.implied_state_since(), "{b:?}");
+    }
+    drop(snap);
+    store.close().unwrap();
+    let conn = Connection::open(&db).unwrap();
+    let v: i64 = conn
+        .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, lessor_store::schema::current_version());
+    let shown: String = conn
+        .query_row(
+            "SELECT state_since FROM lease4_text WHERE address = '198.18.0.1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    // 198.18.0.1 is the expired one: since its end.
+    assert_eq!(shown, "2027-01-15 09:00:10");
 }

@@ -1,10 +1,11 @@
 //! The JSON form of a binding: one object per line (`lessor leases list --json`, `export`), read
 //! back by `lessor leases import --json` (the backup format).
 //!
-//! Every field is there. Times are epoch seconds (`start`, `end`, `t1`, `t2`, `cltt`) with an RFC
-//! 3339 UTC copy (`start_time`, ...; `null` when the lease never ends). Octet strings are plain
-//! hex (`null` when absent), with a `_text` copy for the printable ones. Import reads the epoch
-//! seconds and the hex, and ignores the copies.
+//! Every field is there. Times are epoch seconds (`start`, `end`, `t1`, `t2`, `cltt`,
+//! `state_since`) with an RFC 3339 UTC copy (`start_time`, ...; `null` when the lease never ends).
+//! Octet strings are plain hex (`null` when absent), with a `_text` copy for the printable ones.
+//! Import reads the epoch seconds and the hex, and ignores the copies; an export made before
+//! `state_since` existed gets [`Binding4::implied_state_since`].
 
 use std::net::Ipv4Addr;
 
@@ -50,6 +51,8 @@ pub fn to_json(b: &Binding4) -> Value {
         m.insert(name.into(), json!(t));
         m.insert(format!("{name}_time"), json!(rfc3339(t)));
     }
+    m.insert("state_since".into(), json!(b.state_since));
+    m.insert("state_since_time".into(), json!(rfc3339(b.state_since)));
     let fields = b.fields();
     for (name, v) in BLOBS.into_iter().zip(blobs(&fields)) {
         m.insert(name.into(), json!(v.map(hex)));
@@ -108,6 +111,10 @@ pub fn from_json(v: &Value) -> Result<Binding4, String> {
         *slot = u64_field(m, name)?;
     }
     let mut b = Binding4::new(address, subnet, hw, state).with_times(t[0], t[1], t[2], t[3], t[4]);
+    b.state_since = match m.get("state_since") {
+        None | Some(Value::Null) => b.implied_state_since(),
+        Some(_) => u64_field(m, "state_since")?,
+    };
     let mut values: Vec<Option<Vec<u8>>> = Vec::with_capacity(BLOBS.len());
     for name in BLOBS {
         values.push(hex_field(m, name)?);
@@ -139,6 +146,7 @@ mod tests {
             State4::Declined,
         )
         .with_times(1, 2, 3, 4, 5)
+        .with_state_since(6)
         .with_client_id(&[])
         .unwrap()
         .with_hostname(b"h\x01")
@@ -154,6 +162,12 @@ mod tests {
         let line = serde_json::to_string(&v).unwrap();
         let back = from_json(&serde_json::from_str(&line).unwrap()).unwrap();
         assert_eq!(back, b);
+        assert_eq!(v["state_since"], 6);
+        // An export from before state_since: the time its other times imply.
+        let mut old = v.clone();
+        old.as_object_mut().unwrap().remove("state_since");
+        let back = from_json(&old).unwrap();
+        assert_eq!(back.state_since, b.start, "declined: since its start");
     }
 
     #[test]
@@ -173,5 +187,8 @@ mod tests {
         v["state"] = json!("active");
         v["client_id"] = json!("zz");
         assert!(from_json(&v).unwrap_err().contains("client_id"));
+        v["client_id"] = Value::Null;
+        v["state_since"] = json!(-1);
+        assert!(from_json(&v).unwrap_err().contains("state_since"));
     }
 }

@@ -376,7 +376,7 @@ impl Engine4 {
             if batch.get(a).is_some_and(|b| b.state == State4::Offered) {
                 match offer.previous {
                     Some(p) => {
-                        batch.upsert((*p).clone());
+                        batch.restore((*p).clone());
                     }
                     None => {
                         batch.delete(a);

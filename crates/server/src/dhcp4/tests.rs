@@ -506,6 +506,26 @@ fn never_used_first_then_oldest_expired() {
 }
 
 #[test]
+fn a_renewal_keeps_state_since_and_a_lapsed_offer_puts_the_binding_back_as_it_was() {
+    let mut h = Harness::new();
+    let a = h.dora(relayed(message(MessageType::Discover, 52)), T0);
+    let mut r = message(MessageType::Request, 52);
+    r.ciaddr = a;
+    assert_eq!(h.send(&r, T0 + 1800), Handled::Committing);
+    h.one();
+    let renewed = h.store.v4().get(a).unwrap();
+    assert_eq!((renewed.start, renewed.state_since), (T0 + 1800, T0));
+    // The lease runs out (the expiry timer has not run yet); the client asks again and is
+    // offered its address, then goes away: the offer lapses and the lease comes back unchanged.
+    let late = T0 + 1800 + 3600 + 5;
+    h.send(&relayed(message(MessageType::Discover, 52)), late);
+    assert_eq!(h.one().1.yiaddr, a);
+    assert_eq!(h.store.v4().get(a).unwrap().state, State4::Offered);
+    h.engine.tick(late + u64::from(engine::OFFER_LIFETIME));
+    assert_eq!(*h.store.v4().get(a).unwrap(), *renewed);
+}
+
+#[test]
 fn selecting_another_server_forgets_the_offer() {
     let mut h = Harness::new();
     let d = relayed(message(MessageType::Discover, 50));

@@ -248,6 +248,12 @@ pub struct Binding4 {
     pub t2: Timestamp,
     /// Client-last-transaction-time: when the client last talked to the server about this binding.
     pub cltt: Timestamp,
+    /// When the binding entered its current state (RFC 6926 start-time-of-state): for an active
+    /// lease, when it became active, not its last renewal. [`Batch4::upsert`] sets it (kept while
+    /// the state lasts, else [`Binding4::implied_state_since`]); expiry sets it to `end`.
+    ///
+    /// [`Batch4::upsert`]: crate::Batch4::upsert
+    pub state_since: Timestamp,
     /// The subnet the address belongs to.
     pub subnet: Ipv4Net,
     vars: Packed<VAR_FIELDS>,
@@ -285,6 +291,7 @@ impl Binding4 {
             t1: 0,
             t2: 0,
             cltt: 0,
+            state_since: 0,
             subnet,
             vars: Packed::default(),
         }
@@ -305,6 +312,36 @@ impl Binding4 {
         self.t2 = t2;
         self.cltt = cltt;
         self
+    }
+
+    /// Sets when the binding entered its state ([`Binding4::state_since`]).
+    pub fn with_state_since(mut self, state_since: Timestamp) -> Self {
+        self.state_since = state_since;
+        self
+    }
+
+    /// When this binding entered its state, as far as its own times tell: a lease that ended
+    /// (Expired, Released) at its `end`, any other state at its `start` (an offer or a lease
+    /// when made, a declined address when declined). What a write that changes the state
+    /// records, and what older databases and imports without the time get.
+    pub fn implied_state_since(&self) -> Timestamp {
+        match self.state {
+            State4::Expired | State4::Released => self.end,
+            State4::Offered | State4::Active | State4::Declined | State4::Reserved => self.start,
+        }
+    }
+
+    /// Whether this binding, written over `earlier`, continues `earlier`'s state rather than
+    /// entering it anew: same state, same client, and, for a lease or an offer, `earlier` had not
+    /// run out when this one started (a renewal; not a lease taken again after it ended).
+    pub fn continues(&self, earlier: &Binding4) -> bool {
+        self.state == earlier.state
+            && self.hw == earlier.hw
+            && self.client_id() == earlier.client_id()
+            && match self.state {
+                State4::Active | State4::Offered => self.start < earlier.end,
+                State4::Expired | State4::Released | State4::Declined | State4::Reserved => true,
+            }
     }
 
     var_field!(
@@ -407,6 +444,7 @@ impl fmt::Debug for Binding4 {
             .field("t1", &self.t1)
             .field("t2", &self.t2)
             .field("cltt", &self.cltt)
+            .field("state_since", &self.state_since)
             .field("subnet", &self.subnet)
             .field("client_id", &self.client_id())
             .field("relay_agent_information", &self.relay_agent_information())
@@ -458,9 +496,11 @@ impl Record for Binding4 {
         }
     }
 
+    /// Expired since its `end` (the lease ran out then, whenever the timer noticed).
     fn expired(&self) -> Self {
         let mut b = self.clone();
         b.state = State4::Expired;
+        b.state_since = b.end;
         b
     }
 

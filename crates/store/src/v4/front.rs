@@ -137,7 +137,28 @@ impl Batch4<'_> {
 
     /// Inserts or replaces the binding of its address; a replaced binding's identifiers leave the
     /// indexes. Offered bindings change memory only. Returns the replaced binding.
-    pub fn upsert(&mut self, binding: Binding4) -> Option<Arc<Binding4>> {
+    ///
+    /// The store keeps [`Binding4::state_since`], whatever the caller put there: a write that
+    /// [continues](Binding4::continues) the replaced binding's state (a renewal, a second
+    /// DHCPDECLINE) keeps the replaced binding's time; any other write enters the state now and
+    /// records [`Binding4::implied_state_since`] (the DHCP engine sets `start` or `end` to the
+    /// time of the change). So the engine never tracks it.
+    pub fn upsert(&mut self, mut binding: Binding4) -> Option<Arc<Binding4>> {
+        binding.state_since = match self.table.get(u32::from(binding.address)) {
+            Some(old) if binding.continues(old) => old.state_since,
+            _ => binding.implied_state_since(),
+        };
+        self.put(binding)
+    }
+
+    /// Inserts or replaces a binding exactly as given, [`Binding4::state_since`] included: for
+    /// putting back a binding read earlier (an offer taken back) or restoring an export. Returns
+    /// the replaced binding.
+    pub fn restore(&mut self, binding: Binding4) -> Option<Arc<Binding4>> {
+        self.put(binding)
+    }
+
+    fn put(&mut self, binding: Binding4) -> Option<Arc<Binding4>> {
         let binding = Arc::new(binding);
         if binding.state.is_durable() {
             self.changes

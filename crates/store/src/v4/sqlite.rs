@@ -57,7 +57,36 @@ FROM lease4;
 "#;
 
 const COLUMNS: &str = "address, state, htype, chaddr, client_id, lease_start, lease_end, t1, t2, \
-     cltt, relay_agent_info, circuit_id, remote_id, relay_id, vendor_class_id, hostname, subnet";
+     cltt, relay_agent_info, circuit_id, remote_id, relay_id, vendor_class_id, hostname, subnet, \
+     state_since";
+
+/// Schema version 2: `state_since`, when the binding entered its state. Rows written before
+/// get [`Binding4::implied_state_since`] (the same rule, in SQL).
+pub(crate) const SCHEMA_2: &str = r#"
+ALTER TABLE lease4 ADD COLUMN state_since INTEGER NOT NULL DEFAULT 0;
+UPDATE lease4 SET state_since =
+    CASE state WHEN 'expired' THEN lease_end WHEN 'released' THEN lease_end ELSE lease_start END;
+DROP VIEW lease4_text;
+CREATE VIEW lease4_text AS SELECT
+    ((address >> 24) & 255) || '.' || ((address >> 16) & 255) || '.' ||
+        ((address >> 8) & 255) || '.' || (address & 255) AS address,
+    state,
+    datetime(state_since, 'unixepoch') AS state_since,
+    htype,
+    lower(hex(chaddr)) AS chaddr,
+    lower(hex(client_id)) AS client_id,
+    datetime(lease_start, 'unixepoch') AS lease_start,
+    datetime(lease_end, 'unixepoch') AS lease_end,
+    datetime(cltt, 'unixepoch') AS cltt,
+    lower(hex(relay_agent_info)) AS relay_agent_info,
+    lower(hex(circuit_id)) AS circuit_id,
+    lower(hex(remote_id)) AS remote_id,
+    lower(hex(relay_id)) AS relay_id,
+    CAST(vendor_class_id AS TEXT) AS vendor_class_id,
+    CAST(hostname AS TEXT) AS hostname,
+    subnet
+FROM lease4;
+"#;
 
 /// Largest address value a row can have.
 const MAX_ADDR: i64 = u32::MAX as i64;
@@ -126,13 +155,15 @@ fn decode(row: &Row<'_>) -> Result<Binding4, String> {
         _ => None,
     }
     .ok_or_else(|| bad("subnet", "not an IPv4 prefix"))?;
-    let mut b = Binding4::new(Ipv4Addr::from(address as u32), subnet, hw, state).with_times(
-        time(row, 5, "lease_start")?,
-        time(row, 6, "lease_end")?,
-        time(row, 7, "t1")?,
-        time(row, 8, "t2")?,
-        time(row, 9, "cltt")?,
-    );
+    let mut b = Binding4::new(Ipv4Addr::from(address as u32), subnet, hw, state)
+        .with_times(
+            time(row, 5, "lease_start")?,
+            time(row, 6, "lease_end")?,
+            time(row, 7, "t1")?,
+            time(row, 8, "t2")?,
+            time(row, 9, "cltt")?,
+        )
+        .with_state_since(time(row, 17, "state_since")?);
     b.set_fields(Fields4 {
         client_id: bytes(row, 4, "client_id")?,
         relay_agent_information: bytes(row, 10, "relay_agent_info")?,
@@ -205,7 +236,7 @@ impl<'tx> Writer<'tx> {
         Ok(Writer {
             upsert: tx.prepare_cached(&format!(
                 "INSERT OR REPLACE INTO {TABLE} ({COLUMNS}) VALUES \
-                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
             ))?,
             delete: tx.prepare_cached(&format!("DELETE FROM {TABLE} WHERE address = ?1"))?,
         })
@@ -237,6 +268,7 @@ impl<'tx> Writer<'tx> {
                         b.vendor_class_id(),
                         b.hostname(),
                         b.subnet.to_string(),
+                        ts(b.state_since),
                     ])
                     .map_err(|e| ("write binding", e))?;
             }
