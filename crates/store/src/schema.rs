@@ -17,7 +17,7 @@ use crate::v4;
 pub const MIGRATIONS: &[&str] = &[
     // 0 -> 1: DHCPv4 bindings.
     v4::sqlite::SCHEMA_1,
-    // 1 -> 2: lease4.state_since (RFC 6926 start-time-of-state).
+    // 1 -> 2: lease4.state_since (RFC 6926 start-time-of-state) and lease4.sequence.
     v4::sqlite::SCHEMA_2,
 ];
 

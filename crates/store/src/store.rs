@@ -14,6 +14,7 @@
 //! loaded), the writer thread, durability barriers and closing.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::backend::{Backend, NullBackend, SkippedRow};
@@ -46,12 +47,27 @@ pub struct Store {
     pub(crate) v4: Family4,
 }
 
-/// What the families share: the writer thread.
+/// What the families share: the writer thread and the order of transactions.
 pub(crate) struct Core {
     writer: Writer,
+    /// The next transaction number ([`crate::Binding4::sequence`]): one counter for the whole
+    /// store, continuing above the highest number loaded.
+    sequence: AtomicU64,
 }
 
 impl Core {
+    /// The next number in the store's order of transactions. A family takes it under its
+    /// table's lock, so within a family the numbers follow the order of the writes.
+    pub(crate) fn next_sequence(&self) -> u64 {
+        self.sequence.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Keeps later numbers above `seen` (a number written as given, e.g. restored).
+    pub(crate) fn saw_sequence(&self, seen: u64) {
+        self.sequence
+            .fetch_max(seen.saturating_add(1), Ordering::Relaxed);
+    }
+
     /// Queues `changes` for the writer thread; `done` runs once they are durable. A family calls
     /// it while holding its table's lock, so its changes reach the disk in memory order.
     pub(crate) fn submit(&self, changes: Vec<Change>, done: Completion) {
@@ -70,12 +86,13 @@ impl Store {
     pub fn open(mut backend: Box<dyn Backend>) -> Result<(Store, LoadReport), StoreError> {
         let loaded = backend.load()?;
         let (v4, v4_report) = Family4::load(loaded.v4);
-        let writer = Writer::spawn(backend)?;
+        let core = Core {
+            writer: Writer::spawn(backend)?,
+            sequence: AtomicU64::new(1),
+        };
+        core.saw_sequence(v4.highest_sequence());
         Ok((
-            Store {
-                core: Core { writer },
-                v4,
-            },
+            Store { core, v4 },
             LoadReport {
                 v4: v4_report,
                 skipped: loaded.skipped,

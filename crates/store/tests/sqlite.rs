@@ -39,7 +39,8 @@ fn round_trip_every_field_and_state() {
         assert_eq!(report.v4.loaded, 0);
         for (i, s) in State4::ALL.into_iter().enumerate() {
             // A time of its own, to see it kept (restore writes it as given).
-            let b = full_binding(i as u32, s).with_state_since(NOW - 100_000 + i as u64);
+            let mut b = full_binding(i as u32, s).with_state_since(NOW - 100_000 + i as u64);
+            b.sequence = 1000 + i as u64;
             store
                 .v4()
                 .write(Completion::none(), |batch| batch.restore(b.clone()));
@@ -56,8 +57,11 @@ fn round_trip_every_field_and_state() {
         )
         .with_times(1, u64::MAX >> 1, 2, 3, 4);
         store.v4().upsert(bare.clone(), Completion::none());
-        // Upsert records when the state was entered: a new lease at its start.
-        want.push(bare.with_state_since(1));
+        // Upsert records when the state was entered (a new lease: at its start) and numbers the
+        // transaction after every restored one.
+        let mut bare = bare.with_state_since(1);
+        bare.sequence = 1006;
+        want.push(bare);
         // Written, then deleted.
         store
             .v4()
@@ -123,7 +127,8 @@ fn corrupt_rows_are_skipped_and_reported() {
              UPDATE lease4 SET htype = 300 WHERE address = {};
              INSERT INTO lease4 SELECT 8589934592, state, htype, chaddr, client_id, lease_start,
                  lease_end, t1, t2, cltt, relay_agent_info, circuit_id, remote_id, relay_id,
-                 vendor_class_id, hostname, subnet, state_since FROM lease4 WHERE address = {};",
+                 vendor_class_id, hostname, subnet, state_since, sequence FROM lease4
+                 WHERE address = {};",
             a(1),
             a(2),
             a(3),
@@ -341,7 +346,8 @@ fn crash_after_durable_keeps_every_change() {
     assert_eq!(report.v4.loaded, n as usize);
     for i in 0..n {
         let want = full_binding(i, State4::Active);
-        let want = want.clone().with_state_since(want.start);
+        let mut want = want.clone().with_state_since(want.start);
+        want.sequence = u64::from(i) + 1;
         assert_eq!(**store.v4().get(addr(i)).as_ref().unwrap(), want);
     }
 }
@@ -414,7 +420,7 @@ fn version_1_database(db: &std::path::Path) {
 }
 
 #[test]
-fn a_version_1_database_gets_state_since_from_its_times() {
+fn a_version_1_database_gets_state_since_from_its_times_and_sequence_0() {
     let dir = temp_dir("schema-1");
     let db = dir.join("leases.db");
     version_1_database(&db);
@@ -432,6 +438,8 @@ fn a_version_1_database_gets_state_since_from_its_times() {
     assert_eq!(since(4), start(4));
     for b in snap.iter() {
         assert_eq!(b.state_since, b.implied_state_since(), "{b:?}");
+        // Their order of transactions is unknown: they tie, as they did.
+        assert_eq!(b.sequence, 0);
     }
     drop(snap);
     store.close().unwrap();
@@ -440,13 +448,14 @@ fn a_version_1_database_gets_state_since_from_its_times() {
         .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(v, lessor_store::schema::current_version());
-    let shown: String = conn
+    let (shown, sequence): (String, i64) = conn
         .query_row(
-            "SELECT state_since FROM lease4_text WHERE address = '198.18.0.1'",
+            "SELECT state_since, sequence FROM lease4_text WHERE address = '198.18.0.1'",
             [],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
+    assert_eq!(sequence, 0);
     // 198.18.0.1 is the expired one: since its end.
     assert_eq!(shown, "2027-01-15 09:00:10");
 }

@@ -254,6 +254,14 @@ pub struct Binding4 {
     ///
     /// [`Batch4::upsert`]: crate::Batch4::upsert
     pub state_since: Timestamp,
+    /// Where the binding's last transaction stands in the store's order of transactions: every
+    /// [`Batch4::upsert`] gives it the next number of one store-wide counter, so of two bindings
+    /// written in the same second the one written later has the larger number. With `cltt` it
+    /// orders bindings "most recent first" ([`Binding4::recency`]). 0: not numbered (e.g. made
+    /// by hand, not yet written).
+    ///
+    /// [`Batch4::upsert`]: crate::Batch4::upsert
+    pub sequence: u64,
     /// The subnet the address belongs to.
     pub subnet: Ipv4Net,
     vars: Packed<VAR_FIELDS>,
@@ -292,6 +300,7 @@ impl Binding4 {
             t2: 0,
             cltt: 0,
             state_since: 0,
+            sequence: 0,
             subnet,
             vars: Packed::default(),
         }
@@ -329,6 +338,13 @@ impl Binding4 {
             State4::Expired | State4::Released => self.end,
             State4::Offered | State4::Active | State4::Declined | State4::Reserved => self.start,
         }
+    }
+
+    /// How recent the binding's last transaction is: client-last-transaction-time, then the
+    /// store's transaction order within the same second. Larger is more recent (RFC 4388 §6.4.1
+    /// answers with the most recent).
+    pub fn recency(&self) -> (Timestamp, u64) {
+        (self.cltt, self.sequence)
     }
 
     /// Whether this binding, written over `earlier`, continues `earlier`'s state rather than
@@ -445,6 +461,7 @@ impl fmt::Debug for Binding4 {
             .field("t2", &self.t2)
             .field("cltt", &self.cltt)
             .field("state_since", &self.state_since)
+            .field("sequence", &self.sequence)
             .field("subnet", &self.subnet)
             .field("client_id", &self.client_id())
             .field("relay_agent_information", &self.relay_agent_information())
@@ -516,7 +533,7 @@ mod tests {
     #[test]
     fn small() {
         // Fixed part of a binding; the variable-length fields are one extra allocation.
-        assert!(std::mem::size_of::<Binding4>() <= 112);
+        assert!(std::mem::size_of::<Binding4>() <= 120);
     }
 
     #[test]

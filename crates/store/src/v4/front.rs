@@ -33,6 +33,11 @@ impl Family4 {
         )
     }
 
+    /// The largest transaction number of a binding loaded (0 when none).
+    pub(crate) fn highest_sequence(&self) -> u64 {
+        self.lock().iter().map(|b| b.sequence).max().unwrap_or(0)
+    }
+
     fn lock(&self) -> MutexGuard<'_, Table<Binding4>> {
         self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -89,6 +94,7 @@ impl Front4<'_> {
         let mut table = self.family.lock();
         let mut batch = Batch4 {
             table: &mut table,
+            core: self.core,
             changes: Vec::new(),
         };
         let out = f(&mut batch);
@@ -126,6 +132,7 @@ impl Front4<'_> {
 /// and persisted in one transaction.
 pub struct Batch4<'a> {
     table: &'a mut Table<Binding4>,
+    core: &'a Core,
     changes: Vec<Change>,
 }
 
@@ -143,18 +150,24 @@ impl Batch4<'_> {
     /// DHCPDECLINE) keeps the replaced binding's time; any other write enters the state now and
     /// records [`Binding4::implied_state_since`] (the DHCP engine sets `start` or `end` to the
     /// time of the change). So the engine never tracks it.
+    ///
+    /// An upsert is a transaction on the binding: it takes the next [`Binding4::sequence`], so
+    /// "most recent first" puts it before every binding written earlier in the same second.
     pub fn upsert(&mut self, mut binding: Binding4) -> Option<Arc<Binding4>> {
         binding.state_since = match self.table.get(u32::from(binding.address)) {
             Some(old) if binding.continues(old) => old.state_since,
             _ => binding.implied_state_since(),
         };
+        binding.sequence = self.core.next_sequence();
         self.put(binding)
     }
 
-    /// Inserts or replaces a binding exactly as given, [`Binding4::state_since`] included: for
-    /// putting back a binding read earlier (an offer taken back) or restoring an export. Returns
-    /// the replaced binding.
+    /// Inserts or replaces a binding exactly as given, [`Binding4::state_since`] and
+    /// [`Binding4::sequence`] included: for putting back a binding read earlier (an offer taken
+    /// back) or restoring an export. Later upserts are still numbered above it. Returns the
+    /// replaced binding.
     pub fn restore(&mut self, binding: Binding4) -> Option<Arc<Binding4>> {
+        self.core.saw_sequence(binding.sequence);
         self.put(binding)
     }
 

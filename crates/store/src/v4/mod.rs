@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use binding::Binding4;
 pub(crate) use front::Family4;
+pub use snapshot::most_recent_first;
 
 /// One DHCPv4 change to persist ([`crate::Change::V4`]).
 #[derive(Debug, Clone)]

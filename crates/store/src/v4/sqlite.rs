@@ -58,12 +58,15 @@ FROM lease4;
 
 const COLUMNS: &str = "address, state, htype, chaddr, client_id, lease_start, lease_end, t1, t2, \
      cltt, relay_agent_info, circuit_id, remote_id, relay_id, vendor_class_id, hostname, subnet, \
-     state_since";
+     state_since, sequence";
 
-/// Schema version 2: `state_since`, when the binding entered its state. Rows written before
-/// get [`Binding4::implied_state_since`] (the same rule, in SQL).
+/// Schema version 2: `state_since`, when the binding entered its state, and `sequence`, its
+/// place in the store's order of transactions. Rows written before get
+/// [`Binding4::implied_state_since`] (the same rule, in SQL) and sequence 0 (unknown: they tie
+/// within a second, as they did).
 pub(crate) const SCHEMA_2: &str = r#"
 ALTER TABLE lease4 ADD COLUMN state_since INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE lease4 ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0;
 UPDATE lease4 SET state_since =
     CASE state WHEN 'expired' THEN lease_end WHEN 'released' THEN lease_end ELSE lease_start END;
 DROP VIEW lease4_text;
@@ -78,6 +81,7 @@ CREATE VIEW lease4_text AS SELECT
     datetime(lease_start, 'unixepoch') AS lease_start,
     datetime(lease_end, 'unixepoch') AS lease_end,
     datetime(cltt, 'unixepoch') AS cltt,
+    sequence,
     lower(hex(relay_agent_info)) AS relay_agent_info,
     lower(hex(circuit_id)) AS circuit_id,
     lower(hex(remote_id)) AS remote_id,
@@ -164,6 +168,8 @@ fn decode(row: &Row<'_>) -> Result<Binding4, String> {
             time(row, 9, "cltt")?,
         )
         .with_state_since(time(row, 17, "state_since")?);
+    b.sequence =
+        u64::try_from(int(row, 18, "sequence")?).map_err(|_| bad("sequence", "negative"))?;
     b.set_fields(Fields4 {
         client_id: bytes(row, 4, "client_id")?,
         relay_agent_information: bytes(row, 10, "relay_agent_info")?,
@@ -236,7 +242,7 @@ impl<'tx> Writer<'tx> {
         Ok(Writer {
             upsert: tx.prepare_cached(&format!(
                 "INSERT OR REPLACE INTO {TABLE} ({COLUMNS}) VALUES \
-                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
             ))?,
             delete: tx.prepare_cached(&format!("DELETE FROM {TABLE} WHERE address = ?1"))?,
         })
@@ -269,6 +275,7 @@ impl<'tx> Writer<'tx> {
                         b.hostname(),
                         b.subnet.to_string(),
                         ts(b.state_since),
+                        ts(b.sequence),
                     ])
                     .map_err(|e| ("write binding", e))?;
             }
