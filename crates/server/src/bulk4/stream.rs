@@ -55,9 +55,9 @@ fn dhcp_state(b: &Binding4, active: bool) -> u8 {
     }
 }
 
-/// When `b` last changed, as far as the store knows (it keeps no separate state time): an
-/// active lease with the client's last transaction, a lease that ran out at its end, any other
-/// state when it began (`start`) or the client's last transaction, whichever is later.
+/// When `b` last changed: an active lease with the client's last transaction, a lease that ran
+/// out at its end, any other state when it began (`start`) or the client's last transaction,
+/// whichever is later.
 pub fn changed_at(b: &Binding4, now: Timestamp) -> Timestamp {
     match b.state {
         State4::Active if now < b.end => b.cltt,
