@@ -228,7 +228,7 @@ fn open(path: &Path) -> Outcome<Store> {
 }
 
 fn all(store: &Store) -> Vec<Arc<Binding4>> {
-    store.snapshot4().iter().cloned().collect()
+    store.v4().snapshot().iter().cloned().collect()
 }
 
 fn print_json_lines<'a>(bindings: impl IntoIterator<Item = &'a Arc<Binding4>>) -> Outcome<()> {
@@ -325,7 +325,7 @@ fn htype_name(htype: u8) -> &'static str {
 
 fn show(at: &StoreArgs, address: Ipv4Addr, as_json: bool) -> Outcome<ExitCode> {
     let store = open_existing(at)?;
-    let b = store.get4(address);
+    let b = store.v4().get(address);
     store.close()?;
     let Some(b) = b else {
         eprintln!("lessor leases: no binding for {address}");
@@ -371,6 +371,7 @@ fn describe(b: &Binding4) -> String {
         ("t1".into(), time_line(b.t1)),
         ("t2".into(), time_line(b.t2)),
         ("cltt".into(), time_line(b.cltt)),
+        ("state since".into(), time_line(b.state_since)),
         ("hostname".into(), text_or_hex(b.hostname())),
         ("vendor-class".into(), text_or_hex(b.vendor_class_id())),
         ("circuit-id".into(), text_or_hex(b.circuit_id())),
@@ -483,7 +484,7 @@ fn import_isc(
     if was_active > 0 {
         println!("{was_active} lease(s) active in the file have ended since: imported as expired");
     }
-    finish(&path, bindings, skipped, dry_run)
+    finish(&path, bindings, skipped, Imported::Upsert, dry_run)
 }
 
 fn import_json(at: &StoreArgs, file: &Path, dry_run: bool) -> Outcome<ExitCode> {
@@ -510,7 +511,16 @@ fn import_json(at: &StoreArgs, file: &Path, dry_run: bool) -> Outcome<ExitCode> 
         }
     }
     println!("{}: {} binding(s) read", file.display(), bindings.len());
-    finish(&path, bindings, skipped, dry_run)
+    finish(&path, bindings, skipped, Imported::Restore, dry_run)
+}
+
+/// How imported bindings are written.
+#[derive(Clone, Copy)]
+enum Imported {
+    /// As new writes: the store records when each entered its state (ISC files do not say).
+    Upsert,
+    /// As given, with their own `state_since` (a Lessor export).
+    Restore,
 }
 
 /// Writes the bindings (unless `dry_run`) and prints the report.
@@ -518,6 +528,7 @@ fn finish(
     path: &Path,
     bindings: Vec<Binding4>,
     mut skipped: Vec<Skipped>,
+    write: Imported,
     dry_run: bool,
 ) -> Outcome<ExitCode> {
     let mut by_state: BTreeMap<&'static str, usize> = BTreeMap::new();
@@ -532,8 +543,14 @@ fn finish(
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(1000));
             let chunk = std::mem::replace(&mut rest, tail);
-            replaced += store.write4(Completion::none(), |batch| {
-                chunk.into_iter().filter_map(|b| batch.upsert(b)).count()
+            replaced += store.v4().write(Completion::none(), |batch| {
+                chunk
+                    .into_iter()
+                    .filter_map(|b| match write {
+                        Imported::Upsert => batch.upsert(b),
+                        Imported::Restore => batch.restore(b),
+                    })
+                    .count()
             });
         }
         store

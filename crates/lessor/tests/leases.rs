@@ -292,6 +292,7 @@ fn list_show_export_after_import() {
         "sub-option 2 remote-id",
         "sub-option 12 relay-id",
         "t1",
+        "state since",
     ] {
         assert!(show.contains(want), "{want:?} missing in\n{show}");
     }
@@ -312,9 +313,21 @@ fn list_show_export_after_import() {
         "\"relay_agent_information\":\"0102723002057375622d310c0400010203\"",
         "\"end_time\":\"2100-11-25T22:54:04Z\"",
         "\"client_id\":\"01020000000001\"",
+        // An ISC lease entered its state when its times say: active since it started.
+        "\"state_since\":1795474444",
+        "\"state_since_time\":\"2026-11-23T22:54:04Z\"",
     ] {
         assert!(line.contains(want), "{want:?} missing in {line}");
     }
+    // Released (and expired) since their end.
+    let released = export
+        .lines()
+        .find(|l| l.contains("\"198.51.100.102\""))
+        .unwrap();
+    assert!(
+        released.contains("\"state_since_time\":\"2024-01-01T00:10:00Z\""),
+        "{released}"
+    );
 }
 
 #[test]
@@ -325,6 +338,19 @@ fn export_then_import_json_round_trips() {
         &["leases", "export", "--json", "--store", "var/lessor.db"],
         &d.0,
     ));
+    // A time the other fields do not imply (a renewed lease) comes back as it was.
+    assert!(export.contains("\"state_since\":1795474444,"), "{export}");
+    let export = export
+        .replacen(
+            "\"state_since\":1795474444,",
+            "\"state_since\":1795400000,",
+            1,
+        )
+        .replacen(
+            "\"state_since_time\":\"2026-11-23T22:54:04Z\"",
+            "\"state_since_time\":\"2026-11-23T02:13:20Z\"",
+            1,
+        );
     std::fs::write(d.0.join("backup.jsonl"), &export).unwrap();
     let out = stdout(&lessor(
         &[

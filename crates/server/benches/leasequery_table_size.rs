@@ -18,7 +18,7 @@ use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criteri
 use lessor_server::config;
 use lessor_server::leasequery4::Responder4;
 use lessor_server::router4::Message4;
-use lessor_store::{Backend, Binding4, Change, HwAddr, Loaded, State4, Store, StoreError};
+use lessor_store::{Backend, Binding4, Change, HwAddr, Loaded, Loaded4, State4, Store, StoreError};
 use lessor_wire::v4::{DhcpOption, MessageType, Repr, BOOTREQUEST};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
@@ -54,7 +54,9 @@ struct Preloaded(Vec<Binding4>);
 impl Backend for Preloaded {
     fn load(&mut self) -> Result<Loaded, StoreError> {
         Ok(Loaded {
-            bindings4: std::mem::take(&mut self.0),
+            v4: Loaded4 {
+                bindings: std::mem::take(&mut self.0),
+            },
             skipped: Vec::new(),
         })
     }
@@ -143,7 +145,7 @@ fn bench(c: &mut Criterion) {
     for size in SIZES {
         let bindings: Vec<Binding4> = (0..size).map(binding).collect();
         let (store, report) = Store::open(Box::new(Preloaded(bindings))).expect("store");
-        assert_eq!(report.loaded4, size as usize);
+        assert_eq!(report.v4.loaded, size as usize);
         let store = Arc::new(store);
         let responder = Responder4::new(&config, Arc::clone(&store), SERVER);
         for (name, by) in [

@@ -127,7 +127,7 @@ fn main() {
     let rai = RelayAgentInformation::from_sub_options([(1, &b"ge-0/0/1"[..]), (12, RELAY_ID)])
         .expect("option 82");
     let now = lessor_net::clock::wall_now();
-    store.write4(Completion::none(), |batch| {
+    store.v4().write(Completion::none(), |batch| {
         for i in 0..n {
             let b = i.to_be_bytes();
             let binding = Binding4::new(

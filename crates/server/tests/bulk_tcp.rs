@@ -49,7 +49,7 @@ fn start(requesters: &str, max_connections: u32, bindings: u32) -> (Running, Soc
     let params = Params::from_config(&c, SERVER).unwrap();
     let store = Arc::new(Store::in_memory());
     let base = u32::from(Ipv4Addr::new(198, 18, 0, 1));
-    store.write4(Completion::none(), |batch| {
+    store.v4().write(Completion::none(), |batch| {
         for i in 0..bindings {
             let a = Ipv4Addr::from(base + i);
             let b = i.to_be_bytes();

@@ -93,7 +93,7 @@ fn populate(db: &PathBuf, n: u32) {
     while i < n {
         let end = (i + 1000).min(n);
         let (done, ticket) = Completion::ticket();
-        store.write4(done, |b| {
+        store.v4().write(done, |b| {
             for j in i..end {
                 b.upsert(binding(j));
             }
@@ -120,15 +120,15 @@ fn measure(db: &PathBuf, n: u32) {
         Store::open(Box::new(ReadOnly(SqliteBackend::open(db).expect("open")))).expect("load");
     let load = t.elapsed();
     let after = rss_bytes();
-    assert_eq!(report.loaded4, n as usize);
+    assert_eq!(report.v4.loaded, n as usize);
     println!(
         "load: {} bindings in {:.2} s ({:.0} bindings/s), {} skipped",
-        report.loaded4,
+        report.v4.loaded,
         load.as_secs_f64(),
         f64::from(n) / load.as_secs_f64(),
         report.skipped.len()
     );
-    let snap = store.snapshot4();
+    let snap = store.v4().snapshot();
     let heap: usize = snap.iter().map(|b| b.heap_len()).sum();
     println!(
         "memory: resident delta {:.1} MiB = {} bytes per binding (size_of Binding4 = {}, variable fields {:.1} octets on average)",
@@ -141,7 +141,7 @@ fn measure(db: &PathBuf, n: u32) {
     let t = Instant::now();
     let mut snaps = Vec::new();
     for _ in 0..1000 {
-        snaps.push(store.snapshot4());
+        snaps.push(store.v4().snapshot());
     }
     println!(
         "snapshot: {:.2} µs each",
@@ -184,7 +184,10 @@ fn measure(db: &PathBuf, n: u32) {
     let mut longest = 0f64;
     loop {
         let c = Instant::now();
-        let chunk = store.expire4(NOW + 7200, 1000, Completion::none()).len();
+        let chunk = store
+            .v4()
+            .expire(NOW + 7200, 1000, Completion::none())
+            .len();
         longest = longest.max(c.elapsed().as_secs_f64());
         expired += chunk;
         if chunk < 1000 {
@@ -244,11 +247,11 @@ fn profile(db: &PathBuf) {
     let loaded = be.load().unwrap();
     println!(
         "backend decode: {} rows in {:.2} s",
-        loaded.bindings4.len(),
+        loaded.v4.bindings.len(),
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();
-    let table = Table::from_records(loaded.bindings4.into_iter().map(Arc::new));
+    let table = Table::from_records(loaded.v4.bindings.into_iter().map(Arc::new));
     println!(
         "table build: {} bindings in {:.2} s",
         table.len(),

@@ -1,30 +1,49 @@
-//! The persistence interface: what the writer thread calls.
+//! The persistence interface: what the store asks of where bindings are kept.
 //!
-//! The trait is synchronous on purpose: it is driven by the store's single writer thread, so a
-//! backend (SQLite now, PostgreSQL later through a blocking client) needs no async runtime.
+//! [`Backend`] is the boundary between the store (memory, indexes, the writer thread) and a
+//! database. SQLite ([`crate::SqliteBackend`]) implements it for one server; a PostgreSQL backend
+//! (several servers sharing one lease set) will implement the same two calls. The trait is
+//! synchronous on purpose: it is driven by the store's single writer thread, so a backend needs no
+//! async runtime (a PostgreSQL one would use a blocking client).
+//!
+//! What a backend promises:
+//! - [`Backend::load`] is called once, before any [`Backend::apply`], and returns every binding
+//!   kept, per address family. A record it cannot decode is skipped and reported, never fatal;
+//!   only failing to read the lease set at all is an error. Several records with one key must not
+//!   be returned (a key is unique per family); their order does not matter.
+//! - [`Backend::apply`] is called from one thread, one call at a time, with the changes of one
+//!   group commit in the order the store made them in memory. It applies them in that order and
+//!   atomically: after a crash or a failed call either all of them are kept or none is (one
+//!   transaction). It returns `Ok` only once they are durable (they survive a crash or power loss
+//!   of this host: SQLite with `synchronous=FULL`, PostgreSQL once the commit is acknowledged); the
+//!   server sends its DHCPACKs then. On `Err` nothing of the call may be kept; the store keeps
+//!   the changes in memory and writes each binding again with its next change.
+//! - An upsert replaces the whole record of its key (every field, including the time the binding
+//!   entered its state and its transaction sequence); a delete of an absent key is not an error.
 
 use std::fmt;
 
-use crate::binding4::Binding4;
 use crate::change::Change;
 use crate::error::StoreError;
+use crate::v4::Loaded4;
 
-/// A persistence backend.
+/// A persistence backend (see the module documentation for what it promises).
 pub trait Backend: Send + 'static {
-    /// Reads every stored binding. Rows that cannot be decoded are skipped and reported in
-    /// [`Loaded::skipped`]; only a failure to read the store at all is an error.
+    /// Reads every stored binding, per family. Records that cannot be decoded are skipped and
+    /// reported in [`Loaded::skipped`]; only a failure to read the store at all is an error.
     fn load(&mut self) -> Result<Loaded, StoreError>;
 
-    /// Writes `changes` in order, in one transaction, and returns once they are durable.
+    /// Writes `changes` in order, atomically (one transaction), and returns once they are
+    /// durable.
     fn apply(&mut self, changes: &[Change]) -> Result<(), StoreError>;
 }
 
-/// What [`Backend::load`] found.
+/// What [`Backend::load`] found, per address family.
 #[derive(Debug, Default)]
 pub struct Loaded {
     /// The DHCPv4 bindings that decoded.
-    pub bindings4: Vec<Binding4>,
-    /// What was skipped, and why.
+    pub v4: Loaded4,
+    /// What was skipped (any family), and why.
     pub skipped: Vec<SkippedRow>,
 }
 
@@ -33,7 +52,7 @@ pub struct Loaded {
 pub struct SkippedRow {
     /// The table ("lease4").
     pub table: &'static str,
-    /// The row's key as stored (the address column), when it could be read.
+    /// The row's integer key as stored (lease4: the address as a number), when it could be read.
     pub key: Option<i64>,
     /// Why it was skipped.
     pub reason: String,

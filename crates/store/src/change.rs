@@ -1,15 +1,11 @@
-//! Changes the store hands to a persistence backend.
+//! Changes the store hands to a persistence backend: one variant per address family, each
+//! family's own changes inside ([`crate::v4::Change4`]; DHCPv6 joins as `V6`).
 
-use std::net::Ipv4Addr;
-use std::sync::Arc;
+use crate::v4::Change4;
 
-use crate::binding4::Binding4;
-
-/// One change to persist. DHCPv6 variants join these later; backends match on them.
+/// One change to persist. Backends match on the family, then on the family's change.
 #[derive(Debug, Clone)]
 pub enum Change {
-    /// Insert or replace the DHCPv4 binding of its address.
-    Upsert4(Arc<Binding4>),
-    /// Delete the DHCPv4 binding of this address.
-    Delete4(Ipv4Addr),
+    /// A change to the DHCPv4 bindings.
+    V4(Change4),
 }

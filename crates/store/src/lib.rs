@@ -2,20 +2,24 @@
 //! leasequery, O(1) consistent snapshots for bulk streaming, and durable persistence with group
 //! commit.
 //!
-//! - [`Binding4`] / [`State4`] / [`HwAddr`]: the data model ([`binding4`]).
+//! Shared by every address family:
+//! - [`Store`]: opening, the writer thread, durability barriers ([`Store::sync`]); [`Completion`]
+//!   tells a caller when its change is durable.
 //! - [`Table`]: the generic in-memory table over any [`Record`]; persistent maps make
 //!   [`Table::clone`] an O(1) snapshot ([`table`] explains the choice).
+//! - [`Backend`]: persistence, the boundary a database implements; [`SqliteBackend`] is the
+//!   embedded default ([`schema`]); [`Change`] and [`Loaded`] carry one part per family.
+//!
+//! Per family, in its own module ([`v4`]; `v6` to come):
+//! - [`Binding4`] / [`State4`] / [`HwAddr`]: the DHCPv4 data model ([`v4::binding`]).
+//! - [`Store::v4`] gives a [`Front4`]: snapshot, get, write ([`Batch4`]), upsert, delete, expire.
 //! - [`Snapshot4`]: read-only v4 lookups (by address, MAC, client-id, relay-id, remote-id).
-//! - [`Store`]: the table behind a short lock plus the writer thread; [`Completion`] tells a caller
-//!   when its change is durable.
-//! - [`Backend`]: persistence; [`SqliteBackend`] is the embedded default ([`schema`]).
 //!
 //! The store never reads the clock: every time is passed in by the caller, in seconds since the
 //! Unix epoch. It does not parse DHCP messages either: the caller hands it option values (option 82
 //! raw, and its sub-options already split out).
 
 pub mod backend;
-pub mod binding4;
 pub mod change;
 pub mod completion;
 pub mod error;
@@ -25,19 +29,21 @@ pub mod schema;
 pub mod sqlite;
 pub mod store;
 pub mod table;
-pub mod view4;
+pub mod v4;
 mod writer;
 
 pub use backend::{Backend, Loaded, NullBackend, SkippedRow};
-pub use binding4::{Binding4, Fields4, HwAddr, Index4, State4, Timestamp};
 pub use change::Change;
 pub use completion::{Completion, Deferred, Ticket};
 pub use error::StoreError;
 pub use packed::MAX_FIELD_LEN;
-pub use record::Record;
+pub use record::{Record, Timestamp};
 pub use sqlite::SqliteBackend;
-pub use store::{Batch4, LoadReport, Store};
+pub use store::{FamilyReport, LoadReport, Store};
 pub use table::{IndexCursor, Table};
-pub use view4::Snapshot4;
+pub use v4::binding::{Binding4, Fields4, HwAddr, Index4, State4};
+pub use v4::front::{Batch4, Front4};
+pub use v4::snapshot::Snapshot4;
+pub use v4::{Change4, Loaded4};
 pub use writer::completing_group;
 pub use writer::{WriterStats, MAX_GROUP};

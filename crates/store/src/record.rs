@@ -6,6 +6,9 @@
 
 use std::fmt::Debug;
 
+/// Seconds since the Unix epoch.
+pub type Timestamp = u64;
+
 /// A binding kept in a [`Table`](crate::Table).
 pub trait Record: Clone + Send + Sync + 'static {
     /// The unique key (the address).

@@ -1,29 +1,26 @@
 //! The embedded default backend: SQLite (bundled) in WAL mode with `synchronous=FULL`, one row per
 //! binding with real columns (see [`crate::schema`]).
 //!
+//! This module is the family-neutral part: the connection and its pragmas, the schema migration,
+//! one transaction per group commit, and the helpers that decode a column. Each family's rows
+//! (`lease4`: [`crate::v4`]) are read and written by its own codec.
+//!
 //! Loading decodes row by row: a row that does not decode (unknown state, chaddr over 16 octets, a
 //! value of the wrong type, an unparsable subnet...) is skipped and reported. When SQLite itself
-//! fails while stepping through the table (a corrupt page), the failure is reported with the last
-//! address read, and the scan resumes past it, probing further and further ahead (+1, +2, +4, ...)
+//! fails while stepping through a table (a corrupt page), the failure is reported with the last
+//! key read, and the scan resumes past it, probing further and further ahead (+1, +2, +4, ...)
 //! until rows can be read again, so one bad page costs the rows on it and not the whole table.
 
-use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use ipnet::Ipv4Net;
 use rusqlite::types::ValueRef;
-use rusqlite::{params, Connection, ErrorCode, OpenFlags, Row};
+use rusqlite::{Connection, ErrorCode, OpenFlags, Row};
 
-use crate::backend::{Backend, Loaded, SkippedRow};
-use crate::binding4::{Binding4, Fields4, HwAddr, State4};
+use crate::backend::{Backend, Loaded};
 use crate::change::Change;
 use crate::error::StoreError;
 use crate::schema;
-
-const TABLE4: &str = "lease4";
-
-const COLUMNS4: &str = "address, state, htype, chaddr, client_id, lease_start, lease_end, t1, t2, \
-     cltt, relay_agent_info, circuit_id, remote_id, relay_id, vendor_class_id, hostname, subnet";
+use crate::v4;
 
 /// SQLite persistence.
 pub struct SqliteBackend {
@@ -85,58 +82,15 @@ impl SqliteBackend {
     pub fn path(&self) -> &Path {
         &self.path
     }
-
-    /// Whether the first row at or after `from` (if any) can be read.
-    fn readable_from(&self, from: i64) -> bool {
-        let sql =
-            format!("SELECT {COLUMNS4} FROM {TABLE4} WHERE address >= ?1 ORDER BY address LIMIT 1");
-        let Ok(mut stmt) = self.conn.prepare(&sql) else {
-            return false;
-        };
-        let Ok(mut rows) = stmt.query([from]) else {
-            return false;
-        };
-        rows.next().is_ok()
-    }
-
-    /// Scans `lease4` from address `from`, pushing decoded rows. On a database error returns the
-    /// last address read (if any) and the error.
-    fn scan4(&self, from: i64, out: &mut Loaded) -> Result<(), (Option<i64>, rusqlite::Error)> {
-        let mut last = None;
-        let sql = format!("SELECT {COLUMNS4} FROM {TABLE4} WHERE address >= ?1 ORDER BY address");
-        let mut stmt = self.conn.prepare(&sql).map_err(|e| (last, e))?;
-        let mut rows = stmt.query([from]).map_err(|e| (last, e))?;
-        loop {
-            match rows.next() {
-                Ok(Some(row)) => {
-                    let key = row.get_ref(0).ok().and_then(|v| v.as_i64().ok());
-                    if key.is_some() {
-                        last = key;
-                    }
-                    match decode4(row) {
-                        Ok(b) => out.bindings4.push(b),
-                        Err(reason) => out.skipped.push(SkippedRow {
-                            table: TABLE4,
-                            key,
-                            reason,
-                        }),
-                    }
-                }
-                Ok(None) => return Ok(()),
-                Err(e) => return Err((last, e)),
-            }
-        }
-    }
 }
 
-/// Largest address value a row can have.
-const MAX_ADDR: i64 = u32::MAX as i64;
-
-fn bad(col: &str, what: impl std::fmt::Display) -> String {
+/// What a column failed to decode to: `column COL: WHAT` (the reason of a skipped row).
+pub(crate) fn bad(col: &str, what: impl std::fmt::Display) -> String {
     format!("column {col}: {what}")
 }
 
-fn int(row: &Row<'_>, i: usize, col: &str) -> Result<i64, String> {
+/// Column `i` (named `col`) as an integer.
+pub(crate) fn int(row: &Row<'_>, i: usize, col: &str) -> Result<i64, String> {
     match row.get_ref(i).map_err(|e| bad(col, e))? {
         ValueRef::Integer(v) => Ok(v),
         other => Err(bad(
@@ -146,12 +100,14 @@ fn int(row: &Row<'_>, i: usize, col: &str) -> Result<i64, String> {
     }
 }
 
-fn time(row: &Row<'_>, i: usize, col: &str) -> Result<u64, String> {
+/// Column `i` as a time (seconds since the Unix epoch, not negative).
+pub(crate) fn time(row: &Row<'_>, i: usize, col: &str) -> Result<u64, String> {
     let v = int(row, i, col)?;
     u64::try_from(v).map_err(|_| bad(col, format!("negative time {v}")))
 }
 
-fn bytes<'r>(row: &'r Row<'_>, i: usize, col: &str) -> Result<Option<&'r [u8]>, String> {
+/// Column `i` as an optional byte string (a blob, or text taken as its octets).
+pub(crate) fn bytes<'r>(row: &'r Row<'_>, i: usize, col: &str) -> Result<Option<&'r [u8]>, String> {
     match row.get_ref(i).map_err(|e| bad(col, e))? {
         ValueRef::Null => Ok(None),
         ValueRef::Blob(b) | ValueRef::Text(b) => Ok(Some(b)),
@@ -162,94 +118,15 @@ fn bytes<'r>(row: &'r Row<'_>, i: usize, col: &str) -> Result<Option<&'r [u8]>, 
     }
 }
 
-fn decode4(row: &Row<'_>) -> Result<Binding4, String> {
-    let address = int(row, 0, "address")?;
-    if !(0..=MAX_ADDR).contains(&address) {
-        return Err(bad("address", format!("{address} is not an IPv4 address")));
-    }
-    let state = match row.get_ref(1).map_err(|e| bad("state", e))? {
-        ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(State4::from_name),
-        _ => None,
-    }
-    .ok_or_else(|| bad("state", "unknown state"))?;
-    let htype = u8::try_from(int(row, 2, "htype")?).map_err(|_| bad("htype", "not an octet"))?;
-    let chaddr = bytes(row, 3, "chaddr")?.ok_or_else(|| bad("chaddr", "missing"))?;
-    let hw = HwAddr::new(htype, chaddr).map_err(|e| bad("chaddr", e))?;
-    let subnet: Ipv4Net = match row.get_ref(16).map_err(|e| bad("subnet", e))? {
-        ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(|s| s.parse().ok()),
-        _ => None,
-    }
-    .ok_or_else(|| bad("subnet", "not an IPv4 prefix"))?;
-    let mut b = Binding4::new(Ipv4Addr::from(address as u32), subnet, hw, state).with_times(
-        time(row, 5, "lease_start")?,
-        time(row, 6, "lease_end")?,
-        time(row, 7, "t1")?,
-        time(row, 8, "t2")?,
-        time(row, 9, "cltt")?,
-    );
-    b.set_fields(Fields4 {
-        client_id: bytes(row, 4, "client_id")?,
-        relay_agent_information: bytes(row, 10, "relay_agent_info")?,
-        circuit_id: bytes(row, 11, "circuit_id")?,
-        remote_id: bytes(row, 12, "remote_id")?,
-        relay_id: bytes(row, 13, "relay_id")?,
-        vendor_class_id: bytes(row, 14, "vendor_class_id")?,
-        hostname: bytes(row, 15, "hostname")?,
-    })
-    .map_err(|e| e.to_string())?;
-    Ok(b)
-}
-
-/// An address column value as dotted quad (for reports).
-fn addr_text(v: i64) -> String {
-    match u32::try_from(v) {
-        Ok(a) => format!("{} ({v})", Ipv4Addr::from(a)),
-        Err(_) => v.to_string(),
-    }
-}
-
-fn ts(t: u64) -> i64 {
+/// A time as the INTEGER column stores it (times past `i64::MAX` are kept as `i64::MAX`).
+pub(crate) fn ts(t: u64) -> i64 {
     i64::try_from(t).unwrap_or(i64::MAX)
 }
 
 impl Backend for SqliteBackend {
     fn load(&mut self) -> Result<Loaded, StoreError> {
         let mut out = Loaded::default();
-        let mut from = 0i64;
-        while from <= MAX_ADDR {
-            let Err((last, e)) = self.scan4(from, &mut out) else {
-                break;
-            };
-            // Probe ahead (+1, +2, +4, ...) for a place where reading works again; the first
-            // probe start is past every key already read, so `from` always moves on.
-            let base = last.unwrap_or(from);
-            let mut step = 1i64;
-            let mut resume = None;
-            while base + step <= MAX_ADDR {
-                if self.readable_from(base + step) {
-                    resume = Some(base + step);
-                    break;
-                }
-                step *= 2;
-            }
-            let region = match last {
-                Some(l) => format!("after address {}", addr_text(l)),
-                None => format!("at or after address {}", addr_text(from)),
-            };
-            let rest = match resume {
-                Some(r) => format!(
-                    "rows from there up to address {} could not be read",
-                    addr_text(r)
-                ),
-                None => "no row after it could be read".to_string(),
-            };
-            out.skipped.push(SkippedRow {
-                table: TABLE4,
-                key: None,
-                reason: format!("database error {region}: {e}; {rest}"),
-            });
-            from = resume.unwrap_or(MAX_ADDR + 1);
-        }
+        v4::sqlite::load(&self.conn, &mut out.v4, &mut out.skipped);
         Ok(out)
     }
 
@@ -261,46 +138,19 @@ impl Backend for SqliteBackend {
             .transaction()
             .map_err(|e| err("begin transaction", e))?;
         {
-            let mut upsert = tx
-                .prepare_cached(&format!(
-                    "INSERT OR REPLACE INTO {TABLE4} ({COLUMNS4}) VALUES \
-                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
-                ))
-                .map_err(|e| err("prepare upsert", e))?;
-            let mut delete = tx
-                .prepare_cached(&format!("DELETE FROM {TABLE4} WHERE address = ?1"))
-                .map_err(|e| err("prepare delete", e))?;
+            // Each family's statements are prepared on its first change of the group.
+            let mut writer4 = None;
             for change in changes {
                 match change {
-                    Change::Upsert4(b) if b.state.is_durable() => {
-                        upsert
-                            .execute(params![
-                                u32::from(b.address),
-                                b.state.as_str(),
-                                b.hw.htype(),
-                                b.hw.chaddr(),
-                                b.client_id(),
-                                ts(b.start),
-                                ts(b.end),
-                                ts(b.t1),
-                                ts(b.t2),
-                                ts(b.cltt),
-                                b.relay_agent_information(),
-                                b.circuit_id(),
-                                b.remote_id(),
-                                b.relay_id(),
-                                b.vendor_class_id(),
-                                b.hostname(),
-                                b.subnet.to_string(),
-                            ])
-                            .map_err(|e| err("write binding", e))?;
-                    }
-                    // Offers are not durable: the row keeps the last durable state.
-                    Change::Upsert4(_) => {}
-                    Change::Delete4(a) => {
-                        delete
-                            .execute([u32::from(*a)])
-                            .map_err(|e| err("delete binding", e))?;
+                    Change::V4(c) => {
+                        let w = match &mut writer4 {
+                            Some(w) => w,
+                            None => writer4.insert(
+                                v4::sqlite::Writer::prepare(&tx)
+                                    .map_err(|e| err("prepare lease4 statements", e))?,
+                            ),
+                        };
+                        w.apply(c).map_err(|(what, e)| err(what, e))?;
                     }
                 }
             }

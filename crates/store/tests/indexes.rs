@@ -9,11 +9,17 @@ use lessor_store::{Completion, State4, Store};
 fn by_client_most_recent_first() {
     let store = Store::in_memory();
     // Client 7 has three addresses, touched at different times; client 8 one.
-    store.upsert4(active(1, 7, NOW - 300), Completion::none());
-    store.upsert4(active(2, 7, NOW - 10), Completion::none());
-    store.upsert4(active(3, 7, NOW - 5000), Completion::none());
-    store.upsert4(active(4, 8, NOW), Completion::none());
-    let snap = store.snapshot4();
+    store
+        .v4()
+        .upsert(active(1, 7, NOW - 300), Completion::none());
+    store
+        .v4()
+        .upsert(active(2, 7, NOW - 10), Completion::none());
+    store
+        .v4()
+        .upsert(active(3, 7, NOW - 5000), Completion::none());
+    store.v4().upsert(active(4, 8, NOW), Completion::none());
+    let snap = store.v4().snapshot();
 
     let got: Vec<_> = snap.by_mac(&mac(7)).iter().map(|b| b.address).collect();
     assert_eq!(got, vec![addr(2), addr(1), addr(3)]);
@@ -36,18 +42,18 @@ fn by_client_most_recent_first() {
 #[test]
 fn address_reuse_moves_identifiers() {
     let store = Store::in_memory();
-    store.upsert4(
+    store.v4().upsert(
         relayed(active(1, 7, NOW - 7200), b"relay-A", b"modem-7"),
         Completion::none(),
     );
-    let snap_before = store.snapshot4();
+    let snap_before = store.v4().snapshot();
     // Client 8 gets the same address later, through another relay.
-    let old = store.upsert4(
+    let old = store.v4().upsert(
         relayed(active(1, 8, NOW), b"relay-B", b"modem-8"),
         Completion::none(),
     );
     assert_eq!(old.unwrap().hw, mac(7));
-    let snap = store.snapshot4();
+    let snap = store.v4().snapshot();
     assert!(snap.by_mac(&mac(7)).is_empty());
     assert!(!snap.knows_relay_id(b"relay-A"));
     assert!(!snap.knows_remote_id(b"modem-7"));
@@ -62,24 +68,25 @@ fn address_reuse_moves_identifiers() {
 #[test]
 fn expired_bindings_keep_their_identifiers() {
     let store = Store::in_memory();
-    store.upsert4(
+    store.v4().upsert(
         relayed(active(1, 7, NOW - 7200), b"relay-A", b"modem-7"),
         Completion::none(),
     );
-    store.upsert4(
+    store.v4().upsert(
         relayed(active(2, 8, NOW - 60), b"relay-A", b"modem-8"),
         Completion::none(),
     );
     // Address 1 ended at NOW - 3600; address 2 ends at NOW + 3540.
-    let expired = store.expire4(NOW, usize::MAX, Completion::none());
+    let expired = store.v4().expire(NOW, usize::MAX, Completion::none());
     assert_eq!(expired.len(), 1);
     assert_eq!(expired[0].address, addr(1));
     assert_eq!(expired[0].state, State4::Expired);
     assert!(store
-        .expire4(NOW, usize::MAX, Completion::none())
+        .v4()
+        .expire(NOW, usize::MAX, Completion::none())
         .is_empty());
 
-    let snap = store.snapshot4();
+    let snap = store.v4().snapshot();
     assert_eq!(snap.get(addr(1)).unwrap().state, State4::Expired);
     // Known but not active: DHCPLEASEUNASSIGNED, not DHCPLEASEUNKNOWN.
     assert!(snap.knows_remote_id(b"modem-7"));
@@ -89,12 +96,18 @@ fn expired_bindings_keep_their_identifiers() {
     assert_eq!(snap.by_relay_id(b"relay-A").count(), 2);
 
     // Address 2 expires exactly at its end.
-    assert!(store.expire4(NOW + 3539, 10, Completion::none()).is_empty());
-    assert_eq!(store.expire4(NOW + 3540, 10, Completion::none()).len(), 1);
+    assert!(store
+        .v4()
+        .expire(NOW + 3539, 10, Completion::none())
+        .is_empty());
+    assert_eq!(
+        store.v4().expire(NOW + 3540, 10, Completion::none()).len(),
+        1
+    );
 
     // Once the server drops the binding, the identifier is forgotten.
-    store.delete4(addr(1), Completion::none());
-    assert!(!store.snapshot4().knows_remote_id(b"modem-7"));
+    store.v4().delete(addr(1), Completion::none());
+    assert!(!store.v4().snapshot().knows_remote_id(b"modem-7"));
 }
 
 #[test]
@@ -102,12 +115,12 @@ fn relay_id_cursor_returns_each_binding_once_in_address_order() {
     let store = Store::in_memory();
     for n in 0..3000u32 {
         let relay: &[u8] = if n % 3 == 0 { b"relay-A" } else { b"relay-B" };
-        store.upsert4(
+        store.v4().upsert(
             relayed(active(n, n, NOW), relay, format!("m{n}").as_bytes()),
             Completion::none(),
         );
     }
-    let snap = store.snapshot4();
+    let snap = store.v4().snapshot();
     let mut cursor = snap.by_relay_id(b"relay-A");
     let mut got = cursor.next_batch(100);
     assert_eq!(got.len(), 100);
@@ -129,13 +142,13 @@ fn offers_live_in_memory_and_batches_are_atomic() {
     let mut offer = active(5, 5, NOW);
     offer.state = State4::Offered;
     let (done, ticket) = Completion::ticket();
-    store.upsert4(offer, done);
+    store.v4().upsert(offer, done);
     // Nothing to persist: completed at once.
     assert!(ticket.try_result().unwrap().is_ok());
-    assert_eq!(store.get4(addr(5)).unwrap().state, State4::Offered);
+    assert_eq!(store.v4().get(addr(5)).unwrap().state, State4::Offered);
 
     // Two changes in one batch.
-    let replaced = store.write4(Completion::none(), |b| {
+    let replaced = store.v4().write(Completion::none(), |b| {
         let old = b.upsert(active(5, 5, NOW));
         b.delete(addr(6));
         assert_eq!(b.get(addr(5)).unwrap().state, State4::Active);
@@ -143,7 +156,7 @@ fn offers_live_in_memory_and_batches_are_atomic() {
         old
     });
     assert_eq!(replaced.unwrap().state, State4::Offered);
-    assert_eq!(store.len4(), 1);
+    assert_eq!(store.v4().len(), 1);
 }
 
 #[test]
@@ -193,14 +206,14 @@ fn expiry_in_chunks_earliest_first() {
     let store = Store::in_memory();
     // Ends: NOW - 3600 + 10 * n.
     for n in 0..25u32 {
-        store.upsert4(
+        store.v4().upsert(
             active(n, n, NOW - 7200 + 10 * u64::from(24 - n)),
             Completion::none(),
         );
     }
     let mut order = Vec::new();
     loop {
-        let chunk = store.expire4(NOW, 10, Completion::none());
+        let chunk = store.v4().expire(NOW, 10, Completion::none());
         order.extend(chunk.iter().map(|b| b.address));
         if chunk.len() < 10 {
             break;
@@ -212,10 +225,16 @@ fn expiry_in_chunks_earliest_first() {
     // expiry.
     let mut renewed = active(3, 3, NOW);
     renewed.cltt = NOW;
-    store.upsert4(renewed, Completion::none());
-    assert!(store.expire4(NOW + 3599, 10, Completion::none()).is_empty());
-    assert_eq!(store.snapshot4().by_mac(&mac(3)).len(), 1);
-    assert_eq!(store.expire4(NOW + 3600, 10, Completion::none()).len(), 1);
+    store.v4().upsert(renewed, Completion::none());
+    assert!(store
+        .v4()
+        .expire(NOW + 3599, 10, Completion::none())
+        .is_empty());
+    assert_eq!(store.v4().snapshot().by_mac(&mac(3)).len(), 1);
+    assert_eq!(
+        store.v4().expire(NOW + 3600, 10, Completion::none()).len(),
+        1
+    );
 }
 
 #[test]
@@ -275,7 +294,7 @@ fn fellows_match_a_brute_force_search_through_every_change() {
             .collect()
     }
     fn check(store: &Store) {
-        let snap: Snapshot4 = store.snapshot4();
+        let snap: Snapshot4 = store.v4().snapshot();
         let all: Vec<Arc<Binding4>> = snap.iter().cloned().collect();
         for b in &all {
             assert_eq!(
@@ -315,7 +334,7 @@ fn fellows_match_a_brute_force_search_through_every_change() {
         match next(4) {
             // Upsert with a client drawn from few, so owners often hold several bindings.
             0 | 1 => {
-                let _ = store.upsert4(
+                let _ = store.v4().upsert(
                     active(n, next(8), NOW + u64::from(round)),
                     Completion::none(),
                 );
@@ -324,10 +343,10 @@ fn fellows_match_a_brute_force_search_through_every_change() {
             2 => {
                 let mut b = active(n, next(8), NOW);
                 b.set_client_id(None).unwrap();
-                let _ = store.upsert4(b, Completion::none());
+                let _ = store.v4().upsert(b, Completion::none());
             }
             _ => {
-                let _ = store.delete4(addr(n), Completion::none());
+                let _ = store.v4().delete(addr(n), Completion::none());
             }
         }
         if round % 50 == 0 {

@@ -18,7 +18,7 @@ fn write_generation(store: &Store, g: u64) {
     } else {
         b"relay-B"
     };
-    store.write4(Completion::none(), |b| {
+    store.v4().write(Completion::none(), |b| {
         for n in 0..SET {
             b.upsert(relayed(active(n, n, g), relay, b"modem"));
         }
@@ -39,11 +39,13 @@ fn reader_sees_one_generation_while_writer_runs() {
                 write_generation(&store, g);
                 // Unrelated churn: single bindings with relay-id A come and go above the set.
                 let n = SET + (g as u32 % 50);
-                store.upsert4(
+                store.v4().upsert(
                     relayed(active(n, n, g), b"relay-A", b"x"),
                     Completion::none(),
                 );
-                store.delete4(addr(SET + ((g as u32 + 25) % 50)), Completion::none());
+                store
+                    .v4()
+                    .delete(addr(SET + ((g as u32 + 25) % 50)), Completion::none());
                 g += 1;
             }
             g
@@ -54,8 +56,8 @@ fn reader_sees_one_generation_while_writer_runs() {
     let mut moved_during_walk = 0;
     let mut waited = false;
     while walks < 10 || !waited {
-        let snap = store.snapshot4();
-        let before = store.get4(addr(0)).unwrap().cltt;
+        let snap = store.v4().snapshot();
+        let before = store.v4().get(addr(0)).unwrap().cltt;
         let g = snap.get(addr(0)).unwrap().cltt;
         let mut count = 0u32;
         let mut last = None;
@@ -72,7 +74,7 @@ fn reader_sees_one_generation_while_writer_runs() {
                 // Mid-walk, wait until the writer has replaced the whole set at least once: the
                 // walk holds no lock that would stall it.
                 let t0 = std::time::Instant::now();
-                while store.get4(addr(0)).unwrap().cltt == before {
+                while store.v4().get(addr(0)).unwrap().cltt == before {
                     assert!(t0.elapsed().as_secs() < 60, "writer stalled by a reader");
                     std::thread::yield_now();
                 }
@@ -88,7 +90,7 @@ fn reader_sees_one_generation_while_writer_runs() {
                 .count(),
             SET as usize
         );
-        if store.get4(addr(0)).unwrap().cltt != before {
+        if store.v4().get(addr(0)).unwrap().cltt != before {
             moved_during_walk += 1;
         }
         walks += 1;

@@ -36,10 +36,14 @@ fn round_trip_every_field_and_state() {
     let mut want = Vec::new();
     {
         let (store, report) = Store::open_sqlite(&db).unwrap();
-        assert_eq!(report.loaded4, 0);
+        assert_eq!(report.v4.loaded, 0);
         for (i, s) in State4::ALL.into_iter().enumerate() {
-            let b = full_binding(i as u32, s);
-            store.upsert4(b.clone(), Completion::none());
+            // A time of its own, to see it kept (restore writes it as given).
+            let mut b = full_binding(i as u32, s).with_state_since(NOW - 100_000 + i as u64);
+            b.sequence = 1000 + i as u64;
+            store
+                .v4()
+                .write(Completion::none(), |batch| batch.restore(b.clone()));
             if s.is_durable() {
                 want.push(b);
             }
@@ -52,17 +56,23 @@ fn round_trip_every_field_and_state() {
             State4::Active,
         )
         .with_times(1, u64::MAX >> 1, 2, 3, 4);
-        store.upsert4(bare.clone(), Completion::none());
+        store.v4().upsert(bare.clone(), Completion::none());
+        // Upsert records when the state was entered (a new lease: at its start) and numbers the
+        // transaction after every restored one.
+        let mut bare = bare.with_state_since(1);
+        bare.sequence = 1006;
         want.push(bare);
         // Written, then deleted.
-        store.upsert4(full_binding(100, State4::Active), Completion::none());
-        store.delete4(addr(100), Completion::none());
+        store
+            .v4()
+            .upsert(full_binding(100, State4::Active), Completion::none());
+        store.v4().delete(addr(100), Completion::none());
         store.close().unwrap();
     }
     let (store, report) = Store::open_sqlite(&db).unwrap();
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
-    assert_eq!(report.loaded4, want.len());
-    let snap = store.snapshot4();
+    assert_eq!(report.v4.loaded, want.len());
+    let snap = store.v4().snapshot();
     for b in &want {
         assert_eq!(**snap.get(b.address).unwrap(), *b);
     }
@@ -99,7 +109,9 @@ fn corrupt_rows_are_skipped_and_reported() {
     {
         let (store, _) = Store::open_sqlite(&db).unwrap();
         for n in 0..10 {
-            store.upsert4(full_binding(n, State4::Active), Completion::none());
+            store
+                .v4()
+                .upsert(full_binding(n, State4::Active), Completion::none());
         }
         store.close().unwrap();
     }
@@ -115,7 +127,8 @@ fn corrupt_rows_are_skipped_and_reported() {
              UPDATE lease4 SET htype = 300 WHERE address = {};
              INSERT INTO lease4 SELECT 8589934592, state, htype, chaddr, client_id, lease_start,
                  lease_end, t1, t2, cltt, relay_agent_info, circuit_id, remote_id, relay_id,
-                 vendor_class_id, hostname, subnet FROM lease4 WHERE address = {};",
+                 vendor_class_id, hostname, subnet, state_since, sequence FROM lease4
+                 WHERE address = {};",
             a(1),
             a(2),
             a(3),
@@ -127,7 +140,7 @@ fn corrupt_rows_are_skipped_and_reported() {
         .unwrap();
     }
     let (store, report) = Store::open_sqlite(&db).unwrap();
-    assert_eq!(report.loaded4, 4);
+    assert_eq!(report.v4.loaded, 4);
     let reasons: Vec<String> = report.skipped.iter().map(|s| s.to_string()).collect();
     assert_eq!(report.skipped.len(), 7, "{reasons:#?}");
     for (n, col) in [
@@ -146,15 +159,17 @@ fn corrupt_rows_are_skipped_and_reported() {
         assert!(row.reason.contains(col), "{row}");
     }
     assert!(reasons.iter().any(|r| r.contains("8589934592")));
-    let snap = store.snapshot4();
+    let snap = store.v4().snapshot();
     for n in [0, 7, 8, 9] {
         assert!(snap.get(addr(n)).is_some());
     }
     // A skipped row is overwritten by the next change of its address.
-    store.upsert4(full_binding(1, State4::Active), Completion::none());
+    store
+        .v4()
+        .upsert(full_binding(1, State4::Active), Completion::none());
     store.close().unwrap();
     let (_store, report) = Store::open_sqlite(&db).unwrap();
-    assert_eq!(report.loaded4, 5);
+    assert_eq!(report.v4.loaded, 5);
 }
 
 #[test]
@@ -164,7 +179,7 @@ fn corrupt_page_is_reported_and_the_rest_loads() {
     let total = 4000u32;
     {
         let (store, _) = Store::open_sqlite(&db).unwrap();
-        store.write4(Completion::none(), |b| {
+        store.v4().write(Completion::none(), |b| {
             for n in 0..total {
                 let host = format!("MARK{n:05}");
                 b.upsert(
@@ -198,12 +213,12 @@ fn corrupt_page_is_reported_and_the_rest_loads() {
         "{:?}",
         report.skipped
     );
-    assert!(report.loaded4 < total as usize);
+    assert!(report.v4.loaded < total as usize);
     eprintln!(
         "loaded {} of {total}; skipped: {:?}",
-        report.loaded4, report.skipped
+        report.v4.loaded, report.skipped
     );
-    let snap = store.snapshot4();
+    let snap = store.v4().snapshot();
     assert!(snap.get(addr(0)).is_some(), "rows before the bad page load");
     assert!(
         snap.get(addr(total - 1)).is_some(),
@@ -259,7 +274,9 @@ fn group_commit_completes_every_waiter() {
                 let tickets: Vec<_> = (0..250u32)
                     .map(|i| {
                         let (done, ticket) = Completion::ticket();
-                        store.upsert4(full_binding(t * 1000 + i, State4::Active), done);
+                        store
+                            .v4()
+                            .upsert(full_binding(t * 1000 + i, State4::Active), done);
                         ticket
                     })
                     .collect();
@@ -296,7 +313,7 @@ fn crash_child() {
     let tickets: Vec<_> = (0..n)
         .map(|i| {
             let (done, ticket) = Completion::ticket();
-            store.upsert4(full_binding(i, State4::Active), done);
+            store.v4().upsert(full_binding(i, State4::Active), done);
             ticket
         })
         .collect();
@@ -326,12 +343,12 @@ fn crash_after_durable_keeps_every_change() {
     assert!(dir.join("leases.db-wal").exists());
     let (store, report) = Store::open_sqlite(&db).unwrap();
     assert!(report.skipped.is_empty());
-    assert_eq!(report.loaded4, n as usize);
+    assert_eq!(report.v4.loaded, n as usize);
     for i in 0..n {
-        assert_eq!(
-            **store.get4(addr(i)).as_ref().unwrap(),
-            full_binding(i, State4::Active)
-        );
+        let want = full_binding(i, State4::Active);
+        let mut want = want.clone().with_state_since(want.start);
+        want.sequence = u64::from(i) + 1;
+        assert_eq!(**store.v4().get(addr(i)).as_ref().unwrap(), want);
     }
 }
 
@@ -341,14 +358,104 @@ fn expiry_is_persisted() {
     let db = dir.join("leases.db");
     {
         let (store, _) = Store::open_sqlite(&db).unwrap();
-        store.upsert4(active(1, 1, NOW - 7200), Completion::none());
-        store.upsert4(active(2, 2, NOW), Completion::none());
+        store
+            .v4()
+            .upsert(active(1, 1, NOW - 7200), Completion::none());
+        store.v4().upsert(active(2, 2, NOW), Completion::none());
         let (done, ticket) = Completion::ticket();
-        let expired = store.expire4(NOW, usize::MAX, done);
+        let expired = store.v4().expire(NOW, usize::MAX, done);
         assert_eq!(expired.len(), 1);
         ticket.wait().unwrap();
     }
     let (store, _) = Store::open_sqlite(&db).unwrap();
-    assert_eq!(store.get4(addr(1)).unwrap().state, State4::Expired);
-    assert_eq!(store.get4(addr(2)).unwrap().state, State4::Active);
+    assert_eq!(store.v4().get(addr(1)).unwrap().state, State4::Expired);
+    assert_eq!(store.v4().get(addr(2)).unwrap().state, State4::Active);
+}
+
+#[test]
+fn state_since_survives_a_restart() {
+    let dir = temp_dir("state-since");
+    let db = dir.join("leases.db");
+    {
+        let (store, _) = Store::open_sqlite(&db).unwrap();
+        store.v4().upsert(active(1, 1, NOW), Completion::none());
+        // Renewed half-way: still active since NOW.
+        store
+            .v4()
+            .upsert(active(1, 1, NOW + 1800), Completion::none());
+        store.close().unwrap();
+    }
+    let (store, _) = Store::open_sqlite(&db).unwrap();
+    let b = store.v4().get(addr(1)).unwrap();
+    assert_eq!((b.start, b.state_since), (NOW + 1800, NOW));
+    // A renewal after the restart still continues it.
+    store
+        .v4()
+        .upsert(active(1, 1, NOW + 3000), Completion::none());
+    assert_eq!(store.v4().get(addr(1)).unwrap().state_since, NOW);
+}
+
+/// A database as schema version 1 wrote it (before `state_since`), one row per durable state.
+fn version_1_database(db: &std::path::Path) {
+    let conn = Connection::open(db).unwrap();
+    conn.execute_batch(lessor_store::schema::MIGRATIONS[0])
+        .unwrap();
+    conn.execute_batch(
+        "CREATE TABLE schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+         INSERT INTO schema_version VALUES (1, 1);",
+    )
+    .unwrap();
+    for (n, state) in ["active", "expired", "released", "declined", "reserved"]
+        .into_iter()
+        .enumerate()
+    {
+        let start = (NOW + 10 * n as u64) as i64;
+        conn.execute(
+            "INSERT INTO lease4 (address, state, htype, chaddr, lease_start, lease_end, t1, t2, \
+             cltt, subnet) VALUES (?1, ?2, 1, x'020000000001', ?3, ?4, ?3, ?3, ?3, '198.18.0.0/15')",
+            rusqlite::params![u32::from(addr(n as u32)), state, start, start + 3600],
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn a_version_1_database_gets_state_since_from_its_times_and_sequence_0() {
+    let dir = temp_dir("schema-1");
+    let db = dir.join("leases.db");
+    version_1_database(&db);
+    let (store, report) = Store::open_sqlite(&db).unwrap();
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(report.v4.loaded, 5);
+    let snap = store.v4().snapshot();
+    let since = |n: u32| snap.get(addr(n)).unwrap().state_since;
+    let start = |n: u32| NOW + 10 * u64::from(n);
+    // Active, declined, reserved: since their start; expired, released: since their end.
+    assert_eq!(since(0), start(0));
+    assert_eq!(since(1), start(1) + 3600);
+    assert_eq!(since(2), start(2) + 3600);
+    assert_eq!(since(3), start(3));
+    assert_eq!(since(4), start(4));
+    for b in snap.iter() {
+        assert_eq!(b.state_since, b.implied_state_since(), "{b:?}");
+        // Their order of transactions is unknown: they tie, as they did.
+        assert_eq!(b.sequence, 0);
+    }
+    drop(snap);
+    store.close().unwrap();
+    let conn = Connection::open(&db).unwrap();
+    let v: i64 = conn
+        .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, lessor_store::schema::current_version());
+    let (shown, sequence): (String, i64) = conn
+        .query_row(
+            "SELECT state_since, sequence FROM lease4_text WHERE address = '198.18.0.1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(sequence, 0);
+    // 198.18.0.1 is the expired one: since its end.
+    assert_eq!(shown, "2027-01-15 09:00:10");
 }

@@ -40,17 +40,17 @@ fn failed_commit_reaches_every_waiter_and_callbacks_work() {
     .unwrap();
 
     let (done, ticket) = Completion::ticket();
-    store.upsert4(active(1, 1, NOW), done);
+    store.v4().upsert(active(1, 1, NOW), done);
     let err = ticket.wait().unwrap_err();
     assert!(err.to_string().contains("disk full"), "{err}");
     assert_eq!(store.writer_stats().failures(), 1);
     // Memory is ahead of the disk; the server must not have ACKed.
-    assert!(store.get4(addr(1)).is_some());
+    assert!(store.v4().get(addr(1)).is_some());
 
     // A callback completion, as an async I/O layer would pass (here: a channel).
     fail.store(false, Ordering::SeqCst);
     let (otx, orx) = mpsc::channel();
-    store.upsert4(
+    store.v4().upsert(
         active(2, 2, NOW),
         Completion::callback(move |r| {
             let _ = otx.send(r.is_ok());
@@ -81,7 +81,7 @@ fn the_group_hook_runs_after_the_completions_of_each_commit() {
     );
     for n in 1..=3 {
         let etx = etx.clone();
-        store.upsert4(
+        store.v4().upsert(
             active(n, n, NOW),
             Completion::callback(move |r| {
                 assert!(r.is_ok());

@@ -1,10 +1,13 @@
 //! The JSON form of a binding: one object per line (`lessor leases list --json`, `export`), read
 //! back by `lessor leases import --json` (the backup format).
 //!
-//! Every field is there. Times are epoch seconds (`start`, `end`, `t1`, `t2`, `cltt`) with an RFC
-//! 3339 UTC copy (`start_time`, ...; `null` when the lease never ends). Octet strings are plain
-//! hex (`null` when absent), with a `_text` copy for the printable ones. Import reads the epoch
-//! seconds and the hex, and ignores the copies.
+//! Every field is there. Times are epoch seconds (`start`, `end`, `t1`, `t2`, `cltt`,
+//! `state_since`) with an RFC 3339 UTC copy (`start_time`, ...; `null` when the lease never ends).
+//! Octet strings are plain hex (`null` when absent), with a `_text` copy for the printable ones.
+//! `sequence` is the binding's place in the store's order of transactions (which of two bindings
+//! written in the same second is the more recent). Import reads the epoch seconds, the hex and
+//! the sequence, and ignores the copies; an export made before `state_since` and `sequence`
+//! existed gets [`Binding4::implied_state_since`] and sequence 0.
 
 use std::net::Ipv4Addr;
 
@@ -50,6 +53,9 @@ pub fn to_json(b: &Binding4) -> Value {
         m.insert(name.into(), json!(t));
         m.insert(format!("{name}_time"), json!(rfc3339(t)));
     }
+    m.insert("state_since".into(), json!(b.state_since));
+    m.insert("state_since_time".into(), json!(rfc3339(b.state_since)));
+    m.insert("sequence".into(), json!(b.sequence));
     let fields = b.fields();
     for (name, v) in BLOBS.into_iter().zip(blobs(&fields)) {
         m.insert(name.into(), json!(v.map(hex)));
@@ -108,6 +114,14 @@ pub fn from_json(v: &Value) -> Result<Binding4, String> {
         *slot = u64_field(m, name)?;
     }
     let mut b = Binding4::new(address, subnet, hw, state).with_times(t[0], t[1], t[2], t[3], t[4]);
+    b.state_since = match m.get("state_since") {
+        None | Some(Value::Null) => b.implied_state_since(),
+        Some(_) => u64_field(m, "state_since")?,
+    };
+    b.sequence = match m.get("sequence") {
+        None | Some(Value::Null) => 0,
+        Some(_) => u64_field(m, "sequence")?,
+    };
     let mut values: Vec<Option<Vec<u8>>> = Vec::with_capacity(BLOBS.len());
     for name in BLOBS {
         values.push(hex_field(m, name)?);
@@ -132,19 +146,21 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let b = Binding4::new(
+        let mut b = Binding4::new(
             Ipv4Addr::new(192, 0, 2, 7),
             "192.0.2.0/24".parse().unwrap(),
             HwAddr::new(6, &[1, 2, 3]).unwrap(),
             State4::Declined,
         )
         .with_times(1, 2, 3, 4, 5)
+        .with_state_since(6)
         .with_client_id(&[])
         .unwrap()
         .with_hostname(b"h\x01")
         .unwrap()
         .with_remote_id(b"sub-1")
         .unwrap();
+        b.sequence = 77;
         let v = to_json(&b);
         assert_eq!(v["remote_id_text"], "sub-1");
         assert_eq!(v["hostname"], "6801");
@@ -154,6 +170,14 @@ mod tests {
         let line = serde_json::to_string(&v).unwrap();
         let back = from_json(&serde_json::from_str(&line).unwrap()).unwrap();
         assert_eq!(back, b);
+        assert_eq!(v["state_since"], 6);
+        // An export from before state_since: the time its other times imply.
+        let mut old = v.clone();
+        old.as_object_mut().unwrap().remove("state_since");
+        old.as_object_mut().unwrap().remove("sequence");
+        let back = from_json(&old).unwrap();
+        assert_eq!(back.state_since, b.start, "declined: since its start");
+        assert_eq!(back.sequence, 0);
     }
 
     #[test]
@@ -173,5 +197,8 @@ mod tests {
         v["state"] = json!("active");
         v["client_id"] = json!("zz");
         assert!(from_json(&v).unwrap_err().contains("client_id"));
+        v["client_id"] = Value::Null;
+        v["state_since"] = json!(-1);
+        assert!(from_json(&v).unwrap_err().contains("state_since"));
     }
 }

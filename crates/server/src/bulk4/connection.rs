@@ -299,7 +299,7 @@ impl Connection {
                     )
                 } else {
                     self.counters.count_query(q.key.kind());
-                    Stream::new(q, self.store.snapshot4(), codes, wall)
+                    Stream::new(q, self.store.v4().snapshot(), codes, wall)
                 }
             }
             Err(Refusal { xid, status, text }) => Stream::failure(xid, codes, wall, status, text),

@@ -25,7 +25,9 @@
 //!   UNASSIGNED when the identifier is known from a kept binding, else UNKNOWN (docs/protocol.md
 //!   decision 7).
 //! - rfc6926: a DHCPLEASEACTIVE (or DHCPLEASEUNASSIGNED, see above) per binding, each with
-//!   base-time (152, the server's time) and dhcp-state (156), then DHCPLEASEQUERYDONE with
+//!   base-time (152, the server's time) and dhcp-state (156), and start-time-of-state (153: how
+//!   long before base-time the binding entered that state) when the Parameter Request List asks
+//!   for it, then DHCPLEASEQUERYDONE with
 //!   base-time, also when nothing matched; a failure is DHCPLEASEQUERYDONE with status-code
 //!   (151) and base-time (§6.2.2: in DONE the status speaks for the whole query).
 
@@ -53,15 +55,20 @@ fn dhcp_state(b: &Binding4, active: bool) -> DhcpState {
     }
 }
 
-/// When `b` last changed, as far as the store knows (it keeps no separate state time): an
-/// active lease with the client's last transaction, a lease that ran out at its end, any other
-/// state when it began (`start`) or the client's last transaction, whichever is later.
+/// When `b` last changed: an active lease with the client's last transaction, a lease that ran
+/// out at its end, any other state when it began (`start`) or the client's last transaction,
+/// whichever is later.
 pub fn changed_at(b: &Binding4, now: Timestamp) -> Timestamp {
     match b.state {
         State4::Active if now < b.end => b.cltt,
         State4::Active | State4::Expired => b.cltt.max(b.end.min(now)),
         _ => b.cltt.max(b.start),
     }
+}
+
+/// Seconds from `t` to `now` (0 for a time after `now`), as a 32-bit option value.
+fn secs_before(now: Timestamp, t: Timestamp) -> u32 {
+    u32::try_from(now.saturating_sub(t)).unwrap_or(u32::MAX)
 }
 
 enum Source {
@@ -347,10 +354,26 @@ impl Stream {
                 r.remove_option(code::SERVER_IDENTIFIER);
             }
         } else {
+            // start-time-of-state (RFC 6926: sent whenever the query asks for it), on the
+            // base-time's clock like 91; a lease reported EXPIRED before the timer ran ended at
+            // its end.
+            let entered = if b.state == State4::Active && !active {
+                b.end
+            } else {
+                b.state_since
+            };
+            let since = q
+                .prl
+                .as_deref()
+                .is_some_and(|p| p.contains(&code::START_TIME_OF_STATE))
+                .then(|| DhcpOption::StartTimeOfState(secs_before(self.now, entered)));
             let extra = [
-                self.base_time(),
-                DhcpOption::DhcpState(dhcp_state(b, active)),
-            ];
+                Some(self.base_time()),
+                Some(DhcpOption::DhcpState(dhcp_state(b, active))),
+                since,
+            ]
+            .into_iter()
+            .flatten();
             let at = r
                 .options
                 .iter()

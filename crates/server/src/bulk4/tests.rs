@@ -88,7 +88,7 @@ impl H {
     }
 
     fn put(&self, b: Binding4) {
-        self.store.upsert4(b, Completion::none());
+        self.store.v4().upsert(b, Completion::none());
     }
 
     fn frame(&self, q: &Repr) -> Vec<u8> {
@@ -445,6 +445,59 @@ fn rfc_query_start_and_end_time_filter_on_cltt() {
     );
 }
 
+#[test]
+fn rfc_start_time_of_state_when_requested() {
+    let mut h = H::new(Dialect::Rfc6926);
+    // Active since T0 - 1000, renewed at T0 - 100: still active since T0 - 1000.
+    h.put(binding(ip("10.0.0.7"), 7, State4::Active, T0 - 1000));
+    h.put(binding(ip("10.0.0.7"), 7, State4::Active, T0 - 100));
+    // Active since T0 - 2000, released at T0 - 300: released since then.
+    h.put(binding(ip("10.0.0.8"), 7, State4::Active, T0 - 2000));
+    let mut released = binding(ip("10.0.0.8"), 7, State4::Released, T0 - 2000);
+    released.end = T0 - 300;
+    released.cltt = T0 - 300;
+    h.put(released);
+    // A lease that ran out at T0 - 1400 (the expiry timer has not run): EXPIRED since its end.
+    h.put(binding(ip("10.0.0.9"), 7, State4::Active, T0 - 5000));
+    let since = |r: &Repr| match r.option(153) {
+        Some(DhcpOption::StartTimeOfState(s)) => Some(*s),
+        None => None,
+        o => panic!("unexpected {o:?}"),
+    };
+    let prl = DhcpOption::ParameterRequestList(vec![152, 51, 153, 91]);
+    let rs = h.ask(&with(
+        with(by_mac(Dialect::Rfc6926, 1, 7), prl.clone()),
+        DhcpOption::QueryStartTime((T0 - 10_000) as u32),
+    ));
+    assert_eq!(types(&rs), [13, 11, 11, 15]);
+    assert_eq!(rs[0].ciaddr, ip("10.0.0.7"));
+    assert_eq!(
+        since(&rs[0]),
+        Some(1000),
+        "a renewal keeps the state's start"
+    );
+    assert_eq!(
+        rs[0].option(91),
+        Some(&DhcpOption::ClientLastTransactionTime(100))
+    );
+    assert_eq!(base_time(&rs[0]), Some(T0 as u32));
+    assert_eq!(rs[1].ciaddr, ip("10.0.0.8"));
+    assert_eq!(since(&rs[1]), Some(300), "a new state starts anew");
+    assert_eq!(rs[2].ciaddr, ip("10.0.0.9"));
+    assert_eq!(since(&rs[2]), Some(1400));
+    assert_eq!(since(&rs[3]), None, "not in DHCPLEASEQUERYDONE");
+    // Not asked for: not sent.
+    let rs = h.ask(&by_mac(Dialect::Rfc6926, 2, 7));
+    assert_eq!(types(&rs), [13, 15]);
+    assert_eq!(since(&rs[0]), None);
+    // The draft has no such option.
+    let mut h = H::new(Dialect::Draft);
+    h.put(binding(ip("10.0.0.7"), 7, State4::Active, T0 - 1000));
+    let rs = h.ask(&with(by_mac(Dialect::Draft, 3, 7), prl));
+    assert_eq!(types(&rs), [13, 15]);
+    assert_eq!(since(&rs[0]), None);
+}
+
 // ---------------------------------------------------------------- validation
 
 #[test]
@@ -590,7 +643,7 @@ fn no_more_queries_read_than_can_be_taken() {
 fn bounded_memory_with_100000_bindings() {
     let mut h = H::new(Dialect::Rfc6926);
     let base = u32::from(ip("10.0.0.1"));
-    h.store.write4(Completion::none(), |batch| {
+    h.store.v4().write(Completion::none(), |batch| {
         for i in 0..100_000u32 {
             batch.upsert(relayed(Ipv4Addr::from(base + i), i, b"big", b"x", T0 - 100));
         }

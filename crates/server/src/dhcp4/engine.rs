@@ -295,7 +295,8 @@ impl Engine4 {
         loop {
             let n = self
                 .store
-                .expire4(now, EXPIRE_CHUNK, Completion::none())
+                .v4()
+                .expire(now, EXPIRE_CHUNK, Completion::none())
                 .len();
             for _ in 0..n {
                 self.counters.expired.add();
@@ -321,11 +322,11 @@ impl Engine4 {
         let Some(offer) = self.offers.remove(&a) else {
             return;
         };
-        self.store.write4(Completion::none(), |batch| {
+        self.store.v4().write(Completion::none(), |batch| {
             if batch.get(a).is_some_and(|b| b.state == State4::Offered) {
                 match offer.previous {
                     Some(p) => {
-                        batch.upsert((*p).clone());
+                        batch.restore((*p).clone());
                     }
                     None => {
                         batch.delete(a);
@@ -403,7 +404,7 @@ impl Engine4 {
     }
 
     fn discover(&mut self, msg: &Msg<'_>, now: Timestamp) -> Handled {
-        let snapshot = self.store.snapshot4();
+        let snapshot = self.store.v4().snapshot();
         let requested = option_addr(msg.repr, code::REQUESTED_IP_ADDRESS);
         let Some((a, _choice)) = self.allocator.choose(
             &self.subnets,
@@ -440,7 +441,8 @@ impl Engine4 {
                 other => other,
             };
             self.store
-                .write4(Completion::none(), |batch| batch.upsert(offered));
+                .v4()
+                .write(Completion::none(), |batch| batch.upsert(offered));
             self.offers.insert(a, Offer { end, previous });
         }
         let tables = self.tables(msg);
@@ -472,7 +474,7 @@ impl Engine4 {
     }
 
     fn request(&mut self, msg: &Msg<'_>, now: Timestamp) -> Handled {
-        let snapshot = self.store.snapshot4();
+        let snapshot = self.store.v4().snapshot();
         let server_id = option_addr(msg.repr, code::SERVER_IDENTIFIER);
         let requested = option_addr(msg.repr, code::REQUESTED_IP_ADDRESS);
         let ciaddr = msg.repr.ciaddr;
@@ -594,7 +596,7 @@ impl Engine4 {
             }
             durable.complete(r);
         });
-        self.store.write4(done, |batch| {
+        self.store.v4().write(done, |batch| {
             for ended in superseded {
                 batch.upsert(ended);
             }
@@ -625,7 +627,8 @@ impl Engine4 {
         let a = msg.repr.ciaddr;
         let Some(b) = self
             .store
-            .get4(a)
+            .v4()
+            .get(a)
             .filter(|b| msg.id.owns(b) && b.state == State4::Active)
         else {
             return self.drop(DropReason::NotClientsBinding);
@@ -638,7 +641,8 @@ impl Engine4 {
         released.t2 = released.t2.min(now);
         released.cltt = now;
         self.store
-            .write4(self.commit_counted(), |batch| batch.upsert(released));
+            .v4()
+            .write(self.commit_counted(), |batch| batch.upsert(released));
         Handled::Applied(msg.kind)
     }
 
@@ -651,7 +655,8 @@ impl Engine4 {
         };
         let Some(b) = self
             .store
-            .get4(a)
+            .v4()
+            .get(a)
             .filter(|b| msg.id.owns(b) && matches!(b.state, State4::Active | State4::Offered))
         else {
             return self.drop(DropReason::NotClientsBinding);
@@ -665,7 +670,8 @@ impl Engine4 {
         declined.cltt = now;
         self.offers.remove(&a);
         self.store
-            .write4(self.commit_counted(), |batch| batch.upsert(declined));
+            .v4()
+            .write(self.commit_counted(), |batch| batch.upsert(declined));
         Handled::Applied(msg.kind)
     }
 

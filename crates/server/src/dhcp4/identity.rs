@@ -25,7 +25,8 @@ impl Identity {
         }
     }
 
-    /// This client's bindings (any state), most recent client-last-transaction-time first.
+    /// This client's bindings (any state), most recent first (the snapshot's order: latest
+    /// client-last-transaction-time, then the store's order of transactions).
     pub fn bindings(&self, snapshot: &Snapshot4) -> Vec<Arc<Binding4>> {
         let mut all = match &self.client_id {
             Some(id) => snapshot.by_client_id(id),

@@ -303,7 +303,7 @@ fn dora_relayed_echoes_option_82_and_records_the_binding() {
     let p = Packet::new_checked(&reply.payload[..]).unwrap();
     let last = p.options().map(|o| o.unwrap()).last().unwrap();
     assert_eq!((last.code, last.data), (82, &rai_bytes()[..]));
-    let offered = h.store.get4(a).unwrap();
+    let offered = h.store.v4().get(a).unwrap();
     assert_eq!(offered.state, State4::Offered);
     assert_eq!(offered.end, T0 + 60);
 
@@ -325,7 +325,7 @@ fn dora_relayed_echoes_option_82_and_records_the_binding() {
     );
     assert_eq!(ack.yiaddr, a);
     assert_eq!(*codes(&ack).last().unwrap(), 82);
-    let b = h.store.get4(a).unwrap();
+    let b = h.store.v4().get(a).unwrap();
     assert_eq!(b.state, State4::Active);
     assert_eq!(
         (b.start, b.end, b.t1, b.t2, b.cltt),
@@ -435,7 +435,7 @@ fn reservation_by_client_id_with_its_options() {
     );
     h.send(&selecting(d, offer.yiaddr), T0);
     h.one();
-    let b = h.store.get4(ip("192.0.2.51")).unwrap();
+    let b = h.store.v4().get(ip("192.0.2.51")).unwrap();
     assert_eq!(b.client_id(), Some(&cid[..]));
     // Another client asking for the reserved address does not get it.
     let other = with(
@@ -512,10 +512,10 @@ fn stale_offers_are_forgotten_by_tick() {
     h.send(&relayed(message(MessageType::Discover, 30)), T0);
     let a = h.one().1.yiaddr;
     h.engine.tick(T0 + 59);
-    assert!(h.store.get4(a).is_some());
+    assert!(h.store.v4().get(a).is_some());
     h.engine.tick(T0 + 60);
     h.flush();
-    assert!(h.store.get4(a).is_none());
+    assert!(h.store.v4().get(a).is_none());
     assert_eq!(h.engine.outstanding_offers(), 0);
 }
 
@@ -528,7 +528,7 @@ fn never_used_first_then_oldest_expired() {
     let later = T0 + 4000;
     h.engine.tick(later);
     h.flush();
-    assert_eq!(h.store.get4(a0).unwrap().state, State4::Expired);
+    assert_eq!(h.store.v4().get(a0).unwrap().state, State4::Expired);
     // A new client gets the never-used address.
     let fresh = h.dora(relayed(message(MessageType::Discover, 42)), later);
     assert!(fresh != a0 && fresh != a1);
@@ -547,6 +547,26 @@ fn never_used_first_then_oldest_expired() {
 }
 
 #[test]
+fn a_renewal_keeps_state_since_and_a_lapsed_offer_puts_the_binding_back_as_it_was() {
+    let mut h = Harness::new();
+    let a = h.dora(relayed(message(MessageType::Discover, 52)), T0);
+    let mut r = message(MessageType::Request, 52);
+    r.ciaddr = a;
+    assert_eq!(h.send(&r, T0 + 1800), Handled::Committing);
+    h.one();
+    let renewed = h.store.v4().get(a).unwrap();
+    assert_eq!((renewed.start, renewed.state_since), (T0 + 1800, T0));
+    // The lease runs out (the expiry timer has not run yet); the client asks again and is
+    // offered its address, then goes away: the offer lapses and the lease comes back unchanged.
+    let late = T0 + 1800 + 3600 + 5;
+    h.send(&relayed(message(MessageType::Discover, 52)), late);
+    assert_eq!(h.one().1.yiaddr, a);
+    assert_eq!(h.store.v4().get(a).unwrap().state, State4::Offered);
+    h.engine.tick(late + u64::from(engine::OFFER_LIFETIME));
+    assert_eq!(*h.store.v4().get(a).unwrap(), *renewed);
+}
+
+#[test]
 fn selecting_another_server_forgets_the_offer() {
     let mut h = Harness::new();
     let d = relayed(message(MessageType::Discover, 50));
@@ -559,7 +579,7 @@ fn selecting_another_server_forgets_the_offer() {
     );
     assert_eq!(h.send(&r, T0), Handled::Dropped(DropReason::NotForUs));
     assert!(h.take().is_empty());
-    assert!(h.store.get4(a).is_none());
+    assert!(h.store.v4().get(a).is_none());
     assert_eq!(h.engine.outstanding_offers(), 0);
 }
 
@@ -603,7 +623,7 @@ fn init_reboot_ack_nak_and_silence() {
     let (reply, ack) = h.one();
     assert_eq!(ack.message_type(), Some(MessageType::Ack));
     assert!(matches!(reply.destination, Destination::Hardware { .. }));
-    assert_eq!(h.store.get4(a).unwrap().cltt, T0 + 100);
+    assert_eq!(h.store.v4().get(a).unwrap().cltt, T0 + 100);
     // NAK: another client's address.
     h.send(&init_reboot(61, a), T0 + 100);
     let (reply, nak) = h.one();
@@ -646,7 +666,7 @@ fn renewing_unicast_acks_to_ciaddr_and_keeps_relay_information() {
     assert_eq!(ack.ciaddr, a);
     assert_eq!(ack.yiaddr, a);
     assert!(ack.option(82).is_none());
-    let b = h.store.get4(a).unwrap();
+    let b = h.store.v4().get(a).unwrap();
     assert_eq!((b.end, b.cltt), (now + 3600, now));
     assert_eq!(b.relay_agent_information(), Some(&rai_bytes()[..]));
     assert_eq!(b.relay_id(), Some(&b"relay-A"[..]));
@@ -693,7 +713,7 @@ fn release_marks_the_binding_released() {
     );
     assert_eq!(h.send(&r, T0 + 10), Handled::Applied(MessageType::Release));
     assert!(h.take().is_empty());
-    let b = h.store.get4(a).unwrap();
+    let b = h.store.v4().get(a).unwrap();
     assert_eq!(
         (b.state, b.end, b.cltt),
         (State4::Released, T0 + 10, T0 + 10)
@@ -718,7 +738,7 @@ fn decline_puts_the_address_on_probation() {
     );
     assert_eq!(h.send(&d, T0 + 1), Handled::Applied(MessageType::Decline));
     assert!(h.take().is_empty());
-    let b = h.store.get4(a).unwrap();
+    let b = h.store.v4().get(a).unwrap();
     assert_eq!((b.state, b.end), (State4::Declined, T0 + 1 + 3600));
     // The two other addresses go; the declined one stays out during probation.
     h.dora(relayed(message(MessageType::Discover, 91)), T0 + 2);
@@ -756,7 +776,7 @@ fn inform_acks_with_options_and_no_lease() {
         Destination::Client(SocketAddr::V4(SocketAddrV4::new(i.ciaddr, 68)))
     );
     assert!(ack.option(51).is_none());
-    assert_eq!(h.store.len4(), 0);
+    assert_eq!(h.store.v4().len(), 0);
 }
 
 #[test]
@@ -875,12 +895,12 @@ fn tick_expires_and_keeps_the_relay_id_indexed() {
     let mut h = Harness::new();
     let a = h.dora(relayed(message(MessageType::Discover, 140)), T0);
     h.engine.tick(T0 + 3599);
-    assert_eq!(h.store.get4(a).unwrap().state, State4::Active);
+    assert_eq!(h.store.v4().get(a).unwrap().state, State4::Active);
     h.engine.tick(T0 + 3600);
     h.flush();
-    assert_eq!(h.store.get4(a).unwrap().state, State4::Expired);
+    assert_eq!(h.store.v4().get(a).unwrap().state, State4::Expired);
     assert_eq!(h.engine.counters().expired.get(), 1);
-    let snap = h.store.snapshot4();
+    let snap = h.store.v4().snapshot();
     assert!(snap.knows_relay_id(b"relay-A"));
     assert_eq!(
         snap.by_relay_id(b"relay-A")
@@ -926,10 +946,10 @@ fn a_forgotten_offer_gives_back_the_binding_it_displaced() {
     // Only the expired address is left: offered to a newcomer, which never comes back.
     h.send(&relayed(message(MessageType::Discover, 153)), later);
     assert_eq!(h.one().1.yiaddr, a);
-    assert_eq!(h.store.get4(a).unwrap().state, State4::Offered);
+    assert_eq!(h.store.v4().get(a).unwrap().state, State4::Offered);
     h.engine.tick(later + 60);
     h.flush();
-    let b = h.store.get4(a).unwrap();
+    let b = h.store.v4().get(a).unwrap();
     assert_eq!(b.state, State4::Expired);
     assert_eq!(b.hw.chaddr(), &mac(150));
     assert_eq!(b.relay_id(), Some(&b"relay-A"[..]));
@@ -997,21 +1017,21 @@ fn an_ack_for_a_new_address_ends_the_clients_old_lease_in_that_subnet_only() {
             State4::Active,
         )
         .with_times(T0 - 10, T0 + 3600, T0 + 1800, T0 + 3000, T0 - 10);
-        store.upsert4(b, lessor_store::Completion::none());
+        store.v4().upsert(b, lessor_store::Completion::none());
     }
     let mut h = Harness::with_store(store);
     // The DORA gives the reservation.
     let a = h.dora(message(MessageType::Discover, 0xaa), T0);
     assert_eq!(a, Ipv4Addr::new(192, 0, 2, 50));
     h.flush();
-    let ended = h.store.get4(old).unwrap();
+    let ended = h.store.v4().get(old).unwrap();
     assert_eq!(
         (ended.state, ended.end, ended.t1 <= T0, ended.t2 <= T0),
         (State4::Expired, T0, true, true),
         "the old lease in the same subnet ended: {ended:?}"
     );
-    assert_eq!(h.store.get4(elsewhere).unwrap().state, State4::Active);
-    assert_eq!(h.store.get4(a).unwrap().state, State4::Active);
+    assert_eq!(h.store.v4().get(elsewhere).unwrap().state, State4::Active);
+    assert_eq!(h.store.v4().get(a).unwrap().state, State4::Active);
     // The ended address is free for others again.
     let other = h.dora(message(MessageType::Discover, 0x77), T0 + 1);
     assert!(

@@ -10,9 +10,10 @@
 //!   offered only, released, expired, declined in or after probation). Otherwise
 //!   DHCPLEASEUNKNOWN: also for an address that still has an old binding but that the current
 //!   configuration no longer manages (the server is not authoritative for it any more).
-//! - **By MAC / by client-id**: the client's *active* bindings are considered; the one with the
-//!   most recent client-last-transaction-time (ties: lowest address) is the answer, the others
-//!   go to associated-ip. A client the server knows but without an active binding (released,
+//! - **By MAC / by client-id**: the client's *active* bindings are considered; the most recent
+//!   one is the answer, the others go to associated-ip. "Most recent" is the latest
+//!   client-last-transaction-time and, within one second, the binding the store wrote last
+//!   ([`most_recent_first`]): cltt has whole seconds only, the order of transactions decides. A client the server knows but without an active binding (released,
 //!   expired, offered, declined), and a client it never saw, both get DHCPLEASEUNKNOWN:
 //!   DHCPLEASEUNASSIGNED "is only returned for a query by IP address" (§6.4), and §5 says "the
 //!   server replies with a DHCPLEASEUNKNOWN message if the server does not presently have an
@@ -26,9 +27,10 @@
 //!   query by IP: of the owner of the address, identified by its client-id when the binding has
 //!   one, else by its MAC address; for identifier queries: of the same identifier). It is sent
 //!   whenever there is at least one, requested or not. At most [`MAX_ASSOCIATED`] addresses, the
-//!   most recent (by cltt) first.
+//!   most recent first.
 
 use super::query::Key;
+use lessor_store::v4::most_recent_first;
 use lessor_store::{Binding4, Snapshot4, Timestamp};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -54,7 +56,7 @@ pub enum Answer {
 }
 
 /// The chosen binding among `candidates` (any state) and the other active ones, most recent
-/// cltt first; `None` when none is active.
+/// first; `None` when none is active.
 fn choose(
     candidates: impl IntoIterator<Item = Arc<Binding4>>,
     now: Timestamp,
@@ -63,19 +65,18 @@ fn choose(
         .into_iter()
         .filter(|b| b.is_active_at(now))
         .collect();
-    active.sort_by(|a, b| b.cltt.cmp(&a.cltt).then(a.address.cmp(&b.address)));
+    active.sort_by(|a, b| most_recent_first(a, b));
     let mut it = active.into_iter();
     let chosen = it.next()?;
     let associated = it.take(MAX_ASSOCIATED).map(|b| b.address).collect();
     Some((chosen, associated))
 }
 
-/// The other active addresses of the owner of `binding`, most recent cltt first (ties: lowest
-/// address).
+/// The other active addresses of the owner of `binding`, most recent first.
 fn owners_others(snapshot: &Snapshot4, binding: &Binding4, now: Timestamp) -> Vec<Ipv4Addr> {
     let mut others = snapshot.fellows(binding);
     others.retain(|b| b.is_active_at(now));
-    others.sort_by(|a, b| b.cltt.cmp(&a.cltt).then(a.address.cmp(&b.address)));
+    others.sort_by(|a, b| most_recent_first(a, b));
     others
         .into_iter()
         .take(MAX_ASSOCIATED)

@@ -146,7 +146,7 @@ impl Responder4 {
         if !legacy && q.message_type != MessageType::LeaseQuery {
             return self.drop(DropReason::UnsupportedType);
         }
-        let snapshot = self.store.snapshot4();
+        let snapshot = self.store.v4().snapshot();
         let ctx = reply::Context {
             server_identifier: self.server_identifier,
             subnets: &self.subnets,

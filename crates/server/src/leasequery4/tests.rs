@@ -123,7 +123,7 @@ impl H {
     }
 
     fn put(&self, b: Binding4) {
-        self.store.upsert4(b, Completion::none());
+        self.store.v4().upsert(b, Completion::none());
     }
 
     fn c(&self) -> &Counters {
@@ -488,6 +488,92 @@ fn by_mac_picks_the_most_recent_active_binding_and_lists_the_others() {
     assert_eq!(r.ciaddr, ip("198.51.100.112"));
     assert!(r.option(92).is_none());
     assert_eq!(h.c().queries(QueryKind::Mac), 2);
+}
+
+#[test]
+fn in_the_same_second_the_binding_written_later_wins() {
+    // One client, three active bindings, every cltt the same second: the order in which they
+    // were written decides (RFC 4388 §6.4.1: the most recent transaction), not the addresses.
+    let mut h = H::new();
+    let id = [1, 2, 0, 0, 0, 0, 1];
+    for a in ["198.51.100.100", "198.51.100.110", "198.51.100.102"] {
+        h.put(active(a, 1).with_client_id(&id).unwrap());
+    }
+    let answer = |h: &mut H, q: &Repr| {
+        let r = h.ask(q);
+        assert_eq!(kind(&r), MessageType::LeaseActive);
+        let associated = match r.option(92) {
+            Some(DhcpOption::AssociatedIp(v)) => v.clone(),
+            o => panic!("{o:?}"),
+        };
+        (r.ciaddr, associated)
+    };
+    let want = (
+        ip("198.51.100.102"),
+        vec![ip("198.51.100.110"), ip("198.51.100.100")],
+    );
+    assert_eq!(answer(&mut h, &by_mac(1)), want, "by MAC");
+    assert_eq!(answer(&mut h, &by_client_id(&id)), want, "by client-id");
+    assert_eq!(
+        answer(&mut h, &by_sub_option(2, b"modem-1")),
+        want,
+        "by remote-id"
+    );
+    assert_eq!(
+        answer(&mut h, &by_sub_option(12, b"relay-A")),
+        want,
+        "by relay-id"
+    );
+    // By IP: the owner's other addresses, most recent first.
+    assert_eq!(
+        answer(&mut h, &by_ip("198.51.100.102")).1,
+        vec![ip("198.51.100.110"), ip("198.51.100.100")]
+    );
+    // The first one renewed, still in that second: now it is the most recent.
+    h.put(active("198.51.100.100", 1).with_client_id(&id).unwrap());
+    assert_eq!(
+        answer(&mut h, &by_mac(1)),
+        (
+            ip("198.51.100.100"),
+            vec![ip("198.51.100.102"), ip("198.51.100.110")]
+        )
+    );
+}
+
+#[test]
+fn the_binding_written_later_still_wins_after_a_restart() {
+    let dir = std::env::temp_dir().join(format!("lessor-lq-order-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("leases.db");
+    {
+        let (store, _) = Store::open_sqlite(&db).unwrap();
+        for a in ["198.51.100.100", "198.51.100.110", "198.51.100.102"] {
+            store.v4().upsert(active(a, 1), Completion::none());
+        }
+        store.close().unwrap();
+    }
+    let config = config::parse(CONFIG, "test.toml").unwrap();
+    let (store, _) = Store::open_sqlite(&db).unwrap();
+    let store = Arc::new(store);
+    let mut h = H {
+        router: Router4::for_config(&config),
+        responder: Responder4::new(&config, store.clone(), SERVER),
+        store,
+        config,
+        instant: 0,
+    };
+    let r = h.ask(&by_mac(1));
+    assert_eq!(r.ciaddr, ip("198.51.100.102"));
+    assert_eq!(
+        r.option(92),
+        Some(&DhcpOption::AssociatedIp(vec![
+            ip("198.51.100.110"),
+            ip("198.51.100.100")
+        ]))
+    );
+    drop(h);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -984,6 +1070,7 @@ fn queries_leave_bindings_alone() {
     let mut h = H::new();
     let b = active("198.51.100.100", 1);
     h.put(b.clone());
+    let stored = h.store.v4().get(ip("198.51.100.100")).unwrap();
     for q in [
         by_ip("198.51.100.100"),
         by_mac(1),
@@ -991,8 +1078,8 @@ fn queries_leave_bindings_alone() {
     ] {
         h.ask(&q);
     }
-    assert_eq!(*h.store.get4(ip("198.51.100.100")).unwrap(), b);
-    assert_eq!(h.store.len4(), 1);
+    assert_eq!(*h.store.v4().get(ip("198.51.100.100")).unwrap(), *stored);
+    assert_eq!(h.store.v4().len(), 1);
 }
 
 proptest! {

@@ -65,7 +65,7 @@ pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(),
     log(&format!(
         "store {}: {} binding(s) loaded",
         path.display(),
-        report.loaded4
+        report.v4.loaded
     ));
     for row in &report.skipped {
         log(&format!("store {}: skipped {row}", path.display()));

@@ -98,7 +98,7 @@ mod tests {
         // Hold the writer back so that three submissions form one group: the store's lock is
         // taken by a write whose completion waits on a channel.
         let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
-        store.upsert4(
+        store.v4().upsert(
             binding(1),
             Completion::callback(move |_| {
                 let _ = gate_rx.recv();
@@ -106,7 +106,7 @@ mod tests {
         );
         for n in 2..=4u8 {
             let outbox = Arc::clone(&outbox);
-            store.upsert4(
+            store.v4().upsert(
                 binding(n),
                 Completion::callback(move |_| outbox.send(ack(n))),
             );

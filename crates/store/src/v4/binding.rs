@@ -10,13 +10,10 @@ use ipnet::Ipv4Net;
 
 use crate::error::StoreError;
 use crate::packed::Packed;
-use crate::record::Record;
+use crate::record::{Record, Timestamp};
 use lessor_wire::v4::DhcpState;
 /// The client's hardware address, from the wire crate (the store keys its MAC index on it).
 pub use lessor_wire::v4::HwAddr;
-
-/// Seconds since the Unix epoch.
-pub type Timestamp = u64;
 
 /// State of a DHCPv4 binding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -163,6 +160,20 @@ pub struct Binding4 {
     pub t2: Timestamp,
     /// Client-last-transaction-time: when the client last talked to the server about this binding.
     pub cltt: Timestamp,
+    /// When the binding entered its current state (RFC 6926 start-time-of-state): for an active
+    /// lease, when it became active, not its last renewal. [`Batch4::upsert`] sets it (kept while
+    /// the state lasts, else [`Binding4::implied_state_since`]); expiry sets it to `end`.
+    ///
+    /// [`Batch4::upsert`]: crate::Batch4::upsert
+    pub state_since: Timestamp,
+    /// Where the binding's last transaction stands in the store's order of transactions: every
+    /// [`Batch4::upsert`] gives it the next number of one store-wide counter, so of two bindings
+    /// written in the same second the one written later has the larger number. With `cltt` it
+    /// orders bindings "most recent first" ([`Binding4::recency`]). 0: not numbered (e.g. made
+    /// by hand, not yet written).
+    ///
+    /// [`Batch4::upsert`]: crate::Batch4::upsert
+    pub sequence: u64,
     /// The subnet the address belongs to.
     pub subnet: Ipv4Net,
     vars: Packed<VAR_FIELDS>,
@@ -200,6 +211,8 @@ impl Binding4 {
             t1: 0,
             t2: 0,
             cltt: 0,
+            state_since: 0,
+            sequence: 0,
             subnet,
             vars: Packed::default(),
         }
@@ -220,6 +233,43 @@ impl Binding4 {
         self.t2 = t2;
         self.cltt = cltt;
         self
+    }
+
+    /// Sets when the binding entered its state ([`Binding4::state_since`]).
+    pub fn with_state_since(mut self, state_since: Timestamp) -> Self {
+        self.state_since = state_since;
+        self
+    }
+
+    /// When this binding entered its state, as far as its own times tell: a lease that ended
+    /// (Expired, Released) at its `end`, any other state at its `start` (an offer or a lease
+    /// when made, a declined address when declined). What a write that changes the state
+    /// records, and what older databases and imports without the time get.
+    pub fn implied_state_since(&self) -> Timestamp {
+        match self.state {
+            State4::Expired | State4::Released => self.end,
+            State4::Offered | State4::Active | State4::Declined | State4::Reserved => self.start,
+        }
+    }
+
+    /// How recent the binding's last transaction is: client-last-transaction-time, then the
+    /// store's transaction order within the same second. Larger is more recent (RFC 4388 §6.4.1
+    /// answers with the most recent).
+    pub fn recency(&self) -> (Timestamp, u64) {
+        (self.cltt, self.sequence)
+    }
+
+    /// Whether this binding, written over `earlier`, continues `earlier`'s state rather than
+    /// entering it anew: same state, same client, and, for a lease or an offer, `earlier` had not
+    /// run out when this one started (a renewal; not a lease taken again after it ended).
+    pub fn continues(&self, earlier: &Binding4) -> bool {
+        self.state == earlier.state
+            && self.hw == earlier.hw
+            && self.client_id() == earlier.client_id()
+            && match self.state {
+                State4::Active | State4::Offered => self.start < earlier.end,
+                State4::Expired | State4::Released | State4::Declined | State4::Reserved => true,
+            }
     }
 
     var_field!(
@@ -322,6 +372,8 @@ impl fmt::Debug for Binding4 {
             .field("t1", &self.t1)
             .field("t2", &self.t2)
             .field("cltt", &self.cltt)
+            .field("state_since", &self.state_since)
+            .field("sequence", &self.sequence)
             .field("subnet", &self.subnet)
             .field("client_id", &self.client_id())
             .field("relay_agent_information", &self.relay_agent_information())
@@ -373,9 +425,11 @@ impl Record for Binding4 {
         }
     }
 
+    /// Expired since its `end` (the lease ran out then, whenever the timer noticed).
     fn expired(&self) -> Self {
         let mut b = self.clone();
         b.state = State4::Expired;
+        b.state_since = b.end;
         b
     }
 
@@ -391,7 +445,7 @@ mod tests {
     #[test]
     fn small() {
         // Fixed part of a binding; the variable-length fields are one extra allocation.
-        assert!(std::mem::size_of::<Binding4>() <= 112);
+        assert!(std::mem::size_of::<Binding4>() <= 120);
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Read-only DHCPv4 lookups over a snapshot: what the leasequery responders need.
 
+use std::cmp::Ordering;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use crate::binding4::{Binding4, HwAddr, Index4, Timestamp};
+use crate::record::Timestamp;
 use crate::table::{IndexCursor, Table};
+use crate::v4::binding::{Binding4, HwAddr, Index4};
 
 /// An immutable, consistent point-in-time view of the DHCPv4 bindings. Cheap to make (O(1)) and to
 /// clone; holds no lock.
@@ -13,10 +15,17 @@ pub struct Snapshot4 {
     table: Table<Binding4>,
 }
 
-/// Sorts most recent client-last-transaction-time first (RFC 4388 §6.4.1 picks the first), ties by
-/// address.
-fn most_recent_first(mut v: Vec<Arc<Binding4>>) -> Vec<Arc<Binding4>> {
-    v.sort_by(|a, b| b.cltt.cmp(&a.cltt).then(a.address.cmp(&b.address)));
+/// The order "most recent first" (RFC 4388 §6.4.1 answers with the first): latest
+/// client-last-transaction-time, then, within one second, the one the store wrote later
+/// ([`Binding4::recency`]); what is still equal (bindings never numbered) by lowest address.
+pub fn most_recent_first(a: &Binding4, b: &Binding4) -> Ordering {
+    b.recency()
+        .cmp(&a.recency())
+        .then(a.address.cmp(&b.address))
+}
+
+fn sorted(mut v: Vec<Arc<Binding4>>) -> Vec<Arc<Binding4>> {
+    v.sort_by(|a, b| most_recent_first(a, b));
     v
 }
 
@@ -57,10 +66,10 @@ impl Snapshot4 {
         self.table.free_at(now)
     }
 
-    /// Bindings (any state) of this hardware address, most recent cltt first.
+    /// Bindings (any state) of this hardware address, most recent first ([`most_recent_first`]).
     pub fn by_mac(&self, hw: &HwAddr) -> Vec<Arc<Binding4>> {
         let (k, len) = hw.key_bytes();
-        most_recent_first(
+        sorted(
             self.table
                 .find(Index4::Mac as usize, &k[..len])
                 .cloned()
@@ -68,9 +77,9 @@ impl Snapshot4 {
         )
     }
 
-    /// Bindings (any state) of this client identifier (option 61 value), most recent cltt first.
+    /// Bindings (any state) of this client identifier (option 61 value), most recent first.
     pub fn by_client_id(&self, client_id: &[u8]) -> Vec<Arc<Binding4>> {
-        most_recent_first(
+        sorted(
             self.table
                 .find(Index4::ClientId as usize, client_id)
                 .cloned()
@@ -79,7 +88,7 @@ impl Snapshot4 {
     }
 
     /// Bindings of a client as RFC 4388 §6.4.1 identifies it: by client-id when the query has
-    /// one, otherwise by MAC address; most recent cltt first.
+    /// one, otherwise by MAC address; most recent first.
     pub fn by_client(&self, client_id: Option<&[u8]>, hw: Option<&HwAddr>) -> Vec<Arc<Binding4>> {
         match (client_id, hw) {
             (Some(id), _) => self.by_client_id(id),
