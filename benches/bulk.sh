@@ -75,10 +75,10 @@ if [ ! -s "$DIR/lessor.db" ]; then
 fi
 cat > "$DIR/lessor.toml" <<CONF
 [server]
-identifier = "127.0.0.1"
 store = "$DIR/lessor.db"
 
 [dhcp4]
+server-identifier = "127.0.0.1"
 listen = ["127.0.0.1"]
 port = $UDP_PORT
 relay-port = $UDP_PORT
@@ -89,11 +89,11 @@ lease-time = "1h"
 prefix = "198.18.0.0/15"
 pools = ["198.18.1.0-$LAST"]
 
-[leasequery]
+[leasequery4]
 requesters = ["127.0.0.0/8"]
 rate-limit = { per-requester = 100000000, total = 100000000 }
 
-[leasequery.bulk]
+[leasequery4.bulk]
 listen = ["127.0.0.1"]
 port = $TCP_PORT
 CONF

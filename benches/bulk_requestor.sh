@@ -73,10 +73,10 @@ trap cleanup EXIT
 DIR=$OUT/lessor-$BINDINGS
 cat > "$DIR.toml" <<CONF
 [server]
-identifier = "127.0.0.1"
 store = "$DIR/lessor.db"
 
 [dhcp4]
+server-identifier = "127.0.0.1"
 listen = ["127.0.0.1"]
 port = $UDP_PORT
 relay-port = $UDP_PORT
@@ -87,10 +87,10 @@ lease-time = "1h"
 prefix = "198.18.0.0/15"
 pools = ["198.18.1.0-$LAST"]
 
-[leasequery]
+[leasequery4]
 requesters = ["127.0.0.0/8"]
 
-[leasequery.bulk]
+[leasequery4.bulk]
 listen = ["127.0.0.1"]
 port = $TCP_PORT
 CONF

@@ -40,10 +40,10 @@ LESSOR = os.path.abspath("target/release/lessor")
 STORE_DIR, WRAP, THREADS = None, [], None
 
 LESSOR_CONF = """[server]
-identifier = "{srv}"
 store = "{store}"
 
 [dhcp4]
+server-identifier = "{srv}"
 listen = ["{srv}"]
 port = 67
 relay-port = 67

@@ -141,10 +141,10 @@ leases_for() { # leases file for N bindings
 lessor_config() { # DIR N
   cat > "$1/lessor.toml" <<CONF
 [server]
-identifier = "$SRV_IP"
 store = "lessor.db"
 
 [dhcp4]
+server-identifier = "$SRV_IP"
 listen = ["$SRV_IP"]
 port = 67
 relay-port = 67
@@ -158,7 +158,7 @@ prefix = "198.18.0.0/15"
 pools = ["198.18.1.0-$(last_addr "$2")"]
 options = { routers = ["$SRV_IP"] }
 
-[leasequery]
+[leasequery4]
 requesters = ["198.18.0.0/15"]
 rate-limit = { per-requester = 100000000, total = 100000000 }
 CONF

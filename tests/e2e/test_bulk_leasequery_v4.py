@@ -43,10 +43,9 @@ def test_bulk_leasequery_both_dialects_scapy_and_tshark(topo4, procs, artifacts)
     store = workdir / "lessor.db"
     conf = write_config(workdir / "lessor.toml", identifier=SERVER, store=store, listen=[SERVER],
                         relays=[str(addressing.CLIENT_NET)], requesters=[f"{RELAY}/32"],
+                        bulk_listen=[SERVER],
                         subnets=[Subnet4(str(addressing.CLIENT_NET), addressing.POOL_V4,
                                          routers=addressing.RELAY_DOWN_V4)])
-    with open(conf, "a") as f:       # [leasequery] is the last table write_config emits
-        f.write(f'\n[leasequery.bulk]\nlisten = ["{SERVER}"]\nport = 67\n')
     srv = LessorServer(procs, t.server, conf, store)
     srv.check()
     srv.start()

@@ -7,6 +7,9 @@ use std::process::ExitCode;
 pub fn run(path: &Path) -> ExitCode {
     match config::load(path) {
         Ok(c) => {
+            for w in &c.warnings {
+                eprintln!("{}: warning: {}", w.location(), w.message);
+            }
             println!("{}: ok", path.display());
             for line in summary(&c) {
                 println!("  {line}");
@@ -27,11 +30,7 @@ pub fn run(path: &Path) -> ExitCode {
 }
 
 fn summary(c: &config::Config) -> Vec<String> {
-    let mut lines = vec![format!(
-        "server identifier {}, store {}",
-        c.file.server.identifier,
-        c.file.server.store.display()
-    )];
+    let mut lines = vec![format!("store {}", c.file.server.store.display())];
     if let (Some(d), Some(raw)) = (&c.dhcp4, &c.file.dhcp4) {
         let pool_addresses: u64 = d
             .subnets
@@ -47,7 +46,8 @@ fn summary(c: &config::Config) -> Vec<String> {
             .chain(raw.interfaces.iter().cloned())
             .collect();
         lines.push(format!(
-            "dhcp4: {} subnet(s), {pool_addresses} pool address(es), {reservations} reservation(s), on {} port {}",
+            "dhcp4: server identifier {}, {} subnet(s), {pool_addresses} pool address(es), {reservations} reservation(s), on {} port {}",
+            d.server_identifier,
             d.subnets.len(),
             listen.join(", "),
             raw.port
@@ -55,12 +55,16 @@ fn summary(c: &config::Config) -> Vec<String> {
     } else {
         lines.push("dhcp4: not configured (nothing served)".into());
     }
-    match &c.file.leasequery {
+    match &c.leasequery4 {
         Some(l) if !l.requesters.is_empty() => {
             let who: Vec<String> = l.requesters.iter().map(|n| n.to_string()).collect();
-            lines.push(format!("leasequery: answers {}", who.join(", ")));
+            lines.push(format!(
+                "leasequery4: answers {} as {}",
+                who.join(", "),
+                l.server_identifier
+            ));
         }
-        _ => lines.push("leasequery: no requesters allowed (nobody is answered)".into()),
+        _ => lines.push("leasequery4: no requesters allowed (nobody is answered)".into()),
     }
     lines
 }

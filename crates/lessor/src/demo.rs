@@ -199,10 +199,10 @@ fn config_text(dir: &Path, port: u16, relay_port: u16, bulk_port: u16) -> String
     format!(
         r#"# Written by `lessor demo`: a loopback-only server on ports that were free.
 [server]
-identifier = "127.0.0.1"
 store = {store}
 
 [dhcp4]
+server-identifier = "127.0.0.1"
 listen = ["127.0.0.1"]
 port = {port}
 relay-port = {relay_port}
@@ -214,10 +214,10 @@ prefix = "{SUBNET}"
 pools = ["{POOL}"]
 options = {{ routers = ["{LINK}"] }}
 
-[leasequery]
+[leasequery4]
 requesters = ["127.0.0.0/8"]
 
-[leasequery.bulk]
+[leasequery4.bulk]
 listen = ["127.0.0.1"]
 port = {bulk_port}
 "#

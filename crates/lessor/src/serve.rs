@@ -30,6 +30,9 @@ pub fn run(config_path: Option<&Path>) -> ExitCode {
     if config_path.is_none() {
         log("no --config: running on the embedded defaults (loopback only, port 6767)");
     }
+    for w in &config.warnings {
+        log(&format!("config warning: {}: {}", w.location(), w.message));
+    }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {

@@ -171,23 +171,15 @@ impl Router4 {
         }
     }
 
-    /// The router for `config`: its `[leasequery] legacy` requesters with an IPv4 address.
+    /// The router for `config`: its `[leasequery4] legacy` requesters.
     pub fn for_config(config: &Config) -> Router4 {
-        let legacy = config
-            .file
-            .leasequery
-            .as_ref()
-            .map(|l| {
-                l.legacy
-                    .iter()
-                    .filter_map(|e| match e.requester {
-                        IpAddr::V4(a) => Some((a, e.message_type)),
-                        IpAddr::V6(_) => None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Router4::new(legacy)
+        Router4::new(
+            config
+                .leasequery4
+                .as_ref()
+                .map(|l| l.legacy.clone())
+                .unwrap_or_default(),
+        )
     }
 
     pub fn counters(&self) -> &Counters {

@@ -14,12 +14,9 @@ const LINGER: Duration = Duration::from_millis(200);
 /// Octets of one read.
 const READ_BUFFER: usize = 4096;
 
-/// Serves one connection until the engine or the socket ends it.
-pub(super) fn serve<S: StreamService>(
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    shared: &Shared<S>,
-) -> Ended<<S::Engine as StreamEngine>::Close> {
+/// Serves one connection until the engine or the socket ends it, and tells the service how it
+/// ended before the peer can see the close.
+pub(super) fn serve<S: StreamService>(mut stream: TcpStream, peer: SocketAddr, shared: &Shared<S>) {
     let ended = match stream.set_nonblocking(true) {
         Ok(()) => {
             let _ = stream.set_nodelay(true);
@@ -28,8 +25,8 @@ pub(super) fn serve<S: StreamService>(
         }
         Err(_) => Ended::SocketError,
     };
+    shared.service.closed(peer, ended);
     let _ = stream.shutdown(Shutdown::Both);
-    ended
 }
 
 fn drive<S: StreamService>(

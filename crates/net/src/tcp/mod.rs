@@ -323,8 +323,7 @@ fn accept<S: StreamService>(stream: TcpStream, peer: SocketAddr, shared: &Arc<Sh
         .spawn(move || {
             // Best effort: a thread that cannot lower its priority serves all the same.
             let _ = crate::set_thread_nice(worker.limits.connection_nice);
-            let how = connection::serve(stream, peer, &worker);
-            worker.service.closed(peer, how);
+            connection::serve(stream, peer, &worker);
             worker.give_back(ip);
         });
     match spawned {

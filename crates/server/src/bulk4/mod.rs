@@ -56,7 +56,7 @@ pub struct Params {
 impl Params {
     /// The parameters of `config`'s `[leasequery.bulk]`, if it has one.
     pub fn from_config(config: &Config, server_identifier: Ipv4Addr) -> Option<Params> {
-        let lq = config.file.leasequery.as_ref()?;
+        let lq = config.leasequery4.as_ref()?;
         let bulk = lq.bulk.as_ref()?;
         let (subnets, global_options) = match &config.dhcp4 {
             Some(d) => (d.subnets.clone(), d.options.clone()),

@@ -13,16 +13,23 @@ pub struct ConfigError {
     pub message: String,
 }
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
+impl ConfigError {
+    /// `FILE:LINE:COLUMN: KEY` (what is known of it).
+    pub fn location(&self) -> String {
+        let mut out = self.file.clone();
         if let Some(p) = self.position {
-            write!(f, ":{}:{}", p.line, p.column)?;
+            out.push_str(&format!(":{}:{}", p.line, p.column));
         }
         if !self.key.0.is_empty() {
-            write!(f, ": {}", self.key)?;
+            out.push_str(&format!(": {}", self.key));
         }
-        write!(f, ": {}", self.message)
+        out
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location(), self.message)
     }
 }
 

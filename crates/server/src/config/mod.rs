@@ -12,8 +12,9 @@ mod validate;
 pub use duration::Seconds;
 pub use error::{ConfigError, ConfigErrors};
 pub use locate::{KeyPath, Position, Segment};
-pub use validate::{ClientKey, Dhcp4, Pool, Reservation, Subnet, Timers};
+pub use validate::{ClientKey, Dhcp4, Leasequery4, Pool, Reservation, Subnet, Timers};
 
+use std::net::Ipv4Addr;
 use std::path::Path;
 use toml_edit::ImDocument;
 
@@ -22,8 +23,13 @@ use toml_edit::ImDocument;
 pub struct Config {
     /// The file as written (with defaults filled in).
     pub file: schema::File,
-    /// `[dhcp4]` with subnets, pools, timers and options resolved.
+    /// `[dhcp4]` with its server identifier, subnets, pools, timers and options resolved.
     pub dhcp4: Option<Dhcp4>,
+    /// `[leasequery4]` (or the earlier `[leasequery]`) with its server identifier resolved.
+    pub leasequery4: Option<Leasequery4>,
+    /// What the file should say differently though it loads (the earlier layout), located like
+    /// errors; `lessor check` prints them and `lessor serve` logs them.
+    pub warnings: Vec<ConfigError>,
 }
 
 /// Reads and checks the config at `path`. A relative `[server] store` is taken from the config
@@ -75,26 +81,38 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         })?;
 
     let mut findings = Vec::new();
-    validate::server(&parsed.server, &mut findings);
+    let mut warnings = Vec::new();
+    let identity = validate::identity4(&parsed, &mut findings, &mut warnings);
+    // A missing identifier is already reported; the sections are checked all the same.
+    let fallback = Ipv4Addr::UNSPECIFIED;
     let dhcp4 = parsed
         .dhcp4
         .as_ref()
-        .map(|d| validate::dhcp4(d, &mut findings));
-    if let Some(l) = &parsed.leasequery {
-        validate::leasequery(l, &mut findings);
-    }
+        .map(|d| validate::dhcp4(d, identity.dhcp4.unwrap_or(fallback), &mut findings));
+    let leasequery4 = identity.leasequery.and_then(|(section, id)| {
+        let l = parsed.leasequery4.as_ref().or(parsed.leasequery.as_ref())?;
+        Some(validate::leasequery4(
+            l,
+            section,
+            id.unwrap_or(fallback),
+            &mut findings,
+        ))
+    });
+    let located = |findings: Vec<validate::Finding>| -> Vec<ConfigError> {
+        findings
+            .into_iter()
+            .map(|(key, message)| error(locate::locate(&doc, &key), key, message))
+            .collect()
+    };
     if findings.is_empty() {
         return Ok(Config {
             file: parsed,
             dhcp4,
+            leasequery4,
+            warnings: located(warnings),
         });
     }
-    Err(ConfigErrors(
-        findings
-            .into_iter()
-            .map(|(key, message)| error(locate::locate(&doc, &key), key, message))
-            .collect(),
-    ))
+    Err(ConfigErrors(located(findings)))
 }
 
 fn key_path(path: &serde_path_to_error::Path) -> KeyPath {

@@ -1,6 +1,8 @@
-//! The configuration file as written: TOML sections by protocol, kebab-case keys, every default
-//! stated here once (and in docs/configuration.md). Unknown keys are errors, so a typo never
-//! silently falls back to a default.
+//! The configuration file as written: TOML sections by family and protocol (`[server]` for what
+//! is shared, `[dhcp4]`, `[leasequery4]`; `[dhcp6]` and `[leasequery6]` join them), kebab-case
+//! keys, every default stated here once (and in docs/configuration.md). Unknown keys are errors,
+//! so a typo never silently falls back to a default. The earlier layout (`[server] identifier`,
+//! `[leasequery]`) still loads, with a warning that says what to rename.
 
 use super::duration::Seconds;
 use ipnet::{IpNet, Ipv4Net};
@@ -11,22 +13,35 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct File {
+    #[serde(default)]
     pub server: Server,
     pub dhcp4: Option<Dhcp4>,
+    pub leasequery4: Option<Leasequery>,
+    /// The earlier name of `[leasequery4]` (read, with a warning).
     pub leasequery: Option<Leasequery>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Server {
-    /// DHCPv4 Server Identifier (option 54): an address of this server that clients can reach.
-    pub identifier: Ipv4Addr,
+    /// The earlier place of `[dhcp4] server-identifier` (read, with a warning).
+    pub identifier: Option<Ipv4Addr>,
     /// The embedded store's file (SQLite).
     #[serde(default = "default_store")]
     pub store: PathBuf,
     /// How often the counters of every service are written to the log ("0s": only at stop).
     #[serde(default = "default_stats_interval")]
     pub stats_interval: Seconds,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            identifier: None,
+            store: default_store(),
+            stats_interval: default_stats_interval(),
+        }
+    }
 }
 
 fn default_store() -> PathBuf {
@@ -40,6 +55,8 @@ fn default_stats_interval() -> Seconds {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Dhcp4 {
+    /// DHCPv4 Server Identifier (option 54): an address of this server that clients can reach.
+    pub server_identifier: Option<Ipv4Addr>,
     /// Local addresses to answer on. Nothing is served anywhere else.
     #[serde(default)]
     pub listen: Vec<Ipv4Addr>,
@@ -118,6 +135,9 @@ pub struct Reservation {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Leasequery {
+    /// Option 54 of leasequery answers; default `[dhcp4] server-identifier` (required without
+    /// `[dhcp4]`, e.g. a server answering bulk leasequery from a store another process writes).
+    pub server_identifier: Option<Ipv4Addr>,
     /// Addresses and prefixes allowed to send DHCPLEASEQUERY; nobody else gets an answer.
     #[serde(default)]
     pub requesters: Vec<IpNet>,

@@ -4,9 +4,10 @@ use super::*;
 
 const GOOD: &str = r#"
 [server]
-identifier = "192.0.2.1"
+store = "var/lessor.db"
 
 [dhcp4]
+server-identifier = "192.0.2.1"
 listen = ["192.0.2.1"]
 relays = ["192.0.2.0/24"]
 lease-time = "1h"
@@ -22,8 +23,28 @@ reservations = [
   { client-id = "01:02:00:00:00:00:03", address = "198.51.100.11" },
 ]
 
+[leasequery4]
+requesters = ["192.0.2.0/24"]
+"#;
+
+/// The same as [`GOOD`] in the layout before per-family sections.
+const EARLIER: &str = r#"
+[server]
+identifier = "192.0.2.1"
+
+[dhcp4]
+listen = ["192.0.2.1"]
+relays = ["192.0.2.0/24"]
+
+[[dhcp4.subnet]]
+prefix = "198.51.100.0/24"
+pools = ["198.51.100.100-198.51.100.199"]
+
 [leasequery]
 requesters = ["192.0.2.0/24"]
+
+[leasequery.bulk]
+listen = ["192.0.2.1"]
 "#;
 
 fn errors(text: &str) -> Vec<ConfigError> {
@@ -43,12 +64,21 @@ fn a_good_config_resolves() {
         d.subnets[0].reservations[1].client,
         ClientKey::ClientId(vec![1, 2, 0, 0, 0, 0, 3])
     );
-    assert_eq!(c.file.leasequery.unwrap().rate_limit.per_requester, 2000);
+    let lq = c.leasequery4.unwrap();
+    assert_eq!(
+        lq.server_identifier, d.server_identifier,
+        "leasequery answers as the DHCP server by default"
+    );
+    assert_eq!(
+        d.server_identifier,
+        "192.0.2.1".parse::<std::net::Ipv4Addr>().unwrap()
+    );
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
 }
 
 #[test]
 fn syntax_errors_name_the_line() {
-    let e = errors("[server]\nidentifier = \"192.0.2.1\"\nstore = \n");
+    let e = errors("[server]\nstats-interval = \"1m\"\nstore = \n");
     assert_eq!(e[0].position.unwrap().line, 3, "{e:?}");
 }
 
@@ -57,8 +87,8 @@ fn type_errors_name_line_and_key() {
     let text = GOOD.replace("lease-time = \"1h\"", "lease-time = \"1 hour\"");
     let e = errors(&text);
     assert_eq!(e[0].key.to_string(), "dhcp4.lease-time");
-    assert_eq!(e[0].position.unwrap().line, 8);
-    assert!(e[0].to_string().starts_with("t.toml:8:"), "{}", e[0]);
+    assert_eq!(e[0].position.unwrap().line, 9);
+    assert!(e[0].to_string().starts_with("t.toml:9:"), "{}", e[0]);
 }
 
 #[test]
@@ -66,7 +96,7 @@ fn unknown_keys_are_refused() {
     let text = GOOD.replace("lease-time", "lease-tme");
     let e = errors(&text);
     assert!(e[0].message.contains("unknown field `lease-tme`"), "{e:?}");
-    assert_eq!(e[0].position.unwrap().line, 8);
+    assert_eq!(e[0].position.unwrap().line, 9);
 }
 
 #[test]
@@ -84,19 +114,19 @@ fn semantic_errors_are_all_reported_with_their_lines() {
         .map(|e| (e.key.to_string(), e.position.unwrap().line))
         .collect();
     assert!(
-        found.contains(&("dhcp4.subnet[0].pools[0]".into(), 13)),
+        found.contains(&("dhcp4.subnet[0].pools[0]".into(), 14)),
         "{found:?}"
     );
     assert!(
-        found.contains(&("dhcp4.subnet[0].exclude[0]".into(), 14)),
+        found.contains(&("dhcp4.subnet[0].exclude[0]".into(), 15)),
         "{found:?}"
     );
     assert!(
-        found.contains(&("dhcp4.subnet[0].options.rooters".into(), 15)),
+        found.contains(&("dhcp4.subnet[0].options.rooters".into(), 16)),
         "{found:?}"
     );
     assert!(
-        found.contains(&("dhcp4.subnet[0].reservations[1].address".into(), 18)),
+        found.contains(&("dhcp4.subnet[0].reservations[1].address".into(), 19)),
         "{found:?}"
     );
 }
@@ -114,7 +144,7 @@ fn overlapping_subnets_and_bad_timers_are_refused() {
     let text = format!(
         "{GOOD}\n[[dhcp4.subnet]]\nprefix = \"198.51.100.128/25\"\nlease-time = \"1h\"\nrenew-time = \"2h\"\n"
     )
-    .replace("[leasequery]\nrequesters = [\"192.0.2.0/24\"]\n", "");
+    .replace("[leasequery4]\nrequesters = [\"192.0.2.0/24\"]\n", "");
     let e = errors(&text);
     let keys: Vec<String> = e.iter().map(|e| e.key.to_string()).collect();
     assert!(keys.contains(&"dhcp4.subnet[1].prefix".into()), "{keys:?}");
@@ -128,5 +158,109 @@ fn overlapping_subnets_and_bad_timers_are_refused() {
 fn legacy_requesters_must_be_allowed() {
     let text = format!("{GOOD}legacy = [{{ requester = \"203.0.113.9\" }}]\n");
     let e = errors(&text);
-    assert_eq!(e[0].key.to_string(), "leasequery.legacy[0].requester");
+    assert_eq!(e[0].key.to_string(), "leasequery4.legacy[0].requester");
+    assert!(
+        e[0].message.contains("not in leasequery4.requesters"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn the_earlier_layout_loads_and_says_what_to_rename() {
+    let c = parse(EARLIER, "old.toml").expect("the earlier layout still loads");
+    assert_eq!(
+        c.dhcp4.as_ref().unwrap().server_identifier,
+        "192.0.2.1".parse::<std::net::Ipv4Addr>().unwrap()
+    );
+    let lq = c
+        .leasequery4
+        .as_ref()
+        .expect("[leasequery] is read as [leasequery4]");
+    assert_eq!(
+        lq.server_identifier,
+        c.dhcp4.as_ref().unwrap().server_identifier
+    );
+    assert!(lq.bulk.is_some());
+    let w: Vec<(String, usize)> = c
+        .warnings
+        .iter()
+        .map(|w| (w.key.to_string(), w.position.unwrap().line))
+        .collect();
+    assert_eq!(
+        w,
+        vec![("server.identifier".into(), 3), ("leasequery".into(), 13)]
+    );
+    assert!(
+        c.warnings[0].message.contains("server-identifier"),
+        "{}",
+        c.warnings[0]
+    );
+    assert!(
+        c.warnings[1].message.contains("[leasequery4]"),
+        "{}",
+        c.warnings[1]
+    );
+    assert!(
+        c.warnings[0]
+            .to_string()
+            .starts_with("old.toml:3:1: server.identifier: "),
+        "{}",
+        c.warnings[0]
+    );
+}
+
+#[test]
+fn identity_conflicts_and_gaps_are_errors() {
+    // Both layouts at once, disagreeing.
+    let text = GOOD.replace("[server]\n", "[server]\nidentifier = \"192.0.2.2\"\n");
+    let e = errors(&text);
+    assert_eq!(e[0].key.to_string(), "dhcp4.server-identifier", "{e:?}");
+    // Both section names.
+    let text = format!("{GOOD}\n[leasequery]\nrequesters = []\n");
+    let e = errors(&text);
+    assert_eq!(e[0].key.to_string(), "leasequery", "{e:?}");
+    // [dhcp4] without an identifier.
+    let e = errors(&GOOD.replace("server-identifier = \"192.0.2.1\"\n", ""));
+    assert_eq!(e[0].key.to_string(), "dhcp4", "{e:?}");
+    assert!(
+        e[0].message.contains("server-identifier is missing"),
+        "{e:?}"
+    );
+    // A broadcast identifier.
+    let e = errors(&GOOD.replace("\"192.0.2.1\"\nlisten", "\"255.255.255.255\"\nlisten"));
+    assert_eq!(e[0].key.to_string(), "dhcp4.server-identifier", "{e:?}");
+}
+
+#[test]
+fn leasequery_without_dhcp4_needs_its_own_identifier() {
+    let bulk_only = "[leasequery4]\nrequesters = [\"192.0.2.0/24\"]\n\n[leasequery4.bulk]\nlisten = [\"192.0.2.1\"]\n";
+    let e = errors(bulk_only);
+    assert_eq!(e[0].key.to_string(), "leasequery4", "{e:?}");
+    let text = bulk_only.replace(
+        "[leasequery4]\n",
+        "[leasequery4]\nserver-identifier = \"192.0.2.7\"\n",
+    );
+    let c = parse(&text, "t.toml").unwrap();
+    assert!(c.dhcp4.is_none());
+    assert_eq!(
+        c.leasequery4.unwrap().server_identifier,
+        "192.0.2.7".parse::<std::net::Ipv4Addr>().unwrap()
+    );
+}
+
+#[test]
+fn dhcpv4_leasequery_settings_are_ipv4() {
+    let text = GOOD.replace(
+        "requesters = [\"192.0.2.0/24\"]",
+        "requesters = [\"192.0.2.0/24\", \"2001:db8::/64\"]\nlegacy = [{ requester = \"2001:db8::9\" }]",
+    );
+    let keys: Vec<String> = errors(&text).iter().map(|e| e.key.to_string()).collect();
+    assert!(
+        keys.contains(&"leasequery4.requesters[1]".into()),
+        "{keys:?}"
+    );
+    assert!(
+        keys.contains(&"leasequery4.legacy[0].requester".into()),
+        "{keys:?}"
+    );
 }

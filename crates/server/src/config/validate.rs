@@ -5,8 +5,8 @@ use super::duration::Seconds;
 use super::locate::KeyPath;
 use super::options::{self, ConfiguredOption};
 use super::schema;
-use ipnet::Ipv4Net;
-use std::net::Ipv4Addr;
+use ipnet::{IpNet, Ipv4Net};
+use std::net::{IpAddr, Ipv4Addr};
 
 /// A mistake before it is located in the text.
 pub type Finding = (KeyPath, String);
@@ -69,17 +69,39 @@ pub struct Subnet {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dhcp4 {
+    /// Option 54 of every reply.
+    pub server_identifier: Ipv4Addr,
     pub options: Vec<ConfiguredOption>,
     pub subnets: Vec<Subnet>,
+}
+
+/// `[leasequery4]` resolved (written `[leasequery]` before).
+#[derive(Debug, Clone)]
+pub struct Leasequery4 {
+    /// Option 54 of every answer.
+    pub server_identifier: Ipv4Addr,
+    pub requesters: Vec<IpNet>,
+    pub non_sensitive_options: Vec<u8>,
+    pub rate_limit: schema::RateLimit,
+    /// draft-00 requesters and the message type each uses (docs/protocol.md decision 5).
+    pub legacy: Vec<(Ipv4Addr, u8)>,
+    pub bulk: Option<schema::Bulk>,
+}
+
+/// Where the DHCPv4 identity was found, and the sections it is for.
+pub struct Identity4 {
+    /// `[dhcp4] server-identifier`, or the earlier `[server] identifier`.
+    pub dhcp4: Option<Ipv4Addr>,
+    /// The section holding the leasequery settings, as written ("leasequery4" or the earlier
+    /// "leasequery"), with its identifier (its own, else the DHCP one).
+    pub leasequery: Option<(&'static str, Option<Ipv4Addr>)>,
 }
 
 /// Most receive threads per socket `dhcp4.receive-threads` accepts.
 pub const MAX_RECEIVE_THREADS: u16 = 64;
 
-pub fn server(s: &schema::Server, out: &mut Vec<Finding>) {
-    let id = s.identifier;
+fn unicast(path: KeyPath, id: Ipv4Addr, out: &mut Vec<Finding>) {
     if id.is_unspecified() || id.is_broadcast() || id.is_multicast() {
-        let path = KeyPath::default().key("server").key("identifier");
         out.push((
             path,
             format!("{id} cannot identify a server: use one of its unicast addresses"),
@@ -87,7 +109,81 @@ pub fn server(s: &schema::Server, out: &mut Vec<Finding>) {
     }
 }
 
-pub fn dhcp4(d: &schema::Dhcp4, out: &mut Vec<Finding>) -> Dhcp4 {
+/// The DHCPv4 identity of the server, from where the file gives it. What the earlier layout
+/// wrote elsewhere is taken, with a warning saying what to rename.
+pub fn identity4(f: &schema::File, out: &mut Vec<Finding>, warn: &mut Vec<Finding>) -> Identity4 {
+    let root = KeyPath::default();
+    let old = f.server.identifier;
+    let new = f.dhcp4.as_ref().and_then(|d| d.server_identifier);
+    if let Some(old) = old {
+        warn.push((
+            root.key("server").key("identifier"),
+            "the DHCPv4 server identifier is now `server-identifier` in [dhcp4] (and in \
+             [leasequery4] for a server without [dhcp4]): move it there"
+                .into(),
+        ));
+        unicast(root.key("server").key("identifier"), old, out);
+        if new.is_some_and(|n| n != old) {
+            out.push((
+                root.key("dhcp4").key("server-identifier"),
+                format!(
+                    "differs from server.identifier ({old}), the earlier place of the same \
+                     setting: keep only this one"
+                ),
+            ));
+        }
+    }
+    if let Some(id) = new {
+        unicast(root.key("dhcp4").key("server-identifier"), id, out);
+    }
+    let dhcp4 = new.or(old);
+    if f.dhcp4.is_some() && dhcp4.is_none() {
+        out.push((
+            root.key("dhcp4"),
+            "server-identifier is missing: the address of this server its clients reach \
+             (option 54)"
+                .into(),
+        ));
+    }
+    let section = match (&f.leasequery4, &f.leasequery) {
+        (Some(_), Some(_)) => {
+            out.push((
+                root.key("leasequery"),
+                "[leasequery] is the earlier name of [leasequery4]: keep only [leasequery4]".into(),
+            ));
+            f.leasequery4.as_ref().map(|l| ("leasequery4", l))
+        }
+        (Some(l), None) => Some(("leasequery4", l)),
+        (None, Some(l)) => {
+            warn.push((
+                root.key("leasequery"),
+                "[leasequery] is now [leasequery4] ([leasequery.bulk] is [leasequery4.bulk]): \
+                 rename the sections"
+                    .into(),
+            ));
+            Some(("leasequery", l))
+        }
+        (None, None) => None,
+    };
+    let leasequery = section.map(|(name, l)| {
+        if let Some(id) = l.server_identifier {
+            unicast(root.key(name).key("server-identifier"), id, out);
+        }
+        let id = l.server_identifier.or(dhcp4);
+        if id.is_none() {
+            out.push((
+                root.key(name),
+                "server-identifier is missing: without [dhcp4], name the address leasequery \
+                 answers come from (option 54)"
+                    .into(),
+            ));
+        }
+        (name, id)
+    });
+    Identity4 { dhcp4, leasequery }
+}
+
+pub fn dhcp4(d: &schema::Dhcp4, server_identifier: Ipv4Addr, out: &mut Vec<Finding>) -> Dhcp4 {
     let root = KeyPath::default().key("dhcp4");
     if d.listen.is_empty() && d.interfaces.is_empty() {
         out.push((
@@ -126,6 +222,7 @@ pub fn dhcp4(d: &schema::Dhcp4, out: &mut Vec<Finding>) -> Dhcp4 {
         subnets.push(subnet);
     }
     Dhcp4 {
+        server_identifier,
         options: global_options,
         subnets,
     }
@@ -361,8 +458,14 @@ fn parse_mac(text: &str) -> Result<[u8; 6], String> {
         .map_err(|_| format!("{text:?} is not a 6-octet MAC address"))
 }
 
-pub fn leasequery(l: &schema::Leasequery, out: &mut Vec<Finding>) {
-    let root = KeyPath::default().key("leasequery");
+/// Checks `[leasequery4]` (written `section`) and resolves it.
+pub fn leasequery4(
+    l: &schema::Leasequery,
+    section: &str,
+    server_identifier: Ipv4Addr,
+    out: &mut Vec<Finding>,
+) -> Leasequery4 {
+    let root = KeyPath::default().key(section);
     for (i, code) in l.non_sensitive_options.iter().enumerate() {
         if matches!(code, 0 | 255) {
             out.push((
@@ -382,7 +485,7 @@ pub fn leasequery(l: &schema::Leasequery, out: &mut Vec<Finding>) {
             out.push((
                 root.key("legacy").index(i).key("requester"),
                 format!(
-                    "{} is not in leasequery.requesters, so it would never be answered",
+                    "{} is not in {section}.requesters, so it would never be answered",
                     legacy.requester
                 ),
             ));
@@ -430,6 +533,37 @@ pub fn leasequery(l: &schema::Leasequery, out: &mut Vec<Finding>) {
                 "0 and 255 are not option codes".into(),
             ));
         }
+    }
+    for (i, net) in l.requesters.iter().enumerate() {
+        if let IpNet::V6(net) = net {
+            out.push((
+                root.key("requesters").index(i),
+                format!("{net} is IPv6: DHCPv4 leasequery is asked over IPv4"),
+            ));
+        }
+    }
+    let legacy = l
+        .legacy
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match e.requester {
+            IpAddr::V4(a) => Some((a, e.message_type)),
+            IpAddr::V6(a) => {
+                out.push((
+                    root.key("legacy").index(i).key("requester"),
+                    format!("{a} is IPv6: draft-00 requesters ask over IPv4"),
+                ));
+                None
+            }
+        })
+        .collect();
+    Leasequery4 {
+        server_identifier,
+        requesters: l.requesters.clone(),
+        non_sensitive_options: l.non_sensitive_options.clone(),
+        rate_limit: l.rate_limit.clone(),
+        legacy,
+        bulk: l.bulk.clone(),
     }
 }
 

@@ -37,7 +37,7 @@ use answer::Answer;
 use lessor_net::{Destination, Outgoing};
 use lessor_store::{Store, Timestamp};
 use lessor_wire::v4::MessageType;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::{Arc, Mutex};
 
 /// The server port, where leasequery replies go (RFC 4388 §6.4.3, docs/protocol.md decision 4).
@@ -75,7 +75,7 @@ impl Responder4 {
             Some(d) => (d.subnets.clone(), d.options.clone()),
             None => (Vec::new(), Vec::new()),
         };
-        let lq = config.file.leasequery.as_ref();
+        let lq = config.leasequery4.as_ref();
         let rate = lq.map(|l| l.rate_limit.clone()).unwrap_or_default();
         Responder4 {
             server_identifier,
@@ -86,17 +86,7 @@ impl Responder4 {
                 .map(|l| l.non_sensitive_options.clone())
                 .unwrap_or_default(),
             allow: AllowList::new(lq.map(|l| l.requesters.clone()).unwrap_or_default()),
-            legacy: lq
-                .map(|l| {
-                    l.legacy
-                        .iter()
-                        .filter_map(|e| match e.requester {
-                            IpAddr::V4(a) => Some((a, e.message_type)),
-                            IpAddr::V6(_) => None,
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
+            legacy: lq.map(|l| l.legacy.clone()).unwrap_or_default(),
             limiter: Mutex::new(RateLimiter::new(rate.per_requester, rate.total)),
             counters: Arc::new(Counters::default()),
         }

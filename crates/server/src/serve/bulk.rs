@@ -8,22 +8,23 @@ use lessor_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// Starts the DHCPv4 bulk leasequery listener when `[leasequery.bulk]` names addresses.
+/// Starts the DHCPv4 bulk leasequery listener when `[leasequery4.bulk]` names addresses.
 pub(super) fn start4(
     config: &Config,
     store: &Arc<Store>,
     log: &dyn Fn(&str),
 ) -> Result<Option<bulk4::Running>, ServeError> {
-    let Some(lq) = config.file.leasequery.as_ref() else {
+    let Some(lq) = config.leasequery4.as_ref() else {
         return Ok(None);
     };
-    let identifier = config.file.server.identifier;
-    let (Some(bulk), Some(params)) = (lq.bulk.as_ref(), Params::from_config(config, identifier))
-    else {
+    let (Some(bulk), Some(params)) = (
+        lq.bulk.as_ref(),
+        Params::from_config(config, lq.server_identifier),
+    ) else {
         return Ok(None);
     };
     if bulk.listen.is_empty() {
-        log("leasequery.bulk: no listen address: bulk leasequery is not served");
+        log("leasequery4.bulk: no listen address: bulk leasequery is not served");
         return Ok(None);
     }
     let addrs: Vec<SocketAddr> = bulk

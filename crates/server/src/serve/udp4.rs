@@ -14,7 +14,7 @@ use crate::stats::Report;
 use lessor_net::udp::{self, Family, Receivers, Sender, Sockets, V6Options};
 use lessor_net::{Clock, Now, Outgoing, Received, Transmit};
 use lessor_store::Store;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 /// Most replies held back for one system call: fewer would cost more calls, more would keep
@@ -77,7 +77,7 @@ pub(super) fn start(
     clock: Clock,
     log: &dyn Fn(&str),
 ) -> Result<Option<Udp4>, ServeError> {
-    let Some(raw) = config.file.dhcp4.as_ref() else {
+    let (Some(raw), Some(dhcp4)) = (config.file.dhcp4.as_ref(), config.dhcp4.as_ref()) else {
         return Ok(None);
     };
     let listen: Vec<IpAddr> = raw.listen.iter().copied().map(IpAddr::V4).collect();
@@ -89,7 +89,7 @@ pub(super) fn start(
         &V6Options::default(),
     )
     .map_err(|e| ServeError::Sockets(e.to_string()))?;
-    let identifier: Ipv4Addr = config.file.server.identifier;
+    let identifier = dhcp4.server_identifier;
     let counters = Arc::new(udp::Counters::default());
     let sender = Arc::new(Sender::new(
         &sockets,
@@ -101,7 +101,12 @@ pub(super) fn start(
     let engine = Engine4::new(config, Arc::clone(store), sockets.interfaces(), identifier);
     let engine_counters = Arc::clone(engine.counters());
     let engine = Arc::new(Mutex::new(engine));
-    let responder = Arc::new(Responder4::new(config, Arc::clone(store), identifier));
+    // Leasequery answers carry the identifier of [leasequery4], which defaults to this one.
+    let lq_identifier = config
+        .leasequery4
+        .as_ref()
+        .map_or(identifier, |l| l.server_identifier);
+    let responder = Arc::new(Responder4::new(config, Arc::clone(store), lq_identifier));
     let router = Arc::new(Router4::for_config(config));
     let threads = receive_threads(raw);
     for socket in sockets.iter() {
