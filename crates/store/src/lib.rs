@@ -9,6 +9,8 @@
 //! - [`Store`]: the table behind a short lock plus the writer thread; [`Completion`] tells a caller
 //!   when its change is durable.
 //! - [`Backend`]: persistence; [`SqliteBackend`] is the embedded default ([`schema`]).
+//! - [`civil`]: calendar dates to days since 1970 and back, for the tools that show or read
+//!   [`Timestamp`]s as dates.
 //!
 //! The store never reads the clock: every time is passed in by the caller, in seconds since the
 //! Unix epoch. It does not parse DHCP messages either: the caller hands it option values (option 82
@@ -17,6 +19,7 @@
 pub mod backend;
 pub mod binding4;
 pub mod change;
+pub mod civil;
 pub mod completion;
 pub mod error;
 mod packed;
