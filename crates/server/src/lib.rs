@@ -5,7 +5,6 @@
 pub mod bulk4;
 pub mod config;
 pub mod dhcp4;
-pub mod import;
 pub mod io4;
 pub mod leasequery4;
 pub mod outbox;
