@@ -177,13 +177,10 @@ pub fn run(command: LeasesCommand) -> ExitCode {
 fn locate(at: &StoreArgs) -> Outcome<(PathBuf, Vec<Ipv4Net>)> {
     match (&at.config, &at.store) {
         (Some(path), _) => {
+            // config::load has taken a relative store from the config's directory already, for
+            // every command alike (serve, check, leases).
             let c = config::load(path).map_err(|e| format!("{e}"))?;
-            let store = &c.file.server.store;
-            let store = if store.is_relative() {
-                path.parent().unwrap_or(Path::new(".")).join(store)
-            } else {
-                store.clone()
-            };
+            let store = c.file.server.store.clone();
             let subnets = c
                 .dhcp4
                 .iter()

@@ -1,8 +1,13 @@
 //! `lessor leases`: import an ISC dhcpd.leases file, then list, show, export, and re-import the
 //! export into a fresh store.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::{free_udp_ports, serve_command, wait_for_log};
 
 const CONFIG: &str = r#"[server]
 identifier = "192.0.2.1"
@@ -438,4 +443,62 @@ fn relay_id_written_as_unknown_12_is_imported_and_listed() {
         show.contains("01:03:63:2d:31:02:05:72:69:64:2d:31:0c:0b:00:03:00:01:02:00:00:5e:00:53:01"),
         "{show}"
     );
+}
+
+/// A config in `conf/` with a relative store, used from the directory above it and from a
+/// sibling directory: every command that takes the config finds `conf/var/lessor.db`.
+#[test]
+fn every_command_resolves_the_store_from_the_config_directory() {
+    let d = TempDir::new("cwd");
+    let conf = d.0.join("conf");
+    std::fs::create_dir_all(conf.join("var")).unwrap();
+    std::fs::create_dir_all(d.0.join("elsewhere")).unwrap();
+    let (port, relay_port) = free_udp_ports();
+    std::fs::write(
+        conf.join("lessor.toml"),
+        format!(
+            "[server]\nidentifier = \"127.0.0.1\"\nstore = \"var/lessor.db\"\n\n[dhcp4]\n\
+             listen = [\"127.0.0.1\"]\nport = {port}\nrelay-port = {relay_port}\n\n\
+             [[dhcp4.subnet]]\nprefix = \"198.51.100.0/24\"\n\
+             pools = [\"198.51.100.100-198.51.100.199\"]\n"
+        ),
+    )
+    .unwrap();
+    let cfg = ["--config", "conf/lessor.toml"];
+    let out = stdout(&lessor(
+        &[&["leases", "import", "--isc", "dhcpd.leases"][..], &cfg].concat(),
+        &d.0,
+    ));
+    assert!(
+        out.contains("wrote 4 binding(s) to conf/var/lessor.db"),
+        "{out}"
+    );
+    assert!(d.0.join("conf/var/lessor.db").exists());
+    assert!(!d.0.join("conf/conf").exists());
+    for (args, dir) in [
+        (&cfg[..], &d.0),
+        (
+            &["--config", "../conf/lessor.toml"][..],
+            &d.0.join("elsewhere"),
+        ),
+    ] {
+        let list = stdout(&lessor(&[&["leases", "list"][..], args].concat(), dir));
+        assert!(list.contains("4 binding(s)"), "{list}");
+    }
+    let check = stdout(&lessor(&["check", "conf/lessor.toml"], &d.0));
+    assert!(check.contains("store conf/var/lessor.db"), "{check}");
+    let log = d.0.join("serve.log");
+    let mut serve = serve_command(Path::new("conf/lessor.toml"), &log)
+        .current_dir(&d.0)
+        .spawn()
+        .unwrap();
+    wait_for_log(
+        &log,
+        "dhcp4: listening",
+        Instant::now() + Duration::from_secs(20),
+    );
+    serve.kill().ok();
+    serve.wait().ok();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("4 binding(s) loaded"), "{text}");
 }
