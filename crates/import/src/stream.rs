@@ -3,14 +3,18 @@
 //! The file is read once, one declaration at a time ([`crate::isc::Reader`]): each well-formed
 //! lease block is converted ([`crate::to_store::binding4`]) and written at once, in transactions
 //! of [`BATCH`] bindings, straight to the [`Backend`] (no in-memory store: the import is for a
-//! store no server uses). A later block for the same address replaces the row, so the last block
-//! of an address wins, as in dhcpd.
+//! store no server uses), on a thread of its own so that reading and writing overlap. A later
+//! block for the same address replaces the row, so the last block of an address wins, as in
+//! dhcpd.
 //!
 //! What stays in memory is one small entry per address: the outcome of its latest block. At the
 //! end, an address whose last block was not imported (malformed, or skipped by the conversion)
 //! after an earlier block of this import was written gets its row back as it was before the
 //! import (deleted, or the binding the store held rewritten). The outcome is therefore exactly
 //! what [`crate::isc::parse`] decides for a whole text, and the report counts only last blocks.
+//!
+//! An error (the file cannot be read any more, the store fails) stops the import where it is:
+//! the transactions written stay.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -27,6 +31,14 @@ use crate::isc::MALFORMED_LEASE;
 use crate::isc::{dropped_earlier, Disposition, ImportState, Item, Reader, Skipped};
 use crate::report::Report;
 use crate::to_store;
+
+/// Kinds of statements not imported that the report tells apart (a real leases file has a
+/// handful); statements of further kinds are counted together as [`OTHER_KINDS`], so the report
+/// stays small whatever the input.
+pub const MAX_KINDS: usize = 1000;
+
+/// The kind the statements beyond [`MAX_KINDS`] kinds are counted as.
+pub const OTHER_KINDS: &str = "other statements (more kinds than the report tells apart)";
 
 /// Bindings written per transaction: large enough that commits cost nothing next to the rows.
 pub const BATCH: usize = 50_000;
@@ -109,6 +121,15 @@ impl Interner {
         self.ids.insert(text.to_string(), id);
         self.texts.push(text.to_string());
         id
+    }
+
+    /// The id of `text`, or of `other` once there are `max` texts.
+    fn id_at_most(&mut self, text: &str, max: usize, other: &str) -> u32 {
+        match self.ids.get(text) {
+            Some(&id) => id,
+            None if self.texts.len() + 1 < max => self.id(text),
+            None => self.id(other),
+        }
     }
 
     fn text(&self, id: u32) -> &str {
@@ -234,7 +255,8 @@ fn run(
                             && l.disposition() == Disposition::Import(ImportState::Active);
                         list.clear();
                         to_store::not_imported(&l, &b, |line, kind| {
-                            list.push((kinds.id(kind), line.saturating_sub(l.line)));
+                            let kind = kinds.id_at_most(kind, MAX_KINDS, OTHER_KINDS);
+                            list.push((kind, line.saturating_sub(l.line)));
                         });
                         let state = b.state;
                         if let Some(s) = sink.as_deref_mut() {

@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::io::{self, BufRead};
 use std::net::Ipv4Addr;
 
-use super::lease::{BindingState, Hardware, IscLease, Note, Skipped, MALFORMED_LEASE};
+use super::lease::{BindingState, Hardware, IscLease, Note, Skipped, SubOption, MALFORMED_LEASE};
 use super::lexer::{describe, is_top_keyword, tokenize, Kind, Tok};
 use super::source::{Chunk, Source};
 use super::values::{
@@ -78,7 +78,7 @@ fn skip_reason(w: &str) -> &'static str {
 }
 
 const STRAY_TOKEN: &str = "stray token at top level";
-const OVERSIZED: &str = "declaration longer than 1 MiB before the next one: not read";
+const OVERSIZED: &str = "declaration longer than 256 KiB before the next one: not read";
 
 /// Parses the declarations of one chunk into `out`.
 fn parse_chunk(chunk: &Chunk, out: &mut VecDeque<Item>) {
@@ -613,24 +613,22 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// Fills the fields that `set` variables provide when the dedicated statements are absent.
+/// Fills the fields that `set` variables provide when the dedicated statements are absent (the
+/// first variable of a kind wins; an `option agent.*` line wins over any variable).
 fn apply_sets(l: &mut IscLease) {
-    let mut vendor = None;
-    let mut agent = Vec::new();
     for (name, v) in &l.sets {
         let Some(b) = v.bytes() else { continue };
         if name == "vendor-class-identifier" {
-            vendor.get_or_insert_with(|| b.to_vec());
+            if l.vendor_class_id.is_none() {
+                l.vendor_class_id = Some(b.to_vec());
+            }
         } else if let Some(code) = agent_set_variable(name) {
-            if l.sub_option(code).is_none() && !agent.iter().any(|(c, _)| *c == code) {
-                agent.push((code, b.to_vec()));
+            if !l.agent.iter().any(|s| s.code == code) {
+                l.agent.push(SubOption {
+                    code,
+                    data: b.to_vec(),
+                });
             }
         }
-    }
-    if l.vendor_class_id.is_none() {
-        l.vendor_class_id = vendor;
-    }
-    for (code, v) in agent {
-        l.set_sub_option(code, v);
     }
 }

@@ -19,8 +19,10 @@ use super::lexer::{first_word, is_top_keyword};
 /// option value is at most 255 octets, about 770 characters in colon hex).
 pub const MAX_LINE: usize = 65_536;
 
-/// The most text one declaration may span before the next one starts.
-pub const MAX_DECLARATION: usize = 1 << 20;
+/// The most text one declaration may span before the next one starts. ISC's declarations are a
+/// few hundred bytes (a lease with many options, a failover state: a few KiB); the bound keeps
+/// the parser's memory (tokens, items of one piece) to a few tens of MiB whatever the input.
+pub const MAX_DECLARATION: usize = 256 << 10;
 
 /// One piece of the file: one or more top-level declarations (usually one), and the first line
 /// of the next declaration as lookahead.
@@ -70,8 +72,10 @@ pub struct Source<R> {
     reader: R,
     /// The number of the next line to read.
     next_line: usize,
-    /// The line that starts the next chunk (read as the lookahead of the previous one).
-    carry: Option<(usize, Vec<u8>)>,
+    /// The line that starts the next chunk (read as the lookahead of the previous one): its
+    /// number, and its bytes in `carry_bytes` (kept from chunk to chunk: no allocation).
+    carry: Option<usize>,
+    carry_bytes: Vec<u8>,
     /// Scratch space for the discarded parts of lines.
     discard: Vec<u8>,
 }
@@ -82,6 +86,7 @@ impl<R: BufRead> Source<R> {
             reader,
             next_line: 1,
             carry: None,
+            carry_bytes: Vec::new(),
             discard: Vec::new(),
         }
     }
@@ -121,10 +126,10 @@ impl<R: BufRead> Source<R> {
     pub fn next_chunk(&mut self, chunk: &mut Chunk) -> io::Result<bool> {
         chunk.clear();
         chunk.first_line = self.next_line;
-        if let Some((number, line)) = self.carry.take() {
+        if let Some(number) = self.carry.take() {
             chunk.first_line = number;
-            chunk.bytes.extend_from_slice(&line);
-            if line.last() != Some(&b'\n') {
+            chunk.bytes.extend_from_slice(&self.carry_bytes);
+            if self.carry_bytes.last() != Some(&b'\n') {
                 chunk.bytes.push(b'\n');
             }
         }
@@ -138,7 +143,9 @@ impl<R: BufRead> Source<R> {
                 chunk.overlong.push(number);
             } else if start > 0 && starts_declaration(&chunk.bytes[start..]) {
                 chunk.body_len = start;
-                self.carry = Some((number, chunk.bytes[start..].to_vec()));
+                self.carry = Some(number);
+                self.carry_bytes.clear();
+                self.carry_bytes.extend_from_slice(&chunk.bytes[start..]);
                 return Ok(true);
             }
             if chunk.bytes.len() > MAX_DECLARATION {
@@ -152,18 +159,21 @@ impl<R: BufRead> Source<R> {
 
     /// Reads and drops lines up to the start of the next declaration (kept as the carry).
     fn discard_declaration(&mut self) -> io::Result<()> {
-        let mut line = Vec::new();
-        loop {
+        let mut line = std::mem::take(&mut self.carry_bytes);
+        let r = loop {
             line.clear();
-            match self.read_line(&mut line)? {
-                None => return Ok(()),
-                Some((number, false)) if starts_declaration(&line) => {
-                    self.carry = Some((number, line));
-                    return Ok(());
+            match self.read_line(&mut line) {
+                Ok(None) => break Ok(()),
+                Ok(Some((number, false))) if starts_declaration(&line) => {
+                    self.carry = Some(number);
+                    break Ok(());
                 }
-                Some(_) => {}
+                Ok(Some(_)) => {}
+                Err(e) => break Err(e),
             }
-        }
+        };
+        self.carry_bytes = line;
+        r
     }
 }
 

@@ -464,7 +464,7 @@ fn a_declaration_longer_than_the_limit_is_skipped_and_reading_goes_on() {
         (s.line, s.what.as_str(), s.kind),
         (4, "lease 192.0.2.1", MALFORMED_LEASE)
     );
-    assert!(s.why.contains("longer than 1 MiB"), "{s:?}");
+    assert!(s.why.contains("longer than 256 KiB"), "{s:?}");
     // The earlier block for the address is dropped too, as for any malformed later block.
     assert!(s.why.contains("earlier block on line 1"), "{s:?}");
 }

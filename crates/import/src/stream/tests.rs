@@ -281,3 +281,26 @@ proptest! {
         prop_assert_eq!(&rows.rows, &expected(&text, &before));
     }
 }
+
+#[test]
+fn kinds_of_statements_not_imported_are_bounded() {
+    let mut text = String::new();
+    for i in 0..MAX_KINDS as u32 + 50 {
+        let a = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 0, 0, 0)) + i);
+        text.push_str(&format!(
+            "lease {a} {{ binding state free; uid 01; option x-{i} 1; }}\n"
+        ));
+    }
+    let f = TempFile::new(&text);
+    let subnets = vec!["10.0.0.0/8".parse().unwrap()];
+    let target = Target {
+        subnets: &subnets,
+        now: NOW,
+    };
+    let r = import_isc(&f.0, None, target).unwrap();
+    let groups = r.not_imported.groups();
+    assert_eq!(groups.len(), MAX_KINDS);
+    assert_eq!(r.not_imported.total(), MAX_KINDS as u64 + 50);
+    let other = r.not_imported.get(OTHER_KINDS).unwrap();
+    assert_eq!((other.count, other.first_line()), (51, MAX_KINDS));
+}
