@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
-"""Writes an ISC dhcpd.leases file with N active leases from 198.18.1.0 up (inside 198.18.0.0/15).
+"""Writes an ISC dhcpd.leases file with N active leases from 198.18.1.0 up (inside 198.18.0.0/15
+for N <= 130816), or from BASE up.
 
-Usage: gen_isc_leases.py N FILE [PER_RELAY_ID]
+Usage: gen_isc_leases.py N FILE [PER_RELAY_ID] [BASE]
+
+BASE (e.g. 10.0.0.1, for 1,000,000 leases in 10.0.0.0/8 as benches/startup.py serves them) is the
+first address; more leases than fit in 198.18.0.0/15 need one.
 
 Each lease: starts/cltt now, ends in 30 days, binding state active, hardware ethernet
 02:42:xx:xx:xx:xx (the index), uid 01 + MAC, option agent.circuit-id / agent.remote-id (the MAC),
@@ -13,7 +17,12 @@ import sys, time
 n = int(sys.argv[1])
 path = sys.argv[2]
 per_relay = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
-base = (198 << 24) | (18 << 16) | (1 << 8)
+if len(sys.argv) > 4:
+    base = int.from_bytes(bytes(int(o) for o in sys.argv[4].split(".")), "big")
+else:
+    base = (198 << 24) | (18 << 16) | (1 << 8)
+    if n > (1 << 17) - (1 << 8):
+        sys.exit(f"{n} leases do not fit in 198.18.0.0/15 from 198.18.1.0: give a BASE")
 now = time.gmtime()
 end = time.gmtime(time.time() + 30 * 86400)
 fmt = lambda t: time.strftime("%w %Y/%m/%d %H:%M:%S", t)

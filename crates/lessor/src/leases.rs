@@ -14,9 +14,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
 use ipnet::Ipv4Net;
+use lessor_import::stream;
 use lessor_server::config;
-use lessor_server::import::{isc, to_store};
-use lessor_store::{Binding4, Completion, State4, Store};
+use lessor_store::{Binding4, Completion, SqliteBackend, State4, Store, StoreError};
 use lessor_wire::v4::RelayAgentInformation;
 
 use text::{colon_hex, human, parse_hex, text_or_hex};
@@ -177,13 +177,10 @@ pub fn run(command: LeasesCommand) -> ExitCode {
 fn locate(at: &StoreArgs) -> Outcome<(PathBuf, Vec<Ipv4Net>)> {
     match (&at.config, &at.store) {
         (Some(path), _) => {
+            // config::load has taken a relative store from the config's directory already, for
+            // every command alike (serve, check, leases).
             let c = config::load(path).map_err(|e| format!("{e}"))?;
-            let store = &c.file.server.store;
-            let store = if store.is_relative() {
-                path.parent().unwrap_or(Path::new(".")).join(store)
-            } else {
-                store.clone()
-            };
+            let store = c.file.server.store.clone();
             let subnets = c
                 .dhcp4
                 .iter()
@@ -213,18 +210,22 @@ fn open_existing(at: &StoreArgs) -> Outcome<Store> {
 }
 
 fn open(path: &Path) -> Outcome<Store> {
-    let (store, report) = Store::open_sqlite(path).map_err(|e| {
-        let msg = e.to_string();
-        if msg.contains("locked") || msg.contains("busy") {
-            format!("{msg}\nthe store is locked by another process: is `lessor serve` running?")
-        } else {
-            msg
-        }
-    })?;
+    let (store, report) = Store::open_sqlite(path).map_err(open_error)?;
     for s in &report.skipped {
         eprintln!("warning: {}: unreadable row skipped: {s:?}", path.display());
     }
     Ok(store)
+}
+
+fn open_error(e: StoreError) -> Fail {
+    let msg = e.to_string();
+    if msg.contains("locked") || msg.contains("busy") {
+        Fail(format!(
+            "{msg}\nthe store is locked by another process: is `lessor serve` running?"
+        ))
+    } else {
+        Fail(msg)
+    }
 }
 
 fn all(store: &Store) -> Vec<Arc<Binding4>> {
@@ -444,47 +445,31 @@ fn import_isc(
                 .into(),
         ));
     }
-    let data = std::fs::read(file).map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
-    let parsed = isc::parse(&String::from_utf8_lossy(&data));
-    let now = now();
-    let mut skipped: Vec<Skipped> = parsed
-        .skipped
-        .iter()
-        .map(|s| Skipped {
-            line: s.line,
-            what: s.what.clone(),
-            why: s.why.clone(),
-        })
-        .collect();
-    let mut bindings = Vec::new();
-    let mut was_active = 0;
-    for lease in &parsed.leases {
-        match to_store::binding4(lease, &subnets, now) {
-            Ok(b) => {
-                if b.state == State4::Expired
-                    && lease.disposition() == isc::Disposition::Import(isc::ImportState::Active)
-                {
-                    was_active += 1;
-                }
-                bindings.push(b);
-            }
-            Err(why) => skipped.push(Skipped {
-                line: lease.line,
-                what: format!("lease {}", lease.address),
-                why: why.0,
-            }),
-        }
+    let target = stream::Target {
+        subnets: &subnets,
+        now: now(),
+    };
+    let report = if dry_run {
+        stream::import_isc(file, None, target)?
+    } else {
+        let mut backend = SqliteBackend::open(&path).map_err(open_error)?;
+        stream::import_isc(file, Some(&mut backend), target)?
+    };
+    print!("{}: {report}", file.display());
+    let n = report.imported_total();
+    match report.replaced {
+        None => println!("dry run: {} not changed", path.display()),
+        Some(replaced) if n > 0 => println!(
+            "wrote {n} binding(s) to {} ({replaced} replaced an existing binding)",
+            path.display()
+        ),
+        Some(_) => {}
     }
-    println!(
-        "{}: {} lease(s) read, {} other item(s)",
-        file.display(),
-        parsed.leases.len(),
-        parsed.skipped.len()
-    );
-    if was_active > 0 {
-        println!("{was_active} lease(s) active in the file have ended since: imported as expired");
-    }
-    finish(&path, bindings, skipped, Imported::Upsert, dry_run)
+    Ok(if n == 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn import_json(at: &StoreArgs, file: &Path, dry_run: bool) -> Outcome<ExitCode> {
@@ -511,16 +496,7 @@ fn import_json(at: &StoreArgs, file: &Path, dry_run: bool) -> Outcome<ExitCode> 
         }
     }
     println!("{}: {} binding(s) read", file.display(), bindings.len());
-    finish(&path, bindings, skipped, Imported::Restore, dry_run)
-}
-
-/// How imported bindings are written.
-#[derive(Clone, Copy)]
-enum Imported {
-    /// As new writes: the store records when each entered its state (ISC files do not say).
-    Upsert,
-    /// As given, with their own `state_since` (a Lessor export).
-    Restore,
+    finish(&path, bindings, skipped, dry_run)
 }
 
 /// Writes the bindings (unless `dry_run`) and prints the report.
@@ -528,7 +504,6 @@ fn finish(
     path: &Path,
     bindings: Vec<Binding4>,
     mut skipped: Vec<Skipped>,
-    write: Imported,
     dry_run: bool,
 ) -> Outcome<ExitCode> {
     let mut by_state: BTreeMap<&'static str, usize> = BTreeMap::new();
@@ -546,10 +521,8 @@ fn finish(
             replaced += store.v4().write(Completion::none(), |batch| {
                 chunk
                     .into_iter()
-                    .filter_map(|b| match write {
-                        Imported::Upsert => batch.upsert(b),
-                        Imported::Restore => batch.restore(b),
-                    })
+                    // As exported, with their own state_since and sequence.
+                    .filter_map(|b| batch.restore(b))
                     .count()
             });
         }

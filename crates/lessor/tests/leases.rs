@@ -1,8 +1,13 @@
 //! `lessor leases`: import an ISC dhcpd.leases file, then list, show, export, and re-import the
 //! export into a fresh store.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::{free_udp_ports, serve_command, wait_for_log};
 
 const CONFIG: &str = r#"[server]
 identifier = "192.0.2.1"
@@ -148,11 +153,16 @@ fn import_reports_states_and_skips_with_line_numbers() {
         "{out}"
     );
     for want in [
-        "line 5: authoring-byte-order:",
-        "line 7: server-duid:",
-        "line 49: lease 192.0.2.50: outside every configured subnet",
-        "line 54: lease 198.51.100.104: not active and no hardware address or uid",
-        "line 58: lease 198.51.100.105: line 59: invalid date",
+        "7 lease block(s) for 7 address(es) (the last block of an address wins), 2 other item(s)",
+        "  file metadata (byte order of the writing server), not a lease: 1\n    line 5: \
+         authoring-byte-order\n",
+        "  the ISC server's own DUID, not a lease: 1\n    line 7: server-duid\n",
+        "  outside every configured subnet: 1\n    line 49: lease 192.0.2.50\n",
+        "  not active and no hardware address or uid: nothing to remember: 1\n    line 54: lease \
+         198.51.100.104\n",
+        "  malformed lease block: 1\n    line 58: lease 198.51.100.105: line 59: invalid date",
+        "  next binding state (Lessor's own expiry decides): 3, first on line 9\n",
+        "wrote 4 binding(s) to var/lessor.db (0 replaced an existing binding)",
     ] {
         assert!(out.contains(want), "{want:?} missing in\n{out}");
     }
@@ -395,4 +405,126 @@ fn a_store_is_required() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--subnet PREFIX"));
+}
+
+/// The relay-id line isc-dhcp-4.4.3 writes for option 82 sub-option 12 (issue 11, item 7).
+const RELAY_ID_LEASE: &str = "lease 192.0.2.100 {
+  starts 3 2026/12/02 17:10:05;
+  ends 3 2100/12/02 17:20:05;
+  cltt 3 2026/12/02 17:10:05;
+  binding state active;
+  hardware ethernet 02:00:00:00:0e:01;
+  option agent.circuit-id \"c-1\";
+  option agent.remote-id \"rid-1\";
+  option agent.unknown-12 0:3:0:1:2:0:0:5e:0:53:1;
+  option domain-name \"example\";
+}
+";
+
+#[test]
+fn relay_id_written_as_unknown_12_is_imported_and_listed() {
+    let d = TempDir::new("relayid");
+    std::fs::write(d.0.join("relay.leases"), RELAY_ID_LEASE).unwrap();
+    let at = ["--store", "r.db"];
+    let out = stdout(&lessor(
+        &[
+            &[
+                "leases",
+                "import",
+                "--isc",
+                "relay.leases",
+                "--subnet",
+                "192.0.2.0/24",
+            ][..],
+            &at,
+        ]
+        .concat(),
+        &d.0,
+    ));
+    assert!(out.contains("imported 1: 1 active"), "{out}");
+    // Nothing dropped without a word: the option not imported is listed with its line.
+    assert!(
+        out.contains("  option domain-name: 1, first on line 10\n"),
+        "{out}"
+    );
+    let list = stdout(&lessor(
+        &[
+            &[
+                "leases",
+                "list",
+                "--relay-id",
+                "00:03:00:01:02:00:00:5e:00:53:01",
+            ][..],
+            &at,
+        ]
+        .concat(),
+        &d.0,
+    ));
+    assert!(list.contains("1 binding(s)"), "{list}");
+    let show = stdout(&lessor(
+        &[&["leases", "show", "192.0.2.100"][..], &at].concat(),
+        &d.0,
+    ));
+    assert!(
+        show.contains("01:03:63:2d:31:02:05:72:69:64:2d:31:0c:0b:00:03:00:01:02:00:00:5e:00:53:01"),
+        "{show}"
+    );
+}
+
+/// A config in `conf/` with a relative store, used from the directory above it and from a
+/// sibling directory: every command that takes the config finds `conf/var/lessor.db`.
+#[test]
+fn every_command_resolves_the_store_from_the_config_directory() {
+    let d = TempDir::new("cwd");
+    let conf = d.0.join("conf");
+    std::fs::create_dir_all(conf.join("var")).unwrap();
+    std::fs::create_dir_all(d.0.join("elsewhere")).unwrap();
+    let (port, relay_port) = free_udp_ports();
+    std::fs::write(
+        conf.join("lessor.toml"),
+        format!(
+            "[server]\nidentifier = \"127.0.0.1\"\nstore = \"var/lessor.db\"\n\n[dhcp4]\n\
+             listen = [\"127.0.0.1\"]\nport = {port}\nrelay-port = {relay_port}\n\n\
+             [[dhcp4.subnet]]\nprefix = \"198.51.100.0/24\"\n\
+             pools = [\"198.51.100.100-198.51.100.199\"]\n"
+        ),
+    )
+    .unwrap();
+    let cfg = ["--config", "conf/lessor.toml"];
+    let out = stdout(&lessor(
+        &[&["leases", "import", "--isc", "dhcpd.leases"][..], &cfg].concat(),
+        &d.0,
+    ));
+    assert!(
+        out.contains("wrote 4 binding(s) to conf/var/lessor.db"),
+        "{out}"
+    );
+    assert!(d.0.join("conf/var/lessor.db").exists());
+    assert!(!d.0.join("conf/conf").exists());
+    for (args, dir) in [
+        (&cfg[..], &d.0),
+        (
+            &["--config", "../conf/lessor.toml"][..],
+            &d.0.join("elsewhere"),
+        ),
+    ] {
+        let list = stdout(&lessor(&[&["leases", "list"][..], args].concat(), dir));
+        assert!(list.contains("4 binding(s)"), "{list}");
+    }
+    let check = stdout(&lessor(&["check", "conf/lessor.toml"], &d.0));
+    assert!(check.contains("store conf/var/lessor.db"), "{check}");
+    let log = d.0.join("serve.log");
+    let mut serve = serve_command(Path::new("conf/lessor.toml"), &log)
+        .current_dir(&d.0)
+        .spawn()
+        .unwrap();
+    wait_for_log(
+        &log,
+        "dhcp4: listening",
+        Instant::now() + Duration::from_secs(20),
+    );
+    serve.kill().ok();
+    serve.wait().ok();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("4 binding(s) loaded"), "{text}");
 }

@@ -7,7 +7,6 @@
 pub mod bulk4;
 pub mod config;
 pub mod dhcp4;
-pub mod import;
 pub mod leasequery4;
 pub mod router4;
 pub mod serve;

@@ -14,6 +14,8 @@
 //! - [`Binding4`] / [`State4`] / [`HwAddr`]: the DHCPv4 data model ([`v4::binding`]).
 //! - [`Store::v4`] gives a [`Front4`]: snapshot, get, write ([`Batch4`]), upsert, delete, expire.
 //! - [`Snapshot4`]: read-only v4 lookups (by address, MAC, client-id, relay-id, remote-id).
+//! - [`civil`]: calendar dates to days since 1970 and back, for the tools that show or read
+//!   [`Timestamp`]s as dates.
 //!
 //! The store never reads the clock: every time is passed in by the caller, in seconds since the
 //! Unix epoch. It does not parse DHCP messages either: the caller hands it option values (option 82
@@ -21,6 +23,7 @@
 
 pub mod backend;
 pub mod change;
+pub mod civil;
 pub mod completion;
 pub mod error;
 mod packed;

@@ -1,6 +1,7 @@
 //! How bindings read to a human: times, hex, printable identifiers, the table.
 
-use lessor_server::import::to_store::NEVER;
+use lessor_import::to_store::NEVER;
+use lessor_store::civil::{civil_from_days, days_from_civil, days_in_month};
 use lessor_store::Timestamp;
 
 /// The last second of year 9999: later times have no RFC 3339 form.
@@ -13,16 +14,7 @@ pub(crate) fn civil(t: Timestamp) -> Option<(i64, i64, i64, u64, u64, u64)> {
     }
     let days = (t / 86_400) as i64;
     let secs = t % 86_400;
-    // Days to civil date (proleptic Gregorian), after Howard Hinnant's algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = civil_from_days(days);
     Some((y, m, d, secs / 3600, secs / 60 % 60, secs % 60))
 }
 
@@ -30,17 +22,6 @@ pub(crate) fn civil(t: Timestamp) -> Option<(i64, i64, i64, u64, u64, u64)> {
 pub fn rfc3339(t: Timestamp) -> Option<String> {
     let (y, mo, d, h, mi, s) = civil(t)?;
     Some(format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Seconds since the epoch from `1795474444` or RFC 3339 (`2026-11-23T22:54:04Z`,
@@ -71,25 +52,7 @@ pub fn parse_time(text: &str) -> Result<Timestamp, String> {
     }
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let valid_day = usize::try_from(mo - 1)
-        .ok()
-        .and_then(|m| month_days.get(m))
-        .is_some_and(|&n| (1..=n).contains(&d));
+    let valid_day = (1..=days_in_month(y, mo)).contains(&d);
     // Second 60 is a leap second: RFC 3339 allows it; it reads as the next second.
     if !valid_day || h > 23 || mi > 59 || sec > 60 {
         return Err(format!("{text:?}: no such date or time"));

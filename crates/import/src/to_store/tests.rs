@@ -1,5 +1,5 @@
 use super::*;
-use crate::import::isc::parse;
+use crate::isc::parse;
 use std::net::Ipv4Addr;
 
 const T0: u64 = 1_795_474_444; // 2026-11-23 22:54:04 UTC
@@ -111,17 +111,19 @@ fn ends_never() {
 
 #[test]
 fn option_82_reconstruction() {
-    assert_eq!(relay_agent_information(None, None, None), None);
+    let sub = |code: u8, data: &[u8]| SubOption {
+        code,
+        data: data.to_vec(),
+    };
+    let raw = |subs: &[SubOption]| relay_agent_information(subs).map(|r| r.as_bytes().to_vec());
+    assert_eq!(raw(&[]), None);
+    assert_eq!(raw(&[sub(2, b"ab")]), Some(vec![2, 2, b'a', b'b']));
     assert_eq!(
-        relay_agent_information(None, Some(b"ab"), None),
-        Some(vec![2, 2, b'a', b'b'])
-    );
-    assert_eq!(
-        relay_agent_information(Some(b"c"), None, Some(b"r")),
-        Some(vec![1, 1, b'c', 12, 1, b'r'])
+        raw(&[sub(12, b"r"), sub(1, b"c")]),
+        Some(vec![12, 1, b'r', 1, 1, b'c'])
     );
     // A sub-option over 255 octets cannot be encoded: no raw value, but the lease is kept.
-    assert_eq!(relay_agent_information(Some(&[7; 256]), None, None), None);
+    assert_eq!(raw(&[sub(1, &[7; 256])]), None);
     let l = lease(
         "198.51.100.8",
         &format!(
@@ -211,4 +213,82 @@ fn no_binding_state_is_skipped() {
         .unwrap_err()
         .0
         .contains("binding state"));
+}
+
+#[test]
+fn relay_id_from_unknown_12_is_stored_and_option_82_rebuilt_in_order() {
+    let l = lease(
+        "198.51.100.8",
+        &format!(
+            "{TIMES}  binding state active;\n{HW}  option agent.circuit-id \"c-1\";\n  \
+             option agent.remote-id \"rid-1\";\n  \
+             option agent.unknown-12 0:3:0:1:2:0:0:5e:0:53:1;\n"
+        ),
+    );
+    let b = binding4(&l, &subnets(), T0).unwrap();
+    let relay_id = [0, 3, 0, 1, 2, 0, 0, 0x5e, 0, 0x53, 1];
+    assert_eq!(b.relay_id(), Some(&relay_id[..]));
+    let mut raw = vec![
+        1, 3, b'c', b'-', b'1', 2, 5, b'r', b'i', b'd', b'-', b'1', 12, 11,
+    ];
+    raw.extend(relay_id);
+    assert_eq!(b.relay_agent_information(), Some(&raw[..]));
+}
+
+#[test]
+fn every_sub_option_goes_into_option_82_in_file_order() {
+    let l = lease(
+        "198.51.100.9",
+        &format!(
+            "{TIMES}  binding state active;\n{HW}  option agent.unknown-12 0:1;\n  \
+             option agent.remote-id 0:ff:61:62;\n  option agent.circuit-id \"x\";\n  \
+             option agent.unknown-9 0:0:0:9:2:1:1;\n  option agent.agent-id 198.51.100.7;\n  \
+             option agent.DOCSIS-device-class 5;\n  option agent.link-selection 192.0.2.1;\n"
+        ),
+    );
+    let b = binding4(&l, &subnets(), T0).unwrap();
+    assert_eq!(
+        b.relay_agent_information(),
+        Some(
+            &[
+                12, 2, 0, 1, 2, 4, 0, 0xff, b'a', b'b', 1, 1, b'x', 9, 7, 0, 0, 0, 9, 2, 1, 1, 3,
+                4, 198, 51, 100, 7, 4, 4, 0, 0, 0, 5, 5, 4, 192, 0, 2, 1
+            ][..]
+        )
+    );
+    assert_eq!(b.circuit_id(), Some(&b"x"[..]));
+    assert_eq!(b.remote_id(), Some(&[0, 0xff, b'a', b'b'][..]));
+    assert_eq!(b.relay_id(), Some(&[0, 1][..]));
+}
+
+#[test]
+fn what_the_binding_does_not_keep_is_reported() {
+    let l = lease(
+        "198.51.100.10",
+        &format!(
+            "{TIMES}  tstp 1 2026/11/23 23:54:04;\n  binding state active;\n  \
+             next binding state free;\n{HW}  set ddns-fwd-name = \"h\";\n  \
+             set vendor-class-identifier = \"v\";\n  option domain-name \"example\";\n  \
+             on expiry {{ set x = 1; }}\n  option agent.circuit-id \"{}\";\n",
+            "c".repeat(300)
+        ),
+    );
+    let b = binding4(&l, &subnets(), T0).unwrap();
+    let mut got = Vec::new();
+    not_imported(&l, &b, |line, kind| got.push((line, kind.to_string())));
+    let want: Vec<(usize, String)> = [
+        (11, "option domain-name"),
+        (12, "`on` event statement"),
+        (1, "tstp (the failover peer's end time)"),
+        (1, "next binding state (Lessor's own expiry decides)"),
+        (1, "set ddns-fwd-name"),
+        (
+            1,
+            "option 82 (a sub-option longer than 255 octets: the raw value was not rebuilt)",
+        ),
+    ]
+    .into_iter()
+    .map(|(l, k)| (l, k.to_string()))
+    .collect();
+    assert_eq!(got, want);
 }

@@ -14,9 +14,11 @@
 //!   `ends` and one of `starts`/`cltt`; a non-active one without them gets 0.
 //! - Hardware: htype and address as read; a block with a uid but no `hardware` line gets htype
 //!   0 with an empty chaddr (hlen 0).
-//! - Option 82: ISC keeps only the parsed sub-option values, so the raw value is *reconstructed*
-//!   from circuit-id (1), remote-id (2) and relay-id (12), in that order. A sub-option longer than
-//!   255 octets cannot be encoded: the raw value is then left unset (the sub-options are kept).
+//! - Option 82: ISC keeps the sub-options, not the raw value, so the raw value is *rebuilt* from
+//!   every sub-option of the lease, in the order dhcpd wrote them (the order the relay sent them).
+//!   circuit-id (1), remote-id (2) and relay-id (12) are also kept on their own (the store indexes
+//!   them). A value that cannot be encoded (a sub-option longer than 255 octets) leaves the raw
+//!   value unset; the three sub-options are kept and the report says so.
 //! - Subnet: the most specific of `subnets` containing the address; none is an error.
 
 use std::fmt;
@@ -25,7 +27,8 @@ use ipnet::Ipv4Net;
 use lessor_store::{Binding4, Fields4, HwAddr, State4, Timestamp};
 use lessor_wire::v4::RelayAgentInformation;
 
-use super::isc::{Disposition, ImportState, IscLease};
+use crate::isc::values::agent_set_variable;
+use crate::isc::{Disposition, ImportState, IscLease, SubOption};
 
 /// The `end` of a lease that never ends (`ends never;`): the largest time the store keeps.
 pub const NEVER: Timestamp = i64::MAX as Timestamp;
@@ -56,23 +59,13 @@ pub fn state4(state: ImportState, end: Timestamp, now: Timestamp) -> State4 {
     }
 }
 
-/// The raw option 82 value rebuilt from the sub-options ISC kept (1, 2, 12 in that order); `None`
-/// when there are none or one does not fit in a sub-option.
-pub fn relay_agent_information(
-    circuit_id: Option<&[u8]>,
-    remote_id: Option<&[u8]>,
-    relay_id: Option<&[u8]>,
-) -> Option<Vec<u8>> {
-    let subs: Vec<(u8, &[u8])> = [(1u8, circuit_id), (2, remote_id), (12, relay_id)]
-        .into_iter()
-        .filter_map(|(code, v)| v.map(|v| (code, v)))
-        .collect();
+/// The option 82 value rebuilt from sub-options, in the order given; `None` when there are none
+/// or one does not fit in a sub-option.
+pub fn relay_agent_information(subs: &[SubOption]) -> Option<RelayAgentInformation<'static>> {
     if subs.is_empty() {
         return None;
     }
-    RelayAgentInformation::from_sub_options(subs)
-        .ok()
-        .map(|r| r.as_bytes().to_vec())
+    RelayAgentInformation::from_sub_options(subs.iter().map(|s| (s.code, &s.data[..]))).ok()
 }
 
 /// Converts one ISC lease into a binding, at time `now` (seconds since the Unix epoch), in the
@@ -117,22 +110,67 @@ pub fn binding4(lease: &IscLease, subnets: &[Ipv4Net], now: Timestamp) -> Result
     let state = state4(target, end, now);
     let mut b =
         Binding4::new(lease.address, subnet, hw, state).with_times(start, end, t1, t2, cltt);
-    let raw = relay_agent_information(
-        lease.circuit_id.as_deref(),
-        lease.remote_id.as_deref(),
-        lease.relay_id.as_deref(),
-    );
+    let raw = relay_agent_information(&lease.agent);
     b.set_fields(Fields4 {
         client_id: lease.uid.as_deref(),
-        relay_agent_information: raw.as_deref(),
-        circuit_id: lease.circuit_id.as_deref(),
-        remote_id: lease.remote_id.as_deref(),
-        relay_id: lease.relay_id.as_deref(),
+        relay_agent_information: raw.as_ref().map(RelayAgentInformation::as_bytes),
+        circuit_id: lease.circuit_id(),
+        remote_id: lease.remote_id(),
+        relay_id: lease.relay_id(),
         vendor_class_id: lease.vendor_class_id.as_deref(),
         hostname: lease.client_hostname.as_deref().map(str::as_bytes),
     })
     .map_err(|e| skip(e.to_string()))?;
     Ok(b)
+}
+
+/// Reports, as `(line, kind)`, everything in `lease` that `binding` (converted from it) does not
+/// keep: the statements the parser noted, the fields the store has no place for, `set` variables
+/// that fill no field, and option 82 when it could not be rebuilt. `kind` is the same text for
+/// every lease, so a report can count per kind; `line` is the statement's line where the parser
+/// recorded it, else the lease block's.
+pub fn not_imported(lease: &IscLease, binding: &Binding4, mut report: impl FnMut(usize, &str)) {
+    for n in &lease.notes {
+        report(n.line, &n.what);
+    }
+    let line = lease.line;
+    let fields = [
+        (lease.tstp.is_some(), "tstp (the failover peer's end time)"),
+        (lease.tsfp.is_some(), "tsfp (the failover peer's end time)"),
+        (
+            lease.atsfp.is_some(),
+            "atsfp (the failover peer's acknowledged end time)",
+        ),
+        (
+            lease.next_binding_state.is_some(),
+            "next binding state (Lessor's own expiry decides)",
+        ),
+        (
+            lease.rewind_binding_state.is_some(),
+            "rewind binding state (ISC failover)",
+        ),
+        (lease.bootp, "`bootp;` flag"),
+        (lease.reserved, "`reserved;` flag"),
+    ];
+    for (present, kind) in fields {
+        if present {
+            report(line, kind);
+        }
+    }
+    for (name, value) in &lease.sets {
+        // The variables the parser maps to fields (an agent sub-option from `set` is used only
+        // when no `option agent.*` line gave it, but the store has that sub-option either way).
+        let mapped = name == "vendor-class-identifier" || agent_set_variable(name).is_some();
+        if !(mapped && value.bytes().is_some()) {
+            report(line, &format!("set {name}"));
+        }
+    }
+    if !lease.agent.is_empty() && binding.relay_agent_information().is_none() {
+        report(
+            line,
+            "option 82 (a sub-option longer than 255 octets: the raw value was not rebuilt)",
+        );
+    }
 }
 
 #[cfg(test)]

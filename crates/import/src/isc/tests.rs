@@ -69,9 +69,9 @@ fn sample_block_all_fields() {
             SetValue::Text(b"MSFT 5.0".to_vec())
         )]
     );
-    assert_eq!(l.circuit_id.as_deref(), Some(&b"r0"[..]));
-    assert_eq!(l.remote_id.as_deref(), Some(&b"sub-1"[..]));
-    assert_eq!(l.relay_id, None);
+    assert_eq!(l.circuit_id(), Some(&b"r0"[..]));
+    assert_eq!(l.remote_id(), Some(&b"sub-1"[..]));
+    assert_eq!(l.relay_id(), None);
     assert_eq!(l.client_hostname.as_deref(), Some("host-1"));
     assert!(l.notes.is_empty(), "{:?}", l.notes);
     assert_eq!(l.disposition(), Disposition::Import(ImportState::Active));
@@ -311,9 +311,9 @@ fn agent_options_and_sets() {
          set ddns-txt = 31:32;\n  set counter = %42;\n  set flag = true;\n  \
          set expr = concat(\"a\", \"b\");\n",
     ));
-    assert_eq!(l.circuit_id.as_deref(), Some(&[0, 1, 2, 3][..]));
-    assert_eq!(l.remote_id.as_deref(), Some(&b"eth0/1"[..]));
-    assert_eq!(l.relay_id.as_deref(), Some(&[0xc0, 0, 2, 1][..]));
+    assert_eq!(l.circuit_id(), Some(&[0, 1, 2, 3][..]));
+    assert_eq!(l.remote_id(), Some(&b"eth0/1"[..]));
+    assert_eq!(l.relay_id(), Some(&[0xc0, 0, 2, 1][..]));
     let sets: Vec<(&str, &SetValue)> = l.sets.iter().map(|(n, v)| (n.as_str(), v)).collect();
     assert_eq!(
         sets,
@@ -333,9 +333,170 @@ fn agent_options_and_sets() {
         "  set agent-circuit-id = \"c1\";\n  set agent-remote-id = 72:31;\n  \
          option agent.remote-id \"r-opt\";\n",
     ));
-    assert_eq!(l.circuit_id.as_deref(), Some(&b"c1"[..]));
-    assert_eq!(l.remote_id.as_deref(), Some(&b"r-opt"[..]));
+    assert_eq!(l.circuit_id(), Some(&b"c1"[..]));
+    assert_eq!(l.remote_id(), Some(&b"r-opt"[..]));
     assert_eq!(l.sets.len(), 2);
+}
+
+/// The relay-id line ISC dhcpd 4.4.3 writes for sub-option 12 (issue 11, item 7).
+const RELAY_ID_LINE: &str = "  option agent.unknown-12 0:3:0:1:2:0:0:5e:0:53:1;\n";
+
+#[test]
+fn relay_id_written_as_unknown_12_is_read() {
+    let l = one(&block("192.0.2.1", RELAY_ID_LINE));
+    assert_eq!(
+        l.relay_id(),
+        Some(&[0, 3, 0, 1, 2, 0, 0, 0x5e, 0, 0x53, 1][..])
+    );
+    assert!(l.notes.is_empty(), "{:?}", l.notes);
+}
+
+/// A block as isc-dhcp-4.4.3-P1 wrote it for a relay that sent sub-options 12, 2, 1, 9, 3, 4,
+/// 19 (empty) and 5, in that order (captured from the e2e harness's dhcpd).
+const EVERY_AGENT_FORMAT: &str = "lease 192.0.2.101 {
+  starts 3 2026/12/02 17:10:05;
+  ends 3 2026/12/02 17:20:05;
+  cltt 3 2026/12/02 17:10:05;
+  binding state active;
+  next binding state free;
+  rewind binding state free;
+  hardware ethernet 02:00:00:00:0e:02;
+  set lsr-circuit-id = \"x\";
+  option agent.unknown-12 0:1;
+  option agent.remote-id 0:ff:61:62;
+  option agent.circuit-id \"x\";
+  option agent.unknown-9 0:0:0:9:2:1:1;
+  option agent.agent-id 198.51.100.7;
+  option agent.DOCSIS-device-class 5;
+  option agent.link-selection 192.0.2.1;
+}
+";
+
+#[test]
+fn every_agent_sub_option_in_file_order() {
+    let l = one(EVERY_AGENT_FORMAT);
+    let subs: Vec<(u8, &[u8])> = l.agent.iter().map(|s| (s.code, &s.data[..])).collect();
+    assert_eq!(
+        subs,
+        vec![
+            (12, &[0, 1][..]),
+            (2, &[0, 0xff, b'a', b'b'][..]),
+            (1, &b"x"[..]),
+            (9, &[0, 0, 0, 9, 2, 1, 1][..]),
+            (3, &[198, 51, 100, 7][..]),
+            (4, &[0, 0, 0, 5][..]),
+            (5, &[192, 0, 2, 1][..]),
+        ]
+    );
+    assert!(l.notes.is_empty(), "{:?}", l.notes);
+    // ISC does not write an empty sub-option (19 was sent, not written); read if present.
+    let l = one(&block("192.0.2.1", "  option agent.relay-port;\n"));
+    assert_eq!(l.sub_option(19), Some(&[][..]));
+}
+
+#[test]
+fn agent_values_that_do_not_read_make_the_block_malformed() {
+    for (bad, why) in [
+        (
+            "option agent.unknown-12 0:3:xyz;",
+            "invalid agent.unknown-12 `0:3:xyz`",
+        ),
+        (
+            "option agent.link-selection 192.0.2;",
+            "not an IPv4 address",
+        ),
+        (
+            "option agent.DOCSIS-device-class 4294967296;",
+            "not a 32-bit",
+        ),
+        ("option agent.unknown-12;", "expected agent.unknown-12"),
+    ] {
+        let r = parse(&block("192.0.2.1", &format!("  {bad}\n")));
+        assert!(r.leases.is_empty(), "{bad}");
+        assert!(
+            r.skipped[0].why.starts_with("line 2: ") && r.skipped[0].why.contains(why),
+            "{bad}: {:?}",
+            r.skipped
+        );
+    }
+    // Names that are no sub-option are noted, not fatal.
+    let l = one(&block(
+        "192.0.2.1",
+        "  option agent.unknown-300 1;\n  option agent.bogus 1;\n",
+    ));
+    let notes: Vec<String> = l.notes.iter().map(Note::to_string).collect();
+    assert_eq!(
+        notes,
+        [
+            "line 2: option agent.unknown-300 (no such relay agent sub-option)",
+            "line 3: option agent.bogus (no such relay agent sub-option)",
+        ]
+    );
+}
+
+#[test]
+fn set_agent_variables_follow_the_option_lines() {
+    let l = one(&block(
+        "192.0.2.1",
+        &format!("  set agent-relay-id = \"r\";\n  set agent-circuit-id = \"c\";\n{RELAY_ID_LINE}"),
+    ));
+    let codes: Vec<u8> = l.agent.iter().map(|s| s.code).collect();
+    // 12 from its option line (which wins over the variable), then 1 from its variable.
+    assert_eq!(codes, vec![12, 1]);
+    assert_eq!(l.relay_id().map(<[u8]>::len), Some(11));
+}
+
+#[test]
+fn a_declaration_longer_than_the_limit_is_skipped_and_reading_goes_on() {
+    let mut text = String::from("lease 192.0.2.1 {\n  binding state active;\n}\n");
+    text.push_str("lease 192.0.2.1 {\n");
+    let line = "  set x = \"0123456789012345678901234567890123456789\";\n";
+    for _ in 0..source::MAX_DECLARATION / line.len() + 1 {
+        text.push_str(line);
+    }
+    text.push_str("}\nlease 192.0.2.2 {\n  binding state active;\n}\n");
+    let r = parse(&text);
+    let addrs: Vec<Ipv4Addr> = r.leases.iter().map(|l| l.address).collect();
+    assert_eq!(addrs, vec![Ipv4Addr::new(192, 0, 2, 2)]);
+    assert_eq!(r.skipped.len(), 1);
+    let s = &r.skipped[0];
+    assert_eq!(
+        (s.line, s.what.as_str(), s.kind),
+        (4, "lease 192.0.2.1", MALFORMED_LEASE)
+    );
+    assert!(s.why.contains("longer than 256 KiB"), "{s:?}");
+    // The earlier block for the address is dropped too, as for any malformed later block.
+    assert!(s.why.contains("earlier block on line 1"), "{s:?}");
+}
+
+#[test]
+fn an_overlong_line_makes_its_block_malformed() {
+    let text = format!(
+        "lease 192.0.2.1 {{\n  client-hostname \"{}\";\n}}\nlease 192.0.2.2 {{\n}}\n",
+        "h".repeat(source::MAX_LINE)
+    );
+    let r = parse(&text);
+    assert_eq!(r.leases.len(), 1);
+    assert_eq!(r.skipped.len(), 1);
+    assert!(
+        r.skipped[0]
+            .why
+            .starts_with("line 2: expected a statement, found line longer than 65536 bytes"),
+        "{:?}",
+        r.skipped
+    );
+}
+
+#[test]
+fn a_block_left_open_before_the_next_declaration_in_a_later_piece() {
+    // The reader cuts the file before each declaration; the lookahead keeps the message the
+    // same as for a block open at the end of the file.
+    let r = parse("lease 192.0.2.1 {\n  binding state active;\nhost h {\n}\n");
+    assert_eq!(r.skipped.len(), 2);
+    assert!(r.skipped[0]
+        .why
+        .starts_with("line 3: `host` on line 3 inside the block opened on line 1: missing `}`"));
+    assert_eq!(r.skipped[1].what, "host h");
 }
 
 #[test]
@@ -350,10 +511,16 @@ fn on_statements_abandoned_and_unknown_are_noted() {
     assert_eq!(l.binding_state, Some(BindingState::Abandoned));
     assert!(l.bootp && l.reserved);
     assert_eq!(l.notes.len(), 4, "{:?}", l.notes);
-    assert!(l.notes[0].starts_with("line 3: `on`"));
-    assert!(l.notes[1].starts_with("line 7: `abandoned;`"));
-    assert!(l.notes[2].starts_with("line 8: unknown statement `billing`"));
-    assert!(l.notes[3].starts_with("line 9: `option domain-name`"));
+    let notes: Vec<String> = l.notes.iter().map(Note::to_string).collect();
+    assert_eq!(
+        notes,
+        [
+            "line 3: `on` event statement",
+            "line 7: `abandoned;` (read as `binding state abandoned`)",
+            "line 8: statement `billing`",
+            "line 9: option domain-name",
+        ]
+    );
     assert!(l.sets.is_empty());
 }
 
