@@ -615,11 +615,23 @@ fn reservation_options_are_the_clients() {
 fn without_a_prl_the_reply_is_what_a_dhcprequest_gets() {
     let mut h = H::new();
     h.put(active("198.51.100.100", 1).with_client_id(&[1, 1]).unwrap());
+    h.put(active("198.51.100.101", 2));
     let r = h.ask(&by_ip("198.51.100.100"));
-    // Lease times, 91, the configured options on the non-sensitive list (42 is not), then 82.
-    // No 61 and no 60: a DHCPREQUEST's reply does not carry them.
-    assert_eq!(codes(&r), vec![53, 54, 51, 58, 59, 91, 1, 3, 15, 6, 82]);
+    // Lease times, 91, the client's 61 (RFC 6842: a DHCPACK returns it), the configured options
+    // on the non-sensitive list (42 is not), then 82. No 60: a DHCPREQUEST's reply does not
+    // carry it.
+    assert_eq!(codes(&r), vec![53, 54, 51, 58, 59, 91, 61, 1, 3, 15, 6, 82]);
+    assert_eq!(
+        r.option(61),
+        Some(&DhcpOption::ClientIdentifier(vec![1, 1]))
+    );
     assert_eq!(other(&r, 15), Some(b"example.net".to_vec()));
+    // A client that sent no client identifier: none.
+    let r = h.ask(&by_ip("198.51.100.101"));
+    assert_eq!(codes(&r), vec![53, 54, 51, 58, 59, 91, 1, 3, 15, 6, 82]);
+    // With a PRL that does not name 61: none either.
+    let r = h.ask(&prl(by_ip("198.51.100.100"), &[51]));
+    assert!(r.option(61).is_none());
 }
 
 #[test]
@@ -644,6 +656,7 @@ fn active_reply_matches_what_the_engine_gave_the_client() {
             DhcpOption::MessageType(MessageType::Discover),
             DhcpOption::ParameterRequestList(vec![1, 3, 6, 15, 42]),
             DhcpOption::VendorClassIdentifier(b"vendor-x".to_vec()),
+            DhcpOption::ClientIdentifier(b"\x01client-7".to_vec()),
             DhcpOption::RelayAgentInformation(rai.clone()),
         ],
         ..Repr::default()
@@ -670,6 +683,10 @@ fn active_reply_matches_what_the_engine_gave_the_client() {
     let _ = h.store.sync().wait();
     let ack = Repr::from_bytes(&sink.0.lock().unwrap().pop().unwrap().message).unwrap();
     assert_eq!(kind(&ack), MessageType::Ack);
+    // RFC 6842: the client identifier comes back in the OFFER and the ACK.
+    let sent_id = Some(DhcpOption::ClientIdentifier(b"\x01client-7".to_vec()));
+    assert_eq!(offer.option(61), sent_id.as_ref());
+    assert_eq!(ack.option(61), sent_id.as_ref());
 
     // 100 s later the requester asks for what the client asked for, and more.
     let q = prl(by_mac(7), &[1, 3, 6, 15, 51, 60, 82]);
@@ -686,6 +703,17 @@ fn active_reply_matches_what_the_engine_gave_the_client() {
         r.option(91),
         Some(&DhcpOption::ClientLastTransactionTime(100))
     );
+    // Without a PRL (§6.2: what the DHCPREQUEST got): the ACK's 51, 58, 59, 61 and 82.
+    let r = h.ask_at(&by_mac(7), T0 + 100).unwrap().1;
+    for c in [61, 82] {
+        assert_eq!(r.option(c), ack.option(c), "option {c}");
+    }
+    for c in [51, 58, 59] {
+        assert!(
+            r.option(c).is_some() && ack.option(c).is_some(),
+            "option {c}"
+        );
+    }
     // And by the identifiers the relay put in option 82.
     for q in [by_sub_option(2, b"modem-7"), by_sub_option(12, b"relay-B")] {
         assert_eq!(h.ask_at(&q, T0 + 100).unwrap().1.ciaddr, ack.yiaddr);
