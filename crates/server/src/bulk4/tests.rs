@@ -1136,3 +1136,31 @@ fn several_keys_are_not_allowed_in_rfc6926_and_malformed_in_the_draft() {
         assert_eq!(rs[0].ciaddr, ip("10.0.0.1"));
     }
 }
+
+#[test]
+fn bulk_lease_active_carries_the_clients_identifier() {
+    // A bulk query has no Parameter Request List: each binding message carries what a
+    // DHCPREQUEST was given (RFC 4388 §6.2), which includes the client's 61 (RFC 6842).
+    for dialect in [Dialect::Draft, Dialect::Rfc6926] {
+        let mut h = H::new(dialect);
+        h.put(
+            relayed(ip("10.0.0.1"), 1, b"R", b"x", T0 - 60)
+                .with_client_id(b"cid-1")
+                .unwrap(),
+        );
+        h.put(relayed(ip("10.0.0.2"), 2, b"R", b"x", T0 - 60));
+        let rs = h.ask(&by_relay(dialect, 1, b"R"));
+        assert_eq!(rs.len(), 3, "{dialect:?}");
+        let id = |a: &str| rs.iter().find(|r| r.ciaddr == ip(a)).unwrap().option(61);
+        assert_eq!(
+            id("10.0.0.1"),
+            Some(&DhcpOption::ClientIdentifier(b"cid-1".to_vec())),
+            "{dialect:?}"
+        );
+        assert_eq!(
+            id("10.0.0.2"),
+            None,
+            "{dialect:?}: no client identifier was sent"
+        );
+    }
+}
