@@ -43,7 +43,7 @@ fn a_good_config_resolves() {
         d.subnets[0].reservations[1].client,
         ClientKey::ClientId(vec![1, 2, 0, 0, 0, 0, 3])
     );
-    assert_eq!(c.file.leasequery.unwrap().rate_limit.per_requester, 2000);
+    assert_eq!(c.file.leasequery.unwrap().rate_limit.per_requester, 5000);
 }
 
 #[test]

@@ -963,16 +963,65 @@ fn rate_limits_per_requester_and_total() {
         };
         h.responder.handle(rx, T0, ms).is_some()
     };
-    assert!(at(&mut h, 1, 0));
-    assert!(at(&mut h, 1, 0));
+    // Each bucket holds 60 s of its rate: requester 1 may send 120 at once, then no more.
+    for _ in 0..120 {
+        assert!(at(&mut h, 1, 0));
+    }
     assert!(!at(&mut h, 1, 0)); // requester 1 is over its 2 per second
-    assert!(at(&mut h, 2, 0));
-    assert!(!at(&mut h, 3, 0)); // the server is over its 3 per second
+    for _ in 0..60 {
+        assert!(at(&mut h, 2, 0));
+    }
+    assert!(!at(&mut h, 3, 0)); // the server is over its 3 per second (180 held)
     assert_eq!(h.c().dropped(DropReason::RateLimitedRequester), 1);
     assert_eq!(h.c().dropped(DropReason::RateLimitedTotal), 1);
-    // A second later both have refilled.
+    // A second later both have refilled by their rate.
     assert!(at(&mut h, 3, 1000));
     assert!(at(&mut h, 1, 1000));
+    // The operator's report: what, why, from whom.
+    let r = h.responder.take_drop_report(1000).expect("drops to report");
+    assert_eq!(r.total(), 2);
+    assert_eq!(r.dropped(DropReason::RateLimitedRequester), 1);
+    assert_eq!(r.dropped(DropReason::RateLimitedTotal), 1);
+    let line = r.to_string();
+    assert!(
+        line.contains("198.51.100.1 1") && line.contains("198.51.100.3 1"),
+        "{line}"
+    );
+    assert!(line.contains("[leasequery] rate-limit"), "{line}");
+    // Reported once; the next within 5 s waits.
+    assert!(at(&mut h, 1, 1000)); // the second token of the second that passed
+    assert!(!at(&mut h, 1, 1000));
+    assert_eq!(h.responder.take_drop_report(2000), None);
+    assert_eq!(
+        h.responder.take_drop_report(6000).map(|r| r.total()),
+        Some(1)
+    );
+}
+
+#[test]
+fn every_drop_reason_reaches_the_report_with_its_requester() {
+    let mut h = H::new();
+    let source = |n| SocketAddrV4::new(Ipv4Addr::new(198, 51, 100, n), 67);
+    let mut bad = by_ip("198.51.100.100").to_vec();
+    bad[236] = 0;
+    assert!(h.raw(&bad, source(1), T0).is_none());
+    let mut not_request = by_ip("198.51.100.100");
+    not_request.op = 2;
+    assert!(h.raw(&not_request.to_vec(), source(2), T0).is_none());
+    assert!(h.raw(&lq().to_vec(), source(3), T0).is_none());
+    let stranger = SocketAddrV4::new(Ipv4Addr::new(203, 0, 113, 1), 67);
+    assert!(h
+        .raw(&by_ip("198.51.100.100").to_vec(), stranger, T0)
+        .is_none());
+    let r = h.responder.take_drop_report(0).expect("drops to report");
+    assert_eq!(r.total(), 4);
+    assert_eq!(r.dropped(DropReason::Malformed), 1);
+    assert_eq!(r.dropped(DropReason::NotBootRequest), 1);
+    assert_eq!(r.dropped(DropReason::NoQueryKey), 1);
+    assert_eq!(r.dropped(DropReason::NotAllowed), 1);
+    let from: Vec<Ipv4Addr> = r.top.iter().map(|&(a, _)| a).collect();
+    assert!(from.contains(&Ipv4Addr::new(203, 0, 113, 1)), "{r}");
+    assert_eq!(r.top.len(), 4);
 }
 
 #[test]
