@@ -18,7 +18,7 @@
 //! - not a DHCP message (too short, no magic cookie, hlen above 16), not a BOOTREQUEST, options
 //!   that do not parse, no message type, an empty client identifier, option 82 with bad
 //!   sub-option lengths or of another shape, a relay-id / remote-id query with a non-zero
-//!   ciaddr/htype/hlen/chaddr: MalformedQuery;
+//!   htype/hlen/chaddr that is no MAC address: MalformedQuery;
 //! - a message type other than the dialect's query type: UnknownQueryType (draft),
 //!   MalformedQuery (RFC 6926 has no UnknownQueryType);
 //! - rfc6926 only: a non-zero ciaddr, yiaddr or siaddr (RFC 6926 has no query by IP address:
@@ -75,7 +75,8 @@ pub enum Reason {
     StartAfterEnd,
     /// Option 82 that is not made only of remote-id / relay-id sub-options.
     Option82Shape,
-    /// A relay-id / remote-id query with a non-zero ciaddr, htype, hlen or chaddr.
+    /// A relay-id / remote-id query with a non-zero htype, hlen or chaddr (but no MAC address:
+    /// that would be a second key, as a ciaddr or option 61 would).
     IdentifierWithClientFields,
     /// No key at all.
     NoKey,
@@ -132,7 +133,7 @@ impl Reason {
             Reason::StartAfterEnd => "query-start-time is after query-end-time",
             Reason::Option82Shape => "option 82 must carry only a relay-id or only a remote-id",
             Reason::IdentifierWithClientFields => {
-                "a relay-id or remote-id query needs ciaddr, htype, hlen and chaddr 0 and no option 61"
+                "a relay-id or remote-id query needs htype, hlen and chaddr 0"
             }
             Reason::NoKey => "no query key",
             Reason::SeveralKeys => "more than one query key",
