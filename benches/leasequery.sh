@@ -6,7 +6,7 @@
 # Usage (root: network namespaces, port 67):
 #   benches/leasequery.sh [--bindings 100000] [--sizes "10000 100000 130000"] [--in-flight "1 8 32"]
 #                         [--reps 3] [--queries 50000] [--out /tmp/lq-bench] [--skip-build] [--pin]
-#                         [--parts "1 2 3"]
+#                         [--parts "1 2 3"] [--rate-limit "PER TOTAL" | default] [--timeout 1s]
 #
 # Topology: two namespaces joined by a veth pair. lqb-srv holds 198.18.0.1/15 (the server under
 # test); lqb-cli holds 198.18.0.2/15 (the generator, bound to 198.18.0.2:67 = giaddr:67, because
@@ -27,6 +27,8 @@ PARTS="1 2 3"
 PROFILE=
 SERVERS="lessor isc echo echo2"
 LESSOR_THREADS=
+RATE_LIMIT="100000000 100000000"
+TIMEOUT=1s
 while [ $# -gt 0 ]; do
   case "$1" in
     --bindings) BINDINGS=$2; shift 2 ;;
@@ -41,6 +43,9 @@ while [ $# -gt 0 ]; do
     --profile) PROFILE=$2; shift 2 ;;  # part 3: `perf record -g` of Lessor's server into FILE.REP
     --servers) SERVERS=$2; shift 2 ;;  # part 1: which of lessor isc echo echo2
     --lessor-threads) LESSOR_THREADS=$2; shift 2 ;;  # dhcp4.receive-threads (default: the server's)
+    --rate-limit) RATE_LIMIT=$2; shift 2 ;;  # Lessor's [leasequery] rate-limit; "default": left out
+    --timeout) TIMEOUT=$2; shift 2 ;;  # the generator's wait for an answer (a flood: short)
+
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -112,7 +117,7 @@ perf() {
   local line
   line=$(ip netns exec $CLI "${CLI_RUN[@]}" "$LESSOR" perf leasequery --server $SRV_IP:67 --bind $CLI_IP:67 \
     --by ip --addresses "198.18.1.0-$last" --random --seed $((rep * 7919 + k)) \
-    --queries "$QUERIES" --in-flight "$k" --timeout 1s --duration 60s --json "$@")
+    --queries "$QUERIES" --in-flight "$k" --timeout "$TIMEOUT" --duration 60s --json "$@")
   echo "{\"server\":\"$server\",\"bindings\":$n,\"k\":$k,\"rep\":$rep,\"run\":$line}" >> "$RESULTS"
   echo "$server n=$n k=$k rep=$rep: $(echo "$line" | python3 -c 'import json,sys; r=json.load(sys.stdin); l=r["latency_ms"]; print("%.0f q/s active=%d timeouts=%d p50=%s p99=%s" % (r["rate_per_s"], r["active"], r["timeouts"], l["p50"], l["p99"]))')" >&2
 }
@@ -160,7 +165,7 @@ options = { routers = ["$SRV_IP"] }
 
 [leasequery4]
 requesters = ["198.18.0.0/15"]
-rate-limit = { per-requester = 100000000, total = 100000000 }
+$(if [ "$RATE_LIMIT" != default ]; then set -- $RATE_LIMIT; echo "rate-limit = { per-requester = $1, total = $2 }"; fi)
 CONF
 }
 
@@ -222,7 +227,12 @@ part 1 && for rep in $(seq 1 "$REPS"); do
       echo) start_echo 1 ;;
       echo2) start_echo 2 ;;
     esac
-    for k in $INFLIGHT; do perf $server "$BINDINGS" "$k" "$rep"; done
+    for k in $INFLIGHT; do
+      read -r u0 s0 < <(awk '{print $14, $15}' /proc/$SERVER_PID/stat)
+      perf $server "$BINDINGS" "$k" "$rep"
+      read -r u1 s1 < <(awk '{print $14, $15}' /proc/$SERVER_PID/stat)
+      echo "{\"run_cpu\":\"$server\",\"k\":$k,\"rep\":$rep,\"user_ticks\":$((u1 - u0)),\"sys_ticks\":$((s1 - s0)),\"hz\":$(getconf CLK_TCK)}" >> "$RESULTS"
+    done
     stop_server
   done
 done

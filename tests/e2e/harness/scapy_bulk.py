@@ -9,7 +9,8 @@ replies are checked by an implementation Lessor's authors did not write.
 --file: JSON {"server": S, "port": P, "timeout": s, "sessions": [
     {"name": ..., "dialect": "rfc6926" | "draft", "queries": [
         {"name": ..., "type": 14, "xid"?: int, "ciaddr"?: ..., "chaddr"?: "aa:..",
-         "client_id"?: hex, "agent"?: hex (raw option 82 value)}, ...]}]}
+         "client_id"?: hex, "agent"?: hex (raw option 82 value),
+         "raw"?: hex (the whole query, sent as is; give its "xid")}, ...]}]}
 Each session is one TCP connection; all its queries are written at once (so
 the server answers them in parallel), then frames are read until every query
 has its terminal message (or the timeout). Prints one JSON object:
@@ -30,6 +31,8 @@ TERMINAL = {"rfc6926": {15, 17}, "draft": {11, 12, 15, 17}}
 
 
 def build(q) -> bytes:
+    if q.get("raw"):                    # the query exactly as given (its xid must be q["xid"])
+        return bytes.fromhex(q["raw"])
     opts = [("message-type", int(q.get("type", 14)))]
     if q.get("client_id"):
         opts.append(("client_id", bytes.fromhex(q["client_id"])))

@@ -29,7 +29,7 @@
 
 use super::codes::{Codes, Status};
 use super::counters::Counters;
-use super::query::{self, Refusal};
+use super::query::{self, Reason, Refusal};
 use super::stream::{Sent, Stream};
 use super::Params;
 use crate::leasequery4::reply::Context;
@@ -283,6 +283,9 @@ impl Connection {
             Ok(p) => p,
             Err(_) => return Err(self.fail(Close::Junk(lessor_wire::Error::Truncated))),
         };
+        let refuse = |xid, reason: Reason| {
+            Stream::failure(xid, codes, wall, reason.status(&codes), reason.text())
+        };
         let stream = match parsed {
             Ok(q) => {
                 if self
@@ -290,19 +293,13 @@ impl Connection {
                     .iter()
                     .any(|s| s.is_query() && s.xid() == q.query.xid)
                 {
-                    Stream::failure(
-                        q.query.xid,
-                        codes,
-                        wall,
-                        Status::MalformedQuery,
-                        "a query with this xid is still being answered",
-                    )
+                    refuse(q.query.xid, Reason::DuplicateXid)
                 } else {
                     self.counters.count_query(q.key.kind());
                     Stream::new(q, self.store.v4().snapshot(), codes, wall)
                 }
             }
-            Err(Refusal { xid, status, text }) => Stream::failure(xid, codes, wall, status, text),
+            Err(Refusal { xid, reason }) => refuse(xid, reason),
         };
         if !self.wants_write() {
             // The data timer of the replies starts now.
@@ -412,6 +409,7 @@ impl Connection {
                 self.streams.push_front(stream);
                 continue;
             }
+            stream.emitted();
             match sent {
                 Sent::Binding => {
                     self.counters.bindings.add();

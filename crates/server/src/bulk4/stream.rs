@@ -30,6 +30,14 @@
 //!   for it, then DHCPLEASEQUERYDONE with
 //!   base-time, also when nothing matched; a failure is DHCPLEASEQUERYDONE with status-code
 //!   (151) and base-time (§6.2.2: in DONE the status speaks for the whole query).
+//!
+//! Server identifier (docs/protocol.md decision 1): in the rfc6926 dialect the first message that
+//! goes out for a query carries option 54 whatever it is: a binding, a DONE alone (nothing
+//! found), a refusal, QueryTerminated at shutdown or UnspecFail when its first binding cannot be
+//! framed. Binding messages always carry it (they are RFC 4388 messages); a DONE or failure after
+//! a binding does not. In the draft dialect the first DHCPLEASEACTIVE and a lone
+//! DHCPLEASEUNASSIGNED / DHCPLEASEUNKNOWN carry it; DHCPLEASEDATA, DHCPLEASEDONE and
+//! DHCPLEASEQUERYFAIL do not (§7.2.1-§7.2.3: no option besides the status in a FAIL).
 
 use super::codes::{Codes, Status};
 use super::query::BulkQuery;
@@ -117,6 +125,10 @@ pub struct Stream {
     source: Option<Source>,
     buf: VecDeque<Arc<Binding4>>,
     sent: u64,
+    /// Whether a message of this stream went out (the first carries the server identifier,
+    /// docs/protocol.md decision 1). Set by the connection once a frame is emitted: a message
+    /// that could not be framed was never sent, and the failure that replaces it is the first.
+    started: bool,
     /// The client options of this query's replies, per subnet (bounded by the configuration).
     options: reply::OptionCache,
 }
@@ -161,6 +173,7 @@ impl Stream {
             source: Some(source),
             buf: VecDeque::new(),
             sent: 0,
+            started: false,
             options: reply::OptionCache::default(),
         }
     }
@@ -186,6 +199,7 @@ impl Stream {
             source: None,
             buf: VecDeque::new(),
             sent: 0,
+            started: false,
             options: reply::OptionCache::default(),
         }
     }
@@ -261,18 +275,24 @@ impl Stream {
             State::Finished => None,
             State::Fail(status, text) => {
                 self.state = State::Finished;
-                Some((self.fail(status, text), Sent::Failure(status)))
+                Some((self.fail(ctx, status, text), Sent::Failure(status)))
             }
             State::Bindings => {
                 if let Some(b) = self.pull() {
                     let r = self.binding(ctx, &b);
                     self.sent += 1;
-                    return Some((r, Sent::Binding));
+                    Some((r, Sent::Binding))
+                } else {
+                    self.state = State::Finished;
+                    self.snapshot_done(ctx, manages)
                 }
-                self.state = State::Finished;
-                self.snapshot_done(ctx, manages)
             }
         }
+    }
+
+    /// The connection framed and handed out the last message [`Stream::next_message`] gave.
+    pub fn emitted(&mut self) {
+        self.started = true;
     }
 
     /// The message after the last binding.
@@ -284,7 +304,7 @@ impl Stream {
         let snapshot = self.snapshot.take();
         let q = self.query.as_ref()?;
         if self.sent > 0 || !self.codes.is_draft() {
-            return Some((self.done(), Sent::Done));
+            return Some((self.done(ctx), Sent::Done));
         }
         let sid = ctx.server_identifier;
         let zero = Ipv4Addr::UNSPECIFIED;
@@ -303,7 +323,11 @@ impl Stream {
         })
     }
 
-    fn header(&self, kind: u8) -> Repr {
+    /// A DONE or failure message: option 53, the server identifier when the message is the
+    /// first of its response in the rfc6926 dialect (docs/protocol.md decision 1; the draft
+    /// wants no other option in DHCPLEASEQUERYFAIL, §7.2.3, and its DHCPLEASEDONE is never
+    /// first), then base-time after `extra` (rfc6926).
+    fn end_message(&self, ctx: &Context<'_>, kind: u8, extra: Option<DhcpOption>) -> Repr {
         let mut r = Repr {
             op: BOOTREPLY,
             xid: self.xid,
@@ -314,6 +338,15 @@ impl Stream {
             r.flags = q.flags;
             r.giaddr = q.giaddr;
         }
+        let rfc6926 = !self.codes.is_draft();
+        if rfc6926 && !self.started {
+            r.options
+                .push(DhcpOption::ServerIdentifier(ctx.server_identifier));
+        }
+        r.options.extend(extra);
+        if rfc6926 {
+            r.options.push(self.base_time());
+        }
         r
     }
 
@@ -321,26 +354,18 @@ impl Stream {
         DhcpOption::BaseTime(u32::try_from(self.now).unwrap_or(u32::MAX))
     }
 
-    fn done(&self) -> Repr {
-        let mut r = self.header(self.codes.done);
-        if !self.codes.is_draft() {
-            r.options.push(self.base_time());
-        }
-        r
+    fn done(&self, ctx: &Context<'_>) -> Repr {
+        self.end_message(ctx, self.codes.done, None)
     }
 
-    fn fail(&self, status: Status, text: &str) -> Repr {
-        let mut r = self.header(self.codes.fail);
-        r.options.push(self.codes.status_option(status, text));
-        if !self.codes.is_draft() {
-            r.options.push(self.base_time());
-        }
-        r
+    fn fail(&self, ctx: &Context<'_>, status: Status, text: &str) -> Repr {
+        let option = self.codes.status_option(status, text);
+        self.end_message(ctx, self.codes.fail, Some(option))
     }
 
     fn binding(&mut self, ctx: &Context<'_>, b: &Binding4) -> Repr {
         let Some(q) = &self.query else {
-            return self.fail(Status::UnspecFail, "internal error");
+            return self.fail(ctx, Status::UnspecFail, "internal error");
         };
         let active = b.is_active_at(self.now);
         let mut r = if active {

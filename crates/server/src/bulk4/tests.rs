@@ -767,3 +767,453 @@ fn junk_unknown_dialect_and_oversized_frames_close() {
     ));
     assert!(matches!(h.conn.close(), Some(Close::Junk(_))));
 }
+
+// ---------------------------------------------------------------- the first message of a response
+
+/// Whether `r` carries the server identifier (option 54) with this server's address.
+fn has_server_id(r: &Repr) -> bool {
+    r.option(54) == Some(&DhcpOption::ServerIdentifier(SERVER))
+}
+
+/// The raw payload of `r` with `raw` (whole options, code and length included) inserted just
+/// before the end option: what `Repr` would merge (several instances of one code), or options
+/// it would not write.
+fn raw_with(r: &Repr, raw: &[u8]) -> Vec<u8> {
+    let mut bytes = r.to_vec();
+    let mut at = 240;
+    while bytes[at] != 255 {
+        at += if bytes[at] == 0 {
+            1
+        } else {
+            2 + usize::from(bytes[at + 1])
+        };
+    }
+    bytes.splice(at..at, raw.iter().copied());
+    bytes
+}
+
+impl H {
+    fn ask_raw(&mut self, payload: &[u8]) -> Vec<Repr> {
+        let mut f = Vec::new();
+        Encoder::new(self.dialect, 65535)
+            .encode_to_vec(payload, &mut f)
+            .unwrap();
+        self.conn.receive(&f, now(self.ms)).expect("taken");
+        self.replies()
+    }
+
+    fn codes(&self) -> Codes {
+        Codes::new(self.dialect, &crate::config::schema::DraftCodes::default())
+    }
+}
+
+/// The status code of a failure message, in its dialect's numbering.
+fn status_of(dialect: Dialect, r: &Repr) -> u16 {
+    match dialect {
+        Dialect::Draft => u16::from(draft_status(r, 151).0),
+        _ => u16::from(u8::from(rfc_status(r))),
+    }
+}
+
+/// A query refused for `reason` in `dialect`, as raw payload (xid 0x5e), or `None` where the
+/// reason cannot occur in that dialect. Exhaustive: a new reason does not compile without its
+/// query here.
+fn refused_query(reason: query::Reason, d: Dialect) -> Option<Vec<u8>> {
+    use query::Reason as R;
+    let rfc = d != Dialect::Draft;
+    let xid = 0x5e;
+    Some(match reason {
+        R::Unparsable => {
+            let mut b = by_mac(d, xid, 1).to_vec();
+            b[236] = 0; // the magic cookie
+            b
+        }
+        R::NotBootRequest => Repr {
+            op: 2,
+            ..by_mac(d, xid, 1)
+        }
+        .to_vec(),
+        R::NoMessageType => Repr {
+            options: vec![],
+            ..by_mac(d, xid, 1)
+        }
+        .to_vec(),
+        R::NotTheQueryType => {
+            let mut r = by_mac(d, xid, 1);
+            let other = if rfc {
+                MessageType::LeaseQuery
+            } else {
+                MessageType::BulkLeaseQuery
+            };
+            r.set_option(DhcpOption::MessageType(other));
+            r.to_vec()
+        }
+        R::AddressesNotZero if rfc => Repr {
+            yiaddr: ip("10.0.0.9"),
+            ..by_mac(d, xid, 1)
+        }
+        .to_vec(),
+        R::AddressesNotZero => return None,
+        R::EmptyClientId => raw_with(&q(d, xid), &[61, 0]),
+        R::BadRelayAgentInformation => raw_with(&q(d, xid), &[82, 3, 12, 5, 1]),
+        R::BadQueryTime if rfc => raw_with(&by_relay(d, xid, b"r"), &[154, 3, 1, 2, 3]),
+        R::StartAfterEnd if rfc => with(
+            with(by_relay(d, xid, b"r"), DhcpOption::QueryStartTime(10)),
+            DhcpOption::QueryEndTime(5),
+        )
+        .to_vec(),
+        R::BadQueryTime | R::StartAfterEnd => return None,
+        R::Option82Shape => by_sub(d, xid, 1, b"circuit").to_vec(),
+        R::IdentifierWithClientFields => Repr {
+            htype: 1,
+            hlen: 6,
+            ..by_relay(d, xid, b"r")
+        }
+        .to_vec(),
+        R::NoKey => q(d, xid).to_vec(),
+        R::SeveralKeys => with(
+            by_mac(d, xid, 1),
+            DhcpOption::ClientIdentifier(b"cid".to_vec()),
+        )
+        .to_vec(),
+        // Needs a query with this xid being answered: see the test below.
+        R::DuplicateXid => return None,
+    })
+}
+
+/// The status each reason gets, written out (draft numbering, RFC 6926 numbering): 1
+/// UnspecFail, 2 UnknownQueryType (draft) / QueryTerminated (rfc), 3 MalformedQuery, 4
+/// NotAllowed, 5 QueryTerminated (draft).
+fn expected_status(reason: query::Reason) -> (u16, u16) {
+    use query::Reason as R;
+    match reason {
+        R::NotTheQueryType => (2, 3),
+        R::NoKey => (2, 4),
+        // docs/protocol.md decision 9.
+        R::SeveralKeys => (3, 4),
+        _ => (3, 3),
+    }
+}
+
+#[test]
+fn every_refusal_is_one_failure_message_and_the_first_carries_the_server_identifier() {
+    // docs/protocol.md decision 1: in the rfc6926 dialect the refusal is the first (and only)
+    // message of its response and carries option 54; the draft's DHCPLEASEQUERYFAIL takes no
+    // option besides the status (§7.2.3).
+    for dialect in [Dialect::Draft, Dialect::Rfc6926] {
+        let mut h = H::new(dialect);
+        let codes = h.codes();
+        let mut tried = 0;
+        for reason in query::Reason::ALL {
+            let Some(payload) = refused_query(reason, dialect) else {
+                continue;
+            };
+            tried += 1;
+            let rs = h.ask_raw(&payload);
+            let what = format!("{dialect:?} {reason:?}");
+            assert_eq!(types(&rs), [codes.fail], "{what}");
+            assert_eq!(rs[0].xid, 0x5e, "{what}");
+            let (draft, rfc) = expected_status(reason);
+            let want = if dialect == Dialect::Draft {
+                draft
+            } else {
+                rfc
+            };
+            assert_eq!(status_of(dialect, &rs[0]), want, "{what}");
+            match dialect {
+                Dialect::Draft => {
+                    assert!(!has_server_id(&rs[0]), "{what}: draft §7.2.3");
+                    assert_eq!(rs[0].options.len(), 2, "{what}: 53 and the status only");
+                }
+                _ => {
+                    assert!(has_server_id(&rs[0]), "{what}: first message without 54");
+                    assert_eq!(u8::from(rs[0].message_type().unwrap()), 15, "{what}");
+                    let codes: Vec<u8> = rs[0].options.iter().map(|o| o.code()).collect();
+                    assert_eq!(codes, [53, 54, 151, 152], "{what}");
+                }
+            }
+            assert!(h.conn.wants_read(), "{what}: the connection stays open");
+        }
+        assert!(tried >= 10, "{dialect:?}: {tried} reasons tried");
+    }
+}
+
+#[test]
+fn a_duplicate_xid_is_refused_and_the_refusal_carries_the_server_identifier() {
+    for dialect in [Dialect::Draft, Dialect::Rfc6926] {
+        let mut h = H::new(dialect);
+        fill_relay(&h, b"A", 3, ip("10.0.0.1"));
+        h.send(&by_relay(dialect, 5, b"A"));
+        h.send(&by_relay(dialect, 5, b"A"));
+        let rs = h.replies();
+        let codes = h.codes();
+        let refusal: Vec<&Repr> = rs
+            .iter()
+            .filter(|r| {
+                u8::from(r.message_type().unwrap()) == codes.fail && r.option(151).is_some()
+            })
+            .collect();
+        assert_eq!(refusal.len(), 1, "{dialect:?}: {:?}", types(&rs));
+        assert_eq!(status_of(dialect, refusal[0]), 3, "{dialect:?}");
+        assert_eq!(
+            has_server_id(refusal[0]),
+            dialect == Dialect::Rfc6926,
+            "{dialect:?}"
+        );
+    }
+}
+
+#[test]
+fn rfc_nothing_found_done_carries_the_server_identifier_a_done_after_bindings_does_not() {
+    let mut h = H::new(Dialect::Rfc6926);
+    fill_relay(&h, b"A", 2, ip("10.0.0.1"));
+    for query in [
+        by_relay(Dialect::Rfc6926, 1, b"never"),
+        by_sub(Dialect::Rfc6926, 2, 2, b"never"),
+        by_mac(Dialect::Rfc6926, 3, 77),
+        with(
+            q(Dialect::Rfc6926, 4),
+            DhcpOption::ClientIdentifier(b"nobody".to_vec()),
+        ),
+    ] {
+        let rs = h.ask(&query);
+        assert_eq!(types(&rs), [15], "{query:?}");
+        let codes: Vec<u8> = rs[0].options.iter().map(|o| o.code()).collect();
+        assert_eq!(codes, [53, 54, 152], "a lone DONE: 53, 54, base-time");
+        assert!(has_server_id(&rs[0]));
+    }
+    let rs = h.ask(&by_relay(Dialect::Rfc6926, 5, b"A"));
+    assert_eq!(types(&rs), [13, 13, 15]);
+    assert!(
+        has_server_id(&rs[0]) && has_server_id(&rs[1]),
+        "every binding message"
+    );
+    assert!(
+        !has_server_id(&rs[2]),
+        "the DONE after bindings is not the first message"
+    );
+}
+
+#[test]
+fn draft_lone_unknown_and_unassigned_carry_the_server_identifier() {
+    let mut h = H::new(Dialect::Draft);
+    for query in [
+        by_relay(Dialect::Draft, 1, b"never"),
+        by_ip(Dialect::Draft, 2, "198.51.100.150"),
+        by_ip(Dialect::Draft, 3, "192.0.2.77"),
+        by_mac(Dialect::Draft, 4, 77),
+    ] {
+        let rs = h.ask(&query);
+        assert_eq!(rs.len(), 1, "{query:?}");
+        assert!(has_server_id(&rs[0]), "{query:?}");
+    }
+}
+
+#[test]
+fn shutdown_query_terminated_carries_the_server_identifier_when_it_is_the_first_message() {
+    for dialect in [Dialect::Draft, Dialect::Rfc6926] {
+        let mut h = H::new(dialect);
+        fill_relay(&h, b"A", 100, ip("10.0.0.1"));
+        h.send(&by_relay(dialect, 1, b"A"));
+        h.send(&by_relay(dialect, 2, b"A"));
+        let mut out = Vec::new();
+        // One octet: the first binding of query 1 starts going out, query 2 has sent nothing.
+        h.conn.poll_transmit(&mut out, 1, now(0));
+        h.conn.shutdown();
+        while h.conn.poll_transmit(&mut out, 4096, now(0)) > 0 {}
+        let rs = decode(dialect, &out);
+        let fail = h.codes().fail;
+        assert_eq!(types(&rs), [13, fail, fail], "{dialect:?}");
+        let (for_2, for_1) = (&rs[1], &rs[2]);
+        assert_eq!((for_2.xid, for_1.xid), (2, 1));
+        let rfc = dialect == Dialect::Rfc6926;
+        assert_eq!(
+            has_server_id(for_2),
+            rfc,
+            "{dialect:?}: query 2's only message"
+        );
+        assert!(
+            !has_server_id(for_1),
+            "{dialect:?}: query 1 had a binding out"
+        );
+        assert!(rfc || draft_status(for_2, 151).0 == DraftStatus::QueryTerminated);
+        assert!(!rfc || rfc_status(for_2) == Rfc6926Status::QueryTerminated);
+    }
+}
+
+#[test]
+fn a_reply_too_large_to_frame_aborts_with_unspec_fail_first_message_with_server_identifier() {
+    for dialect in [Dialect::Draft, Dialect::Rfc6926] {
+        let mut params = params_of(CONFIG);
+        params.max_message_size = 330;
+        let mut h = H::with(dialect, params);
+        // A binding whose reply (a long option 82) cannot be framed in 330 octets.
+        let long = [7u8; 120];
+        h.put(relayed(ip("10.0.0.1"), 1, b"big", &long, T0 - 100));
+        h.put(relayed(ip("10.1.0.1"), 2, b"other", b"x", T0 - 100));
+        h.send(&by_relay(dialect, 1, b"big"));
+        h.send(&by_relay(dialect, 2, b"other"));
+        let rs = h.replies();
+        let fail = h.codes().fail;
+        let rfc = dialect == Dialect::Rfc6926;
+        assert_eq!(types(&rs), [fail, fail], "{dialect:?}");
+        assert_eq!(rs[0].xid, 1);
+        assert_eq!(status_of(dialect, &rs[0]), 1, "UnspecFail");
+        assert_eq!(rs[1].xid, 2);
+        assert_eq!(
+            status_of(dialect, &rs[1]),
+            if rfc { 2 } else { 5 },
+            "QueryTerminated"
+        );
+        for r in &rs {
+            assert_eq!(
+                has_server_id(r),
+                rfc,
+                "{dialect:?}: each is its query's first message"
+            );
+        }
+        assert_eq!(h.conn.close(), Some(Close::Aborted));
+        assert_eq!(h.counters.aborted.get(), 1);
+    }
+}
+
+#[test]
+fn an_abort_after_a_binding_went_out_carries_no_server_identifier() {
+    let mut params = params_of(CONFIG);
+    params.max_message_size = 330;
+    let mut h = H::with(Dialect::Rfc6926, params);
+    h.put(relayed(ip("10.0.0.1"), 1, b"big", b"x", T0 - 100));
+    h.put(relayed(ip("10.0.0.2"), 2, b"big", &[7u8; 120], T0 - 100));
+    let rs = h.ask(&by_relay(Dialect::Rfc6926, 1, b"big"));
+    assert_eq!(types(&rs), [13, 15]);
+    assert_eq!(rfc_status(&rs[1]), Rfc6926Status::UnspecFail);
+    assert!(has_server_id(&rs[0]) && !has_server_id(&rs[1]));
+}
+
+// ---------------------------------------------------------------- several keys (decision 9)
+
+#[test]
+fn several_keys_are_not_allowed_in_rfc6926_and_malformed_in_the_draft() {
+    let cid = || DhcpOption::ClientIdentifier(b"cid-5".to_vec());
+    let rai = |subs: &[(u8, &[u8])]| {
+        DhcpOption::RelayAgentInformation(
+            RelayAgentInformation::from_sub_options(subs.iter().copied()).unwrap(),
+        )
+    };
+    for dialect in [Dialect::Draft, Dialect::Rfc6926] {
+        let d = dialect;
+        let mut h = H::new(d);
+        h.put(
+            relayed(ip("10.0.0.1"), 5, b"relay", b"remote", T0 - 60)
+                .with_client_id(b"cid-5")
+                .unwrap(),
+        );
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("mac + client-id", with(by_mac(d, 1, 5), cid()).to_vec()),
+            (
+                "mac + relay-id",
+                with(by_mac(d, 1, 5), rai(&[(12, b"relay")])).to_vec(),
+            ),
+            (
+                "mac + remote-id",
+                with(by_mac(d, 1, 5), rai(&[(2, b"remote")])).to_vec(),
+            ),
+            (
+                "client-id + relay-id",
+                with(by_relay(d, 1, b"relay"), cid()).to_vec(),
+            ),
+            (
+                "client-id + remote-id",
+                with(by_sub(d, 1, 2, b"remote"), cid()).to_vec(),
+            ),
+            (
+                "remote-id + relay-id in one option 82",
+                with(q(d, 1), rai(&[(2, b"remote"), (12, b"relay")])).to_vec(),
+            ),
+            (
+                "remote-id + relay-id as two option 82 instances (RFC 3396: one option)",
+                raw_with(
+                    &q(d, 1),
+                    &[
+                        82, 8, 2, 6, b'r', b'e', b'm', b'o', b't', b'e', 82, 7, 12, 5, b'r', b'e',
+                        b'l', b'a', b'y',
+                    ],
+                ),
+            ),
+            (
+                "two relay-ids",
+                with(q(d, 1), rai(&[(12, b"relay"), (12, b"other")])).to_vec(),
+            ),
+            (
+                "mac + client-id + relay-id",
+                with(with(by_mac(d, 1, 5), cid()), rai(&[(12, b"relay")])).to_vec(),
+            ),
+        ];
+        for (what, payload) in cases {
+            let rs = h.ask_raw(&payload);
+            assert_eq!(types(&rs), [h.codes().fail], "{d:?} {what}");
+            let want = if d == Dialect::Draft { 3 } else { 4 };
+            assert_eq!(status_of(d, &rs[0]), want, "{d:?} {what}");
+        }
+        // A non-zero ciaddr with another key: RFC 6926 refuses any ciaddr (MalformedQuery);
+        // in the draft ciaddr is a key, so these are two keys (MalformedQuery as well).
+        for (what, query) in [
+            (
+                "ip + mac",
+                Repr {
+                    ciaddr: ip("10.0.0.1"),
+                    ..by_mac(d, 1, 5)
+                },
+            ),
+            ("ip + client-id", with(by_ip(d, 1, "10.0.0.1"), cid())),
+            (
+                "ip + relay-id",
+                Repr {
+                    ciaddr: ip("10.0.0.1"),
+                    ..by_relay(d, 1, b"relay")
+                },
+            ),
+        ] {
+            let rs = h.ask(&query);
+            assert_eq!(status_of(d, &rs[0]), 3, "{d:?} {what}");
+        }
+        // One key and a sub-option that is none: not several keys, a malformed option 82.
+        let rs = h.ask(&with(q(d, 1), rai(&[(1, b"circuit"), (12, b"relay")])));
+        assert_eq!(status_of(d, &rs[0]), 3, "{d:?} circuit-id + relay-id");
+        // Two client-id instances are one client identifier (RFC 3396): one key, answered.
+        let rs = h.ask_raw(&raw_with(
+            &q(d, 1),
+            &[61, 3, b'c', b'i', b'd', 61, 2, b'-', b'5'],
+        ));
+        assert_eq!(types(&rs), [13, 15], "{d:?} client-id in two instances");
+        assert_eq!(rs[0].ciaddr, ip("10.0.0.1"));
+    }
+}
+
+#[test]
+fn bulk_lease_active_carries_the_clients_identifier() {
+    // A bulk query has no Parameter Request List: each binding message carries what a
+    // DHCPREQUEST was given (RFC 4388 §6.2), which includes the client's 61 (RFC 6842).
+    for dialect in [Dialect::Draft, Dialect::Rfc6926] {
+        let mut h = H::new(dialect);
+        h.put(
+            relayed(ip("10.0.0.1"), 1, b"R", b"x", T0 - 60)
+                .with_client_id(b"cid-1")
+                .unwrap(),
+        );
+        h.put(relayed(ip("10.0.0.2"), 2, b"R", b"x", T0 - 60));
+        let rs = h.ask(&by_relay(dialect, 1, b"R"));
+        assert_eq!(rs.len(), 3, "{dialect:?}");
+        let id = |a: &str| rs.iter().find(|r| r.ciaddr == ip(a)).unwrap().option(61);
+        assert_eq!(
+            id("10.0.0.1"),
+            Some(&DhcpOption::ClientIdentifier(b"cid-1".to_vec())),
+            "{dialect:?}"
+        );
+        assert_eq!(
+            id("10.0.0.2"),
+            None,
+            "{dialect:?}: no client identifier was sent"
+        );
+    }
+}

@@ -156,7 +156,11 @@ fn default_non_sensitive() -> Vec<u8> {
     vec![1, 3, 6, 12, 15, 51, 58, 59, 60, 61, 82, 91, 92]
 }
 
-/// Queries per second.
+/// Queries per second. Each limit is a token bucket holding 60 seconds of its rate
+/// (`leasequery4::access::BURST_SECONDS`): the defaults let one requester send 300,000 queries at
+/// once (an access concentrator recovering after a reboot asks once per address it serves,
+/// RFC 4388 §6.6, §7), then 5,000 per second; all requesters together 3,000,000, then 50,000
+/// per second (docs/leasequery.md, "Rate limits").
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RateLimit {
@@ -176,7 +180,7 @@ impl Default for RateLimit {
 }
 
 fn default_per_requester() -> u32 {
-    2000
+    5_000
 }
 
 fn default_total() -> u32 {

@@ -74,6 +74,7 @@ fn a_good_config_resolves() {
         "192.0.2.1".parse::<std::net::Ipv4Addr>().unwrap()
     );
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(lq.rate_limit.per_requester, 5000);
 }
 
 #[test]

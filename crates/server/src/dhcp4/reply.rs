@@ -37,7 +37,13 @@ pub struct Content<'a> {
 
 /// The reply to `request`: header fields per RFC 2131 table 3, options in this order: 53, 54,
 /// 51/58/59, 1, the configured options (those in the Parameter Request List first, in its order),
-/// 56, and last option 82 echoed byte for byte (RFC 3046 §2.2).
+/// 56, the client identifier (61) exactly as the client sent it, and last option 82 echoed byte
+/// for byte (RFC 3046 §2.2).
+///
+/// Option 61: RFC 6842 (§3, and its update of RFC 2131 table 3) makes a server that received a
+/// client identifier return it unaltered in every reply, DHCPOFFER, DHCPACK and DHCPNAK alike
+/// (RFC 2131 had said MUST NOT), so that a client or relay without a usable chaddr can tell its
+/// replies apart.
 pub fn build(request: &Repr, c: &Content<'_>) -> Repr {
     let mut flags = request.flags;
     if c.kind == MessageType::Nak && !request.giaddr.is_unspecified() {
@@ -89,6 +95,10 @@ pub fn build(request: &Repr, c: &Content<'_>) -> Repr {
             code: code::MESSAGE,
             data: text.as_bytes().to_vec(),
         });
+    }
+    // RFC 6842 §3: the client identifier the client sent, unaltered, in every reply.
+    if let Some(DhcpOption::ClientIdentifier(id)) = request.option(code::CLIENT_IDENTIFIER) {
+        options.push(DhcpOption::ClientIdentifier(id.clone()));
     }
     // RFC 3046 §2.2: echoed in every reply (a relay that inserted it strips it again).
     if let Some(rai) = request.relay_agent_information() {

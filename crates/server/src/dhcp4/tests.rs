@@ -1044,3 +1044,55 @@ fn an_ack_for_a_new_address_ends_the_clients_old_lease_in_that_subnet_only() {
         "{other}"
     );
 }
+
+#[test]
+fn every_reply_returns_the_client_identifier_unaltered() {
+    // RFC 6842 §3: a client identifier received from the client comes back unaltered in the
+    // DHCPOFFER, the DHCPACK and the DHCPNAK (and the DHCPACK to a DHCPINFORM), before option 82.
+    let id = DhcpOption::ClientIdentifier(b"\x00opaque \xff id".to_vec());
+    let mut h = Harness::new();
+    let discover = relayed(with(message(MessageType::Discover, 70), id.clone()));
+    h.send(&discover, T0);
+    let (_, offer) = h.one();
+    assert_eq!(offer.message_type(), Some(MessageType::Offer));
+    assert_eq!(offer.option(61), Some(&id));
+    let c = codes(&offer);
+    assert_eq!(&c[c.len() - 2..], [61, 82], "61 just before 82: {c:?}");
+    h.send(&selecting(discover.clone(), offer.yiaddr), T0);
+    let (_, ack) = h.one();
+    assert_eq!(ack.message_type(), Some(MessageType::Ack));
+    assert_eq!(ack.option(61), Some(&id));
+    // DHCPNAK: an address that was not offered.
+    let other = if offer.yiaddr == ip("198.51.100.10") {
+        ip("198.51.100.11")
+    } else {
+        ip("198.51.100.10")
+    };
+    let d2 = relayed(with(message(MessageType::Discover, 71), id.clone()));
+    h.send(&d2, T0);
+    let _ = h.one();
+    h.send(&selecting(d2, other), T0);
+    let (_, nak) = h.one();
+    assert_eq!(nak.message_type(), Some(MessageType::Nak));
+    assert_eq!(codes(&nak), vec![53, 54, 56, 61, 82]);
+    assert_eq!(nak.option(61), Some(&id));
+    // DHCPACK to a DHCPINFORM.
+    let mut i = relayed(with(message(MessageType::Inform, 72), id.clone()));
+    i.ciaddr = ip("198.51.100.77");
+    h.send(&i, T0);
+    assert_eq!(h.one().1.option(61), Some(&id));
+    // Sent in two instances (RFC 3396): one option, the joined value, comes back.
+    let mut d3 = message(MessageType::Discover, 73);
+    d3.giaddr = GIADDR;
+    let mut bytes = d3.to_vec();
+    let end = bytes.iter().rposition(|&b| b == 255).unwrap();
+    bytes.splice(end..end, [61, 3, 1, 2, 3, 61, 2, 4, 5]);
+    h.raw(&bytes, Some(ETH1), SERVER, T0);
+    assert_eq!(
+        h.one().1.option(61),
+        Some(&DhcpOption::ClientIdentifier(vec![1, 2, 3, 4, 5]))
+    );
+    // No client identifier sent: none returned.
+    h.send(&relayed(message(MessageType::Discover, 74)), T0);
+    assert!(h.one().1.option(61).is_none());
+}

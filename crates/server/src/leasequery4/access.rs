@@ -7,10 +7,17 @@
 //!   for anything); giaddr is where the answer goes. Checking only the source would let an allowed
 //!   requester aim answers at any third party; checking only giaddr would let anyone who can
 //!   write a giaddr read the lease table. No `requesters`: nobody is answered.
-//! - **Rate limits**: token buckets with time injected in milliseconds (a monotonic clock),
-//!   holding at most one second of tokens: one per requester (keyed by source address, at
-//!   `per-requester` queries per second) and one for the whole server (`total`). The requester's
-//!   bucket is charged first, so a requester over its own limit does not drain the shared one.
+//! - **Rate limits**: token buckets with time injected in milliseconds (a monotonic clock): one
+//!   per requester (keyed by source address, refilled at `per-requester` queries per second) and
+//!   one for the whole server (`total`). The requester's bucket is charged first, so a requester
+//!   over its own limit does not drain the shared one.
+//! - **Burst**: each bucket holds [`BURST_SECONDS`] of its rate. An access concentrator
+//!   recovering after a reboot (RFC 4388 §6.6, §7) sends one query per address it serves, with
+//!   up to 100-200 outstanding: a closed loop that goes as fast as the server answers, so no
+//!   rate below the server's own capacity can serve it without loss. What is bounded is how many
+//!   it sends: with the default 2,000 per second a requester may send 120,000 queries at any
+//!   speed before the rate applies, enough for an access concentrator's whole table; a flood
+//!   gets the same 120,000 and then 2,000 per second (docs/leasequery.md, "Rate limits").
 //! - **Bounded memory**: at most [`MAX_BUCKETS`] requester buckets. When a new requester arrives
 //!   and the table is full, buckets that have refilled completely are forgotten first (a full
 //!   bucket is the same as a new one, so nothing is lost); if none has, the bucket used least
@@ -27,6 +34,9 @@ pub const MAX_BUCKETS: usize = 4096;
 
 /// Milli-tokens per query.
 const COST: u64 = 1000;
+
+/// Seconds of its rate a bucket holds (see the module docs).
+pub const BURST_SECONDS: u32 = 60;
 
 /// The allow-list.
 #[derive(Debug, Clone, Default)]
@@ -50,33 +60,53 @@ impl AllowList {
     }
 }
 
-/// A token bucket in milli-tokens: `rate` tokens per second, at most `rate` tokens held.
+/// A token bucket in milli-tokens (see [`Limit`] for its rate and depth).
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
     milli: u64,
     last_ms: u64,
 }
 
+/// The refill rate and depth of a kind of bucket.
+#[derive(Debug, Clone, Copy)]
+struct Limit {
+    /// Tokens per second (= milli-tokens per millisecond).
+    rate: u32,
+    /// Milli-tokens held at most.
+    capacity: u64,
+}
+
+impl Limit {
+    fn new(rate: u32, burst_seconds: u32) -> Limit {
+        Limit {
+            rate,
+            capacity: u64::from(rate)
+                .saturating_mul(u64::from(burst_seconds.max(1)))
+                .saturating_mul(COST),
+        }
+    }
+}
+
 impl Bucket {
-    fn full(rate: u32, now_ms: u64) -> Bucket {
+    fn full(limit: Limit, now_ms: u64) -> Bucket {
         Bucket {
-            milli: capacity(rate),
+            milli: limit.capacity,
             last_ms: now_ms,
         }
     }
 
-    fn refill(&mut self, rate: u32, now_ms: u64) {
+    fn refill(&mut self, limit: Limit, now_ms: u64) {
         // A clock that goes backwards adds nothing (and never panics).
         let elapsed = now_ms.saturating_sub(self.last_ms);
         self.milli = self
             .milli
-            .saturating_add(elapsed.saturating_mul(u64::from(rate)))
-            .min(capacity(rate));
+            .saturating_add(elapsed.saturating_mul(u64::from(limit.rate)))
+            .min(limit.capacity);
         self.last_ms = self.last_ms.max(now_ms);
     }
 
-    fn take(&mut self, rate: u32, now_ms: u64) -> bool {
-        self.refill(rate, now_ms);
+    fn take(&mut self, limit: Limit, now_ms: u64) -> bool {
+        self.refill(limit, now_ms);
         if self.milli >= COST {
             self.milli -= COST;
             true
@@ -85,15 +115,11 @@ impl Bucket {
         }
     }
 
-    fn is_full_at(&self, rate: u32, now_ms: u64) -> bool {
+    fn is_full_at(&self, limit: Limit, now_ms: u64) -> bool {
         let mut b = *self;
-        b.refill(rate, now_ms);
-        b.milli >= capacity(rate)
+        b.refill(limit, now_ms);
+        b.milli >= limit.capacity
     }
-}
-
-fn capacity(rate: u32) -> u64 {
-    u64::from(rate).saturating_mul(COST)
 }
 
 /// Which limit refused a query.
@@ -157,25 +183,33 @@ impl Hasher for AddressHasher {
 /// The two rate limits.
 #[derive(Debug)]
 pub struct RateLimiter {
-    per_requester: u32,
-    total_rate: u32,
+    per_requester: Limit,
+    total_limit: Limit,
     total: Bucket,
     buckets: HashMap<Ipv4Addr, Bucket, AddressHashing>,
     max_buckets: usize,
 }
 
 impl RateLimiter {
-    /// `per_requester` and `total` in queries per second.
+    /// `per_requester` and `total` in queries per second, each bucket holding
+    /// [`BURST_SECONDS`] of its rate.
     pub fn new(per_requester: u32, total: u32) -> RateLimiter {
-        RateLimiter::with_capacity(per_requester, total, MAX_BUCKETS)
+        RateLimiter::with_capacity(per_requester, total, BURST_SECONDS, MAX_BUCKETS)
     }
 
-    /// As [`RateLimiter::new`], keeping at most `max_buckets` requester buckets (at least 1).
-    pub fn with_capacity(per_requester: u32, total: u32, max_buckets: usize) -> RateLimiter {
+    /// As [`RateLimiter::new`], each bucket holding `burst_seconds` (at least 1) of its rate,
+    /// keeping at most `max_buckets` requester buckets (at least 1).
+    pub fn with_capacity(
+        per_requester: u32,
+        total: u32,
+        burst_seconds: u32,
+        max_buckets: usize,
+    ) -> RateLimiter {
+        let total_limit = Limit::new(total, burst_seconds);
         RateLimiter {
-            per_requester,
-            total_rate: total,
-            total: Bucket::full(total, 0),
+            per_requester: Limit::new(per_requester, burst_seconds),
+            total_limit,
+            total: Bucket::full(total_limit, 0),
             buckets: HashMap::with_hasher(AddressHashing::new()),
             max_buckets: max_buckets.max(1),
         }
@@ -183,18 +217,18 @@ impl RateLimiter {
 
     /// Charges one query from `requester` at `now_ms`.
     pub fn check(&mut self, requester: Ipv4Addr, now_ms: u64) -> Result<(), Limited> {
-        let rate = self.per_requester;
+        let limit = self.per_requester;
         if !self.buckets.contains_key(&requester) && self.buckets.len() >= self.max_buckets {
             self.evict(now_ms);
         }
         let bucket = self
             .buckets
             .entry(requester)
-            .or_insert_with(|| Bucket::full(rate, now_ms));
-        if !bucket.take(rate, now_ms) {
+            .or_insert_with(|| Bucket::full(limit, now_ms));
+        if !bucket.take(limit, now_ms) {
             return Err(Limited::Requester);
         }
-        if !self.total.take(self.total_rate, now_ms) {
+        if !self.total.take(self.total_limit, now_ms) {
             return Err(Limited::Total);
         }
         Ok(())
@@ -206,8 +240,8 @@ impl RateLimiter {
     }
 
     fn evict(&mut self, now_ms: u64) {
-        let rate = self.per_requester;
-        self.buckets.retain(|_, b| !b.is_full_at(rate, now_ms));
+        let limit = self.per_requester;
+        self.buckets.retain(|_, b| !b.is_full_at(limit, now_ms));
         if self.buckets.len() >= self.max_buckets {
             if let Some(oldest) = self
                 .buckets
@@ -231,7 +265,7 @@ mod tests {
 
     #[test]
     fn per_requester_bucket_refills_at_its_rate() {
-        let mut r = RateLimiter::new(2, 1000);
+        let mut r = RateLimiter::with_capacity(2, 1000, 1, MAX_BUCKETS);
         assert_eq!(r.check(a(1), 0), Ok(()));
         assert_eq!(r.check(a(1), 0), Ok(()));
         assert_eq!(r.check(a(1), 0), Err(Limited::Requester));
@@ -250,7 +284,7 @@ mod tests {
 
     #[test]
     fn total_bucket_is_shared() {
-        let mut r = RateLimiter::new(10, 3);
+        let mut r = RateLimiter::with_capacity(10, 3, 1, MAX_BUCKETS);
         assert_eq!(r.check(a(1), 0), Ok(()));
         assert_eq!(r.check(a(2), 0), Ok(()));
         assert_eq!(r.check(a(3), 0), Ok(()));
@@ -260,7 +294,7 @@ mod tests {
 
     #[test]
     fn buckets_are_bounded() {
-        let mut r = RateLimiter::with_capacity(1, 1_000_000, 3);
+        let mut r = RateLimiter::with_capacity(1, 1_000_000, 1, 3);
         for n in 1..=3 {
             assert_eq!(r.check(a(n), 0), Ok(()));
         }
@@ -274,6 +308,51 @@ mod tests {
             let _ = r.check(Ipv4Addr::new(203, 0, 113, n), 1000);
             assert!(r.buckets() <= 3);
         }
+    }
+
+    #[test]
+    fn a_bucket_holds_burst_seconds_of_its_rate() {
+        // 2 per second, 60 s deep: 120 queries at once, then 2 per second.
+        let mut r = RateLimiter::with_capacity(2, 1_000_000, 60, MAX_BUCKETS);
+        for n in 0..120 {
+            assert_eq!(r.check(a(1), 5), Ok(()), "query {n}");
+        }
+        assert_eq!(r.check(a(1), 5), Err(Limited::Requester));
+        assert_eq!(r.check(a(1), 505), Ok(()));
+        assert_eq!(r.check(a(1), 505), Err(Limited::Requester));
+        // Refilled after 60 s of quiet, not more.
+        for _ in 0..120 {
+            assert_eq!(r.check(a(1), 70_000), Ok(()));
+        }
+        assert_eq!(r.check(a(1), 70_000), Err(Limited::Requester));
+        // The total bucket is as deep.
+        let mut r = RateLimiter::with_capacity(1_000, 3, 60, MAX_BUCKETS);
+        for n in 0..180u32 {
+            assert_eq!(r.check(a((n % 200) as u8), 0), Ok(()), "query {n}");
+        }
+        assert_eq!(r.check(a(201), 0), Err(Limited::Total));
+    }
+
+    #[test]
+    fn the_defaults_serve_a_recovering_access_concentrator_and_then_limit() {
+        // RFC 4388 §6.6 / §7: after a reboot, one query per address served, as fast as the
+        // server answers. 100,000 addresses within one second: none refused.
+        let d = crate::config::schema::RateLimit::default();
+        let mut r = RateLimiter::new(d.per_requester, d.total);
+        for n in 0..100_000u64 {
+            assert_eq!(r.check(a(1), n / 100), Ok(()), "query {n}");
+        }
+        // A flood that goes on is held to the sustained rate.
+        let mut answered = 0u64;
+        for n in 0..1_000_000u64 {
+            if r.check(a(1), 1_000 + n / 100).is_ok() {
+                answered += 1;
+            }
+        }
+        // 10 s more of flood: what was left of the burst, then the rate.
+        let burst = u64::from(d.per_requester) * u64::from(BURST_SECONDS);
+        let most = burst - 100_000 + 11 * u64::from(d.per_requester);
+        assert!(answered <= most, "{answered} > {most}");
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //! 1. [`validate`]: options that parse; giaddr 0 gets no reply (§6.4.3).
 //! 2. [`access`]: source address and giaddr both inside `[leasequery] requesters`; the
 //!    requester's and the server's token buckets.
+//!
+//! Every drop is counted by reason ([`Counters`]) and tallied by requester for the operator's
+//! log ([`Responder4::take_drop_report`], [`drops`]).
 //! 3. Message type: DHCPLEASEQUERY (10), or the configured type of a legacy requester (the
 //!    source address names it in `[leasequery] legacy`, and the legacy type wins); anything else
 //!    (bulk, active leasequery over UDP, ...) gets no reply.
@@ -20,12 +23,14 @@
 pub mod access;
 pub mod answer;
 pub mod counters;
+pub mod drops;
 pub mod query;
 pub mod reply;
 pub mod validate;
 
 pub use answer::MAX_ASSOCIATED;
 pub use counters::{Counters, DropReason};
+pub use drops::DropReport;
 pub use query::{Key, QueryKind};
 
 use crate::config::options::ConfiguredOption;
@@ -34,6 +39,7 @@ use crate::dhcp4::reply::encode;
 use crate::router4::Message4;
 use access::{AllowList, Limited, RateLimiter};
 use answer::Answer;
+use drops::DropLog;
 use lessor_net::{Destination, Outgoing};
 use lessor_store::{Store, Timestamp};
 use lessor_wire::v4::MessageType;
@@ -56,6 +62,8 @@ pub struct Responder4 {
     /// receive threads answer queries in parallel.
     limiter: Mutex<RateLimiter>,
     counters: Arc<Counters>,
+    /// Drops since the last [`Responder4::take_drop_report`], locked only on the drop path.
+    drops: Mutex<DropLog>,
 }
 
 impl std::fmt::Debug for Responder4 {
@@ -89,6 +97,7 @@ impl Responder4 {
             legacy: lq.map(|l| l.legacy.clone()).unwrap_or_default(),
             limiter: Mutex::new(RateLimiter::new(rate.per_requester, rate.total)),
             counters: Arc::new(Counters::default()),
+            drops: Mutex::new(DropLog::default()),
         }
     }
 
@@ -103,8 +112,24 @@ impl Responder4 {
         manages(&self.subnets, a)
     }
 
-    fn drop(&self, reason: DropReason) -> Option<Outgoing> {
+    /// What was dropped, why and from whom since the last report, for one log line
+    /// (`Display`): `None` when nothing was dropped or the last report is less than
+    /// [`drops::REPORT_INTERVAL_MS`] old (the drops then wait for the next call, nothing is
+    /// lost). The I/O shell calls it from a timer, every second or so, with the same
+    /// monotonic clock it gives [`Responder4::handle`].
+    pub fn take_drop_report(&self, now_ms: u64) -> Option<DropReport> {
+        self.drops
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take(now_ms)
+    }
+
+    fn drop(&self, reason: DropReason, source: Ipv4Addr, instant_ms: u64) -> Option<Outgoing> {
         self.counters.count_drop(reason);
+        self.drops
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .record(reason, source, instant_ms);
         None
     }
 
@@ -112,13 +137,13 @@ impl Responder4 {
     /// (lease arithmetic); `instant_ms` a monotonic clock in milliseconds (rate limits).
     pub fn handle(&self, rx: &Message4<'_>, now: Timestamp, instant_ms: u64) -> Option<Outgoing> {
         self.counters.received.add();
+        let source = *rx.source.ip();
         let q = match validate::read(rx) {
             Ok(q) => q,
-            Err(reason) => return self.drop(reason),
+            Err(reason) => return self.drop(reason, source, instant_ms),
         };
-        let source = *rx.source.ip();
         if !self.allow.allows(source, q.giaddr) {
-            return self.drop(DropReason::NotAllowed);
+            return self.drop(DropReason::NotAllowed, source, instant_ms);
         }
         let limited = self
             .limiter
@@ -126,15 +151,16 @@ impl Responder4 {
             .unwrap_or_else(|p| p.into_inner())
             .check(source, instant_ms);
         if let Err(limited) = limited {
-            return self.drop(match limited {
+            let reason = match limited {
                 Limited::Requester => DropReason::RateLimitedRequester,
                 Limited::Total => DropReason::RateLimitedTotal,
-            });
+            };
+            return self.drop(reason, source, instant_ms);
         }
         let t = u8::from(q.message_type);
         let legacy = self.legacy.iter().any(|&(a, lt)| a == source && lt == t);
         if !legacy && q.message_type != MessageType::LeaseQuery {
-            return self.drop(DropReason::UnsupportedType);
+            return self.drop(DropReason::UnsupportedType, source, instant_ms);
         }
         let snapshot = self.store.v4().snapshot();
         let ctx = reply::Context {
@@ -146,7 +172,7 @@ impl Responder4 {
         let repr = if legacy {
             // draft-00 §6.2: the query is by ciaddr, whatever else it carries.
             if q.ciaddr.is_unspecified() {
-                return self.drop(DropReason::NoQueryKey);
+                return self.drop(DropReason::NoQueryKey, source, instant_ms);
             }
             self.counters.legacy.add();
             let key = Key::Ip(q.ciaddr);
@@ -164,7 +190,7 @@ impl Responder4 {
         } else {
             let key = match query::classify(&q) {
                 Ok(k) => k,
-                Err(reason) => return self.drop(reason),
+                Err(reason) => return self.drop(reason, source, instant_ms),
             };
             self.counters.count_query(key.kind());
             match answer::answer(&snapshot, &key, now, |a| self.manages(a)) {

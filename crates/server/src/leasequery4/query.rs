@@ -21,18 +21,34 @@ use lessor_wire::v4::{code, SubOptions};
 pub use lessor_wire::v4::{QueryKey as Key, QueryKind};
 
 /// The option 82 identifier of a query: the value of its only sub-option when that is a
-/// non-empty remote-id or relay-id. Bulk queries take theirs the same way.
+/// non-empty remote-id or relay-id.
 pub(crate) fn identifier(raw: &[u8]) -> Option<Key> {
-    let mut subs = SubOptions::new(raw);
-    let only = subs.next()?.ok()?;
-    if subs.next().is_some() || only.data.is_empty() {
-        return None;
+    identifiers(raw).and_then(|(k, n)| (n == 1).then_some(k))
+}
+
+/// The keys an option 82 value names: the first and how many, when every sub-option is a
+/// non-empty remote-id or relay-id; `None` for any other shape (no sub-option, a circuit-id,
+/// an empty or unknown sub-option). Bulk queries count theirs with it (docs/protocol.md
+/// decision 9).
+pub(crate) fn identifiers(raw: &[u8]) -> Option<(Key, usize)> {
+    let mut first = None;
+    let mut count = 0usize;
+    for sub in SubOptions::new(raw) {
+        let sub = sub.ok()?;
+        if sub.data.is_empty() {
+            return None;
+        }
+        let key: fn(Vec<u8>) -> Key = match sub.code {
+            code::relay::AGENT_REMOTE_ID => Key::RemoteId,
+            code::relay::RELAY_ID => Key::RelayId,
+            _ => return None,
+        };
+        count += 1;
+        if first.is_none() {
+            first = Some(key(sub.data.to_vec()));
+        }
     }
-    match only.code {
-        code::relay::AGENT_REMOTE_ID => Some(Key::RemoteId(only.data.to_vec())),
-        code::relay::RELAY_ID => Some(Key::RelayId(only.data.to_vec())),
-        _ => None,
-    }
+    first.map(|k| (k, count))
 }
 
 /// The one key of a query (see the module docs).

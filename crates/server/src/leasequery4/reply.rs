@@ -13,7 +13,8 @@
 //!     the future (a T1 or T2 already past is left out, §6.4.2);
 //!   - 91 client-last-transaction-time (now - cltt), always;
 //!   - 92 associated-ip, whenever the client has other active addresses, requested or not;
-//!   - 61, when requested and the binding has one;
+//!   - 61, when the binding has one and it is requested or there is no Parameter Request List
+//!     (the DHCPACK to the client's DHCPREQUEST carried it, RFC 6842);
 //!   - the options the client itself was given: computed by the DHCP engine's own assembly
 //!     ([`crate::dhcp4::reply::build`]) for a DHCPREQUEST of that client, with its saved option
 //!     82, its subnet and its reservation, exactly as for the client, then filtered: only
@@ -25,8 +26,8 @@
 //!   - 82 last, as saved from the client's most recent DHCPREQUEST, byte for byte.
 //!
 //!   Without a Parameter Request List the reply carries what a DHCPREQUEST would have been given
-//!   (§6.2): 51, 58, 59, the configured options (still only those on the non-sensitive list), and
-//!   82. Options 51, 58, 59, 61, 82, 91 and 92 are discussed by §6.4.2 itself and are not subject
+//!   (§6.2): 51, 58, 59, the configured options (still only those on the non-sensitive list), 61
+//!   (RFC 6842 has every reply return the client's identifier) and 82. Options 51, 58, 59, 61, 82, 91 and 92 are discussed by §6.4.2 itself and are not subject
 //!   to the non-sensitive list.
 //! - **Legacy DHCPACK** (draft-00 §6.3): ciaddr = the queried address; htype/hlen/chaddr of the
 //!   most recent client of the address when the server has a binding (any state), else 0; only
@@ -263,7 +264,9 @@ fn lease_options(
         }
     }
     if active {
-        if requested(code::CLIENT_IDENTIFIER) {
+        // Requested, or without a PRL: the DHCPACK to the client's DHCPREQUEST carried it
+        // (RFC 6842), so "what a DHCPREQUEST would have been given" (§6.2) includes it.
+        if wants(code::CLIENT_IDENTIFIER) {
             if let Some(id) = b.client_id() {
                 r.options.push(DhcpOption::ClientIdentifier(id.to_vec()));
             }

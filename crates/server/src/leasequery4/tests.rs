@@ -713,11 +713,23 @@ fn reservation_options_are_the_clients() {
 fn without_a_prl_the_reply_is_what_a_dhcprequest_gets() {
     let mut h = H::new();
     h.put(active("198.51.100.100", 1).with_client_id(&[1, 1]).unwrap());
+    h.put(active("198.51.100.101", 2));
     let r = h.ask(&by_ip("198.51.100.100"));
-    // Lease times, 91, the configured options on the non-sensitive list (42 is not), then 82.
-    // No 61 and no 60: a DHCPREQUEST's reply does not carry them.
-    assert_eq!(codes(&r), vec![53, 54, 51, 58, 59, 91, 1, 3, 15, 6, 82]);
+    // Lease times, 91, the client's 61 (RFC 6842: a DHCPACK returns it), the configured options
+    // on the non-sensitive list (42 is not), then 82. No 60: a DHCPREQUEST's reply does not
+    // carry it.
+    assert_eq!(codes(&r), vec![53, 54, 51, 58, 59, 91, 61, 1, 3, 15, 6, 82]);
+    assert_eq!(
+        r.option(61),
+        Some(&DhcpOption::ClientIdentifier(vec![1, 1]))
+    );
     assert_eq!(other(&r, 15), Some(b"example.net".to_vec()));
+    // A client that sent no client identifier: none.
+    let r = h.ask(&by_ip("198.51.100.101"));
+    assert_eq!(codes(&r), vec![53, 54, 51, 58, 59, 91, 1, 3, 15, 6, 82]);
+    // With a PRL that does not name 61: none either.
+    let r = h.ask(&prl(by_ip("198.51.100.100"), &[51]));
+    assert!(r.option(61).is_none());
 }
 
 #[test]
@@ -734,6 +746,7 @@ fn active_reply_matches_what_the_engine_gave_the_client() {
             DhcpOption::MessageType(MessageType::Discover),
             DhcpOption::ParameterRequestList(vec![1, 3, 6, 15, 42]),
             DhcpOption::VendorClassIdentifier(b"vendor-x".to_vec()),
+            DhcpOption::ClientIdentifier(b"\x01client-7".to_vec()),
             DhcpOption::RelayAgentInformation(rai.clone()),
         ],
         ..Repr::default()
@@ -768,6 +781,10 @@ fn active_reply_matches_what_the_engine_gave_the_client() {
     let _ = h.store.sync().wait();
     let ack = Repr::from_bytes(&sink.lock().unwrap().pop().unwrap().payload).unwrap();
     assert_eq!(kind(&ack), MessageType::Ack);
+    // RFC 6842: the client identifier comes back in the OFFER and the ACK.
+    let sent_id = Some(DhcpOption::ClientIdentifier(b"\x01client-7".to_vec()));
+    assert_eq!(offer.option(61), sent_id.as_ref());
+    assert_eq!(ack.option(61), sent_id.as_ref());
 
     // 100 s later the requester asks for what the client asked for, and more.
     let q = prl(by_mac(7), &[1, 3, 6, 15, 51, 60, 82]);
@@ -784,6 +801,17 @@ fn active_reply_matches_what_the_engine_gave_the_client() {
         r.option(91),
         Some(&DhcpOption::ClientLastTransactionTime(100))
     );
+    // Without a PRL (§6.2: what the DHCPREQUEST got): the ACK's 51, 58, 59, 61 and 82.
+    let r = h.ask_at(&by_mac(7), T0 + 100).unwrap().1;
+    for c in [61, 82] {
+        assert_eq!(r.option(c), ack.option(c), "option {c}");
+    }
+    for c in [51, 58, 59] {
+        assert!(
+            r.option(c).is_some() && ack.option(c).is_some(),
+            "option {c}"
+        );
+    }
     // And by the identifiers the relay put in option 82.
     for q in [by_sub_option(2, b"modem-7"), by_sub_option(12, b"relay-B")] {
         assert_eq!(h.ask_at(&q, T0 + 100).unwrap().1.ciaddr, ack.yiaddr);
@@ -1031,16 +1059,67 @@ fn rate_limits_per_requester_and_total() {
         let message = Message4::new(&q, source, SERVER, None).unwrap();
         h.responder.handle(&message, T0, ms).is_some()
     };
-    assert!(at(&mut h, 1, 0));
-    assert!(at(&mut h, 1, 0));
+    // Each bucket holds 60 s of its rate: requester 1 may send 120 at once, then no more.
+    for _ in 0..120 {
+        assert!(at(&mut h, 1, 0));
+    }
     assert!(!at(&mut h, 1, 0)); // requester 1 is over its 2 per second
-    assert!(at(&mut h, 2, 0));
-    assert!(!at(&mut h, 3, 0)); // the server is over its 3 per second
+    for _ in 0..60 {
+        assert!(at(&mut h, 2, 0));
+    }
+    assert!(!at(&mut h, 3, 0)); // the server is over its 3 per second (180 held)
     assert_eq!(h.c().dropped(DropReason::RateLimitedRequester), 1);
     assert_eq!(h.c().dropped(DropReason::RateLimitedTotal), 1);
-    // A second later both have refilled.
+    // A second later both have refilled by their rate.
     assert!(at(&mut h, 3, 1000));
     assert!(at(&mut h, 1, 1000));
+    // The operator's report: what, why, from whom.
+    let r = h.responder.take_drop_report(1000).expect("drops to report");
+    assert_eq!(r.total(), 2);
+    assert_eq!(r.dropped(DropReason::RateLimitedRequester), 1);
+    assert_eq!(r.dropped(DropReason::RateLimitedTotal), 1);
+    let line = r.to_string();
+    assert!(
+        line.contains("198.51.100.1 1") && line.contains("198.51.100.3 1"),
+        "{line}"
+    );
+    assert!(line.contains("[leasequery] rate-limit"), "{line}");
+    // Reported once; the next within 5 s waits.
+    assert!(at(&mut h, 1, 1000)); // the second token of the second that passed
+    assert!(!at(&mut h, 1, 1000));
+    assert_eq!(h.responder.take_drop_report(2000), None);
+    assert_eq!(
+        h.responder.take_drop_report(6000).map(|r| r.total()),
+        Some(1)
+    );
+}
+
+#[test]
+fn every_drop_reason_reaches_the_report_with_its_requester() {
+    let mut h = H::new();
+    let source = |n| SocketAddrV4::new(Ipv4Addr::new(198, 51, 100, n), 67);
+    // An empty client identifier: what the router passes on but the responder cannot read.
+    let bad = with(
+        lq(),
+        DhcpOption::Other {
+            code: 61,
+            data: vec![],
+        },
+    );
+    assert!(h.raw(&bad.to_vec(), source(1), T0).is_none());
+    assert!(h.raw(&lq().to_vec(), source(3), T0).is_none());
+    let stranger = SocketAddrV4::new(Ipv4Addr::new(203, 0, 113, 1), 67);
+    assert!(h
+        .raw(&by_ip("198.51.100.100").to_vec(), stranger, T0)
+        .is_none());
+    let r = h.responder.take_drop_report(0).expect("drops to report");
+    assert_eq!(r.total(), 3);
+    assert_eq!(r.dropped(DropReason::Malformed), 1);
+    assert_eq!(r.dropped(DropReason::NoQueryKey), 1);
+    assert_eq!(r.dropped(DropReason::NotAllowed), 1);
+    let from: Vec<Ipv4Addr> = r.top.iter().map(|&(a, _)| a).collect();
+    assert!(from.contains(&Ipv4Addr::new(203, 0, 113, 1)), "{r}");
+    assert_eq!(r.top.len(), 3);
 }
 
 #[test]
