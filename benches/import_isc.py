@@ -23,10 +23,10 @@ import time
 
 LESSOR = os.path.abspath("target/release/lessor")
 CONF = """[server]
-identifier = "127.0.0.1"
 store = "{store}"
 
 [dhcp4]
+server-identifier = "127.0.0.1"
 listen = ["127.0.0.1"]
 port = 6767
 relay-port = 6768

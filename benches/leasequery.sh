@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
     --profile) PROFILE=$2; shift 2 ;;  # part 3: `perf record -g` of Lessor's server into FILE.REP
     --servers) SERVERS=$2; shift 2 ;;  # part 1: which of lessor isc echo echo2
     --lessor-threads) LESSOR_THREADS=$2; shift 2 ;;  # dhcp4.receive-threads (default: the server's)
-    --rate-limit) RATE_LIMIT=$2; shift 2 ;;  # Lessor's [leasequery] rate-limit; "default": left out
+    --rate-limit) RATE_LIMIT=$2; shift 2 ;;  # Lessor's [leasequery4] rate-limit; "default": left out
     --timeout) TIMEOUT=$2; shift 2 ;;  # the generator's wait for an answer (a flood: short)
 
     *) echo "unknown argument $1" >&2; exit 2 ;;

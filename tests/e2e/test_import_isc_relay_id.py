@@ -56,8 +56,8 @@ def test_relay_id_survives_the_migration_from_isc_dhcpd(topo4, procs, artifacts)
                         relays=[str(addressing.CLIENT_NET)], requesters=[f"{RELAY}/32"],
                         subnets=[Subnet4(str(addressing.CLIENT_NET), addressing.POOL_V4,
                                          routers=addressing.RELAY_DOWN_V4)])
-    with open(conf, "a") as f:       # [leasequery] is the last table write_config emits
-        f.write(f'\n[leasequery.bulk]\nlisten = ["{SERVER}"]\nport = 67\n')
+    with open(conf, "a") as f:       # [leasequery4] is the last table write_config emits
+        f.write(f'\n[leasequery4.bulk]\nlisten = ["{SERVER}"]\nport = 67\n')
     imp = run([str(lessor_bin()), "leases", "import", "--isc", str(leases), "--config", str(conf)],
               check=False)
     (artifacts / "import.out").write_text(imp.stdout + imp.stderr)

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 fn start(dir: &Path, ports: (u16, u16), bulk_port: u16) -> Server {
     let extra = format!(
-        "\n[leasequery]\nrequesters = [\"127.0.0.1/32\"]\n\n[leasequery.bulk]\nlisten = [\"127.0.0.1\"]\nport = {bulk_port}\n"
+        "\n[leasequery4]\nrequesters = [\"127.0.0.1/32\"]\n\n[leasequery4.bulk]\nlisten = [\"127.0.0.1\"]\nport = {bulk_port}\n"
     );
     let pool = ("198.51.100.0/24", "198.51.100.100-198.51.100.199");
     let config = write_config(dir, ports, pool, &extra);
@@ -353,8 +353,8 @@ fn bulk_only_server_without_dhcp4_answers_from_the_store() {
     std::fs::write(
         &config,
         format!(
-            "[server]\nidentifier = \"127.0.0.1\"\nstore = \"{}\"\n\n[leasequery]\n\
-             requesters = [\"127.0.0.1/32\"]\n\n[leasequery.bulk]\nlisten = [\"127.0.0.1\"]\n\
+            "[server]\nstore = \"{}\"\n\n[leasequery4]\nserver-identifier = \"127.0.0.1\"\n\
+             requesters = [\"127.0.0.1/32\"]\n\n[leasequery4.bulk]\nlisten = [\"127.0.0.1\"]\n\
              port = {bulk_port}\n",
             dir.join("lessor.db").display()
         ),

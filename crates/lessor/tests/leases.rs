@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use common::{free_udp_ports, serve_command, wait_for_log};
 
 const CONFIG: &str = r#"[server]
-identifier = "192.0.2.1"
 store = "var/lessor.db"
 
 [dhcp4]
+server-identifier = "192.0.2.1"
 listen = ["192.0.2.1"]
 
 [[dhcp4.subnet]]
@@ -483,7 +483,7 @@ fn every_command_resolves_the_store_from_the_config_directory() {
     std::fs::write(
         conf.join("lessor.toml"),
         format!(
-            "[server]\nidentifier = \"127.0.0.1\"\nstore = \"var/lessor.db\"\n\n[dhcp4]\n\
+            "[server]\nstore = \"var/lessor.db\"\n\n[dhcp4]\nserver-identifier = \"127.0.0.1\"\n\
              listen = [\"127.0.0.1\"]\nport = {port}\nrelay-port = {relay_port}\n\n\
              [[dhcp4.subnet]]\nprefix = \"198.51.100.0/24\"\n\
              pools = [\"198.51.100.100-198.51.100.199\"]\n"

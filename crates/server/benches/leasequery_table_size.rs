@@ -31,10 +31,10 @@ const SIZES: [u32; 3] = [10_000, 100_000, 1_000_000];
 
 const CONFIG: &str = r#"
 [server]
-identifier = "192.0.2.1"
 store = "unused.db"
 
 [dhcp4]
+server-identifier = "192.0.2.1"
 listen = ["192.0.2.1"]
 relays = ["192.0.2.0/24"]
 
@@ -43,7 +43,7 @@ prefix = "198.0.0.0/8"
 pools = ["198.18.0.0-198.33.255.255"]
 options = { routers = ["198.18.0.1"] }
 
-[leasequery]
+[leasequery4]
 requesters = ["192.0.2.0/24"]
 rate-limit = { per-requester = 4000000000, total = 4000000000 }
 "#;

@@ -61,20 +61,18 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 const CONFIG: &str = r#"
-[server]
-identifier = "192.0.2.1"
-
 [dhcp4]
+server-identifier = "192.0.2.1"
 listen = ["192.0.2.1"]
 
 [[dhcp4.subnet]]
 prefix = "198.18.0.0/15"
 pools = ["198.18.0.1-198.19.255.254"]
 
-[leasequery]
+[leasequery4]
 requesters = ["127.0.0.0/8"]
 
-[leasequery.bulk]
+[leasequery4.bulk]
 listen = ["127.0.0.1"]
 "#;
 

@@ -13,20 +13,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CONFIG: &str = r#"
-[server]
-identifier = "192.0.2.1"
-
 [dhcp4]
+server-identifier = "192.0.2.1"
 listen = ["192.0.2.1"]
 
 [[dhcp4.subnet]]
 prefix = "198.18.0.0/15"
 pools = ["198.18.0.1-198.19.255.254"]
 
-[leasequery]
+[leasequery4]
 requesters = ["127.0.0.0/8"]
 
-[leasequery.bulk]
+[leasequery4.bulk]
 listen = ["127.0.0.1"]
 port = 0
 data-timeout = "1s"
@@ -74,7 +72,7 @@ fn idle_connections_sleep_and_timeouts_are_exact() {
     let params = Params::from_config(&c, Ipv4Addr::new(192, 0, 2, 1)).unwrap();
     let settings = Settings {
         params,
-        allow: AllowList::new(c.file.leasequery.unwrap().requesters),
+        allow: AllowList::new(c.leasequery4.unwrap().requesters),
         max_connections: 10,
     };
     let store = Arc::new(Store::in_memory());

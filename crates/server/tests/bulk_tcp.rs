@@ -19,20 +19,18 @@ const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 fn config_text(requesters: &str, max_connections: u32) -> String {
     format!(
         r#"
-[server]
-identifier = "192.0.2.1"
-
 [dhcp4]
+server-identifier = "192.0.2.1"
 listen = ["192.0.2.1"]
 
 [[dhcp4.subnet]]
 prefix = "198.18.0.0/15"
 pools = ["198.18.0.1-198.19.255.254"]
 
-[leasequery]
+[leasequery4]
 requesters = [{requesters}]
 
-[leasequery.bulk]
+[leasequery4.bulk]
 listen = ["127.0.0.1"]
 port = 0
 max-connections = {max_connections}
@@ -77,7 +75,7 @@ fn start(requesters: &str, max_connections: u32, bindings: u32) -> (Running, Soc
     });
     let settings = Settings {
         params,
-        allow: AllowList::new(c.file.leasequery.unwrap().requesters),
+        allow: AllowList::new(c.leasequery4.unwrap().requesters),
         max_connections: max_connections as usize,
     };
     let running = tcp4::start(settings, &["127.0.0.1:0".parse().unwrap()], store).unwrap();

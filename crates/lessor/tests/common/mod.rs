@@ -42,7 +42,7 @@ pub fn free_tcp_port() -> u16 {
 }
 
 /// Writes `dir/lessor.toml`: a loopback server (relays 127.0.0.0/8) with its store in `dir`, one
-/// subnet with one pool, and `extra` TOML appended (e.g. a `[leasequery]` section).
+/// subnet with one pool, and `extra` TOML appended (e.g. a `[leasequery4]` section).
 pub fn write_config(
     dir: &Path,
     (port, relay_port): (u16, u16),
@@ -55,10 +55,10 @@ pub fn write_config(
         &config,
         format!(
             r#"[server]
-identifier = "127.0.0.1"
 store = "{store}"
 
 [dhcp4]
+server-identifier = "127.0.0.1"
 listen = ["127.0.0.1"]
 port = {port}
 relay-port = {relay_port}

@@ -16,7 +16,9 @@ pub use counters::{CounterSnapshot, Counters};
 pub use error::OpenError;
 pub use receive::{receive_loop, Handler, Receiver, BATCH, DEFAULT_BUFFER};
 pub use send::Sender;
-pub use socket::{Family, ServerSocket, SocketKind, Sockets, V6Options, POLL_INTERVAL};
+pub use socket::{
+    Family, ServerSocket, SocketKind, Sockets, V6Options, POLL_INTERVAL, RECEIVE_BUFFER,
+};
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};

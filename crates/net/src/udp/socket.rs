@@ -23,6 +23,13 @@ use std::time::Duration;
 /// How long a blocking receive waits before the loop looks at its stop flag again.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
+/// The receive buffer asked for: room for a burst of a few thousand datagrams. An access
+/// concentrator recovering after a reboot sends its 100-200 outstanding queries at once (RFC 4388
+/// §6.6), relays forward bursts of DISCOVERs; the kernel's default (208 KiB) dropped 72 of the
+/// first 200 queries of such a burst (docs/benchmarks.md). Asked with SO_RCVBUFFORCE (root or
+/// CAP_NET_ADMIN), else SO_RCVBUF, which the kernel caps at net.core.rmem_max.
+pub const RECEIVE_BUFFER: usize = 4 * 1024 * 1024;
+
 /// The address family of a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Family {
@@ -190,6 +197,14 @@ impl ServerSocket {
         &self.socket
     }
 
+    /// The receive buffer the kernel gave (the kernel counts its bookkeeping too: about twice
+    /// what was asked), 0 if it cannot be read.
+    pub fn receive_buffer(&self) -> usize {
+        socket2::SockRef::from(&self.socket)
+            .recv_buffer_size()
+            .unwrap_or(0)
+    }
+
     /// The ifindex of the interface this socket belongs to, when known.
     pub fn interface_index(&self) -> Option<u32> {
         self.interface().map(|interface| interface.index)
@@ -268,6 +283,10 @@ fn new_socket(family: Family, target: &str, v6: &V6Options) -> Result<Socket, Op
     socket
         .set_read_timeout(Some(POLL_INTERVAL))
         .map_err(setup("SO_RCVTIMEO"))?;
+    // Best effort: a smaller buffer still serves, and `receive_buffer` tells what was given.
+    if setsockopt(&socket, sockopt::RcvBufForce, &RECEIVE_BUFFER).is_err() {
+        let _ = socket.set_recv_buffer_size(RECEIVE_BUFFER);
+    }
     Ok(socket)
 }
 

@@ -434,3 +434,23 @@ fn multicast_without_an_ipv6_socket_on_that_interface_is_a_counted_error() {
     let counts = counters.snapshot();
     assert_eq!((counts.send_errors, counts.sent_multicast), (1, 0));
 }
+
+#[test]
+fn the_receive_buffer_is_enlarged_as_far_as_allowed() {
+    let socket = ServerSocket::open_listen(IpAddr::V4(LOCALHOST), 0).unwrap();
+    let given = socket.receive_buffer();
+    let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    // Root gets what it asks (SO_RCVBUFFORCE); others what rmem_max allows. The kernel doubles it.
+    let want = if nix::unistd::geteuid().is_root() {
+        RECEIVE_BUFFER
+    } else {
+        RECEIVE_BUFFER.min(rmem_max)
+    };
+    assert!(
+        given >= want,
+        "receive buffer {given}, wanted at least {want}"
+    );
+}

@@ -8,7 +8,7 @@
 //! | failure | DHCPLEASEQUERYFAIL (`lease-query-fail`, 17) | DHCPLEASEQUERYDONE (15) with status-code |
 //! | status option | `status-code-option` (151), 2-octet draft code + text | 151, 1-octet RFC 6926 code + text |
 //!
-//! The draft's values are configurable (`[leasequery.bulk.draft-codes]`); RFC 6926's are not.
+//! The draft's values are configurable (`[leasequery4.bulk.draft-codes]`); RFC 6926's are not.
 
 use crate::config::schema::DraftCodes;
 use lessor_wire::framing::Dialect;

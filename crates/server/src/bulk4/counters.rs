@@ -69,7 +69,7 @@ impl From<Close> for CloseReason {
 pub struct Counters {
     /// Connections accepted.
     pub accepted: Counter,
-    /// Connections closed at once because the peer is not in `[leasequery] requesters`.
+    /// Connections closed at once because the peer is not in `[leasequery4] requesters`.
     pub refused_not_allowed: Counter,
     /// Connections closed at once because `max-connections` was reached.
     pub refused_limit: Counter,

@@ -40,9 +40,9 @@ pub struct Params {
     /// The DHCPv4 configuration, for the client options in DHCPLEASEACTIVE and for "manages".
     pub subnets: Vec<Subnet>,
     pub global_options: Vec<ConfiguredOption>,
-    /// `[leasequery] non-sensitive-options`.
+    /// `[leasequery4] non-sensitive-options`.
     pub non_sensitive: Vec<u8>,
-    /// `[leasequery.bulk] draft-codes`.
+    /// `[leasequery4.bulk] draft-codes`.
     pub draft_codes: DraftCodes,
     /// `queries-per-connection` (at least 1).
     pub queries_per_connection: usize,
@@ -54,7 +54,7 @@ pub struct Params {
 }
 
 impl Params {
-    /// The parameters of `config`'s `[leasequery.bulk]`, if it has one.
+    /// The parameters of `config`'s `[leasequery4.bulk]`, if it has one.
     pub fn from_config(config: &Config, server_identifier: Ipv4Addr) -> Option<Params> {
         let lq = config.leasequery4.as_ref()?;
         let bulk = lq.bulk.as_ref()?;

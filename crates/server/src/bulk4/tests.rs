@@ -15,10 +15,8 @@ const T0: u64 = 1_700_000_000;
 const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 
 const CONFIG: &str = r#"
-[server]
-identifier = "192.0.2.1"
-
 [dhcp4]
+server-identifier = "192.0.2.1"
 listen = ["192.0.2.1"]
 relays = ["198.51.100.0/24"]
 lease-time = "1h"
@@ -31,10 +29,10 @@ pools = ["198.51.100.100-198.51.100.200"]
 prefix = "10.0.0.0/8"
 pools = ["10.0.0.1-10.255.255.250"]
 
-[leasequery]
+[leasequery4]
 requesters = ["127.0.0.0/8", "198.51.100.0/24"]
 
-[leasequery.bulk]
+[leasequery4.bulk]
 listen = ["127.0.0.1"]
 queries-per-connection = 2
 data-timeout = "30s"

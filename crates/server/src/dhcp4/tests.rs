@@ -20,10 +20,8 @@ const ETH0: u32 = 2;
 const ETH1: u32 = 3;
 
 const CONFIG: &str = r#"
-[server]
-identifier = "192.0.2.1"
-
 [dhcp4]
+server-identifier = "192.0.2.1"
 listen = ["192.0.2.1"]
 interfaces = ["eth0"]
 relays = ["198.51.100.0/24", "198.18.0.1/32"]

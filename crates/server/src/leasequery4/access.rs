@@ -3,7 +3,7 @@
 //! attacked by being flooded").
 //!
 //! - **Allow-list**: both the datagram's source address and giaddr must be inside
-//!   `[leasequery] requesters`. The source is what the network vouches for (as much as it vouches
+//!   `[leasequery4] requesters`. The source is what the network vouches for (as much as it vouches
 //!   for anything); giaddr is where the answer goes. Checking only the source would let an allowed
 //!   requester aim answers at any third party; checking only giaddr would let anyone who can
 //!   write a giaddr read the lease table. No `requesters`: nobody is answered.

@@ -16,7 +16,7 @@ pub enum DropReason {
     UnsupportedType,
     /// giaddr is 0.0.0.0 (RFC 4388 §6.3, §6.4.3: never answered).
     GiaddrZero,
-    /// The source address or giaddr is not inside `[leasequery] requesters`.
+    /// The source address or giaddr is not inside `[leasequery4] requesters`.
     NotAllowed,
     /// The requester's own token bucket is empty.
     RateLimitedRequester,

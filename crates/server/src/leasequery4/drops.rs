@@ -149,7 +149,7 @@ impl fmt::Display for DropReport {
         let limited = self.dropped(DropReason::RateLimitedRequester)
             + self.dropped(DropReason::RateLimitedTotal);
         if limited > 0 {
-            write!(f, " (rate limits: [leasequery] rate-limit)")?;
+            write!(f, " (rate limits: [leasequery4] rate-limit)")?;
         }
         Ok(())
     }
@@ -195,7 +195,7 @@ mod tests {
             "leasequery: 1244 queries dropped in 4.2 s: malformed 10, not-allowed 34, \
              rate-limited-requester 1200; from 198.51.100.7 1200, 203.0.113.9 34, \
              198.51.100.10 1, 198.51.100.11 1, 198.51.100.12 1, 7 others 7 \
-             (rate limits: [leasequery] rate-limit)"
+             (rate limits: [leasequery4] rate-limit)"
         );
     }
 

@@ -6,13 +6,13 @@
 //!
 //! A query goes through, in order (each refusal is counted, see [`Counters`]):
 //! 1. [`validate`]: options that parse; giaddr 0 gets no reply (§6.4.3).
-//! 2. [`access`]: source address and giaddr both inside `[leasequery] requesters`; the
+//! 2. [`access`]: source address and giaddr both inside `[leasequery4] requesters`; the
 //!    requester's and the server's token buckets.
 //!
 //! Every drop is counted by reason ([`Counters`]) and tallied by requester for the operator's
 //! log ([`Responder4::take_drop_report`], [`drops`]).
 //! 3. Message type: DHCPLEASEQUERY (10), or the configured type of a legacy requester (the
-//!    source address names it in `[leasequery] legacy`, and the legacy type wins); anything else
+//!    source address names it in `[leasequery4] legacy`, and the legacy type wins); anything else
 //!    (bulk, active leasequery over UDP, ...) gets no reply.
 //! 4. [`query`]: exactly one key.
 //! 5. [`answer`] on a snapshot of the store, then [`reply`].
@@ -76,7 +76,7 @@ impl std::fmt::Debug for Responder4 {
 }
 
 impl Responder4 {
-    /// A responder for `config`'s `[leasequery]` (absent: nobody is answered) over `store`,
+    /// A responder for `config`'s `[leasequery4]` (absent: nobody is answered) over `store`,
     /// answering as `server_identifier` (option 54).
     pub fn new(config: &Config, store: Arc<Store>, server_identifier: Ipv4Addr) -> Responder4 {
         let (subnets, global_options) = match &config.dhcp4 {

@@ -21,10 +21,8 @@ const LEGACY: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 9);
 const OUTSIDER: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 200);
 
 const CONFIG: &str = r#"
-[server]
-identifier = "192.0.2.1"
-
 [dhcp4]
+server-identifier = "192.0.2.1"
 listen = ["192.0.2.1"]
 relays = ["198.51.100.0/24"]
 lease-time = "1h"
@@ -44,7 +42,7 @@ prefix = "203.0.113.0/24"
 pools = ["203.0.113.10-203.0.113.250"]
 lease-time = "2h"
 
-[leasequery]
+[leasequery4]
 requesters = ["198.51.100.0/28"]
 rate-limit = { per-requester = 1000, total = 100000 }
 legacy = [{ requester = "198.51.100.9", message-type = 10 }]
@@ -1037,8 +1035,8 @@ fn only_allowed_requesters_are_answered() {
     assert!(h
         .raw(&q.to_vec(), SocketAddrV4::new(RELAY, 67), T0)
         .is_some());
-    // No [leasequery] section: nobody.
-    let text = &CONFIG[..CONFIG.find("[leasequery]").unwrap()];
+    // No [leasequery4] section: nobody.
+    let text = &CONFIG[..CONFIG.find("[leasequery4]").unwrap()];
     let mut none = H::with_config(text);
     assert!(none
         .raw(&q.to_vec(), SocketAddrV4::new(RELAY, 67), T0)
@@ -1083,7 +1081,7 @@ fn rate_limits_per_requester_and_total() {
         line.contains("198.51.100.1 1") && line.contains("198.51.100.3 1"),
         "{line}"
     );
-    assert!(line.contains("[leasequery] rate-limit"), "{line}");
+    assert!(line.contains("[leasequery4] rate-limit"), "{line}");
     // Reported once; the next within 5 s waits.
     assert!(at(&mut h, 1, 1000)); // the second token of the second that passed
     assert!(!at(&mut h, 1, 1000));
@@ -1209,7 +1207,7 @@ fn op_constant_is_bootrequest() {
 fn cached_active_replies_equal_uncached_ones() {
     let h = H::new();
     let d = h.config.dhcp4.as_ref().unwrap();
-    let lq = h.config.file.leasequery.as_ref().unwrap();
+    let lq = h.config.leasequery4.as_ref().unwrap();
     let ctx = reply::Context {
         server_identifier: SERVER,
         subnets: &d.subnets,

@@ -121,7 +121,7 @@ fn serve(
         std::thread::sleep(TICK);
         let now = clock.now();
         if let Some(udp4) = &udp4 {
-            udp4.tick(now);
+            udp4.tick(now, log);
             if udp4.receivers_lost() > 0 {
                 failed = Some(ServeError::Thread(format!(
                     "{} DHCPv4 receive thread(s) ended unexpectedly",

@@ -33,12 +33,16 @@ pub(super) struct Udp4 {
 }
 
 impl Udp4 {
-    /// The engine's timer (lease expiry, lapsed offers).
-    pub(super) fn tick(&self, now: Now) {
+    /// The engine's timer (lease expiry, lapsed offers), and what the leasequery responder
+    /// dropped since it last said (at most one line every few seconds).
+    pub(super) fn tick(&self, now: Now, log: &dyn Fn(&str)) {
         self.engine
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .tick(now.wall);
+        if let Some(report) = self.responder.take_drop_report(now.ms) {
+            log(&format!("warning: leasequery4: {report}"));
+        }
     }
 
     /// Receive threads that ended while the service runs (a handler panicked).
@@ -111,8 +115,9 @@ pub(super) fn start(
     let threads = receive_threads(raw);
     for socket in sockets.iter() {
         log(&format!(
-            "dhcp4: listening on {} ({threads} receive thread(s))",
-            socket.describe()
+            "dhcp4: listening on {} ({threads} receive thread(s), receive buffer {} KiB)",
+            socket.describe(),
+            socket.receive_buffer() / 1024
         ));
     }
     let receivers = Receivers::start(

@@ -3,7 +3,7 @@
 
 /// The draft's message types and status option. Lessor's defaults are those of docs/protocol.md
 /// decision 2; a peer that used private values needs the same values on both ends, so the
-/// server's `[leasequery.bulk] draft-codes`, the requestor and the load generator all take this
+/// server's `[leasequery4.bulk] draft-codes`, the requestor and the load generator all take this
 /// one set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(
