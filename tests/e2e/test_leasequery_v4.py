@@ -64,7 +64,7 @@ class Lq:
     addr_b1: str
     addr_b2: str
     addr_r: str            # released
-    newest: tuple          # (cltt, -address, address, client) of the newer of b1 / b2
+    newest: tuple          # (cltt, sequence, address, client) of the newer of b1 / b2
     other: tuple
     dora: list             # the Scapy relay's DORAs
     queries: list
@@ -138,9 +138,9 @@ def _run(t, procs, artifacts) -> Lq:
     for a, c in ((addr_b1, SCAPY_CLIENTS[0]), (addr_b2, SCAPY_CLIENTS[1])):
         b = srv.wait_state(a, "active")
         assert b["relay_agent_information"] == c["agent"], b
-        bs.append((b["cltt"], -int(ipaddress.IPv4Address(a)), a, c))
-    # the answer to a remote-id / relay-id query: the most recent cltt (1 s
-    # resolution, so both may tie), a tie going to the lowest address
+        bs.append((b["cltt"], b["sequence"], a, c))
+    # the answer to a remote-id / relay-id query: the most recent transaction (cltt,
+    # then the store's order of transactions: both may fall in one second)
     bs.sort()
     newest, other = bs[-1], bs[0]
     srv.wait_state(addr_r, "released")
