@@ -50,6 +50,7 @@ impl StreamEngine for Echo {
         out.extend(self.pending.drain(..n));
         n
     }
+    fn written(&mut self, _: usize, _: usize, _: Now) {}
     fn close(&self) -> Option<Ending<Why>> {
         self.ending.filter(|_| self.pending.is_empty())
     }

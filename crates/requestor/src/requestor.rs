@@ -11,7 +11,8 @@
 //!   `server_timer` (1 min). While it runs, up to `max_parallel` (100) queries are outstanding to
 //!   the server. While it is expired, one is: the others are dropped back to the queue (not
 //!   failed) and are sent again once the server answers. A server that has answered before and
-//!   whose timer expired is polled every `poll_interval` (64 s, jittered) by that one query.
+//!   whose timer expired is polled every `poll_interval` (64 s, jittered): by that one query, or,
+//!   when it ends (answered elsewhere, given up), by the next one, never sooner.
 //! - **Servers not known to support leasequery** (never answered): besides the one-outstanding
 //!   rule, consecutive transmissions to them are at least `unknown_server_interval` (10 s) apart.
 //! - A query gives up (`Failure::NoReply`) `query_timeout` after it was submitted.
@@ -459,6 +460,22 @@ impl Requestor {
             .map(|t| t + self.config.unknown_server_interval)
     }
 
+    /// The earliest time a new query may go to a server that answered before but is silent now
+    /// (its timer expired and it has not answered what was sent since, §6.6): it is polled every
+    /// `poll_interval` (less the jitter its retransmissions get), also when the query that
+    /// polled it ended (answered by another server, given up) and another takes its place.
+    fn poll_gate(&self, s: usize, now: Instant) -> Option<Instant> {
+        let server = &self.servers[s];
+        let (Some(reply), Some(send)) = (server.last_reply, server.last_send) else {
+            return None;
+        };
+        if self.live(server, now) || reply >= send {
+            return None;
+        }
+        let gap = self.config.poll_interval.saturating_sub(self.config.jitter);
+        Some(send + gap)
+    }
+
     fn next_to_send(&mut self, s: usize, now: Instant) -> Option<(QueryId, usize)> {
         let limit = self.limit(s, now);
         let in_flight = self.in_flight(s);
@@ -481,7 +498,7 @@ impl Requestor {
                 }
             }
         }
-        if kept.len() >= limit {
+        if kept.len() >= limit || self.poll_gate(s, now).is_some_and(|g| now < g) {
             return None;
         }
         self.pending.iter().find_map(|(&id, p)| {
@@ -561,6 +578,7 @@ impl Requestor {
                     .any(|t| t.server == s && t.state == TargetState::Waiting)
             });
             if waiting && in_flight.len() < limit {
+                let gate = gate.max(self.poll_gate(s, now));
                 consider(gate.map_or(now, |g| g.max(now)));
             }
         }

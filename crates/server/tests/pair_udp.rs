@@ -347,8 +347,6 @@ fn one_query_at_a_time_until_the_server_answers_then_many_in_parallel() {
 }
 
 #[test]
-#[ignore = "fails: the requestor sends a known server whose timer expired a new query as soon as \
-            the previous one ends (here every 2 s), not one poll about every 64 s"]
 fn a_known_server_that_falls_silent_is_polled_by_one_query() {
     // B answered before, then falls silent. Once its timer (1 min) runs out, §6.6 keeps one
     // query outstanding to it, sent about every 64 s, while A answers everything.

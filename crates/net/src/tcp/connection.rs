@@ -81,7 +81,10 @@ fn drive<S: StreamService>(
             }
             match stream.write(&out[out_pos..]) {
                 Ok(0) => return Ended::SocketError,
-                Ok(n) => out_pos += n,
+                Ok(n) => {
+                    out_pos += n;
+                    engine.written(n, out.len() - out_pos, now);
+                }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     blocked = true;

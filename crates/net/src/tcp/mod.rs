@@ -57,6 +57,10 @@ pub trait StreamEngine: Send + 'static {
     fn wants_write(&self) -> bool;
     /// Appends at most `budget` octets of output to `out`; returns how many.
     fn poll_transmit(&mut self, out: &mut Vec<u8>, budget: usize, now: Now) -> usize;
+    /// The socket took `octets` of what was handed out; `held` octets of it are still waiting
+    /// in the listener. Progress is what the peer takes, not what the engine hands out: a peer
+    /// that reads slowly but steadily is making progress, and output still waiting is not idle.
+    fn written(&mut self, octets: usize, held: usize, now: Now);
     /// Whether, and how, to end the connection once the output handed out is written.
     fn close(&self) -> Option<Ending<Self::Close>>;
     /// When [`StreamEngine::on_timeout`] must run next (monotonic milliseconds, as in

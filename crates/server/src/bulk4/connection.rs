@@ -79,7 +79,10 @@ pub struct Connection {
     failed: Option<Close>,
     now: Now,
     last_read: u64,
+    /// When the peer last took output (or output was first handed out after none waited).
     last_write: u64,
+    /// Octets handed out that the I/O layer still holds (not taken by the socket yet).
+    held: usize,
 }
 
 /// Appends the frame of `repr` (whose emitted length is `len`) to `dst`: header, then the
@@ -137,6 +140,7 @@ impl Connection {
             now,
             last_read: now.ms,
             last_write: now.ms,
+            held: 0,
         }
     }
 
@@ -301,7 +305,7 @@ impl Connection {
             }
             Err(Refusal { xid, reason }) => refuse(xid, reason),
         };
-        if !self.wants_write() {
+        if !self.writing() {
             // The data timer of the replies starts now.
             self.last_write = self.now.ms;
         }
@@ -365,6 +369,20 @@ impl Connection {
             self.last_write = now.ms;
         }
         n
+    }
+
+    /// The I/O layer's socket took `octets`; `held` octets handed out still wait there. What
+    /// the peer takes is the progress the data-timeout measures.
+    pub fn written(&mut self, octets: usize, held: usize, now: Now) {
+        if octets > 0 {
+            self.last_write = now.ms;
+        }
+        self.held = held;
+    }
+
+    /// Whether replies are waiting: to be handed out, or handed out and not taken yet.
+    fn writing(&self) -> bool {
+        self.wants_write() || self.held > 0
     }
 
     /// Puts the next reply frame at the end of `out` if it fits in `room` octets, else into
@@ -455,7 +473,7 @@ impl Connection {
         }
         let data = self.params.data_timeout_ms;
         let mid_frame = self.decoder.is_mid_frame();
-        let writing = self.wants_write();
+        let writing = self.writing();
         let mut at = u64::MAX;
         if mid_frame {
             at = at.min(self.last_read.saturating_add(data));
@@ -481,10 +499,10 @@ impl Connection {
         if self.decoder.is_mid_frame() && since(self.last_read) >= data {
             return Err(self.fail(Close::DataTimeout));
         }
-        if self.wants_write() && since(self.last_write) >= data {
+        if self.writing() && since(self.last_write) >= data {
             return Err(self.fail(Close::DataTimeout));
         }
-        if !self.wants_write()
+        if !self.writing()
             && !self.decoder.is_mid_frame()
             && since(self.last_read.max(self.last_write)) >= self.params.idle_timeout_ms
         {

@@ -42,6 +42,9 @@ impl StreamEngine for Connection {
     fn poll_transmit(&mut self, out: &mut Vec<u8>, budget: usize, now: Now) -> usize {
         Connection::poll_transmit(self, out, budget, now)
     }
+    fn written(&mut self, octets: usize, held: usize, now: Now) {
+        Connection::written(self, octets, held, now)
+    }
     fn close(&self) -> Option<Ending<Close>> {
         // Everything owed was handed out for these: let the peer read it before the close.
         Connection::close(self).map(|c| match c {

@@ -92,6 +92,8 @@ pub struct BulkPair {
     /// Octets the engine handed out in all, and when it last handed out any.
     pub handed_out: usize,
     pub last_handed_out: Duration,
+    /// When the path last took octets from the shell (the connection's progress).
+    pub last_taken: Duration,
     /// Octets the requestor read in all.
     pub read: usize,
     /// The most the engine itself held at once ([`Connection::buffered`]).
@@ -163,6 +165,7 @@ impl BulkPair {
             session_end: None,
             handed_out: 0,
             last_handed_out: Duration::ZERO,
+            last_taken: Duration::ZERO,
             read: 0,
             max_buffered: 0,
             up: VecDeque::new(),
@@ -409,6 +412,11 @@ impl BulkPair {
             let n = (self.out.len() - self.out_pos).min(room);
             self.down.extend(&self.out[self.out_pos..self.out_pos + n]);
             self.out_pos += n;
+            let held = self.out.len() - self.out_pos;
+            if n > 0 {
+                self.last_taken = self.now();
+            }
+            StreamEngine::written(&mut self.connection, n, held, now);
         }
         if self.out_pos == self.out.len() {
             match StreamEngine::close(&self.connection) {

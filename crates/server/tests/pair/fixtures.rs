@@ -22,7 +22,7 @@ pub const DATA_TIMEOUT_SECS: u64 = 5;
 pub const IDLE_TIMEOUT_SECS: u64 = 60;
 pub const QUERIES_PER_CONNECTION: usize = 4;
 
-/// A server's configuration in today's layout: `identifier` as listen address and server
+/// A server's configuration: `identifier` as listen address and server
 /// identifier, clients in 203.0.113.0/24 (pool .10-.250) and 198.18.0.0/15, queries allowed from
 /// 198.51.100.0/24, a bulk listener with the settings above.
 pub fn config_text(identifier: Ipv4Addr) -> String {
@@ -41,10 +41,8 @@ pub fn config_text_rate_limited(identifier: Ipv4Addr, per_requester: u32) -> Str
 fn config_text_with(identifier: Ipv4Addr, leasequery: &str) -> String {
     format!(
         r#"
-[server]
-identifier = "{identifier}"
-
 [dhcp4]
+server-identifier = "{identifier}"
 listen = ["{identifier}"]
 relays = ["198.51.100.0/24"]
 lease-time = "1h"
@@ -57,11 +55,11 @@ pools = ["203.0.113.10-203.0.113.250"]
 prefix = "198.18.0.0/15"
 pools = ["198.18.0.1-198.19.255.254"]
 
-[leasequery]
+[leasequery4]
 requesters = ["198.51.100.0/24"]
 {leasequery}
 
-[leasequery.bulk]
+[leasequery4.bulk]
 listen = ["{identifier}"]
 data-timeout = "{DATA_TIMEOUT_SECS}s"
 idle-timeout = "{IDLE_TIMEOUT_SECS}s"
