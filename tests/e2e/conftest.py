@@ -12,6 +12,7 @@ import pytest
 from harness import netns
 from harness.netns import Topology4, TopologyDirect4
 from harness.procs import ProcessManager
+from harness.shared import Shared, artifacts_of, shared_setup
 
 REQUIRED_TOOLS = ["ip", "dhcpd", "dhcrelay", "dhclient", "tshark"]
 
@@ -97,6 +98,14 @@ def topo4(procs):
         t.teardown()
 
 
+@pytest.fixture(scope="module")
+def shared4(request, tmp_path_factory) -> Shared:
+    """One Topology4, ProcessManager and artifacts directory for a whole module (see
+    harness.shared): its fixture runs the scenario once, each check is its own test."""
+    with shared_setup(request, tmp_path_factory, Topology4) as s:
+        yield s
+
+
 @pytest.fixture
 def topo_direct(procs):
     """client ns <-> server ns on one link (see harness.netns.TopologyDirect4)."""
@@ -108,6 +117,9 @@ def topo_direct(procs):
 
 
 def pytest_runtest_makereport(item, call):
-    # Point at the artifacts of a failing test.
-    if call.when == "call" and call.excinfo is not None and "artifacts" in item.funcargs:
-        item.add_report_section("call", "e2e artifacts", str(item.funcargs["artifacts"]))
+    # Point at the artifacts of a failing test, also when a shared (module / class) setup failed.
+    if call.when in ("setup", "call") and call.excinfo is not None \
+            and not call.excinfo.errisinstance(pytest.skip.Exception):
+        dirs = artifacts_of(item)
+        if dirs:
+            item.add_report_section(call.when, "e2e artifacts", "\n".join(str(d) for d in dirs))

@@ -19,8 +19,6 @@ import pytest
 
 from harness import addressing, capture
 from harness.lessor import LessorServer, Subnet4, write_config
-from harness.netns import Topology4
-from harness.procs import ProcessManager
 from harness.scapy_runner import scapy_bulk, scapy_relay_dora
 from lq_common import agent, dhcp_options
 
@@ -140,24 +138,8 @@ class Bulk:
 
 
 @pytest.fixture(scope="module")
-def bulk(tmp_path_factory):
-    artifacts = tmp_path_factory.mktemp("bulk-lq-v4") / "e2e"
-    artifacts.mkdir()
-    procs = ProcessManager(artifacts / "logs")
-    t = None
-    try:
-        t = Topology4()
-        yield _run(t, procs, artifacts)
-    finally:
-        procs.stop_all()
-        if t is not None:
-            t.teardown()
-
-
-@pytest.fixture(autouse=True)
-def artifacts(bulk) -> Path:
-    """The module's artifacts, so a failing test points at them."""
-    return bulk.artifacts
+def bulk(shared4) -> Bulk:
+    return _run(shared4.topo, shared4.procs, shared4.artifacts)
 
 
 def _run(t, procs, artifacts) -> Bulk:

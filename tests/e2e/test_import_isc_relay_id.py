@@ -6,8 +6,15 @@ Scapy plays the relay agent (`scapy_relay_dora`). dhcpd writes the relay-id to i
 as `option agent.unknown-12 ...;`. `lessor leases import --isc` reads that file: the stored
 option 82 must be byte for byte what the relay sent (every sub-option, in the order sent), the
 report must name what it did not import, and `lessor serve` on the imported store must answer a
-bulk leasequery by that relay-id with the migrated bindings."""
+bulk leasequery by that relay-id with the migrated bindings.
+
+One module-scoped fixture runs the migration once; each check is its own test."""
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
 
 from harness import addressing
 from harness.isc import start_dhcpd
@@ -28,11 +35,24 @@ CLIENTS = [
     {"chaddr": "02:00:00:00:0f:02",
      "agent": agent((12, RELAY_ID), (2, b"\x00\xffm"), (1, b"mig-2"), (9, VENDOR_SPECIFIC)).hex()},
 ]
+MACS = [c["chaddr"] for c in CLIENTS]
 BULKLEASEQUERY, LEASEACTIVE, QUERYDONE = 14, 13, 15      # RFC 6926
 
 
-def test_relay_id_survives_the_migration_from_isc_dhcpd(topo4, procs, artifacts):
-    t = topo4
+@dataclass
+class Migration:
+    artifacts: Path
+    addr: dict             # chaddr -> the address dhcpd leased
+    blocks: dict           # chaddr -> its lease block in dhcpd.leases
+    import_out: str        # `lessor leases import --isc` stdout
+    stored: dict           # chaddr -> `lessor leases show --json` of its address after the import
+    bulk: dict             # the bulk leasequery session by relay-id (scapy_bulk)
+    stop_rc: int           # lessor serve's exit code on SIGTERM
+
+
+@pytest.fixture(scope="module")
+def mig(shared4) -> Migration:
+    t, procs, artifacts = shared4.topo, shared4.procs, shared4.artifacts
     log = artifacts / "scapy.log"
 
     # 1. ISC dhcpd leases the addresses to the relayed clients, then stops
@@ -41,10 +61,7 @@ def test_relay_id_survives_the_migration_from_isc_dhcpd(topo4, procs, artifacts)
                             CLIENTS, log=log)
     assert all(r["ack"] and r["ack"]["reply"] == "DHCPACK" for r in dora), dora
     addr = {c["chaddr"]: r["ack"]["yiaddr"] for c, r in zip(CLIENTS, dora)}
-    for a in addr.values():
-        block = dhcpd.wait_binding_state(a, "active")
-        # the form the issue reports, written by dhcpd itself
-        assert "  option agent.unknown-12 0:3:0:1:2:0:0:5e:0:53:1;\n" in block, block
+    blocks = {m: dhcpd.wait_binding_state(a, "active") for m, a in addr.items()}
     dhcpd.proc.stop()
     leases = artifacts / "dhcpd-copy.leases"
     leases.write_bytes(dhcpd.leases.read_bytes())
@@ -62,32 +79,57 @@ def test_relay_id_survives_the_migration_from_isc_dhcpd(topo4, procs, artifacts)
               check=False)
     (artifacts / "import.out").write_text(imp.stdout + imp.stderr)
     assert imp.returncode == 0, imp.stdout + imp.stderr
-    assert "imported 2: 2 active" in imp.stdout, imp.stdout
-    # nothing dropped without a word: the harness's `on commit { set lsr-circuit-id = ...; }`
-    # leaves a variable in each lease that no binding field holds
-    assert "  set lsr-circuit-id: 2, first on line " in imp.stdout, imp.stdout
 
-    # 3. option 82 stored byte for byte as the relay sent it (all sub-options, in order)
+    # 3. what the store holds
     srv = LessorServer(procs, t.server, conf, store)
-    for c in CLIENTS:
-        b = srv.show(addr[c["chaddr"]])
-        assert b is not None and b["state"] == "active", b
-        assert b["relay_agent_information"] == c["agent"], (b, c)
-        assert b["relay_id"] == RELAY_ID.hex(), b
+    stored = {m: srv.show(a) for m, a in addr.items()}
 
-    # 4. lessor serve on the imported store answers a bulk leasequery by that relay-id
+    # 4. lessor serve on the imported store, asked a bulk leasequery by that relay-id
     srv.check()
     srv.start()
     srv.proc.wait_output("2 binding(s) loaded", timeout=5)
     srv.proc.wait_output(f"bulk leasequery: listening on tcp {SERVER}:67", timeout=5)
     sessions = [{"name": "relay-id", "dialect": "rfc6926", "queries": [
         {"name": "q", "type": BULKLEASEQUERY, "agent": agent((12, RELAY_ID)).hex()}]}]
-    res = scapy_bulk(t.relay, SERVER, sessions, timeout=5, log=log)["relay-id"]
+    bulk = scapy_bulk(t.relay, SERVER, sessions, timeout=5, log=log)["relay-id"]
+    stop_rc = srv.stop()
+    return Migration(artifacts, addr, blocks, imp.stdout, stored, bulk, stop_rc)
+
+
+@pytest.mark.parametrize("mac", MACS)
+def test_dhcpd_writes_the_relay_id_as_agent_unknown_12(mig, mac):
+    # the form the issue reports, written by dhcpd itself
+    block = mig.blocks[mac]
+    assert "  option agent.unknown-12 0:3:0:1:2:0:0:5e:0:53:1;\n" in block, block
+
+
+def test_import_reports_what_it_imported_and_what_it_did_not(mig):
+    assert "imported 2: 2 active" in mig.import_out, mig.import_out
+    # nothing dropped without a word: the harness's `on commit { set lsr-circuit-id = ...; }`
+    # leaves a variable in each lease that no binding field holds
+    assert "  set lsr-circuit-id: 2, first on line " in mig.import_out, mig.import_out
+
+
+@pytest.mark.parametrize("mac", MACS)
+def test_option82_stored_byte_for_byte(mig, mac):
+    # all sub-options, in the order the relay sent them
+    c = next(c for c in CLIENTS if c["chaddr"] == mac)
+    b = mig.stored[mac]
+    assert b is not None and b["state"] == "active", b
+    assert b["relay_agent_information"] == c["agent"], (b, c)
+    assert b["relay_id"] == RELAY_ID.hex(), b
+
+
+def test_bulk_leasequery_by_relay_id_answers_the_migrated_bindings(mig):
+    res = mig.bulk
     assert not res["pending"] and not res["leftover"], res
     replies = [r for r in res["replies"] if r["xid"] == res["xids"]["q"]]
     assert [r["type"] for r in replies] == [LEASEACTIVE] * len(CLIENTS) + [QUERYDONE], replies
-    agent_of = {addr[c["chaddr"]]: c["agent"] for c in CLIENTS}
+    agent_of = {mig.addr[c["chaddr"]]: c["agent"] for c in CLIENTS}
     assert sorted(r["ciaddr"] for r in replies[:-1]) == sorted(agent_of), replies
     for r in replies[:-1]:
         assert r["options"]["relay_agent_information"] == agent_of[r["ciaddr"]], r
-    assert srv.stop() == 0
+
+
+def test_server_stops_cleanly(mig):
+    assert mig.stop_rc == 0

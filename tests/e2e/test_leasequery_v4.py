@@ -16,8 +16,6 @@ import pytest
 from harness import addressing, capture
 from harness.isc import make_dhclient, start_dhcrelay
 from harness.lessor import Subnet4, start_lessor
-from harness.netns import Topology4
-from harness.procs import ProcessManager
 from harness.scapy_runner import scapy_leasequery_batch, scapy_relay_dora
 from lq_common import agent, dhcp_options, ips, u32
 
@@ -64,7 +62,7 @@ class Lq:
     addr_b1: str
     addr_b2: str
     addr_r: str            # released
-    newest: tuple          # (cltt, sequence, address, client) of the newer of b1 / b2
+    newest: tuple          # (cltt, sequence, -address, address, client) of the newer of b1 / b2
     other: tuple
     dora: list             # the Scapy relay's DORAs
     queries: list
@@ -83,24 +81,8 @@ class Lq:
 
 
 @pytest.fixture(scope="module")
-def lq(tmp_path_factory):
-    artifacts = tmp_path_factory.mktemp("lq-v4") / "e2e"
-    artifacts.mkdir()
-    procs = ProcessManager(artifacts / "logs")
-    t = None
-    try:
-        t = Topology4()
-        yield _run(t, procs, artifacts)
-    finally:
-        procs.stop_all()
-        if t is not None:
-            t.teardown()
-
-
-@pytest.fixture(autouse=True)
-def artifacts(lq) -> Path:
-    """The module's artifacts, so a failing test points at them."""
-    return lq.artifacts
+def lq(shared4) -> Lq:
+    return _run(shared4.topo, shared4.procs, shared4.artifacts)
 
 
 def _run(t, procs, artifacts) -> Lq:
@@ -138,9 +120,10 @@ def _run(t, procs, artifacts) -> Lq:
     for a, c in ((addr_b1, SCAPY_CLIENTS[0]), (addr_b2, SCAPY_CLIENTS[1])):
         b = srv.wait_state(a, "active")
         assert b["relay_agent_information"] == c["agent"], b
-        bs.append((b["cltt"], b["sequence"], a, c))
-    # the answer to a remote-id / relay-id query: the most recent transaction (cltt,
-    # then the store's order of transactions: both may fall in one second)
+        bs.append((b["cltt"], b["sequence"], -int(ipaddress.IPv4Address(a)), a, c))
+    # the answer to a remote-id / relay-id query: the most recent cltt (1 s resolution, so both
+    # may tie), within one second the binding the store wrote last (its `sequence`), what is
+    # still equal going to the lowest address (lessor_store::v4::most_recent_first)
     bs.sort()
     newest, other = bs[-1], bs[0]
     srv.wait_state(addr_r, "released")
@@ -261,10 +244,10 @@ def test_by_client_id(lq):
 def test_by_remote_id_and_relay_id(lq):
     # decision 7: the most recent binding, the other in 92
     for name in ("remote-id-active", "relay-id-active"):
-        r, o = lq.reply(name, "DHCPLEASEACTIVE", lq.newest[2])
-        assert r["chaddr"] == lq.newest[3]["chaddr"], r
-        assert o[82].hex() == lq.newest[3]["agent"], o
-        assert ips(o[92]) == [lq.other[2]], o
+        r, o = lq.reply(name, "DHCPLEASEACTIVE", lq.newest[3])
+        assert r["chaddr"] == lq.newest[4]["chaddr"], r
+        assert o[82].hex() == lq.newest[4]["agent"], o
+        assert ips(o[92]) == [lq.other[3]], o
         assert 51 in o and 91 in o, o
     for name in ("remote-id-released", "relay-id-released"):
         r, _ = lq.reply(name, "DHCPLEASEUNASSIGNED", "0.0.0.0")
