@@ -137,7 +137,14 @@ fn demo_runs_every_step_and_cleans_up() {
     assert!(addresses.contains(&address), "{stdout}");
     assert_eq!(after[13], "12 bindings, all of them.", "{stdout}");
 
-    // The end: stopped, directory gone, nothing else left in TMPDIR, next steps shown.
+    // The end: every service's counters in the log, stopped, directory gone, nothing else left
+    // in TMPDIR, next steps shown.
+    assert!(
+        stdout.contains("stats dhcp4: offers=12 acks=12"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("stats bulk4: accepted=1 "), "{stdout}");
+    assert!(stdout.contains("stats leasequery4: received="), "{stdout}");
     assert!(stdout.contains("lessor: stopped"), "{stdout}");
     let dir = work_dir(&stdout);
     assert!(dir.starts_with(&tmp), "{}", dir.display());

@@ -18,15 +18,8 @@ use serde_json::{json, Map, Value};
 use super::text::{colon_hex, hex, parse_hex, printable, rfc3339};
 
 const TIMES: [&str; 5] = ["start", "end", "t1", "t2", "cltt"];
-const BLOBS: [&str; 7] = [
-    "client_id",
-    "relay_agent_information",
-    "circuit_id",
-    "remote_id",
-    "relay_id",
-    "vendor_class_id",
-    "hostname",
-];
+/// The optional octet-string fields, by the store's names and in its order.
+const BLOBS: [&str; lessor_store::v4::VAR_FIELDS] = lessor_store::v4::FIELD_NAMES;
 
 fn blobs<'a>(f: &Fields4<'a>) -> [Option<&'a [u8]>; 7] {
     [

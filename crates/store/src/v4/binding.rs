@@ -94,9 +94,11 @@ const REMOTE_ID: usize = 3;
 const RELAY_ID: usize = 4;
 const VENDOR_CLASS_ID: usize = 5;
 const HOSTNAME: usize = 6;
-const VAR_FIELDS: usize = 7;
+pub const VAR_FIELDS: usize = 7;
 
-const VAR_NAMES: [&str; VAR_FIELDS] = [
+/// The names of the variable-length fields ([`Fields4`]), in their order: error messages, and the
+/// tools that show or read a binding field by field.
+pub const FIELD_NAMES: [&str; VAR_FIELDS] = [
     "client_id",
     "relay_agent_information",
     "circuit_id",
@@ -332,7 +334,7 @@ impl Binding4 {
         values[RELAY_ID] = f.relay_id;
         values[VENDOR_CLASS_ID] = f.vendor_class_id;
         values[HOSTNAME] = f.hostname;
-        self.vars = Packed::from_values(values, VAR_NAMES)?;
+        self.vars = Packed::from_values(values, FIELD_NAMES)?;
         Ok(())
     }
 

@@ -10,6 +10,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use binding::Binding4;
+pub use binding::{FIELD_NAMES, VAR_FIELDS};
 pub(crate) use front::Family4;
 pub use snapshot::most_recent_first;
 
