@@ -28,7 +28,7 @@
 //!   progress for that long closes the connection; idle-timeout: nothing outstanding at all.
 
 use super::codes::{Codes, Status};
-use super::counters::Counters;
+use super::counters::{CloseReason, Counters};
 use super::query::{self, Reason, Refusal};
 use super::stream::{Sent, Stream};
 use super::Params;
@@ -56,6 +56,19 @@ pub enum Close {
     Shutdown,
     /// A query had to be aborted (its failure message was sent first).
     Aborted,
+}
+
+impl From<Close> for CloseReason {
+    fn from(c: Close) -> Self {
+        match c {
+            Close::Junk(_) => CloseReason::Junk,
+            Close::DataTimeout => CloseReason::DataTimeout,
+            Close::IdleTimeout => CloseReason::IdleTimeout,
+            Close::Finished => CloseReason::Finished,
+            Close::Shutdown => CloseReason::Shutdown,
+            Close::Aborted => CloseReason::Aborted,
+        }
+    }
 }
 
 /// One connection (see the module docs).

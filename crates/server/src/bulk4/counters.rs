@@ -2,8 +2,7 @@
 //! connection's thread and readable by a metrics reader while the service runs.
 
 use super::codes::Status;
-use super::connection::Close;
-use crate::dhcp4::counters::Counter;
+use crate::stats::Counter;
 use crate::leasequery4::QueryKind;
 
 /// Why a connection ended, for [`Counters::closed`].
@@ -47,19 +46,6 @@ impl CloseReason {
             CloseReason::DataTimeout => "data-timeout",
             CloseReason::IdleTimeout => "idle-timeout",
             CloseReason::SocketError => "socket-error",
-        }
-    }
-}
-
-impl From<Close> for CloseReason {
-    fn from(c: Close) -> Self {
-        match c {
-            Close::Junk(_) => CloseReason::Junk,
-            Close::DataTimeout => CloseReason::DataTimeout,
-            Close::IdleTimeout => CloseReason::IdleTimeout,
-            Close::Finished => CloseReason::Finished,
-            Close::Shutdown => CloseReason::Shutdown,
-            Close::Aborted => CloseReason::Aborted,
         }
     }
 }

@@ -2,8 +2,8 @@
 //! answered, and why anything got no answer. Atomics, so a metrics reader on another thread can
 //! read them while the responder runs.
 
-use super::query::QueryKind;
-use crate::dhcp4::counters::Counter;
+use crate::stats::Counter;
+use lessor_wire::v4::QueryKind;
 
 /// Why a leasequery got no reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
