@@ -2,8 +2,8 @@
 //! connection's thread and readable by a metrics reader while the service runs.
 
 use super::codes::Status;
-use crate::stats::Counter;
 use crate::leasequery4::QueryKind;
+use crate::stats::Counter;
 
 /// Why a connection ended, for [`Counters::closed`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -136,6 +136,29 @@ impl Responder4 {
     /// Answers one leasequery message. `now` is the wall clock in seconds since the epoch
     /// (lease arithmetic); `instant_ms` a monotonic clock in milliseconds (rate limits).
     pub fn handle(&self, rx: &Message4<'_>, now: Timestamp, instant_ms: u64) -> Option<Outgoing> {
+        self.answer(rx, now, instant_ms, None)
+    }
+
+    /// [`Responder4::handle`], taking the client options of a DHCPLEASEACTIVE from `caches`
+    /// when it can ([`reply::PrlCaches`]): the same reply, without assembling the client's
+    /// option set for every query. A receive thread passes its own `caches` to every call.
+    pub fn handle_cached(
+        &self,
+        rx: &Message4<'_>,
+        now: Timestamp,
+        instant_ms: u64,
+        caches: &mut reply::PrlCaches,
+    ) -> Option<Outgoing> {
+        self.answer(rx, now, instant_ms, Some(caches))
+    }
+
+    fn answer(
+        &self,
+        rx: &Message4<'_>,
+        now: Timestamp,
+        instant_ms: u64,
+        caches: Option<&mut reply::PrlCaches>,
+    ) -> Option<Outgoing> {
         self.counters.received.add();
         let source = *rx.source.ip();
         let q = match validate::read(rx) {
@@ -199,7 +222,8 @@ impl Responder4 {
                     associated,
                 } => {
                     self.counters.active.add();
-                    reply::active(&q, &ctx, &binding, &associated, now)
+                    let cache = caches.map(|c| c.for_prl(q.prl.as_deref()));
+                    reply::active_cached(&q, &ctx, &binding, &associated, now, cache)
                 }
                 Answer::Unassigned { ciaddr } => {
                     self.counters.unassigned.add();

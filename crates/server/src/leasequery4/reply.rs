@@ -131,6 +131,50 @@ pub struct OptionCache {
     entries: Vec<(Option<usize>, Vec<DhcpOption>)>,
 }
 
+/// [`OptionCache`]s of UDP queries, one per Parameter Request List seen (a PRL and the
+/// responder's fixed [`Context`] are all an [`OptionCache`] depends on), so that the client
+/// option set is assembled once per subnet and PRL rather than for every query. A receive thread
+/// keeps one for as long as it runs. At most [`PrlCaches::MAX`] lists are kept: a requester that
+/// sends ever new lists (or a flood of them) costs an assembly per query, as without a cache,
+/// and no memory beyond that bound.
+#[derive(Debug, Default)]
+pub struct PrlCaches {
+    /// Most recently used last.
+    entries: Vec<(Option<Vec<u8>>, OptionCache)>,
+}
+
+impl PrlCaches {
+    /// Most Parameter Request Lists kept at once.
+    pub const MAX: usize = 8;
+
+    /// The cache for replies to queries with this Parameter Request List.
+    pub fn for_prl(&mut self, prl: Option<&[u8]>) -> &mut OptionCache {
+        let found = self.entries.iter().rposition(|(p, _)| p.as_deref() == prl);
+        let at = match found {
+            Some(at) => at,
+            None => {
+                if self.entries.len() >= Self::MAX {
+                    self.entries.remove(0);
+                }
+                self.entries
+                    .push((prl.map(<[u8]>::to_vec), OptionCache::default()));
+                self.entries.len() - 1
+            }
+        };
+        &mut self.entries[at].1
+    }
+
+    /// How many lists are kept.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no list is kept.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 /// The options the client of `b` is given in a DHCPACK to its DHCPREQUEST: the DHCP engine's
 /// assembly, run on a DHCPREQUEST rebuilt from the binding (its hardware address, client-id
 /// and saved option 82), with `prl` as its Parameter Request List (for the order).

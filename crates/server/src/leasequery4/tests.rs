@@ -1255,3 +1255,60 @@ fn cached_active_replies_equal_uncached_ones() {
         assert_eq!(other(&r, 15).is_some(), asked, "{:?}", codes(&r));
     }
 }
+
+// ---- the per-thread client-option caches of UDP answers ----
+
+#[test]
+fn udp_answers_through_prl_caches_equal_uncached_ones() {
+    let h = H::new();
+    for b in [
+        active("203.0.113.10", 1),
+        active("198.51.100.100", 2),
+        active("198.51.100.50", 0xaa).with_hostname(b"h").unwrap(),
+        active("203.0.113.11", 3).with_client_id(&[1, 3]).unwrap(),
+        active("198.51.100.101", 4),
+    ] {
+        h.put(b);
+    }
+    let queries = [
+        by_ip("203.0.113.10"),
+        by_ip("198.51.100.100"),
+        by_ip("198.51.100.50"),
+        prl(by_ip("203.0.113.11"), &[1, 3, 6, 12, 15, 42, 51, 61, 82]),
+        prl(by_ip("198.51.100.101"), &[42, 3]),
+        prl(by_ip("203.0.113.10"), &[42, 3]),
+        by_mac(4),
+        by_client_id(&[1, 3]),
+        prl(by_sub_option(12, b"relay-A"), &[6, 15, 51]),
+        by_ip("198.51.100.119"),
+    ];
+    let mut caches = reply::PrlCaches::default();
+    // Each query twice, in turn, through one set of caches: the second round is served from
+    // them, and every answer is the uncached one, byte for byte.
+    for round in 0..2 {
+        for q in &queries {
+            let bytes = q.to_vec();
+            let m = Message4::new(&bytes, SocketAddrV4::new(RELAY, 67), SERVER, None).unwrap();
+            let want = h.responder.handle(&m, T0, 1);
+            let got = h.responder.handle_cached(&m, T0, 1, &mut caches);
+            assert_eq!(got, want, "round {round}: {q:?}");
+            assert!(want.is_some());
+        }
+    }
+    // One entry per distinct Parameter Request List (and one for none).
+    assert_eq!(caches.len(), 4);
+}
+
+#[test]
+fn prl_caches_stay_bounded() {
+    let mut caches = reply::PrlCaches::default();
+    for n in 0..100u8 {
+        caches.for_prl(Some(&[n, 3]));
+    }
+    assert_eq!(caches.len(), reply::PrlCaches::MAX);
+    // A list seen again, and none at all, keep the bound.
+    caches.for_prl(Some(&[99, 3]));
+    assert_eq!(caches.len(), reply::PrlCaches::MAX);
+    caches.for_prl(None);
+    assert_eq!(caches.len(), reply::PrlCaches::MAX);
+}

@@ -8,6 +8,7 @@ use super::{GroupOutbox, ServeError};
 use crate::config::schema::Dhcp4;
 use crate::config::Config;
 use crate::dhcp4::{Engine4, Output};
+use crate::leasequery4::reply::PrlCaches;
 use crate::leasequery4::Responder4;
 use crate::router4::{Route4, Router4};
 use crate::stats::Report;
@@ -134,6 +135,7 @@ pub(super) fn start(
             acks: Arc::clone(&acks),
             clock,
             pending: Vec::with_capacity(udp::BATCH),
+            options: PrlCaches::default(),
         },
     )
     .map_err(|e| ServeError::Thread(e.to_string()))?;
@@ -158,6 +160,8 @@ struct Handler4 {
     clock: Clock,
     /// Replies computed and not sent yet.
     pending: Vec<Outgoing>,
+    /// The client options of leasequery answers, per Parameter Request List.
+    options: PrlCaches,
 }
 
 impl udp::Handler for Handler4 {
@@ -184,8 +188,12 @@ impl udp::Handler for Handler4 {
                 }
             }
             Route4::Leasequery(message) => {
-                self.pending
-                    .extend(self.responder.handle(&message, now.wall, now.ms));
+                self.pending.extend(self.responder.handle_cached(
+                    &message,
+                    now.wall,
+                    now.ms,
+                    &mut self.options,
+                ));
             }
             Route4::Discard(_) => {}
         }
