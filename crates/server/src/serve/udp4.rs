@@ -136,6 +136,7 @@ pub(super) fn start(
             clock,
             pending: Vec::with_capacity(udp::BATCH),
             options: PrlCaches::default(),
+            now: None,
         },
     )
     .map_err(|e| ServeError::Thread(e.to_string()))?;
@@ -162,11 +163,15 @@ struct Handler4 {
     pending: Vec<Outgoing>,
     /// The client options of leasequery answers, per Parameter Request List.
     options: PrlCaches,
+    /// The clocks as read for the first datagram of the current batch: the datagrams of one
+    /// batch were queued together and are handled within microseconds, which neither the
+    /// seconds of lease arithmetic nor the milliseconds of rate limits can tell apart.
+    now: Option<Now>,
 }
 
 impl udp::Handler for Handler4 {
     fn datagram(&mut self, rx: Received<'_>) {
-        let now = self.clock.now();
+        let now = *self.now.get_or_insert_with(|| self.clock.now());
         match self.router.route(&rx) {
             Route4::Dhcp(message) => {
                 let (_, output) = self
@@ -205,6 +210,7 @@ impl udp::Handler for Handler4 {
     }
 
     fn batch_done(&mut self) {
+        self.now = None;
         self.sender.send_batch(&mut self.pending);
     }
 }
