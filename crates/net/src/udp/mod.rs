@@ -14,7 +14,9 @@ mod tests;
 
 pub use counters::{CounterSnapshot, Counters};
 pub use error::OpenError;
-pub use receive::{receive_loop, Handler, Receiver, BATCH, DEFAULT_BUFFER};
+pub use receive::{
+    receive_loop, spin_until, Handler, Receiver, BATCH, DEFAULT_BUFFER, DENSE, SPIN,
+};
 pub use send::Sender;
 pub use socket::{
     Family, ServerSocket, SocketKind, Sockets, V6Options, POLL_INTERVAL, RECEIVE_BUFFER,

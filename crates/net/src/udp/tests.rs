@@ -454,3 +454,24 @@ fn the_receive_buffer_is_enlarged_as_far_as_allowed() {
         "receive buffer {given}, wanted at least {want}"
     );
 }
+
+#[test]
+fn receive_threads_spin_only_while_traffic_is_dense() {
+    use std::time::{Duration, Instant};
+    let t = Instant::now() + Duration::from_secs(1);
+    assert_eq!(
+        spin_until(t, None),
+        None,
+        "the first batch: nothing to judge by"
+    );
+    assert_eq!(spin_until(t, Some(t - DENSE)), Some(t + SPIN));
+    assert_eq!(
+        spin_until(t, Some(t - Duration::from_micros(20))),
+        Some(t + SPIN)
+    );
+    assert_eq!(
+        spin_until(t, Some(t - DENSE - Duration::from_micros(1))),
+        None,
+        "sparse traffic sleeps at once"
+    );
+}

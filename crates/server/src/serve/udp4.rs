@@ -137,6 +137,7 @@ pub(super) fn start(
             pending: Vec::with_capacity(udp::BATCH),
             options: PrlCaches::default(),
             now: None,
+            waits_for_store: false,
         },
     )
     .map_err(|e| ServeError::Thread(e.to_string()))?;
@@ -167,6 +168,8 @@ struct Handler4 {
     /// batch were queued together and are handled within microseconds, which neither the
     /// seconds of lease arithmetic nor the milliseconds of rate limits can tell apart.
     now: Option<Now>,
+    /// A reply of the current batch waits for the store (a DHCPACK).
+    waits_for_store: bool,
 }
 
 impl udp::Handler for Handler4 {
@@ -183,6 +186,7 @@ impl udp::Handler for Handler4 {
                     Output::Nothing => {}
                     Output::Now(reply) => self.pending.push(reply),
                     Output::WhenDurable(reply, durable) => {
+                        self.waits_for_store = true;
                         let acks = Arc::clone(&self.acks);
                         durable.on_durable(move |result| {
                             if result.is_ok() {
@@ -212,5 +216,11 @@ impl udp::Handler for Handler4 {
     fn batch_done(&mut self) {
         self.now = None;
         self.sender.send_batch(&mut self.pending);
+    }
+
+    /// Not after a DHCPREQUEST whose DHCPACK waits for the store: that client's next message
+    /// comes only after a disk flush, and spinning would take the CPU from the writer.
+    fn worth_spinning(&mut self) -> bool {
+        !std::mem::take(&mut self.waits_for_store)
     }
 }
