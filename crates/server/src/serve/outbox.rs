@@ -98,12 +98,17 @@ mod tests {
         // Hold the writer back so that three submissions form one group: the store's lock is
         // taken by a write whose completion waits on a channel.
         let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+        let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
         store.v4().upsert(
             binding(1),
             Completion::callback(move |_| {
+                let _ = held_tx.send(());
                 let _ = gate_rx.recv();
             }),
         );
+        // Only once the writer is held inside that group: submitted earlier, the next write
+        // could join its group, and its reply leave apart from the other two.
+        held_rx.recv().unwrap();
         for n in 2..=4u8 {
             let outbox = Arc::clone(&outbox);
             store.v4().upsert(
