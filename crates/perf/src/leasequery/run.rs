@@ -75,6 +75,9 @@ impl LqConfig {
     }
 }
 
+/// How long the loop polls for answers before it sleeps (see [`recv_until`]).
+const SPIN: Duration = Duration::from_micros(50);
+
 /// Receive buffer asked for per query in flight: a reply of a few hundred octets takes about
 /// 2 KiB of socket memory (the kernel counts its buffer, not its payload).
 const RECV_BUFFER_PER_QUERY: usize = 4096;
@@ -131,7 +134,7 @@ pub fn run_on(config: &LqConfig, socket: &UdpSocket) -> io::Result<LqReport> {
             break;
         }
         let next = session.next_deadline().unwrap_or(end_by).min(end_by);
-        match recv_until(socket, &mut buf, now, next, &mut last_wait)? {
+        match recv_until(socket, &mut buf, now, next, &mut last_wait, SPIN)? {
             Received::Datagram(n) => {
                 session.handle(Instant::now(), buf.get(..n).unwrap_or(&[]));
             }
