@@ -19,11 +19,12 @@ use super::client::{format_mac, Client, End, Identity, Phase, Step, Timing};
 use super::config::Config;
 use super::report::Report;
 use crate::latency::Summary;
-use crate::udp_wait::{recv_until, Received};
+use crate::udp_wait::{recv_until, size_receive_buffer, Received};
 
 /// Binds `config.bind` and runs.
 pub fn run(config: &Config) -> io::Result<Report> {
     let socket = UdpSocket::bind(config.bind)?;
+    size_receive_buffer(&socket, config.in_flight);
     run_on(config, &socket)
 }
 

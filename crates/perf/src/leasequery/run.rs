@@ -13,7 +13,7 @@ use super::report::LqReport;
 use super::session::Session;
 use super::{Keys, Order, QueryEncoder};
 use crate::latency::Summary;
-use crate::udp_wait::{recv_until, Received};
+use crate::udp_wait::{recv_until, size_receive_buffer, Received};
 
 /// Everything one leasequery run needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,22 +78,10 @@ impl LqConfig {
 /// How long the loop polls for answers before it sleeps (see [`recv_until`]).
 const SPIN: Duration = Duration::from_micros(50);
 
-/// Receive buffer asked for per query in flight: a reply of a few hundred octets takes about
-/// 2 KiB of socket memory (the kernel counts its buffer, not its payload).
-const RECV_BUFFER_PER_QUERY: usize = 4096;
-
 /// Binds `config.bind` and runs.
 pub fn run(config: &LqConfig) -> io::Result<LqReport> {
     let socket = UdpSocket::bind(config.bind)?;
-    // Room for every answer of a full window: with the default buffer (about 208 KiB) the
-    // answers to 200 queries in flight can arrive faster than the loop reads them, and the kernel
-    // drops the rest, which the report would show as the server's timeouts. The kernel caps the
-    // size at net.core.rmem_max; failing to raise it is not an error.
-    let wanted = usize::try_from(config.in_flight)
-        .unwrap_or(usize::MAX)
-        .saturating_mul(RECV_BUFFER_PER_QUERY)
-        .max(256 << 10);
-    let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(wanted);
+    size_receive_buffer(&socket, config.in_flight);
     run_on(config, &socket)
 }
 
