@@ -3,10 +3,6 @@
 
 use std::io;
 use std::net::UdpSocket;
-use std::os::fd::AsRawFd;
-
-use nix::errno::Errno;
-use nix::sys::socket::{recv, MsgFlags};
 use std::time::{Duration, Instant};
 
 /// Longest single wait for a datagram.
@@ -45,34 +41,13 @@ pub(crate) enum Received {
 /// Waits for one datagram no longer than until `next` (whole milliseconds rounded up, between
 /// [`MIN_WAIT`] and [`MAX_WAIT`], so the socket's read timeout rarely changes between turns).
 /// Shared by the DORA and leasequery loops.
-///
-/// With a `spin`, the socket is first polled without blocking for up to that long (yielding the
-/// CPU to any other runnable thread between polls), and only then does the thread sleep. On one
-/// machine the server's kernel work of sending a reply includes waking a generator that sleeps;
-/// a generator that stays awake while it waits for answers takes that cost off the server, as a
-/// requestor on another machine would.
 pub(crate) fn recv_until(
     socket: &UdpSocket,
     buf: &mut [u8],
     now: Instant,
     next: Instant,
     last_wait: &mut Option<Duration>,
-    spin: Duration,
 ) -> io::Result<Received> {
-    if !spin.is_zero() {
-        let until = now + spin;
-        loop {
-            match recv(socket.as_raw_fd(), buf, MsgFlags::MSG_DONTWAIT) {
-                Ok(n) => return Ok(Received::Datagram(n)),
-                Err(Errno::EAGAIN | Errno::EINTR) => {}
-                Err(_) => return Ok(Received::Error),
-            }
-            if Instant::now() >= until.min(next) {
-                break;
-            }
-            std::thread::yield_now();
-        }
-    }
     let left_ms = next
         .saturating_duration_since(now)
         .as_micros()

@@ -80,7 +80,7 @@ pub fn run_on(config: &Config, socket: &UdpSocket) -> io::Result<Report> {
             .map(|Reverse((at, _))| *at)
             .unwrap_or(end_by)
             .min(end_by);
-        match recv_until(socket, &mut buf, now, next, &mut last_wait, Duration::ZERO)? {
+        match recv_until(socket, &mut buf, now, next, &mut last_wait)? {
             Received::Datagram(n) => {
                 run.received(Instant::now(), buf.get(..n).unwrap_or(&[]))?;
             }

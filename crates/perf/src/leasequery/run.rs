@@ -75,9 +75,6 @@ impl LqConfig {
     }
 }
 
-/// How long the loop polls for answers before it sleeps (see [`recv_until`]).
-const SPIN: Duration = Duration::from_micros(50);
-
 /// Binds `config.bind` and runs.
 pub fn run(config: &LqConfig) -> io::Result<LqReport> {
     let socket = UdpSocket::bind(config.bind)?;
@@ -122,7 +119,7 @@ pub fn run_on(config: &LqConfig, socket: &UdpSocket) -> io::Result<LqReport> {
             break;
         }
         let next = session.next_deadline().unwrap_or(end_by).min(end_by);
-        match recv_until(socket, &mut buf, now, next, &mut last_wait, SPIN)? {
+        match recv_until(socket, &mut buf, now, next, &mut last_wait)? {
             Received::Datagram(n) => {
                 session.handle(Instant::now(), buf.get(..n).unwrap_or(&[]));
             }
