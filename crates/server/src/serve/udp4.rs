@@ -137,7 +137,7 @@ pub(super) fn start(
             pending: Vec::with_capacity(udp::BATCH),
             options: PrlCaches::default(),
             now: None,
-            waits_for_store: false,
+            engine_in_batch: false,
         },
     )
     .map_err(|e| ServeError::Thread(e.to_string()))?;
@@ -168,8 +168,8 @@ struct Handler4 {
     /// batch were queued together and are handled within microseconds, which neither the
     /// seconds of lease arithmetic nor the milliseconds of rate limits can tell apart.
     now: Option<Now>,
-    /// A reply of the current batch waits for the store (a DHCPACK).
-    waits_for_store: bool,
+    /// The current batch had a message for the DHCP engine.
+    engine_in_batch: bool,
 }
 
 impl udp::Handler for Handler4 {
@@ -177,6 +177,7 @@ impl udp::Handler for Handler4 {
         let now = *self.now.get_or_insert_with(|| self.clock.now());
         match self.router.route(&rx) {
             Route4::Dhcp(message) => {
+                self.engine_in_batch = true;
                 let (_, output) = self
                     .engine
                     .lock()
@@ -186,7 +187,6 @@ impl udp::Handler for Handler4 {
                     Output::Nothing => {}
                     Output::Now(reply) => self.pending.push(reply),
                     Output::WhenDurable(reply, durable) => {
-                        self.waits_for_store = true;
                         let acks = Arc::clone(&self.acks);
                         durable.on_durable(move |result| {
                             if result.is_ok() {
@@ -218,9 +218,10 @@ impl udp::Handler for Handler4 {
         self.sender.send_batch(&mut self.pending);
     }
 
-    /// Not after a DHCPREQUEST whose DHCPACK waits for the store: that client's next message
-    /// comes only after a disk flush, and spinning would take the CPU from the writer.
+    /// Only after batches of leasequery answers. A client's DHCP exchange makes the store's
+    /// writer thread work (a DHCPACK waits for its commit, every offer and lease is a write): a
+    /// spinning receive thread takes the CPU from it, and its clients come back no sooner.
     fn worth_spinning(&mut self) -> bool {
-        !std::mem::take(&mut self.waits_for_store)
+        !std::mem::take(&mut self.engine_in_batch)
     }
 }
