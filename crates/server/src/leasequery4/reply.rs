@@ -139,7 +139,7 @@ pub struct OptionCache {
 /// and no memory beyond that bound.
 #[derive(Debug, Default)]
 pub struct PrlCaches {
-    /// Most recently used last.
+    /// In the order the lists were first seen; when full, the oldest leaves.
     entries: Vec<(Option<Vec<u8>>, OptionCache)>,
 }
 
