@@ -23,8 +23,9 @@
 //! a 64-bit key drawn at random per table from the operating system's randomness (so identifiers
 //! sent by clients cannot be chosen to collide without knowing it), cut to 32 bits; the set stores
 //! 8 octets per entry (v4) instead of a copy of the identifier, and a lookup checks the identifier
-//! of each candidate record, so a hash collision costs a comparison, never a wrong answer. All records sharing an identifier are one contiguous range, in key order, which a
-//! [`IndexCursor`] walks lazily.
+//! of each candidate record, so a hash collision costs a comparison, never a wrong answer. All
+//! records sharing an identifier are one contiguous range, in key order, which a [`IndexCursor`]
+//! walks lazily.
 
 use std::collections::hash_map::RandomState;
 use std::collections::VecDeque;
