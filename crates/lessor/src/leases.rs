@@ -10,7 +10,6 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
 use ipnet::Ipv4Net;
@@ -424,12 +423,6 @@ struct Skipped {
     why: String,
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 fn import_isc(
     at: &StoreArgs,
     file: &Path,
@@ -447,7 +440,7 @@ fn import_isc(
     }
     let target = stream::Target {
         subnets: &subnets,
-        now: now(),
+        now: lessor_net::clock::wall_now(),
     };
     let report = if dry_run {
         stream::import_isc(file, None, target)?
