@@ -54,6 +54,7 @@ impl Report for bulk4::Counters {
         out("accepted", self.accepted.get());
         out("refused-not-allowed", self.refused_not_allowed.get());
         out("refused-limit", self.refused_limit.get());
+        out("refused-per-requester", self.refused_per_requester.get());
         out("draft", self.draft.get());
         out("rfc6926", self.rfc6926.get());
         for (kind, name) in KINDS {
