@@ -20,6 +20,7 @@ pub use receive::{
 pub use send::Sender;
 pub use socket::{
     Family, ServerSocket, SocketKind, Sockets, V6Options, POLL_INTERVAL, RECEIVE_BUFFER,
+    SEND_TIMEOUT,
 };
 
 use std::io;

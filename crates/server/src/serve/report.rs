@@ -27,6 +27,7 @@ impl Report for udp::Counters {
         out("sent-hardware", c.sent_hardware);
         out("sent-multicast", c.sent_multicast);
         out("send-errors", c.send_errors);
+        out("send-timeouts", c.send_timeouts);
         out("broadcast-fallbacks", c.fallbacks);
     }
 }
