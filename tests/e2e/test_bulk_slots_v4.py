@@ -11,16 +11,18 @@ octet of it a second, and ones that ask one query and then do the same; each is 
 again 2 s after the server closes it (some 500 connections a second). The per-requester
 cap refuses most at once; the first-query and frame deadlines (3 s here, to see several
 rounds in a bounded run) close the others. Meanwhile `lessor bulk` must get all 3,000
-bindings, and `lessor perf leasequery` (UDP, by IP) must keep its p99 within
-max(2 x idle, idle + 5 ms): on a shared 2-CPU CI machine the attacker script, the server
-and the load generator share the CPUs, and a sub-millisecond idle p99 doubles from
-scheduling noise alone, so a 5 ms floor keeps the test about the server, not the machine.
+bindings, and `lessor perf leasequery` (UDP, by IP; the median p99 of three runs) must
+stay within max(2 x idle, idle + 5 ms): on a shared 2-CPU CI machine the attacker script,
+the server and the load generator share the CPUs with whatever else runs, and a
+sub-millisecond idle p99 doubles from scheduling noise alone, so a 5 ms floor (and the
+median) keep the test about the server, not the machine.
 """
 from __future__ import annotations
 
 import ipaddress
 import json
 import re
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -44,14 +46,22 @@ GEN = REPO / "benches" / "gen_isc_leases.py"
 
 
 def p99(t, procs, name: str) -> float:
-    """UDP leasequery p99 (ms): 4,000 queries by IP, 8 in flight, from the legitimate requester."""
+    """UDP leasequery p99 (ms): 3,000 queries by IP, 8 in flight, from the legitimate
+    requester's address."""
     p = procs.run(t.relay, name, [
         str(lessor_bin()), "perf", "leasequery", "--server", f"{SERVER}:67",
         "--bind", f"{LEGIT}:0", "--by", "ip", "--addresses", f"{FIRST}-{LAST}", "--random",
-        "--queries", "4000", "--in-flight", "8", "--timeout", "1s", "--json"], timeout=30)
+        "--queries", "3000", "--in-flight", "8", "--timeout", "1s", "--json"], timeout=30)
     out = json.loads(p.stdout_path.read_text().strip().splitlines()[-1])
     assert out["timeouts"] == 0, out
     return float(out["latency_ms"]["p99"])
+
+
+def median_p99(t, procs, name: str) -> tuple:
+    """The median of three p99s, and the three: one run's p99 on a shared machine swings by
+    several times from other processes' bursts alone."""
+    runs = [p99(t, procs, f"{name}-{i}") for i in range(3)]
+    return statistics.median(runs), runs
 
 
 def stats_of(log: str, service: str) -> dict:
@@ -87,7 +97,7 @@ def test_held_slots_do_not_starve_a_requester_or_udp_leasequery(topo4, procs, ar
     srv.start()
     srv.proc.wait_output(f"bulk leasequery: listening on tcp {SERVER}:67", timeout=10)
 
-    idle = p99(t, procs, "perf-idle")
+    idle, idle_runs = median_p99(t, procs, "perf-idle")
 
     hold = procs.start(t.relay, "tcp-hold", [
         sys.executable, str(HOLD), "--server", f"{SERVER}:67", "--sources", ",".join(HOLDERS),
@@ -99,7 +109,7 @@ def test_held_slots_do_not_starve_a_requester_or_udp_leasequery(topo4, procs, ar
         legit = procs.run(t.relay, "bulk-legit", [
             str(lessor_bin()), "bulk", "relay-id", RELAY_ID, "--server", SERVER, "--json",
             "--timeout", "10s"], timeout=30, check=False)
-        busy = p99(t, procs, "perf-busy")
+        busy, busy_runs = median_p99(t, procs, "perf-busy")
         rc = hold.wait(40)
     finally:
         if hold.alive():
@@ -115,9 +125,9 @@ def test_held_slots_do_not_starve_a_requester_or_udp_leasequery(topo4, procs, ar
 
     # UDP leasequery kept its latency
     limit = max(2 * idle, idle + 5.0)
-    print(f"UDP leasequery p99: idle {idle:.3f} ms, with 1,000 holders {busy:.3f} ms "
-          f"(limit {limit:.3f} ms); holders: {held}")
-    assert busy <= limit, (idle, busy, held)
+    print(f"UDP leasequery p99 (median of 3): idle {idle:.3f} ms {idle_runs}, with 1,000 "
+          f"holders {busy:.3f} ms {busy_runs} (limit {limit:.3f} ms); holders: {held}")
+    assert busy <= limit, (idle_runs, busy_runs, held)
 
     # the holders were refused or closed, and never held a slot for long: at the end at most
     # their 8 slots (4 addresses x max-connections-per-requester 2) plus connections whose
