@@ -152,8 +152,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: 10,
-            // RFC 6926 expects a requester to use one connection (§6.2 has it send several
-            // queries on it); one more lets it reconnect while its old connection times out.
+            // A requester needs one connection (bulk leasequery runs several queries on one);
+            // one more lets it reconnect while its old connection times out.
             max_per_peer: 2,
             // Large, so that a stream costs few system calls and few wake-ups of the reader;
             // allocated once per connection, and connections are few.

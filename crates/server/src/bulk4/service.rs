@@ -139,8 +139,13 @@ impl Panics {
         }
     }
 
-    fn take(&self) -> Option<(String, u64)> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    /// The line for the log, if any panic was noted since the last call.
+    fn take_line(&self) -> Option<String> {
+        let seen = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        seen.map(|(first, n)| match n {
+            1 => format!("a connection's engine panicked ({first}); the connection was closed"),
+            _ => format!("{n} connections' engines panicked, the first: {first}; they were closed"),
+        })
     }
 }
 
@@ -165,10 +170,7 @@ impl Running {
     /// A line for the log when connections panicked since the last call: the first one's peer
     /// and message, and how many there were.
     pub fn take_panics(&self) -> Option<String> {
-        self.panics.take().map(|(first, n)| match n {
-            1 => format!("a connection's engine panicked ({first}); the connection was closed"),
-            _ => format!("{n} connections' engines panicked, the first: {first}; they were closed"),
-        })
+        self.panics.take_line()
     }
 
     /// Stops accepting, sends QueryTerminated on every connection and waits for the threads.
@@ -199,4 +201,33 @@ pub fn start(settings: Settings, addrs: &[SocketAddr], store: Arc<Store>) -> io:
         counters,
         panics,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panics_are_one_line_per_report_naming_the_first() {
+        let panics = Panics::default();
+        assert_eq!(panics.take_line(), None);
+        panics.note("192.0.2.7:4000".parse().unwrap(), "index out of bounds");
+        assert_eq!(
+            panics.take_line().as_deref(),
+            Some(
+                "a connection's engine panicked (connection from 192.0.2.7:4000: index out of \
+                 bounds); the connection was closed"
+            )
+        );
+        assert_eq!(panics.take_line(), None, "reported once");
+        panics.note("192.0.2.7:4001".parse().unwrap(), "first");
+        panics.note("192.0.2.8:4002".parse().unwrap(), "second");
+        assert_eq!(
+            panics.take_line().as_deref(),
+            Some(
+                "2 connections' engines panicked, the first: connection from 192.0.2.7:4001: \
+                 first; they were closed"
+            )
+        );
+    }
 }
