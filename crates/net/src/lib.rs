@@ -14,6 +14,7 @@
 //! - [`clock`]: the one place the clocks are read ([`Now`]: wall-clock seconds for lease
 //!   arithmetic, monotonic milliseconds for timers).
 //! - [`Interface`]: interface names, indexes and addresses.
+//! - [`panic`]: the message of a panic caught in a thread of this crate.
 //!
 //! The only unsafe code is in `sys` (the SIOCSARP ioctl and setpriority(2), which neither nix
 //! nor socket2 wraps).
@@ -23,6 +24,7 @@
 pub mod clock;
 mod datagram;
 mod interface;
+pub mod panic;
 mod sys;
 pub mod tcp;
 pub mod udp;

@@ -16,7 +16,7 @@ enum Why {
 }
 
 /// Echoes what it reads; ends gracefully when the peer half-closes or at shutdown, and abruptly
-/// after `idle_ms` without input.
+/// after `idle_ms` without input. Panics on input starting with "panic" (a bug in an engine).
 struct Echo {
     pending: Vec<u8>,
     idle_ms: u64,
@@ -34,6 +34,9 @@ impl StreamEngine for Echo {
         4096 - self.pending.len()
     }
     fn receive(&mut self, bytes: &[u8], now: Now) -> Result<(), Why> {
+        if bytes.starts_with(b"panic") {
+            panic!("echo engine told to panic");
+        }
         self.pending.extend_from_slice(bytes);
         self.last_input = now.ms;
         Ok(())
@@ -74,6 +77,7 @@ impl StreamEngine for Echo {
 struct Log {
     refused: Vec<(IpAddr, Refused)>,
     closed: Vec<Ended<Why>>,
+    panics: Vec<String>,
 }
 
 struct EchoService {
@@ -105,18 +109,28 @@ impl StreamService for EchoService {
     fn closed(&self, _: SocketAddr, how: Ended<Why>) {
         self.log.lock().unwrap().closed.push(how);
     }
+    fn panicked(&self, _: SocketAddr, message: &str) {
+        self.log.lock().unwrap().panics.push(message.to_owned());
+    }
 }
 
 fn start(allowed: &str, idle_ms: u64, max_connections: usize) -> (Arc<EchoService>, Listener) {
+    start_with(
+        allowed,
+        idle_ms,
+        Limits {
+            max_connections,
+            ..Limits::default()
+        },
+    )
+}
+
+fn start_with(allowed: &str, idle_ms: u64, limits: Limits) -> (Arc<EchoService>, Listener) {
     let service = Arc::new(EchoService {
         allowed: allowed.parse().unwrap(),
         idle_ms,
         log: Mutex::default(),
     });
-    let limits = Limits {
-        max_connections,
-        ..Limits::default()
-    };
     let listener = Listener::start(
         Arc::clone(&service),
         limits,
@@ -217,5 +231,74 @@ fn the_engine_deadline_ends_an_idle_connection_on_time() {
         "{took:?}"
     );
     assert_eq!(closes(&service, 1), vec![Ended::Engine(Why::Idle)]);
+    listener.shutdown();
+}
+
+/// Writes a byte and waits for its echo: the connection has its slot and engine.
+fn echoed(s: &mut TcpStream) {
+    assert!(echoes(s), "not served");
+}
+
+fn echoes(s: &mut TcpStream) -> bool {
+    let mut one = [0u8; 1];
+    s.write_all(b"1").is_ok() && s.read_exact(&mut one).is_ok()
+}
+
+/// A connection that is served, once a slot given back after a close is free again (the slot
+/// is given back just after the service hears of the close). Bounded.
+fn served_again(listener: &Listener) -> TcpStream {
+    for _ in 0..200 {
+        let mut s = connect(listener);
+        if echoes(&mut s) {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("no slot was given back");
+}
+
+#[test]
+fn one_peer_gets_at_most_max_per_peer_connections() {
+    let limits = Limits {
+        max_connections: 10,
+        max_per_peer: 2,
+        ..Limits::default()
+    };
+    let (service, listener) = start_with("127.0.0.1", 60_000, limits);
+    let mut a = connect(&listener);
+    let mut b = connect(&listener);
+    echoed(&mut a);
+    echoed(&mut b);
+    let mut c = connect(&listener);
+    assert_eq!(read_to_end(&mut c), b"");
+    assert_eq!(
+        service.log.lock().unwrap().refused,
+        vec![("127.0.0.1".parse().unwrap(), Refused::PerPeer)]
+    );
+    // Once one ends, its slot is the peer's again.
+    a.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(read_to_end(&mut a), b"");
+    closes(&service, 1);
+    let _d = served_again(&listener);
+    listener.shutdown();
+}
+
+#[test]
+fn a_panicking_engine_ends_its_connection_frees_its_slot_and_the_service_goes_on() {
+    // One slot in all: a slot lost to the panic would refuse every later connection.
+    let (service, listener) = start("127.0.0.1", 60_000, 1);
+    for round in 1..=3 {
+        let mut s = served_again(&listener);
+        s.write_all(b"panic now").unwrap();
+        assert_eq!(read_to_end(&mut s), b"");
+        let closed = closes(&service, round);
+        assert_eq!(closed.last(), Some(&Ended::Panic));
+    }
+    assert_eq!(
+        service.log.lock().unwrap().panics,
+        vec!["echo engine told to panic"; 3]
+    );
+    // The listener still serves, in the one slot there is.
+    let _s = served_again(&listener);
     listener.shutdown();
 }

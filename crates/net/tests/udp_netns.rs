@@ -347,6 +347,75 @@ fn hardware_destination_installs_the_neighbour_entry_and_unicasts() {
     );
 }
 
+#[test]
+#[ignore = "needs root"]
+fn a_send_buffer_that_stays_full_costs_a_batch_one_send_timeout() {
+    let pair = Pair::create("a_send_buffer_that_stays_full");
+    // A queue on the server's veth that drains at 1 kB/s and holds 1 MB: datagrams stay in it
+    // (and in the socket's send buffer) for minutes.
+    let tc = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &pair.a,
+            "tc",
+            "qdisc",
+            "add",
+            "dev",
+            &pair.veth_a,
+        ])
+        .args([
+            "root", "tbf", "rate", "8kbit", "burst", "1600", "limit", "1000000",
+        ])
+        .status()
+        .expect("run tc");
+    assert!(tc.success(), "tc qdisc add tbf failed");
+    let server = Pair::within(&pair.a, || {
+        ServerSocket::open_listen(IpAddr::V4(SERVER), SERVER_PORT).expect("listen socket")
+    });
+    // The smallest send buffer the kernel gives: a few datagrams fill it.
+    socket2::SockRef::from(server.socket())
+        .set_send_buffer_size(4096)
+        .unwrap();
+    let counters = Arc::new(Counters::default());
+    let transmit = Sender::new(
+        &Sockets::from_sockets(vec![server]),
+        Some(IpAddr::V4(SERVER)),
+        Arc::clone(&counters),
+    );
+    let to = SocketAddr::V4(SocketAddrV4::new(CLIENT, CLIENT_PORT));
+    let began = std::time::Instant::now();
+    // On a thread, so that sends that block (the bug this tests for) fail the test rather than
+    // hang it.
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        for _ in 0..10 {
+            let mut batch: Vec<Outgoing> = (0..8)
+                .map(|_| Outgoing {
+                    payload: vec![0u8; 1000],
+                    destination: Destination::Relay(to),
+                })
+                .collect();
+            transmit.send_batch(&mut batch);
+        }
+        transmit.send(Outgoing {
+            payload: vec![0u8; 1000],
+            destination: Destination::Relay(to),
+        });
+        let _ = done.send(());
+    });
+    finished
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the sends returned");
+    let took = began.elapsed();
+    let counts = counters.snapshot();
+    assert_eq!(counts.sent_relay + counts.send_timeouts, 81, "{counts:?}");
+    assert!(counts.send_timeouts >= 70, "{counts:?}");
+    assert_eq!(counts.send_errors, 0, "{counts:?}");
+    // At most one wait per batch and for the lone send (11 x 100 ms), not one per datagram.
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+}
+
 /// A client-side IPv6 socket in B bound to `[::]:port` on B's veth, joined to ff02::1:2 there.
 fn client_socket6(pair: &Pair, port: u16) -> (UdpSocket, u32) {
     let dev = pair.veth_b.clone();

@@ -74,6 +74,7 @@ fn idle_connections_sleep_and_timeouts_are_exact() {
         params,
         allow: AllowList::new(c.leasequery4.unwrap().requesters),
         max_connections: 10,
+        max_per_requester: 2,
     };
     let store = Arc::new(Store::in_memory());
     let running = tcp4::start(settings, &["127.0.0.1:0".parse().unwrap()], store).unwrap();

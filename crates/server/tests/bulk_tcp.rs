@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 
-fn config_text(requesters: &str, max_connections: u32) -> String {
+fn config_text(requesters: &str, max_connections: u32, per_requester: u32) -> String {
     format!(
         r#"
 [dhcp4]
@@ -34,6 +34,7 @@ requesters = [{requesters}]
 listen = ["127.0.0.1"]
 port = 0
 max-connections = {max_connections}
+max-connections-per-requester = {per_requester}
 data-timeout = "1s"
 idle-timeout = "3s"
 queries-per-connection = 4
@@ -41,8 +42,19 @@ queries-per-connection = 4
     )
 }
 
+/// A listener whose requesters may each take every slot (the per-requester cap has its own
+/// test).
 fn start(requesters: &str, max_connections: u32, bindings: u32) -> (Running, SocketAddr) {
-    let text = config_text(requesters, max_connections);
+    start_capped(requesters, max_connections, max_connections, bindings)
+}
+
+fn start_capped(
+    requesters: &str,
+    max_connections: u32,
+    per_requester: u32,
+    bindings: u32,
+) -> (Running, SocketAddr) {
+    let text = config_text(requesters, max_connections, per_requester);
     let c = config::parse(&text, "test.toml").expect("config");
     let params = Params::from_config(&c, SERVER).unwrap();
     let store = Arc::new(Store::in_memory());
@@ -73,10 +85,13 @@ fn start(requesters: &str, max_connections: u32, bindings: u32) -> (Running, Soc
             batch.upsert(binding);
         }
     });
+    let lq = c.leasequery4.unwrap();
+    let bulk = lq.bulk.unwrap();
     let settings = Settings {
         params,
-        allow: AllowList::new(c.leasequery4.unwrap().requesters),
-        max_connections: max_connections as usize,
+        allow: AllowList::new(lq.requesters),
+        max_connections: bulk.max_connections as usize,
+        max_per_requester: bulk.max_connections_per_requester as usize,
     };
     let running = tcp4::start(settings, &["127.0.0.1:0".parse().unwrap()], store).unwrap();
     let addr = running.local_addrs()[0];
@@ -288,6 +303,21 @@ fn connection_limit_keeps_the_last_slot_for_a_new_requester() {
     let (_, eof) = read_replies(&mut e, Dialect::Rfc6926, |_| false);
     assert!(eof);
     assert_eq!(running.counters().refused_limit.get(), 2);
+    drop((a, b));
+    running.shutdown();
+}
+
+#[test]
+fn one_requester_gets_at_most_its_share_of_the_slots() {
+    let (running, addr) = start_capped(r#""127.0.0.0/8""#, 10, 2, 10);
+    let a = connect(addr);
+    let b = connect(addr);
+    std::thread::sleep(Duration::from_millis(100));
+    let mut c = connect(addr);
+    let (_, eof) = read_replies(&mut c, Dialect::Rfc6926, |_| false);
+    assert!(eof);
+    assert_eq!(running.counters().refused_per_requester.get(), 1);
+    assert_eq!(running.counters().refused_limit.get(), 0);
     drop((a, b));
     running.shutdown();
 }

@@ -446,6 +446,13 @@ fn replies_still_on_their_way_are_not_idle() {
 }
 
 #[test]
+fn a_reader_taking_1_kb_a_second_is_served_in_full() {
+    // Progress is counted per partial write (issue 12): about 120 kB at 1 kB/s, two minutes,
+    // far longer than the data-timeout (5 s) and the idle-timeout (60 s).
+    slow_reader_gets_everything(700, 10);
+}
+
+#[test]
 fn an_idle_connection_is_closed_at_the_idle_timeout() {
     for dialect in DIALECTS {
         let mut p = BulkPair::new(dialect, BulkPair::store_of(bindings(2)));

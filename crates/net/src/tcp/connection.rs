@@ -6,6 +6,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::AsFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 /// How long, after our FIN, the peer's leftover octets are read and dropped.
@@ -15,13 +16,23 @@ const LINGER: Duration = Duration::from_millis(200);
 const READ_BUFFER: usize = 4096;
 
 /// Serves one connection until the engine or the socket ends it, and tells the service how it
-/// ended before the peer can see the close.
+/// ended before the peer can see the close. A panic of the engine ends this connection only.
 pub(super) fn serve<S: StreamService>(mut stream: TcpStream, peer: SocketAddr, shared: &Shared<S>) {
     let ended = match stream.set_nonblocking(true) {
         Ok(()) => {
             let _ = stream.set_nodelay(true);
-            let engine = shared.service.connect(peer, shared.clock.now());
-            drive(&mut stream, engine, shared)
+            // The engine is dropped with the closure: nothing of a half-updated engine is used
+            // after its panic, which is what makes asserting unwind safety sound.
+            let served = catch_unwind(AssertUnwindSafe(|| {
+                let engine = shared.service.connect(peer, shared.clock.now());
+                drive(&mut stream, engine, shared)
+            }));
+            served.unwrap_or_else(|payload| {
+                shared
+                    .service
+                    .panicked(peer, &crate::panic::message(&*payload));
+                Ended::Panic
+            })
         }
         Err(_) => Ended::SocketError,
     };

@@ -5,9 +5,12 @@
 //! - One thread per listening address accepts; one thread per connection serves it (at most
 //!   `max_connections` of them, so threads are few).
 //! - A peer the service does not allow is closed at once.
-//! - At most `max_connections` connections; when only one slot is left it is kept for a peer
-//!   that has no connection yet (one busy requester cannot lock the others out). A refused
-//!   connection is closed at once.
+//! - At most `max_connections` connections, and at most `max_per_peer` from one peer address;
+//!   when only one slot is left it is kept for a peer that has no connection yet (one busy
+//!   requester cannot lock the others out). A refused connection is closed at once.
+//! - An engine (or service) that panics ends its own connection only: the panic is caught, the
+//!   service told ([`StreamService::panicked`], then [`Ended::Panic`]) and the slot given back
+//!   whatever happens on the connection's thread.
 //! - Sockets are non-blocking and every thread blocks in poll(2): a listener until a peer
 //!   connects, a connection until its socket can move what the engine wants moved (read only
 //!   when the engine wants input, never more than it hints; write what the engine hands out in
@@ -91,6 +94,8 @@ pub enum Ended<C> {
     SocketError,
     /// The service stopped and the grace period ran out before the engine finished.
     Shutdown,
+    /// The engine panicked (after [`StreamService::panicked`]).
+    Panic,
 }
 
 /// Why a connection was refused before it got an engine.
@@ -100,6 +105,8 @@ pub enum Refused {
     NotAllowed,
     /// No connection slot for this peer.
     Full,
+    /// The peer already holds `max_per_peer` connections.
+    PerPeer,
     /// No thread could be started for it.
     NoThread,
 }
@@ -118,6 +125,9 @@ pub trait StreamService: Send + Sync + 'static {
     fn refused(&self, peer: IpAddr, why: Refused);
     /// A connection ended.
     fn closed(&self, peer: SocketAddr, how: Ended<<Self::Engine as StreamEngine>::Close>);
+    /// The engine of the connection from `peer` panicked with `message` (a bug: the connection
+    /// ends, the service goes on); [`StreamService::closed`] follows with [`Ended::Panic`].
+    fn panicked(&self, peer: SocketAddr, message: &str);
 }
 
 /// The listener's limits.
@@ -125,6 +135,8 @@ pub trait StreamService: Send + Sync + 'static {
 pub struct Limits {
     /// Connections at once (at least 1).
     pub max_connections: usize,
+    /// Connections at once from one peer address (at least 1).
+    pub max_per_peer: usize,
     /// Octets asked of the engine for one write.
     pub write_budget: usize,
     /// Octets written in a row before the connection looks at its input and the stop flag
@@ -140,6 +152,9 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: 10,
+            // A requester needs one connection (bulk leasequery runs several queries on one);
+            // one more lets it reconnect while its old connection times out.
+            max_per_peer: 2,
             // Large, so that a stream costs few system calls and few wake-ups of the reader;
             // allocated once per connection, and connections are few.
             write_budget: 256 * 1024,
@@ -177,6 +192,7 @@ impl Listener {
             service,
             limits: Limits {
                 max_connections: limits.max_connections.max(1),
+                max_per_peer: limits.max_per_peer.max(1),
                 write_budget: limits.write_budget.max(1),
                 octets_per_turn: limits.octets_per_turn.max(1),
                 ..limits
@@ -311,24 +327,27 @@ fn accept<S: StreamService>(stream: TcpStream, peer: SocketAddr, shared: &Arc<Sh
         let _ = stream.shutdown(Shutdown::Both);
         return;
     }
-    let taken = shared
-        .slots
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take(ip, shared.limits.max_connections);
-    if !taken {
-        service.refused(ip, Refused::Full);
+    let taken = shared.slots.lock().unwrap_or_else(|p| p.into_inner()).take(
+        ip,
+        shared.limits.max_connections,
+        shared.limits.max_per_peer,
+    );
+    if let Err(why) = taken {
+        service.refused(ip, why);
         let _ = stream.shutdown(Shutdown::Both);
         return;
     }
-    let worker = Arc::clone(shared);
+    let slot = Slot {
+        shared: Arc::clone(shared),
+        peer: ip,
+    };
     let spawned = std::thread::Builder::new()
         .name(format!("{}-{ip}", service.name()))
         .spawn(move || {
             // Best effort: a thread that cannot lower its priority serves all the same.
-            let _ = crate::set_thread_nice(worker.limits.connection_nice);
-            connection::serve(stream, peer, &worker);
-            worker.give_back(ip);
+            let _ = crate::set_thread_nice(slot.shared.limits.connection_nice);
+            connection::serve(stream, peer, &slot.shared);
+            drop(slot);
         });
     match spawned {
         Ok(handle) => shared
@@ -336,10 +355,22 @@ fn accept<S: StreamService>(stream: TcpStream, peer: SocketAddr, shared: &Arc<Sh
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(handle),
-        Err(_) => {
-            shared.give_back(ip);
-            service.refused(ip, Refused::NoThread);
-        }
+        // The closure, and the slot with it, was dropped: it is free again.
+        Err(_) => service.refused(ip, Refused::NoThread),
+    }
+}
+
+/// A connection's slot, given back when dropped: when its thread ends, however it ends
+/// (a panic that escapes [`connection::serve`] included), or with the closure of a thread that
+/// could not be started.
+struct Slot<S: StreamService> {
+    shared: Arc<Shared<S>>,
+    peer: IpAddr,
+}
+
+impl<S: StreamService> Drop for Slot<S> {
+    fn drop(&mut self) {
+        self.shared.give_back(self.peer);
     }
 }
 

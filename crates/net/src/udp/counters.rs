@@ -15,6 +15,9 @@ pub struct Counters {
     pub sent_multicast: AtomicU64,
     /// Replies that could not be sent (send error, no socket for the interface).
     pub send_errors: AtomicU64,
+    /// Replies dropped because the socket's send buffer stayed full for
+    /// [`SEND_TIMEOUT`](super::SEND_TIMEOUT) (not counted in `send_errors`).
+    pub send_timeouts: AtomicU64,
     /// Hardware destinations sent as broadcast because the neighbour entry could not be
     /// installed (not root, not Ethernet); also counted in `sent_broadcast` when sent.
     pub fallbacks: AtomicU64,
@@ -32,6 +35,7 @@ pub struct CounterSnapshot {
     pub sent_hardware: u64,
     pub sent_multicast: u64,
     pub send_errors: u64,
+    pub send_timeouts: u64,
     pub fallbacks: u64,
 }
 
@@ -48,6 +52,7 @@ impl Counters {
             sent_hardware: read(&self.sent_hardware),
             sent_multicast: read(&self.sent_multicast),
             send_errors: read(&self.send_errors),
+            send_timeouts: read(&self.send_timeouts),
             fallbacks: read(&self.fallbacks),
         }
     }

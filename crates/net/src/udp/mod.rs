@@ -20,12 +20,12 @@ pub use receive::{
 pub use send::Sender;
 pub use socket::{
     Family, ServerSocket, SocketKind, Sockets, V6Options, POLL_INTERVAL, RECEIVE_BUFFER,
+    SEND_TIMEOUT,
 };
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread;
 
 /// Receivers running on every socket of a [`Sockets`], with one stop flag.
 #[derive(Debug)]
@@ -91,10 +91,23 @@ impl Receivers {
 
     /// Receivers whose thread has ended before being told to stop (a handler panicked).
     pub fn finished_early(&self) -> usize {
-        if self.stop.load(Ordering::Relaxed) {
-            return 0;
-        }
-        self.receivers.iter().filter(|r| r.is_finished()).count()
+        self.ended_early().count()
+    }
+
+    /// The first receiver that ended before being told to stop, as a line for the log: its
+    /// thread's name and what its handler's panic said.
+    pub fn first_failure(&self) -> Option<String> {
+        self.ended_early().next().map(|r| match r.panic_message() {
+            Some(message) => format!("receive thread \"{}\" panicked: {message}", r.name()),
+            None => format!("receive thread \"{}\" ended", r.name()),
+        })
+    }
+
+    fn ended_early(&self) -> impl Iterator<Item = &Receiver> {
+        let stopping = self.stop.load(Ordering::Relaxed);
+        self.receivers
+            .iter()
+            .filter(move |r| !stopping && r.is_finished())
     }
 
     /// Sets the stop flag and waits for every receiver. Returns how many threads panicked.
@@ -103,7 +116,7 @@ impl Receivers {
         self.receivers
             .into_iter()
             .map(Receiver::join)
-            .filter(thread::Result::is_err)
+            .filter(Result::is_err)
             .count()
     }
 }

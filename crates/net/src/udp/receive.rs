@@ -23,8 +23,9 @@ use nix::sys::socket::{recvmmsg, ControlMessageOwned, MsgFlags, MultiHeaders, So
 use std::io::{self, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -75,11 +76,14 @@ where
     }
 }
 
-/// A thread reading one socket and calling a handler for every datagram.
+/// A thread reading one socket and calling a handler for every datagram. A handler that panics
+/// ends the thread; its message is kept ([`Receiver::panic_message`]) for the caller to act on
+/// and log, not only the default hook's line on stderr.
 #[derive(Debug)]
 pub struct Receiver {
     handle: JoinHandle<()>,
     name: String,
+    panic: Arc<OnceLock<String>>,
 }
 
 impl Receiver {
@@ -94,10 +98,21 @@ impl Receiver {
         handler: H,
     ) -> io::Result<Receiver> {
         let name = format!("{name} {}", socket.describe());
-        let handle = thread::Builder::new()
-            .name(name.clone())
-            .spawn(move || receive_loop(&socket, &stop, &counters, buffer_size, handler))?;
-        Ok(Receiver { handle, name })
+        let panic = Arc::new(OnceLock::new());
+        let said = Arc::clone(&panic);
+        let handle = thread::Builder::new().name(name.clone()).spawn(move || {
+            // Nothing of the loop or its handler is used after a panic: both are dropped here.
+            let run =
+                AssertUnwindSafe(|| receive_loop(&socket, &stop, &counters, buffer_size, handler));
+            if let Err(payload) = catch_unwind(run) {
+                let _ = said.set(crate::panic::message(&*payload));
+            }
+        })?;
+        Ok(Receiver {
+            handle,
+            name,
+            panic,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -108,9 +123,18 @@ impl Receiver {
         self.handle.is_finished()
     }
 
-    /// Waits for the thread (set the stop flag first).
-    pub fn join(self) -> thread::Result<()> {
-        self.handle.join()
+    /// What the handler's panic said, once the thread ended with one.
+    pub fn panic_message(&self) -> Option<&str> {
+        self.panic.get().map(String::as_str)
+    }
+
+    /// Waits for the thread (set the stop flag first); an error if its handler panicked.
+    pub fn join(self) -> Result<(), String> {
+        let joined = self.handle.join();
+        match self.panic.get() {
+            Some(message) => Err(message.clone()),
+            None => joined.map_err(|payload| crate::panic::message(&*payload)),
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use super::counters::Counters;
 use super::socket::{Family, ServerSocket, Sockets};
 use crate::datagram::{Destination, Outgoing, Transmit};
 use crate::sys;
+use nix::errno::Errno;
 use nix::sys::socket::{sendmmsg, ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage};
 use std::io::{self, IoSlice};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -24,7 +25,9 @@ use std::sync::Arc;
 ///   broadcasts instead and counts a fallback.
 /// * `Multicast`: to the group from that interface's IPv6 socket.
 ///
-/// Errors are counted, never raised: a lost reply is retransmitted by its client.
+/// Errors are counted, never raised: a lost reply is retransmitted by its client. A send that
+/// finds the socket's buffer full waits at most [`SEND_TIMEOUT`](super::SEND_TIMEOUT), and the
+/// rest of a batch that met such a wait is dropped at once rather than each waiting in turn.
 #[derive(Debug, Clone)]
 pub struct Sender {
     sockets: Vec<Arc<ServerSocket>>,
@@ -96,11 +99,15 @@ impl Sender {
             .map(|socket| &**socket)
     }
 
-    fn count_result(&self, result: io::Result<usize>, sent: &AtomicU64) {
-        match result {
-            Ok(_) => sent.fetch_add(1, Ordering::Relaxed),
-            Err(_) => self.counters.send_errors.fetch_add(1, Ordering::Relaxed),
+    /// Counts a send; false when it timed out (the send buffer stayed full).
+    fn count_result(&self, result: io::Result<usize>, sent: &AtomicU64) -> bool {
+        let counter = match &result {
+            Ok(_) => sent,
+            Err(e) if timed_out(e) => &self.counters.send_timeouts,
+            Err(_) => &self.counters.send_errors,
         };
+        counter.fetch_add(1, Ordering::Relaxed);
+        !matches!(&result, Err(e) if timed_out(e))
     }
 
     fn broadcast(&self, socket: &ServerSocket, payload: &[u8], port: u16) {
@@ -144,24 +151,35 @@ impl Sender {
             .map(|(to, _)| Some(SockaddrStorage::from(*to)))
             .collect();
         let mut headers: MultiHeaders<SockaddrStorage> = MultiHeaders::preallocate(run.len(), None);
-        let sent = sendmmsg(
+        let (sent, mut full) = match sendmmsg(
             socket.socket().as_raw_fd(),
             &mut headers,
             slices.iter(),
             &addresses,
             [] as [ControlMessage<'_>; 0],
             MsgFlags::empty(),
-        )
-        .map_or(0, |results| results.count());
+        ) {
+            Ok(results) => (results.count(), false),
+            // The first message waited SEND_TIMEOUT for room: so would the others.
+            Err(Errno::EAGAIN) => (0, true),
+            Err(_) => (0, false),
+        };
         for (i, (to, message)) in run.iter().enumerate() {
             let counter = self.unicast_counter(&message.destination);
             if i < sent {
                 counter.fetch_add(1, Ordering::Relaxed);
+            } else if full {
+                self.counters.send_timeouts.fetch_add(1, Ordering::Relaxed);
             } else {
-                self.count_result(socket.socket().send_to(&message.payload, to), counter);
+                full = !self.count_result(socket.socket().send_to(&message.payload, to), counter);
             }
         }
     }
+}
+
+/// A send that gave up after SO_SNDTIMEO: blocking sockets report it as EAGAIN.
+fn timed_out(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock
 }
 
 impl Transmit for Sender {

@@ -8,8 +8,9 @@
 //!   All_DHCP_Relay_Agents_and_Servers; ff05::1:3 All_DHCP_Servers for a server).
 //!
 //! Every socket reports each datagram's destination address and interface (IP_PKTINFO /
-//! IPV6_RECVPKTINFO), shares its port with the others (SO_REUSEADDR) and has a read timeout of
-//! [`POLL_INTERVAL`] so its readers notice a stop request.
+//! IPV6_RECVPKTINFO), shares its port with the others (SO_REUSEADDR), has a read timeout of
+//! [`POLL_INTERVAL`] so its readers notice a stop request, and a send timeout of
+//! [`SEND_TIMEOUT`] so that a send buffer that stays full never holds a thread.
 
 use super::error::OpenError;
 use crate::interface::Interface;
@@ -22,6 +23,11 @@ use std::time::Duration;
 
 /// How long a blocking receive waits before the loop looks at its stop flag again.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// How long a send may wait for room in the socket's send buffer (one that stays full: a link
+/// or a queue that no longer drains) before the reply is dropped and counted: the threads that
+/// send are the receive threads and the store's writer, which must never wait on one peer.
+pub const SEND_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// The receive buffer asked for: room for a burst of a few thousand datagrams. An access
 /// concentrator recovering after a reboot sends its 100-200 outstanding queries at once (RFC 4388
@@ -283,6 +289,9 @@ fn new_socket(family: Family, target: &str, v6: &V6Options) -> Result<Socket, Op
     socket
         .set_read_timeout(Some(POLL_INTERVAL))
         .map_err(setup("SO_RCVTIMEO"))?;
+    socket
+        .set_write_timeout(Some(SEND_TIMEOUT))
+        .map_err(setup("SO_SNDTIMEO"))?;
     // Best effort: a smaller buffer still serves, and `receive_buffer` tells what was given.
     if setsockopt(&socket, sockopt::RcvBufForce, &RECEIVE_BUFFER).is_err() {
         let _ = socket.set_recv_buffer_size(RECEIVE_BUFFER);

@@ -475,3 +475,31 @@ fn receive_threads_spin_only_while_traffic_is_dense() {
         "sparse traffic sleeps at once"
     );
 }
+
+#[test]
+fn a_handler_that_panics_is_noticed_with_its_message() {
+    let sockets = listen_socket();
+    let server = sockets.iter().next().unwrap().local_addr();
+    let counters = Arc::new(Counters::default());
+    let running = Receivers::start("test", &sockets, counters, DEFAULT_BUFFER, 1, |_| {
+        |received: Received<'_>| {
+            if received.payload == b"boom" {
+                panic!("handler told to panic");
+            }
+        }
+    })
+    .expect("start receivers");
+    assert_eq!(running.first_failure(), None);
+    client().send_to(b"boom", server).unwrap();
+    let began = Instant::now();
+    while running.finished_early() == 0 {
+        assert!(began.elapsed() < Duration::from_secs(5), "not noticed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let failure = running.first_failure().expect("a failure");
+    assert!(
+        failure.contains("panicked: handler told to panic") && failure.contains("test 127.0.0.1:"),
+        "{failure}"
+    );
+    assert_eq!(running.shutdown(), 1);
+}

@@ -25,7 +25,11 @@
 //!   is closed; at shutdown every open query ends with QueryTerminated; a reply that cannot be
 //!   encoded aborts its query with UnspecFail and then closes the connection (draft §9.4);
 //! - data-timeout: a frame half-received, or replies waiting to be taken by the socket, with no
-//!   progress for that long closes the connection; idle-timeout: nothing outstanding at all.
+//!   progress for that long closes the connection; idle-timeout: nothing outstanding at all;
+//! - deadlines that progress does not move, so that a peer cannot hold a connection slot by
+//!   trickling octets (docs/leasequery.md, "Bulk leasequery limits"): frame-timeout, a frame
+//!   that has started must be complete within it; first-query-timeout, the first complete
+//!   frame must arrive within it of the accept.
 
 use super::codes::{Codes, Status};
 use super::counters::{CloseReason, Counters};
@@ -50,6 +54,10 @@ pub enum Close {
     DataTimeout,
     /// Nothing outstanding for idle-timeout.
     IdleTimeout,
+    /// A frame not complete frame-timeout after its first octet.
+    FrameTimeout,
+    /// No complete frame first-query-timeout after the accept.
+    FirstQueryTimeout,
     /// The peer closed its side and every query was answered.
     Finished,
     /// Server shutdown; every open query got QueryTerminated.
@@ -64,6 +72,8 @@ impl From<Close> for CloseReason {
             Close::Junk(_) => CloseReason::Junk,
             Close::DataTimeout => CloseReason::DataTimeout,
             Close::IdleTimeout => CloseReason::IdleTimeout,
+            Close::FrameTimeout => CloseReason::FrameTimeout,
+            Close::FirstQueryTimeout => CloseReason::FirstQueryTimeout,
             Close::Finished => CloseReason::Finished,
             Close::Shutdown => CloseReason::Shutdown,
             Close::Aborted => CloseReason::Aborted,
@@ -96,6 +106,12 @@ pub struct Connection {
     last_write: u64,
     /// Octets handed out that the I/O layer still holds (not taken by the socket yet).
     held: usize,
+    /// When the frame being received started (its first octet was taken).
+    frame_started: Option<u64>,
+    /// Frames taken so far.
+    frames: u64,
+    /// Until when the first complete frame must have arrived; `None` once it has.
+    first_query_by: Option<u64>,
 }
 
 /// Appends the frame of `repr` (whose emitted length is `len`) to `dst`: header, then the
@@ -135,6 +151,7 @@ impl Connection {
     /// A new connection, accepted at `now`.
     pub fn new(params: Arc<Params>, store: Arc<Store>, counters: Arc<Counters>, now: Now) -> Self {
         let decoder = Decoder::detect_v4(params.max_message_size);
+        let first_query_by = Some(now.ms.saturating_add(params.first_query_timeout_ms));
         Connection {
             params,
             store,
@@ -154,6 +171,9 @@ impl Connection {
             last_read: now.ms,
             last_write: now.ms,
             held: 0,
+            frame_started: None,
+            frames: 0,
+            first_query_by,
         }
     }
 
@@ -248,8 +268,23 @@ impl Connection {
         self.take(bytes)
     }
 
-    /// Decodes `bytes`; stops at a full query table, keeping the rest in the backlog.
+    /// Decodes `bytes` ([`Connection::decode`]), then notes when the frame left half-received,
+    /// if any, started: at the first octet of a frame that began in these octets, or earlier.
     fn take(&mut self, bytes: &[u8]) -> Result<(), Close> {
+        let frames = self.frames;
+        self.decode(bytes)?;
+        self.frame_started = if !self.decoder.is_mid_frame() {
+            None
+        } else if self.frames != frames {
+            Some(self.now.ms)
+        } else {
+            self.frame_started.or(Some(self.now.ms))
+        };
+        Ok(())
+    }
+
+    /// Decodes `bytes`; stops at a full query table, keeping the rest in the backlog.
+    fn decode(&mut self, bytes: &[u8]) -> Result<(), Close> {
         let mut input = bytes;
         while !input.is_empty() {
             if self.streams.len() >= self.params.queries_per_connection
@@ -281,6 +316,8 @@ impl Connection {
     }
 
     fn on_message(&mut self, m: &[u8]) -> Result<(), Close> {
+        self.frames += 1;
+        self.first_query_by = None;
         let codes = match self.codes {
             Some(c) => c,
             None => {
@@ -498,6 +535,12 @@ impl Connection {
             let last = self.last_read.max(self.last_write);
             at = at.min(last.saturating_add(self.params.idle_timeout_ms));
         }
+        if let Some(started) = self.frame_started {
+            at = at.min(started.saturating_add(self.params.frame_timeout_ms));
+        }
+        if let Some(by) = self.first_query_by {
+            at = at.min(by);
+        }
         Some(at)
     }
 
@@ -509,6 +552,15 @@ impl Connection {
         self.now = now;
         let data = self.params.data_timeout_ms;
         let since = |t: u64| now.ms.saturating_sub(t);
+        if self.first_query_by.is_some_and(|by| now.ms >= by) {
+            return Err(self.fail(Close::FirstQueryTimeout));
+        }
+        if self
+            .frame_started
+            .is_some_and(|t| since(t) >= self.params.frame_timeout_ms)
+        {
+            return Err(self.fail(Close::FrameTimeout));
+        }
         if self.decoder.is_mid_frame() && since(self.last_read) >= data {
             return Err(self.fail(Close::DataTimeout));
         }

@@ -20,20 +20,29 @@ pub enum CloseReason {
     DataTimeout,
     /// idle-timeout: nothing outstanding.
     IdleTimeout,
+    /// frame-timeout: a frame not complete in time, however steadily its octets came.
+    FrameTimeout,
+    /// first-query-timeout: no complete frame in time after the accept.
+    FirstQueryTimeout,
+    /// The connection's engine panicked (a bug; logged with its message).
+    Panic,
     /// A read or write failed (reset by the peer, a send error: draft §9.4).
     SocketError,
 }
 
 impl CloseReason {
     /// Every reason, for reports.
-    pub const ALL: [CloseReason; 7] = [
+    pub const ALL: [CloseReason; 10] = [
         CloseReason::Finished,
         CloseReason::Shutdown,
         CloseReason::Aborted,
         CloseReason::Junk,
         CloseReason::DataTimeout,
         CloseReason::IdleTimeout,
+        CloseReason::FrameTimeout,
+        CloseReason::FirstQueryTimeout,
         CloseReason::SocketError,
+        CloseReason::Panic,
     ];
 
     /// A short stable name, for logs and metrics.
@@ -45,7 +54,10 @@ impl CloseReason {
             CloseReason::Junk => "junk",
             CloseReason::DataTimeout => "data-timeout",
             CloseReason::IdleTimeout => "idle-timeout",
+            CloseReason::FrameTimeout => "frame-timeout",
+            CloseReason::FirstQueryTimeout => "first-query-timeout",
             CloseReason::SocketError => "socket-error",
+            CloseReason::Panic => "panic",
         }
     }
 }
@@ -59,6 +71,9 @@ pub struct Counters {
     pub refused_not_allowed: Counter,
     /// Connections closed at once because `max-connections` was reached.
     pub refused_limit: Counter,
+    /// Connections closed at once because their requester address already had
+    /// `max-connections-per-requester`.
+    pub refused_per_requester: Counter,
     /// Connections that spoke the draft dialect / the RFC 6926 dialect.
     pub draft: Counter,
     pub rfc6926: Counter,

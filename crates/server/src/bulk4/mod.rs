@@ -49,6 +49,9 @@ pub struct Params {
     /// `data-timeout` and `idle-timeout`, in milliseconds.
     pub data_timeout_ms: u64,
     pub idle_timeout_ms: u64,
+    /// `frame-timeout` and `first-query-timeout`, in milliseconds.
+    pub frame_timeout_ms: u64,
+    pub first_query_timeout_ms: u64,
     /// Largest frame taken or sent.
     pub max_message_size: usize,
 }
@@ -73,6 +76,8 @@ impl Params {
                 .max(1),
             data_timeout_ms: u64::from(bulk.data_timeout.0) * 1000,
             idle_timeout_ms: u64::from(bulk.idle_timeout.0) * 1000,
+            frame_timeout_ms: u64::from(bulk.frame_timeout.0) * 1000,
+            first_query_timeout_ms: u64::from(bulk.first_query_timeout.0) * 1000,
             max_message_size: MAX_MESSAGE_SIZE,
         })
     }

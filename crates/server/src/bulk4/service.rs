@@ -10,7 +10,7 @@ use lessor_net::Now;
 use lessor_store::Store;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// What the listener needs besides the addresses.
 #[derive(Debug, Clone)]
@@ -19,6 +19,8 @@ pub struct Settings {
     pub allow: AllowList,
     /// BULK_LQ_MAX_CONNS.
     pub max_connections: usize,
+    /// `max-connections-per-requester`.
+    pub max_per_requester: usize,
 }
 
 impl StreamEngine for Connection {
@@ -49,7 +51,11 @@ impl StreamEngine for Connection {
         // Everything owed was handed out for these: let the peer read it before the close.
         Connection::close(self).map(|c| match c {
             Close::Finished | Close::Shutdown | Close::Aborted => Ending::Graceful(c),
-            Close::Junk(_) | Close::DataTimeout | Close::IdleTimeout => Ending::Abort(c),
+            Close::Junk(_)
+            | Close::DataTimeout
+            | Close::IdleTimeout
+            | Close::FrameTimeout
+            | Close::FirstQueryTimeout => Ending::Abort(c),
         })
     }
     fn next_deadline(&self) -> Option<u64> {
@@ -69,6 +75,7 @@ struct Service4 {
     allow: AllowList,
     store: Arc<Store>,
     counters: Arc<Counters>,
+    panics: Arc<Panics>,
 }
 
 impl StreamService for Service4 {
@@ -99,7 +106,12 @@ impl StreamService for Service4 {
         match why {
             Refused::NotAllowed => self.counters.refused_not_allowed.add(),
             Refused::Full | Refused::NoThread => self.counters.refused_limit.add(),
+            Refused::PerPeer => self.counters.refused_per_requester.add(),
         }
+    }
+
+    fn panicked(&self, peer: SocketAddr, message: &str) {
+        self.panics.note(peer, message);
     }
 
     fn closed(&self, _: SocketAddr, how: Ended<Close>) {
@@ -107,7 +119,33 @@ impl StreamService for Service4 {
             Ended::Engine(c) => CloseReason::from(c),
             Ended::SocketError => CloseReason::SocketError,
             Ended::Shutdown => CloseReason::Shutdown,
+            Ended::Panic => CloseReason::Panic,
         });
+    }
+}
+
+/// What connections' panics said, until the serve loop logs it ([`Running::take_panics`]):
+/// the first message since the last report and how many panics there were, so that a bug hit
+/// on every connection is one log line per report, not one per connection.
+#[derive(Debug, Default)]
+struct Panics(Mutex<Option<(String, u64)>>);
+
+impl Panics {
+    fn note(&self, peer: SocketAddr, message: &str) {
+        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match &mut *seen {
+            Some((_, n)) => *n += 1,
+            None => *seen = Some((format!("connection from {peer}: {message}"), 1)),
+        }
+    }
+
+    /// The line for the log, if any panic was noted since the last call.
+    fn take_line(&self) -> Option<String> {
+        let seen = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        seen.map(|(first, n)| match n {
+            1 => format!("a connection's engine panicked ({first}); the connection was closed"),
+            _ => format!("{n} connections' engines panicked, the first: {first}; they were closed"),
+        })
     }
 }
 
@@ -115,6 +153,7 @@ impl StreamService for Service4 {
 pub struct Running {
     listener: Listener,
     counters: Arc<Counters>,
+    panics: Arc<Panics>,
 }
 
 impl Running {
@@ -128,6 +167,12 @@ impl Running {
         &self.counters
     }
 
+    /// A line for the log when connections panicked since the last call: the first one's peer
+    /// and message, and how many there were.
+    pub fn take_panics(&self) -> Option<String> {
+        self.panics.take_line()
+    }
+
     /// Stops accepting, sends QueryTerminated on every connection and waits for the threads.
     pub fn shutdown(self) {
         self.listener.shutdown();
@@ -137,16 +182,52 @@ impl Running {
 /// Listens on `addrs` and serves bulk leasequery from `store` until [`Running::shutdown`].
 pub fn start(settings: Settings, addrs: &[SocketAddr], store: Arc<Store>) -> io::Result<Running> {
     let counters = Arc::new(Counters::default());
+    let panics = Arc::new(Panics::default());
     let service = Arc::new(Service4 {
         params: Arc::new(settings.params),
         allow: settings.allow,
         store,
         counters: Arc::clone(&counters),
+        panics: Arc::clone(&panics),
     });
     let limits = Limits {
         max_connections: settings.max_connections,
+        max_per_peer: settings.max_per_requester,
         ..Limits::default()
     };
     let listener = Listener::start(service, limits, addrs)?;
-    Ok(Running { listener, counters })
+    Ok(Running {
+        listener,
+        counters,
+        panics,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panics_are_one_line_per_report_naming_the_first() {
+        let panics = Panics::default();
+        assert_eq!(panics.take_line(), None);
+        panics.note("192.0.2.7:4000".parse().unwrap(), "index out of bounds");
+        assert_eq!(
+            panics.take_line().as_deref(),
+            Some(
+                "a connection's engine panicked (connection from 192.0.2.7:4000: index out of \
+                 bounds); the connection was closed"
+            )
+        );
+        assert_eq!(panics.take_line(), None, "reported once");
+        panics.note("192.0.2.7:4001".parse().unwrap(), "first");
+        panics.note("192.0.2.8:4002".parse().unwrap(), "second");
+        assert_eq!(
+            panics.take_line().as_deref(),
+            Some(
+                "2 connections' engines panicked, the first: connection from 192.0.2.7:4001: \
+                 first; they were closed"
+            )
+        );
+    }
 }

@@ -689,11 +689,15 @@ fn a_slow_reader_is_closed_after_data_timeout() {
 
 #[test]
 fn half_received_frame_times_out_and_idle_connection_closes() {
-    let mut h = H::new(Dialect::Draft);
+    // The deadlines of a frame and of the first query later than the timers tested here.
+    let mut params = params_of(CONFIG);
+    params.frame_timeout_ms = 3_600_000;
+    params.first_query_timeout_ms = 3_600_000;
+    let mut h = H::with(Dialect::Draft, params.clone());
     h.conn.receive(&[0, 100, 0, 0, 1], now(0)).unwrap();
     assert_eq!(h.conn.on_timeout(now(29_000)), Ok(()));
     assert_eq!(h.conn.on_timeout(now(30_000)), Err(Close::DataTimeout));
-    let mut h = H::new(Dialect::Draft);
+    let mut h = H::with(Dialect::Draft, params);
     assert_eq!(h.conn.on_timeout(now(299_000)), Ok(()));
     assert_eq!(h.conn.on_timeout(now(300_000)), Err(Close::IdleTimeout));
 }
@@ -1214,4 +1218,126 @@ fn bulk_lease_active_carries_the_clients_identifier() {
             "{dialect:?}: no client identifier was sent"
         );
     }
+}
+
+// ---------------------------------------------------------------- slots cannot be held forever
+
+/// A connection with frame-timeout and first-query-timeout of 10 s and data-timeout of 30 s.
+fn deadlines() -> H {
+    let text = CONFIG.replace(
+        "data-timeout = \"30s\"",
+        "data-timeout = \"30s\"\nframe-timeout = \"10s\"\nfirst-query-timeout = \"10s\"",
+    );
+    H::with(Dialect::Rfc6926, params_of(&text))
+}
+
+#[test]
+fn a_trickled_frame_is_closed_at_the_frame_deadline_whatever_the_octets() {
+    let mut h = deadlines();
+    // A first query, answered; then a frame announced as 65,535 octets, and one octet every
+    // 2 s: each well within the data-timeout, so only the deadline of the whole frame ends it.
+    assert_eq!(types(&h.ask(&by_ip(Dialect::Rfc6926, 1, "10.0.0.1"))), [15]);
+    h.conn.receive(&[0xff, 0xff], now(1000)).unwrap();
+    assert_eq!(h.conn.next_deadline(), Some(11_000));
+    for t in (3000..11_000).step_by(2000) {
+        h.conn.receive(&[1], now(t)).unwrap();
+        assert_eq!(h.conn.on_timeout(now(t)), Ok(()), "at {t} ms");
+    }
+    assert_eq!(
+        h.conn.next_deadline(),
+        Some(11_000),
+        "octets do not move it"
+    );
+    assert_eq!(h.conn.on_timeout(now(11_000)), Err(Close::FrameTimeout));
+    assert_eq!(h.conn.close(), Some(Close::FrameTimeout));
+    assert_eq!(
+        CloseReason::from(Close::FrameTimeout).name(),
+        "frame-timeout"
+    );
+}
+
+#[test]
+fn each_frame_has_its_own_deadline() {
+    let mut h = deadlines();
+    let f = h.frame(&by_ip(Dialect::Rfc6926, 1, "10.0.0.1"));
+    // The first query comes in two pieces 9 s apart: in time.
+    h.conn.receive(&f[..5], now(0)).unwrap();
+    h.conn.receive(&f[5..], now(9000)).unwrap();
+    assert_eq!(h.conn.on_timeout(now(9000)), Ok(()));
+    assert_eq!(types(&h.replies()), [15]);
+    // The next one is timed from its own first octets, at 9.5 s.
+    let g = h.frame(&by_ip(Dialect::Rfc6926, 2, "10.0.0.2"));
+    h.conn.receive(&g[..3], now(9500)).unwrap();
+    assert_eq!(h.conn.on_timeout(now(19_000)), Ok(()));
+    assert_eq!(h.conn.next_deadline(), Some(19_500));
+    assert_eq!(h.conn.on_timeout(now(19_500)), Err(Close::FrameTimeout));
+
+    // A frame that starts in the octets that end the one before is timed from that read.
+    let mut h = deadlines();
+    let mut two = f.clone();
+    two.extend_from_slice(&g[..3]);
+    h.conn.receive(&f[..5], now(0)).unwrap();
+    h.conn.receive(&two[5..], now(8000)).unwrap();
+    assert_eq!(h.conn.on_timeout(now(17_999)), Ok(()));
+    assert_eq!(h.conn.on_timeout(now(18_000)), Err(Close::FrameTimeout));
+}
+
+#[test]
+fn a_silent_connection_is_closed_at_the_first_query_deadline() {
+    let mut h = deadlines();
+    assert_eq!(h.conn.next_deadline(), Some(10_000));
+    assert_eq!(h.conn.on_timeout(now(9999)), Ok(()));
+    assert_eq!(
+        h.conn.on_timeout(now(10_000)),
+        Err(Close::FirstQueryTimeout)
+    );
+    assert_eq!(
+        CloseReason::from(Close::FirstQueryTimeout).name(),
+        "first-query-timeout"
+    );
+
+    // Octets that never make a frame do not count as the first query either.
+    let mut h = deadlines();
+    h.conn.receive(&[0, 200], now(9000)).unwrap();
+    assert_eq!(
+        h.conn.on_timeout(now(10_000)),
+        Err(Close::FirstQueryTimeout)
+    );
+
+    // Once a first query came, only the idle-timeout ends a quiet connection.
+    let mut h = deadlines();
+    h.ms = 5000;
+    assert_eq!(types(&h.ask(&by_ip(Dialect::Rfc6926, 1, "10.0.0.1"))), [15]);
+    assert_eq!(h.conn.on_timeout(now(60_000)), Ok(()));
+    assert_eq!(h.conn.next_deadline(), Some(305_000));
+    assert_eq!(h.conn.on_timeout(now(305_000)), Err(Close::IdleTimeout));
+}
+
+#[test]
+fn a_slow_but_steady_reader_is_served_and_a_stalled_one_is_cut_off() {
+    let mut h = deadlines();
+    fill_relay(&h, b"A", 400, ip("10.0.0.1"));
+    h.send(&by_relay(Dialect::Rfc6926, 1, b"A"));
+    // What the listener does: hand out a large write, then report what the socket took.
+    let mut out = Vec::new();
+    let handed = h.conn.poll_transmit(&mut out, 64 * 1024, now(0));
+    assert!(handed > 40_000, "{handed}");
+    // A reader taking 1 kB a second: 40 s and more, longer than the data-timeout (30 s).
+    let mut held = handed;
+    let mut t = 0;
+    while held > 0 {
+        t += 1000;
+        let took = held.min(1000);
+        held -= took;
+        h.conn.written(took, held, now(t));
+        assert_eq!(h.conn.on_timeout(now(t)), Ok(()), "cut off at {t} ms");
+    }
+    assert!(t > 40_000);
+    // The next write, and then the reader stops: closed a data-timeout after its last read.
+    out.clear();
+    let handed = h.conn.poll_transmit(&mut out, 64 * 1024, now(t));
+    assert!(handed > 0);
+    h.conn.written(100, handed - 100, now(t));
+    assert_eq!(h.conn.on_timeout(now(t + 29_999)), Ok(()));
+    assert_eq!(h.conn.on_timeout(now(t + 30_000)), Err(Close::DataTimeout));
 }

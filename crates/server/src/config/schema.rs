@@ -215,6 +215,13 @@ pub struct Bulk {
     pub data_timeout: Seconds,
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout: Seconds,
+    // Slots that cannot be held forever (docs/leasequery.md, "Bulk leasequery limits").
+    #[serde(default = "default_frame_timeout")]
+    pub frame_timeout: Seconds,
+    #[serde(default = "default_first_query_timeout")]
+    pub first_query_timeout: Seconds,
+    #[serde(default = "default_max_connections_per_requester")]
+    pub max_connections_per_requester: u32,
     #[serde(default = "default_queries_per_connection")]
     pub queries_per_connection: u32,
     #[serde(default)]
@@ -231,6 +238,18 @@ fn default_data_timeout() -> Seconds {
 
 fn default_idle_timeout() -> Seconds {
     Seconds(300)
+}
+
+fn default_frame_timeout() -> Seconds {
+    Seconds(10)
+}
+
+fn default_first_query_timeout() -> Seconds {
+    Seconds(10)
+}
+
+fn default_max_connections_per_requester() -> u32 {
+    2
 }
 
 fn default_queries_per_connection() -> u32 {

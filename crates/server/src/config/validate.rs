@@ -495,6 +495,10 @@ pub fn leasequery4(
         let path = root.key("bulk");
         for (key, value) in [
             ("max-connections", b.max_connections),
+            (
+                "max-connections-per-requester",
+                b.max_connections_per_requester,
+            ),
             ("queries-per-connection", b.queries_per_connection),
         ] {
             if value == 0 {
@@ -504,8 +508,14 @@ pub fn leasequery4(
         if b.data_timeout.0 == 0 {
             out.push((path.key("data-timeout"), "must be longer than 0s".into()));
         }
-        if b.idle_timeout.0 == 0 {
-            out.push((path.key("idle-timeout"), "must be longer than 0s".into()));
+        for (key, value) in [
+            ("idle-timeout", b.idle_timeout),
+            ("frame-timeout", b.frame_timeout),
+            ("first-query-timeout", b.first_query_timeout),
+        ] {
+            if value.0 == 0 {
+                out.push((path.key(key), "must be longer than 0s".into()));
+            }
         }
         let c = &b.draft_codes;
         let messages = [

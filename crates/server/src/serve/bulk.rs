@@ -36,6 +36,8 @@ pub(super) fn start4(
         params,
         allow: AllowList::new(lq.requesters.clone()),
         max_connections: usize::try_from(bulk.max_connections).unwrap_or(usize::MAX),
+        max_per_requester: usize::try_from(bulk.max_connections_per_requester)
+            .unwrap_or(usize::MAX),
     };
     let running = bulk4::start(settings, &addrs, Arc::clone(store))
         .map_err(|e| ServeError::Sockets(format!("bulk leasequery: {e}")))?;

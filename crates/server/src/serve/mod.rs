@@ -73,17 +73,42 @@ pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(),
     let store = Arc::new(store);
 
     let result = serve(config, &store, stop, log);
-
-    // Everything submitted so far becomes durable before the process ends.
-    let _ = store.sync().wait();
-    match Arc::try_unwrap(store) {
-        Ok(store) => store
-            .close()
-            .map_err(|e| ServeError::Store(e.to_string()))?,
-        Err(_) => log("store still shared at shutdown; its writer flushed what was queued"),
-    }
+    let closed = close_store(store, SYNC_TIMEOUT, log);
     log("stopped");
-    result
+    result.and(closed)
+}
+
+/// How long the store may take at shutdown to make durable what was submitted before.
+pub const SYNC_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Waits (at most `timeout`) until everything submitted is durable, then closes the store. A
+/// writer that does not confirm in time (a disk that hangs) is left behind rather than waited
+/// for: the process can end, and the log says what may not have been written.
+fn close_store(store: Arc<Store>, timeout: Duration, log: &dyn Fn(&str)) -> Result<(), ServeError> {
+    let stats = store.writer_stats();
+    match store.sync().wait_timeout(timeout) {
+        Some(Ok(())) => {}
+        Some(Err(e)) => log(&format!(
+            "error: store: the last changes were not written: {e}"
+        )),
+        None => {
+            // Closing or dropping the store would wait for the writer: leave it running.
+            std::mem::forget(store);
+            return Err(ServeError::Store(format!(
+                "the writer did not confirm within {timeout:?} at shutdown ({} commit(s), {} \
+                 change(s) written): changes submitted after the last commit may be lost",
+                stats.commits(),
+                stats.changes()
+            )));
+        }
+    }
+    match Arc::try_unwrap(store) {
+        Ok(store) => store.close().map_err(|e| ServeError::Store(e.to_string())),
+        Err(_) => {
+            log("store still shared at shutdown; its writer flushed what was queued");
+            Ok(())
+        }
+    }
 }
 
 /// Starts every service `config` names, runs the timer until `stop`, then stops them.
@@ -122,20 +147,21 @@ fn serve(
         let now = clock.now();
         if let Some(udp4) = &udp4 {
             udp4.tick(now, log);
-            if udp4.receivers_lost() > 0 {
-                failed = Some(ServeError::Thread(format!(
-                    "{} DHCPv4 receive thread(s) ended unexpectedly",
-                    udp4.receivers_lost()
-                )));
+            // A receive thread lost is a socket no longer fully served and a bug: stop rather
+            // than serve on at reduced capacity without anybody noticing.
+            if let Some(why) = udp4.lost_receiver() {
+                failed = Some(ServeError::Thread(format!("dhcp4: {why}; stopping")));
                 break;
             }
         }
+        log_panics(bulk4.as_ref(), log);
         if !interval.is_zero() && last_stats.elapsed() >= interval {
             last_stats = Instant::now();
             log_stats(&reports, log);
         }
     }
     log_stats(&reports, log);
+    log_panics(bulk4.as_ref(), log);
     if let Some(bulk4) = bulk4 {
         // Every open bulk query gets QueryTerminated.
         bulk4.shutdown();
@@ -151,6 +177,13 @@ fn serve(
     failed.map_or(Ok(()), Err)
 }
 
+/// What the bulk leasequery connections' panics said since the last call (one line).
+fn log_panics(bulk4: Option<&crate::bulk4::Running>, log: &dyn Fn(&str)) {
+    if let Some(line) = bulk4.and_then(crate::bulk4::Running::take_panics) {
+        log(&format!("error: bulk leasequery: {line}"));
+    }
+}
+
 /// One line per service whose counters moved.
 fn log_stats(reports: &[(&str, &dyn Report)], log: &dyn Fn(&str)) {
     for (name, report) in reports {
@@ -158,5 +191,56 @@ fn log_stats(reports: &[(&str, &dyn Report)], log: &dyn Fn(&str)) {
         if !line.is_empty() {
             log(&format!("stats {name}: {line}"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lessor_store::{Backend, Binding4, Change, Completion, HwAddr, Loaded, State4, StoreError};
+    use std::sync::mpsc;
+
+    /// A backend whose writes hang until told to go on (a disk that stopped answering).
+    struct Hung(mpsc::Receiver<()>);
+
+    impl Backend for Hung {
+        fn load(&mut self) -> Result<Loaded, StoreError> {
+            Ok(Loaded::default())
+        }
+        fn apply(&mut self, _: &[Change]) -> Result<(), StoreError> {
+            let _ = self.0.recv();
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_writer_that_hangs_at_shutdown_is_not_waited_for_forever() {
+        let (go_on, hang) = mpsc::channel();
+        let (store, _) = Store::open(Box::new(Hung(hang))).unwrap();
+        let store = Arc::new(store);
+        let binding = Binding4::new(
+            "192.0.2.10".parse().unwrap(),
+            "192.0.2.0/24".parse().unwrap(),
+            HwAddr::ethernet([2, 0, 0, 0, 0, 1]),
+            State4::Active,
+        );
+        store.v4().upsert(binding, Completion::none());
+        let lines = std::sync::Mutex::new(Vec::new());
+        let began = Instant::now();
+        let closed = close_store(store, Duration::from_millis(200), &|l: &str| {
+            lines.lock().unwrap().push(l.to_owned())
+        });
+        assert!(began.elapsed() < Duration::from_secs(5));
+        let error = closed.unwrap_err().to_string();
+        assert!(
+            error.contains("did not confirm within 200ms") && error.contains("may be lost"),
+            "{error}"
+        );
+        // Let the forgotten writer's thread finish its write.
+        let _ = go_on.send(());
+
+        // A writer that answers: closed cleanly.
+        let store = Arc::new(Store::in_memory());
+        assert!(close_store(store, SYNC_TIMEOUT, &|_: &str| {}).is_ok());
     }
 }

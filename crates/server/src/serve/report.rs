@@ -27,6 +27,7 @@ impl Report for udp::Counters {
         out("sent-hardware", c.sent_hardware);
         out("sent-multicast", c.sent_multicast);
         out("send-errors", c.send_errors);
+        out("send-timeouts", c.send_timeouts);
         out("broadcast-fallbacks", c.fallbacks);
     }
 }
@@ -54,6 +55,7 @@ impl Report for bulk4::Counters {
         out("accepted", self.accepted.get());
         out("refused-not-allowed", self.refused_not_allowed.get());
         out("refused-limit", self.refused_limit.get());
+        out("refused-per-requester", self.refused_per_requester.get());
         out("draft", self.draft.get());
         out("rfc6926", self.rfc6926.get());
         for (kind, name) in KINDS {

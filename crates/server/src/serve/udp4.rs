@@ -46,9 +46,10 @@ impl Udp4 {
         }
     }
 
-    /// Receive threads that ended while the service runs (a handler panicked).
-    pub(super) fn receivers_lost(&self) -> usize {
-        self.receivers.finished_early()
+    /// A receive thread that ended while the service runs (a handler panicked), as a line for
+    /// the log with the panic's message.
+    pub(super) fn lost_receiver(&self) -> Option<String> {
+        self.receivers.first_failure()
     }
 
     /// What the service counts, by part.
