@@ -79,7 +79,87 @@ for ctl_name, ctl in {"max1500_bytewise": b"\x05\xdc\x00\x00", "max65535_mixed":
 # Short frames and a truncated one.
 framing_seeds["tiny_frames"] = b"\x00\x10\x00\x01" + b"\x00\x01\x01\x00\x02\x01\x02\x00\x05\x01"
 
-for target, seeds in {"v4_parse": v4_seeds, "v6_parse": v6_seeds, "framing": framing_seeds}.items():
+
+# Server targets (fuzz/src/lib.rs): records of [control][length u16][payload]. Control bits 0-1:
+# 0 through the relay 198.51.100.1, 1 a client on the served link, 2 unicast from a client with
+# an address, 3 a requester that is not a relay.
+def record(control, payload):
+    return bytes([control]) + struct.pack("!H", len(payload)) + payload
+
+
+RELAY = bytes([198, 51, 100, 1])
+SERVER = bytes([192, 0, 2, 1])
+POOL0 = bytes([198, 51, 100, 100])
+RAI = bytes([82, 14, 1, 3]) + b"c01" + bytes([2, 3]) + b"m01" + bytes([12, 2]) + b"r0"
+
+
+def client(msgtype, giaddr=RELAY, ciaddr=b"\0\0\0\0", options=b""):
+    return v4(1, msgtype, ciaddr=ciaddr, chaddr=MAC, giaddr=giaddr, options=options)
+
+
+def lq(options=b"", ciaddr=b"\0\0\0\0", chaddr=b""):
+    return v4(1, 10, ciaddr=ciaddr, chaddr=chaddr, giaddr=RELAY, options=options)
+
+
+discover = client(1, options=bytes([55, 3, 1, 3, 6]) + RAI)
+request = client(3, options=bytes([54, 4]) + SERVER + bytes([50, 4]) + POOL0 + RAI)
+udp4_seeds = {
+    # Relayed DORA, then a leasequery by IP, by MAC and by relay-id for it.
+    "relayed_dora_then_queries": b"".join([
+        record(0, discover), record(0, request),
+        record(0, lq(ciaddr=POOL0, options=bytes([55, 2, 82, 91]))),
+        record(0, lq(chaddr=MAC)),
+        record(0, lq(options=bytes([82, 4, 12, 2]) + b"r0")),
+    ]),
+    # A direct client: DISCOVER, REQUEST, then a unicast RELEASE after a minute.
+    "direct_dora_release": b"".join([
+        record(1, client(1, giaddr=b"\0\0\0\0")),
+        record(1, client(3, giaddr=b"\0\0\0\0",
+                         options=bytes([54, 4]) + SERVER + bytes([50, 4, 192, 0, 2, 100]))),
+        record(2 | 4 << 2, client(7, giaddr=b"\0\0\0\0", ciaddr=bytes([192, 0, 2, 100]),
+                                  options=bytes([54, 4]) + SERVER)),
+    ]),
+    # An offer that lapses (the clock moves 61 s, the timer runs), a DECLINE, an INFORM.
+    "lapse_decline_inform": b"".join([
+        record(0, discover), record(0 | 4 << 2 | 0x20, discover), record(0, request),
+        record(0, client(4, options=bytes([54, 4]) + SERVER + bytes([50, 4]) + POOL0)),
+        record(2, client(8, giaddr=b"\0\0\0\0", ciaddr=bytes([203, 0, 113, 7]))),
+    ]),
+}
+leasequery4_seeds = {
+    "by_ip": b"\0" + lq(ciaddr=bytes([198, 51, 100, 101]), options=bytes([55, 3, 51, 82, 91])),
+    "by_mac": b"\0" + lq(chaddr=bytes([2, 0, 0, 0, 0, 1])),
+    "by_client_id": b"\0" + lq(options=bytes([61, 7, 1, 2, 0, 0, 0, 0, 2])),
+    "by_remote_id": b"\0" + lq(options=bytes([82, 4, 2, 2]) + b"m1"),
+    "by_relay_id": b"\0" + lq(options=bytes([82, 4, 12, 2]) + b"r1" + bytes([55, 2, 82, 92])),
+}
+
+
+def no_hardware(msg):
+    """A query without a MAC has htype 0 too (RFC 6926 refuses a stray htype)."""
+    return msg[:1] + b"\0" + msg[2:]
+
+
+bulk_by_relay = no_hardware(v4(1, 14, giaddr=RELAY, options=bytes([82, 4, 12, 2]) + b"r1"))
+bulk_by_remote = no_hardware(v4(1, 14, giaddr=RELAY, options=bytes([82, 4, 2, 2]) + b"m2"))
+bulk_by_mac = v4(1, 14, chaddr=bytes([2, 0, 0, 0, 0, 3]), giaddr=RELAY, options=bytes([55, 3, 82, 91, 153]))
+bulk_by_ip = no_hardware(v4(1, 10, ciaddr=bytes([198, 51, 100, 103]), giaddr=RELAY))
+bulk4_seeds = {
+    # RFC 6926: two queries in one segment, then writes, a tick, and the peer's close.
+    "rfc6926_two_queries": b"".join([
+        record(0, frame("rfc6926", bulk_by_relay) + frame("rfc6926", bulk_by_remote)),
+        record(2 | 7 << 2, b""), record(3, b""), record(2 | 7 << 2, b""), record(0x80 | 2, b""),
+    ]),
+    "rfc6926_by_mac": record(0, frame("rfc6926", bulk_by_mac)) + record(2 | 7 << 2, b"") * 4,
+    # The draft: a query by IP cut into small reads, small writes.
+    "draft_by_ip_trickled": b"".join(
+        [record(0, frame("draft", bulk_by_ip)[i:i + 3]) for i in range(0, len(frame("draft", bulk_by_ip)), 3)]
+        + [record(2, b"")] * 8 + [record(0x80 | 3 | 6 << 2, b"")]),
+}
+
+for target, seeds in {"v4_parse": v4_seeds, "v6_parse": v6_seeds, "framing": framing_seeds,
+                      "udp4": udp4_seeds, "leasequery4": leasequery4_seeds, "bulk4": bulk4_seeds,
+                      "v4_index": v4_seeds}.items():
     d = os.path.join(ROOT, target)
     os.makedirs(d, exist_ok=True)
     for name, data in seeds.items():
