@@ -14,15 +14,18 @@
 //! - [`clock`]: the one place the clocks are read ([`Now`]: wall-clock seconds for lease
 //!   arithmetic, monotonic milliseconds for timers).
 //! - [`Interface`]: interface names, indexes and addresses.
+//! - [`process`]: the server's file creation mask, and the switch from root to a configured user
+//!   keeping the capabilities its sockets need.
 //!
-//! The only unsafe code is in `sys` (the SIOCSARP ioctl and setpriority(2), which neither nix
-//! nor socket2 wraps).
+//! The only unsafe code is in `sys` (the SIOCSARP ioctl, setpriority(2), capget(2)/capset(2),
+//! which neither nix nor socket2 wraps).
 
 #![deny(unsafe_code)]
 
 pub mod clock;
 mod datagram;
 mod interface;
+pub mod process;
 mod sys;
 pub mod tcp;
 pub mod udp;
