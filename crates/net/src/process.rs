@@ -158,6 +158,11 @@ impl Account {
     }
 }
 
+/// Whether the process runs as root (effective uid 0).
+pub fn is_root() -> bool {
+    unistd::geteuid().is_root()
+}
+
 /// How many threads this process runs (/proc/self/task).
 fn threads() -> io::Result<usize> {
     Ok(std::fs::read_dir("/proc/self/task")?.count())
