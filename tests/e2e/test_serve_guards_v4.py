@@ -105,7 +105,8 @@ def test_runs_as_nobody_with_three_capabilities_and_still_serves(topo_direct, pr
     base = Path(tempfile.mkdtemp(prefix="lessor-e2e-user-", dir="/tmp"))
     try:
         os.chmod(base, 0o755)
-        store = base / "var" / "lessor.db"       # var/ does not exist: the server creates it
+        store = base / "var" / "lib" / "lessor.db"   # neither var/ nor lib/ exists: the server
+                                                    # creates them (0700) and gives them to nobody
         config = _direct_config(t, base, "lessor", store, server_lines=['user = "nobody"'])
         srv = LessorServer(procs, t.server, config, store)
         srv.check()
@@ -129,7 +130,8 @@ def test_runs_as_nobody_with_three_capabilities_and_still_serves(topo_direct, pr
             assert int(st["CapPrm"], 16) == KEPT_CAPS, (task, st["CapPrm"])
             assert int(st["CapInh"], 16) == 0, (task, st["CapInh"])
             assert int(st.get("CapAmb", "0"), 16) == 0, (task, st.get("CapAmb"))
-        assert (base / "var").stat().st_uid == nobody.pw_uid
+        for d in (base / "var", base / "var" / "lib"):
+            assert d.stat().st_uid == nobody.pw_uid and _mode(d) == 0o700, d
         for suffix in ("", "-wal", "-shm", ".lock"):
             f = Path(f"{store}{suffix}")
             assert f.stat().st_uid == nobody.pw_uid and _mode(f) == 0o600, f

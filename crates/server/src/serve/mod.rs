@@ -27,6 +27,7 @@ use lessor_net::udp::Sockets;
 use lessor_net::{process, Clock};
 use lessor_store::{SqliteBackend, Store, StoreError};
 use std::fmt;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -75,13 +76,16 @@ pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(),
     process::restrict_umask();
     let account = privileges::account(config)?;
     let path = &config.file.server.store;
-    let mut created = None;
+    // The directories this server creates (the user gets them: see privileges::switch).
+    let mut created = Vec::new();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.exists() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| ServeError::Store(format!("cannot create {}: {e}", dir.display())))?;
-            created = Some(dir);
-        }
+        created = dir
+            .ancestors()
+            .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ServeError::Store(format!("cannot create {}: {e}", dir.display())))?;
     }
     let backend = SqliteBackend::open_exclusive(path, "lessor serve").map_err(|e| match e {
         StoreError::InUse { .. } => ServeError::Refused(format!("{e}; refusing to start")),
@@ -92,7 +96,7 @@ pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(),
     }
     let sockets4 = udp4::open(config)?;
     if let Some(account) = &account {
-        privileges::switch(account, path, created, log)?;
+        privileges::switch(account, path, &created, log)?;
     }
     let (store, report) =
         Store::open(Box::new(backend)).map_err(|e| ServeError::Store(e.to_string()))?;

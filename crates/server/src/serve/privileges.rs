@@ -3,14 +3,14 @@
 //!
 //! SQLite keeps writing the store through the descriptors it opened, but creates and removes
 //! `-wal` and `-shm` beside it as the process's user: the store's files are given to the user
-//! first, and so is the store's directory when this server created it. A directory the user
+//! first, and so are the directories this server created for it. A directory the user
 //! cannot write is left as it is, with a warning.
 
 use super::ServeError;
 use crate::config::Config;
 use lessor_net::process::{self, Account};
 use lessor_store::lock::store_files;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The account `[server] user` names, looked up before anything is opened; `None` without it.
 pub(super) fn account(config: &Config) -> Result<Option<Account>, ServeError> {
@@ -23,12 +23,12 @@ pub(super) fn account(config: &Config) -> Result<Option<Account>, ServeError> {
         .map_err(|e| ServeError::Privileges(format!("{e}; refusing to start")))
 }
 
-/// Gives the store to `account` and switches to it; `created` is the store's directory when
-/// this server has just created it.
+/// Gives the store to `account` and switches to it; `created` are the directories this server
+/// has just created for the store.
 pub(super) fn switch(
     account: &Account,
     store: &Path,
-    created: Option<&Path>,
+    created: &[PathBuf],
     log: &dyn Fn(&str),
 ) -> Result<(), ServeError> {
     let refused = |e: &dyn std::fmt::Display| {
@@ -39,8 +39,8 @@ pub(super) fn switch(
     };
     if process::is_root() {
         for path in created
-            .map(Path::to_path_buf)
-            .into_iter()
+            .iter()
+            .cloned()
             .chain(store_files(store).into_iter().filter(|p| p.exists()))
         {
             account
