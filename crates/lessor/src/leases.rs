@@ -216,6 +216,22 @@ fn open(path: &Path) -> Outcome<Store> {
     Ok(store)
 }
 
+/// Opens the store to write it, as the only process that does (docs/operator-guide.md, "One
+/// process per store"): fails at once while `lessor serve` or another import holds it. Files it
+/// creates are its owner's only (umask 077, store files 0600).
+fn open_writer(path: &Path) -> Outcome<SqliteBackend> {
+    lessor_net::process::restrict_umask();
+    let backend =
+        SqliteBackend::open_exclusive(path, "lessor leases import").map_err(|e| match e {
+            StoreError::InUse { .. } => Fail(format!("{e}; stop it first, nothing was imported")),
+            e => open_error(e),
+        })?;
+    for t in backend.tightened() {
+        eprintln!("warning: {t}");
+    }
+    Ok(backend)
+}
+
 fn open_error(e: StoreError) -> Fail {
     let msg = e.to_string();
     if msg.contains("locked") || msg.contains("busy") {
@@ -445,7 +461,7 @@ fn import_isc(
     let report = if dry_run {
         stream::import_isc(file, None, target)?
     } else {
-        let mut backend = SqliteBackend::open(&path).map_err(open_error)?;
+        let mut backend = open_writer(&path)?;
         stream::import_isc(file, Some(&mut backend), target)?
     };
     print!("{}: {report}", file.display());
@@ -506,7 +522,10 @@ fn finish(
     let n = bindings.len();
     let mut replaced = 0;
     if !dry_run && n > 0 {
-        let store = open(path)?;
+        let (store, report) = Store::open(Box::new(open_writer(path)?)).map_err(open_error)?;
+        for s in &report.skipped {
+            eprintln!("warning: {}: unreadable row skipped: {s:?}", path.display());
+        }
         let mut rest = bindings;
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(1000));

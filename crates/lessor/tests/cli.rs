@@ -113,3 +113,33 @@ fn decode_refuses_garbage_with_a_reason() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not hex"));
 }
+
+#[test]
+fn a_wildcard_listen_address_is_refused_unless_meant() {
+    let dir = std::env::temp_dir().join(format!("lessor-cli-wildcard-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wild = dir.join("wild.toml");
+    let text = std::fs::read_to_string(example()).unwrap();
+    let text = text.replacen("listen = [\"192.0.2.1\"]", "listen = [\"0.0.0.0\"]", 1);
+    std::fs::write(&wild, &text).unwrap();
+    let out = lessor().arg("check").arg(&wild).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("wild.toml:10:11: dhcp4.listen[0]: 0.0.0.0 listens on every address"),
+        "{stderr}"
+    );
+    let meant = dir.join("meant.toml");
+    std::fs::write(
+        &meant,
+        text.replacen("[dhcp4]\n", "[dhcp4]\nlisten-wildcard = true\n", 1),
+    )
+    .unwrap();
+    let out = lessor().arg("check").arg(&meant).output().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

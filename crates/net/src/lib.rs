@@ -15,9 +15,11 @@
 //!   arithmetic, monotonic milliseconds for timers).
 //! - [`Interface`]: interface names, indexes and addresses.
 //! - [`panic`]: the message of a panic caught in a thread of this crate.
+//! - [`process`]: the server's file creation mask, and the switch from root to a configured user
+//!   keeping the capabilities its sockets need.
 //!
-//! The only unsafe code is in `sys` (the SIOCSARP ioctl and setpriority(2), which neither nix
-//! nor socket2 wraps).
+//! The only unsafe code is in `sys` (the SIOCSARP ioctl, setpriority(2), capget(2)/capset(2),
+//! which neither nix nor socket2 wraps).
 
 #![deny(unsafe_code)]
 
@@ -25,6 +27,7 @@ pub mod clock;
 mod datagram;
 mod interface;
 pub mod panic;
+pub mod process;
 mod sys;
 pub mod tcp;
 pub mod udp;

@@ -40,6 +40,15 @@ pub enum StoreError {
     },
     /// The writer thread has stopped; the change was not persisted.
     WriterGone,
+    /// Another process holds the store's lock ([`crate::lock`]): it writes the store.
+    InUse {
+        /// The store (database file).
+        path: PathBuf,
+        /// The holder's pid, as its lock file says.
+        pid: Option<u32>,
+        /// What the holder is ("lessor serve"), as its lock file says.
+        holder: Option<String>,
+    },
 }
 
 impl StoreError {
@@ -75,6 +84,15 @@ impl fmt::Display for StoreError {
             ),
             StoreError::Database { context, source } => write!(f, "{context}: {source}"),
             StoreError::WriterGone => write!(f, "the store's writer thread has stopped"),
+            StoreError::InUse { path, pid, holder } => {
+                let pid = pid.map_or("pid unknown".to_owned(), |p| format!("pid {p}"));
+                let holder = holder.as_ref().map_or(String::new(), |h| format!(", {h}"));
+                write!(
+                    f,
+                    "store {} is in use by another process ({pid}{holder})",
+                    path.display()
+                )
+            }
         }
     }
 }

@@ -7,6 +7,8 @@
 //!   tells a caller when its change is durable.
 //! - [`Table`]: the generic in-memory table over any [`Record`]; persistent maps make
 //!   [`Table::clone`] an O(1) snapshot ([`table`] explains the choice).
+//! - [`StoreLock`]: one writing process per store, and store files only their owner reads
+//!   ([`lock`]).
 //! - [`Backend`]: persistence, the boundary a database implements; [`SqliteBackend`] is the
 //!   embedded default ([`schema`]); [`Change`] and [`Loaded`] carry one part per family.
 //!
@@ -26,6 +28,7 @@ pub mod change;
 pub mod civil;
 pub mod completion;
 pub mod error;
+pub mod lock;
 mod packed;
 pub mod record;
 pub mod schema;
@@ -39,6 +42,7 @@ pub use backend::{Backend, Loaded, NullBackend, SkippedRow};
 pub use change::Change;
 pub use completion::{Completion, Deferred, Ticket};
 pub use error::StoreError;
+pub use lock::{StoreLock, Tightened};
 pub use packed::MAX_FIELD_LEN;
 pub use record::{Record, Timestamp};
 pub use sqlite::SqliteBackend;

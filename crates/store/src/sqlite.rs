@@ -19,6 +19,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Row};
 use crate::backend::{Backend, Loaded};
 use crate::change::Change;
 use crate::error::StoreError;
+use crate::lock::{self, StoreLock, Tightened};
 use crate::schema;
 use crate::v4;
 
@@ -26,6 +27,11 @@ use crate::v4;
 pub struct SqliteBackend {
     conn: Connection,
     path: PathBuf,
+    /// The store's lock, for a backend that writes ([`SqliteBackend::open_exclusive`]): held
+    /// as long as the backend lives (the store's writer thread owns it).
+    lock: Option<StoreLock>,
+    /// Store files that were readable by others when opened, made 0600.
+    tightened: Vec<Tightened>,
 }
 
 impl std::fmt::Debug for SqliteBackend {
@@ -47,10 +53,30 @@ fn open_error(path: &Path, what: &str, e: rusqlite::Error) -> StoreError {
 }
 
 impl SqliteBackend {
-    /// Opens (creating if needed) the database at `path`, sets WAL mode and `synchronous=FULL`,
-    /// and migrates the schema. A file that is not SQLite is [`StoreError::NotADatabase`].
+    /// Opens for writing, as the only process that writes: takes the store's lock first
+    /// ([`StoreLock`], naming this process `holder`, e.g. "lessor serve"), so a second writer
+    /// fails at once with [`StoreError::InUse`] before it reads anything, then makes files
+    /// others could read 0600 ([`SqliteBackend::tightened`] says which) and opens as
+    /// [`SqliteBackend::open`] does.
+    pub fn open_exclusive(
+        path: impl AsRef<Path>,
+        holder: &str,
+    ) -> Result<SqliteBackend, StoreError> {
+        let path = path.as_ref();
+        let lock = StoreLock::acquire(path, holder)?;
+        let tightened = lock::tighten(path)?;
+        let mut backend = SqliteBackend::open(path)?;
+        backend.lock = Some(lock);
+        backend.tightened = tightened;
+        Ok(backend)
+    }
+
+    /// Opens (creating if needed, mode 0600) the database at `path`, sets WAL mode and
+    /// `synchronous=FULL`, and migrates the schema. A file that is not SQLite is
+    /// [`StoreError::NotADatabase`]. Takes no lock: for readers, and for tests.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteBackend, StoreError> {
         let path = path.as_ref();
+        lock::create_private(path)?;
         let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -75,12 +101,25 @@ impl SqliteBackend {
         Ok(SqliteBackend {
             conn,
             path: path.to_path_buf(),
+            lock: None,
+            tightened: Vec::new(),
         })
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The store's lock, when opened with [`SqliteBackend::open_exclusive`].
+    pub fn lock(&self) -> Option<&StoreLock> {
+        self.lock.as_ref()
+    }
+
+    /// The store files [`SqliteBackend::open_exclusive`] found readable by others and made
+    /// 0600 (for the caller to warn about).
+    pub fn tightened(&self) -> &[Tightened] {
+        &self.tightened
     }
 }
 

@@ -459,3 +459,44 @@ fn a_version_1_database_gets_state_since_from_its_times_and_sequence_0() {
     // 198.18.0.1 is the expired one: since its end.
     assert_eq!(shown, "2027-01-15 09:00:10");
 }
+
+#[test]
+fn a_writing_store_is_exclusive_for_its_life_and_its_files_are_0600() {
+    use lessor_store::SqliteBackend;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("exclusive");
+    let db = dir.join("leases.db");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let backend = SqliteBackend::open_exclusive(&db, "lessor serve").unwrap();
+    assert!(backend.tightened().is_empty());
+    let (store, _) = Store::open(Box::new(backend)).unwrap();
+    let (done, ticket) = Completion::ticket();
+    store.v4().upsert(active(1, 1, NOW), done);
+    ticket.wait().unwrap();
+    for suffix in ["", "-wal", "-shm", ".lock"] {
+        let file = dir.join(format!("leases.db{suffix}"));
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+    let err = SqliteBackend::open_exclusive(&db, "lessor leases import").unwrap_err();
+    assert!(
+        matches!(&err, StoreError::InUse { path, pid: Some(_), holder: Some(h) }
+            if *path == db && h == "lessor serve"),
+        "{err:?}"
+    );
+    // Readers take no lock.
+    drop(SqliteBackend::open(&db).unwrap());
+    store.close().unwrap();
+    // Closing the store ends its writer, which owned the backend and its lock.
+    drop(SqliteBackend::open_exclusive(&db, "lessor leases import").unwrap());
+
+    // A store left readable by others is tightened by the next writer, which says so.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let backend = SqliteBackend::open_exclusive(&db, "lessor serve").unwrap();
+    let tightened: Vec<_> = backend
+        .tightened()
+        .iter()
+        .map(|t| (&t.path, t.was))
+        .collect();
+    assert_eq!(tightened, vec![(&db, 0o644)]);
+    assert_eq!(mode(&db), 0o600);
+}

@@ -121,6 +121,10 @@ impl Server {
         wait_for_log(&log, ready, Instant::now() + Duration::from_secs(20));
         server
     }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Server {

@@ -1,5 +1,6 @@
 //! Why a server socket could not be opened, naming the address or interface and the cause.
 
+use super::holders::Holder;
 use super::socket::Family;
 use std::fmt;
 use std::io;
@@ -25,12 +26,16 @@ pub enum OpenError {
     },
     /// A listen address of the other family than the service's sockets.
     WrongFamily { address: IpAddr, family: Family },
+    /// Another process has a socket on the port that would share its datagrams
+    /// ([`super::holders`]).
+    Held { holder: Holder },
 }
 
 impl fmt::Display for OpenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             OpenError::NoSuchInterface { name } => write!(f, "interface {name} does not exist"),
+            OpenError::Held { holder } => write!(f, "{holder}"),
             OpenError::WrongFamily { address, family } => {
                 let want = match family {
                     Family::V4 => "IPv4",
@@ -77,7 +82,9 @@ impl fmt::Display for OpenError {
 impl std::error::Error for OpenError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            OpenError::NoSuchInterface { .. } | OpenError::WrongFamily { .. } => None,
+            OpenError::NoSuchInterface { .. }
+            | OpenError::WrongFamily { .. }
+            | OpenError::Held { .. } => None,
             OpenError::Lookup { source, .. }
             | OpenError::Setup { source, .. }
             | OpenError::Bind { source, .. } => Some(source),

@@ -5,6 +5,7 @@
 
 mod counters;
 mod error;
+pub mod holders;
 mod receive;
 mod send;
 mod socket;

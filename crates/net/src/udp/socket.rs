@@ -10,9 +10,12 @@
 //! Every socket reports each datagram's destination address and interface (IP_PKTINFO /
 //! IPV6_RECVPKTINFO), shares its port with the others (SO_REUSEADDR), has a read timeout of
 //! [`POLL_INTERVAL`] so its readers notice a stop request, and a send timeout of
-//! [`SEND_TIMEOUT`] so that a send buffer that stays full never holds a thread.
+//! [`SEND_TIMEOUT`] so that a send buffer that stays full never holds a thread. SO_REUSEADDR
+//! would let another process share the port too: [`Sockets::open`] first looks for one
+//! ([`super::holders`]).
 
 use super::error::OpenError;
+use super::holders;
 use crate::interface::Interface;
 use nix::sys::socket::{setsockopt, sockopt};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -306,7 +309,10 @@ pub struct Sockets {
 }
 
 impl Sockets {
-    /// Opens one socket per listen address and one per interface name, all on `port`.
+    /// Opens one socket per listen address and one per interface name, all on `port`. Refuses
+    /// ([`OpenError::Held`]) a port another process has a socket on that would share the
+    /// datagrams of one of them ([`super::holders`]); port 0 (the kernel's choice) is never
+    /// shared.
     pub fn open(
         family: Family,
         listen: &[IpAddr],
@@ -315,10 +321,22 @@ impl Sockets {
         v6: &V6Options,
     ) -> Result<Sockets, OpenError> {
         let mut sockets = Vec::with_capacity(listen.len() + interfaces.len());
+        let held = |address: IpAddr| match port {
+            0 => Ok(()),
+            _ => holders::other_holder(address, port)
+                .map_or(Ok(()), |holder| Err(OpenError::Held { holder })),
+        };
         for &address in listen {
             if Family::of(address) != family {
                 return Err(OpenError::WrongFamily { address, family });
             }
+            held(address)?;
+        }
+        if !interfaces.is_empty() {
+            // An interface socket is bound to the wildcard address.
+            held(family.unspecified())?;
+        }
+        for &address in listen {
             sockets.push(Arc::new(ServerSocket::open_listen_with(address, port, v6)?));
         }
         for name in interfaces {

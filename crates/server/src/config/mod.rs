@@ -82,6 +82,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
 
     let mut findings = Vec::new();
     let mut warnings = Vec::new();
+    validate::server(&parsed.server, &mut findings);
     let identity = validate::identity4(&parsed, &mut findings, &mut warnings);
     // A missing identifier is already reported; the sections are checked all the same.
     let fallback = Ipv4Addr::UNSPECIFIED;

@@ -29,6 +29,12 @@ pub struct Server {
     /// The embedded store's file (SQLite).
     #[serde(default = "default_store")]
     pub store: PathBuf,
+    /// The user `lessor serve` switches to once its store and sockets are open (it must start as
+    /// root), keeping only CAP_NET_BIND_SERVICE, CAP_NET_RAW and CAP_NET_ADMIN. None: it keeps
+    /// running as started.
+    pub user: Option<String>,
+    /// The group to switch to with `user`; default: the user's primary group.
+    pub group: Option<String>,
     /// How often the counters of every service are written to the log ("0s": only at stop).
     #[serde(default = "default_stats_interval")]
     pub stats_interval: Seconds,
@@ -39,6 +45,8 @@ impl Default for Server {
         Server {
             identifier: None,
             store: default_store(),
+            user: None,
+            group: None,
             stats_interval: default_stats_interval(),
         }
     }
@@ -60,6 +68,9 @@ pub struct Dhcp4 {
     /// Local addresses to answer on. Nothing is served anywhere else.
     #[serde(default)]
     pub listen: Vec<Ipv4Addr>,
+    /// Allows `0.0.0.0` in `listen` (every address of the host), refused by default.
+    #[serde(default)]
+    pub listen_wildcard: bool,
     /// Interfaces for directly attached clients (broadcast traffic).
     #[serde(default)]
     pub interfaces: Vec<String>,
@@ -205,6 +216,9 @@ fn default_legacy_type() -> u8 {
 pub struct Bulk {
     #[serde(default)]
     pub listen: Vec<IpAddr>,
+    /// Allows `0.0.0.0` and `::` in `listen` (every address of the host), refused by default.
+    #[serde(default)]
+    pub listen_wildcard: bool,
     #[serde(default = "default_port")]
     pub port: u16,
     /// BULK_LQ_MAX_CONNS.

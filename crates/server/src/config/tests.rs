@@ -265,3 +265,53 @@ fn dhcpv4_leasequery_settings_are_ipv4() {
         "{keys:?}"
     );
 }
+
+#[test]
+fn wildcard_listen_addresses_need_saying_so() {
+    let text = GOOD.replace(
+        "listen = [\"192.0.2.1\"]",
+        "listen = [\"192.0.2.1\", \"0.0.0.0\"]",
+    );
+    let e = errors(&text);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].key.to_string(), "dhcp4.listen[1]");
+    assert_eq!(e[0].position.unwrap().line, 7);
+    assert!(
+        e[0].message.contains("every address of this host")
+            && e[0].message.contains("listen-wildcard = true in [dhcp4]"),
+        "{}",
+        e[0]
+    );
+    let allowed = text.replace("[dhcp4]\n", "[dhcp4]\nlisten-wildcard = true\n");
+    let c = parse(&allowed, "t.toml").unwrap();
+    assert!(c.file.dhcp4.unwrap().listen_wildcard);
+
+    let bulk = format!("{GOOD}\n[leasequery4.bulk]\nlisten = [\"::\", \"0.0.0.0\"]\n");
+    let e = errors(&bulk);
+    let keys: Vec<String> = e.iter().map(|e| e.key.to_string()).collect();
+    assert_eq!(
+        keys,
+        ["leasequery4.bulk.listen[0]", "leasequery4.bulk.listen[1]"]
+    );
+    assert!(e[0].message.contains("[leasequery4.bulk]"), "{}", e[0]);
+    let allowed = bulk.replace(
+        "[leasequery4.bulk]\n",
+        "[leasequery4.bulk]\nlisten-wildcard = true\n",
+    );
+    assert!(parse(&allowed, "t.toml").is_ok());
+}
+
+#[test]
+fn the_user_to_run_as_is_named_with_its_group() {
+    let with = |lines: &str| GOOD.replace("[server]\n", &format!("[server]\n{lines}\n"));
+    let c = parse(&with("user = \"lessor\"\ngroup = \"lessor\""), "t.toml").unwrap();
+    assert_eq!(c.file.server.user.as_deref(), Some("lessor"));
+    assert_eq!(c.file.server.group.as_deref(), Some("lessor"));
+    assert_eq!(parse(GOOD, "t.toml").unwrap().file.server.user, None);
+    let e = errors(&with("group = \"lessor\""));
+    assert_eq!(e[0].key.to_string(), "server.group");
+    assert!(e[0].message.contains("name the user too"), "{}", e[0]);
+    let e = errors(&with("user = \"\""));
+    assert_eq!(e[0].key.to_string(), "server.user");
+    assert_eq!(e[0].position.unwrap().line, 3);
+}

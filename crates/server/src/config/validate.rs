@@ -183,6 +183,45 @@ pub fn identity4(f: &schema::File, out: &mut Vec<Finding>, warn: &mut Vec<Findin
     Identity4 { dhcp4, leasequery }
 }
 
+/// `[server]`: who the server runs as.
+pub fn server(s: &schema::Server, out: &mut Vec<Finding>) {
+    let root = KeyPath::default().key("server");
+    for (key, value) in [("user", &s.user), ("group", &s.group)] {
+        if value.as_ref().is_some_and(|v| v.is_empty()) {
+            out.push((
+                root.key(key),
+                format!("an empty {key} name: remove {key} instead"),
+            ));
+        }
+    }
+    if s.group.is_some() && s.user.is_none() {
+        out.push((
+            root.key("group"),
+            "group is what `user` runs with: name the user too".into(),
+        ));
+    }
+}
+
+/// A wildcard listen address (`0.0.0.0`, `::`) takes every address of the host, those of
+/// links and VPNs never meant to be served included: refused unless `listen-wildcard = true`
+/// (in `section`) says it is meant.
+fn wildcards(section: &KeyPath, listen: &[IpAddr], allowed: bool, out: &mut Vec<Finding>) {
+    if allowed {
+        return;
+    }
+    for (i, address) in listen.iter().enumerate() {
+        if address.is_unspecified() {
+            out.push((
+                section.key("listen").index(i),
+                format!(
+                    "{address} listens on every address of this host: name the addresses to \
+                     serve, or set listen-wildcard = true in [{section}] if that is meant"
+                ),
+            ));
+        }
+    }
+}
+
 pub fn dhcp4(d: &schema::Dhcp4, server_identifier: Ipv4Addr, out: &mut Vec<Finding>) -> Dhcp4 {
     let root = KeyPath::default().key("dhcp4");
     if d.listen.is_empty() && d.interfaces.is_empty() {
@@ -191,6 +230,8 @@ pub fn dhcp4(d: &schema::Dhcp4, server_identifier: Ipv4Addr, out: &mut Vec<Findi
             "serves nothing: name listen addresses or interfaces".into(),
         ));
     }
+    let listen: Vec<IpAddr> = d.listen.iter().copied().map(IpAddr::V4).collect();
+    wildcards(&root, &listen, d.listen_wildcard, out);
     if d.port == 0 {
         out.push((root.key("port"), "port 0 is not a port".into()));
     }
@@ -493,6 +534,7 @@ pub fn leasequery4(
     }
     if let Some(b) = &l.bulk {
         let path = root.key("bulk");
+        wildcards(&path, &b.listen, b.listen_wildcard, out);
         for (key, value) in [
             ("max-connections", b.max_connections),
             (

@@ -15,6 +15,7 @@
 
 mod bulk;
 mod outbox;
+mod privileges;
 mod report;
 mod udp4;
 
@@ -22,9 +23,11 @@ pub use outbox::GroupOutbox;
 
 use crate::config::Config;
 use crate::stats::{self, Report};
-use lessor_net::Clock;
-use lessor_store::Store;
+use lessor_net::udp::Sockets;
+use lessor_net::{process, Clock};
+use lessor_store::{SqliteBackend, Store, StoreError};
 use std::fmt;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,6 +42,11 @@ pub enum ServeError {
     Store(String),
     Sockets(String),
     Thread(String),
+    /// Another process has what this one needs alone: the store, a DHCP port. The message says
+    /// which process.
+    Refused(String),
+    /// The switch to `[server] user` could not be made.
+    Privileges(String),
 }
 
 impl fmt::Display for ServeError {
@@ -47,6 +55,8 @@ impl fmt::Display for ServeError {
             ServeError::Store(m) => write!(f, "store: {m}"),
             ServeError::Sockets(m) => write!(f, "sockets: {m}"),
             ServeError::Thread(m) => write!(f, "threads: {m}"),
+            ServeError::Refused(m) => write!(f, "{m}"),
+            ServeError::Privileges(m) => write!(f, "privileges: {m}"),
         }
     }
 }
@@ -55,13 +65,41 @@ impl std::error::Error for ServeError {}
 
 /// Runs what `config` names until `stop` is set. `log` receives one line per event worth an
 /// operator's attention (start, skipped store rows, counters, stop).
+///
+/// The order matters (docs/operator-guide.md, "Running as a user"): the store's lock and file
+/// and the DHCP sockets are taken as started (root), then the process switches to
+/// `[server] user`, and only then starts any thread (the store's writer, the receivers), so
+/// every thread runs as the user with the same three capabilities.
 pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(), ServeError> {
+    // The store holds every subscriber's MAC, host name and option 82: what the server
+    // creates is its own only.
+    process::restrict_umask();
+    let account = privileges::account(config)?;
     let path = &config.file.server.store;
+    // The directories this server creates (the user gets them: see privileges::switch).
+    let mut created = Vec::new();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        created = dir
+            .ancestors()
+            .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+            .map(Path::to_path_buf)
+            .collect();
         std::fs::create_dir_all(dir)
             .map_err(|e| ServeError::Store(format!("cannot create {}: {e}", dir.display())))?;
     }
-    let (store, report) = Store::open_sqlite(path).map_err(|e| ServeError::Store(e.to_string()))?;
+    let backend = SqliteBackend::open_exclusive(path, "lessor serve").map_err(|e| match e {
+        StoreError::InUse { .. } => ServeError::Refused(format!("{e}; refusing to start")),
+        e => ServeError::Store(e.to_string()),
+    })?;
+    for t in backend.tightened() {
+        log(&format!("warning: store: {t}"));
+    }
+    let sockets4 = udp4::open(config)?;
+    if let Some(account) = &account {
+        privileges::switch(account, path, &created, log)?;
+    }
+    let (store, report) =
+        Store::open(Box::new(backend)).map_err(|e| ServeError::Store(e.to_string()))?;
     log(&format!(
         "store {}: {} binding(s) loaded",
         path.display(),
@@ -72,7 +110,7 @@ pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(),
     }
     let store = Arc::new(store);
 
-    let result = serve(config, &store, stop, log);
+    let result = serve(config, &store, sockets4, stop, log);
     let closed = close_store(store, SYNC_TIMEOUT, log);
     log("stopped");
     result.and(closed)
@@ -115,11 +153,12 @@ fn close_store(store: Arc<Store>, timeout: Duration, log: &dyn Fn(&str)) -> Resu
 fn serve(
     config: &Config,
     store: &Arc<Store>,
+    sockets4: Option<Sockets>,
     stop: &AtomicBool,
     log: &dyn Fn(&str),
 ) -> Result<(), ServeError> {
     let clock = Clock::new();
-    let udp4 = udp4::start(config, store, clock, log)?;
+    let udp4 = udp4::start(config, sockets4, store, clock, log)?;
     let bulk4 = match bulk::start4(config, store, log) {
         Ok(bulk) => bulk,
         Err(e) => {

@@ -12,7 +12,7 @@ use crate::leasequery4::reply::PrlCaches;
 use crate::leasequery4::Responder4;
 use crate::router4::{Route4, Router4};
 use crate::stats::Report;
-use lessor_net::udp::{self, Family, Receivers, Sender, Sockets, V6Options};
+use lessor_net::udp::{self, Family, OpenError, Receivers, Sender, Sockets, V6Options};
 use lessor_net::{Clock, Now, Outgoing, Received, Transmit};
 use lessor_store::Store;
 use std::net::IpAddr;
@@ -76,25 +76,40 @@ fn receive_threads(raw: &Dhcp4) -> usize {
     })
 }
 
-/// Opens the `[dhcp4]` sockets and starts their threads; `None` without `[dhcp4]`.
-pub(super) fn start(
-    config: &Config,
-    store: &Arc<Store>,
-    clock: Clock,
-    log: &dyn Fn(&str),
-) -> Result<Option<Udp4>, ServeError> {
-    let (Some(raw), Some(dhcp4)) = (config.file.dhcp4.as_ref(), config.dhcp4.as_ref()) else {
+/// Opens the `[dhcp4]` sockets; `None` without `[dhcp4]`. A port another process holds is
+/// refused ([`ServeError::Refused`]).
+pub(super) fn open(config: &Config) -> Result<Option<Sockets>, ServeError> {
+    let Some(raw) = config.file.dhcp4.as_ref() else {
         return Ok(None);
     };
     let listen: Vec<IpAddr> = raw.listen.iter().copied().map(IpAddr::V4).collect();
-    let sockets = Sockets::open(
+    Sockets::open(
         Family::V4,
         &listen,
         &raw.interfaces,
         raw.port,
         &V6Options::default(),
     )
-    .map_err(|e| ServeError::Sockets(e.to_string()))?;
+    .map(Some)
+    .map_err(|e| match e {
+        OpenError::Held { .. } => ServeError::Refused(format!("{e}; refusing to start")),
+        e => ServeError::Sockets(e.to_string()),
+    })
+}
+
+/// Starts the threads of the `[dhcp4]` sockets [`open`] returned; `None` without them.
+pub(super) fn start(
+    config: &Config,
+    sockets: Option<Sockets>,
+    store: &Arc<Store>,
+    clock: Clock,
+    log: &dyn Fn(&str),
+) -> Result<Option<Udp4>, ServeError> {
+    let (Some(raw), Some(dhcp4), Some(sockets)) =
+        (config.file.dhcp4.as_ref(), config.dhcp4.as_ref(), sockets)
+    else {
+        return Ok(None);
+    };
     let identifier = dhcp4.server_identifier;
     let counters = Arc::new(udp::Counters::default());
     let sender = Arc::new(Sender::new(
