@@ -173,10 +173,11 @@ impl Engine4 {
             None => (Vec::new(), Vec::new()),
         };
         let names: Vec<String> = raw.map(|d| d.interfaces.clone()).unwrap_or_default();
+        let allocator = Allocator::new(&subnets, &store.v4().snapshot());
         Engine4 {
             server_identifier,
             store,
-            allocator: Allocator::new(&subnets),
+            allocator,
             subnets,
             global_options,
             relays: raw.map(|d| d.relays.clone()).unwrap_or_default(),
@@ -314,7 +315,6 @@ impl Engine4 {
         for a in lapsed {
             self.forget_offer(a);
         }
-        self.allocator.forget_full();
     }
 
     /// Takes back an offer: the binding it displaced comes back (or the address is free again).
@@ -322,20 +322,23 @@ impl Engine4 {
         let Some(offer) = self.offers.remove(&a) else {
             return;
         };
-        self.store.v4().write(Completion::none(), |batch| {
-            if batch.get(a).is_some_and(|b| b.state == State4::Offered) {
-                match offer.previous {
-                    Some(p) => {
-                        batch.restore((*p).clone());
-                    }
-                    None => {
-                        batch.delete(a);
-                    }
+        let deleted = self.store.v4().write(Completion::none(), |batch| {
+            if !batch.get(a).is_some_and(|b| b.state == State4::Offered) {
+                return false;
+            }
+            match offer.previous {
+                Some(p) => {
+                    batch.restore((*p).clone());
+                    false
                 }
+                None => batch.delete(a).is_some(),
             }
         });
+        if deleted {
+            // Never used again: back among the free addresses, no pool is rescanned.
+            self.allocator.free().freed(a);
+        }
         self.counters.offers_forgotten.add();
-        self.allocator.forget_full();
     }
 
     fn reservation(&self, msg: &Msg<'_>) -> Option<&Reservation> {
@@ -443,6 +446,7 @@ impl Engine4 {
             self.store
                 .v4()
                 .write(Completion::none(), |batch| batch.upsert(offered));
+            self.allocator.free().used(a);
             self.offers.insert(a, Offer { end, previous });
         }
         let tables = self.tables(msg);
@@ -602,6 +606,7 @@ impl Engine4 {
             }
             batch.upsert(binding);
         });
+        self.allocator.free().used(a);
         self.output = Output::WhenDurable(encoded, deferred);
         Handled::Committing
     }

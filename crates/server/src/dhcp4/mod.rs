@@ -6,6 +6,7 @@
 pub mod allocate;
 pub mod counters;
 pub mod engine;
+pub mod free;
 pub mod identity;
 pub mod reply;
 pub mod select;
