@@ -5,9 +5,11 @@
 
 pub mod allocate;
 pub mod counters;
+pub mod drops;
 pub mod engine;
 pub mod free;
 pub mod identity;
+pub mod limit;
 pub mod reply;
 pub mod select;
 

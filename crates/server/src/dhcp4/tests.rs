@@ -137,9 +137,27 @@ impl Harness {
     }
 
     fn raw(&mut self, payload: &[u8], interface: Option<u32>, dest: Ipv4Addr, now: u64) -> Seen {
+        // A client with an address sends from it; a relay from giaddr.
+        let source = Packet::new_checked(payload).map_or(Ipv4Addr::UNSPECIFIED, |p| {
+            match (p.giaddr(), p.ciaddr()) {
+                (g, _) if !g.is_unspecified() => g,
+                (_, c) => c,
+            }
+        });
+        self.raw_from(payload, source, interface, dest, now)
+    }
+
+    fn raw_from(
+        &mut self,
+        payload: &[u8],
+        source: Ipv4Addr,
+        interface: Option<u32>,
+        dest: Ipv4Addr,
+        now: u64,
+    ) -> Seen {
         let rx = Received {
             payload,
-            source: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68)),
+            source: SocketAddr::V4(SocketAddrV4::new(source, 68)),
             destination: IpAddr::V4(dest),
             interface_index: interface,
         };
@@ -867,12 +885,24 @@ fn link_selection_and_subnet_selection_choose_the_subnet() {
     );
     h.send(&s, T0);
     assert!(in_range(h.one().1.yiaddr, "203.0.113.10", "203.0.113.20"));
+    // A direct client's subnet selection is ignored (docs/protocol.md decision 10): it gets an
+    // address of the link it is on, and the server counts what it ignored.
     let s = with(
         message(MessageType::Discover, 122),
         DhcpOption::SubnetSelection(ip("203.0.113.0")),
     );
     h.send(&s, T0);
-    assert!(in_range(h.one().1.yiaddr, "203.0.113.10", "203.0.113.20"));
+    assert!(in_range(h.one().1.yiaddr, "192.0.2.100", "192.0.2.103"));
+    // So is a link selection it put in an option 82 of its own.
+    let l = with(
+        message(MessageType::Discover, 123),
+        DhcpOption::RelayAgentInformation(
+            RelayAgentInformation::new_checked(vec![5, 4, 203, 0, 113, 0]).unwrap(),
+        ),
+    );
+    h.send(&l, T0);
+    assert!(in_range(h.one().1.yiaddr, "192.0.2.100", "192.0.2.103"));
+    assert_eq!(h.engine.counters().selection_ignored.get(), 2);
 }
 
 #[test]
