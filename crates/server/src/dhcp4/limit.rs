@@ -21,7 +21,7 @@
 
 use crate::config::schema::Dhcp4RateLimit;
 use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hash};
 use std::net::Ipv4Addr;
 
 /// Slots per set.
@@ -194,9 +194,7 @@ impl RateLimits {
     }
 
     fn hash(&self, key: impl Hash) -> u64 {
-        let mut h = self.hashing.build_hasher();
-        key.hash(&mut h);
-        h.finish()
+        self.hashing.hash_one(key)
     }
 
     /// Charges one message at `now_ms`: client, then circuit, then relay; the first that has
