@@ -114,7 +114,9 @@ pub fn binding4(lease: &IscLease, subnets: &[Ipv4Net], now: Timestamp) -> Result
     let raw = relay_agent_information(&lease.agent);
     // A sub-option longer than a sub-option can be was never on the wire: not kept (the store
     // holds every field to what one option carries, lessor_store::MAX_CLIENT_FIELD).
-    let sub = |v: Option<&'_ [u8]>| v.filter(|v| v.len() <= MAX_CLIENT_FIELD);
+    fn sub(v: Option<&[u8]>) -> Option<&[u8]> {
+        v.filter(|v| v.len() <= MAX_CLIENT_FIELD)
+    }
     b.set_fields(Fields4 {
         client_id: lease.uid.as_deref(),
         relay_agent_information: raw.as_ref().map(RelayAgentInformation::as_bytes),
