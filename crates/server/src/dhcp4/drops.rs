@@ -20,13 +20,43 @@ pub const MAX_ORIGINS: usize = 256;
 /// Origins named in a report, most drops first.
 pub const TOP_ORIGINS: usize = 5;
 
+/// An interface's name as the kernel holds it (at most 15 octets), kept without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IfName {
+    len: u8,
+    name: [u8; 15],
+}
+
+impl IfName {
+    /// `name`, cut to 15 octets.
+    pub fn new(name: &str) -> IfName {
+        let mut n = IfName {
+            len: 0,
+            name: [0; 15],
+        };
+        for (slot, b) in n.name.iter_mut().zip(name.bytes()) {
+            *slot = b;
+            n.len += 1;
+        }
+        n
+    }
+}
+
+impl fmt::Display for IfName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&String::from_utf8_lossy(
+            &self.name[..usize::from(self.len)],
+        ))
+    }
+}
+
 /// Where a message came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Origin {
     /// Through this relay (giaddr).
     Relay(Ipv4Addr),
-    /// Directly, broadcast on this interface (index).
-    Interface(u32),
+    /// Directly, broadcast on this interface.
+    Interface(IfName),
     /// Directly, unicast from this address.
     Source(Ipv4Addr),
 }
@@ -35,7 +65,7 @@ impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Relay(a) => write!(f, "relay {a}"),
-            Origin::Interface(i) => write!(f, "interface #{i}"),
+            Origin::Interface(i) => write!(f, "interface {i}"),
             Origin::Source(a) => write!(f, "{a}"),
         }
     }
@@ -191,11 +221,23 @@ mod tests {
              unicast-not-served 10; from relay 198.51.100.1 1200, 203.0.113.0 1, 203.0.113.1 1, \
              203.0.113.2 1, 203.0.113.3 1, others 6 (rate limits: [dhcp4.rate-limit])"
         );
-        log.record(DropReason::FieldTooLong, Origin::Interface(2), 6_000);
+        log.record(
+            DropReason::FieldTooLong,
+            Origin::Interface(IfName::new("eth1")),
+            6_000,
+        );
         assert_eq!(log.take(6_000), None);
         let r = log.take(10_200).expect("kept for the next report");
         assert_eq!(r.total(), 1);
-        assert!(!r.to_string().contains("rate limits"));
+        assert!(
+            r.to_string()
+                .ends_with("field-too-long 1; from interface eth1 1"),
+            "{r}"
+        );
+        assert_eq!(
+            IfName::new("a-very-long-interface-name").to_string(),
+            "a-very-long-int"
+        );
     }
 
     #[test]

@@ -35,7 +35,7 @@
 
 use super::allocate::Allocator;
 use super::counters::{Counters, DropReason};
-use super::drops::{DropLog, DropReport, Origin};
+use super::drops::{DropLog, DropReport, IfName, Origin};
 use super::identity::Identity;
 use super::limit::{Keys, Limited, Link, RateLimits};
 use super::reply::{self, Content, Lease};
@@ -133,18 +133,6 @@ impl std::fmt::Debug for Engine4 {
             .field("subnets", &self.subnets.len())
             .field("offers", &self.offers.len())
             .finish_non_exhaustive()
-    }
-}
-
-/// Where a message came from, for the drop report.
-fn origin(rx: &Message4<'_>) -> Origin {
-    let giaddr = rx.packet.giaddr();
-    if !giaddr.is_unspecified() {
-        return Origin::Relay(giaddr);
-    }
-    match rx.interface_index {
-        Some(i) if rx.destination.is_broadcast() => Origin::Interface(i),
-        _ => Origin::Source(*rx.source.ip()),
     }
 }
 
@@ -261,7 +249,8 @@ impl Engine4 {
         self.output = Output::Nothing;
         let handled = self.accept(msg, now);
         if let Handled::Dropped(reason) = handled {
-            self.drop_log.record(reason, origin(msg), now.ms);
+            let origin = self.origin(msg);
+            self.drop_log.record(reason, origin, now.ms);
         }
         (
             handled,
@@ -283,6 +272,21 @@ impl Engine4 {
     /// Run entries looked at choosing never-used addresses since start ([`super::free`]).
     pub fn free_address_lookups(&mut self) -> u64 {
         self.allocator.free().examined()
+    }
+
+    /// Where a message came from, for the drop report.
+    fn origin(&self, rx: &Message4<'_>) -> Origin {
+        let giaddr = rx.packet.giaddr();
+        if !giaddr.is_unspecified() {
+            return Origin::Relay(giaddr);
+        }
+        let served = rx
+            .interface_index
+            .and_then(|i| self.served.iter().find(|s| s.index == i));
+        match served {
+            Some(i) if rx.destination.is_broadcast() => Origin::Interface(IfName::new(&i.name)),
+            _ => Origin::Source(*rx.source.ip()),
+        }
     }
 
     fn is_relay(&self, a: Ipv4Addr) -> bool {
