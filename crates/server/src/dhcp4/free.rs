@@ -37,6 +37,8 @@ pub struct FreeAddresses {
     pools: Vec<Vec<Pool>>,
     /// Free runs, first address -> last address (inclusive). A run never crosses a pool's bounds.
     runs: BTreeMap<u32, u32>,
+    /// Every pool, first address -> last address: which pool an address is in.
+    bounds: BTreeMap<u32, u32>,
     /// Excluded and reserved addresses: never free.
     never: HashSet<u32>,
     /// Run entries looked at by [`FreeAddresses::next`] since start (tests and benchmarks).
@@ -53,18 +55,28 @@ impl FreeAddresses {
             never.extend(s.reservations.iter().map(|r| u32::from(r.address)));
         }
         let mut runs = BTreeMap::new();
+        let mut bounds = BTreeMap::new();
         let mut pools = Vec::with_capacity(subnets.len());
         for s in subnets {
+            // Reservations lie inside their subnet, exclusions inside its pools.
+            let own: Vec<u32> = s
+                .exclude
+                .iter()
+                .copied()
+                .chain(s.reservations.iter().map(|r| r.address))
+                .map(u32::from)
+                .collect();
             let mut list = Vec::with_capacity(s.pools.len());
             for p in &s.pools {
                 let (first, last) = (u32::from(p.first), u32::from(p.last));
+                bounds.insert(first, last);
                 // Addresses taken in this pool, in order.
                 let mut taken: Vec<u32> = snapshot
                     .range_from(p.first)
                     .map(|b| u32::from(b.address))
                     .take_while(|&a| a <= last)
                     .collect();
-                taken.extend(never.iter().copied().filter(|&a| a >= first && a <= last));
+                taken.extend(own.iter().copied().filter(|&a| a >= first && a <= last));
                 taken.sort_unstable();
                 taken.dedup();
                 let mut start = u64::from(first);
@@ -90,6 +102,7 @@ impl FreeAddresses {
         FreeAddresses {
             pools,
             runs,
+            bounds,
             never,
             examined: 0,
         }
@@ -149,15 +162,9 @@ impl FreeAddresses {
         if self.never.contains(&a) || self.run_of(a).is_some() {
             return;
         }
-        let Some(pool) = self
-            .pools
-            .iter()
-            .flatten()
-            .find(|p| p.first <= a && a <= p.last)
-        else {
+        let Some((&lo, &hi)) = self.bounds.range(..=a).next_back().filter(|(_, &l)| a <= l) else {
             return;
         };
-        let (lo, hi) = (pool.first, pool.last);
         let mut first = a;
         let mut last = a;
         // Join the runs just below and just above, within the pool.
