@@ -8,15 +8,16 @@
 //! 4. a never-used pool address, from a per-pool cursor: a lookup in the free-address runs
 //!    ([`FreeAddresses`]), never a scan of the pool;
 //! 5. the Expired / Released address with the oldest `end` (a Declined address only once its
-//!    probation has passed, a lapsed offer), whose old binding is then replaced: the store keeps
-//!    these in a reuse index ordered by `end`, so this is a walk to the first fitting entry, not
-//!    a scan of the pools. An Active binding past its end is reused once the expiry timer
+//!    probation has passed, a lapsed offer), whose old binding is then replaced: these are kept
+//!    per subnet in a reuse index ordered by `end` ([`Reusable`]), so this is a walk to the first
+//!    fitting entry of this subnet, not a scan of the pools nor of other subnets' addresses. An Active binding past its end is reused once the expiry timer
 //!    (every 200 ms) has turned it Expired.
 
 use super::free::FreeAddresses;
 use super::identity::Identity;
+use super::reuse::Reusable;
 use crate::config::Subnet;
-use lessor_store::{Binding4, Snapshot4, State4, Timestamp};
+use lessor_store::{Binding4, Record, Snapshot4, State4, Timestamp};
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -44,6 +45,7 @@ struct SubnetState {
 pub struct Allocator {
     subnets: Vec<SubnetState>,
     free: FreeAddresses,
+    reusable: Reusable,
 }
 
 /// Whether `b` keeps its address from everybody but its own client at `now`.
@@ -67,6 +69,7 @@ impl Allocator {
                 })
                 .collect(),
             free: FreeAddresses::new(subnets, snapshot),
+            reusable: Reusable::new(subnets, snapshot),
         }
     }
 
@@ -74,6 +77,12 @@ impl Allocator {
     /// engine reports every binding it writes at, and every one it deletes).
     pub fn free(&mut self) -> &mut FreeAddresses {
         &mut self.free
+    }
+
+    /// The reusable addresses per subnet (for [`Reusable::set`]: the engine reports every
+    /// binding it writes, restores, deletes or expires).
+    pub fn reusable(&mut self) -> &mut Reusable {
+        &mut self.reusable
     }
 
     /// Whether `a` is in a pool of subnet `i` and not excluded.
@@ -161,11 +170,11 @@ impl Allocator {
             .map(|b| (b.address, Choice::Reused))
     }
 
-    /// The longest-free reusable address of subnet `i`'s pools, from the store's reuse index
-    /// (ordered by the time each address became free, then address): the walk stops at the first
-    /// that fits, so it never scans the pools.
+    /// The longest-free reusable address of subnet `i`'s pools, from its reuse index (ordered
+    /// by the time each address became free, then address): the walk stops at the first that
+    /// fits, so it never scans the pools, and sees no other subnet's addresses.
     fn oldest_free(
-        &self,
+        &mut self,
         subnets: &[Subnet],
         i: usize,
         snapshot: &Snapshot4,
@@ -173,13 +182,20 @@ impl Allocator {
         now: Timestamp,
     ) -> Option<Arc<Binding4>> {
         let state = &self.subnets[i];
-        snapshot
-            .reusable(now)
+        let mut looked = 0;
+        let found = self
+            .reusable
+            .walk(i, now)
+            .inspect(|_| looked += 1)
+            .filter_map(|a| snapshot.get(a))
             .find(|b| {
-                subnets[i].pools.iter().any(|p| p.contains(b.address))
+                b.free_since().is_some_and(|t| t <= now)
+                    && subnets[i].pools.iter().any(|p| p.contains(b.address))
                     && !state.excluded.contains(&b.address)
                     && !self.reserved_for_other(subnets, i, id, b.address)
             })
-            .cloned()
+            .cloned();
+        self.reusable.examined_add(looked);
+        found
     }
 }

@@ -46,7 +46,7 @@ use crate::router4::Message4;
 use ipnet::Ipv4Net;
 use lessor_net::{Destination, Interface, Now, Outgoing};
 use lessor_store::{
-    Binding4, Completion, Deferred, Fields4, HwAddr, Snapshot4, State4, Store, Timestamp,
+    Binding4, Completion, Deferred, Fields4, HwAddr, Record, Snapshot4, State4, Store, Timestamp,
 };
 use lessor_wire::v4::{code, DhcpOption, MessageType, Repr};
 use std::collections::HashMap;
@@ -274,6 +274,12 @@ impl Engine4 {
         self.allocator.free().examined()
     }
 
+    /// Reuse-index entries looked at choosing reusable addresses since start
+    /// ([`super::reuse`]).
+    pub fn reuse_lookups(&mut self) -> u64 {
+        self.allocator.reusable().examined()
+    }
+
     /// Where a message came from, for the drop report.
     fn origin(&self, rx: &Message4<'_>) -> Origin {
         let giaddr = rx.packet.giaddr();
@@ -287,6 +293,45 @@ impl Engine4 {
             Some(i) if rx.destination.is_broadcast() => Origin::Interface(IfName::new(&i.name)),
             _ => Origin::Source(*rx.source.ip()),
         }
+    }
+
+    /// Whether the never-used and reusable indexes say what the store says (tests: any
+    /// difference, described).
+    #[cfg(test)]
+    pub(crate) fn indexes_match_store(&mut self) -> Result<(), String> {
+        let snapshot = self.store.v4().snapshot();
+        for (i, s) in self.subnets.iter().enumerate() {
+            let never: Vec<Ipv4Addr> = s
+                .exclude
+                .iter()
+                .copied()
+                .chain(s.reservations.iter().map(|r| r.address))
+                .collect();
+            for p in &s.pools {
+                for a in u32::from(p.first)..=u32::from(p.last) {
+                    let a = Ipv4Addr::from(a);
+                    let free = snapshot.get(a).is_none() && !never.contains(&a);
+                    if self.allocator.free().contains(a) != free {
+                        return Err(format!("{a}: free {free} in the store"));
+                    }
+                }
+            }
+            let mut want: Vec<(Timestamp, Ipv4Addr)> = snapshot
+                .iter()
+                .filter(|b| s.prefix.contains(&b.address))
+                .filter_map(|b| b.free_since().map(|t| (t, b.address)))
+                .collect();
+            want.sort();
+            let got: Vec<Ipv4Addr> = self.allocator.reusable().walk(i, u64::MAX).collect();
+            let want: Vec<Ipv4Addr> = want.into_iter().map(|(_, a)| a).collect();
+            if got != want {
+                return Err(format!(
+                    "subnet {}: reusable {got:?}, store {want:?}",
+                    s.prefix
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn is_relay(&self, a: Ipv4Addr) -> bool {
@@ -439,13 +484,14 @@ impl Engine4 {
     /// lapsed offers.
     pub fn tick(&mut self, now: Timestamp) {
         loop {
-            let n = self
+            let expired = self
                 .store
                 .v4()
-                .expire(now, EXPIRE_CHUNK, Completion::none())
-                .len();
-            for _ in 0..n {
+                .expire(now, EXPIRE_CHUNK, Completion::none());
+            let n = expired.len();
+            for b in expired {
                 self.counters.expired.add();
+                self.allocator.reusable().set(b.address, b.free_since());
             }
             if n < EXPIRE_CHUNK {
                 break;
@@ -467,21 +513,32 @@ impl Engine4 {
         let Some(offer) = self.offers.remove(&a) else {
             return;
         };
-        let deleted = self.store.v4().write(Completion::none(), |batch| {
+        // What became of the address: None, untouched; Some(None), deleted; Some(Some(b)),
+        // the displaced binding is back.
+        let outcome = self.store.v4().write(Completion::none(), |batch| {
             if !batch.get(a).is_some_and(|b| b.state == State4::Offered) {
-                return false;
+                return None;
             }
-            match offer.previous {
+            Some(match offer.previous {
                 Some(p) => {
+                    let free_since = p.free_since();
                     batch.restore((*p).clone());
-                    false
+                    Some(free_since)
                 }
-                None => batch.delete(a).is_some(),
-            }
+                None => {
+                    batch.delete(a);
+                    None
+                }
+            })
         });
-        if deleted {
-            // Never used again: back among the free addresses, no pool is rescanned.
-            self.allocator.free().freed(a);
+        match outcome {
+            None => {}
+            Some(Some(free_since)) => self.allocator.reusable().set(a, free_since),
+            Some(None) => {
+                // Never used again: back among the free addresses, no pool is rescanned.
+                self.allocator.reusable().set(a, None);
+                self.allocator.free().freed(a);
+            }
         }
         self.counters.offers_forgotten.add();
     }
@@ -600,10 +657,12 @@ impl Engine4 {
                 }
                 other => other,
             };
+            let free_since = offered.free_since();
             self.store
                 .v4()
                 .write(Completion::none(), |batch| batch.upsert(offered));
             self.allocator.free().used(a);
+            self.allocator.reusable().set(a, free_since);
             self.offers.insert(a, Offer { end, previous });
         }
         let tables = self.tables(msg);
@@ -759,6 +818,10 @@ impl Engine4 {
             }
             durable.complete(r);
         });
+        let ended_free: Vec<(Ipv4Addr, Option<Timestamp>)> = superseded
+            .iter()
+            .map(|b| (b.address, b.free_since()))
+            .collect();
         self.store.v4().write(done, |batch| {
             for ended in superseded {
                 batch.upsert(ended);
@@ -766,6 +829,10 @@ impl Engine4 {
             batch.upsert(binding);
         });
         self.allocator.free().used(a);
+        self.allocator.reusable().set(a, None);
+        for (e, free_since) in ended_free {
+            self.allocator.reusable().set(e, free_since);
+        }
         self.output = Output::WhenDurable(encoded, deferred);
         Handled::Committing
     }
@@ -804,6 +871,7 @@ impl Engine4 {
         released.t1 = released.t1.min(now);
         released.t2 = released.t2.min(now);
         released.cltt = now;
+        self.allocator.reusable().set(a, released.free_since());
         self.store
             .v4()
             .write(self.commit_counted(), |batch| batch.upsert(released));
@@ -833,6 +901,7 @@ impl Engine4 {
         declined.t2 = 0;
         declined.cltt = now;
         self.offers.remove(&a);
+        self.allocator.reusable().set(a, declined.free_since());
         self.store
             .v4()
             .write(self.commit_counted(), |batch| batch.upsert(declined));

@@ -11,6 +11,7 @@ pub mod free;
 pub mod identity;
 pub mod limit;
 pub mod reply;
+pub mod reuse;
 pub mod select;
 
 pub use counters::{Counters, DropReason};

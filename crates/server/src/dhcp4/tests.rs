@@ -965,6 +965,48 @@ proptest! {
         h.raw(&bytes, Some(ETH0), SERVER, T0);
         h.engine.tick(T0 + 100_000);
     }
+
+    #[test]
+    fn the_allocation_indexes_stay_in_step_with_the_store(
+        steps in proptest::collection::vec((0u8..7, 0u8..5, 0u64..2000), 1..60)
+    ) {
+        // Five clients behind the relay (three addresses) doing anything in any order.
+        let mut h = Harness::new();
+        let mut now = T0;
+        let mut offered: [Option<Ipv4Addr>; 5] = [None; 5];
+        for (op, n, dt) in steps {
+            now += dt;
+            let c = usize::from(n);
+            let d = relayed(message(MessageType::Discover, n));
+            match op {
+                0 | 1 => {
+                    h.send(&d, now);
+                    offered[c] = h.take().into_iter().next()
+                        .and_then(|r| Repr::from_bytes(&r.payload).ok())
+                        .map(|r| r.yiaddr);
+                }
+                2 => if let Some(a) = offered[c] {
+                    h.send(&selecting(d, a), now);
+                },
+                3 => if let Some(a) = offered[c] {
+                    let other = with(selecting(d, a), DhcpOption::ServerIdentifier(ip("192.0.2.99")));
+                    h.send(&other, now);
+                },
+                4 => if let Some(a) = offered[c] {
+                    let mut r = with(message(MessageType::Release, n), DhcpOption::ServerIdentifier(SERVER));
+                    r.ciaddr = a;
+                    h.send(&r, now);
+                },
+                5 => if let Some(a) = offered[c] {
+                    let d = with(relayed(message(MessageType::Decline, n)), DhcpOption::RequestedIpAddress(a));
+                    h.send(&d, now);
+                },
+                _ => h.engine.tick(now),
+            }
+            h.take();
+            prop_assert_eq!(h.engine.indexes_match_store(), Ok(()));
+        }
+    }
 }
 
 #[test]
@@ -1421,4 +1463,103 @@ fn rate_limits_are_configurable_and_checked() {
     for _ in 0..100 {
         assert_eq!(h.send(&d, T0), Handled::Replied(MessageType::Offer));
     }
+}
+
+#[test]
+fn an_exhausted_subnet_does_not_walk_the_reusable_addresses_of_others() {
+    // Another subnet holds 4,000 expired leases, in the store before the server starts.
+    let text = CONFIG
+        .replace(
+            "pools = [\"203.0.113.10-203.0.113.20\"]",
+            "pools = [\"198.18.0.10-198.18.15.254\"]",
+        )
+        .replace("prefix = \"203.0.113.0/24\"", "prefix = \"198.18.0.0/20\"");
+    let store = Store::in_memory();
+    store.v4().write(Completion::none(), |batch| {
+        for a in u32::from(ip("198.18.0.10"))..u32::from(ip("198.18.0.10")) + 4_000 {
+            let b = Binding4::new(
+                Ipv4Addr::from(a),
+                "198.18.0.0/20".parse().unwrap(),
+                lessor_store::HwAddr::ethernet([2, 9, 0, 0, 0, 1]),
+                State4::Expired,
+            )
+            .with_times(T0 - 7200, T0 - 3600, T0 - 5400, T0 - 4000, T0 - 7200);
+            batch.upsert(b);
+        }
+    });
+    let mut h = Harness::with_config(&text, store);
+    // The relay's subnet (three addresses) is leased out.
+    for n in 1..=3 {
+        h.dora(relayed(message(MessageType::Discover, n)), T0);
+    }
+    let before = h.engine.reuse_lookups();
+    for n in 10..110 {
+        assert_eq!(
+            h.send(
+                &relayed(message(MessageType::Discover, n)),
+                T0 + u64::from(n)
+            ),
+            Handled::Dropped(DropReason::PoolExhausted)
+        );
+    }
+    assert_eq!(h.engine.reuse_lookups() - before, 0);
+    // The other subnet still gives a never-used address first, without a walk.
+    let mut d = relayed(message(MessageType::Discover, 200));
+    d.giaddr = ip("198.18.0.1");
+    h.send(&d, T0 + 200);
+    let a = u32::from(h.one().1.yiaddr);
+    assert!(
+        a >= u32::from(ip("198.18.0.10")) + 4_000,
+        "{}",
+        Ipv4Addr::from(a)
+    );
+    assert_eq!(h.engine.reuse_lookups() - before, 0);
+}
+
+#[test]
+fn the_reuse_index_follows_release_decline_expiry_and_forgotten_offers() {
+    let mut h = Harness::new();
+    // Three addresses: one released, one declined, one expired by the timer.
+    let a = h.dora(relayed(message(MessageType::Discover, 1)), T0);
+    let b = h.dora(relayed(message(MessageType::Discover, 2)), T0 + 1);
+    let c = h.dora(relayed(message(MessageType::Discover, 3)), T0 + 2);
+    let mut r = with(
+        message(MessageType::Release, 1),
+        DhcpOption::ServerIdentifier(SERVER),
+    );
+    r.ciaddr = a;
+    assert_eq!(h.send(&r, T0 + 10), Handled::Applied(MessageType::Release));
+    let d = with(
+        with(
+            relayed(message(MessageType::Decline, 2)),
+            DhcpOption::RequestedIpAddress(b),
+        ),
+        DhcpOption::ServerIdentifier(SERVER),
+    );
+    assert_eq!(h.send(&d, T0 + 20), Handled::Applied(MessageType::Decline));
+    h.engine.tick(T0 + 2 + 3600);
+    h.flush();
+    // Longest free first: the released (T0 + 10), then the expired (T0 + 3602); the declined
+    // one only after its probation (T0 + 20 + 3600).
+    let now = T0 + 3610;
+    h.send(&relayed(message(MessageType::Discover, 4)), now);
+    assert_eq!(h.one().1.yiaddr, a);
+    h.send(&relayed(message(MessageType::Discover, 5)), now);
+    assert_eq!(h.one().1.yiaddr, c);
+    assert_eq!(
+        h.send(&relayed(message(MessageType::Discover, 6)), now),
+        Handled::Dropped(DropReason::PoolExhausted)
+    );
+    h.send(&relayed(message(MessageType::Discover, 6)), T0 + 20 + 3600);
+    assert_eq!(h.one().1.yiaddr, b);
+    // Client 4 chooses another server: its offer is forgotten, the released binding is back
+    // and reusable again (a lapsed offer of client 5 too, once the timer forgets it).
+    let other = with(
+        selecting(relayed(message(MessageType::Discover, 4)), a),
+        DhcpOption::ServerIdentifier(ip("192.0.2.99")),
+    );
+    assert_eq!(h.send(&other, now), Handled::Dropped(DropReason::NotForUs));
+    assert_eq!(h.store.v4().get(a).unwrap().state, State4::Released);
+    h.send(&relayed(message(MessageType::Discover, 7)), T0 + 20 + 3600);
+    assert_eq!(h.one().1.yiaddr, a);
 }
