@@ -18,13 +18,14 @@
 //!   every sub-option of the lease, in the order dhcpd wrote them (the order the relay sent them).
 //!   circuit-id (1), remote-id (2) and relay-id (12) are also kept on their own (the store indexes
 //!   them). A value that cannot be encoded (a sub-option longer than 255 octets) leaves the raw
-//!   value unset; the three sub-options are kept and the report says so.
+//!   value unset and is not kept on its own either (the store keeps no field longer than one
+//!   option carries); the report says so.
 //! - Subnet: the most specific of `subnets` containing the address; none is an error.
 
 use std::fmt;
 
 use ipnet::Ipv4Net;
-use lessor_store::{Binding4, Fields4, HwAddr, State4, Timestamp};
+use lessor_store::{Binding4, Fields4, HwAddr, State4, Timestamp, MAX_CLIENT_FIELD};
 use lessor_wire::v4::RelayAgentInformation;
 
 use crate::isc::values::agent_set_variable;
@@ -111,12 +112,17 @@ pub fn binding4(lease: &IscLease, subnets: &[Ipv4Net], now: Timestamp) -> Result
     let mut b =
         Binding4::new(lease.address, subnet, hw, state).with_times(start, end, t1, t2, cltt);
     let raw = relay_agent_information(&lease.agent);
+    // A sub-option longer than a sub-option can be was never on the wire: not kept (the store
+    // holds every field to what one option carries, lessor_store::MAX_CLIENT_FIELD).
+    fn sub(v: Option<&[u8]>) -> Option<&[u8]> {
+        v.filter(|v| v.len() <= MAX_CLIENT_FIELD)
+    }
     b.set_fields(Fields4 {
         client_id: lease.uid.as_deref(),
         relay_agent_information: raw.as_ref().map(RelayAgentInformation::as_bytes),
-        circuit_id: lease.circuit_id(),
-        remote_id: lease.remote_id(),
-        relay_id: lease.relay_id(),
+        circuit_id: sub(lease.circuit_id()),
+        remote_id: sub(lease.remote_id()),
+        relay_id: sub(lease.relay_id()),
         vendor_class_id: lease.vendor_class_id.as_deref(),
         hostname: lease.client_hostname.as_deref().map(str::as_bytes),
     })
@@ -168,7 +174,7 @@ pub fn not_imported(lease: &IscLease, binding: &Binding4, mut report: impl FnMut
     if !lease.agent.is_empty() && binding.relay_agent_information().is_none() {
         report(
             line,
-            "option 82 (a sub-option longer than 255 octets: the raw value was not rebuilt)",
+            "option 82 (a sub-option longer than 255 octets: neither it nor the raw value was kept)",
         );
     }
 }

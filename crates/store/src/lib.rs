@@ -48,7 +48,7 @@ pub use record::{Record, Timestamp};
 pub use sqlite::SqliteBackend;
 pub use store::{FamilyReport, LoadReport, Store};
 pub use table::{IndexCursor, Table};
-pub use v4::binding::{Binding4, Fields4, HwAddr, Index4, State4};
+pub use v4::binding::{Binding4, Fields4, HwAddr, Index4, State4, MAX_CLIENT_FIELD};
 pub use v4::front::{Batch4, Front4};
 pub use v4::snapshot::Snapshot4;
 pub use v4::{Change4, Loaded4};

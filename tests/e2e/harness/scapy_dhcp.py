@@ -7,6 +7,7 @@ Prints one JSON object on stdout.
     dora --iface dc0 --chaddr 02:00:00:00:0b:01 --broadcast
     lq-batch --iface r1 --file queries.json          (several leasequeries, one process)
     relay-dora --iface r1 --file clients.json --server S --src R --giaddr G
+    flood --iface dc0 --chaddr 02:00:00:00:0f:01 --count 2000   (DISCOVERs from one MAC)
 """
 import argparse
 import json
@@ -244,6 +245,34 @@ def relay_dora(a) -> list:
     return out
 
 
+def flood(a) -> dict:
+    """--count broadcast DISCOVERs from one hardware address as fast as Scapy sends them (each
+    its own xid); counts the DHCPOFFERs that come back for that address while sending and for
+    --linger seconds after."""
+    conf.verb = 0
+    chaddr = bytes.fromhex(a.chaddr.replace(":", ""))
+    src = get_if_hwaddr(a.iface)
+    frames = [Ether(src=src, dst="ff:ff:ff:ff:ff:ff") / IP(src="0.0.0.0", dst="255.255.255.255") /
+              UDP(sport=68, dport=67) /
+              BOOTP(op=1, xid=random.randrange(1, 2**32), flags=0x8000, chaddr=chaddr, htype=1,
+                    hlen=6) / DHCP(options=[("message-type", 1), "end"])
+              for _ in range(a.count)]
+    started = threading.Event()
+    sniffer = AsyncSniffer(iface=a.iface, store=True, filter="udp and src port 67",
+                           lfilter=lambda p: BOOTP in p and p[BOOTP].op == 2 and
+                           p[BOOTP].chaddr[:6] == chaddr,
+                           started_callback=started.set)
+    sniffer.start()
+    started.wait(3.0)
+    t0 = time.monotonic()
+    sendp(frames, iface=a.iface, inter=0)
+    sent_s = time.monotonic() - t0
+    time.sleep(a.linger)
+    sniffer.stop()
+    replies = [_opts(r).get("message-type") for r in (sniffer.results or [])]
+    return {"sent": a.count, "seconds": sent_s, "offers": replies.count(2), "replies": len(replies)}
+
+
 def _describe_l3(r):
     if r is None:
         return None
@@ -279,8 +308,14 @@ def main() -> int:
     rd.add_argument("--src", required=True)
     rd.add_argument("--giaddr", required=True)
     rd.add_argument("--timeout", type=float, default=5.0)
+    fl = sub.add_parser("flood")
+    fl.add_argument("--iface", required=True)
+    fl.add_argument("--chaddr", required=True)
+    fl.add_argument("--count", type=int, default=2000)
+    fl.add_argument("--linger", type=float, default=1.0)
     a = ap.parse_args()
-    fn = {"leasequery": leasequery, "dora": dora, "lq-batch": lq_batch, "relay-dora": relay_dora}[a.cmd]
+    fn = {"leasequery": leasequery, "dora": dora, "lq-batch": lq_batch, "relay-dora": relay_dora,
+          "flood": flood}[a.cmd]
     print(json.dumps(fn(a)))
     return 0
 

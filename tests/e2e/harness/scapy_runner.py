@@ -53,6 +53,15 @@ def scapy_dora(ns: Namespace, iface: str, *, chaddr: Optional[str] = None, broad
     return _run_logged(argv, 2 * timeout + 30, log, "dora")
 
 
+def scapy_flood(ns: Namespace, iface: str, chaddr: str, *, count: int = 2000, linger: float = 1.0,
+                log: Optional[Path] = None) -> dict:
+    """count broadcast DHCPDISCOVERs from one hardware address, as fast as Scapy sends them.
+    Returns {"sent", "seconds" (sending took), "offers" (DHCPOFFERs seen for chaddr), "replies"}."""
+    argv = ns.exec_prefix + [sys.executable, str(SCRIPT), "flood", "--iface", iface, "--chaddr", chaddr,
+                             "--count", str(count), "--linger", str(linger)]
+    return _run_logged(argv, 120 + linger, log, "flood")
+
+
 def _run_json(ns: Namespace, args: list, payload, timeout: float, log: Optional[Path], what: str,
               script: Path = SCRIPT):
     """Runs `script args --file F` in ns with payload as JSON in F; returns the JSON of its

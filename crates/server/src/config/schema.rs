@@ -98,6 +98,67 @@ pub struct Dhcp4 {
     pub options: toml::Table,
     #[serde(default)]
     pub subnet: Vec<Subnet>,
+    #[serde(default)]
+    pub rate_limit: Dhcp4RateLimit,
+}
+
+/// `[dhcp4.rate-limit]`: messages per second, and how many may come at once (the bucket's
+/// depth), per client (client identifier, else hardware address), per circuit (giaddr and the
+/// relay's circuit-id) and per relay (giaddr; a served interface for its direct clients; a
+/// subnet for clients unicasting from their address). 0 turns a limit off. The defaults are
+/// far above what a working client, port or relay sends (docs/configuration.md).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Dhcp4RateLimit {
+    #[serde(default = "default_per_client")]
+    pub per_client: u32,
+    #[serde(default = "default_per_client_burst")]
+    pub per_client_burst: u32,
+    #[serde(default = "default_per_circuit")]
+    pub per_circuit: u32,
+    #[serde(default = "default_per_circuit_burst")]
+    pub per_circuit_burst: u32,
+    #[serde(default = "default_per_relay")]
+    pub per_relay: u32,
+    #[serde(default = "default_per_relay_burst")]
+    pub per_relay_burst: u32,
+}
+
+impl Default for Dhcp4RateLimit {
+    fn default() -> Self {
+        Dhcp4RateLimit {
+            per_client: default_per_client(),
+            per_client_burst: default_per_client_burst(),
+            per_circuit: default_per_circuit(),
+            per_circuit_burst: default_per_circuit_burst(),
+            per_relay: default_per_relay(),
+            per_relay_burst: default_per_relay_burst(),
+        }
+    }
+}
+
+fn default_per_client() -> u32 {
+    10
+}
+
+fn default_per_client_burst() -> u32 {
+    20
+}
+
+fn default_per_circuit() -> u32 {
+    100
+}
+
+fn default_per_circuit_burst() -> u32 {
+    1_000
+}
+
+fn default_per_relay() -> u32 {
+    2_000
+}
+
+fn default_per_relay_burst() -> u32 {
+    20_000
 }
 
 fn default_decline_probation() -> Seconds {

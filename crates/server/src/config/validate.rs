@@ -243,6 +243,21 @@ pub fn dhcp4(d: &schema::Dhcp4, server_identifier: Ipv4Addr, out: &mut Vec<Findi
             ));
         }
     }
+    let limits = &d.rate_limit;
+    for (key, rate, burst) in [
+        ("per-client", limits.per_client, limits.per_client_burst),
+        ("per-circuit", limits.per_circuit, limits.per_circuit_burst),
+        ("per-relay", limits.per_relay, limits.per_relay_burst),
+    ] {
+        if rate > 0 && burst == 0 {
+            out.push((
+                root.key("rate-limit").key(&format!("{key}-burst")),
+                format!(
+                    "a burst of 0 lets no message through: at least 1 (or {key} = 0 for no limit)"
+                ),
+            ));
+        }
+    }
     let defaults = timers(&root, d.lease_time, d.renew_time, d.rebind_time, out);
     let global_options = option_table(&root.key("options"), &d.options, out);
     let mut subnets: Vec<Subnet> = Vec::new();

@@ -5,16 +5,19 @@
 //!    client-last-transaction-time first), if its address is still allocatable;
 //! 3. the requested address (option 50), if it is in a pool, not excluded, not reserved for
 //!    someone else, and free (no binding, a stale offer, or this client's own binding);
-//! 4. a never-used pool address, scanning from a per-pool cursor;
+//! 4. a never-used pool address, from a per-pool cursor: a lookup in the free-address runs
+//!    ([`FreeAddresses`]), never a scan of the pool;
 //! 5. the Expired / Released address with the oldest `end` (a Declined address only once its
-//!    probation has passed, a lapsed offer), whose old binding is then replaced: the store keeps
-//!    these in a reuse index ordered by `end`, so this is a walk to the first fitting entry, not
-//!    a scan of the pools. An Active binding past its end is reused once the expiry timer
+//!    probation has passed, a lapsed offer), whose old binding is then replaced: these are kept
+//!    per subnet in a reuse index ordered by `end` ([`Reusable`]), so this is a walk to the first
+//!    fitting entry of this subnet, not a scan of the pools nor of other subnets' addresses. An Active binding past its end is reused once the expiry timer
 //!    (every 200 ms) has turned it Expired.
 
+use super::free::FreeAddresses;
 use super::identity::Identity;
+use super::reuse::Reusable;
 use crate::config::Subnet;
-use lessor_store::{Binding4, Snapshot4, State4, Timestamp};
+use lessor_store::{Binding4, Record, Snapshot4, State4, Timestamp};
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -29,21 +32,20 @@ pub enum Choice {
     Reused,
 }
 
-/// Per-subnet allocation state: quick membership sets and the never-used cursors.
+/// Per-subnet allocation state: quick membership sets.
 #[derive(Debug)]
 struct SubnetState {
     reserved: HashSet<Ipv4Addr>,
     excluded: HashSet<Ipv4Addr>,
-    /// Offset of the next address to try, per pool.
-    cursors: Vec<u64>,
-    /// A full scan found no never-used address in this pool (cleared when an address is freed).
-    full: Vec<bool>,
 }
 
-/// The allocator: one state per configured subnet, in config order.
+/// The allocator: one state per configured subnet, in config order, and the never-used
+/// addresses of every pool.
 #[derive(Debug)]
 pub struct Allocator {
     subnets: Vec<SubnetState>,
+    free: FreeAddresses,
+    reusable: Reusable,
 }
 
 /// Whether `b` keeps its address from everybody but its own client at `now`.
@@ -56,25 +58,31 @@ fn held(b: &Binding4, now: Timestamp) -> bool {
 }
 
 impl Allocator {
-    pub fn new(subnets: &[Subnet]) -> Allocator {
+    /// The allocator of `subnets`, with the never-used addresses `snapshot` leaves.
+    pub fn new(subnets: &[Subnet], snapshot: &Snapshot4) -> Allocator {
         Allocator {
             subnets: subnets
                 .iter()
                 .map(|s| SubnetState {
                     reserved: s.reservations.iter().map(|r| r.address).collect(),
                     excluded: s.exclude.iter().copied().collect(),
-                    cursors: vec![0; s.pools.len()],
-                    full: vec![false; s.pools.len()],
                 })
                 .collect(),
+            free: FreeAddresses::new(subnets, snapshot),
+            reusable: Reusable::new(subnets, snapshot),
         }
     }
 
-    /// Addresses may have become never-used again (an offer was forgotten): rescan pools.
-    pub fn forget_full(&mut self) {
-        for s in &mut self.subnets {
-            s.full.iter_mut().for_each(|f| *f = false);
-        }
+    /// The never-used addresses (for [`FreeAddresses::used`] and [`FreeAddresses::freed`]: the
+    /// engine reports every binding it writes at, and every one it deletes).
+    pub fn free(&mut self) -> &mut FreeAddresses {
+        &mut self.free
+    }
+
+    /// The reusable addresses per subnet (for [`Reusable::set`]: the engine reports every
+    /// binding it writes, restores, deletes or expires).
+    pub fn reusable(&mut self) -> &mut Reusable {
+        &mut self.reusable
     }
 
     /// Whether `a` is in a pool of subnet `i` and not excluded.
@@ -154,7 +162,7 @@ impl Allocator {
             }
         }
         // 4. Never used.
-        if let Some(a) = self.never_used(subnets, i, snapshot) {
+        if let Some(a) = self.free.next(i, snapshot) {
             return Some((a, Choice::NeverUsed));
         }
         // 5. Reuse the longest-free address.
@@ -162,42 +170,11 @@ impl Allocator {
             .map(|b| (b.address, Choice::Reused))
     }
 
-    fn never_used(
-        &mut self,
-        subnets: &[Subnet],
-        i: usize,
-        snapshot: &Snapshot4,
-    ) -> Option<Ipv4Addr> {
-        let state = &mut self.subnets[i];
-        for (j, pool) in subnets[i].pools.iter().enumerate() {
-            if state.full[j] {
-                continue;
-            }
-            let size = pool.size();
-            let first = u64::from(u32::from(pool.first));
-            for k in 0..size {
-                let offset = (state.cursors[j] + k) % size;
-                // first + offset <= last, which is a u32.
-                let a = Ipv4Addr::from((first + offset) as u32);
-                if state.excluded.contains(&a)
-                    || state.reserved.contains(&a)
-                    || snapshot.get(a).is_some()
-                {
-                    continue;
-                }
-                state.cursors[j] = (offset + 1) % size;
-                return Some(a);
-            }
-            state.full[j] = true;
-        }
-        None
-    }
-
-    /// The longest-free reusable address of subnet `i`'s pools, from the store's reuse index
-    /// (ordered by the time each address became free, then address): the walk stops at the first
-    /// that fits, so it never scans the pools.
+    /// The longest-free reusable address of subnet `i`'s pools, from its reuse index (ordered
+    /// by the time each address became free, then address): the walk stops at the first that
+    /// fits, so it never scans the pools, and sees no other subnet's addresses.
     fn oldest_free(
-        &self,
+        &mut self,
         subnets: &[Subnet],
         i: usize,
         snapshot: &Snapshot4,
@@ -205,13 +182,20 @@ impl Allocator {
         now: Timestamp,
     ) -> Option<Arc<Binding4>> {
         let state = &self.subnets[i];
-        snapshot
-            .reusable(now)
+        let mut looked = 0;
+        let found = self
+            .reusable
+            .walk(i, now)
+            .inspect(|_| looked += 1)
+            .filter_map(|a| snapshot.get(a))
             .find(|b| {
-                subnets[i].pools.iter().any(|p| p.contains(b.address))
+                b.free_since().is_some_and(|t| t <= now)
+                    && subnets[i].pools.iter().any(|p| p.contains(b.address))
                     && !state.excluded.contains(&b.address)
                     && !self.reserved_for_other(subnets, i, id, b.address)
             })
-            .cloned()
+            .cloned();
+        self.reusable.examined_add(looked);
+        found
     }
 }

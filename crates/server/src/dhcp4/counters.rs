@@ -28,13 +28,27 @@ pub enum DropReason {
     NotClientsBinding,
     /// The store could not take the binding (a field too long for it).
     StoreRejected,
-    /// The reply could not be encoded.
+    /// The reply could not be encoded (within the client's maximum message size, once every
+    /// option that may be left out was).
     EncodeFailed,
+    /// Over the client's rate limit (`[dhcp4.rate-limit] per-client`).
+    RateLimitedClient,
+    /// Over the circuit's rate limit (`per-circuit`: giaddr and circuit-id).
+    RateLimitedCircuit,
+    /// Over the relay's rate limit (`per-relay`: giaddr, a served interface, or the subnet of a
+    /// client unicasting from its address).
+    RateLimitedRelay,
+    /// Unicast from outside a served interface (a client with an address) whose source is
+    /// neither in a configured subnet nor a configured relay.
+    UnicastNotServed,
+    /// A client identifier or option 82 longer than one option carries (255 octets): the
+    /// server neither keeps nor echoes it (docs/protocol.md decision 11).
+    FieldTooLong,
 }
 
 impl DropReason {
     /// Every reason, for reports.
-    pub const ALL: [DropReason; 10] = [
+    pub const ALL: [DropReason; 15] = [
         DropReason::Malformed,
         DropReason::RelayNotAllowed,
         DropReason::InterfaceNotServed,
@@ -45,6 +59,11 @@ impl DropReason {
         DropReason::NotClientsBinding,
         DropReason::StoreRejected,
         DropReason::EncodeFailed,
+        DropReason::RateLimitedClient,
+        DropReason::RateLimitedCircuit,
+        DropReason::RateLimitedRelay,
+        DropReason::UnicastNotServed,
+        DropReason::FieldTooLong,
     ];
 
     /// A short stable name, for logs and metrics.
@@ -60,7 +79,28 @@ impl DropReason {
             DropReason::NotClientsBinding => "not-clients-binding",
             DropReason::StoreRejected => "store-rejected",
             DropReason::EncodeFailed => "encode-failed",
+            DropReason::RateLimitedClient => "rate-limited-client",
+            DropReason::RateLimitedCircuit => "rate-limited-circuit",
+            DropReason::RateLimitedRelay => "rate-limited-relay",
+            DropReason::UnicastNotServed => "unicast-not-served",
+            DropReason::FieldTooLong => "field-too-long",
         }
+    }
+
+    /// Whether the operator should hear of it in the log ([`super::drops`]): a limit or a
+    /// refusal that protects the server, not the ordinary outcomes of the protocol (a client
+    /// that chose another server, an unknown client's DHCPREQUEST).
+    pub fn is_warning(self) -> bool {
+        matches!(
+            self,
+            DropReason::RateLimitedClient
+                | DropReason::RateLimitedCircuit
+                | DropReason::RateLimitedRelay
+                | DropReason::UnicastNotServed
+                | DropReason::FieldTooLong
+                | DropReason::RelayNotAllowed
+                | DropReason::EncodeFailed
+        )
     }
 }
 
@@ -80,6 +120,13 @@ pub struct Counters {
     pub expired: Counter,
     /// Offers forgotten (timed out, or the client chose another server).
     pub offers_forgotten: Counter,
+    /// Subnet selection (118) or link selection (82.5) in a direct client's message, not
+    /// honoured (docs/protocol.md decision 10).
+    pub selection_ignored: Counter,
+    /// Host names or vendor classes kept shortened to 255 octets (docs/protocol.md decision 11).
+    pub fields_truncated: Counter,
+    /// Options left out of replies to fit the client's maximum message size (decision 12).
+    pub options_omitted: Counter,
 }
 
 impl Default for Counters {
@@ -92,6 +139,9 @@ impl Default for Counters {
             drops: std::array::from_fn(|_| Counter::default()),
             expired: Counter::default(),
             offers_forgotten: Counter::default(),
+            selection_ignored: Counter::default(),
+            fields_truncated: Counter::default(),
+            options_omitted: Counter::default(),
         }
     }
 }
@@ -129,6 +179,9 @@ impl Report for Counters {
         out("commit-failed", self.commit_failed.get());
         out("expired", self.expired.get());
         out("offers-forgotten", self.offers_forgotten.get());
+        out("selection-ignored", self.selection_ignored.get());
+        out("fields-truncated", self.fields_truncated.get());
+        out("options-omitted", self.options_omitted.get());
         for reason in DropReason::ALL {
             out(&format!("dropped-{}", reason.name()), self.dropped(reason));
         }

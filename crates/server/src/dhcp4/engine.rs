@@ -21,24 +21,41 @@
 //! - The lease time is the subnet's; a client's requested lease time (51) is not honoured.
 //! - Option 82 is echoed in every reply to a message that carried it (RFC 3046 §2.2), including
 //!   DHCPNAK; a DHCPNAK through a relay has the broadcast bit set, a direct one is broadcast.
+//!
+//! Hardening (what a hostile network can make the engine do):
+//! - Rate limits per client, circuit and relay ([`super::limit`]) before a message is parsed.
+//! - A direct unicast message (giaddr 0, ciaddr set, not on a served interface) is taken only
+//!   from a source in a configured subnet or a configured relay (docs/protocol.md decision 13).
+//! - Subnet selection (118) and link selection (82.5) are honoured only through a configured
+//!   relay; a direct client's are ignored and counted (docs/protocol.md decision 10).
+//! - No stored or echoed field is longer than one option (docs/protocol.md decision 11), and no
+//!   reply is larger than the client's maximum message size, 576 octets without one
+//!   (docs/protocol.md decision 12).
+//! - Never-used addresses are found without scanning a pool ([`super::free`]).
 
 use super::allocate::Allocator;
 use super::counters::{Counters, DropReason};
+use super::drops::{DropLog, DropReport, IfName, Origin};
 use super::identity::Identity;
+use super::limit::{Keys, Limited, Link, RateLimits};
 use super::reply::{self, Content, Lease};
 use super::select::{self, Hints};
 use crate::config::options::ConfiguredOption;
 use crate::config::{Config, Reservation, Subnet};
 use crate::router4::Message4;
 use ipnet::Ipv4Net;
-use lessor_net::{Interface, Outgoing};
+use lessor_net::{Destination, Interface, Now, Outgoing};
 use lessor_store::{
-    Binding4, Completion, Deferred, Fields4, HwAddr, Snapshot4, State4, Store, Timestamp,
+    Binding4, Completion, Deferred, Fields4, HwAddr, Record, Snapshot4, State4, Store, Timestamp,
 };
 use lessor_wire::v4::{code, DhcpOption, MessageType, Repr};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
+
+/// The longest client identifier, option 82, host name or vendor class the server keeps (what
+/// one option carries; docs/protocol.md decision 11).
+pub const MAX_FIELD: usize = lessor_store::MAX_CLIENT_FIELD;
 
 /// How long an offered address stays set aside for its client.
 pub const OFFER_LIFETIME: u32 = 60;
@@ -103,6 +120,8 @@ pub struct Engine4 {
     allocator: Allocator,
     offers: HashMap<Ipv4Addr, Offer>,
     counters: Arc<Counters>,
+    limits: RateLimits,
+    drop_log: DropLog,
     /// What the message being handled sends; taken by [`Engine4::handle`].
     output: Output,
 }
@@ -173,10 +192,11 @@ impl Engine4 {
             None => (Vec::new(), Vec::new()),
         };
         let names: Vec<String> = raw.map(|d| d.interfaces.clone()).unwrap_or_default();
+        let allocator = Allocator::new(&subnets, &store.v4().snapshot());
         Engine4 {
             server_identifier,
             store,
-            allocator: Allocator::new(&subnets),
+            allocator,
             subnets,
             global_options,
             relays: raw.map(|d| d.relays.clone()).unwrap_or_default(),
@@ -189,6 +209,8 @@ impl Engine4 {
             decline_probation: raw.map_or(86_400, |d| d.decline_probation.0),
             offers: HashMap::new(),
             counters: Arc::new(Counters::default()),
+            limits: RateLimits::new(&raw.map(|d| d.rate_limit.clone()).unwrap_or_default()),
+            drop_log: DropLog::default(),
             output: Output::Nothing,
         }
     }
@@ -208,40 +230,192 @@ impl Engine4 {
         Handled::Dropped(reason)
     }
 
-    /// Handles one client message at `now`: what it did, and what to send.
+    /// Handles one client message at `now` (wall clock seconds; its rate limits count whole
+    /// seconds): for tests and tools that have only the wall clock. The server uses
+    /// [`Engine4::handle_at`].
     pub fn handle(&mut self, msg: &Message4<'_>, now: Timestamp) -> (Handled, Output) {
+        self.handle_at(
+            msg,
+            Now {
+                wall: now,
+                ms: now.saturating_mul(1000),
+            },
+        )
+    }
+
+    /// Handles one client message at `now` (lease times from the wall clock, rate limits from
+    /// the monotonic one): what it did, and what to send.
+    pub fn handle_at(&mut self, msg: &Message4<'_>, now: Now) -> (Handled, Output) {
         self.output = Output::Nothing;
         let handled = self.accept(msg, now);
+        if let Handled::Dropped(reason) = handled {
+            let origin = self.origin(msg);
+            self.drop_log.record(reason, origin, now.ms);
+        }
         (
             handled,
             std::mem::replace(&mut self.output, Output::Nothing),
         )
     }
 
-    fn accept(&mut self, rx: &Message4<'_>, now: Timestamp) -> Handled {
+    /// What the engine refused since it last said, at most one report every few seconds
+    /// ([`super::drops`]), for the log.
+    pub fn take_drop_report(&mut self, now_ms: u64) -> Option<DropReport> {
+        self.drop_log.take(now_ms)
+    }
+
+    /// Buckets the rate limits hold (client, circuit, relay) and their fixed capacity.
+    pub fn rate_limit_buckets(&self) -> ([usize; 3], [usize; 3]) {
+        (self.limits.buckets(), self.limits.capacity())
+    }
+
+    /// Run entries looked at choosing never-used addresses since start ([`super::free`]).
+    pub fn free_address_lookups(&mut self) -> u64 {
+        self.allocator.free().examined()
+    }
+
+    /// Reuse-index entries looked at choosing reusable addresses since start
+    /// ([`super::reuse`]).
+    pub fn reuse_lookups(&mut self) -> u64 {
+        self.allocator.reusable().examined()
+    }
+
+    /// Where a message came from, for the drop report.
+    fn origin(&self, rx: &Message4<'_>) -> Origin {
+        let giaddr = rx.packet.giaddr();
+        if !giaddr.is_unspecified() {
+            return Origin::Relay(giaddr);
+        }
+        let served = rx
+            .interface_index
+            .and_then(|i| self.served.iter().find(|s| s.index == i));
+        match served {
+            Some(i) if rx.destination.is_broadcast() => Origin::Interface(IfName::new(&i.name)),
+            _ => Origin::Source(*rx.source.ip()),
+        }
+    }
+
+    /// Whether the never-used and reusable indexes say what the store says (tests: any
+    /// difference, described).
+    #[cfg(test)]
+    pub(crate) fn indexes_match_store(&mut self) -> Result<(), String> {
+        let snapshot = self.store.v4().snapshot();
+        for (i, s) in self.subnets.iter().enumerate() {
+            let never: Vec<Ipv4Addr> = s
+                .exclude
+                .iter()
+                .copied()
+                .chain(s.reservations.iter().map(|r| r.address))
+                .collect();
+            for p in &s.pools {
+                for a in u32::from(p.first)..=u32::from(p.last) {
+                    let a = Ipv4Addr::from(a);
+                    let free = snapshot.get(a).is_none() && !never.contains(&a);
+                    if self.allocator.free().contains(a) != free {
+                        return Err(format!("{a}: free {free} in the store"));
+                    }
+                }
+            }
+            let mut want: Vec<(Timestamp, Ipv4Addr)> = snapshot
+                .iter()
+                .filter(|b| s.prefix.contains(&b.address))
+                .filter_map(|b| b.free_since().map(|t| (t, b.address)))
+                .collect();
+            want.sort();
+            let got: Vec<Ipv4Addr> = self.allocator.reusable().walk(i, u64::MAX).collect();
+            let want: Vec<Ipv4Addr> = want.into_iter().map(|(_, a)| a).collect();
+            if got != want {
+                return Err(format!(
+                    "subnet {}: reusable {got:?}, store {want:?}",
+                    s.prefix
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn is_relay(&self, a: Ipv4Addr) -> bool {
+        self.relays.iter().any(|n| n.contains(&a))
+    }
+
+    /// Who may send what, and how often, read from the view before anything is parsed: the
+    /// relay or interface the message came through, the unicast rule (docs/protocol.md
+    /// decision 13), the rate limits, the lengths of the fields the server keeps and echoes.
+    /// Returns the served interface of a direct broadcast message.
+    fn admit(&mut self, rx: &Message4<'_>, now: Now) -> Result<Option<Interface>, DropReason> {
+        let p = &rx.packet;
+        let giaddr = p.giaddr();
+        let mut interface = None;
+        let link = if !giaddr.is_unspecified() {
+            if !self.is_relay(giaddr) {
+                return Err(DropReason::RelayNotAllowed);
+            }
+            Link::Relay(giaddr)
+        } else if let Some(i) = rx
+            .interface_index
+            .and_then(|i| self.served.iter().find(|s| s.index == i))
+        {
+            interface = Some(i.clone());
+            Link::Interface(i.index)
+        } else {
+            // A client with an address may talk to us unicast (RENEWING, DHCPRELEASE,
+            // DHCPINFORM behind a relay): on a listen address, and only from a configured
+            // subnet or relay (docs/protocol.md decision 13).
+            let unicast_to_us = !p.ciaddr().is_unspecified()
+                && (self.listen.contains(&rx.destination)
+                    || rx.destination == self.server_identifier);
+            if !unicast_to_us {
+                return Err(DropReason::InterfaceNotServed);
+            }
+            let source = *rx.source.ip();
+            match self.subnets.iter().position(|s| s.prefix.contains(&source)) {
+                Some(i) => Link::Subnet(i),
+                None if self.is_relay(source) => Link::Relay(source),
+                None => return Err(DropReason::UnicastNotServed),
+            }
+        };
+        // Options that do not parse are dropped as malformed once the message is parsed.
+        let client_id = p.client_identifier().ok().flatten();
+        let rai = p.relay_agent_information().ok().flatten();
+        let circuit = match (&link, &rai) {
+            (Link::Relay(_), Some(r)) if !giaddr.is_unspecified() => {
+                r.circuit_id().ok().flatten().map(|c| (giaddr, c))
+            }
+            _ => None,
+        };
+        let keys = Keys {
+            client_id: client_id.as_deref(),
+            htype: p.htype(),
+            chaddr: p.client_hw_addr(),
+            circuit,
+            link,
+        };
+        match self.limits.check(&keys, now.ms) {
+            Ok(()) => {}
+            Err(Limited::Client) => return Err(DropReason::RateLimitedClient),
+            Err(Limited::Circuit) => return Err(DropReason::RateLimitedCircuit),
+            Err(Limited::Relay) => return Err(DropReason::RateLimitedRelay),
+        }
+        // docs/protocol.md decision 11: identities are kept and echoed whole or not at all.
+        let too_long = |v: Option<&[u8]>| v.is_some_and(|v| v.len() > MAX_FIELD);
+        if too_long(client_id.as_deref()) || too_long(rai.as_ref().map(|r| r.as_bytes())) {
+            return Err(DropReason::FieldTooLong);
+        }
+        Ok(interface)
+    }
+
+    fn accept(&mut self, rx: &Message4<'_>, now: Now) -> Handled {
+        let interface = match self.admit(rx, now) {
+            Ok(i) => i,
+            Err(reason) => return self.drop(reason),
+        };
+        let interface = interface.as_ref();
+        let now = now.wall;
         let Ok(repr) = Repr::parse(&rx.packet) else {
             return self.drop(DropReason::Malformed);
         };
         let kind = rx.kind;
         let relayed = !repr.giaddr.is_unspecified();
-        let mut interface = None;
-        if relayed {
-            if !self.relays.iter().any(|n| n.contains(&repr.giaddr)) {
-                return self.drop(DropReason::RelayNotAllowed);
-            }
-        } else {
-            interface = rx
-                .interface_index
-                .and_then(|i| self.served.iter().find(|s| s.index == i));
-            // A client with an address may talk to us unicast from anywhere (RENEWING,
-            // DHCPRELEASE, DHCPINFORM behind a relay): accept it on a listen address.
-            let unicast_to_us = !repr.ciaddr.is_unspecified()
-                && (self.listen.contains(&rx.destination)
-                    || rx.destination == self.server_identifier);
-            if interface.is_none() && !unicast_to_us {
-                return self.drop(DropReason::InterfaceNotServed);
-            }
-        }
         let link_selection = if relayed {
             match repr
                 .relay_agent_information()
@@ -254,11 +428,28 @@ impl Engine4 {
         } else {
             None
         };
+        let mut subnet_selection = option_addr(&repr, code::SUBNET_SELECTION);
+        if !relayed {
+            // docs/protocol.md decision 10: only a configured relay chooses another link.
+            let link_selection_sent = repr
+                .relay_agent_information()
+                .is_some_and(|r| matches!(r.sub_option(code::relay::LINK_SELECTION), Ok(Some(_))));
+            if subnet_selection.take().is_some() || link_selection_sent {
+                self.counters.selection_ignored.add();
+            }
+        }
+        if [code::HOST_NAME, code::VENDOR_CLASS_IDENTIFIER]
+            .iter()
+            .any(|&c| option_bytes(&repr, c).is_some_and(|v| v.len() > MAX_FIELD))
+        {
+            // Kept shortened by the store (docs/protocol.md decision 11).
+            self.counters.fields_truncated.add();
+        }
         let hints = Hints {
             giaddr: repr.giaddr,
             ciaddr: repr.ciaddr,
             link_selection,
-            subnet_selection: option_addr(&repr, code::SUBNET_SELECTION),
+            subnet_selection,
             interface,
         };
         let Some((subnet, _)) = select::select(&self.subnets, &hints) else {
@@ -293,13 +484,14 @@ impl Engine4 {
     /// lapsed offers.
     pub fn tick(&mut self, now: Timestamp) {
         loop {
-            let n = self
+            let expired = self
                 .store
                 .v4()
-                .expire(now, EXPIRE_CHUNK, Completion::none())
-                .len();
-            for _ in 0..n {
+                .expire(now, EXPIRE_CHUNK, Completion::none());
+            let n = expired.len();
+            for b in expired {
                 self.counters.expired.add();
+                self.allocator.reusable().set(b.address, b.free_since());
             }
             if n < EXPIRE_CHUNK {
                 break;
@@ -314,7 +506,6 @@ impl Engine4 {
         for a in lapsed {
             self.forget_offer(a);
         }
-        self.allocator.forget_full();
     }
 
     /// Takes back an offer: the binding it displaced comes back (or the address is free again).
@@ -322,20 +513,34 @@ impl Engine4 {
         let Some(offer) = self.offers.remove(&a) else {
             return;
         };
-        self.store.v4().write(Completion::none(), |batch| {
-            if batch.get(a).is_some_and(|b| b.state == State4::Offered) {
-                match offer.previous {
-                    Some(p) => {
-                        batch.restore((*p).clone());
-                    }
-                    None => {
-                        batch.delete(a);
-                    }
-                }
+        // What became of the address: None, untouched; Some(None), deleted; Some(Some(b)),
+        // the displaced binding is back.
+        let outcome = self.store.v4().write(Completion::none(), |batch| {
+            if !batch.get(a).is_some_and(|b| b.state == State4::Offered) {
+                return None;
             }
+            Some(match offer.previous {
+                Some(p) => {
+                    let free_since = p.free_since();
+                    batch.restore((*p).clone());
+                    Some(free_since)
+                }
+                None => {
+                    batch.delete(a);
+                    None
+                }
+            })
         });
+        match outcome {
+            None => {}
+            Some(Some(free_since)) => self.allocator.reusable().set(a, free_since),
+            Some(None) => {
+                // Never used again: back among the free addresses, no pool is rescanned.
+                self.allocator.reusable().set(a, None);
+                self.allocator.free().freed(a);
+            }
+        }
         self.counters.offers_forgotten.add();
-        self.allocator.forget_full();
     }
 
     fn reservation(&self, msg: &Msg<'_>) -> Option<&Reservation> {
@@ -348,9 +553,21 @@ impl Engine4 {
         else {
             return self.drop(DropReason::EncodeFailed);
         };
-        self.output = Output::Now(reply::encode(&reply, msg.max_size, dest));
+        let Some(encoded) = self.encode(msg, &reply, dest) else {
+            return self.drop(DropReason::EncodeFailed);
+        };
+        self.output = Output::Now(encoded);
         self.counters.count_sent(kind);
         Handled::Replied(kind)
+    }
+
+    /// The reply within the client's maximum message size (docs/protocol.md decision 12).
+    fn encode(&self, msg: &Msg<'_>, reply: &Repr, dest: Destination) -> Option<Outgoing> {
+        let (encoded, omitted) = reply::encode_within(msg.repr, reply, msg.max_size, dest)?;
+        for _ in 0..omitted {
+            self.counters.options_omitted.add();
+        }
+        Some(encoded)
     }
 
     fn content<'a>(
@@ -440,9 +657,12 @@ impl Engine4 {
                 }
                 other => other,
             };
+            let free_since = offered.free_since();
             self.store
                 .v4()
                 .write(Completion::none(), |batch| batch.upsert(offered));
+            self.allocator.free().used(a);
+            self.allocator.reusable().set(a, free_since);
             self.offers.insert(a, Offer { end, previous });
         }
         let tables = self.tables(msg);
@@ -585,7 +805,9 @@ impl Engine4 {
         else {
             return self.drop(DropReason::EncodeFailed);
         };
-        let encoded = reply::encode(&reply, msg.max_size, dest);
+        let Some(encoded) = self.encode(msg, &reply, dest) else {
+            return self.drop(DropReason::EncodeFailed);
+        };
         self.offers.remove(&a);
         let (durable, deferred) = Completion::deferred();
         let counters = self.counters.clone();
@@ -596,12 +818,21 @@ impl Engine4 {
             }
             durable.complete(r);
         });
+        let ended_free: Vec<(Ipv4Addr, Option<Timestamp>)> = superseded
+            .iter()
+            .map(|b| (b.address, b.free_since()))
+            .collect();
         self.store.v4().write(done, |batch| {
             for ended in superseded {
                 batch.upsert(ended);
             }
             batch.upsert(binding);
         });
+        self.allocator.free().used(a);
+        self.allocator.reusable().set(a, None);
+        for (e, free_since) in ended_free {
+            self.allocator.reusable().set(e, free_since);
+        }
         self.output = Output::WhenDurable(encoded, deferred);
         Handled::Committing
     }
@@ -640,6 +871,7 @@ impl Engine4 {
         released.t1 = released.t1.min(now);
         released.t2 = released.t2.min(now);
         released.cltt = now;
+        self.allocator.reusable().set(a, released.free_since());
         self.store
             .v4()
             .write(self.commit_counted(), |batch| batch.upsert(released));
@@ -669,6 +901,7 @@ impl Engine4 {
         declined.t2 = 0;
         declined.cltt = now;
         self.offers.remove(&a);
+        self.allocator.reusable().set(a, declined.free_since());
         self.store
             .v4()
             .write(self.commit_counted(), |batch| batch.upsert(declined));

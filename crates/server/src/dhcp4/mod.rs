@@ -5,9 +5,13 @@
 
 pub mod allocate;
 pub mod counters;
+pub mod drops;
 pub mod engine;
+pub mod free;
 pub mod identity;
+pub mod limit;
 pub mod reply;
+pub mod reuse;
 pub mod select;
 
 pub use counters::{Counters, DropReason};

@@ -187,6 +187,100 @@ pub fn destination(
     })
 }
 
+/// The smallest maximum message size a client may state, and what one that states none
+/// accepts (RFC 2131 §2, RFC 2132 §9.10): IP and UDP headers included.
+pub const MIN_MESSAGE_SIZE: u16 = 576;
+
+/// IPv4 and UDP headers, which a Maximum DHCP Message Size counts.
+const IP_UDP_HEADERS: usize = 28;
+
+/// Which options may be left out of a reply that would not fit, first to go first (lower
+/// sooner; `None`: never). docs/protocol.md decision 12.
+fn omission_rank(code: u8, prl: &[u8]) -> Option<usize> {
+    match code {
+        // What makes the reply a DHCP reply and its lease a lease, and option 82, without which
+        // the relay cannot deliver it (RFC 3046 §2.2).
+        code::DHCP_MESSAGE_TYPE
+        | code::SERVER_IDENTIFIER
+        | code::IP_ADDRESS_LEASE_TIME
+        | code::RENEWAL_TIME_VALUE
+        | code::REBINDING_TIME_VALUE
+        | code::SUBNET_MASK
+        | code::RELAY_AGENT_INFORMATION => None,
+        // The client identifier echoed (RFC 6842), then the DHCPNAK's text: the client tells
+        // its replies apart by xid and chaddr too.
+        code::CLIENT_IDENTIFIER => Some(usize::MAX - 1),
+        code::MESSAGE => Some(usize::MAX - 2),
+        // Configured options: those the client did not ask for first, then those it asked for
+        // last, in reverse order of its Parameter Request List.
+        c => Some(match prl.iter().position(|&w| w == c) {
+            Some(k) => 1 + prl.len() - k,
+            None => 0,
+        }),
+    }
+}
+
+/// Encodes `reply` to `request` (the DHCP engine's replies) within the client's Maximum DHCP Message Size (57; at least, and
+/// without one exactly, [`MIN_MESSAGE_SIZE`]): overloading `file`/`sname` when that is enough,
+/// else leaving options out in [`omission_rank`] order, options of the same rank last first
+/// (docs/protocol.md decision 12). Returns the datagram and how many options were left out;
+/// `None` when even the options that are never left out do not fit. Never larger than the limit.
+pub fn encode_within(
+    request: &Repr,
+    reply: &Repr,
+    max_message_size: Option<u16>,
+    destination: Destination,
+) -> Option<(Outgoing, usize)> {
+    let max = usize::from(
+        max_message_size
+            .unwrap_or(MIN_MESSAGE_SIZE)
+            .max(MIN_MESSAGE_SIZE),
+    ) - IP_UDP_HEADERS;
+    if let Ok(payload) = reply.to_vec_with_max(max) {
+        return Some((
+            Outgoing {
+                payload,
+                destination,
+            },
+            0,
+        ));
+    }
+    let prl: &[u8] = match request.option(code::PARAMETER_REQUEST_LIST) {
+        Some(DhcpOption::ParameterRequestList(l)) => l,
+        _ => &[],
+    };
+    // Positions of the options that may go, in the order they go.
+    let mut order: Vec<(usize, usize)> = reply
+        .options
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| omission_rank(o.code(), prl).map(|r| (r, i)))
+        .collect();
+    order.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let mut kept = vec![true; reply.options.len()];
+    let mut smaller = reply.clone();
+    for (n, &(_, i)) in order.iter().enumerate() {
+        kept[i] = false;
+        smaller.options = reply
+            .options
+            .iter()
+            .zip(&kept)
+            .filter(|(_, &k)| k)
+            .map(|(o, _)| o.clone())
+            .collect();
+        if let Ok(payload) = smaller.to_vec_with_max(max) {
+            return Some((
+                Outgoing {
+                    payload,
+                    destination,
+                },
+                n + 1,
+            ));
+        }
+    }
+    None
+}
+
 /// Encodes `reply`, overloading `file`/`sname` if the client's Maximum DHCP Message Size (57,
 /// at least 576, RFC 2132 §9.10) minus IP and UDP headers asks for it.
 pub fn encode(reply: &Repr, max_message_size: Option<u16>, destination: Destination) -> Outgoing {

@@ -2,7 +2,8 @@
 //!
 //! Relayed (giaddr set): the link-selection sub-option of option 82 (RFC 3527: the relay names
 //! the client's subnet apart from the address it is reached at), else the subnet-selection option
-//! (RFC 3011), else giaddr (RFC 2131 §4.3.1). Direct: subnet-selection, else ciaddr when a
+//! (RFC 3011), else giaddr (RFC 2131 §4.3.1). Direct: subnet-selection (which the engine passes
+//! only from configured relays, so never here: docs/protocol.md decision 10), else ciaddr when a
 //! configured subnet holds it (a client with an address: RENEWING, DHCPINFORM, a renewal that
 //! bypasses its relay and arrives unicast), else an address of the receiving interface.
 

@@ -5,7 +5,7 @@ use super::*;
 use crate::config;
 use crate::router4::{Discard, Message4, Route4, Router4};
 use lessor_net::{Destination, Interface, Outgoing, Received};
-use lessor_store::{Backend, Change, Loaded, State4, Store, StoreError};
+use lessor_store::{Backend, Binding4, Change, Completion, Loaded, State4, Store, StoreError};
 use lessor_wire::v4::{
     DhcpOption, MessageType, Packet, RelayAgentInformation, Repr, FLAG_BROADCAST,
 };
@@ -111,7 +111,11 @@ impl Harness {
     }
 
     fn with_store(store: Store) -> Harness {
-        let config = config::parse(CONFIG, "test.toml").expect("test config");
+        Harness::with_config(CONFIG, store)
+    }
+
+    fn with_config(text: &str, store: Store) -> Harness {
+        let config = config::parse(text, "test.toml").expect("test config");
         let store = Arc::new(store);
         let interfaces = vec![
             Interface {
@@ -137,9 +141,27 @@ impl Harness {
     }
 
     fn raw(&mut self, payload: &[u8], interface: Option<u32>, dest: Ipv4Addr, now: u64) -> Seen {
+        // A client with an address sends from it; a relay from giaddr.
+        let source = Packet::new_checked(payload).map_or(Ipv4Addr::UNSPECIFIED, |p| {
+            match (p.giaddr(), p.ciaddr()) {
+                (g, _) if !g.is_unspecified() => g,
+                (_, c) => c,
+            }
+        });
+        self.raw_from(payload, source, interface, dest, now)
+    }
+
+    fn raw_from(
+        &mut self,
+        payload: &[u8],
+        source: Ipv4Addr,
+        interface: Option<u32>,
+        dest: Ipv4Addr,
+        now: u64,
+    ) -> Seen {
         let rx = Received {
             payload,
-            source: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68)),
+            source: SocketAddr::V4(SocketAddrV4::new(source, 68)),
             destination: IpAddr::V4(dest),
             interface_index: interface,
         };
@@ -867,12 +889,24 @@ fn link_selection_and_subnet_selection_choose_the_subnet() {
     );
     h.send(&s, T0);
     assert!(in_range(h.one().1.yiaddr, "203.0.113.10", "203.0.113.20"));
+    // A direct client's subnet selection is ignored (docs/protocol.md decision 10): it gets an
+    // address of the link it is on, and the server counts what it ignored.
     let s = with(
         message(MessageType::Discover, 122),
         DhcpOption::SubnetSelection(ip("203.0.113.0")),
     );
     h.send(&s, T0);
-    assert!(in_range(h.one().1.yiaddr, "203.0.113.10", "203.0.113.20"));
+    assert!(in_range(h.one().1.yiaddr, "192.0.2.100", "192.0.2.103"));
+    // So is a link selection it put in an option 82 of its own.
+    let l = with(
+        message(MessageType::Discover, 123),
+        DhcpOption::RelayAgentInformation(
+            RelayAgentInformation::new_checked(vec![5, 4, 203, 0, 113, 0]).unwrap(),
+        ),
+    );
+    h.send(&l, T0);
+    assert!(in_range(h.one().1.yiaddr, "192.0.2.100", "192.0.2.103"));
+    assert_eq!(h.engine.counters().selection_ignored.get(), 2);
 }
 
 #[test]
@@ -930,6 +964,48 @@ proptest! {
         let mut h = Harness::new();
         h.raw(&bytes, Some(ETH0), SERVER, T0);
         h.engine.tick(T0 + 100_000);
+    }
+
+    #[test]
+    fn the_allocation_indexes_stay_in_step_with_the_store(
+        steps in proptest::collection::vec((0u8..7, 0u8..5, 0u64..2000), 1..60)
+    ) {
+        // Five clients behind the relay (three addresses) doing anything in any order.
+        let mut h = Harness::new();
+        let mut now = T0;
+        let mut offered: [Option<Ipv4Addr>; 5] = [None; 5];
+        for (op, n, dt) in steps {
+            now += dt;
+            let c = usize::from(n);
+            let d = relayed(message(MessageType::Discover, n));
+            match op {
+                0 | 1 => {
+                    h.send(&d, now);
+                    offered[c] = h.take().into_iter().next()
+                        .and_then(|r| Repr::from_bytes(&r.payload).ok())
+                        .map(|r| r.yiaddr);
+                }
+                2 => if let Some(a) = offered[c] {
+                    h.send(&selecting(d, a), now);
+                },
+                3 => if let Some(a) = offered[c] {
+                    let other = with(selecting(d, a), DhcpOption::ServerIdentifier(ip("192.0.2.99")));
+                    h.send(&other, now);
+                },
+                4 => if let Some(a) = offered[c] {
+                    let mut r = with(message(MessageType::Release, n), DhcpOption::ServerIdentifier(SERVER));
+                    r.ciaddr = a;
+                    h.send(&r, now);
+                },
+                5 => if let Some(a) = offered[c] {
+                    let d = with(relayed(message(MessageType::Decline, n)), DhcpOption::RequestedIpAddress(a));
+                    h.send(&d, now);
+                },
+                _ => h.engine.tick(now),
+            }
+            h.take();
+            prop_assert_eq!(h.engine.indexes_match_store(), Ok(()));
+        }
     }
 }
 
@@ -1093,4 +1169,397 @@ fn every_reply_returns_the_client_identifier_unaltered() {
     // No client identifier sent: none returned.
     h.send(&relayed(message(MessageType::Discover, 74)), T0);
     assert!(h.one().1.option(61).is_none());
+}
+
+// Hardening (issue 12 items 7 and 8).
+
+/// The test config with `extra` added to `[dhcp4]` (before the subnets).
+fn config_with(extra: &str) -> String {
+    CONFIG.replacen(
+        "decline-probation = \"1h\"\n",
+        &format!("decline-probation = \"1h\"\n{extra}\n"),
+        1,
+    )
+}
+
+#[test]
+fn a_flooding_client_is_limited_and_the_others_are_still_served() {
+    let mut h = Harness::new();
+    let flood = relayed(message(MessageType::Discover, 1));
+    let mut answered = 0;
+    for _ in 0..1_000 {
+        if h.send(&flood, T0) == Seen::Engine(Handled::Replied(MessageType::Offer)) {
+            answered += 1;
+        }
+    }
+    // The default burst of one client (20), all within one second.
+    assert_eq!(answered, 20);
+    let c = h.engine.counters();
+    assert_eq!(c.dropped(DropReason::RateLimitedClient), 980);
+    assert_eq!(c.dropped(DropReason::RateLimitedRelay), 0);
+    h.take();
+    // Another client behind the same relay and circuit gets its lease.
+    h.dora(relayed(message(MessageType::Discover, 2)), T0);
+    // A second later the flooding client has 10 more tokens, not more.
+    let mut later = 0;
+    for _ in 0..100 {
+        if h.send(&flood, T0 + 1) == Seen::Engine(Handled::Replied(MessageType::Offer)) {
+            later += 1;
+        }
+    }
+    assert_eq!(later, 10);
+    // The operator hears of it, once per interval.
+    let report = h
+        .engine
+        .take_drop_report((T0 + 1) * 1000)
+        .expect("a report");
+    assert!(
+        report
+            .to_string()
+            .contains("rate-limited-client 1070; from relay 198.51.100.1 1070"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_random_mac_flood_is_held_by_the_relay_limit_in_fixed_memory() {
+    let text =
+        config_with("rate-limit = { per-relay = 50, per-relay-burst = 100, per-circuit = 0 }");
+    let mut h = Harness::with_config(&text, Store::in_memory());
+    let mut answered = 0;
+    for n in 0..5_000u32 {
+        let mut d = relayed(message(MessageType::Discover, 0));
+        d.chaddr[2..6].copy_from_slice(&n.to_be_bytes());
+        if let Seen::Engine(Handled::Replied(_) | Handled::Dropped(DropReason::PoolExhausted)) =
+            h.send(&d, T0 + u64::from(n / 1000))
+        {
+            answered += 1;
+        }
+        let (held, capacity) = h.engine.rate_limit_buckets();
+        assert!(
+            (0..3).all(|k| held[k] <= capacity[k]),
+            "{held:?} {capacity:?}"
+        );
+    }
+    // Five seconds of flood: the burst (100) and 50 per second.
+    assert_eq!(answered, 100 + 4 * 50);
+    assert_eq!(
+        h.engine.counters().dropped(DropReason::RateLimitedRelay),
+        5_000 - 300
+    );
+    // A direct client on a served interface is not behind that relay.
+    h.take();
+    let d = message(MessageType::Discover, 9);
+    assert_eq!(
+        h.send(&d, T0 + 4),
+        Seen::Engine(Handled::Replied(MessageType::Offer))
+    );
+}
+
+#[test]
+fn a_forgotten_offer_does_not_make_the_next_discover_scan_the_pool() {
+    // A /20 pool, full but for one address, in the store before the server starts.
+    let text = CONFIG.replace(
+        "pools = [\"203.0.113.10-203.0.113.20\"]",
+        "pools = [\"198.18.0.10-198.18.15.254\"]",
+    );
+    let text = text.replace("prefix = \"203.0.113.0/24\"", "prefix = \"198.18.0.0/20\"");
+    let store = Store::in_memory();
+    let last = ip("198.18.15.254");
+    store.v4().write(Completion::none(), |batch| {
+        for a in u32::from(ip("198.18.0.10"))..u32::from(last) {
+            let b = Binding4::new(
+                Ipv4Addr::from(a),
+                "198.18.0.0/20".parse().unwrap(),
+                lessor_store::HwAddr::ethernet([2, 9, 0, 0, 0, 1]),
+                State4::Active,
+            )
+            .with_times(T0, T0 + 86_400, T0 + 43_200, T0 + 75_600, T0);
+            batch.upsert(b);
+        }
+    });
+    let mut h = Harness::with_config(&text, store);
+    // A configured relay on that subnet.
+    let relay = ip("198.18.0.1");
+    let discover = |n: u8| {
+        let mut d = relayed(message(MessageType::Discover, n));
+        d.giaddr = relay;
+        d
+    };
+    let before = h.engine.free_address_lookups();
+    for n in 0..100u8 {
+        // Offered the one free address, the client chooses another server ...
+        let d = discover(n);
+        h.send(&d, T0);
+        assert_eq!(h.one().1.yiaddr, last);
+        let other = with(
+            selecting(d, last),
+            DhcpOption::ServerIdentifier(ip("192.0.2.99")),
+        );
+        assert_eq!(h.send(&other, T0), Handled::Dropped(DropReason::NotForUs));
+        // ... and a full pool says so without a scan.
+        h.engine.tick(T0);
+    }
+    let lookups = h.engine.free_address_lookups() - before;
+    // At most a couple of looks per DHCPDISCOVER, against 4,084 per scan.
+    assert!(lookups <= 2 * 100, "{lookups} lookups");
+    assert_eq!(h.engine.counters().offers_forgotten.get(), 100);
+}
+
+fn max_size(n: u16) -> DhcpOption {
+    DhcpOption::Other {
+        code: 57,
+        data: n.to_be_bytes().to_vec(),
+    }
+}
+
+#[test]
+fn replies_fit_the_clients_maximum_message_size() {
+    let long = "x".repeat(200);
+    let text = CONFIG.replace(
+        "options = { routers = [\"192.0.2.1\"] }",
+        &format!(
+            "options = {{ routers = [\"192.0.2.1\"], nis-domain = \"{long}\", \
+             tftp-server-name = \"{long}\", bootfile-name = \"{long}\" }}"
+        ),
+    );
+    let mut h = Harness::with_config(&text, Store::in_memory());
+    let prl = DhcpOption::ParameterRequestList(vec![1, 3, 6, 15, 67]);
+    // No option 57: 576 octets with IP and UDP headers (RFC 2131 §2).
+    let d = with(message(MessageType::Discover, 1), prl.clone());
+    h.send(&d, T0);
+    let (out, offer) = h.one();
+    assert!(
+        out.payload.len() <= 576 - 28,
+        "{} octets",
+        out.payload.len()
+    );
+    // What the client did not ask for went first, last configured first; what it asked for
+    // stayed.
+    assert!(offer.option(66).is_none(), "{:?}", codes(&offer));
+    for c in [53, 54, 51, 58, 59, 1, 3, 6, 15, 67] {
+        assert!(offer.option(c).is_some(), "option {c}: {:?}", codes(&offer));
+    }
+    let omitted = h.engine.counters().options_omitted.get();
+    assert!(omitted >= 1);
+    // A larger maximum: everything, nothing left out.
+    let d = with(with(message(MessageType::Discover, 2), prl), max_size(1500));
+    h.send(&d, T0);
+    let (out, offer) = h.one();
+    assert!(out.payload.len() > 576 - 28 && out.payload.len() <= 1500 - 28);
+    for c in [40, 66, 67] {
+        assert!(offer.option(c).is_some(), "option {c}");
+    }
+    assert_eq!(h.engine.counters().options_omitted.get(), omitted);
+    // A stated maximum below 576 is taken as 576.
+    let d = with(message(MessageType::Discover, 3), max_size(300));
+    h.send(&d, T0);
+    assert!(h.one().0.payload.len() <= 576 - 28);
+}
+
+#[test]
+fn option_82_is_never_left_out_the_client_identifier_may_be() {
+    // 255 octets each: together more than a 576-octet reply holds.
+    let mut h = Harness::new();
+    let mut rai = vec![1, 253];
+    rai.extend(std::iter::repeat_n(b'c', 253));
+    let id = DhcpOption::ClientIdentifier([&[0u8][..], &[b'i'; 254]].concat());
+    let d = with(
+        with(relayed(message(MessageType::Discover, 1)), id),
+        DhcpOption::RelayAgentInformation(RelayAgentInformation::new_checked(rai.clone()).unwrap()),
+    );
+    assert_eq!(h.send(&d, T0), Handled::Replied(MessageType::Offer));
+    let (out, offer) = h.one();
+    assert!(out.payload.len() <= 576 - 28);
+    assert_eq!(
+        offer.relay_agent_information().map(|r| r.as_bytes()),
+        Some(&rai[..])
+    );
+    assert!(offer.option(61).is_none());
+}
+
+/// `r` with option `code` sent as two instances (RFC 3396) holding `value` joined.
+fn split_option(r: &Repr, code: u8, value: &[u8]) -> Vec<u8> {
+    let mut bytes = r.to_vec();
+    let end = bytes.iter().rposition(|&b| b == 255).unwrap();
+    let (a, b) = value.split_at(value.len() / 2);
+    let mut extra = vec![code, a.len() as u8];
+    extra.extend_from_slice(a);
+    extra.extend([code, b.len() as u8]);
+    extra.extend_from_slice(b);
+    bytes.splice(end..end, extra);
+    bytes
+}
+
+#[test]
+fn fields_longer_than_one_option_are_shortened_or_refused() {
+    let mut h = Harness::new();
+    // A host name of 400 octets (two instances): leased, kept as its first 255 octets.
+    let host = vec![b'h'; 400];
+    let d = relayed(message(MessageType::Discover, 1));
+    h.raw(&split_option(&d, 12, &host), Some(ETH1), SERVER, T0);
+    let a = h.one().1.yiaddr;
+    let r = selecting(d, a);
+    assert_eq!(
+        h.raw(&split_option(&r, 12, &host), Some(ETH1), SERVER, T0),
+        Handled::Committing
+    );
+    assert_eq!(h.one().1.message_type(), Some(MessageType::Ack));
+    assert_eq!(h.store.v4().get(a).unwrap().hostname(), Some(&host[..255]));
+    assert_eq!(h.engine.counters().fields_truncated.get(), 2);
+    // A client identifier of 400 octets is an identity the server would misstate: dropped,
+    // neither kept nor echoed.
+    let d = relayed(message(MessageType::Discover, 2));
+    assert_eq!(
+        h.raw(&split_option(&d, 61, &host), Some(ETH1), SERVER, T0),
+        Handled::Dropped(DropReason::FieldTooLong)
+    );
+    assert!(h.take().is_empty());
+}
+
+#[test]
+fn unicast_from_outside_the_served_subnets_is_refused() {
+    let mut h = Harness::new();
+    let a = h.dora(relayed(message(MessageType::Discover, 1)), T0);
+    let mut r = with(
+        message(MessageType::Release, 1),
+        DhcpOption::ServerIdentifier(SERVER),
+    );
+    r.ciaddr = a;
+    let mut i = message(MessageType::Inform, 2);
+    i.ciaddr = a;
+    // From an address in no configured subnet, to the listen address: not taken.
+    for m in [&r, &i] {
+        assert_eq!(
+            h.raw_from(&m.to_vec(), ip("10.9.9.9"), None, SERVER, T0 + 1),
+            Handled::Dropped(DropReason::UnicastNotServed)
+        );
+    }
+    assert!(h.take().is_empty());
+    assert_eq!(h.store.v4().get(a).unwrap().state, State4::Active);
+    // From a configured relay: taken.
+    assert_eq!(
+        h.raw_from(&r.to_vec(), ip("198.18.0.1"), None, SERVER, T0 + 2),
+        Handled::Applied(MessageType::Release)
+    );
+    // From the client's own address: taken.
+    let mut i = message(MessageType::Inform, 3);
+    i.ciaddr = ip("198.51.100.50");
+    assert_eq!(
+        h.raw_from(&i.to_vec(), i.ciaddr, None, SERVER, T0 + 2),
+        Handled::Replied(MessageType::Ack)
+    );
+    assert_eq!(h.engine.counters().dropped(DropReason::UnicastNotServed), 2);
+}
+
+#[test]
+fn rate_limits_are_configurable_and_checked() {
+    let text = config_with("rate-limit = { per-client = 1, per-client-burst = 0 }");
+    let err = config::parse(&text, "test.toml").unwrap_err().to_string();
+    assert!(err.contains("dhcp4.rate-limit.per-client-burst"), "{err}");
+    let text = config_with("rate-limit = { per-client = 0 }");
+    let mut h = Harness::with_config(&text, Store::in_memory());
+    let d = relayed(message(MessageType::Discover, 1));
+    for _ in 0..100 {
+        assert_eq!(h.send(&d, T0), Handled::Replied(MessageType::Offer));
+    }
+}
+
+#[test]
+fn an_exhausted_subnet_does_not_walk_the_reusable_addresses_of_others() {
+    // Another subnet holds 4,000 expired leases, in the store before the server starts.
+    let text = CONFIG
+        .replace(
+            "pools = [\"203.0.113.10-203.0.113.20\"]",
+            "pools = [\"198.18.0.10-198.18.15.254\"]",
+        )
+        .replace("prefix = \"203.0.113.0/24\"", "prefix = \"198.18.0.0/20\"");
+    let store = Store::in_memory();
+    store.v4().write(Completion::none(), |batch| {
+        for a in u32::from(ip("198.18.0.10"))..u32::from(ip("198.18.0.10")) + 4_000 {
+            let b = Binding4::new(
+                Ipv4Addr::from(a),
+                "198.18.0.0/20".parse().unwrap(),
+                lessor_store::HwAddr::ethernet([2, 9, 0, 0, 0, 1]),
+                State4::Expired,
+            )
+            .with_times(T0 - 7200, T0 - 3600, T0 - 5400, T0 - 4000, T0 - 7200);
+            batch.upsert(b);
+        }
+    });
+    let mut h = Harness::with_config(&text, store);
+    // The relay's subnet (three addresses) is leased out.
+    for n in 1..=3 {
+        h.dora(relayed(message(MessageType::Discover, n)), T0);
+    }
+    let before = h.engine.reuse_lookups();
+    for n in 10..110 {
+        assert_eq!(
+            h.send(
+                &relayed(message(MessageType::Discover, n)),
+                T0 + u64::from(n)
+            ),
+            Handled::Dropped(DropReason::PoolExhausted)
+        );
+    }
+    assert_eq!(h.engine.reuse_lookups() - before, 0);
+    // The other subnet still gives a never-used address first, without a walk.
+    let mut d = relayed(message(MessageType::Discover, 200));
+    d.giaddr = ip("198.18.0.1");
+    h.send(&d, T0 + 200);
+    let a = u32::from(h.one().1.yiaddr);
+    assert!(
+        a >= u32::from(ip("198.18.0.10")) + 4_000,
+        "{}",
+        Ipv4Addr::from(a)
+    );
+    assert_eq!(h.engine.reuse_lookups() - before, 0);
+}
+
+#[test]
+fn the_reuse_index_follows_release_decline_expiry_and_forgotten_offers() {
+    let mut h = Harness::new();
+    // Three addresses: one released, one declined, one expired by the timer.
+    let a = h.dora(relayed(message(MessageType::Discover, 1)), T0);
+    let b = h.dora(relayed(message(MessageType::Discover, 2)), T0 + 1);
+    let c = h.dora(relayed(message(MessageType::Discover, 3)), T0 + 2);
+    let mut r = with(
+        message(MessageType::Release, 1),
+        DhcpOption::ServerIdentifier(SERVER),
+    );
+    r.ciaddr = a;
+    assert_eq!(h.send(&r, T0 + 10), Handled::Applied(MessageType::Release));
+    let d = with(
+        with(
+            relayed(message(MessageType::Decline, 2)),
+            DhcpOption::RequestedIpAddress(b),
+        ),
+        DhcpOption::ServerIdentifier(SERVER),
+    );
+    assert_eq!(h.send(&d, T0 + 20), Handled::Applied(MessageType::Decline));
+    h.engine.tick(T0 + 2 + 3600);
+    h.flush();
+    // Longest free first: the released (T0 + 10), then the expired (T0 + 3602); the declined
+    // one only after its probation (T0 + 20 + 3600).
+    let now = T0 + 3610;
+    h.send(&relayed(message(MessageType::Discover, 4)), now);
+    assert_eq!(h.one().1.yiaddr, a);
+    h.send(&relayed(message(MessageType::Discover, 5)), now);
+    assert_eq!(h.one().1.yiaddr, c);
+    assert_eq!(
+        h.send(&relayed(message(MessageType::Discover, 6)), now),
+        Handled::Dropped(DropReason::PoolExhausted)
+    );
+    h.send(&relayed(message(MessageType::Discover, 6)), T0 + 20 + 3600);
+    assert_eq!(h.one().1.yiaddr, b);
+    // Client 4 chooses another server: its offer is forgotten, the released binding is back
+    // and reusable again (a lapsed offer of client 5 too, once the timer forgets it).
+    let other = with(
+        selecting(relayed(message(MessageType::Discover, 4)), a),
+        DhcpOption::ServerIdentifier(ip("192.0.2.99")),
+    );
+    assert_eq!(h.send(&other, now), Handled::Dropped(DropReason::NotForUs));
+    assert_eq!(h.store.v4().get(a).unwrap().state, State4::Released);
+    h.send(&relayed(message(MessageType::Discover, 7)), T0 + 20 + 3600);
+    assert_eq!(h.one().1.yiaddr, a);
 }

@@ -34,13 +34,18 @@ pub(super) struct Udp4 {
 }
 
 impl Udp4 {
-    /// The engine's timer (lease expiry, lapsed offers), and what the leasequery responder
-    /// dropped since it last said (at most one line every few seconds).
+    /// The engine's timer (lease expiry, lapsed offers), and what the engine refused and the
+    /// leasequery responder dropped since they last said (at most one line each every few
+    /// seconds).
     pub(super) fn tick(&self, now: Now, log: &dyn Fn(&str)) {
-        self.engine
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .tick(now.wall);
+        let refused = {
+            let mut engine = self.engine.lock().unwrap_or_else(|p| p.into_inner());
+            engine.tick(now.wall);
+            engine.take_drop_report(now.ms)
+        };
+        if let Some(report) = refused {
+            log(&format!("warning: {report}"));
+        }
         if let Some(report) = self.responder.take_drop_report(now.ms) {
             log(&format!("warning: leasequery4: {report}"));
         }
@@ -198,7 +203,7 @@ impl udp::Handler for Handler4 {
                     .engine
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .handle(&message, now.wall);
+                    .handle_at(&message, now);
                 match output {
                     Output::Nothing => {}
                     Output::Now(reply) => self.pending.push(reply),

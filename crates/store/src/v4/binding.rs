@@ -96,6 +96,37 @@ const VENDOR_CLASS_ID: usize = 5;
 const HOSTNAME: usize = 6;
 pub const VAR_FIELDS: usize = 7;
 
+/// The longest value of a variable-length field: what one DHCPv4 option or option-82
+/// sub-option carries (a one-octet length). Every writer (the server, imports, `lessor leases`,
+/// rows loaded from a database) is held to it: host name and vendor class are kept shortened
+/// to it (they describe the client; a prefix of them still does), every other field, an
+/// identity or a relay's option 82 that a shortened copy would misstate, is refused
+/// ([`StoreError::FieldTooLong`]). A longer value reaches a server only as an RFC 3396
+/// concatenation; docs/protocol.md decision 11 says why it is not kept.
+pub const MAX_CLIENT_FIELD: usize = 255;
+
+/// Whether field `i` is kept shortened to [`MAX_CLIENT_FIELD`] rather than refused.
+fn shortened(i: usize) -> bool {
+    i == VENDOR_CLASS_ID || i == HOSTNAME
+}
+
+/// Field `i`'s value as kept: shortened, or refused when too long.
+fn capped(i: usize, value: Option<&[u8]>) -> Result<Option<&[u8]>, StoreError> {
+    match value {
+        Some(v) if v.len() > MAX_CLIENT_FIELD => {
+            if shortened(i) {
+                Ok(Some(&v[..MAX_CLIENT_FIELD]))
+            } else {
+                Err(StoreError::FieldTooLong {
+                    field: FIELD_NAMES[i],
+                    len: v.len(),
+                })
+            }
+        }
+        other => Ok(other),
+    }
+}
+
 /// The names of the variable-length fields ([`Fields4`]), in their order: error messages, and the
 /// tools that show or read a binding field by field.
 pub const FIELD_NAMES: [&str; VAR_FIELDS] = [
@@ -188,9 +219,9 @@ macro_rules! var_field {
             self.vars.get($idx)
         }
 
-        #[doc = concat!("Sets or clears the ", $doc, ".")]
+        #[doc = concat!("Sets or clears the ", $doc, " (held to [`MAX_CLIENT_FIELD`]).")]
         pub fn $set(&mut self, value: Option<&[u8]>) -> Result<(), StoreError> {
-            self.vars.set($idx, value, stringify!($get))
+            self.vars.set($idx, capped($idx, value)?, stringify!($get))
         }
 
         #[doc = concat!("Returns the binding with the ", $doc, " set.")]
@@ -324,7 +355,9 @@ impl Binding4 {
         "host name (option 12)"
     );
 
-    /// Replaces every variable-length field at once (one allocation).
+    /// Replaces every variable-length field at once (one allocation), each held to
+    /// [`MAX_CLIENT_FIELD`]: host name and vendor class shortened, any other field too long
+    /// refused (nothing changes then).
     pub fn set_fields(&mut self, f: Fields4<'_>) -> Result<(), StoreError> {
         let mut values = [None; VAR_FIELDS];
         values[CLIENT_ID] = f.client_id;
@@ -334,6 +367,9 @@ impl Binding4 {
         values[RELAY_ID] = f.relay_id;
         values[VENDOR_CLASS_ID] = f.vendor_class_id;
         values[HOSTNAME] = f.hostname;
+        for (i, v) in values.iter_mut().enumerate() {
+            *v = capped(i, *v)?;
+        }
         self.vars = Packed::from_values(values, FIELD_NAMES)?;
         Ok(())
     }
@@ -488,5 +524,54 @@ mod tests {
         c.set_fields(Fields4::default()).unwrap();
         assert_eq!(c.fields(), Fields4::default());
         assert_eq!(c.heap_len(), 0);
+    }
+
+    #[test]
+    fn fields_are_held_to_what_one_option_carries() {
+        let mut b = Binding4::new(
+            Ipv4Addr::new(192, 0, 2, 1),
+            "192.0.2.0/24".parse().unwrap(),
+            HwAddr::ethernet([0, 1, 2, 3, 4, 5]),
+            State4::Active,
+        );
+        let long = vec![b'x'; 64 * 1024 - 2];
+        let fits = vec![b'y'; MAX_CLIENT_FIELD];
+        // Host name and vendor class: shortened.
+        b.set_fields(Fields4 {
+            hostname: Some(&long),
+            vendor_class_id: Some(&long[..256]),
+            client_id: Some(&fits),
+            ..Fields4::default()
+        })
+        .unwrap();
+        assert_eq!(b.hostname(), Some(&long[..MAX_CLIENT_FIELD]));
+        assert_eq!(b.vendor_class_id().map(<[u8]>::len), Some(MAX_CLIENT_FIELD));
+        assert_eq!(b.client_id(), Some(&fits[..]));
+        b.set_hostname(Some(&long)).unwrap();
+        assert_eq!(b.hostname().map(<[u8]>::len), Some(MAX_CLIENT_FIELD));
+        // Identities and option 82: refused, and the binding left as it was.
+        let before = b.clone();
+        for f in [
+            Fields4 {
+                client_id: Some(&long[..256]),
+                ..Fields4::default()
+            },
+            Fields4 {
+                relay_agent_information: Some(&long[..256]),
+                ..Fields4::default()
+            },
+            Fields4 {
+                remote_id: Some(&long),
+                ..Fields4::default()
+            },
+        ] {
+            assert!(matches!(
+                b.set_fields(f),
+                Err(StoreError::FieldTooLong { len, .. }) if len > MAX_CLIENT_FIELD
+            ));
+            assert_eq!(b, before);
+        }
+        assert!(b.set_relay_id(Some(&long[..300])).is_err());
+        assert_eq!(b, before);
     }
 }
