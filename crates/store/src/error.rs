@@ -40,6 +40,12 @@ pub enum StoreError {
     },
     /// The writer thread has stopped; the change was not persisted.
     WriterGone,
+    /// The writer's queue is full (the disk does not keep up, or stalls); the change was not
+    /// queued.
+    Backlog {
+        /// Changes queued when it was refused.
+        queued: usize,
+    },
 }
 
 impl StoreError {
@@ -75,6 +81,9 @@ impl fmt::Display for StoreError {
             ),
             StoreError::Database { context, source } => write!(f, "{context}: {source}"),
             StoreError::WriterGone => write!(f, "the store's writer thread has stopped"),
+            StoreError::Backlog { queued } => {
+                write!(f, "{queued} changes already wait for the disk; not queued")
+            }
         }
     }
 }

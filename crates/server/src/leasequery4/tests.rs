@@ -120,8 +120,11 @@ impl H {
         self.ask_at(q, T0).expect("a reply").1
     }
 
+    /// Writes `b` and waits until it is durable (leasequery reports only durable bindings).
     fn put(&self, b: Binding4) {
-        self.store.v4().upsert(b, Completion::none());
+        let (done, durable) = Completion::ticket();
+        self.store.v4().upsert(b, done);
+        durable.wait().expect("durable");
     }
 
     fn c(&self) -> &Counters {
