@@ -392,8 +392,8 @@ fn run(
                 shared.set_health(Health::WriterDead {
                     message: format!("the store's backend panicked: {panic}"),
                 });
-                complete_all(&mut waiters, &Err(StoreError::WriterGone));
                 shared.backlog.fetch_sub(queued, Ordering::Relaxed);
+                complete_all(&mut waiters, &Err(StoreError::WriterGone));
                 break;
             }
         };
@@ -403,8 +403,9 @@ fn run(
         if queued > 0 {
             shared.record(&result);
         }
-        complete_all(&mut waiters, &result);
+        // Out of the queue before the waiters hear of it.
         shared.backlog.fetch_sub(queued, Ordering::Relaxed);
+        complete_all(&mut waiters, &result);
         if let Some(hook) = hook.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
             hook();
         }
