@@ -158,10 +158,10 @@ impl Store {
     /// now and then (say once a second); its outcome updates the health like any commit.
     /// Returns at once; `value` is what the row keeps (e.g. the time).
     pub fn probe(&self, value: &str) {
-        if let Err(refused) =
-            self.core
-                .writer
-                .set_meta(PROBE_KEY, value, Completion::none())
+        if let Err(refused) = self
+            .core
+            .writer
+            .set_meta(PROBE_KEY, value, Completion::none())
         {
             refused.complete();
         }

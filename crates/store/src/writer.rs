@@ -311,9 +311,7 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Runs `f` on the backend; a panic becomes `Err(message)`.
-fn guarded(
-    f: impl FnOnce() -> Result<(), StoreError>,
-) -> Result<Result<(), StoreError>, String> {
+fn guarded(f: impl FnOnce() -> Result<(), StoreError>) -> Result<Result<(), StoreError>, String> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|p| panic_message(&*p))
 }
 

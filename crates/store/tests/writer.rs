@@ -346,7 +346,11 @@ fn the_durable_view_hides_changes_in_flight_from_every_lookup() {
         b.upsert(relayed(active(2, 9, NOW + 1), b"relay-b", b"remote-b"));
     });
     let live = rig.store.v4().snapshot();
-    assert_eq!(live.get(addr(1)).unwrap().hw, mac(9), "the engine sees its write");
+    assert_eq!(
+        live.get(addr(1)).unwrap().hw,
+        mac(9),
+        "the engine sees its write"
+    );
     let d = rig.store.v4().durable_snapshot();
     assert!(d.has_changes_in_flight());
     assert_eq!(d.get(addr(1)).unwrap().hw, mac(1));
@@ -354,7 +358,11 @@ fn the_durable_view_hides_changes_in_flight_from_every_lookup() {
     assert_eq!(d.len(), 1);
     assert_eq!(d.iter().count(), 1);
     assert!(d.by_mac(&mac(9)).is_empty());
-    assert_eq!(d.by_mac(&mac(1)).len(), 1, "the durable owner is still found");
+    assert_eq!(
+        d.by_mac(&mac(1)).len(),
+        1,
+        "the durable owner is still found"
+    );
     assert_eq!(d.by_client_id(b"\x01old").len(), 1);
     assert_eq!(d.by_relay_id(b"relay-a").count(), 1);
     assert_eq!(d.by_relay_id(b"relay-b").count(), 0);
@@ -385,7 +393,10 @@ fn a_full_queue_refuses_writes_and_takes_them_back() {
     wait_for("the queue", || rig.store.backlog() >= MAX_BACKLOG);
     // ...the next is refused at once, and taken back from memory.
     let refused = rig.upsert(active(1, 1, NOW));
-    assert!(matches!(refused, Err(StoreError::Backlog { .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::Backlog { .. })),
+        "{refused:?}"
+    );
     assert!(rig.store.v4().get(addr(1)).is_none());
     assert_eq!(rig.store.writer_stats().refused(), 1);
     release.send(()).unwrap();

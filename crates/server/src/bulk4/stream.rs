@@ -81,7 +81,7 @@ fn secs_before(now: Timestamp, t: Timestamp) -> u32 {
 
 enum Source {
     List(std::vec::IntoIter<Arc<Binding4>>),
-    Cursor(Cursor4),
+    Cursor(Box<Cursor4>),
 }
 
 impl Source {
@@ -157,8 +157,8 @@ impl Stream {
             ),
             Key::Mac(hw) => Source::List(snapshot.by_mac(hw).into_iter()),
             Key::ClientId(id) => Source::List(snapshot.by_client_id(id).into_iter()),
-            Key::RelayId(id) => Source::Cursor(snapshot.by_relay_id(id)),
-            Key::RemoteId(id) => Source::Cursor(snapshot.by_remote_id(id)),
+            Key::RelayId(id) => Source::Cursor(Box::new(snapshot.by_relay_id(id))),
+            Key::RemoteId(id) => Source::Cursor(Box::new(snapshot.by_remote_id(id))),
         };
         Stream {
             xid: q.query.xid,

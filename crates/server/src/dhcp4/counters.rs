@@ -30,11 +30,17 @@ pub enum DropReason {
     StoreRejected,
     /// The reply could not be encoded.
     EncodeFailed,
+    /// A DHCPDISCOVER while the store cannot commit (fail closed: an offer whose DHCPACK could
+    /// not be made durable is not made).
+    StoreFailing,
+    /// A DHCPDISCOVER while the store's queue is long (back-pressure: new clients wait, the
+    /// clients already offered an address get their DHCPACK).
+    StoreBacklog,
 }
 
 impl DropReason {
     /// Every reason, for reports.
-    pub const ALL: [DropReason; 10] = [
+    pub const ALL: [DropReason; 12] = [
         DropReason::Malformed,
         DropReason::RelayNotAllowed,
         DropReason::InterfaceNotServed,
@@ -45,6 +51,8 @@ impl DropReason {
         DropReason::NotClientsBinding,
         DropReason::StoreRejected,
         DropReason::EncodeFailed,
+        DropReason::StoreFailing,
+        DropReason::StoreBacklog,
     ];
 
     /// A short stable name, for logs and metrics.
@@ -60,6 +68,8 @@ impl DropReason {
             DropReason::NotClientsBinding => "not-clients-binding",
             DropReason::StoreRejected => "store-rejected",
             DropReason::EncodeFailed => "encode-failed",
+            DropReason::StoreFailing => "store-failing",
+            DropReason::StoreBacklog => "store-backlog",
         }
     }
 }
@@ -75,6 +85,9 @@ pub struct Counters {
     pub naks: Counter,
     /// DHCPACKs not sent because their binding's commit failed.
     pub commit_failed: Counter,
+    /// DHCPREQUESTs handled while the store could not commit (their DHCPACK leaves only if
+    /// the commit succeeds after all).
+    pub requests_while_failing: Counter,
     drops: [Counter; DropReason::ALL.len()],
     /// Bindings moved from Active to Expired by [`super::Engine4::tick`].
     pub expired: Counter,
@@ -89,6 +102,7 @@ impl Default for Counters {
             acks: Counter::default(),
             naks: Counter::default(),
             commit_failed: Counter::default(),
+            requests_while_failing: Counter::default(),
             drops: std::array::from_fn(|_| Counter::default()),
             expired: Counter::default(),
             offers_forgotten: Counter::default(),
@@ -127,6 +141,7 @@ impl Report for Counters {
         out("acks", self.acks.get());
         out("naks", self.naks.get());
         out("commit-failed", self.commit_failed.get());
+        out("requests-while-failing", self.requests_while_failing.get());
         out("expired", self.expired.get());
         out("offers-forgotten", self.offers_forgotten.get());
         for reason in DropReason::ALL {

@@ -19,6 +19,8 @@
 //! - A DHCPACK without option 82 (a unicast renewal) keeps the relay information of the binding,
 //!   so leasequery still finds the client's location (RFC 4388 §6.7).
 //! - The lease time is the subnet's; a client's requested lease time (51) is not honoured.
+//! - While the store cannot commit, DHCPDISCOVERs are dropped (fail closed), and also while its
+//!   queue is long (back-pressure); DHCPREQUESTs are still tried and answered only once durable.
 //! - Option 82 is echoed in every reply to a message that carried it (RFC 3046 §2.2), including
 //!   DHCPNAK; a DHCPNAK through a relay has the broadcast bit set, a direct one is broadcast.
 
@@ -45,6 +47,11 @@ pub const OFFER_LIFETIME: u32 = 60;
 
 /// Most bindings expired by one store call in [`Engine4::tick`].
 pub const EXPIRE_CHUNK: usize = 1000;
+
+/// Changes queued for the store above which DHCPDISCOVERs are dropped (back-pressure): a
+/// quarter of what the store queues at most, so the DHCPREQUESTs of clients already offered an
+/// address still find room.
+pub const DISCOVER_BACKLOG: usize = lessor_store::MAX_BACKLOG / 4;
 
 /// What [`Engine4::handle`] did with a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -404,6 +411,14 @@ impl Engine4 {
     }
 
     fn discover(&mut self, msg: &Msg<'_>, now: Timestamp) -> Handled {
+        // Fail closed (docs/operator-guide.md, "When the store cannot commit"): no offer whose
+        // DHCPACK could not be made durable.
+        if !self.store.health().is_healthy() {
+            return self.drop(DropReason::StoreFailing);
+        }
+        if self.store.backlog() > DISCOVER_BACKLOG {
+            return self.drop(DropReason::StoreBacklog);
+        }
         let snapshot = self.store.v4().snapshot();
         let requested = option_addr(msg.repr, code::REQUESTED_IP_ADDRESS);
         let Some((a, _choice)) = self.allocator.choose(
@@ -474,6 +489,10 @@ impl Engine4 {
     }
 
     fn request(&mut self, msg: &Msg<'_>, now: Timestamp) -> Handled {
+        // Still tried: a commit that succeeds heals the store, and its DHCPACK leaves only then.
+        if !self.store.health().is_healthy() {
+            self.counters.requests_while_failing.add();
+        }
         let snapshot = self.store.v4().snapshot();
         let server_id = option_addr(msg.repr, code::SERVER_IDENTIFIER);
         let requested = option_addr(msg.repr, code::REQUESTED_IP_ADDRESS);

@@ -11,7 +11,7 @@ pub mod reply;
 pub mod select;
 
 pub use counters::{Counters, DropReason};
-pub use engine::{Engine4, Handled, Output};
+pub use engine::{Engine4, Handled, Output, DISCOVER_BACKLOG};
 pub use identity::Identity;
 
 #[cfg(test)]

@@ -11,12 +11,15 @@
 //!   [`crate::bulk4::service`]); RFC 5460 and active leasequery are further services on the same
 //!   listener type.
 //! - [`outbox`]: DHCPACKs that leave once durable, a whole group commit at a time.
-//! - the timer below: the engines' expiry and offer timeouts, counters in the log.
+//! - the timer below: the engines' expiry and offer timeouts, counters in the log, and the
+//!   store's health ([`watch`]: failures logged, probes while failing, a dead writer stops the
+//!   server).
 
 mod bulk;
 mod outbox;
 mod report;
 mod udp4;
+pub mod watch;
 
 pub use outbox::GroupOutbox;
 
@@ -76,14 +79,16 @@ pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(),
 
     // Everything submitted so far becomes durable before the process ends.
     let _ = store.sync().wait();
-    match Arc::try_unwrap(store) {
-        Ok(store) => store
-            .close()
-            .map_err(|e| ServeError::Store(e.to_string()))?,
-        Err(_) => log("store still shared at shutdown; its writer flushed what was queued"),
-    }
+    let closed = match Arc::try_unwrap(store) {
+        Ok(store) => store.close().map_err(|e| ServeError::Store(e.to_string())),
+        Err(_) => {
+            log("store still shared at shutdown; its writer flushed what was queued");
+            Ok(())
+        }
+    };
     log("stopped");
-    result
+    // Why the server stopped comes first (a dead writer also fails the last flush).
+    result.and(closed)
 }
 
 /// Starts every service `config` names, runs the timer until `stop`, then stops them.
@@ -117,9 +122,21 @@ fn serve(
     let interval = config.file.server.stats_interval.duration();
     let mut last_stats = Instant::now();
     let mut failed = None;
+    let mut watch = watch::StoreWatch::default();
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(TICK);
         let now = clock.now();
+        let verdict = watch.observe(&store.health(), now);
+        for line in &verdict.lines {
+            log(line);
+        }
+        if verdict.probe {
+            store.probe(&now.wall.to_string());
+        }
+        if let Some(why) = verdict.stop {
+            failed = Some(ServeError::Store(why));
+            break;
+        }
         if let Some(udp4) = &udp4 {
             udp4.tick(now, log);
             if udp4.receivers_lost() > 0 {
