@@ -73,6 +73,8 @@ fn start(requesters: &str, max_connections: u32, bindings: u32) -> (Running, Soc
             batch.upsert(binding);
         }
     });
+    // Bulk leasequery reports durable bindings only.
+    store.sync().wait().expect("durable");
     let settings = Settings {
         params,
         allow: AllowList::new(c.leasequery4.unwrap().requesters),
