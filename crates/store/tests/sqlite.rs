@@ -459,3 +459,35 @@ fn a_version_1_database_gets_state_since_from_its_times_and_sequence_0() {
     // 198.18.0.1 is the expired one: since its end.
     assert_eq!(shown, "2027-01-15 09:00:10");
 }
+
+#[test]
+fn meta_values_and_probes_are_kept_across_a_restart() {
+    let dir = temp_dir("meta");
+    let db = dir.join("leases.db");
+    {
+        let (store, report) = Store::open_sqlite(&db).unwrap();
+        assert!(report.meta.is_empty());
+        store
+            .set_meta("quarantine4", "192.0.2.0/24=5")
+            .wait()
+            .unwrap();
+        store
+            .set_meta("quarantine4", "192.0.2.0/24=6")
+            .wait()
+            .unwrap();
+        store.probe("1800000000");
+        store.close().unwrap();
+    }
+    let (_store, report) = Store::open_sqlite(&db).unwrap();
+    assert_eq!(
+        report.meta.get("quarantine4").map(String::as_str),
+        Some("192.0.2.0/24=6")
+    );
+    assert_eq!(
+        report
+            .meta
+            .get(lessor_store::store::PROBE_KEY)
+            .map(String::as_str),
+        Some("1800000000")
+    );
+}

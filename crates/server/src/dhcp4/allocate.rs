@@ -11,6 +11,9 @@
 //!    these in a reuse index ordered by `end`, so this is a walk to the first fitting entry, not
 //!    a scan of the pools. An Active binding past its end is reused once the expiry timer
 //!    (every 200 ms) has turned it Expired.
+//!
+//! A quarantined subnet ([`super::quarantine`]) skips the steps that hand out an address
+//! without a loaded binding (3 for a free address, and 4).
 
 use super::identity::Identity;
 use crate::config::Subnet;
@@ -38,6 +41,8 @@ struct SubnetState {
     cursors: Vec<u64>,
     /// A full scan found no never-used address in this pool (cleared when an address is freed).
     full: Vec<bool>,
+    /// Until when addresses without a loaded binding are not offered ([`super::quarantine`]).
+    quarantine: Option<Timestamp>,
 }
 
 /// The allocator: one state per configured subnet, in config order.
@@ -65,9 +70,22 @@ impl Allocator {
                     excluded: s.exclude.iter().copied().collect(),
                     cursors: vec![0; s.pools.len()],
                     full: vec![false; s.pools.len()],
+                    quarantine: None,
                 })
                 .collect(),
         }
+    }
+
+    /// Quarantines subnet `i` until `until[i]` (in config order; `None`: not).
+    pub fn set_quarantine(&mut self, until: &[Option<Timestamp>]) {
+        for (s, u) in self.subnets.iter_mut().zip(until) {
+            s.quarantine = *u;
+        }
+    }
+
+    /// Whether subnet `i` is quarantined at `now`.
+    pub fn quarantined(&self, i: usize, now: Timestamp) -> bool {
+        self.subnets[i].quarantine.is_some_and(|end| now < end)
     }
 
     /// Addresses may have become never-used again (an offer was forgotten): rescan pools.
@@ -138,10 +156,12 @@ impl Allocator {
         if let Some(b) = own {
             return Some((b.address, Choice::Existing));
         }
+        // Quarantine: an address without a loaded binding may be a lost lease's.
+        let quarantined = self.quarantined(i, now);
         // 3. The requested address.
         if let Some(a) = requested {
             let free = match snapshot.get(a) {
-                None => true,
+                None => !quarantined,
                 Some(b) if id.owns(b) => b.state != State4::Declined || b.end <= now,
                 Some(b) => b.state == State4::Offered && b.end <= now,
             };
@@ -154,8 +174,10 @@ impl Allocator {
             }
         }
         // 4. Never used.
-        if let Some(a) = self.never_used(subnets, i, snapshot) {
-            return Some((a, Choice::NeverUsed));
+        if !quarantined {
+            if let Some(a) = self.never_used(subnets, i, snapshot) {
+                return Some((a, Choice::NeverUsed));
+            }
         }
         // 5. Reuse the longest-free address.
         self.oldest_free(subnets, i, snapshot, id, now)

@@ -36,11 +36,13 @@ pub enum DropReason {
     /// A DHCPDISCOVER while the store's queue is long (back-pressure: new clients wait, the
     /// clients already offered an address get their DHCPACK).
     StoreBacklog,
+    /// Nothing to offer but addresses of a quarantined subnet (unreadable store rows at start).
+    Quarantined,
 }
 
 impl DropReason {
     /// Every reason, for reports.
-    pub const ALL: [DropReason; 12] = [
+    pub const ALL: [DropReason; 13] = [
         DropReason::Malformed,
         DropReason::RelayNotAllowed,
         DropReason::InterfaceNotServed,
@@ -53,6 +55,7 @@ impl DropReason {
         DropReason::EncodeFailed,
         DropReason::StoreFailing,
         DropReason::StoreBacklog,
+        DropReason::Quarantined,
     ];
 
     /// A short stable name, for logs and metrics.
@@ -70,6 +73,7 @@ impl DropReason {
             DropReason::EncodeFailed => "encode-failed",
             DropReason::StoreFailing => "store-failing",
             DropReason::StoreBacklog => "store-backlog",
+            DropReason::Quarantined => "quarantined",
         }
     }
 }

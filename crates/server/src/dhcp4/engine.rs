@@ -200,6 +200,11 @@ impl Engine4 {
         }
     }
 
+    /// Quarantines subnets after unreadable store rows ([`super::quarantine`]).
+    pub fn quarantine(&mut self, q: &super::Quarantine) {
+        self.allocator.set_quarantine(&q.until);
+    }
+
     /// The counters (shared with the store's completions).
     pub fn counters(&self) -> &Arc<Counters> {
         &self.counters
@@ -429,6 +434,9 @@ impl Engine4 {
             requested,
             now,
         ) else {
+            if self.allocator.quarantined(msg.subnet, now) {
+                return self.drop(DropReason::Quarantined);
+            }
             return self.drop(DropReason::PoolExhausted);
         };
         let existing = snapshot.get(a).cloned();

@@ -7,12 +7,14 @@ pub mod allocate;
 pub mod counters;
 pub mod engine;
 pub mod identity;
+pub mod quarantine;
 pub mod reply;
 pub mod select;
 
 pub use counters::{Counters, DropReason};
 pub use engine::{Engine4, Handled, Output, DISCOVER_BACKLOG};
 pub use identity::Identity;
+pub use quarantine::Quarantine;
 
 #[cfg(test)]
 mod tests;

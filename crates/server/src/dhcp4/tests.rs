@@ -1254,3 +1254,61 @@ fn discovers_are_dropped_while_the_store_queue_is_long() {
     assert_eq!(h.store.backlog(), 0);
     assert_eq!(h.send(&discover, T0), Handled::Replied(MessageType::Offer));
 }
+
+#[test]
+fn a_quarantined_subnet_offers_only_addresses_with_a_loaded_binding_until_it_ends() {
+    let store = Store::in_memory();
+    let binding = |a: &str, n: u8, state: State4, end: u64| {
+        lessor_store::Binding4::new(
+            ip(a),
+            "198.51.100.0/24".parse().unwrap(),
+            lessor_store::HwAddr::ethernet(mac(n)),
+            state,
+        )
+        .with_times(T0 - 7200, end, end, end, T0 - 7200)
+    };
+    store.v4().upsert(
+        binding("198.51.100.10", 141, State4::Active, T0 + 1800),
+        lessor_store::Completion::none(),
+    );
+    store.v4().upsert(
+        binding("198.51.100.11", 142, State4::Expired, T0 - 3600),
+        lessor_store::Completion::none(),
+    );
+    let mut h = Harness::with_store(store);
+    let end = T0 + 3600;
+    h.engine.quarantine(&crate::dhcp4::Quarantine {
+        until: vec![None, Some(end), None],
+        unreadable: 1,
+    });
+    // The client of a loaded binding gets it.
+    assert_eq!(
+        h.dora(relayed(message(MessageType::Discover, 141)), T0),
+        ip("198.51.100.10")
+    );
+    // A loaded Expired binding's address may be reused (its row was read).
+    assert_eq!(
+        h.dora(relayed(message(MessageType::Discover, 143)), T0),
+        ip("198.51.100.11")
+    );
+    // The never-used .12 is not offered, asked for or not.
+    let asking = with(
+        relayed(message(MessageType::Discover, 144)),
+        DhcpOption::RequestedIpAddress(ip("198.51.100.12")),
+    );
+    assert_eq!(
+        h.send(&asking, T0 + 1),
+        Handled::Dropped(DropReason::Quarantined)
+    );
+    assert!(h.take().is_empty());
+    // Other subnets are not quarantined.
+    let direct = message(MessageType::Discover, 145);
+    assert_eq!(
+        h.send(&direct, T0 + 1),
+        Handled::Replied(MessageType::Offer)
+    );
+    h.take();
+    // Once the longest lease that could have been lost has ended, it is offered.
+    assert_eq!(h.send(&asking, end), Handled::Replied(MessageType::Offer));
+    assert_eq!(h.one().1.yiaddr, ip("198.51.100.12"));
+}

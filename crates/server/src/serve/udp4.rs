@@ -7,7 +7,7 @@
 use super::{GroupOutbox, ServeError};
 use crate::config::schema::Dhcp4;
 use crate::config::Config;
-use crate::dhcp4::{Engine4, Output};
+use crate::dhcp4::{Engine4, Output, Quarantine};
 use crate::leasequery4::reply::PrlCaches;
 use crate::leasequery4::Responder4;
 use crate::router4::{Route4, Router4};
@@ -79,6 +79,7 @@ fn receive_threads(raw: &Dhcp4) -> usize {
 pub(super) fn start(
     config: &Config,
     store: &Arc<Store>,
+    quarantine: &Quarantine,
     clock: Clock,
     log: &dyn Fn(&str),
 ) -> Result<Option<Udp4>, ServeError> {
@@ -103,7 +104,8 @@ pub(super) fn start(
     ));
     // DHCPACKs leave from the store's writer once durable: those of one commit together.
     let acks = GroupOutbox::attach(Arc::clone(&sender) as Arc<dyn Transmit>, store);
-    let engine = Engine4::new(config, Arc::clone(store), sockets.interfaces(), identifier);
+    let mut engine = Engine4::new(config, Arc::clone(store), sockets.interfaces(), identifier);
+    engine.quarantine(quarantine);
     let engine_counters = Arc::clone(engine.counters());
     let engine = Arc::new(Mutex::new(engine));
     // Leasequery answers carry the identifier of [leasequery4], which defaults to this one.
