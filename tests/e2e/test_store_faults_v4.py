@@ -136,3 +136,58 @@ def test_a_full_disk_stops_offers_hides_unacked_bindings_and_recovers(small_disk
     out = srv.output()
     assert "dropped-store-failing=" in out, out[-3000:]
     assert "commit-failed=1" in out, out[-3000:]
+
+
+QUIET = {"chaddr": "02:00:00:00:0f:11", "agent": agent((1, b"q-1")).hex()}
+LOST = {"chaddr": "02:00:00:00:0f:12", "agent": agent((1, b"q-2")).hex()}
+NEWCOMER = {"chaddr": "02:00:00:00:0f:13", "agent": agent((1, b"q-3")).hex()}
+
+
+def test_unreadable_rows_quarantine_the_subnet_across_a_restart(topo4, procs, artifacts):
+    """Issue 12, item 3: a row the store cannot read at start. The server starts, says which
+    subnet it quarantines until when, offers no new address there (a client with a loaded
+    binding keeps it), and a restart keeps the quarantine after the row is gone."""
+    import sqlite3
+
+    t = topo4
+    log = artifacts / "scapy.log"
+    store = artifacts / "leases.db"
+    conf = write_config(artifacts / "lessor.toml", identifier=SERVER, store=store,
+                        listen=[SERVER], relays=[str(addressing.CLIENT_NET)],
+                        subnets=[Subnet4(str(addressing.CLIENT_NET), addressing.POOL_V4,
+                                         routers=addressing.RELAY_DOWN_V4)])
+    srv = LessorServer(procs, t.server, conf, store)
+    srv.check()
+    srv.start()
+    bound = {r["chaddr"]: r["ack"]["yiaddr"] for r in dora(t, [QUIET, LOST], log) if r["ack"]}
+    assert len(bound) == 2, bound
+    assert srv.stop() == 0
+
+    # The row of the second client no longer decodes.
+    lost = bound[LOST["chaddr"]]
+    a = int.from_bytes(bytes(int(x) for x in lost.split(".")), "big")
+    with sqlite3.connect(store) as db:
+        assert db.execute("UPDATE lease4 SET state = 'bogus' WHERE address = ?", (a,)).rowcount == 1
+
+    srv.start()
+    srv.proc.wait_output("quarantining", timeout=5)
+    out = srv.output()
+    assert f"warning: store: 1 row(s) unreadable; quarantining {addressing.CLIENT_NET} until " in out, out
+    assert "addresses whose bindings may have been lost are not offered" in out
+    # A newcomer gets nothing (its address could be the lost client's); the client whose
+    # binding loaded gets it again.
+    newcomer = dora(t, [NEWCOMER], log)[0]
+    assert newcomer["offer"] is None, newcomer
+    quiet = dora(t, [QUIET], log)[0]
+    assert quiet["ack"] and quiet["ack"]["yiaddr"] == bound[QUIET["chaddr"]], quiet
+    assert srv.stop() == 0
+    assert "dropped-quarantined=1" in srv.output()
+
+    # The bad row is gone; the quarantine kept in the store still holds.
+    with sqlite3.connect(store) as db:
+        db.execute("DELETE FROM lease4 WHERE state = 'bogus'")
+    srv.start()
+    srv.proc.wait_output("quarantining", timeout=5)
+    assert "warning: store: rows were unreadable at an earlier start; quarantining" in srv.output()
+    assert dora(t, [NEWCOMER], log)[0]["offer"] is None
+    assert srv.stop() == 0

@@ -120,10 +120,13 @@ fn quarantine(
             .zip(&q.until)
             .filter_map(|(s, u)| u.map(|u| format!("{} until {}", s.prefix, watch::utc(u))))
             .collect();
+        let why = match q.unreadable {
+            0 => "rows were unreadable at an earlier start".to_string(),
+            n => format!("{n} row(s) unreadable"),
+        };
         log(&format!(
-            "warning: store: {} row(s) unreadable; quarantining {}: addresses whose bindings may \
-             have been lost are not offered",
-            q.unreadable,
+            "warning: store: {why}; quarantining {}: addresses whose bindings may have been \
+             lost are not offered",
             subnets.join(", ")
         ));
     }
@@ -322,10 +325,14 @@ lease-time = "2h"
         let (store, q) = open(&db, &lines);
         assert_eq!(q.unreadable, 0);
         assert_eq!(q.until, vec![None, Some(end)]);
-        assert!(lines
-            .borrow()
-            .join("\n")
-            .contains("quarantining 198.51.100.0/24"));
+        let said = lines.borrow().join("\n");
+        assert!(
+            said.contains(
+                "warning: store: rows were unreadable at an earlier start; quarantining \
+                 198.51.100.0/24 until"
+            ),
+            "{said}"
+        );
         store.close().unwrap();
         let _ = std::fs::remove_dir_all(&dir);
     }
