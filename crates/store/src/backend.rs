@@ -16,8 +16,9 @@
 //!   atomically: after a crash or a failed call either all of them are kept or none is (one
 //!   transaction). It returns `Ok` only once they are durable (they survive a crash or power loss
 //!   of this host: SQLite with `synchronous=FULL`, PostgreSQL once the commit is acknowledged); the
-//!   server sends its DHCPACKs then. On `Err` nothing of the call may be kept; the store keeps
-//!   the changes in memory and writes each binding again with its next change.
+//!   server sends its DHCPACKs then. On `Err` nothing of the call may be kept; the store takes
+//!   the changes back in memory (see [`crate::v4::front`]) and reports the failure
+//!   ([`crate::Store::health`]).
 //! - [`Backend::set_meta`] keeps one value of the store's own bookkeeping (a key/value table
 //!   beside the lease set, returned by the next [`Backend::load`] in [`Loaded::meta`]),
 //!   durably, in its own transaction. The store also uses it as its probe: while commits fail, a

@@ -301,10 +301,13 @@ impl Engine4 {
         }
     }
 
-    /// Expires Active bindings whose lease ran out (in chunks of [`EXPIRE_CHUNK`]) and forgets
-    /// lapsed offers.
+    /// Expires Active bindings whose lease ran out (in chunks of [`EXPIRE_CHUNK`]; not while the
+    /// store cannot commit) and forgets lapsed offers.
     pub fn tick(&mut self, now: Timestamp) {
-        loop {
+        // While the store cannot commit, expiry waits: each attempt would fail and be taken
+        // back. A lease past its end is not active for leasequery meanwhile, and its address
+        // is not reused until it has been expired.
+        while self.store.health().is_healthy() {
             let n = self
                 .store
                 .v4()

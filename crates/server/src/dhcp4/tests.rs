@@ -1192,6 +1192,21 @@ fn discovers_are_dropped_while_the_store_fails_and_offered_again_once_a_probe_su
         Handled::Replied(MessageType::Offer)
     );
     assert_eq!(h.one().1.message_type(), Some(MessageType::Offer));
+
+    // Expiry waits while the store fails (each attempt would be taken back), and runs after.
+    fail.store(true, Ordering::SeqCst);
+    h.store.probe("3");
+    h.flush();
+    let past = T0 + 2 * 3600;
+    h.engine.tick(past);
+    h.flush();
+    assert_eq!(h.store.v4().get(a).unwrap().state, State4::Active);
+    fail.store(false, Ordering::SeqCst);
+    h.store.probe("4");
+    h.flush();
+    h.engine.tick(past);
+    h.flush();
+    assert_eq!(h.store.v4().get(a).unwrap().state, State4::Expired);
 }
 
 #[test]
