@@ -225,16 +225,25 @@ impl Front4<'_> {
         tables.next_batch += 1;
         // The final value of each address the batch changed, to settle it by.
         let mut written: Vec<(u32, Option<Arc<Binding4>>)> = Vec::with_capacity(changes.len());
-        let mut at: HashMap<u32, usize> = HashMap::with_capacity(changes.len());
+        // A DHCP write changes one or two addresses: look those up in the vector; a large
+        // batch (expiry, an import) through a map.
+        let mut at: Option<HashMap<u32, usize>> =
+            (changes.len() > 16).then(|| HashMap::with_capacity(changes.len()));
         for c in &changes {
             let (key, value) = match c {
                 Change::V4(Change4::Upsert(b)) => (u32::from(b.address), Some(b.clone())),
                 Change::V4(Change4::Delete(a)) => (u32::from(*a), None),
             };
-            match at.get(&key) {
-                Some(&i) => written[i].1 = value,
+            let seen = match &at {
+                Some(at) => at.get(&key).copied(),
+                None => written.iter().position(|(k, _)| *k == key),
+            };
+            match seen {
+                Some(i) => written[i].1 = value,
                 None => {
-                    at.insert(key, written.len());
+                    if let Some(at) = &mut at {
+                        at.insert(key, written.len());
+                    }
                     written.push((key, value));
                 }
             }
