@@ -407,6 +407,37 @@ fn a_full_queue_refuses_writes_and_takes_them_back() {
 }
 
 #[test]
+fn a_refused_write_is_taken_back_to_the_version_still_in_flight() {
+    let rig = Rig::new();
+    let release = rig.hold();
+    // In flight: the first version of address 5, in a batch that fills the queue.
+    let first = rig.write(|b| {
+        b.upsert(active(5, 5, NOW));
+        for n in 1..MAX_BACKLOG as u32 {
+            b.upsert(active(1000 + n, 1000 + n, NOW));
+        }
+    });
+    wait_for("the queue", || rig.store.backlog() >= MAX_BACKLOG);
+    // A second version is refused: memory goes back to the first (still in flight), not to
+    // what was there before it.
+    assert!(matches!(
+        rig.upsert(active(5, 5, NOW + 9)),
+        Err(StoreError::Backlog { .. })
+    ));
+    assert_eq!(rig.store.v4().get(addr(5)).unwrap().cltt, NOW);
+    assert!(rig.store.v4().durable_snapshot().get(addr(5)).is_none());
+    release.send(()).unwrap();
+    first.wait().unwrap();
+    *rig.gate.lock().unwrap() = None;
+    assert_eq!(rig.store.v4().get(addr(5)).unwrap().cltt, NOW);
+    assert_eq!(
+        rig.store.v4().durable_snapshot().get(addr(5)).unwrap().cltt,
+        NOW
+    );
+    assert_eq!(rig.store.v4().in_flight(), 0);
+}
+
+#[test]
 fn a_backend_panic_kills_the_writer_and_says_why() {
     let rig = Rig::new();
     rig.mode.store(PANIC, Ordering::SeqCst);

@@ -214,9 +214,10 @@ impl Front4<'_> {
             id,
             core: self.core,
             changes: Vec::new(),
+            undo: Vec::new(),
         };
         let out = f(&mut batch);
-        let changes = batch.changes;
+        let (changes, undo) = (batch.changes, batch.undo);
         if changes.is_empty() {
             drop(guard);
             done.complete(Ok(()));
@@ -255,7 +256,30 @@ impl Front4<'_> {
         });
         // Queued while the lock is held: disk order = memory order.
         if let Err(refused) = self.core.submit(changes, done) {
-            // Its completion takes the lock to take the batch back.
+            // Nothing of it reaches the disk: taken back here, before anything else changes
+            // these addresses (batches still in flight on them settle later, in their order).
+            // Its completion, which takes the lock, then finds nothing left to settle.
+            let tables = &mut *guard;
+            for (key, before, previous) in undo {
+                match before {
+                    Some(b) => {
+                        tables.table.upsert(b);
+                    }
+                    None => {
+                        tables.table.remove(key);
+                    }
+                }
+                match previous {
+                    Some(batch) => {
+                        if let Some(p) = tables.pending.get_mut(&key) {
+                            p.batch = batch;
+                        }
+                    }
+                    None => {
+                        tables.pending.remove(&key);
+                    }
+                }
+            }
             drop(guard);
             refused.complete();
         }
@@ -289,7 +313,14 @@ pub struct Batch4<'a> {
     id: u64,
     core: &'a Core,
     changes: Vec<Change>,
+    /// Per address the batch changes durably: the binding it replaced and the batch in flight
+    /// on it before (none: the batch made its entry), to take the batch back if the writer
+    /// refuses it.
+    undo: Vec<Undo>,
 }
+
+/// See [`Batch4::undo`].
+type Undo = (u32, Option<Arc<Binding4>>, Option<u64>);
 
 impl Batch4<'_> {
     /// The current binding of `address` (including changes made earlier in this batch).
@@ -302,9 +333,16 @@ impl Batch4<'_> {
     fn track(&mut self, key: u32) {
         let id = self.id;
         match self.pending.get_mut(&key) {
-            Some(p) => p.batch = id,
+            // Already changed by this batch.
+            Some(p) if p.batch == id => {}
+            Some(p) => {
+                self.undo
+                    .push((key, self.table.get(key).cloned(), Some(p.batch)));
+                p.batch = id;
+            }
             None => {
                 let durable = self.table.get(key).cloned();
+                self.undo.push((key, durable.clone(), None));
                 self.pending.insert(key, Pending4 { durable, batch: id });
             }
         }
