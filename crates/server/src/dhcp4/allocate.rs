@@ -83,6 +83,18 @@ impl Allocator {
         }
     }
 
+    /// Ends the quarantines that are over at `now`; returns their subnets' indexes.
+    pub fn end_quarantines(&mut self, now: Timestamp) -> Vec<usize> {
+        let mut ended = Vec::new();
+        for (i, s) in self.subnets.iter_mut().enumerate() {
+            if s.quarantine.is_some_and(|end| end <= now) {
+                s.quarantine = None;
+                ended.push(i);
+            }
+        }
+        ended
+    }
+
     /// Whether subnet `i` is quarantined at `now`.
     pub fn quarantined(&self, i: usize, now: Timestamp) -> bool {
         self.subnets[i].quarantine.is_some_and(|end| now < end)

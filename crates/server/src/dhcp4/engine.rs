@@ -205,6 +205,15 @@ impl Engine4 {
         self.allocator.set_quarantine(&q.until);
     }
 
+    /// The subnets whose quarantine is over at `now` (each reported once).
+    pub fn quarantines_ended(&mut self, now: Timestamp) -> Vec<Ipv4Net> {
+        self.allocator
+            .end_quarantines(now)
+            .into_iter()
+            .map(|i| self.subnets[i].prefix)
+            .collect()
+    }
+
     /// The counters (shared with the store's completions).
     pub fn counters(&self) -> &Arc<Counters> {
         &self.counters

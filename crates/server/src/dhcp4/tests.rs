@@ -1323,7 +1323,13 @@ fn a_quarantined_subnet_offers_only_addresses_with_a_loaded_binding_until_it_end
         Handled::Replied(MessageType::Offer)
     );
     h.take();
+    assert!(h.engine.quarantines_ended(end - 1).is_empty());
     // Once the longest lease that could have been lost has ended, it is offered.
+    assert_eq!(
+        h.engine.quarantines_ended(end),
+        vec!["198.51.100.0/24".parse::<ipnet::Ipv4Net>().unwrap()]
+    );
+    assert!(h.engine.quarantines_ended(end).is_empty(), "said once");
     assert_eq!(h.send(&asking, end), Handled::Replied(MessageType::Offer));
     assert_eq!(h.one().1.yiaddr, ip("198.51.100.12"));
 }

@@ -34,13 +34,19 @@ pub(super) struct Udp4 {
 }
 
 impl Udp4 {
-    /// The engine's timer (lease expiry, lapsed offers), and what the leasequery responder
-    /// dropped since it last said (at most one line every few seconds).
+    /// The engine's timer (lease expiry, lapsed offers, quarantines that end), and what the
+    /// leasequery responder dropped since it last said (at most one line every few seconds).
     pub(super) fn tick(&self, now: Now, log: &dyn Fn(&str)) {
-        self.engine
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .tick(now.wall);
+        let ended = {
+            let mut engine = self.engine.lock().unwrap_or_else(|p| p.into_inner());
+            engine.tick(now.wall);
+            engine.quarantines_ended(now.wall)
+        };
+        for prefix in ended {
+            log(&format!(
+                "store: quarantine of {prefix} ended: its addresses are offered again"
+            ));
+        }
         if let Some(report) = self.responder.take_drop_report(now.ms) {
             log(&format!("warning: leasequery4: {report}"));
         }
