@@ -526,22 +526,32 @@ fn finish(
         for s in &report.skipped {
             eprintln!("warning: {}: unreadable row skipped: {s:?}", path.display());
         }
+        let failed = |e: StoreError| format!("{}: writing failed: {e}", path.display());
         let mut rest = bindings;
+        let mut chunks = std::collections::VecDeque::new();
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(1000));
             let chunk = std::mem::replace(&mut rest, tail);
-            replaced += store.v4().write(Completion::none(), |batch| {
+            let (done, durable) = Completion::ticket();
+            replaced += store.v4().write(done, |batch| {
                 chunk
                     .into_iter()
                     // As exported, with their own state_since and sequence.
                     .filter_map(|b| batch.restore(b))
                     .count()
             });
+            chunks.push_back(durable);
+            // The store's queue is bounded (a write past it is refused): let it drain.
+            while store.backlog() > lessor_store::MAX_BACKLOG / 2 {
+                match chunks.pop_front() {
+                    Some(t) => t.wait().map_err(failed)?,
+                    None => break,
+                }
+            }
         }
-        store
-            .sync()
-            .wait()
-            .map_err(|e| format!("{}: writing failed: {e}", path.display()))?;
+        for t in chunks {
+            t.wait().map_err(failed)?;
+        }
         store.close()?;
     }
     let states: Vec<String> = by_state.iter().map(|(s, k)| format!("{k} {s}")).collect();

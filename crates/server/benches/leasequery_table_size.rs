@@ -58,6 +58,7 @@ impl Backend for Preloaded {
                 bindings: std::mem::take(&mut self.0),
             },
             skipped: Vec::new(),
+            meta: Default::default(),
         })
     }
 

@@ -87,6 +87,8 @@ fn start_capped(
     });
     let lq = c.leasequery4.unwrap();
     let bulk = lq.bulk.unwrap();
+    // Bulk leasequery reports durable bindings only.
+    store.sync().wait().expect("durable");
     let settings = Settings {
         params,
         allow: AllowList::new(lq.requesters),

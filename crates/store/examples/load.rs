@@ -88,7 +88,7 @@ fn populate(db: &PathBuf, n: u32) {
     let _ = std::fs::remove_file(db.with_extension("db-shm"));
     let t = Instant::now();
     let (store, _) = Store::open_sqlite(db).expect("open");
-    let mut tickets = Vec::new();
+    let mut tickets = std::collections::VecDeque::new();
     let mut i = 0;
     while i < n {
         let end = (i + 1000).min(n);
@@ -98,8 +98,15 @@ fn populate(db: &PathBuf, n: u32) {
                 b.upsert(binding(j));
             }
         });
-        tickets.push(ticket);
+        tickets.push_back(ticket);
         i = end;
+        // The writer's queue is bounded (a write past it is refused): let it drain.
+        while store.backlog() > lessor_store::MAX_BACKLOG / 2 {
+            match tickets.pop_front() {
+                Some(t) => t.wait().expect("durable"),
+                None => break,
+            }
+        }
     }
     for t in tickets {
         t.wait().expect("durable");

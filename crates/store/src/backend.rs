@@ -16,11 +16,17 @@
 //!   atomically: after a crash or a failed call either all of them are kept or none is (one
 //!   transaction). It returns `Ok` only once they are durable (they survive a crash or power loss
 //!   of this host: SQLite with `synchronous=FULL`, PostgreSQL once the commit is acknowledged); the
-//!   server sends its DHCPACKs then. On `Err` nothing of the call may be kept; the store keeps
-//!   the changes in memory and writes each binding again with its next change.
+//!   server sends its DHCPACKs then. On `Err` nothing of the call may be kept; the store takes
+//!   the changes back in memory (see [`crate::v4::front`]) and reports the failure
+//!   ([`crate::Store::health`]).
+//! - [`Backend::set_meta`] keeps one value of the store's own bookkeeping (a key/value table
+//!   beside the lease set, returned by the next [`Backend::load`] in [`Loaded::meta`]),
+//!   durably, in its own transaction. The store also uses it as its probe: while commits fail, a
+//!   small write tells when the disk takes writes again.
 //! - An upsert replaces the whole record of its key (every field, including the time the binding
 //!   entered its state and its transaction sequence); a delete of an absent key is not an error.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::change::Change;
@@ -36,6 +42,14 @@ pub trait Backend: Send + 'static {
     /// Writes `changes` in order, atomically (one transaction), and returns once they are
     /// durable.
     fn apply(&mut self, changes: &[Change]) -> Result<(), StoreError>;
+
+    /// Keeps `value` under `key` in the store's meta table, durably (one transaction). A
+    /// backend without such a table keeps nothing and answers as an empty [`Backend::apply`]
+    /// does (so a probe still learns whether it can commit).
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        let _ = (key, value);
+        self.apply(&[])
+    }
 }
 
 /// What [`Backend::load`] found, per address family.
@@ -45,6 +59,8 @@ pub struct Loaded {
     pub v4: Loaded4,
     /// What was skipped (any family), and why.
     pub skipped: Vec<SkippedRow>,
+    /// The meta table ([`Backend::set_meta`]), by key.
+    pub meta: BTreeMap<String, String>,
 }
 
 /// A stored row (or region of the database) that could not be loaded.

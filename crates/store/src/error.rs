@@ -49,6 +49,12 @@ pub enum StoreError {
         /// What the holder is ("lessor serve"), as its lock file says.
         holder: Option<String>,
     },
+    /// The writer's queue is full (the disk does not keep up, or stalls); the change was not
+    /// queued.
+    Backlog {
+        /// Changes queued when it was refused.
+        queued: usize,
+    },
 }
 
 impl StoreError {
@@ -92,6 +98,9 @@ impl fmt::Display for StoreError {
                     "store {} is in use by another process ({pid}{holder})",
                     path.display()
                 )
+            }
+            StoreError::Backlog { queued } => {
+                write!(f, "{queued} changes already wait for the disk; not queued")
             }
         }
     }

@@ -11,11 +11,14 @@
 //!   ([`lock`]).
 //! - [`Backend`]: persistence, the boundary a database implements; [`SqliteBackend`] is the
 //!   embedded default ([`schema`]); [`Change`] and [`Loaded`] carry one part per family.
+//! - [`Health`]: whether the store commits ([`Store::health`], [`Store::probe`],
+//!   [`Store::backlog`]).
 //!
 //! Per family, in its own module ([`v4`]; `v6` to come):
 //! - [`Binding4`] / [`State4`] / [`HwAddr`]: the DHCPv4 data model ([`v4::binding`]).
 //! - [`Store::v4`] gives a [`Front4`]: snapshot, get, write ([`Batch4`]), upsert, delete, expire.
-//! - [`Snapshot4`]: read-only v4 lookups (by address, MAC, client-id, relay-id, remote-id).
+//! - [`Snapshot4`]: read-only v4 lookups (by address, MAC, client-id, relay-id, remote-id),
+//!   live (what the DHCP engine wrote) or durable (what leasequery may report).
 //! - [`civil`]: calendar dates to days since 1970 and back, for the tools that show or read
 //!   [`Timestamp`]s as dates.
 //!
@@ -50,7 +53,7 @@ pub use store::{FamilyReport, LoadReport, Store};
 pub use table::{IndexCursor, Table};
 pub use v4::binding::{Binding4, Fields4, HwAddr, Index4, State4, MAX_CLIENT_FIELD};
 pub use v4::front::{Batch4, Front4};
-pub use v4::snapshot::Snapshot4;
+pub use v4::snapshot::{Cursor4, Snapshot4};
 pub use v4::{Change4, Loaded4};
 pub use writer::completing_group;
-pub use writer::{WriterStats, MAX_GROUP};
+pub use writer::{Health, WriterStats, MAX_BACKLOG, MAX_GROUP};

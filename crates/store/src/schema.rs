@@ -19,7 +19,18 @@ pub const MIGRATIONS: &[&str] = &[
     v4::sqlite::SCHEMA_1,
     // 1 -> 2: lease4.state_since (RFC 6926 start-time-of-state) and lease4.sequence.
     v4::sqlite::SCHEMA_2,
+    // 2 -> 3: the store's own bookkeeping (quarantine end, probes).
+    META_3,
 ];
+
+/// Schema version 3: `meta`, one value per key for the store's users (see
+/// [`crate::Backend::set_meta`]).
+pub(crate) const META_3: &str = "
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+";
 
 /// The newest schema version this build knows.
 pub fn current_version() -> i64 {

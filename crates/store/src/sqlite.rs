@@ -166,6 +166,14 @@ impl Backend for SqliteBackend {
     fn load(&mut self) -> Result<Loaded, StoreError> {
         let mut out = Loaded::default();
         v4::sqlite::load(&self.conn, &mut out.v4, &mut out.skipped);
+        // A meta table that cannot be read loses only bookkeeping: reported, not fatal.
+        if let Err(e) = self.load_meta(&mut out.meta) {
+            out.skipped.push(crate::backend::SkippedRow {
+                table: "meta",
+                key: None,
+                reason: format!("database error: {e}"),
+            });
+        }
         Ok(out)
     }
 
@@ -195,5 +203,31 @@ impl Backend for SqliteBackend {
             }
         }
         tx.commit().map_err(|e| err("commit", e))
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                [key, value],
+            )
+            .map(|_| ())
+            .map_err(|e| StoreError::db(format!("{}: write meta {key}", self.path.display()), e))
+    }
+}
+
+impl SqliteBackend {
+    fn load_meta(
+        &self,
+        out: &mut std::collections::BTreeMap<String, String>,
+    ) -> Result<(), rusqlite::Error> {
+        let mut stmt = self.conn.prepare("SELECT key, value FROM meta")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            if let (Ok(k), Ok(v)) = (row.get::<_, String>(0), row.get::<_, String>(1)) {
+                out.insert(k, v);
+            }
+        }
+        Ok(())
     }
 }

@@ -7,12 +7,20 @@
 //! The caller's [`Completion`] runs when the change is durable: the server sends its DHCPACK
 //! then. Readers take a snapshot (O(1)) and never wait for the writer or block it.
 //!
-//! If a commit fails, the memory already holds the change and the waiters are told the error (the
-//! server must not ACK); the binding is written again with its next change.
+//! If a commit fails, the waiters are told the error (the server must not ACK) and memory goes
+//! back to the durable version of each binding the commit would have changed (unless a later
+//! write changed it again). Until a change is durable, leasequery does not see it: each family
+//! gives two views, the live one its writer (the DHCP engine) needs, and a durable one for
+//! readers that report to third parties ([`crate::Front4::durable_snapshot`]).
+//!
+//! The writer reports [`Store::health`]: a server stops offering while commits fail, and
+//! [`Store::probe`] learns when the disk takes writes again. The queue is bounded
+//! ([`Store::backlog`], [`crate::MAX_BACKLOG`]).
 //!
 //! This module is the family-neutral part: opening (which hands each family what the backend
 //! loaded), the writer thread, durability barriers and closing.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -23,7 +31,7 @@ use crate::completion::{Completion, Ticket};
 use crate::error::StoreError;
 use crate::sqlite::SqliteBackend;
 use crate::v4::Family4;
-use crate::writer::{Writer, WriterStats};
+use crate::writer::{Health, Refused, Writer, WriterStats};
 
 /// What opening a store found in one address family of its backend.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +47,12 @@ pub struct LoadReport {
     pub v4: FamilyReport,
     /// Rows skipped (any family), with the reason for each (to log).
     pub skipped: Vec<SkippedRow>,
+    /// The meta values kept by [`Store::set_meta`].
+    pub meta: BTreeMap<String, String>,
 }
+
+/// The meta key [`Store::probe`] writes.
+pub const PROBE_KEY: &str = "probe";
 
 /// The binding store.
 pub struct Store {
@@ -69,9 +82,11 @@ impl Core {
     }
 
     /// Queues `changes` for the writer thread; `done` runs once they are durable. A family calls
-    /// it while holding its table's lock, so its changes reach the disk in memory order.
-    pub(crate) fn submit(&self, changes: Vec<Change>, done: Completion) {
-        self.writer.submit(changes, done);
+    /// it while holding its table's lock, so its changes reach the disk in memory order. A
+    /// refused submission (queue full, writer gone) comes back, for the family to complete
+    /// once it has released its lock.
+    pub(crate) fn submit(&self, changes: Vec<Change>, done: Completion) -> Result<(), Refused> {
+        self.writer.submit(changes, done)
     }
 }
 
@@ -96,6 +111,7 @@ impl Store {
             LoadReport {
                 v4: v4_report,
                 skipped: loaded.skipped,
+                meta: loaded.meta,
             },
         ))
     }
@@ -121,8 +137,46 @@ impl Store {
     /// seen is queued before this barrier.
     pub fn sync(&self) -> Ticket {
         let (done, ticket) = Completion::ticket();
-        self.core.submit(Vec::new(), done);
+        if let Err(refused) = self.core.submit(Vec::new(), done) {
+            refused.complete();
+        }
         ticket
+    }
+
+    /// Keeps `value` under `key` in the backend's meta table (its own transaction); the ticket
+    /// completes once it is durable. [`LoadReport::meta`] returns it at the next open.
+    pub fn set_meta(&self, key: &str, value: &str) -> Ticket {
+        let (done, ticket) = Completion::ticket();
+        if let Err(refused) = self.core.writer.set_meta(key, value, done) {
+            refused.complete();
+        }
+        ticket
+    }
+
+    /// A small durable write (a meta row) to learn whether the store can commit again: while
+    /// [`Store::health`] is failing nothing else may be written, so the I/O layer calls this
+    /// now and then (say once a second); its outcome updates the health like any commit.
+    /// Returns at once; `value` is what the row keeps (e.g. the time).
+    pub fn probe(&self, value: &str) {
+        if let Err(refused) = self
+            .core
+            .writer
+            .set_meta(PROBE_KEY, value, Completion::none())
+        {
+            refused.complete();
+        }
+    }
+
+    /// Whether the store commits: the outcome of its last commit or probe, or that its writer
+    /// thread is dead.
+    pub fn health(&self) -> Health {
+        self.core.writer.health()
+    }
+
+    /// Changes queued for the writer thread and not yet durable (or failed). A server sheds
+    /// new work (DHCPDISCOVERs) when it grows; past [`crate::MAX_BACKLOG`] writes are refused.
+    pub fn backlog(&self) -> usize {
+        self.core.writer.backlog()
     }
 
     /// Sets what the writer thread runs after the completions of each group commit (replacing

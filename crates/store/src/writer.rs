@@ -5,9 +5,17 @@
 //! all in one transaction, commits once, and then completes every waiter of the group with the
 //! commit's outcome. With hundreds of clients in flight, one fsync serves them all, and each
 //! DHCPACK can still wait for its own binding to be durable.
+//!
+//! The thread also keeps the store's [`Health`]: the outcome of the last commit (or probe), how
+//! many failed since the last success, and whether the thread itself is dead (a backend that
+//! panicked: the panic is caught, reported, and the thread stops, since a backend that panicked
+//! mid-transaction cannot be trusted with the next one). The queue is bounded: past
+//! [`MAX_BACKLOG`] changes a submission is refused at once instead of growing memory while the
+//! disk stalls.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -19,6 +27,12 @@ use crate::error::StoreError;
 
 /// Most changes written in one transaction.
 pub const MAX_GROUP: usize = 8192;
+
+/// Most changes queued for the writer thread: a submission that finds this many queued is
+/// refused ([`StoreError::Backlog`]) instead of queued (one batch may take the queue past it, so
+/// a batch larger than the limit, e.g. an import, is still taken by an idle writer). Eight full groups: far above what a healthy disk
+/// lets pile up (one group per fsync), low enough that a stalled disk cannot grow memory for long.
+pub const MAX_BACKLOG: usize = 8 * MAX_GROUP;
 
 /// What runs on the writer thread after the completions of each group commit.
 pub(crate) type GroupHook = Arc<Mutex<Option<Box<dyn FnMut() + Send>>>>;
@@ -34,9 +48,43 @@ pub fn completing_group() -> bool {
     COMPLETING_GROUP.with(Cell::get)
 }
 
+/// What the writer thread is asked to do.
+enum Work {
+    /// Changes of the lease set (group committed with others).
+    Changes(Vec<Change>),
+    /// One value of the backend's meta table, in its own transaction ([`Backend::set_meta`]).
+    Meta { key: String, value: String },
+}
+
 struct Submission {
-    changes: Vec<Change>,
+    work: Work,
     done: Completion,
+}
+
+/// Whether the store can make changes durable.
+#[derive(Debug, Clone)]
+pub enum Health {
+    /// The last commit (or probe) succeeded, or none has been tried yet.
+    Healthy,
+    /// The last commit (or probe) failed; nothing is durable until one succeeds again.
+    Failing {
+        /// The last error.
+        error: StoreError,
+        /// Commits and probes that failed since the last success.
+        failures: u64,
+    },
+    /// The writer thread is gone: nothing will ever be durable again in this process.
+    WriterDead {
+        /// Why (a backend's panic message).
+        message: String,
+    },
+}
+
+impl Health {
+    /// Whether the store commits.
+    pub fn is_healthy(&self) -> bool {
+        matches!(self, Health::Healthy)
+    }
 }
 
 /// Counters of the writer thread.
@@ -45,6 +93,7 @@ pub struct WriterStats {
     commits: AtomicU64,
     changes: AtomicU64,
     failures: AtomicU64,
+    refused: AtomicU64,
 }
 
 impl WriterStats {
@@ -58,9 +107,59 @@ impl WriterStats {
         self.changes.load(Ordering::Relaxed)
     }
 
-    /// Transactions that failed.
+    /// Transactions that failed (probes included).
     pub fn failures(&self) -> u64 {
         self.failures.load(Ordering::Relaxed)
+    }
+
+    /// Submissions refused because [`MAX_BACKLOG`] changes were already queued.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+}
+
+/// What the writer thread and the store's users share: health and backlog.
+#[derive(Debug)]
+struct Shared {
+    health: Mutex<Health>,
+    /// Changes submitted and not yet completed.
+    backlog: AtomicUsize,
+}
+
+impl Shared {
+    fn set_health(&self, h: Health) {
+        *self.health.lock().unwrap_or_else(|p| p.into_inner()) = h;
+    }
+
+    /// Records the outcome of a commit or probe.
+    fn record(&self, result: &Result<(), StoreError>) {
+        let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        *health = match (result, &*health) {
+            (_, Health::WriterDead { .. }) => return,
+            (Ok(()), _) => Health::Healthy,
+            (Err(e), Health::Failing { failures, .. }) => Health::Failing {
+                error: e.clone(),
+                failures: failures + 1,
+            },
+            (Err(e), Health::Healthy) => Health::Failing {
+                error: e.clone(),
+                failures: 1,
+            },
+        };
+    }
+}
+
+/// A submission the writer did not take: its completion, to be completed by the caller with
+/// the error once it holds no lock the completion may need.
+pub(crate) struct Refused {
+    pub(crate) done: Completion,
+    pub(crate) error: StoreError,
+}
+
+impl Refused {
+    /// Completes the refused submission with its error.
+    pub(crate) fn complete(self) {
+        self.done.complete(Err(self.error));
     }
 }
 
@@ -69,6 +168,7 @@ pub(crate) struct Writer {
     tx: Option<Sender<Submission>>,
     thread: Option<JoinHandle<()>>,
     stats: Arc<WriterStats>,
+    shared: Arc<Shared>,
     hook: GroupHook,
 }
 
@@ -76,29 +176,104 @@ impl Writer {
     pub(crate) fn spawn(backend: Box<dyn Backend>) -> Result<Writer, StoreError> {
         let (tx, rx) = mpsc::channel();
         let stats = Arc::new(WriterStats::default());
+        let shared = Arc::new(Shared {
+            health: Mutex::new(Health::Healthy),
+            backlog: AtomicUsize::new(0),
+        });
         let thread_stats = stats.clone();
+        let thread_shared = shared.clone();
         let hook: GroupHook = Arc::default();
         let thread_hook = hook.clone();
         let thread = std::thread::Builder::new()
             .name("lessor-store-writer".into())
-            .spawn(move || run(backend, rx, &thread_stats, &thread_hook))
+            .spawn(move || run(backend, rx, &thread_stats, &thread_shared, &thread_hook))
             .map_err(|e| StoreError::db("spawn writer thread", e))?;
         Ok(Writer {
             tx: Some(tx),
             thread: Some(thread),
             stats,
+            shared,
             hook,
         })
     }
 
     /// Queues `changes`; `done` runs once they are durable. An empty batch completes at the next
     /// commit (a durability barrier for everything queued before it).
-    pub(crate) fn submit(&self, changes: Vec<Change>, done: Completion) {
-        if let Some(tx) = &self.tx {
-            // If the thread is gone the submission comes back and its completion, dropped,
-            // reports WriterGone.
-            let _ = tx.send(Submission { changes, done });
+    ///
+    /// A submission that finds [`MAX_BACKLOG`] changes queued, or that finds the thread
+    /// gone, is handed back: the caller completes it once it has released its locks (a
+    /// completion may take them).
+    pub(crate) fn submit(&self, changes: Vec<Change>, done: Completion) -> Result<(), Refused> {
+        let n = changes.len();
+        if n > 0 && self.shared.backlog.load(Ordering::Relaxed) >= MAX_BACKLOG {
+            self.stats.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(Refused {
+                done,
+                error: StoreError::Backlog {
+                    queued: self.backlog(),
+                },
+            });
         }
+        self.send(Work::Changes(changes), done)
+    }
+
+    /// Queues a write of one meta value (its own transaction).
+    pub(crate) fn set_meta(&self, key: &str, value: &str, done: Completion) -> Result<(), Refused> {
+        let work = Work::Meta {
+            key: key.to_string(),
+            value: value.to_string(),
+        };
+        self.send(work, done)
+    }
+
+    fn send(&self, work: Work, done: Completion) -> Result<(), Refused> {
+        let n = match &work {
+            Work::Changes(c) => c.len(),
+            Work::Meta { .. } => 1,
+        };
+        let Some(tx) = &self.tx else {
+            return Err(Refused {
+                done,
+                error: StoreError::WriterGone,
+            });
+        };
+        self.shared.backlog.fetch_add(n, Ordering::Relaxed);
+        match tx.send(Submission { work, done }) {
+            Ok(()) => Ok(()),
+            Err(mpsc::SendError(s)) => {
+                self.shared.backlog.fetch_sub(n, Ordering::Relaxed);
+                Err(Refused {
+                    done: s.done,
+                    error: StoreError::WriterGone,
+                })
+            }
+        }
+    }
+
+    /// Changes (and meta writes) queued and not yet completed.
+    pub(crate) fn backlog(&self) -> usize {
+        self.shared.backlog.load(Ordering::Relaxed)
+    }
+
+    /// The outcome of the last commit, or that the thread is dead.
+    pub(crate) fn health(&self) -> Health {
+        let health = self
+            .shared
+            .health
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if matches!(health, Health::WriterDead { .. }) {
+            return health;
+        }
+        // Open (the sender is kept) but the thread ended: something panicked outside the
+        // backend (a completion or the group hook).
+        if self.tx.is_some() && self.thread.as_ref().is_some_and(|t| t.is_finished()) {
+            return Health::WriterDead {
+                message: "the writer thread ended unexpectedly".into(),
+            };
+        }
+        health
     }
 
     pub(crate) fn stats(&self) -> &Arc<WriterStats> {
@@ -124,46 +299,125 @@ impl Drop for Writer {
     }
 }
 
+/// The text of a caught panic.
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
+}
+
+/// Runs `f` on the backend; a panic becomes `Err(message)`.
+fn guarded(f: impl FnOnce() -> Result<(), StoreError>) -> Result<Result<(), StoreError>, String> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|p| panic_message(&*p))
+}
+
+fn complete_all(waiters: &mut Vec<Completion>, result: &Result<(), StoreError>) {
+    COMPLETING_GROUP.with(|c| c.set(true));
+    for w in waiters.drain(..) {
+        w.complete(result.clone());
+    }
+    COMPLETING_GROUP.with(|c| c.set(false));
+}
+
 fn run(
     mut backend: Box<dyn Backend>,
     rx: Receiver<Submission>,
     stats: &WriterStats,
+    shared: &Shared,
     hook: &GroupHook,
 ) {
     let mut changes = Vec::new();
     let mut waiters = Vec::new();
-    while let Ok(first) = rx.recv() {
-        changes.extend(first.changes);
-        waiters.push(first.done);
-        while changes.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(s) => {
-                    changes.extend(s.changes);
-                    waiters.push(s.done);
-                }
+    // A meta write met while draining a group: done right after that group.
+    let mut next: Option<Submission> = None;
+    loop {
+        let first = match next.take() {
+            Some(s) => s,
+            None => match rx.recv() {
+                Ok(s) => s,
                 Err(_) => break,
+            },
+        };
+        let (outcome, queued) = match first.work {
+            Work::Meta { key, value } => {
+                waiters.push(first.done);
+                let outcome = guarded(|| backend.set_meta(&key, &value));
+                (outcome, 1)
             }
-        }
-        let result = if changes.is_empty() {
-            Ok(())
-        } else {
-            stats.commits.fetch_add(1, Ordering::Relaxed);
-            stats
-                .changes
-                .fetch_add(changes.len() as u64, Ordering::Relaxed);
-            backend.apply(&changes)
+            Work::Changes(c) => {
+                changes.extend(c);
+                waiters.push(first.done);
+                while changes.len() < MAX_GROUP {
+                    match rx.try_recv() {
+                        Ok(Submission {
+                            work: Work::Changes(c),
+                            done,
+                        }) => {
+                            changes.extend(c);
+                            waiters.push(done);
+                        }
+                        Ok(meta) => {
+                            next = Some(meta);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let queued = changes.len();
+                let outcome = if changes.is_empty() {
+                    Ok(Ok(()))
+                } else {
+                    stats.commits.fetch_add(1, Ordering::Relaxed);
+                    stats
+                        .changes
+                        .fetch_add(changes.len() as u64, Ordering::Relaxed);
+                    guarded(|| backend.apply(&changes))
+                };
+                changes.clear();
+                (outcome, queued)
+            }
+        };
+        let result = match outcome {
+            Ok(result) => result,
+            Err(panic) => {
+                // A backend that panicked mid-transaction is not trusted with another: the
+                // thread stops; what is queued is told the writer is gone (dropped below).
+                stats.failures.fetch_add(1, Ordering::Relaxed);
+                shared.set_health(Health::WriterDead {
+                    message: format!("the store's backend panicked: {panic}"),
+                });
+                shared.backlog.fetch_sub(queued, Ordering::Relaxed);
+                complete_all(&mut waiters, &Err(StoreError::WriterGone));
+                break;
+            }
         };
         if result.is_err() {
             stats.failures.fetch_add(1, Ordering::Relaxed);
         }
-        changes.clear();
-        COMPLETING_GROUP.with(|c| c.set(true));
-        for w in waiters.drain(..) {
-            w.complete(result.clone());
+        if queued > 0 {
+            shared.record(&result);
         }
-        COMPLETING_GROUP.with(|c| c.set(false));
+        // Out of the queue before the waiters hear of it.
+        shared.backlog.fetch_sub(queued, Ordering::Relaxed);
+        complete_all(&mut waiters, &result);
         if let Some(hook) = hook.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
             hook();
+        }
+    }
+    // Whatever is still queued (after a panic) is dropped here: each completion reports
+    // WriterGone.
+    if next.take().is_some() {
+        shared.backlog.fetch_sub(1, Ordering::Relaxed);
+    }
+    while let Ok(s) = rx.try_recv() {
+        if let Work::Changes(c) = &s.work {
+            shared.backlog.fetch_sub(c.len(), Ordering::Relaxed);
+        } else {
+            shared.backlog.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }

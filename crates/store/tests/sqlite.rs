@@ -500,3 +500,35 @@ fn a_writing_store_is_exclusive_for_its_life_and_its_files_are_0600() {
     assert_eq!(tightened, vec![(&db, 0o644)]);
     assert_eq!(mode(&db), 0o600);
 }
+
+#[test]
+fn meta_values_and_probes_are_kept_across_a_restart() {
+    let dir = temp_dir("meta");
+    let db = dir.join("leases.db");
+    {
+        let (store, report) = Store::open_sqlite(&db).unwrap();
+        assert!(report.meta.is_empty());
+        store
+            .set_meta("quarantine4", "192.0.2.0/24=5")
+            .wait()
+            .unwrap();
+        store
+            .set_meta("quarantine4", "192.0.2.0/24=6")
+            .wait()
+            .unwrap();
+        store.probe("1800000000");
+        store.close().unwrap();
+    }
+    let (_store, report) = Store::open_sqlite(&db).unwrap();
+    assert_eq!(
+        report.meta.get("quarantine4").map(String::as_str),
+        Some("192.0.2.0/24=6")
+    );
+    assert_eq!(
+        report
+            .meta
+            .get(lessor_store::store::PROBE_KEY)
+            .map(String::as_str),
+        Some("1800000000")
+    );
+}

@@ -26,6 +26,7 @@ impl Backend for Rows {
                 bindings: self.rows.values().cloned().collect(),
             },
             skipped: Vec::new(),
+            meta: Default::default(),
         })
     }
 

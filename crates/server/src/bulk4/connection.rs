@@ -350,7 +350,7 @@ impl Connection {
                     refuse(q.query.xid, Reason::DuplicateXid)
                 } else {
                     self.counters.count_query(q.key.kind());
-                    Stream::new(q, self.store.v4().snapshot(), codes, wall)
+                    Stream::new(q, self.store.v4().durable_snapshot(), codes, wall)
                 }
             }
             Err(Refusal { xid, reason }) => refuse(xid, reason),

@@ -1,7 +1,7 @@
 //! One query's replies, produced one message at a time from a store snapshot.
 //!
 //! A [`Stream`] owns what it reads: an O(1) snapshot of the bindings (relay-id and remote-id
-//! queries walk an [`IndexCursor`] over it, which pulls the index in small batches), so it holds
+//! queries walk a [`Cursor4`] over it, which pulls the index in small batches), so it holds
 //! no lock while the requestor reads and DHCP goes on meanwhile. At most [`BATCH`] bindings are
 //! held at a time, whatever the number of results.
 //!
@@ -44,7 +44,7 @@ use super::query::BulkQuery;
 use crate::leasequery4::reply::{self, Context};
 use crate::leasequery4::validate::Query;
 use crate::leasequery4::Key;
-use lessor_store::{Binding4, IndexCursor, Snapshot4, State4, Timestamp};
+use lessor_store::{Binding4, Cursor4, Snapshot4, State4, Timestamp};
 use lessor_wire::v4::{code, DhcpOption, DhcpState, MessageType, Repr, BOOTREPLY};
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
@@ -81,7 +81,7 @@ fn secs_before(now: Timestamp, t: Timestamp) -> u32 {
 
 enum Source {
     List(std::vec::IntoIter<Arc<Binding4>>),
-    Cursor(IndexCursor<Binding4>),
+    Cursor(Box<Cursor4>),
 }
 
 impl Source {
@@ -157,8 +157,8 @@ impl Stream {
             ),
             Key::Mac(hw) => Source::List(snapshot.by_mac(hw).into_iter()),
             Key::ClientId(id) => Source::List(snapshot.by_client_id(id).into_iter()),
-            Key::RelayId(id) => Source::Cursor(snapshot.by_relay_id(id)),
-            Key::RemoteId(id) => Source::Cursor(snapshot.by_remote_id(id)),
+            Key::RelayId(id) => Source::Cursor(Box::new(snapshot.by_relay_id(id))),
+            Key::RemoteId(id) => Source::Cursor(Box::new(snapshot.by_remote_id(id))),
         };
         Stream {
             xid: q.query.xid,

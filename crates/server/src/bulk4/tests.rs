@@ -85,8 +85,11 @@ impl H {
         }
     }
 
+    /// Writes `b` and waits until it is durable (leasequery reports only durable bindings).
     fn put(&self, b: Binding4) {
-        self.store.v4().upsert(b, Completion::none());
+        let (done, durable) = Completion::ticket();
+        self.store.v4().upsert(b, done);
+        durable.wait().expect("durable");
     }
 
     fn frame(&self, q: &Repr) -> Vec<u8> {
@@ -646,6 +649,7 @@ fn bounded_memory_with_100000_bindings() {
             batch.upsert(relayed(Ipv4Addr::from(base + i), i, b"big", b"x", T0 - 100));
         }
     });
+    h.store.sync().wait().expect("durable");
     h.send(&by_relay(Dialect::Rfc6926, 1, b"big"));
     let mut decoder = Decoder::new(Dialect::Rfc6926, 65535);
     let mut messages = 0usize;

@@ -10,8 +10,12 @@
 //! 5. the Expired / Released address with the oldest `end` (a Declined address only once its
 //!    probation has passed, a lapsed offer), whose old binding is then replaced: these are kept
 //!    per subnet in a reuse index ordered by `end` ([`Reusable`]), so this is a walk to the first
-//!    fitting entry of this subnet, not a scan of the pools nor of other subnets' addresses. An Active binding past its end is reused once the expiry timer
-//!    (every 200 ms) has turned it Expired.
+//!    fitting entry of this subnet, not a scan of the pools nor of other subnets' addresses. An
+//!    Active binding past its end is reused once the expiry timer (every 200 ms) has turned it
+//!    Expired.
+//!
+//! A quarantined subnet ([`super::quarantine`]) skips the steps that hand out an address
+//! without a loaded binding (3 for a free address, and 4).
 
 use super::free::FreeAddresses;
 use super::identity::Identity;
@@ -37,6 +41,8 @@ pub enum Choice {
 struct SubnetState {
     reserved: HashSet<Ipv4Addr>,
     excluded: HashSet<Ipv4Addr>,
+    /// Until when addresses without a loaded binding are not offered ([`super::quarantine`]).
+    quarantine: Option<Timestamp>,
 }
 
 /// The allocator: one state per configured subnet, in config order, and the never-used
@@ -66,6 +72,7 @@ impl Allocator {
                 .map(|s| SubnetState {
                     reserved: s.reservations.iter().map(|r| r.address).collect(),
                     excluded: s.exclude.iter().copied().collect(),
+                    quarantine: None,
                 })
                 .collect(),
             free: FreeAddresses::new(subnets, snapshot),
@@ -83,6 +90,30 @@ impl Allocator {
     /// binding it writes, restores, deletes or expires).
     pub fn reusable(&mut self) -> &mut Reusable {
         &mut self.reusable
+    }
+
+    /// Quarantines subnet `i` until `until[i]` (in config order; `None`: not).
+    pub fn set_quarantine(&mut self, until: &[Option<Timestamp>]) {
+        for (s, u) in self.subnets.iter_mut().zip(until) {
+            s.quarantine = *u;
+        }
+    }
+
+    /// Ends the quarantines that are over at `now`; returns their subnets' indexes.
+    pub fn end_quarantines(&mut self, now: Timestamp) -> Vec<usize> {
+        let mut ended = Vec::new();
+        for (i, s) in self.subnets.iter_mut().enumerate() {
+            if s.quarantine.is_some_and(|end| end <= now) {
+                s.quarantine = None;
+                ended.push(i);
+            }
+        }
+        ended
+    }
+
+    /// Whether subnet `i` is quarantined at `now`.
+    pub fn quarantined(&self, i: usize, now: Timestamp) -> bool {
+        self.subnets[i].quarantine.is_some_and(|end| now < end)
     }
 
     /// Whether `a` is in a pool of subnet `i` and not excluded.
@@ -146,10 +177,12 @@ impl Allocator {
         if let Some(b) = own {
             return Some((b.address, Choice::Existing));
         }
+        // Quarantine: an address without a loaded binding may be a lost lease's.
+        let quarantined = self.quarantined(i, now);
         // 3. The requested address.
         if let Some(a) = requested {
             let free = match snapshot.get(a) {
-                None => true,
+                None => !quarantined,
                 Some(b) if id.owns(b) => b.state != State4::Declined || b.end <= now,
                 Some(b) => b.state == State4::Offered && b.end <= now,
             };
@@ -162,8 +195,10 @@ impl Allocator {
             }
         }
         // 4. Never used.
-        if let Some(a) = self.free.next(i, snapshot) {
-            return Some((a, Choice::NeverUsed));
+        if !quarantined {
+            if let Some(a) = self.free.next(i, snapshot) {
+                return Some((a, Choice::NeverUsed));
+            }
         }
         // 5. Reuse the longest-free address.
         self.oldest_free(subnets, i, snapshot, id, now)

@@ -44,11 +44,19 @@ pub enum DropReason {
     /// A client identifier or option 82 longer than one option carries (255 octets): the
     /// server neither keeps nor echoes it (docs/protocol.md decision 11).
     FieldTooLong,
+    /// A DHCPDISCOVER while the store cannot commit (fail closed: an offer whose DHCPACK could
+    /// not be made durable is not made).
+    StoreFailing,
+    /// A DHCPDISCOVER while the store's queue is long (back-pressure: new clients wait, the
+    /// clients already offered an address get their DHCPACK).
+    StoreBacklog,
+    /// Nothing to offer but addresses of a quarantined subnet (unreadable store rows at start).
+    Quarantined,
 }
 
 impl DropReason {
     /// Every reason, for reports.
-    pub const ALL: [DropReason; 15] = [
+    pub const ALL: [DropReason; 18] = [
         DropReason::Malformed,
         DropReason::RelayNotAllowed,
         DropReason::InterfaceNotServed,
@@ -64,6 +72,9 @@ impl DropReason {
         DropReason::RateLimitedRelay,
         DropReason::UnicastNotServed,
         DropReason::FieldTooLong,
+        DropReason::StoreFailing,
+        DropReason::StoreBacklog,
+        DropReason::Quarantined,
     ];
 
     /// A short stable name, for logs and metrics.
@@ -84,6 +95,9 @@ impl DropReason {
             DropReason::RateLimitedRelay => "rate-limited-relay",
             DropReason::UnicastNotServed => "unicast-not-served",
             DropReason::FieldTooLong => "field-too-long",
+            DropReason::StoreFailing => "store-failing",
+            DropReason::StoreBacklog => "store-backlog",
+            DropReason::Quarantined => "quarantined",
         }
     }
 
@@ -115,6 +129,9 @@ pub struct Counters {
     pub naks: Counter,
     /// DHCPACKs not sent because their binding's commit failed.
     pub commit_failed: Counter,
+    /// DHCPREQUESTs handled while the store could not commit (their DHCPACK leaves only if
+    /// the commit succeeds after all).
+    pub requests_while_failing: Counter,
     drops: [Counter; DropReason::ALL.len()],
     /// Bindings moved from Active to Expired by [`super::Engine4::tick`].
     pub expired: Counter,
@@ -136,6 +153,7 @@ impl Default for Counters {
             acks: Counter::default(),
             naks: Counter::default(),
             commit_failed: Counter::default(),
+            requests_while_failing: Counter::default(),
             drops: std::array::from_fn(|_| Counter::default()),
             expired: Counter::default(),
             offers_forgotten: Counter::default(),
@@ -177,6 +195,7 @@ impl Report for Counters {
         out("acks", self.acks.get());
         out("naks", self.naks.get());
         out("commit-failed", self.commit_failed.get());
+        out("requests-while-failing", self.requests_while_failing.get());
         out("expired", self.expired.get());
         out("offers-forgotten", self.offers_forgotten.get());
         out("selection-ignored", self.selection_ignored.get());

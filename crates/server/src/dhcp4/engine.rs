@@ -19,6 +19,8 @@
 //! - A DHCPACK without option 82 (a unicast renewal) keeps the relay information of the binding,
 //!   so leasequery still finds the client's location (RFC 4388 §6.7).
 //! - The lease time is the subnet's; a client's requested lease time (51) is not honoured.
+//! - While the store cannot commit, DHCPDISCOVERs are dropped (fail closed), and also while its
+//!   queue is long (back-pressure); DHCPREQUESTs are still tried and answered only once durable.
 //! - Option 82 is echoed in every reply to a message that carried it (RFC 3046 §2.2), including
 //!   DHCPNAK; a DHCPNAK through a relay has the broadcast bit set, a direct one is broadcast.
 //!
@@ -62,6 +64,11 @@ pub const OFFER_LIFETIME: u32 = 60;
 
 /// Most bindings expired by one store call in [`Engine4::tick`].
 pub const EXPIRE_CHUNK: usize = 1000;
+
+/// Changes queued for the store above which DHCPDISCOVERs are dropped (back-pressure): a
+/// quarter of what the store queues at most, so the DHCPREQUESTs of clients already offered an
+/// address still find room.
+pub const DISCOVER_BACKLOG: usize = lessor_store::MAX_BACKLOG / 4;
 
 /// What [`Engine4::handle`] did with a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,6 +220,20 @@ impl Engine4 {
             drop_log: DropLog::default(),
             output: Output::Nothing,
         }
+    }
+
+    /// Quarantines subnets after unreadable store rows ([`super::quarantine`]).
+    pub fn quarantine(&mut self, q: &super::Quarantine) {
+        self.allocator.set_quarantine(&q.until);
+    }
+
+    /// The subnets whose quarantine is over at `now` (each reported once).
+    pub fn quarantines_ended(&mut self, now: Timestamp) -> Vec<Ipv4Net> {
+        self.allocator
+            .end_quarantines(now)
+            .into_iter()
+            .map(|i| self.subnets[i].prefix)
+            .collect()
     }
 
     /// The counters (shared with the store's completions).
@@ -480,10 +501,13 @@ impl Engine4 {
         }
     }
 
-    /// Expires Active bindings whose lease ran out (in chunks of [`EXPIRE_CHUNK`]) and forgets
-    /// lapsed offers.
+    /// Expires Active bindings whose lease ran out (in chunks of [`EXPIRE_CHUNK`]; not while the
+    /// store cannot commit) and forgets lapsed offers.
     pub fn tick(&mut self, now: Timestamp) {
-        loop {
+        // While the store cannot commit, expiry waits: each attempt would fail and be taken
+        // back. A lease past its end is not active for leasequery meanwhile, and its address
+        // is not reused until it has been expired.
+        while self.store.health().is_healthy() {
             let expired = self
                 .store
                 .v4()
@@ -621,6 +645,14 @@ impl Engine4 {
     }
 
     fn discover(&mut self, msg: &Msg<'_>, now: Timestamp) -> Handled {
+        // Fail closed (docs/operator-guide.md, "When the store cannot commit"): no offer whose
+        // DHCPACK could not be made durable.
+        if !self.store.health().is_healthy() {
+            return self.drop(DropReason::StoreFailing);
+        }
+        if self.store.backlog() > DISCOVER_BACKLOG {
+            return self.drop(DropReason::StoreBacklog);
+        }
         let snapshot = self.store.v4().snapshot();
         let requested = option_addr(msg.repr, code::REQUESTED_IP_ADDRESS);
         let Some((a, _choice)) = self.allocator.choose(
@@ -631,6 +663,9 @@ impl Engine4 {
             requested,
             now,
         ) else {
+            if self.allocator.quarantined(msg.subnet, now) {
+                return self.drop(DropReason::Quarantined);
+            }
             return self.drop(DropReason::PoolExhausted);
         };
         let existing = snapshot.get(a).cloned();
@@ -694,6 +729,10 @@ impl Engine4 {
     }
 
     fn request(&mut self, msg: &Msg<'_>, now: Timestamp) -> Handled {
+        // Still tried: a commit that succeeds heals the store, and its DHCPACK leaves only then.
+        if !self.store.health().is_healthy() {
+            self.counters.requests_while_failing.add();
+        }
         let snapshot = self.store.v4().snapshot();
         let server_id = option_addr(msg.repr, code::SERVER_IDENTIFIER);
         let requested = option_addr(msg.repr, code::REQUESTED_IP_ADDRESS);

@@ -10,13 +10,15 @@ pub mod engine;
 pub mod free;
 pub mod identity;
 pub mod limit;
+pub mod quarantine;
 pub mod reply;
 pub mod reuse;
 pub mod select;
 
 pub use counters::{Counters, DropReason};
-pub use engine::{Engine4, Handled, Output};
+pub use engine::{Engine4, Handled, Output, DISCOVER_BACKLOG};
 pub use identity::Identity;
+pub use quarantine::Quarantine;
 
 #[cfg(test)]
 mod tests;

@@ -86,6 +86,59 @@ impl PartialEq<Handled> for Seen {
     }
 }
 
+/// A backend whose commits fail (an injected I/O error) while `fail` is set, and that can be
+/// held inside a commit while `gate` holds a receiver (its changes are then in flight).
+struct Switch {
+    fail: Arc<std::sync::atomic::AtomicBool>,
+    gate: Arc<Mutex<Option<std::sync::mpsc::Receiver<()>>>>,
+}
+
+impl Switch {
+    fn outcome(&self) -> Result<(), StoreError> {
+        if let Some(rx) = &*self.gate.lock().unwrap() {
+            let _ = rx.recv_timeout(std::time::Duration::from_secs(10));
+        }
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(StoreError::db(
+                "leases.db: commit",
+                std::io::Error::other("database or disk is full"),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Backend for Switch {
+    fn load(&mut self) -> Result<Loaded, StoreError> {
+        Ok(Loaded::default())
+    }
+    fn apply(&mut self, _: &[Change]) -> Result<(), StoreError> {
+        self.outcome()
+    }
+    fn set_meta(&mut self, _: &str, _: &str) -> Result<(), StoreError> {
+        self.outcome()
+    }
+}
+
+/// A store over a [`Switch`] backend, and its switch and gate.
+#[allow(clippy::type_complexity)]
+fn switched() -> (
+    Store,
+    Arc<std::sync::atomic::AtomicBool>,
+    Arc<Mutex<Option<std::sync::mpsc::Receiver<()>>>>,
+) {
+    let fail = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let gate = Arc::new(Mutex::new(None));
+    let store = Store::open(Box::new(Switch {
+        fail: fail.clone(),
+        gate: gate.clone(),
+    }))
+    .unwrap()
+    .0;
+    (store, fail, gate)
+}
+
 /// A backend whose commits all fail.
 struct Failing;
 
@@ -1562,4 +1615,190 @@ fn the_reuse_index_follows_release_decline_expiry_and_forgotten_offers() {
     assert_eq!(h.store.v4().get(a).unwrap().state, State4::Released);
     h.send(&relayed(message(MessageType::Discover, 7)), T0 + 20 + 3600);
     assert_eq!(h.one().1.yiaddr, a);
+}
+
+#[test]
+fn discovers_are_dropped_while_the_store_fails_and_offered_again_once_a_probe_succeeds() {
+    use std::sync::atomic::Ordering;
+    let (store, fail, _gate) = switched();
+    let mut h = Harness::with_store(store);
+    let a = h.dora(relayed(message(MessageType::Discover, 131)), T0);
+    // The disk fills up: a renewal's commit fails.
+    fail.store(true, Ordering::SeqCst);
+    let mut renew = relayed(message(MessageType::Request, 131));
+    renew.ciaddr = a;
+    assert_eq!(h.send(&renew, T0 + 10), Handled::Committing);
+    assert!(h.take().is_empty(), "no DHCPACK");
+    assert!(!h.store.health().is_healthy());
+    // The binding went back to what the disk has (the lease from T0).
+    assert_eq!(h.store.v4().get(a).unwrap().cltt, T0);
+
+    // Fail closed: no offer to anybody.
+    let discover = relayed(message(MessageType::Discover, 132));
+    assert_eq!(
+        h.send(&discover, T0 + 11),
+        Handled::Dropped(DropReason::StoreFailing)
+    );
+    assert!(h.take().is_empty());
+    assert_eq!(h.engine.counters().dropped(DropReason::StoreFailing), 1);
+    // A DHCPREQUEST is still tried (and counted); its DHCPACK does not leave.
+    assert_eq!(h.send(&renew, T0 + 12), Handled::Committing);
+    assert!(h.take().is_empty());
+    // (The first renewal came before the store knew it fails.)
+    assert_eq!(h.engine.counters().requests_while_failing.get(), 1);
+    assert_eq!(h.engine.counters().commit_failed.get(), 2);
+
+    // A probe while the disk is still full keeps it failing; once there is room, it heals.
+    h.store.probe("1");
+    h.flush();
+    assert!(!h.store.health().is_healthy());
+    fail.store(false, Ordering::SeqCst);
+    h.store.probe("2");
+    h.flush();
+    assert!(h.store.health().is_healthy());
+    assert_eq!(
+        h.send(&discover, T0 + 13),
+        Handled::Replied(MessageType::Offer)
+    );
+    assert_eq!(h.one().1.message_type(), Some(MessageType::Offer));
+
+    // Expiry waits while the store fails (each attempt would be taken back), and runs after.
+    fail.store(true, Ordering::SeqCst);
+    h.store.probe("3");
+    h.flush();
+    let past = T0 + 2 * 3600;
+    h.engine.tick(past);
+    h.flush();
+    assert_eq!(h.store.v4().get(a).unwrap().state, State4::Active);
+    fail.store(false, Ordering::SeqCst);
+    h.store.probe("4");
+    h.flush();
+    h.engine.tick(past);
+    h.flush();
+    assert_eq!(h.store.v4().get(a).unwrap().state, State4::Expired);
+}
+
+#[test]
+fn a_failed_ack_commit_takes_the_binding_back_so_the_address_is_not_held() {
+    use std::sync::atomic::Ordering;
+    let (store, fail, _gate) = switched();
+    let mut h = Harness::with_store(store);
+    let discover = relayed(message(MessageType::Discover, 133));
+    h.send(&discover, T0);
+    let (_, offer) = h.one();
+    let a = offer.yiaddr;
+    fail.store(true, Ordering::SeqCst);
+    assert_eq!(
+        h.send(&selecting(discover.clone(), a), T0 + 1),
+        Handled::Committing
+    );
+    assert!(h.take().is_empty());
+    // Not Active: back to the offer it replaced (memory only, lapsing as offers do).
+    let b = h.store.v4().get(a).unwrap();
+    assert_eq!(b.state, State4::Offered);
+    // Once the store commits again, the client's retry gets the address.
+    fail.store(false, Ordering::SeqCst);
+    h.store.probe("1");
+    h.flush();
+    assert_eq!(h.dora(discover, T0 + 5), a);
+    assert_eq!(h.store.v4().get(a).unwrap().state, State4::Active);
+}
+
+#[test]
+fn discovers_are_dropped_while_the_store_queue_is_long() {
+    let (store, _fail, gate) = switched();
+    let mut h = Harness::with_store(store);
+    let (release, rx) = std::sync::mpsc::channel();
+    *gate.lock().unwrap() = Some(rx);
+    // The disk stalls under a large batch (an expiry burst, an import).
+    let n = DISCOVER_BACKLOG as u32 + 1;
+    h.store
+        .v4()
+        .write(lessor_store::Completion::none(), |batch| {
+            for i in 0..n {
+                let b = lessor_store::Binding4::new(
+                    Ipv4Addr::from(0x0a00_0000 + i),
+                    "10.0.0.0/8".parse().unwrap(),
+                    lessor_store::HwAddr::ethernet(mac(1)),
+                    State4::Expired,
+                );
+                batch.upsert(b);
+            }
+        });
+    assert!(h.store.backlog() > DISCOVER_BACKLOG);
+    let discover = relayed(message(MessageType::Discover, 134));
+    assert_eq!(
+        h.send(&discover, T0),
+        Handled::Dropped(DropReason::StoreBacklog)
+    );
+    assert_eq!(h.engine.counters().dropped(DropReason::StoreBacklog), 1);
+    release.send(()).unwrap();
+    *gate.lock().unwrap() = None;
+    h.flush();
+    assert_eq!(h.store.backlog(), 0);
+    assert_eq!(h.send(&discover, T0), Handled::Replied(MessageType::Offer));
+}
+
+#[test]
+fn a_quarantined_subnet_offers_only_addresses_with_a_loaded_binding_until_it_ends() {
+    let store = Store::in_memory();
+    let binding = |a: &str, n: u8, state: State4, end: u64| {
+        lessor_store::Binding4::new(
+            ip(a),
+            "198.51.100.0/24".parse().unwrap(),
+            lessor_store::HwAddr::ethernet(mac(n)),
+            state,
+        )
+        .with_times(T0 - 7200, end, end, end, T0 - 7200)
+    };
+    store.v4().upsert(
+        binding("198.51.100.10", 141, State4::Active, T0 + 1800),
+        lessor_store::Completion::none(),
+    );
+    store.v4().upsert(
+        binding("198.51.100.11", 142, State4::Expired, T0 - 3600),
+        lessor_store::Completion::none(),
+    );
+    let mut h = Harness::with_store(store);
+    let end = T0 + 3600;
+    h.engine.quarantine(&crate::dhcp4::Quarantine {
+        until: vec![None, Some(end), None],
+        unreadable: 1,
+    });
+    // The client of a loaded binding gets it.
+    assert_eq!(
+        h.dora(relayed(message(MessageType::Discover, 141)), T0),
+        ip("198.51.100.10")
+    );
+    // A loaded Expired binding's address may be reused (its row was read).
+    assert_eq!(
+        h.dora(relayed(message(MessageType::Discover, 143)), T0),
+        ip("198.51.100.11")
+    );
+    // The never-used .12 is not offered, asked for or not.
+    let asking = with(
+        relayed(message(MessageType::Discover, 144)),
+        DhcpOption::RequestedIpAddress(ip("198.51.100.12")),
+    );
+    assert_eq!(
+        h.send(&asking, T0 + 1),
+        Handled::Dropped(DropReason::Quarantined)
+    );
+    assert!(h.take().is_empty());
+    // Other subnets are not quarantined.
+    let direct = message(MessageType::Discover, 145);
+    assert_eq!(
+        h.send(&direct, T0 + 1),
+        Handled::Replied(MessageType::Offer)
+    );
+    h.take();
+    assert!(h.engine.quarantines_ended(end - 1).is_empty());
+    // Once the longest lease that could have been lost has ended, it is offered.
+    assert_eq!(
+        h.engine.quarantines_ended(end),
+        vec!["198.51.100.0/24".parse::<ipnet::Ipv4Net>().unwrap()]
+    );
+    assert!(h.engine.quarantines_ended(end).is_empty(), "said once");
+    assert_eq!(h.send(&asking, end), Handled::Replied(MessageType::Offer));
+    assert_eq!(h.one().1.yiaddr, ip("198.51.100.12"));
 }

@@ -185,7 +185,8 @@ impl Responder4 {
         if !legacy && q.message_type != MessageType::LeaseQuery {
             return self.drop(DropReason::UnsupportedType, source, instant_ms);
         }
-        let snapshot = self.store.v4().snapshot();
+        // Only what is durable: a binding whose commit may still fail is not reported.
+        let snapshot = self.store.v4().durable_snapshot();
         let ctx = reply::Context {
             server_identifier: self.server_identifier,
             subnets: &self.subnets,

@@ -85,8 +85,12 @@ impl H {
     }
 
     fn with_config(text: &str) -> H {
+        H::with_store(text, Store::in_memory())
+    }
+
+    fn with_store(text: &str, store: Store) -> H {
         let config = config::parse(text, "test.toml").expect("test config");
-        let store = Arc::new(Store::in_memory());
+        let store = Arc::new(store);
         H {
             router: Router4::for_config(&config),
             responder: Responder4::new(&config, store.clone(), SERVER),
@@ -120,8 +124,11 @@ impl H {
         self.ask_at(q, T0).expect("a reply").1
     }
 
+    /// Writes `b` and waits until it is durable (leasequery reports only durable bindings).
     fn put(&self, b: Binding4) {
-        self.store.v4().upsert(b, Completion::none());
+        let (done, durable) = Completion::ticket();
+        self.store.v4().upsert(b, done);
+        durable.wait().expect("durable");
     }
 
     fn c(&self) -> &Counters {
@@ -1311,4 +1318,99 @@ fn prl_caches_stay_bounded() {
     assert_eq!(caches.len(), reply::PrlCaches::MAX);
     caches.for_prl(None);
     assert_eq!(caches.len(), reply::PrlCaches::MAX);
+}
+
+/// Commits fail while `fail` is set (an injected I/O error), and wait while `gate` holds a
+/// receiver (the change is then in flight).
+struct Stalling {
+    fail: Arc<std::sync::atomic::AtomicBool>,
+    gate: Arc<std::sync::Mutex<Option<std::sync::mpsc::Receiver<()>>>>,
+}
+
+impl lessor_store::Backend for Stalling {
+    fn load(&mut self) -> Result<lessor_store::Loaded, lessor_store::StoreError> {
+        Ok(lessor_store::Loaded::default())
+    }
+    fn apply(&mut self, _: &[lessor_store::Change]) -> Result<(), lessor_store::StoreError> {
+        if let Some(rx) = &*self.gate.lock().unwrap() {
+            let _ = rx.recv_timeout(std::time::Duration::from_secs(10));
+        }
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(lessor_store::StoreError::db(
+                "commit",
+                std::io::Error::other("disk full"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_binding_whose_commit_is_in_flight_or_failed_is_not_reported() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let fail = Arc::new(AtomicBool::new(false));
+    let gate = Arc::new(std::sync::Mutex::new(None));
+    let store = Store::open(Box::new(Stalling {
+        fail: fail.clone(),
+        gate: gate.clone(),
+    }))
+    .unwrap()
+    .0;
+    let mut h = H::with_store(CONFIG, store);
+    let mut engine = Engine4::new(&h.config, h.store.clone(), Vec::new(), SERVER);
+    let mut discover = Repr {
+        xid: 78,
+        giaddr: RELAY,
+        hops: 1,
+        options: vec![DhcpOption::MessageType(MessageType::Discover)],
+        ..Repr::default()
+    };
+    discover.chaddr[..6].copy_from_slice(&mac(8));
+    let mut send = |m: &Repr| {
+        let bytes = m.to_vec();
+        let message = Message4::new(&bytes, SocketAddrV4::new(RELAY, 67), SERVER, None).unwrap();
+        engine.handle(&message, T0)
+    };
+    let (_, Output::Now(offer)) = send(&discover) else {
+        panic!("an offer")
+    };
+    let a = Repr::from_bytes(&offer.payload).unwrap().yiaddr;
+    let mut request = with(discover, DhcpOption::MessageType(MessageType::Request));
+    request = with(request, DhcpOption::ServerIdentifier(SERVER));
+    request = with(request, DhcpOption::RequestedIpAddress(a));
+
+    // The commit of the DHCPACK is held: the engine sees the binding, leasequery does not.
+    let (release, rx) = std::sync::mpsc::channel();
+    *gate.lock().unwrap() = Some(rx);
+    fail.store(true, Ordering::SeqCst);
+    let (handled, output) = send(&request);
+    assert_eq!(handled, Handled::Committing);
+    assert_eq!(h.store.v4().get(a).unwrap().state, State4::Active);
+    let by_address = h.ask(&by_ip(&a.to_string()));
+    assert_ne!(kind(&by_address), MessageType::LeaseActive);
+    assert_eq!(kind(&h.ask(&by_mac(8))), MessageType::LeaseUnknown);
+
+    // The commit fails: no DHCPACK, and still nothing to report.
+    release.send(()).unwrap();
+    *gate.lock().unwrap() = None;
+    let Output::WhenDurable(_, durable) = output else {
+        panic!("a DHCPACK waiting for its commit")
+    };
+    let _ = h.store.sync().wait();
+    assert!(matches!(durable.try_result(), Some(Err(_))));
+    assert_ne!(
+        kind(&h.ask(&by_ip(&a.to_string()))),
+        MessageType::LeaseActive
+    );
+    assert_eq!(kind(&h.ask(&by_mac(8))), MessageType::LeaseUnknown);
+
+    // Once it commits, it is reported.
+    fail.store(false, Ordering::SeqCst);
+    assert_eq!(send(&request).0, Handled::Committing);
+    let _ = h.store.sync().wait();
+    assert_eq!(
+        kind(&h.ask(&by_ip(&a.to_string()))),
+        MessageType::LeaseActive
+    );
+    assert_eq!(kind(&h.ask(&by_mac(8))), MessageType::LeaseActive);
 }

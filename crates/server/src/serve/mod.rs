@@ -11,21 +11,25 @@
 //!   [`crate::bulk4::service`]); RFC 5460 and active leasequery are further services on the same
 //!   listener type.
 //! - [`outbox`]: DHCPACKs that leave once durable, a whole group commit at a time.
-//! - the timer below: the engines' expiry and offer timeouts, counters in the log.
+//! - the timer below: the engines' expiry and offer timeouts, counters in the log, and the
+//!   store's health ([`watch`]: failures logged, probes while failing, a dead writer stops the
+//!   server).
 
 mod bulk;
 mod outbox;
 mod privileges;
 mod report;
 mod udp4;
+pub mod watch;
 
 pub use outbox::GroupOutbox;
 
 use crate::config::Config;
+use crate::dhcp4::quarantine::{self, Quarantine};
 use crate::stats::{self, Report};
 use lessor_net::udp::Sockets;
 use lessor_net::{process, Clock};
-use lessor_store::{SqliteBackend, Store, StoreError};
+use lessor_store::{LoadReport, SqliteBackend, Store, StoreError};
 use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -108,9 +112,10 @@ pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(),
     for row in &report.skipped {
         log(&format!("store {}: skipped {row}", path.display()));
     }
+    let quarantine = quarantine(config, &store, &report, log);
     let store = Arc::new(store);
 
-    let result = serve(config, &store, sockets4, stop, log);
+    let result = serve(config, &store, sockets4, &quarantine, stop, log);
     let closed = close_store(store, SYNC_TIMEOUT, log);
     log("stopped");
     result.and(closed)
@@ -149,16 +154,64 @@ fn close_store(store: Arc<Store>, timeout: Duration, log: &dyn Fn(&str)) -> Resu
     }
 }
 
+/// The quarantine after unreadable rows ([`crate::dhcp4::quarantine`]): planned, said, and
+/// kept in the store's meta table for a restart.
+fn quarantine(
+    config: &Config,
+    store: &Store,
+    report: &LoadReport,
+    log: &dyn Fn(&str),
+) -> Quarantine {
+    let Some(dhcp4) = &config.dhcp4 else {
+        return Quarantine::default();
+    };
+    let kept = report.meta.get(quarantine::META_KEY).map(String::as_str);
+    let q = quarantine::plan(
+        &dhcp4.subnets,
+        &report.skipped,
+        kept,
+        &store.v4().snapshot(),
+        lessor_net::clock::wall_now(),
+    );
+    let value = q.to_meta(&dhcp4.subnets);
+    if q.any() {
+        let subnets: Vec<String> = dhcp4
+            .subnets
+            .iter()
+            .zip(&q.until)
+            .filter_map(|(s, u)| u.map(|u| format!("{} until {}", s.prefix, watch::utc(u))))
+            .collect();
+        let why = match q.unreadable {
+            0 => "rows were unreadable at an earlier start".to_string(),
+            n => format!("{n} row(s) unreadable"),
+        };
+        log(&format!(
+            "warning: store: {why}; quarantining {}: addresses whose bindings may have been \
+             lost are not offered",
+            subnets.join(", ")
+        ));
+    }
+    if kept.unwrap_or_default() != value {
+        if let Err(e) = store.set_meta(quarantine::META_KEY, &value).wait() {
+            log(&format!(
+                "error: store: cannot keep the quarantine for a restart: {e}"
+            ));
+        }
+    }
+    q
+}
+
 /// Starts every service `config` names, runs the timer until `stop`, then stops them.
 fn serve(
     config: &Config,
     store: &Arc<Store>,
     sockets4: Option<Sockets>,
+    quarantine: &Quarantine,
     stop: &AtomicBool,
     log: &dyn Fn(&str),
 ) -> Result<(), ServeError> {
     let clock = Clock::new();
-    let udp4 = udp4::start(config, sockets4, store, clock, log)?;
+    let udp4 = udp4::start(config, sockets4, store, quarantine, clock, log)?;
     let bulk4 = match bulk::start4(config, store, log) {
         Ok(bulk) => bulk,
         Err(e) => {
@@ -181,9 +234,21 @@ fn serve(
     let interval = config.file.server.stats_interval.duration();
     let mut last_stats = Instant::now();
     let mut failed = None;
+    let mut watch = watch::StoreWatch::default();
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(TICK);
         let now = clock.now();
+        let verdict = watch.observe(&store.health(), now);
+        for line in &verdict.lines {
+            log(line);
+        }
+        if verdict.probe {
+            store.probe(&now.wall.to_string());
+        }
+        if let Some(why) = verdict.stop {
+            failed = Some(ServeError::Store(why));
+            break;
+        }
         if let Some(udp4) = &udp4 {
             udp4.tick(now, log);
             // A receive thread lost is a socket no longer fully served and a bug: stop rather
@@ -237,6 +302,7 @@ fn log_stats(reports: &[(&str, &dyn Report)], log: &dyn Fn(&str)) {
 mod tests {
     use super::*;
     use lessor_store::{Backend, Binding4, Change, Completion, HwAddr, Loaded, State4, StoreError};
+    use std::cell::RefCell;
     use std::sync::mpsc;
 
     /// A backend whose writes hang until told to go on (a disk that stopped answering).
@@ -281,5 +347,108 @@ mod tests {
         // A writer that answers: closed cleanly.
         let store = Arc::new(Store::in_memory());
         assert!(close_store(store, SYNC_TIMEOUT, &|_: &str| {}).is_ok());
+    }
+
+    const CONFIG: &str = r#"
+[server]
+store = "unused.db"
+
+[dhcp4]
+server-identifier = "192.0.2.1"
+listen = ["192.0.2.1"]
+lease-time = "1h"
+
+[[dhcp4.subnet]]
+prefix = "192.0.2.0/24"
+pools = ["192.0.2.100-192.0.2.110"]
+
+[[dhcp4.subnet]]
+prefix = "198.51.100.0/24"
+pools = ["198.51.100.10-198.51.100.20"]
+lease-time = "2h"
+"#;
+
+    fn open(db: &std::path::Path, lines: &RefCell<Vec<String>>) -> (Store, Quarantine) {
+        let config = crate::config::parse(CONFIG, "test.toml").unwrap();
+        let (store, report) = Store::open_sqlite(db).unwrap();
+        let q = quarantine(&config, &store, &report, &|l: &str| {
+            lines.borrow_mut().push(l.to_string())
+        });
+        (store, q)
+    }
+
+    #[test]
+    fn an_unreadable_row_quarantines_its_subnet_across_a_restart() {
+        let dir = std::env::temp_dir().join(format!("lessor-quarantine-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("leases.db");
+        let t = lessor_net::clock::wall_now();
+        {
+            let (store, _) = Store::open_sqlite(&db).unwrap();
+            for (a, prefix, n) in [
+                ("192.0.2.100", "192.0.2.0/24", 1),
+                ("198.51.100.10", "198.51.100.0/24", 2),
+                ("198.51.100.11", "198.51.100.0/24", 3),
+            ] {
+                let b = Binding4::new(
+                    a.parse().unwrap(),
+                    prefix.parse().unwrap(),
+                    HwAddr::ethernet([2, 0, 0, 0, 0, n]),
+                    State4::Active,
+                )
+                .with_times(t - 60, t + 600, t + 300, t + 500, t - 60);
+                store.v4().upsert(b, Completion::none());
+            }
+            store.close().unwrap();
+        }
+        // A row the store cannot decode.
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute(
+                "UPDATE lease4 SET state = 'bogus' WHERE address = ?1",
+                [u32::from(
+                    "198.51.100.11".parse::<std::net::Ipv4Addr>().unwrap(),
+                )],
+            )
+            .unwrap();
+
+        let lines = RefCell::new(Vec::new());
+        let start = lessor_net::clock::wall_now();
+        let (store, q) = open(&db, &lines);
+        assert_eq!(q.unreadable, 1);
+        assert!(q.until[0].is_none(), "the other subnet is not quarantined");
+        let end = q.until[1].expect("quarantined");
+        assert!((start + 7200..=start + 7300).contains(&end), "{end}");
+        let said = lines.borrow().join("\n");
+        assert!(
+            said.contains(&format!(
+                "warning: store: 1 row(s) unreadable; quarantining 198.51.100.0/24 until {}: \
+                 addresses whose bindings may have been lost are not offered",
+                watch::utc(end)
+            )),
+            "{said}"
+        );
+        store.close().unwrap();
+
+        // The bad row is gone (rewritten); the quarantine is kept all the same.
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute("DELETE FROM lease4 WHERE state = 'bogus'", [])
+            .unwrap();
+        lines.borrow_mut().clear();
+        let (store, q) = open(&db, &lines);
+        assert_eq!(q.unreadable, 0);
+        assert_eq!(q.until, vec![None, Some(end)]);
+        let said = lines.borrow().join("\n");
+        assert!(
+            said.contains(
+                "warning: store: rows were unreadable at an earlier start; quarantining \
+                 198.51.100.0/24 until"
+            ),
+            "{said}"
+        );
+        store.close().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

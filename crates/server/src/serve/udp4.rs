@@ -7,7 +7,7 @@
 use super::{GroupOutbox, ServeError};
 use crate::config::schema::Dhcp4;
 use crate::config::Config;
-use crate::dhcp4::{Engine4, Output};
+use crate::dhcp4::{Engine4, Output, Quarantine};
 use crate::leasequery4::reply::PrlCaches;
 use crate::leasequery4::Responder4;
 use crate::router4::{Route4, Router4};
@@ -34,15 +34,23 @@ pub(super) struct Udp4 {
 }
 
 impl Udp4 {
-    /// The engine's timer (lease expiry, lapsed offers), and what the engine refused and the
-    /// leasequery responder dropped since they last said (at most one line each every few
-    /// seconds).
+    /// The engine's timer (lease expiry, lapsed offers, quarantines that end), and what the
+    /// engine refused and the leasequery responder dropped since they last said (at most one
+    /// line each every few seconds).
     pub(super) fn tick(&self, now: Now, log: &dyn Fn(&str)) {
-        let refused = {
+        let (refused, ended) = {
             let mut engine = self.engine.lock().unwrap_or_else(|p| p.into_inner());
             engine.tick(now.wall);
-            engine.take_drop_report(now.ms)
+            (
+                engine.take_drop_report(now.ms),
+                engine.quarantines_ended(now.wall),
+            )
         };
+        for prefix in ended {
+            log(&format!(
+                "store: quarantine of {prefix} ended: its addresses are offered again"
+            ));
+        }
         if let Some(report) = refused {
             log(&format!("warning: {report}"));
         }
@@ -107,6 +115,7 @@ pub(super) fn start(
     config: &Config,
     sockets: Option<Sockets>,
     store: &Arc<Store>,
+    quarantine: &Quarantine,
     clock: Clock,
     log: &dyn Fn(&str),
 ) -> Result<Option<Udp4>, ServeError> {
@@ -124,7 +133,8 @@ pub(super) fn start(
     ));
     // DHCPACKs leave from the store's writer once durable: those of one commit together.
     let acks = GroupOutbox::attach(Arc::clone(&sender) as Arc<dyn Transmit>, store);
-    let engine = Engine4::new(config, Arc::clone(store), sockets.interfaces(), identifier);
+    let mut engine = Engine4::new(config, Arc::clone(store), sockets.interfaces(), identifier);
+    engine.quarantine(quarantine);
     let engine_counters = Arc::clone(engine.counters());
     let engine = Arc::new(Mutex::new(engine));
     // Leasequery answers carry the identifier of [leasequery4], which defaults to this one.

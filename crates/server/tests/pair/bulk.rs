@@ -194,6 +194,8 @@ impl BulkPair {
                 batch.upsert(b);
             }
         });
+        // Bulk leasequery reports durable bindings only.
+        store.sync().wait().expect("durable");
         store
     }
 

@@ -70,9 +70,11 @@ impl Responder {
         }
     }
 
-    /// Writes a binding into the store.
+    /// Writes a binding into the store and waits until it is durable (leasequery reports
+    /// durable bindings only).
     pub fn put(&self, b: Binding4) {
         self.store.v4().upsert(b, Completion::none());
+        self.store.sync().wait().expect("durable");
     }
 
     /// Where the server listens.

@@ -1,18 +1,55 @@
 //! Read-only DHCPv4 lookups over a snapshot: what the leasequery responders need.
+//!
+//! A snapshot is live ([`crate::Front4::snapshot`]: every change made, for the DHCP engine) or
+//! durable ([`crate::Front4::durable_snapshot`]: the addresses with a change in flight show their
+//! durable version; see [`crate::v4::front`]). Every lookup applies that overlay: a binding found
+//! in the table whose address has a change in flight is replaced by its durable version, which is
+//! checked again against the key of the lookup; durable versions that the live table no longer
+//! files under that key (the address went to another client, not yet durably) are added. The
+//! overlay is empty in a live snapshot, and then costs one emptiness check per lookup.
 
 use std::cmp::Ordering;
+use std::collections::VecDeque;
+use std::iter::Peekable;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use crate::record::Timestamp;
+use imbl::OrdMap;
+
+use crate::record::{Record, Timestamp};
 use crate::table::{IndexCursor, Table};
 use crate::v4::binding::{Binding4, HwAddr, Index4};
+use crate::v4::front::Pending4;
 
 /// An immutable, consistent point-in-time view of the DHCPv4 bindings. Cheap to make (O(1)) and to
 /// clone; holds no lock.
 #[derive(Clone)]
 pub struct Snapshot4 {
     table: Table<Binding4>,
+    /// Durable versions of the addresses with a change in flight (empty: a live view).
+    pending: OrdMap<u32, Pending4>,
+}
+
+/// Merges two iterators of bindings, each in address order, into one in address order.
+struct ByAddress<'a, A: Iterator<Item = &'a Arc<Binding4>>, B: Iterator<Item = &'a Arc<Binding4>>> {
+    a: Peekable<A>,
+    b: Peekable<B>,
+}
+
+impl<'a, A, B> Iterator for ByAddress<'a, A, B>
+where
+    A: Iterator<Item = &'a Arc<Binding4>>,
+    B: Iterator<Item = &'a Arc<Binding4>>,
+{
+    type Item = &'a Arc<Binding4>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match (self.a.peek(), self.b.peek()) {
+            (Some(x), Some(y)) if y.address < x.address => self.b.next(),
+            (Some(_), _) => self.a.next(),
+            (None, _) => self.b.next(),
+        }
+    }
 }
 
 /// The order "most recent first" (RFC 4388 §6.4.1 answers with the first): latest
@@ -31,60 +68,124 @@ fn sorted(mut v: Vec<Arc<Binding4>>) -> Vec<Arc<Binding4>> {
 
 impl Snapshot4 {
     pub(crate) fn new(table: Table<Binding4>) -> Self {
-        Snapshot4 { table }
+        Snapshot4 {
+            table,
+            pending: OrdMap::new(),
+        }
+    }
+
+    pub(crate) fn durable(table: Table<Binding4>, pending: OrdMap<u32, Pending4>) -> Self {
+        Snapshot4 { table, pending }
+    }
+
+    /// Whether this is a durable view with changes in flight laid over the table.
+    pub fn has_changes_in_flight(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// What this view shows for the table's record `r`: itself, its durable version, or nothing.
+    fn view<'a>(&'a self, r: &'a Arc<Binding4>) -> Option<&'a Arc<Binding4>> {
+        if self.pending.is_empty() {
+            return Some(r);
+        }
+        match self.pending.get(&u32::from(r.address)) {
+            Some(p) => p.durable.as_ref(),
+            None => Some(r),
+        }
     }
 
     /// The binding of this address.
     pub fn get(&self, address: Ipv4Addr) -> Option<&Arc<Binding4>> {
-        self.table.get(u32::from(address))
+        let key = u32::from(address);
+        match self.pending.get(&key) {
+            Some(p) => p.durable.as_ref(),
+            None => self.table.get(key),
+        }
     }
 
     /// Number of bindings.
     pub fn len(&self) -> usize {
-        self.table.len()
+        let mut n = self.table.len();
+        for (key, p) in self.pending.iter() {
+            n += usize::from(p.durable.is_some());
+            n -= usize::from(self.table.get(*key).is_some());
+        }
+        n
     }
 
     /// Whether there is no binding.
     pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
+        self.len() == 0
     }
 
     /// All bindings in address order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Binding4>> + '_ {
-        self.table.iter()
+        ByAddress {
+            a: self
+                .table
+                .iter()
+                .filter(|r| !self.pending.contains_key(&u32::from(r.address)))
+                .peekable(),
+            b: self
+                .pending
+                .values()
+                .filter_map(|p| p.durable.as_ref())
+                .peekable(),
+        }
     }
 
     /// Bindings with address `>= from`, in address order.
     pub fn range_from(&self, from: Ipv4Addr) -> impl Iterator<Item = &Arc<Binding4>> + '_ {
-        self.table.range_from(u32::from(from))
+        let from = u32::from(from);
+        ByAddress {
+            a: self
+                .table
+                .range_from(from)
+                .filter(|r| !self.pending.contains_key(&u32::from(r.address)))
+                .peekable(),
+            b: self
+                .pending
+                .range(from..)
+                .filter_map(|(_, p)| p.durable.as_ref())
+                .peekable(),
+        }
     }
 
     /// Bindings whose address may be given to another client at `now` (Expired, Released, a
     /// lapsed offer, a declined address past its probation), longest free first (ties: lowest
-    /// address). An Active binding past its end joins once the expiry timer has run.
+    /// address). An Active binding past its end joins once the expiry timer has run. For the
+    /// allocator (a live view); a durable view leaves out the addresses with changes in flight.
     pub fn reusable(&self, now: Timestamp) -> impl Iterator<Item = &Arc<Binding4>> + '_ {
-        self.table.free_at(now)
+        self.table
+            .free_at(now)
+            .filter(|r| !self.pending.contains_key(&u32::from(r.address)))
+    }
+
+    /// The bindings of this view with identifier `id` in `index`, in address order.
+    fn found(&self, index: Index4, id: &[u8]) -> Vec<Arc<Binding4>> {
+        let index = index as usize;
+        let mut out: Vec<Arc<Binding4>> = self
+            .table
+            .find(index, id)
+            .filter_map(|r| self.view(r))
+            .filter(|r| r.has_index_key(index, id))
+            .cloned()
+            .collect();
+        if !self.pending.is_empty() {
+            out.extend(moved(&self.table, &self.pending, index, id));
+        }
+        out
     }
 
     /// Bindings (any state) of this hardware address, most recent first ([`most_recent_first`]).
     pub fn by_mac(&self, hw: &HwAddr) -> Vec<Arc<Binding4>> {
         let (k, len) = hw.key_bytes();
-        sorted(
-            self.table
-                .find(Index4::Mac as usize, &k[..len])
-                .cloned()
-                .collect(),
-        )
+        sorted(self.found(Index4::Mac, &k[..len]))
     }
 
     /// Bindings (any state) of this client identifier (option 61 value), most recent first.
     pub fn by_client_id(&self, client_id: &[u8]) -> Vec<Arc<Binding4>> {
-        sorted(
-            self.table
-                .find(Index4::ClientId as usize, client_id)
-                .cloned()
-                .collect(),
-        )
+        sorted(self.found(Index4::ClientId, client_id))
     }
 
     /// Bindings of a client as RFC 4388 §6.4.1 identifies it: by client-id when the query has
@@ -109,7 +210,11 @@ impl Snapshot4 {
             .get(binding.address)
             .is_some_and(|b| std::ptr::eq(&**b, binding));
         let others = |index: Index4, id: &[u8]| -> Vec<Arc<Binding4>> {
-            if own {
+            if !self.pending.is_empty() {
+                let mut v = self.found(index, id);
+                v.retain(|b| b.address != binding.address);
+                v
+            } else if own {
                 self.table
                     .find_except(index as usize, id, except)
                     .cloned()
@@ -132,29 +237,125 @@ impl Snapshot4 {
         }
     }
 
+    fn cursor(&self, index: Index4, id: &[u8]) -> Cursor4 {
+        let index = index as usize;
+        let mut extra: Vec<Arc<Binding4>> = moved(&self.table, &self.pending, index, id).collect();
+        extra.sort_by_key(|b| b.address);
+        Cursor4 {
+            inner: self.table.cursor(index, id),
+            pending: self.pending.clone(),
+            index,
+            id: id.into(),
+            extra: extra.into(),
+            peeked: None,
+        }
+    }
+
     /// Lazy cursor over the bindings (any state) with this relay-id, in address order.
-    pub fn by_relay_id(&self, relay_id: &[u8]) -> IndexCursor<Binding4> {
-        self.table.cursor(Index4::RelayId as usize, relay_id)
+    pub fn by_relay_id(&self, relay_id: &[u8]) -> Cursor4 {
+        self.cursor(Index4::RelayId, relay_id)
     }
 
     /// Lazy cursor over the bindings (any state) with this remote-id, in address order.
-    pub fn by_remote_id(&self, remote_id: &[u8]) -> IndexCursor<Binding4> {
-        self.table.cursor(Index4::RemoteId as usize, remote_id)
+    pub fn by_remote_id(&self, remote_id: &[u8]) -> Cursor4 {
+        self.cursor(Index4::RemoteId, remote_id)
+    }
+
+    fn knows(&self, index: Index4, id: &[u8]) -> bool {
+        if self.pending.is_empty() {
+            self.table.contains_id(index as usize, id)
+        } else {
+            self.cursor(index, id).next().is_some()
+        }
     }
 
     /// Whether some kept binding (any state, e.g. expired) has this relay-id: "known" versus "never
     /// seen" (DHCPLEASEUNASSIGNED versus DHCPLEASEUNKNOWN).
     pub fn knows_relay_id(&self, relay_id: &[u8]) -> bool {
-        self.table.contains_id(Index4::RelayId as usize, relay_id)
+        self.knows(Index4::RelayId, relay_id)
     }
 
     /// Whether some kept binding (any state) has this remote-id.
     pub fn knows_remote_id(&self, remote_id: &[u8]) -> bool {
-        self.table.contains_id(Index4::RemoteId as usize, remote_id)
+        self.knows(Index4::RemoteId, remote_id)
     }
 
-    /// The underlying generic table (read-only).
+    /// The underlying generic table (read-only): the live table, without a durable view's
+    /// overlay.
     pub fn table(&self) -> &Table<Binding4> {
         &self.table
+    }
+}
+
+/// Durable versions with `id` in `index` whose address the live table no longer files under
+/// `id` (so a walk of the index does not meet them).
+fn moved<'a>(
+    table: &'a Table<Binding4>,
+    pending: &'a OrdMap<u32, Pending4>,
+    index: usize,
+    id: &'a [u8],
+) -> impl Iterator<Item = Arc<Binding4>> + 'a {
+    pending
+        .iter()
+        .filter_map(|(key, p)| Some((key, p.durable.as_ref()?)))
+        .filter(move |(_, d)| d.has_index_key(index, id))
+        .filter(move |(key, _)| !table.get(**key).is_some_and(|r| r.has_index_key(index, id)))
+        .map(|(_, d)| d.clone())
+}
+
+/// A resumable cursor over the bindings sharing one identifier, in address order, over a
+/// snapshot (live or durable: the durable overlay is applied as the walk goes).
+pub struct Cursor4 {
+    inner: IndexCursor<Binding4>,
+    pending: OrdMap<u32, Pending4>,
+    index: usize,
+    id: Box<[u8]>,
+    /// Durable versions the index walk does not meet, in address order.
+    extra: VecDeque<Arc<Binding4>>,
+    peeked: Option<Arc<Binding4>>,
+}
+
+impl Cursor4 {
+    fn next_indexed(&mut self) -> Option<Arc<Binding4>> {
+        loop {
+            let r = self.inner.next()?;
+            if self.pending.is_empty() {
+                return Some(r);
+            }
+            match self.pending.get(&u32::from(r.address)) {
+                None => return Some(r),
+                Some(p) => match &p.durable {
+                    Some(d) if d.has_index_key(self.index, &self.id) => return Some(d.clone()),
+                    _ => {}
+                },
+            }
+        }
+    }
+
+    /// Up to `max` further bindings.
+    pub fn next_batch(&mut self, max: usize) -> Vec<Arc<Binding4>> {
+        let mut out = Vec::new();
+        while out.len() < max {
+            match self.next() {
+                Some(r) => out.push(r),
+                None => break,
+            }
+        }
+        out
+    }
+}
+
+impl Iterator for Cursor4 {
+    type Item = Arc<Binding4>;
+
+    fn next(&mut self) -> Option<Arc<Binding4>> {
+        if self.peeked.is_none() {
+            self.peeked = self.next_indexed();
+        }
+        match (&self.peeked, self.extra.front()) {
+            (Some(p), Some(e)) if e.address < p.address => self.extra.pop_front(),
+            (Some(_), _) => self.peeked.take(),
+            (None, _) => self.extra.pop_front(),
+        }
     }
 }
