@@ -50,6 +50,10 @@ relay-port = 67
 relays = ["198.18.0.0/15"]
 lease-time = "1h"
 {threads}
+# The generator is one relay: its per-relay limit (2,000/s by default) would be the figure.
+[dhcp4.rate-limit]
+per-relay = 0
+
 [[dhcp4.subnet]]
 prefix = "198.18.0.0/15"
 pools = ["{first}-{last}"]
