@@ -7,14 +7,15 @@
 use super::{GroupOutbox, ServeError};
 use crate::config::schema::Dhcp4;
 use crate::config::Config;
-use crate::dhcp4::{Engine4, Output};
+use crate::dhcp4::{Engine4, Handled, Output};
 use crate::leasequery4::reply::PrlCaches;
 use crate::leasequery4::Responder4;
 use crate::router4::{Route4, Router4};
-use crate::stats::Report;
+use crate::stats::{Counter, Report};
 use lessor_net::udp::{self, Family, Receivers, Sender, Sockets, V6Options};
 use lessor_net::{Clock, Now, Outgoing, Received, Transmit};
 use lessor_store::Store;
+use lessor_wire::v4::MessageType;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
@@ -29,8 +30,43 @@ pub(super) struct Udp4 {
     router: Arc<Router4>,
     responder: Arc<Responder4>,
     sockets: Arc<udp::Counters>,
-    /// The engine's counters, shared with its store completions: read without its lock.
-    engine_counters: Arc<crate::dhcp4::Counters>,
+    /// The engine's counters and its applied messages: read without its lock.
+    dhcp4: Arc<Dhcp4Report>,
+}
+
+/// The `dhcp4` line: the engine's counters (what it sent, what it dropped), then the messages
+/// it applied without a reply, which it does not count itself. With them every message routed
+/// to the engine is accounted for: `router4 routed-dhcp` = offers + acks + naks + commit-failed
+/// + every drop + released + declined (a DHCPACK is counted once durable; a DHCPRELEASE or
+/// DHCPDECLINE whose commit fails counts in commit-failed too).
+struct Dhcp4Report {
+    /// Shared with the engine's store completions.
+    engine: Arc<crate::dhcp4::Counters>,
+    /// DHCPRELEASEs applied.
+    released: Counter,
+    /// DHCPDECLINEs applied.
+    declined: Counter,
+}
+
+impl Dhcp4Report {
+    fn count(&self, handled: &Handled) {
+        match handled {
+            Handled::Applied(MessageType::Release) => self.released.add(),
+            Handled::Applied(MessageType::Decline) => self.declined.add(),
+            Handled::Replied(_)
+            | Handled::Committing
+            | Handled::Applied(_)
+            | Handled::Dropped(_) => {}
+        }
+    }
+}
+
+impl Report for Dhcp4Report {
+    fn report(&self, out: &mut dyn FnMut(&str, u64)) {
+        self.engine.report(out);
+        out("released", self.released.get());
+        out("declined", self.declined.get());
+    }
 }
 
 impl Udp4 {
@@ -56,7 +92,7 @@ impl Udp4 {
         vec![
             ("udp4", &*self.sockets as &dyn Report),
             ("router4", self.router.counters() as &dyn Report),
-            ("dhcp4", &*self.engine_counters as &dyn Report),
+            ("dhcp4", &*self.dhcp4 as &dyn Report),
             ("leasequery4", &**self.responder.counters() as &dyn Report),
         ]
     }
@@ -104,7 +140,11 @@ pub(super) fn start(
     // DHCPACKs leave from the store's writer once durable: those of one commit together.
     let acks = GroupOutbox::attach(Arc::clone(&sender) as Arc<dyn Transmit>, store);
     let engine = Engine4::new(config, Arc::clone(store), sockets.interfaces(), identifier);
-    let engine_counters = Arc::clone(engine.counters());
+    let dhcp4 = Arc::new(Dhcp4Report {
+        engine: Arc::clone(engine.counters()),
+        released: Counter::default(),
+        declined: Counter::default(),
+    });
     let engine = Arc::new(Mutex::new(engine));
     // Leasequery answers carry the identifier of [leasequery4], which defaults to this one.
     let lq_identifier = config
@@ -130,6 +170,7 @@ pub(super) fn start(
         |_| Handler4 {
             router: Arc::clone(&router),
             engine: Arc::clone(&engine),
+            dhcp4: Arc::clone(&dhcp4),
             responder: Arc::clone(&responder),
             sender: Arc::clone(&sender),
             acks: Arc::clone(&acks),
@@ -147,7 +188,7 @@ pub(super) fn start(
         router,
         responder,
         sockets: counters,
-        engine_counters,
+        dhcp4,
     }))
 }
 
@@ -155,6 +196,7 @@ pub(super) fn start(
 struct Handler4 {
     router: Arc<Router4>,
     engine: Arc<Mutex<Engine4>>,
+    dhcp4: Arc<Dhcp4Report>,
     responder: Arc<Responder4>,
     sender: Arc<Sender>,
     /// Where DHCPACKs go once durable.
@@ -178,11 +220,12 @@ impl udp::Handler for Handler4 {
         match self.router.route(&rx) {
             Route4::Dhcp(message) => {
                 self.engine_in_batch = true;
-                let (_, output) = self
+                let (handled, output) = self
                     .engine
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .handle(&message, now.wall);
+                self.dhcp4.count(&handled);
                 match output {
                     Output::Nothing => {}
                     Output::Now(reply) => self.pending.push(reply),
@@ -223,5 +266,33 @@ impl udp::Handler for Handler4 {
     /// spinning receive thread takes the CPU from it, and its clients come back no sooner.
     fn worth_spinning(&mut self) -> bool {
         !std::mem::take(&mut self.engine_in_batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dhcp4::DropReason;
+    use crate::stats::line;
+
+    #[test]
+    fn the_dhcp4_line_adds_what_the_engine_applied_without_a_reply() {
+        let report = Dhcp4Report {
+            engine: Arc::new(crate::dhcp4::Counters::default()),
+            released: Counter::default(),
+            declined: Counter::default(),
+        };
+        report.engine.acks.add();
+        for handled in [
+            Handled::Applied(MessageType::Release),
+            Handled::Applied(MessageType::Release),
+            Handled::Applied(MessageType::Decline),
+            Handled::Replied(MessageType::Offer),
+            Handled::Committing,
+            Handled::Dropped(DropReason::NoSubnet),
+        ] {
+            report.count(&handled);
+        }
+        assert_eq!(line(&report), "acks=1 released=2 declined=1");
     }
 }
