@@ -36,9 +36,9 @@ pub(super) struct Udp4 {
 
 /// The `dhcp4` line: the engine's counters (what it sent, what it dropped), then the messages
 /// it applied without a reply, which it does not count itself. With them every message routed
-/// to the engine is accounted for: `router4 routed-dhcp` = offers + acks + naks + commit-failed
-/// + every drop + released + declined (a DHCPACK is counted once durable; a DHCPRELEASE or
-/// DHCPDECLINE whose commit fails counts in commit-failed too).
+/// to the engine is accounted for: `router4 routed-dhcp` = offers, acks, naks, commit-failed,
+/// every drop, released and declined together (a DHCPACK is counted once durable; a
+/// DHCPRELEASE or DHCPDECLINE whose commit fails counts in commit-failed too).
 struct Dhcp4Report {
     /// Shared with the engine's store completions.
     engine: Arc<crate::dhcp4::Counters>,
