@@ -225,7 +225,6 @@ impl udp::Handler for Handler4 {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .handle(&message, now.wall);
-                self.dhcp4.count(&handled);
                 match output {
                     Output::Nothing => {}
                     Output::Now(reply) => self.pending.push(reply),
@@ -238,6 +237,7 @@ impl udp::Handler for Handler4 {
                         });
                     }
                 }
+                self.dhcp4.count(&handled);
             }
             Route4::Leasequery(message) => {
                 self.pending.extend(self.responder.handle_cached(
