@@ -7,15 +7,14 @@
 use super::{GroupOutbox, ServeError};
 use crate::config::schema::Dhcp4;
 use crate::config::Config;
-use crate::dhcp4::{Engine4, Handled, Output};
+use crate::dhcp4::{Engine4, Output};
 use crate::leasequery4::reply::PrlCaches;
 use crate::leasequery4::Responder4;
 use crate::router4::{Route4, Router4};
-use crate::stats::{Counter, Report};
+use crate::stats::Report;
 use lessor_net::udp::{self, Family, Receivers, Sender, Sockets, V6Options};
 use lessor_net::{Clock, Now, Outgoing, Received, Transmit};
 use lessor_store::Store;
-use lessor_wire::v4::MessageType;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
@@ -31,7 +30,7 @@ pub(super) struct Udp4 {
     responder: Arc<Responder4>,
     sockets: Arc<udp::Counters>,
     /// The engine's counters and its applied messages: read without its lock.
-    dhcp4: Arc<Dhcp4Report>,
+    dhcp4_report: Arc<Dhcp4Report>,
 }
 
 /// The `dhcp4` line: the engine's counters (what it sent, what it dropped), then the messages
@@ -43,13 +42,23 @@ struct Dhcp4Report {
     /// Shared with the engine's store completions.
     engine: Arc<crate::dhcp4::Counters>,
     /// DHCPRELEASEs applied.
-    released: Counter,
+    released: crate::stats::Counter,
     /// DHCPDECLINEs applied.
-    declined: Counter,
+    declined: crate::stats::Counter,
 }
 
 impl Dhcp4Report {
-    fn count(&self, handled: &Handled) {
+    fn new(engine: Arc<crate::dhcp4::Counters>) -> Dhcp4Report {
+        Dhcp4Report {
+            engine,
+            released: Default::default(),
+            declined: Default::default(),
+        }
+    }
+
+    fn count(&self, handled: &crate::dhcp4::Handled) {
+        use crate::dhcp4::Handled;
+        use lessor_wire::v4::MessageType;
         match handled {
             Handled::Applied(MessageType::Release) => self.released.add(),
             Handled::Applied(MessageType::Decline) => self.declined.add(),
@@ -92,7 +101,7 @@ impl Udp4 {
         vec![
             ("udp4", &*self.sockets as &dyn Report),
             ("router4", self.router.counters() as &dyn Report),
-            ("dhcp4", &*self.dhcp4 as &dyn Report),
+            ("dhcp4", &*self.dhcp4_report as &dyn Report),
             ("leasequery4", &**self.responder.counters() as &dyn Report),
         ]
     }
@@ -140,11 +149,7 @@ pub(super) fn start(
     // DHCPACKs leave from the store's writer once durable: those of one commit together.
     let acks = GroupOutbox::attach(Arc::clone(&sender) as Arc<dyn Transmit>, store);
     let engine = Engine4::new(config, Arc::clone(store), sockets.interfaces(), identifier);
-    let dhcp4 = Arc::new(Dhcp4Report {
-        engine: Arc::clone(engine.counters()),
-        released: Counter::default(),
-        declined: Counter::default(),
-    });
+    let engine_counters = Arc::clone(engine.counters());
     let engine = Arc::new(Mutex::new(engine));
     // Leasequery answers carry the identifier of [leasequery4], which defaults to this one.
     let lq_identifier = config
@@ -161,6 +166,7 @@ pub(super) fn start(
             socket.receive_buffer() / 1024
         ));
     }
+    let dhcp4_report = Arc::new(Dhcp4Report::new(engine_counters));
     let receivers = Receivers::start(
         "dhcp4",
         &sockets,
@@ -170,7 +176,7 @@ pub(super) fn start(
         |_| Handler4 {
             router: Arc::clone(&router),
             engine: Arc::clone(&engine),
-            dhcp4: Arc::clone(&dhcp4),
+            dhcp4_report: Arc::clone(&dhcp4_report),
             responder: Arc::clone(&responder),
             sender: Arc::clone(&sender),
             acks: Arc::clone(&acks),
@@ -188,7 +194,7 @@ pub(super) fn start(
         router,
         responder,
         sockets: counters,
-        dhcp4,
+        dhcp4_report,
     }))
 }
 
@@ -196,7 +202,7 @@ pub(super) fn start(
 struct Handler4 {
     router: Arc<Router4>,
     engine: Arc<Mutex<Engine4>>,
-    dhcp4: Arc<Dhcp4Report>,
+    dhcp4_report: Arc<Dhcp4Report>,
     responder: Arc<Responder4>,
     sender: Arc<Sender>,
     /// Where DHCPACKs go once durable.
@@ -237,7 +243,7 @@ impl udp::Handler for Handler4 {
                         });
                     }
                 }
-                self.dhcp4.count(&handled);
+                self.dhcp4_report.count(&handled);
             }
             Route4::Leasequery(message) => {
                 self.pending.extend(self.responder.handle_cached(
@@ -272,16 +278,13 @@ impl udp::Handler for Handler4 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dhcp4::DropReason;
+    use crate::dhcp4::{DropReason, Handled};
     use crate::stats::line;
+    use lessor_wire::v4::MessageType;
 
     #[test]
     fn the_dhcp4_line_adds_what_the_engine_applied_without_a_reply() {
-        let report = Dhcp4Report {
-            engine: Arc::new(crate::dhcp4::Counters::default()),
-            released: Counter::default(),
-            declined: Counter::default(),
-        };
+        let report = Dhcp4Report::new(Arc::new(crate::dhcp4::Counters::default()));
         report.engine.acks.add();
         for handled in [
             Handled::Applied(MessageType::Release),
