@@ -59,3 +59,48 @@ def test_teardown_kills_processes_and_namespaces(topo4, procs):
     listed = run(["ip", "netns", "list"]).stdout
     assert not any(n in listed for n in names)
     assert not any((netns.NETNS_ETC / n).exists() for n in names)
+
+
+def _campaign_seeds(avoid_mac=None):
+    from harness import mutate4
+    ids = mutate4.identities(4, avoid_mac=avoid_mac)
+    for i, w in enumerate(ids):
+        w.address = f"203.0.113.{64 + i}"
+    return ids, mutate4.seeds(ids, server=addressing.SERVER_V4, giaddr="203.0.113.2",
+                              legacy="203.0.113.3", unassigned_ip="203.0.113.120",
+                              outside_ip="198.18.0.1")
+
+
+def test_campaign_seeds_are_valid_dhcp():
+    """Each seed of the live-server campaign (harness/mutate4.py) decodes as the DHCP message
+    its name says, with every option whole (Scapy), before any mutation."""
+    from scapy.all import BOOTP, DHCP
+    from harness import mutate4
+    _, seeds = _campaign_seeds()
+    names = {"discover": 1, "offer": 2, "request": 3, "decline": 4, "release": 7, "inform": 8,
+             "lq-bulk": 14, "lq-active": 16, "lq-tls": 18, "lq-by": 10, "legacy": 10}
+    for s in seeds:
+        raw = s.encode()
+        p = BOOTP(raw)
+        opts = dict(o for o in p[DHCP].options if isinstance(o, tuple))
+        want = next(t for key, t in names.items() if key in s.name)
+        assert opts["message-type"] == want, (s.name, opts)
+        assert mutate4.message_type(raw) == want
+        assert "end" in p[DHCP].options, s.name
+        assert all(isinstance(o, tuple) or o in ("end", "pad") for o in p[DHCP].options), s.name
+        assert s.channel in mutate4.CHANNELS
+
+
+def test_campaign_mutations_are_reproducible_and_spare_the_clients_mac():
+    from harness import mutate4
+    ids, seeds = _campaign_seeds()
+    protected = ids[1].mac          # a MAC the seeds carry: no mutated datagram may keep it
+    a = mutate4.Mutator(seeds, seed=5, avoid_mac=protected).batch(20000)
+    assert a == mutate4.Mutator(seeds, seed=5, avoid_mac=protected).batch(20000)
+    assert a != mutate4.Mutator(seeds, seed=6, avoid_mac=protected).batch(20000)
+    assert not [d for _, d in a if d[28:34] == protected]
+    sizes = [len(d) for _, d in a]
+    # whole Ethernet frames, or past the server's receive slot (counted there as truncated)
+    assert all(n <= mutate4.MAX_DATAGRAM or n > mutate4.RECEIVE_SLOT for n in sizes)
+    assert min(sizes) < 240 and any(n > mutate4.RECEIVE_SLOT for n in sizes)
+    assert len({d for _, d in a}) > 19000   # nearly all distinct

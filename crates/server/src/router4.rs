@@ -116,6 +116,8 @@ pub struct Router4 {
 pub struct Counters {
     /// Routed datagrams, by DHCP message type (index = option 53 value).
     received: [Counter; 256],
+    /// Datagrams routed to the DHCP engine.
+    pub dhcp: Counter,
     /// Datagrams routed to the leasequery responder.
     pub leasequery: Counter,
     discarded: [Counter; Discard::ALL.len()],
@@ -125,6 +127,7 @@ impl Default for Counters {
     fn default() -> Self {
         Counters {
             received: std::array::from_fn(|_| Counter::default()),
+            dhcp: Counter::default(),
             leasequery: Counter::default(),
             discarded: std::array::from_fn(|_| Counter::default()),
         }
@@ -141,6 +144,13 @@ impl Counters {
     pub fn discarded(&self, why: Discard) -> u64 {
         self.discarded[why as usize].get()
     }
+
+    /// Every datagram routed: each went to exactly one of the engine, the responder or a
+    /// discard reason, so this equals what the sockets delivered (`udp4 received`).
+    pub fn routed(&self) -> u64 {
+        let discarded: u64 = Discard::ALL.iter().map(|&why| self.discarded(why)).sum();
+        self.dhcp.get() + self.leasequery.get() + discarded
+    }
 }
 
 impl Report for Counters {
@@ -155,6 +165,7 @@ impl Report for Counters {
                 out(&name, value);
             }
         }
+        out("routed-dhcp", self.dhcp.get());
         out("routed-leasequery", self.leasequery.get());
         for why in Discard::ALL {
             out(&format!("discarded-{}", why.name()), self.discarded(why));
@@ -219,7 +230,10 @@ impl Router4 {
             | MessageType::Request
             | MessageType::Decline
             | MessageType::Release
-            | MessageType::Inform => Route4::Dhcp(message),
+            | MessageType::Inform => {
+                self.counters.dhcp.add();
+                Route4::Dhcp(message)
+            }
             _ => discard(Discard::UnexpectedType),
         }
     }
@@ -301,9 +315,20 @@ mod tests {
         assert_eq!(route(&router, b"junk", other), "malformed");
         let c = router.counters();
         assert_eq!(c.received(MessageType::Request), 3);
+        assert_eq!(c.dhcp.get(), 6);
         assert_eq!(c.leasequery.get(), 5);
         assert_eq!(c.discarded(Discard::Malformed), 2);
         assert_eq!(c.discarded(Discard::Reply), 1);
         assert_eq!(c.discarded(Discard::UnexpectedType), 1);
+        // 15 datagrams, each routed once, and the report says where every one went.
+        assert_eq!(c.routed(), 15);
+        let line = crate::stats::line(c);
+        assert!(
+            line.contains(
+                "routed-dhcp=6 routed-leasequery=5 discarded-malformed=2 \
+                 discarded-bootreply=1 discarded-unexpected-type=1"
+            ),
+            "{line}"
+        );
     }
 }
