@@ -137,6 +137,11 @@ pub struct Counters {
     pub expired: Counter,
     /// Offers forgotten (timed out, or the client chose another server).
     pub offers_forgotten: Counter,
+    /// DHCPRELEASEs applied (no reply is due; one whose commit fails counts in `commit_failed`
+    /// too).
+    pub released: Counter,
+    /// DHCPDECLINEs applied (as for `released`).
+    pub declined: Counter,
     /// Subnet selection (118) or link selection (82.5) in a direct client's message, not
     /// honoured (docs/protocol.md decision 10).
     pub selection_ignored: Counter,
@@ -157,6 +162,8 @@ impl Default for Counters {
             drops: std::array::from_fn(|_| Counter::default()),
             expired: Counter::default(),
             offers_forgotten: Counter::default(),
+            released: Counter::default(),
+            declined: Counter::default(),
             selection_ignored: Counter::default(),
             fields_truncated: Counter::default(),
             options_omitted: Counter::default(),
@@ -201,6 +208,10 @@ impl Report for Counters {
         out("selection-ignored", self.selection_ignored.get());
         out("fields-truncated", self.fields_truncated.get());
         out("options-omitted", self.options_omitted.get());
+        // Last but the drops: with them every message the router hands the engine is counted
+        // once (offers, acks, naks, commit-failed, released, declined, dropped-*).
+        out("released", self.released.get());
+        out("declined", self.declined.get());
         for reason in DropReason::ALL {
             out(&format!("dropped-{}", reason.name()), self.dropped(reason));
         }

@@ -914,6 +914,7 @@ impl Engine4 {
         self.store
             .v4()
             .write(self.commit_counted(), |batch| batch.upsert(released));
+        self.counters.released.add();
         Handled::Applied(msg.kind)
     }
 
@@ -944,6 +945,7 @@ impl Engine4 {
         self.store
             .v4()
             .write(self.commit_counted(), |batch| batch.upsert(declined));
+        self.counters.declined.add();
         Handled::Applied(msg.kind)
     }
 

@@ -784,8 +784,11 @@ fn release_marks_the_binding_released() {
         h.send(&wrong, T0 + 5),
         Handled::Dropped(DropReason::NotClientsBinding)
     );
+    assert_eq!(h.engine.counters().released.get(), 0);
     assert_eq!(h.send(&r, T0 + 10), Handled::Applied(MessageType::Release));
     assert!(h.take().is_empty());
+    // Counted, so that every message the engine handles shows in its line.
+    assert_eq!(h.engine.counters().released.get(), 1);
     let b = h.store.v4().get(a).unwrap();
     assert_eq!(
         (b.state, b.end, b.cltt),
@@ -810,6 +813,7 @@ fn decline_puts_the_address_on_probation() {
         DhcpOption::ServerIdentifier(SERVER),
     );
     assert_eq!(h.send(&d, T0 + 1), Handled::Applied(MessageType::Decline));
+    assert_eq!(h.engine.counters().declined.get(), 1);
     assert!(h.take().is_empty());
     let b = h.store.v4().get(a).unwrap();
     assert_eq!((b.state, b.end), (State4::Declined, T0 + 1 + 3600));

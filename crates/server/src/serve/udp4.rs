@@ -29,53 +29,8 @@ pub(super) struct Udp4 {
     router: Arc<Router4>,
     responder: Arc<Responder4>,
     sockets: Arc<udp::Counters>,
-    /// The engine's counters and its applied messages: read without its lock.
-    dhcp4_report: Arc<Dhcp4Report>,
-}
-
-/// The `dhcp4` line: the engine's counters (what it sent, what it dropped), then the messages
-/// it applied without a reply, which it does not count itself. With them every message routed
-/// to the engine is accounted for: `router4 routed-dhcp` = offers, acks, naks, commit-failed,
-/// every drop, released and declined together (a DHCPACK is counted once durable; a
-/// DHCPRELEASE or DHCPDECLINE whose commit fails counts in commit-failed too).
-struct Dhcp4Report {
-    /// Shared with the engine's store completions.
-    engine: Arc<crate::dhcp4::Counters>,
-    /// DHCPRELEASEs applied.
-    released: crate::stats::Counter,
-    /// DHCPDECLINEs applied.
-    declined: crate::stats::Counter,
-}
-
-impl Dhcp4Report {
-    fn new(engine: Arc<crate::dhcp4::Counters>) -> Dhcp4Report {
-        Dhcp4Report {
-            engine,
-            released: Default::default(),
-            declined: Default::default(),
-        }
-    }
-
-    fn count(&self, handled: &crate::dhcp4::Handled) {
-        use crate::dhcp4::Handled;
-        use lessor_wire::v4::MessageType;
-        match handled {
-            Handled::Applied(MessageType::Release) => self.released.add(),
-            Handled::Applied(MessageType::Decline) => self.declined.add(),
-            Handled::Replied(_)
-            | Handled::Committing
-            | Handled::Applied(_)
-            | Handled::Dropped(_) => {}
-        }
-    }
-}
-
-impl Report for Dhcp4Report {
-    fn report(&self, out: &mut dyn FnMut(&str, u64)) {
-        self.engine.report(out);
-        out("released", self.released.get());
-        out("declined", self.declined.get());
-    }
+    /// The engine's counters, shared with its store completions: read without its lock.
+    engine_counters: Arc<crate::dhcp4::Counters>,
 }
 
 impl Udp4 {
@@ -115,7 +70,7 @@ impl Udp4 {
         vec![
             ("udp4", &*self.sockets as &dyn Report),
             ("router4", self.router.counters() as &dyn Report),
-            ("dhcp4", &*self.dhcp4_report as &dyn Report),
+            ("dhcp4", &*self.engine_counters as &dyn Report),
             ("leasequery4", &**self.responder.counters() as &dyn Report),
         ]
     }
@@ -197,7 +152,6 @@ pub(super) fn start(
             socket.receive_buffer() / 1024
         ));
     }
-    let dhcp4_report = Arc::new(Dhcp4Report::new(engine_counters));
     let receivers = Receivers::start(
         "dhcp4",
         &sockets,
@@ -207,7 +161,6 @@ pub(super) fn start(
         |_| Handler4 {
             router: Arc::clone(&router),
             engine: Arc::clone(&engine),
-            dhcp4_report: Arc::clone(&dhcp4_report),
             responder: Arc::clone(&responder),
             sender: Arc::clone(&sender),
             acks: Arc::clone(&acks),
@@ -225,7 +178,7 @@ pub(super) fn start(
         router,
         responder,
         sockets: counters,
-        dhcp4_report,
+        engine_counters,
     }))
 }
 
@@ -233,7 +186,6 @@ pub(super) fn start(
 struct Handler4 {
     router: Arc<Router4>,
     engine: Arc<Mutex<Engine4>>,
-    dhcp4_report: Arc<Dhcp4Report>,
     responder: Arc<Responder4>,
     sender: Arc<Sender>,
     /// Where DHCPACKs go once durable.
@@ -257,7 +209,7 @@ impl udp::Handler for Handler4 {
         match self.router.route(&rx) {
             Route4::Dhcp(message) => {
                 self.engine_in_batch = true;
-                let (handled, output) = self
+                let (_, output) = self
                     .engine
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -274,7 +226,6 @@ impl udp::Handler for Handler4 {
                         });
                     }
                 }
-                self.dhcp4_report.count(&handled);
             }
             Route4::Leasequery(message) => {
                 self.pending.extend(self.responder.handle_cached(
@@ -303,30 +254,5 @@ impl udp::Handler for Handler4 {
     /// spinning receive thread takes the CPU from it, and its clients come back no sooner.
     fn worth_spinning(&mut self) -> bool {
         !std::mem::take(&mut self.engine_in_batch)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::dhcp4::{DropReason, Handled};
-    use crate::stats::line;
-    use lessor_wire::v4::MessageType;
-
-    #[test]
-    fn the_dhcp4_line_adds_what_the_engine_applied_without_a_reply() {
-        let report = Dhcp4Report::new(Arc::new(crate::dhcp4::Counters::default()));
-        report.engine.acks.add();
-        for handled in [
-            Handled::Applied(MessageType::Release),
-            Handled::Applied(MessageType::Release),
-            Handled::Applied(MessageType::Decline),
-            Handled::Replied(MessageType::Offer),
-            Handled::Committing,
-            Handled::Dropped(DropReason::NoSubnet),
-        ] {
-            report.count(&handled);
-        }
-        assert_eq!(line(&report), "acks=1 released=2 declined=1");
     }
 }
