@@ -39,6 +39,20 @@ pub trait Record: Clone + Send + Sync + 'static {
     /// Whether this record is written to the backend.
     fn is_durable(&self) -> bool;
 
+    /// Whether the record's identifiers also go into the ranked indexes ([`Table::ranked`]):
+    /// the records a lookup wants "most recent first" without walking the others (for a
+    /// DHCPv4 binding: the Active ones). None by default.
+    ///
+    /// [`Table::ranked`]: crate::Table::ranked
+    fn is_ranked(&self) -> bool {
+        false
+    }
+
+    /// How recent the record is, larger is more recent: the order of the ranked indexes.
+    fn recency(&self) -> (u64, u64) {
+        (0, 0)
+    }
+
     /// Whether the record has `id` in index `index`.
     fn has_index_key(&self, index: usize, id: &[u8]) -> bool {
         let mut found = false;

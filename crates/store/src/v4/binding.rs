@@ -438,6 +438,15 @@ impl Record for Binding4 {
     fn is_durable(&self) -> bool {
         self.state.is_durable()
     }
+
+    /// Active bindings: what leasequery answers with, most recent first.
+    fn is_ranked(&self) -> bool {
+        self.state == State4::Active
+    }
+
+    fn recency(&self) -> (u64, u64) {
+        Binding4::recency(self)
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Read-only DHCPv4 lookups over a snapshot: what the leasequery responders need.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -130,6 +131,20 @@ impl Snapshot4 {
                 v
             }
         }
+    }
+
+    /// The Active bindings whose identifier in `index` is `id` (for [`Index4::Mac`] the
+    /// [`HwAddr::key_bytes`]), most recent first ([`most_recent_first`]), lazily: the first is
+    /// found in O(log n) however many bindings carry `id`, each next one in O(1) amortised.
+    /// An Active binding whose end has passed but that the expiry timer has not reached yet is
+    /// among them (the caller checks the time). `examined` counts the index entries looked at.
+    pub fn active_by<'a>(
+        &'a self,
+        index: Index4,
+        id: &'a [u8],
+        examined: &'a Cell<usize>,
+    ) -> impl Iterator<Item = &'a Arc<Binding4>> + 'a {
+        self.table.ranked(index as usize, id, examined)
     }
 
     /// Lazy cursor over the bindings (any state) with this relay-id, in address order.
