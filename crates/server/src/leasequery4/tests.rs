@@ -213,6 +213,17 @@ fn prl(r: Repr, codes: &[u8]) -> Repr {
     with(r, DhcpOption::ParameterRequestList(codes.to_vec()))
 }
 
+/// `r` with a Maximum DHCP Message Size (57) of `n`.
+fn max_size(r: Repr, n: u16) -> Repr {
+    with(
+        r,
+        DhcpOption::Other {
+            code: 57,
+            data: n.to_be_bytes().to_vec(),
+        },
+    )
+}
+
 fn codes(r: &Repr) -> Vec<u8> {
     r.options.iter().map(|o| o.code()).collect()
 }
@@ -903,7 +914,9 @@ fn associated_ip_is_capped() {
         b.cltt = T0 - 1000 + u64::from(k);
         h.put(b);
     }
-    let (reply, r) = h.ask_at(&by_sub_option(12, b"big"), T0).unwrap();
+    let (reply, r) = h
+        .ask_at(&max_size(by_sub_option(12, b"big"), 1500), T0)
+        .unwrap();
     // The most recent is the answer; the 250 next most recent are associated.
     let newest = Ipv4Addr::from(u32::from(ip("203.0.113.0")) + MAX_ASSOCIATED as u32 + 10);
     assert_eq!(r.ciaddr, newest);
@@ -914,7 +927,7 @@ fn associated_ip_is_capped() {
         }
         o => panic!("{o:?}"),
     }
-    assert!(reply.payload.len() > 1000);
+    assert!(reply.payload.len() > 1000 && reply.payload.len() <= 1500 - 28);
 }
 
 // ---- legacy requesters (draft-ietf-dhc-leasequery-00) ----
@@ -999,9 +1012,21 @@ fn legacy_message_type_is_configurable() {
 
 #[test]
 fn replies_go_to_giaddr_or_the_requesters_own_port() {
-    let mut h = H::new();
     let q = by_ip("198.51.100.100").to_vec();
     let dest = |h: &mut H, source: SocketAddrV4| h.raw(&q, source, T0).unwrap().destination;
+    // By default port 67 of giaddr, whatever the source port (RFC 4388 §6.4.3).
+    let mut h = H::new();
+    assert_eq!(
+        dest(&mut h, SocketAddrV4::new(RELAY, 40067)),
+        Destination::Relay(SocketAddr::V4(SocketAddrV4::new(RELAY, 67)))
+    );
+    assert_eq!(h.c().to_source_port.get(), 0);
+    // Opted in: the source port, when the query comes from giaddr itself.
+    let text = CONFIG.replace(
+        "legacy = [",
+        "reply-to-source-port = [\"198.51.100.0/30\"]\nlegacy = [",
+    );
+    let mut h = H::with_config(&text);
     assert_eq!(
         dest(&mut h, SocketAddrV4::new(RELAY, 67)),
         Destination::Relay(SocketAddr::V4(SocketAddrV4::new(RELAY, 67)))
@@ -1009,6 +1034,18 @@ fn replies_go_to_giaddr_or_the_requesters_own_port() {
     assert_eq!(
         dest(&mut h, SocketAddrV4::new(RELAY, 40067)),
         Destination::Relay(SocketAddr::V4(SocketAddrV4::new(RELAY, 40067)))
+    );
+    assert_eq!(h.c().to_source_port.get(), 1);
+    // A requester allowed to ask but not opted in (198.51.100.5 is outside the /30): port 67.
+    let five = ip("198.51.100.5");
+    let mut q5 = by_ip("198.51.100.100");
+    q5.giaddr = five;
+    let r = h
+        .raw(&q5.to_vec(), SocketAddrV4::new(five, 40067), T0)
+        .unwrap();
+    assert_eq!(
+        r.destination,
+        Destination::Relay(SocketAddr::V4(SocketAddrV4::new(five, 67)))
     );
     // From another (allowed) address: always giaddr, port 67.
     assert_eq!(
@@ -1051,8 +1088,12 @@ fn rate_limits_per_requester_and_total() {
         "per-requester = 2, total = 3",
     );
     let mut h = H::with_config(&text);
-    let q = by_ip("198.51.100.100").to_vec();
     let at = |h: &mut H, n: u8, ms: u64| {
+        // Each requester its own relay (giaddr = source), so the relay buckets are the
+        // requesters' twins here.
+        let mut q = by_ip("198.51.100.100");
+        q.giaddr = Ipv4Addr::new(198, 51, 100, n);
+        let q = q.to_vec();
         let source = SocketAddrV4::new(Ipv4Addr::new(198, 51, 100, n), 3067);
         let message = Message4::new(&q, source, SERVER, None).unwrap();
         h.responder.handle(&message, T0, ms).is_some()
