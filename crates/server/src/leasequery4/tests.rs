@@ -974,7 +974,7 @@ fn a_relay_with_100000_bindings_costs_a_bounded_walk() {
     assert_eq!(&associated[..2], &[big(99_499), big(98_999)]);
     // The work: the answer and at most what a 576-octet reply can list, not 100,000.
     let examined = h.c().examined.get();
-    assert!(examined >= 1 + associated.len() as u64, "{examined}");
+    assert!(examined > associated.len() as u64, "{examined}");
     assert!(
         examined <= 1 + reply::associated_bound(None) as u64,
         "{examined}"
