@@ -7,8 +7,9 @@
 #
 # Usage (root: network namespaces, port 67):
 #   benches/lq_flood.sh --binary new=target/release/lessor [--binary base=/tmp/base/lessor]
-#                       [--bindings 100000] [--reps 3] [--clients 4000] [--duration 6s]
-#                       [--flood-in-flight 32] [--out /tmp/lq-flood]
+#                       [--bindings 100000] [--reps 3] [--clients 25000] [--duration 6s]
+#                       [--flood-in-flight 32] [--rate-limit "PER TOTAL" | default]
+#                       [--out /tmp/lq-flood]
 #
 # Topology: two namespaces joined by a veth pair. lqf-srv holds 198.18.0.1/15 (the server under
 # test); lqf-cli holds 198.18.0.2 (the DORA generator's relay: giaddr, bound to :67),
@@ -16,7 +17,8 @@
 # query at a time: what the flood does to everyone else), each bound to its :67 (replies go to
 # giaddr port 67). The store: N active leases of one relay-id ("relay-000000"), from 198.18.1.0
 # up, imported from an ISC leases file (benches/gen_isc_leases.py); the DORA clients are new
-# clients of the same pool. Default rate limits. The generators are always the first binary's
+# clients of the same pool. Rate limits: the defaults, or --rate-limit (e.g. "100000000
+# 100000000": out of the way, to see the bounded work alone). The generators are always the first binary's
 # `lessor perf`. Namespaces and processes are removed on exit.
 #
 # Each repetition and binary, on a fresh copy of the store:
@@ -28,10 +30,11 @@ set -euo pipefail
 BINARIES=()
 BINDINGS=100000
 REPS=3
-CLIENTS=4000
+CLIENTS=25000
 DURATION=6s
 FLOOD_K=32
 OUT=/tmp/lq-flood
+RATE_LIMIT=default
 while [ $# -gt 0 ]; do
   case "$1" in
     --binary) BINARIES+=("$2"); shift 2 ;;
@@ -41,12 +44,14 @@ while [ $# -gt 0 ]; do
     --duration) DURATION=$2; shift 2 ;;
     --flood-in-flight) FLOOD_K=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
+    --rate-limit) RATE_LIMIT=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
 [ ${#BINARIES[@]} -gt 0 ] || { echo "give at least one --binary NAME=PATH" >&2; exit 2; }
-if [ "$BINDINGS" -gt 120000 ]; then
-  echo "at most 120,000 bindings: the rest of 198.18.0.0/15 is for the DORA clients" >&2; exit 2
+# The pool 198.18.1.0-198.19.255.250 holds 130,811 addresses: the bindings and one run's clients.
+if [ $((BINDINGS + CLIENTS)) -gt 130811 ]; then
+  echo "--bindings + --clients must fit the pool's 130,811 addresses" >&2; exit 2
 fi
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -105,6 +110,7 @@ options = { routers = ["$SRV_IP"] }
 
 [leasequery4]
 requesters = ["198.18.0.0/15"]
+$(if [ "$RATE_LIMIT" != default ]; then set -- $RATE_LIMIT; echo "rate-limit = { per-requester = $1, total = $2 }"; fi)
 CONF
 }
 
@@ -116,6 +122,7 @@ store() {
     "$2" leases import --isc "$LEASES" --config "$dir/lessor.toml" > "$dir/import.log" 2>&1
     mv "$dir/lessor.db" "$dir/base.db"
   fi
+  config "$dir"  # the store is reused; the config follows this invocation's options
   rm -f "$dir"/lessor.db*
   cp "$dir/base.db" "$dir/lessor.db"
 }

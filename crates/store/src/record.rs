@@ -39,11 +39,18 @@ pub trait Record: Clone + Send + Sync + 'static {
     /// Whether this record is written to the backend.
     fn is_durable(&self) -> bool;
 
-    /// Whether the record's identifiers also go into the ranked indexes ([`Table::ranked`]):
-    /// the records a lookup wants "most recent first" without walking the others (for a
-    /// DHCPv4 binding: the Active ones). None by default.
+    /// Whether secondary index `index` has a ranked twin ([`Table::ranked`]): for identifiers
+    /// that many records share (a relay's), whose most recent record a lookup wants without
+    /// walking the others. None by default.
     ///
     /// [`Table::ranked`]: crate::Table::ranked
+    fn is_ranked_index(index: usize) -> bool {
+        let _ = index;
+        false
+    }
+
+    /// Whether the record's identifiers go into the ranked indexes (for a DHCPv4 binding: the
+    /// Active ones). None by default.
     fn is_ranked(&self) -> bool {
         false
     }

@@ -31,12 +31,13 @@
 //!
 //! Leasequery asks for the *most recent* active binding of an identifier, and a relay-id may
 //! have 100,000 of them: walking and sorting them all for one answer would make each query cost
-//! as much as the relay is large. So every secondary index has a ranked twin holding only the
+//! as much as the relay is large. So the secondary indexes of such identifiers
+//! ([`Record::is_ranked_index`]: relay-id, remote-id) have a ranked twin holding only the
 //! records that are [`Record::is_ranked`] (Active bindings), ordered `(hash, most recent first,
 //! key)`: the most recent record of an identifier is the first entry of its range, found in
 //! O(log n), and the next ones follow in order ([`Table::ranked`]). An entry is 24 octets, and
-//! a write that changes a ranked record's recency (a renewal) moves its entries: the price of
-//! answering in O(log n) rather than O(records of the identifier).
+//! a write that changes a ranked record's recency (a renewal) or its state (an expiry) moves
+//! its entries: the price of answering in O(log n) rather than O(records of the identifier).
 
 use std::cell::Cell;
 use std::cmp::Reverse;
@@ -146,7 +147,7 @@ impl<R: Record> Table<R> {
             rec.index_keys(&mut |i, id| {
                 let h = t.hash(id);
                 entries[i].push((h, key));
-                if let Some(r) = ranks {
+                if let Some(r) = ranks.filter(|_| R::is_ranked_index(i)) {
                     ranked[i].push((h, r, key));
                 }
             });
@@ -200,7 +201,11 @@ impl<R: Record> Table<R> {
         }
         let (r, key) = (Reverse(rec.recency()), rec.key());
         let mut out = Vec::with_capacity(R::INDEXES);
-        rec.index_keys(&mut |i, id| out.push((i, (self.hash(id), r, key))));
+        rec.index_keys(&mut |i, id| {
+            if R::is_ranked_index(i) {
+                out.push((i, (self.hash(id), r, key)));
+            }
+        });
         out
     }
 
@@ -353,8 +358,8 @@ impl<R: Record> Table<R> {
     /// The [`Record::is_ranked`] records whose identifier in index `index` is `id`, most recent
     /// first ([`Record::recency`]; ties: lowest key), lazily: finding the first is O(log n)
     /// whatever the number of records of `id`. `examined` counts the index entries looked at
-    /// (hash collisions included), the work the caller did. Panics if `index` is not below
-    /// `R::INDEXES`.
+    /// (hash collisions included), the work the caller did. Empty for an index that is not
+    /// [`Record::is_ranked_index`]. Panics if `index` is not below `R::INDEXES`.
     pub fn ranked<'a>(
         &'a self,
         index: usize,

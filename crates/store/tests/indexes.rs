@@ -385,13 +385,13 @@ fn ranked_lookups_match_a_brute_force_sort_through_every_change() {
                     .collect();
                 assert_eq!(got, expected(&all, |b| b.relay_id() == Some(relay)));
             }
+            // A MAC is not ranked (a handful of bindings each): nothing there.
             for c in 0..8 {
                 let (k, len) = mac(c).key_bytes();
-                let got: Vec<_> = t
-                    .ranked(Index4::Mac as usize, &k[..len], &examined)
-                    .cloned()
-                    .collect();
-                assert_eq!(got, expected(&all, |b| b.hw == mac(c)), "mac {c}");
+                assert_eq!(
+                    t.ranked(Index4::Mac as usize, &k[..len], &examined).count(),
+                    0
+                );
             }
         }
         let got: Vec<_> = snap

@@ -46,7 +46,7 @@ pub const MAX_BUCKETS: usize = 4096;
 const COST: i64 = 1000;
 
 /// Index entries examined per extra token (see the module docs): a query by IP of a client
-/// with one lease examines one entry and costs 1.03 tokens, a query by relay-id with a full
+/// with one lease examines none and costs 1 token, a query by relay-id with a full
 /// associated-ip list (251 entries) about 8.8.
 pub const ENTRIES_PER_TOKEN: usize = 32;
 

@@ -32,18 +32,20 @@
 //!
 //! # Bounded work (docs/protocol.md decision 10)
 //!
-//! Every lookup walks the store's ranked indexes ([`Snapshot4::active_by`]): the Active
-//! bindings of an identifier, most recent first. The answer is the first binding still active
-//! at `now`, the associated addresses the next ones, so a relay with 100,000 bindings costs
-//! what a client with two costs. What can still be skipped on the way is bounded: Active
-//! bindings whose end has passed but that the expiry timer has not reached yet, a MAC's
-//! bindings that have a client-id (the owner of a binding without one is identified by MAC
-//! among bindings without one), and identifier hash collisions. At most [`MAX_EXAMINED`]
-//! index entries are looked at per query; a query that reaches it is answered from what was
-//! found ([`Work::capped`], counted by the responder): with no active binding found, as if none
-//! were active.
+//! A query by relay-id or remote-id walks the store's ranked index ([`Snapshot4::active_by`]):
+//! the Active bindings of the identifier, most recent first. The answer is the first binding
+//! still active at `now`, the associated addresses the next ones, so a relay with 100,000
+//! bindings costs what a client with two costs. A MAC or a client-id has a handful of bindings
+//! (one per subnet the client is in): those are walked in the plain index (any state), the
+//! active ones sorted. Either walk looks at no more than [`MAX_EXAMINED`] index entries: what a
+//! ranked walk may step over (Active bindings whose end has passed but that the expiry timer
+//! has not reached yet), and what only a forged flood of one MAC or client-id could pile up. A
+//! query that reaches it is answered from what was found ([`Work::capped`], counted by the
+//! responder): with no active binding found, as if none were active; for a MAC or client-id,
+//! the most recent of the bindings looked at.
 
 use super::query::Key;
+use lessor_store::v4::most_recent_first;
 use lessor_store::{Binding4, HwAddr, Index4, Snapshot4, Timestamp};
 use std::cell::Cell;
 use std::net::Ipv4Addr;
@@ -82,13 +84,12 @@ pub enum Answer {
     Unknown { ciaddr: Ipv4Addr },
 }
 
-/// Up to `want` bindings of `ranked` (most recent first) active at `now` that `keep` accepts,
-/// looking at no more than [`MAX_EXAMINED`] index entries in all (`examined` counts them).
+/// Up to `want` bindings of `ranked` (most recent first) active at `now`, looking at no more
+/// than [`MAX_EXAMINED`] index entries in all (`examined` counts them).
 fn walk<'a>(
     ranked: impl Iterator<Item = &'a Arc<Binding4>>,
     examined: &Cell<usize>,
     now: Timestamp,
-    keep: impl Fn(&Binding4) -> bool,
     want: usize,
     capped: &mut bool,
 ) -> Vec<Arc<Binding4>> {
@@ -97,7 +98,7 @@ fn walk<'a>(
         return out;
     }
     for b in ranked {
-        if b.is_active_at(now) && keep(b) {
+        if b.is_active_at(now) {
             out.push(b.clone());
             if out.len() == want {
                 break;
@@ -108,6 +109,36 @@ fn walk<'a>(
             break;
         }
     }
+    out
+}
+
+/// Up to `want` bindings of `all` (a MAC's or a client-id's, any state, in address order) active
+/// at `now` that `keep` accepts, most recent first, looking at no more than [`MAX_EXAMINED`]
+/// records in all (`examined` counts them).
+fn gather<'a>(
+    all: impl Iterator<Item = &'a Arc<Binding4>>,
+    examined: &Cell<usize>,
+    now: Timestamp,
+    keep: impl Fn(&Binding4) -> bool,
+    want: usize,
+    capped: &mut bool,
+) -> Vec<Arc<Binding4>> {
+    let mut out = Vec::new();
+    if want == 0 {
+        return out;
+    }
+    for b in all {
+        examined.set(examined.get() + 1);
+        if b.is_active_at(now) && keep(b) {
+            out.push(b.clone());
+        }
+        if examined.get() >= MAX_EXAMINED {
+            *capped = true;
+            break;
+        }
+    }
+    out.sort_by(|a, b| most_recent_first(a, b));
+    out.truncate(want);
     out
 }
 
@@ -139,22 +170,38 @@ pub fn answer(
         associated,
     };
     let mac = |hw: &HwAddr| hw.key_bytes();
-    let mut by = |index: Index4, id: &[u8], keep: &dyn Fn(&Binding4) -> bool, want: usize| {
-        let ranked = snapshot.active_by(index, id, &examined);
-        walk(ranked, &examined, now, keep, want, &mut capped)
+    let table = snapshot.table();
+    let mut ranked = |index: Index4, id: &[u8], want: usize| {
+        let all = snapshot.active_by(index, id, &examined);
+        walk(all, &examined, now, want, &mut capped)
     };
+    let mut capped_few = false;
+    let mut few =
+        |index: Index4, id: &[u8], except: Option<u32>, keep: &dyn Fn(&Binding4) -> bool, want| {
+            match except {
+                // The common case, a client with one binding: no index walk at all.
+                Some(key) => {
+                    let all = table.find_except(index as usize, id, key);
+                    gather(all, &examined, now, keep, want, &mut capped_few)
+                }
+                None => {
+                    let all = table.find(index as usize, id);
+                    gather(all, &examined, now, keep, want, &mut capped_few)
+                }
+            }
+        };
     let answer = match key {
         Key::Ip(a) => match snapshot.get(*a) {
             Some(b) if b.is_active_at(now) => {
                 // The owner's other addresses: by its client-id, else by MAC among the
                 // bindings without one (RFC 4388 §6.4.1).
-                let me = b.address;
+                let me = Some(u32::from(b.address));
                 let others = match b.client_id() {
-                    Some(id) => by(Index4::ClientId, id, &|o| o.address != me, max_associated),
+                    Some(id) => few(Index4::ClientId, id, me, &|_| true, max_associated),
                     None => {
                         let (k, len) = mac(&b.hw);
-                        let keep = |o: &Binding4| o.address != me && o.client_id().is_none();
-                        by(Index4::Mac, &k[..len], &keep, max_associated)
+                        let keep = |o: &Binding4| o.client_id().is_none();
+                        few(Index4::Mac, &k[..len], me, &keep, max_associated)
                     }
                 };
                 Answer::Active {
@@ -167,22 +214,31 @@ pub fn answer(
         },
         Key::Mac(hw) => {
             let (k, len) = mac(hw);
-            choose(by(Index4::Mac, &k[..len], &|_| true, 1 + max_associated))
-                .map_or(unknown, active)
+            choose(few(
+                Index4::Mac,
+                &k[..len],
+                None,
+                &|_| true,
+                1 + max_associated,
+            ))
+            .map_or(unknown, active)
         }
-        Key::ClientId(id) => {
-            choose(by(Index4::ClientId, id, &|_| true, 1 + max_associated)).map_or(unknown, active)
-        }
-        Key::RemoteId(id) => {
-            match choose(by(Index4::RemoteId, id, &|_| true, 1 + max_associated)) {
-                Some(c) => active(c),
-                None if snapshot.knows_remote_id(id) => Answer::Unassigned {
-                    ciaddr: Ipv4Addr::UNSPECIFIED,
-                },
-                None => unknown,
-            }
-        }
-        Key::RelayId(id) => match choose(by(Index4::RelayId, id, &|_| true, 1 + max_associated)) {
+        Key::ClientId(id) => choose(few(
+            Index4::ClientId,
+            id,
+            None,
+            &|_| true,
+            1 + max_associated,
+        ))
+        .map_or(unknown, active),
+        Key::RemoteId(id) => match choose(ranked(Index4::RemoteId, id, 1 + max_associated)) {
+            Some(c) => active(c),
+            None if snapshot.knows_remote_id(id) => Answer::Unassigned {
+                ciaddr: Ipv4Addr::UNSPECIFIED,
+            },
+            None => unknown,
+        },
+        Key::RelayId(id) => match choose(ranked(Index4::RelayId, id, 1 + max_associated)) {
             Some(c) => active(c),
             None if snapshot.knows_relay_id(id) => Answer::Unassigned {
                 ciaddr: Ipv4Addr::UNSPECIFIED,
@@ -192,7 +248,7 @@ pub fn answer(
     };
     let work = Work {
         examined: examined.get(),
-        capped,
+        capped: capped || capped_few,
     };
     (answer, work)
 }

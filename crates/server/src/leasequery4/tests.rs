@@ -1013,6 +1013,40 @@ fn a_pile_of_lapsed_active_bindings_stops_the_walk_at_the_cap() {
 }
 
 #[test]
+fn a_forged_pile_of_one_mac_stops_the_walk_at_the_cap() {
+    let mut h = H::new();
+    // 1,500 active bindings of one MAC, each with its own client-id (what a flood of forged
+    // DISCOVERs could leave), the later the higher the address.
+    h.store.v4().write(Completion::none(), |batch| {
+        for k in 0..1_500u32 {
+            let cltt = T0 - 2000 + u64::from(k);
+            let b = Binding4::new(
+                big(k),
+                "198.18.0.0/15".parse().unwrap(),
+                HwAddr::ethernet(mac(5)),
+                State4::Active,
+            )
+            .with_times(cltt, T0 + 3000, cltt + 10, cltt + 20, cltt)
+            .with_client_id(&k.to_be_bytes())
+            .unwrap();
+            batch.upsert(b);
+        }
+    });
+    let r = h.ask(&by_mac(5));
+    // The most recent of the 1,024 looked at (in address order), not of all 1,500.
+    assert_eq!(r.ciaddr, big(MAX_EXAMINED as u32 - 1));
+    assert_eq!(h.c().examined.get(), MAX_EXAMINED as u64);
+    assert_eq!(h.c().examine_capped.get(), 1);
+    // A client-id names one of them: exact, and cheap.
+    let r = h.ask(&with(
+        lq(),
+        DhcpOption::ClientIdentifier(1_499u32.to_be_bytes().to_vec()),
+    ));
+    assert_eq!(r.ciaddr, big(1_499));
+    assert_eq!(h.c().examined.get(), MAX_EXAMINED as u64 + 1);
+}
+
+#[test]
 fn expensive_queries_cost_more_tokens() {
     let text = CONFIG.replace(
         "per-requester = 1000, total = 100000",
@@ -1038,9 +1072,9 @@ fn expensive_queries_cost_more_tokens() {
     };
     let cheap = answered(&mut h, by_ip("198.51.100.100"), 2);
     let dear = answered(&mut h, max_size(by_sub_option(12, b"big"), 1500), 3);
-    // By IP: one entry examined, 1.03 tokens; by relay-id with 250 associated addresses: 251
-    // entries, 8.8 tokens.
-    assert_eq!(cheap, 581, "{cheap}");
+    // By IP about a client with one lease: nothing examined, 1 token; by relay-id with 250
+    // associated addresses: 251 entries, 8.8 tokens.
+    assert_eq!(cheap, 600, "{cheap}");
     assert_eq!(dear, 68, "{dear}");
     assert_eq!(
         h.c().dropped(DropReason::RateLimitedRequester),

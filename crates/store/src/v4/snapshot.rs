@@ -133,11 +133,13 @@ impl Snapshot4 {
         }
     }
 
-    /// The Active bindings whose identifier in `index` is `id` (for [`Index4::Mac`] the
-    /// [`HwAddr::key_bytes`]), most recent first ([`most_recent_first`]), lazily: the first is
-    /// found in O(log n) however many bindings carry `id`, each next one in O(1) amortised.
-    /// An Active binding whose end has passed but that the expiry timer has not reached yet is
-    /// among them (the caller checks the time). `examined` counts the index entries looked at.
+    /// The Active bindings whose relay-id ([`Index4::RelayId`]) or remote-id
+    /// ([`Index4::RemoteId`]) is `id`, most recent first ([`most_recent_first`]), lazily: the
+    /// first is found in O(log n) however many bindings carry `id`, each next one in O(1)
+    /// amortised. An Active binding whose end has passed but that the expiry timer has not
+    /// reached yet is among them (the caller checks the time). `examined` counts the index
+    /// entries looked at. Empty for the other indexes (not ranked: a MAC or a client-id has a
+    /// handful of bindings, [`Table::find`] walks them).
     pub fn active_by<'a>(
         &'a self,
         index: Index4,
