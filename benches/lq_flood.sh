@@ -22,6 +22,8 @@
 # `lessor perf`. Namespaces and processes are removed on exit.
 #
 # Each repetition and binary, on a fresh copy of the store:
+#   dora:  `perf dora` (new clients) alone, with the server's CPU time (utime + stime from
+#          /proc/PID/stat) per completed DORA;
 #   quiet: `perf dora` (new clients) and the by-IP requester, together, no flood;
 #   flood: the same, while the flooding requester keeps --flood-in-flight queries by relay-id
 #          outstanding (timeout 1 s, no retransmission) for the whole run.
@@ -150,7 +152,7 @@ stop() {
 }
 
 run() { # NAME REP PHASE SEED
-  local name=$1 rep=$2 phase=$3 seed=$4 flood_pid= probe_pid=
+  local name=$1 rep=$2 phase=$3 seed=$4 flood_pid= probe_pid= u0 s0 u1 s1
   if [ "$phase" = flood ]; then
     ip netns exec $CLI "$GEN" perf leasequery --server $SRV_IP:67 --bind $FLOOD_IP:67 \
       --by relay-id --from-file "$OUT/relay.txt" --queries 100000000 --in-flight "$FLOOD_K" \
@@ -158,21 +160,26 @@ run() { # NAME REP PHASE SEED
     flood_pid=$!; PIDS+=("$flood_pid")
     sleep 0.3
   fi
-  ip netns exec $CLI "$GEN" perf leasequery --server $SRV_IP:67 --bind $PROBE_IP:67 --by ip \
-    --addresses "198.18.1.0-198.18.255.255" --random --queries 100000000 --in-flight 1 \
-    --timeout 1s --duration "$DURATION" --seed "$seed" --json > "$OUT/probe.json" &
-  probe_pid=$!; PIDS+=("$probe_pid")
+  if [ "$phase" != dora ]; then
+    ip netns exec $CLI "$GEN" perf leasequery --server $SRV_IP:67 --bind $PROBE_IP:67 --by ip \
+      --addresses "198.18.1.0-198.18.255.255" --random --queries 100000000 --in-flight 1 \
+      --timeout 1s --duration "$DURATION" --seed "$seed" --json > "$OUT/probe.json" &
+    probe_pid=$!; PIDS+=("$probe_pid")
+  fi
+  read -r u0 s0 < <(awk '{print $14, $15}' /proc/$SERVER_PID/stat)
   local dora
   dora=$(ip netns exec $CLI "$GEN" perf dora --server $SRV_IP:67 --bind $DORA_IP:67 \
     --clients "$CLIENTS" --in-flight 64 --duration "$DURATION" --seed "$seed" --json)
-  wait "$probe_pid" || true
-  local flood=null
+  read -r u1 s1 < <(awk '{print $14, $15}' /proc/$SERVER_PID/stat)
+  local probe=null flood=null
+  if [ -n "$probe_pid" ]; then wait "$probe_pid" || true; probe=$(cat "$OUT/probe.json"); fi
   if [ -n "$flood_pid" ]; then wait "$flood_pid" || true; flood=$(cat "$OUT/flood.json"); fi
-  echo "{\"binary\":\"$name\",\"rep\":$rep,\"phase\":\"$phase\",\"dora\":$dora,\"probe\":$(cat "$OUT/probe.json"),\"flood\":$flood}" >> "$RESULTS"
+  echo "{\"binary\":\"$name\",\"rep\":$rep,\"phase\":\"$phase\",\"server_cpu_s\":$(python3 -c "print(($u1 - $u0 + $s1 - $s0) / $(getconf CLK_TCK))"),\"dora\":$dora,\"probe\":$probe,\"flood\":$flood}" >> "$RESULTS"
   echo "$name rep=$rep $phase: $(tail -n1 "$RESULTS" | python3 -c '
 import json,sys
 r=json.load(sys.stdin); d=r["dora"]; p=r["probe"]; f=r["flood"]
-s="dora %.0f/s (%d done, p99 %s ms); by-ip p99 %s ms" % (d["rate_per_s"], d["completed"], ((d["latency_ms"] or {}).get("dora") or {}).get("p99"), (p["latency_ms"] or {}).get("p99"))
+s="dora %.0f/s (%d done, p99 %s ms, server %.0f us CPU each)" % (d["rate_per_s"], d["completed"], ((d["latency_ms"] or {}).get("dora") or {}).get("p99"), 1e6 * r["server_cpu_s"] / max(d["completed"], 1))
+if p: s+="; by-ip p99 %s ms" % (p["latency_ms"] or {}).get("p99")
 if f: s+="; flood %.0f answered/s, %d timeouts, p99 %s ms" % (f["rate_per_s"], f["timeouts"], (f["latency_ms"] or {}).get("p99"))
 print(s)')" >&2
 }
@@ -180,7 +187,7 @@ print(s)')" >&2
 for rep in $(seq 1 "$REPS"); do
   for b in "${BINARIES[@]}"; do
     name=${b%%=*}; bin=$(cd "$ROOT" && realpath "${b#*=}")
-    for phase in quiet flood; do
+    for phase in dora quiet flood; do
       start "$name" "$bin"
       run "$name" "$rep" "$phase" $((rep * 1000 + 17))
       stop
@@ -194,20 +201,21 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 def med(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
-print("| binary | phase | DORA/s | DORA p99 ms | by-IP p99 ms | flood answered/s | flood p99 ms | flood timeouts |")
-print("|---|---|---|---|---|---|---|---|")
+print("| binary | phase | DORA/s | DORA p99 ms | server CPU µs per DORA | by-IP p99 ms | flood answered/s | flood p99 ms | flood timeouts |")
+print("|---|---|---|---|---|---|---|---|---|")
 for b in dict.fromkeys(r["binary"] for r in rows):
-    for ph in ("quiet", "flood"):
+    for ph in ("dora", "quiet", "flood"):
         rs = [r for r in rows if r["binary"] == b and r["phase"] == ph]
         if not rs:
             continue
         f = [r["flood"] for r in rs if r["flood"]]
         cell = lambda x, fmt: "-" if x is None else fmt % x
-        print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             b, ph,
             cell(med(r["dora"]["rate_per_s"] for r in rs), "%.0f"),
             cell(med(((r["dora"]["latency_ms"] or {}).get("dora") or {}).get("p99") for r in rs), "%.2f"),
-            cell(med((r["probe"]["latency_ms"] or {}).get("p99") for r in rs), "%.2f"),
+            cell(med(1e6 * r["server_cpu_s"] / max(r["dora"]["completed"], 1) for r in rs) if ph == "dora" else None, "%.0f"),
+            cell(med(((r["probe"] or {}).get("latency_ms") or {}).get("p99") for r in rs), "%.2f"),
             cell(med(x["rate_per_s"] for x in f), "%.0f"),
             cell(med((x["latency_ms"] or {}).get("p99") for x in f), "%.2f"),
             cell(med(x["timeouts"] for x in f), "%d")))
