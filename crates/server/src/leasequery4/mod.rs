@@ -41,6 +41,7 @@ pub use query::{Key, QueryKind};
 use crate::config::options::ConfiguredOption;
 use crate::config::{Config, Subnet};
 use crate::router4::Message4;
+use crate::stats::Counter;
 use access::{AllowList, Limited, RateLimiter};
 use answer::Answer;
 use drops::DropLog;
@@ -204,6 +205,8 @@ impl Responder4 {
             global_options: &self.global_options,
             non_sensitive: &self.non_sensitive,
         };
+        // The reply counter, added to once the reply fits and is sent.
+        let sent: &Counter;
         let (mut repr, work) = if legacy {
             // draft-00 §6.2: the query is by ciaddr, whatever else it carries.
             if q.ciaddr.is_unspecified() {
@@ -215,11 +218,11 @@ impl Responder4 {
             let (found, work) = answer::answer(&snapshot, &key, now, 0, |a| self.manages(a));
             let repr = match found {
                 Answer::Unknown { .. } => {
-                    self.counters.legacy_nak.add();
+                    sent = &self.counters.legacy_nak;
                     reply::legacy_nak(&q, self.server_identifier)
                 }
                 Answer::Active { .. } | Answer::Unassigned { .. } => {
-                    self.counters.legacy_ack.add();
+                    sent = &self.counters.legacy_ack;
                     let b = snapshot.get(q.ciaddr).map(|b| &**b);
                     reply::legacy_ack(&q, &ctx, q.ciaddr, b, now)
                 }
@@ -238,16 +241,16 @@ impl Responder4 {
                     binding,
                     associated,
                 } => {
-                    self.counters.active.add();
+                    sent = &self.counters.active;
                     let cache = caches.map(|c| c.for_prl(q.prl.as_deref()));
                     reply::active_cached(&q, &ctx, &binding, &associated, now, cache)
                 }
                 Answer::Unassigned { ciaddr } => {
-                    self.counters.unassigned.add();
+                    sent = &self.counters.unassigned;
                     reply::unassigned(&q, ciaddr, self.server_identifier)
                 }
                 Answer::Unknown { ciaddr } => {
-                    self.counters.unknown.add();
+                    sent = &self.counters.unknown;
                     reply::unknown(&q, ciaddr, self.server_identifier)
                 }
             };
@@ -271,6 +274,7 @@ impl Responder4 {
             }
             Fitted::TooLarge => return self.drop(DropReason::ReplyTooLarge, source, instant_ms),
         };
+        sent.add();
         let to_source = self.source_port.contains(source);
         let destination = destination(q.giaddr, rx.source, to_source);
         if matches!(destination, Destination::Relay(SocketAddr::V4(d)) if d.port() != SERVER_PORT) {

@@ -499,9 +499,10 @@ fn required(code: u8) -> bool {
 
 /// Encodes `r` in at most `max_len` octets, with option overload when that helps; never
 /// longer (docs/protocol.md decision 11). When it does not fit: the associated-ip list is cut
-/// to the most recent addresses that fit (left out when none does), then the options besides
-/// the required ones (the client's configured options, 60, 12) are left out; when even that
-/// does not fit, [`Fitted::TooLarge`].
+/// to the most recent addresses that fit (left out when none does); if even that does not fit,
+/// the options besides the required ones (the client's configured options, 60, 12) are left
+/// out and the list is cut again to what then fits; when even that does not fit,
+/// [`Fitted::TooLarge`].
 pub fn fit(r: &mut Repr, max_len: usize) -> Fitted {
     if let Ok(v) = r.to_vec_with_max(max_len) {
         return Fitted::Whole(v);
@@ -510,47 +511,54 @@ pub fn fit(r: &mut Repr, max_len: usize) -> Fitted {
         .options
         .iter()
         .position(|o| matches!(o, DhcpOption::AssociatedIp(_)));
-    if let Some(at) = at {
-        let all = match r.options.remove(at) {
-            DhcpOption::AssociatedIp(all) => all,
-            _ => Vec::new(),
-        };
-        // The largest prefix of the list that fits, by bisection (fewer addresses are never
-        // longer); 0: the option is left out.
-        let with = |r: &mut Repr, n: usize| -> Option<Vec<u8>> {
-            if n == 0 {
-                return r.to_vec_with_max(max_len).ok();
-            }
-            r.options
-                .insert(at, DhcpOption::AssociatedIp(all[..n].to_vec()));
-            let out = r.to_vec_with_max(max_len).ok();
-            r.options.remove(at);
-            out
-        };
-        let (mut lo, mut hi) = (0usize, all.len());
-        let mut best = None;
-        while lo <= hi {
-            let mid = lo + (hi - lo) / 2;
-            match with(r, mid) {
-                Some(v) => {
-                    best = Some((mid, v));
-                    lo = mid + 1;
-                }
-                None if mid == 0 => break,
-                None => hi = mid - 1,
-            }
-        }
-        if let Some((n, v)) = best {
-            if n > 0 {
-                r.options
-                    .insert(at, DhcpOption::AssociatedIp(all[..n].to_vec()));
-            }
-            return Fitted::Truncated(v);
-        }
+    let all = match at.map(|at| r.options.remove(at)) {
+        Some(DhcpOption::AssociatedIp(all)) => all,
+        _ => Vec::new(),
+    };
+    let at = at.unwrap_or(r.options.len());
+    if let Some(v) = with_associated(r, at, &all, max_len) {
+        return Fitted::Truncated(v);
     }
     r.options.retain(|o| required(o.code()));
-    match r.to_vec_with_max(max_len) {
-        Ok(v) => Fitted::Truncated(v),
-        Err(_) => Fitted::TooLarge,
+    let at = at.min(r.options.len());
+    match with_associated(r, at, &all, max_len) {
+        Some(v) => Fitted::Truncated(v),
+        None => Fitted::TooLarge,
     }
+}
+
+/// `r` encoded with the longest prefix of `all` (most recent first) as associated-ip, inserted
+/// at `at`, that fits `max_len` (none: the option left out), found by bisection (fewer
+/// addresses are never longer); the option is left in `r` as sent. `None` when even no address
+/// does not fit.
+fn with_associated(r: &mut Repr, at: usize, all: &[Ipv4Addr], max_len: usize) -> Option<Vec<u8>> {
+    let encode = |r: &mut Repr, n: usize| -> Option<Vec<u8>> {
+        if n == 0 {
+            return r.to_vec_with_max(max_len).ok();
+        }
+        r.options
+            .insert(at, DhcpOption::AssociatedIp(all[..n].to_vec()));
+        let out = r.to_vec_with_max(max_len).ok();
+        r.options.remove(at);
+        out
+    };
+    let mut best = None;
+    let (mut lo, mut hi) = (0usize, all.len());
+    while lo <= hi {
+        let mid = lo + (hi - lo) / 2;
+        match encode(r, mid) {
+            Some(v) => {
+                best = Some((mid, v));
+                lo = mid + 1;
+            }
+            None if mid == 0 => break,
+            None => hi = mid - 1,
+        }
+    }
+    let (n, v) = best?;
+    if n > 0 {
+        r.options
+            .insert(at, DhcpOption::AssociatedIp(all[..n].to_vec()));
+    }
+    Some(v)
 }

@@ -1120,6 +1120,64 @@ fn replies_fit_576_octets_or_the_requesters_maximum() {
 }
 
 #[test]
+fn fitting_drops_associated_ip_then_the_configured_options() {
+    let base = |extra: Vec<DhcpOption>| {
+        let mut r = Repr {
+            op: BOOTREPLY,
+            options: vec![
+                DhcpOption::MessageType(MessageType::LeaseActive),
+                DhcpOption::ServerIdentifier(SERVER),
+                DhcpOption::IpAddressLeaseTime(3000),
+                DhcpOption::ClientLastTransactionTime(10),
+            ],
+            ..Repr::default()
+        };
+        r.options.extend(extra);
+        r
+    };
+    let configured = |code: u8| DhcpOption::Other {
+        code,
+        data: vec![code; 200],
+    };
+    let max = reply::max_len(None);
+    // Fits as built.
+    let mut r = base(vec![configured(43)]);
+    assert!(matches!(reply::fit(&mut r, max), reply::Fitted::Whole(_)));
+    // Too many associated addresses: the list is cut, the configured option stays.
+    let many: Vec<Ipv4Addr> = (0..200u32).map(big).collect();
+    let mut r = base(vec![DhcpOption::AssociatedIp(many.clone()), configured(43)]);
+    let v = match reply::fit(&mut r, max) {
+        reply::Fitted::Truncated(v) => v,
+        f => panic!("{f:?}"),
+    };
+    assert!(v.len() <= max);
+    let back = Repr::from_bytes(&v).unwrap();
+    match back.option(92) {
+        Some(DhcpOption::AssociatedIp(kept)) => {
+            assert!(!kept.is_empty() && kept.len() < 200);
+            assert_eq!(kept[..], many[..kept.len()], "the most recent kept");
+        }
+        o => panic!("{o:?}"),
+    }
+    assert!(back.option(43).is_some());
+    // Configured options too large even without associated-ip: they go, 51 and 91 stay, and
+    // associated-ip takes the room they leave.
+    let mut r = base(vec![
+        DhcpOption::AssociatedIp(many),
+        configured(43),
+        configured(66),
+        configured(67),
+    ]);
+    let v = match reply::fit(&mut r, max) {
+        reply::Fitted::Truncated(v) => v,
+        f => panic!("{f:?}"),
+    };
+    let back = Repr::from_bytes(&v).unwrap();
+    let codes: Vec<u8> = back.options.iter().map(|o| o.code()).collect();
+    assert_eq!(codes, vec![53, 54, 51, 91, 92]);
+}
+
+#[test]
 fn a_reply_that_cannot_fit_is_not_sent() {
     let mut h = H::new();
     // A client-id and option 82 of 255 octets each: with the other §6.4.2 options, more than
@@ -1134,6 +1192,7 @@ fn a_reply_that_cannot_fit_is_not_sent() {
     h.put(b);
     assert!(h.ask_at(&by_ip("198.51.100.100"), T0).is_none());
     assert_eq!(h.c().dropped(DropReason::ReplyTooLarge), 1);
+    assert_eq!(h.c().active.get(), 0, "counted as sent only when sent");
     // The requester's own maximum lets it through, whole.
     let (out, r) = h
         .ask_at(&max_size(by_ip("198.51.100.100"), 1500), T0)
@@ -1142,6 +1201,7 @@ fn a_reply_that_cannot_fit_is_not_sent() {
     assert_eq!(other(&r, 82), Some(rai));
     assert_eq!(other(&r, 61), Some(vec![1; 255]));
     assert_eq!(h.c().truncated.get(), 0);
+    assert_eq!(h.c().active.get(), 1);
 }
 
 // ---- legacy requesters (draft-ietf-dhc-leasequery-00) ----
