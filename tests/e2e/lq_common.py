@@ -104,7 +104,7 @@ def isc_leases_imported(t, procs, artifacts: Path, *, scapy_log: Path) -> IscLea
     store = ldir / "lessor.db"
     conf = write_config(ldir / "lessor.toml", identifier=SERVER, store=store,
                         listen=[SERVER], relays=[str(addressing.CLIENT_NET)], requesters=[f"{RELAY}/32"],
-                        lease_time=f"{LEASE_TIME}s",
+                        reply_to_source_port=[f"{RELAY}/32"], lease_time=f"{LEASE_TIME}s",
                         subnets=[Subnet4(str(addressing.CLIENT_NET), addressing.POOL_V4,
                                          routers=addressing.RELAY_DOWN_V4)])
     text = conf.read_text()

@@ -93,6 +93,7 @@ def _run(t, procs, artifacts) -> Lq:
     srv = start_lessor(procs, t.server, artifacts / "lessor", identifier=SERVER, listen=[SERVER],
                        relays=[str(addressing.CLIENT_NET)],
                        requesters=[f"{RELAY}/32", f"{RELAY_B}/32"],
+                       reply_to_source_port=[f"{RELAY}/32"],
                        subnets=[Subnet4(str(addressing.CLIENT_NET), addressing.POOL_V4,
                                         routers=addressing.RELAY_DOWN_V4)])
     start_dhcrelay(procs, t.relay, [t.relay_down_if], [t.relay_up_if], [SERVER], artifacts / "dhcrelay")
@@ -139,6 +140,7 @@ def _run(t, procs, artifacts) -> Lq:
         q("ip-active", ciaddr=addr_a),
         q("ip-active-highport", ciaddr=addr_a, sport=40067),
         q("ip-active-other-giaddr-highport", ciaddr=addr_a, src=RELAY, giaddr=RELAY_B, sport=40068),
+        q("ip-active-not-opted-in-highport", ciaddr=addr_a, src=RELAY_B, giaddr=RELAY_B, sport=40069),
         q("ip-active-no-prl", ciaddr=addr_a, prl=[]),
         q("ip-active-no-prl-scapy-cid", ciaddr=addr_b2, prl=[]),
         q("ip-active-no-prl-no-cid", ciaddr=addr_b1, prl=[]),
@@ -169,7 +171,8 @@ def _run(t, procs, artifacts) -> Lq:
 
 def test_by_ip_active(lq):
     # 51, 91, 61 (requested), 82 byte for byte as the relay sent it
-    for name in ("ip-active", "ip-active-highport", "ip-active-other-giaddr-highport"):
+    for name in ("ip-active", "ip-active-highport", "ip-active-other-giaddr-highport",
+                 "ip-active-not-opted-in-highport"):
         r, o = lq.reply(name, "DHCPLEASEACTIVE", lq.addr_a)
         assert r["chaddr"] == lq.mac_a and r["htype"] == 1 and r["hlen"] == 6, r
         assert 590 <= u32(o[51]) <= 600, o                    # 10m lease, remaining
@@ -182,12 +185,15 @@ def test_by_ip_active(lq):
 
 
 def test_reply_port(lq):
-    # docs/protocol.md decision 4: port 67 -> 67; from giaddr itself on a high port -> that port;
-    # source != giaddr -> giaddr:67 whatever the source port
+    # docs/protocol.md decision 4: port 67 -> 67; from giaddr itself on a high port -> that port,
+    # for a requester in reply-to-source-port (RELAY); source != giaddr -> giaddr:67 whatever the
+    # source port; a requester not opted in (RELAY_B) -> giaddr:67 whatever the source port
     assert lq.res["ip-active"]["udp_dport"] == 67
     assert lq.res["ip-active-highport"]["udp_dport"] == 40067
     assert lq.res["ip-active-other-giaddr-highport"]["udp_dport"] == 67
     assert lq.res["ip-active-other-giaddr-highport"]["ip_dst"] == RELAY_B
+    assert lq.res["ip-active-not-opted-in-highport"]["udp_dport"] == 67
+    assert lq.res["ip-active-not-opted-in-highport"]["ip_dst"] == RELAY_B
 
 
 def test_by_ip_active_without_prl_is_what_the_dhcprequest_got(lq):

@@ -150,7 +150,8 @@ def test_ephemeral_port_isc_answers_giaddr_67_the_cli_times_out_with_a_hint(cli)
 
 
 def test_ephemeral_port_lessor_answers_the_source_port(cli):
-    # decision 4: Lessor answers the source port (exit 0)
+    # decision 4: Lessor, with the requester in reply-to-source-port, answers the source port
+    # (exit 0)
     rc, (o,), err = cli.res["lessor"]["ephemeral-port"]
     assert rc == 0 and o["state"] == "active" and o["address"] == cli.lv.addr_a, o
     assert "hint" not in err, err

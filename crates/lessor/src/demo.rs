@@ -216,6 +216,7 @@ options = {{ routers = ["{LINK}"] }}
 
 [leasequery4]
 requesters = ["127.0.0.0/8"]
+reply-to-source-port = ["127.0.0.0/8"]
 
 [leasequery4.bulk]
 listen = ["127.0.0.1"]

@@ -29,8 +29,9 @@ pub enum PerfCommand {
     ///
     /// Each query has giaddr = --giaddr (default: the address of --bind) and a unique xid;
     /// replies are matched by xid and counted as ACTIVE / UNASSIGNED / UNKNOWN / timeouts /
-    /// unexpected. Lessor answers a requester at giaddr on its source port; servers that answer
-    /// giaddr:67 only (ISC dhcpd) need --bind GIADDR:67. See docs/perf.md.
+    /// unexpected. Lessor answers a requester at giaddr on its source port when the requester is
+    /// in its `[leasequery4] reply-to-source-port`; otherwise (and ISC dhcpd, Kea) at giaddr:67,
+    /// which needs --bind GIADDR:67. See docs/perf.md.
     Leasequery(LeasequeryArgs),
     /// Time one bulk leasequery stream over TCP: bindings, octets, elapsed, bindings/s.
     ///

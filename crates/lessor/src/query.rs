@@ -30,9 +30,10 @@ pub struct QueryArgs {
     /// Default: the address of --bind, else the local address that routes to the first server.
     #[arg(long)]
     giaddr: Option<Ipv4Addr>,
-    /// Local ADDR:PORT of the socket. Default: giaddr, an ephemeral port (servers following
-    /// docs/protocol.md decision 4, like Lessor, answer there; others answer only giaddr:67, which
-    /// needs `--bind GIADDR:67` and root).
+    /// Local ADDR:PORT of the socket. Default: giaddr, an ephemeral port (Lessor answers there
+    /// when the requester is in its `[leasequery4] reply-to-source-port`, docs/protocol.md
+    /// decision 4; otherwise servers answer only giaddr:67, which needs `--bind GIADDR:67` and
+    /// root).
     #[arg(long)]
     bind: Option<SocketAddr>,
     /// Give up after this long ("15s", "1m"). A server not yet seen to answer is retried only
@@ -160,8 +161,9 @@ fn port_hint(bind: SocketAddr, giaddr: Ipv4Addr, unanswered: bool) -> Option<Str
             p => format!("port {p}"),
         };
         format!(
-            "hint: sent from {from}; servers that answer only giaddr port 67 (ISC dhcpd, Kea) \
-             need --bind {giaddr}:67 (as root)"
+            "hint: sent from {from}; servers that answer only giaddr port 67 (ISC dhcpd, Kea, \
+             Lessor unless the requester is in its reply-to-source-port) need --bind {giaddr}:67 \
+             (as root)"
         )
     })
 }

@@ -11,7 +11,8 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 fn start(dir: &Path, ports: (u16, u16)) -> Server {
-    let extra = "\n[leasequery4]\nrequesters = [\"127.0.0.1/32\"]\n";
+    // `lessor query` sends from an ephemeral port: answered there only when opted in.
+    let extra = "\n[leasequery4]\nrequesters = [\"127.0.0.1/32\"]\nreply-to-source-port = [\"127.0.0.1/32\"]\n";
     let pool = ("198.51.100.0/24", "198.51.100.100-198.51.100.199");
     let config = write_config(dir, ports, pool, extra);
     Server::start(dir, &config, "dhcp4: listening")

@@ -2,7 +2,8 @@
 //!
 //! The responder answers a query by IP: DHCPLEASEACTIVE for 198.18.0.1-198.18.0.49,
 //! DHCPLEASEUNASSIGNED for 198.18.0.50-198.18.0.99, DHCPLEASEUNKNOWN for anything else, and sends
-//! the answer to the query's source (Lessor's rule when the source is giaddr, source port != 67).
+//! the answer to the query's source (Lessor's rule for a requester in `[leasequery4]
+//! reply-to-source-port` when the source is giaddr, source port != 67).
 //! Only 127.0.0.1 sockets are used.
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};

@@ -2,9 +2,10 @@
 //! until every query is answered or failed, or a time bound passes.
 //!
 //! Servers answer a leasequery at giaddr, port 67 (RFC 4388 §6.4.3), or at the query's source
-//! port when the query came from giaddr itself from another port (docs/protocol.md decision 4; Lessor
-//! does this, ISC dhcpd and Kea do not). So the socket binds giaddr:0 (an ephemeral port, no
-//! privilege needed) by default, or giaddr:67 as root for servers that only answer port 67.
+//! port when the query came from giaddr itself from another port (docs/protocol.md decision 4;
+//! Lessor does this for the requesters in its `reply-to-source-port`, ISC dhcpd and Kea never).
+//! So the socket binds giaddr:0 (an ephemeral port, no privilege needed) by default, or
+//! giaddr:67 as root for servers that only answer port 67.
 
 use std::io;
 use std::net::{SocketAddr, SocketAddrV4, UdpSocket};

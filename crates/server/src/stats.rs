@@ -17,6 +17,10 @@ impl Counter {
     pub(crate) fn add(&self) {
         self.0.fetch_add(1, Ordering::Relaxed);
     }
+
+    pub(crate) fn add_n(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
 }
 
 /// A set of counters that can say what it holds.

@@ -39,6 +39,27 @@ pub trait Record: Clone + Send + Sync + 'static {
     /// Whether this record is written to the backend.
     fn is_durable(&self) -> bool;
 
+    /// Whether secondary index `index` has a ranked twin ([`Table::ranked`]): for identifiers
+    /// that many records share (a relay's), whose most recent record a lookup wants without
+    /// walking the others. None by default.
+    ///
+    /// [`Table::ranked`]: crate::Table::ranked
+    fn is_ranked_index(index: usize) -> bool {
+        let _ = index;
+        false
+    }
+
+    /// Whether the record's identifiers go into the ranked indexes (for a DHCPv4 binding: the
+    /// Active ones). None by default.
+    fn is_ranked(&self) -> bool {
+        false
+    }
+
+    /// How recent the record is, larger is more recent: the order of the ranked indexes.
+    fn recency(&self) -> (u64, u64) {
+        (0, 0)
+    }
+
     /// Whether the record has `id` in index `index`.
     fn has_index_key(&self, index: usize, id: &[u8]) -> bool {
         let mut found = false;

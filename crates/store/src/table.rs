@@ -26,7 +26,21 @@
 //! of each candidate record, so a hash collision costs a comparison, never a wrong answer. All
 //! records sharing an identifier are one contiguous range, in key order, which a [`IndexCursor`]
 //! walks lazily.
+//!
+//! # Ranked indexes
+//!
+//! Leasequery asks for the *most recent* active binding of an identifier, and a relay-id may
+//! have 100,000 of them: walking and sorting them all for one answer would make each query cost
+//! as much as the relay is large. So the secondary indexes of such identifiers
+//! ([`Record::is_ranked_index`]: relay-id, remote-id) have a ranked twin holding only the
+//! records that are [`Record::is_ranked`] (Active bindings), ordered `(hash, most recent first,
+//! key)`: the most recent record of an identifier is the first entry of its range, found in
+//! O(log n), and the next ones follow in order ([`Table::ranked`]). An entry is 24 octets, and
+//! a write that changes a ranked record's recency (a renewal) or its state (an expiry) moves
+//! its entries: the price of answering in O(log n) rather than O(records of the identifier).
 
+use std::cell::Cell;
+use std::cmp::Reverse;
 use std::collections::hash_map::RandomState;
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
@@ -45,6 +59,10 @@ type IdHash = u32;
 /// One secondary index: `(hash of the identifier, record key)`, ordered.
 type Index<K> = OrdSet<(IdHash, K)>;
 
+/// An entry of a ranked index: `(hash of the identifier, recency reversed, key)`, so that within
+/// one identifier the most recent record comes first (ties: lowest key).
+type RankedEntry<K> = (IdHash, Reverse<(u64, u64)>, K);
+
 /// Records by key, secondary indexes, an expiry index and a reuse index. Cloning is O(1) and
 /// gives a snapshot.
 pub struct Table<R: Record> {
@@ -57,6 +75,9 @@ pub struct Table<R: Record> {
     /// clients hold several bindings): a lookup that only needs to know whether a record has
     /// fellows asks here and skips the index walk when the answer is no.
     shared: Arc<Vec<OrdSet<IdHash>>>,
+    /// Per index, its ranked twin (see the module docs): the [`Record::is_ranked`] records only,
+    /// most recent first within an identifier.
+    ranked: Arc<Vec<OrdSet<RankedEntry<R::Key>>>>,
     expiry: OrdSet<(u64, R::Key)>,
     /// Records whose key can be reused, by the time it became (or becomes) free
     /// ([`Record::free_since`]): the allocator takes the longest-free first without a scan.
@@ -77,6 +98,7 @@ impl<R: Record> Clone for Table<R> {
             by_key: self.by_key.clone(),
             indexes: self.indexes.clone(),
             shared: self.shared.clone(),
+            ranked: self.ranked.clone(),
             expiry: self.expiry.clone(),
             free: self.free.clone(),
             hasher: self.hasher.clone(),
@@ -97,6 +119,7 @@ impl<R: Record> Table<R> {
             by_key: OrdMap::new(),
             indexes: Arc::new((0..R::INDEXES).map(|_| OrdSet::new()).collect()),
             shared: Arc::new((0..R::INDEXES).map(|_| OrdSet::new()).collect()),
+            ranked: Arc::new((0..R::INDEXES).map(|_| OrdSet::new()).collect()),
             expiry: OrdSet::new(),
             free: OrdSet::new(),
             hasher: random_hasher(),
@@ -108,6 +131,8 @@ impl<R: Record> Table<R> {
     pub fn from_records(records: impl IntoIterator<Item = Arc<R>>) -> Self {
         let mut t = Self::new();
         let mut entries: Vec<Vec<(IdHash, R::Key)>> = (0..R::INDEXES).map(|_| Vec::new()).collect();
+        let mut ranked: Vec<Vec<RankedEntry<R::Key>>> =
+            (0..R::INDEXES).map(|_| Vec::new()).collect();
         let mut expiry = Vec::new();
         let mut free = Vec::new();
         let mut pending = Vec::new();
@@ -118,7 +143,14 @@ impl<R: Record> Table<R> {
                 continue;
             }
             let key = rec.key();
-            rec.index_keys(&mut |i, id| entries[i].push((t.hash(id), key)));
+            let ranks = rec.is_ranked().then(|| Reverse(rec.recency()));
+            rec.index_keys(&mut |i, id| {
+                let h = t.hash(id);
+                entries[i].push((h, key));
+                if let Some(r) = ranks.filter(|_| R::is_ranked_index(i)) {
+                    ranked[i].push((h, r, key));
+                }
+            });
             if let Some(e) = rec.expires_at() {
                 expiry.push((e, key));
             }
@@ -134,6 +166,10 @@ impl<R: Record> Table<R> {
                 .map(|w| w[0].0)
                 .collect();
             Arc::make_mut(&mut t.indexes)[i] = v.into_iter().collect();
+        }
+        for (i, mut v) in ranked.into_iter().enumerate() {
+            v.sort_unstable();
+            Arc::make_mut(&mut t.ranked)[i] = v.into_iter().collect();
         }
         expiry.sort_unstable();
         t.expiry = expiry.into_iter().collect();
@@ -158,9 +194,37 @@ impl<R: Record> Table<R> {
         out
     }
 
+    /// The ranked entries of `rec` (none unless it is [`Record::is_ranked`]).
+    fn ranked_entries(&self, rec: &R) -> Vec<(usize, RankedEntry<R::Key>)> {
+        if !rec.is_ranked() {
+            return Vec::new();
+        }
+        let (r, key) = (Reverse(rec.recency()), rec.key());
+        let mut out = Vec::with_capacity(R::INDEXES);
+        rec.index_keys(&mut |i, id| {
+            if R::is_ranked_index(i) {
+                out.push((i, (self.hash(id), r, key)));
+            }
+        });
+        out
+    }
+
     /// Replaces the index entries of `old` (if any) by those of `new` (if any), touching only
-    /// the entries that differ: a renewal through the same relay changes no secondary index.
+    /// the entries that differ: a renewal through the same relay changes no secondary index
+    /// (only the ranked ones, whose order is the recency a renewal changes).
     fn reindex(&mut self, old: Option<&R>, new: Option<&R>) {
+        let old_ranked = old.map(|r| self.ranked_entries(r)).unwrap_or_default();
+        let new_ranked = new.map(|r| self.ranked_entries(r)).unwrap_or_default();
+        for e in &old_ranked {
+            if !new_ranked.contains(e) {
+                Arc::make_mut(&mut self.ranked)[e.0].remove(&e.1);
+            }
+        }
+        for e in &new_ranked {
+            if !old_ranked.contains(e) {
+                Arc::make_mut(&mut self.ranked)[e.0].insert(e.1);
+            }
+        }
         let old_entries = old.map(|r| (r.key(), self.entries(r)));
         let new_entries = new.map(|r| (r.key(), self.entries(r)));
         if let Some((key, entries)) = &old_entries {
@@ -288,6 +352,27 @@ impl<R: Record> Table<R> {
             .take_while(move |(eh, _)| *eh == h)
             .filter(move |(_, k)| *k != except)
             .filter_map(move |(_, k)| self.by_key.get(k))
+            .filter(move |r| r.has_index_key(index, id))
+    }
+
+    /// The [`Record::is_ranked`] records whose identifier in index `index` is `id`, most recent
+    /// first ([`Record::recency`]; ties: lowest key), lazily: finding the first is O(log n)
+    /// whatever the number of records of `id`. `examined` counts the index entries looked at
+    /// (hash collisions included), the work the caller did. Empty for an index that is not
+    /// [`Record::is_ranked_index`]. Panics if `index` is not below `R::INDEXES`.
+    pub fn ranked<'a>(
+        &'a self,
+        index: usize,
+        id: &'a [u8],
+        examined: &'a Cell<usize>,
+    ) -> impl Iterator<Item = &'a Arc<R>> + 'a {
+        let h = self.hash(id);
+        let from = (h, Reverse((u64::MAX, u64::MAX)), R::MIN_KEY);
+        self.ranked[index]
+            .range((Bound::Included(from), Bound::Unbounded))
+            .take_while(move |(eh, _, _)| *eh == h)
+            .inspect(move |_| examined.set(examined.get() + 1))
+            .filter_map(move |(_, _, k)| self.by_key.get(k))
             .filter(move |r| r.has_index_key(index, id))
     }
 

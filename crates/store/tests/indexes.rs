@@ -355,3 +355,114 @@ fn fellows_match_a_brute_force_search_through_every_change() {
     }
     check(&store);
 }
+
+#[test]
+fn ranked_lookups_match_a_brute_force_sort_through_every_change() {
+    use lessor_store::v4::most_recent_first;
+    use lessor_store::{Binding4, Index4, Snapshot4, Table};
+    use std::cell::Cell;
+    use std::sync::Arc;
+    // Brute force: the Active bindings carrying `id` in `index`, sorted most recent first.
+    fn expected(all: &[Arc<Binding4>], has: impl Fn(&Binding4) -> bool) -> Vec<Arc<Binding4>> {
+        let mut v: Vec<_> = all
+            .iter()
+            .filter(|b| b.state == State4::Active && has(b))
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| most_recent_first(a, b));
+        v
+    }
+    fn check(snap: &Snapshot4) {
+        let all: Vec<Arc<Binding4>> = snap.iter().cloned().collect();
+        // A table built in one go agrees with the one built change by change.
+        let bulk = Table::from_records(all.iter().cloned());
+        let examined = Cell::new(0);
+        for t in [snap.table(), &bulk] {
+            for relay in [&b"relay-A"[..], b"relay-B", b"relay-C"] {
+                let got: Vec<_> = t
+                    .ranked(Index4::RelayId as usize, relay, &examined)
+                    .cloned()
+                    .collect();
+                assert_eq!(got, expected(&all, |b| b.relay_id() == Some(relay)));
+            }
+            // A MAC is not ranked (a handful of bindings each): nothing there.
+            for c in 0..8 {
+                let (k, len) = mac(c).key_bytes();
+                assert_eq!(
+                    t.ranked(Index4::Mac as usize, &k[..len], &examined).count(),
+                    0
+                );
+            }
+        }
+        let got: Vec<_> = snap
+            .active_by(Index4::RemoteId, b"modem", &examined)
+            .cloned()
+            .collect();
+        assert_eq!(
+            got,
+            expected(&all, |b| b.remote_id() == Some(&b"modem"[..]))
+        );
+    }
+    let store = Store::in_memory();
+    let mut seed = 777u64;
+    let mut next = |m: u32| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as u32) % m
+    };
+    let relays = [&b"relay-A"[..], b"relay-B", b"relay-C"];
+    for round in 0..800u32 {
+        let n = next(80);
+        // cltt drawn from few seconds, so the store's sequence often decides.
+        let cltt = NOW + u64::from(next(5));
+        let relay = relays[next(3) as usize];
+        match next(6) {
+            0..=2 => {
+                let b = relayed(active(n, next(8), cltt), relay, b"modem");
+                let _ = store.v4().upsert(b, Completion::none());
+            }
+            3 => {
+                let mut b = relayed(active(n, next(8), cltt), relay, b"modem");
+                b.state = [State4::Released, State4::Expired, State4::Offered][next(3) as usize];
+                let _ = store.v4().upsert(b, Completion::none());
+            }
+            4 => {
+                let _ = store
+                    .v4()
+                    .expire(NOW + 3600 + u64::from(next(5)), 3, Completion::none());
+            }
+            _ => {
+                let _ = store.v4().delete(addr(n), Completion::none());
+            }
+        }
+        if round % 40 == 0 {
+            check(&store.v4().snapshot());
+        }
+    }
+    check(&store.v4().snapshot());
+}
+
+#[test]
+fn the_most_recent_of_a_large_relay_costs_one_entry() {
+    use lessor_store::Index4;
+    use std::cell::Cell;
+    let store = Store::in_memory();
+    store.v4().write(Completion::none(), |batch| {
+        for n in 0..20_000u32 {
+            let b = relayed(active(n, n, NOW + u64::from(n % 97)), b"relay-A", b"modem");
+            batch.upsert(b);
+        }
+    });
+    let snap = store.v4().snapshot();
+    let examined = Cell::new(0);
+    let first = snap
+        .active_by(Index4::RelayId, b"relay-A", &examined)
+        .next()
+        .unwrap()
+        .clone();
+    assert_eq!(examined.get(), 1);
+    // cltt NOW + 96 is the latest; of those, the one written last.
+    let want = (0..20_000u32).filter(|n| n % 97 == 96).max().unwrap();
+    assert_eq!(first.address, addr(want));
+}

@@ -9,7 +9,8 @@ mod common;
 
 use common::*;
 use lessor_store::{
-    Backend, Batch4, Change, Completion, Health, Loaded, State4, Store, StoreError, MAX_BACKLOG,
+    Backend, Batch4, Change, Completion, Health, Index4, Loaded, State4, Store, StoreError,
+    MAX_BACKLOG,
 };
 
 /// Fails every commit while `fail` is set.
@@ -369,6 +370,39 @@ fn the_durable_view_hides_changes_in_flight_from_every_lookup() {
     assert!(!d.knows_relay_id(b"relay-b"));
     assert!(!d.knows_remote_id(b"remote-b"));
     assert!(d.knows_remote_id(b"remote-a"));
+    // The ranked (most recent first) lookups of leasequery, and its plain index walks.
+    let examined = std::cell::Cell::new(0);
+    let ranked = |index, id: &[u8]| -> Vec<_> {
+        d.active_by(index, id, &examined)
+            .map(|b| (b.address, b.hw))
+            .collect()
+    };
+    assert_eq!(ranked(Index4::RelayId, b"relay-a"), vec![(addr(1), mac(1))]);
+    assert_eq!(
+        ranked(Index4::RemoteId, b"remote-a"),
+        vec![(addr(1), mac(1))]
+    );
+    assert!(ranked(Index4::RelayId, b"relay-b").is_empty());
+    assert!(ranked(Index4::RemoteId, b"remote-b").is_empty());
+    let (k, len) = mac(9).key_bytes();
+    assert_eq!(d.find_except(Index4::Mac, &k[..len], None).count(), 0);
+    let (k, len) = mac(1).key_bytes();
+    let found: Vec<_> = d
+        .find_except(Index4::Mac, &k[..len], None)
+        .map(|b| b.address)
+        .collect();
+    assert_eq!(found, vec![addr(1)]);
+    assert_eq!(
+        d.find_except(Index4::Mac, &k[..len], Some(addr(1))).count(),
+        0
+    );
+    assert_eq!(d.find_except(Index4::ClientId, b"\x01old", None).count(), 1);
+    // The live view ranks what the engine wrote.
+    let live_ranked: Vec<_> = live
+        .active_by(Index4::RelayId, b"relay-b", &examined)
+        .map(|b| b.address)
+        .collect();
+    assert_eq!(live_ranked.len(), 2);
     release.send(()).unwrap();
     t.wait().unwrap();
     *rig.gate.lock().unwrap() = None;
@@ -378,6 +412,14 @@ fn the_durable_view_hides_changes_in_flight_from_every_lookup() {
     assert_eq!(d.by_mac(&mac(9)).len(), 2);
     assert_eq!(d.by_relay_id(b"relay-b").count(), 2);
     assert!(d.by_mac(&mac(1)).is_empty());
+    assert_eq!(
+        d.active_by(Index4::RelayId, b"relay-b", &examined).count(),
+        2
+    );
+    assert!(d
+        .active_by(Index4::RelayId, b"relay-a", &examined)
+        .next()
+        .is_none());
 }
 
 #[test]

@@ -75,11 +75,12 @@ def write_config(path: Path, *, identifier: str, store: Path, subnets: List[Subn
                  listen: Sequence[str] = (), interfaces: Sequence[str] = (),
                  relays: Sequence[str] = (), lease_time: str = "10m", port: int = 67,
                  requesters: Sequence[str] = (), bulk_listen: Sequence[str] = (),
-                 bulk_port: int = 67, server_lines: Sequence[str] = ()) -> Path:
+                 bulk_port: int = 67, server_lines: Sequence[str] = (),
+                 reply_to_source_port: Sequence[str] = ()) -> Path:
     """A `lessor serve` config: [server], [dhcp4] (server-identifier = `identifier`) with its
     subnets, and [leasequery4] when `requesters` are given ([leasequery4.bulk] on
-    `bulk_listen`:`bulk_port` when given too). `server_lines` are added to [server] as written
-    (e.g. 'user = "nobody"')."""
+    `bulk_listen`:`bulk_port` when given too; `reply_to_source_port` the requesters answered on
+    their source port). `server_lines` are added to [server] as written (e.g. 'user = "nobody"')."""
     addressing.check_allowed(identifier)
     for a in list(listen) + list(relays) + list(requesters) + list(bulk_listen):
         addressing.check_allowed(a)
@@ -91,7 +92,10 @@ def write_config(path: Path, *, identifier: str, store: Path, subnets: List[Subn
             f'lease-time = "{lease_time}"', ""]
     text += [s.toml() for s in subnets]
     if requesters:
-        text += ["[leasequery4]", f"requesters = {_toml_list(requesters)}", ""]
+        text += ["[leasequery4]", f"requesters = {_toml_list(requesters)}"]
+        if reply_to_source_port:
+            text += [f"reply-to-source-port = {_toml_list(reply_to_source_port)}"]
+        text += [""]
         if bulk_listen:
             text += ["[leasequery4.bulk]", f"listen = {_toml_list(bulk_listen)}",
                      f"port = {bulk_port}", ""]
@@ -183,12 +187,13 @@ class LessorServer:
 def start_lessor(pm: ProcessManager, ns: Namespace, workdir: Path, *, identifier: str,
                  subnets: List[Subnet4], listen: Sequence[str] = (), interfaces: Sequence[str] = (),
                  relays: Sequence[str] = (), lease_time: str = "10m", requesters: Sequence[str] = (),
+                 reply_to_source_port: Sequence[str] = (),
                  name: str = "lessor", timeout: float = 10.0) -> LessorServer:
     workdir.mkdir(parents=True, exist_ok=True)
     store = workdir / f"{name}.db"
     conf = write_config(workdir / f"{name}.toml", identifier=identifier, store=store, subnets=subnets,
                         listen=listen, interfaces=interfaces, relays=relays, lease_time=lease_time,
-                        requesters=requesters)
+                        requesters=requesters, reply_to_source_port=reply_to_source_port)
     srv = LessorServer(pm, ns, conf, store, name=name)
     srv.check()
     srv.start(timeout=timeout)

@@ -222,6 +222,10 @@ pub struct Leasequery {
     #[serde(default)]
     pub legacy: Vec<Legacy>,
     pub bulk: Option<Bulk>,
+    /// Requesters whose replies go to the query's source port rather than port 67, when the
+    /// query comes from giaddr itself (docs/protocol.md decision 4). Inside `requesters`.
+    #[serde(default)]
+    pub reply_to_source_port: Vec<IpNet>,
 }
 
 fn default_non_sensitive() -> Vec<u8> {

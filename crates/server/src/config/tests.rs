@@ -167,6 +167,34 @@ fn legacy_requesters_must_be_allowed() {
 }
 
 #[test]
+fn reply_to_source_port_must_be_ipv4_requesters() {
+    let text = format!(
+        "{GOOD}reply-to-source-port = [\"192.0.2.0/25\", \"203.0.113.0/24\", \"2001:db8::/64\"]\n"
+    );
+    let e = errors(&text);
+    let found: Vec<(String, bool)> = e
+        .iter()
+        .map(|e| (e.key.to_string(), e.position.is_some()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("leasequery4.reply-to-source-port[1]".to_string(), true),
+            ("leasequery4.reply-to-source-port[2]".to_string(), true),
+        ],
+        "{e:?}"
+    );
+    assert!(
+        e[0].message.contains("not inside leasequery4.requesters"),
+        "{e:?}"
+    );
+    assert!(e[1].message.contains("IPv6"), "{e:?}");
+    let ok = format!("{GOOD}reply-to-source-port = [\"192.0.2.7/32\"]\n");
+    let lq = parse(&ok, "t.toml").unwrap().leasequery4.unwrap();
+    assert_eq!(lq.reply_to_source_port, ["192.0.2.7/32".parse().unwrap()]);
+}
+
+#[test]
 fn the_earlier_layout_loads_and_says_what_to_rename() {
     let c = parse(EARLIER, "old.toml").expect("the earlier layout still loads");
     assert_eq!(

@@ -86,6 +86,8 @@ pub struct Leasequery4 {
     /// draft-00 requesters and the message type each uses (docs/protocol.md decision 5).
     pub legacy: Vec<(Ipv4Addr, u8)>,
     pub bulk: Option<schema::Bulk>,
+    /// Requesters answered on the query's source port (docs/protocol.md decision 4).
+    pub reply_to_source_port: Vec<IpNet>,
 }
 
 /// Where the DHCPv4 identity was found, and the sections it is for.
@@ -547,6 +549,24 @@ pub fn leasequery4(
             ));
         }
     }
+    for (i, net) in l.reply_to_source_port.iter().enumerate() {
+        let at = root.key("reply-to-source-port").index(i);
+        let inside = |r: &IpNet| match (r, net) {
+            (IpNet::V4(r), IpNet::V4(n)) => r.contains(n),
+            _ => false,
+        };
+        if let IpNet::V6(net) = net {
+            out.push((
+                at,
+                format!("{net} is IPv6: DHCPv4 leasequery is asked over IPv4"),
+            ));
+        } else if !l.requesters.iter().any(inside) {
+            out.push((
+                at,
+                format!("{net} is not inside {section}.requesters, so it would never be answered"),
+            ));
+        }
+    }
     if let Some(b) = &l.bulk {
         let path = root.key("bulk");
         wildcards(&path, &b.listen, b.listen_wildcard, out);
@@ -631,6 +651,7 @@ pub fn leasequery4(
         rate_limit: l.rate_limit.clone(),
         legacy,
         bulk: l.bulk.clone(),
+        reply_to_source_port: l.reply_to_source_port.clone(),
     }
 }
 

@@ -8,9 +8,19 @@
 //!   requester aim answers at any third party; checking only giaddr would let anyone who can
 //!   write a giaddr read the lease table. No `requesters`: nobody is answered.
 //! - **Rate limits**: token buckets with time injected in milliseconds (a monotonic clock): one
-//!   per requester (keyed by source address, refilled at `per-requester` queries per second) and
-//!   one for the whole server (`total`). The requester's bucket is charged first, so a requester
-//!   over its own limit does not drain the shared one.
+//!   per requester (keyed by source address, refilled at `per-requester` tokens per second), one
+//!   per relay (keyed by giaddr, where the replies go, at the same rate) and one for the whole
+//!   server (`total`). The requester's bucket is charged first, so a requester over its own limit
+//!   does not drain the shared ones. The source address is what a flood can forge most easily
+//!   (any address of an allowed prefix gets a fresh bucket): the relay bucket bounds what
+//!   forged sources can aim at one giaddr, the total bucket what they can take together.
+//! - **Cost by work** (docs/protocol.md decision 14): a query takes one token before it is
+//!   looked at ([`RateLimiter::check`]); once answered it is charged the work it caused, one
+//!   more token per [`ENTRIES_PER_TOKEN`] index entries examined ([`RateLimiter::charge`]),
+//!   from the same three buckets. That charge is never refused (the work is done) and may leave
+//!   a bucket in debt, down to minus its depth, which later queries wait out: a cheap source
+//!   sending expensive queries (by a large relay's relay-id) runs out after a fraction of the
+//!   queries it could send by IP.
 //! - **Burst**: each bucket holds [`BURST_SECONDS`] of its rate. An access concentrator
 //!   recovering after a reboot (RFC 4388 §6.6, §7) sends one query per address it serves, with
 //!   up to 100-200 outstanding: a closed loop that goes as fast as the server answers, so no
@@ -33,7 +43,20 @@ use std::net::{IpAddr, Ipv4Addr};
 pub const MAX_BUCKETS: usize = 4096;
 
 /// Milli-tokens per query.
-const COST: u64 = 1000;
+const COST: i64 = 1000;
+
+/// Index entries examined per extra token (see the module docs): a query by IP of a client
+/// with one lease examines none and costs 1 token, a query by relay-id with a full
+/// associated-ip list (251 entries) about 8.8.
+pub const ENTRIES_PER_TOKEN: usize = 32;
+
+/// The extra milli-tokens a query that examined `examined` index entries is charged.
+pub fn work_cost(examined: usize) -> i64 {
+    i64::try_from(examined)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(COST)
+        / ENTRIES_PER_TOKEN as i64
+}
 
 /// Seconds of its rate a bucket holds (see the module docs).
 pub const BURST_SECONDS: u32 = 60;
@@ -60,10 +83,10 @@ impl AllowList {
     }
 }
 
-/// A token bucket in milli-tokens (see [`Limit`] for its rate and depth).
+/// A token bucket in milli-tokens (see [`Limit`] for its rate and depth); negative: in debt.
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
-    milli: u64,
+    milli: i64,
     last_ms: u64,
 }
 
@@ -73,15 +96,15 @@ struct Limit {
     /// Tokens per second (= milli-tokens per millisecond).
     rate: u32,
     /// Milli-tokens held at most.
-    capacity: u64,
+    capacity: i64,
 }
 
 impl Limit {
     fn new(rate: u32, burst_seconds: u32) -> Limit {
         Limit {
             rate,
-            capacity: u64::from(rate)
-                .saturating_mul(u64::from(burst_seconds.max(1)))
+            capacity: i64::from(rate)
+                .saturating_mul(i64::from(burst_seconds.max(1)))
                 .saturating_mul(COST),
         }
     }
@@ -97,10 +120,10 @@ impl Bucket {
 
     fn refill(&mut self, limit: Limit, now_ms: u64) {
         // A clock that goes backwards adds nothing (and never panics).
-        let elapsed = now_ms.saturating_sub(self.last_ms);
+        let elapsed = i64::try_from(now_ms.saturating_sub(self.last_ms)).unwrap_or(i64::MAX);
         self.milli = self
             .milli
-            .saturating_add(elapsed.saturating_mul(u64::from(limit.rate)))
+            .saturating_add(elapsed.saturating_mul(i64::from(limit.rate)))
             .min(limit.capacity);
         self.last_ms = self.last_ms.max(now_ms);
     }
@@ -115,6 +138,12 @@ impl Bucket {
         }
     }
 
+    /// Takes `milli` more whatever the balance, down to minus the bucket's depth.
+    fn charge(&mut self, limit: Limit, milli: i64, now_ms: u64) {
+        self.refill(limit, now_ms);
+        self.milli = self.milli.saturating_sub(milli).max(-limit.capacity);
+    }
+
     fn is_full_at(&self, limit: Limit, now_ms: u64) -> bool {
         let mut b = *self;
         b.refill(limit, now_ms);
@@ -126,6 +155,7 @@ impl Bucket {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limited {
     Requester,
+    Relay,
     Total,
 }
 
@@ -180,25 +210,77 @@ impl Hasher for AddressHasher {
     }
 }
 
-/// The two rate limits.
+/// Buckets by address, at most `max` of them (see the module docs, "Bounded memory").
+#[derive(Debug)]
+struct Buckets {
+    limit: Limit,
+    map: HashMap<Ipv4Addr, Bucket, AddressHashing>,
+    max: usize,
+}
+
+impl Buckets {
+    fn new(limit: Limit, max: usize) -> Buckets {
+        Buckets {
+            limit,
+            map: HashMap::with_hasher(AddressHashing::new()),
+            max: max.max(1),
+        }
+    }
+
+    fn get(&mut self, a: Ipv4Addr, now_ms: u64) -> &mut Bucket {
+        if !self.map.contains_key(&a) && self.map.len() >= self.max {
+            self.evict(now_ms);
+        }
+        let limit = self.limit;
+        self.map
+            .entry(a)
+            .or_insert_with(|| Bucket::full(limit, now_ms))
+    }
+
+    fn take(&mut self, a: Ipv4Addr, now_ms: u64) -> bool {
+        let limit = self.limit;
+        self.get(a, now_ms).take(limit, now_ms)
+    }
+
+    fn charge(&mut self, a: Ipv4Addr, milli: i64, now_ms: u64) {
+        let limit = self.limit;
+        self.get(a, now_ms).charge(limit, milli, now_ms);
+    }
+
+    fn evict(&mut self, now_ms: u64) {
+        let limit = self.limit;
+        self.map.retain(|_, b| !b.is_full_at(limit, now_ms));
+        if self.map.len() >= self.max {
+            if let Some(oldest) = self
+                .map
+                .iter()
+                .min_by_key(|(a, b)| (b.last_ms, **a))
+                .map(|(a, _)| *a)
+            {
+                self.map.remove(&oldest);
+            }
+        }
+    }
+}
+
+/// The rate limits: per requester, per relay, in all.
 #[derive(Debug)]
 pub struct RateLimiter {
-    per_requester: Limit,
+    requesters: Buckets,
+    relays: Buckets,
     total_limit: Limit,
     total: Bucket,
-    buckets: HashMap<Ipv4Addr, Bucket, AddressHashing>,
-    max_buckets: usize,
 }
 
 impl RateLimiter {
-    /// `per_requester` and `total` in queries per second, each bucket holding
-    /// [`BURST_SECONDS`] of its rate.
+    /// `per_requester` (also the rate of each relay's bucket) and `total` in tokens per
+    /// second, each bucket holding [`BURST_SECONDS`] of its rate.
     pub fn new(per_requester: u32, total: u32) -> RateLimiter {
         RateLimiter::with_capacity(per_requester, total, BURST_SECONDS, MAX_BUCKETS)
     }
 
     /// As [`RateLimiter::new`], each bucket holding `burst_seconds` (at least 1) of its rate,
-    /// keeping at most `max_buckets` requester buckets (at least 1).
+    /// keeping at most `max_buckets` requester buckets and as many relay buckets (at least 1).
     pub fn with_capacity(
         per_requester: u32,
         total: u32,
@@ -206,27 +288,27 @@ impl RateLimiter {
         max_buckets: usize,
     ) -> RateLimiter {
         let total_limit = Limit::new(total, burst_seconds);
+        let each = Limit::new(per_requester, burst_seconds);
         RateLimiter {
-            per_requester: Limit::new(per_requester, burst_seconds),
+            requesters: Buckets::new(each, max_buckets),
+            relays: Buckets::new(each, max_buckets),
             total_limit,
             total: Bucket::full(total_limit, 0),
-            buckets: HashMap::with_hasher(AddressHashing::new()),
-            max_buckets: max_buckets.max(1),
         }
     }
 
-    /// Charges one query from `requester` at `now_ms`.
-    pub fn check(&mut self, requester: Ipv4Addr, now_ms: u64) -> Result<(), Limited> {
-        let limit = self.per_requester;
-        if !self.buckets.contains_key(&requester) && self.buckets.len() >= self.max_buckets {
-            self.evict(now_ms);
-        }
-        let bucket = self
-            .buckets
-            .entry(requester)
-            .or_insert_with(|| Bucket::full(limit, now_ms));
-        if !bucket.take(limit, now_ms) {
+    /// Takes one token for a query from `requester` whose replies go to `giaddr`, at `now_ms`.
+    pub fn check(
+        &mut self,
+        requester: Ipv4Addr,
+        giaddr: Ipv4Addr,
+        now_ms: u64,
+    ) -> Result<(), Limited> {
+        if !self.requesters.take(requester, now_ms) {
             return Err(Limited::Requester);
+        }
+        if !self.relays.take(giaddr, now_ms) {
+            return Err(Limited::Relay);
         }
         if !self.total.take(self.total_limit, now_ms) {
             return Err(Limited::Total);
@@ -234,24 +316,26 @@ impl RateLimiter {
         Ok(())
     }
 
-    /// Requester buckets held.
-    pub fn buckets(&self) -> usize {
-        self.buckets.len()
+    /// Charges the work of a query [`RateLimiter::check`] let through: `examined` index entries
+    /// ([`work_cost`]) from the same three buckets, never refused.
+    pub fn charge(&mut self, requester: Ipv4Addr, giaddr: Ipv4Addr, examined: usize, now_ms: u64) {
+        let milli = work_cost(examined);
+        if milli == 0 {
+            return;
+        }
+        self.requesters.charge(requester, milli, now_ms);
+        self.relays.charge(giaddr, milli, now_ms);
+        self.total.charge(self.total_limit, milli, now_ms);
     }
 
-    fn evict(&mut self, now_ms: u64) {
-        let limit = self.per_requester;
-        self.buckets.retain(|_, b| !b.is_full_at(limit, now_ms));
-        if self.buckets.len() >= self.max_buckets {
-            if let Some(oldest) = self
-                .buckets
-                .iter()
-                .min_by_key(|(a, b)| (b.last_ms, **a))
-                .map(|(a, _)| *a)
-            {
-                self.buckets.remove(&oldest);
-            }
-        }
+    /// Requester buckets held.
+    pub fn buckets(&self) -> usize {
+        self.requesters.map.len()
+    }
+
+    /// Relay buckets held.
+    pub fn relay_buckets(&self) -> usize {
+        self.relays.map.len()
     }
 }
 
@@ -266,46 +350,50 @@ mod tests {
     #[test]
     fn per_requester_bucket_refills_at_its_rate() {
         let mut r = RateLimiter::with_capacity(2, 1000, 1, MAX_BUCKETS);
-        assert_eq!(r.check(a(1), 0), Ok(()));
-        assert_eq!(r.check(a(1), 0), Ok(()));
-        assert_eq!(r.check(a(1), 0), Err(Limited::Requester));
+        assert_eq!(r.check(a(1), a(1), 0), Ok(()));
+        assert_eq!(r.check(a(1), a(1), 0), Ok(()));
+        assert_eq!(r.check(a(1), a(1), 0), Err(Limited::Requester));
         // Another requester has its own bucket.
-        assert_eq!(r.check(a(2), 0), Ok(()));
+        assert_eq!(r.check(a(2), a(2), 0), Ok(()));
         // Half a second later: one token (2 per second).
-        assert_eq!(r.check(a(1), 500), Ok(()));
-        assert_eq!(r.check(a(1), 500), Err(Limited::Requester));
+        assert_eq!(r.check(a(1), a(1), 500), Ok(()));
+        assert_eq!(r.check(a(1), a(1), 500), Err(Limited::Requester));
         // Never more than one second's worth.
-        assert_eq!(r.check(a(1), 60_000), Ok(()));
-        assert_eq!(r.check(a(1), 60_000), Ok(()));
-        assert_eq!(r.check(a(1), 60_000), Err(Limited::Requester));
+        assert_eq!(r.check(a(1), a(1), 60_000), Ok(()));
+        assert_eq!(r.check(a(1), a(1), 60_000), Ok(()));
+        assert_eq!(r.check(a(1), a(1), 60_000), Err(Limited::Requester));
         // A clock going backwards does not panic and adds nothing.
-        assert_eq!(r.check(a(1), 10), Err(Limited::Requester));
+        assert_eq!(r.check(a(1), a(1), 10), Err(Limited::Requester));
     }
 
     #[test]
     fn total_bucket_is_shared() {
         let mut r = RateLimiter::with_capacity(10, 3, 1, MAX_BUCKETS);
-        assert_eq!(r.check(a(1), 0), Ok(()));
-        assert_eq!(r.check(a(2), 0), Ok(()));
-        assert_eq!(r.check(a(3), 0), Ok(()));
-        assert_eq!(r.check(a(4), 0), Err(Limited::Total));
-        assert_eq!(r.check(a(4), 334), Ok(()));
+        assert_eq!(r.check(a(1), a(1), 0), Ok(()));
+        assert_eq!(r.check(a(2), a(2), 0), Ok(()));
+        assert_eq!(r.check(a(3), a(3), 0), Ok(()));
+        assert_eq!(r.check(a(4), a(4), 0), Err(Limited::Total));
+        assert_eq!(r.check(a(4), a(4), 334), Ok(()));
     }
 
     #[test]
     fn buckets_are_bounded() {
         let mut r = RateLimiter::with_capacity(1, 1_000_000, 1, 3);
         for n in 1..=3 {
-            assert_eq!(r.check(a(n), 0), Ok(()));
+            assert_eq!(r.check(a(n), a(n), 0), Ok(()));
         }
         // Table full, nobody refilled: the least recently used (a(1) by address tie-break) goes.
-        assert_eq!(r.check(a(4), 0), Ok(()));
+        assert_eq!(r.check(a(4), a(4), 0), Ok(()));
         assert_eq!(r.buckets(), 3);
         // After a second every bucket is full again: all are forgotten to make room.
-        assert_eq!(r.check(a(5), 1000), Ok(()));
+        assert_eq!(r.check(a(5), a(5), 1000), Ok(()));
         assert_eq!(r.buckets(), 1);
         for n in 0..100 {
-            let _ = r.check(Ipv4Addr::new(203, 0, 113, n), 1000);
+            let _ = r.check(
+                Ipv4Addr::new(203, 0, 113, n),
+                Ipv4Addr::new(203, 0, 113, n),
+                1000,
+            );
             assert!(r.buckets() <= 3);
         }
     }
@@ -315,22 +403,26 @@ mod tests {
         // 2 per second, 60 s deep: 120 queries at once, then 2 per second.
         let mut r = RateLimiter::with_capacity(2, 1_000_000, 60, MAX_BUCKETS);
         for n in 0..120 {
-            assert_eq!(r.check(a(1), 5), Ok(()), "query {n}");
+            assert_eq!(r.check(a(1), a(1), 5), Ok(()), "query {n}");
         }
-        assert_eq!(r.check(a(1), 5), Err(Limited::Requester));
-        assert_eq!(r.check(a(1), 505), Ok(()));
-        assert_eq!(r.check(a(1), 505), Err(Limited::Requester));
+        assert_eq!(r.check(a(1), a(1), 5), Err(Limited::Requester));
+        assert_eq!(r.check(a(1), a(1), 505), Ok(()));
+        assert_eq!(r.check(a(1), a(1), 505), Err(Limited::Requester));
         // Refilled after 60 s of quiet, not more.
         for _ in 0..120 {
-            assert_eq!(r.check(a(1), 70_000), Ok(()));
+            assert_eq!(r.check(a(1), a(1), 70_000), Ok(()));
         }
-        assert_eq!(r.check(a(1), 70_000), Err(Limited::Requester));
+        assert_eq!(r.check(a(1), a(1), 70_000), Err(Limited::Requester));
         // The total bucket is as deep.
         let mut r = RateLimiter::with_capacity(1_000, 3, 60, MAX_BUCKETS);
         for n in 0..180u32 {
-            assert_eq!(r.check(a((n % 200) as u8), 0), Ok(()), "query {n}");
+            assert_eq!(
+                r.check(a((n % 200) as u8), a((n % 200) as u8), 0),
+                Ok(()),
+                "query {n}"
+            );
         }
-        assert_eq!(r.check(a(201), 0), Err(Limited::Total));
+        assert_eq!(r.check(a(201), a(201), 0), Err(Limited::Total));
     }
 
     #[test]
@@ -340,12 +432,12 @@ mod tests {
         let d = crate::config::schema::RateLimit::default();
         let mut r = RateLimiter::new(d.per_requester, d.total);
         for n in 0..100_000u64 {
-            assert_eq!(r.check(a(1), n / 100), Ok(()), "query {n}");
+            assert_eq!(r.check(a(1), a(1), n / 100), Ok(()), "query {n}");
         }
         // A flood that goes on is held to the sustained rate.
         let mut answered = 0u64;
         for n in 0..1_000_000u64 {
-            if r.check(a(1), 1_000 + n / 100).is_ok() {
+            if r.check(a(1), a(1), 1_000 + n / 100).is_ok() {
                 answered += 1;
             }
         }
@@ -353,6 +445,55 @@ mod tests {
         let burst = u64::from(d.per_requester) * u64::from(BURST_SECONDS);
         let most = burst - 100_000 + 11 * u64::from(d.per_requester);
         assert!(answered <= most, "{answered} > {most}");
+    }
+
+    #[test]
+    fn forged_sources_are_bounded_by_the_relay_bucket() {
+        // 2 per second, 1 s deep, per requester and per relay: every query from a new source
+        // address passes its own bucket, the giaddr's bucket stops the third.
+        let mut r = RateLimiter::with_capacity(2, 1_000_000, 1, MAX_BUCKETS);
+        let giaddr = a(1);
+        assert_eq!(r.check(a(10), giaddr, 0), Ok(()));
+        assert_eq!(r.check(a(11), giaddr, 0), Ok(()));
+        assert_eq!(r.check(a(12), giaddr, 0), Err(Limited::Relay));
+        // Another relay has its own bucket.
+        assert_eq!(r.check(a(13), a(2), 0), Ok(()));
+        assert_eq!(r.relay_buckets(), 2);
+    }
+
+    #[test]
+    fn expensive_queries_cost_their_work() {
+        // 100 per second, 1 s deep: 100 queries that examine one entry each...
+        let mut r = RateLimiter::with_capacity(100, 1_000_000, 1, MAX_BUCKETS);
+        let mut cheap = 0;
+        while r.check(a(1), a(1), 0).is_ok() {
+            r.charge(a(1), a(1), 1, 0);
+            cheap += 1;
+        }
+        // ...cost 1.031 tokens each: 97 of them.
+        assert_eq!(cheap, 97);
+        // A query examining a relay's full associated-ip list (251 entries) costs 8.8 tokens:
+        // the same bucket lets 12 through.
+        let mut r = RateLimiter::with_capacity(100, 1_000_000, 1, MAX_BUCKETS);
+        let mut dear = 0;
+        while r.check(a(1), a(1), 0).is_ok() {
+            r.charge(a(1), a(1), 251, 0);
+            dear += 1;
+        }
+        assert_eq!(dear, 12);
+        // The total bucket pays too, and debt is waited out: 1 + 199 tokens taken from a
+        // bucket of 100 leave it 100 in debt, which 1 s of refill (100 tokens) repays.
+        let mut r = RateLimiter::with_capacity(1_000_000, 100, 1, MAX_BUCKETS);
+        assert_eq!(r.check(a(1), a(1), 0), Ok(()));
+        r.charge(a(1), a(1), 32 * 199, 0);
+        assert_eq!(r.check(a(2), a(2), 0), Err(Limited::Total));
+        assert_eq!(r.check(a(2), a(2), 1_000), Err(Limited::Total));
+        assert_eq!(r.check(a(2), a(2), 1_010), Ok(()));
+        // Debt is bounded by the depth: a huge charge costs no more than one bucket.
+        let mut r = RateLimiter::with_capacity(1_000_000, 100, 1, MAX_BUCKETS);
+        r.charge(a(1), a(1), usize::MAX, 0);
+        assert_eq!(r.check(a(2), a(2), 1_009), Err(Limited::Total));
+        assert_eq!(r.check(a(2), a(2), 1_010), Ok(()));
     }
 
     #[test]

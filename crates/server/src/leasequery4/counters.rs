@@ -20,25 +20,32 @@ pub enum DropReason {
     NotAllowed,
     /// The requester's own token bucket is empty.
     RateLimitedRequester,
+    /// The token bucket of the query's giaddr (where its reply would go) is empty.
+    RateLimitedRelay,
     /// The server-wide token bucket is empty.
     RateLimitedTotal,
     /// More than one query key (ciaddr, chaddr, client-id, option 82 identifier).
     AmbiguousQuery,
     /// No query key at all.
     NoQueryKey,
+    /// The reply does not fit the requester's maximum message size even without associated-ip
+    /// and the client's configured options (docs/protocol.md decision 15).
+    ReplyTooLarge,
 }
 
 impl DropReason {
     /// Every reason, for reports.
-    pub const ALL: [DropReason; 8] = [
+    pub const ALL: [DropReason; 10] = [
         DropReason::Malformed,
         DropReason::UnsupportedType,
         DropReason::GiaddrZero,
         DropReason::NotAllowed,
         DropReason::RateLimitedRequester,
+        DropReason::RateLimitedRelay,
         DropReason::RateLimitedTotal,
         DropReason::AmbiguousQuery,
         DropReason::NoQueryKey,
+        DropReason::ReplyTooLarge,
     ];
 
     /// A short stable name, for logs and metrics.
@@ -49,9 +56,11 @@ impl DropReason {
             DropReason::GiaddrZero => "giaddr-zero",
             DropReason::NotAllowed => "not-allowed",
             DropReason::RateLimitedRequester => "rate-limited-requester",
+            DropReason::RateLimitedRelay => "rate-limited-relay",
             DropReason::RateLimitedTotal => "rate-limited-total",
             DropReason::AmbiguousQuery => "ambiguous-query",
             DropReason::NoQueryKey => "no-query-key",
+            DropReason::ReplyTooLarge => "reply-too-large",
         }
     }
 }
@@ -75,6 +84,17 @@ pub struct Counters {
     pub unknown: Counter,
     pub legacy_ack: Counter,
     pub legacy_nak: Counter,
+    /// Index entries the answered queries examined in all (their work, docs/protocol.md
+    /// decision 14).
+    pub examined: Counter,
+    /// Queries whose walk stopped at [`super::answer::MAX_EXAMINED`].
+    pub examine_capped: Counter,
+    /// Replies whose associated-ip list (or client options) was cut to fit the requester's
+    /// maximum message size (docs/protocol.md decision 15).
+    pub truncated: Counter,
+    /// Replies sent to the query's source port rather than port 67 (`[leasequery4]
+    /// reply-to-source-port`).
+    pub to_source_port: Counter,
     drops: [Counter; DropReason::ALL.len()],
 }
 

@@ -147,6 +147,7 @@ impl fmt::Display for DropReport {
             write!(f, ", {}{more} others {}", self.other_sources, self.others)?;
         }
         let limited = self.dropped(DropReason::RateLimitedRequester)
+            + self.dropped(DropReason::RateLimitedRelay)
             + self.dropped(DropReason::RateLimitedTotal);
         if limited > 0 {
             write!(f, " (rate limits: [leasequery4] rate-limit)")?;

@@ -7,7 +7,7 @@
 //! A query goes through, in order (each refusal is counted, see [`Counters`]):
 //! 1. [`validate`]: options that parse; giaddr 0 gets no reply (§6.4.3).
 //! 2. [`access`]: source address and giaddr both inside `[leasequery4] requesters`; the
-//!    requester's and the server's token buckets.
+//!    requester's, the relay's (giaddr) and the server's token buckets, one token each.
 //!
 //! Every drop is counted by reason ([`Counters`]) and tallied by requester for the operator's
 //! log ([`Responder4::take_drop_report`], [`drops`]).
@@ -15,10 +15,15 @@
 //!    source address names it in `[leasequery4] legacy`, and the legacy type wins); anything else
 //!    (bulk, active leasequery over UDP, ...) gets no reply.
 //! 4. [`query`]: exactly one key.
-//! 5. [`answer`] on a snapshot of the store, then [`reply`].
+//! 5. [`answer`] on a snapshot of the store, walking at most [`answer::MAX_EXAMINED`] index
+//!    entries; the entries examined are then charged to the same buckets
+//!    ([`access::RateLimiter::charge`], docs/protocol.md decision 14).
+//! 6. [`reply`], encoded to fit the query's Maximum DHCP Message Size, 576 octets without one
+//!    ([`reply::fit`], docs/protocol.md decision 15).
 //!
-//! The reply goes to giaddr, port 67; when the datagram came from giaddr itself and from
-//! another source port, to that port (docs/protocol.md decision 4).
+//! The reply goes to giaddr, port 67; to the query's source port only when the requester is
+//! inside `[leasequery4] reply-to-source-port` and the datagram came from giaddr itself
+//! (docs/protocol.md decision 4).
 
 pub mod access;
 pub mod answer;
@@ -28,21 +33,22 @@ pub mod query;
 pub mod reply;
 pub mod validate;
 
-pub use answer::MAX_ASSOCIATED;
+pub use answer::{MAX_ASSOCIATED, MAX_EXAMINED};
 pub use counters::{Counters, DropReason};
 pub use drops::DropReport;
 pub use query::{Key, QueryKind};
 
 use crate::config::options::ConfiguredOption;
 use crate::config::{Config, Subnet};
-use crate::dhcp4::reply::encode;
 use crate::router4::Message4;
+use crate::stats::Counter;
 use access::{AllowList, Limited, RateLimiter};
 use answer::Answer;
 use drops::DropLog;
 use lessor_net::{Destination, Outgoing};
 use lessor_store::{Store, Timestamp};
 use lessor_wire::v4::MessageType;
+use reply::Fitted;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::{Arc, Mutex};
 
@@ -58,6 +64,8 @@ pub struct Responder4 {
     non_sensitive: Vec<u8>,
     allow: AllowList,
     legacy: Vec<(Ipv4Addr, u8)>,
+    /// Requesters whose replies may go to the query's source port (docs/protocol.md decision 4).
+    source_port: AllowList,
     /// The one piece of mutable state: locked only for the token-bucket arithmetic, so several
     /// receive threads answer queries in parallel.
     limiter: Mutex<RateLimiter>,
@@ -95,6 +103,10 @@ impl Responder4 {
                 .unwrap_or_default(),
             allow: AllowList::new(lq.map(|l| l.requesters.clone()).unwrap_or_default()),
             legacy: lq.map(|l| l.legacy.clone()).unwrap_or_default(),
+            source_port: AllowList::new(
+                lq.map(|l| l.reply_to_source_port.clone())
+                    .unwrap_or_default(),
+            ),
             limiter: Mutex::new(RateLimiter::new(rate.per_requester, rate.total)),
             counters: Arc::new(Counters::default()),
             drops: Mutex::new(DropLog::default()),
@@ -172,10 +184,11 @@ impl Responder4 {
             .limiter
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .check(source, instant_ms);
+            .check(source, q.giaddr, instant_ms);
         if let Err(limited) = limited {
             let reason = match limited {
                 Limited::Requester => DropReason::RateLimitedRequester,
+                Limited::Relay => DropReason::RateLimitedRelay,
                 Limited::Total => DropReason::RateLimitedTotal,
             };
             return self.drop(reason, source, instant_ms);
@@ -193,54 +206,85 @@ impl Responder4 {
             global_options: &self.global_options,
             non_sensitive: &self.non_sensitive,
         };
-        let repr = if legacy {
+        // The reply counter, added to once the reply fits and is sent.
+        let sent: &Counter;
+        let (mut repr, work) = if legacy {
             // draft-00 §6.2: the query is by ciaddr, whatever else it carries.
             if q.ciaddr.is_unspecified() {
                 return self.drop(DropReason::NoQueryKey, source, instant_ms);
             }
             self.counters.legacy.add();
             let key = Key::Ip(q.ciaddr);
-            match answer::answer(&snapshot, &key, now, |a| self.manages(a)) {
+            // No associated-ip in a legacy reply: none is looked for.
+            let (found, work) = answer::answer(&snapshot, &key, now, 0, |a| self.manages(a));
+            let repr = match found {
                 Answer::Unknown { .. } => {
-                    self.counters.legacy_nak.add();
+                    sent = &self.counters.legacy_nak;
                     reply::legacy_nak(&q, self.server_identifier)
                 }
                 Answer::Active { .. } | Answer::Unassigned { .. } => {
-                    self.counters.legacy_ack.add();
+                    sent = &self.counters.legacy_ack;
                     let b = snapshot.get(q.ciaddr).map(|b| &**b);
                     reply::legacy_ack(&q, &ctx, q.ciaddr, b, now)
                 }
-            }
+            };
+            (repr, work)
         } else {
             let key = match query::classify(&q) {
                 Ok(k) => k,
                 Err(reason) => return self.drop(reason, source, instant_ms),
             };
             self.counters.count_query(key.kind());
-            match answer::answer(&snapshot, &key, now, |a| self.manages(a)) {
+            let bound = reply::associated_bound(q.max_message_size);
+            let (found, work) = answer::answer(&snapshot, &key, now, bound, |a| self.manages(a));
+            let repr = match found {
                 Answer::Active {
                     binding,
                     associated,
                 } => {
-                    self.counters.active.add();
+                    sent = &self.counters.active;
                     let cache = caches.map(|c| c.for_prl(q.prl.as_deref()));
                     reply::active_cached(&q, &ctx, &binding, &associated, now, cache)
                 }
                 Answer::Unassigned { ciaddr } => {
-                    self.counters.unassigned.add();
+                    sent = &self.counters.unassigned;
                     reply::unassigned(&q, ciaddr, self.server_identifier)
                 }
                 Answer::Unknown { ciaddr } => {
-                    self.counters.unknown.add();
+                    sent = &self.counters.unknown;
                     reply::unknown(&q, ciaddr, self.server_identifier)
                 }
-            }
+            };
+            (repr, work)
         };
-        Some(encode(
-            &repr,
-            q.max_message_size,
-            destination(q.giaddr, rx.source),
-        ))
+        self.counters.examined.add_n(work.examined as u64);
+        if work.capped {
+            self.counters.examine_capped.add();
+        }
+        if work.examined > 0 {
+            self.limiter
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .charge(source, q.giaddr, work.examined, instant_ms);
+        }
+        let payload = match reply::fit(&mut repr, reply::max_len(q.max_message_size)) {
+            Fitted::Whole(v) => v,
+            Fitted::Truncated(v) => {
+                self.counters.truncated.add();
+                v
+            }
+            Fitted::TooLarge => return self.drop(DropReason::ReplyTooLarge, source, instant_ms),
+        };
+        sent.add();
+        let to_source = self.source_port.contains(source);
+        let destination = destination(q.giaddr, rx.source, to_source);
+        if matches!(destination, Destination::Relay(SocketAddr::V4(d)) if d.port() != SERVER_PORT) {
+            self.counters.to_source_port.add();
+        }
+        Some(Outgoing {
+            payload,
+            destination,
+        })
     }
 }
 
@@ -253,10 +297,11 @@ pub fn manages(subnets: &[Subnet], a: Ipv4Addr) -> bool {
     })
 }
 
-/// Where a reply goes (docs/protocol.md decision 4): giaddr port 67, or the source port when the
-/// query came from giaddr itself on another port.
-pub fn destination(giaddr: Ipv4Addr, source: SocketAddrV4) -> Destination {
-    let port = if *source.ip() == giaddr && source.port() != SERVER_PORT {
+/// Where a reply goes (docs/protocol.md decision 4): giaddr port 67, or, when the requester may
+/// be answered on its source port (`to_source_port`: inside `[leasequery4]
+/// reply-to-source-port`), that port when the query came from giaddr itself.
+pub fn destination(giaddr: Ipv4Addr, source: SocketAddrV4, to_source_port: bool) -> Destination {
+    let port = if to_source_port && *source.ip() == giaddr && source.port() != SERVER_PORT {
         source.port()
     } else {
         SERVER_PORT

@@ -35,6 +35,9 @@
 //!   active, 82 as saved when there is a binding, 61 and the client's other options (as above)
 //!   only while active. No 91 or 92 (they postdate the draft).
 //! - **Legacy DHCPNAK**: ciaddr echoed, no other option.
+//!
+//! Every reply is encoded by [`fit`] to the requester's maximum message size (docs/protocol.md
+//! decision 15).
 
 use super::validate::Query;
 use crate::config::options::ConfiguredOption;
@@ -43,7 +46,7 @@ use crate::dhcp4::identity::Identity;
 use crate::dhcp4::reply::{self as dhcp_reply, Content, Lease};
 use lessor_store::{Binding4, Timestamp};
 use lessor_wire::v4::{
-    code, DhcpOption, MessageType, RelayAgentInformation, Repr, BOOTREPLY, BOOTREQUEST,
+    code, DhcpOption, MessageType, RelayAgentInformation, Repr, BOOTREPLY, BOOTREQUEST, HEADER_LEN,
 };
 use std::net::Ipv4Addr;
 
@@ -441,4 +444,121 @@ fn set_owner(r: &mut Repr, b: &Binding4) {
     r.hlen = b.hw.hlen();
     r.chaddr = [0; 16];
     r.chaddr[..b.hw.chaddr().len()].copy_from_slice(b.hw.chaddr());
+}
+
+/// IPv4 and UDP headers, which a Maximum DHCP Message Size counts (RFC 2132 §9.10).
+const IP_UDP_HEADERS: usize = 28;
+
+/// The smallest message every DHCP participant accepts (RFC 2131 §2), the size used when the
+/// query has no (or a smaller) Maximum DHCP Message Size (option 57).
+pub const MIN_MESSAGE_SIZE: u16 = 576;
+
+/// Octets of DHCP message (from `op` to the end option) a reply to a query with this
+/// Maximum DHCP Message Size may have.
+pub fn max_len(max_message_size: Option<u16>) -> usize {
+    usize::from(
+        max_message_size
+            .unwrap_or(MIN_MESSAGE_SIZE)
+            .max(MIN_MESSAGE_SIZE),
+    ) - IP_UDP_HEADERS
+}
+
+/// The most associated addresses a reply of [`max_len`] could hold: the options field and the
+/// `file` and `sname` fields (option overload), four octets each, before any other option.
+/// What the lookup collects at most; [`fit`] cuts the list to what really fits.
+pub fn associated_bound(max_message_size: Option<u16>) -> usize {
+    (max_len(max_message_size) - HEADER_LEN + 128 + 64) / 4
+}
+
+/// How [`fit`] encoded a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fitted {
+    /// As built.
+    Whole(Vec<u8>),
+    /// With fewer associated addresses, or without the client's configured options.
+    Truncated(Vec<u8>),
+    /// Does not fit, even with neither: not sent.
+    TooLarge,
+}
+
+/// Codes a DHCPLEASEACTIVE keeps when it is cut to fit: what RFC 4388 §6.4.2 itself requires
+/// (and the legacy reply's lease times and option 82), not associated-ip.
+fn required(code: u8) -> bool {
+    matches!(
+        code,
+        code::DHCP_MESSAGE_TYPE
+            | code::SERVER_IDENTIFIER
+            | code::IP_ADDRESS_LEASE_TIME
+            | code::RENEWAL_TIME_VALUE
+            | code::REBINDING_TIME_VALUE
+            | code::CLIENT_IDENTIFIER
+            | code::RELAY_AGENT_INFORMATION
+            | code::CLIENT_LAST_TRANSACTION_TIME
+    )
+}
+
+/// Encodes `r` in at most `max_len` octets, with option overload when that helps; never
+/// longer (docs/protocol.md decision 15). When it does not fit: the associated-ip list is cut
+/// to the most recent addresses that fit (left out when none does); if even that does not fit,
+/// the options besides the required ones (the client's configured options, 60, 12) are left
+/// out and the list is cut again to what then fits; when even that does not fit,
+/// [`Fitted::TooLarge`].
+pub fn fit(r: &mut Repr, max_len: usize) -> Fitted {
+    if let Ok(v) = r.to_vec_with_max(max_len) {
+        return Fitted::Whole(v);
+    }
+    let at = r
+        .options
+        .iter()
+        .position(|o| matches!(o, DhcpOption::AssociatedIp(_)));
+    let all = match at.map(|at| r.options.remove(at)) {
+        Some(DhcpOption::AssociatedIp(all)) => all,
+        _ => Vec::new(),
+    };
+    let at = at.unwrap_or(r.options.len());
+    if let Some(v) = with_associated(r, at, &all, max_len) {
+        return Fitted::Truncated(v);
+    }
+    r.options.retain(|o| required(o.code()));
+    let at = at.min(r.options.len());
+    match with_associated(r, at, &all, max_len) {
+        Some(v) => Fitted::Truncated(v),
+        None => Fitted::TooLarge,
+    }
+}
+
+/// `r` encoded with the longest prefix of `all` (most recent first) as associated-ip, inserted
+/// at `at`, that fits `max_len` (none: the option left out), found by bisection (fewer
+/// addresses are never longer); the option is left in `r` as sent. `None` when even no address
+/// does not fit.
+fn with_associated(r: &mut Repr, at: usize, all: &[Ipv4Addr], max_len: usize) -> Option<Vec<u8>> {
+    let encode = |r: &mut Repr, n: usize| -> Option<Vec<u8>> {
+        if n == 0 {
+            return r.to_vec_with_max(max_len).ok();
+        }
+        r.options
+            .insert(at, DhcpOption::AssociatedIp(all[..n].to_vec()));
+        let out = r.to_vec_with_max(max_len).ok();
+        r.options.remove(at);
+        out
+    };
+    let mut best = None;
+    let (mut lo, mut hi) = (0usize, all.len());
+    while lo <= hi {
+        let mid = lo + (hi - lo) / 2;
+        match encode(r, mid) {
+            Some(v) => {
+                best = Some((mid, v));
+                lo = mid + 1;
+            }
+            None if mid == 0 => break,
+            None => hi = mid - 1,
+        }
+    }
+    let (n, v) = best?;
+    if n > 0 {
+        r.options
+            .insert(at, DhcpOption::AssociatedIp(all[..n].to_vec()));
+    }
+    Some(v)
 }

@@ -220,6 +220,17 @@ fn prl(r: Repr, codes: &[u8]) -> Repr {
     with(r, DhcpOption::ParameterRequestList(codes.to_vec()))
 }
 
+/// `r` with a Maximum DHCP Message Size (57) of `n`.
+fn max_size(r: Repr, n: u16) -> Repr {
+    with(
+        r,
+        DhcpOption::Other {
+            code: 57,
+            data: n.to_be_bytes().to_vec(),
+        },
+    )
+}
+
 fn codes(r: &Repr) -> Vec<u8> {
     r.options.iter().map(|o| o.code()).collect()
 }
@@ -910,7 +921,9 @@ fn associated_ip_is_capped() {
         b.cltt = T0 - 1000 + u64::from(k);
         h.put(b);
     }
-    let (reply, r) = h.ask_at(&by_sub_option(12, b"big"), T0).unwrap();
+    let (reply, r) = h
+        .ask_at(&max_size(by_sub_option(12, b"big"), 1500), T0)
+        .unwrap();
     // The most recent is the answer; the 250 next most recent are associated.
     let newest = Ipv4Addr::from(u32::from(ip("203.0.113.0")) + MAX_ASSOCIATED as u32 + 10);
     assert_eq!(r.ciaddr, newest);
@@ -921,7 +934,283 @@ fn associated_ip_is_capped() {
         }
         o => panic!("{o:?}"),
     }
-    assert!(reply.payload.len() > 1000);
+    assert!(reply.payload.len() > 1000 && reply.payload.len() <= 1500 - 28);
+}
+
+// ---- bounded work, cost by work, reply size (docs/protocol.md decisions 14, 15) ----
+
+/// Address `k` of 198.18.0.0/15 (outside the configured subnets: relay-id queries do not care).
+fn big(k: u32) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(ip("198.18.0.0")) + k)
+}
+
+/// `n` bindings with relay-id `relay`, in `state`, ending at `end`, the k-th last talked to at
+/// `T0 - 1000 + k % 500` (so many share a second and the store's order decides), all written
+/// in one batch in order of k.
+fn fill_relay(h: &H, relay: &[u8], first: u32, n: u32, state: State4, end: u64) {
+    h.store.v4().write(Completion::none(), |batch| {
+        for k in first..first + n {
+            let cltt = T0 - 1000 + u64::from(k % 500);
+            let mut b = Binding4::new(
+                big(k),
+                "198.18.0.0/15".parse().unwrap(),
+                HwAddr::ethernet([2, 9, 0, (k >> 16) as u8, (k >> 8) as u8, k as u8]),
+                state,
+            )
+            .with_times(cltt, end, cltt + 10, cltt + 20, cltt)
+            .with_relay_id(relay)
+            .unwrap();
+            b.set_client_id(Some(&k.to_be_bytes())).unwrap();
+            batch.upsert(b);
+        }
+    });
+    // Leasequery answers from durable bindings only.
+    h.store.sync().wait().expect("durable");
+}
+
+#[test]
+fn a_relay_with_100000_bindings_costs_a_bounded_walk() {
+    let mut h = H::new();
+    fill_relay(&h, b"big", 0, 100_000, State4::Active, T0 + 3000);
+    let (_, r) = h.ask_at(&by_sub_option(12, b"big"), T0).unwrap();
+    assert_eq!(kind(&r), MessageType::LeaseActive);
+    // The latest cltt is T0 - 501 (k % 500 == 499); of those the one written last.
+    assert_eq!(r.ciaddr, big(99_999));
+    let associated = match r.option(92) {
+        Some(DhcpOption::AssociatedIp(v)) => v.clone(),
+        o => panic!("{o:?}"),
+    };
+    assert_eq!(&associated[..2], &[big(99_499), big(98_999)]);
+    // The work: the answer and at most what a 576-octet reply can list, not 100,000.
+    let examined = h.c().examined.get();
+    assert!(examined > associated.len() as u64, "{examined}");
+    assert!(
+        examined <= 1 + reply::associated_bound(None) as u64,
+        "{examined}"
+    );
+    assert_eq!(h.c().examine_capped.get(), 0);
+
+    // 100,000 released bindings and one old active one: the released ones are not walked.
+    fill_relay(&h, b"gone", 100_000, 100_000, State4::Released, T0 - 10);
+    let mut old = binding("198.51.100.110", 3, State4::Active, T0 - 5000, T0 + 3000);
+    old.set_relay_id(Some(b"gone")).unwrap();
+    h.put(old);
+    let before = h.c().examined.get();
+    let r = h.ask(&by_sub_option(12, b"gone"));
+    assert_eq!(r.ciaddr, ip("198.51.100.110"));
+    assert_eq!(h.c().examined.get() - before, 1);
+}
+
+#[test]
+fn a_pile_of_lapsed_active_bindings_stops_the_walk_at_the_cap() {
+    let mut h = H::new();
+    // Active, but their end has passed: the expiry timer has not reached them yet.
+    fill_relay(&h, b"late", 0, 5_000, State4::Active, T0 - 1);
+    // An older binding that is still active, behind all of them.
+    let mut old = binding("198.51.100.110", 3, State4::Active, T0 - 5000, T0 + 3000);
+    old.set_relay_id(Some(b"late")).unwrap();
+    h.put(old);
+    let r = h.ask(&by_sub_option(12, b"late"));
+    // Answered from what the capped walk found: nothing active, the relay-id is known.
+    assert_eq!(kind(&r), MessageType::LeaseUnassigned);
+    assert_eq!(h.c().examined.get(), MAX_EXAMINED as u64);
+    assert_eq!(h.c().examine_capped.get(), 1);
+    // Once the timer has expired them, the active one is found at once.
+    h.store.v4().expire(T0, 10_000, Completion::none());
+    let r = h.ask(&by_sub_option(12, b"late"));
+    assert_eq!(r.ciaddr, ip("198.51.100.110"));
+}
+
+#[test]
+fn a_forged_pile_of_one_mac_stops_the_walk_at_the_cap() {
+    let mut h = H::new();
+    // 1,500 active bindings of one MAC, each with its own client-id (what a flood of forged
+    // DISCOVERs could leave), the later the higher the address.
+    h.store.v4().write(Completion::none(), |batch| {
+        for k in 0..1_500u32 {
+            let cltt = T0 - 2000 + u64::from(k);
+            let b = Binding4::new(
+                big(k),
+                "198.18.0.0/15".parse().unwrap(),
+                HwAddr::ethernet(mac(5)),
+                State4::Active,
+            )
+            .with_times(cltt, T0 + 3000, cltt + 10, cltt + 20, cltt)
+            .with_client_id(&k.to_be_bytes())
+            .unwrap();
+            batch.upsert(b);
+        }
+    });
+    let r = h.ask(&by_mac(5));
+    // The most recent of the 1,024 looked at (in address order), not of all 1,500.
+    assert_eq!(r.ciaddr, big(MAX_EXAMINED as u32 - 1));
+    assert_eq!(h.c().examined.get(), MAX_EXAMINED as u64);
+    assert_eq!(h.c().examine_capped.get(), 1);
+    // A client-id names one of them: exact, and cheap.
+    let r = h.ask(&with(
+        lq(),
+        DhcpOption::ClientIdentifier(1_499u32.to_be_bytes().to_vec()),
+    ));
+    assert_eq!(r.ciaddr, big(1_499));
+    assert_eq!(h.c().examined.get(), MAX_EXAMINED as u64 + 1);
+}
+
+#[test]
+fn expensive_queries_cost_more_tokens() {
+    let text = CONFIG.replace(
+        "per-requester = 1000, total = 100000",
+        "per-requester = 10, total = 100000",
+    );
+    let mut h = H::with_config(&text);
+    fill_relay(&h, b"big", 0, 300, State4::Active, T0 + 3000);
+    h.put(active("198.51.100.100", 1));
+    // How many queries one requester (its own giaddr) gets through at one instant: the bucket
+    // holds 600 tokens.
+    let answered = |h: &mut H, q: Repr, n: u8| {
+        let from = Ipv4Addr::new(198, 51, 100, n);
+        let q = Repr { giaddr: from, ..q }.to_vec();
+        let source = SocketAddrV4::new(from, 67);
+        let mut count = 0;
+        for _ in 0..2_000 {
+            let message = Message4::new(&q, source, SERVER, None).unwrap();
+            if h.responder.handle(&message, T0, 0).is_some() {
+                count += 1;
+            }
+        }
+        count
+    };
+    let cheap = answered(&mut h, by_ip("198.51.100.100"), 2);
+    let dear = answered(&mut h, max_size(by_sub_option(12, b"big"), 1500), 3);
+    // By IP about a client with one lease: nothing examined, 1 token; by relay-id with 250
+    // associated addresses: 251 entries, 8.8 tokens.
+    assert_eq!(cheap, 600, "{cheap}");
+    assert_eq!(dear, 68, "{dear}");
+    assert_eq!(
+        h.c().dropped(DropReason::RateLimitedRequester),
+        (2_000 - cheap) + (2_000 - dear)
+    );
+}
+
+#[test]
+fn replies_fit_576_octets_or_the_requesters_maximum() {
+    let mut h = H::new();
+    fill_relay(&h, b"big", 0, 300, State4::Active, T0 + 3000);
+    let listed = |r: &Repr| match r.option(92) {
+        Some(DhcpOption::AssociatedIp(v)) => v.clone(),
+        o => panic!("{o:?}"),
+    };
+    let mut lengths = Vec::new();
+    for (size, max) in [
+        (None, 548),
+        (Some(300), 548),
+        (Some(1000), 972),
+        (Some(9000), 8972),
+    ] {
+        let q = by_sub_option(12, b"big");
+        let q = match size {
+            Some(n) => max_size(q, n),
+            None => q,
+        };
+        let (out, r) = h.ask_at(&q, T0).unwrap();
+        assert!(out.payload.len() <= max, "{size:?}: {}", out.payload.len());
+        let v = listed(&r);
+        // Most recent first, cut at the end.
+        assert_eq!(&v[..2], &[big(298), big(297)], "{size:?}");
+        lengths.push(v.len());
+    }
+    // 576 and 1000 octets cut the list; 9000 holds the full 250.
+    assert!(lengths[0] > 50 && lengths[0] == lengths[1], "{lengths:?}");
+    assert!(
+        lengths[2] > lengths[0] && lengths[2] < MAX_ASSOCIATED,
+        "{lengths:?}"
+    );
+    assert_eq!(lengths[3], MAX_ASSOCIATED);
+    assert_eq!(h.c().truncated.get(), 3);
+}
+
+#[test]
+fn fitting_drops_associated_ip_then_the_configured_options() {
+    let base = |extra: Vec<DhcpOption>| {
+        let mut r = Repr {
+            op: BOOTREPLY,
+            options: vec![
+                DhcpOption::MessageType(MessageType::LeaseActive),
+                DhcpOption::ServerIdentifier(SERVER),
+                DhcpOption::IpAddressLeaseTime(3000),
+                DhcpOption::ClientLastTransactionTime(10),
+            ],
+            ..Repr::default()
+        };
+        r.options.extend(extra);
+        r
+    };
+    let configured = |code: u8| DhcpOption::Other {
+        code,
+        data: vec![code; 200],
+    };
+    let max = reply::max_len(None);
+    // Fits as built.
+    let mut r = base(vec![configured(43)]);
+    assert!(matches!(reply::fit(&mut r, max), reply::Fitted::Whole(_)));
+    // Too many associated addresses: the list is cut, the configured option stays.
+    let many: Vec<Ipv4Addr> = (0..200u32).map(big).collect();
+    let mut r = base(vec![DhcpOption::AssociatedIp(many.clone()), configured(43)]);
+    let v = match reply::fit(&mut r, max) {
+        reply::Fitted::Truncated(v) => v,
+        f => panic!("{f:?}"),
+    };
+    assert!(v.len() <= max);
+    let back = Repr::from_bytes(&v).unwrap();
+    match back.option(92) {
+        Some(DhcpOption::AssociatedIp(kept)) => {
+            assert!(!kept.is_empty() && kept.len() < 200);
+            assert_eq!(kept[..], many[..kept.len()], "the most recent kept");
+        }
+        o => panic!("{o:?}"),
+    }
+    assert!(back.option(43).is_some());
+    // Configured options too large even without associated-ip: they go, 51 and 91 stay, and
+    // associated-ip takes the room they leave.
+    let mut r = base(vec![
+        DhcpOption::AssociatedIp(many),
+        configured(43),
+        configured(66),
+        configured(67),
+    ]);
+    let v = match reply::fit(&mut r, max) {
+        reply::Fitted::Truncated(v) => v,
+        f => panic!("{f:?}"),
+    };
+    let back = Repr::from_bytes(&v).unwrap();
+    let codes: Vec<u8> = back.options.iter().map(|o| o.code()).collect();
+    assert_eq!(codes, vec![53, 54, 51, 91, 92]);
+}
+
+#[test]
+fn a_reply_that_cannot_fit_is_not_sent() {
+    let mut h = H::new();
+    // A client-id and option 82 of 255 octets each: with the other §6.4.2 options, more than
+    // a 576-octet message holds even with option overload.
+    let mut rai = vec![1, 253];
+    rai.extend_from_slice(&[7; 253]);
+    let b = binding("198.51.100.100", 1, State4::Active, T0 - 600, T0 + 3000)
+        .with_client_id(&[1; 255])
+        .unwrap()
+        .with_relay_agent_information(&rai)
+        .unwrap();
+    h.put(b);
+    assert!(h.ask_at(&by_ip("198.51.100.100"), T0).is_none());
+    assert_eq!(h.c().dropped(DropReason::ReplyTooLarge), 1);
+    assert_eq!(h.c().active.get(), 0, "counted as sent only when sent");
+    // The requester's own maximum lets it through, whole.
+    let (out, r) = h
+        .ask_at(&max_size(by_ip("198.51.100.100"), 1500), T0)
+        .unwrap();
+    assert!(out.payload.len() <= 1472);
+    assert_eq!(other(&r, 82), Some(rai));
+    assert_eq!(other(&r, 61), Some(vec![1; 255]));
+    assert_eq!(h.c().truncated.get(), 0);
+    assert_eq!(h.c().active.get(), 1);
 }
 
 // ---- legacy requesters (draft-ietf-dhc-leasequery-00) ----
@@ -1006,9 +1295,21 @@ fn legacy_message_type_is_configurable() {
 
 #[test]
 fn replies_go_to_giaddr_or_the_requesters_own_port() {
-    let mut h = H::new();
     let q = by_ip("198.51.100.100").to_vec();
     let dest = |h: &mut H, source: SocketAddrV4| h.raw(&q, source, T0).unwrap().destination;
+    // By default port 67 of giaddr, whatever the source port (RFC 4388 §6.4.3).
+    let mut h = H::new();
+    assert_eq!(
+        dest(&mut h, SocketAddrV4::new(RELAY, 40067)),
+        Destination::Relay(SocketAddr::V4(SocketAddrV4::new(RELAY, 67)))
+    );
+    assert_eq!(h.c().to_source_port.get(), 0);
+    // Opted in: the source port, when the query comes from giaddr itself.
+    let text = CONFIG.replace(
+        "legacy = [",
+        "reply-to-source-port = [\"198.51.100.0/30\"]\nlegacy = [",
+    );
+    let mut h = H::with_config(&text);
     assert_eq!(
         dest(&mut h, SocketAddrV4::new(RELAY, 67)),
         Destination::Relay(SocketAddr::V4(SocketAddrV4::new(RELAY, 67)))
@@ -1016,6 +1317,18 @@ fn replies_go_to_giaddr_or_the_requesters_own_port() {
     assert_eq!(
         dest(&mut h, SocketAddrV4::new(RELAY, 40067)),
         Destination::Relay(SocketAddr::V4(SocketAddrV4::new(RELAY, 40067)))
+    );
+    assert_eq!(h.c().to_source_port.get(), 1);
+    // A requester allowed to ask but not opted in (198.51.100.5 is outside the /30): port 67.
+    let five = ip("198.51.100.5");
+    let mut q5 = by_ip("198.51.100.100");
+    q5.giaddr = five;
+    let r = h
+        .raw(&q5.to_vec(), SocketAddrV4::new(five, 40067), T0)
+        .unwrap();
+    assert_eq!(
+        r.destination,
+        Destination::Relay(SocketAddr::V4(SocketAddrV4::new(five, 67)))
     );
     // From another (allowed) address: always giaddr, port 67.
     assert_eq!(
@@ -1058,8 +1371,12 @@ fn rate_limits_per_requester_and_total() {
         "per-requester = 2, total = 3",
     );
     let mut h = H::with_config(&text);
-    let q = by_ip("198.51.100.100").to_vec();
     let at = |h: &mut H, n: u8, ms: u64| {
+        // Each requester its own relay (giaddr = source), so the relay buckets are the
+        // requesters' twins here.
+        let mut q = by_ip("198.51.100.100");
+        q.giaddr = Ipv4Addr::new(198, 51, 100, n);
+        let q = q.to_vec();
         let source = SocketAddrV4::new(Ipv4Addr::new(198, 51, 100, n), 3067);
         let message = Message4::new(&q, source, SERVER, None).unwrap();
         h.responder.handle(&message, T0, ms).is_some()

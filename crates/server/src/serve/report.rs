@@ -44,6 +44,10 @@ impl Report for leasequery4::Counters {
         out("unknown", self.unknown.get());
         out("legacy-ack", self.legacy_ack.get());
         out("legacy-nak", self.legacy_nak.get());
+        out("examined", self.examined.get());
+        out("examine-capped", self.examine_capped.get());
+        out("truncated", self.truncated.get());
+        out("to-source-port", self.to_source_port.get());
         for reason in leasequery4::DropReason::ALL {
             out(&format!("dropped-{}", reason.name()), self.dropped(reason));
         }

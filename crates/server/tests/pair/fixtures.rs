@@ -13,8 +13,9 @@ pub const SERVER_B: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 
 /// The requestor: a relay agent, whose giaddr the servers answer.
 pub const GIADDR: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
-/// The port the requestor's socket is bound to (not 67: the servers answer the source port of a
-/// query sent from giaddr itself, docs/protocol.md decision 4).
+/// The port the requestor's socket is bound to (not 67: the servers are configured to answer the
+/// source port of a query sent from giaddr itself, `reply-to-source-port`, docs/protocol.md
+/// decision 4).
 pub const REQUESTOR_PORT: u16 = 40_067;
 
 /// Bulk settings written into the configuration.
@@ -57,6 +58,7 @@ pools = ["198.18.0.1-198.19.255.254"]
 
 [leasequery4]
 requesters = ["198.51.100.0/24"]
+reply-to-source-port = ["198.51.100.0/24"]
 {leasequery}
 
 [leasequery4.bulk]

@@ -474,6 +474,22 @@ impl Record for Binding4 {
     fn is_durable(&self) -> bool {
         self.state.is_durable()
     }
+
+    /// Relay-id and remote-id: a relay's identifiers, which 100,000 bindings may share. A MAC
+    /// or a client-id has a few bindings; ranking them too would double what each write and
+    /// each expiry costs the indexes, for lookups that walk a handful of entries anyway.
+    fn is_ranked_index(index: usize) -> bool {
+        index == Index4::RelayId as usize || index == Index4::RemoteId as usize
+    }
+
+    /// Active bindings: what leasequery answers with, most recent first.
+    fn is_ranked(&self) -> bool {
+        self.state == State4::Active
+    }
+
+    fn recency(&self) -> (u64, u64) {
+        Binding4::recency(self)
+    }
 }
 
 #[cfg(test)]

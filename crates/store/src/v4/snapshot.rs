@@ -8,6 +8,7 @@
 //! files under that key (the address went to another client, not yet durably) are added. The
 //! overlay is empty in a live snapshot, and then costs one emptiness check per lookup.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 use std::iter::Peekable;
@@ -48,6 +49,49 @@ where
             (Some(x), Some(y)) if y.address < x.address => self.b.next(),
             (Some(_), _) => self.a.next(),
             (None, _) => self.b.next(),
+        }
+    }
+}
+
+/// Merges two iterators of bindings, each most recent first, into one most recent first.
+struct ByRecency<'a, A: Iterator<Item = &'a Arc<Binding4>>, B: Iterator<Item = &'a Arc<Binding4>>> {
+    a: Peekable<A>,
+    b: Peekable<B>,
+}
+
+impl<'a, A, B> Iterator for ByRecency<'a, A, B>
+where
+    A: Iterator<Item = &'a Arc<Binding4>>,
+    B: Iterator<Item = &'a Arc<Binding4>>,
+{
+    type Item = &'a Arc<Binding4>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match (self.a.peek(), self.b.peek()) {
+            (Some(x), Some(y)) if most_recent_first(y, x) == Ordering::Less => self.b.next(),
+            (Some(_), _) => self.a.next(),
+            (None, _) => self.b.next(),
+        }
+    }
+}
+
+/// One of the table's two index walks.
+enum Walk<A, B> {
+    Plain(A),
+    Except(B),
+}
+
+impl<'a, A, B> Iterator for Walk<A, B>
+where
+    A: Iterator<Item = &'a Arc<Binding4>>,
+    B: Iterator<Item = &'a Arc<Binding4>>,
+{
+    type Item = &'a Arc<Binding4>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Walk::Plain(a) => a.next(),
+            Walk::Except(b) => b.next(),
         }
     }
 }
@@ -177,6 +221,51 @@ impl Snapshot4 {
         out
     }
 
+    /// The bindings of this view (any state) filed under `id` in `index`, without the one at
+    /// `except`, lazily and in no promised order: the table's index walk, with the durable
+    /// overlay applied (a durable version is checked again against `id`), then the durable
+    /// versions that walk does not meet. In a live view, or a durable one without changes in
+    /// flight, `except` given and `id` shared by no other binding (a client with one lease),
+    /// nothing is walked at all ([`Table::find_except`]).
+    pub fn find_except<'a>(
+        &'a self,
+        index: Index4,
+        id: &'a [u8],
+        except: Option<Ipv4Addr>,
+    ) -> impl Iterator<Item = &'a Arc<Binding4>> + 'a {
+        let i = index as usize;
+        let except = except.map(u32::from);
+        // `Table::find_except` wants `except` to be a table record under `id`: true in a
+        // live view for the caller's own binding, not for a durable version.
+        let walk = match except {
+            Some(key)
+                if self.pending.is_empty()
+                    && self.table.get(key).is_some_and(|r| r.has_index_key(i, id)) =>
+            {
+                Walk::Except(self.table.find_except(i, id, key))
+            }
+            _ => Walk::Plain(self.table.find(i, id)),
+        };
+        let overlaid = walk
+            .filter(move |r| Some(u32::from(r.address)) != except)
+            .filter_map(move |r| self.view(r))
+            .filter(move |r| r.has_index_key(i, id));
+        let moved = self
+            .pending
+            .iter()
+            .filter(move |(key, _)| Some(**key) != except)
+            .filter_map(|(key, p)| Some((key, p.durable.as_ref()?)))
+            .filter(move |(_, d)| d.has_index_key(i, id))
+            .filter(move |(key, _)| {
+                !self
+                    .table
+                    .get(**key)
+                    .is_some_and(|r| r.has_index_key(i, id))
+            })
+            .map(|(_, d)| d);
+        overlaid.chain(moved)
+    }
+
     /// Bindings (any state) of this hardware address, most recent first ([`most_recent_first`]).
     pub fn by_mac(&self, hw: &HwAddr) -> Vec<Arc<Binding4>> {
         let (k, len) = hw.key_bytes();
@@ -248,6 +337,42 @@ impl Snapshot4 {
             id: id.into(),
             extra: extra.into(),
             peeked: None,
+        }
+    }
+
+    /// The Active bindings whose relay-id ([`Index4::RelayId`]) or remote-id
+    /// ([`Index4::RemoteId`]) is `id`, most recent first ([`most_recent_first`]), lazily: the
+    /// first is found in O(log n) however many bindings carry `id`, each next one in O(1)
+    /// amortised. An Active binding whose end has passed but that the expiry timer has not
+    /// reached yet is among them (the caller checks the time). `examined` counts the index
+    /// entries looked at. Empty for the other indexes (not ranked: a MAC or a client-id has a
+    /// handful of bindings, [`Table::find`] walks them).
+    ///
+    /// In a durable view the addresses with a change in flight are skipped in the ranked walk
+    /// and their durable versions, when Active under `id`, merged in at their place in the order:
+    /// a scan of the changes in flight (a few, however large the table), none in a live view.
+    pub fn active_by<'a>(
+        &'a self,
+        index: Index4,
+        id: &'a [u8],
+        examined: &'a Cell<usize>,
+    ) -> impl Iterator<Item = &'a Arc<Binding4>> + 'a {
+        let i = index as usize;
+        let ranked = self
+            .table
+            .ranked(i, id, examined)
+            .filter(move |r| !self.pending.contains_key(&u32::from(r.address)));
+        let mut durable: Vec<&'a Arc<Binding4>> = self
+            .pending
+            .values()
+            .filter_map(|p| p.durable.as_ref())
+            .filter(|d| <Binding4 as Record>::is_ranked_index(i) && d.is_ranked())
+            .filter(|d| d.has_index_key(i, id))
+            .collect();
+        durable.sort_by(|a, b| most_recent_first(a, b));
+        ByRecency {
+            a: ranked.peekable(),
+            b: durable.into_iter().peekable(),
         }
     }
 
