@@ -1017,6 +1017,7 @@ fn a_pile_of_lapsed_active_bindings_stops_the_walk_at_the_cap() {
     assert_eq!(h.c().examine_capped.get(), 1);
     // Once the timer has expired them, the active one is found at once.
     h.store.v4().expire(T0, 10_000, Completion::none());
+    h.store.sync().wait().expect("durable");
     let r = h.ask(&by_sub_option(12, b"late"));
     assert_eq!(r.ciaddr, ip("198.51.100.110"));
 }
@@ -1041,6 +1042,7 @@ fn a_forged_pile_of_one_mac_stops_the_walk_at_the_cap() {
             batch.upsert(b);
         }
     });
+    h.store.sync().wait().expect("durable");
     let r = h.ask(&by_mac(5));
     // The most recent of the 1,024 looked at (in address order), not of all 1,500.
     assert_eq!(r.ciaddr, big(MAX_EXAMINED as u32 - 1));
