@@ -82,6 +82,8 @@ def test_held_slots_do_not_starve_a_requester_or_udp_leasequery(topo4, procs, ar
     conf = write_config(workdir / "lessor.toml", identifier=SERVER, store=store, listen=[SERVER],
                         relays=[str(addressing.SERVER_NET)], requesters=[str(addressing.SERVER_NET)],
                         bulk_listen=[SERVER],
+                        # `lessor perf leasequery` asks from an unprivileged port
+                        reply_to_source_port=[f"{LEGIT}/32"],
                         subnets=[Subnet4("198.18.0.0/15", (str(FIRST), str(LAST)))])
     text = conf.read_text()
     assert text.rstrip().endswith("port = 67"), text       # [leasequery4.bulk] comes last
