@@ -1,24 +1,44 @@
-//! What the engine refused lately, for the operator: drops that protect the server (rate limits,
-//! refused relays and unicast sources, over-long fields, replies that could not fit) tallied by
-//! reason and by where they came from, taken by the I/O shell at most every
-//! [`REPORT_INTERVAL_MS`] as one [`DropReport`], whose `Display` is one log line. Ordinary
-//! outcomes (a client that chose another server, an unknown client's DHCPREQUEST) are only
-//! counted ([`super::Counters`]). Memory is bounded: at most [`MAX_ORIGINS`] origins are tallied
-//! between two reports; drops from further ones are counted together.
+//! What the engine refused lately, for the operator: the service-neutral drop log
+//! ([`crate::droplog`]) with the engine's reasons, tallied by where the messages came from. Only
+//! drops that protect the server (rate limits, refused relays and unicast sources, over-long
+//! fields, replies that could not fit) are logged; ordinary outcomes (a client that chose another
+//! server, an unknown client's DHCPREQUEST) are only counted ([`super::Counters`]).
 
 use super::counters::DropReason;
-use std::collections::HashMap;
+use crate::droplog::{self, Reason};
 use std::fmt;
 use std::net::Ipv4Addr;
 
-/// Least time between two reports, in milliseconds.
-pub const REPORT_INTERVAL_MS: u64 = 5_000;
+/// The engine's refusals since the last report, by origin.
+pub type DropLog = droplog::DropLog<DropReason, Origin>;
 
-/// Origins tallied between two reports.
-pub const MAX_ORIGINS: usize = 256;
+/// What the engine refused over a period, and where it came from.
+pub type DropReport = droplog::DropReport<DropReason, Origin>;
 
-/// Origins named in a report, most drops first.
-pub const TOP_ORIGINS: usize = 5;
+impl Reason for DropReason {
+    const ALL: &'static [DropReason] = &DropReason::ALL;
+    const SERVICE: &'static str = "dhcp4";
+    const DROPPED: &'static str = "messages refused";
+    const RATE_LIMITS: &'static str = "[dhcp4.rate-limit]";
+
+    fn index(self) -> usize {
+        self as usize
+    }
+    fn name(self) -> &'static str {
+        DropReason::name(self)
+    }
+    fn is_rate_limit(self) -> bool {
+        matches!(
+            self,
+            DropReason::RateLimitedClient
+                | DropReason::RateLimitedCircuit
+                | DropReason::RateLimitedRelay
+        )
+    }
+    fn is_reported(self) -> bool {
+        self.is_warning()
+    }
+}
 
 /// An interface's name as the kernel holds it (at most 15 octets), kept without allocating.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -71,132 +91,10 @@ impl fmt::Display for Origin {
     }
 }
 
-/// The drops since the last report.
-#[derive(Debug, Default)]
-pub struct DropLog {
-    first_ms: Option<u64>,
-    last_report_ms: Option<u64>,
-    by_reason: [u64; DropReason::ALL.len()],
-    by_origin: HashMap<Origin, u64>,
-    untallied: u64,
-}
-
-impl DropLog {
-    /// Notes one drop, if it is one the operator should hear of ([`DropReason::is_warning`]).
-    pub fn record(&mut self, reason: DropReason, origin: Origin, now_ms: u64) {
-        if !reason.is_warning() {
-            return;
-        }
-        self.first_ms.get_or_insert(now_ms);
-        self.by_reason[reason as usize] += 1;
-        if let Some(n) = self.by_origin.get_mut(&origin) {
-            *n += 1;
-        } else if self.by_origin.len() < MAX_ORIGINS {
-            self.by_origin.insert(origin, 1);
-        } else {
-            self.untallied += 1;
-        }
-    }
-
-    /// The drops since the last report, when there were any and the last report is at least
-    /// [`REPORT_INTERVAL_MS`] old; `None` otherwise (the drops wait for the next call).
-    pub fn take(&mut self, now_ms: u64) -> Option<DropReport> {
-        let first = self.first_ms?;
-        if self
-            .last_report_ms
-            .is_some_and(|last| now_ms.saturating_sub(last) < REPORT_INTERVAL_MS)
-        {
-            return None;
-        }
-        let by_reason = DropReason::ALL
-            .iter()
-            .map(|&r| (r, self.by_reason[r as usize]))
-            .filter(|&(_, n)| n > 0)
-            .collect();
-        let mut origins: Vec<(Origin, u64)> = self.by_origin.drain().collect();
-        origins.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let others = origins
-            .iter()
-            .skip(TOP_ORIGINS)
-            .map(|&(_, n)| n)
-            .sum::<u64>()
-            + self.untallied;
-        origins.truncate(TOP_ORIGINS);
-        let report = DropReport {
-            period_ms: now_ms.saturating_sub(first),
-            by_reason,
-            top: origins,
-            others,
-        };
-        *self = DropLog {
-            last_report_ms: Some(now_ms),
-            ..DropLog::default()
-        };
-        Some(report)
-    }
-}
-
-/// What was refused over a period, and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DropReport {
-    /// From the first drop of the period to the report, in milliseconds.
-    pub period_ms: u64,
-    /// Drops per reason, in [`DropReason::ALL`] order, reasons without any left out.
-    pub by_reason: Vec<(DropReason, u64)>,
-    /// The origins with the most drops, most first, at most [`TOP_ORIGINS`].
-    pub top: Vec<(Origin, u64)>,
-    /// Drops from every other origin.
-    pub others: u64,
-}
-
-impl DropReport {
-    /// Drops in all.
-    pub fn total(&self) -> u64 {
-        self.by_reason.iter().map(|&(_, n)| n).sum()
-    }
-}
-
-impl fmt::Display for DropReport {
-    /// One line: `dhcp4: 1210 messages refused in 4.2 s: rate-limited-client 1200,
-    /// unicast-not-served 10; from relay 198.51.100.1 1200, 203.0.113.9 10`, with a pointer to
-    /// the setting when a rate limit refused messages.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "dhcp4: {} messages refused in {}.{} s: ",
-            self.total(),
-            self.period_ms / 1000,
-            self.period_ms % 1000 / 100
-        )?;
-        for (i, (reason, n)) in self.by_reason.iter().enumerate() {
-            let sep = if i == 0 { "" } else { ", " };
-            write!(f, "{sep}{} {n}", reason.name())?;
-        }
-        for (i, (origin, n)) in self.top.iter().enumerate() {
-            let sep = if i == 0 { "; from " } else { ", " };
-            write!(f, "{sep}{origin} {n}")?;
-        }
-        if self.others > 0 {
-            write!(f, ", others {}", self.others)?;
-        }
-        let limited = self.by_reason.iter().any(|(r, _)| {
-            matches!(
-                r,
-                DropReason::RateLimitedClient
-                    | DropReason::RateLimitedCircuit
-                    | DropReason::RateLimitedRelay
-            )
-        });
-        if limited {
-            write!(f, " (rate limits: [dhcp4.rate-limit])")?;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::droplog::{MAX_ORIGINS, TOP_ORIGINS};
 
     #[test]
     fn only_warnings_are_reported_at_most_once_per_interval() {
@@ -219,7 +117,7 @@ mod tests {
             r.to_string(),
             "dhcp4: 1210 messages refused in 4.2 s: rate-limited-client 1200, \
              unicast-not-served 10; from relay 198.51.100.1 1200, 203.0.113.0 1, 203.0.113.1 1, \
-             203.0.113.2 1, 203.0.113.3 1, others 6 (rate limits: [dhcp4.rate-limit])"
+             203.0.113.2 1, 203.0.113.3 1, 6 others 6 (rate limits: [dhcp4.rate-limit])"
         );
         log.record(
             DropReason::FieldTooLong,
@@ -247,7 +145,7 @@ mod tests {
             let a = Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 18, 0, 0)) + n);
             log.record(DropReason::RateLimitedRelay, Origin::Relay(a), 0);
         }
-        assert_eq!(log.by_origin.len(), MAX_ORIGINS);
+        assert_eq!(log.origins(), MAX_ORIGINS);
         let r = log.take(0).unwrap();
         assert_eq!(r.total(), 1000);
         assert_eq!(r.others, 1000 - TOP_ORIGINS as u64);

@@ -222,28 +222,10 @@ impl FreeAddresses {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Pool as PoolConfig, Seconds, Timers};
     use lessor_store::{Binding4, Completion, HwAddr, State4, Store};
 
     fn subnet(pools: &[(&str, &str)], exclude: &[&str]) -> Subnet {
-        Subnet {
-            prefix: "198.18.0.0/15".parse().unwrap(),
-            pools: pools
-                .iter()
-                .map(|(f, l)| PoolConfig {
-                    first: f.parse().unwrap(),
-                    last: l.parse().unwrap(),
-                })
-                .collect(),
-            exclude: exclude.iter().map(|a| a.parse().unwrap()).collect(),
-            timers: Timers {
-                lease_time: Seconds(3600),
-                renew_time: Seconds(1800),
-                rebind_time: Seconds(3150),
-            },
-            options: Vec::new(),
-            reservations: Vec::new(),
-        }
+        crate::dhcp4::test_subnet("198.18.0.0/15", pools, exclude)
     }
 
     fn ip(s: &str) -> Ipv4Addr {

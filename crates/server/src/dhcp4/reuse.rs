@@ -105,26 +105,14 @@ impl Reusable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Pool, Seconds, Timers};
     use lessor_store::{Binding4, Completion, HwAddr, State4, Store};
 
+    /// `prefix` with one pool of all its host addresses.
     fn subnet(prefix: &str) -> Subnet {
         let net: ipnet::Ipv4Net = prefix.parse().unwrap();
-        Subnet {
-            prefix: net,
-            pools: vec![Pool {
-                first: Ipv4Addr::from(u32::from(net.network()) + 1),
-                last: Ipv4Addr::from(u32::from(net.broadcast()) - 1),
-            }],
-            exclude: Vec::new(),
-            timers: Timers {
-                lease_time: Seconds(3600),
-                renew_time: Seconds(1800),
-                rebind_time: Seconds(3150),
-            },
-            options: Vec::new(),
-            reservations: Vec::new(),
-        }
+        let first = Ipv4Addr::from(u32::from(net.network()) + 1).to_string();
+        let last = Ipv4Addr::from(u32::from(net.broadcast()) - 1).to_string();
+        crate::dhcp4::test_subnet(prefix, &[(&first, &last)], &[])
     }
 
     fn ip(s: &str) -> Ipv4Addr {

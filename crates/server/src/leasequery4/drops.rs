@@ -1,164 +1,42 @@
-//! What the responder dropped, for the operator: a tally of drops by reason and by requester
-//! (source address), taken by the I/O shell at most every [`REPORT_INTERVAL_MS`] as one
-//! [`DropReport`], whose `Display` is one log line. The counters ([`super::Counters`]) keep the
-//! totals since start; this is the "what happened lately, and from whom" view a log needs.
-//!
-//! Memory is bounded: at most [`MAX_SOURCES`] requesters are tallied by address between two
-//! reports; drops from further ones are counted together.
+//! What the responder dropped, for the operator: the service-neutral drop log
+//! ([`crate::droplog`]) with the responder's reasons, tallied by requester (source address).
 
 use super::counters::DropReason;
-use std::collections::HashMap;
-use std::fmt;
+use crate::droplog::{self, Reason};
 use std::net::Ipv4Addr;
 
-/// Least time between two reports, in milliseconds.
-pub const REPORT_INTERVAL_MS: u64 = 5_000;
+/// The responder's drops since the last report, by requester.
+pub type DropLog = droplog::DropLog<DropReason, Ipv4Addr>;
 
-/// Requesters tallied by address between two reports.
-pub const MAX_SOURCES: usize = 256;
+/// What the responder dropped over a period, and from whom.
+pub type DropReport = droplog::DropReport<DropReason, Ipv4Addr>;
 
-/// Requesters named in a report, most drops first.
-pub const TOP_SOURCES: usize = 5;
+impl Reason for DropReason {
+    const ALL: &'static [DropReason] = &DropReason::ALL;
+    const SERVICE: &'static str = "leasequery";
+    const DROPPED: &'static str = "queries dropped";
+    const RATE_LIMITS: &'static str = "[leasequery4] rate-limit";
 
-/// The drops since the last report.
-#[derive(Debug, Default)]
-pub struct DropLog {
-    /// When the first drop of this period happened (monotonic ms).
-    first_ms: Option<u64>,
-    /// When the last report was taken.
-    last_report_ms: Option<u64>,
-    by_reason: [u64; DropReason::ALL.len()],
-    by_source: HashMap<Ipv4Addr, u64>,
-    /// Drops from sources beyond [`MAX_SOURCES`].
-    untallied: u64,
-}
-
-impl DropLog {
-    /// Notes one drop.
-    pub fn record(&mut self, reason: DropReason, source: Ipv4Addr, now_ms: u64) {
-        self.first_ms.get_or_insert(now_ms);
-        self.by_reason[reason as usize] += 1;
-        if let Some(n) = self.by_source.get_mut(&source) {
-            *n += 1;
-        } else if self.by_source.len() < MAX_SOURCES {
-            self.by_source.insert(source, 1);
-        } else {
-            self.untallied += 1;
-        }
+    fn index(self) -> usize {
+        self as usize
     }
-
-    /// The drops since the last report, and a new period, when there were any and the last
-    /// report is at least [`REPORT_INTERVAL_MS`] old; `None` otherwise (nothing is lost: the
-    /// drops wait for the next call).
-    pub fn take(&mut self, now_ms: u64) -> Option<DropReport> {
-        let first = self.first_ms?;
-        if self
-            .last_report_ms
-            .is_some_and(|last| now_ms.saturating_sub(last) < REPORT_INTERVAL_MS)
-        {
-            return None;
-        }
-        let by_reason = DropReason::ALL
-            .iter()
-            .map(|&r| (r, self.by_reason[r as usize]))
-            .filter(|&(_, n)| n > 0)
-            .collect();
-        let mut sources: Vec<(Ipv4Addr, u64)> = self.by_source.drain().collect();
-        sources.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let others = sources
-            .iter()
-            .skip(TOP_SOURCES)
-            .map(|&(_, n)| n)
-            .sum::<u64>()
-            + self.untallied;
-        let other_sources = sources.len().saturating_sub(TOP_SOURCES);
-        sources.truncate(TOP_SOURCES);
-        let report = DropReport {
-            period_ms: now_ms.saturating_sub(first),
-            by_reason,
-            top: sources,
-            others,
-            other_sources,
-            more_sources: self.untallied > 0,
-        };
-        *self = DropLog {
-            last_report_ms: Some(now_ms),
-            ..DropLog::default()
-        };
-        Some(report)
+    fn name(self) -> &'static str {
+        DropReason::name(self)
     }
-}
-
-/// What was dropped over a period, and from whom.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DropReport {
-    /// From the first drop of the period to the report, in milliseconds.
-    pub period_ms: u64,
-    /// Drops per reason, in [`DropReason::ALL`] order, reasons without any left out.
-    pub by_reason: Vec<(DropReason, u64)>,
-    /// The requesters (source addresses) with the most drops, most first (ties: lowest
-    /// address), at most [`TOP_SOURCES`].
-    pub top: Vec<(Ipv4Addr, u64)>,
-    /// Drops from every other requester.
-    pub others: u64,
-    /// How many other requesters were tallied by address.
-    pub other_sources: usize,
-    /// Whether more requesters dropped queries than were tallied ([`MAX_SOURCES`]).
-    pub more_sources: bool,
-}
-
-impl DropReport {
-    /// Drops in all.
-    pub fn total(&self) -> u64 {
-        self.by_reason.iter().map(|&(_, n)| n).sum()
-    }
-
-    /// Drops for `reason`.
-    pub fn dropped(&self, reason: DropReason) -> u64 {
-        self.by_reason
-            .iter()
-            .find(|&&(r, _)| r == reason)
-            .map_or(0, |&(_, n)| n)
-    }
-}
-
-impl fmt::Display for DropReport {
-    /// One line: `leasequery: 1234 queries dropped in 4.2 s: rate-limited-requester 1200,
-    /// not-allowed 34; from 198.51.100.7 1200, 203.0.113.9 34` (then `, N others M` when there
-    /// are more requesters), with a pointer to the setting when a rate limit dropped queries.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "leasequery: {} queries dropped in {}.{} s: ",
-            self.total(),
-            self.period_ms / 1000,
-            self.period_ms % 1000 / 100
-        )?;
-        for (i, (reason, n)) in self.by_reason.iter().enumerate() {
-            let sep = if i == 0 { "" } else { ", " };
-            write!(f, "{sep}{} {n}", reason.name())?;
-        }
-        for (i, (source, n)) in self.top.iter().enumerate() {
-            let sep = if i == 0 { "; from " } else { ", " };
-            write!(f, "{sep}{source} {n}")?;
-        }
-        if self.others > 0 {
-            let more = if self.more_sources { "+" } else { "" };
-            write!(f, ", {}{more} others {}", self.other_sources, self.others)?;
-        }
-        let limited = self.dropped(DropReason::RateLimitedRequester)
-            + self.dropped(DropReason::RateLimitedRelay)
-            + self.dropped(DropReason::RateLimitedTotal);
-        if limited > 0 {
-            write!(f, " (rate limits: [leasequery4] rate-limit)")?;
-        }
-        Ok(())
+    fn is_rate_limit(self) -> bool {
+        matches!(
+            self,
+            DropReason::RateLimitedRequester
+                | DropReason::RateLimitedRelay
+                | DropReason::RateLimitedTotal
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::droplog::{MAX_ORIGINS, TOP_ORIGINS};
 
     fn a(n: u8) -> Ipv4Addr {
         Ipv4Addr::new(198, 51, 100, n)
@@ -187,10 +65,10 @@ mod tests {
         assert_eq!(r.total(), 1244);
         assert_eq!(r.period_ms, 4_200);
         assert_eq!(r.dropped(DropReason::RateLimitedRequester), 1200);
-        assert_eq!(r.top.len(), TOP_SOURCES);
+        assert_eq!(r.top.len(), TOP_ORIGINS);
         assert_eq!(r.top[0], (a(7), 1200));
         assert_eq!(r.top[1], (Ipv4Addr::new(203, 0, 113, 9), 34));
-        assert_eq!(r.others, 10 - (TOP_SOURCES as u64 - 2));
+        assert_eq!(r.others, 10 - (TOP_ORIGINS as u64 - 2));
         assert_eq!(
             r.to_string(),
             "leasequery: 1244 queries dropped in 4.2 s: malformed 10, not-allowed 34, \
@@ -226,12 +104,12 @@ mod tests {
             let source = Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 18, 0, 0)) + n);
             log.record(DropReason::NotAllowed, source, 0);
         }
-        assert_eq!(log.by_source.len(), MAX_SOURCES);
+        assert_eq!(log.origins(), MAX_ORIGINS);
         let r = log.take(0).unwrap();
         assert_eq!(r.total(), 1000);
-        assert_eq!(r.top.len(), TOP_SOURCES);
-        assert_eq!(r.others, 1000 - TOP_SOURCES as u64);
-        assert!(r.more_sources);
+        assert_eq!(r.top.len(), TOP_ORIGINS);
+        assert_eq!(r.others, 1000 - TOP_ORIGINS as u64);
+        assert!(r.more_origins);
         assert!(r.to_string().contains("251+ others 995"), "{r}");
     }
 }

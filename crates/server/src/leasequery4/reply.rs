@@ -243,18 +243,7 @@ enum Flavour {
 
 /// Codes this module computes itself rather than taking from the client's option set.
 fn computed(code: u8) -> bool {
-    matches!(
-        code,
-        code::DHCP_MESSAGE_TYPE
-            | code::SERVER_IDENTIFIER
-            | code::IP_ADDRESS_LEASE_TIME
-            | code::RENEWAL_TIME_VALUE
-            | code::REBINDING_TIME_VALUE
-            | code::CLIENT_IDENTIFIER
-            | code::RELAY_AGENT_INFORMATION
-            | code::CLIENT_LAST_TRANSACTION_TIME
-            | code::ASSOCIATED_IP
-    )
+    required(code) || code == code::ASSOCIATED_IP
 }
 
 /// The binding a lease reply is about, and how it stands.

@@ -31,13 +31,15 @@ pub struct Snapshot4 {
     pending: OrdMap<u32, Pending4>,
 }
 
-/// Merges two iterators of bindings, each in address order, into one in address order.
-struct ByAddress<'a, A: Iterator<Item = &'a Arc<Binding4>>, B: Iterator<Item = &'a Arc<Binding4>>> {
+/// Merges two iterators of bindings, each sorted by `order`, into one sorted by `order` (on a
+/// tie, `a` first).
+struct Merge<'a, A: Iterator<Item = &'a Arc<Binding4>>, B: Iterator<Item = &'a Arc<Binding4>>> {
     a: Peekable<A>,
     b: Peekable<B>,
+    order: fn(&Binding4, &Binding4) -> Ordering,
 }
 
-impl<'a, A, B> Iterator for ByAddress<'a, A, B>
+impl<'a, A, B> Iterator for Merge<'a, A, B>
 where
     A: Iterator<Item = &'a Arc<Binding4>>,
     B: Iterator<Item = &'a Arc<Binding4>>,
@@ -46,33 +48,15 @@ where
 
     fn next(&mut self) -> Option<Self::Item> {
         match (self.a.peek(), self.b.peek()) {
-            (Some(x), Some(y)) if y.address < x.address => self.b.next(),
+            (Some(x), Some(y)) if (self.order)(y, x) == Ordering::Less => self.b.next(),
             (Some(_), _) => self.a.next(),
             (None, _) => self.b.next(),
         }
     }
 }
 
-/// Merges two iterators of bindings, each most recent first, into one most recent first.
-struct ByRecency<'a, A: Iterator<Item = &'a Arc<Binding4>>, B: Iterator<Item = &'a Arc<Binding4>>> {
-    a: Peekable<A>,
-    b: Peekable<B>,
-}
-
-impl<'a, A, B> Iterator for ByRecency<'a, A, B>
-where
-    A: Iterator<Item = &'a Arc<Binding4>>,
-    B: Iterator<Item = &'a Arc<Binding4>>,
-{
-    type Item = &'a Arc<Binding4>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        match (self.a.peek(), self.b.peek()) {
-            (Some(x), Some(y)) if most_recent_first(y, x) == Ordering::Less => self.b.next(),
-            (Some(_), _) => self.a.next(),
-            (None, _) => self.b.next(),
-        }
-    }
+fn by_address(a: &Binding4, b: &Binding4) -> Ordering {
+    a.address.cmp(&b.address)
 }
 
 /// One of the table's two index walks.
@@ -164,7 +148,7 @@ impl Snapshot4 {
 
     /// All bindings in address order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Binding4>> + '_ {
-        ByAddress {
+        Merge {
             a: self
                 .table
                 .iter()
@@ -175,13 +159,14 @@ impl Snapshot4 {
                 .values()
                 .filter_map(|p| p.durable.as_ref())
                 .peekable(),
+            order: by_address,
         }
     }
 
     /// Bindings with address `>= from`, in address order.
     pub fn range_from(&self, from: Ipv4Addr) -> impl Iterator<Item = &Arc<Binding4>> + '_ {
         let from = u32::from(from);
-        ByAddress {
+        Merge {
             a: self
                 .table
                 .range_from(from)
@@ -192,6 +177,7 @@ impl Snapshot4 {
                 .range(from..)
                 .filter_map(|(_, p)| p.durable.as_ref())
                 .peekable(),
+            order: by_address,
         }
     }
 
@@ -370,9 +356,10 @@ impl Snapshot4 {
             .filter(|d| d.has_index_key(i, id))
             .collect();
         durable.sort_by(|a, b| most_recent_first(a, b));
-        ByRecency {
+        Merge {
             a: ranked.peekable(),
             b: durable.into_iter().peekable(),
+            order: most_recent_first,
         }
     }
 
