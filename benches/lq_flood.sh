@@ -92,7 +92,7 @@ LEASES=$OUT/$BINDINGS.leases
 [ -s "$LEASES" ] || python3 "$ROOT/benches/gen_isc_leases.py" "$BINDINGS" "$LEASES" "$BINDINGS"
 echo "relay-000000" > "$OUT/relay.txt"
 
-config() { # DIR
+config() { # DIR BIN
   cat > "$1/lessor.toml" <<CONF
 [server]
 store = "lessor.db"
@@ -114,17 +114,21 @@ options = { routers = ["$SRV_IP"] }
 requesters = ["198.18.0.0/15"]
 $(if [ "$RATE_LIMIT" != default ]; then set -- $RATE_LIMIT; echo "rate-limit = { per-requester = $1, total = $2 }"; fi)
 CONF
+  # The DORA generator is one relay: a DHCP per-relay limit (2,000/s by default where the binary
+  # has one) would be the DORA figure. Binaries without [dhcp4.rate-limit] refuse the key.
+  printf '\n[dhcp4.rate-limit]\nper-relay = 0\n' >> "$1/lessor.toml"
+  "$2" check "$1/lessor.toml" > /dev/null 2>&1 || sed -i '/^\[dhcp4.rate-limit\]$/,$d' "$1/lessor.toml"
 }
 
 # store NAME BIN: the imported store of that binary (imported once), copied for a run.
 store() {
   local dir=$OUT/$1
   if [ ! -s "$dir/base.db" ]; then
-    rm -rf "$dir"; mkdir -p "$dir"; config "$dir"
+    rm -rf "$dir"; mkdir -p "$dir"; config "$dir" "$2"
     "$2" leases import --isc "$LEASES" --config "$dir/lessor.toml" > "$dir/import.log" 2>&1
     mv "$dir/lessor.db" "$dir/base.db"
   fi
-  config "$dir"  # the store is reused; the config follows this invocation's options
+  config "$dir" "$2"  # the store is reused; the config follows this invocation's options
   rm -f "$dir"/lessor.db*
   cp "$dir/base.db" "$dir/lessor.db"
 }
