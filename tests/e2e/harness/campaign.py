@@ -155,8 +155,7 @@ def udp_sockets(ns: Namespace, port: int) -> List[Dict[str, int]]:
 
 # ------------------------------------------------------------------ the server
 
-def write_config(path: Path, store: Path, *, lease_time: str, stats_interval: str,
-                 source_port_replies: bool = True) -> Path:
+def write_config(path: Path, store: Path, *, lease_time: str, stats_interval: str) -> Path:
     """The campaign's `lessor serve` config: the client link's subnet (dhclient, through the
     relay), the flood's subnet (its primed clients), both relays, the leasequery requesters
     (the relay's address for `lessor query`, the flood's two), answered on their source port
@@ -189,10 +188,8 @@ pools = ["{FLOOD_POOL[0]}-{FLOOD_POOL[1]}"]
 [leasequery4]
 requesters = ["{addressing.RELAY_UP_V4}/32", "{FLOOD_ADDR}/32", "{LEGACY_ADDR}/32"]
 legacy = [{{ requester = "{LEGACY_ADDR}", message-type = 10 }}]
+reply-to-source-port = ["{addressing.RELAY_UP_V4}/32", "{FLOOD_ADDR}/32", "{LEGACY_ADDR}/32"]
 """
-    if source_port_replies:
-        text += (f'reply-to-source-port = ["{addressing.RELAY_UP_V4}/32", "{FLOOD_ADDR}/32", '
-                 f'"{LEGACY_ADDR}/32"]\n')
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
@@ -463,11 +460,6 @@ def run_campaign(artifacts: Path, *, count: int, rate: float = 20_000.0, seed: i
         store = artifacts / "lessor" / "lessor.db"
         conf = write_config(artifacts / "lessor" / "lessor.toml", store,
                             lease_time=f"{lease_seconds}s", stats_interval=stats_interval)
-        checked = run([str(lessor_bin()), "check", str(conf)], check=False)
-        if "unknown field `reply-to-source-port`" in checked.stdout + checked.stderr:
-            # a server from before that setting answers every requester on its source port
-            conf = write_config(conf, store, lease_time=f"{lease_seconds}s",
-                                stats_interval=stats_interval, source_port_replies=False)
         srv = LessorServer(pm, topo.server, conf, store)
         srv.check()
         srv.start()
