@@ -362,8 +362,9 @@ impl Engine4 {
     /// Who may send what, and how often, read from the view before anything is parsed: the
     /// relay or interface the message came through, the unicast rule (docs/protocol.md
     /// decision 13), the rate limits, the lengths of the fields the server keeps and echoes.
-    /// Returns the served interface of a direct broadcast message.
-    fn admit(&mut self, rx: &Message4<'_>, now: Now) -> Result<Option<Interface>, DropReason> {
+    /// Returns the served interface of a direct broadcast message (its place in `served`: a
+    /// position, not a copy, as this runs for every message).
+    fn admit(&mut self, rx: &Message4<'_>, now: Now) -> Result<Option<usize>, DropReason> {
         let p = &rx.packet;
         let giaddr = p.giaddr();
         let mut interface = None;
@@ -372,12 +373,12 @@ impl Engine4 {
                 return Err(DropReason::RelayNotAllowed);
             }
             Link::Relay(giaddr)
-        } else if let Some(i) = rx
+        } else if let Some(at) = rx
             .interface_index
-            .and_then(|i| self.served.iter().find(|s| s.index == i))
+            .and_then(|i| self.served.iter().position(|s| s.index == i))
         {
-            interface = Some(i.clone());
-            Link::Interface(i.index)
+            interface = Some(at);
+            Link::Interface(self.served[at].index)
         } else {
             // A client with an address may talk to us unicast (RENEWING, DHCPRELEASE,
             // DHCPINFORM behind a relay): on a listen address, and only from a configured
@@ -430,7 +431,7 @@ impl Engine4 {
             Ok(i) => i,
             Err(reason) => return self.drop(reason),
         };
-        let interface = interface.as_ref();
+        let interface = interface.map(|at| &self.served[at]);
         let now = now.wall;
         let Ok(repr) = Repr::parse(&rx.packet) else {
             return self.drop(DropReason::Malformed);
