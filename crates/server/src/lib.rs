@@ -12,3 +12,4 @@ pub mod leasequery4;
 pub mod router4;
 pub mod serve;
 pub mod stats;
+pub mod token_bucket;

@@ -20,6 +20,7 @@
 //! identity, and the circuit and relay limits hold for the rest.
 
 use crate::config::schema::Dhcp4RateLimit;
+use crate::token_bucket::{Bucket, Limit};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash};
 use std::net::Ipv4Addr;
@@ -35,9 +36,6 @@ pub const CIRCUIT_SLOTS: usize = 4_096;
 
 /// Relay (and interface, and unicast subnet) buckets kept at once.
 pub const RELAY_SLOTS: usize = 1_024;
-
-/// Milli-tokens per message.
-const COST: u64 = 1000;
 
 /// Which limit refused a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,39 +69,12 @@ pub struct Keys<'a> {
     pub link: Link,
 }
 
-/// Rate and depth of one kind of bucket; rate 0: no limit.
-#[derive(Debug, Clone, Copy)]
-struct Limit {
-    /// Tokens per second (= milli-tokens per millisecond).
-    rate: u64,
-    /// Milli-tokens held at most.
-    capacity: u64,
-}
-
+/// One entry of a table: the bucket of the key it holds.
 #[derive(Debug, Clone, Copy, Default)]
 struct Slot {
     key: u64,
     live: bool,
-    milli: u64,
-    last_ms: u64,
-}
-
-impl Slot {
-    fn refill(&mut self, limit: Limit, now_ms: u64) {
-        // A clock that goes backwards adds nothing.
-        let elapsed = now_ms.saturating_sub(self.last_ms);
-        self.milli = self
-            .milli
-            .saturating_add(elapsed.saturating_mul(limit.rate))
-            .min(limit.capacity);
-        self.last_ms = self.last_ms.max(now_ms);
-    }
-
-    fn is_full_at(&self, limit: Limit, now_ms: u64) -> bool {
-        let mut s = *self;
-        s.refill(limit, now_ms);
-        s.milli >= limit.capacity
-    }
+    bucket: Bucket,
 }
 
 /// One kind of bucket: a fixed set-associative table.
@@ -115,13 +86,10 @@ struct Table {
 
 impl Table {
     fn new(rate: u32, burst: u32, slots: usize) -> Table {
-        let rate = u64::from(rate);
+        // Rate 0: no limit, and no table.
         let slots = if rate == 0 { 0 } else { slots.max(WAYS) };
         Table {
-            limit: Limit {
-                rate,
-                capacity: u64::from(burst.max(1)).saturating_mul(COST),
-            },
+            limit: Limit::with_burst(rate, burst),
             slots: vec![Slot::default(); slots / WAYS * WAYS].into_boxed_slice(),
         }
     }
@@ -141,26 +109,18 @@ impl Table {
             None => {
                 let k = ways
                     .iter()
-                    .position(|s| !s.live || s.is_full_at(limit, now_ms))
-                    .or_else(|| (0..WAYS).min_by_key(|&k| ways[k].last_ms))
+                    .position(|s| !s.live || s.bucket.is_full_at(limit, now_ms))
+                    .or_else(|| (0..WAYS).min_by_key(|&k| ways[k].bucket.last_ms()))
                     .unwrap_or(0);
                 ways[k] = Slot {
                     key,
                     live: true,
-                    milli: limit.capacity,
-                    last_ms: now_ms,
+                    bucket: Bucket::full(limit, now_ms),
                 };
                 k
             }
         };
-        let slot = &mut ways[k];
-        slot.refill(limit, now_ms);
-        if slot.milli >= COST {
-            slot.milli -= COST;
-            true
-        } else {
-            false
-        }
+        ways[k].bucket.take(limit, now_ms)
     }
 
     fn live(&self) -> usize {

@@ -33,6 +33,7 @@
 //!   bucket is the same as a new one, so nothing is lost); if none has, the bucket used least
 //!   recently is evicted. Eviction scans the table (O([`MAX_BUCKETS`])) only when it is full.
 
+use crate::token_bucket::{Bucket, Limit, COST};
 use ipnet::IpNet;
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
@@ -41,9 +42,6 @@ use std::net::{IpAddr, Ipv4Addr};
 
 /// Most requester buckets kept at once.
 pub const MAX_BUCKETS: usize = 4096;
-
-/// Milli-tokens per query.
-const COST: i64 = 1000;
 
 /// Index entries examined per extra token (see the module docs): a query by IP of a client
 /// with one lease examines none and costs 1 token, a query by relay-id with a full
@@ -80,74 +78,6 @@ impl AllowList {
     /// The strict rule above: the source and giaddr are both allowed.
     pub fn allows(&self, source: Ipv4Addr, giaddr: Ipv4Addr) -> bool {
         self.contains(source) && self.contains(giaddr)
-    }
-}
-
-/// A token bucket in milli-tokens (see [`Limit`] for its rate and depth); negative: in debt.
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    milli: i64,
-    last_ms: u64,
-}
-
-/// The refill rate and depth of a kind of bucket.
-#[derive(Debug, Clone, Copy)]
-struct Limit {
-    /// Tokens per second (= milli-tokens per millisecond).
-    rate: u32,
-    /// Milli-tokens held at most.
-    capacity: i64,
-}
-
-impl Limit {
-    fn new(rate: u32, burst_seconds: u32) -> Limit {
-        Limit {
-            rate,
-            capacity: i64::from(rate)
-                .saturating_mul(i64::from(burst_seconds.max(1)))
-                .saturating_mul(COST),
-        }
-    }
-}
-
-impl Bucket {
-    fn full(limit: Limit, now_ms: u64) -> Bucket {
-        Bucket {
-            milli: limit.capacity,
-            last_ms: now_ms,
-        }
-    }
-
-    fn refill(&mut self, limit: Limit, now_ms: u64) {
-        // A clock that goes backwards adds nothing (and never panics).
-        let elapsed = i64::try_from(now_ms.saturating_sub(self.last_ms)).unwrap_or(i64::MAX);
-        self.milli = self
-            .milli
-            .saturating_add(elapsed.saturating_mul(i64::from(limit.rate)))
-            .min(limit.capacity);
-        self.last_ms = self.last_ms.max(now_ms);
-    }
-
-    fn take(&mut self, limit: Limit, now_ms: u64) -> bool {
-        self.refill(limit, now_ms);
-        if self.milli >= COST {
-            self.milli -= COST;
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Takes `milli` more whatever the balance, down to minus the bucket's depth.
-    fn charge(&mut self, limit: Limit, milli: i64, now_ms: u64) {
-        self.refill(limit, now_ms);
-        self.milli = self.milli.saturating_sub(milli).max(-limit.capacity);
-    }
-
-    fn is_full_at(&self, limit: Limit, now_ms: u64) -> bool {
-        let mut b = *self;
-        b.refill(limit, now_ms);
-        b.milli >= limit.capacity
     }
 }
 
@@ -254,7 +184,7 @@ impl Buckets {
             if let Some(oldest) = self
                 .map
                 .iter()
-                .min_by_key(|(a, b)| (b.last_ms, **a))
+                .min_by_key(|(a, b)| (b.last_ms(), **a))
                 .map(|(a, _)| *a)
             {
                 self.map.remove(&oldest);
@@ -287,8 +217,8 @@ impl RateLimiter {
         burst_seconds: u32,
         max_buckets: usize,
     ) -> RateLimiter {
-        let total_limit = Limit::new(total, burst_seconds);
-        let each = Limit::new(per_requester, burst_seconds);
+        let total_limit = Limit::with_seconds(total, burst_seconds);
+        let each = Limit::with_seconds(per_requester, burst_seconds);
         RateLimiter {
             requesters: Buckets::new(each, max_buckets),
             relays: Buckets::new(each, max_buckets),

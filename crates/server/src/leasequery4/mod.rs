@@ -126,9 +126,9 @@ impl Responder4 {
 
     /// What was dropped, why and from whom since the last report, for one log line
     /// (`Display`): `None` when nothing was dropped or the last report is less than
-    /// [`crate::droplog::REPORT_INTERVAL_MS`] old (the drops then wait for the next call, nothing is
-    /// lost). The I/O shell calls it from a timer, every second or so, with the same
-    /// monotonic clock it gives [`Responder4::handle`].
+    /// [`crate::droplog::REPORT_INTERVAL_MS`] old (the drops then wait for the next call,
+    /// nothing is lost). The I/O shell calls it from a timer, every second or so, with the
+    /// same monotonic clock it gives [`Responder4::handle`].
     pub fn take_drop_report(&self, now_ms: u64) -> Option<DropReport> {
         self.drops
             .lock()
