@@ -39,6 +39,7 @@ pub mod sqlite;
 pub mod store;
 pub mod table;
 pub mod v4;
+pub mod v6;
 mod writer;
 
 pub use backend::{Backend, Loaded, NullBackend, SkippedRow};
@@ -55,5 +56,9 @@ pub use v4::binding::{Binding4, Fields4, HwAddr, Index4, State4, MAX_CLIENT_FIEL
 pub use v4::front::{Batch4, Front4};
 pub use v4::snapshot::{Cursor4, Snapshot4};
 pub use v4::{Change4, Loaded4};
+pub use v6::binding::{
+    link_key, Binding6, Fields6, IaType, Index6, Key6, State6, MAX_DUID, MAX_RELAY_CHAIN,
+    MAX_RELAY_FIELD,
+};
 pub use writer::completing_group;
 pub use writer::{Health, WriterStats, MAX_BACKLOG, MAX_GROUP};
