@@ -2,6 +2,7 @@
 //! resolved [`Config`] or every mistake with file, line, column and key. A server never starts
 //! on a config that failed here.
 
+pub mod dhcp6;
 mod duration;
 mod error;
 mod locate;
@@ -9,6 +10,10 @@ pub mod options;
 pub mod schema;
 mod validate;
 
+pub use dhcp6::{
+    AddressPool6, ConfiguredOption6, Dhcp6, Lifetimes6, Link6, PrefixPool6, Reservation6,
+    ServerDuid,
+};
 pub use duration::Seconds;
 pub use error::{ConfigError, ConfigErrors};
 pub use locate::{KeyPath, Position, Segment};
