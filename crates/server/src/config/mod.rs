@@ -32,6 +32,8 @@ pub struct Config {
     pub dhcp4: Option<Dhcp4>,
     /// `[leasequery4]` (or the earlier `[leasequery]`) with its server identifier resolved.
     pub leasequery4: Option<Leasequery4>,
+    /// `[dhcp6]` with its links, pools, lifetimes and options resolved.
+    pub dhcp6: Option<Dhcp6>,
     /// What the file should say differently though it loads (the earlier layout), located like
     /// errors; `lessor check` prints them and `lessor serve` logs them.
     pub warnings: Vec<ConfigError>,
@@ -115,6 +117,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
             file: parsed,
             dhcp4,
             leasequery4,
+            dhcp6: None,
             warnings: located(warnings),
         });
     }
