@@ -7,7 +7,8 @@
 set -euo pipefail
 
 PYTHON="${PYTHON:-python3}"
-DEB_PKGS=(iproute2 isc-dhcp-client isc-dhcp-relay isc-dhcp-server tshark)
+DEB_PKGS=(iproute2 isc-dhcp-client isc-dhcp-relay isc-dhcp-server tshark
+          kea-dhcp4-server kea-dhcp6-server kea-admin dhcpcd-base)
 PY_MODS=(pytest scapy)           # pip name == import name for both
 
 die() { echo "e2e-deps: ERROR: $*" >&2; exit 1; }
@@ -58,6 +59,12 @@ for svc in isc-dhcp-server isc-dhcp-relay; do
         update-rc.d "$svc" disable >/dev/null 2>&1 || true
     fi
 done
+# Kea's packages enable their daemons; the suite starts its own Kea in namespaces.
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    for svc in kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent kea-dhcp-ddns-server; do
+        systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
+    done
+fi
 for pidf in /run/dhcpd.pid /var/run/dhcpd.pid /run/dhcp-server/dhcpd.pid /run/dhcrelay.pid /var/run/dhcrelay.pid; do
     if [ -s "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
         log "stopping system daemon from $pidf (pid $(cat "$pidf"))"
@@ -65,7 +72,7 @@ for pidf in /run/dhcpd.pid /var/run/dhcpd.pid /run/dhcp-server/dhcpd.pid /run/dh
     fi
 done
 
-for b in ip dhclient dhcrelay dhcpd tshark; do
+for b in ip dhclient dhcrelay dhcpd tshark kea-dhcp4 kea-dhcp6 perfdhcp dhcpcd; do
     command -v "$b" >/dev/null || [ -x "/usr/sbin/$b" ] || [ -x "/sbin/$b" ] || die "binary '$b' missing after install"
 done
 
