@@ -7,6 +7,7 @@
 pub mod bulk4;
 pub mod config;
 pub mod dhcp4;
+pub mod dhcp6;
 pub mod droplog;
 pub mod leasequery4;
 pub mod router4;
