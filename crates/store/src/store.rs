@@ -100,7 +100,7 @@ impl Store {
     /// Loads every binding from `backend` and starts the writer thread.
     pub fn open(mut backend: Box<dyn Backend>) -> Result<(Store, LoadReport), StoreError> {
         let loaded = backend.load()?;
-        let (v4, v4_report) = Family4::load(loaded.v4);
+        let (v4, v4_report) = Family4::load(loaded.v4.bindings);
         let core = Core {
             writer: Writer::spawn(backend)?,
             sequence: AtomicU64::new(1),
