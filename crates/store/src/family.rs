@@ -43,7 +43,7 @@ pub(crate) trait Persisted: Record<Key: Hash> {
     fn delete_change(key: Self::Key) -> Change;
 
     /// The record's place in the store's order of transactions.
-    fn sequence(&self) -> u64;
+    fn transaction(&self) -> u64;
 
     /// Stamps a record about to replace `replaced`: its transaction number `sequence`, and when
     /// it entered its state (kept from `replaced` when it continues that state, else implied by
@@ -159,7 +159,7 @@ impl<R: Persisted> Family<R> {
         self.lock()
             .table
             .iter()
-            .map(|b| b.sequence())
+            .map(|b| b.transaction())
             .max()
             .unwrap_or(0)
     }
@@ -365,7 +365,7 @@ impl<R: Persisted> Batch<'_, R> {
     /// Inserts or replaces a record exactly as given (its transaction number included; later
     /// upserts are still numbered above it). Returns the replaced record.
     pub(crate) fn restore(&mut self, record: R) -> Option<Arc<R>> {
-        self.core.saw_sequence(record.sequence());
+        self.core.saw_sequence(record.transaction());
         self.put(record)
     }
 

@@ -36,8 +36,12 @@ impl<R: Record> Clone for View<R> {
 
 /// Merges two iterators of records, each sorted by `order`, into one sorted by `order` (on a
 /// tie, `a` first).
-pub(crate) struct Merge<'a, R: Record, A: Iterator<Item = &'a Arc<R>>, B: Iterator<Item = &'a Arc<R>>>
-{
+pub(crate) struct Merge<
+    'a,
+    R: Record,
+    A: Iterator<Item = &'a Arc<R>>,
+    B: Iterator<Item = &'a Arc<R>>,
+> {
     pub(crate) a: Peekable<A>,
     pub(crate) b: Peekable<B>,
     pub(crate) order: fn(&R, &R) -> Ordering,
@@ -67,9 +71,7 @@ pub(crate) fn by_key<R: Record>(a: &R, b: &R) -> Ordering {
 
 /// The ranked indexes' order: most recent first ([`Record::recency`]), then lowest key.
 pub(crate) fn recent_first<R: Record>(a: &R, b: &R) -> Ordering {
-    b.recency()
-        .cmp(&a.recency())
-        .then(a.key().cmp(&b.key()))
+    b.recency().cmp(&a.recency()).then(a.key().cmp(&b.key()))
 }
 
 /// One of the table's two index walks.
@@ -303,7 +305,8 @@ impl<R: Record> View<R> {
 
     /// A lazy cursor over the records with `id` in ranked index `index`: the
     /// [`Record::is_ranked`] ones most recent first ([`recent_first`]), then the others in key
-    /// order. Finding the first is O(log n) however many records carry `id`.
+    /// order. Finding the first is O(log n) however many records carry `id`. For an index that
+    /// is not ranked, every record in key order (as [`View::cursor`]).
     pub(crate) fn ranked_cursor(&self, index: usize, id: &[u8]) -> RankedThenRest<R> {
         let mut durable: Vec<Arc<R>> = self
             .pending
@@ -431,7 +434,9 @@ impl<R: Record> RankedThenRest<R> {
             };
         }
         match (&self.peeked, self.durable.front()) {
-            (Some(p), Some(d)) if recent_first::<R>(d, p) == Ordering::Less => self.durable.pop_front(),
+            (Some(p), Some(d)) if recent_first::<R>(d, p) == Ordering::Less => {
+                self.durable.pop_front()
+            }
             (Some(_), _) => self.peeked.take(),
             (None, _) => self.durable.pop_front(),
         }

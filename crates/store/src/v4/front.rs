@@ -21,7 +21,7 @@
 //! must not believe a client holds what the disk never got; a later change of the same address
 //! is left alone (it has its own commit to come).
 //!
-//! The mechanism is shared with DHCPv6 ([`crate::family`], generic over the record); this
+//! The mechanism is shared with DHCPv6 (`family.rs`, generic over the record); this
 //! module gives it the v4 names and types.
 
 use std::net::Ipv4Addr;
@@ -48,7 +48,7 @@ impl Persisted for Binding4 {
         Change::V4(Change4::Delete(Ipv4Addr::from(key)))
     }
 
-    fn sequence(&self) -> u64 {
+    fn transaction(&self) -> u64 {
         self.sequence
     }
 

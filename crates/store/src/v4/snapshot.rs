@@ -2,7 +2,7 @@
 //!
 //! A snapshot is live ([`crate::Front4::snapshot`]: every change made, for the DHCP engine) or
 //! durable ([`crate::Front4::durable_snapshot`]: the addresses with a change in flight show their
-//! durable version; see [`crate::v4::front`]). Every lookup applies that overlay ([`crate::view`],
+//! durable version; see [`crate::v4::front`]). Every lookup applies that overlay (`view.rs`,
 //! shared with DHCPv6): a binding found in the table whose address has a change in flight is
 //! replaced by its durable version, which is checked again against the key of the lookup;
 //! durable versions that the live table no longer files under that key (the address went to
