@@ -287,8 +287,7 @@ impl Router6 {
         if is_server_message(outer) {
             return discard(Discard::ServerMessage);
         }
-        if !(outer == MessageType::RelayForw || is_client_message(outer) || is_leasequery(outer))
-        {
+        if !(outer == MessageType::RelayForw || is_client_message(outer) || is_leasequery(outer)) {
             return discard(Discard::UnexpectedType);
         }
         let Ok(repr) = Repr::from_bytes(rx.payload) else {
@@ -384,11 +383,7 @@ mod tests {
         ];
         for t in clients {
             assert_eq!(route(&router, &client(t).to_vec()), "dhcp", "{t}");
-            assert_eq!(
-                route(&router, &chain(2, client(t)).to_vec()),
-                "dhcp",
-                "{t}"
-            );
+            assert_eq!(route(&router, &chain(2, client(t)).to_vec()), "dhcp", "{t}");
         }
         let lq = client(MessageType::Leasequery);
         assert_eq!(route(&router, &lq.to_vec()), "leasequery");
@@ -450,12 +445,18 @@ mod tests {
             "dhcp"
         );
         assert_eq!(
-            route(&router, &chain(HOP_COUNT_LIMIT + 1, solicit.clone()).to_vec()),
+            route(
+                &router,
+                &chain(HOP_COUNT_LIMIT + 1, solicit.clone()).to_vec()
+            ),
             "too-many-hops"
         );
         // One hop claiming more relays before it than the limit allows.
         assert_eq!(
-            route(&router, &relay(HOP_COUNT_LIMIT as u8 + 1, solicit.clone()).to_vec()),
+            route(
+                &router,
+                &relay(HOP_COUNT_LIMIT as u8 + 1, solicit.clone()).to_vec()
+            ),
             "too-many-hops"
         );
         // Deeper than the wire crate parses at all.

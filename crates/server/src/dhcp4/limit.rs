@@ -20,12 +20,11 @@
 //! identity, and the circuit and relay limits hold for the rest.
 
 use crate::config::schema::Dhcp4RateLimit;
-pub use crate::token_bucket::WAYS;
 use crate::token_bucket::Table;
+pub use crate::token_bucket::WAYS;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash};
 use std::net::Ipv4Addr;
-
 
 /// Client buckets kept at once.
 pub const CLIENT_SLOTS: usize = 16_384;

@@ -69,7 +69,7 @@ pub fn to_hex(d: &[u8]) -> String {
 
 /// The octets of [`to_hex`]'s form; None if it is not that.
 pub fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || s.is_empty() {
+    if !s.len().is_multiple_of(2) || s.is_empty() {
         return None;
     }
     (0..s.len())
@@ -107,7 +107,13 @@ mod tests {
             (vec![0, 2, 0, 0, 0xab, 0x11, 1], Source::Configured)
         );
         assert_eq!(
-            resolve(&ServerDuid::Generated, Some("000300010203"), None, 0, [0; 16]),
+            resolve(
+                &ServerDuid::Generated,
+                Some("000300010203"),
+                None,
+                0,
+                [0; 16]
+            ),
             (vec![0, 3, 0, 1, 2, 3], Source::Kept)
         );
         // 2026-01-01T00:00:00Z is 820,540,800 s after 2000-01-01.

@@ -7,6 +7,7 @@
 pub mod counters;
 pub mod drops;
 pub mod duid;
+pub mod engine;
 pub mod limit;
 pub mod options;
 pub mod pools;
@@ -15,3 +16,7 @@ pub mod select;
 
 pub use crate::dhcp4::Output;
 pub use counters::{Counters, DropReason};
+pub use engine::{Engine6, Handled, ADVERT_LIFETIME, MAX_IAS, SOLICIT_BACKLOG};
+
+#[cfg(test)]
+mod tests;

@@ -44,7 +44,11 @@ struct Pool {
 
 impl Pool {
     fn key(&self, n: u128) -> Key6 {
-        let a = if self.shift >= 128 { 0 } else { n << self.shift };
+        let a = if self.shift >= 128 {
+            0
+        } else {
+            n << self.shift
+        };
         (a, self.len)
     }
 
@@ -193,7 +197,8 @@ impl Pools {
                 });
             }
             for r in &link.reservations {
-                p.never.extend(r.addresses.iter().map(|a| (u128::from(*a), 128)));
+                p.never
+                    .extend(r.addresses.iter().map(|a| (u128::from(*a), 128)));
                 p.never.extend(
                     r.prefixes
                         .iter()
