@@ -70,6 +70,9 @@ impl Relay {
     }
 }
 
+/// Answers the server sent (at once or once durable), with where they went.
+type Sent = Arc<Mutex<Vec<(Vec<u8>, Destination)>>>;
+
 struct Net {
     client: Ipv6Addr,
     inner: Relay,
@@ -77,8 +80,7 @@ struct Net {
     router: Router6,
     engine: Engine6,
     store: Arc<Store>,
-    /// Answers the server sent (at once or once durable), with where they went.
-    sent: Arc<Mutex<Vec<(Vec<u8>, Destination)>>>,
+    sent: Sent,
 }
 
 impl Net {
