@@ -241,3 +241,73 @@ fn serve_with_only_dhcp6_answers_a_relayed_solicit_and_request() {
     store.close().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn serve_with_both_families_runs_both() {
+    let dir = std::env::temp_dir().join(format!("lessor-serve46-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("leases.db");
+    let port4 = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let text = format!(
+        r#"
+[server]
+store = "{}"
+stats-interval = "0s"
+
+[dhcp4]
+server-identifier = "127.0.0.1"
+listen = ["127.0.0.1"]
+port = {port4}
+
+[[dhcp4.subnet]]
+prefix = "192.0.2.0/24"
+pools = ["192.0.2.100-192.0.2.110"]
+"#,
+        db.display()
+    );
+    let mut config = config::parse(&text, "serve46.toml").unwrap();
+    let port = free_port();
+    let mut d = dhcp6(port);
+    d.server_duid = ServerDuid::Configured(vec![0, 2, 0, 0, 0xab, 0x11, 1, 2, 3, 4]);
+    config.dhcp6 = Some(d);
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let server = {
+        let (lines, stop) = (Arc::clone(&lines), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            serve::run(&config, &stop, &|l: &str| {
+                lines.lock().unwrap().push(l.to_string())
+            })
+        })
+    };
+    wait_for(&lines, "dhcp6: listening on");
+    wait_for(&lines, "dhcp4: listening on");
+    let relay = UdpSocket::bind("[::1]:0").unwrap();
+    relay
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    relay
+        .send_to(
+            &relayed(client(MessageType::Solicit, vec![])),
+            SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
+        )
+        .unwrap();
+    assert_eq!(answer(&relay).msg_type, MessageType::Advertise);
+    stop.store(true, Ordering::Relaxed);
+    server.join().unwrap().unwrap();
+    let said = lines.lock().unwrap().join("\n");
+    assert!(
+        said.contains("dhcp6: server DUID 00:02:00:00:ab:11:01:02:03:04 (configured)"),
+        "{said}"
+    );
+    assert!(
+        said.contains("stats router6: received-relay-forw=1"),
+        "{said}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

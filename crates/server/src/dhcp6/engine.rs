@@ -232,6 +232,8 @@ pub struct Engine6 {
     config: Dhcp6,
     served: Vec<Interface>,
     pools: Pools,
+    /// Per link: its reservations by DUID (their place in the link's list).
+    reservations: Vec<HashMap<Vec<u8>, usize>>,
     adverts: HashMap<Key6, Advert>,
     counters: Arc<Counters>,
     limits: RateLimits6,
@@ -274,6 +276,17 @@ impl Engine6 {
             served: interfaces
                 .into_iter()
                 .filter(|i| config.interfaces.contains(&i.name))
+                .collect(),
+            reservations: config
+                .links
+                .iter()
+                .map(|l| {
+                    l.reservations
+                        .iter()
+                        .enumerate()
+                        .map(|(i, r)| (r.duid.clone(), i))
+                        .collect()
+                })
                 .collect(),
             config: config.clone(),
             pools,
@@ -466,8 +479,9 @@ impl Engine6 {
 
     fn reservation(&self, msg: &Msg<'_>) -> Option<&Reservation6> {
         let duid = msg.duid.as_deref()?;
-        let link = self.config.links.get(msg.link?)?;
-        link.reservations.iter().find(|r| r.duid == duid)
+        let link = msg.link?;
+        let at = *self.reservations.get(link)?.get(duid)?;
+        self.config.links[link].reservations.get(at)
     }
 
     /// The reply to `msg`: Server and Client Identifier, `body`, then the configured options
