@@ -442,14 +442,16 @@ fn link(
         if let Some(why) = not_assignable(&net) {
             out.push((at.key("prefix"), format!("{net} overlaps {why}")));
         }
-        if p.delegated_length < net.prefix_len() || p.delegated_length > 128 {
+        let (len, shortest) = (p.delegated_length, net.prefix_len());
+        if len < shortest || len > 128 {
+            let why = if len > 128 {
+                format!("{len} is longer than an IPv6 address")
+            } else {
+                format!("a /{len} cannot be cut from {net}")
+            };
             out.push((
                 at.key("delegated-length"),
-                format!(
-                    "{} is not between {net}'s length and 128: the prefixes delegated are cut \
-                     from {net}",
-                    p.delegated_length
-                ),
+                format!("{why}: delegated-length is {shortest} to 128 here"),
             ));
             continue;
         }
