@@ -297,6 +297,14 @@ fn address_pools_stay_inside_their_link_and_apart() {
     );
     assert!(e[2].message.contains("Subnet-Router anycast"), "{}", e[2]);
     assert!(e[3].message.contains("ends before it starts"), "{}", e[3]);
+    // Indexes are those written, though pools[0] was refused on its own.
+    let text = GOOD6.replace(
+        "pools = [\"2001:db8:2::100-2001:db8:2::1ff\"]",
+        "pools = [\"nonsense\", \"2001:db8:2::100-2001:db8:2::1ff\", \"2001:db8:2::1ff-2001:db8:2::200\"]",
+    );
+    let e = errors(&text);
+    assert_eq!(e[1].key.to_string(), "dhcp6.link[1].pools[2]");
+    assert!(e[1].message.contains("overlaps pools[1]"), "{}", e[1]);
 }
 
 #[test]
@@ -351,6 +359,7 @@ reservations = [
   { duid = "00:03:00:01:02:00:00:00:00:01", addresses = ["2001:db8:2::150"] },
   { duid = "01" },
   { duid = "00:03:00:01:02:00:00:00:00:03" },
+  { duid = "00:03:00:01:02:00:00:00:00:03", addresses = ["2001:db8:2::150"] },
   { duid = "00:03:00:01:02:00:00:00:00:04", options = { domain-list = ["example..net"] } },
 ]"#,
     );
@@ -365,7 +374,9 @@ reservations = [
             "dhcp6.link[1].reservations[1].addresses[0]",
             "dhcp6.link[1].reservations[2].duid",
             "dhcp6.link[1].reservations[3]",
-            "dhcp6.link[1].reservations[4].options.domain-list",
+            "dhcp6.link[1].reservations[4].duid",
+            "dhcp6.link[1].reservations[4].addresses[0]",
+            "dhcp6.link[1].reservations[5].options.domain-list",
         ],
         "{e:#?}"
     );
@@ -380,6 +391,17 @@ reservations = [
         e[3]
     );
     assert!(e[5].message.contains("reserves nothing"), "{}", e[5]);
+    // Indexes are those written, though reservations[2] was refused on its own.
+    assert!(
+        e[6].message.contains("already has reservations[3]"),
+        "{}",
+        e[6]
+    );
+    assert!(
+        e[7].message.contains("already reserved by reservations[0]"),
+        "{}",
+        e[7]
+    );
     // Inside a pool is allowed, as for DHCPv4; the same DUID on another link too.
     let ok = GOOD6.replace(
         "pools = [\"2001:db8:2::100-2001:db8:2::1ff\"]",
@@ -451,6 +473,9 @@ fn lifetimes_follow_rfc8415() {
     assert_eq!(e.key.to_string(), "dhcp6.valid-lifetime");
     assert_eq!(e.position.unwrap().line, 4);
     assert!(e.message.contains("must not exceed valid-lifetime"), "{e}");
+    let e = one_error(&GOOD6.replace("[dhcp6]\n", "[dhcp6]\npreferred-lifetime = 0\n"));
+    assert_eq!(e.key.to_string(), "dhcp6.preferred-lifetime");
+    assert!(e.message.contains("deprecated"), "{e}");
     let e = errors(&GOOD6.replace("[dhcp6]\n", "[dhcp6]\nvalid-lifetime = 0\n"));
     let keys: Vec<String> = e.iter().map(|e| e.key.to_string()).collect();
     assert!(keys.contains(&"dhcp6.valid-lifetime".into()), "{e:#?}");

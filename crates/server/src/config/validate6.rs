@@ -399,6 +399,8 @@ fn link(
     let usable =
         |a: Ipv6Addr| prefix.contains(&a) && (prefix.prefix_len() >= 127 || a != prefix.network());
     let mut address_pools: Vec<AddressPool6> = Vec::new();
+    // Where each resolved pool was written (a refused one is not resolved).
+    let mut pool_indexes: Vec<usize> = Vec::new();
     for (i, p) in l.pools.iter().enumerate() {
         let at = path.key("pools").index(i);
         let (first, last) = match parse_pool(&p.range) {
@@ -430,9 +432,11 @@ fn link(
             u128::from(q.first) <= u128::from(pool.last)
                 && u128::from(pool.first) <= u128::from(q.last)
         }) {
+            let j = pool_indexes[j];
             out.push((at, format!("{} overlaps pools[{j}]", p.range)));
             continue;
         }
+        pool_indexes.push(i);
         address_pools.push(pool);
     }
     let mut prefix_pools: Vec<PrefixPool6> = Vec::new();
@@ -473,7 +477,10 @@ fn link(
         if let Some(j) = reservations.iter().position(|e| e.duid == duid) {
             out.push((
                 at.key("duid"),
-                format!("this DUID already has reservations[{j}] on this link"),
+                format!(
+                    "this DUID already has reservations[{}] on this link",
+                    written.reservations[j]
+                ),
             ));
         }
         if r.addresses.is_empty() && r.prefixes.is_empty() && r.options.is_empty() {
@@ -492,6 +499,7 @@ fn link(
             } else if r.addresses[..k].contains(a) {
                 out.push((at, format!("{a} is named twice")));
             } else if let Some(j) = reservations.iter().position(|e| e.addresses.contains(a)) {
+                let j = written.reservations[j];
                 out.push((at, format!("{a} is already reserved by reservations[{j}]")));
             }
         }
