@@ -1,5 +1,5 @@
 //! The configuration file as written: TOML sections by family and protocol (`[server]` for what
-//! is shared, `[dhcp4]`, `[leasequery4]`; `[dhcp6]` and `[leasequery6]` join them), kebab-case
+//! is shared, `[dhcp4]`, `[leasequery4]`, `[dhcp6]`; `[leasequery6]` will join them), kebab-case
 //! keys, every default stated here once (and in docs/configuration.md). Unknown keys are errors,
 //! so a typo never silently falls back to a default. The earlier layout (`[server] identifier`,
 //! `[leasequery]`) still loads, with a warning that says what to rename.
