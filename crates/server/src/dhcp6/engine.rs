@@ -21,7 +21,8 @@
 //!   server has no binding for is answered NoBinding (no new binding is made for it).
 //! - A REQUEST ends the IA's other Active bindings (returned with lifetimes 0): one lease per IA.
 //! - Options: only those the client's ORO asks for, the most specific level winning (host,
-//!   pool of the first resource leased, link, `[dhcp6]`).
+//!   pool of the first resource leased, link, `[dhcp6]`); Preference in every ADVERTISE
+//!   (asked or not) and only there, Information Refresh Time only to INFORMATION-REQUEST.
 //! - While the store cannot commit, SOLICITs are dropped (fail closed), and also while its
 //!   queue is long; the rest is tried, and answered only once durable.
 
@@ -41,7 +42,8 @@ use lessor_store::v6::binding::{Binding6, Fields6, IaType, Key6, State6};
 use lessor_store::v6::snapshot::Snapshot6;
 use lessor_store::{Completion, Record, Store, Timestamp};
 use lessor_wire::v6::{
-    status, ClientServerMessage, DhcpOption, Duid, MessageType, Repr, OPTION_RAPID_COMMIT,
+    status, ClientServerMessage, DhcpOption, Duid, MessageType, Repr, OPTION_PREFERENCE,
+    OPTION_RAPID_COMMIT,
 };
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
@@ -60,6 +62,9 @@ pub const SOLICIT_BACKLOG: usize = lessor_store::MAX_BACKLOG / 4;
 /// Most IA options (IA_NA and IA_PD together) answered in one message; further ones are
 /// ignored and counted.
 pub const MAX_IAS: usize = 8;
+
+/// OPTION_INFORMATION_REFRESH_TIME (RFC 8415 §21.23).
+const OPTION_INFORMATION_REFRESH_TIME: u16 = 32;
 
 /// Most never-used candidates looked at for one IA (each one the snapshot shows taken is
 /// marked used, once).
@@ -439,7 +444,7 @@ impl Engine6 {
                 }
             }
             // The router hands over client messages only.
-            _ => return self.drop(DropReason::UnexpectedServerId),
+            _ => return self.drop(DropReason::NotClientMessage),
         }
         let mut msg = Msg {
             rx,
@@ -499,7 +504,17 @@ impl Engine6 {
             options.push(c.clone());
         }
         options.extend(body);
-        let asked = options::requested(&msg.client.options);
+        let mut asked = options::requested(&msg.client.options);
+        // Preference goes in every ADVERTISE and nowhere else (RFC 8415 §21.8, §18.3.1);
+        // Information Refresh Time only answers an INFORMATION-REQUEST (§21.23).
+        asked.retain(|&c| {
+            c != OPTION_PREFERENCE
+                && (c != OPTION_INFORMATION_REFRESH_TIME
+                    || msg.rx.kind == MessageType::InformationRequest)
+        });
+        if kind == MessageType::Advertise {
+            asked.insert(0, OPTION_PREFERENCE);
+        }
         if !asked.is_empty() {
             let none: &[ConfiguredOption6] = &[];
             let host = self.reservation(msg).map_or(none, |r| &r.options[..]);

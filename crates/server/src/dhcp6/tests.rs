@@ -1161,3 +1161,46 @@ fn bindings_written_at_restart_are_not_handed_out_again() {
     drop(h);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn preference_goes_in_every_advertise_and_refresh_time_only_to_information_requests() {
+    let mut c = config();
+    c.options.push(opt(7, &[255]));
+    c.options.push(opt(32, &[0, 0, 0x0e, 0x10]));
+    let mut h = Harness::with(c, Store::in_memory());
+    let oro = DhcpOption::Oro(vec![7, 32, 23]);
+    let s = client_msg(MessageType::Solicit, 1, vec![ia_na(1, &[])]);
+    h.send(&s, &one_hop(), T0);
+    let adv = h.reply();
+    assert_eq!(
+        other(&adv, 7),
+        Some(vec![255]),
+        "not asked for, sent all the same"
+    );
+    assert_eq!(other(&adv, 23), None);
+    let r = sarr(&mut h, 2, vec![ia_na(1, &[]), oro.clone()], &one_hop());
+    assert_eq!((other(&r, 7), other(&r, 32)), (None, None));
+    assert!(other(&r, 23).is_some());
+    let info = client_msg(MessageType::InformationRequest, 3, vec![oro]);
+    h.send(&info, &one_hop(), T0);
+    let r = h.reply();
+    assert_eq!(other(&r, 32), Some(vec![0, 0, 0x0e, 0x10]));
+    assert_eq!(other(&r, 7), None);
+}
+
+#[test]
+fn a_message_that_is_not_a_clients_is_dropped() {
+    let mut h = Harness::new();
+    let lq = client_msg(MessageType::Leasequery, 1, vec![]);
+    let m = crate::router6::Message6::new(
+        &lq.to_vec(),
+        SocketAddrV6::new(a(RELAY), 547, 0, 0),
+        a(LISTEN),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        h.engine.handle(&m, T0).0,
+        Handled::Dropped(DropReason::NotClientMessage)
+    );
+}
