@@ -1204,3 +1204,60 @@ fn a_message_that_is_not_a_clients_is_dropped() {
         Handled::Dropped(DropReason::NotClientMessage)
     );
 }
+
+/// A backend whose commits wait until told to go on (a disk that stalls).
+struct Gated(Arc<Mutex<Option<std::sync::mpsc::Receiver<()>>>>);
+
+impl Backend for Gated {
+    fn load(&mut self) -> Result<Loaded, StoreError> {
+        Ok(Loaded::default())
+    }
+    fn apply(&mut self, _: &[Change]) -> Result<(), StoreError> {
+        if let Some(rx) = &*self.0.lock().unwrap() {
+            let _ = rx.recv_timeout(std::time::Duration::from_secs(10));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn solicits_are_dropped_while_the_store_queue_is_long() {
+    let gate = Arc::new(Mutex::new(None));
+    let (go_on, rx) = std::sync::mpsc::channel();
+    *gate.lock().unwrap() = Some(rx);
+    let store = Store::open(Box::new(Gated(Arc::clone(&gate)))).unwrap().0;
+    let mut h = Harness::with(config(), store);
+    // A large batch the disk stalls under.
+    let n = super::SOLICIT_BACKLOG as u128 + 1;
+    h.store
+        .v6()
+        .write(lessor_store::Completion::none(), |batch| {
+            for i in 0..n {
+                let b = lessor_store::v6::binding::Binding6::new(
+                    Ipv6Addr::from(u128::from(a("2001:db8:9::")) + i),
+                    128,
+                    IaType::Na,
+                    &duid(200),
+                    1,
+                    "2001:db8:9::/64".parse().unwrap(),
+                    State6::Expired,
+                )
+                .unwrap();
+                batch.upsert(b);
+            }
+        });
+    assert!(h.store.backlog() > super::SOLICIT_BACKLOG);
+    let s = client_msg(MessageType::Solicit, 1, vec![ia_na(1, &[])]);
+    assert_eq!(
+        h.send(&s, &one_hop(), T0),
+        Handled::Dropped(DropReason::StoreBacklog)
+    );
+    go_on.send(()).unwrap();
+    *gate.lock().unwrap() = None;
+    h.store.sync().wait().unwrap();
+    assert_eq!(h.store.backlog(), 0);
+    assert_eq!(
+        h.send(&s, &one_hop(), T0),
+        Handled::Replied(MessageType::Advertise)
+    );
+}
