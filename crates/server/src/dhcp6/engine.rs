@@ -11,6 +11,8 @@
 //! - Choice per IA: the client's own binding of that IA on the link, its reservation (the n-th
 //!   reserved address to its n-th IA_NA, prefixes likewise), the address or prefix it hints if
 //!   free, a never-used one, then the one free the longest.
+//! - A link quarantined after unreadable store rows ([`super::quarantine`]) gives only what has
+//!   a loaded binding (the client's own, a reservation, an Expired or Released one).
 //! - An advertisement is an Advertised binding (memory only) for [`ADVERT_LIFETIME`]; a client's
 //!   own Active binding is advertised as is.
 //! - The server never sends Server Unicast: a REQUEST, RENEW, RELEASE or DECLINE sent unicast is
@@ -239,6 +241,8 @@ pub struct Engine6 {
     pools: Pools,
     /// Per link: its reservations by DUID (their place in the link's list).
     reservations: Vec<HashMap<Vec<u8>, usize>>,
+    /// Per link: until when nothing without a loaded binding is given ([`super::quarantine`]).
+    quarantine: Vec<Option<Timestamp>>,
     adverts: HashMap<Key6, Advert>,
     counters: Arc<Counters>,
     limits: RateLimits6,
@@ -293,6 +297,7 @@ impl Engine6 {
                         .collect()
                 })
                 .collect(),
+            quarantine: vec![None; config.links.len()],
             config: config.clone(),
             pools,
             adverts: HashMap::new(),
@@ -301,6 +306,37 @@ impl Engine6 {
             drop_log: DropLog::default(),
             output: Output::Nothing,
         }
+    }
+
+    /// Quarantines links after unreadable store rows ([`super::quarantine`]).
+    pub fn quarantine(&mut self, q: &super::Quarantine6) {
+        self.quarantine = self
+            .config
+            .links
+            .iter()
+            .enumerate()
+            .map(|(i, _)| q.until.get(i).copied().flatten())
+            .collect();
+    }
+
+    /// The links whose quarantine is over at `now` (each reported once).
+    pub fn quarantines_ended(&mut self, now: Timestamp) -> Vec<ipnet::Ipv6Net> {
+        let mut ended = Vec::new();
+        for (i, q) in self.quarantine.iter_mut().enumerate() {
+            if q.is_some_and(|end| end <= now) {
+                *q = None;
+                ended.push(self.config.links[i].prefix);
+            }
+        }
+        ended
+    }
+
+    fn quarantined(&self, link: usize, now: Timestamp) -> bool {
+        self.quarantine
+            .get(link)
+            .copied()
+            .flatten()
+            .is_some_and(|end| now < end)
     }
 
     /// Replaces the rate limits (tests, tools).
@@ -663,8 +699,13 @@ impl Engine6 {
                 }
             }
         }
-        // 3. What it hints.
+        // 3. What it hints; 4. never used: not while the link is quarantined (only resources
+        // with a loaded binding are given then).
+        let quarantined = self.quarantined(link, now);
         for &key in &req.listed {
+            if quarantined && snapshot.get(key).is_none() {
+                continue;
+            }
             if !taken.contains(&key)
                 && self.pools.pool_of(key).is_some_and(|p| p.link == link)
                 && !self.pools.is_reserved(key)
@@ -673,8 +714,7 @@ impl Engine6 {
                 return Some(key);
             }
         }
-        // 4. Never used.
-        for _ in 0..FREE_LOOKS {
+        for _ in 0..if quarantined { 0 } else { FREE_LOOKS } {
             let Some(key) = self.pools.next_free(link, req.ia) else {
                 break;
             };
@@ -692,7 +732,8 @@ impl Engine6 {
             match snapshot.get(key) {
                 Some(b) if b.free_since().is_some_and(|t| t <= now) => return Some(key),
                 Some(b) => self.pools.set_reusable(key, b.free_since()),
-                None => return Some(key),
+                // A stale entry: the binding is gone.
+                None => self.pools.set_reusable(key, None),
             }
         }
         None

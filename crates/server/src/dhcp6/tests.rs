@@ -1261,3 +1261,58 @@ fn solicits_are_dropped_while_the_store_queue_is_long() {
         Handled::Replied(MessageType::Advertise)
     );
 }
+
+#[test]
+fn a_quarantined_link_gives_only_what_has_a_loaded_binding_until_it_ends() {
+    let mut h = Harness::new();
+    sarr(&mut h, 1, vec![ia_na(1, &[])], &one_hop());
+    let release = client_msg(
+        MessageType::Release,
+        1,
+        vec![ia_na(1, &["2001:db8:1::1000"]), sid(&SERVER_DUID)],
+    );
+    h.send(&release, &one_hop(), T0 + 5);
+    h.replies();
+    h.engine.quarantine(&super::Quarantine6 {
+        until: vec![Some(T0 + 3600), None],
+        unreadable: 1,
+    });
+    // Client 2: the released address (a loaded binding) and nothing never-used.
+    let r = sarr_at(
+        &mut h,
+        2,
+        vec![ia_na(1, &[]), ia_pd(1)],
+        &one_hop(),
+        T0 + 10,
+    );
+    let got = ias(&r);
+    assert_eq!(
+        got.leases,
+        vec![(1, key("2001:db8:1::1000", 128), 1800, 3600)]
+    );
+    assert_eq!(got.statuses, vec![(1, status::NO_PREFIX_AVAIL)]);
+    // Nor a free address it hints at.
+    let s = client_msg(
+        MessageType::Solicit,
+        3,
+        vec![ia_na(1, &["2001:db8:1::1002"])],
+    );
+    h.send(&s, &one_hop(), T0 + 20);
+    assert_eq!(ias(&h.reply()).statuses, vec![(1, status::NO_ADDRS_AVAIL)]);
+    // The other link is not quarantined.
+    let r = sarr_at(
+        &mut h,
+        4,
+        vec![ia_na(1, &[])],
+        &Way::Relayed(vec![(a("2001:db8:2::1"), None)]),
+        T0 + 20,
+    );
+    assert_eq!(ias(&r).leases[0].1, key("2001:db8:2::10", 128));
+    assert!(h.engine.quarantines_ended(T0 + 3599).is_empty());
+    assert_eq!(
+        h.engine.quarantines_ended(T0 + 3600),
+        vec!["2001:db8:1::/64".parse::<ipnet::Ipv6Net>().unwrap()]
+    );
+    h.send(&s, &one_hop(), T0 + 3600);
+    assert_eq!(ias(&h.reply()).leases[0].1, key("2001:db8:1::1002", 128));
+}
