@@ -418,7 +418,11 @@ impl Engine6 {
     }
 
     fn accept(&mut self, rx: &Message6, now: Now) -> Handled {
-        let client = rx.client();
+        // The router hands over chains that end in a client's message; a Message6 built
+        // otherwise may not.
+        let Some(client) = rx.repr.client_message() else {
+            return self.drop(DropReason::NotClientMessage);
+        };
         let duid = client.options.iter().find_map(|o| match o {
             DhcpOption::ClientId(d) => Some(d.to_vec()),
             _ => None,
