@@ -1316,3 +1316,54 @@ fn a_quarantined_link_gives_only_what_has_a_loaded_binding_until_it_ends() {
     h.send(&s, &one_hop(), T0 + 3600);
     assert_eq!(ias(&h.reply()).leases[0].1, key("2001:db8:1::1002", 128));
 }
+
+#[test]
+fn every_message_routed_to_the_engine_is_counted_once() {
+    let mut h = Harness::new();
+    sarr(&mut h, 1, vec![ia_na(1, &[]), ia_pd(2)], &one_hop());
+    let renew = client_msg(
+        MessageType::Renew,
+        1,
+        vec![ia_na(1, &["2001:db8:1::1000"]), sid(&SERVER_DUID)],
+    );
+    h.send(&renew, &one_hop(), T0 + 10);
+    h.send(
+        &client_msg(MessageType::Solicit, 2, vec![sid(&SERVER_DUID)]),
+        &one_hop(),
+        T0,
+    );
+    h.send(
+        &client_msg(
+            MessageType::Request,
+            2,
+            vec![ia_na(1, &[]), sid(&SERVER_DUID)],
+        ),
+        &Way::Unicast,
+        T0,
+    );
+    h.send(
+        &client_msg(MessageType::Confirm, 2, vec![ia_na(1, &["2001:db8:1::5"])]),
+        &one_hop(),
+        T0,
+    );
+    h.send(
+        &client_msg(MessageType::InformationRequest, 2, vec![]),
+        &one_hop(),
+        T0,
+    );
+    let release = client_msg(
+        MessageType::Release,
+        1,
+        vec![ia_na(1, &["2001:db8:1::1000"]), sid(&SERVER_DUID)],
+    );
+    h.send(&release, &one_hop(), T0 + 20);
+    h.replies();
+    let c = h.engine.counters();
+    let handled = c.advertises.get()
+        + c.replies.get()
+        + c.replies_durable.get()
+        + c.commit_failed.get()
+        + c.dropped_total();
+    assert_eq!(h.router.counters().dhcp.get(), 8);
+    assert_eq!(handled, 8, "{}", crate::stats::line(&**c));
+}
