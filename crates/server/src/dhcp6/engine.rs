@@ -8,9 +8,10 @@
 //! Choices where RFC 8415 leaves room (docs/protocol.md):
 //! - One address per IA_NA and one prefix per IA_PD, for every IA of the message (at most
 //!   [`MAX_IAS`]); IA_TA is not served (ignored).
-//! - Choice per IA: the client's own binding of that IA on the link, its reservation (the n-th
-//!   reserved address to its n-th IA_NA, prefixes likewise), the address or prefix it hints if
-//!   free, a never-used one, then the one free the longest.
+//! - Choice per IA: the client's own binding of that IA on the link, then one it let go there
+//!   under another IA (Released, Expired), its reservation (the n-th reserved address to its
+//!   n-th IA_NA, prefixes likewise), the address or prefix it hints if free, a never-used one,
+//!   then the one free the longest.
 //! - A link quarantined after unreadable store rows ([`super::quarantine`]) gives only what has
 //!   a loaded binding (the client's own, a reservation, an Expired or Released one).
 //! - An advertisement is an Advertised binding (memory only) for [`ADVERT_LIFETIME`]; a client's
@@ -686,6 +687,22 @@ impl Engine6 {
             )
         });
         if let Some(b) = own.first() {
+            return Some(b.key6());
+        }
+        // 1b. What it held under another IA here and let go (a client that changed its IAID).
+        let mut earlier: Vec<Arc<Binding6>> = snapshot
+            .by_duid(duid)
+            .into_iter()
+            .filter(|b| {
+                b.link == prefix
+                    && b.ia_type == req.ia
+                    && matches!(b.state, State6::Released | State6::Expired)
+                    && !taken.contains(&b.key6())
+                    && self.allocatable(msg, b.key6())
+            })
+            .collect();
+        earlier.sort_by_key(|b| std::cmp::Reverse(b.recency()));
+        if let Some(b) = earlier.first() {
             return Some(b.key6());
         }
         // 2. Its reservation.

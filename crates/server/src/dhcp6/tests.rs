@@ -1367,3 +1367,21 @@ fn every_message_routed_to_the_engine_is_counted_once() {
     assert_eq!(h.router.counters().dhcp.get(), 8);
     assert_eq!(handled, 8, "{}", crate::stats::line(&**c));
 }
+
+#[test]
+fn a_client_that_changed_its_iaid_gets_back_what_it_let_go() {
+    let mut h = Harness::new();
+    sarr(&mut h, 1, vec![ia_na(1, &[])], &one_hop());
+    sarr(&mut h, 2, vec![ia_na(1, &[])], &one_hop());
+    let release = client_msg(
+        MessageType::Release,
+        1,
+        vec![ia_na(1, &["2001:db8:1::1000"]), sid(&SERVER_DUID)],
+    );
+    h.send(&release, &one_hop(), T0 + 5);
+    h.replies();
+    let r = sarr_at(&mut h, 1, vec![ia_na(7, &[])], &one_hop(), T0 + 10);
+    assert_eq!(ias(&r).leases[0].1, key("2001:db8:1::1000", 128));
+    let b = h.store.v6().get(key("2001:db8:1::1000", 128)).unwrap();
+    assert_eq!((b.iaid, b.state), (7, State6::Active));
+}
