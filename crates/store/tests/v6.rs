@@ -241,6 +241,8 @@ fn lease6_rows_that_do_not_decode_are_skipped_and_reported() {
             "{reasons:?}"
         );
     }
+    assert!(reasons[1].ends_with("(2001:db8:1::1003)"), "{reasons:?}");
+    assert!(reasons[3].ends_with("(2001:db8:1::1005/64)"), "{reasons:?}");
     assert!(store.v6().get(key(addr6(8), 128)).is_some());
 }
 
@@ -751,4 +753,56 @@ fn a_renewal_keeps_state_since_and_a_new_client_resets_it() {
     assert_eq!(*store.v6().get(key(addr6(5), 128)).unwrap(), r);
     store.v6().upsert(na(6, 6, NOW), Completion::none());
     assert!(store.v6().get(key(addr6(6), 128)).unwrap().sequence > 1_000_000);
+}
+
+#[test]
+fn a_corrupt_lease6_page_is_reported_and_the_rest_loads() {
+    let dir = temp_dir("v6-corrupt-page");
+    let db = dir.join("leases.db");
+    let total = 4000u32;
+    {
+        let (store, _) = Store::open_sqlite(&db).unwrap();
+        store.v4().upsert(active(1, 1, NOW), Completion::none());
+        store.v6().write(Completion::none(), |b| {
+            for n in 0..total {
+                let mark = format!("MARK{n:05}");
+                b.upsert(na(n, n, NOW).with_interface_id(mark.as_bytes()).unwrap());
+            }
+        });
+        store.close().unwrap();
+    }
+    // Closing the last connection checkpoints the WAL into the main file.
+    let mut bytes = std::fs::read(&db).unwrap();
+    let page_size = 4096;
+    let pos = bytes
+        .windows(9)
+        .position(|w| w == b"MARK02000")
+        .expect("row in the main file");
+    let page = pos / page_size;
+    for b in &mut bytes[page * page_size..(page + 1) * page_size] {
+        *b = 0xff;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+
+    let (store, report) = Store::open_sqlite(&db).expect("starts despite a corrupt page");
+    assert!(
+        report
+            .skipped
+            .iter()
+            .any(|s| s.table == "lease6" && s.reason.contains("database error")),
+        "{:?}",
+        report.skipped
+    );
+    assert!(report.v6.loaded < total as usize);
+    assert_eq!(report.v4.loaded, 1);
+    let snap = store.v6().snapshot();
+    assert!(
+        snap.get(key(addr6(0), 128)).is_some(),
+        "rows before the bad page load"
+    );
+    assert!(
+        snap.get(key(addr6(total - 1), 128)).is_some(),
+        "rows after the bad page load"
+    );
+    assert!(snap.get(key(addr6(2000), 128)).is_none());
 }
