@@ -806,3 +806,62 @@ fn a_corrupt_lease6_page_is_reported_and_the_rest_loads() {
     );
     assert!(snap.get(key(addr6(2000), 128)).is_none());
 }
+
+#[test]
+fn the_durable_relay_id_walk_keeps_a_renewal_in_flight_at_its_durable_place() {
+    let rig = Rig::new();
+    let n = 300u32;
+    rig.write(|b| {
+        for i in 0..n {
+            b.upsert(relayed6(
+                na(i, i, NOW - u64::from(i)),
+                b"relay-a",
+                b"remote-a",
+            ));
+        }
+        b.upsert(relayed6(
+            with_state(na(n, n, NOW), State6::Expired),
+            b"relay-a",
+            b"remote-a",
+        ));
+    })
+    .wait()
+    .unwrap();
+    let release = rig.hold();
+    // A renewal of 150 (the most recent now) and a release of 10, held inside the commit.
+    let ticket = rig.write(|b| {
+        b.upsert(relayed6(na(150, 150, NOW + 60), b"relay-a", b"remote-a"));
+        b.upsert(relayed6(
+            with_state(na(10, 10, NOW - 10), State6::Released),
+            b"relay-a",
+            b"remote-a",
+        ));
+    });
+    let walk = |s: &lessor_store::Snapshot6| {
+        let mut c = s.by_relay_id(b"relay-a");
+        let mut out = Vec::new();
+        loop {
+            let batch = c.next_batch(64);
+            if batch.is_empty() {
+                break out;
+            }
+            out.extend(batch.iter().map(|b| (b.address, b.state)));
+        }
+    };
+    let active = |i: u32| (addr6(i), State6::Active);
+    let durable: Vec<_> = (0..n)
+        .map(active)
+        .chain([(addr6(n), State6::Expired)])
+        .collect();
+    assert_eq!(walk(&rig.store.v6().durable_snapshot()), durable);
+    let live: Vec<_> = [active(150)]
+        .into_iter()
+        .chain((0..n).filter(|i| *i != 150 && *i != 10).map(active))
+        .chain([(addr6(10), State6::Released), (addr6(n), State6::Expired)])
+        .collect();
+    assert_eq!(walk(&rig.store.v6().snapshot()), live);
+    release.send(()).unwrap();
+    ticket.wait().unwrap();
+    *rig.gate.lock().unwrap() = None;
+    assert_eq!(walk(&rig.store.v6().durable_snapshot()), live);
+}
