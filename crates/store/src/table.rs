@@ -320,6 +320,12 @@ impl<R: Record> Table<R> {
         self.by_key.range(from..).map(|(_, v)| v)
     }
 
+    /// Records with key `<= to`, greatest key first (to find what lies at or before a key, e.g.
+    /// the delegated prefix an address falls in).
+    pub fn range_to(&self, to: R::Key) -> impl Iterator<Item = &Arc<R>> + '_ {
+        self.by_key.range(..=to).rev().map(|(_, v)| v)
+    }
+
     /// Records whose identifier in index `index` is `id`, in key order. Panics if `index` is not
     /// below `R::INDEXES`.
     pub fn find<'a>(&'a self, index: usize, id: &'a [u8]) -> impl Iterator<Item = &'a Arc<R>> + 'a {
@@ -391,6 +397,20 @@ impl<R: Record> Table<R> {
             index,
             id: id.into(),
             next_key: Some(R::MIN_KEY),
+            buf: VecDeque::new(),
+        }
+    }
+
+    /// As [`Table::ranked`], as a lazy cursor owning a snapshot of this table (to stream without
+    /// a borrow). Empty for an index that is not [`Record::is_ranked_index`].
+    pub fn ranked_cursor(&self, index: usize, id: &[u8]) -> RankedCursor<R> {
+        let hash = self.hash(id);
+        RankedCursor {
+            table: self.clone(),
+            index,
+            id: id.into(),
+            hash,
+            next: Some((hash, Reverse((u64::MAX, u64::MAX)), R::MIN_KEY)),
             buf: VecDeque::new(),
         }
     }
@@ -498,9 +518,117 @@ impl<R: Record> Iterator for IndexCursor<R> {
     }
 }
 
+/// A resumable cursor over the [`Record::is_ranked`] records sharing one identifier in a ranked
+/// index, most recent first (ties: lowest key), over a snapshot ([`Table::ranked_cursor`]).
+pub struct RankedCursor<R: Record> {
+    table: Table<R>,
+    index: usize,
+    id: Box<[u8]>,
+    hash: IdHash,
+    /// The index entry to resume at.
+    next: Option<RankedEntry<R::Key>>,
+    buf: VecDeque<Arc<R>>,
+}
+
+impl<R: Record> RankedCursor<R> {
+    fn refill(&mut self) {
+        let Some(from) = self.next.take() else { return };
+        let h = self.hash;
+        for (seen, entry) in self.table.ranked[self.index]
+            .range((Bound::Included(from), Bound::Unbounded))
+            .take_while(|(eh, _, _)| *eh == h)
+            .enumerate()
+        {
+            if seen == CURSOR_BATCH {
+                // Resume here next time.
+                self.next = Some(*entry);
+                return;
+            }
+            if let Some(r) = self.table.by_key.get(&entry.2) {
+                if r.has_index_key(self.index, &self.id) {
+                    self.buf.push_back(r.clone());
+                }
+            }
+        }
+    }
+}
+
+impl<R: Record> Iterator for RankedCursor<R> {
+    type Item = Arc<R>;
+
+    fn next(&mut self) -> Option<Arc<R>> {
+        while self.buf.is_empty() {
+            self.next?;
+            self.refill();
+        }
+        self.buf.pop_front()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::v6::binding::{Binding6, IaType, Index6, State6};
+
+    fn b6(n: u32, relay: &[u8], cltt: u64, state: State6) -> Arc<Binding6> {
+        let a = std::net::Ipv6Addr::from(0x2001_0db8_u128 << 96 | u128::from(n) << 8);
+        let mut b = Binding6::new(
+            a,
+            if n.is_multiple_of(2) { 128 } else { 120 },
+            IaType::Na,
+            &n.to_be_bytes(),
+            1,
+            "2001:db8::/64".parse().unwrap(),
+            state,
+        )
+        .unwrap()
+        .with_relay_id(relay)
+        .unwrap();
+        b.cltt = cltt;
+        b.sequence = u64::from(n);
+        Arc::new(b)
+    }
+
+    #[test]
+    fn the_ranked_cursor_resumes_as_the_ranked_walk_goes() {
+        // More than a cursor fetches at once, with ties in recency, other identifiers and
+        // unranked records between them.
+        let mut t = Table::new();
+        for n in 0..1000u32 {
+            let state = if n % 7 == 0 {
+                State6::Expired
+            } else {
+                State6::Active
+            };
+            let relay: &[u8] = if n % 5 == 0 { b"other" } else { b"relay" };
+            t.upsert(b6(n, relay, u64::from(n % 3), state));
+        }
+        let i = Index6::RelayId as usize;
+        let examined = Cell::new(0);
+        let walked: Vec<_> = t.ranked(i, b"relay", &examined).map(|r| r.key()).collect();
+        let cursor: Vec<_> = t.ranked_cursor(i, b"relay").map(|r| r.key()).collect();
+        assert_eq!(
+            walked.len(),
+            (0..1000).filter(|n| n % 7 != 0 && n % 5 != 0).count()
+        );
+        assert_eq!(cursor, walked);
+        assert!(t
+            .ranked_cursor(Index6::Duid as usize, &7u32.to_be_bytes())
+            .next()
+            .is_none());
+    }
+
+    #[test]
+    fn range_to_walks_down_from_a_key() {
+        let t = Table::from_records((0..10u32).map(|n| b6(n, b"r", 0, State6::Active)));
+        let keys = |to| t.range_to(to).map(|r| r.key()).collect::<Vec<_>>();
+        let k = |n: u32| b6(n, b"r", 0, State6::Active).key();
+        assert_eq!(keys(k(2)), [k(2), k(1), k(0)]);
+        // Between keys: from the next one down.
+        assert_eq!(keys((k(5).0, 128)), [k(5), k(4), k(3), k(2), k(1), k(0)]);
+        assert_eq!(keys((k(5).0 - 1, 128)), [k(4), k(3), k(2), k(1), k(0)]);
+        assert!(keys((0, 0)).is_empty());
+    }
 
     #[test]
     fn identifier_hashes_are_keyed_at_random_per_table() {
