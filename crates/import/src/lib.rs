@@ -12,7 +12,11 @@
 
 #![deny(unsafe_code)]
 
+pub mod import6;
 pub mod isc;
+pub mod kea;
+pub mod lease6;
 pub mod report;
 pub mod stream;
 pub mod to_store;
+pub mod to_store6;
