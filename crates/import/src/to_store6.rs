@@ -162,4 +162,4 @@ pub fn binding6(lease: &Lease6, links: &[LinkTarget], now: Timestamp) -> Result<
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -206,10 +206,21 @@ impl<'a> Parser<'a> {
                     _ => clip(w),
                 };
                 let reason = skip_reason(w);
+                let mut why = reason.to_string();
+                if let (Family::V6, "server-duid", Some(Kind::Str(duid))) =
+                    (family, w, self.kind(i + 1))
+                {
+                    // Clients renew with the server identifier they were given: keeping it
+                    // spares them a Rebind.
+                    why.push_str(&format!(
+                        "; to keep it, set `[dhcp6] server-duid = \"{}\"`",
+                        lessor_wire::hex::colon(duid)
+                    ));
+                }
                 out.push_back(Item::Skipped(Skipped {
                     line,
                     what,
-                    why: reason.into(),
+                    why,
                     kind: reason,
                     address: None,
                     v6_keys: Vec::new(),

@@ -20,4 +20,4 @@ pub mod relay;
 pub use lease6::{KeaLease6, Rows6};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
