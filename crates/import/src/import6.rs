@@ -118,8 +118,10 @@ impl<'a> Collector<'a> {
                 }
             }
         }
+        // The reason is the kind's text unless it says more.
+        let why = if s.why == s.kind { "" } else { &s.why };
         add_bounded(&mut self.report.skipped, s.kind, s.line, || {
-            detail(&s.what, &s.why)
+            detail(&s.what, why)
         });
     }
 

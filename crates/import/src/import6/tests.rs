@@ -37,8 +37,7 @@ fn isc_sample() {
         r.to_string(),
         "2 IA block(s) for 2 address(es) and prefix(es) (the last block of each wins), 2 other \
          item(s)\nwould import 2: 2 active\nskipped 2\n  file metadata (byte order of the \
-         writing server), not a lease: 1\n    line 5: authoring-byte-order: file metadata (byte \
-         order of the writing server), not a lease\n  the ISC server's own DUID, not a lease: \
+         writing server), not a lease: 1\n    line 5: authoring-byte-order\n  the ISC server's own DUID, not a lease: \
          1\n    line 7: server-duid: the ISC server's own DUID, not a lease; to keep it, set \
          `[dhcp6] server-duid = \"00:01:00:01:2e:d2:ff:10:02:00:00:00:00:fe\"`\nnot imported \
          from the leases imported (2 statement(s); kind: count, first line):\n  set \
