@@ -14,7 +14,7 @@ use std::net::Ipv6Addr;
 use lessor_store::{Binding6, Key6, State6, Timestamp};
 
 use crate::isc::parser6::ia_what;
-use crate::isc::{dropped_earlier, Family, Item, Reader, Skipped, IA_TA, MALFORMED_IA};
+use crate::isc::{dropped_earlier, Family, Item, Note, Reader, Skipped, IA_TA, MALFORMED_IA};
 use crate::kea::lease6::{Row6, MALFORMED_ROW};
 use crate::kea::Rows6;
 use crate::lease6::{Lease6, Standing};
@@ -43,10 +43,13 @@ pub struct Outcome6 {
 /// The last record of an address or prefix.
 #[derive(Debug)]
 enum Last {
+    /// `ended`: active in the file, its valid lifetime over since; `notes`: what it held that
+    /// the binding does not keep.
     Imported {
         line: usize,
         binding: Box<Binding6>,
-        lease: Box<Lease6>,
+        ended: bool,
+        notes: Vec<Note>,
     },
     /// Well-formed, not converted: the line, the reason and what it is.
     Skipped {
@@ -95,8 +98,9 @@ impl<'a> Collector<'a> {
         let last = match binding6(&l, self.target.links, self.target.now) {
             Ok(b) => Last::Imported {
                 line: l.line,
+                ended: l.standing == Standing::Active && b.state == State6::Expired,
                 binding: Box::new(b),
-                lease: Box::new(l),
+                notes: l.notes,
             },
             Err(why) => Last::Skipped {
                 line: l.line,
@@ -135,8 +139,9 @@ impl<'a> Collector<'a> {
                 Last::Imported {
                     line,
                     binding,
-                    lease,
-                } => imported.push((line, binding, lease)),
+                    ended,
+                    notes,
+                } => imported.push((line, binding, ended, notes)),
                 Last::Skipped { line, why, what } => skipped.push((line, why, what)),
                 Last::Dropped => {}
             }
@@ -148,12 +153,10 @@ impl<'a> Collector<'a> {
         }
         let mut notes: Vec<(usize, String)> = Vec::new();
         let mut bindings = Vec::with_capacity(imported.len());
-        for (_, b, l) in imported {
+        for (_, b, ended, n) in imported {
             *report.imported.entry(b.state.as_str()).or_default() += 1;
-            if l.standing == Standing::Active && b.state == State6::Expired {
-                report.ended_since += 1;
-            }
-            notes.extend(l.notes.iter().map(|n| (n.line, n.what.clone())));
+            report.ended_since += u64::from(ended);
+            notes.extend(n.into_iter().map(|n| (n.line, n.what)));
             bindings.push(*b);
         }
         notes.sort();

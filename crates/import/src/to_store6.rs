@@ -127,15 +127,19 @@ pub fn binding6(lease: &Lease6, links: &[LinkTarget], now: Timestamp) -> Result<
             "active lease without its valid lifetime or client-last-transaction-time",
         ));
     }
-    let start = start.unwrap_or(valid_end.min(now));
+    // Every time at most NEVER, the largest the store keeps (a file may say more).
+    let start = start.unwrap_or(valid_end.min(now)).min(NEVER);
     let preferred_end = after(start, lease.preferred).min(valid_end);
     let (t1, t2) = if lease.preferred == INFINITY {
         (NEVER, NEVER)
     } else {
         let p = u64::from(lease.preferred);
-        (start + p / 2, start + p * 4 / 5)
+        (
+            start.saturating_add(p / 2).min(NEVER),
+            start.saturating_add(p * 4 / 5).min(NEVER),
+        )
     };
-    let cltt = lease.cltt.unwrap_or(start);
+    let cltt = lease.cltt.unwrap_or(start).min(NEVER);
     let state = state6(lease.standing, valid_end, now);
     let mut b = Binding6::new(
         lease.address,

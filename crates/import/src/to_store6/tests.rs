@@ -188,3 +188,31 @@ fn relay_data_is_kept() {
     assert_eq!(b.relay_id(), Some(&[0, 3][..]));
     assert_eq!(b.relay_peer, l.relay.peer);
 }
+
+proptest::proptest! {
+    /// Whatever the times a file gives, the conversion never panics and keeps every time at
+    /// most NEVER.
+    #[test]
+    fn any_times_are_kept_within_the_store(
+        cltt in proptest::option::of(proptest::num::u64::ANY),
+        valid_end in proptest::option::of(proptest::num::u64::ANY),
+        valid in proptest::num::u32::ANY,
+        preferred in proptest::num::u32::ANY,
+        now in proptest::num::u64::ANY,
+        active in proptest::bool::ANY,
+    ) {
+        let mut l = lease("2001:db8:1::1000", 128, IaType::Na);
+        l.cltt = cltt;
+        l.valid_end = valid_end;
+        l.valid = valid;
+        l.preferred = preferred;
+        if !active {
+            l.standing = Standing::Expired;
+        }
+        if let Ok(b) = binding6(&l, &links(), now) {
+            for t in [b.start, b.preferred_end, b.valid_end, b.t1, b.t2, b.cltt] {
+                proptest::prop_assert!(t <= NEVER);
+            }
+        }
+    }
+}
