@@ -1,5 +1,5 @@
 //! `ia-na` / `ia-ta` / `ia-pd` blocks of a DHCPv6 leases file (`dhcpd6.leases`), read by the
-//! same [`Parser`] as `lease` blocks (its tokens, dates, states and recovery), as dhcpd 4.4
+//! same parser as `lease` blocks (its tokens, dates, states and recovery), as dhcpd 4.4
 //! writes them:
 //!
 //! ```text
