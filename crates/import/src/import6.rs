@@ -78,7 +78,7 @@ struct Collector<'a> {
 }
 
 fn key(address: Ipv6Addr, prefix_len: u8) -> Key6 {
-    (u128::from(address), prefix_len)
+    Key6::new(address, prefix_len)
 }
 
 impl<'a> Collector<'a> {

@@ -568,7 +568,7 @@ impl<R: Record> Iterator for RankedCursor<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::v6::binding::{Binding6, IaType, Index6, State6};
+    use crate::v6::binding::{Binding6, IaType, Index6, Key6, State6};
 
     fn b6(n: u32, relay: &[u8], cltt: u64, state: State6) -> Arc<Binding6> {
         let a = std::net::Ipv6Addr::from(0x2001_0db8_u128 << 96 | u128::from(n) << 8);
@@ -625,9 +625,16 @@ mod tests {
         let k = |n: u32| b6(n, b"r", 0, State6::Active).key();
         assert_eq!(keys(k(2)), [k(2), k(1), k(0)]);
         // Between keys: from the next one down.
-        assert_eq!(keys((k(5).0, 128)), [k(5), k(4), k(3), k(2), k(1), k(0)]);
-        assert_eq!(keys((k(5).0 - 1, 128)), [k(4), k(3), k(2), k(1), k(0)]);
-        assert!(keys((0, 0)).is_empty());
+        assert_eq!(
+            keys(Key6::address_key(k(5).address())),
+            [k(5), k(4), k(3), k(2), k(1), k(0)]
+        );
+        let below = std::net::Ipv6Addr::from(u128::from(k(5).address()) - 1);
+        assert_eq!(
+            keys(Key6::address_key(below)),
+            [k(4), k(3), k(2), k(1), k(0)]
+        );
+        assert!(keys(Key6::MIN).is_empty());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use ipnet::Ipv6Net;
 use lessor_import::import6::{self, Target6};
 use lessor_import::to_store6::LinkTarget;
 use lessor_server::config::Dhcp6;
-use lessor_store::{Binding6, Completion, State6, Store, StoreError};
+use lessor_store::{Binding6, Completion, Key6, State6, Store, StoreError};
 use lessor_wire::v6::Repr;
 
 use super::text::{colon_hex, human, table, text_or_hex};
@@ -161,9 +161,7 @@ pub fn show(at: &StoreArgs, wanted: Wanted, as_json: bool) -> Outcome<ExitCode> 
     let (b, name) = match wanted {
         Wanted::Address(a) => (snapshot.containing(a).cloned(), a.to_string()),
         Wanted::Prefix(p) => (
-            snapshot
-                .get((u128::from(p.addr()), p.prefix_len()))
-                .cloned(),
+            snapshot.get(Key6::new(p.addr(), p.prefix_len())).cloned(),
             p.to_string(),
         ),
     };
