@@ -17,7 +17,7 @@ use lessor_store::{
 use rusqlite::Connection;
 
 fn key(a: Ipv6Addr, len: u8) -> Key6 {
-    (u128::from(a), len)
+    Key6::new(a, len)
 }
 
 fn ip(s: &str) -> Ipv6Addr {
@@ -241,6 +241,8 @@ fn lease6_rows_that_do_not_decode_are_skipped_and_reported() {
             "{reasons:?}"
         );
     }
+    assert!(reasons[1].ends_with("(2001:db8:1::1003)"), "{reasons:?}");
+    assert!(reasons[3].ends_with("(2001:db8:1::1005/64)"), "{reasons:?}");
     assert!(store.v6().get(key(addr6(8), 128)).is_some());
 }
 
@@ -751,4 +753,115 @@ fn a_renewal_keeps_state_since_and_a_new_client_resets_it() {
     assert_eq!(*store.v6().get(key(addr6(5), 128)).unwrap(), r);
     store.v6().upsert(na(6, 6, NOW), Completion::none());
     assert!(store.v6().get(key(addr6(6), 128)).unwrap().sequence > 1_000_000);
+}
+
+#[test]
+fn a_corrupt_lease6_page_is_reported_and_the_rest_loads() {
+    let dir = temp_dir("v6-corrupt-page");
+    let db = dir.join("leases.db");
+    let total = 4000u32;
+    {
+        let (store, _) = Store::open_sqlite(&db).unwrap();
+        store.v4().upsert(active(1, 1, NOW), Completion::none());
+        store.v6().write(Completion::none(), |b| {
+            for n in 0..total {
+                let mark = format!("MARK{n:05}");
+                b.upsert(na(n, n, NOW).with_interface_id(mark.as_bytes()).unwrap());
+            }
+        });
+        store.close().unwrap();
+    }
+    // Closing the last connection checkpoints the WAL into the main file.
+    let mut bytes = std::fs::read(&db).unwrap();
+    let page_size = 4096;
+    let pos = bytes
+        .windows(9)
+        .position(|w| w == b"MARK02000")
+        .expect("row in the main file");
+    let page = pos / page_size;
+    for b in &mut bytes[page * page_size..(page + 1) * page_size] {
+        *b = 0xff;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+
+    let (store, report) = Store::open_sqlite(&db).expect("starts despite a corrupt page");
+    assert!(
+        report
+            .skipped
+            .iter()
+            .any(|s| s.table == "lease6" && s.reason.contains("database error")),
+        "{:?}",
+        report.skipped
+    );
+    assert!(report.v6.loaded < total as usize);
+    assert_eq!(report.v4.loaded, 1);
+    let snap = store.v6().snapshot();
+    assert!(
+        snap.get(key(addr6(0), 128)).is_some(),
+        "rows before the bad page load"
+    );
+    assert!(
+        snap.get(key(addr6(total - 1), 128)).is_some(),
+        "rows after the bad page load"
+    );
+    assert!(snap.get(key(addr6(2000), 128)).is_none());
+}
+
+#[test]
+fn the_durable_relay_id_walk_keeps_a_renewal_in_flight_at_its_durable_place() {
+    let rig = Rig::new();
+    let n = 300u32;
+    rig.write(|b| {
+        for i in 0..n {
+            b.upsert(relayed6(
+                na(i, i, NOW - u64::from(i)),
+                b"relay-a",
+                b"remote-a",
+            ));
+        }
+        b.upsert(relayed6(
+            with_state(na(n, n, NOW), State6::Expired),
+            b"relay-a",
+            b"remote-a",
+        ));
+    })
+    .wait()
+    .unwrap();
+    let release = rig.hold();
+    // A renewal of 150 (the most recent now) and a release of 10, held inside the commit.
+    let ticket = rig.write(|b| {
+        b.upsert(relayed6(na(150, 150, NOW + 60), b"relay-a", b"remote-a"));
+        b.upsert(relayed6(
+            with_state(na(10, 10, NOW - 10), State6::Released),
+            b"relay-a",
+            b"remote-a",
+        ));
+    });
+    let walk = |s: &lessor_store::Snapshot6| {
+        let mut c = s.by_relay_id(b"relay-a");
+        let mut out = Vec::new();
+        loop {
+            let batch = c.next_batch(64);
+            if batch.is_empty() {
+                break out;
+            }
+            out.extend(batch.iter().map(|b| (b.address, b.state)));
+        }
+    };
+    let active = |i: u32| (addr6(i), State6::Active);
+    let durable: Vec<_> = (0..n)
+        .map(active)
+        .chain([(addr6(n), State6::Expired)])
+        .collect();
+    assert_eq!(walk(&rig.store.v6().durable_snapshot()), durable);
+    let live: Vec<_> = [active(150)]
+        .into_iter()
+        .chain((0..n).filter(|i| *i != 150 && *i != 10).map(active))
+        .chain([(addr6(10), State6::Released), (addr6(n), State6::Expired)])
+        .collect();
+    assert_eq!(walk(&rig.store.v6().snapshot()), live);
+    release.send(()).unwrap();
+    ticket.wait().unwrap();
+    *rig.gate.lock().unwrap() = None;
+    assert_eq!(walk(&rig.store.v6().durable_snapshot()), live);
 }

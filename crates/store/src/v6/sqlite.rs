@@ -1,7 +1,9 @@
 //! The `lease6` rows of the SQLite backend: one row per DHCPv6 binding (an address or a
 //! delegated prefix), unique by `(address, prefix_len)`, the address as its 16 octets (so the
 //! table's order is the store's key order). Rows are read in rowid order, which lets a scan
-//! resume past a region SQLite cannot read as `lease4`'s does. The table is created by
+//! resume past a region SQLite cannot read as `lease4`'s does; a skipped row is reported by its
+//! rowid (an address does not fit the report's integer key), its reason ending with the
+//! binding's address or prefix when those columns could be read. The table is created by
 //! [`SCHEMA_4`] (a step of [`crate::schema::MIGRATIONS`]).
 
 use std::net::Ipv6Addr;
@@ -105,7 +107,10 @@ fn scan(
                     Err(reason) => skipped.push(SkippedRow {
                         table: TABLE,
                         key,
-                        reason,
+                        reason: match which(row) {
+                            Some(w) => format!("{reason} ({w})"),
+                            None => reason,
+                        },
                     }),
                 }
             }
@@ -122,6 +127,16 @@ fn address(row: &Row<'_>, i: usize, col: &str) -> Result<Option<Ipv6Addr>, Strin
         Some(b) => <[u8; 16]>::try_from(b)
             .map(|o| Some(Ipv6Addr::from(o)))
             .map_err(|_| bad(col, format!("{} octets, not an IPv6 address", b.len()))),
+    }
+}
+
+/// The address or prefix of a row that did not decode, when those columns can be read: the
+/// rowid alone does not say which binding was lost.
+fn which(row: &Row<'_>) -> Option<String> {
+    let addr = address(row, 1, "address").ok()??;
+    match int(row, 2, "prefix_len").ok()? {
+        128 => Some(addr.to_string()),
+        len => Some(format!("{addr}/{len}")),
     }
 }
 
@@ -249,9 +264,9 @@ impl<'tx> Writer<'tx> {
             }
             // Advertisements are not durable: the row keeps the last durable state.
             Change6::Upsert(_) => {}
-            Change6::Delete((address, prefix_len)) => {
+            Change6::Delete(key) => {
                 self.delete
-                    .execute(params![&address.to_be_bytes()[..], prefix_len])
+                    .execute(params![&key.address().octets()[..], key.prefix_len()])
                     .map_err(|e| ("delete binding6", e))?;
             }
         }
