@@ -33,7 +33,7 @@ fn a(s: &str) -> Ipv6Addr {
 }
 
 fn key(s: &str, len: u8) -> Key6 {
-    (u128::from(a(s)), len)
+    Key6::new(a(s), len)
 }
 
 fn opt(code: u16, v: &[u8]) -> ConfiguredOption6 {
@@ -357,7 +357,7 @@ fn ias(m: &ClientServerMessage) -> Ias {
                     ..
                 } => out.leases.push((
                     iaid,
-                    (u128::from(*address), 128),
+                    Key6::address_key(*address),
                     *preferred_lifetime,
                     *valid_lifetime,
                 )),
@@ -369,7 +369,7 @@ fn ias(m: &ClientServerMessage) -> Ias {
                     ..
                 } => out.leases.push((
                     iaid,
-                    (u128::from(*prefix), *prefix_length),
+                    Key6::new(*prefix, *prefix_length),
                     *preferred_lifetime,
                     *valid_lifetime,
                 )),
