@@ -238,12 +238,7 @@ impl<A: Address> RateLimiter<A> {
     }
 
     /// Takes one token for a query from `requester` whose replies go to `giaddr`, at `now_ms`.
-    pub fn check(
-        &mut self,
-        requester: A,
-        giaddr: A,
-        now_ms: u64,
-    ) -> Result<(), Limited> {
+    pub fn check(&mut self, requester: A, giaddr: A, now_ms: u64) -> Result<(), Limited> {
         if !self.requesters.take(requester, now_ms) {
             return Err(Limited::Requester);
         }

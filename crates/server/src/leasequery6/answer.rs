@@ -61,9 +61,9 @@ fn link_of_address(links: &[Link6], a: Ipv6Addr) -> Option<usize> {
         links.iter().position(|l| {
             l.address_pools.iter().any(|p| p.contains(a))
                 || l.prefix_pools.iter().any(|p| p.prefix.contains(&a))
-                || l.reservations.iter().any(|r| {
-                    r.addresses.contains(&a) || r.prefixes.iter().any(|p| p.contains(&a))
-                })
+                || l.reservations
+                    .iter()
+                    .any(|r| r.addresses.contains(&a) || r.prefixes.iter().any(|p| p.contains(&a)))
         })
     })
 }

@@ -154,7 +154,10 @@ impl Responder6 {
                 return self.drop(reason, requester, instant_ms);
             }
             self.counters.not_allowed.add();
-            let body = vec![reply::status(status::NOT_ALLOWED, "not an allowed requester")];
+            let body = vec![reply::status(
+                status::NOT_ALLOWED,
+                "not an allowed requester",
+            )];
             return self.send(msg, reply::reply(&q, &self.server_duid, body));
         }
         if let Err(reason) = self.limit(requester, to, instant_ms) {
@@ -205,13 +208,7 @@ impl Responder6 {
                     global_options: &self.global_options,
                     sensitive: &self.sensitive,
                 };
-                vec![reply::client_data(
-                    &ctx,
-                    link,
-                    &bindings,
-                    &parsed.oro,
-                    now,
-                )]
+                vec![reply::client_data(&ctx, link, &bindings, &parsed.oro, now)]
             }
             Answer::Links(links) => {
                 self.counters.client_link.add();

@@ -180,10 +180,9 @@ pub fn fit(msg: &Message6, mut reply: Repr) -> Fitted {
     if let Some(v) = encode(&reply) {
         return Fitted::Whole(v);
     }
-    for keep in [
-        (|c: u16| is_lq_data(c)) as fn(u16) -> bool,
-        |c: u16| is_lq_data(c) && c != OPTION_LQ_RELAY_DATA,
-    ] {
+    for keep in [(|c: u16| is_lq_data(c)) as fn(u16) -> bool, |c: u16| {
+        is_lq_data(c) && c != OPTION_LQ_RELAY_DATA
+    }] {
         for o in reply.options_mut() {
             if let DhcpOption::ClientData(inner) = o {
                 inner.retain(|i| keep(i.code()));

@@ -249,7 +249,11 @@ pub(super) fn start(
     // REPLYs that commit leave from the store's writer once durable: those of one commit
     // together.
     let durable = GroupOutbox::attach(Arc::clone(&sender) as Arc<dyn Transmit>, store);
-    let responder = Arc::new(Responder6::new(config, Arc::clone(store), server_duid.clone()));
+    let responder = Arc::new(Responder6::new(
+        config,
+        Arc::clone(store),
+        server_duid.clone(),
+    ));
     let mut engine = Engine6::new(d, Arc::clone(store), sockets.interfaces(), server_duid);
     engine.quarantine(quarantine);
     let engine_counters = Arc::clone(engine.counters());
