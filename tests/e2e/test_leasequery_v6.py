@@ -1,0 +1,130 @@
+"""DHCPv6 leasequery (RFC 5007) from `lessor serve`, end to end: ISC dhclient -6 gets an address
+(IA_NA) and a delegated prefix (IA_PD) through ISC dhcrelay -6 -I; then LEASEQUERYs built with
+Scapy (raw bytes where Scapy lacks LEASEQUERY and OPTION_LQ_QUERY) ask, from the relay's upstream
+address: by the address, by an address inside the delegated prefix, by client-id with an ORO
+asking LQ_RELAY_DATA, relayed (inside RELAY-FORW), on a link not configured, and for an address
+nobody holds. tshark decodes every LEASEQUERY and LEASEQUERY-REPLY without a malformed
+warning. Addresses: 2001:db8:1::/64 client link, 2001:db8:2::/64 server link, delegated prefixes
+from 2001:db8:100::/48; only inside the test's namespaces."""
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from harness import addressing
+from harness.capture import check_decode, count, start_capture
+from harness.isc import _bin
+from harness.scapy_runner import _run_json
+from harness.util import wait_for
+
+from test_serve_v6 import Dhclient6, relayed, start_lessor, stop, write_config  # noqa: F401
+
+SCRIPT = Path(__file__).parent / "harness" / "scapy_lq6.py"
+
+
+def opt(options, code):
+    return [o for o in options if o["code"] == code]
+
+
+def client_data(reply):
+    found = opt(reply["options"], 45)
+    return found[0]["options"] if found else None
+
+
+def test_leasequery6_answers_for_a_relayed_client(relayed, procs, artifacts):  # noqa: F811
+    client, relay, server = relayed
+    store = artifacts / "lessor.db"
+    config = write_config(artifacts / "lessor.toml", store, f"""
+[dhcp6]
+listen = ["{addressing.SERVER_V6}"]
+options = {{ dns-servers = ["2001:db8::53"] }}
+
+[[dhcp6.link]]
+prefix = "2001:db8:1::/64"
+pools = ["2001:db8:1::1000-2001:db8:1::10ff"]
+prefix-pools = [{{ prefix = "2001:db8:100::/48", delegated-length = 56 }}]
+
+[leasequery6]
+requesters = ["{addressing.RELAY_UP_V6}/128"]
+not-allowed = "not-allowed"
+""")
+    lessor = start_lessor(procs, server, config)
+    procs.start(relay, "dhcrelay6", [_bin("dhcrelay"), "-6", "-d", "-I",
+                                     "-pf", str(artifacts / "dhcrelay6.pid"),
+                                     "-l", "r0", "-u", f"{addressing.SERVER_V6}%r1"])
+    time.sleep(1.0)
+    dh = Dhclient6(client, "c0", artifacts / "dhclient6", prefix=True)
+    dh.start(procs)
+    bound = dh.wait(("BOUND6",), pred=lambda ev: ev.get("new_ip6_address"))
+    assert bound["new_ip6_address"] == "2001:db8:1::1000", bound
+
+    def active():
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+            rows = db.execute("SELECT prefix_len, lower(hex(duid)) FROM lease6 "
+                              "WHERE state = 'active' ORDER BY prefix_len").fetchall()
+        return rows if [r[0] for r in rows] == [56, 128] else None
+    rows = wait_for(active, timeout=20, what="an active address and prefix in the store")
+    duid = rows[0][1]
+
+    cap = start_capture(procs, server, "s0", artifacts / "lq6.pcap",
+                        capture_filter="udp port 547 or udp port 546")
+    src, dst = addressing.RELAY_UP_V6, addressing.SERVER_V6
+    queries = [
+        {"name": "address", "type": "address", "address": "2001:db8:1::1000"},
+        {"name": "in-prefix", "type": "address", "address": "2001:db8:100:0:1::7"},
+        {"name": "client-id", "type": "client-id", "duid": duid, "oro": [23, 47]},
+        {"name": "relayed", "type": "address", "address": "2001:db8:1::1000", "relayed": True},
+        {"name": "unknown-link", "type": "address", "address": "2001:db8:1::1000",
+         "link": "2001:db8:99::1"},
+        {"name": "nobody", "type": "address", "address": "2001:db8:1::10fe"},
+    ]
+    for q in queries:
+        q.update(src=src, dst=dst)
+    res = {r["name"]: r for r in _run_json(relay, [], queries, 60, artifacts / "scapy_lq6.log",
+                                            "leasequery6", script=SCRIPT)}
+    pcap = cap.stop()
+
+    by_address = res["address"]["reply"]
+    assert by_address and by_address["type"] == 15, res["address"]
+    data = client_data(by_address)
+    assert data, by_address
+    # CLIENTID of the client, its address and its prefix (all of its bindings on the link),
+    # remaining lifetimes, CLT_TIME relative (seconds, small).
+    assert opt(data, 1)[0]["hex"] == duid
+    assert [o["address"] for o in opt(data, 5)] == ["2001:db8:1::1000"], data
+    assert [(o["address"], o["length"]) for o in opt(data, 26)] == [("2001:db8:100::", 56)], data
+    assert 0 < opt(data, 5)[0]["lifetimes"][1] <= 3600
+    assert opt(data, 46) and opt(data, 46)[0]["value"] < 120, data
+    assert not opt(data, 47), "LQ_RELAY_DATA only when asked for"
+
+    assert client_data(res["in-prefix"]["reply"]) == data
+
+    cd = client_data(res["client-id"]["reply"])
+    assert cd, res["client-id"]
+    relay_data = opt(cd, 47)
+    assert relay_data, cd
+    # peer-address: the relay's upstream address; the chain: a RELAY-FORW without the
+    # client's message, with dhcrelay's Interface-Id.
+    assert relay_data[0]["peer"] == addressing.RELAY_UP_V6, relay_data
+    chain = relay_data[0]["message"]
+    assert chain["type"] == 12 and chain["link"] == addressing.RELAY_DOWN_V6, chain
+    assert opt(chain["options"], 18) and not opt(chain["options"], 9), chain
+    assert opt(cd, 23), "the requested DNS servers"
+
+    relayed_reply = res["relayed"]["reply"]
+    assert relayed_reply and relayed_reply["relay"]["type"] == 13, res["relayed"]
+    assert opt(relayed_reply["relay"]["options"], 18)[0]["hex"] == b"lq6-port".hex()
+    assert client_data(relayed_reply) == data
+
+    assert opt(res["unknown-link"]["reply"]["options"], 13)[0]["status"] == 9  # NotConfigured
+    nobody = res["nobody"]["reply"]
+    assert nobody and client_data(nobody) is None and not opt(nobody["options"], 13), nobody
+
+    report = check_decode(pcap, "dhcpv6")
+    assert report.ok, report
+    assert count(pcap, "dhcpv6.msgtype == 14") >= 5, report
+    assert count(pcap, "dhcpv6.msgtype == 15") >= 5, report
+
+    out = stop(lessor)
+    assert "stats leasequery6: received=6 relayed=1 by-address=5 by-client-id=1 client-data=4" in out, out
