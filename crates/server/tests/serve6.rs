@@ -412,7 +412,7 @@ fn serve_answers_leasequery6_direct_and_relayed() {
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("leases.db");
     let text = format!(
-        "[server]\nstore = \"{}\"\nstats-interval = \"0s\"\n\n[dhcp6]\nlisten = [\"2001:db8::1\"]\n\n[leasequery6]\nrequesters = [\"::1/128\"]\n",
+        "[server]\nstore = \"{}\"\nstats-interval = \"0s\"\n\n[dhcp6]\nlisten = [\"2001:db8::1\"]\n\n[leasequery6]\nrequesters = [\"::1/128\", \"fe80::c1/128\"]\n",
         db.display()
     );
     let mut config = config::parse(&text, "serve-lq6.toml").unwrap();
@@ -503,7 +503,8 @@ fn serve_answers_leasequery6_direct_and_relayed() {
         o,
         DhcpOption::LqRelayData { peer_address, .. } if *peer_address == Ipv6Addr::LOCALHOST
     )));
-    // Relayed: back in RELAY-REPL to the relay's source port (RFC 8357 option).
+    // Relayed (the requester behind the relay is fe80::c1): back in RELAY-REPL to the relay's
+    // source port (RFC 8357 option).
     relay.send_to(&relayed(query(vec![])), to).unwrap();
     let r = answer(&relay);
     assert_eq!(r.msg_type, MessageType::LeasequeryReply);
