@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from harness import addressing
-from harness.capture import check_decode, count, start_capture
+from harness.capture import check_decode, count, fields, start_capture
 from harness.isc import _bin
 from harness.scapy_runner import _run_json
 from harness.util import wait_for
@@ -122,7 +122,13 @@ not-allowed = "not-allowed"
     assert nobody and client_data(nobody) is None and not opt(nobody["options"], 13), nobody
 
     report = check_decode(pcap, "dhcpv6")
-    assert report.ok, report
+    # Wireshark shows LQ_RELAY_DATA's DHCP-relay-message as a string, which warns of "trailing
+    # stray characters" at the first NUL octet of the RELAY-FORW; nothing else may warn, and
+    # only frames carrying option 47 may warn so.
+    stray = [e for e in report.expert if e.endswith("Trailing stray characters")]
+    assert not report.malformed and len(stray) == len(report.expert), report
+    with47 = {row[0] for row in fields(pcap, ["frame.number"], "dhcpv6.option.type == 47")}
+    assert {e.split(":")[0].split()[1] for e in stray} <= with47, (report, with47)
     assert count(pcap, "dhcpv6.msgtype == 14") >= 5, report
     assert count(pcap, "dhcpv6.msgtype == 15") >= 5, report
 
