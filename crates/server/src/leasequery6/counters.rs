@@ -26,11 +26,14 @@ pub enum DropReason {
     RateLimitedRelay,
     /// The server-wide token bucket is empty.
     RateLimitedTotal,
+    /// Not even a status reply fits one datagram with the relay chain's Interface-Ids echoed
+    /// (docs/protocol.md decision 17).
+    ReplyTooLarge,
 }
 
 impl DropReason {
     /// Every reason, for reports.
-    pub const ALL: [DropReason; 9] = [
+    pub const ALL: [DropReason; 10] = [
         DropReason::UnsupportedType,
         DropReason::Relayed,
         DropReason::NoClientId,
@@ -40,6 +43,7 @@ impl DropReason {
         DropReason::RateLimitedRequester,
         DropReason::RateLimitedRelay,
         DropReason::RateLimitedTotal,
+        DropReason::ReplyTooLarge,
     ];
 
     /// A short stable name, for logs and metrics.
@@ -54,6 +58,7 @@ impl DropReason {
             DropReason::RateLimitedRequester => "rate-limited-requester",
             DropReason::RateLimitedRelay => "rate-limited-relay",
             DropReason::RateLimitedTotal => "rate-limited-total",
+            DropReason::ReplyTooLarge => "reply-too-large",
         }
     }
 }

@@ -158,7 +158,7 @@ impl Responder6 {
                 status::NOT_ALLOWED,
                 "not an allowed requester",
             )];
-            return self.send(msg, reply::reply(&q, &self.server_duid, body));
+            return self.send(msg, reply::reply(&q, &self.server_duid, body), instant_ms);
         }
         if let Err(reason) = self.limit(requester, to, instant_ms) {
             return self.drop(reason, requester, instant_ms);
@@ -179,7 +179,7 @@ impl Responder6 {
                 };
                 counter.add();
                 let body = vec![reply::status(code, text)];
-                return self.send(msg, reply::reply(&q, &self.server_duid, body));
+                return self.send(msg, reply::reply(&q, &self.server_duid, body), instant_ms);
             }
         };
         match parsed.target {
@@ -226,11 +226,17 @@ impl Responder6 {
                 )]
             }
         };
-        self.send(msg, reply::reply(&q, &self.server_duid, body))
+        self.send(msg, reply::reply(&q, &self.server_duid, body), instant_ms)
     }
 
     /// `reply` fitted and addressed.
-    fn send(&self, msg: &Message6, reply: lessor_wire::v6::Repr) -> Option<Outgoing> {
+    fn send(
+        &self,
+        msg: &Message6,
+        reply: lessor_wire::v6::Repr,
+        instant_ms: u64,
+    ) -> Option<Outgoing> {
+        let (requester, _) = access::parties(msg);
         let payload = match reply::fit(msg, reply) {
             Fitted::Whole(v) => v,
             Fitted::Truncated(v) => {
@@ -240,6 +246,9 @@ impl Responder6 {
             Fitted::TooLarge(v) => {
                 self.counters.too_large.add();
                 v
+            }
+            Fitted::Unsendable => {
+                return self.drop(DropReason::ReplyTooLarge, requester, instant_ms);
             }
         };
         if msg.is_relayed() {

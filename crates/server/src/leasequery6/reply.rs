@@ -166,12 +166,15 @@ pub enum Fitted {
     Truncated(Vec<u8>),
     /// Client data that does not fit even so: the reply carries UnspecFail instead.
     TooLarge(Vec<u8>),
+    /// Not even that fits (Interface-Ids of relays that fill the datagram): not sent.
+    Unsendable,
 }
 
 /// `reply`, wrapped back through `msg`'s relay chain, encoded in at most [`MAX_DATAGRAM`]
 /// octets (docs/protocol.md decision 17): when it does not fit, the client data loses its
 /// configured options, then LQ_RELAY_DATA; when even that does not fit, the client data is
-/// replaced by STATUS_CODE UnspecFail, pointing to bulk leasequery.
+/// replaced by STATUS_CODE UnspecFail, pointing to bulk leasequery; when not even that fits
+/// (the relays' Interface-Ids echoed take the room), [`Fitted::Unsendable`].
 pub fn fit(msg: &Message6, mut reply: Repr) -> Fitted {
     let encode = |r: &Repr| {
         let v = relay::wrap(msg, r.clone()).try_to_vec().ok()?;
@@ -199,6 +202,8 @@ pub fn fit(msg: &Message6, mut reply: Repr) -> Fitted {
         lessor_wire::v6::status::UNSPEC_FAIL,
         "client data larger than a datagram; ask by bulk leasequery (RFC 5460)",
     ));
-    // The requester's own CLIENTID and this status always fit: the query was no larger.
-    Fitted::TooLarge(relay::wrap(msg, reply).to_vec())
+    match encode(&reply) {
+        Some(v) => Fitted::TooLarge(v),
+        None => Fitted::Unsendable,
+    }
 }

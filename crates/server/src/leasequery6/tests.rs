@@ -757,3 +757,31 @@ fn the_work_of_a_query_is_counted() {
     assert_eq!(h.responder.counters().examined.get(), 2);
     assert_eq!(h.responder.counters().examine_capped.get(), 0);
 }
+
+#[test]
+fn a_reply_that_cannot_fit_is_not_sent() {
+    // Eight relays, each with a 200-octet Interface-Id the RELAY-REPLs must echo: even a
+    // status reply is larger than a datagram.
+    let h = Harness::new();
+    let chain = (0..8u8).fold(by_address("2001:db8:1::1000", "::", &[]), |inner, n| {
+        Repr::Relay(RelayMessage {
+            msg_type: MessageType::RelayForw,
+            hop_count: n,
+            link_address: Ipv6Addr::UNSPECIFIED,
+            peer_address: a(if n == 0 { REQUESTER } else { RELAY }),
+            options: vec![
+                DhcpOption::InterfaceId(vec![n; 200]),
+                DhcpOption::RelayMsg(Box::new(inner)),
+            ],
+        })
+    });
+    let msg = Message6::new(
+        &chain.to_vec(),
+        SocketAddrV6::new(a(RELAY), 547, 0, 0),
+        a("2001:db8::1"),
+        None,
+    )
+    .unwrap();
+    assert!(h.ask(&msg, T0).is_none());
+    assert_eq!(h.responder.counters().dropped(DropReason::ReplyTooLarge), 1);
+}
