@@ -309,10 +309,7 @@ impl Client {
 
     fn send(&self, message: ClientServerMessage, now: Instant) -> Step {
         let deadline = now + self.timing.timeout;
-        Step::Send {
-            message,
-            deadline,
-        }
+        Step::Send { message, deadline }
     }
 
     /// Starts the exchange: the first SOLICIT. Calling it again is `Step::Wait`.
@@ -533,8 +530,12 @@ impl Client {
                     }
                 };
                 let ias = self.request_ias(&offered);
-                let request =
-                    self.message(MessageType::Request, self.id.request_xid(), Some(&server), ias);
+                let request = self.message(
+                    MessageType::Request,
+                    self.id.request_xid(),
+                    Some(&server),
+                    ias,
+                );
                 let step = self.send(request.clone(), now);
                 self.state = State::Requesting {
                     waiting: Waiting {
@@ -597,4 +598,253 @@ fn status_of(options: &[DhcpOption]) -> Option<u16> {
         DhcpOption::StatusCode { code, .. } if *code != status::SUCCESS => Some(*code),
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+    const ADDR: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0x1000);
+    const PREFIX: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x100, 0x100, 0, 0, 0, 0);
+
+    fn server() -> Duid {
+        Duid::En {
+            enterprise_number: 2495,
+            identifier: vec![1, 2, 3],
+        }
+    }
+
+    fn client(ia: IaKinds) -> Client {
+        let timing = Timing {
+            timeout: 100 * MS,
+            retries: 1,
+        };
+        Client::new(Identity::new(7, 0x0102_0304_0506_0708), timing, ia)
+    }
+
+    fn sent(step: Step) -> (ClientServerMessage, Instant) {
+        match step {
+            Step::Send { message, deadline } => (message, deadline),
+            other => panic!("expected Send, got {other:?}"),
+        }
+    }
+
+    fn answer(
+        c: &Client,
+        msg_type: MessageType,
+        xid: u32,
+        server: Option<Duid>,
+        pd_status: Option<u16>,
+    ) -> ClientServerMessage {
+        let iaid = c.identity().iaid;
+        let mut options = vec![DhcpOption::ClientId(c.identity().duid.clone())];
+        options.extend(server.map(DhcpOption::ServerId));
+        options.push(DhcpOption::IaNa {
+            iaid,
+            t1: 0,
+            t2: 0,
+            options: vec![DhcpOption::IaAddr {
+                address: ADDR,
+                preferred_lifetime: 30,
+                valid_lifetime: 60,
+                options: vec![],
+            }],
+        });
+        options.push(DhcpOption::IaPd {
+            iaid,
+            t1: 0,
+            t2: 0,
+            options: match pd_status {
+                Some(code) => vec![DhcpOption::status_code(code, "no")],
+                None => vec![DhcpOption::IaPrefix {
+                    preferred_lifetime: 30,
+                    valid_lifetime: 60,
+                    prefix_length: 56,
+                    prefix: PREFIX,
+                    options: vec![],
+                }],
+            },
+        });
+        ClientServerMessage {
+            msg_type,
+            transaction_id: xid,
+            options,
+        }
+    }
+
+    #[test]
+    fn identity_is_derived_from_index_and_seed() {
+        let seed = 0xabcd_ef00_0000_00ff;
+        let a = Identity::new(0, seed);
+        let b = Identity::new(1, seed);
+        assert_eq!(a.mac, [2, 0, 0, 0, 0, 0xff]);
+        assert_eq!(b.mac, [2, 0, 0, 0, 1, 0]);
+        assert_eq!(
+            a.peer_address,
+            "fe80::ff:fe00:ff".parse::<Ipv6Addr>().unwrap()
+        );
+        assert_eq!(a.duid.to_vec(), [0, 3, 0, 1, 2, 0, 0, 0, 0, 0xff]);
+        assert_eq!(a.duid_string(), "00:03:00:01:02:00:00:00:00:ff");
+        assert_eq!(a.duid_string(), lessor_wire::hex::colon(&a.duid.to_vec()));
+        assert_eq!(a.solicit_xid, 0xabcdef);
+        assert_eq!(a.request_xid(), 0xabcdf0);
+        assert_eq!(b.solicit_xid, 0xabcdf1);
+        // Transaction-ids wrap within 24 bits and map back to their client.
+        let last = Identity::new((1 << 23) - 1, seed);
+        assert!(last.request_xid() <= MAX_TRANSACTION_ID);
+        for id in [&a, &b, &last] {
+            assert_eq!(index_of(id.solicit_xid, seed), id.index);
+            assert_eq!(index_of(id.request_xid(), seed), id.index);
+        }
+    }
+
+    #[test]
+    fn solicit_then_request_then_bound() {
+        let mut c = client(IaKinds::Both);
+        let t0 = Instant::now();
+        let (solicit, deadline) = sent(c.start(t0));
+        assert_eq!(deadline, t0 + 100 * MS);
+        assert_eq!(solicit.msg_type, MessageType::Solicit);
+        assert_eq!(solicit.transaction_id, c.identity().solicit_xid);
+        let codes: Vec<u16> = solicit.options.iter().map(DhcpOption::code).collect();
+        assert_eq!(codes, [1, 8, 6, 3, 25]);
+        assert_eq!(c.start(t0), Step::Wait);
+
+        let adv = answer(
+            &c,
+            MessageType::Advertise,
+            solicit.transaction_id,
+            Some(server()),
+            None,
+        );
+        let (request, _) = sent(c.handle(t0 + 3 * MS, &adv));
+        assert_eq!(request.msg_type, MessageType::Request);
+        assert_eq!(request.transaction_id, c.identity().request_xid());
+        assert!(request.options.contains(&DhcpOption::ServerId(server())));
+        assert!(request.options.iter().any(|o| matches!(o,
+            DhcpOption::IaNa { options, .. } if matches!(options.as_slice(),
+                [DhcpOption::IaAddr { address, valid_lifetime: 0, .. }] if *address == ADDR))));
+        assert!(request.options.iter().any(|o| matches!(o,
+            DhcpOption::IaPd { options, .. } if matches!(options.as_slice(),
+                [DhcpOption::IaPrefix { prefix, prefix_length: 56, .. }] if *prefix == PREFIX))));
+
+        // The ADVERTISE again (its transaction is over), then a REPLY from another server.
+        assert_eq!(c.handle(t0, &adv), Step::Ignore(Ignored::NotForThisClient));
+        let stranger = Duid::Uuid([9; 16]);
+        let reply = answer(
+            &c,
+            MessageType::Reply,
+            request.transaction_id,
+            Some(stranger),
+            None,
+        );
+        assert_eq!(c.handle(t0, &reply), Step::Ignore(Ignored::OtherServer));
+        let reply = answer(
+            &c,
+            MessageType::Reply,
+            request.transaction_id,
+            Some(server()),
+            None,
+        );
+        let Step::Done(outcome) = c.handle(t0 + 5 * MS, &reply) else {
+            panic!()
+        };
+        assert_eq!(
+            outcome.end,
+            End::Bound(vec![Lease::Address(ADDR), Lease::Prefix(PREFIX, 56)])
+        );
+        assert_eq!(outcome.solicit_advertise, Some(3 * MS));
+        assert_eq!(outcome.request_reply, Some(2 * MS));
+        assert_eq!(outcome.sarr, Some(5 * MS));
+        assert!(c.is_done());
+        assert_eq!(c.handle(t0, &reply), Step::Ignore(Ignored::Finished));
+    }
+
+    #[test]
+    fn only_the_asked_ias_count_and_a_missing_lease_is_not_granted() {
+        let mut c = client(IaKinds::Na);
+        let t0 = Instant::now();
+        let (solicit, _) = sent(c.start(t0));
+        assert!(solicit.options.iter().all(|o| o.code() != 25));
+        // IA_PD refused, but only an IA_NA was asked for.
+        let adv = answer(
+            &c,
+            MessageType::Advertise,
+            solicit.transaction_id,
+            Some(server()),
+            Some(6),
+        );
+        let (request, _) = sent(c.handle(t0, &adv));
+        assert!(request.options.iter().all(|o| o.code() != 25));
+
+        let mut c = client(IaKinds::Pd);
+        let (solicit, _) = sent(c.start(t0));
+        let adv = answer(
+            &c,
+            MessageType::Advertise,
+            solicit.transaction_id,
+            Some(server()),
+            Some(6),
+        );
+        let Step::Done(outcome) = c.handle(t0 + MS, &adv) else {
+            panic!()
+        };
+        assert_eq!(
+            outcome.end,
+            End::NotGranted {
+                phase: Phase::Solicit,
+                status: status::NO_PREFIX_AVAIL
+            }
+        );
+        assert_eq!(outcome.solicit_advertise, Some(MS));
+
+        // An ADVERTISE without SERVERID, a REPLY while soliciting, another DUID.
+        let mut c = client(IaKinds::Na);
+        let (solicit, _) = sent(c.start(t0));
+        let xid = solicit.transaction_id;
+        let adv = answer(&c, MessageType::Advertise, xid, None, None);
+        assert_eq!(c.handle(t0, &adv), Step::Ignore(Ignored::Incomplete));
+        let reply = answer(&c, MessageType::Reply, xid, Some(server()), None);
+        assert_eq!(
+            c.handle(t0, &reply),
+            Step::Ignore(Ignored::Unexpected(MessageType::Reply))
+        );
+        let mut other = answer(&c, MessageType::Advertise, xid, Some(server()), None);
+        other.options[0] = DhcpOption::ClientId(Identity::new(8, 0).duid);
+        assert_eq!(
+            c.handle(t0, &other),
+            Step::Ignore(Ignored::NotForThisClient)
+        );
+    }
+
+    #[test]
+    fn retransmits_with_elapsed_time_then_drops() {
+        let mut c = client(IaKinds::Na);
+        let t0 = Instant::now();
+        let (first, d1) = sent(c.start(t0));
+        assert!(first.options.contains(&elapsed_time(Duration::ZERO)));
+        assert_eq!(c.on_timeout(t0 + 99 * MS), Step::Wait);
+        let (again, d2) = sent(c.on_timeout(d1 + 150 * MS));
+        assert_eq!(d2, d1 + 250 * MS);
+        assert_eq!(again.transaction_id, first.transaction_id);
+        // 250 ms after the first transmission: 25 hundredths.
+        assert!(again.options.contains(&DhcpOption::Other {
+            code: OPTION_ELAPSED_TIME,
+            data: vec![0, 25]
+        }));
+        let Step::Done(outcome) = c.on_timeout(d2) else {
+            panic!()
+        };
+        assert_eq!(outcome.end, End::Dropped(Phase::Solicit));
+        assert_eq!(c.on_timeout(d2 + MS), Step::Wait);
+        assert_eq!(c.deadline(), None);
+        assert_eq!(
+            elapsed_time(Duration::from_secs(1000)),
+            DhcpOption::Other {
+                code: OPTION_ELAPSED_TIME,
+                data: vec![0xff, 0xff]
+            }
+        );
+    }
 }

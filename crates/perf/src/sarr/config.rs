@@ -115,13 +115,18 @@ impl Config {
             return Err("--rate must be at least 1".into());
         }
         // Two transaction-ids per client (SOLICIT, REQUEST) in the 24-bit space.
-        if u64::from(self.clients) * 2 > u64::from(MAX_TRANSACTION_ID) + 1 {
+        let most = (MAX_TRANSACTION_ID >> 1) + 1;
+        if self.clients > most {
             return Err(format!(
-                "--clients is at most {} (two 24-bit transaction-ids each)",
-                (MAX_TRANSACTION_ID as u64 + 1) / 2
+                "--clients is at most {most} (two 24-bit transaction-ids each)"
             ));
         }
-        if self.relay.interface_id.as_ref().is_some_and(|i| i.is_empty()) {
+        if self
+            .relay
+            .interface_id
+            .as_ref()
+            .is_some_and(|i| i.is_empty())
+        {
             return Err("--interface-id must not be empty".into());
         }
         if self.link_address.is_multicast() {

@@ -3,9 +3,7 @@
 
 use std::net::Ipv6Addr;
 
-use lessor_wire::v6::{
-    ClientServerMessage, DhcpOption, MessageType, RelayMessage, Repr,
-};
+use lessor_wire::v6::{ClientServerMessage, DhcpOption, MessageType, RelayMessage, Repr};
 
 use super::client::Identity;
 use super::config::RelayOptions;
@@ -107,5 +105,93 @@ impl Relay {
             Some(Repr::ClientServer(m)) => Ok((peer, m)),
             _ => Err(Rejected::NoClientMessage),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lessor_wire::v6::Duid;
+
+    fn message() -> ClientServerMessage {
+        ClientServerMessage {
+            msg_type: MessageType::Solicit,
+            transaction_id: 0x123456,
+            options: vec![],
+        }
+    }
+
+    #[test]
+    fn forward_carries_the_relay_options_and_unwrap_checks_the_echo() {
+        let link: Ipv6Addr = "2001:db8:1::1".parse().unwrap();
+        let options = RelayOptions {
+            interface_id: Some(b"ge-0/0/1".to_vec()),
+            remote_id_enterprise: Some(3561),
+            relay_id: Some(Duid::Uuid([7; 16])),
+            source_port: false,
+        };
+        let id = Identity::new(3, 0);
+        let relay = Relay::new(link, &options, 547);
+        let Repr::Relay(forw) = relay.forward(&id, message()) else {
+            panic!()
+        };
+        assert_eq!(forw.msg_type, MessageType::RelayForw);
+        assert_eq!((forw.hop_count, forw.link_address), (0, link));
+        assert_eq!(forw.peer_address, id.peer_address);
+        let codes: Vec<u16> = forw.options.iter().map(DhcpOption::code).collect();
+        assert_eq!(codes, [18, 37, 53, 9]);
+        assert!(forw.options.contains(&DhcpOption::RemoteId {
+            enterprise_number: 3561,
+            remote_id: id.mac.to_vec()
+        }));
+        // Another port than 547: the relay-source-port option, before RELAY_MSG.
+        let plain = Relay::new(link, &RelayOptions::default(), 40000);
+        let Repr::Relay(forw) = plain.forward(&id, message()) else {
+            panic!()
+        };
+        let codes: Vec<u16> = forw.options.iter().map(DhcpOption::code).collect();
+        assert_eq!(codes, [OPTION_RELAY_SOURCE_PORT, 9]);
+
+        let reply = |options: Vec<DhcpOption>, msg_type| {
+            Repr::Relay(RelayMessage {
+                msg_type,
+                hop_count: 0,
+                link_address: link,
+                peer_address: id.peer_address,
+                options,
+            })
+        };
+        let inner = DhcpOption::RelayMsg(Box::new(Repr::ClientServer(message())));
+        let echo = DhcpOption::InterfaceId(b"ge-0/0/1".to_vec());
+        assert_eq!(
+            relay.unwrap(reply(
+                vec![echo.clone(), inner.clone()],
+                MessageType::RelayRepl
+            )),
+            Ok((id.peer_address, message()))
+        );
+        assert_eq!(
+            relay.unwrap(reply(vec![inner.clone()], MessageType::RelayRepl)),
+            Err(Rejected::InterfaceIdChanged)
+        );
+        assert_eq!(
+            relay.unwrap(reply(
+                vec![echo.clone(), inner.clone()],
+                MessageType::RelayForw
+            )),
+            Err(Rejected::NotRelayReply)
+        );
+        assert_eq!(
+            relay.unwrap(reply(vec![echo.clone()], MessageType::RelayRepl)),
+            Err(Rejected::NoClientMessage)
+        );
+        assert_eq!(
+            relay.unwrap(Repr::ClientServer(message())),
+            Err(Rejected::NotRelayReply)
+        );
+        // Without an interface-id configured, none is needed.
+        assert!(plain
+            .unwrap(reply(vec![inner], MessageType::RelayRepl))
+            .is_ok());
     }
 }

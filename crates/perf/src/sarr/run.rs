@@ -123,10 +123,8 @@ pub fn run_on(config: &Config, socket: &UdpSocket) -> io::Result<Report> {
     if let Some(w) = run.bound_out.as_mut() {
         w.flush()?;
     }
-    let sending = sending_end
-        .unwrap_or(end)
-        .min(end)
-        .saturating_duration_since(start);
+    // May exceed `elapsed` by less than one interval of the schedule (the last client's).
+    let sending = sending_end.unwrap_or(end).saturating_duration_since(start);
     Ok(run.report(start, sending, end.saturating_duration_since(start)))
 }
 
