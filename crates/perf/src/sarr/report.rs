@@ -57,7 +57,8 @@ pub struct Report {
     pub addresses: u64,
     /// Prefixes delegated (IAPREFIXes in the REPLYs).
     pub prefixes: u64,
-    /// From the first SOLICIT until no more clients were to start.
+    /// Paced: from the first SOLICIT until the schedule's end (or `duration`). Closed loop:
+    /// `elapsed`.
     pub sending: Duration,
     /// From the first SOLICIT to the end of the run.
     pub elapsed: Duration,

@@ -123,8 +123,13 @@ pub fn run_on(config: &Config, socket: &UdpSocket) -> io::Result<Report> {
     if let Some(w) = run.bound_out.as_mut() {
         w.flush()?;
     }
-    // May exceed `elapsed` by less than one interval of the schedule (the last client's).
-    let sending = sending_end.unwrap_or(end).saturating_duration_since(start);
+    // Paced: the schedule's time (it may exceed `elapsed` by less than one interval, the last
+    // client's). Closed loop: load is offered as long as the run lasts.
+    let sending = match config.rate {
+        Some(_) => sending_end.unwrap_or(end),
+        None => end,
+    }
+    .saturating_duration_since(start);
     Ok(run.report(start, sending, end.saturating_duration_since(start)))
 }
 
