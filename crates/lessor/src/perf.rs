@@ -204,6 +204,10 @@ pub struct SarrArgs {
     /// Clients in the whole run (each does one SARR).
     #[arg(long, default_value_t = 1000)]
     clients: u32,
+    /// Reuse N identities (DUID, MAC, IAID) in turn, as perfdhcp's -R: a pool smaller than
+    /// --clients (e.g. the 256 /56s of a /48) serves them all again and again.
+    #[arg(long, value_name = "N")]
+    distinct_clients: Option<u32>,
     /// New clients per second (open loop). Without it, clients start as fast as --in-flight
     /// allows (closed loop).
     #[arg(long)]
@@ -406,6 +410,7 @@ pub(crate) fn sarr_config(args: SarrArgs) -> Result<sarr::Config, String> {
         IaArg::Both => IaKinds::Both,
     };
     config.clients = args.clients;
+    config.distinct_clients = args.distinct_clients;
     config.rate = args.rate;
     config.in_flight = args.in_flight;
     config.duration = args.duration;

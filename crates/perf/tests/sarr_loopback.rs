@@ -429,3 +429,19 @@ fn duration_stops_starting_and_the_outstanding_run_out() {
     // Closed loop: load was offered for the whole run.
     assert_eq!(report.sending, report.elapsed);
 }
+
+#[test]
+fn distinct_clients_reuse_their_identities() {
+    let (socket, server, mut config) = setup(Behaviour::default());
+    config.clients = 30;
+    config.distinct_clients = Some(4);
+    config.in_flight = 1;
+    let report = run_on(&config, &socket).unwrap();
+    let seen = server.finish();
+    assert_eq!(report.completed, 30, "{}", report.to_text());
+    let duids: HashSet<_> = seen.replied.iter().map(|(d, _)| d.clone()).collect();
+    assert_eq!(duids.len(), 4);
+    // The fake server gives a client the same address every time.
+    let leases: HashSet<_> = report.bound.iter().map(|(_, l)| l.clone()).collect();
+    assert_eq!(leases.len(), 4);
+}

@@ -91,6 +91,16 @@ impl Identity {
         }
     }
 
+    /// Client `index` of a run whose clients reuse `distinct` identities in turn, as perfdhcp's
+    /// `-R` does: the MAC, DUID, link-local address and IAID of client `index % distinct`, the
+    /// transaction-ids of `index` (still unique, so answers still find their exchange).
+    pub fn cycling(index: u32, seed: u64, distinct: u32) -> Identity {
+        let mut id = Identity::new(index % distinct.max(1), seed);
+        id.index = index;
+        id.solicit_xid = Identity::new(index, seed).solicit_xid;
+        id
+    }
+
     /// transaction-id of its REQUEST.
     pub fn request_xid(&self) -> u32 {
         self.solicit_xid.wrapping_add(1) & MAX_TRANSACTION_ID
@@ -697,6 +707,15 @@ mod tests {
             assert_eq!(index_of(id.solicit_xid, seed), id.index);
             assert_eq!(index_of(id.request_xid(), seed), id.index);
         }
+        // Cycling through 2 identities: client 3 is client 1 with its own transaction-ids.
+        let c = Identity::cycling(3, seed, 2);
+        assert_eq!(
+            (c.mac, c.iaid, c.peer_address),
+            (b.mac, b.iaid, b.peer_address)
+        );
+        assert_eq!(c.index, 3);
+        assert_eq!(index_of(c.solicit_xid, seed), 3);
+        assert_eq!(Identity::cycling(3, seed, 5), Identity::new(3, seed));
     }
 
     #[test]

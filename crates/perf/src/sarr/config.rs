@@ -65,6 +65,9 @@ pub struct Config {
     pub ia: IaKinds,
     /// Clients in the whole run; each does one SARR.
     pub clients: u32,
+    /// Reuse this many identities (DUID, MAC, IAID) in turn, as perfdhcp's `-R`; `None`: every
+    /// client its own.
+    pub distinct_clients: Option<u32>,
     /// Most clients with an exchange outstanding at once.
     pub in_flight: u32,
     /// New clients per second (open loop); `None`: as fast as `in_flight` allows.
@@ -92,6 +95,7 @@ impl Config {
             link_address,
             ia: IaKinds::Na,
             clients: 1000,
+            distinct_clients: None,
             in_flight: 256,
             rate: None,
             duration: Duration::from_secs(60),
@@ -110,6 +114,9 @@ impl Config {
         }
         if self.timeout.is_zero() {
             return Err("--timeout must be more than zero".into());
+        }
+        if self.distinct_clients == Some(0) {
+            return Err("--distinct-clients must be at least 1".into());
         }
         if self.rate == Some(0) {
             return Err("--rate must be at least 1".into());
@@ -153,6 +160,9 @@ mod tests {
         assert!(bad.validate().is_err());
         let mut bad = c.clone();
         bad.timeout = Duration::ZERO;
+        assert!(bad.validate().is_err());
+        let mut bad = c.clone();
+        bad.distinct_clients = Some(0);
         assert!(bad.validate().is_err());
         let mut bad = c.clone();
         bad.rate = Some(0);

@@ -193,7 +193,10 @@ impl Run<'_> {
             let index = self.next_index;
             self.next_index += 1;
             let mut client = Client::new(
-                Identity::new(index, self.config.seed),
+                match self.config.distinct_clients {
+                    Some(n) => Identity::cycling(index, self.config.seed, n),
+                    None => Identity::new(index, self.config.seed),
+                },
                 self.timing,
                 self.config.ia,
             );
