@@ -324,7 +324,7 @@ for b in "${BINARIES[@]}"; do SERVERS+=("${b%%=*}"); done
 [ ${#SERVERS[@]} -gt 0 ] || { echo "nothing to measure (--no-kea and no --binary)" >&2; exit 2; }
 
 {
-  echo "{\"kind\":\"setup\",\"nproc\":$(nproc),\"cpu\":\"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\",\"kernel\":\"$(uname -r)\",\"kea\":\"$("$KEA_DHCP6" -v 2>/dev/null || echo none)\",\"period_s\":$PERIOD,\"max_drop_pct\":$MAX_DROP,\"generator\":\"$GENERATOR\",\"started\":\"$(date -u +%FT%TZ)\"}"
+  echo "{\"kind\":\"setup\",\"nproc\":$(nproc),\"cpu\":\"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\",\"kernel\":\"$(uname -r)\",\"kea\":\"$("$KEA_DHCP6" -v 2>/dev/null || echo none)\",\"period_s\":$PERIOD,\"max_drop_pct\":$MAX_DROP,\"generator\":\"$GENERATOR\",\"started\":\"$(date -u +%FT%TZ)\",\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
 } >> "$RESULTS"
 
 declare -A FIRST
@@ -344,7 +344,7 @@ for rep in $(seq 1 "$REPS"); do
     done
   done
 done
-echo "{\"kind\":\"end\",\"at\":\"$(date -u +%FT%TZ)\"}" >> "$RESULTS"
+echo "{\"kind\":\"end\",\"at\":\"$(date -u +%FT%TZ)\",\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >> "$RESULTS"
 
 python3 - "$RESULTS" <<'PY'
 import json, statistics, sys
@@ -382,6 +382,8 @@ for key in dict.fromkeys((s["server"], s["mode"], s["source"]) for s in searches
                 key=lambda s: s["max_rate"])
     med = ss[(len(ss) - 1) // 2]
     print("| %s | %s | %s | %d | %s |" % (*key, statistics.median(s["max_rate"] for s in ss), lat(at(med))))
-print("\n(%d CPUs, %s, kernel %s, Kea %s; probes of %s s; %s)" % (
-    setup["nproc"], setup["cpu"], setup["kernel"], setup["kea"], setup["period_s"], sys.argv[1]))
+end = next((r for r in rows if r["kind"] == "end"), {})
+print("\n(%d CPUs, %s, kernel %s, Kea %s; probes of %s s; %s to %s, load average %s then %s; %s)" % (
+    setup["nproc"], setup["cpu"], setup["kernel"], setup["kea"], setup["period_s"],
+    setup["started"], end.get("at"), setup["loadavg"], end.get("loadavg"), sys.argv[1]))
 PY
