@@ -346,11 +346,23 @@ fn paced_run_offers_its_rate() {
         report.sending
     );
     assert!(report.elapsed >= Duration::from_millis(198));
+    // The offered rate is the schedule's: 500/s, less only by what a stall of this test's
+    // thread (a busy machine) made the schedule slip.
+    let planned = Duration::from_millis(200) + report.slipped;
     assert!(
-        (report.offered_rate - 500.0).abs() < 1.0,
-        "{}",
-        report.offered_rate
+        report.sending >= planned,
+        "{:?} {:?}",
+        report.sending,
+        planned
     );
+    assert!(report.offered_rate <= 500.5, "{}", report.offered_rate);
+    if report.slipped.is_zero() {
+        assert!(
+            (report.offered_rate - 500.0).abs() < 1.0,
+            "{}",
+            report.offered_rate
+        );
+    }
 }
 
 #[test]

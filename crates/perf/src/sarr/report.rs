@@ -60,6 +60,9 @@ pub struct Report {
     /// Paced: from the first SOLICIT until the schedule's end (or `duration`). Closed loop:
     /// `elapsed`.
     pub sending: Duration,
+    /// How much later than planned a paced schedule ran: stalls of the generator longer than
+    /// the few milliseconds it catches up with a burst.
+    pub slipped: Duration,
     /// From the first SOLICIT to the end of the run.
     pub elapsed: Duration,
     /// Clients started per second over `sending`.
@@ -124,6 +127,7 @@ impl Report {
             "addresses": self.addresses,
             "prefixes": self.prefixes,
             "sending_s": self.sending.as_secs_f64(),
+            "slipped_s": self.slipped.as_secs_f64(),
             "elapsed_s": self.elapsed.as_secs_f64(),
             "offered_rate_per_s": round3(self.offered_rate),
             "rate_per_s": round3(self.rate),
@@ -152,10 +156,15 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "offered      {} SOLICIT in {:.3} s: {:.1}/s",
+            "offered      {} SOLICIT in {:.3} s: {:.1}/s{}",
             self.started,
             self.sending.as_secs_f64(),
-            self.offered_rate
+            self.offered_rate,
+            if self.slipped.is_zero() {
+                String::new()
+            } else {
+                format!(" (schedule slipped {:.3} s)", self.slipped.as_secs_f64())
+            }
         );
         let _ = writeln!(
             s,

@@ -2,7 +2,8 @@
 //! [`crate::outstanding`], new clients started by [`crate::pace`].
 //!
 //! Each turn starts the clients that are due (all of them up to `in_flight` in a closed loop; at
-//! `rate` per second, never more than `in_flight` outstanding, in an open loop), handles the
+//! `rate` per second, never more than `in_flight` outstanding, in an open loop, a stall of more
+//! than [`crate::pace::CATCH_UP`] slipping the schedule rather than bursting), handles the
 //! deadlines that passed, then waits for one datagram no longer than the next deadline or
 //! start. After `duration` no client starts; those outstanding run to their end, which their
 //! own deadlines bound (at most two messages of `retries + 1` transmissions each).
@@ -305,6 +306,7 @@ impl Run<'_> {
     fn report(self, start: Instant, sending: Duration, elapsed: Duration) -> Report {
         let Run {
             config,
+            pacer,
             counters: c,
             mut samples,
             bound,
@@ -347,6 +349,7 @@ impl Run<'_> {
             addresses: c.addresses,
             prefixes: c.prefixes,
             sending,
+            slipped: pacer.slipped(),
             elapsed,
             offered_rate: per_s(c.started, sending),
             rate: per_s(c.completed, completing),
