@@ -1,5 +1,7 @@
-//! The I/O loop: one UDP socket, one thread, the outstanding clients and their deadlines in
-//! [`crate::outstanding`], new clients started by [`crate::pace`].
+//! The I/O loop: one UDP socket, the outstanding clients and their deadlines in
+//! [`crate::outstanding`], new clients started by [`crate::pace`]. One thread sends and runs the
+//! clients; a second one only reads the socket and timestamps what it reads
+//! ([`crate::udp_wait::Receiver`]: the socket's own read timeout is too coarse for pacing).
 //!
 //! Each turn starts the clients that are due (all of them up to `in_flight` in a closed loop; at
 //! `rate` per second, never more than `in_flight` outstanding, in an open loop, a stall of more
@@ -11,6 +13,7 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::net::UdpSocket;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use lessor_wire::v6::Repr;
@@ -22,7 +25,7 @@ use super::report::Report;
 use crate::latency::Summary;
 use crate::outstanding::{Deadline, Outstanding};
 use crate::pace::Pacer;
-use crate::udp_wait::{recv_until, size_receive_buffer, Received};
+use crate::udp_wait::{size_receive_buffer, Arrival, Receiver};
 
 /// Binds `config.bind` and runs.
 pub fn run(config: &Config) -> io::Result<Report> {
@@ -36,6 +39,23 @@ pub fn run_on(config: &Config, socket: &UdpSocket) -> io::Result<Report> {
     config
         .validate()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        // Room for every answer of a full window, and then some.
+        let capacity = (config.in_flight as usize)
+            .saturating_mul(2)
+            .saturating_add(64);
+        let receiver = Receiver::spawn(scope, socket, capacity, &stop)?;
+        let report = drive(config, socket, &receiver);
+        let ended = receiver.finish();
+        let report = report?;
+        ended?;
+        Ok(report)
+    })
+}
+
+/// The loop itself, answers coming from `receiver`.
+fn drive(config: &Config, socket: &UdpSocket, receiver: &Receiver<'_>) -> io::Result<Report> {
     let bound_out = match &config.bound_out {
         Some(path) => Some(io::LineWriter::new(File::create(path)?)),
         None => None,
@@ -63,9 +83,6 @@ pub fn run_on(config: &Config, socket: &UdpSocket) -> io::Result<Report> {
         next_index: 0,
         last_completion: None,
     };
-    let mut buf = vec![0u8; 65_536];
-    let mut last_wait = None;
-
     let stop_starting = start + config.duration;
     // Two messages, each sent retries + 1 times: the longest an exchange can take.
     let longest = config
@@ -112,12 +129,10 @@ pub fn run_on(config: &Config, socket: &UdpSocket) -> io::Result<Report> {
                 next = next.min(run.pacer.due_at(u64::from(run.next_index)));
             }
         }
-        match recv_until(socket, &mut buf, now, next, &mut last_wait)? {
-            Received::Datagram(n) => {
-                run.received(Instant::now(), buf.get(..n).unwrap_or(&[]))?;
-            }
-            Received::Nothing => {}
-            Received::Error => run.counters.recv_errors += 1,
+        match receiver.next_until(now, next)? {
+            Some(Arrival::Datagram(at, datagram)) => run.received(at, &datagram)?,
+            Some(Arrival::Error) => run.counters.recv_errors += 1,
+            None => {}
         }
     }
 
