@@ -11,7 +11,8 @@
 #   benches/sarr.sh [--binary new=target/release/lessor] [--binary base=/tmp/base/lessor]
 #                   [--no-kea] [--reps 3] [--modes "na pd both"] [--sources "perfdhcp perf-sarr"]
 #                   [--period 5] [--start-rate 1000] [--max-rate 128000] [--steps 3]
-#                   [--max-drop 0.1] [--generator target/release/lessor] [--out /tmp/sarr-bench]
+#                   [--max-drop 0.1] [--generator target/release/lessor] [--sarr-port 547]
+#                   [--out /tmp/sarr-bench]
 #
 # Without --binary only Kea is measured (the script runs before Lessor's DHCPv6 server lands).
 # `lessor perf sarr` comes from --generator (default: the first --binary, else
@@ -19,9 +20,10 @@
 #
 # Topology: two namespaces joined by one veth, DAD off (addresses usable at once).
 #   sarrb-gen, g0: 2001:db8:1::1/64 only. It is the relay: perfdhcp -6 -l g0 -A 1 takes its
-#     source address, link-address and peer-address from it (and binds port 547); perf sarr
-#     binds [2001:db8:1::1]:0 with --link-address 2001:db8:1::1 (and the relay-source-port
-#     option, RFC 8357, so answers come back to its port).
+#     source address, link-address and peer-address from it and binds port 547; perf sarr
+#     binds [2001:db8:1::1]:547 too (--sarr-port; the two run one after the other) with
+#     --link-address 2001:db8:1::1. On another port perf sarr adds the relay-source-port option
+#     (RFC 8357), which a server must honour to answer there.
 #   sarrb-srv, s0: 2001:db8:2::2/64 (the server under test), 2001:db8:1::/64 routed on-link
 #     through s0, so RELAY-REPLs reach the relay.
 # Pools, the same for every server: addresses 2001:db8:1:: - 2001:db8:1::ffff:ffff:ffff:ffff
@@ -62,6 +64,7 @@ MAX_RATE=128000
 STEPS=3
 MAX_DROP=0.1
 GENERATOR=
+SARR_PORT=547
 OUT=/tmp/sarr-bench
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -76,6 +79,7 @@ while [ $# -gt 0 ]; do
     --steps) STEPS=$2; shift 2 ;;
     --max-drop) MAX_DROP=$2; shift 2 ;;
     --generator) GENERATOR=$2; shift 2 ;;
+    --sarr-port) SARR_PORT=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
@@ -179,7 +183,7 @@ CONF
 
 # One SARR for an IA_NA from a fresh client: the server answers.
 answers() {
-  ip netns exec $GEN "$GENERATOR" perf sarr --server $SRV6 --bind "[$GEN6]:0" \
+  ip netns exec $GEN "$GENERATOR" perf sarr --server $SRV6 --bind "[$GEN6]:$SARR_PORT" \
     --link-address $GEN6 --ia na --clients 1 --timeout 200ms --retries 0 --json 2>/dev/null \
     | grep -q '"completed":1,'
 }
@@ -264,7 +268,7 @@ probe() { # SERVER MODE SOURCE REP RATE -> one JSON line appended; VERDICT = pas
     local distinct=
     [ "$mode" = na ] || distinct="--distinct-clients $PD_CLIENTS"
     local inflight=$(( rate > 256 ? rate : 256 ))
-    figures=$(ip netns exec $GEN "$GENERATOR" perf sarr --server $SRV6 --bind "[$GEN6]:0" \
+    figures=$(ip netns exec $GEN "$GENERATOR" perf sarr --server $SRV6 --bind "[$GEN6]:$SARR_PORT" \
       --link-address $GEN6 --ia "$mode" --rate "$rate" --clients $((rate * PERIOD)) $distinct \
       --in-flight $inflight --duration "${PERIOD}s" --timeout 1s --retries 0 --seed "$seed" --json)
   fi
@@ -324,7 +328,7 @@ for b in "${BINARIES[@]}"; do SERVERS+=("${b%%=*}"); done
 [ ${#SERVERS[@]} -gt 0 ] || { echo "nothing to measure (--no-kea and no --binary)" >&2; exit 2; }
 
 {
-  echo "{\"kind\":\"setup\",\"nproc\":$(nproc),\"cpu\":\"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\",\"kernel\":\"$(uname -r)\",\"kea\":\"$("$KEA_DHCP6" -v 2>/dev/null || echo none)\",\"period_s\":$PERIOD,\"max_drop_pct\":$MAX_DROP,\"generator\":\"$GENERATOR\",\"started\":\"$(date -u +%FT%TZ)\",\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
+  echo "{\"kind\":\"setup\",\"nproc\":$(nproc),\"cpu\":\"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\",\"kernel\":\"$(uname -r)\",\"kea\":\"$("$KEA_DHCP6" -v 2>/dev/null || echo none)\",\"period_s\":$PERIOD,\"max_drop_pct\":$MAX_DROP,\"generator\":\"$GENERATOR\",\"sarr_port\":$SARR_PORT,\"started\":\"$(date -u +%FT%TZ)\",\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
 } >> "$RESULTS"
 
 declare -A FIRST
