@@ -11,8 +11,8 @@
 //!   replies without decoding them into bindings, so the server is what is measured.
 //!
 //! Shared by them: [`latency`] (exact nearest-rank percentiles, at most one sample per exchange
-//! and kind, and how reports write them), `udp_wait` (the one-socket wait rule of the UDP
-//! generators), `outstanding` (the exchanges in flight and their retransmission deadlines, for
+//! and kind, and how reports write them), `udp_wait` (how the UDP generators wait for
+//! answers), `outstanding` (the exchanges in flight and their retransmission deadlines, for
 //! `dora` and `sarr`) and `pace` (starting exchanges at a rate). The query keys are lessor-wire's ([`lessor_wire::v4::QueryKey`]).
 
 #![forbid(unsafe_code)]

@@ -402,21 +402,19 @@ impl Client {
             return Err(code);
         }
         let mut leases = Vec::new();
-        for (wanted, none) in [
-            (self.ia.na(), status::NO_ADDRS_AVAIL),
-            (self.ia.pd(), status::NO_PREFIX_AVAIL),
-        ] {
+        for (wanted, pd) in [(self.ia.na(), false), (self.ia.pd(), true)] {
             if !wanted {
                 continue;
             }
-            let ia = reply.options.iter().find_map(|o| match o {
-                DhcpOption::IaNa { iaid, options, .. }
-                    if none == status::NO_ADDRS_AVAIL && *iaid == self.id.iaid =>
-                {
-                    Some(options)
-                }
-                DhcpOption::IaPd { iaid, options, .. }
-                    if none == status::NO_PREFIX_AVAIL && *iaid == self.id.iaid =>
+            let none = if pd {
+                status::NO_PREFIX_AVAIL
+            } else {
+                status::NO_ADDRS_AVAIL
+            };
+            let ia = reply.options.iter().find_map(|o| match (o, pd) {
+                (DhcpOption::IaNa { iaid, options, .. }, false)
+                | (DhcpOption::IaPd { iaid, options, .. }, true)
+                    if *iaid == self.id.iaid =>
                 {
                     Some(options)
                 }
