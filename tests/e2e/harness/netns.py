@@ -256,3 +256,77 @@ class TopologyDirect4:
                 errors.append(e)
         if errors:
             raise HarnessError(f"teardown errors: {errors}")
+
+
+@dataclass
+class Topology6:
+    """client ns --(c0|r0)-- relay ns --(r1|s0)-- server ns, IPv6 only
+
+    client link 2001:db8:1::/64 (relay r0 = ::1, the link-address dhcrelay -6 puts in
+    RELAY-FORW), server link 2001:db8:2::/64 (relay r1 = ::1, server s0 = ::2). DAD is off in
+    every namespace before the veths exist, so link-local and global addresses are usable at
+    once (a tentative link-local would make dhclient -6 / dhcrelay -6 fail to bind). The relay
+    forwards IPv6 and the server routes the client link and the delegated prefixes back via it.
+    """
+    client: Namespace = field(init=False)
+    relay: Namespace = field(init=False)
+    server: Namespace = field(init=False)
+    client_if: str = "c0"
+    relay_down_if: str = "r0"
+    relay_up_if: str = "r1"
+    server_if: str = "s0"
+
+    def __post_init__(self) -> None:
+        made: List[Namespace] = []
+        try:
+            for role in ("cli6", "rly6", "srv6"):
+                ns = Namespace(role)
+                made.append(ns)
+                for scope in ("all", "default"):
+                    ns.sysctl(f"net.ipv6.conf.{scope}.accept_dad", "0")
+                    ns.sysctl(f"net.ipv6.conf.{scope}.dad_transmits", "0")
+            self.client, self.relay, self.server = made
+            veth(self.client, self.client_if, self.relay, self.relay_down_if)
+            veth(self.relay, self.relay_up_if, self.server, self.server_if)
+            self.relay.add_addr(self.relay_down_if, f"{addressing.RELAY_DOWN_V6}/64")
+            self.relay.add_addr(self.relay_up_if, f"{addressing.RELAY_UP_V6}/64")
+            self.server.add_addr(self.server_if, f"{addressing.SERVER_V6}/64")
+            self.relay.sysctl("net.ipv6.conf.all.forwarding", "1")
+            for net in (addressing.CLIENT_NET6, addressing.PD_POOL_V6):
+                self.server.add_route(str(net), addressing.RELAY_UP_V6)
+            for ns, ifn in ((self.client, self.client_if), (self.relay, self.relay_down_if),
+                            (self.relay, self.relay_up_if), (self.server, self.server_if)):
+                wait_link_up(ns, ifn)
+                wait_ipv6_ready(ns, ifn)
+        except BaseException:
+            for ns in made:
+                ns.delete()
+            raise
+
+    @property
+    def namespaces(self) -> List[Namespace]:
+        return [self.client, self.relay, self.server]
+
+    def link_local(self, ns: Namespace, ifname: str) -> str:
+        cp = ns.ip("-6", "-o", "addr", "show", "dev", ifname, "scope", "link")
+        return cp.stdout.split()[3].split("/")[0]
+
+    def teardown(self) -> None:
+        errors = []
+        for ns in self.namespaces:
+            try:
+                ns.delete()
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+        if errors:
+            raise HarnessError(f"teardown errors: {errors}")
+
+
+def wait_ipv6_ready(ns: Namespace, ifname: str, timeout: float = 5.0) -> None:
+    """Wait until ifname has a link-local address and no tentative one."""
+    from .util import wait_for
+
+    def ready() -> bool:
+        out = ns.ip("-6", "addr", "show", "dev", ifname).stdout
+        return "scope link" in out and "tentative" not in out
+    wait_for(ready, timeout=timeout, what=f"{ns.name}/{ifname} IPv6 ready")

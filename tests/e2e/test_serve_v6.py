@@ -1,0 +1,489 @@
+"""DHCPv6 end to end (issue 13): ISC `dhclient -6` (an address, IA_NA, and a prefix, IA_PD) and
+`dhcpcd` (a prefix) through ISC `dhcrelay -6 -I` (interface-id) to the server; renewal,
+release, a restart, the relay chain the store keeps, and `kill -9` under relayed SARR load
+(Kea's `perfdhcp -6 -A 1`) losing no binding a REPLY granted.
+
+Every scenario runs against each server of `harness.server6.servers_under_test()`: `lessor
+serve` and ISC Kea 2.2's kea-dhcp6, the reference that shows the scenario itself is right
+(`LESSOR_E2E_V6_SERVERS=kea` or `=lessor` runs one). What only Lessor keeps (the relay chain)
+is skipped for Kea, whose memfile has no relay data.
+
+Each scenario is a class: one class-scoped fixture runs it once (its own namespaces, daemons and
+captures, torn down when the class is done) and records what it saw; each check is its own
+test."""
+from __future__ import annotations
+
+import ipaddress
+import signal
+import sys
+import time
+from collections import Counter
+from types import SimpleNamespace
+
+import pytest
+
+from harness import addressing as A, capture, dhcp6
+from harness.dhcpcd6 import make_dhcpcd6
+from harness.isc6 import make_dhclient6, start_dhcrelay6
+from harness.netns import Topology6
+from harness.server6 import LinkSpec, servers_under_test, start_server6
+from harness.shared import Shared, shared_setup
+from harness.util import wait_for
+
+SERVER = A.SERVER_V6
+RELAY = A.RELAY_UP_V6          # the source of every RELAY-FORW: relay_peer in the store
+LINK_ADDRESS = A.RELAY_DOWN_V6  # dhcrelay -6 puts its lower interface's address there
+# dhcrelay -6 -I -l r0#7: option 18 = the #index as a 4-octet host-order integer
+IFINDEX = 7
+INTERFACE_ID = IFINDEX.to_bytes(4, sys.byteorder)
+CLIENT_LINK = LinkSpec(str(A.CLIENT_NET6), A.POOL_V6, str(A.PD_POOL_V6), A.PD_LEN_V6, INTERFACE_ID)
+# perfdhcp -A 1 is the relay itself: its link-address is its own address on the server link
+LOAD_LINK = LinkSpec(str(A.SERVER_NET6), ("2001:db8:2::1000", "2001:db8:2::ffff"), "2001:db8:200::/40", 56)
+# short lifetimes: dhclient renews (T1) every 3 s
+SHORT = dict(preferred=8, valid=12, renew=3, rebind=5)
+PORTS = "udp port 546 or udp port 547"
+SUCCESS = 0
+
+
+@pytest.fixture(scope="module", params=servers_under_test())
+def kind(request) -> str:
+    return request.param
+
+
+def env6(request, tmp_path_factory):
+    return shared_setup(request, tmp_path_factory, Topology6)
+
+
+def in_pool(addr: str, pool=A.POOL_V6) -> bool:
+    lo, hi = (ipaddress.IPv6Address(a) for a in pool)
+    return lo <= ipaddress.IPv6Address(addr) <= hi
+
+
+def in_pd_pool(prefix: str, pool=A.PD_POOL_V6, length=A.PD_LEN_V6) -> bool:
+    net = ipaddress.IPv6Network(prefix)
+    return net.prefixlen == length and net.subnet_of(pool)
+
+
+def duid_hex(colon: str) -> str:
+    """dhclient's 0:1:0:1:... form (octets without leading zeros) as plain hex."""
+    return "".join(f"{int(x, 16):02x}" for x in colon.split(":"))
+
+
+def start_relayed(s: Shared, kind: str, **lifetimes):
+    """Captures on both relay links, the server, dhcrelay -6 -I. Returns (captures, server)."""
+    t, procs, artifacts = s.topo, s.procs, s.artifacts
+    caps = {
+        "client": capture.start_capture(procs, t.relay, t.relay_down_if, artifacts / "client-link.pcap",
+                                        PORTS, name="tshark-client"),
+        "server": capture.start_capture(procs, t.relay, t.relay_up_if, artifacts / "server-link.pcap",
+                                        PORTS, name="tshark-server"),
+    }
+    srv = start_server6(kind, procs, t.server, t.server_if, SERVER, artifacts / kind, [CLIENT_LINK],
+                        **lifetimes)
+    start_dhcrelay6(procs, t.relay, t.relay_down_if, t.relay_up_if, SERVER, artifacts / "dhcrelay",
+                    lower_index=IFINDEX)
+    return caps, srv
+
+
+def split_events(evs):
+    """BOUND6-style calls of one IA_NA + one IA_PD: (address call, prefix call)."""
+    na = [e for e in evs if "new_ip6_address" in e]
+    pd = [e for e in evs if "new_ip6_prefix" in e]
+    assert len(na) == 1 and len(pd) == 1, evs
+    return na[0], pd[0]
+
+
+def relayed_from_client(msgs, types):
+    return [m for m in msgs if m.outer_type == "RELAY-FORW" and m.msg_type in types and m.src == RELAY]
+
+
+def replies_to_relay(msgs):
+    return [m for m in msgs if m.outer_type == "RELAY-REPL" and m.src == SERVER]
+
+
+def assert_decodes_cleanly(pcaps: dict, min_frames: int = 2) -> None:
+    for link, pcap in pcaps.items():
+        rep = capture.check_decode(pcap)
+        assert rep.frames >= min_frames, f"{link}: {rep}"
+        assert rep.ok, f"{link}: {rep}"
+
+
+def skip_for_kea(kind: str, why: str = "Kea 2.2's memfile keeps no relay data") -> None:
+    if kind == "kea":
+        pytest.skip(why)
+
+
+# ---------------------------------------------------------------- (a) + (c): lease, renew, release
+
+@pytest.fixture(scope="class")
+def lease_renew_release(request, tmp_path_factory, kind):
+    """dhclient -6 -N -P through dhcrelay -6 -I: an address and a prefix, a RENEW at T1 = 3 s,
+    then dhclient -6 -r (RELEASE)."""
+    with env6(request, tmp_path_factory) as s:
+        t, procs = s.topo, s.procs
+        caps, srv = start_relayed(s, kind, **SHORT)
+        client = make_dhclient6(t.client, t.client_if, s.artifacts / "dhclient6", address=True, prefix=True)
+        na, pd = split_events(client.acquire(procs))
+        addr, prefix = na["new_ip6_address"], pd["new_ip6_prefix"]
+        client_addrs = t.client.addrs(t.client_if, "-6")
+        bound = {k: srv.wait_state(k, "active") for k in (addr, prefix)}
+        # T1 = 3 s: one RENEW (both IAs), answered through the relay
+        n = len(client.events())
+        renew_na, renew_pd = split_events(client.wait_events(("RENEW6",), n=2, after=n, timeout=15))
+        renewed = {k: srv.wait_binding(k, lambda b, k=k: b["end"] > bound[k]["end"], what="renewed end")
+                   for k in (addr, prefix)}
+        released_ev = client.release(procs)
+        released = {k: srv.wait_state(k, "released") for k in (addr, prefix)}
+        client_addrs_after = t.client.addrs(t.client_if, "-6")
+        pcaps = capture.stop_captures(caps)
+        yield SimpleNamespace(kind=kind, srv=srv, na=na, pd=pd, addr=addr, prefix=prefix,
+                              client_addrs=client_addrs, bound=bound, renew_na=renew_na,
+                              renew_pd=renew_pd, renewed=renewed, released_ev=released_ev,
+                              released=released, client_addrs_after=client_addrs_after, pcaps=pcaps,
+                              server_link=dhcp6.messages(pcaps["server"]),
+                              client_link=dhcp6.messages(pcaps["client"]))
+
+
+class TestLeaseRenewReleaseThroughRelay:
+    def test_client_gets_a_pool_address_and_a_delegated_prefix(self, lease_renew_release):
+        r = lease_renew_release
+        assert in_pool(r.addr), r.na
+        assert in_pd_pool(r.prefix), r.pd
+        for ev in (r.na, r.pd):
+            assert (ev["new_preferred_life"], ev["new_max_life"]) == ("8", "12"), ev
+            assert (ev["new_renew"], ev["new_rebind"]) == ("3", "5"), ev
+
+    def test_address_is_configured_on_the_client(self, lease_renew_release):
+        r = lease_renew_release
+        assert f"{r.addr}/128" in r.client_addrs, r.client_addrs
+
+    def test_store_has_both_for_the_clients_duid_and_iaid(self, lease_renew_release):
+        r = lease_renew_release
+        duid = duid_hex(r.na["new_dhcp6_client_id"])
+        iaid = int(r.na["new_iaid"].replace(":", ""), 16)
+        na, pd = r.bound[r.addr], r.bound[r.prefix]
+        assert (na["ia_type"], na["prefix_len"], na["duid"], na["iaid"]) == ("ia-na", 128, duid, iaid), na
+        assert (pd["ia_type"], pd["duid"], pd["iaid"]) == ("ia-pd", duid, iaid), pd
+        # and the client sent that DUID in every message the relay forwarded
+        assert {m.client_duid.hex() for m in relayed_from_client(r.server_link, ("SOLICIT", "REQUEST",
+                                                                                  "RENEW", "RELEASE"))} == {duid}
+
+    def test_renewal_keeps_the_address_and_the_prefix(self, lease_renew_release):
+        r = lease_renew_release
+        assert r.renew_na["new_ip6_address"] == r.addr, r.renew_na
+        assert r.renew_pd["new_ip6_prefix"] == r.prefix, r.renew_pd
+        for k in (r.addr, r.prefix):
+            assert r.renewed[k]["state"] == "active" and r.renewed[k]["end"] > r.bound[k]["end"], r.renewed
+
+    def test_renew_is_relayed_and_answered_with_both_ias(self, lease_renew_release):
+        msgs = lease_renew_release.server_link
+        renews = relayed_from_client(msgs, ("RENEW",))
+        assert renews, msgs
+        for rn in renews:
+            reps = [m for m in replies_to_relay(msgs) if m.msg_type == "REPLY" and m.xid == rn.xid]
+            assert reps, f"no REPLY to RENEW xid {rn.xid:#x}"
+            keys = {l.key for l in reps[0].leases() if l.valid > 0}
+            assert keys == {lease_renew_release.addr, lease_renew_release.prefix}, reps[0].leases()
+            assert set(reps[0].ia_status().values()) <= {None, SUCCESS}, reps[0].ia_status()
+
+    def test_release_marks_both_released(self, lease_renew_release):
+        r = lease_renew_release
+        assert len(r.released_ev) == 2
+        for k in (r.addr, r.prefix):
+            assert r.released[k]["state"] == "released", r.released[k]
+            assert r.released[k]["duid"] == r.bound[k]["duid"]
+        assert f"{r.addr}/128" not in r.client_addrs_after
+
+    def test_release_is_answered_with_success(self, lease_renew_release):
+        # RFC 8415 §18.3.7: a Reply with a Status Code option of Success
+        msgs = lease_renew_release.server_link
+        rels = relayed_from_client(msgs, ("RELEASE",))
+        assert rels, msgs
+        reps = [m for m in replies_to_relay(msgs) if m.msg_type == "REPLY" and m.xid == rels[-1].xid]
+        assert reps and reps[0].status() == SUCCESS, [(m.msg_type, m.options) for m in reps]
+
+    def test_relay_forw_carries_link_address_and_interface_id(self, lease_renew_release):
+        fw = relayed_from_client(lease_renew_release.server_link, ("SOLICIT", "REQUEST", "RENEW", "RELEASE"))
+        assert {m.msg_type for m in fw} == {"SOLICIT", "REQUEST", "RENEW", "RELEASE"}, fw
+        for m in fw:
+            assert len(m.hops) == 1 and m.hops[0].link_address == LINK_ADDRESS, m.hops
+            assert m.interface_id() == INTERFACE_ID, m.hops
+
+    def test_relay_repl_echoes_interface_id_peer_and_link(self, lease_renew_release):
+        # RFC 8415 §19.3.x / §9: RELAY-REPL copies hop-count, link-address, peer-address and the
+        # Interface-ID option of the RELAY-FORW it answers; it goes back to the relay
+        msgs = lease_renew_release.server_link
+        fw = {m.xid: m for m in relayed_from_client(msgs, ("SOLICIT", "REQUEST", "RENEW", "RELEASE"))}
+        reps = replies_to_relay(msgs)
+        assert {m.msg_type for m in reps} >= {"ADVERTISE", "REPLY"}, reps
+        for m in reps:
+            assert m.dst == RELAY and m.xid in fw, (m.src, m.dst, m.xid)
+            f = fw[m.xid].hops[0]
+            h = m.hops[0]
+            assert (h.hop_count, h.link_address, h.peer_address) == (f.hop_count, f.link_address,
+                                                                      f.peer_address), (h, f)
+            assert dhcp6.first(h.options, dhcp6.INTERFACE_ID) == INTERFACE_ID, h.options
+
+    def test_relay_repl_seen_by_tshark_with_interface_id(self, lease_renew_release):
+        pcap = lease_renew_release.pcaps["server"]
+        n_repl = capture.count(pcap, f"ipv6.src == {SERVER} && dhcpv6.msgtype == 13")
+        assert n_repl >= 3
+        assert capture.count(pcap, f"ipv6.src == {SERVER} && dhcpv6.msgtype == 13 && "
+                                   f"dhcpv6.interface_id == {INTERFACE_ID.hex()}") == n_repl
+
+    def test_every_reply_names_one_server(self, lease_renew_release):
+        msgs = replies_to_relay(lease_renew_release.server_link)
+        duids = {m.server_duid for m in msgs}
+        assert len(duids) == 1 and None not in duids, duids
+        assert duid_hex(lease_renew_release.na["new_dhcp6_server_id"]) == next(iter(duids)).hex()
+
+    def test_store_keeps_the_relay_peer_and_interface_id(self, lease_renew_release):
+        skip_for_kea(lease_renew_release.kind)
+        r = lease_renew_release
+        for k in (r.addr, r.prefix):
+            b = r.renewed[k]
+            assert b["relay_peer"] == RELAY, b
+            assert b["interface_id"] == INTERFACE_ID.hex(), b
+
+    def test_store_keeps_the_relay_chain(self, lease_renew_release):
+        # the outer RELAY-FORW without the client's message (docs/protocol.md): dhcrelay sends
+        # the same chain with every message of this client
+        skip_for_kea(lease_renew_release.kind)
+        r = lease_renew_release
+        chains = {dhcp6.without_client_message(m.hops[0].raw).hex()
+                  for m in relayed_from_client(r.server_link, ("REQUEST", "RENEW"))}
+        assert len(chains) == 1, chains
+        for k in (r.addr, r.prefix):
+            assert r.renewed[k]["relay_chain"] == next(iter(chains)), r.renewed[k]
+
+    def test_client_link_sees_plain_dhcpv6(self, lease_renew_release):
+        msgs = lease_renew_release.client_link
+        assert msgs and not [m for m in msgs if m.hops], "relay messages on the client link"
+        assert {m.msg_type for m in msgs} >= {"SOLICIT", "ADVERTISE", "REQUEST", "REPLY", "RENEW", "RELEASE"}
+
+    def test_captures_decode_cleanly(self, lease_renew_release):
+        assert_decodes_cleanly(lease_renew_release.pcaps, min_frames=8)
+
+
+# ---------------------------------------------------------------- (b): dhcpcd, a prefix
+
+@pytest.fixture(scope="class")
+def dhcpcd_prefix(request, tmp_path_factory, kind):
+    """dhcpcd -6 (ia_pd only, no hooks) through the relay; then SIGALRM: RELEASE and exit."""
+    with env6(request, tmp_path_factory) as s:
+        t, procs = s.topo, s.procs
+        caps, srv = start_relayed(s, kind)
+        c = make_dhcpcd6(t.client, t.client_if, s.artifacts / "dhcpcd", iaid=5)
+        c.start(procs)
+        prefixes = c.delegated()
+        bound = {p: srv.wait_state(p, "active") for p in prefixes}
+        release_rc = c.release()
+        released = {p: srv.wait_state(p, "released") for p in prefixes}
+        pcaps = capture.stop_captures(caps)
+        yield SimpleNamespace(kind=kind, prefixes=prefixes, bound=bound, release_rc=release_rc,
+                              released=released, pcaps=pcaps, output=c.proc.output(),
+                              server_link=dhcp6.messages(pcaps["server"]))
+
+
+class TestDhcpcdPrefixThroughRelay:
+    def test_dhcpcd_gets_one_prefix_of_the_pool(self, dhcpcd_prefix):
+        assert len(dhcpcd_prefix.prefixes) == 1, dhcpcd_prefix.prefixes
+        assert in_pd_pool(dhcpcd_prefix.prefixes[0]), dhcpcd_prefix.prefixes
+
+    def test_store_has_it_for_dhcpcds_duid_and_iaid(self, dhcpcd_prefix):
+        r = dhcpcd_prefix
+        reqs = relayed_from_client(r.server_link, ("REQUEST",))
+        assert reqs
+        b = r.bound[r.prefixes[0]]
+        assert (b["ia_type"], b["iaid"], b["duid"]) == ("ia-pd", 5, reqs[-1].client_duid.hex()), b
+
+    def test_reply_grants_what_the_store_holds(self, dhcpcd_prefix):
+        r = dhcpcd_prefix
+        reps = [m for m in replies_to_relay(r.server_link) if m.msg_type == "REPLY"]
+        granted = {l.key for m in reps for l in m.leases() if l.valid > 0}
+        assert granted == set(r.prefixes), [m.leases() for m in reps]
+
+    def test_release_on_sigalrm_marks_it_released(self, dhcpcd_prefix):
+        r = dhcpcd_prefix
+        assert r.release_rc == 0, r.output[-2000:]
+        assert relayed_from_client(r.server_link, ("RELEASE",))
+        assert all(b["state"] == "released" for b in r.released.values()), r.released
+
+    def test_store_keeps_the_relay_peer_and_interface_id(self, dhcpcd_prefix):
+        skip_for_kea(dhcpcd_prefix.kind)
+        b = dhcpcd_prefix.bound[dhcpcd_prefix.prefixes[0]]
+        assert (b["relay_peer"], b["interface_id"]) == (RELAY, INTERFACE_ID.hex()), b
+
+    def test_dhcpcd_ran_no_hook(self, dhcpcd_prefix):
+        # `-c /bin/true`: dhcpcd-run-hooks (resolv.conf, hostname, NTP) never ran
+        assert "executing: /bin/true" in dhcpcd_prefix.output
+        assert "dhcpcd-run-hooks" not in dhcpcd_prefix.output
+
+    def test_captures_decode_cleanly(self, dhcpcd_prefix):
+        assert_decodes_cleanly(dhcpcd_prefix.pcaps, min_frames=6)
+
+
+# ---------------------------------------------------------------- (d): restart keeps the binding
+
+@pytest.fixture(scope="class")
+def restart(request, tmp_path_factory, kind):
+    """A lease and a prefix with T1 = 3 s; SIGTERM and restart the server: the next RENEW gets
+    both again; then kill -9 and restart: the same once more."""
+    with env6(request, tmp_path_factory) as s:
+        t, procs = s.topo, s.procs
+        caps, srv = start_relayed(s, kind, **SHORT)
+        client = make_dhclient6(t.client, t.client_if, s.artifacts / "dhclient6", address=True, prefix=True)
+        na, pd = split_events(client.acquire(procs))
+        keys = (na["new_ip6_address"], pd["new_ip6_prefix"])
+        before = {k: srv.wait_state(k, "active") for k in keys}
+
+        term_rc = srv.stop(signal.SIGTERM)
+        term_out = srv.output()
+        after_stop = srv.by_key()
+        srv.start()
+        restarted_at = time.time()
+        after_start = srv.by_key()
+        n = len(client.events())
+        renew1 = split_events(client.wait_events(("RENEW6", "REBIND6"), n=2, after=n, timeout=15))
+        b1 = {k: srv.wait_binding(k, lambda b, k=k: b["end"] > before[k]["end"] and b["state"] == "active",
+                                  what="renewed after restart") for k in keys}
+
+        kill_rc = srv.kill()
+        after_kill = srv.by_key()
+        srv.start()
+        killed_restarted_at = time.time()
+        n = len(client.events())
+        renew2 = split_events(client.wait_events(("RENEW6", "REBIND6"), n=2, after=n, timeout=15))
+        b2 = {k: srv.wait_binding(k, lambda b, k=k: b["end"] > b1[k]["end"] and b["state"] == "active",
+                                  what="renewed after kill -9") for k in keys}
+        pcaps = capture.stop_captures(caps)
+        yield SimpleNamespace(kind=kind, na=na, pd=pd, keys=keys, before=before, term_rc=term_rc,
+                              term_out=term_out, after_stop=after_stop, after_start=after_start,
+                              restarted_at=restarted_at, renew1=renew1, b1=b1, kill_rc=kill_rc,
+                              after_kill=after_kill, killed_restarted_at=killed_restarted_at,
+                              renew2=renew2, b2=b2, pcaps=pcaps, msgs=dhcp6.messages(pcaps["server"]))
+
+
+class TestRestartKeepsBinding:
+    def test_sigterm_exits_0(self, restart):
+        assert restart.term_rc == 0, restart.term_out[-3000:]
+
+    def test_store_keeps_both_over_a_clean_stop_and_start(self, restart):
+        for k in restart.keys:
+            assert restart.after_stop[k]["state"] == "active", restart.after_stop
+            assert restart.after_start[k]["state"] == "active", restart.after_start
+            assert restart.after_start[k]["end"] == restart.before[k]["end"]
+
+    def test_renew_after_restart_gets_the_same_address_and_prefix(self, restart):
+        addr, prefix = restart.keys
+        for ev_na, ev_pd in (restart.renew1, restart.renew2):
+            assert ev_na["new_ip6_address"] == addr, ev_na
+            assert ev_pd["new_ip6_prefix"] == prefix, ev_pd
+
+    def test_renews_after_restarts_are_answered_success(self, restart):
+        # a RENEW answered NoBinding would mean the binding was lost
+        msgs = restart.msgs
+        for since in (restart.restarted_at, restart.killed_restarted_at):
+            reps = [m for m in replies_to_relay(msgs) if m.msg_type == "REPLY" and m.time >= since]
+            assert reps, f"no REPLY after {since}"
+            assert set(reps[0].ia_status().values()) <= {None, SUCCESS}, reps[0].ia_status()
+            assert {l.key for l in reps[0].leases() if l.valid > 0} == set(restart.keys)
+
+    def test_server_duid_survives_restarts(self, restart):
+        duids = {m.server_duid for m in replies_to_relay(restart.msgs)}
+        assert len(duids) == 1, duids
+        assert duid_hex(restart.renew2[0]["new_dhcp6_server_id"]) == next(iter(duids)).hex()
+
+    def test_kill_9_keeps_the_renewed_binding(self, restart):
+        for k in restart.keys:
+            b = restart.after_kill[k]
+            assert b["state"] == "active" and b["end"] >= restart.b1[k]["end"], (b, restart.b1[k])
+
+    def test_store_lists_both_after_the_last_renew(self, restart):
+        for k in restart.keys:
+            assert restart.b2[k]["duid"] == restart.before[k]["duid"]
+
+    def test_captures_decode_cleanly(self, restart):
+        assert_decodes_cleanly(restart.pcaps, min_frames=8)
+
+
+# ---------------------------------------------------------------- (e): kill -9 under relayed SARR load
+
+LOAD_CLIENTS = 5000
+LOAD_RATE = 400        # SARR exchanges started per second
+LOAD_SECONDS = 8
+KILL_AFTER = 3.0
+
+
+@pytest.fixture(scope="class")
+def kill_under_load(request, tmp_path_factory, kind):
+    """perfdhcp -6 -A 1 (a relay of its own, link-address 2001:db8:2::1) runs SARR for an address
+    and a prefix per client; kill -9 of the server mid-run; every REPLY the capture on the
+    server's interface saw must be in the store (reopened by a restart) with that client's DUID."""
+    with env6(request, tmp_path_factory) as s:
+        t, procs, artifacts = s.topo, s.procs, s.artifacts
+        cap = capture.start_capture(procs, t.server, t.server_if, artifacts / "server.pcap", PORTS,
+                                    name="tshark-server")
+        srv = start_server6(kind, procs, t.server, t.server_if, SERVER, artifacts / kind, [LOAD_LINK])
+        perf = procs.start(t.relay, "perfdhcp", [
+            "/usr/sbin/perfdhcp", "-6", "-A", "1", "-l", t.relay_up_if, "-R", str(LOAD_CLIENTS),
+            "-r", str(LOAD_RATE), "-p", str(LOAD_SECONDS), "-e", "address-and-prefix", SERVER])
+        time.sleep(KILL_AFTER)
+        kill_rc = srv.kill()
+        killed_at = time.time()
+        perf_rc = perf.wait(LOAD_SECONDS + 15)
+        pcap = cap.stop()
+        srv.start()  # reopens the store
+        stored = srv.by_key()
+        msgs = dhcp6.messages(pcap)
+        yield SimpleNamespace(kind=kind, kill_rc=kill_rc, killed_at=killed_at, perf_rc=perf_rc,
+                              perf_out=perf.output(), stored=stored, msgs=msgs, pcap=pcap,
+                              output=srv.output())
+
+
+def granted(msgs):
+    """(client DUID hex, lease) for every IA address / prefix a REPLY to a REQUEST granted."""
+    reqs = {m.xid: m for m in msgs if m.outer_type == "RELAY-FORW" and m.msg_type == "REQUEST"}
+    out = []
+    for m in msgs:
+        if m.outer_type == "RELAY-REPL" and m.msg_type == "REPLY" and m.xid in reqs:
+            st = m.ia_status()
+            for l in m.leases():
+                if l.valid > 0 and st.get((l.ia_type, l.iaid)) in (None, SUCCESS):
+                    out.append((m.client_duid.hex(), l))
+    return out
+
+
+class TestKillUnderLoadLosesNoReplyedBinding:
+    def test_load_ran_and_the_kill_came_mid_run(self, kill_under_load):
+        r = kill_under_load
+        g = granted(r.msgs)
+        assert len(g) >= 200, f"only {len(g)} leases granted before the kill:\n{r.perf_out[-2000:]}"
+        after = [m for m in r.msgs if m.outer_type == "RELAY-FORW" and m.time > r.killed_at + 0.5]
+        assert after, "no RELAY-FORW after the kill: the load ended before it"
+        assert r.kill_rc not in (0, None), r.kill_rc
+
+    def test_every_replyed_lease_is_in_the_store_with_its_duid(self, kill_under_load):
+        r = kill_under_load
+        g = granted(r.msgs)
+        missing = [(duid, l.key) for duid, l in g if l.key not in r.stored]
+        wrong = [(duid, l.key, r.stored[l.key]["duid"]) for duid, l in g
+                 if l.key in r.stored and r.stored[l.key]["duid"] != duid]
+        assert not missing, f"{len(missing)} of {len(g)} REPLY-ed leases lost, e.g. {missing[:5]}"
+        assert not wrong, f"{len(wrong)} stored with another DUID, e.g. {wrong[:5]}"
+
+    def test_replyed_leases_are_active_of_the_right_type(self, kill_under_load):
+        r = kill_under_load
+        g = granted(r.msgs)
+        bad = [(l.key, r.stored[l.key]["state"], r.stored[l.key]["ia_type"]) for _, l in g
+               if l.key in r.stored and (r.stored[l.key]["state"] != "active"
+                                         or r.stored[l.key]["ia_type"] != l.ia_type)]
+        assert not bad, bad[:5]
+        assert Counter(l.ia_type for _, l in g).keys() == {"ia-na", "ia-pd"}
+
+    def test_store_keeps_perfdhcps_relay(self, kill_under_load):
+        skip_for_kea(kill_under_load.kind)
+        r = kill_under_load
+        g = granted(r.msgs)
+        peers = {r.stored[l.key]["relay_peer"] for _, l in g if l.key in r.stored}
+        assert peers == {RELAY}, peers
