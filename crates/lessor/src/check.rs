@@ -66,5 +66,40 @@ fn summary(c: &config::Config) -> Vec<String> {
         }
         _ => lines.push("leasequery4: no requesters allowed (nobody is answered)".into()),
     }
+    lines.push(dhcp6(c));
     lines
+}
+
+fn dhcp6(c: &config::Config) -> String {
+    let Some(d) = &c.dhcp6 else {
+        return "dhcp6: not configured (nothing served)".into();
+    };
+    let duid = match &d.server_duid {
+        config::ServerDuid::Configured(duid) => {
+            format!("server DUID {}", lessor_wire::hex::colon(duid))
+        }
+        config::ServerDuid::Generated => "server DUID generated (kept in the store)".into(),
+    };
+    let links = &d.links;
+    let addresses = links
+        .iter()
+        .flat_map(|l| &l.address_pools)
+        .fold(0u128, |n, p| n.saturating_add(p.size()));
+    let prefixes = links
+        .iter()
+        .flat_map(|l| &l.prefix_pools)
+        .fold(0u128, |n, p| n.saturating_add(p.size()));
+    let reservations: usize = links.iter().map(|l| l.reservations.len()).sum();
+    let listen: Vec<String> = d
+        .listen
+        .iter()
+        .map(|a| a.to_string())
+        .chain(d.interfaces.iter().cloned())
+        .collect();
+    format!(
+        "dhcp6: {duid}, {} link(s), {addresses} pool address(es), {prefixes} delegable prefix(es), {reservations} reservation(s), on {} port {}",
+        links.len(),
+        listen.join(", "),
+        d.port
+    )
 }

@@ -22,6 +22,10 @@ fn the_example_config_passes_check() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains(": ok"), "{stdout}");
     assert!(stdout.contains("100 pool address(es)"), "{stdout}");
+    assert!(
+        stdout.contains("dhcp6: server DUID 00:02:00:00:ab:11:01:02:03:04, 1 link(s), 8192 pool address(es), 256 delegable prefix(es), 1 reservation(s), on 2001:db8::1 port 547"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -141,5 +145,54 @@ fn a_wildcard_listen_address_is_refused_unless_meant() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_broken_dhcp6_section_fails_with_file_line_and_key() {
+    let dir = std::env::temp_dir().join(format!("lessor-cli-dhcp6-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad6.toml");
+    let text = std::fs::read_to_string(example()).unwrap();
+    assert!(text.contains("delegated-length = 56 }"));
+    std::fs::write(
+        &bad,
+        text.replace("delegated-length = 56 }", "delegated-length = 40 }"),
+    )
+    .unwrap();
+    let out = lessor().arg("check").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(
+            "bad6.toml:77:49: dhcp6.link[0].prefix-pools[0].delegated-length: a /40 cannot be cut from 2001:db8:100::/48"
+        ),
+        "{stderr}"
+    );
+
+    // [dhcp6] alone is a whole config; without listen or interfaces it serves nothing.
+    let alone = dir.join("alone6.toml");
+    std::fs::write(&alone, "[dhcp6]\nlisten = [\"2001:db8::1\"]\n").unwrap();
+    let out = lessor().arg("check").arg(&alone).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("dhcp4: not configured"), "{stdout}");
+    assert!(
+        stdout.contains("dhcp6: server DUID generated (kept in the store), 0 link(s)"),
+        "{stdout}"
+    );
+    let none = dir.join("none6.toml");
+    std::fs::write(&none, "[dhcp6]\nport = 547\n").unwrap();
+    let out = lessor().arg("check").arg(&none).output().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("none6.toml:1:2: dhcp6: serves nothing"),
+        "{stderr}"
     );
 }

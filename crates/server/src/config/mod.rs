@@ -7,8 +7,10 @@ mod duration;
 mod error;
 mod locate;
 pub mod options;
+pub mod options6;
 pub mod schema;
 mod validate;
+mod validate6;
 
 pub use dhcp6::{
     AddressPool6, ConfiguredOption6, Dhcp6, Lifetimes6, Link6, PrefixPool6, Reservation6,
@@ -106,6 +108,10 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
             &mut findings,
         ))
     });
+    let dhcp6 = parsed
+        .dhcp6
+        .as_ref()
+        .map(|d| validate6::dhcp6(d, &mut findings));
     let located = |findings: Vec<validate::Finding>| -> Vec<ConfigError> {
         findings
             .into_iter()
@@ -117,7 +123,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
             file: parsed,
             dhcp4,
             leasequery4,
-            dhcp6: None,
+            dhcp6,
             warnings: located(warnings),
         });
     }
@@ -140,3 +146,5 @@ fn key_path(path: &serde_path_to_error::Path) -> KeyPath {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests6;

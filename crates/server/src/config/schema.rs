@@ -5,9 +5,9 @@
 //! `[leasequery]`) still loads, with a warning that says what to rename.
 
 use super::duration::Seconds;
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::Deserialize;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -19,6 +19,7 @@ pub struct File {
     pub leasequery4: Option<Leasequery>,
     /// The earlier name of `[leasequery4]` (read, with a warning).
     pub leasequery: Option<Leasequery>,
+    pub dhcp6: Option<Dhcp6>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -337,3 +338,149 @@ fn default_queries_per_connection() -> u32 {
 
 /// The draft's TBD code points (docs/protocol.md decision 2): the wire crate's, read directly.
 pub use lessor_wire::v4::DraftCodes;
+
+/// `[dhcp6]`: the DHCPv6 server (RFC 8415). Resolved by `validate6` into `dhcp6::Dhcp6`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Dhcp6 {
+    /// The server's DUID (OPTION_SERVERID) as hex; None: generated once and kept in the store.
+    pub server_duid: Option<String>,
+    /// Local addresses answering relayed and unicast traffic. Nothing is served anywhere else.
+    #[serde(default)]
+    pub listen: Vec<Ipv6Addr>,
+    /// Allows `::` in `listen` (every address of the host), refused by default.
+    #[serde(default)]
+    pub listen_wildcard: bool,
+    /// Interfaces for directly attached clients (ff02::1:2 joined there).
+    #[serde(default)]
+    pub interfaces: Vec<String>,
+    #[serde(default = "default_port6")]
+    pub port: u16,
+    /// Threads reading each socket; default as for `[dhcp4]`.
+    pub receive_threads: Option<u16>,
+    /// Answers a SOLICIT carrying Rapid Commit with a REPLY (RFC 8415 §18.3.1).
+    #[serde(default)]
+    pub rapid_commit: bool,
+    #[serde(default = "default_preferred_lifetime")]
+    pub preferred_lifetime: Seconds,
+    #[serde(default = "default_valid_lifetime")]
+    pub valid_lifetime: Seconds,
+    /// T1; default half the preferred lifetime (RFC 8415 §14.2).
+    pub renew_time: Option<Seconds>,
+    /// T2; default 0.8 of the preferred lifetime (RFC 8415 §14.2).
+    pub rebind_time: Option<Seconds>,
+    /// How long a declined address (DECLINE) stays out of allocation.
+    #[serde(default = "default_decline_probation")]
+    pub decline_probation: Seconds,
+    #[serde(default)]
+    pub options: toml::Table,
+    #[serde(default)]
+    pub link: Vec<Link6>,
+}
+
+fn default_port6() -> u16 {
+    547
+}
+
+fn default_preferred_lifetime() -> Seconds {
+    Seconds(1800)
+}
+
+fn default_valid_lifetime() -> Seconds {
+    Seconds(3600)
+}
+
+/// `[[dhcp6.link]]`: one link clients are on.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Link6 {
+    /// The link's prefix: a relay's link-address inside it selects the link.
+    pub prefix: Ipv6Net,
+    /// Interface-id values (option 18) of relays that identify the link by it: text, or hex
+    /// written "0x...".
+    #[serde(default)]
+    pub interface_ids: Vec<String>,
+    /// The local interface (one of `[dhcp6] interfaces`) this link's direct clients reach.
+    pub interface: Option<String>,
+    #[serde(default)]
+    pub pools: Vec<Pool6>,
+    #[serde(default)]
+    pub prefix_pools: Vec<PrefixPool6>,
+    #[serde(default)]
+    pub reservations: Vec<Reservation6>,
+    pub preferred_lifetime: Option<Seconds>,
+    pub valid_lifetime: Option<Seconds>,
+    pub renew_time: Option<Seconds>,
+    pub rebind_time: Option<Seconds>,
+    #[serde(default)]
+    pub options: toml::Table,
+}
+
+/// An address pool: `"first-last"` or a prefix, or a table with the range and its options.
+#[derive(Debug, Clone)]
+pub struct Pool6 {
+    pub range: String,
+    pub options: toml::Table,
+}
+
+/// The table form of [`Pool6`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Pool6Table {
+    range: String,
+    #[serde(default)]
+    options: toml::Table,
+}
+
+impl<'de> Deserialize<'de> for Pool6 {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{self, value::MapAccessDeserializer, MapAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Pool6;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a range \"first-last\", a prefix, or { range = \"first-last\", options = { ... } }",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Pool6, E> {
+                Ok(Pool6 {
+                    range: v.to_owned(),
+                    options: toml::Table::new(),
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Pool6, A::Error> {
+                let t = Pool6Table::deserialize(MapAccessDeserializer::new(map))?;
+                Ok(Pool6 {
+                    range: t.range,
+                    options: t.options,
+                })
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// A prefix-delegation pool (RFC 8415 §6.3): `prefix` cut into prefixes of `delegated-length`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PrefixPool6 {
+    pub prefix: Ipv6Net,
+    pub delegated_length: u8,
+    #[serde(default)]
+    pub options: toml::Table,
+}
+
+/// A reservation by DUID.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Reservation6 {
+    /// The client's DUID (OPTION_CLIENTID) as hex, type first.
+    pub duid: String,
+    #[serde(default)]
+    pub addresses: Vec<Ipv6Addr>,
+    #[serde(default)]
+    pub prefixes: Vec<Ipv6Net>,
+    #[serde(default)]
+    pub options: toml::Table,
+}

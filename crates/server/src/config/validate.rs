@@ -207,7 +207,12 @@ pub fn server(s: &schema::Server, out: &mut Vec<Finding>) {
 /// A wildcard listen address (`0.0.0.0`, `::`) takes every address of the host, those of
 /// links and VPNs never meant to be served included: refused unless `listen-wildcard = true`
 /// (in `section`) says it is meant.
-fn wildcards(section: &KeyPath, listen: &[IpAddr], allowed: bool, out: &mut Vec<Finding>) {
+pub(super) fn wildcards(
+    section: &KeyPath,
+    listen: &[IpAddr],
+    allowed: bool,
+    out: &mut Vec<Finding>,
+) {
     if allowed {
         return;
     }
