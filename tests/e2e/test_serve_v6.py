@@ -487,3 +487,42 @@ class TestKillUnderLoadLosesNoReplyedBinding:
         g = granted(r.msgs)
         peers = {r.stored[l.key]["relay_peer"] for _, l in g if l.key in r.stored}
         assert peers == {RELAY}, peers
+
+
+# ---------------------------------------------------------------- rapid commit (RFC 8415 §18.3.1)
+
+@pytest.fixture(scope="class")
+def rapid_commit(request, tmp_path_factory, kind):
+    """rapid-commit on in the server, dhclient -6 -N -P sending Rapid Commit: SOLICIT → REPLY."""
+    with env6(request, tmp_path_factory) as s:
+        t, procs = s.topo, s.procs
+        caps, srv = start_relayed(s, kind, rapid_commit=True)
+        client = make_dhclient6(t.client, t.client_if, s.artifacts / "dhclient6", address=True, prefix=True,
+                                extra_conf="send dhcp6.rapid-commit;\n")
+        na, pd = split_events(client.acquire(procs))
+        keys = (na["new_ip6_address"], pd["new_ip6_prefix"])
+        bound = {k: srv.wait_state(k, "active") for k in keys}
+        pcaps = capture.stop_captures(caps)
+        yield SimpleNamespace(kind=kind, keys=keys, bound=bound, pcaps=pcaps,
+                              msgs=dhcp6.messages(pcaps["server"]))
+
+
+class TestRapidCommit:
+    def test_solicit_answered_by_a_reply_with_rapid_commit(self, rapid_commit):
+        msgs = rapid_commit.msgs
+        sols = relayed_from_client(msgs, ("SOLICIT",))
+        assert sols and all(dhcp6.first(m.options, dhcp6.RAPID_COMMIT) == b"" for m in sols), sols
+        reps = [m for m in replies_to_relay(msgs) if m.xid == sols[0].xid]
+        assert [m.msg_type for m in reps] == ["REPLY"], [(m.msg_type, m.xid) for m in reps]
+        assert dhcp6.first(reps[0].options, dhcp6.RAPID_COMMIT) == b"", reps[0].options
+        assert {l.key for l in reps[0].leases() if l.valid > 0} == set(rapid_commit.keys)
+
+    def test_no_advertise_no_request(self, rapid_commit):
+        types = {m.msg_type for m in rapid_commit.msgs}
+        assert "ADVERTISE" not in types and "REQUEST" not in types, types
+
+    def test_store_has_both_active(self, rapid_commit):
+        addr, prefix = rapid_commit.keys
+        assert in_pool(addr) and in_pd_pool(prefix)
+        assert rapid_commit.bound[addr]["ia_type"] == "ia-na" and rapid_commit.bound[prefix]["ia_type"] == "ia-pd"
+        assert rapid_commit.bound[addr]["duid"] == rapid_commit.bound[prefix]["duid"]
