@@ -57,8 +57,7 @@ impl Backend for Preloaded {
             v4: Loaded4 {
                 bindings: std::mem::take(&mut self.0),
             },
-            skipped: Vec::new(),
-            meta: Default::default(),
+            ..Default::default()
         })
     }
 

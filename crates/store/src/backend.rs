@@ -8,16 +8,18 @@
 //!
 //! What a backend promises:
 //! - [`Backend::load`] is called once, before any [`Backend::apply`], and returns every binding
-//!   kept, per address family. A record it cannot decode is skipped and reported, never fatal;
+//!   kept, per address family (DHCPv4 bindings keyed by address, DHCPv6 bindings by address or
+//!   delegated prefix). A record it cannot decode is skipped and reported, never fatal;
 //!   only failing to read the lease set at all is an error. Several records with one key must not
 //!   be returned (a key is unique per family); their order does not matter.
 //! - [`Backend::apply`] is called from one thread, one call at a time, with the changes of one
-//!   group commit in the order the store made them in memory. It applies them in that order and
+//!   group commit in the order the store made them in memory (one group may mix both families'
+//!   changes: [`Change::V4`], [`Change::V6`]). It applies them in that order and
 //!   atomically: after a crash or a failed call either all of them are kept or none is (one
 //!   transaction). It returns `Ok` only once they are durable (they survive a crash or power loss
 //!   of this host: SQLite with `synchronous=FULL`, PostgreSQL once the commit is acknowledged); the
 //!   server sends its DHCPACKs then. On `Err` nothing of the call may be kept; the store takes
-//!   the changes back in memory (see [`crate::v4::front`]) and reports the failure
+//!   the changes back in memory (see `family.rs`) and reports the failure
 //!   ([`crate::Store::health`]).
 //! - [`Backend::set_meta`] keeps one value of the store's own bookkeeping (a key/value table
 //!   beside the lease set, returned by the next [`Backend::load`] in [`Loaded::meta`]),
@@ -25,6 +27,9 @@
 //!   small write tells when the disk takes writes again.
 //! - An upsert replaces the whole record of its key (every field, including the time the binding
 //!   entered its state and its transaction sequence); a delete of an absent key is not an error.
+//!   The store never hands a backend a binding that is not durable (a DHCPv4 offer, a DHCPv6
+//!   advertisement); a backend given one anyway writes nothing for it (the row keeps the last
+//!   durable state).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -32,6 +37,7 @@ use std::fmt;
 use crate::change::Change;
 use crate::error::StoreError;
 use crate::v4::Loaded4;
+use crate::v6::Loaded6;
 
 /// A persistence backend (see the module documentation for what it promises).
 pub trait Backend: Send + 'static {
@@ -57,6 +63,8 @@ pub trait Backend: Send + 'static {
 pub struct Loaded {
     /// The DHCPv4 bindings that decoded.
     pub v4: Loaded4,
+    /// The DHCPv6 bindings that decoded.
+    pub v6: Loaded6,
     /// What was skipped (any family), and why.
     pub skipped: Vec<SkippedRow>,
     /// The meta table ([`Backend::set_meta`]), by key.
@@ -66,9 +74,10 @@ pub struct Loaded {
 /// A stored row (or region of the database) that could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkippedRow {
-    /// The table ("lease4").
+    /// The table ("lease4", "lease6", "meta").
     pub table: &'static str,
-    /// The row's integer key as stored (lease4: the address as a number), when it could be read.
+    /// The row's integer key as stored (lease4: the address as a number; lease6: the rowid),
+    /// when it could be read.
     pub key: Option<i64>,
     /// Why it was skipped.
     pub reason: String,

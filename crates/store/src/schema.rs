@@ -2,16 +2,16 @@
 //!
 //! `schema_version` holds one row with the version of the schema in the file. Opening a database
 //! runs, each in its own transaction, every migration after that version; a file whose version is
-//! newer than this build knows is refused (a downgrade would lose data silently). A later version
-//! (e.g. the DHCPv6 tables) is one more entry in [`MIGRATIONS`]. The SQL of each family's tables
-//! lives beside its row codec (`lease4`: the v4 module); the runner here knows no family.
+//! newer than this build knows is refused (a downgrade would lose data silently). A later version is
+//! one more entry in [`MIGRATIONS`]. The SQL of each family's tables lives beside its row codec
+//! (`lease4`: the v4 module, `lease6`: the v6 module); the runner here knows no family.
 
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::StoreError;
-use crate::v4;
+use crate::{v4, v6};
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -21,6 +21,8 @@ pub const MIGRATIONS: &[&str] = &[
     v4::sqlite::SCHEMA_2,
     // 2 -> 3: the store's own bookkeeping (quarantine end, probes).
     META_3,
+    // 3 -> 4: DHCPv6 bindings.
+    v6::sqlite::SCHEMA_4,
 ];
 
 /// Schema version 3: `meta`, one value per key for the store's users (see

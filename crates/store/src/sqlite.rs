@@ -3,12 +3,13 @@
 //!
 //! This module is the family-neutral part: the connection and its pragmas, the schema migration,
 //! one transaction per group commit, and the helpers that decode a column. Each family's rows
-//! (`lease4`: [`crate::v4`]) are read and written by its own codec.
+//! (`lease4`: [`crate::v4`], `lease6`: [`crate::v6`]) are read and written by its own codec.
 //!
 //! Loading decodes row by row: a row that does not decode (unknown state, chaddr over 16 octets, a
-//! value of the wrong type, an unparsable subnet...) is skipped and reported. When SQLite itself
+//! value of the wrong type, an unparsable subnet or link, an address that is not 16 octets...) is
+//! skipped and reported with its table (`lease4`, `lease6`). When SQLite itself
 //! fails while stepping through a table (a corrupt page), the failure is reported with the last
-//! key read, and the scan resumes past it, probing further and further ahead (+1, +2, +4, ...)
+//! key read (`lease6`: rowid), and the scan resumes past it, probing further and further ahead (+1, +2, +4, ...)
 //! until rows can be read again, so one bad page costs the rows on it and not the whole table.
 
 use std::path::{Path, PathBuf};
@@ -16,12 +17,12 @@ use std::path::{Path, PathBuf};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row};
 
-use crate::backend::{Backend, Loaded};
+use crate::backend::{Backend, Loaded, SkippedRow};
 use crate::change::Change;
 use crate::error::StoreError;
 use crate::lock::{self, StoreLock, Tightened};
 use crate::schema;
-use crate::v4;
+use crate::{v4, v6};
 
 /// SQLite persistence.
 pub struct SqliteBackend {
@@ -157,6 +158,58 @@ pub(crate) fn bytes<'r>(row: &'r Row<'_>, i: usize, col: &str) -> Result<Option<
     }
 }
 
+/// Reads a table keyed by an integer from key 0 to `max` with `scan(from, skipped)` (which
+/// reports the rows it cannot decode and returns, on a database error, the last key it read and
+/// the error). When SQLite fails mid-table (a corrupt
+/// page), the region is reported in `skipped` (`what` names the key column, `text` shows a key)
+/// and the scan resumes past it, probing further and further ahead (+1, +2, +4, ...) with
+/// `readable(from)` until rows can be read again.
+pub(crate) fn scan_resuming(
+    table: &'static str,
+    what: &str,
+    max: i64,
+    mut scan: impl FnMut(i64, &mut Vec<SkippedRow>) -> Result<(), (Option<i64>, rusqlite::Error)>,
+    readable: impl Fn(i64) -> bool,
+    text: impl Fn(i64) -> String,
+    skipped: &mut Vec<SkippedRow>,
+) {
+    let mut from = 0i64;
+    while from <= max {
+        let Err((last, e)) = scan(from, skipped) else {
+            break;
+        };
+        // Probe ahead (+1, +2, +4, ...) for a place where reading works again; the first
+        // probe start is past every key already read, so `from` always moves on.
+        let base = last.unwrap_or(from);
+        let mut step = 1i64;
+        let mut resume = None;
+        while base.saturating_add(step) <= max {
+            if readable(base + step) {
+                resume = Some(base + step);
+                break;
+            }
+            step = step.saturating_mul(2);
+        }
+        let region = match last {
+            Some(l) => format!("after {what} {}", text(l)),
+            None => format!("at or after {what} {}", text(from)),
+        };
+        let rest = match resume {
+            Some(r) => format!("rows from there up to {what} {} could not be read", text(r)),
+            None => "no row after it could be read".to_string(),
+        };
+        skipped.push(SkippedRow {
+            table,
+            key: None,
+            reason: format!("database error {region}: {e}; {rest}"),
+        });
+        match resume {
+            Some(r) => from = r,
+            None => break,
+        }
+    }
+}
+
 /// A time as the INTEGER column stores it (times past `i64::MAX` are kept as `i64::MAX`).
 pub(crate) fn ts(t: u64) -> i64 {
     i64::try_from(t).unwrap_or(i64::MAX)
@@ -166,6 +219,7 @@ impl Backend for SqliteBackend {
     fn load(&mut self) -> Result<Loaded, StoreError> {
         let mut out = Loaded::default();
         v4::sqlite::load(&self.conn, &mut out.v4, &mut out.skipped);
+        v6::sqlite::load(&self.conn, &mut out.v6, &mut out.skipped);
         // A meta table that cannot be read loses only bookkeeping: reported, not fatal.
         if let Err(e) = self.load_meta(&mut out.meta) {
             out.skipped.push(crate::backend::SkippedRow {
@@ -187,6 +241,7 @@ impl Backend for SqliteBackend {
         {
             // Each family's statements are prepared on its first change of the group.
             let mut writer4 = None;
+            let mut writer6 = None;
             for change in changes {
                 match change {
                     Change::V4(c) => {
@@ -195,6 +250,16 @@ impl Backend for SqliteBackend {
                             None => writer4.insert(
                                 v4::sqlite::Writer::prepare(&tx)
                                     .map_err(|e| err("prepare lease4 statements", e))?,
+                            ),
+                        };
+                        w.apply(c).map_err(|(what, e)| err(what, e))?;
+                    }
+                    Change::V6(c) => {
+                        let w = match &mut writer6 {
+                            Some(w) => w,
+                            None => writer6.insert(
+                                v6::sqlite::Writer::prepare(&tx)
+                                    .map_err(|e| err("prepare lease6 statements", e))?,
                             ),
                         };
                         w.apply(c).map_err(|(what, e)| err(what, e))?;

@@ -1,7 +1,7 @@
 //! The store: in-memory tables for reads, a writer thread for durability.
 //!
 //! Each address family has its own table behind its own short lock and its own front
-//! ([`Store::v4`]; DHCPv6 joins beside it). A write changes the family's table at once (under
+//! ([`Store::v4`], [`Store::v6`]). A write changes the family's table at once (under
 //! its lock, so the allocator sees it immediately) and queues the change for the writer thread in
 //! the same critical section, so the order of a family's changes on disk is their order in memory.
 //! The caller's [`Completion`] runs when the change is durable: the server sends its DHCPACK
@@ -11,7 +11,8 @@
 //! back to the durable version of each binding the commit would have changed (unless a later
 //! write changed it again). Until a change is durable, leasequery does not see it: each family
 //! gives two views, the live one its writer (the DHCP engine) needs, and a durable one for
-//! readers that report to third parties ([`crate::Front4::durable_snapshot`]).
+//! readers that report to third parties ([`crate::Front4::durable_snapshot`],
+//! [`crate::Front6::durable_snapshot`]; the mechanism: `family.rs`).
 //!
 //! The writer reports [`Store::health`]: a server stops offering while commits fail, and
 //! [`Store::probe`] learns when the disk takes writes again. The queue is bounded
@@ -31,6 +32,7 @@ use crate::completion::{Completion, Ticket};
 use crate::error::StoreError;
 use crate::sqlite::SqliteBackend;
 use crate::v4::Family4;
+use crate::v6::Family6;
 use crate::writer::{Health, Refused, Writer, WriterStats};
 
 /// What opening a store found in one address family of its backend.
@@ -45,6 +47,8 @@ pub struct FamilyReport {
 pub struct LoadReport {
     /// DHCPv4.
     pub v4: FamilyReport,
+    /// DHCPv6.
+    pub v6: FamilyReport,
     /// Rows skipped (any family), with the reason for each (to log).
     pub skipped: Vec<SkippedRow>,
     /// The meta values kept by [`Store::set_meta`].
@@ -58,6 +62,7 @@ pub const PROBE_KEY: &str = "probe";
 pub struct Store {
     pub(crate) core: Core,
     pub(crate) v4: Family4,
+    pub(crate) v6: Family6,
 }
 
 /// What the families share: the writer thread and the order of transactions.
@@ -100,16 +105,19 @@ impl Store {
     /// Loads every binding from `backend` and starts the writer thread.
     pub fn open(mut backend: Box<dyn Backend>) -> Result<(Store, LoadReport), StoreError> {
         let loaded = backend.load()?;
-        let (v4, v4_report) = Family4::load(loaded.v4);
+        let (v4, v4_report) = Family4::load(loaded.v4.bindings);
+        let (v6, v6_report) = Family6::load(loaded.v6.bindings);
         let core = Core {
             writer: Writer::spawn(backend)?,
             sequence: AtomicU64::new(1),
         };
         core.saw_sequence(v4.highest_sequence());
+        core.saw_sequence(v6.highest_sequence());
         Ok((
-            Store { core, v4 },
+            Store { core, v4, v6 },
             LoadReport {
                 v4: v4_report,
+                v6: v6_report,
                 skipped: loaded.skipped,
                 meta: loaded.meta,
             },

@@ -320,6 +320,12 @@ impl<R: Record> Table<R> {
         self.by_key.range(from..).map(|(_, v)| v)
     }
 
+    /// Records with key `<= to`, greatest key first (to find what lies at or before a key, e.g.
+    /// the delegated prefix an address falls in).
+    pub fn range_to(&self, to: R::Key) -> impl Iterator<Item = &Arc<R>> + '_ {
+        self.by_key.range(..=to).rev().map(|(_, v)| v)
+    }
+
     /// Records whose identifier in index `index` is `id`, in key order. Panics if `index` is not
     /// below `R::INDEXES`.
     pub fn find<'a>(&'a self, index: usize, id: &'a [u8]) -> impl Iterator<Item = &'a Arc<R>> + 'a {
@@ -391,6 +397,20 @@ impl<R: Record> Table<R> {
             index,
             id: id.into(),
             next_key: Some(R::MIN_KEY),
+            buf: VecDeque::new(),
+        }
+    }
+
+    /// As [`Table::ranked`], as a lazy cursor owning a snapshot of this table (to stream without
+    /// a borrow). Empty for an index that is not [`Record::is_ranked_index`].
+    pub fn ranked_cursor(&self, index: usize, id: &[u8]) -> RankedCursor<R> {
+        let hash = self.hash(id);
+        RankedCursor {
+            table: self.clone(),
+            index,
+            id: id.into(),
+            hash,
+            next: Some((hash, Reverse((u64::MAX, u64::MAX)), R::MIN_KEY)),
             buf: VecDeque::new(),
         }
     }
@@ -492,6 +512,53 @@ impl<R: Record> Iterator for IndexCursor<R> {
     fn next(&mut self) -> Option<Arc<R>> {
         while self.buf.is_empty() {
             self.next_key?;
+            self.refill();
+        }
+        self.buf.pop_front()
+    }
+}
+
+/// A resumable cursor over the [`Record::is_ranked`] records sharing one identifier in a ranked
+/// index, most recent first (ties: lowest key), over a snapshot ([`Table::ranked_cursor`]).
+pub struct RankedCursor<R: Record> {
+    table: Table<R>,
+    index: usize,
+    id: Box<[u8]>,
+    hash: IdHash,
+    /// The index entry to resume at.
+    next: Option<RankedEntry<R::Key>>,
+    buf: VecDeque<Arc<R>>,
+}
+
+impl<R: Record> RankedCursor<R> {
+    fn refill(&mut self) {
+        let Some(from) = self.next.take() else { return };
+        let h = self.hash;
+        for (seen, entry) in self.table.ranked[self.index]
+            .range((Bound::Included(from), Bound::Unbounded))
+            .take_while(|(eh, _, _)| *eh == h)
+            .enumerate()
+        {
+            if seen == CURSOR_BATCH {
+                // Resume here next time.
+                self.next = Some(*entry);
+                return;
+            }
+            if let Some(r) = self.table.by_key.get(&entry.2) {
+                if r.has_index_key(self.index, &self.id) {
+                    self.buf.push_back(r.clone());
+                }
+            }
+        }
+    }
+}
+
+impl<R: Record> Iterator for RankedCursor<R> {
+    type Item = Arc<R>;
+
+    fn next(&mut self) -> Option<Arc<R>> {
+        while self.buf.is_empty() {
+            self.next?;
             self.refill();
         }
         self.buf.pop_front()

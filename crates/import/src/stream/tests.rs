@@ -25,8 +25,7 @@ impl Backend for Rows {
             v4: Loaded4 {
                 bindings: self.rows.values().cloned().collect(),
             },
-            skipped: Vec::new(),
-            meta: Default::default(),
+            ..Default::default()
         })
     }
 
@@ -43,6 +42,8 @@ impl Backend for Rows {
                 Change::V4(Change4::Delete(a)) => {
                     self.rows.remove(a);
                 }
+                // The import writes DHCPv4 bindings only.
+                Change::V6(_) => unreachable!("an import of DHCPv4 leases wrote a DHCPv6 change"),
             }
         }
         Ok(())

@@ -2,82 +2,31 @@
 //!
 //! A snapshot is live ([`crate::Front4::snapshot`]: every change made, for the DHCP engine) or
 //! durable ([`crate::Front4::durable_snapshot`]: the addresses with a change in flight show their
-//! durable version; see [`crate::v4::front`]). Every lookup applies that overlay: a binding found
-//! in the table whose address has a change in flight is replaced by its durable version, which is
-//! checked again against the key of the lookup; durable versions that the live table no longer
-//! files under that key (the address went to another client, not yet durably) are added. The
-//! overlay is empty in a live snapshot, and then costs one emptiness check per lookup.
+//! durable version; see [`crate::v4::front`]). Every lookup applies that overlay (`view.rs`,
+//! shared with DHCPv6): a binding found in the table whose address has a change in flight is
+//! replaced by its durable version, which is checked again against the key of the lookup;
+//! durable versions that the live table no longer files under that key (the address went to
+//! another client, not yet durably) are added. The overlay is empty in a live snapshot, and then
+//! costs one emptiness check per lookup.
 
 use std::cell::Cell;
 use std::cmp::Ordering;
-use std::collections::VecDeque;
-use std::iter::Peekable;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use imbl::OrdMap;
-
-use crate::record::{Record, Timestamp};
-use crate::table::{IndexCursor, Table};
+use crate::family::Overlay;
+use crate::record::Timestamp;
+use crate::table::Table;
 use crate::v4::binding::{Binding4, HwAddr, Index4};
-use crate::v4::front::Pending4;
+use crate::view::{OverlayCursor, View};
 
 /// An immutable, consistent point-in-time view of the DHCPv4 bindings. Cheap to make (O(1)) and to
 /// clone; holds no lock.
 #[derive(Clone)]
 pub struct Snapshot4 {
-    table: Table<Binding4>,
-    /// Durable versions of the addresses with a change in flight (empty: a live view).
-    pending: OrdMap<u32, Pending4>,
-}
-
-/// Merges two iterators of bindings, each sorted by `order`, into one sorted by `order` (on a
-/// tie, `a` first).
-struct Merge<'a, A: Iterator<Item = &'a Arc<Binding4>>, B: Iterator<Item = &'a Arc<Binding4>>> {
-    a: Peekable<A>,
-    b: Peekable<B>,
-    order: fn(&Binding4, &Binding4) -> Ordering,
-}
-
-impl<'a, A, B> Iterator for Merge<'a, A, B>
-where
-    A: Iterator<Item = &'a Arc<Binding4>>,
-    B: Iterator<Item = &'a Arc<Binding4>>,
-{
-    type Item = &'a Arc<Binding4>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        match (self.a.peek(), self.b.peek()) {
-            (Some(x), Some(y)) if (self.order)(y, x) == Ordering::Less => self.b.next(),
-            (Some(_), _) => self.a.next(),
-            (None, _) => self.b.next(),
-        }
-    }
-}
-
-fn by_address(a: &Binding4, b: &Binding4) -> Ordering {
-    a.address.cmp(&b.address)
-}
-
-/// One of the table's two index walks.
-enum Walk<A, B> {
-    Plain(A),
-    Except(B),
-}
-
-impl<'a, A, B> Iterator for Walk<A, B>
-where
-    A: Iterator<Item = &'a Arc<Binding4>>,
-    B: Iterator<Item = &'a Arc<Binding4>>,
-{
-    type Item = &'a Arc<Binding4>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        match self {
-            Walk::Plain(a) => a.next(),
-            Walk::Except(b) => b.next(),
-        }
-    }
+    /// The table, and the durable versions of the addresses with a change in flight (none: a
+    /// live view).
+    view: View<Binding4>,
 }
 
 /// The order "most recent first" (RFC 4388 §6.4.1 answers with the first): latest
@@ -97,48 +46,29 @@ fn sorted(mut v: Vec<Arc<Binding4>>) -> Vec<Arc<Binding4>> {
 impl Snapshot4 {
     pub(crate) fn new(table: Table<Binding4>) -> Self {
         Snapshot4 {
-            table,
-            pending: OrdMap::new(),
+            view: View::live(table),
         }
     }
 
-    pub(crate) fn durable(table: Table<Binding4>, pending: OrdMap<u32, Pending4>) -> Self {
-        Snapshot4 { table, pending }
+    pub(crate) fn durable(table: Table<Binding4>, pending: Overlay<Binding4>) -> Self {
+        Snapshot4 {
+            view: View::durable(table, pending),
+        }
     }
 
     /// Whether this is a durable view with changes in flight laid over the table.
     pub fn has_changes_in_flight(&self) -> bool {
-        !self.pending.is_empty()
-    }
-
-    /// What this view shows for the table's record `r`: itself, its durable version, or nothing.
-    fn view<'a>(&'a self, r: &'a Arc<Binding4>) -> Option<&'a Arc<Binding4>> {
-        if self.pending.is_empty() {
-            return Some(r);
-        }
-        match self.pending.get(&u32::from(r.address)) {
-            Some(p) => p.durable.as_ref(),
-            None => Some(r),
-        }
+        self.view.has_changes_in_flight()
     }
 
     /// The binding of this address.
     pub fn get(&self, address: Ipv4Addr) -> Option<&Arc<Binding4>> {
-        let key = u32::from(address);
-        match self.pending.get(&key) {
-            Some(p) => p.durable.as_ref(),
-            None => self.table.get(key),
-        }
+        self.view.get(u32::from(address))
     }
 
     /// Number of bindings.
     pub fn len(&self) -> usize {
-        let mut n = self.table.len();
-        for (key, p) in self.pending.iter() {
-            n += usize::from(p.durable.is_some());
-            n -= usize::from(self.table.get(*key).is_some());
-        }
-        n
+        self.view.len()
     }
 
     /// Whether there is no binding.
@@ -148,37 +78,12 @@ impl Snapshot4 {
 
     /// All bindings in address order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Binding4>> + '_ {
-        Merge {
-            a: self
-                .table
-                .iter()
-                .filter(|r| !self.pending.contains_key(&u32::from(r.address)))
-                .peekable(),
-            b: self
-                .pending
-                .values()
-                .filter_map(|p| p.durable.as_ref())
-                .peekable(),
-            order: by_address,
-        }
+        self.view.iter()
     }
 
     /// Bindings with address `>= from`, in address order.
     pub fn range_from(&self, from: Ipv4Addr) -> impl Iterator<Item = &Arc<Binding4>> + '_ {
-        let from = u32::from(from);
-        Merge {
-            a: self
-                .table
-                .range_from(from)
-                .filter(|r| !self.pending.contains_key(&u32::from(r.address)))
-                .peekable(),
-            b: self
-                .pending
-                .range(from..)
-                .filter_map(|(_, p)| p.durable.as_ref())
-                .peekable(),
-            order: by_address,
-        }
+        self.view.range_from(u32::from(from))
     }
 
     /// Bindings whose address may be given to another client at `now` (Expired, Released, a
@@ -186,25 +91,12 @@ impl Snapshot4 {
     /// address). An Active binding past its end joins once the expiry timer has run. For the
     /// allocator (a live view); a durable view leaves out the addresses with changes in flight.
     pub fn reusable(&self, now: Timestamp) -> impl Iterator<Item = &Arc<Binding4>> + '_ {
-        self.table
-            .free_at(now)
-            .filter(|r| !self.pending.contains_key(&u32::from(r.address)))
+        self.view.reusable(now)
     }
 
     /// The bindings of this view with identifier `id` in `index`, in address order.
     fn found(&self, index: Index4, id: &[u8]) -> Vec<Arc<Binding4>> {
-        let index = index as usize;
-        let mut out: Vec<Arc<Binding4>> = self
-            .table
-            .find(index, id)
-            .filter_map(|r| self.view(r))
-            .filter(|r| r.has_index_key(index, id))
-            .cloned()
-            .collect();
-        if !self.pending.is_empty() {
-            out.extend(moved(&self.table, &self.pending, index, id));
-        }
-        out
+        self.view.found(index as usize, id)
     }
 
     /// The bindings of this view (any state) filed under `id` in `index`, without the one at
@@ -219,37 +111,8 @@ impl Snapshot4 {
         id: &'a [u8],
         except: Option<Ipv4Addr>,
     ) -> impl Iterator<Item = &'a Arc<Binding4>> + 'a {
-        let i = index as usize;
-        let except = except.map(u32::from);
-        // `Table::find_except` wants `except` to be a table record under `id`: true in a
-        // live view for the caller's own binding, not for a durable version.
-        let walk = match except {
-            Some(key)
-                if self.pending.is_empty()
-                    && self.table.get(key).is_some_and(|r| r.has_index_key(i, id)) =>
-            {
-                Walk::Except(self.table.find_except(i, id, key))
-            }
-            _ => Walk::Plain(self.table.find(i, id)),
-        };
-        let overlaid = walk
-            .filter(move |r| Some(u32::from(r.address)) != except)
-            .filter_map(move |r| self.view(r))
-            .filter(move |r| r.has_index_key(i, id));
-        let moved = self
-            .pending
-            .iter()
-            .filter(move |(key, _)| Some(**key) != except)
-            .filter_map(|(key, p)| Some((key, p.durable.as_ref()?)))
-            .filter(move |(_, d)| d.has_index_key(i, id))
-            .filter(move |(key, _)| {
-                !self
-                    .table
-                    .get(**key)
-                    .is_some_and(|r| r.has_index_key(i, id))
-            })
-            .map(|(_, d)| d);
-        overlaid.chain(moved)
+        self.view
+            .find_except(index as usize, id, except.map(u32::from))
     }
 
     /// Bindings (any state) of this hardware address, most recent first ([`most_recent_first`]).
@@ -285,17 +148,18 @@ impl Snapshot4 {
             .get(binding.address)
             .is_some_and(|b| std::ptr::eq(&**b, binding));
         let others = |index: Index4, id: &[u8]| -> Vec<Arc<Binding4>> {
-            if !self.pending.is_empty() {
+            if self.view.has_changes_in_flight() {
                 let mut v = self.found(index, id);
                 v.retain(|b| b.address != binding.address);
                 v
             } else if own {
-                self.table
+                self.view
+                    .table
                     .find_except(index as usize, id, except)
                     .cloned()
                     .collect()
             } else {
-                let all = self.table.find(index as usize, id);
+                let all = self.view.table.find(index as usize, id);
                 all.filter(|b| b.address != binding.address)
                     .cloned()
                     .collect()
@@ -313,16 +177,8 @@ impl Snapshot4 {
     }
 
     fn cursor(&self, index: Index4, id: &[u8]) -> Cursor4 {
-        let index = index as usize;
-        let mut extra: Vec<Arc<Binding4>> = moved(&self.table, &self.pending, index, id).collect();
-        extra.sort_by_key(|b| b.address);
         Cursor4 {
-            inner: self.table.cursor(index, id),
-            pending: self.pending.clone(),
-            index,
-            id: id.into(),
-            extra: extra.into(),
-            peeked: None,
+            inner: self.view.cursor(index as usize, id),
         }
     }
 
@@ -343,24 +199,8 @@ impl Snapshot4 {
         id: &'a [u8],
         examined: &'a Cell<usize>,
     ) -> impl Iterator<Item = &'a Arc<Binding4>> + 'a {
-        let i = index as usize;
-        let ranked = self
-            .table
-            .ranked(i, id, examined)
-            .filter(move |r| !self.pending.contains_key(&u32::from(r.address)));
-        let mut durable: Vec<&'a Arc<Binding4>> = self
-            .pending
-            .values()
-            .filter_map(|p| p.durable.as_ref())
-            .filter(|d| <Binding4 as Record>::is_ranked_index(i) && d.is_ranked())
-            .filter(|d| d.has_index_key(i, id))
-            .collect();
-        durable.sort_by(|a, b| most_recent_first(a, b));
-        Merge {
-            a: ranked.peekable(),
-            b: durable.into_iter().peekable(),
-            order: most_recent_first,
-        }
+        self.view
+            .active_by(index as usize, id, examined, most_recent_first)
     }
 
     /// Lazy cursor over the bindings (any state) with this relay-id, in address order.
@@ -374,11 +214,7 @@ impl Snapshot4 {
     }
 
     fn knows(&self, index: Index4, id: &[u8]) -> bool {
-        if self.pending.is_empty() {
-            self.table.contains_id(index as usize, id)
-        } else {
-            self.cursor(index, id).next().is_some()
-        }
+        self.view.knows(index as usize, id)
     }
 
     /// Whether some kept binding (any state, e.g. expired) has this relay-id: "known" versus "never
@@ -395,65 +231,20 @@ impl Snapshot4 {
     /// The underlying generic table (read-only): the live table, without a durable view's
     /// overlay.
     pub fn table(&self) -> &Table<Binding4> {
-        &self.table
+        &self.view.table
     }
-}
-
-/// Durable versions with `id` in `index` whose address the live table no longer files under
-/// `id` (so a walk of the index does not meet them).
-fn moved<'a>(
-    table: &'a Table<Binding4>,
-    pending: &'a OrdMap<u32, Pending4>,
-    index: usize,
-    id: &'a [u8],
-) -> impl Iterator<Item = Arc<Binding4>> + 'a {
-    pending
-        .iter()
-        .filter_map(|(key, p)| Some((key, p.durable.as_ref()?)))
-        .filter(move |(_, d)| d.has_index_key(index, id))
-        .filter(move |(key, _)| !table.get(**key).is_some_and(|r| r.has_index_key(index, id)))
-        .map(|(_, d)| d.clone())
 }
 
 /// A resumable cursor over the bindings sharing one identifier, in address order, over a
 /// snapshot (live or durable: the durable overlay is applied as the walk goes).
 pub struct Cursor4 {
-    inner: IndexCursor<Binding4>,
-    pending: OrdMap<u32, Pending4>,
-    index: usize,
-    id: Box<[u8]>,
-    /// Durable versions the index walk does not meet, in address order.
-    extra: VecDeque<Arc<Binding4>>,
-    peeked: Option<Arc<Binding4>>,
+    inner: OverlayCursor<Binding4>,
 }
 
 impl Cursor4 {
-    fn next_indexed(&mut self) -> Option<Arc<Binding4>> {
-        loop {
-            let r = self.inner.next()?;
-            if self.pending.is_empty() {
-                return Some(r);
-            }
-            match self.pending.get(&u32::from(r.address)) {
-                None => return Some(r),
-                Some(p) => match &p.durable {
-                    Some(d) if d.has_index_key(self.index, &self.id) => return Some(d.clone()),
-                    _ => {}
-                },
-            }
-        }
-    }
-
     /// Up to `max` further bindings.
     pub fn next_batch(&mut self, max: usize) -> Vec<Arc<Binding4>> {
-        let mut out = Vec::new();
-        while out.len() < max {
-            match self.next() {
-                Some(r) => out.push(r),
-                None => break,
-            }
-        }
-        out
+        self.inner.by_ref().take(max).collect()
     }
 }
 
@@ -461,13 +252,6 @@ impl Iterator for Cursor4 {
     type Item = Arc<Binding4>;
 
     fn next(&mut self) -> Option<Arc<Binding4>> {
-        if self.peeked.is_none() {
-            self.peeked = self.next_indexed();
-        }
-        match (&self.peeked, self.extra.front()) {
-            (Some(p), Some(e)) if e.address < p.address => self.extra.pop_front(),
-            (Some(_), _) => self.peeked.take(),
-            (None, _) => self.extra.pop_front(),
-        }
+        self.inner.next()
     }
 }

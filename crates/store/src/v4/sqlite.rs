@@ -9,7 +9,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{params, CachedStatement, Connection, Row, Transaction};
 
 use crate::backend::SkippedRow;
-use crate::sqlite::{bad, bytes, int, time, ts};
+use crate::sqlite::{bad, bytes, int, scan_resuming, time, ts};
 use crate::v4::binding::{Binding4, Fields4, HwAddr, State4};
 use crate::v4::{Change4, Loaded4};
 
@@ -194,41 +194,15 @@ fn addr_text(v: i64) -> String {
 /// Reads every `lease4` row into `out`; rows that do not decode, and regions SQLite cannot read,
 /// go to `skipped`.
 pub(crate) fn load(conn: &Connection, out: &mut Loaded4, skipped: &mut Vec<SkippedRow>) {
-    let mut from = 0i64;
-    while from <= MAX_ADDR {
-        let Err((last, e)) = scan(conn, from, out, skipped) else {
-            break;
-        };
-        // Probe ahead (+1, +2, +4, ...) for a place where reading works again; the first
-        // probe start is past every key already read, so `from` always moves on.
-        let base = last.unwrap_or(from);
-        let mut step = 1i64;
-        let mut resume = None;
-        while base + step <= MAX_ADDR {
-            if readable_from(conn, base + step) {
-                resume = Some(base + step);
-                break;
-            }
-            step *= 2;
-        }
-        let region = match last {
-            Some(l) => format!("after address {}", addr_text(l)),
-            None => format!("at or after address {}", addr_text(from)),
-        };
-        let rest = match resume {
-            Some(r) => format!(
-                "rows from there up to address {} could not be read",
-                addr_text(r)
-            ),
-            None => "no row after it could be read".to_string(),
-        };
-        skipped.push(SkippedRow {
-            table: TABLE,
-            key: None,
-            reason: format!("database error {region}: {e}; {rest}"),
-        });
-        from = resume.unwrap_or(MAX_ADDR + 1);
-    }
+    scan_resuming(
+        TABLE,
+        "address",
+        MAX_ADDR,
+        |from, skipped| scan(conn, from, out, skipped),
+        |from| readable_from(conn, from),
+        addr_text,
+        skipped,
+    );
 }
 
 /// The `lease4` statements of one transaction.

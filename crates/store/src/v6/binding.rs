@@ -342,9 +342,7 @@ impl Binding6 {
     pub fn implied_state_since(&self) -> Timestamp {
         match self.state {
             State6::Expired | State6::Released => self.valid_end,
-            State6::Advertised | State6::Active | State6::Declined | State6::Reserved => {
-                self.start
-            }
+            State6::Advertised | State6::Active | State6::Declined | State6::Reserved => self.start,
         }
     }
 

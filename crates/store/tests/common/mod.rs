@@ -74,3 +74,92 @@ pub fn temp_dir(name: &str) -> TempDir {
     std::fs::create_dir_all(&dir).unwrap();
     TempDir(dir)
 }
+
+/// 2001:db8:1::/64, the DHCPv6 tests' link.
+pub fn link6() -> ipnet::Ipv6Net {
+    "2001:db8:1::/64".parse().unwrap()
+}
+
+/// 2001:db8:1::1000 + `n`.
+pub fn addr6(n: u32) -> std::net::Ipv6Addr {
+    std::net::Ipv6Addr::from(0x2001_0db8_0001_0000_0000_0000_0000_1000u128 + u128::from(n))
+}
+
+/// A DUID-EN of client `n`.
+pub fn duid(n: u32) -> Vec<u8> {
+    let mut d = vec![0, 2, 0, 0, 0x0d, 0xe9];
+    d.extend_from_slice(&n.to_be_bytes());
+    d
+}
+
+/// An active IA_NA binding of address `n` for client `client` (IAID 1), leased at `cltt`:
+/// preferred 30 minutes, valid an hour.
+pub fn na(n: u32, client: u32, cltt: u64) -> lessor_store::Binding6 {
+    lessor_store::Binding6::new(
+        addr6(n),
+        128,
+        lessor_store::IaType::Na,
+        &duid(client),
+        1,
+        link6(),
+        lessor_store::State6::Active,
+    )
+    .unwrap()
+    .with_times(
+        cltt,
+        cltt + 1800,
+        cltt + 3600,
+        cltt + 900,
+        cltt + 1440,
+        cltt,
+    )
+}
+
+/// An active IA_PD binding of `prefix` for client `client` (IAID 2), leased at `cltt`.
+pub fn pd(prefix: &str, client: u32, cltt: u64) -> lessor_store::Binding6 {
+    let p: ipnet::Ipv6Net = prefix.parse().unwrap();
+    lessor_store::Binding6::new(
+        p.network(),
+        p.prefix_len(),
+        lessor_store::IaType::Pd,
+        &duid(client),
+        2,
+        link6(),
+        lessor_store::State6::Active,
+    )
+    .unwrap()
+    .with_times(
+        cltt,
+        cltt + 1800,
+        cltt + 3600,
+        cltt + 900,
+        cltt + 1440,
+        cltt,
+    )
+}
+
+/// `b` as relayed through relay-id `relay` with remote-id `remote`: a chain of one
+/// RELAY-FORW (without the client's message) from 2001:db8:ffff::1.
+pub fn relayed6(
+    mut b: lessor_store::Binding6,
+    relay: &[u8],
+    remote: &[u8],
+) -> lessor_store::Binding6 {
+    // msg-type 12, hop-count 0, link-address, peer-address, then interface-id (18).
+    let mut chain = vec![12, 0];
+    chain.extend_from_slice(&link6().network().octets());
+    chain.extend_from_slice(&b.address.octets());
+    chain.extend_from_slice(&[0, 18, 0, 4]);
+    chain.extend_from_slice(b"ge-1");
+    b.relay_peer = Some("2001:db8:ffff::1".parse().unwrap());
+    let duid = b.duid().map(<[u8]>::to_vec);
+    b.set_fields(lessor_store::Fields6 {
+        duid: duid.as_deref(),
+        relay_chain: Some(&chain),
+        interface_id: Some(b"ge-1"),
+        remote_id: Some(remote),
+        relay_id: Some(relay),
+    })
+    .unwrap();
+    b
+}
