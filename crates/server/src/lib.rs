@@ -7,9 +7,11 @@
 pub mod bulk4;
 pub mod config;
 pub mod dhcp4;
+pub mod dhcp6;
 pub mod droplog;
 pub mod leasequery4;
 pub mod router4;
+pub mod router6;
 pub mod serve;
 pub mod stats;
 pub mod token_bucket;

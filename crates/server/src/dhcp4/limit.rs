@@ -20,13 +20,11 @@
 //! identity, and the circuit and relay limits hold for the rest.
 
 use crate::config::schema::Dhcp4RateLimit;
-use crate::token_bucket::{Bucket, Limit};
+use crate::token_bucket::Table;
+pub use crate::token_bucket::WAYS;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash};
 use std::net::Ipv4Addr;
-
-/// Slots per set.
-pub const WAYS: usize = 4;
 
 /// Client buckets kept at once.
 pub const CLIENT_SLOTS: usize = 16_384;
@@ -67,65 +65,6 @@ pub struct Keys<'a> {
     /// giaddr and circuit-id, when relayed with one.
     pub circuit: Option<(Ipv4Addr, &'a [u8])>,
     pub link: Link,
-}
-
-/// One entry of a table: the bucket of the key it holds.
-#[derive(Debug, Clone, Copy, Default)]
-struct Slot {
-    key: u64,
-    live: bool,
-    bucket: Bucket,
-}
-
-/// One kind of bucket: a fixed set-associative table.
-#[derive(Debug)]
-struct Table {
-    limit: Limit,
-    slots: Box<[Slot]>,
-}
-
-impl Table {
-    fn new(rate: u32, burst: u32, slots: usize) -> Table {
-        // Rate 0: no limit, and no table.
-        let slots = if rate == 0 { 0 } else { slots.max(WAYS) };
-        Table {
-            limit: Limit::with_burst(rate, burst),
-            slots: vec![Slot::default(); slots / WAYS * WAYS].into_boxed_slice(),
-        }
-    }
-
-    /// Charges one message to the bucket of `key` (a keyed hash).
-    fn take(&mut self, key: u64, now_ms: u64) -> bool {
-        if self.limit.rate == 0 {
-            return true;
-        }
-        let limit = self.limit;
-        let sets = self.slots.len() / WAYS;
-        // The high bits pick the set; the whole hash is the key within it.
-        let set = ((key >> 32) as usize) % sets;
-        let ways = &mut self.slots[set * WAYS..(set + 1) * WAYS];
-        let k = match ways.iter().position(|s| s.live && s.key == key) {
-            Some(k) => k,
-            None => {
-                let k = ways
-                    .iter()
-                    .position(|s| !s.live || s.bucket.is_full_at(limit, now_ms))
-                    .or_else(|| (0..WAYS).min_by_key(|&k| ways[k].bucket.last_ms()))
-                    .unwrap_or(0);
-                ways[k] = Slot {
-                    key,
-                    live: true,
-                    bucket: Bucket::full(limit, now_ms),
-                };
-                k
-            }
-        };
-        ways[k].bucket.take(limit, now_ms)
-    }
-
-    fn live(&self) -> usize {
-        self.slots.iter().filter(|s| s.live).count()
-    }
 }
 
 /// The three limits of one engine.
@@ -188,9 +127,9 @@ impl RateLimits {
     /// The tables' fixed sizes (client, circuit, relay).
     pub fn capacity(&self) -> [usize; 3] {
         [
-            self.client.slots.len(),
-            self.circuit.slots.len(),
-            self.relay.slots.len(),
+            self.client.capacity(),
+            self.circuit.capacity(),
+            self.relay.capacity(),
         ]
     }
 }

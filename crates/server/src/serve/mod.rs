@@ -5,8 +5,9 @@
 //!
 //! Where things plug in:
 //! - [`udp4`]: the DHCPv4 sockets, each datagram through [`crate::router4::Router4`] to the
-//!   DHCP engine or the leasequery responder. A DHCPv6 sibling (`udp6`) will open the `[dhcp6]`
-//!   sockets the same way and route through a `Router6` to the DHCPv6 and leasequery6 services.
+//!   DHCP engine or the leasequery responder.
+//! - [`udp6`]: the `[dhcp6]` sockets the same way, each datagram through
+//!   [`crate::router6::Router6`] to the DHCPv6 engine (leasequery6 joins it there).
 //! - [`bulk`]: the TCP listeners of bulk leasequery (`lessor_net::tcp` with
 //!   [`crate::bulk4::service`]); RFC 5460 and active leasequery are further services on the same
 //!   listener type.
@@ -20,6 +21,7 @@ mod outbox;
 mod privileges;
 mod report;
 mod udp4;
+mod udp6;
 pub mod watch;
 
 pub use outbox::GroupOutbox;
@@ -99,6 +101,7 @@ pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(),
         log(&format!("warning: store: {t}"));
     }
     let sockets4 = udp4::open(config)?;
+    let sockets6 = udp6::open(config)?;
     if let Some(account) = &account {
         privileges::switch(account, path, &created, log)?;
     }
@@ -109,13 +112,32 @@ pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(),
         path.display(),
         report.v4.loaded
     ));
+    if config.dhcp6.is_some() || report.v6.loaded > 0 {
+        log(&format!(
+            "store {}: {} DHCPv6 binding(s) loaded",
+            path.display(),
+            report.v6.loaded
+        ));
+    }
     for row in &report.skipped {
         log(&format!("store {}: skipped {row}", path.display()));
     }
     let quarantine = quarantine(config, &store, &report, log);
+    let duid6 = match udp6::server_duid(config, &store, &report, log) {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = store.close();
+            return Err(e);
+        }
+    };
     let store = Arc::new(store);
 
-    let result = serve(config, &store, sockets4, &quarantine, stop, log);
+    let sockets = Opened {
+        v4: sockets4,
+        v6: sockets6,
+        duid6,
+    };
+    let result = serve(config, &store, sockets, &quarantine, stop, log);
     let closed = close_store(store, SYNC_TIMEOUT, log);
     log("stopped");
     result.and(closed)
@@ -201,19 +223,26 @@ fn quarantine(
     q
 }
 
+/// The sockets opened before the switch to `[server] user`, and the DHCPv6 server DUID.
+struct Opened {
+    v4: Option<Sockets>,
+    v6: Option<Sockets>,
+    duid6: Option<Vec<u8>>,
+}
+
 /// Starts every service `config` names, runs the timer until `stop`, then stops them.
 fn serve(
     config: &Config,
     store: &Arc<Store>,
-    sockets4: Option<Sockets>,
+    sockets: Opened,
     quarantine: &Quarantine,
     stop: &AtomicBool,
     log: &dyn Fn(&str),
 ) -> Result<(), ServeError> {
     let clock = Clock::new();
-    let udp4 = udp4::start(config, sockets4, store, quarantine, clock, log)?;
-    let bulk4 = match bulk::start4(config, store, log) {
-        Ok(bulk) => bulk,
+    let udp4 = udp4::start(config, sockets.v4, store, quarantine, clock, log)?;
+    let udp6 = match udp6::start(config, sockets.v6, sockets.duid6, store, clock, log) {
+        Ok(udp6) => udp6,
         Err(e) => {
             if let Some(udp4) = udp4 {
                 udp4.shutdown();
@@ -221,12 +250,27 @@ fn serve(
             return Err(e);
         }
     };
-    if udp4.is_none() && bulk4.is_none() {
-        log("nothing to serve: no [dhcp4] sockets and no bulk leasequery listener");
+    let bulk4 = match bulk::start4(config, store, log) {
+        Ok(bulk) => bulk,
+        Err(e) => {
+            if let Some(udp4) = udp4 {
+                udp4.shutdown();
+            }
+            if let Some(udp6) = udp6 {
+                udp6.shutdown();
+            }
+            return Err(e);
+        }
+    };
+    if udp4.is_none() && udp6.is_none() && bulk4.is_none() {
+        log("nothing to serve: no [dhcp4] or [dhcp6] sockets and no bulk leasequery listener");
     }
     let mut reports: Vec<(&str, &dyn Report)> = Vec::new();
     if let Some(udp4) = &udp4 {
         reports.extend(udp4.reports());
+    }
+    if let Some(udp6) = &udp6 {
+        reports.extend(udp6.reports());
     }
     if let Some(bulk4) = &bulk4 {
         reports.push(("bulk4", &**bulk4.counters()));
@@ -258,6 +302,13 @@ fn serve(
                 break;
             }
         }
+        if let Some(udp6) = &udp6 {
+            udp6.tick(now, log);
+            if let Some(why) = udp6.lost_receiver() {
+                failed = Some(ServeError::Thread(format!("dhcp6: {why}; stopping")));
+                break;
+            }
+        }
         log_panics(bulk4.as_ref(), log);
         if !interval.is_zero() && last_stats.elapsed() >= interval {
             last_stats = Instant::now();
@@ -270,13 +321,12 @@ fn serve(
         // Every open bulk query gets QueryTerminated.
         bulk4.shutdown();
     }
-    if let Some(udp4) = udp4 {
-        let panicked = udp4.shutdown();
-        if panicked > 0 && failed.is_none() {
-            failed = Some(ServeError::Thread(format!(
-                "{panicked} receive thread(s) panicked"
-            )));
-        }
+    let mut panicked = udp4.map_or(0, udp4::Udp4::shutdown);
+    panicked += udp6.map_or(0, udp6::Udp6::shutdown);
+    if panicked > 0 && failed.is_none() {
+        failed = Some(ServeError::Thread(format!(
+            "{panicked} receive thread(s) panicked"
+        )));
     }
     failed.map_or(Ok(()), Err)
 }

@@ -1,0 +1,280 @@
+//! The DHCPv6 UDP service: the `[dhcp6]` sockets (listen addresses for relayed traffic,
+//! interfaces joining ff02::1:2 and ff05::1:3 for direct clients), receive threads that route
+//! each datagram once ([`Router6`]) to the DHCPv6 engine (one state machine under one lock) and
+//! the sending of what it returns: at once, outside every lock, or once durable through the
+//! [`GroupOutbox`]. Leasequery (RFC 5007) is routed, counted and dropped until its responder
+//! exists.
+
+use super::{GroupOutbox, ServeError};
+use crate::config::{Config, Dhcp6, ServerDuid};
+use crate::dhcp6::duid::{self, Source};
+use crate::dhcp6::{Engine6, Output};
+use crate::router6::{Route6, Router6};
+use crate::stats::Report;
+use lessor_net::udp::{self, Family, OpenError, Receivers, Sender, Sockets, V6Options};
+use lessor_net::{Clock, Now, Outgoing, Received, Transmit};
+use lessor_store::{LoadReport, Store};
+use lessor_wire::v6::Duid;
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::{Arc, Mutex};
+
+/// All_DHCP_Relay_Agents_and_Servers (link scope) and All_DHCP_Servers (site scope), RFC 8415
+/// §7.1: what an interface socket joins.
+pub const GROUPS: [Ipv6Addr; 2] = [
+    Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2),
+    Ipv6Addr::new(0xff05, 0, 0, 0, 0, 0, 1, 3),
+];
+
+/// Most replies held back for one system call (as for DHCPv4).
+const FLUSH_AT: usize = 4;
+
+/// The running DHCPv6 UDP service.
+pub(super) struct Udp6 {
+    receivers: Receivers,
+    engine: Arc<Mutex<Engine6>>,
+    router: Arc<Router6>,
+    sockets: Arc<udp::Counters>,
+    /// The engine's counters, shared with its store completions: read without its lock.
+    engine_counters: Arc<crate::dhcp6::Counters>,
+}
+
+impl Udp6 {
+    /// The engine's timer (lease expiry, lapsed advertisements) and what it refused since it
+    /// last said (at most one line every few seconds).
+    pub(super) fn tick(&self, now: Now, log: &dyn Fn(&str)) {
+        let refused = {
+            let mut engine = self.engine.lock().unwrap_or_else(|p| p.into_inner());
+            engine.tick(now.wall);
+            engine.take_drop_report(now.ms)
+        };
+        if let Some(report) = refused {
+            log(&format!("warning: {report}"));
+        }
+    }
+
+    /// A receive thread that ended while the service runs, as a line for the log.
+    pub(super) fn lost_receiver(&self) -> Option<String> {
+        self.receivers.first_failure()
+    }
+
+    /// What the service counts, by part.
+    pub(super) fn reports(&self) -> Vec<(&'static str, &dyn Report)> {
+        vec![
+            ("udp6", &*self.sockets as &dyn Report),
+            ("router6", self.router.counters() as &dyn Report),
+            ("dhcp6", &*self.engine_counters as &dyn Report),
+        ]
+    }
+
+    /// Stops the receive threads; returns how many panicked.
+    pub(super) fn shutdown(self) -> usize {
+        self.receivers.shutdown()
+    }
+}
+
+/// Receive threads per socket: `dhcp6.receive-threads`, else as for DHCPv4.
+fn receive_threads(d: &Dhcp6) -> usize {
+    d.receive_threads.map(usize::from).unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 4))
+    })
+}
+
+/// Opens the `[dhcp6]` sockets; `None` without `[dhcp6]`. A port another process holds is
+/// refused ([`ServeError::Refused`]).
+pub(super) fn open(config: &Config) -> Result<Option<Sockets>, ServeError> {
+    let Some(d) = config.dhcp6.as_ref() else {
+        return Ok(None);
+    };
+    let listen: Vec<IpAddr> = d.listen.iter().copied().map(IpAddr::V6).collect();
+    let v6 = V6Options {
+        groups: GROUPS.to_vec(),
+        ..V6Options::default()
+    };
+    Sockets::open(Family::V6, &listen, &d.interfaces, d.port, &v6)
+        .map(Some)
+        .map_err(|e| match e {
+            OpenError::Held { .. } => ServeError::Refused(format!("{e}; refusing to start")),
+            e => ServeError::Sockets(e.to_string()),
+        })
+}
+
+/// The host's interfaces and their link-layer addresses as /sys/class/net tells them.
+fn host_link_addresses() -> Vec<(String, String)> {
+    let Ok(dir) = std::fs::read_dir("/sys/class/net") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let address = std::fs::read_to_string(e.path().join("address")).ok()?;
+            Some((name, address))
+        })
+        .collect()
+}
+
+/// 16 octets from the process's randomly keyed hasher (seeded by the OS).
+fn random16() -> [u8; 16] {
+    use std::hash::BuildHasher;
+    let s = std::collections::hash_map::RandomState::new();
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&s.hash_one(1u8).to_be_bytes());
+    out[8..].copy_from_slice(&s.hash_one(2u8).to_be_bytes());
+    out
+}
+
+/// The server DUID for `[dhcp6]` ([`crate::dhcp6::duid`]): configured, kept in the store, or
+/// generated now and kept there before anything is served (a DUID that changed at each start
+/// would make every client's next RENEW go to "another server").
+pub(super) fn server_duid(
+    config: &Config,
+    store: &Store,
+    report: &LoadReport,
+    log: &dyn Fn(&str),
+) -> Result<Option<Vec<u8>>, ServeError> {
+    let Some(d) = config.dhcp6.as_ref() else {
+        return Ok(None);
+    };
+    let kept = report.meta.get(duid::META_KEY).map(String::as_str);
+    let mac = duid::pick_mac(&host_link_addresses());
+    let (value, source) = duid::resolve(
+        &d.server_duid,
+        kept,
+        mac,
+        lessor_net::clock::wall_now(),
+        random16(),
+    );
+    if kept.is_some() && source == Source::Generated {
+        log(&format!(
+            "warning: store: the kept server DUID ({}) does not decode; a new one is generated",
+            duid::META_KEY
+        ));
+    }
+    if source == Source::Generated {
+        store
+            .set_meta(duid::META_KEY, &duid::to_hex(&value))
+            .wait()
+            .map_err(|e| ServeError::Store(format!("cannot keep the server DUID: {e}")))?;
+    }
+    let shown = Duid::parse(&value).map_or_else(|_| duid::to_hex(&value), |d| d.to_string());
+    let how = match (source, &d.server_duid) {
+        (Source::Configured, _) | (_, ServerDuid::Configured(_)) => "configured",
+        (Source::Kept, _) => "kept in the store",
+        (Source::Generated, _) => "generated, kept in the store",
+    };
+    log(&format!("dhcp6: server DUID {shown} ({how})"));
+    Ok(Some(value))
+}
+
+/// Starts the threads of the `[dhcp6]` sockets [`open`] returned; `None` without them.
+pub(super) fn start(
+    config: &Config,
+    sockets: Option<Sockets>,
+    server_duid: Option<Vec<u8>>,
+    store: &Arc<Store>,
+    clock: Clock,
+    log: &dyn Fn(&str),
+) -> Result<Option<Udp6>, ServeError> {
+    let (Some(d), Some(sockets), Some(server_duid)) = (config.dhcp6.as_ref(), sockets, server_duid)
+    else {
+        return Ok(None);
+    };
+    let counters = Arc::new(udp::Counters::default());
+    let sender = Arc::new(Sender::new(
+        &sockets,
+        d.listen.first().copied().map(IpAddr::V6),
+        Arc::clone(&counters),
+    ));
+    // REPLYs that commit leave from the store's writer once durable: those of one commit
+    // together.
+    let durable = GroupOutbox::attach(Arc::clone(&sender) as Arc<dyn Transmit>, store);
+    let engine = Engine6::new(d, Arc::clone(store), sockets.interfaces(), server_duid);
+    let engine_counters = Arc::clone(engine.counters());
+    let engine = Arc::new(Mutex::new(engine));
+    let router = Arc::new(Router6::new());
+    let threads = receive_threads(d);
+    for socket in sockets.iter() {
+        log(&format!(
+            "dhcp6: listening on {} ({threads} receive thread(s), receive buffer {} KiB)",
+            socket.describe(),
+            socket.receive_buffer() / 1024
+        ));
+    }
+    let receivers = Receivers::start(
+        "dhcp6",
+        &sockets,
+        Arc::clone(&counters),
+        udp::DEFAULT_BUFFER,
+        threads,
+        |_| Handler6 {
+            router: Arc::clone(&router),
+            engine: Arc::clone(&engine),
+            sender: Arc::clone(&sender),
+            durable: Arc::clone(&durable),
+            clock,
+            pending: Vec::with_capacity(udp::BATCH),
+            now: None,
+        },
+    )
+    .map_err(|e| ServeError::Thread(e.to_string()))?;
+    Ok(Some(Udp6 {
+        receivers,
+        engine,
+        router,
+        sockets: counters,
+        engine_counters,
+    }))
+}
+
+/// What each receive thread runs.
+struct Handler6 {
+    router: Arc<Router6>,
+    engine: Arc<Mutex<Engine6>>,
+    sender: Arc<Sender>,
+    /// Where REPLYs go once durable.
+    durable: Arc<GroupOutbox>,
+    clock: Clock,
+    /// Replies computed and not sent yet.
+    pending: Vec<Outgoing>,
+    /// The clocks as read for the first datagram of the current batch.
+    now: Option<Now>,
+}
+
+impl udp::Handler for Handler6 {
+    fn datagram(&mut self, rx: Received<'_>) {
+        let now = *self.now.get_or_insert_with(|| self.clock.now());
+        // Parsed here, outside the engine's lock.
+        if let Route6::Dhcp(message) = self.router.route(&rx) {
+            let (_, output) = self
+                .engine
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .handle_at(&message, now);
+            match output {
+                Output::Nothing => {}
+                Output::Now(reply) => self.pending.push(reply),
+                Output::WhenDurable(reply, deferred) => {
+                    let durable = Arc::clone(&self.durable);
+                    deferred.on_durable(move |result| {
+                        if result.is_ok() {
+                            durable.send(reply);
+                        }
+                    });
+                }
+            }
+        }
+        // Route6::Leasequery is counted by the router; its responder is issue 14's.
+        if self.pending.len() >= FLUSH_AT {
+            self.sender.send_batch(&mut self.pending);
+        }
+    }
+
+    fn batch_done(&mut self) {
+        self.now = None;
+        self.sender.send_batch(&mut self.pending);
+    }
+
+    /// Never: every DHCPv6 message this service handles makes the store's writer work.
+    fn worth_spinning(&mut self) -> bool {
+        false
+    }
+}

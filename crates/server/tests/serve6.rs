@@ -1,0 +1,313 @@
+//! `serve` with only `[dhcp6]`, over loopback: a relay (this test, on an unprivileged port,
+//! saying so with OPTION_RELAY_SOURCE_PORT) forwards a client's SOLICIT and REQUEST to [::1];
+//! the ADVERTISE and the REPLY come back in RELAY-REPL, the binding is in the store after the
+//! stop, and the DUID the server generated is kept in the store's meta table.
+
+use lessor_server::config::{
+    self, AddressPool6, Dhcp6, Lifetimes6, Link6, PrefixPool6, Seconds, ServerDuid,
+};
+use lessor_server::dhcp6::duid;
+use lessor_server::serve;
+use lessor_store::v6::binding::State6;
+use lessor_store::Store;
+use lessor_wire::v6::{ClientServerMessage, DhcpOption, Duid, MessageType, RelayMessage, Repr};
+use std::net::{Ipv6Addr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn a(s: &str) -> Ipv6Addr {
+    s.parse().unwrap()
+}
+
+fn free_port() -> u16 {
+    UdpSocket::bind("[::1]:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn dhcp6(port: u16) -> Dhcp6 {
+    Dhcp6 {
+        server_duid: ServerDuid::Generated,
+        listen: vec![Ipv6Addr::LOCALHOST],
+        interfaces: vec![],
+        port,
+        rapid_commit: false,
+        decline_probation: Seconds(3600),
+        receive_threads: Some(1),
+        options: vec![],
+        links: vec![Link6 {
+            prefix: "2001:db8:1::/64".parse().unwrap(),
+            interface_ids: vec![],
+            interface: None,
+            lifetimes: Lifetimes6 {
+                preferred: Seconds(1800),
+                valid: Seconds(3600),
+                renew_time: Seconds(900),
+                rebind_time: Seconds(1440),
+            },
+            address_pools: vec![AddressPool6 {
+                first: a("2001:db8:1::100"),
+                last: a("2001:db8:1::1ff"),
+                options: vec![],
+            }],
+            prefix_pools: vec![PrefixPool6 {
+                prefix: "2001:db8:100::/48".parse().unwrap(),
+                delegated_len: 56,
+                options: vec![],
+            }],
+            reservations: vec![],
+            options: vec![],
+        }],
+    }
+}
+
+fn relayed(inner: Repr) -> Vec<u8> {
+    Repr::Relay(RelayMessage {
+        msg_type: MessageType::RelayForw,
+        hop_count: 0,
+        link_address: a("2001:db8:1::1"),
+        peer_address: a("fe80::c1"),
+        options: vec![
+            DhcpOption::InterfaceId(b"port-1".to_vec()),
+            // RFC 8357: answer to the port this relay sends from.
+            DhcpOption::Other {
+                code: 135,
+                data: vec![0, 0],
+            },
+            DhcpOption::RelayMsg(Box::new(inner)),
+        ],
+    })
+    .to_vec()
+}
+
+fn client(t: MessageType, extra: Vec<DhcpOption>) -> Repr {
+    let mut options = vec![
+        DhcpOption::ClientId(Duid::Ll {
+            hardware_type: 1,
+            link_layer_address: vec![2, 0, 0, 0, 0, 1],
+        }),
+        DhcpOption::IaNa {
+            iaid: 1,
+            t1: 0,
+            t2: 0,
+            options: vec![],
+        },
+        DhcpOption::IaPd {
+            iaid: 2,
+            t1: 0,
+            t2: 0,
+            options: vec![],
+        },
+    ];
+    options.extend(extra);
+    Repr::ClientServer(ClientServerMessage {
+        msg_type: t,
+        transaction_id: 0x00ab_cdef,
+        options,
+    })
+}
+
+/// The client message inside a RELAY-REPL, checking the interface-id came back.
+fn answer(socket: &UdpSocket) -> ClientServerMessage {
+    let mut buf = [0u8; 2048];
+    let (n, _) = socket
+        .recv_from(&mut buf)
+        .expect("an answer within the timeout");
+    let repr = Repr::from_bytes(&buf[..n]).unwrap();
+    let Repr::Relay(r) = &repr else {
+        panic!("not a RELAY-REPL: {repr:?}");
+    };
+    assert_eq!(r.msg_type, MessageType::RelayRepl);
+    assert!(r
+        .options
+        .contains(&DhcpOption::InterfaceId(b"port-1".to_vec())));
+    repr.client_message().unwrap().clone()
+}
+
+fn wait_for(lines: &Mutex<Vec<String>>, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if lines.lock().unwrap().iter().any(|l| l.contains(what)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("no log line with {what:?}: {:?}", lines.lock().unwrap());
+}
+
+#[test]
+fn serve_with_only_dhcp6_answers_a_relayed_solicit_and_request() {
+    let dir = std::env::temp_dir().join(format!("lessor-serve6-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("leases.db");
+    let text = format!(
+        "[server]\nstore = \"{}\"\nstats-interval = \"0s\"\n",
+        db.display()
+    );
+    let mut config = config::parse(&text, "serve6.toml").unwrap();
+    let port = free_port();
+    config.dhcp6 = Some(dhcp6(port));
+
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let server = {
+        let (lines, stop) = (Arc::clone(&lines), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            serve::run(&config, &stop, &|l: &str| {
+                lines.lock().unwrap().push(l.to_string())
+            })
+        })
+    };
+    wait_for(&lines, "dhcp6: listening on");
+
+    let relay = UdpSocket::bind("[::1]:0").unwrap();
+    relay
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let to = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
+    relay
+        .send_to(&relayed(client(MessageType::Solicit, vec![])), to)
+        .unwrap();
+    let advertise = answer(&relay);
+    assert_eq!(advertise.msg_type, MessageType::Advertise);
+    assert_eq!(advertise.transaction_id, 0x00ab_cdef);
+    let server_id = advertise
+        .options
+        .iter()
+        .find(|o| matches!(o, DhcpOption::ServerId(_)))
+        .cloned()
+        .expect("a Server Identifier");
+    let leased = |m: &ClientServerMessage| -> Vec<DhcpOption> {
+        m.options
+            .iter()
+            .filter_map(|o| match o {
+                DhcpOption::IaNa { options, .. } | DhcpOption::IaPd { options, .. } => {
+                    options.first().cloned()
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let offered = leased(&advertise);
+    assert!(matches!(
+        offered.as_slice(),
+        [DhcpOption::IaAddr { .. }, DhcpOption::IaPrefix { .. }]
+    ));
+
+    relay
+        .send_to(
+            &relayed(client(MessageType::Request, vec![server_id.clone()])),
+            to,
+        )
+        .unwrap();
+    let reply = answer(&relay);
+    assert_eq!(reply.msg_type, MessageType::Reply);
+    assert_eq!(leased(&reply), offered);
+
+    stop.store(true, Ordering::Relaxed);
+    server.join().unwrap().unwrap();
+    let said = lines.lock().unwrap().join("\n");
+    assert!(said.contains("(generated, kept in the store)"), "{said}");
+    assert!(
+        said.contains("stats dhcp6: advertises=1 replies-durable=1"),
+        "{said}"
+    );
+    assert!(
+        said.contains("relayed-solicit=1 relayed-request=1"),
+        "{said}"
+    );
+
+    // The binding is durable, and the DUID kept is the one the server answered with.
+    let (store, report) = Store::open_sqlite(&db).unwrap();
+    assert_eq!(report.v6.loaded, 2);
+    let DhcpOption::IaAddr { address, .. } = &offered[0] else {
+        unreachable!()
+    };
+    let b = store.v6().get((u128::from(*address), 128)).unwrap();
+    assert_eq!(b.state, State6::Active);
+    assert_eq!(b.relay_peer, Some(Ipv6Addr::LOCALHOST));
+    assert_eq!(b.interface_id(), Some(&b"port-1"[..]));
+    let DhcpOption::ServerId(d) = server_id else {
+        unreachable!()
+    };
+    assert_eq!(
+        report.meta.get(duid::META_KEY).map(String::as_str),
+        Some(duid::to_hex(&d.to_vec()).as_str())
+    );
+    store.close().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn serve_with_both_families_runs_both() {
+    let dir = std::env::temp_dir().join(format!("lessor-serve46-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("leases.db");
+    let port4 = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let text = format!(
+        r#"
+[server]
+store = "{}"
+stats-interval = "0s"
+
+[dhcp4]
+server-identifier = "127.0.0.1"
+listen = ["127.0.0.1"]
+port = {port4}
+
+[[dhcp4.subnet]]
+prefix = "192.0.2.0/24"
+pools = ["192.0.2.100-192.0.2.110"]
+"#,
+        db.display()
+    );
+    let mut config = config::parse(&text, "serve46.toml").unwrap();
+    let port = free_port();
+    let mut d = dhcp6(port);
+    d.server_duid = ServerDuid::Configured(vec![0, 2, 0, 0, 0xab, 0x11, 1, 2, 3, 4]);
+    config.dhcp6 = Some(d);
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let server = {
+        let (lines, stop) = (Arc::clone(&lines), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            serve::run(&config, &stop, &|l: &str| {
+                lines.lock().unwrap().push(l.to_string())
+            })
+        })
+    };
+    wait_for(&lines, "dhcp6: listening on");
+    wait_for(&lines, "dhcp4: listening on");
+    let relay = UdpSocket::bind("[::1]:0").unwrap();
+    relay
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    relay
+        .send_to(
+            &relayed(client(MessageType::Solicit, vec![])),
+            SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
+        )
+        .unwrap();
+    assert_eq!(answer(&relay).msg_type, MessageType::Advertise);
+    stop.store(true, Ordering::Relaxed);
+    server.join().unwrap().unwrap();
+    let said = lines.lock().unwrap().join("\n");
+    assert!(
+        said.contains("dhcp6: server DUID 00:02:00:00:ab:11:01:02:03:04 (configured)"),
+        "{said}"
+    );
+    assert!(
+        said.contains("stats router6: received-relay-forw=1"),
+        "{said}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
