@@ -25,7 +25,7 @@ import pytest
 from harness import addressing as A, capture, dhcp6
 from harness.dhcpcd6 import make_dhcpcd6
 from harness.isc6 import make_dhclient6, start_dhcrelay6
-from harness.netns import Topology6
+from harness.netns import Topology6, TopologyDirect6
 from harness.server6 import LinkSpec, servers_under_test, start_server6
 from harness.shared import Shared, shared_setup
 from harness.util import wait_for
@@ -526,3 +526,67 @@ class TestRapidCommit:
         assert in_pool(addr) and in_pd_pool(prefix)
         assert rapid_commit.bound[addr]["ia_type"] == "ia-na" and rapid_commit.bound[prefix]["ia_type"] == "ia-pd"
         assert rapid_commit.bound[addr]["duid"] == rapid_commit.bound[prefix]["duid"]
+
+
+# ---------------------------------------------------------------- a client on the server's link
+
+@pytest.fixture(scope="class")
+def direct(request, tmp_path_factory, kind):
+    """No relay: dhclient -6 -N -P on the server's own link (`interfaces`, ff02::1:2), renew at
+    T1 = 3 s, release."""
+    with shared_setup(request, tmp_path_factory, TopologyDirect6) as s:
+        t, procs, artifacts = s.topo, s.procs, s.artifacts
+        cap = capture.start_capture(procs, t.server, t.server_if, artifacts / "direct-link.pcap", PORTS,
+                                    name="tshark-direct")
+        link = LinkSpec(t.net, t.pool, t.pd_pool, 56, interface=t.server_if)
+        srv = start_server6(kind, procs, t.server, t.server_if, None, artifacts / kind, [link], **SHORT)
+        client = make_dhclient6(t.client, t.client_if, artifacts / "dhclient6", address=True, prefix=True)
+        na, pd = split_events(client.acquire(procs))
+        keys = (na["new_ip6_address"], pd["new_ip6_prefix"])
+        bound = {k: srv.wait_state(k, "active") for k in keys}
+        n = len(client.events())
+        renew = split_events(client.wait_events(("RENEW6",), n=2, after=n, timeout=15))
+        client.release(procs)
+        released = {k: srv.wait_state(k, "released") for k in keys}
+        pcaps = capture.stop_captures({"direct": cap})
+        yield SimpleNamespace(kind=kind, topo=t, na=na, pd=pd, keys=keys, bound=bound, renew=renew,
+                              released=released, pcaps=pcaps, msgs=dhcp6.messages(pcaps["direct"]),
+                              client_ll=t.link_local(t.client, t.client_if),
+                              server_ll=t.link_local(t.server, t.server_if))
+
+
+class TestDirectClientOnServerLink:
+    def test_client_gets_an_address_and_a_prefix_of_the_link(self, direct):
+        t = direct.topo
+        addr, prefix = direct.keys
+        assert in_pool(addr, t.pool), direct.na
+        assert in_pd_pool(prefix, ipaddress.IPv6Network(t.pd_pool), 56), direct.pd
+
+    def test_store_has_both_without_relay_data(self, direct):
+        for k in direct.keys:
+            b = direct.bound[k]
+            assert b["duid"] == duid_hex(direct.na["new_dhcp6_client_id"]), b
+            assert (b["relay_peer"], b["interface_id"], b["relay_chain"]) == (None, None, None), b
+
+    def test_renew_keeps_both(self, direct):
+        ev_na, ev_pd = direct.renew
+        assert (ev_na["new_ip6_address"], ev_pd["new_ip6_prefix"]) == direct.keys
+
+    def test_release_marks_both_released(self, direct):
+        assert all(b["state"] == "released" for b in direct.released.values()), direct.released
+
+    def test_client_multicasts_and_server_answers_its_link_local(self, direct):
+        # RFC 8415 §18.2: to All_DHCP_Relay_Agents_and_Servers; the server answers the client's
+        # link-local address (port 546) from an address of the interface, never a relay message
+        msgs = direct.msgs
+        from_client = [m for m in msgs if m.src == direct.client_ll]
+        from_server = [m for m in msgs if m.src != direct.client_ll]
+        assert {m.msg_type for m in from_client} == {"SOLICIT", "REQUEST", "RENEW", "RELEASE"}, from_client
+        assert all(m.dst == "ff02::1:2" for m in from_client), [(m.msg_type, m.dst) for m in from_client]
+        assert {m.msg_type for m in from_server} == {"ADVERTISE", "REPLY"}, from_server
+        assert all(m.dst == direct.client_ll and not m.hops for m in from_server), \
+            [(m.msg_type, m.src, m.dst) for m in from_server]
+        assert {m.src for m in from_server} <= {direct.server_ll, direct.topo.server_addr}
+
+    def test_capture_decodes_cleanly(self, direct):
+        assert_decodes_cleanly(direct.pcaps, min_frames=8)

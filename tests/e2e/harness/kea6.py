@@ -88,6 +88,7 @@ class KeaLink:
     pd_pool: Optional[str] = None
     pd_len: int = 56
     interface_id: Optional[str] = None
+    interface: Optional[str] = None      # direct clients arrive on this interface
 
     def subnet(self, sid: int, rapid_commit: bool) -> Dict[str, object]:
         for a in (self.prefix, *self.pool) + ((self.pd_pool,) if self.pd_pool else ()):
@@ -100,18 +101,22 @@ class KeaLink:
             s["pd-pools"] = [{"prefix": net, "prefix-len": int(plen), "delegated-len": self.pd_len}]
         if self.interface_id is not None:
             s["interface-id"] = self.interface_id
+        if self.interface is not None:
+            s["interface"] = self.interface
         return s
 
 
-def write_kea6_config(path: Path, *, leasefile: Path, socket: Path, interface: str, listen: str,
-                      links: Sequence[KeaLink], preferred: int = 3000, valid: int = 4000,
+def write_kea6_config(path: Path, *, leasefile: Path, socket: Path, interface: str,
+                      listen: Optional[str], links: Sequence[KeaLink], preferred: int = 3000, valid: int = 4000,
                       renew: int = 1000, rebind: int = 2000, rapid_commit: bool = False) -> Path:
-    """kea-dhcp6 listening on `interface`'s unicast address `listen`, one subnet6 per link."""
-    addressing.check_allowed(listen)
+    """kea-dhcp6 on `interface` (and its unicast address `listen`, for relays), one subnet6 per
+    link."""
+    if listen is not None:
+        addressing.check_allowed(listen)
     if len(str(socket)) > 100:
         raise HarnessError(f"control socket path too long for a unix socket: {socket}")
     conf = {"Dhcp6": {
-        "interfaces-config": {"interfaces": [f"{interface}/{listen}"]},
+        "interfaces-config": {"interfaces": [f"{interface}/{listen}" if listen else interface]},
         "lease-database": {"type": "memfile", "name": str(leasefile), "lfc-interval": 0},
         "control-socket": {"socket-type": "unix", "socket-name": str(socket)},
         # persist false: nothing written to /var/lib/kea

@@ -322,6 +322,51 @@ class Topology6:
             raise HarnessError(f"teardown errors: {errors}")
 
 
+@dataclass
+class TopologyDirect6:
+    """client ns --(dc0|d0)-- server ns, IPv6 only: a client on the server's own link
+    (2001:db8:3::/64, server d0 = ::1). No relay: the client multicasts to ff02::1:2 and the
+    server answers on the interface. DAD off as in Topology6."""
+    client: Namespace = field(init=False)
+    server: Namespace = field(init=False)
+    client_if: str = "dc0"
+    server_if: str = "d0"
+    server_addr: str = "2001:db8:3::1"
+    net: str = str(addressing.DIRECT_NET6)
+    pool: tuple = ("2001:db8:3::1000", "2001:db8:3::1fff")
+    pd_pool: str = "2001:db8:300::/48"
+
+    def __post_init__(self) -> None:
+        made: List[Namespace] = []
+        try:
+            for role in ("dcli6", "dsrv6"):
+                ns = Namespace(role)
+                made.append(ns)
+                for scope in ("all", "default"):
+                    ns.sysctl(f"net.ipv6.conf.{scope}.accept_dad", "0")
+                    ns.sysctl(f"net.ipv6.conf.{scope}.dad_transmits", "0")
+            self.client, self.server = made
+            veth(self.client, self.client_if, self.server, self.server_if)
+            self.server.add_addr(self.server_if, f"{self.server_addr}/64")
+            for ns, ifn in ((self.client, self.client_if), (self.server, self.server_if)):
+                wait_link_up(ns, ifn)
+                wait_ipv6_ready(ns, ifn)
+        except BaseException:
+            for ns in made:
+                ns.delete()
+            raise
+
+    @property
+    def namespaces(self) -> List[Namespace]:
+        return [self.client, self.server]
+
+    def link_local(self, ns: Namespace, ifname: str) -> str:
+        return Topology6.link_local(self, ns, ifname)  # type: ignore[arg-type]
+
+    def teardown(self) -> None:
+        Topology6.teardown(self)  # type: ignore[arg-type]
+
+
 def wait_ipv6_ready(ns: Namespace, ifname: str, timeout: float = 5.0) -> None:
     """Wait until ifname has a link-local address and no tentative one."""
     from .util import wait_for

@@ -49,6 +49,7 @@ class LinkSpec:
     pd_pool: Optional[str] = None
     pd_len: int = 56
     interface_id: Optional[bytes] = None     # what the relay sends in option 18
+    interface: Optional[str] = None          # direct clients on this server interface
 
 
 def _hex(v) -> Optional[str]:
@@ -202,28 +203,32 @@ class LessorServer6(Server6):
         }
 
 
-def start_server6(kind: str, pm: ProcessManager, ns: Namespace, ifname: str, listen: str,
+def start_server6(kind: str, pm: ProcessManager, ns: Namespace, ifname: str, listen: Optional[str],
                   workdir: Path, links: Sequence[LinkSpec], *, preferred: int = 3000,
                   valid: int = 4000, renew: int = 1000, rebind: int = 2000,
                   rapid_commit: bool = False, timeout: float = 10.0) -> Server6:
-    """The server `kind` in ns, on ifname's unicast address `listen`, serving `links`;
-    lifetimes in seconds. Lessor gets no server-duid: it makes one and keeps it in the store."""
+    """The server `kind` in ns, on ifname's unicast address `listen` (relays; None: only direct
+    clients, on the links' `interface`), serving `links`; lifetimes in seconds. Lessor gets no
+    server-duid: it makes one and keeps it in the store."""
     workdir.mkdir(parents=True, exist_ok=True)
     if kind == "kea":
         k = kea6.start_kea6(pm, ns, workdir, interface=ifname, listen=listen,
-                            links=[kea6.KeaLink(l.prefix, l.pool, l.pd_pool, l.pd_len) for l in links],
+                            links=[kea6.KeaLink(l.prefix, l.pool, l.pd_pool, l.pd_len, interface=l.interface)
+                                   for l in links],
                             preferred=preferred, valid=valid, renew=renew, rebind=rebind,
                             rapid_commit=rapid_commit, timeout=timeout)
         return KeaServer6(k)
     if kind == "lessor":
         store = workdir / "lessor.db"
         conf = write_config6(
-            workdir / "lessor.toml", store=store, listen=[listen], rapid_commit=rapid_commit,
+            workdir / "lessor.toml", store=store, listen=[listen] if listen else [],
+            interfaces=sorted({l.interface for l in links if l.interface}), rapid_commit=rapid_commit,
             preferred_lifetime=f"{preferred}s", valid_lifetime=f"{valid}s",
             renew_time=f"{renew}s", rebind_time=f"{rebind}s",
             links=[Link6(l.prefix, pools=[f"{l.pool[0]}-{l.pool[1]}"],
                          prefix_pools=[(l.pd_pool, l.pd_len)] if l.pd_pool else (),
-                         interface_ids=[f"0x{l.interface_id.hex()}"] if l.interface_id else ())
+                         interface_ids=[f"0x{l.interface_id.hex()}"] if l.interface_id else (),
+                         interface=l.interface)
                    for l in links])
         srv = LessorServer(pm, ns, conf, store, ready="dhcp6: listening on")
         srv.check()
