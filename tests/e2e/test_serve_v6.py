@@ -25,7 +25,7 @@ import pytest
 from harness import addressing as A, capture, dhcp6
 from harness.dhcpcd6 import make_dhcpcd6
 from harness.isc6 import make_dhclient6, start_dhcrelay6
-from harness.netns import Topology6, TopologyDirect6
+from harness.netns import Topology6, TopologyChain6, TopologyDirect6
 from harness.server6 import LinkSpec, servers_under_test, start_server6
 from harness.shared import Shared, shared_setup
 from harness.util import wait_for
@@ -590,3 +590,93 @@ class TestDirectClientOnServerLink:
 
     def test_capture_decodes_cleanly(self, direct):
         assert_decodes_cleanly(direct.pcaps, min_frames=8)
+
+
+# ---------------------------------------------------------------- two relays in a row
+
+IFINDEX2 = 9
+INTERFACE_ID2 = IFINDEX2.to_bytes(4, sys.byteorder)
+
+
+@pytest.fixture(scope="class")
+def relay_chain(request, tmp_path_factory, kind):
+    """dhclient -6 -N -P behind two ISC dhcrelay -6 -I in a row (the first, nearest the client,
+    -l r0#7 -u 2001:db8:4::2%m0; the second -l m1#9 -u 2001:db8:2::2%r1), then a release."""
+    with shared_setup(request, tmp_path_factory, TopologyChain6) as s:
+        t, procs, artifacts = s.topo, s.procs, s.artifacts
+        caps = {
+            "client": capture.start_capture(procs, t.relay, t.relay_down_if, artifacts / "client-link.pcap",
+                                            PORTS, name="tshark-client"),
+            "server": capture.start_capture(procs, t.relay2, t.relay2_up_if, artifacts / "server-link.pcap",
+                                            PORTS, name="tshark-server"),
+        }
+        srv = start_server6(kind, procs, t.server, t.server_if, SERVER, artifacts / kind, [CLIENT_LINK])
+        start_dhcrelay6(procs, t.relay2, t.relay2_down_if, t.relay2_up_if, SERVER, artifacts / "dhcrelay2",
+                        lower_index=IFINDEX2, name="dhcrelay6-2")
+        start_dhcrelay6(procs, t.relay, t.relay_down_if, t.relay_up_if, A.RELAY2_DOWN_V6,
+                        artifacts / "dhcrelay", lower_index=IFINDEX)
+        client = make_dhclient6(t.client, t.client_if, artifacts / "dhclient6", address=True, prefix=True)
+        na, pd = split_events(client.acquire(procs))
+        keys = (na["new_ip6_address"], pd["new_ip6_prefix"])
+        bound = {k: srv.wait_state(k, "active") for k in keys}
+        client.release(procs)
+        released = {k: srv.wait_state(k, "released") for k in keys}
+        pcaps = capture.stop_captures(caps)
+        yield SimpleNamespace(kind=kind, na=na, pd=pd, keys=keys, bound=bound, released=released,
+                              pcaps=pcaps, msgs=dhcp6.messages(pcaps["server"]),
+                              client_link=dhcp6.messages(pcaps["client"]))
+
+
+class TestTwoRelaysInARow:
+    def test_client_gets_an_address_and_a_prefix_of_the_client_link(self, relay_chain):
+        # the link is the one of the relay nearest the client (link-address 2001:db8:1::1)
+        addr, prefix = relay_chain.keys
+        assert in_pool(addr) and in_pd_pool(prefix), relay_chain.keys
+
+    def test_server_sees_two_hops(self, relay_chain):
+        fw = relayed_from_client(relay_chain.msgs, ("SOLICIT", "REQUEST", "RELEASE"))
+        assert {m.msg_type for m in fw} == {"SOLICIT", "REQUEST", "RELEASE"}, fw
+        for m in fw:
+            assert [(h.hop_count, h.link_address, dhcp6.first(h.options, dhcp6.INTERFACE_ID)) for h in m.hops] \
+                == [(1, A.RELAY2_DOWN_V6, INTERFACE_ID2), (0, LINK_ADDRESS, INTERFACE_ID)], m.hops
+            assert m.hops[0].peer_address == A.RELAY1_UP_V6
+
+    def test_relay_repl_nests_both_hops_with_their_interface_ids(self, relay_chain):
+        msgs = relay_chain.msgs
+        fw = {m.xid: m for m in relayed_from_client(msgs, ("SOLICIT", "REQUEST", "RELEASE"))}
+        reps = replies_to_relay(msgs)
+        assert {m.msg_type for m in reps} == {"ADVERTISE", "REPLY"}, reps
+        for m in reps:
+            assert m.xid in fw and m.dst == RELAY, (m.xid, m.dst)
+            assert [h.msg_type for h in m.hops] == ["RELAY-REPL", "RELAY-REPL"], m.hops
+            for h, f in zip(m.hops, fw[m.xid].hops):
+                assert (h.hop_count, h.link_address, h.peer_address) == \
+                    (f.hop_count, f.link_address, f.peer_address), (h, f)
+                assert dhcp6.first(h.options, dhcp6.INTERFACE_ID) == dhcp6.first(f.options, dhcp6.INTERFACE_ID)
+
+    def test_the_client_gets_plain_replies(self, relay_chain):
+        msgs = relay_chain.client_link
+        assert {m.msg_type for m in msgs} >= {"ADVERTISE", "REPLY"} and not [m for m in msgs if m.hops]
+
+    def test_release_marks_both_released(self, relay_chain):
+        assert all(b["state"] == "released" for b in relay_chain.released.values()), relay_chain.released
+
+    def test_store_keeps_both_hops(self, relay_chain):
+        # relay_peer: the second relay (source of the outer RELAY-FORW); interface-id: the hop
+        # nearest the client's; the chain: both hops' headers and options, the client's message
+        # removed (docs/protocol.md)
+        skip_for_kea(relay_chain.kind)
+        r = relay_chain
+        chains = {dhcp6.without_client_message(m.hops[0].raw).hex()
+                  for m in relayed_from_client(r.msgs, ("REQUEST",))}
+        assert len(chains) == 1, chains
+        for k in r.keys:
+            b = r.bound[k]
+            assert b["relay_peer"] == RELAY, b
+            assert b["interface_id"] == INTERFACE_ID.hex(), b
+            assert b["relay_chain"] == next(iter(chains)), b
+        chain = dhcp6.decode(bytes.fromhex(next(iter(chains))))
+        assert len(chain.hops) == 2 and chain.msg_type == "?"
+
+    def test_captures_decode_cleanly(self, relay_chain):
+        assert_decodes_cleanly(relay_chain.pcaps, min_frames=6)

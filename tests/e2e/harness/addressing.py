@@ -8,6 +8,7 @@ v6 (Topology6):
     2001:db8:2::/64  server link (relay upstream ::1, server ::2)
     2001:db8:100::/48 delegated prefixes (/56 each)
     2001:db8:3::/64  TopologyDirect6: a client on the server's own link (server ::1)
+    2001:db8:4::/64  TopologyChain6: the link between the two relays (::1 first, ::2 second)
 """
 import ipaddress
 
@@ -29,6 +30,9 @@ POOL_V6 = ("2001:db8:1::1000", "2001:db8:1::1fff")
 PD_POOL_V6 = ipaddress.ip_network("2001:db8:100::/48")
 PD_LEN_V6 = 56
 DIRECT_NET6 = ipaddress.ip_network("2001:db8:3::/64")
+MIDDLE_NET6 = ipaddress.ip_network("2001:db8:4::/64")
+RELAY1_UP_V6 = "2001:db8:4::1"
+RELAY2_DOWN_V6 = "2001:db8:4::2"
 
 ALLOWED = [ipaddress.ip_network(n) for n in (
     "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "198.18.0.0/15", "2001:db8::/32")]

@@ -282,9 +282,7 @@ class Topology6:
             for role in ("cli6", "rly6", "srv6"):
                 ns = Namespace(role)
                 made.append(ns)
-                for scope in ("all", "default"):
-                    ns.sysctl(f"net.ipv6.conf.{scope}.accept_dad", "0")
-                    ns.sysctl(f"net.ipv6.conf.{scope}.dad_transmits", "0")
+                _no_dad(ns)
             self.client, self.relay, self.server = made
             veth(self.client, self.client_if, self.relay, self.relay_down_if)
             veth(self.relay, self.relay_up_if, self.server, self.server_if)
@@ -342,9 +340,7 @@ class TopologyDirect6:
             for role in ("dcli6", "dsrv6"):
                 ns = Namespace(role)
                 made.append(ns)
-                for scope in ("all", "default"):
-                    ns.sysctl(f"net.ipv6.conf.{scope}.accept_dad", "0")
-                    ns.sysctl(f"net.ipv6.conf.{scope}.dad_transmits", "0")
+                _no_dad(ns)
             self.client, self.server = made
             veth(self.client, self.client_if, self.server, self.server_if)
             self.server.add_addr(self.server_if, f"{self.server_addr}/64")
@@ -362,6 +358,65 @@ class TopologyDirect6:
 
     def link_local(self, ns: Namespace, ifname: str) -> str:
         return Topology6.link_local(self, ns, ifname)  # type: ignore[arg-type]
+
+    def teardown(self) -> None:
+        Topology6.teardown(self)  # type: ignore[arg-type]
+
+
+def _no_dad(ns: Namespace) -> None:
+    for scope in ("all", "default"):
+        ns.sysctl(f"net.ipv6.conf.{scope}.accept_dad", "0")
+        ns.sysctl(f"net.ipv6.conf.{scope}.dad_transmits", "0")
+
+
+@dataclass
+class TopologyChain6:
+    """client ns --(c0|r0)-- relay ns --(m0|m1)-- relay2 ns --(r1|s0)-- server ns, IPv6 only:
+    two relays in a row, so the server sees a RELAY-FORW inside a RELAY-FORW.
+
+    client link 2001:db8:1::/64 (first relay r0 = ::1), middle link 2001:db8:4::/64 (first
+    relay m0 = ::1, second relay m1 = ::2), server link 2001:db8:2::/64 (second relay r1 = ::1,
+    server s0 = ::2). DAD off as in Topology6."""
+    client: Namespace = field(init=False)
+    relay: Namespace = field(init=False)
+    relay2: Namespace = field(init=False)
+    server: Namespace = field(init=False)
+    client_if: str = "c0"
+    relay_down_if: str = "r0"
+    relay_up_if: str = "m0"
+    relay2_down_if: str = "m1"
+    relay2_up_if: str = "r1"
+    server_if: str = "s0"
+
+    def __post_init__(self) -> None:
+        made: List[Namespace] = []
+        try:
+            for role in ("cli6", "rly6", "rly6b", "srv6"):
+                ns = Namespace(role)
+                made.append(ns)
+                _no_dad(ns)
+            self.client, self.relay, self.relay2, self.server = made
+            veth(self.client, self.client_if, self.relay, self.relay_down_if)
+            veth(self.relay, self.relay_up_if, self.relay2, self.relay2_down_if)
+            veth(self.relay2, self.relay2_up_if, self.server, self.server_if)
+            self.relay.add_addr(self.relay_down_if, f"{addressing.RELAY_DOWN_V6}/64")
+            self.relay.add_addr(self.relay_up_if, f"{addressing.RELAY1_UP_V6}/64")
+            self.relay2.add_addr(self.relay2_down_if, f"{addressing.RELAY2_DOWN_V6}/64")
+            self.relay2.add_addr(self.relay2_up_if, f"{addressing.RELAY_UP_V6}/64")
+            self.server.add_addr(self.server_if, f"{addressing.SERVER_V6}/64")
+            for ns, ifn in ((self.client, self.client_if), (self.relay, self.relay_down_if),
+                            (self.relay, self.relay_up_if), (self.relay2, self.relay2_down_if),
+                            (self.relay2, self.relay2_up_if), (self.server, self.server_if)):
+                wait_link_up(ns, ifn)
+                wait_ipv6_ready(ns, ifn)
+        except BaseException:
+            for ns in made:
+                ns.delete()
+            raise
+
+    @property
+    def namespaces(self) -> List[Namespace]:
+        return [self.client, self.relay, self.relay2, self.server]
 
     def teardown(self) -> None:
         Topology6.teardown(self)  # type: ignore[arg-type]
