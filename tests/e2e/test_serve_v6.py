@@ -680,3 +680,73 @@ class TestTwoRelaysInARow:
 
     def test_captures_decode_cleanly(self, relay_chain):
         assert_decodes_cleanly(relay_chain.pcaps, min_frames=6)
+
+
+# ---------------------------------------------------------------- CONFIRM (RFC 8415 §18.2.3, §18.3.3)
+
+WRONG_LINK_ADDRESS = "2001:db8:3::5"   # not on the client's link
+
+
+@pytest.fixture(scope="class")
+def confirm(request, tmp_path_factory, kind):
+    """dhclient -6 -N gets an address and dies without releasing; started again it CONFIRMs the
+    address (Success, kept); then its lease file is pointed at an address of another link: the
+    CONFIRM is answered NotOnLink and the client solicits again."""
+    with env6(request, tmp_path_factory) as s:
+        t, procs = s.topo, s.procs
+        caps, srv = start_relayed(s, kind)
+        client = make_dhclient6(t.client, t.client_if, s.artifacts / "dhclient6", address=True)
+        first = client.acquire(procs)[0]
+        addr = first["new_ip6_address"]
+        b1 = srv.wait_state(addr, "active")
+        client.stop()
+        again = client.acquire(procs)[0]
+        client.stop()
+        text = client.leasefile.read_text()
+        moved = text.replace(f"iaaddr {addr} ", f"iaaddr {WRONG_LINK_ADDRESS} ")
+        assert moved != text, text
+        client.leasefile.write_text(moved)
+        third = client.acquire(procs)[0]
+        b3 = srv.wait_state(addr, "active")
+        pcaps = capture.stop_captures(caps)
+        yield SimpleNamespace(kind=kind, addr=addr, first=first, again=again, third=third, b1=b1, b3=b3,
+                              pcaps=pcaps, msgs=dhcp6.messages(pcaps["server"]))
+
+
+def confirm_replies(msgs):
+    """(the relayed CONFIRM, the REPLY to it) pairs, in order."""
+    out = []
+    for c in relayed_from_client(msgs, ("CONFIRM",)):
+        reps = [m for m in replies_to_relay(msgs) if m.msg_type == "REPLY" and m.xid == c.xid]
+        out.append((c, reps[0] if reps else None))
+    return out
+
+
+class TestConfirm:
+    def test_confirm_of_the_leased_address_is_success(self, confirm):
+        pairs = confirm_replies(confirm.msgs)
+        assert len(pairs) == 2, pairs
+        c, rep = pairs[0]
+        assert [l.key for l in c.leases()] == [confirm.addr]
+        assert rep is not None and rep.status() == SUCCESS, rep
+
+    def test_client_keeps_its_address_after_success(self, confirm):
+        assert confirm.again["new_ip6_address"] == confirm.addr, confirm.again
+        # CONFIRM's Success is the whole exchange: no new SOLICIT or REQUEST before the second one
+        sols = relayed_from_client(confirm.msgs, ("SOLICIT",))
+        confirms = relayed_from_client(confirm.msgs, ("CONFIRM",))
+        assert not [m for m in sols if confirms[0].time < m.time < confirms[1].time], sols
+
+    def test_confirm_of_another_links_address_is_not_on_link(self, confirm):
+        c, rep = confirm_replies(confirm.msgs)[1]
+        assert [l.key for l in c.leases()] == [WRONG_LINK_ADDRESS]
+        assert rep is not None and rep.status() == 4, rep        # NotOnLink
+
+    def test_then_the_client_solicits_and_gets_its_address_again(self, confirm):
+        confirms = relayed_from_client(confirm.msgs, ("CONFIRM",))
+        assert [m for m in relayed_from_client(confirm.msgs, ("SOLICIT",)) if m.time > confirms[1].time]
+        assert confirm.third["new_ip6_address"] == confirm.addr, confirm.third
+        assert confirm.b3["duid"] == confirm.b1["duid"]
+
+    def test_captures_decode_cleanly(self, confirm):
+        assert_decodes_cleanly(confirm.pcaps, min_frames=8)
