@@ -28,7 +28,6 @@ from harness.isc6 import make_dhclient6, start_dhcrelay6
 from harness.netns import Topology6, TopologyChain6, TopologyDirect6
 from harness.server6 import LinkSpec, servers_under_test, start_server6
 from harness.shared import Shared, shared_setup
-from harness.util import wait_for
 
 SERVER = A.SERVER_V6
 RELAY = A.RELAY_UP_V6          # the source of every RELAY-FORW: relay_peer in the store
@@ -236,6 +235,17 @@ class TestLeaseRenewReleaseThroughRelay:
         duids = {m.server_duid for m in msgs}
         assert len(duids) == 1 and None not in duids, duids
         assert duid_hex(lease_renew_release.na["new_dhcp6_server_id"]) == next(iter(duids)).hex()
+
+    def test_every_reply_returns_the_requests_client_id_and_goes_to_port_547(self, lease_renew_release):
+        # RFC 8415 §18.3: the Client Identifier of the message answered; §19.3.x: RELAY-REPL
+        # to the relay's port 547 (no Relay Source Port option was sent)
+        msgs = lease_renew_release.server_link
+        fw = {m.xid: m for m in relayed_from_client(msgs, ("SOLICIT", "REQUEST", "RENEW", "RELEASE"))}
+        reps = replies_to_relay(msgs)
+        assert reps
+        for m in reps:
+            assert m.client_duid == fw[m.xid].client_duid, (m.xid, m.options)
+            assert (m.sport, m.dport) == (547, 547), (m.msg_type, m.sport, m.dport)
 
     def test_store_keeps_the_relay_peer_and_interface_id(self, lease_renew_release):
         skip_for_kea(lease_renew_release.kind)

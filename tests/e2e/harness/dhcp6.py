@@ -69,6 +69,8 @@ class Message:
     dst: str
     time: float
     raw: bytes
+    sport: int = 0
+    dport: int = 0
     hops: List[Hop] = field(default_factory=list)     # outermost first
     msg_type: str = "?"                               # the client's / server's message
     xid: int = 0
@@ -125,8 +127,9 @@ class Message:
         return out
 
 
-def decode(payload: bytes, src: str = "", dst: str = "", time: float = 0.0) -> Message:
-    m = Message(src, dst, time, payload)
+def decode(payload: bytes, src: str = "", dst: str = "", time: float = 0.0, sport: int = 0,
+           dport: int = 0) -> Message:
+    m = Message(src, dst, time, payload, sport, dport)
     b = payload
     for _ in range(34):                  # RFC 8415 HOP_COUNT_LIMIT 32, bounded
         if len(b) < 4:
@@ -152,12 +155,13 @@ def decode(payload: bytes, src: str = "", dst: str = "", time: float = 0.0) -> M
 
 def messages(pcap: Path, display_filter: str = "dhcpv6") -> List[Message]:
     """Every DHCPv6 datagram of pcap, decoded, in capture order."""
-    rows = capture.fields(pcap, ["frame.time_epoch", "ipv6.src", "ipv6.dst", "udp.payload"], display_filter)
+    rows = capture.fields(pcap, ["frame.time_epoch", "ipv6.src", "ipv6.dst", "udp.srcport", "udp.dstport",
+                                 "udp.payload"], display_filter)
     out = []
     for r in rows:
-        if len(r) < 4 or not r[3]:
+        if len(r) < 6 or not r[5]:
             continue
-        out.append(decode(bytes.fromhex(r[3].replace(":", "")), r[1], r[2], float(r[0])))
+        out.append(decode(bytes.fromhex(r[5].replace(":", "")), r[1], r[2], float(r[0]), int(r[3]), int(r[4])))
     return out
 
 

@@ -27,10 +27,6 @@ KEA_IDENTIFIER = "0102030405"
 KEA_LEASE_TYPE = {"0": "ia-na", "1": "ia-ta", "2": "ia-pd"}
 
 
-def kea_server_duid() -> bytes:
-    return (b"\x00\x02" + KEA_ENTERPRISE.to_bytes(4, "big") + bytes.fromhex(KEA_IDENTIFIER))
-
-
 @dataclass
 class Kea6:
     pm: ProcessManager

@@ -166,6 +166,8 @@ class LessorServer6(Server6):
             addr = j.get("address") or j.get("prefix")
             if addr is None or ":" not in str(addr):
                 continue
+            if "ia_type" not in j or "duid" not in j:
+                return None     # not the v6 shape this reader knows: read the table instead
             a, _, plen = str(addr).partition("/")
             plen = int(j.get("prefix_len", plen or 128))
             out.append(self._norm(j, _addr(a), plen))
