@@ -491,6 +491,10 @@ class TestKillUnderLoadLosesNoReplyedBinding:
         assert not bad, bad[:5]
         assert Counter(l.ia_type for _, l in g).keys() == {"ia-na", "ia-pd"}
 
+    def test_servers_replies_decode_cleanly(self, kill_under_load):
+        rep = capture.check_decode(kill_under_load.pcap, f"ipv6.src == {SERVER}")
+        assert rep.frames >= 400 and rep.ok, rep
+
     def test_store_keeps_perfdhcps_relay(self, kill_under_load):
         skip_for_kea(kill_under_load.kind)
         r = kill_under_load
