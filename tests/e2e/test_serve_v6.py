@@ -41,6 +41,7 @@ LOAD_LINK = LinkSpec(str(A.SERVER_NET6), ("2001:db8:2::1000", "2001:db8:2::ffff"
 # short lifetimes: dhclient renews (T1) every 3 s
 SHORT = dict(preferred=8, valid=12, renew=3, rebind=5)
 PORTS = "udp port 546 or udp port 547"
+DNS6 = "2001:db8::53"           # dns-servers (option 23) configured for the whole server
 SUCCESS = 0
 
 
@@ -68,7 +69,7 @@ def duid_hex(colon: str) -> str:
     return "".join(f"{int(x, 16):02x}" for x in colon.split(":"))
 
 
-def start_relayed(s: Shared, kind: str, **lifetimes):
+def start_relayed(s: Shared, kind: str, **conf):
     """Captures on both relay links, the server, dhcrelay -6 -I. Returns (captures, server)."""
     t, procs, artifacts = s.topo, s.procs, s.artifacts
     caps = {
@@ -78,7 +79,7 @@ def start_relayed(s: Shared, kind: str, **lifetimes):
                                         PORTS, name="tshark-server"),
     }
     srv = start_server6(kind, procs, t.server, t.server_if, SERVER, artifacts / kind, [CLIENT_LINK],
-                        **lifetimes)
+                        **conf)
     start_dhcrelay6(procs, t.relay, t.relay_down_if, t.relay_up_if, SERVER, artifacts / "dhcrelay",
                     lower_index=IFINDEX)
     return caps, srv
@@ -120,7 +121,7 @@ def lease_renew_release(request, tmp_path_factory, kind):
     then dhclient -6 -r (RELEASE)."""
     with env6(request, tmp_path_factory) as s:
         t, procs = s.topo, s.procs
-        caps, srv = start_relayed(s, kind, **SHORT)
+        caps, srv = start_relayed(s, kind, dns_servers=[DNS6], **SHORT)
         client = make_dhclient6(t.client, t.client_if, s.artifacts / "dhclient6", address=True, prefix=True)
         na, pd = split_events(client.acquire(procs))
         addr, prefix = na["new_ip6_address"], pd["new_ip6_prefix"]
@@ -135,7 +136,10 @@ def lease_renew_release(request, tmp_path_factory, kind):
         released = {k: srv.wait_state(k, "released") for k in (addr, prefix)}
         client_addrs_after = t.client.addrs(t.client_if, "-6")
         pcaps = capture.stop_captures(caps)
+        stop_rc = srv.stop()
+        stats = {n: srv.stats(n) for n in ("dhcp6", "router6")} if kind == "lessor" else {}
         yield SimpleNamespace(kind=kind, srv=srv, na=na, pd=pd, addr=addr, prefix=prefix,
+                              stop_rc=stop_rc, stats=stats, output=srv.output(),
                               client_addrs=client_addrs, bound=bound, renew_na=renew_na,
                               renew_pd=renew_pd, renewed=renewed, released_ev=released_ev,
                               released=released, client_addrs_after=client_addrs_after, pcaps=pcaps,
@@ -151,6 +155,13 @@ class TestLeaseRenewReleaseThroughRelay:
         for ev in (r.na, r.pd):
             assert (ev["new_preferred_life"], ev["new_max_life"]) == ("8", "12"), ev
             assert (ev["new_renew"], ev["new_rebind"]) == ("3", "5"), ev
+
+    def test_client_gets_the_configured_dns_server(self, lease_renew_release):
+        r = lease_renew_release
+        assert r.na.get("new_dhcp6_name_servers") == DNS6, r.na
+        reps = [m for m in replies_to_relay(r.server_link) if m.msg_type in ("ADVERTISE", "REPLY")]
+        assert all(dhcp6.first(m.options, 23) == ipaddress.IPv6Address(DNS6).packed
+                   for m in reps if m.leases()), [m.options for m in reps]
 
     def test_address_is_configured_on_the_client(self, lease_renew_release):
         r = lease_renew_release
@@ -265,6 +276,26 @@ class TestLeaseRenewReleaseThroughRelay:
         assert len(chains) == 1, chains
         for k in (r.addr, r.prefix):
             assert r.renewed[k]["relay_chain"] == next(iter(chains)), r.renewed[k]
+
+    def test_server_stops_with_exit_0(self, lease_renew_release):
+        assert lease_renew_release.stop_rc == 0, lease_renew_release.output[-3000:]
+
+    def test_lessors_counters_match_the_wire(self, lease_renew_release):
+        # the stats lines logged at stop (counters at 0 left out) count what the capture saw,
+        # and nothing was dropped
+        skip_for_kea(lease_renew_release.kind, "Lessor's stats lines")
+        r = lease_renew_release
+        router, dhcp = r.stats["router6"], r.stats["dhcp6"]
+        fw = Counter(m.msg_type for m in relayed_from_client(r.server_link, ("SOLICIT", "REQUEST", "RENEW",
+                                                                             "RELEASE")))
+        for t in ("solicit", "request", "renew", "release"):
+            assert router.get(f"relayed-{t}", 0) == fw[t.upper()], (t, router, fw)
+        replies = Counter(m.msg_type for m in replies_to_relay(r.server_link))
+        assert dhcp.get("advertises", 0) == replies["ADVERTISE"], (dhcp, replies)
+        # every REPLY here changed a binding: each waited until it was durable
+        assert dhcp.get("replies-durable", 0) == replies["REPLY"] and not dhcp.get("replies"), (dhcp, replies)
+        assert dhcp.get("released") == 2, dhcp          # the address and the prefix
+        assert {k: v for k, v in dhcp.items() if k.startswith("dropped-") and v} == {}, dhcp
 
     def test_client_link_sees_plain_dhcpv6(self, lease_renew_release):
         msgs = lease_renew_release.client_link
@@ -553,7 +584,8 @@ def direct(request, tmp_path_factory, kind):
         cap = capture.start_capture(procs, t.server, t.server_if, artifacts / "direct-link.pcap", PORTS,
                                     name="tshark-direct")
         link = LinkSpec(t.net, t.pool, t.pd_pool, 56, interface=t.server_if)
-        srv = start_server6(kind, procs, t.server, t.server_if, None, artifacts / kind, [link], **SHORT)
+        srv = start_server6(kind, procs, t.server, t.server_if, None, artifacts / kind, [link],
+                            dns_servers=[DNS6], **SHORT)
         client = make_dhclient6(t.client, t.client_if, artifacts / "dhclient6", address=True, prefix=True)
         na, pd = split_events(client.acquire(procs))
         keys = (na["new_ip6_address"], pd["new_ip6_prefix"])
@@ -575,6 +607,9 @@ class TestDirectClientOnServerLink:
         addr, prefix = direct.keys
         assert in_pool(addr, t.pool), direct.na
         assert in_pd_pool(prefix, ipaddress.IPv6Network(t.pd_pool), 56), direct.pd
+
+    def test_client_gets_the_configured_dns_server(self, direct):
+        assert direct.na.get("new_dhcp6_name_servers") == DNS6, direct.na
 
     def test_store_has_both_without_relay_data(self, direct):
         for k in direct.keys:

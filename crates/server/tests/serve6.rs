@@ -311,3 +311,84 @@ pools = ["192.0.2.100-192.0.2.110"]
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_unreadable_lease6_row_quarantines_the_links_and_the_quarantine_is_kept() {
+    use lessor_store::v6::binding::{Binding6, IaType};
+    use lessor_store::Completion;
+    let dir = std::env::temp_dir().join(format!("lessor-serve6q-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("leases.db");
+    let now = lessor_net::clock::wall_now();
+    {
+        let (store, _) = Store::open_sqlite(&db).unwrap();
+        for n in [0x100u128, 0x101] {
+            let b = Binding6::new(
+                Ipv6Addr::from(u128::from(a("2001:db8:1::")) + n),
+                128,
+                IaType::Na,
+                &[0, 3, 0, 1, n as u8],
+                1,
+                "2001:db8:1::/64".parse().unwrap(),
+                State6::Active,
+            )
+            .unwrap()
+            .with_times(
+                now - 60,
+                now + 600,
+                now + 1200,
+                now + 300,
+                now + 500,
+                now - 60,
+            );
+            store.v6().upsert(b, Completion::none());
+        }
+        store.close().unwrap();
+    }
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE lease6 SET state = 'bogus' WHERE prefix_len = 128 AND iaid = 1 \
+             AND rowid = (SELECT min(rowid) FROM lease6)",
+            [],
+        )
+        .unwrap();
+    let text = format!(
+        "[server]\nstore = \"{}\"\nstats-interval = \"0s\"\n",
+        db.display()
+    );
+    let mut config = config::parse(&text, "serve6q.toml").unwrap();
+    config.dhcp6 = Some(dhcp6(free_port()));
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let server = {
+        let (lines, stop) = (Arc::clone(&lines), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            serve::run(&config, &stop, &|l: &str| {
+                lines.lock().unwrap().push(l.to_string())
+            })
+        })
+    };
+    wait_for(&lines, "dhcp6: listening on");
+    stop.store(true, Ordering::Relaxed);
+    server.join().unwrap().unwrap();
+    let said = lines.lock().unwrap().join("\n");
+    assert!(
+        said.contains(
+            "warning: store: 1 lease6 row(s) unreadable; quarantining 2001:db8:1::/64 until"
+        ),
+        "{said}"
+    );
+    let (store, report) = Store::open_sqlite(&db).unwrap();
+    assert!(
+        report
+            .meta
+            .get(lessor_server::dhcp6::quarantine::META_KEY)
+            .is_some_and(|v| v.starts_with("2001:db8:1::/64=")),
+        "{:?}",
+        report.meta
+    );
+    store.close().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -54,8 +54,11 @@ DHCLIENT6_SCRIPT = r"""#!/bin/sh
 LOG={log}
 line="reason=$reason interface=$interface"
 for v in new_ip6_address new_ip6_prefixlen new_ip6_prefix new_iaid new_preferred_life new_max_life \
-         new_renew new_rebind new_dhcp6_server_id new_dhcp6_client_id old_ip6_address old_ip6_prefix; do
+         new_renew new_rebind new_dhcp6_server_id new_dhcp6_client_id new_dhcp6_name_servers \
+         old_ip6_address old_ip6_prefix; do
+  # one word per value (a list such as name servers is joined by commas)
   eval "val=\${{$v}}"
+  val=$(echo $val | tr ' ' ',')
   [ -n "$val" ] && line="$line $v=$val"
 done
 echo "$line" >> "$LOG"

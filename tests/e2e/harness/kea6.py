@@ -104,7 +104,8 @@ class KeaLink:
 
 def write_kea6_config(path: Path, *, leasefile: Path, socket: Path, interface: str,
                       listen: Optional[str], links: Sequence[KeaLink], preferred: int = 3000, valid: int = 4000,
-                      renew: int = 1000, rebind: int = 2000, rapid_commit: bool = False) -> Path:
+                      renew: int = 1000, rebind: int = 2000, rapid_commit: bool = False,
+                      dns_servers: Sequence[str] = ()) -> Path:
     """kea-dhcp6 on `interface` (and its unicast address `listen`, for relays), one subnet6 per
     link."""
     if listen is not None:
@@ -121,6 +122,8 @@ def write_kea6_config(path: Path, *, leasefile: Path, socket: Path, interface: s
         "preferred-lifetime": preferred, "valid-lifetime": valid,
         "renew-timer": renew, "rebind-timer": rebind,
         "subnet6": [link.subnet(i + 1, rapid_commit) for i, link in enumerate(links)],
+        "option-data": ([{"name": "dns-servers", "data": ", ".join(addressing.check_allowed(a) for a in dns_servers)}]
+                        if dns_servers else []),
         "loggers": [{"name": "kea-dhcp6", "output_options": [{"output": "stdout"}],
                      "severity": "INFO"}],
     }}

@@ -149,6 +149,15 @@ class LessorServer6(Server6):
     def output(self) -> str:
         return self.srv.output()
 
+    def stats(self, name: str) -> Dict[str, int]:
+        """The last `stats NAME: key=value ...` line of the log (every service logs one at stop)
+        as a dict."""
+        lines = [l for l in self.output().splitlines() if f"stats {name}: " in l]
+        if not lines:
+            raise HarnessError(f"no 'stats {name}:' line in lessor's output")
+        body = lines[-1].split(f"stats {name}: ", 1)[1]
+        return {k: int(v) for k, v in (kv.split("=", 1) for kv in body.split() if "=" in kv) if v.isdigit()}
+
     def bindings(self) -> List[dict]:
         cli = self._from_cli()
         return cli if cli is not None else self._from_sqlite()
@@ -208,7 +217,8 @@ class LessorServer6(Server6):
 def start_server6(kind: str, pm: ProcessManager, ns: Namespace, ifname: str, listen: Optional[str],
                   workdir: Path, links: Sequence[LinkSpec], *, preferred: int = 3000,
                   valid: int = 4000, renew: int = 1000, rebind: int = 2000,
-                  rapid_commit: bool = False, timeout: float = 10.0) -> Server6:
+                  rapid_commit: bool = False, dns_servers: Sequence[str] = (),
+                  timeout: float = 10.0) -> Server6:
     """The server `kind` in ns, on ifname's unicast address `listen` (relays; None: only direct
     clients, on the links' `interface`), serving `links`; lifetimes in seconds. Lessor gets no
     server-duid: it makes one and keeps it in the store."""
@@ -218,7 +228,7 @@ def start_server6(kind: str, pm: ProcessManager, ns: Namespace, ifname: str, lis
                             links=[kea6.KeaLink(l.prefix, l.pool, l.pd_pool, l.pd_len, interface=l.interface)
                                    for l in links],
                             preferred=preferred, valid=valid, renew=renew, rebind=rebind,
-                            rapid_commit=rapid_commit, timeout=timeout)
+                            rapid_commit=rapid_commit, dns_servers=dns_servers, timeout=timeout)
         return KeaServer6(k)
     if kind == "lessor":
         store = workdir / "lessor.db"
@@ -227,6 +237,7 @@ def start_server6(kind: str, pm: ProcessManager, ns: Namespace, ifname: str, lis
             interfaces=sorted({l.interface for l in links if l.interface}), rapid_commit=rapid_commit,
             preferred_lifetime=f"{preferred}s", valid_lifetime=f"{valid}s",
             renew_time=f"{renew}s", rebind_time=f"{rebind}s",
+            options={"dns-servers": list(dns_servers)} if dns_servers else None,
             links=[Link6(l.prefix, pools=[f"{l.pool[0]}-{l.pool[1]}"],
                          prefix_pools=[(l.pd_pool, l.pd_len)] if l.pd_pool else (),
                          interface_ids=[f"0x{l.interface_id.hex()}"] if l.interface_id else (),

@@ -1,5 +1,5 @@
 //! The configuration file as written: TOML sections by family and protocol (`[server]` for what
-//! is shared, `[dhcp4]`, `[leasequery4]`; `[dhcp6]` and `[leasequery6]` join them), kebab-case
+//! is shared, `[dhcp4]`, `[leasequery4]`, `[dhcp6]`; `[leasequery6]` will join them), kebab-case
 //! keys, every default stated here once (and in docs/configuration.md). Unknown keys are errors,
 //! so a typo never silently falls back to a default. The earlier layout (`[server] identifier`,
 //! `[leasequery]`) still loads, with a warning that says what to rename.
@@ -361,10 +361,11 @@ pub struct Dhcp6 {
     /// Answers a SOLICIT carrying Rapid Commit with a REPLY (RFC 8415 §18.3.1).
     #[serde(default)]
     pub rapid_commit: bool,
-    #[serde(default = "default_preferred_lifetime")]
-    pub preferred_lifetime: Seconds,
-    #[serde(default = "default_valid_lifetime")]
-    pub valid_lifetime: Seconds,
+    /// Default [`DEFAULT_PREFERRED_LIFETIME`]. Left an option so that a mistake is reported at
+    /// the key that is written (the resolved `Lifetimes6` holds the value).
+    pub preferred_lifetime: Option<Seconds>,
+    /// Default [`DEFAULT_VALID_LIFETIME`].
+    pub valid_lifetime: Option<Seconds>,
     /// T1; default half the preferred lifetime (RFC 8415 §14.2).
     pub renew_time: Option<Seconds>,
     /// T2; default 0.8 of the preferred lifetime (RFC 8415 §14.2).
@@ -382,13 +383,9 @@ fn default_port6() -> u16 {
     547
 }
 
-fn default_preferred_lifetime() -> Seconds {
-    Seconds(1800)
-}
+pub const DEFAULT_PREFERRED_LIFETIME: Seconds = Seconds(1800);
 
-fn default_valid_lifetime() -> Seconds {
-    Seconds(3600)
-}
+pub const DEFAULT_VALID_LIFETIME: Seconds = Seconds(3600);
 
 /// `[[dhcp6.link]]`: one link clients are on.
 #[derive(Debug, Clone, Deserialize)]

@@ -473,6 +473,10 @@ fn lifetimes_follow_rfc8415() {
     assert_eq!(e.key.to_string(), "dhcp6.valid-lifetime");
     assert_eq!(e.position.unwrap().line, 4);
     assert!(e.message.contains("must not exceed valid-lifetime"), "{e}");
+    // Only the key that is written is blamed.
+    let e = one_error(&GOOD6.replace("[dhcp6]\n", "[dhcp6]\npreferred-lifetime = \"2h\"\n"));
+    assert_eq!(e.key.to_string(), "dhcp6.preferred-lifetime");
+    assert_eq!(e.position.unwrap().line, 3);
     let e = one_error(&GOOD6.replace("[dhcp6]\n", "[dhcp6]\npreferred-lifetime = 0\n"));
     assert_eq!(e.key.to_string(), "dhcp6.preferred-lifetime");
     assert!(e.message.contains("deprecated"), "{e}");

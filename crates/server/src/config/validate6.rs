@@ -65,14 +65,16 @@ pub fn dhcp6(d: &schema::Dhcp6, out: &mut Vec<Finding>) -> Dhcp6 {
         }
     }
     let written = |key: &str| match key {
-        "preferred-lifetime" | "valid-lifetime" => true,
+        "preferred-lifetime" => d.preferred_lifetime.is_some(),
+        "valid-lifetime" => d.valid_lifetime.is_some(),
         "renew-time" => d.renew_time.is_some(),
         _ => d.rebind_time.is_some(),
     };
     let defaults = lifetimes(
         &root,
-        d.preferred_lifetime,
-        d.valid_lifetime,
+        d.preferred_lifetime
+            .unwrap_or(schema::DEFAULT_PREFERRED_LIFETIME),
+        d.valid_lifetime.unwrap_or(schema::DEFAULT_VALID_LIFETIME),
         d.renew_time,
         d.rebind_time,
         &written,

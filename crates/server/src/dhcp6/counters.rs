@@ -40,11 +40,14 @@ pub enum DropReason {
     StoreFailing,
     /// A SOLICIT while the store's queue is long (back-pressure).
     StoreBacklog,
+    /// Not a client's message (the router hands over client messages only; a caller that
+    /// builds a [`crate::router6::Message6`] itself may not).
+    NotClientMessage,
 }
 
 impl DropReason {
     /// Every reason, for reports.
-    pub const ALL: [DropReason; 15] = [
+    pub const ALL: [DropReason; 16] = [
         DropReason::NoClientId,
         DropReason::UnexpectedServerId,
         DropReason::NoServerId,
@@ -60,6 +63,7 @@ impl DropReason {
         DropReason::EncodeFailed,
         DropReason::StoreFailing,
         DropReason::StoreBacklog,
+        DropReason::NotClientMessage,
     ];
 
     /// A short stable name, for logs and metrics.
@@ -80,6 +84,7 @@ impl DropReason {
             DropReason::EncodeFailed => "encode-failed",
             DropReason::StoreFailing => "store-failing",
             DropReason::StoreBacklog => "store-backlog",
+            DropReason::NotClientMessage => "not-client-message",
         }
     }
 

@@ -11,6 +11,8 @@
 //! - Choice per IA: the client's own binding of that IA on the link, its reservation (the n-th
 //!   reserved address to its n-th IA_NA, prefixes likewise), the address or prefix it hints if
 //!   free, a never-used one, then the one free the longest.
+//! - A link quarantined after unreadable store rows ([`super::quarantine`]) gives only what has
+//!   a loaded binding (the client's own, a reservation, an Expired or Released one).
 //! - An advertisement is an Advertised binding (memory only) for [`ADVERT_LIFETIME`]; a client's
 //!   own Active binding is advertised as is.
 //! - The server never sends Server Unicast: a REQUEST, RENEW, RELEASE or DECLINE sent unicast is
@@ -21,7 +23,8 @@
 //!   server has no binding for is answered NoBinding (no new binding is made for it).
 //! - A REQUEST ends the IA's other Active bindings (returned with lifetimes 0): one lease per IA.
 //! - Options: only those the client's ORO asks for, the most specific level winning (host,
-//!   pool of the first resource leased, link, `[dhcp6]`).
+//!   pool of the first resource leased, link, `[dhcp6]`); Preference in every ADVERTISE
+//!   (asked or not) and only there, Information Refresh Time only to INFORMATION-REQUEST.
 //! - While the store cannot commit, SOLICITs are dropped (fail closed), and also while its
 //!   queue is long; the rest is tried, and answered only once durable.
 
@@ -41,7 +44,8 @@ use lessor_store::v6::binding::{Binding6, Fields6, IaType, Key6, State6};
 use lessor_store::v6::snapshot::Snapshot6;
 use lessor_store::{Completion, Record, Store, Timestamp};
 use lessor_wire::v6::{
-    status, ClientServerMessage, DhcpOption, Duid, MessageType, Repr, OPTION_RAPID_COMMIT,
+    status, ClientServerMessage, DhcpOption, Duid, MessageType, Repr, OPTION_PREFERENCE,
+    OPTION_RAPID_COMMIT,
 };
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
@@ -60,6 +64,9 @@ pub const SOLICIT_BACKLOG: usize = lessor_store::MAX_BACKLOG / 4;
 /// Most IA options (IA_NA and IA_PD together) answered in one message; further ones are
 /// ignored and counted.
 pub const MAX_IAS: usize = 8;
+
+/// OPTION_INFORMATION_REFRESH_TIME (RFC 8415 §21.23).
+const OPTION_INFORMATION_REFRESH_TIME: u16 = 32;
 
 /// Most never-used candidates looked at for one IA (each one the snapshot shows taken is
 /// marked used, once).
@@ -234,6 +241,8 @@ pub struct Engine6 {
     pools: Pools,
     /// Per link: its reservations by DUID (their place in the link's list).
     reservations: Vec<HashMap<Vec<u8>, usize>>,
+    /// Per link: until when nothing without a loaded binding is given ([`super::quarantine`]).
+    quarantine: Vec<Option<Timestamp>>,
     adverts: HashMap<Key6, Advert>,
     counters: Arc<Counters>,
     limits: RateLimits6,
@@ -288,6 +297,7 @@ impl Engine6 {
                         .collect()
                 })
                 .collect(),
+            quarantine: vec![None; config.links.len()],
             config: config.clone(),
             pools,
             adverts: HashMap::new(),
@@ -296,6 +306,37 @@ impl Engine6 {
             drop_log: DropLog::default(),
             output: Output::Nothing,
         }
+    }
+
+    /// Quarantines links after unreadable store rows ([`super::quarantine`]).
+    pub fn quarantine(&mut self, q: &super::Quarantine6) {
+        self.quarantine = self
+            .config
+            .links
+            .iter()
+            .enumerate()
+            .map(|(i, _)| q.until.get(i).copied().flatten())
+            .collect();
+    }
+
+    /// The links whose quarantine is over at `now` (each reported once).
+    pub fn quarantines_ended(&mut self, now: Timestamp) -> Vec<ipnet::Ipv6Net> {
+        let mut ended = Vec::new();
+        for (i, q) in self.quarantine.iter_mut().enumerate() {
+            if q.is_some_and(|end| end <= now) {
+                *q = None;
+                ended.push(self.config.links[i].prefix);
+            }
+        }
+        ended
+    }
+
+    fn quarantined(&self, link: usize, now: Timestamp) -> bool {
+        self.quarantine
+            .get(link)
+            .copied()
+            .flatten()
+            .is_some_and(|end| now < end)
     }
 
     /// Replaces the rate limits (tests, tools).
@@ -439,7 +480,7 @@ impl Engine6 {
                 }
             }
             // The router hands over client messages only.
-            _ => return self.drop(DropReason::UnexpectedServerId),
+            _ => return self.drop(DropReason::NotClientMessage),
         }
         let mut msg = Msg {
             rx,
@@ -499,7 +540,17 @@ impl Engine6 {
             options.push(c.clone());
         }
         options.extend(body);
-        let asked = options::requested(&msg.client.options);
+        let mut asked = options::requested(&msg.client.options);
+        // Preference goes in every ADVERTISE and nowhere else (RFC 8415 §21.8, §18.3.1);
+        // Information Refresh Time only answers an INFORMATION-REQUEST (§21.23).
+        asked.retain(|&c| {
+            c != OPTION_PREFERENCE
+                && (c != OPTION_INFORMATION_REFRESH_TIME
+                    || msg.rx.kind == MessageType::InformationRequest)
+        });
+        if kind == MessageType::Advertise {
+            asked.insert(0, OPTION_PREFERENCE);
+        }
         if !asked.is_empty() {
             let none: &[ConfiguredOption6] = &[];
             let host = self.reservation(msg).map_or(none, |r| &r.options[..]);
@@ -648,8 +699,13 @@ impl Engine6 {
                 }
             }
         }
-        // 3. What it hints.
+        // 3. What it hints; 4. never used: not while the link is quarantined (only resources
+        // with a loaded binding are given then).
+        let quarantined = self.quarantined(link, now);
         for &key in &req.listed {
+            if quarantined && snapshot.get(key).is_none() {
+                continue;
+            }
             if !taken.contains(&key)
                 && self.pools.pool_of(key).is_some_and(|p| p.link == link)
                 && !self.pools.is_reserved(key)
@@ -658,8 +714,7 @@ impl Engine6 {
                 return Some(key);
             }
         }
-        // 4. Never used.
-        for _ in 0..FREE_LOOKS {
+        for _ in 0..if quarantined { 0 } else { FREE_LOOKS } {
             let Some(key) = self.pools.next_free(link, req.ia) else {
                 break;
             };
@@ -677,7 +732,8 @@ impl Engine6 {
             match snapshot.get(key) {
                 Some(b) if b.free_since().is_some_and(|t| t <= now) => return Some(key),
                 Some(b) => self.pools.set_reusable(key, b.free_since()),
-                None => return Some(key),
+                // A stale entry: the binding is gone.
+                None => self.pools.set_reusable(key, None),
             }
         }
         None

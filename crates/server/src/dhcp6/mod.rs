@@ -11,12 +11,14 @@ pub mod engine;
 pub mod limit;
 pub mod options;
 pub mod pools;
+pub mod quarantine;
 pub mod relay;
 pub mod select;
 
 pub use crate::dhcp4::Output;
 pub use counters::{Counters, DropReason};
 pub use engine::{Engine6, Handled, ADVERT_LIFETIME, MAX_IAS, SOLICIT_BACKLOG};
+pub use quarantine::Quarantine6;
 
 #[cfg(test)]
 mod tests;

@@ -1161,3 +1161,158 @@ fn bindings_written_at_restart_are_not_handed_out_again() {
     drop(h);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn preference_goes_in_every_advertise_and_refresh_time_only_to_information_requests() {
+    let mut c = config();
+    c.options.push(opt(7, &[255]));
+    c.options.push(opt(32, &[0, 0, 0x0e, 0x10]));
+    let mut h = Harness::with(c, Store::in_memory());
+    let oro = DhcpOption::Oro(vec![7, 32, 23]);
+    let s = client_msg(MessageType::Solicit, 1, vec![ia_na(1, &[])]);
+    h.send(&s, &one_hop(), T0);
+    let adv = h.reply();
+    assert_eq!(
+        other(&adv, 7),
+        Some(vec![255]),
+        "not asked for, sent all the same"
+    );
+    assert_eq!(other(&adv, 23), None);
+    let r = sarr(&mut h, 2, vec![ia_na(1, &[]), oro.clone()], &one_hop());
+    assert_eq!((other(&r, 7), other(&r, 32)), (None, None));
+    assert!(other(&r, 23).is_some());
+    let info = client_msg(MessageType::InformationRequest, 3, vec![oro]);
+    h.send(&info, &one_hop(), T0);
+    let r = h.reply();
+    assert_eq!(other(&r, 32), Some(vec![0, 0, 0x0e, 0x10]));
+    assert_eq!(other(&r, 7), None);
+}
+
+#[test]
+fn a_message_that_is_not_a_clients_is_dropped() {
+    let mut h = Harness::new();
+    let lq = client_msg(MessageType::Leasequery, 1, vec![]);
+    let m = crate::router6::Message6::new(
+        &lq.to_vec(),
+        SocketAddrV6::new(a(RELAY), 547, 0, 0),
+        a(LISTEN),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        h.engine.handle(&m, T0).0,
+        Handled::Dropped(DropReason::NotClientMessage)
+    );
+}
+
+/// A backend whose commits wait until told to go on (a disk that stalls).
+struct Gated(Arc<Mutex<Option<std::sync::mpsc::Receiver<()>>>>);
+
+impl Backend for Gated {
+    fn load(&mut self) -> Result<Loaded, StoreError> {
+        Ok(Loaded::default())
+    }
+    fn apply(&mut self, _: &[Change]) -> Result<(), StoreError> {
+        if let Some(rx) = &*self.0.lock().unwrap() {
+            let _ = rx.recv_timeout(std::time::Duration::from_secs(10));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn solicits_are_dropped_while_the_store_queue_is_long() {
+    let gate = Arc::new(Mutex::new(None));
+    let (go_on, rx) = std::sync::mpsc::channel();
+    *gate.lock().unwrap() = Some(rx);
+    let store = Store::open(Box::new(Gated(Arc::clone(&gate)))).unwrap().0;
+    let mut h = Harness::with(config(), store);
+    // A large batch the disk stalls under.
+    let n = super::SOLICIT_BACKLOG as u128 + 1;
+    h.store
+        .v6()
+        .write(lessor_store::Completion::none(), |batch| {
+            for i in 0..n {
+                let b = lessor_store::v6::binding::Binding6::new(
+                    Ipv6Addr::from(u128::from(a("2001:db8:9::")) + i),
+                    128,
+                    IaType::Na,
+                    &duid(200),
+                    1,
+                    "2001:db8:9::/64".parse().unwrap(),
+                    State6::Expired,
+                )
+                .unwrap();
+                batch.upsert(b);
+            }
+        });
+    assert!(h.store.backlog() > super::SOLICIT_BACKLOG);
+    let s = client_msg(MessageType::Solicit, 1, vec![ia_na(1, &[])]);
+    assert_eq!(
+        h.send(&s, &one_hop(), T0),
+        Handled::Dropped(DropReason::StoreBacklog)
+    );
+    go_on.send(()).unwrap();
+    *gate.lock().unwrap() = None;
+    h.store.sync().wait().unwrap();
+    assert_eq!(h.store.backlog(), 0);
+    assert_eq!(
+        h.send(&s, &one_hop(), T0),
+        Handled::Replied(MessageType::Advertise)
+    );
+}
+
+#[test]
+fn a_quarantined_link_gives_only_what_has_a_loaded_binding_until_it_ends() {
+    let mut h = Harness::new();
+    sarr(&mut h, 1, vec![ia_na(1, &[])], &one_hop());
+    let release = client_msg(
+        MessageType::Release,
+        1,
+        vec![ia_na(1, &["2001:db8:1::1000"]), sid(&SERVER_DUID)],
+    );
+    h.send(&release, &one_hop(), T0 + 5);
+    h.replies();
+    h.engine.quarantine(&super::Quarantine6 {
+        until: vec![Some(T0 + 3600), None],
+        unreadable: 1,
+    });
+    // Client 2: the released address (a loaded binding) and nothing never-used.
+    let r = sarr_at(
+        &mut h,
+        2,
+        vec![ia_na(1, &[]), ia_pd(1)],
+        &one_hop(),
+        T0 + 10,
+    );
+    let got = ias(&r);
+    assert_eq!(
+        got.leases,
+        vec![(1, key("2001:db8:1::1000", 128), 1800, 3600)]
+    );
+    assert_eq!(got.statuses, vec![(1, status::NO_PREFIX_AVAIL)]);
+    // Nor a free address it hints at.
+    let s = client_msg(
+        MessageType::Solicit,
+        3,
+        vec![ia_na(1, &["2001:db8:1::1002"])],
+    );
+    h.send(&s, &one_hop(), T0 + 20);
+    assert_eq!(ias(&h.reply()).statuses, vec![(1, status::NO_ADDRS_AVAIL)]);
+    // The other link is not quarantined.
+    let r = sarr_at(
+        &mut h,
+        4,
+        vec![ia_na(1, &[])],
+        &Way::Relayed(vec![(a("2001:db8:2::1"), None)]),
+        T0 + 20,
+    );
+    assert_eq!(ias(&r).leases[0].1, key("2001:db8:2::10", 128));
+    assert!(h.engine.quarantines_ended(T0 + 3599).is_empty());
+    assert_eq!(
+        h.engine.quarantines_ended(T0 + 3600),
+        vec!["2001:db8:1::/64".parse::<ipnet::Ipv6Net>().unwrap()]
+    );
+    h.send(&s, &one_hop(), T0 + 3600);
+    assert_eq!(ias(&h.reply()).leases[0].1, key("2001:db8:1::1002", 128));
+}

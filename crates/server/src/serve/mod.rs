@@ -123,6 +123,7 @@ pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(),
         log(&format!("store {}: skipped {row}", path.display()));
     }
     let quarantine = quarantine(config, &store, &report, log);
+    let quarantine6 = udp6::quarantine(config, &store, &report, log);
     let duid6 = match udp6::server_duid(config, &store, &report, log) {
         Ok(d) => d,
         Err(e) => {
@@ -136,6 +137,7 @@ pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(),
         v4: sockets4,
         v6: sockets6,
         duid6,
+        quarantine6,
     };
     let result = serve(config, &store, sockets, &quarantine, stop, log);
     let closed = close_store(store, SYNC_TIMEOUT, log);
@@ -228,6 +230,7 @@ struct Opened {
     v4: Option<Sockets>,
     v6: Option<Sockets>,
     duid6: Option<Vec<u8>>,
+    quarantine6: crate::dhcp6::Quarantine6,
 }
 
 /// Starts every service `config` names, runs the timer until `stop`, then stops them.
@@ -241,7 +244,14 @@ fn serve(
 ) -> Result<(), ServeError> {
     let clock = Clock::new();
     let udp4 = udp4::start(config, sockets.v4, store, quarantine, clock, log)?;
-    let udp6 = match udp6::start(config, sockets.v6, sockets.duid6, store, clock, log) {
+    let udp6 = match udp6::start(
+        config,
+        (sockets.v6, sockets.duid6),
+        &sockets.quarantine6,
+        store,
+        clock,
+        log,
+    ) {
         Ok(udp6) => udp6,
         Err(e) => {
             if let Some(udp4) = udp4 {

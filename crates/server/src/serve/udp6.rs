@@ -8,6 +8,7 @@
 use super::{GroupOutbox, ServeError};
 use crate::config::{Config, Dhcp6, ServerDuid};
 use crate::dhcp6::duid::{self, Source};
+use crate::dhcp6::quarantine::{self, Quarantine6};
 use crate::dhcp6::{Engine6, Output};
 use crate::router6::{Route6, Router6};
 use crate::stats::Report;
@@ -42,11 +43,19 @@ impl Udp6 {
     /// The engine's timer (lease expiry, lapsed advertisements) and what it refused since it
     /// last said (at most one line every few seconds).
     pub(super) fn tick(&self, now: Now, log: &dyn Fn(&str)) {
-        let refused = {
+        let (refused, ended) = {
             let mut engine = self.engine.lock().unwrap_or_else(|p| p.into_inner());
             engine.tick(now.wall);
-            engine.take_drop_report(now.ms)
+            (
+                engine.take_drop_report(now.ms),
+                engine.quarantines_ended(now.wall),
+            )
         };
+        for prefix in ended {
+            log(&format!(
+                "store: quarantine of {prefix} ended: its addresses and prefixes are given again"
+            ));
+        }
         if let Some(report) = refused {
             log(&format!("warning: {report}"));
         }
@@ -165,11 +174,58 @@ pub(super) fn server_duid(
     Ok(Some(value))
 }
 
+/// The DHCPv6 quarantine after unreadable `lease6` rows ([`crate::dhcp6::quarantine`]):
+/// planned, said, and kept in the store's meta table for a restart.
+pub(super) fn quarantine(
+    config: &Config,
+    store: &Store,
+    report: &LoadReport,
+    log: &dyn Fn(&str),
+) -> Quarantine6 {
+    let Some(d) = &config.dhcp6 else {
+        return Quarantine6::default();
+    };
+    let kept = report.meta.get(quarantine::META_KEY).map(String::as_str);
+    let q = quarantine::plan(
+        &d.links,
+        &report.skipped,
+        kept,
+        &store.v6().snapshot(),
+        lessor_net::clock::wall_now(),
+    );
+    let value = q.to_meta(&d.links);
+    if q.any() {
+        let links: Vec<String> = d
+            .links
+            .iter()
+            .zip(&q.until)
+            .filter_map(|(l, u)| u.map(|u| format!("{} until {}", l.prefix, super::watch::utc(u))))
+            .collect();
+        let why = match q.unreadable {
+            0 => "lease6 rows were unreadable at an earlier start".to_string(),
+            n => format!("{n} lease6 row(s) unreadable"),
+        };
+        log(&format!(
+            "warning: store: {why}; quarantining {}: addresses and prefixes whose bindings may \
+             have been lost are not given",
+            links.join(", ")
+        ));
+    }
+    if kept.unwrap_or_default() != value {
+        if let Err(e) = store.set_meta(quarantine::META_KEY, &value).wait() {
+            log(&format!(
+                "error: store: cannot keep the DHCPv6 quarantine for a restart: {e}"
+            ));
+        }
+    }
+    q
+}
+
 /// Starts the threads of the `[dhcp6]` sockets [`open`] returned; `None` without them.
 pub(super) fn start(
     config: &Config,
-    sockets: Option<Sockets>,
-    server_duid: Option<Vec<u8>>,
+    (sockets, server_duid): (Option<Sockets>, Option<Vec<u8>>),
+    quarantine: &Quarantine6,
     store: &Arc<Store>,
     clock: Clock,
     log: &dyn Fn(&str),
@@ -187,7 +243,8 @@ pub(super) fn start(
     // REPLYs that commit leave from the store's writer once durable: those of one commit
     // together.
     let durable = GroupOutbox::attach(Arc::clone(&sender) as Arc<dyn Transmit>, store);
-    let engine = Engine6::new(d, Arc::clone(store), sockets.interfaces(), server_duid);
+    let mut engine = Engine6::new(d, Arc::clone(store), sockets.interfaces(), server_duid);
+    engine.quarantine(quarantine);
     let engine_counters = Arc::clone(engine.counters());
     let engine = Arc::new(Mutex::new(engine));
     let router = Arc::new(Router6::new());
