@@ -799,3 +799,56 @@ class TestConfirm:
 
     def test_captures_decode_cleanly(self, confirm):
         assert_decodes_cleanly(confirm.pcaps, min_frames=8)
+
+
+# ---------------------------------------------------------------- a reservation by DUID
+
+RESERVED_DUID = bytes.fromhex("00030001020000000001")          # DUID-LL, 02:00:00:00:00:01
+RESERVED_ADDRESS = "2001:db8:1::10"                             # on the link, outside the pool
+RESERVED_PREFIX = "2001:db8:100:ff00::/56"                      # one the link's PD pool delegates
+
+
+@pytest.fixture(scope="class")
+def reservation(request, tmp_path_factory, kind):
+    """A client whose DUID has a reservation (dhclient's lease file names it as default-duid)
+    gets the reserved address and prefix through the relay; a second client gets pool ones."""
+    with env6(request, tmp_path_factory) as s:
+        t, procs, artifacts = s.topo, s.procs, s.artifacts
+        link = LinkSpec(CLIENT_LINK.prefix, CLIENT_LINK.pool, CLIENT_LINK.pd_pool, CLIENT_LINK.pd_len,
+                        CLIENT_LINK.interface_id,
+                        reservations=[(RESERVED_DUID, [RESERVED_ADDRESS], [RESERVED_PREFIX])])
+        caps = {"server": capture.start_capture(procs, t.relay, t.relay_up_if, artifacts / "server-link.pcap",
+                                                PORTS, name="tshark-server")}
+        srv = start_server6(kind, procs, t.server, t.server_if, SERVER, artifacts / kind, [link])
+        start_dhcrelay6(procs, t.relay, t.relay_down_if, t.relay_up_if, SERVER, artifacts / "dhcrelay",
+                        lower_index=IFINDEX)
+        reserved = make_dhclient6(t.client, t.client_if, artifacts / "reserved", name="reserved",
+                                  address=True, prefix=True, duid=RESERVED_DUID)
+        na, pd = split_events(reserved.acquire(procs))
+        bound = {k: srv.wait_state(k, "active") for k in (na["new_ip6_address"], pd["new_ip6_prefix"])}
+        reserved.release(procs)
+        other = make_dhclient6(t.client, t.client_if, artifacts / "other", name="other", address=True,
+                               prefix=True, duid=bytes.fromhex("00030001020000000002"))
+        o_na, o_pd = split_events(other.acquire(procs))
+        pcaps = capture.stop_captures(caps)
+        yield SimpleNamespace(kind=kind, na=na, pd=pd, bound=bound, o_na=o_na, o_pd=o_pd, pcaps=pcaps,
+                              msgs=dhcp6.messages(pcaps["server"]))
+
+
+class TestReservationByDuid:
+    def test_the_client_sends_the_reserved_duid(self, reservation):
+        sent = {m.client_duid for m in relayed_from_client(reservation.msgs, ("SOLICIT", "REQUEST"))}
+        assert RESERVED_DUID in sent, sent
+
+    def test_it_gets_the_reserved_address_and_prefix(self, reservation):
+        assert reservation.na["new_ip6_address"] == RESERVED_ADDRESS, reservation.na
+        assert reservation.pd["new_ip6_prefix"] == RESERVED_PREFIX, reservation.pd
+
+    def test_store_has_them_for_that_duid(self, reservation):
+        for k in (RESERVED_ADDRESS, RESERVED_PREFIX):
+            assert reservation.bound[k]["duid"] == RESERVED_DUID.hex(), reservation.bound[k]
+
+    def test_another_client_gets_pool_ones(self, reservation):
+        assert in_pool(reservation.o_na["new_ip6_address"]), reservation.o_na
+        assert in_pd_pool(reservation.o_pd["new_ip6_prefix"]), reservation.o_pd
+        assert reservation.o_pd["new_ip6_prefix"] != RESERVED_PREFIX

@@ -85,6 +85,7 @@ class KeaLink:
     pd_len: int = 56
     interface_id: Optional[str] = None
     interface: Optional[str] = None      # direct clients arrive on this interface
+    reservations: Sequence[tuple] = ()   # (duid bytes, [addresses], [prefixes])
 
     def subnet(self, sid: int, rapid_commit: bool) -> Dict[str, object]:
         for a in (self.prefix, *self.pool) + ((self.pd_pool,) if self.pd_pool else ()):
@@ -99,6 +100,9 @@ class KeaLink:
             s["interface-id"] = self.interface_id
         if self.interface is not None:
             s["interface"] = self.interface
+        if self.reservations:
+            s["reservations"] = [{"duid": ":".join(f"{b:02x}" for b in duid), "ip-addresses": list(addrs),
+                                  "prefixes": list(pfxs)} for duid, addrs, pfxs in self.reservations]
         return s
 
 

@@ -50,6 +50,7 @@ class LinkSpec:
     pd_len: int = 56
     interface_id: Optional[bytes] = None     # what the relay sends in option 18
     interface: Optional[str] = None          # direct clients on this server interface
+    reservations: Sequence[tuple] = ()       # (duid bytes, [addresses], [prefixes])
 
 
 def _hex(v) -> Optional[str]:
@@ -225,8 +226,8 @@ def start_server6(kind: str, pm: ProcessManager, ns: Namespace, ifname: str, lis
     workdir.mkdir(parents=True, exist_ok=True)
     if kind == "kea":
         k = kea6.start_kea6(pm, ns, workdir, interface=ifname, listen=listen,
-                            links=[kea6.KeaLink(l.prefix, l.pool, l.pd_pool, l.pd_len, interface=l.interface)
-                                   for l in links],
+                            links=[kea6.KeaLink(l.prefix, l.pool, l.pd_pool, l.pd_len, interface=l.interface,
+                                                 reservations=l.reservations) for l in links],
                             preferred=preferred, valid=valid, renew=renew, rebind=rebind,
                             rapid_commit=rapid_commit, dns_servers=dns_servers, timeout=timeout)
         return KeaServer6(k)
@@ -241,7 +242,9 @@ def start_server6(kind: str, pm: ProcessManager, ns: Namespace, ifname: str, lis
             links=[Link6(l.prefix, pools=[f"{l.pool[0]}-{l.pool[1]}"],
                          prefix_pools=[(l.pd_pool, l.pd_len)] if l.pd_pool else (),
                          interface_ids=[f"0x{l.interface_id.hex()}"] if l.interface_id else (),
-                         interface=l.interface)
+                         interface=l.interface,
+                         reservations=[{"duid": ":".join(f"{b:02x}" for b in duid), "addresses": list(addrs),
+                                        "prefixes": list(pfxs)} for duid, addrs, pfxs in l.reservations])
                    for l in links])
         srv = LessorServer(pm, ns, conf, store, ready="dhcp6: listening on")
         srv.check()
