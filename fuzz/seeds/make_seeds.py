@@ -157,9 +157,54 @@ bulk4_seeds = {
         + [record(2, b"")] * 8 + [record(0x80 | 3 | 6 << 2, b"")]),
 }
 
+
+# udp6: control bits 0-1: 0 through the relay 2001:db8::2, 1 a client multicasting on the served
+# eth1, 2 a client unicasting, 3 multicast on an interface not served.
+CLIENT_DUID = bytes.fromhex("00030001020000000001")
+SERVER_DUID = bytes.fromhex("00020000ab1101020304")
+IA_NA = v6_opt(3, struct.pack("!III", 1, 0, 0))
+IA_PD = v6_opt(25, struct.pack("!III", 2, 0, 0))
+ORO = v6_opt(6, struct.pack("!HHH", 23, 7, 32))
+
+
+def relay_forw(inner, link=bytes.fromhex("20010db8000100000000000000000001"), hop=0):
+    return (bytes([12, hop]) + link + bytes.fromhex("fe8000000000000000000000000000c1")
+            + v6_opt(18, b"ge-0/0/1") + v6_opt(9, inner))
+
+
+def c6(msgtype, *options):
+    return v6(msgtype, v6_opt(1, CLIENT_DUID) + b"".join(options))
+
+
+def leased_ia_na(addr):
+    return v6_opt(3, struct.pack("!III", 1, 0, 0) + v6_opt(5, addr + struct.pack("!II", 0, 0)))
+
+
+POOL6 = bytes.fromhex("20010db8000100000000000000001000")
+SID = v6_opt(2, SERVER_DUID)
+udp6_seeds = {
+    # Relayed through two hops: SOLICIT, REQUEST, RENEW, RELEASE.
+    "relayed_sarr_renew_release": b"".join([
+        record(0, relay_forw(relay_forw(c6(1, IA_NA, IA_PD, ORO)), link=bytes(16), hop=1)),
+        record(0, relay_forw(c6(3, SID, leased_ia_na(POOL6), IA_PD, ORO))),
+        record(0 | 6 << 2, relay_forw(c6(5, SID, leased_ia_na(POOL6)))),
+        record(0, relay_forw(c6(8, SID, leased_ia_na(POOL6)))),
+    ]),
+    # A direct client: Rapid Commit SOLICIT, CONFIRM, DECLINE, INFORMATION-REQUEST, a unicast
+    # REQUEST (UseMulticast) and an advertisement that lapses.
+    "direct_rapid_confirm_decline": b"".join([
+        record(1, c6(1, IA_NA, v6_opt(14, b""))),
+        record(1, c6(4, leased_ia_na(bytes.fromhex("20010db8000200000000000000000010")))),
+        record(1, c6(9, SID, leased_ia_na(bytes.fromhex("20010db8000200000000000000000010")))),
+        record(1, v6(11, ORO)),
+        record(2, c6(3, SID, IA_NA)),
+        record(0, relay_forw(c6(1, IA_NA))), record(0 | 4 << 2 | 0x20, relay_forw(c6(6, IA_NA))),
+    ]),
+}
+
 for target, seeds in {"v4_parse": v4_seeds, "v6_parse": v6_seeds, "framing": framing_seeds,
                       "udp4": udp4_seeds, "leasequery4": leasequery4_seeds, "bulk4": bulk4_seeds,
-                      "v4_index": v4_seeds}.items():
+                      "v4_index": v4_seeds, "udp6": udp6_seeds}.items():
     d = os.path.join(ROOT, target)
     os.makedirs(d, exist_ok=True)
     for name, data in seeds.items():

@@ -77,18 +77,37 @@ impl Tally {
         g
     }
 
+    /// How many kinds there are.
+    pub fn kinds(&self) -> usize {
+        self.groups.len()
+    }
+
     /// The group of `kind`.
     pub fn get(&self, kind: &str) -> Option<&Group> {
         self.index.get(kind).map(|&i| &self.groups[i])
     }
 }
 
-/// The outcome of importing one ISC leases file.
+/// Which file a report is about, for its wording.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Wording {
+    /// ISC `dhcpd.leases`: `lease` blocks.
+    #[default]
+    Isc4,
+    /// ISC `dhcpd6.leases`: `ia-na`/`ia-pd` blocks.
+    Isc6,
+    /// Kea's CSV: rows.
+    Kea,
+}
+
+/// The outcome of importing one leases file.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
-    /// `lease` blocks in the file, well-formed or not (an address may have several).
+    pub wording: Wording,
+    /// `lease` blocks in the file, well-formed or not (an address may have several); IA blocks
+    /// of a DHCPv6 file; rows of a CSV file.
     pub lease_blocks: u64,
-    /// Addresses named by lease blocks.
+    /// Addresses named by lease blocks (and prefixes, for DHCPv6).
     pub addresses: u64,
     /// Top-level items other than lease blocks (metadata, DHCPv6, `host`, stray tokens...).
     pub other_items: u64,
@@ -116,12 +135,25 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{} lease block(s) for {} address(es) (the last block of an address wins), {} other \
-             item(s)",
-            self.lease_blocks, self.addresses, self.other_items
-        )?;
+        match self.wording {
+            Wording::Isc4 => writeln!(
+                f,
+                "{} lease block(s) for {} address(es) (the last block of an address wins), {} \
+                 other item(s)",
+                self.lease_blocks, self.addresses, self.other_items
+            )?,
+            Wording::Isc6 => writeln!(
+                f,
+                "{} IA block(s) for {} address(es) and prefix(es) (the last block of each wins), \
+                 {} other item(s)",
+                self.lease_blocks, self.addresses, self.other_items
+            )?,
+            Wording::Kea => writeln!(
+                f,
+                "{} row(s) for {} address(es) and prefix(es) (the last row of each wins)",
+                self.lease_blocks, self.addresses
+            )?,
+        }
         if self.ended_since > 0 {
             writeln!(
                 f,

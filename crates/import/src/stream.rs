@@ -287,6 +287,8 @@ fn run(
                         written,
                     });
             }
+            // A DHCPv4 reader reports IA blocks as skipped.
+            Item::Ia(_) => {}
             Item::Skipped(mut s) => {
                 if s.kind == MALFORMED_LEASE {
                     report.lease_blocks += 1;

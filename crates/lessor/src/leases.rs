@@ -1,21 +1,24 @@
 //! `lessor leases list|show|export|import`: the store from the command line (see
-//! docs/operator-guide.md and docs/import-isc.md).
+//! docs/operator-guide.md and docs/import-isc.md). DHCPv6 bindings: [`v6`].
 
 mod json;
+mod json6;
 pub mod text;
+pub mod v6;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Args, Subcommand};
-use ipnet::Ipv4Net;
+use clap::{ArgGroup, Args, Subcommand};
+use ipnet::{Ipv4Net, Ipv6Net};
 use lessor_import::stream;
+use lessor_import::to_store6::LinkTarget;
 use lessor_server::config;
-use lessor_store::{Binding4, Completion, SqliteBackend, State4, Store, StoreError};
+use lessor_store::{Binding4, Binding6, Completion, SqliteBackend, State4, Store, StoreError};
 use lessor_wire::v4::RelayAgentInformation;
 
 use text::{colon_hex, human, parse_hex, text_or_hex};
@@ -24,7 +27,8 @@ use text::{colon_hex, human, parse_hex, text_or_hex};
 #[derive(Args, Debug, Clone)]
 pub struct StoreArgs {
     /// The configuration file: the store is its `[server] store` (a relative path is taken from
-    /// the config file's directory) and import takes the subnets from its `[[dhcp4.subnet]]`.
+    /// the config file's directory) and import takes the subnets from its `[[dhcp4.subnet]]`
+    /// (the links from its `[[dhcp6.link]]` for DHCPv6).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// The store (SQLite file) itself, without a configuration.
@@ -38,12 +42,24 @@ pub enum LeasesCommand {
     List {
         #[command(flatten)]
         at: StoreArgs,
+        /// DHCPv6 bindings instead of DHCPv4 ones.
+        #[arg(long)]
+        v6: bool,
         /// Only this state: active, expired, released, declined, reserved.
-        #[arg(long, value_parser = parse_state)]
-        state: Option<State4>,
+        #[arg(long)]
+        state: Option<String>,
         /// Only addresses inside this prefix.
-        #[arg(long, value_name = "PREFIX")]
+        #[arg(long, value_name = "PREFIX", conflicts_with = "v6")]
         subnet: Option<Ipv4Net>,
+        /// DHCPv6: only addresses and delegated prefixes inside this prefix.
+        #[arg(long, value_name = "PREFIX", requires = "v6")]
+        prefix: Option<Ipv6Net>,
+        /// DHCPv6: only bindings on this link (its configured prefix).
+        #[arg(long, value_name = "PREFIX", requires = "v6")]
+        link: Option<Ipv6Net>,
+        /// DHCPv6: only this client DUID (hex, with or without separators).
+        #[arg(long, value_name = "HEX", requires = "v6", value_parser = parse_duid)]
+        duid: Option<Duid>,
         /// Only this relay-id (option 82 sub-option 12), as hex or text.
         #[arg(long, value_name = "HEX|TEXT")]
         relay_id: Option<String>,
@@ -51,23 +67,26 @@ pub enum LeasesCommand {
         #[arg(long, value_name = "HEX|TEXT")]
         remote_id: Option<String>,
         /// Only this hardware address (e.g. 02:00:00:00:00:01).
-        #[arg(long, value_parser = parse_mac)]
+        #[arg(long, value_parser = parse_mac, conflicts_with = "v6")]
         mac: Option<Mac>,
         /// One JSON object per line with every field.
         #[arg(long)]
         json: bool,
     },
-    /// Show one binding in full, option 82 decoded into its sub-options.
+    /// Show one binding in full, option 82 (DHCPv4) or the relay chain (DHCPv6) decoded.
     Show {
-        /// The bound address.
-        address: Ipv4Addr,
+        /// The bound address: IPv4, or IPv6 (its binding, else the delegated prefix holding it),
+        /// or a delegated prefix (ADDRESS/LENGTH).
+        #[arg(value_parser = parse_wanted)]
+        address: Wanted,
         #[command(flatten)]
         at: StoreArgs,
         /// The binding as one JSON object.
         #[arg(long)]
         json: bool,
     },
-    /// Write every binding as JSON lines (the backup format, read back by `import --json`).
+    /// Write every binding as JSON lines, DHCPv4 then DHCPv6 (the backup format, read back by
+    /// `import --json`).
     Export {
         #[command(flatten)]
         at: StoreArgs,
@@ -75,16 +94,18 @@ pub enum LeasesCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Import bindings from an ISC dhcpd.leases file or from an export. Stop `lessor serve` first.
+    /// Import bindings from an ISC or Kea lease file or from an export. Stop `lessor serve` first.
+    #[command(group(ArgGroup::new("source").required(true).args(["isc", "isc6", "kea6", "json"])))]
     Import {
-        /// An ISC dhcpd 4.x leases file.
-        #[arg(
-            long,
-            value_name = "FILE",
-            required_unless_present = "json",
-            conflicts_with = "json"
-        )]
+        /// An ISC dhcpd 4.x leases file (`dhcpd.leases`).
+        #[arg(long, value_name = "FILE")]
         isc: Option<PathBuf>,
+        /// An ISC dhcpd 4.x DHCPv6 leases file (`dhcpd6.leases`).
+        #[arg(long, value_name = "FILE")]
+        isc6: Option<PathBuf>,
+        /// A Kea DHCPv6 memfile (`kea-leases6.csv`).
+        #[arg(long, value_name = "FILE")]
+        kea6: Option<PathBuf>,
         /// A file written by `lessor leases export` (JSON lines).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
@@ -93,6 +114,10 @@ pub enum LeasesCommand {
         /// A subnet for ISC leases (repeatable), besides the configured ones; needed with --store.
         #[arg(long, value_name = "PREFIX")]
         subnet: Vec<Ipv4Net>,
+        /// A link prefix for DHCPv6 leases (repeatable), besides the configured links; needed
+        /// with --store.
+        #[arg(long, value_name = "PREFIX")]
+        link: Vec<Ipv6Net>,
         /// Print the report without writing anything.
         #[arg(long)]
         dry_run: bool,
@@ -112,6 +137,38 @@ fn parse_mac(s: &str) -> Result<Mac, String> {
     }
 }
 
+/// A DUID to match.
+#[derive(Debug, Clone)]
+pub struct Duid(Vec<u8>);
+
+fn parse_duid(s: &str) -> Result<Duid, String> {
+    match parse_hex(s) {
+        Some(b) if !b.is_empty() => Ok(Duid(b)),
+        _ => Err(format!(
+            "not a DUID: {s:?} (hex, e.g. 00:03:00:01:02:00:00:00:00:01)"
+        )),
+    }
+}
+
+/// What `show` was given.
+#[derive(Debug, Clone)]
+pub enum Wanted {
+    V4(Ipv4Addr),
+    V6(Ipv6Net, bool),
+}
+
+fn parse_wanted(s: &str) -> Result<Wanted, String> {
+    if let Ok(a) = s.parse::<IpAddr>() {
+        return Ok(match a {
+            IpAddr::V4(a) => Wanted::V4(a),
+            IpAddr::V6(a) => Wanted::V6(Ipv6Net::from(a), false),
+        });
+    }
+    s.parse::<Ipv6Net>()
+        .map(|p| Wanted::V6(p, true))
+        .map_err(|_| format!("not an address or a DHCPv6 prefix: {s:?}"))
+}
+
 fn parse_state(s: &str) -> Result<State4, String> {
     State4::from_name(s).ok_or_else(|| {
         let names: Vec<&str> = State4::ALL.iter().map(|s| s.as_str()).collect();
@@ -120,7 +177,7 @@ fn parse_state(s: &str) -> Result<State4, String> {
 }
 
 /// The octets an identifier given on the command line may mean: its hex reading and its text.
-fn id_forms(s: &str) -> Vec<Vec<u8>> {
+pub(crate) fn id_forms(s: &str) -> Vec<Vec<u8>> {
     let mut forms = vec![s.as_bytes().to_vec()];
     if let Some(h) = parse_hex(s) {
         forms.push(h);
@@ -128,7 +185,7 @@ fn id_forms(s: &str) -> Vec<Vec<u8>> {
     forms
 }
 
-struct Fail(String);
+pub(crate) struct Fail(String);
 
 impl<E: std::fmt::Display> From<E> for Fail {
     fn from(e: E) -> Fail {
@@ -136,10 +193,37 @@ impl<E: std::fmt::Display> From<E> for Fail {
     }
 }
 
-type Outcome<T> = std::result::Result<T, Fail>;
+pub(crate) type Outcome<T> = std::result::Result<T, Fail>;
 
 pub fn run(command: LeasesCommand) -> ExitCode {
     let r = match command {
+        LeasesCommand::List {
+            at,
+            v6: true,
+            state,
+            prefix,
+            link,
+            duid,
+            relay_id,
+            remote_id,
+            json,
+            ..
+        } => state
+            .as_deref()
+            .map(v6::parse_state)
+            .transpose()
+            .map_err(Fail)
+            .and_then(|state| {
+                let f = v6::Filter6 {
+                    state,
+                    prefix,
+                    link,
+                    duid: duid.map(|d| d.0),
+                    relay_id,
+                    remote_id,
+                };
+                v6::list(&at, f, json)
+            }),
         LeasesCommand::List {
             at,
             state,
@@ -148,19 +232,36 @@ pub fn run(command: LeasesCommand) -> ExitCode {
             remote_id,
             mac,
             json,
-        } => list(&at, state, subnet, relay_id, remote_id, mac, json),
-        LeasesCommand::Show { address, at, json } => show(&at, address, json),
+            ..
+        } => state
+            .as_deref()
+            .map(parse_state)
+            .transpose()
+            .map_err(Fail)
+            .and_then(|state| list(&at, state, subnet, relay_id, remote_id, mac, json)),
+        LeasesCommand::Show { address, at, json } => match address {
+            Wanted::V4(a) => show(&at, a, json),
+            Wanted::V6(p, false) => v6::show(&at, v6::Wanted::Address(p.addr()), json),
+            Wanted::V6(p, true) => v6::show(&at, v6::Wanted::Prefix(p), json),
+        },
         LeasesCommand::Export { at, json: _ } => export(&at),
         LeasesCommand::Import {
             isc,
+            isc6,
+            kea6,
             json,
             at,
             subnet,
+            link,
             dry_run,
-        } => match (isc, json) {
-            (Some(f), _) => import_isc(&at, &f, subnet, dry_run),
-            (None, Some(f)) => import_json(&at, &f, dry_run),
-            (None, None) => Err(Fail("give --isc FILE or --json FILE".into())),
+        } => match (isc, isc6, kea6, json) {
+            (Some(f), ..) => import_isc(&at, &f, subnet, dry_run),
+            (_, Some(f), ..) => v6::import(&at, &f, v6::Source6::Isc, link, dry_run),
+            (_, _, Some(f), _) => v6::import(&at, &f, v6::Source6::Kea, link, dry_run),
+            (.., Some(f)) => import_json(&at, &f, dry_run),
+            _ => Err(Fail(
+                "give --isc, --isc6, --kea6 or --json with the file to import".into(),
+            )),
         },
     };
     match r {
@@ -172,8 +273,17 @@ pub fn run(command: LeasesCommand) -> ExitCode {
     }
 }
 
-/// The store's path and the configured subnets.
-fn locate(at: &StoreArgs) -> Outcome<(PathBuf, Vec<Ipv4Net>)> {
+/// Where the store is and what the configuration says bindings go in.
+pub(crate) struct Located {
+    pub(crate) store: PathBuf,
+    /// `[[dhcp4.subnet]]` prefixes.
+    pub(crate) subnets: Vec<Ipv4Net>,
+    /// `[[dhcp6.link]]`s.
+    pub(crate) links6: Vec<LinkTarget>,
+}
+
+/// The store's path and the configured subnets and links.
+pub(crate) fn locate(at: &StoreArgs) -> Outcome<Located> {
     match (&at.config, &at.store) {
         (Some(path), _) => {
             // config::load has taken a relative store from the config's directory already, for
@@ -186,9 +296,18 @@ fn locate(at: &StoreArgs) -> Outcome<(PathBuf, Vec<Ipv4Net>)> {
                 .flat_map(|d| &d.subnets)
                 .map(|s| s.prefix)
                 .collect();
-            Ok((store, subnets))
+            let links6 = c.dhcp6.as_ref().map(v6::link_targets).unwrap_or_default();
+            Ok(Located {
+                store,
+                subnets,
+                links6,
+            })
         }
-        (None, Some(store)) => Ok((store.clone(), Vec::new())),
+        (None, Some(store)) => Ok(Located {
+            store: store.clone(),
+            subnets: Vec::new(),
+            links6: Vec::new(),
+        }),
         (None, None) => Err(Fail(
             "which store? give --config FILE (the store named in the configuration) or --store PATH"
                 .into(),
@@ -197,8 +316,8 @@ fn locate(at: &StoreArgs) -> Outcome<(PathBuf, Vec<Ipv4Net>)> {
 }
 
 /// Opens the store for reading: it must exist already.
-fn open_existing(at: &StoreArgs) -> Outcome<Store> {
-    let (path, _) = locate(at)?;
+pub(crate) fn open_existing(at: &StoreArgs) -> Outcome<Store> {
+    let path = locate(at)?.store;
     if !path.exists() {
         return Err(Fail(format!(
             "{}: no store there (nothing served or imported yet?)",
@@ -219,7 +338,7 @@ fn open(path: &Path) -> Outcome<Store> {
 /// Opens the store to write it, as the only process that does (docs/operator-guide.md, "One
 /// process per store"): fails at once while `lessor serve` or another import holds it. Files it
 /// creates are its owner's only (umask 077, store files 0600).
-fn open_writer(path: &Path) -> Outcome<SqliteBackend> {
+pub(crate) fn open_writer(path: &Path) -> Outcome<SqliteBackend> {
     lessor_net::process::restrict_umask();
     let backend =
         SqliteBackend::open_exclusive(path, "lessor leases import").map_err(|e| match e {
@@ -232,7 +351,7 @@ fn open_writer(path: &Path) -> Outcome<SqliteBackend> {
     Ok(backend)
 }
 
-fn open_error(e: StoreError) -> Fail {
+pub(crate) fn open_error(e: StoreError) -> Fail {
     let msg = e.to_string();
     if msg.contains("locked") || msg.contains("busy") {
         Fail(format!(
@@ -248,9 +367,14 @@ fn all(store: &Store) -> Vec<Arc<Binding4>> {
 }
 
 fn print_json_lines<'a>(bindings: impl IntoIterator<Item = &'a Arc<Binding4>>) -> Outcome<()> {
+    print_json(bindings.into_iter().map(|b| json::to_json(b)))
+}
+
+/// One JSON object per line on stdout.
+pub(crate) fn print_json(values: impl IntoIterator<Item = serde_json::Value>) -> Outcome<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for b in bindings {
-        serde_json::to_writer(&mut out, &json::to_json(b))?;
+    for v in values {
+        serde_json::to_writer(&mut out, &v)?;
         out.write_all(b"\n")?;
     }
     out.flush()?;
@@ -427,8 +551,14 @@ fn describe(b: &Binding4) -> String {
 fn export(at: &StoreArgs) -> Outcome<ExitCode> {
     let store = open_existing(at)?;
     let bindings = all(&store);
+    let bindings6 = v6::all(&store);
     store.close()?;
-    print_json_lines(&bindings)?;
+    print_json(
+        bindings
+            .iter()
+            .map(|b| json::to_json(b))
+            .chain(bindings6.iter().map(|b| json6::to_json(b))),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -445,7 +575,11 @@ fn import_isc(
     extra: Vec<Ipv4Net>,
     dry_run: bool,
 ) -> Outcome<ExitCode> {
-    let (path, mut subnets) = locate(at)?;
+    let Located {
+        store: path,
+        mut subnets,
+        ..
+    } = locate(at)?;
     subnets.extend(extra);
     if subnets.is_empty() {
         return Err(Fail(
@@ -482,21 +616,29 @@ fn import_isc(
 }
 
 fn import_json(at: &StoreArgs, file: &Path, dry_run: bool) -> Outcome<ExitCode> {
-    let (path, _) = locate(at)?;
+    let path = locate(at)?.store;
     let f =
         std::fs::File::open(file).map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
     let mut bindings = Vec::new();
+    let mut bindings6 = Vec::new();
     let mut skipped = Vec::new();
     for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
         let line = line.map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
         if line.trim().is_empty() {
             continue;
         }
-        let parsed = serde_json::from_str(&line)
+        let parsed = serde_json::from_str::<serde_json::Value>(&line)
             .map_err(|e| e.to_string())
-            .and_then(|v| json::from_json(&v));
+            .and_then(|v| {
+                if json6::is_v6(&v) {
+                    json6::from_json(&v).map(Record::V6)
+                } else {
+                    json::from_json(&v).map(Record::V4)
+                }
+            });
         match parsed {
-            Ok(b) => bindings.push(b),
+            Ok(Record::V4(b)) => bindings.push(b),
+            Ok(Record::V6(b)) => bindings6.push(b),
             Err(why) => skipped.push(Skipped {
                 line: i + 1,
                 what: "binding".into(),
@@ -504,22 +646,37 @@ fn import_json(at: &StoreArgs, file: &Path, dry_run: bool) -> Outcome<ExitCode> 
             }),
         }
     }
-    println!("{}: {} binding(s) read", file.display(), bindings.len());
-    finish(&path, bindings, skipped, dry_run)
+    println!(
+        "{}: {} binding(s) read",
+        file.display(),
+        bindings.len() + bindings6.len()
+    );
+    finish(&path, bindings, bindings6, skipped, dry_run)
+}
+
+/// A line of an export.
+enum Record {
+    V4(Binding4),
+    V6(Binding6),
 }
 
 /// Writes the bindings (unless `dry_run`) and prints the report.
 fn finish(
     path: &Path,
     bindings: Vec<Binding4>,
+    bindings6: Vec<Binding6>,
     mut skipped: Vec<Skipped>,
     dry_run: bool,
 ) -> Outcome<ExitCode> {
     let mut by_state: BTreeMap<&'static str, usize> = BTreeMap::new();
-    for b in &bindings {
-        *by_state.entry(b.state.as_str()).or_default() += 1;
+    for s in bindings
+        .iter()
+        .map(|b| b.state.as_str())
+        .chain(bindings6.iter().map(|b| b.state.as_str()))
+    {
+        *by_state.entry(s).or_default() += 1;
     }
-    let n = bindings.len();
+    let n = bindings.len() + bindings6.len();
     let mut replaced = 0;
     if !dry_run && n > 0 {
         let (store, report) = Store::open(Box::new(open_writer(path)?)).map_err(open_error)?;
@@ -542,6 +699,26 @@ fn finish(
             });
             chunks.push_back(durable);
             // The store's queue is bounded (a write past it is refused): let it drain.
+            while store.backlog() > lessor_store::MAX_BACKLOG / 2 {
+                match chunks.pop_front() {
+                    Some(t) => t.wait().map_err(failed)?,
+                    None => break,
+                }
+            }
+        }
+        let mut rest = bindings6;
+        while !rest.is_empty() {
+            let tail = rest.split_off(rest.len().min(1000));
+            let chunk = std::mem::replace(&mut rest, tail);
+            let (done, durable) = Completion::ticket();
+            replaced += store.v6().write(done, |batch| {
+                chunk
+                    .into_iter()
+                    // As exported, with their own state_since and sequence.
+                    .filter_map(|b| batch.restore(b))
+                    .count()
+            });
+            chunks.push_back(durable);
             while store.backlog() > lessor_store::MAX_BACKLOG / 2 {
                 match chunks.pop_front() {
                     Some(t) => t.wait().map_err(failed)?,

@@ -235,7 +235,11 @@ fn a_client_behind_two_relays_solicits_requests_renews_and_releases() {
     let (h, reply) = net.exchange(client(MessageType::Request, ia.clone(), true), T0 + 1);
     assert_eq!(h, Handled::Committing);
     assert_eq!(leased(&reply.unwrap()), ia);
-    let b = net.store.v6().get((u128::from(address), 128)).unwrap();
+    let b = net
+        .store
+        .v6()
+        .get(lessor_store::v6::binding::Key6::address_key(address))
+        .unwrap();
     assert_eq!(b.state, State6::Active);
     assert_eq!(b.relay_peer, Some(net.outer.address));
     assert_eq!(
@@ -253,7 +257,7 @@ fn a_client_behind_two_relays_solicits_requests_renews_and_releases() {
     assert_eq!(
         net.store
             .v6()
-            .get((u128::from(address), 128))
+            .get(lessor_store::v6::binding::Key6::address_key(address))
             .unwrap()
             .valid_end,
         T0 + 900 + 3600
@@ -269,7 +273,7 @@ fn a_client_behind_two_relays_solicits_requests_renews_and_releases() {
     assert_eq!(
         net.store
             .v6()
-            .get((u128::from(address), 128))
+            .get(lessor_store::v6::binding::Key6::address_key(address))
             .unwrap()
             .state,
         State6::Released

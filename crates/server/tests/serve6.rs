@@ -227,7 +227,10 @@ fn serve_with_only_dhcp6_answers_a_relayed_solicit_and_request() {
     let DhcpOption::IaAddr { address, .. } = &offered[0] else {
         unreachable!()
     };
-    let b = store.v6().get((u128::from(*address), 128)).unwrap();
+    let b = store
+        .v6()
+        .get(lessor_store::v6::binding::Key6::address_key(*address))
+        .unwrap();
     assert_eq!(b.state, State6::Active);
     assert_eq!(b.relay_peer, Some(Ipv6Addr::LOCALHOST));
     assert_eq!(b.interface_id(), Some(&b"port-1"[..]));

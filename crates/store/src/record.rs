@@ -1,8 +1,8 @@
 //! What the generic table needs to know about a binding type.
 //!
-//! [`Binding4`](crate::Binding4) implements it now; a DHCPv6 binding (key = address or prefix as
-//! `u128`, indexes DUID, link, relay-id, remote-id) implements it beside it and reuses the same
-//! [`Table`](crate::Table), snapshots, cursors and expiry.
+//! [`Binding4`](crate::Binding4) implements it, and [`Binding6`](crate::Binding6) beside it (key =
+//! address or prefix as `(u128, length)`, indexes DUID, link, relay-id, remote-id): both use the
+//! same [`Table`](crate::Table), durable overlay, snapshots, cursors and expiry.
 
 use std::fmt::Debug;
 

@@ -568,6 +568,74 @@ impl<R: Record> Iterator for RankedCursor<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::v6::binding::{Binding6, IaType, Index6, Key6, State6};
+
+    fn b6(n: u32, relay: &[u8], cltt: u64, state: State6) -> Arc<Binding6> {
+        let a = std::net::Ipv6Addr::from(0x2001_0db8_u128 << 96 | u128::from(n) << 8);
+        let mut b = Binding6::new(
+            a,
+            if n.is_multiple_of(2) { 128 } else { 120 },
+            IaType::Na,
+            &n.to_be_bytes(),
+            1,
+            "2001:db8::/64".parse().unwrap(),
+            state,
+        )
+        .unwrap()
+        .with_relay_id(relay)
+        .unwrap();
+        b.cltt = cltt;
+        b.sequence = u64::from(n);
+        Arc::new(b)
+    }
+
+    #[test]
+    fn the_ranked_cursor_resumes_as_the_ranked_walk_goes() {
+        // More than a cursor fetches at once, with ties in recency, other identifiers and
+        // unranked records between them.
+        let mut t = Table::new();
+        for n in 0..1000u32 {
+            let state = if n % 7 == 0 {
+                State6::Expired
+            } else {
+                State6::Active
+            };
+            let relay: &[u8] = if n % 5 == 0 { b"other" } else { b"relay" };
+            t.upsert(b6(n, relay, u64::from(n % 3), state));
+        }
+        let i = Index6::RelayId as usize;
+        let examined = Cell::new(0);
+        let walked: Vec<_> = t.ranked(i, b"relay", &examined).map(|r| r.key()).collect();
+        let cursor: Vec<_> = t.ranked_cursor(i, b"relay").map(|r| r.key()).collect();
+        assert_eq!(
+            walked.len(),
+            (0..1000).filter(|n| n % 7 != 0 && n % 5 != 0).count()
+        );
+        assert_eq!(cursor, walked);
+        assert!(t
+            .ranked_cursor(Index6::Duid as usize, &7u32.to_be_bytes())
+            .next()
+            .is_none());
+    }
+
+    #[test]
+    fn range_to_walks_down_from_a_key() {
+        let t = Table::from_records((0..10u32).map(|n| b6(n, b"r", 0, State6::Active)));
+        let keys = |to| t.range_to(to).map(|r| r.key()).collect::<Vec<_>>();
+        let k = |n: u32| b6(n, b"r", 0, State6::Active).key();
+        assert_eq!(keys(k(2)), [k(2), k(1), k(0)]);
+        // Between keys: from the next one down.
+        assert_eq!(
+            keys(Key6::address_key(k(5).address())),
+            [k(5), k(4), k(3), k(2), k(1), k(0)]
+        );
+        let below = std::net::Ipv6Addr::from(u128::from(k(5).address()) - 1);
+        assert_eq!(
+            keys(Key6::address_key(below)),
+            [k(4), k(3), k(2), k(1), k(0)]
+        );
+        assert!(keys(Key6::MIN).is_empty());
+    }
 
     #[test]
     fn identifier_hashes_are_keyed_at_random_per_table() {

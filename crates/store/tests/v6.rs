@@ -17,7 +17,7 @@ use lessor_store::{
 use rusqlite::Connection;
 
 fn key(a: Ipv6Addr, len: u8) -> Key6 {
-    (u128::from(a), len)
+    Key6::new(a, len)
 }
 
 fn ip(s: &str) -> Ipv6Addr {

@@ -2,7 +2,7 @@
 //! [`Skipped`] for everything else in the file.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::values::SetValue;
 
@@ -263,6 +263,9 @@ pub struct Skipped {
     /// The address of a malformed lease block, when its header names one: a later malformed
     /// block for an address drops the earlier blocks for it too.
     pub address: Option<Ipv4Addr>,
+    /// The addresses and prefixes (address, length) a malformed DHCPv6 IA block names before the
+    /// error: a later malformed block drops the earlier ones for them too.
+    pub v6_keys: Vec<(Ipv6Addr, u8)>,
 }
 
 /// [`Skipped::kind`] of a `lease` block that could not be read.

@@ -18,8 +18,10 @@
 //! declaration (at most [`source::MAX_DECLARATION`]), not by the size of the file.
 
 pub mod lease;
+pub mod lease6;
 pub mod lexer;
 pub mod parser;
+pub mod parser6;
 pub mod source;
 pub mod values;
 
@@ -30,7 +32,8 @@ pub use lease::{
     BindingState, Disposition, Hardware, ImportState, IscLease, Note, Skipped, SubOption,
     MALFORMED_LEASE,
 };
-pub use parser::{Item, Reader};
+pub use lease6::{ByteOrder, IaKind, IaSub, IscIa, IA_TA, MALFORMED_IA};
+pub use parser::{Family, Item, Reader};
 pub use values::SetValue;
 
 /// The result of parsing a whole `dhcpd.leases` text.
@@ -67,6 +70,8 @@ pub fn parse(text: &str) -> IscImport {
                 }
                 slots.push(Some(*l));
             }
+            // A DHCPv4 reader reports IA blocks as skipped.
+            Item::Ia(_) => {}
             Item::Skipped(mut s) => {
                 if let Some(old) = s.address.and_then(|a| by_addr.remove(&a)) {
                     if let Some(prev) = slots[old].take() {
@@ -85,3 +90,5 @@ pub fn parse(text: &str) -> IscImport {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) mod tests6;

@@ -11,7 +11,9 @@ use std::io::{self, BufRead};
 use std::net::Ipv4Addr;
 
 use super::lease::{BindingState, Hardware, IscLease, Note, Skipped, SubOption, MALFORMED_LEASE};
+use super::lease6::{ByteOrder, IscIa};
 use super::lexer::{describe, is_top_keyword, tokenize, Kind, Tok};
+use super::parser6::is_ia_keyword;
 use super::source::{Chunk, Source};
 use super::values::{
     agent_set_variable, agent_sub_option, civil_to_epoch, clip, epoch_seconds, hardware_type,
@@ -21,10 +23,20 @@ use super::values::{
 /// One top-level item of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
-    /// A well-formed `lease` block.
+    /// A well-formed `lease` block (a DHCPv4 file).
     Lease(Box<IscLease>),
+    /// A well-formed `ia-na` or `ia-pd` block (a DHCPv6 file).
+    Ia(Box<IscIa>),
     /// Anything else: another declaration, a malformed block, a stray token.
     Skipped(Skipped),
+}
+
+/// Which server wrote the file: `dhcpd -4` (`dhcpd.leases`, `lease` blocks) or `dhcpd -6`
+/// (`dhcpd6.leases`, `ia-na`/`ia-pd` blocks). The blocks of the other family are skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    V4,
+    V6,
 }
 
 /// The items of a leases file, read as a stream (see [`super::source`] for the memory bound).
@@ -32,14 +44,25 @@ pub struct Reader<R> {
     source: Source<R>,
     chunk: Chunk,
     items: VecDeque<Item>,
+    family: Family,
+    /// The byte order of IAIDs, from `authoring-byte-order` (see [`ByteOrder`]).
+    order: ByteOrder,
 }
 
 impl<R: BufRead> Reader<R> {
+    /// A reader of a DHCPv4 file.
     pub fn new(reader: R) -> Self {
+        Reader::with_family(reader, Family::V4)
+    }
+
+    /// A reader of a file of `family`.
+    pub fn with_family(reader: R, family: Family) -> Self {
         Reader {
             source: Source::new(reader),
             chunk: Chunk::default(),
             items: VecDeque::new(),
+            family,
+            order: ByteOrder::default(),
         }
     }
 }
@@ -53,7 +76,7 @@ impl<R: BufRead> Iterator for Reader<R> {
                 return Some(Ok(item));
             }
             match self.source.next_chunk(&mut self.chunk) {
-                Ok(true) => parse_chunk(&self.chunk, &mut self.items),
+                Ok(true) => parse_chunk(&self.chunk, self.family, &mut self.order, &mut self.items),
                 Ok(false) => return None,
                 Err(e) => return Some(Err(e)),
             }
@@ -61,7 +84,8 @@ impl<R: BufRead> Iterator for Reader<R> {
     }
 }
 
-/// Why a top-level declaration other than `lease` is skipped.
+/// Why a top-level declaration is skipped (other than `lease` in a DHCPv4 file and `ia-na`,
+/// `ia-pd` in a DHCPv6 one).
 fn skip_reason(w: &str) -> &'static str {
     match w {
         "authoring-byte-order" => "file metadata (byte order of the writing server), not a lease",
@@ -71,8 +95,9 @@ fn skip_reason(w: &str) -> &'static str {
         "group" | "subgroup" => "group declaration (OMAPI), not a lease",
         "class" | "subclass" => "class declaration, not a lease",
         "lease6" | "ia-na" | "ia_na" | "ia-ta" | "ia_ta" | "ia-pd" | "ia_pd" => {
-            "DHCPv6 lease: DHCPv6 import is not supported yet"
+            "DHCPv6 lease in a DHCPv4 import: import the file with `--isc6`"
         }
+        "lease" => "DHCPv4 lease in a DHCPv6 import: import the file with `--isc`",
         _ => "unknown top-level declaration",
     }
 }
@@ -81,7 +106,7 @@ const STRAY_TOKEN: &str = "stray token at top level";
 const OVERSIZED: &str = "declaration longer than 256 KiB before the next one: not read";
 
 /// Parses the declarations of one chunk into `out`.
-fn parse_chunk(chunk: &Chunk, out: &mut VecDeque<Item>) {
+fn parse_chunk(chunk: &Chunk, family: Family, order: &mut ByteOrder, out: &mut VecDeque<Item>) {
     let (body, lookahead) = chunk.text();
     let mut toks = Vec::with_capacity(64);
     tokenize(&body, chunk.first_line, &chunk.overlong, &mut toks);
@@ -93,7 +118,7 @@ fn parse_chunk(chunk: &Chunk, out: &mut VecDeque<Item>) {
     let lookahead_line = chunk.first_line + body.bytes().filter(|&b| b == b'\n').count();
     tokenize(&lookahead, lookahead_line, &[], &mut toks);
     let p = Parser { toks, end };
-    p.items(out);
+    p.items(family, order, out);
 }
 
 /// The report of a declaration cut at [`super::source::MAX_DECLARATION`].
@@ -118,31 +143,32 @@ fn oversized(toks: &[Tok<'_>], line: usize) -> Skipped {
         why: OVERSIZED.into(),
         kind,
         address,
+        v6_keys: Vec::new(),
     }
 }
 
-struct BlockError {
+pub(super) struct BlockError {
     /// Line of the offending token (or of the block start at end of input).
-    line: usize,
+    pub(super) line: usize,
     /// Token index to resynchronise from.
-    pos: usize,
-    /// Braces open at `pos`, counted from the lease header.
-    depth: usize,
-    why: String,
+    pub(super) pos: usize,
+    /// Braces open at `pos`, counted from the block header.
+    pub(super) depth: usize,
+    pub(super) why: String,
 }
 
 /// The tokens of one chunk: `toks[..end]` are its declarations, the rest is the lookahead (the
 /// first line of the next declaration).
-struct Parser<'a> {
-    toks: Vec<Tok<'a>>,
+pub(super) struct Parser<'a> {
+    pub(super) toks: Vec<Tok<'a>>,
     end: usize,
 }
 
-type PResult<T> = Result<T, BlockError>;
+pub(super) type PResult<T> = Result<T, BlockError>;
 
 impl<'a> Parser<'a> {
     /// The top-level loop over `toks[..end]`.
-    fn items(&self, out: &mut VecDeque<Item>) {
+    fn items(&self, family: Family, order: &mut ByteOrder, out: &mut VecDeque<Item>) {
         let mut i = 0;
         while i < self.end {
             let t = &self.toks[i];
@@ -156,12 +182,22 @@ impl<'a> Parser<'a> {
                         why: STRAY_TOKEN.into(),
                         kind: STRAY_TOKEN,
                         address: None,
+                        v6_keys: Vec::new(),
                     }));
                     i += 1;
                     continue;
                 }
             };
-            if w != "lease" {
+            if w == "authoring-byte-order" {
+                if let Some(o) = self.word(i + 1, "").ok().and_then(ByteOrder::from_isc) {
+                    *order = o;
+                }
+            }
+            if family == Family::V6 && is_ia_keyword(w) {
+                i = self.ia_item(i, *order, out);
+                continue;
+            }
+            if w != "lease" || family == Family::V6 {
                 let next = self.skip_statement(i).max(i + 1);
                 let what = match self.kind(i + 1) {
                     Some(Kind::Word(n)) if w != "authoring-byte-order" && w != "server-duid" => {
@@ -170,12 +206,24 @@ impl<'a> Parser<'a> {
                     _ => clip(w),
                 };
                 let reason = skip_reason(w);
+                let mut why = reason.to_string();
+                if let (Family::V6, "server-duid", Some(Kind::Str(duid))) =
+                    (family, w, self.kind(i + 1))
+                {
+                    // Clients renew with the server identifier they were given: keeping it
+                    // spares them a Rebind.
+                    why.push_str(&format!(
+                        "; to keep it, set `[dhcp6] server-duid = \"{}\"`",
+                        lessor_wire::hex::colon(duid)
+                    ));
+                }
                 out.push_back(Item::Skipped(Skipped {
                     line,
                     what,
-                    why: reason.into(),
+                    why,
                     kind: reason,
                     address: None,
+                    v6_keys: Vec::new(),
                 }));
                 i = next;
                 continue;
@@ -197,6 +245,7 @@ impl<'a> Parser<'a> {
                         why: format!("line {}: {}", e.line, e.why),
                         kind: MALFORMED_LEASE,
                         address: header.and_then(|a| a.parse().ok()),
+                        v6_keys: Vec::new(),
                     }));
                     i = self.recover(e.pos, e.depth).max(i + 1);
                 }
@@ -204,18 +253,18 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn kind(&self, i: usize) -> Option<&Kind<'a>> {
+    pub(super) fn kind(&self, i: usize) -> Option<&Kind<'a>> {
         self.toks.get(i).map(|t| &t.kind)
     }
 
-    fn line(&self, i: usize) -> usize {
+    pub(super) fn line(&self, i: usize) -> usize {
         self.toks
             .get(i)
             .or_else(|| self.toks.last())
             .map_or(1, |t| t.line)
     }
 
-    fn err(&self, i: usize, depth: usize, why: String) -> BlockError {
+    pub(super) fn err(&self, i: usize, depth: usize, why: String) -> BlockError {
         BlockError {
             line: self.line(i),
             pos: i,
@@ -224,7 +273,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn unexpected(&self, i: usize, expected: &str) -> BlockError {
+    pub(super) fn unexpected(&self, i: usize, expected: &str) -> BlockError {
         let found = match self.kind(i) {
             Some(k) => describe(k),
             None => "end of input".into(),
@@ -232,21 +281,21 @@ impl<'a> Parser<'a> {
         self.err(i, 1, format!("expected {expected}, found {found}"))
     }
 
-    fn word(&self, i: usize, expected: &str) -> PResult<&'a str> {
+    pub(super) fn word(&self, i: usize, expected: &str) -> PResult<&'a str> {
         match self.kind(i) {
             Some(Kind::Word(w)) => Ok(w),
             _ => Err(self.unexpected(i, expected)),
         }
     }
 
-    fn semi(&self, i: usize) -> PResult<usize> {
+    pub(super) fn semi(&self, i: usize) -> PResult<usize> {
         match self.kind(i) {
             Some(Kind::Semi) => Ok(i + 1),
             _ => Err(self.unexpected(i, "`;`")),
         }
     }
 
-    fn keyword(&self, i: usize, kw: &str) -> PResult<usize> {
+    pub(super) fn keyword(&self, i: usize, kw: &str) -> PResult<usize> {
         match self.kind(i) {
             Some(Kind::Word(w)) if *w == kw => Ok(i + 1),
             _ => Err(self.unexpected(i, &format!("`{kw}`"))),
@@ -256,7 +305,7 @@ impl<'a> Parser<'a> {
     /// Skips one statement starting at `start`: up to and including a `;` at depth 0, or a
     /// balanced `{ ... }` block. Stops before an unmatched `}` and before a top-level keyword
     /// that starts a later line.
-    fn skip_statement(&self, start: usize) -> usize {
+    pub(super) fn skip_statement(&self, start: usize) -> usize {
         let mut depth = 0usize;
         let mut i = start;
         while let Some(t) = self.toks.get(i) {
@@ -286,7 +335,7 @@ impl<'a> Parser<'a> {
 
     /// After a malformed lease block: continue after the block's closing brace, or at the next
     /// top-level keyword starting a line if the block is not closed before it.
-    fn recover(&self, pos: usize, mut depth: usize) -> usize {
+    pub(super) fn recover(&self, pos: usize, mut depth: usize) -> usize {
         let mut i = pos;
         while let Some(t) = self.toks.get(i) {
             match &t.kind {
@@ -304,7 +353,7 @@ impl<'a> Parser<'a> {
 
     /// A date: `never`, `epoch N`, or `[W] YYYY/MM/DD HH:MM:SS`, then `;`.
     /// Returns (seconds, is_never, next index).
-    fn date(&self, i: usize) -> PResult<(Option<u64>, bool, usize)> {
+    pub(super) fn date(&self, i: usize) -> PResult<(Option<u64>, bool, usize)> {
         let w = self.word(i, "a date")?;
         if w == "never" {
             return Ok((None, true, self.semi(i + 1)?));
@@ -331,7 +380,7 @@ impl<'a> Parser<'a> {
         Ok((Some(secs), false, self.semi(date_at + 2)?))
     }
 
-    fn state(&self, i: usize) -> PResult<(BindingState, usize)> {
+    pub(super) fn state(&self, i: usize) -> PResult<(BindingState, usize)> {
         let w = self.word(i, "a binding state")?;
         let st = BindingState::from_isc(w)
             .ok_or_else(|| self.err(i, 1, format!("unknown binding state `{}`", clip(w))))?;
@@ -379,7 +428,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn set_value(&self, i: usize) -> PResult<(SetValue, usize)> {
+    pub(super) fn set_value(&self, i: usize) -> PResult<(SetValue, usize)> {
         let mut j = i;
         while !matches!(self.kind(j), Some(Kind::Semi) | Some(Kind::RBrace) | None) {
             j += 1;

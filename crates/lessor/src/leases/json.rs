@@ -61,19 +61,19 @@ pub fn to_json(b: &Binding4) -> Value {
     Value::Object(m)
 }
 
-fn str_field<'a>(m: &'a Map<String, Value>, name: &str) -> Result<&'a str, String> {
+pub(super) fn str_field<'a>(m: &'a Map<String, Value>, name: &str) -> Result<&'a str, String> {
     m.get(name)
         .and_then(Value::as_str)
         .ok_or_else(|| format!("`{name}` missing or not a string"))
 }
 
-fn u64_field(m: &Map<String, Value>, name: &str) -> Result<u64, String> {
+pub(super) fn u64_field(m: &Map<String, Value>, name: &str) -> Result<u64, String> {
     m.get(name)
         .and_then(Value::as_u64)
         .ok_or_else(|| format!("`{name}` missing or not a non-negative integer"))
 }
 
-fn hex_field(m: &Map<String, Value>, name: &str) -> Result<Option<Vec<u8>>, String> {
+pub(super) fn hex_field(m: &Map<String, Value>, name: &str) -> Result<Option<Vec<u8>>, String> {
     match m.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(Some(Vec::new())),

@@ -8,9 +8,10 @@
 //! Choices where RFC 8415 leaves room (docs/protocol.md):
 //! - One address per IA_NA and one prefix per IA_PD, for every IA of the message (at most
 //!   [`MAX_IAS`]); IA_TA is not served (ignored).
-//! - Choice per IA: the client's own binding of that IA on the link, its reservation (the n-th
-//!   reserved address to its n-th IA_NA, prefixes likewise), the address or prefix it hints if
-//!   free, a never-used one, then the one free the longest.
+//! - Choice per IA: the client's own binding of that IA on the link, then one it let go there
+//!   under another IA (Released, Expired), its reservation (the n-th reserved address to its
+//!   n-th IA_NA, prefixes likewise), the address or prefix it hints if free, a never-used one,
+//!   then the one free the longest.
 //! - A link quarantined after unreadable store rows ([`super::quarantine`]) gives only what has
 //!   a loaded binding (the client's own, a reservation, an Expired or Released one).
 //! - An advertisement is an Advertised binding (memory only) for [`ADVERT_LIFETIME`]; a client's
@@ -111,14 +112,10 @@ struct Msg<'m> {
     link: Option<usize>,
 }
 
-fn key_addr(key: Key6) -> Ipv6Addr {
-    Ipv6Addr::from(key.0)
-}
-
 fn lease_option(key: Key6, preferred: u32, valid: u32) -> DhcpOption {
-    if key.1 == 128 {
+    if key.prefix_len() == 128 {
         DhcpOption::IaAddr {
-            address: key_addr(key),
+            address: key.address(),
             preferred_lifetime: preferred,
             valid_lifetime: valid,
             options: Vec::new(),
@@ -127,8 +124,8 @@ fn lease_option(key: Key6, preferred: u32, valid: u32) -> DhcpOption {
         DhcpOption::IaPrefix {
             preferred_lifetime: preferred,
             valid_lifetime: valid,
-            prefix_length: key.1,
-            prefix: key_addr(key),
+            prefix_length: key.prefix_len(),
+            prefix: key.address(),
             options: Vec::new(),
         }
     }
@@ -174,7 +171,7 @@ fn ias(client: &ClientServerMessage) -> (Vec<IaReq>, usize) {
             .iter()
             .filter_map(|o| match (ia, o) {
                 (IaType::Na, DhcpOption::IaAddr { address, .. }) => {
-                    Some((u128::from(*address), 128))
+                    Some(Key6::address_key(*address))
                 }
                 (
                     IaType::Pd,
@@ -187,7 +184,10 @@ fn ias(client: &ClientServerMessage) -> (Vec<IaReq>, usize) {
                     let mask = u128::MAX
                         .checked_shl(128 - u32::from(*prefix_length))
                         .unwrap_or(0);
-                    Some((u128::from(*prefix) & mask, *prefix_length))
+                    Some(Key6::new(
+                        Ipv6Addr::from(u128::from(*prefix) & mask),
+                        *prefix_length,
+                    ))
                 }
                 _ => None,
             })
@@ -418,7 +418,11 @@ impl Engine6 {
     }
 
     fn accept(&mut self, rx: &Message6, now: Now) -> Handled {
-        let client = rx.client();
+        // The router hands over chains that end in a client's message; a Message6 built
+        // otherwise may not.
+        let Some(client) = rx.repr.client_message() else {
+            return self.drop(DropReason::NotClientMessage);
+        };
         let duid = client.options.iter().find_map(|o| match o {
             DhcpOption::ClientId(d) => Some(d.to_vec()),
             _ => None,
@@ -634,12 +638,12 @@ impl Engine6 {
     fn allocatable(&self, msg: &Msg<'_>, key: Key6) -> bool {
         let link = msg.link.expect("a link was selected");
         if let Some(r) = self.reservation(msg) {
-            let mine = if key.1 == 128 {
-                r.addresses.iter().any(|a| u128::from(*a) == key.0)
+            let mine = if key.prefix_len() == 128 {
+                r.addresses.iter().any(|a| Key6::address_key(*a) == key)
             } else {
                 r.prefixes
                     .iter()
-                    .any(|p| (u128::from(p.network()), p.prefix_len()) == key)
+                    .any(|p| Key6::new(p.network(), p.prefix_len()) == key)
             };
             if mine {
                 return true;
@@ -684,14 +688,30 @@ impl Engine6 {
         if let Some(b) = own.first() {
             return Some(b.key6());
         }
+        // 1b. What it held under another IA here and let go (a client that changed its IAID).
+        let mut earlier: Vec<Arc<Binding6>> = snapshot
+            .by_duid(duid)
+            .into_iter()
+            .filter(|b| {
+                b.link == prefix
+                    && b.ia_type == req.ia
+                    && matches!(b.state, State6::Released | State6::Expired)
+                    && !taken.contains(&b.key6())
+                    && self.allocatable(msg, b.key6())
+            })
+            .collect();
+        earlier.sort_by_key(|b| std::cmp::Reverse(b.recency()));
+        if let Some(b) = earlier.first() {
+            return Some(b.key6());
+        }
         // 2. Its reservation.
         if let Some(r) = self.reservation(msg) {
             let key = match req.ia {
-                IaType::Na => r.addresses.get(req.nth).map(|a| (u128::from(*a), 128)),
+                IaType::Na => r.addresses.get(req.nth).map(|a| Key6::address_key(*a)),
                 IaType::Pd => r
                     .prefixes
                     .get(req.nth)
-                    .map(|p| (u128::from(p.network()), p.prefix_len())),
+                    .map(|p| Key6::new(p.network(), p.prefix_len())),
             };
             if let Some(key) = key {
                 if !taken.contains(&key) && Self::free_for(snapshot, key, duid, now) {
@@ -751,8 +771,8 @@ impl Engine6 {
         let link = self.link(msg);
         let duid = msg.duid.as_deref()?;
         let mut b = Binding6::new(
-            key_addr(key),
-            key.1,
+            key.address(),
+            key.prefix_len(),
             req.ia,
             duid,
             req.iaid,
@@ -1086,8 +1106,8 @@ impl Engine6 {
     }
 
     fn on_link(&self, link: usize, key: Key6) -> bool {
-        if key.1 == 128 {
-            self.config.links[link].prefix.contains(&key_addr(key))
+        if key.prefix_len() == 128 {
+            self.config.links[link].prefix.contains(&key.address())
         } else {
             self.pools.pool_of(key).is_some_and(|p| p.link == link)
         }

@@ -22,6 +22,7 @@ use crate::config::Link6;
 use lessor_store::v6::binding::{Binding6, IaType, Key6};
 use lessor_store::{Record, Timestamp};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::net::Ipv6Addr;
 
 /// One pool: its resources, numbered, with its free runs and reusable set.
 #[derive(Debug)]
@@ -49,14 +50,14 @@ impl Pool {
         } else {
             n << self.shift
         };
-        (a, self.len)
+        Key6::new(Ipv6Addr::from(a), self.len)
     }
 
     fn number(&self, key: Key6) -> u128 {
         if self.shift >= 128 {
             0
         } else {
-            key.0 >> self.shift
+            u128::from(key.address()) >> self.shift
         }
     }
 
@@ -198,11 +199,11 @@ impl Pools {
             }
             for r in &link.reservations {
                 p.never
-                    .extend(r.addresses.iter().map(|a| (u128::from(*a), 128)));
+                    .extend(r.addresses.iter().map(|a| Key6::address_key(*a)));
                 p.never.extend(
                     r.prefixes
                         .iter()
-                        .map(|n| (u128::from(n.network()), n.prefix_len())),
+                        .map(|n| Key6::new(n.network(), n.prefix_len())),
                 );
             }
             p.per_link.push(mine);
@@ -220,10 +221,17 @@ impl Pools {
 
     /// The pool holding `key` (an address, or a prefix of the pool's delegated length).
     fn index_of(&self, key: Key6) -> Option<usize> {
-        let ia = if key.1 == 128 { IaType::Na } else { IaType::Pd };
-        let (_, &i) = self.by_start.range(..=(ia, key.0)).next_back()?;
+        let ia = if key.prefix_len() == 128 {
+            IaType::Na
+        } else {
+            IaType::Pd
+        };
+        let (_, &i) = self
+            .by_start
+            .range(..=(ia, u128::from(key.address())))
+            .next_back()?;
         let pool = &self.pools[i];
-        if pool.ia != ia || pool.len != key.1 {
+        if pool.ia != ia || pool.len != key.prefix_len() {
             return None;
         }
         let n = pool.number(key);
@@ -370,7 +378,7 @@ mod tests {
     }
 
     fn key(a: &str, len: u8) -> Key6 {
-        (u128::from(a.parse::<std::net::Ipv6Addr>().unwrap()), len)
+        Key6::new(a.parse().unwrap(), len)
     }
 
     #[test]

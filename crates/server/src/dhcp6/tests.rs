@@ -33,7 +33,7 @@ fn a(s: &str) -> Ipv6Addr {
 }
 
 fn key(s: &str, len: u8) -> Key6 {
-    (u128::from(a(s)), len)
+    Key6::new(a(s), len)
 }
 
 fn opt(code: u16, v: &[u8]) -> ConfiguredOption6 {
@@ -357,7 +357,7 @@ fn ias(m: &ClientServerMessage) -> Ias {
                     ..
                 } => out.leases.push((
                     iaid,
-                    (u128::from(*address), 128),
+                    Key6::address_key(*address),
                     *preferred_lifetime,
                     *valid_lifetime,
                 )),
@@ -369,7 +369,7 @@ fn ias(m: &ClientServerMessage) -> Ias {
                     ..
                 } => out.leases.push((
                     iaid,
-                    (u128::from(*prefix), *prefix_length),
+                    Key6::new(*prefix, *prefix_length),
                     *preferred_lifetime,
                     *valid_lifetime,
                 )),
@@ -1315,4 +1315,73 @@ fn a_quarantined_link_gives_only_what_has_a_loaded_binding_until_it_ends() {
     );
     h.send(&s, &one_hop(), T0 + 3600);
     assert_eq!(ias(&h.reply()).leases[0].1, key("2001:db8:1::1002", 128));
+}
+
+#[test]
+fn every_message_routed_to_the_engine_is_counted_once() {
+    let mut h = Harness::new();
+    sarr(&mut h, 1, vec![ia_na(1, &[]), ia_pd(2)], &one_hop());
+    let renew = client_msg(
+        MessageType::Renew,
+        1,
+        vec![ia_na(1, &["2001:db8:1::1000"]), sid(&SERVER_DUID)],
+    );
+    h.send(&renew, &one_hop(), T0 + 10);
+    h.send(
+        &client_msg(MessageType::Solicit, 2, vec![sid(&SERVER_DUID)]),
+        &one_hop(),
+        T0,
+    );
+    h.send(
+        &client_msg(
+            MessageType::Request,
+            2,
+            vec![ia_na(1, &[]), sid(&SERVER_DUID)],
+        ),
+        &Way::Unicast,
+        T0,
+    );
+    h.send(
+        &client_msg(MessageType::Confirm, 2, vec![ia_na(1, &["2001:db8:1::5"])]),
+        &one_hop(),
+        T0,
+    );
+    h.send(
+        &client_msg(MessageType::InformationRequest, 2, vec![]),
+        &one_hop(),
+        T0,
+    );
+    let release = client_msg(
+        MessageType::Release,
+        1,
+        vec![ia_na(1, &["2001:db8:1::1000"]), sid(&SERVER_DUID)],
+    );
+    h.send(&release, &one_hop(), T0 + 20);
+    h.replies();
+    let c = h.engine.counters();
+    let handled = c.advertises.get()
+        + c.replies.get()
+        + c.replies_durable.get()
+        + c.commit_failed.get()
+        + c.dropped_total();
+    assert_eq!(h.router.counters().dhcp.get(), 8);
+    assert_eq!(handled, 8, "{}", crate::stats::line(&**c));
+}
+
+#[test]
+fn a_client_that_changed_its_iaid_gets_back_what_it_let_go() {
+    let mut h = Harness::new();
+    sarr(&mut h, 1, vec![ia_na(1, &[])], &one_hop());
+    sarr(&mut h, 2, vec![ia_na(1, &[])], &one_hop());
+    let release = client_msg(
+        MessageType::Release,
+        1,
+        vec![ia_na(1, &["2001:db8:1::1000"]), sid(&SERVER_DUID)],
+    );
+    h.send(&release, &one_hop(), T0 + 5);
+    h.replies();
+    let r = sarr_at(&mut h, 1, vec![ia_na(7, &[])], &one_hop(), T0 + 10);
+    assert_eq!(ias(&r).leases[0].1, key("2001:db8:1::1000", 128));
+    let b = h.store.v6().get(key("2001:db8:1::1000", 128)).unwrap();
+    assert_eq!((b.iaid, b.state), (7, State6::Active));
 }

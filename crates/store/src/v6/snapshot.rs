@@ -88,7 +88,7 @@ impl Snapshot6 {
     /// The binding of `address` (its /128), else the delegated prefix containing it, in any
     /// state (RFC 5007 §4.2.2: a query by address answers for a delegated prefix too). O(log n).
     pub fn containing(&self, address: Ipv6Addr) -> Option<&Arc<Binding6>> {
-        let key = (u128::from(address), 128);
+        let key = Key6::address_key(address);
         if let Some(b) = self.view.get(key) {
             return Some(b);
         }
@@ -100,7 +100,10 @@ impl Snapshot6 {
     /// The bindings (any state) of this DUID, in key order.
     pub fn by_duid(&self, duid: &[u8]) -> Vec<Arc<Binding6>> {
         let mut v = self.view.found(Index6::Duid as usize, duid);
-        v.sort_by_key(|b| b.key6());
+        if self.view.has_changes_in_flight() {
+            // Durable versions the index walk did not meet come last.
+            v.sort_by_key(|b| b.key6());
+        }
         v
     }
 

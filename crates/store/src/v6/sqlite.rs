@@ -264,9 +264,9 @@ impl<'tx> Writer<'tx> {
             }
             // Advertisements are not durable: the row keeps the last durable state.
             Change6::Upsert(_) => {}
-            Change6::Delete((address, prefix_len)) => {
+            Change6::Delete(key) => {
                 self.delete
-                    .execute(params![&address.to_be_bytes()[..], prefix_len])
+                    .execute(params![&key.address().octets()[..], key.prefix_len()])
                     .map_err(|e| ("delete binding6", e))?;
             }
         }
