@@ -23,8 +23,8 @@ _build_tried = False
 
 
 def lessor_bin() -> Path:
-    """LESSOR_BIN, else target/release/lessor, else target/debug/lessor; if none
-    exists, `cargo build --release -p lessor` once per session."""
+    """LESSOR_BIN, else the newer of target/release/lessor and target/debug/lessor; if
+    neither exists, `cargo build --release -p lessor` once per session."""
     global _build_tried
     env = os.environ.get("LESSOR_BIN")
     if env:
@@ -34,9 +34,11 @@ def lessor_bin() -> Path:
         return p
     candidates = [REPO / "target" / "release" / "lessor", REPO / "target" / "debug" / "lessor"]
     with _build_lock:
-        for c in candidates:
-            if c.is_file():
-                return c
+        # the newer of the two: a release binary left from an earlier build must not shadow the
+        # debug one `cargo test` just built (or the other way round)
+        built = [c for c in candidates if c.is_file()]
+        if built:
+            return max(built, key=lambda c: c.stat().st_mtime)
         if not _build_tried:
             _build_tried = True
             try:
