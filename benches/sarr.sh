@@ -26,7 +26,7 @@
 #     (RFC 8357), which a server must honour to answer there.
 #   sarrb-srv, s0: 2001:db8:2::2/64 (the server under test), 2001:db8:1::/64 routed on-link
 #     through s0, so RELAY-REPLs reach the relay.
-# Pools, the same for every server: addresses 2001:db8:1:: - 2001:db8:1::ffff:ffff:ffff:ffff
+# Pools, the same for every server: addresses 2001:db8:1::100 - 2001:db8:1::ffff:ffff:ffff:ffff
 # (a /64) and 2001:db8:100::/48 delegated as /56s (256 prefixes). Lifetimes: preferred 30 min,
 # valid 1 h, T1 15 min, T2 24 min. Kea: memfile with persist = true (lfc-interval 0),
 # multi-threading on (thread-pool-size 0 = one thread per CPU, packet-queue-size 64), logging at
@@ -147,7 +147,7 @@ kea_config() { # DIR
                       "packet-queue-size": 64},
   "preferred-lifetime": 1800, "valid-lifetime": 3600, "renew-timer": 900, "rebind-timer": 1440,
   "subnet6": [{"id": 1, "subnet": "2001:db8:1::/64",
-               "pools": [{"pool": "2001:db8:1:: - 2001:db8:1::ffff:ffff:ffff:ffff"}],
+               "pools": [{"pool": "2001:db8:1::100 - 2001:db8:1::ffff:ffff:ffff:ffff"}],
                "pd-pools": [{"prefix": "${PD_POOL%/*}", "prefix-len": ${PD_POOL#*/},
                              "delegated-len": $PD_LEN}]}],
   "loggers": [{"name": "kea-dhcp6", "severity": "WARN",
@@ -171,12 +171,14 @@ rebind-time = "24m"
 
 [[dhcp6.link]]
 prefix = "2001:db8:1::/64"
-pools = ["2001:db8:1::-2001:db8:1::ffff:ffff:ffff:ffff"]
+pools = ["2001:db8:1::100-2001:db8:1::ffff:ffff:ffff:ffff"]
 prefix-pools = [{ prefix = "$PD_POOL", delegated-length = $PD_LEN }]
 CONF
-  # One relay sends everything: a per-relay limit, where the binary has one, would be the figure.
-  # Binaries without [dhcp6.rate-limit] refuse the key; then it goes.
-  printf '\n[dhcp6.rate-limit]\nper-relay = 0\n' >> "$1/lessor.toml"
+  # One relay sends everything: a per-relay limit, where the binary has one, would be the figure;
+  # and the IA_PD runs cycle through 256 clients, each sending more than the per-client default
+  # at these rates (Kea has no such limits). Binaries without [dhcp6.rate-limit] refuse the key;
+  # then it goes.
+  printf '\n[dhcp6.rate-limit]\nper-relay = 0\nper-client = 0\n' >> "$1/lessor.toml"
   "$2" check "$1/lessor.toml" > /dev/null 2>&1 || sed -i '/^\[dhcp6.rate-limit\]$/,$d' "$1/lessor.toml"
   "$2" check "$1/lessor.toml" > "$1/check.log" 2>&1 || { cat "$1/check.log" >&2; return 1; }
 }
