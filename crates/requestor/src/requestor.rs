@@ -813,3 +813,6 @@ impl<F: Family> Requestor<F> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests6;
