@@ -270,6 +270,8 @@ struct Pending<F: Family> {
     key: F::Key,
     targets: Vec<Target>,
     answers: Vec<(usize, F::Info, Instant)>,
+    /// Where each answer came from (a multicast target is answered by several servers).
+    sources: Vec<SocketAddr>,
     deadline: Instant,
     merge_at: Option<Instant>,
     fanned_out: bool,
@@ -386,6 +388,7 @@ impl<F: Family> Requestor<F> {
             key,
             targets: Vec::new(),
             answers: Vec::new(),
+            sources: Vec::new(),
             deadline: now + self.config.query_timeout,
             merge_at: None,
             fanned_out,
@@ -463,7 +466,7 @@ impl<F: Family> Requestor<F> {
                 .targets
                 .iter()
                 .all(|t| matches!(t.state, TargetState::Answered | TargetState::GaveUp));
-            if settled || p.merge_at.is_some_and(|m| m <= now) || p.deadline <= now {
+            if (settled && p.merge_at.is_none()) || p.merge_at.is_some_and(|m| m <= now) || p.deadline <= now {
                 finish.push(id);
             } else if !p.fanned_out
                 && p.answers.is_empty()
@@ -669,7 +672,10 @@ impl<F: Family> Requestor<F> {
         let p = self.pending.get_mut(&id).ok_or(Ignored::UnknownXid)?;
         let target = &mut p.targets[t];
         let server = &mut self.servers[target.server];
-        if server.addr.ip() != from.ip() {
+        // A query sent to a multicast group (All_DHCP_Relay_Agents_and_Servers, RFC 5007
+        // §4.3.2) is answered from each server's own address, by as many servers as there are.
+        let multicast = server.addr.ip().is_multicast();
+        if !multicast && server.addr.ip() != from.ip() {
             return Err(Ignored::WrongServer);
         }
         if !F::matches(&p.key, &info) {
@@ -677,18 +683,29 @@ impl<F: Family> Requestor<F> {
         }
         // Any answer shows the server speaks leasequery and restarts its timer (§6.6).
         server.last_reply = Some(now);
-        if target.state == TargetState::Answered {
+        let s = target.server;
+        let again = p
+            .answers
+            .iter()
+            .zip(&p.sources)
+            .any(|((a, _, _), src)| *a == s && (!multicast || src.ip() == from.ip()));
+        if again {
             return Err(Ignored::Duplicate);
         }
         // A late answer after the last retransmission timed out still counts.
         target.state = TargetState::Answered;
-        let s = target.server;
         p.answers.push((s, info, now));
-        if p
+        p.sources.push(if multicast { from } else { server.addr });
+        let done = p
             .targets
             .iter()
-            .all(|t| matches!(t.state, TargetState::Answered | TargetState::GaveUp))
-        {
+            .all(|t| matches!(t.state, TargetState::Answered | TargetState::GaveUp));
+        // Other servers of a multicast group get `merge_wait` to answer too.
+        let group = p
+            .targets
+            .iter()
+            .any(|t| self.servers[t.server].addr.ip().is_multicast());
+        if done && !group {
             self.finish(id, now);
         } else if p.merge_at.is_none() {
             p.merge_at = Some(now + self.config.merge_wait);
@@ -741,17 +758,17 @@ impl<F: Family> Requestor<F> {
         let (best, lease) = F::merge(&self.config.family, &p.answers);
         let mut others = Vec::new();
         let mut chosen = None;
-        for (i, (s, info, at)) in p.answers.into_iter().enumerate() {
+        for (i, ((s, info, at), src)) in p.answers.into_iter().zip(p.sources).enumerate() {
             if i == best {
-                chosen = Some((s, at));
+                chosen = Some((s, at, src));
             } else {
-                others.push((self.servers[s].addr, info));
+                others.push((src, info));
             }
         }
-        let (s, received) = chosen.expect("best is an index of answers");
+        let (s, received, source) = chosen.expect("best is an index of answers");
         let answer = Answer {
             lease,
-            server: self.servers[s].addr,
+            server: source,
             received,
             from_cache: false,
             others,

@@ -460,3 +460,34 @@ fn an_error_status_is_an_answer_that_ranks_below_data() {
         Some("NotConfigured")
     );
 }
+
+#[test]
+fn a_multicast_query_collects_every_server_for_merge_wait() {
+    let group = SocketAddr::V6(std::net::SocketAddrV6::new(
+        "ff02::1:2".parse().unwrap(),
+        547,
+        0,
+        3,
+    ));
+    let mut c = Config::v6(me(), vec![group]);
+    c.seed = 3;
+    let mut r = Requestor::new(c);
+    let t0 = Instant::now();
+    let id = r.submit(by_address(1), t0).unwrap();
+    let (to, bytes) = r.poll_transmit(t0).unwrap();
+    assert_eq!(to, group);
+    let (xid, _) = sent(&bytes);
+    let s0 = reply(xid, 0, vec![client_data(1, &[(1, 100)], Some(40))]);
+    let s1 = reply(xid, 1, vec![client_data(1, &[(1, 200)], Some(4))]);
+    assert_eq!(r.handle_reply(server(0), &s0, t0), Ok(id));
+    assert_eq!(r.handle_reply(server(0), &s0, t0), Err(Ignored::Duplicate));
+    assert_eq!(r.handle_reply(server(1), &s1, t0), Ok(id));
+    assert!(r.poll_event().is_none(), "waits merge_wait for more servers");
+    assert!(r.poll_transmit(t0 + Duration::from_millis(999)).is_none());
+    assert!(r.poll_event().is_none());
+    r.handle_timeout(t0 + Duration::from_secs(1));
+    let got = answer(&mut r);
+    assert_eq!(got.server, server(1), "the answering server, not the group");
+    assert_eq!(got.others[0].0, server(0));
+    assert_eq!(got.lease.clients[0].addresses[0].valid_lifetime, 200);
+}
