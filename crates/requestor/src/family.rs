@@ -53,7 +53,10 @@ pub trait Family: Sized + Clone + fmt::Debug + PartialEq + Eq {
     /// The query for `key` with transaction-id `xid`.
     fn encode(settings: &Self::Settings, key: &Self::Key, xid: u32) -> Vec<u8>;
     /// Reads and validates an answer; returns it with its transaction-id.
-    fn parse(settings: &Self::Settings, bytes: &[u8]) -> Result<(u32, Self::Info), Self::ReplyError>;
+    fn parse(
+        settings: &Self::Settings,
+        bytes: &[u8],
+    ) -> Result<(u32, Self::Info), Self::ReplyError>;
     /// Whether the answer is about what `key` asked.
     fn matches(key: &Self::Key, info: &Self::Info) -> bool;
     /// 2: names bindings; 1: the server manages the key but has none; 0: knows nothing.
@@ -61,7 +64,10 @@ pub trait Family: Sized + Clone + fmt::Debug + PartialEq + Eq {
     /// Seconds since the client's last transaction, as of `received`.
     fn cltt_ago(settings: &Self::Settings, info: &Self::Info, received: Instant) -> Option<u32>;
     /// Merges every server's answer into one; returns the index of the answer it is based on.
-    fn merge(settings: &Self::Settings, answers: &[(usize, Self::Info, Instant)]) -> (usize, Self::Info) {
+    fn merge(
+        settings: &Self::Settings,
+        answers: &[(usize, Self::Info, Instant)],
+    ) -> (usize, Self::Info) {
         let best = best_answer::<Self>(settings, answers);
         (best, answers[best].1.clone())
     }
@@ -182,7 +188,8 @@ impl Family for V4 {
 
     fn cache_for(key: &QueryKey, info: &LeaseInfo) -> CacheFor {
         if info.is_found() {
-            info.lease_remaining.map_or(CacheFor::NotKept, CacheFor::Secs)
+            info.lease_remaining
+                .map_or(CacheFor::NotKept, CacheFor::Secs)
         } else if Self::rank(info) == 1 && key.ip().is_some() {
             CacheFor::Unassigned
         } else {
@@ -269,7 +276,9 @@ impl Family for V6 {
         info.clients.iter().all(|c| match key {
             QueryKey6::Address { address, .. } => {
                 c.addresses.iter().any(|a| a.address == *address)
-                    || c.prefixes.iter().any(|p| prefix_holds(p.prefix, p.length, *address))
+                    || c.prefixes
+                        .iter()
+                        .any(|p| prefix_holds(p.prefix, p.length, *address))
             }
             QueryKey6::ClientId { duid, .. } => c
                 .client_id
@@ -296,14 +305,21 @@ impl Family for V6 {
             .min()
     }
 
-    fn merge(settings: &Settings6, answers: &[(usize, LeaseInfo6, Instant)]) -> (usize, LeaseInfo6) {
+    fn merge(
+        settings: &Settings6,
+        answers: &[(usize, LeaseInfo6, Instant)],
+    ) -> (usize, LeaseInfo6) {
         let best = best_answer::<V6>(settings, answers);
         let (_, base, base_at) = &answers[best];
         let mut merged = base.clone();
         let mut ages: Vec<Option<Instant>> = merged
             .clients
             .iter()
-            .map(|c| settings.age(c, *base_at).map(|s| transaction_at(s, *base_at)))
+            .map(|c| {
+                settings
+                    .age(c, *base_at)
+                    .map(|s| transaction_at(s, *base_at))
+            })
             .collect();
         for (i, (_, other, at)) in answers.iter().enumerate() {
             if i == best || !other.is_found() {
@@ -374,6 +390,8 @@ impl Family for V6 {
             c.link.get_or_insert(key.link());
             parent.clients.push(c);
         }
+        // In link order, whatever order the follow-ups were answered in.
+        parent.clients.sort_by_key(|c| c.link);
     }
 }
 

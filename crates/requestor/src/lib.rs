@@ -29,8 +29,8 @@ mod rng;
 pub mod udp;
 pub mod v6;
 
+pub use family::{Family, Settings4, Settings6, V4, V6};
 pub use query::{KeyError, QueryKey, DEFAULT_PARAMETERS};
 pub use reply::{LeaseInfo, LeaseState, RelayInfo, ReplyError};
-pub use v6::{ClientData6, KeyError6, LeaseInfo6, QueryKey6, ReplyError6};
-pub use family::{Family, Settings4, Settings6, V4, V6};
 pub use requestor::{Answer, Config, Event, Failure, Ignored, QueryId, Requestor, SubmitError};
+pub use v6::{ClientData6, KeyError6, LeaseInfo6, QueryKey6, ReplyError6};

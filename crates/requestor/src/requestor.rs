@@ -248,7 +248,9 @@ impl Server {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TargetState {
     Waiting,
-    InFlight { next: Instant },
+    InFlight {
+        next: Instant,
+    },
     Answered,
     /// Sent `max_transmissions` times without an answer.
     GaveUp,
@@ -466,7 +468,10 @@ impl<F: Family> Requestor<F> {
                 .targets
                 .iter()
                 .all(|t| matches!(t.state, TargetState::Answered | TargetState::GaveUp));
-            if (settled && p.merge_at.is_none()) || p.merge_at.is_some_and(|m| m <= now) || p.deadline <= now {
+            if (settled && p.merge_at.is_none())
+                || p.merge_at.is_some_and(|m| m <= now)
+                || p.deadline <= now
+            {
                 finish.push(id);
             } else if !p.fanned_out
                 && p.answers.is_empty()

@@ -216,7 +216,11 @@ impl fmt::Display for ReplyError6 {
         match self {
             ReplyError6::Malformed(e) => write!(f, "malformed reply: {e}"),
             ReplyError6::NotLeasequeryReply(t) => {
-                write!(f, "message type {} does not answer a leasequery", u8::from(*t))
+                write!(
+                    f,
+                    "message type {} does not answer a leasequery",
+                    u8::from(*t)
+                )
             }
             ReplyError6::NoServerId => f.write_str("reply without SERVERID (RFC 5007 §4.2.2)"),
             ReplyError6::NoClientId => f.write_str("reply without CLIENTID (RFC 5007 §4.2.2)"),
@@ -380,7 +384,11 @@ impl ClientData6 {
     pub fn cltt_ago(&self, now_unix: u64) -> Option<u32> {
         let t = self.clt_time?;
         if t >= ABSOLUTE_CLT_TIME {
-            Some(now_unix.saturating_sub(u64::from(t)).min(u64::from(u32::MAX)) as u32)
+            Some(
+                now_unix
+                    .saturating_sub(u64::from(t))
+                    .min(u64::from(u32::MAX)) as u32,
+            )
         } else {
             Some(t)
         }
@@ -424,7 +432,9 @@ impl LeaseInfo6 {
         };
         if !matches!(
             m.msg_type,
-            MessageType::LeasequeryReply | MessageType::LeasequeryData | MessageType::LeasequeryDone
+            MessageType::LeasequeryReply
+                | MessageType::LeasequeryData
+                | MessageType::LeasequeryDone
         ) {
             return Err(ReplyError6::NotLeasequeryReply(m.msg_type));
         }
@@ -474,7 +484,9 @@ impl LeaseInfo6 {
 
     /// Whether the status is success (absent or 0).
     pub fn is_success(&self) -> bool {
-        self.status.as_ref().is_none_or(|(c, _)| *c == status::SUCCESS)
+        self.status
+            .as_ref()
+            .is_none_or(|(c, _)| *c == status::SUCCESS)
     }
 
     /// Whether the reply names bindings.

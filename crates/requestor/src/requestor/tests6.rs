@@ -29,7 +29,10 @@ fn client_duid(n: u8) -> Duid {
 }
 
 fn server(n: u8) -> SocketAddr {
-    SocketAddr::from((Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10 + u16::from(n)), 547))
+    SocketAddr::from((
+        Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10 + u16::from(n)),
+        547,
+    ))
 }
 
 fn a(n: u16) -> Ipv6Addr {
@@ -112,7 +115,9 @@ fn leasequery_carries_clientid_and_lq_query_but_no_serverid() {
     let (xid, options) = sent(&bytes);
     assert!(xid <= lessor_wire::v6::MAX_TRANSACTION_ID);
     assert_eq!(options[0], DhcpOption::ClientId(me()));
-    assert!(options.iter().all(|o| !matches!(o, DhcpOption::ServerId(_))));
+    assert!(options
+        .iter()
+        .all(|o| !matches!(o, DhcpOption::ServerId(_))));
     assert_eq!(
         options[1],
         DhcpOption::LqQuery {
@@ -141,7 +146,9 @@ fn bulk_only_query_types_are_refused_over_udp() {
     };
     assert_eq!(
         r.submit(key, t0),
-        Err(SubmitError::Invalid(KeyError6::BulkOnly(QueryType::ByRelayId)))
+        Err(SubmitError::Invalid(KeyError6::BulkOnly(
+            QueryType::ByRelayId
+        )))
     );
     assert!(r.poll_transmit(t0).is_none());
 }
@@ -169,7 +176,10 @@ fn retransmission_is_1_2_4_8_10_within_ten_percent_then_gives_up_after_five() {
     }
     assert_eq!(sends.len(), 5, "MRC 5");
     assert!(xids.iter().all(|&x| x == xids[0]), "one transaction-id");
-    let gaps: Vec<u128> = sends.windows(2).map(|w| (w[1] - w[0]).as_millis()).collect();
+    let gaps: Vec<u128> = sends
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_millis())
+        .collect();
     for (gap, base) in gaps.iter().zip([1000u128, 2000, 4000, 8000]) {
         assert!(
             (base * 9 / 10..=base * 11 / 10).contains(gap),
@@ -178,7 +188,10 @@ fn retransmission_is_1_2_4_8_10_within_ten_percent_then_gives_up_after_five() {
     }
     // The fifth transmission's timeout (MRT 10 s ±10 %) ends the exchange.
     let last = (now - sends[4]).as_millis();
-    assert!((9000..=11000).contains(&last), "gave up {last} ms after the fifth");
+    assert!(
+        (9000..=11000).contains(&last),
+        "gave up {last} ms after the fifth"
+    );
     assert_eq!(r.outstanding(), 0);
 }
 
@@ -243,11 +256,18 @@ fn replies_failing_section_4_2_2_are_discarded() {
     ));
     // About another address than asked.
     assert_eq!(
-        r.handle_reply(server(0), &reply(xid, 0, vec![client_data(1, &[(9, 60)], Some(1))]), t0),
+        r.handle_reply(
+            server(0),
+            &reply(xid, 0, vec![client_data(1, &[(9, 60)], Some(1))]),
+            t0
+        ),
         Err(Ignored::Mismatch)
     );
     assert!(r.poll_event().is_none());
-    assert_eq!(r.handle_reply(server(0), &reply(xid, 0, data()), t0), Ok(id));
+    assert_eq!(
+        r.handle_reply(server(0), &reply(xid, 0, data()), t0),
+        Ok(id)
+    );
     let got = answer(&mut r);
     assert_eq!(got.lease.clients[0].addresses[0].address, a(1));
     assert_eq!(got.lease.server_id, Some(server_duid(0)));
@@ -345,11 +365,20 @@ fn overlapping_data_goes_to_the_most_recent_clt_time_and_disjoint_data_is_merged
     let t0 = Instant::now();
     let xids = ask_both(&mut r, by_address(1), t0);
     // Server 0: client 1 has a(1) (valid 100) and a(2), heard from 50 s ago.
-    let s0 = reply(xids[0], 0, vec![client_data(1, &[(1, 100), (2, 100)], Some(50))]);
+    let s0 = reply(
+        xids[0],
+        0,
+        vec![client_data(1, &[(1, 100), (2, 100)], Some(50))],
+    );
     // Server 1, 1 s later: client 1 has a(1) (valid 900) and a(3), heard from 10 s ago.
-    let s1 = reply(xids[1], 1, vec![client_data(1, &[(1, 900), (3, 900)], Some(10))]);
+    let s1 = reply(
+        xids[1],
+        1,
+        vec![client_data(1, &[(1, 900), (3, 900)], Some(10))],
+    );
     r.handle_reply(server(0), &s0, t0).unwrap();
-    r.handle_reply(server(1), &s1, t0 + Duration::from_secs(1)).unwrap();
+    r.handle_reply(server(1), &s1, t0 + Duration::from_secs(1))
+        .unwrap();
     let got = answer(&mut r);
     assert_eq!(got.server, server(1), "the freshest answer leads");
     let c = &got.lease.clients;
@@ -430,9 +459,11 @@ fn an_answer_is_cached_for_its_shortest_valid_lifetime() {
     let bytes = reply(xid, 0, vec![client_data(1, &[(1, 300), (2, 60)], Some(1))]);
     r.handle_reply(server(0), &bytes, t0).unwrap();
     assert!(!answer(&mut r).from_cache);
-    r.submit(by_address(1), t0 + Duration::from_secs(59)).unwrap();
+    r.submit(by_address(1), t0 + Duration::from_secs(59))
+        .unwrap();
     assert!(answer(&mut r).from_cache);
-    r.submit(by_address(1), t0 + Duration::from_secs(60)).unwrap();
+    r.submit(by_address(1), t0 + Duration::from_secs(60))
+        .unwrap();
     assert!(r.poll_event().is_none());
     assert!(r.poll_transmit(t0 + Duration::from_secs(60)).is_some());
 }
@@ -482,7 +513,10 @@ fn a_multicast_query_collects_every_server_for_merge_wait() {
     assert_eq!(r.handle_reply(server(0), &s0, t0), Ok(id));
     assert_eq!(r.handle_reply(server(0), &s0, t0), Err(Ignored::Duplicate));
     assert_eq!(r.handle_reply(server(1), &s1, t0), Ok(id));
-    assert!(r.poll_event().is_none(), "waits merge_wait for more servers");
+    assert!(
+        r.poll_event().is_none(),
+        "waits merge_wait for more servers"
+    );
     assert!(r.poll_transmit(t0 + Duration::from_millis(999)).is_none());
     assert!(r.poll_event().is_none());
     r.handle_timeout(t0 + Duration::from_secs(1));
