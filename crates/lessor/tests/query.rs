@@ -404,6 +404,8 @@ fn query6(args: &[&str], port: u16) -> Output {
         .arg("query")
         .args(args)
         .args(["--server", &format!("[::1]:{port}"), "--timeout", "20s"])
+        // Not port 546, the default: other tests on this host may hold it.
+        .args(["--bind", "[::1]:0"])
         .output()
         .unwrap()
 }

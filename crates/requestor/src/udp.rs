@@ -58,10 +58,16 @@ pub fn default_bind(config: &Config) -> SocketAddr {
     SocketAddr::V4(SocketAddrV4::new(config.family.giaddr, 0))
 }
 
-/// The default local address of a DHCPv6 requestor: `[::]`, an ephemeral port (servers answer
-/// a LEASEQUERY at its source address and port, RFC 5007 §4.4.3).
+/// The default local address of a DHCPv6 requestor: `[::]:546`, the client port, where a
+/// server sends the LEASEQUERY-REPLY (RFC 5007 §4.4.3 by way of RFC 3315 §18.2.8; ISC dhcpd
+/// 4.4.3 answers there whatever the source port). Binding it needs privilege.
 pub fn default_bind6(_: &Config<V6>) -> SocketAddr {
-    SocketAddr::V6(SocketAddrV6::new(std::net::Ipv6Addr::UNSPECIFIED, 0, 0, 0))
+    SocketAddr::V6(SocketAddrV6::new(
+        std::net::Ipv6Addr::UNSPECIFIED,
+        546,
+        0,
+        0,
+    ))
 }
 
 /// Binds `bind` and runs `keys` through a [`Requestor`] with `config` until all are answered or

@@ -2,7 +2,8 @@
 //! [`Config<V6>`]; one table row per address or prefix, JSON with every client's data and the
 //! relay chain decoded hop by hop. See docs/query.md.
 
-use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::io;
+use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lessor_requestor::udp::{self, Answered, Outcome};
@@ -82,9 +83,11 @@ pub(crate) fn query(args: &QueryArgs) -> Result<u8, String> {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     config.family.epoch = Some((Instant::now(), unix));
-    let bind = args.bind.unwrap_or_else(|| udp::default_bind6(&config));
-    let outcomes = udp::run(config, bind, keys, args.timeout + Duration::from_secs(1))
+    let (socket, fallback) = socket(args.bind)?;
+    let bind = socket.local_addr().map_err(|e| e.to_string())?;
+    let outcomes = udp::run_on(&socket, config, keys, args.timeout + Duration::from_secs(1))
         .map_err(|e| format!("{bind}: {e}"))?;
+    let unanswered = outcomes.iter().any(|o| o.result.is_err());
     let several = args.values.len() > 1;
     let mut code = 0u8;
     let mut rows = Vec::new();
@@ -125,7 +128,40 @@ pub(crate) fn query(args: &QueryArgs) -> Result<u8, String> {
         }
         print!("{}", table(&header, &rows));
     }
+    if let (Some(why), true) = (fallback, unanswered) {
+        eprintln!(
+            "lessor query: hint: sent from an ephemeral port ({why}); servers that answer only \
+             port 546 (ISC dhcpd 4.4.3) need --bind [::]:546 (as root)"
+        );
+    }
     Ok(code)
+}
+
+/// The socket: `--bind`, else `[::]:546`, where servers send a LEASEQUERY-REPLY (RFC 5007
+/// §4.4.3 -> RFC 3315 §18.2.8: the client port; ISC dhcpd 4.4.3 does so whatever the source
+/// port), else, when that is not allowed or taken, an ephemeral port (Lessor answers the source
+/// port) with the reason, for a hint (docs/protocol.md).
+fn socket(bind: Option<SocketAddr>) -> Result<(UdpSocket, Option<String>), String> {
+    if let Some(b) = bind {
+        return UdpSocket::bind(b)
+            .map(|s| (s, None))
+            .map_err(|e| format!("{b}: {e}"));
+    }
+    let client_port = SocketAddr::from((Ipv6Addr::UNSPECIFIED, 546));
+    match UdpSocket::bind(client_port) {
+        Ok(s) => Ok((s, None)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::PermissionDenied | io::ErrorKind::AddrInUse
+            ) =>
+        {
+            let s = UdpSocket::bind(SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)))
+                .map_err(|e| format!("[::]:0: {e}"))?;
+            Ok((s, Some(format!("port 546: {e}"))))
+        }
+        Err(e) => Err(format!("{client_port}: {e}")),
+    }
 }
 
 const HEADER: [&str; 10] = [
