@@ -2,7 +2,7 @@
 //! outstanding at once (a thin shell over `lessor_requestor::udp`). See docs/query.md. IPv6
 //! servers (or `--interface`) make it a DHCPv6 leasequery ([`v6`]).
 
-mod v6;
+pub(crate) mod v6;
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::process::ExitCode;

@@ -15,6 +15,7 @@
 //! connection is to be closed (§8.3).
 
 pub mod tcp;
+pub mod tcp6;
 pub mod v6;
 
 pub use v6::{End6, Event6, Session6};

@@ -40,8 +40,8 @@ fn servers(args: &QueryArgs) -> Result<Vec<SocketAddr>, String> {
 }
 
 /// The requestor's DUID: `--duid`, else a DUID-UUID (RFC 6355) drawn from `seed`, new per run.
-fn duid(args: &QueryArgs, seed: u64) -> Result<Duid, String> {
-    if let Some(text) = &args.duid {
+pub(crate) fn duid(given: Option<&str>, seed: u64) -> Result<Duid, String> {
+    if let Some(text) = given {
         let octets = lessor_wire::hex::parse(text).map_err(|e| format!("--duid {text:?}: {e}"))?;
         return Duid::parse(&octets).map_err(|e| format!("--duid {text:?}: {e}"));
     }
@@ -76,7 +76,7 @@ pub(crate) fn query(args: &QueryArgs) -> Result<u8, String> {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
         ^ u64::from(std::process::id());
-    let mut config = Config::v6(duid(args, seed)?, servers);
+    let mut config = Config::v6(duid(args.duid.as_deref(), seed)?, servers);
     config.query_timeout = args.timeout;
     config.seed = seed;
     let unix = SystemTime::now()
@@ -178,7 +178,7 @@ const HEADER: [&str; 10] = [
 ];
 
 /// Seconds since the last transaction, from a relative or absolute CLT_TIME.
-fn cltt_ago(c: &ClientData6, received: SystemTime) -> Option<u32> {
+pub(crate) fn cltt_ago(c: &ClientData6, received: SystemTime) -> Option<u32> {
     let unix = received
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -186,7 +186,7 @@ fn cltt_ago(c: &ClientData6, received: SystemTime) -> Option<u32> {
 }
 
 /// The relay chain in one cell: `peer` then each hop's link-address, outermost first.
-fn relay_cell(r: Option<&RelayData6>) -> String {
+pub(crate) fn relay_cell(r: Option<&RelayData6>) -> String {
     dash_or(r, |r| {
         let mut s = r.peer_address.to_string();
         for h in &r.hops {
@@ -326,7 +326,7 @@ fn hop_json(h: &lessor_requestor::v6::RelayHop) -> Value {
     m
 }
 
-fn client_json(c: &ClientData6, received: SystemTime) -> Value {
+pub(crate) fn client_json(c: &ClientData6, received: SystemTime) -> Value {
     let unix = received
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
