@@ -32,6 +32,9 @@ pub struct Answered<F: Family = V4> {
     pub received_at: SystemTime,
 }
 
+/// The answer to one query of [`run`], or why there is none.
+type QueryResult<F> = Result<Answered<F>, QueryError<<F as Family>::KeyError>>;
+
 /// Why a query run by [`run`] has no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QueryError<E = crate::KeyError> {
@@ -93,8 +96,7 @@ pub fn run_on<F: Family>(
     let start = Instant::now();
     let end = start + limit;
     let mut requestor = Requestor::new(config);
-    let mut results: Vec<Option<Result<Answered<F>, QueryError<F::KeyError>>>> =
-        vec![None; keys.len()];
+    let mut results: Vec<Option<QueryResult<F>>> = vec![None; keys.len()];
     let mut ids: Vec<(QueryId, usize)> = Vec::new();
     for (i, key) in keys.iter().enumerate() {
         match requestor.submit(key.clone(), start) {

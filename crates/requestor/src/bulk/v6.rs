@@ -245,10 +245,12 @@ impl Session6 {
         match (msg_type, &mut *stream) {
             (MessageType::LeasequeryReply, Stream::AwaitReply) => {
                 if let Some(end) = Self::failed(&info) {
-                    return Ok(self.complete(xid, end, true));
+                    self.complete(xid, end, true);
+                    return Ok(());
                 }
                 if info.clients.is_empty() && info.discarded == 0 {
-                    return Ok(self.complete(xid, End6::Done { bindings: 0 }, true));
+                    self.complete(xid, End6::Done { bindings: 0 }, true);
+                    return Ok(());
                 }
                 let n = info.clients.len() as u64;
                 *stream = Stream::Data {

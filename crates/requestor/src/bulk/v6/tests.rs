@@ -245,7 +245,8 @@ fn interleaved_queries_keep_their_own_streams() {
 
 #[test]
 fn protocol_violations_end_the_session() {
-    let cases: Vec<(Vec<u8>, fn(&SessionError<ReplyError6>) -> bool)> = vec![
+    type Check = fn(&SessionError<ReplyError6>) -> bool;
+    let cases: Vec<(Vec<u8>, Check)> = vec![
         // DATA before REPLY.
         (
             message(MessageType::LeasequeryData, 1, vec![client(1, Some(1))]),
