@@ -33,6 +33,15 @@
 //! says a binding for it appeared (or `unassigned_ttl`, when set); UNASSIGNED for an identifier
 //! for `unknown_ttl`. A query answered from the cache sends nothing.
 //!
+//! # DHCPv6 (RFC 5007)
+//!
+//! The engine is generic over the address family ([`crate::family`]). With [`Config::v6`]: each
+//! timeout is IRT 1 s doubling to MRT 10 s, ±10 % (`jitter_permille`), and a server is given up
+//! after MRC 5 transmissions (`max_transmissions`, §4.1.4); answers are merged across servers by
+//! CLT_TIME (§4.3.4); a CLIENT_LINK answer is followed by one query per link, reported as one
+//! answer; a query to a multicast group takes every server's answer for `merge_wait`
+//! (docs/protocol.md decision 22).
+//!
 //! # ciaddr restriction (§7)
 //!
 //! With `access_networks` configured, a query by an address outside them is refused at
@@ -123,7 +132,7 @@ impl Config<V6> {
     /// The RFC 5007 figures for a requestor with DUID `duid` asking `servers`: IRT 1 s, MRT
     /// 10 s, MRC 5, RAND ±0.1 (§4.1.4, RFC 8415 §15). RFC 4388's pacing is kept (one query
     /// outstanding to a server until it answers, then up to 100), without its 10 s and 64 s
-    /// floors, which would override LQ_TIMEOUT (docs/protocol.md).
+    /// floors, which would override LQ_TIMEOUT (docs/protocol.md decision 22).
     pub fn v6(duid: Duid, servers: Vec<SocketAddr>) -> Config<V6> {
         Config {
             family: Settings6::new(duid),

@@ -163,7 +163,7 @@ impl QueryKey6 {
 
     /// The LEASEQUERY (RFC 5007 §4.3.1): CLIENTID `requestor`, the LQ_QUERY, and SERVERID
     /// `server` when given (only for a multicast query meant for one server; ISC dhcpd 4.4.3
-    /// drops every LEASEQUERY that carries one, docs/protocol.md).
+    /// drops every LEASEQUERY that carries one, docs/query.md "DHCPv6").
     pub fn message(
         &self,
         transaction_id: u32,
@@ -324,7 +324,7 @@ pub struct ClientData6 {
 
 /// A CLT_TIME at or above this (2001-09-09 as seconds since 1970) is read as an absolute time,
 /// as ISC dhcpd 4.4.3 sends it; no server has been silent about a client for 31 years
-/// (docs/protocol.md).
+/// (docs/protocol.md decision 22).
 pub const ABSOLUTE_CLT_TIME: u32 = 1_000_000_000;
 
 impl ClientData6 {
@@ -419,7 +419,7 @@ impl LeaseInfo6 {
     /// §4.2.2 asks of a reply: CLIENTID is `requestor` (when given: bulk DATA and DONE carry
     /// none) and a SERVERID is present (`require_server_id`). The transaction-id is checked by
     /// the caller, who knows which it used. CLIENT_DATA without CLT_TIME is dropped when
-    /// `keep_without_clt` is false (§4.3.3; erratum 3763 keeps it, docs/protocol.md).
+    /// `keep_without_clt` is false (§4.3.3; erratum 3763 keeps it, docs/protocol.md decision 22).
     pub fn parse(
         bytes: &[u8],
         requestor: Option<&Duid>,

@@ -140,7 +140,7 @@ pub(crate) fn query(args: &QueryArgs) -> Result<u8, String> {
 /// The socket: `--bind`, else `[::]:546`, where servers send a LEASEQUERY-REPLY (RFC 5007
 /// §4.4.3 -> RFC 3315 §18.2.8: the client port; ISC dhcpd 4.4.3 does so whatever the source
 /// port), else, when that is not allowed or taken, an ephemeral port (Lessor answers the source
-/// port) with the reason, for a hint (docs/protocol.md).
+/// port) with the reason, for a hint (docs/protocol.md decision 8).
 fn socket(bind: Option<SocketAddr>) -> Result<(UdpSocket, Option<String>), String> {
     if let Some(b) = bind {
         return UdpSocket::bind(b)

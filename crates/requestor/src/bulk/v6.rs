@@ -6,7 +6,7 @@
 //! first binding, then one LEASEQUERY-DATA per further binding, then LEASEQUERY-DONE (RFC 5460
 //! §5.2.2). A REPLY with an error status, or without client data, ends the query at once; a
 //! LEASEQUERY-DONE that follows it anyway is accepted and dropped (RFC 5460 names DONE after
-//! bindings only; servers differ, docs/protocol.md). CLIENT_DATA without CLT_TIME is dropped
+//! bindings only; servers differ, docs/protocol.md decision 22). CLIENT_DATA without CLT_TIME is dropped
 //! unless kept (RFC 5007 §4.3.3 and erratum 3763). A message for no outstanding query, a
 //! LEASEQUERY-DATA before its REPLY, or any other message type ends the session: the
 //! connection is to be closed.
