@@ -386,7 +386,7 @@ impl<F: Family> Requestor<F> {
             if entry.expires.is_none_or(|e| now < e) {
                 let mut answer = entry.answer.clone();
                 answer.from_cache = true;
-                self.emit(Event::Answered(id, Box::new(answer)), now);
+                self.emit(Event::Answered(id, Box::new(answer)));
                 return id;
             }
             self.cache.remove(&key);
@@ -733,7 +733,7 @@ impl<F: Family> Requestor<F> {
     }
 
     /// Reports an event, or hands a follow-up's answer to the query that asked for it.
-    fn emit(&mut self, event: Event<F>, now: Instant) {
+    fn emit(&mut self, event: Event<F>) {
         let id = match &event {
             Event::Answered(id, _) | Event::Failed(id, _) => *id,
         };
@@ -755,7 +755,6 @@ impl<F: Family> Requestor<F> {
                     .push_back(Event::Answered(parent, Box::new(p.answer)));
             }
         }
-        let _ = now;
     }
 
     fn finish(&mut self, id: QueryId, now: Instant) {
@@ -766,7 +765,7 @@ impl<F: Family> Requestor<F> {
             self.xids.remove(&t.xid);
         }
         if p.answers.is_empty() {
-            self.emit(Event::Failed(id, Failure::NoReply), now);
+            self.emit(Event::Failed(id, Failure::NoReply));
             return;
         }
         let (best, lease) = F::merge(&self.config.family, &p.answers);
@@ -796,7 +795,7 @@ impl<F: Family> Requestor<F> {
             F::follow_ups(&p.key, &answer.lease)
         };
         if follow.is_empty() {
-            self.emit(Event::Answered(id, Box::new(answer)), now);
+            self.emit(Event::Answered(id, Box::new(answer)));
             return;
         }
         self.parents.insert(
