@@ -6,6 +6,8 @@ them. ISC 4.4.3 answers QUERY_BY_ADDRESS only, with an absolute CLT_TIME (second
 docs/protocol.md), and discards a LEASEQUERY carrying a SERVERID, which `lessor query` never
 sends to a unicast server.
 
+Also asked through ff02::1:2 on the client's link (`--interface`).
+
 client ns --(c6|s6)-- server ns, link 2001:db8:1::/64 (server 2001:db8:1::1, requestor
 2001:db8:1::99), DAD off."""
 from __future__ import annotations
@@ -60,8 +62,10 @@ class Queried:
     before: float    # wall clock just before the client got its lease
 
 
-def lessor_query(procs, ns, name, args, json_out=True) -> Run:
-    argv = [str(lessor_bin()), "query", *args, "--server", SERVER, "--timeout", "20s"]
+def lessor_query(procs, ns, name, args, json_out=True, server=True) -> Run:
+    argv = [str(lessor_bin()), "query", *args, "--timeout", "20s"]
+    if server:
+        argv += ["--server", SERVER]
     if json_out:
         argv.append("--json")
     t0 = time.monotonic()
@@ -123,6 +127,8 @@ def queried(tmp_path_factory) -> Queried:
             "free": lessor_query(procs, client, "q-free", ["ip", FREE]),
             "several": lessor_query(procs, client, "q-several", ["ip", na, FREE]),
             "client-id": lessor_query(procs, client, "q-cid", ["client-id", duid_hex]),
+            "multicast": lessor_query(procs, client, "q-mcast", ["ip", na, "--interface", "c6"],
+                                      server=False),
         }
         (artifacts / "runs.json").write_text(json.dumps(
             {k: [r.rc, r.out, r.err] for k, r in runs.items()}, indent=1))
@@ -194,3 +200,15 @@ def test_query_by_client_id_isc_answers_unknown_query_type(queried):
     (o,) = r.out
     assert r.rc == 1 and o["found"] is False, o
     assert o["status_name"] == "UnknownQueryType" and o["status"] == 7, o
+
+
+def test_query_to_all_dhcp_relay_agents_and_servers_on_the_link(queried):
+    # --interface: the LEASEQUERY goes to ff02::1:2 on c6 (RFC 5007 §4.3.2); ISC answers from
+    # its own address, which `server` names (not the group)
+    r = queried.runs["multicast"]
+    assert r.rc == 0, (r.out, r.err)
+    (o,) = r.out
+    na = next(w for k, w in queried.client.leased if k == "na")
+    assert o["found"] is True and na in [a["address"] for a in o["clients"][0]["addresses"]], o
+    assert not o["server"].startswith("[ff02::1:2"), o
+    assert o["other_answers"] == [], o
