@@ -234,6 +234,74 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ipv6_servers_default_to_547_and_may_name_their_interface() {
+        let v6 = |t: &str| match parse_server(t) {
+            Ok(SocketAddr::V6(a)) => (a.ip().to_string(), a.port(), a.scope_id()),
+            other => panic!("{t}: {other:?}"),
+        };
+        assert_eq!(v6("2001:db8::1"), ("2001:db8::1".into(), 547, 0));
+        assert_eq!(v6("[2001:db8::1]:5547"), ("2001:db8::1".into(), 5547, 0));
+        assert_eq!(v6("ff02::1:2%1"), ("ff02::1:2".into(), 547, 1));
+        assert_eq!(v6("[fe80::1%lo]:600"), ("fe80::1".into(), 600, 1));
+        assert_eq!(
+            parse_server("192.0.2.1"),
+            Ok(SocketAddr::from(([192, 0, 2, 1], 67)))
+        );
+        assert!(parse_server("ff02::1:2%no-such-if0")
+            .unwrap_err()
+            .contains("no interface"));
+        assert!(parse_server("[ff02::1:2%lo]:x").is_err());
+        assert!(parse_server("host%lo").is_err());
+    }
+
+    #[test]
+    fn dhcpv6_values_parse_by_kind() {
+        let any = Ipv6Addr::UNSPECIFIED;
+        let link: Ipv6Addr = "2001:db8:1::1".parse().unwrap();
+        assert_eq!(
+            parse_key6(Kind::Ip, "2001:db8:1::7", link, 0),
+            Ok(QueryKey6::Address {
+                address: "2001:db8:1::7".parse().unwrap(),
+                link
+            })
+        );
+        let duid = Duid::Ll {
+            hardware_type: 1,
+            link_layer_address: vec![2, 0, 0, 0, 0, 7],
+        };
+        assert_eq!(
+            parse_key6(Kind::ClientId, "00:03:00:01:02:00:00:00:00:07", any, 0),
+            Ok(QueryKey6::ClientId {
+                duid: duid.clone(),
+                link: any
+            })
+        );
+        assert_eq!(
+            parse_key6(Kind::RelayId, "00030001020000000007", any, 0),
+            Ok(QueryKey6::RelayId { duid, link: any })
+        );
+        assert_eq!(
+            parse_key6(Kind::RemoteId, "text:cpe-7", any, 9),
+            Ok(QueryKey6::RemoteId {
+                enterprise_number: 9,
+                remote_id: b"cpe-7".to_vec(),
+                link: any
+            })
+        );
+        assert_eq!(
+            parse_key6(Kind::LinkAddress, "2001:db8:1::1", any, 0),
+            Ok(QueryKey6::LinkAddress(link))
+        );
+        assert!(parse_key6(Kind::LinkAddress, "::", any, 0).is_err());
+        assert!(parse_key6(Kind::Ip, "192.0.2.1", any, 0).is_err());
+        assert!(parse_key6(Kind::Mac, "02:00:00:00:00:01", any, 0).is_err());
+        // One octet is no DUID (RFC 8415 §11.1: a type and at least one octet).
+        assert!(parse_key6(Kind::ClientId, "00", any, 0)
+            .unwrap_err()
+            .contains("not a DUID"));
+    }
+
+    #[test]
     fn values_parse_by_kind() {
         assert_eq!(
             parse_key(Kind::Ip, "192.0.2.7", 1),

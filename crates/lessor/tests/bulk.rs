@@ -474,8 +474,8 @@ fn fake_bulk6() -> (u16, std::thread::JoinHandle<()>) {
     let listener = TcpListener::bind("[::1]:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let thread = std::thread::spawn(move || {
-        // Two queries in the test; the listener goes with the thread.
-        for _ in 0..2 {
+        // Three queries in the test; the listener goes with the thread.
+        for _ in 0..3 {
             let Ok((mut conn, _)) = listener.accept() else {
                 return;
             };
@@ -581,6 +581,31 @@ fn bulk_v6_by_relay_id_streams_every_binding_and_failures_exit_1() {
         assert_eq!(v["query"]["value"], "0002000000090102");
         assert_eq!(v["server_id"], "0004".to_string() + &"09".repeat(16));
         assert_eq!(v["cltt_ago"], 60);
+    }
+    // Text: a header, then a row per address as it arrives.
+    let out = bulk(&["relay-id", "0002000000090102", "--server", &server]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    let rows: Vec<&str> = text.lines().collect();
+    assert!(
+        rows[0].starts_with("BINDING") && rows[0].contains("CLIENT-ID"),
+        "{text}"
+    );
+    assert_eq!(rows.len(), 4, "{text}");
+    for want in [
+        "2001:db8:1::3",
+        "01:02:00:00:00:00:03",
+        "30m0s",
+        "1h0m0s",
+        "1m0s ago",
+    ] {
+        assert!(rows[3].contains(want), "{want} missing: {text}");
     }
     let out = bulk(&[
         "link-address",
