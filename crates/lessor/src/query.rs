@@ -54,8 +54,9 @@ pub struct QueryArgs {
     /// root).
     #[arg(long)]
     bind: Option<SocketAddr>,
-    /// Give up after this long ("15s", "1m"). A server not yet seen to answer is retried only
-    /// every 10 s (RFC 4388 §6.6).
+    /// Give up after this long ("15s", "1m"). DHCPv4: a server not yet seen to answer is retried
+    /// only every 10 s (RFC 4388 §6.6). DHCPv6: retransmissions after 1, 2, 4, 8 and 10 s, five
+    /// transmissions in about 25 s (RFC 5007 §4.1.4).
     #[arg(long, default_value = "15s", value_parser = parse_duration)]
     timeout: Duration,
     /// Hardware type of a MAC query (1: Ethernet).

@@ -52,7 +52,8 @@ pub enum QueryKey6 {
 /// Why a [`QueryKey6`] cannot be asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyError6 {
-    /// Query types 3-5 exist only in bulk leasequery over TCP (RFC 5460 §5.3): never over UDP.
+    /// Query types 3-5 are RFC 5460's, bulk leasequery's, over TCP: not sent over UDP (a UDP
+    /// responder answers them UnknownQueryType).
     BulkOnly(QueryType),
     /// QUERY_BY_LINK_ADDRESS with link-address `::` names no link.
     UnspecifiedLink,
