@@ -1,7 +1,7 @@
 //! The DHCPv6 leasequery responder (RFC 5007) behind `Router6`, on a store holding addresses and
 //! delegated prefixes of several clients on two links, in every state, some with a kept relay
 //! chain: no datagram makes it panic, every answer parses, mirrors the query's relay chain and
-//! fits one unfragmented datagram (docs/protocol.md decision 17).
+//! fits one unfragmented datagram (docs/protocol.md decision 24).
 //!
 //! Input: one control octet (bits 0-1: where the query comes from: a relay, an allowed
 //! requester on port 547, one on an ephemeral port, a requester not allowed; bit 2: the

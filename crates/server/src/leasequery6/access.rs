@@ -6,7 +6,7 @@
 //! - The reply goes to the source address (the outermost relay for a relayed query): that is
 //!   the "relay" of the shared rules, in the place of DHCPv4's giaddr.
 //!
-//! Both must be inside `[leasequery6] requesters` (docs/protocol.md decision 16); the
+//! Both must be inside `[leasequery6] requesters` (docs/protocol.md decision 23); the
 //! requester's, the relay's and the server's buckets each give one token per query, and the
 //! query is then charged its work ([`RateLimiter::charge`]).
 

@@ -9,7 +9,7 @@
 //!   16).
 //! - QUERY_BY_ADDRESS: the binding of the address or the delegated prefix containing it
 //!   ([`Snapshot6::containing`]), when active and on that link; the answer is all of that
-//!   client's active bindings on the link (§4.1.2.2, decision 16).
+//!   client's active bindings on the link (§4.1.2.2, decision 23).
 //! - QUERY_BY_CLIENTID: the client's active bindings on the given link; with `::`, on every
 //!   link: one link gives its bindings, several give the list of links and no client data
 //!   (§4.4.1).

@@ -27,7 +27,7 @@ pub enum DropReason {
     /// The server-wide token bucket is empty.
     RateLimitedTotal,
     /// Not even a status reply fits one datagram with the relay chain's Interface-Ids echoed
-    /// (docs/protocol.md decision 17).
+    /// (docs/protocol.md decision 24).
     ReplyTooLarge,
 }
 
@@ -82,9 +82,9 @@ pub struct Counters {
     pub malformed_query: Counter,
     pub not_configured: Counter,
     pub not_allowed: Counter,
-    /// Client data larger than a datagram even cut: UnspecFail (docs/protocol.md decision 17).
+    /// Client data larger than a datagram even cut: UnspecFail (docs/protocol.md decision 24).
     pub too_large: Counter,
-    /// Client data sent without its configured options or relay data to fit (decision 17).
+    /// Client data sent without its configured options or relay data to fit (decision 24).
     pub truncated: Counter,
     /// Index entries the answered queries examined in all (their work).
     pub examined: Counter,

@@ -13,11 +13,11 @@
 //! 5. [`answer`] on the store's durable snapshot: NotConfigured, the client's data, the links
 //!    it is on, or nothing; its work is charged to the buckets (docs/protocol.md decision 14).
 //! 6. [`reply`]: wrapped back through the relay chain (RFC 8415 §19.3) within one unfragmented
-//!    datagram (docs/protocol.md decision 17).
+//!    datagram (docs/protocol.md decision 24).
 //!
 //! A direct query's reply goes to its source address and port (docs/protocol.md decision 8); a
 //! relayed one's to the outermost relay, port 547 (or its source port with RFC 8357's option).
-//! The decisions on the points RFC 5007 leaves open are docs/protocol.md decision 16.
+//! The decisions on the points RFC 5007 leaves open are docs/protocol.md decision 23.
 
 pub mod access;
 pub mod answer;

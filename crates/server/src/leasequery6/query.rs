@@ -30,7 +30,7 @@ pub struct Parsed {
 
 /// The query's key, or the status it is answered with: UnknownQueryType before
 /// MalformedQuery (a query whose type is not known has no required option to miss), both
-/// before any link is looked up (docs/protocol.md decision 16).
+/// before any link is looked up (docs/protocol.md decision 23).
 pub fn classify(q: &Query6<'_>) -> Result<Parsed, u16> {
     let target = match q.query_type {
         QueryType::ByAddress => q.query_options.iter().find_map(|o| match o {

@@ -1,7 +1,7 @@
 //! The LEASEQUERY-REPLY (RFC 5007 §4.4.1, §4.4.2): OPTION_CLIENTID echoed, OPTION_SERVERID,
 //! then one of OPTION_CLIENT_DATA, OPTION_LQ_CLIENT_LINK, OPTION_STATUS_CODE, or nothing (no
 //! client matched). Encoded, relay wrapping included, within [`MAX_DATAGRAM`] octets
-//! ([`fit`], docs/protocol.md decision 17).
+//! ([`fit`], docs/protocol.md decision 24).
 
 use super::validate::Query6;
 use crate::config::{ConfiguredOption6, Link6};
@@ -18,7 +18,7 @@ use std::net::Ipv6Addr;
 use std::sync::Arc;
 
 /// The largest datagram a reply is: the IPv6 minimum MTU (1280, RFC 8200 §5) less the IPv6 and
-/// UDP headers, so no reply needs fragmenting on any path (docs/protocol.md decision 17).
+/// UDP headers, so no reply needs fragmenting on any path (docs/protocol.md decision 24).
 pub const MAX_DATAGRAM: usize = 1232;
 
 /// What the reply is built from besides the query.
@@ -171,7 +171,7 @@ pub enum Fitted {
 }
 
 /// `reply`, wrapped back through `msg`'s relay chain, encoded in at most [`MAX_DATAGRAM`]
-/// octets (docs/protocol.md decision 17): when it does not fit, the client data loses its
+/// octets (docs/protocol.md decision 24): when it does not fit, the client data loses its
 /// configured options, then LQ_RELAY_DATA; when even that does not fit, the client data is
 /// replaced by STATUS_CODE UnspecFail, pointing to bulk leasequery; when not even that fits
 /// (the relays' Interface-Ids echoed take the room), [`Fitted::Unsendable`].

@@ -268,7 +268,7 @@ fn section_4_2_1_discards() {
     assert_eq!(c.dropped(DropReason::NoClientId), 1);
     assert_eq!(c.dropped(DropReason::ForeignServerId), 1);
     assert_eq!(c.dropped(DropReason::NoQuery), 1);
-    // Our own SERVERID is answered (§4.2.1 discards only a foreign one; decision 16).
+    // Our own SERVERID is answered (§4.2.1 discards only a foreign one; decision 23).
     let ours = DhcpOption::ServerId(Duid::parse(&SERVER_DUID).unwrap());
     let m = leasequery(vec![client_id(&duid(200)), ours, query]);
     let r = h.reply(&direct(&m), T0);

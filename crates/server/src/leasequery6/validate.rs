@@ -1,5 +1,5 @@
 //! RFC 5007 §4.2.1: what a LEASEQUERY must carry to be answered at all. A message that fails
-//! here is discarded, whoever sent it (docs/protocol.md decision 16). LEASEQUERY-REPLY never
+//! here is discarded, whoever sent it (docs/protocol.md decision 23). LEASEQUERY-REPLY never
 //! gets this far: the router discards servers' messages (§4.2.2).
 
 use super::counters::DropReason;
@@ -20,7 +20,7 @@ pub struct Query6<'a> {
 
 /// Checks §4.2.1 against this server's DUID (`server_duid`, as sent in OPTION_SERVERID). A
 /// SERVERID naming this server is fine: only a foreign one is discarded (docs/protocol.md
-/// decision 16).
+/// decision 23).
 pub fn read<'a>(m: &'a ClientServerMessage, server_duid: &[u8]) -> Result<Query6<'a>, DropReason> {
     let client_id = m
         .options
