@@ -9,16 +9,18 @@ from 2001:db8:100::/48; only inside the test's namespaces."""
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
+
+import pytest
 
 from harness import addressing
 from harness.capture import check_decode, count, fields, start_capture
-from harness.isc import _bin
+from harness.dhcp6_clients import start_dhclient6
+from harness.isc6 import start_dhcrelay6
+from harness.lessor import LessorServer, Link6, write_config6
+from harness.netns import Topology6
 from harness.scapy_runner import _run_json
 from harness.util import wait_for
-
-from test_serve_v6 import Dhclient6, relayed, start_lessor, stop, write_config  # noqa: F401
 
 SCRIPT = Path(__file__).parent / "harness" / "scapy_lq6.py"
 
@@ -32,42 +34,43 @@ def client_data(reply):
     return found[0]["options"] if found else None
 
 
-def test_leasequery6_answers_for_a_relayed_client(relayed, procs, artifacts):  # noqa: F811
-    client, relay, server = relayed
+@pytest.fixture
+def topo():
+    t = Topology6()
+    try:
+        yield t
+    finally:
+        t.teardown()
+
+
+def test_leasequery6_answers_for_a_relayed_client(topo, procs, artifacts):
     store = artifacts / "lessor.db"
-    config = write_config(artifacts / "lessor.toml", store, f"""
-[dhcp6]
-listen = ["{addressing.SERVER_V6}"]
-options = {{ dns-servers = ["2001:db8::53"] }}
-
-[[dhcp6.link]]
-prefix = "2001:db8:1::/64"
-pools = ["2001:db8:1::1000-2001:db8:1::10ff"]
-prefix-pools = [{{ prefix = "2001:db8:100::/48", delegated-length = 56 }}]
-
+    config = write_config6(
+        artifacts / "lessor.toml", store=store, listen=[addressing.SERVER_V6],
+        options={"dns-servers": ["2001:db8::53"]}, server_lines=['stats-interval = "0s"'],
+        links=[Link6("2001:db8:1::/64", pools=["2001:db8:1::1000-2001:db8:1::10ff"],
+                     prefix_pools=[("2001:db8:100::/48", 56)])])
+    config.write_text(config.read_text() + f"""
 [leasequery6]
 requesters = ["{addressing.RELAY_UP_V6}/128"]
 not-allowed = "not-allowed"
 """)
-    lessor = start_lessor(procs, server, config)
-    procs.start(relay, "dhcrelay6", [_bin("dhcrelay"), "-6", "-d", "-I",
-                                     "-pf", str(artifacts / "dhcrelay6.pid"),
-                                     "-l", "r0", "-u", f"{addressing.SERVER_V6}%r1"])
-    time.sleep(1.0)
-    dh = Dhclient6(client, "c0", artifacts / "dhclient6", prefix=True)
-    dh.start(procs)
-    bound = dh.wait(("BOUND6",), pred=lambda ev: ev.get("new_ip6_address"))
-    assert bound["new_ip6_address"] == "2001:db8:1::1000", bound
+    lessor = LessorServer(procs, topo.server, config, store, ready="dhcp6: listening on")
+    lessor.check()
+    lessor.start(timeout=15)
+    start_dhcrelay6(procs, topo.relay, topo.relay_down_if, topo.relay_up_if, addressing.SERVER_V6,
+                    artifacts / "dhcrelay")
+    start_dhclient6(procs, topo.client, topo.client_if, artifacts / "dhclient6")
 
     def active():
         with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
             rows = db.execute("SELECT prefix_len, lower(hex(duid)) FROM lease6 "
                               "WHERE state = 'active' ORDER BY prefix_len").fetchall()
         return rows if [r[0] for r in rows] == [56, 128] else None
-    rows = wait_for(active, timeout=20, what="an active address and prefix in the store")
+    rows = wait_for(active, timeout=30, what="an active address and prefix in the store")
     duid = rows[0][1]
 
-    cap = start_capture(procs, server, "s0", artifacts / "lq6.pcap",
+    cap = start_capture(procs, topo.server, topo.server_if, artifacts / "lq6.pcap",
                         capture_filter="udp port 547 or udp port 546")
     src, dst = addressing.RELAY_UP_V6, addressing.SERVER_V6
     queries = [
@@ -81,7 +84,7 @@ not-allowed = "not-allowed"
     ]
     for q in queries:
         q.update(src=src, dst=dst)
-    res = {r["name"]: r for r in _run_json(relay, [], queries, 60, artifacts / "scapy_lq6.log",
+    res = {r["name"]: r for r in _run_json(topo.relay, [], queries, 60, artifacts / "scapy_lq6.log",
                                             "leasequery6", script=SCRIPT)}
     pcap = cap.stop()
 
@@ -132,5 +135,6 @@ not-allowed = "not-allowed"
     assert count(pcap, "dhcpv6.msgtype == 14") >= 5, report
     assert count(pcap, "dhcpv6.msgtype == 15") >= 5, report
 
-    out = stop(lessor)
+    lessor.stop()
+    out = lessor.output()
     assert "stats leasequery6: received=6 relayed=1 by-address=5 by-client-id=1 client-data=4" in out, out
