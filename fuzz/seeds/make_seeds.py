@@ -202,9 +202,32 @@ udp6_seeds = {
     ]),
 }
 
+
+# leasequery6: one control octet (bits 0-1 where from: 0 the relay 2001:db8:ff::1, 1-2 an allowed
+# requester, 3 one not allowed; bit 2 NotAllowed replies), then one LEASEQUERY.
+def lq6(query_type, link, *query_options, extra=b""):
+    lq_query = v6_opt(44, bytes([query_type]) + link + b"".join(query_options))
+    return v6(14, v6_opt(1, bytes.fromhex("00030001020000000099")) + lq_query + extra)
+
+
+def iaaddr(addr):
+    return v6_opt(5, addr + struct.pack("!II", 0, 0))
+
+
+LINK1 = bytes.fromhex("20010db8000100000000000000000001")
+leasequery6_seeds = {
+    "by_address": bytes([1]) + lq6(1, bytes(16), iaaddr(bytes.fromhex("20010db8000100000000000000001001")),
+                                   v6_opt(6, struct.pack("!HHH", 23, 24, 47))),
+    "in_prefix_on_link": bytes([2]) + lq6(1, LINK1, iaaddr(bytes.fromhex("20010db8010002000001000000000007"))),
+    "by_client_id_relayed": bytes([0]) + relay_forw(lq6(2, bytes(16), v6_opt(1, CLIENT_DUID),
+                                                        v6_opt(6, struct.pack("!H", 47)), extra=SID)),
+    "not_allowed_unknown_type": bytes([3 | 4]) + lq6(9, bytes(16)),
+}
+
 for target, seeds in {"v4_parse": v4_seeds, "v6_parse": v6_seeds, "framing": framing_seeds,
                       "udp4": udp4_seeds, "leasequery4": leasequery4_seeds, "bulk4": bulk4_seeds,
-                      "v4_index": v4_seeds, "udp6": udp6_seeds}.items():
+                      "v4_index": v4_seeds, "udp6": udp6_seeds,
+                      "leasequery6": leasequery6_seeds}.items():
     d = os.path.join(ROOT, target)
     os.makedirs(d, exist_ok=True)
     for name, data in seeds.items():

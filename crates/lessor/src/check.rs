@@ -67,6 +67,15 @@ fn summary(c: &config::Config) -> Vec<String> {
         _ => lines.push("leasequery4: no requesters allowed (nobody is answered)".into()),
     }
     lines.push(dhcp6(c));
+    if let Some(l) = &c.leasequery6 {
+        lines.push(match l.requesters.is_empty() {
+            true => "leasequery6: no requesters allowed (nobody is answered)".into(),
+            false => {
+                let who: Vec<String> = l.requesters.iter().map(|n| n.to_string()).collect();
+                format!("leasequery6: answers {}", who.join(", "))
+            }
+        });
+    }
     lines
 }
 

@@ -196,3 +196,36 @@ fn a_broken_dhcp6_section_fails_with_file_line_and_key() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_broken_leasequery6_section_fails_with_file_line_and_key() {
+    let out = lessor().arg("check").arg(example()).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("leasequery6: answers 2001:db8:ff::/64"),
+        "{stdout}"
+    );
+    let dir = std::env::temp_dir().join(format!("lessor-cli-lq6-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("badlq6.toml");
+    let text = std::fs::read_to_string(example()).unwrap();
+    assert!(text.contains("requesters = [\"2001:db8:ff::/64\"]"));
+    std::fs::write(
+        &bad,
+        text.replace(
+            "requesters = [\"2001:db8:ff::/64\"]",
+            "requesters = [\"2001:db8:ff::/64\", \"192.0.2.0/24\"]",
+        ),
+    )
+    .unwrap();
+    let out = lessor().arg("check").arg(&bad).output().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(
+            "badlq6.toml:84:35: leasequery6.requesters[1]: 192.0.2.0/24 is IPv4: DHCPv6 leasequery is asked over IPv6"
+        ),
+        "{stderr}"
+    );
+}

@@ -76,8 +76,8 @@ pub enum Route6 {
     /// A client's SOLICIT, REQUEST, CONFIRM, RENEW, REBIND, RELEASE, DECLINE or
     /// INFORMATION-REQUEST, direct or relayed.
     Dhcp(Message6),
-    /// A LEASEQUERY (RFC 5007), direct or relayed; counted and dropped until the DHCPv6
-    /// leasequery responder answers it.
+    /// A LEASEQUERY (RFC 5007), direct or relayed, for [`crate::leasequery6::Responder6`]
+    /// (which refuses ACTIVELEASEQUERY and STARTTLS, TCP's).
     Leasequery(Message6),
     /// Nothing any service answers (counted by the router).
     Discard(Discard),

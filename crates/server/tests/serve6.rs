@@ -396,3 +396,127 @@ fn an_unreadable_lease6_row_quarantines_the_links_and_the_quarantine_is_kept() {
     store.close().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A LEASEQUERY-REPLY's OPTION_CLIENT_DATA.
+fn client_data(m: &ClientServerMessage) -> Option<Vec<DhcpOption>> {
+    m.options.iter().find_map(|o| match o {
+        DhcpOption::ClientData(v) => Some(v.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn serve_answers_leasequery6_direct_and_relayed() {
+    use lessor_wire::v6::QueryType;
+    let dir = std::env::temp_dir().join(format!("lessor-serve-lq6-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("leases.db");
+    let text = format!(
+        "[server]\nstore = \"{}\"\nstats-interval = \"0s\"\n\n[dhcp6]\nlisten = [\"2001:db8::1\"]\n\n[leasequery6]\nrequesters = [\"::1/128\", \"fe80::c1/128\"]\n",
+        db.display()
+    );
+    let mut config = config::parse(&text, "serve-lq6.toml").unwrap();
+    let port = free_port();
+    config.dhcp6 = Some(dhcp6(port));
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let server = {
+        let (lines, stop) = (Arc::clone(&lines), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            serve::run(&config, &stop, &|l: &str| {
+                lines.lock().unwrap().push(l.to_string())
+            })
+        })
+    };
+    wait_for(&lines, "dhcp6: listening on");
+    let to = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
+    let relay = UdpSocket::bind("[::1]:0").unwrap();
+    relay
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    relay
+        .send_to(&relayed(client(MessageType::Solicit, vec![])), to)
+        .unwrap();
+    let server_id = answer(&relay)
+        .options
+        .into_iter()
+        .find(|o| matches!(o, DhcpOption::ServerId(_)))
+        .unwrap();
+    relay
+        .send_to(&relayed(client(MessageType::Request, vec![server_id])), to)
+        .unwrap();
+    let reply = answer(&relay);
+    let address = reply
+        .options
+        .iter()
+        .find_map(|o| match o {
+            DhcpOption::IaNa { options, .. } => options.iter().find_map(|i| match i {
+                DhcpOption::IaAddr { address, .. } => Some(*address),
+                _ => None,
+            }),
+            _ => None,
+        })
+        .expect("an address");
+
+    let requester = UdpSocket::bind("[::1]:0").unwrap();
+    requester
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let query = |oro: Vec<u16>| {
+        Repr::ClientServer(ClientServerMessage {
+            msg_type: MessageType::Leasequery,
+            transaction_id: 0x0001_0203,
+            options: vec![
+                DhcpOption::ClientId(Duid::Ll {
+                    hardware_type: 1,
+                    link_layer_address: vec![2, 0, 0, 0, 0, 0x99],
+                }),
+                DhcpOption::LqQuery {
+                    query_type: QueryType::ByAddress,
+                    link_address: Ipv6Addr::UNSPECIFIED,
+                    options: vec![
+                        DhcpOption::IaAddr {
+                            address,
+                            preferred_lifetime: 0,
+                            valid_lifetime: 0,
+                            options: vec![],
+                        },
+                        DhcpOption::Oro(oro),
+                    ],
+                },
+            ],
+        })
+    };
+    // Direct: the answer comes to the source port (docs/protocol.md decision 8).
+    requester.send_to(&query(vec![47]).to_vec(), to).unwrap();
+    let mut buf = [0u8; 2048];
+    let (n, _) = requester.recv_from(&mut buf).expect("a LEASEQUERY-REPLY");
+    let Repr::ClientServer(r) = Repr::from_bytes(&buf[..n]).unwrap() else {
+        panic!("not a LEASEQUERY-REPLY");
+    };
+    assert_eq!(r.msg_type, MessageType::LeasequeryReply);
+    assert_eq!(r.transaction_id, 0x0001_0203);
+    let data = client_data(&r).expect("client data");
+    assert_eq!(data.iter().filter(|o| o.code() == 5).count(), 1);
+    assert_eq!(data.iter().filter(|o| o.code() == 26).count(), 1);
+    assert!(data.iter().any(|o| matches!(
+        o,
+        DhcpOption::LqRelayData { peer_address, .. } if *peer_address == Ipv6Addr::LOCALHOST
+    )));
+    // Relayed (the requester behind the relay is fe80::c1): back in RELAY-REPL to the relay's
+    // source port (RFC 8357 option).
+    relay.send_to(&relayed(query(vec![])), to).unwrap();
+    let r = answer(&relay);
+    assert_eq!(r.msg_type, MessageType::LeasequeryReply);
+    assert!(client_data(&r).is_some());
+
+    stop.store(true, Ordering::Relaxed);
+    server.join().unwrap().unwrap();
+    let said = lines.lock().unwrap().join("\n");
+    assert!(
+        said.contains("stats leasequery6: received=2 relayed=1 by-address=2 client-data=2"),
+        "{said}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,5 +1,5 @@
 //! The configuration file as written: TOML sections by family and protocol (`[server]` for what
-//! is shared, `[dhcp4]`, `[leasequery4]`, `[dhcp6]`; `[leasequery6]` will join them), kebab-case
+//! is shared, `[dhcp4]`, `[leasequery4]`, `[dhcp6]`, `[leasequery6]`), kebab-case
 //! keys, every default stated here once (and in docs/configuration.md). Unknown keys are errors,
 //! so a typo never silently falls back to a default. The earlier layout (`[server] identifier`,
 //! `[leasequery]`) still loads, with a warning that says what to rename.
@@ -20,6 +20,7 @@ pub struct File {
     /// The earlier name of `[leasequery4]` (read, with a warning).
     pub leasequery: Option<Leasequery>,
     pub dhcp6: Option<Dhcp6>,
+    pub leasequery6: Option<Leasequery6>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -509,4 +510,49 @@ pub struct Reservation6 {
     pub prefixes: Vec<Ipv6Net>,
     #[serde(default)]
     pub options: toml::Table,
+}
+
+/// `[leasequery6]`: the DHCPv6 leasequery responder (RFC 5007) on the `[dhcp6]` sockets,
+/// answering as `[dhcp6]`'s server DUID.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Leasequery6 {
+    /// Addresses and prefixes allowed to send LEASEQUERY: the requester and, for a relayed
+    /// query, the relay the reply goes to (docs/protocol.md decision 23).
+    #[serde(default)]
+    pub requesters: Vec<IpNet>,
+    /// Option codes never returned in client data, even when the query's ORO asks for them
+    /// (RFC 5007 §4.4.2's "sensitive options"; 47, LQ_RELAY_DATA, may be listed).
+    #[serde(default)]
+    pub sensitive_options: Vec<u16>,
+    #[serde(default)]
+    pub rate_limit: RateLimit,
+    /// What a requester outside `requesters` gets (RFC 5007 §4.4.1).
+    #[serde(default)]
+    pub not_allowed: NotAllowed6,
+    /// What a LEASEQUERY that came inside a RELAY-FORW gets (RFC 5007 §5).
+    #[serde(default)]
+    pub relayed: Relayed6,
+}
+
+/// `[leasequery6] not-allowed`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotAllowed6 {
+    /// No reply (RFC 5007 §4.4.1 "MAY discard").
+    #[default]
+    Discard,
+    /// A LEASEQUERY-REPLY with status NotAllowed.
+    NotAllowed,
+}
+
+/// `[leasequery6] relayed`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Relayed6 {
+    /// Answered back through the relay chain.
+    #[default]
+    Answer,
+    /// No reply (RFC 5007 §5 "MAY be configured to discard relayed LEASEQUERY messages").
+    Discard,
 }

@@ -593,3 +593,55 @@ fn rate_limits_default_to_dhcp4s_and_a_zero_burst_is_refused() {
     assert_eq!((r.per_client, r.per_relay, r.per_relay_burst), (0, 5, 9));
     assert_eq!(keys(&text), ["dhcp6.rate-limit.per-relay-burst"]);
 }
+
+const LQ6: &str = r#"
+[leasequery6]
+requesters = ["2001:db8:ff::/64", "2001:db8:fe::5/128"]
+sensitive-options = [47, 23]
+not-allowed = "not-allowed"
+relayed = "discard"
+"#;
+
+#[test]
+fn leasequery6_loads_with_its_defaults_and_choices() {
+    let c = parse(&format!("{GOOD6}{LQ6}"), "t.toml").unwrap();
+    let l = c.leasequery6.unwrap();
+    assert_eq!(l.requesters.len(), 2);
+    assert_eq!(l.sensitive_options, vec![47, 23]);
+    assert_eq!(l.not_allowed, schema::NotAllowed6::NotAllowed);
+    assert_eq!(l.relayed, schema::Relayed6::Discard);
+    assert_eq!(l.rate_limit.per_requester, 5_000);
+    let c = parse(&format!("{GOOD6}\n[leasequery6]\n"), "t.toml").unwrap();
+    let l = c.leasequery6.unwrap();
+    assert!(l.requesters.is_empty() && l.sensitive_options.is_empty());
+    assert_eq!(l.not_allowed, schema::NotAllowed6::Discard);
+    assert_eq!(l.relayed, schema::Relayed6::Answer);
+}
+
+#[test]
+fn leasequery6_mistakes_are_located() {
+    let text = format!("{GOOD6}{LQ6}");
+    let base = text.lines().position(|l| l == "[leasequery6]").unwrap() + 1;
+    let bad = text
+        .replace("\"2001:db8:fe::5/128\"", "\"192.0.2.0/24\"")
+        .replace("[47, 23]", "[47, 0]")
+        .replace("relayed = \"discard\"", "rate-limit = { total = 0 }");
+    assert_eq!(
+        found(&bad),
+        vec![
+            ("leasequery6.requesters[1]".to_string(), base + 1),
+            ("leasequery6.sensitive-options[1]".to_string(), base + 2),
+            ("leasequery6.rate-limit".to_string(), base + 4),
+        ]
+    );
+    let e = errors(&bad);
+    assert!(e[0].message.contains("is IPv4"), "{}", e[0]);
+    // A choice that does not exist is refused at its line.
+    let e = one_error(&text.replace("\"not-allowed\"\n", "\"refuse\"\n"));
+    assert!(e.message.contains("unknown variant `refuse`"), "{e}");
+    assert_eq!(e.position.unwrap().line, base + 3);
+    // Without [dhcp6] there is no socket and no server DUID to answer with.
+    let e = one_error(LQ6);
+    assert_eq!(e.key.to_string(), "leasequery6");
+    assert!(e.message.contains("needs [dhcp6]"), "{e}");
+}

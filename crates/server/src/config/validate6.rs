@@ -735,6 +735,40 @@ fn across_links(
     }
 }
 
+/// Checks `[leasequery6]`: IPv6 requesters, option codes, rate limits above 0, and a
+/// `[dhcp6]` whose sockets and server DUID it answers with.
+pub fn leasequery6(l: &schema::Leasequery6, has_dhcp6: bool, out: &mut Vec<Finding>) {
+    let root = KeyPath::default().key("leasequery6");
+    if !has_dhcp6 {
+        out.push((
+            root.clone(),
+            "needs [dhcp6]: leasequery is answered on its sockets, with its server DUID".into(),
+        ));
+    }
+    for (i, net) in l.requesters.iter().enumerate() {
+        if let ipnet::IpNet::V4(net) = net {
+            out.push((
+                root.key("requesters").index(i),
+                format!("{net} is IPv4: DHCPv6 leasequery is asked over IPv6"),
+            ));
+        }
+    }
+    for (i, code) in l.sensitive_options.iter().enumerate() {
+        if *code == 0 {
+            out.push((
+                root.key("sensitive-options").index(i),
+                "0 is not an option code".into(),
+            ));
+        }
+    }
+    if l.rate_limit.per_requester == 0 || l.rate_limit.total == 0 {
+        out.push((
+            root.key("rate-limit"),
+            "a rate limit of 0 answers nobody: remove the requesters instead".into(),
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

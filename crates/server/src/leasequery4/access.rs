@@ -37,7 +37,7 @@ use crate::token_bucket::{Bucket, Limit, COST};
 use ipnet::IpNet;
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Most requester buckets kept at once.
@@ -70,13 +70,16 @@ impl AllowList {
         AllowList { nets }
     }
 
-    /// Whether `a` is inside one of the configured prefixes.
-    pub fn contains(&self, a: Ipv4Addr) -> bool {
-        self.nets.iter().any(|n| n.contains(&IpAddr::V4(a)))
+    /// Whether `a` (either family: the DHCPv6 responder shares this list's code) is inside one
+    /// of the configured prefixes.
+    pub fn contains(&self, a: impl Into<IpAddr>) -> bool {
+        let a = a.into();
+        self.nets.iter().any(|n| n.contains(&a))
     }
 
-    /// The strict rule above: the source and giaddr are both allowed.
-    pub fn allows(&self, source: Ipv4Addr, giaddr: Ipv4Addr) -> bool {
+    /// The strict rule above: the source and giaddr (for DHCPv6, where the reply goes) are both
+    /// allowed.
+    pub fn allows<A: Into<IpAddr>>(&self, source: A, giaddr: A) -> bool {
         self.contains(source) && self.contains(giaddr)
     }
 }
@@ -120,7 +123,7 @@ impl BuildHasher for AddressHashing {
     }
 }
 
-/// See [`AddressHashing`]; an IPv4 address hashes as its four octets.
+/// See [`AddressHashing`]; an address hashes as its octets.
 #[derive(Debug)]
 struct AddressHasher {
     keys: (u64, u64),
@@ -140,16 +143,22 @@ impl Hasher for AddressHasher {
     }
 }
 
+/// What buckets are keyed by: an IPv4 or an IPv6 address.
+pub trait Address: Copy + Eq + Hash + Ord + std::fmt::Debug {}
+
+impl Address for Ipv4Addr {}
+impl Address for std::net::Ipv6Addr {}
+
 /// Buckets by address, at most `max` of them (see the module docs, "Bounded memory").
 #[derive(Debug)]
-struct Buckets {
+struct Buckets<A> {
     limit: Limit,
-    map: HashMap<Ipv4Addr, Bucket, AddressHashing>,
+    map: HashMap<A, Bucket, AddressHashing>,
     max: usize,
 }
 
-impl Buckets {
-    fn new(limit: Limit, max: usize) -> Buckets {
+impl<A: Address> Buckets<A> {
+    fn new(limit: Limit, max: usize) -> Buckets<A> {
         Buckets {
             limit,
             map: HashMap::with_hasher(AddressHashing::new()),
@@ -157,7 +166,7 @@ impl Buckets {
         }
     }
 
-    fn get(&mut self, a: Ipv4Addr, now_ms: u64) -> &mut Bucket {
+    fn get(&mut self, a: A, now_ms: u64) -> &mut Bucket {
         if !self.map.contains_key(&a) && self.map.len() >= self.max {
             self.evict(now_ms);
         }
@@ -167,12 +176,12 @@ impl Buckets {
             .or_insert_with(|| Bucket::full(limit, now_ms))
     }
 
-    fn take(&mut self, a: Ipv4Addr, now_ms: u64) -> bool {
+    fn take(&mut self, a: A, now_ms: u64) -> bool {
         let limit = self.limit;
         self.get(a, now_ms).take(limit, now_ms)
     }
 
-    fn charge(&mut self, a: Ipv4Addr, milli: i64, now_ms: u64) {
+    fn charge(&mut self, a: A, milli: i64, now_ms: u64) {
         let limit = self.limit;
         self.get(a, now_ms).charge(limit, milli, now_ms);
     }
@@ -193,19 +202,20 @@ impl Buckets {
     }
 }
 
-/// The rate limits: per requester, per relay, in all.
+/// The rate limits: per requester, per relay, in all; by IPv4 address (the default) or by IPv6
+/// address (the DHCPv6 responder, where the "relay" is where the reply goes).
 #[derive(Debug)]
-pub struct RateLimiter {
-    requesters: Buckets,
-    relays: Buckets,
+pub struct RateLimiter<A = Ipv4Addr> {
+    requesters: Buckets<A>,
+    relays: Buckets<A>,
     total_limit: Limit,
     total: Bucket,
 }
 
-impl RateLimiter {
+impl<A: Address> RateLimiter<A> {
     /// `per_requester` (also the rate of each relay's bucket) and `total` in tokens per
     /// second, each bucket holding [`BURST_SECONDS`] of its rate.
-    pub fn new(per_requester: u32, total: u32) -> RateLimiter {
+    pub fn new(per_requester: u32, total: u32) -> RateLimiter<A> {
         RateLimiter::with_capacity(per_requester, total, BURST_SECONDS, MAX_BUCKETS)
     }
 
@@ -216,7 +226,7 @@ impl RateLimiter {
         total: u32,
         burst_seconds: u32,
         max_buckets: usize,
-    ) -> RateLimiter {
+    ) -> RateLimiter<A> {
         let total_limit = Limit::with_seconds(total, burst_seconds);
         let each = Limit::with_seconds(per_requester, burst_seconds);
         RateLimiter {
@@ -228,12 +238,7 @@ impl RateLimiter {
     }
 
     /// Takes one token for a query from `requester` whose replies go to `giaddr`, at `now_ms`.
-    pub fn check(
-        &mut self,
-        requester: Ipv4Addr,
-        giaddr: Ipv4Addr,
-        now_ms: u64,
-    ) -> Result<(), Limited> {
+    pub fn check(&mut self, requester: A, giaddr: A, now_ms: u64) -> Result<(), Limited> {
         if !self.requesters.take(requester, now_ms) {
             return Err(Limited::Requester);
         }
@@ -248,7 +253,7 @@ impl RateLimiter {
 
     /// Charges the work of a query [`RateLimiter::check`] let through: `examined` index entries
     /// ([`work_cost`]) from the same three buckets, never refused.
-    pub fn charge(&mut self, requester: Ipv4Addr, giaddr: Ipv4Addr, examined: usize, now_ms: u64) {
+    pub fn charge(&mut self, requester: A, giaddr: A, examined: usize, now_ms: u64) {
         let milli = work_cost(examined);
         if milli == 0 {
             return;

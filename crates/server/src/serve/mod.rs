@@ -7,7 +7,7 @@
 //! - [`udp4`]: the DHCPv4 sockets, each datagram through [`crate::router4::Router4`] to the
 //!   DHCP engine or the leasequery responder.
 //! - [`udp6`]: the `[dhcp6]` sockets the same way, each datagram through
-//!   [`crate::router6::Router6`] to the DHCPv6 engine (leasequery6 joins it there).
+//!   [`crate::router6::Router6`] to the DHCPv6 engine or the DHCPv6 leasequery responder.
 //! - [`bulk`]: the TCP listeners of bulk leasequery (`lessor_net::tcp` with
 //!   [`crate::bulk4::service`]); RFC 5460 and active leasequery are further services on the same
 //!   listener type.

@@ -2,14 +2,15 @@
 //! interfaces joining ff02::1:2 and ff05::1:3 for direct clients), receive threads that route
 //! each datagram once ([`Router6`]) to the DHCPv6 engine (one state machine under one lock) and
 //! the sending of what it returns: at once, outside every lock, or once durable through the
-//! [`GroupOutbox`]. Leasequery (RFC 5007) is routed, counted and dropped until its responder
-//! exists.
+//! [`GroupOutbox`]. Leasequery (RFC 5007) goes to [`Responder6`], outside the engine's lock,
+//! and its reply is sent with the others, outside every lock (as in `udp4`).
 
 use super::{GroupOutbox, ServeError};
 use crate::config::{Config, Dhcp6, ServerDuid};
 use crate::dhcp6::duid::{self, Source};
 use crate::dhcp6::quarantine::{self, Quarantine6};
 use crate::dhcp6::{Engine6, Output};
+use crate::leasequery6::Responder6;
 use crate::router6::{Route6, Router6};
 use crate::stats::Report;
 use lessor_net::udp::{self, Family, OpenError, Receivers, Sender, Sockets, V6Options};
@@ -37,6 +38,7 @@ pub(super) struct Udp6 {
     sockets: Arc<udp::Counters>,
     /// The engine's counters, shared with its store completions: read without its lock.
     engine_counters: Arc<crate::dhcp6::Counters>,
+    responder: Arc<Responder6>,
 }
 
 impl Udp6 {
@@ -59,6 +61,9 @@ impl Udp6 {
         if let Some(report) = refused {
             log(&format!("warning: {report}"));
         }
+        if let Some(report) = self.responder.take_drop_report(now.ms) {
+            log(&format!("warning: {report}"));
+        }
     }
 
     /// A receive thread that ended while the service runs, as a line for the log.
@@ -72,6 +77,7 @@ impl Udp6 {
             ("udp6", &*self.sockets as &dyn Report),
             ("router6", self.router.counters() as &dyn Report),
             ("dhcp6", &*self.engine_counters as &dyn Report),
+            ("leasequery6", &**self.responder.counters() as &dyn Report),
         ]
     }
 
@@ -243,6 +249,11 @@ pub(super) fn start(
     // REPLYs that commit leave from the store's writer once durable: those of one commit
     // together.
     let durable = GroupOutbox::attach(Arc::clone(&sender) as Arc<dyn Transmit>, store);
+    let responder = Arc::new(Responder6::new(
+        config,
+        Arc::clone(store),
+        server_duid.clone(),
+    ));
     let mut engine = Engine6::new(d, Arc::clone(store), sockets.interfaces(), server_duid);
     engine.quarantine(quarantine);
     let engine_counters = Arc::clone(engine.counters());
@@ -267,6 +278,7 @@ pub(super) fn start(
             engine: Arc::clone(&engine),
             sender: Arc::clone(&sender),
             durable: Arc::clone(&durable),
+            responder: Arc::clone(&responder),
             clock,
             pending: Vec::with_capacity(udp::BATCH),
             now: None,
@@ -279,6 +291,7 @@ pub(super) fn start(
         router,
         sockets: counters,
         engine_counters,
+        responder,
     }))
 }
 
@@ -289,6 +302,7 @@ struct Handler6 {
     sender: Arc<Sender>,
     /// Where REPLYs go once durable.
     durable: Arc<GroupOutbox>,
+    responder: Arc<Responder6>,
     clock: Clock,
     /// Replies computed and not sent yet.
     pending: Vec<Outgoing>,
@@ -300,26 +314,35 @@ impl udp::Handler for Handler6 {
     fn datagram(&mut self, rx: Received<'_>) {
         let now = *self.now.get_or_insert_with(|| self.clock.now());
         // Parsed here, outside the engine's lock.
-        if let Route6::Dhcp(message) = self.router.route(&rx) {
-            let (_, output) = self
-                .engine
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .handle_at(&message, now);
-            match output {
-                Output::Nothing => {}
-                Output::Now(reply) => self.pending.push(reply),
-                Output::WhenDurable(reply, deferred) => {
-                    let durable = Arc::clone(&self.durable);
-                    deferred.on_durable(move |result| {
-                        if result.is_ok() {
-                            durable.send(reply);
-                        }
-                    });
+        match self.router.route(&rx) {
+            Route6::Dhcp(message) => {
+                let (_, output) = self
+                    .engine
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .handle_at(&message, now);
+                match output {
+                    Output::Nothing => {}
+                    Output::Now(reply) => self.pending.push(reply),
+                    Output::WhenDurable(reply, deferred) => {
+                        let durable = Arc::clone(&self.durable);
+                        deferred.on_durable(move |result| {
+                            if result.is_ok() {
+                                durable.send(reply);
+                            }
+                        });
+                    }
                 }
             }
+            // Not under the engine's lock: the responder reads a snapshot and locks only its
+            // rate limiter, released before it returns; the reply is sent with the others.
+            Route6::Leasequery(message) => {
+                if let Some(reply) = self.responder.handle(&message, now.wall, now.ms) {
+                    self.pending.push(reply);
+                }
+            }
+            Route6::Discard(_) => {}
         }
-        // Route6::Leasequery is counted by the router; its responder is issue 14's.
         if self.pending.len() >= FLUSH_AT {
             self.sender.send_batch(&mut self.pending);
         }
