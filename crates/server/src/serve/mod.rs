@@ -20,6 +20,7 @@ mod bulk;
 mod outbox;
 mod privileges;
 mod report;
+mod udp;
 mod udp4;
 mod udp6;
 pub mod watch;

@@ -4,15 +4,15 @@
 //! answered in parallel and a burst of them never holds up clients), and the sending of what
 //! they return: at once, outside every lock, or once durable through the [`GroupOutbox`].
 
+use super::udp as udp_shell;
 use super::{GroupOutbox, ServeError};
-use crate::config::schema::Dhcp4;
 use crate::config::Config;
-use crate::dhcp4::{Engine4, Output, Quarantine};
+use crate::dhcp4::{Engine4, Quarantine};
 use crate::leasequery4::reply::PrlCaches;
 use crate::leasequery4::Responder4;
 use crate::router4::{Route4, Router4};
 use crate::stats::Report;
-use lessor_net::udp::{self, Family, OpenError, Receivers, Sender, Sockets, V6Options};
+use lessor_net::udp::{self, Family, Receivers, Sender, Sockets, V6Options};
 use lessor_net::{Clock, Now, Outgoing, Received, Transmit};
 use lessor_store::Store;
 use std::net::IpAddr;
@@ -81,22 +81,13 @@ impl Udp4 {
     }
 }
 
-/// Receive threads per socket: `dhcp4.receive-threads`, else half the CPUs available (the
-/// kernel's network work, the store writer and other processes need the rest), 1 to 4.
-fn receive_threads(raw: &Dhcp4) -> usize {
-    raw.receive_threads.map(usize::from).unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 4))
-    })
-}
-
-/// Opens the `[dhcp4]` sockets; `None` without `[dhcp4]`. A port another process holds is
-/// refused ([`ServeError::Refused`]).
+/// Opens the `[dhcp4]` sockets; `None` without `[dhcp4]`.
 pub(super) fn open(config: &Config) -> Result<Option<Sockets>, ServeError> {
     let Some(raw) = config.file.dhcp4.as_ref() else {
         return Ok(None);
     };
     let listen: Vec<IpAddr> = raw.listen.iter().copied().map(IpAddr::V4).collect();
-    Sockets::open(
+    udp_shell::open(
         Family::V4,
         &listen,
         &raw.interfaces,
@@ -104,10 +95,6 @@ pub(super) fn open(config: &Config) -> Result<Option<Sockets>, ServeError> {
         &V6Options::default(),
     )
     .map(Some)
-    .map_err(|e| match e {
-        OpenError::Held { .. } => ServeError::Refused(format!("{e}; refusing to start")),
-        e => ServeError::Sockets(e.to_string()),
-    })
 }
 
 /// Starts the threads of the `[dhcp4]` sockets [`open`] returned; `None` without them.
@@ -144,7 +131,7 @@ pub(super) fn start(
         .map_or(identifier, |l| l.server_identifier);
     let responder = Arc::new(Responder4::new(config, Arc::clone(store), lq_identifier));
     let router = Arc::new(Router4::for_config(config));
-    let threads = receive_threads(raw);
+    let threads = udp_shell::receive_threads(raw.receive_threads);
     for socket in sockets.iter() {
         log(&format!(
             "dhcp4: listening on {} ({threads} receive thread(s), receive buffer {} KiB)",
@@ -214,18 +201,7 @@ impl udp::Handler for Handler4 {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .handle_at(&message, now);
-                match output {
-                    Output::Nothing => {}
-                    Output::Now(reply) => self.pending.push(reply),
-                    Output::WhenDurable(reply, durable) => {
-                        let acks = Arc::clone(&self.acks);
-                        durable.on_durable(move |result| {
-                            if result.is_ok() {
-                                acks.send(reply);
-                            }
-                        });
-                    }
-                }
+                udp_shell::dispatch(output, &mut self.pending, &self.acks);
             }
             Route4::Leasequery(message) => {
                 self.pending.extend(self.responder.handle_cached(

@@ -5,15 +5,16 @@
 //! [`GroupOutbox`]. Leasequery (RFC 5007) goes to [`Responder6`], outside the engine's lock,
 //! and its reply is sent with the others, outside every lock (as in `udp4`).
 
+use super::udp as udp_shell;
 use super::{GroupOutbox, ServeError};
-use crate::config::{Config, Dhcp6, ServerDuid};
+use crate::config::{Config, ServerDuid};
 use crate::dhcp6::duid::{self, Source};
 use crate::dhcp6::quarantine::{self, Quarantine6};
-use crate::dhcp6::{Engine6, Output};
+use crate::dhcp6::Engine6;
 use crate::leasequery6::Responder6;
 use crate::router6::{Route6, Router6};
 use crate::stats::Report;
-use lessor_net::udp::{self, Family, OpenError, Receivers, Sender, Sockets, V6Options};
+use lessor_net::udp::{self, Family, Receivers, Sender, Sockets, V6Options};
 use lessor_net::{Clock, Now, Outgoing, Received, Transmit};
 use lessor_store::{LoadReport, Store};
 use lessor_wire::v6::Duid;
@@ -87,15 +88,7 @@ impl Udp6 {
     }
 }
 
-/// Receive threads per socket: `dhcp6.receive-threads`, else as for DHCPv4.
-fn receive_threads(d: &Dhcp6) -> usize {
-    d.receive_threads.map(usize::from).unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 4))
-    })
-}
-
-/// Opens the `[dhcp6]` sockets; `None` without `[dhcp6]`. A port another process holds is
-/// refused ([`ServeError::Refused`]).
+/// Opens the `[dhcp6]` sockets; `None` without `[dhcp6]`.
 pub(super) fn open(config: &Config) -> Result<Option<Sockets>, ServeError> {
     let Some(d) = config.dhcp6.as_ref() else {
         return Ok(None);
@@ -105,12 +98,7 @@ pub(super) fn open(config: &Config) -> Result<Option<Sockets>, ServeError> {
         groups: GROUPS.to_vec(),
         ..V6Options::default()
     };
-    Sockets::open(Family::V6, &listen, &d.interfaces, d.port, &v6)
-        .map(Some)
-        .map_err(|e| match e {
-            OpenError::Held { .. } => ServeError::Refused(format!("{e}; refusing to start")),
-            e => ServeError::Sockets(e.to_string()),
-        })
+    udp_shell::open(Family::V6, &listen, &d.interfaces, d.port, &v6).map(Some)
 }
 
 /// The host's interfaces and their link-layer addresses as /sys/class/net tells them.
@@ -259,7 +247,7 @@ pub(super) fn start(
     let engine_counters = Arc::clone(engine.counters());
     let engine = Arc::new(Mutex::new(engine));
     let router = Arc::new(Router6::new());
-    let threads = receive_threads(d);
+    let threads = udp_shell::receive_threads(d.receive_threads);
     for socket in sockets.iter() {
         log(&format!(
             "dhcp6: listening on {} ({threads} receive thread(s), receive buffer {} KiB)",
@@ -321,18 +309,7 @@ impl udp::Handler for Handler6 {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .handle_at(&message, now);
-                match output {
-                    Output::Nothing => {}
-                    Output::Now(reply) => self.pending.push(reply),
-                    Output::WhenDurable(reply, deferred) => {
-                        let durable = Arc::clone(&self.durable);
-                        deferred.on_durable(move |result| {
-                            if result.is_ok() {
-                                durable.send(reply);
-                            }
-                        });
-                    }
-                }
+                udp_shell::dispatch(output, &mut self.pending, &self.durable);
             }
             // Not under the engine's lock: the responder reads a snapshot and locks only its
             // rate limiter, released before it returns; the reply is sent with the others.
