@@ -4,6 +4,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod bulk;
 pub mod bulk4;
 pub mod config;
 pub mod dhcp4;
