@@ -11,6 +11,7 @@ pub mod dhcp4;
 pub mod dhcp6;
 pub mod droplog;
 pub mod leasequery4;
+pub mod leasequery6;
 pub mod router4;
 pub mod router6;
 pub mod serve;
