@@ -82,10 +82,10 @@ impl StreamService for Service4 {
 /// the first message since the last report and how many panics there were, so that a bug hit
 /// on every connection is one log line per report, not one per connection.
 #[derive(Debug, Default)]
-struct Panics(Mutex<Option<(String, u64)>>);
+pub(crate) struct Panics(Mutex<Option<(String, u64)>>);
 
 impl Panics {
-    fn note(&self, peer: SocketAddr, message: &str) {
+    pub(crate) fn note(&self, peer: SocketAddr, message: &str) {
         let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
         match &mut *seen {
             Some((_, n)) => *n += 1,
@@ -94,7 +94,7 @@ impl Panics {
     }
 
     /// The line for the log, if any panic was noted since the last call.
-    fn take_line(&self) -> Option<String> {
+    pub(crate) fn take_line(&self) -> Option<String> {
         let seen = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
         seen.map(|(first, n)| match n {
             1 => format!("a connection's engine panicked ({first}); the connection was closed"),

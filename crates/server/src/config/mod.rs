@@ -36,6 +36,8 @@ pub struct Config {
     pub leasequery4: Option<Leasequery4>,
     /// `[dhcp6]` with its links, pools, lifetimes and options resolved.
     pub dhcp6: Option<Dhcp6>,
+    /// `[leasequery6]` as written (checked).
+    pub leasequery6: Option<schema::Leasequery6>,
     /// What the file should say differently though it loads (the earlier layout), located like
     /// errors; `lessor check` prints them and `lessor serve` logs them.
     pub warnings: Vec<ConfigError>,
@@ -112,6 +114,10 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         .dhcp6
         .as_ref()
         .map(|d| validate6::dhcp6(d, &mut findings));
+    let leasequery6 = parsed
+        .leasequery6
+        .as_ref()
+        .map(|l| validate6::leasequery6(l, parsed.dhcp6.is_some(), &mut findings));
     let located = |findings: Vec<validate::Finding>| -> Vec<ConfigError> {
         findings
             .into_iter()
@@ -124,6 +130,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
             dhcp4,
             leasequery4,
             dhcp6,
+            leasequery6,
             warnings: located(warnings),
         });
     }

@@ -1,5 +1,5 @@
 //! The configuration file as written: TOML sections by family and protocol (`[server]` for what
-//! is shared, `[dhcp4]`, `[leasequery4]`, `[dhcp6]`; `[leasequery6]` will join them), kebab-case
+//! is shared, `[dhcp4]`, `[leasequery4]`, `[dhcp6]`, `[leasequery6]`), kebab-case
 //! keys, every default stated here once (and in docs/configuration.md). Unknown keys are errors,
 //! so a typo never silently falls back to a default. The earlier layout (`[server] identifier`,
 //! `[leasequery]`) still loads, with a warning that says what to rename.
@@ -20,6 +20,7 @@ pub struct File {
     /// The earlier name of `[leasequery4]` (read, with a warning).
     pub leasequery: Option<Leasequery>,
     pub dhcp6: Option<Dhcp6>,
+    pub leasequery6: Option<Leasequery6>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -480,4 +481,43 @@ pub struct Reservation6 {
     pub prefixes: Vec<Ipv6Net>,
     #[serde(default)]
     pub options: toml::Table,
+}
+
+/// `[leasequery6]`: DHCPv6 leasequery (RFC 5007) and bulk leasequery (RFC 5460). The UDP
+/// responder's keys join `requesters` here.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Leasequery6 {
+    /// Addresses and prefixes (IPv6) allowed to query; nobody else gets an answer.
+    #[serde(default)]
+    pub requesters: Vec<IpNet>,
+    pub bulk: Option<Bulk6>,
+}
+
+/// `[leasequery6.bulk]`: the keys of `[leasequery4.bulk]` but the draft's code points, on
+/// port 547 (RFC 5460 §5.1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Bulk6 {
+    #[serde(default)]
+    pub listen: Vec<IpAddr>,
+    /// Allows `::` in `listen` (every address of the host), refused by default.
+    #[serde(default)]
+    pub listen_wildcard: bool,
+    #[serde(default = "default_port6")]
+    pub port: u16,
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    #[serde(default = "default_data_timeout")]
+    pub data_timeout: Seconds,
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: Seconds,
+    #[serde(default = "default_frame_timeout")]
+    pub frame_timeout: Seconds,
+    #[serde(default = "default_first_query_timeout")]
+    pub first_query_timeout: Seconds,
+    #[serde(default = "default_max_connections_per_requester")]
+    pub max_connections_per_requester: u32,
+    #[serde(default = "default_queries_per_connection")]
+    pub queries_per_connection: u32,
 }

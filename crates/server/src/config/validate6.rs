@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 
-use ipnet::Ipv6Net;
+use ipnet::{IpNet, Ipv6Net};
 use lessor_wire::v6::{Duid, DUID_EN, DUID_LL, DUID_LLT, DUID_UUID};
 
 use super::dhcp6::{
@@ -765,4 +765,62 @@ mod tests {
         assert!(interface_id("0xzz").is_err());
         assert!(interface_id("").is_err());
     }
+}
+
+/// Checks `[leasequery6]` (`dhcp6`: whether `[dhcp6]` is there, for the server DUID and links).
+pub fn leasequery6(
+    l: &schema::Leasequery6,
+    dhcp6: bool,
+    out: &mut Vec<Finding>,
+) -> schema::Leasequery6 {
+    let root = KeyPath::default().key("leasequery6");
+    if !dhcp6 {
+        out.push((
+            root.clone(),
+            "needs [dhcp6]: its server DUID and links are what leasequery answers with".into(),
+        ));
+    }
+    for (i, net) in l.requesters.iter().enumerate() {
+        if let IpNet::V4(net) = net {
+            out.push((
+                root.key("requesters").index(i),
+                format!("{net} is IPv4: DHCPv6 leasequery is asked over IPv6"),
+            ));
+        }
+    }
+    if let Some(b) = &l.bulk {
+        let path = root.key("bulk");
+        wildcards(&path, &b.listen, b.listen_wildcard, out);
+        for (i, a) in b.listen.iter().enumerate() {
+            if a.is_ipv4() {
+                out.push((
+                    path.key("listen").index(i),
+                    format!("{a} is IPv4: DHCPv6 bulk leasequery listens on IPv6"),
+                ));
+            }
+        }
+        for (key, value) in [
+            ("max-connections", b.max_connections),
+            (
+                "max-connections-per-requester",
+                b.max_connections_per_requester,
+            ),
+            ("queries-per-connection", b.queries_per_connection),
+        ] {
+            if value == 0 {
+                out.push((path.key(key), "must be at least 1".into()));
+            }
+        }
+        for (key, value) in [
+            ("data-timeout", b.data_timeout),
+            ("idle-timeout", b.idle_timeout),
+            ("frame-timeout", b.frame_timeout),
+            ("first-query-timeout", b.first_query_timeout),
+        ] {
+            if value.0 == 0 {
+                out.push((path.key(key), "must be longer than 0s".into()));
+            }
+        }
+    }
+    l.clone()
 }
