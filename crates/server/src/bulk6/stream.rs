@@ -1,5 +1,5 @@
 //! One DHCPv6 bulk query's replies, produced one message at a time from a store snapshot
-//! (RFC 5460 §5.2, §7; docs/protocol.md decisions 24-26).
+//! (RFC 5460 §5.2, §7; docs/protocol.md decisions 17-19).
 //!
 //! A [`Stream`] owns what it reads: a durable snapshot of the bindings (an O(1) copy; relay-id,
 //! remote-id and link queries walk a [`Cursor6`] over it in batches of [`BATCH`]), so it holds no
@@ -36,7 +36,7 @@ enum Source {
     List(std::vec::IntoIter<Arc<Binding6>>),
     Cursor(Box<Cursor6>),
     /// Every binding in key order, resumed after the last key pulled (a query by link-address
-    /// `::`, docs/protocol.md decision 26).
+    /// `::`, docs/protocol.md decision 19).
     All(Option<Key6>),
 }
 
