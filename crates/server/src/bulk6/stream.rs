@@ -14,7 +14,7 @@
 //! The messages, every one with the query's transaction-id:
 //! - the first binding: LEASEQUERY-REPLY with SERVERID and the requestor's CLIENTID;
 //! - each further one: LEASEQUERY-DATA (CLIENT_DATA, LQ_RELAY_DATA only);
-//! - after the last binding: LEASEQUERY-DONE;
+//! - after the last binding: LEASEQUERY-DONE with STATUS_CODE Success;
 //! - no binding: one LEASEQUERY-REPLY without CLIENT_DATA, and nothing after it;
 //! - a refusal: one LEASEQUERY-REPLY with a STATUS_CODE, and nothing after it;
 //! - a query ended early (QueryTerminated at shutdown or when the connection aborts, UnspecFail
@@ -25,7 +25,7 @@ use super::query::{Key, Query};
 use crate::leasequery6::client_data;
 use ipnet::Ipv6Net;
 use lessor_store::{Binding6, Cursor6, Key6, Snapshot6, Timestamp};
-use lessor_wire::v6::{ClientServerMessage, DhcpOption, Duid, MessageType, Repr};
+use lessor_wire::v6::{status, ClientServerMessage, DhcpOption, Duid, MessageType, Repr};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -276,10 +276,14 @@ impl Stream {
                             Sent::Empty,
                         )
                     } else {
-                        (
-                            self.message(MessageType::LeasequeryDone, vec![]),
-                            Sent::Done,
-                        )
+                        // Success, not nothing: an option-less DONE is valid (RFC 5460 §5.2.2)
+                        // but Wireshark's dissector reports it malformed (decision 18).
+                        let success = DhcpOption::StatusCode {
+                            code: status::SUCCESS,
+                            message: Vec::new(),
+                        };
+                        let done = self.message(MessageType::LeasequeryDone, vec![success]);
+                        (done, Sent::Done)
                     });
                 };
                 let relay = if self.relay_data {

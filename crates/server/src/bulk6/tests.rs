@@ -304,10 +304,12 @@ fn relay_id_streams_reply_then_data_then_done() {
         [OPTION_SERVERID, OPTION_CLIENTID, OPTION_CLIENT_DATA]
     );
     assert_eq!(codes(&rs[1]), [OPTION_CLIENT_DATA]);
-    assert!(
-        codes(&rs[3]).is_empty(),
-        "a DONE after bindings carries nothing"
+    assert_eq!(
+        codes(&rs[3]),
+        [OPTION_STATUS_CODE],
+        "a DONE after bindings: Success"
     );
+    assert_eq!(status_of(&rs[3]), Some(status::SUCCESS));
     let mut got = resources(&rs);
     got.sort();
     assert_eq!(
@@ -699,7 +701,10 @@ fn parallel_queries_interleave_and_a_duplicate_transaction_id_is_refused() {
     twice.extend(frame(&by_relay(5, &RELAY_A)));
     h.send_bytes(&twice).unwrap();
     let rs = h.replies();
-    let refused: Vec<&Repr> = rs.iter().filter(|r| status_of(r).is_some()).collect();
+    let refused: Vec<&Repr> = rs
+        .iter()
+        .filter(|r| status_of(r).is_some_and(|s| s != status::SUCCESS))
+        .collect();
     assert_eq!(refused.len(), 1);
     assert_eq!(status_of(refused[0]), Some(status::UNSPEC_FAIL));
 }
