@@ -720,53 +720,6 @@ fn across_links(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pools_parse_as_ranges_and_prefixes() {
-        let (a, b) = parse_pool("2001:db8:1::1000-2001:db8:1::1fff").unwrap();
-        assert_eq!(u128::from(b) - u128::from(a), 0xfff);
-        let (a, b) = parse_pool("2001:db8:1::100/120").unwrap();
-        assert_eq!(
-            (a, b),
-            (
-                "2001:db8:1::100".parse().unwrap(),
-                "2001:db8:1::1ff".parse().unwrap()
-            )
-        );
-        assert!(parse_pool("2001:db8:1::2-2001:db8:1::1").is_err());
-        assert!(parse_pool("2001:db8:1::1/120").is_err());
-        assert!(parse_pool("nonsense").is_err());
-        assert!(parse_pool("192.0.2.1-192.0.2.9").is_err());
-    }
-
-    #[test]
-    fn default_lifetimes_follow_rfc8415() {
-        let mut out = Vec::new();
-        let t = lifetimes(
-            &KeyPath::default(),
-            Seconds(1800),
-            Seconds(3600),
-            None,
-            None,
-            &|_| true,
-            &mut out,
-        );
-        assert!(out.is_empty(), "{out:?}");
-        assert_eq!((t.renew_time, t.rebind_time), (Seconds(900), Seconds(1440)));
-    }
-
-    #[test]
-    fn interface_ids_are_text_or_hex() {
-        assert_eq!(interface_id("ge-0/0/1").unwrap(), b"ge-0/0/1");
-        assert_eq!(interface_id("0x0102ff").unwrap(), [1, 2, 255]);
-        assert!(interface_id("0xzz").is_err());
-        assert!(interface_id("").is_err());
-    }
-}
-
 /// Checks `[leasequery6]` (`dhcp6`: whether `[dhcp6]` is there, for the server DUID and links).
 pub fn leasequery6(
     l: &schema::Leasequery6,
@@ -823,4 +776,51 @@ pub fn leasequery6(
         }
     }
     l.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pools_parse_as_ranges_and_prefixes() {
+        let (a, b) = parse_pool("2001:db8:1::1000-2001:db8:1::1fff").unwrap();
+        assert_eq!(u128::from(b) - u128::from(a), 0xfff);
+        let (a, b) = parse_pool("2001:db8:1::100/120").unwrap();
+        assert_eq!(
+            (a, b),
+            (
+                "2001:db8:1::100".parse().unwrap(),
+                "2001:db8:1::1ff".parse().unwrap()
+            )
+        );
+        assert!(parse_pool("2001:db8:1::2-2001:db8:1::1").is_err());
+        assert!(parse_pool("2001:db8:1::1/120").is_err());
+        assert!(parse_pool("nonsense").is_err());
+        assert!(parse_pool("192.0.2.1-192.0.2.9").is_err());
+    }
+
+    #[test]
+    fn default_lifetimes_follow_rfc8415() {
+        let mut out = Vec::new();
+        let t = lifetimes(
+            &KeyPath::default(),
+            Seconds(1800),
+            Seconds(3600),
+            None,
+            None,
+            &|_| true,
+            &mut out,
+        );
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!((t.renew_time, t.rebind_time), (Seconds(900), Seconds(1440)));
+    }
+
+    #[test]
+    fn interface_ids_are_text_or_hex() {
+        assert_eq!(interface_id("ge-0/0/1").unwrap(), b"ge-0/0/1");
+        assert_eq!(interface_id("0x0102ff").unwrap(), [1, 2, 255]);
+        assert!(interface_id("0xzz").is_err());
+        assert!(interface_id("").is_err());
+    }
 }
