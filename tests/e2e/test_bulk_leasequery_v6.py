@@ -79,7 +79,9 @@ listen = ["{addressing.SERVER_V6}"]
     address = bound["new_ip6_address"]
     wait_for(lambda: [r[3] for r in leases6(store)] == ["active", "active"], timeout=20,
              what="an address and a prefix active in the store")
-    prefix = next(f"{ev['new_ip6_prefix']}" for ev in dh.events() if ev.get("new_ip6_prefix"))
+    # dhclient may report the prefix in a later script call than the address.
+    prefix = wait_for(lambda: next((ev["new_ip6_prefix"] for ev in dh.events() if ev.get("new_ip6_prefix")),
+                                   None), timeout=20, what="the delegated prefix reported by dhclient")
 
     queries = [
         {"xid": 1, "type": 3, "options": f"0035{len(RELAY_ID) // 2:04x}{RELAY_ID}"},

@@ -58,9 +58,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
 const CONFIG: &str = r#"
 [dhcp6]
 server-duid = "00:02:00:00:ab:11:01:02:03:04"
