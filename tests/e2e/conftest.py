@@ -14,7 +14,7 @@ from harness.netns import Topology4, TopologyDirect4
 from harness.procs import ProcessManager
 from harness.shared import Shared, artifacts_of, shared_setup
 
-REQUIRED_TOOLS = ["ip", "dhcpd", "dhcrelay", "dhclient", "tshark"]
+REQUIRED_TOOLS = ["ip", "dhcpd", "dhcrelay", "dhclient", "tshark", "kea-dhcp6", "perfdhcp", "dhcpcd"]
 
 
 def _missing_tools():

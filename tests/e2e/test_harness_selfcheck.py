@@ -104,3 +104,45 @@ def test_campaign_mutations_are_reproducible_and_spare_the_clients_mac():
     assert all(n <= mutate4.MAX_DATAGRAM or n > mutate4.RECEIVE_SLOT for n in sizes)
     assert min(sizes) < 240 and any(n > mutate4.RECEIVE_SLOT for n in sizes)
     assert len({d for _, d in a}) > 19000   # nearly all distinct
+
+
+def test_dhcp6_decode_and_relay_chain_stripping():
+    from harness import dhcp6
+
+    def opt(code, value):
+        return code.to_bytes(2, "big") + len(value).to_bytes(2, "big") + value
+    import ipaddress
+    a = lambda s: ipaddress.IPv6Address(s).packed  # noqa: E731
+    iaaddr = opt(dhcp6.IAADDR, a("2001:db8:1::1000") + (8).to_bytes(4, "big") + (12).to_bytes(4, "big"))
+    iaprefix = opt(dhcp6.IAPREFIX, (8).to_bytes(4, "big") + (12).to_bytes(4, "big") + bytes([56]) + a("2001:db8:100::"))
+    ia_na = opt(dhcp6.IA_NA, (9).to_bytes(4, "big") + (3).to_bytes(4, "big") + (5).to_bytes(4, "big") + iaaddr)
+    ia_pd = opt(dhcp6.IA_PD, (9).to_bytes(4, "big") + (3).to_bytes(4, "big") + (5).to_bytes(4, "big") + iaprefix)
+    reply = bytes([7, 0, 0, 42]) + opt(dhcp6.CLIENTID, b"\x00\x03\x00\x01\x02\x00\x00\x00\x00\x01") + ia_na + ia_pd
+    inner = (bytes([13, 0]) + a("2001:db8:1::1") + a("fe80::1") + opt(dhcp6.INTERFACE_ID, b"in")
+             + opt(dhcp6.RELAY_MSG, reply))
+    outer = (bytes([13, 1]) + a("::") + a("2001:db8:2::1") + opt(dhcp6.INTERFACE_ID, b"out")
+             + opt(dhcp6.RELAY_MSG, inner) + opt(37, b"\x00\x00\x00\x09rid"))
+    m = dhcp6.decode(outer)
+    assert [h.hop_count for h in m.hops] == [1, 0] and m.msg_type == "REPLY" and m.xid == 42
+    assert m.interface_id() == b"in"            # the hop nearest the client
+    assert [(l.ia_type, l.key, l.preferred, l.valid, l.t1, l.t2) for l in m.leases()] == [
+        ("ia-na", "2001:db8:1::1000", 8, 12, 3, 5), ("ia-pd", "2001:db8:100::/56", 8, 12, 3, 5)]
+    stripped = dhcp6.decode(dhcp6.without_client_message(outer))
+    assert [h.options for h in stripped.hops] == [
+        [(dhcp6.INTERFACE_ID, b"out"), (dhcp6.RELAY_MSG, inner[:34] + opt(dhcp6.INTERFACE_ID, b"in")),
+         (37, b"\x00\x00\x00\x09rid")],
+        [(dhcp6.INTERFACE_ID, b"in")]]
+    assert stripped.msg_type == "?"            # no client message left
+
+
+def test_topology6_addresses_usable_at_once(procs):
+    t = netns.Topology6()
+    try:
+        for ns, ifn in ((t.client, t.client_if), (t.relay, t.relay_down_if), (t.server, t.server_if)):
+            out = ns.ip("-6", "addr", "show", "dev", ifn).stdout
+            assert "scope link" in out and "tentative" not in out, out
+        # the server routes the client link and the delegated prefixes back through the relay
+        assert f"via {addressing.RELAY_UP_V6}" in t.server.ip("-6", "route", "get", "2001:db8:100::1").stdout
+        assert f"via {addressing.RELAY_UP_V6}" in t.server.ip("-6", "route", "get", addressing.POOL_V6[0]).stdout
+    finally:
+        t.teardown()

@@ -33,7 +33,8 @@ pub struct BulkArgs {
     /// The addresses or identifiers, as for `lessor query`: one query each, in turn.
     #[arg(value_name = "VALUE", required = true)]
     values: Vec<String>,
-    /// The bulk leasequery server, ADDR or ADDR:PORT (port 67 by default).
+    /// The bulk leasequery server, ADDR or ADDR:PORT (port 67 by default; an IPv6 ADDR, port
+    /// 547 by default, makes it a DHCPv6 bulk leasequery, RFC 5460).
     #[arg(long, value_name = "ADDR[:PORT]", value_parser = parse_server)]
     server: SocketAddr,
     /// The dialect to speak.
@@ -65,6 +66,15 @@ pub struct BulkArgs {
     /// Print one JSON object per binding, one per line, instead of the table.
     #[arg(long)]
     json: bool,
+    /// DHCPv6: the link-address of the queries (`::` by default).
+    #[arg(long, value_name = "ADDR")]
+    link: Option<std::net::Ipv6Addr>,
+    /// DHCPv6: the requestor's DUID in hex (default: a random DUID-UUID per run).
+    #[arg(long, value_name = "HEX")]
+    duid: Option<String>,
+    /// DHCPv6: the enterprise number of a remote-id VALUE (RFC 4649).
+    #[arg(long, default_value_t = 0)]
+    enterprise_number: u32,
 }
 
 /// A time option 154/155 can carry: 32-bit seconds since the epoch.
@@ -86,6 +96,7 @@ pub fn run(args: BulkArgs) -> ExitCode {
 }
 
 mod line;
+mod v6;
 
 /// Output is written in pieces of about this many octets (a pipe or a file): one write per
 /// line would cost a system call per binding.
@@ -155,6 +166,9 @@ pub(crate) struct Done {
 
 /// Runs one query per VALUE, in turn, each on its own connection, printing the bindings.
 pub(crate) fn bulk(args: &BulkArgs) -> Result<Done, String> {
+    if args.server.is_ipv6() {
+        return v6::bulk(args);
+    }
     let keys = args
         .values
         .iter()

@@ -2,35 +2,46 @@
 //! query keys of `lessor query`, `lessor bulk` and `lessor perf` (one rule for a VALUE whether
 //! it is an argument or a line of a `--from-file`). The libraries take the typed values.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::time::Duration;
 
+use lessor_requestor::QueryKey6;
 use lessor_wire::v4::{HwAddr, QueryKey, QueryKind};
+use lessor_wire::v6::Duid;
 
 /// What a VALUE names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Kind {
-    /// An IPv4 address (ciaddr).
+    /// An IPv4 address (ciaddr); DHCPv6: an IPv6 address (QUERY_BY_ADDRESS).
     Ip,
-    /// A hardware address (hex octets; htype from --htype).
+    /// A hardware address (hex octets; htype from --htype). DHCPv4 only.
     Mac,
-    /// A client identifier, option 61 (hex octets, type octet included).
+    /// A client identifier, option 61 (hex octets, type octet included); DHCPv6: the client's
+    /// DUID in hex (QUERY_BY_CLIENTID).
     ClientId,
-    /// An agent remote-id, option 82 sub-option 2 (hex, else text).
+    /// An agent remote-id, option 82 sub-option 2 (hex, else text); DHCPv6: an RFC 4649
+    /// remote-id, enterprise number from --enterprise-number (QUERY_BY_REMOTE_ID, bulk only).
     RemoteId,
-    /// A relay-id, option 82 sub-option 12 (hex, else text).
+    /// A relay-id, option 82 sub-option 12 (hex, else text); DHCPv6: the relay agent's DUID in
+    /// hex (QUERY_BY_RELAY_ID, bulk only).
     RelayId,
+    /// DHCPv6 only: a link-address, the link's clients (QUERY_BY_LINK_ADDRESS, bulk only).
+    LinkAddress,
 }
 
-impl From<Kind> for QueryKind {
-    fn from(k: Kind) -> QueryKind {
-        match k {
+impl TryFrom<Kind> for QueryKind {
+    type Error = String;
+
+    /// The DHCPv4 query kind; `link-address` has none.
+    fn try_from(k: Kind) -> Result<QueryKind, String> {
+        Ok(match k {
             Kind::Ip => QueryKind::Ip,
             Kind::Mac => QueryKind::Mac,
             Kind::ClientId => QueryKind::ClientId,
             Kind::RemoteId => QueryKind::RemoteId,
             Kind::RelayId => QueryKind::RelayId,
-        }
+            Kind::LinkAddress => return Err("link-address queries are DHCPv6 only".into()),
+        })
     }
 }
 
@@ -57,6 +68,56 @@ pub fn parse_key(kind: Kind, value: &str, htype: u8) -> Result<QueryKey, String>
         Kind::ClientId => QueryKey::ClientId(hex_of("client-id")?),
         Kind::RemoteId => QueryKey::RemoteId(id()),
         Kind::RelayId => QueryKey::RelayId(id()),
+        Kind::LinkAddress => return Err("link-address queries are DHCPv6 only".into()),
+    };
+    key.validate().map_err(|e| format!("{value:?}: {e}"))?;
+    Ok(key)
+}
+
+/// A DHCPv6 query key (RFC 5007, RFC 5460): `ip` an IPv6 address, `client-id` and `relay-id`
+/// a DUID in hex, `remote-id` as for DHCPv4 with `enterprise` as its enterprise number,
+/// `link-address` an IPv6 address. `link` is the query's link-address (`::`: any).
+pub fn parse_key6(
+    kind: Kind,
+    value: &str,
+    link: Ipv6Addr,
+    enterprise: u32,
+) -> Result<QueryKey6, String> {
+    let addr = || {
+        value
+            .parse::<Ipv6Addr>()
+            .map_err(|_| format!("{value:?} is not an IPv6 address"))
+    };
+    let duid = |what: &str| {
+        let octets =
+            lessor_wire::hex::parse(value).map_err(|e| format!("{what} {value:?}: {e}"))?;
+        Duid::parse(&octets).map_err(|e| format!("{what} {value:?}: not a DUID: {e}"))
+    };
+    let key = match kind {
+        Kind::Ip => QueryKey6::Address {
+            address: addr()?,
+            link,
+        },
+        Kind::Mac => return Err("DHCPv6 leasequery has no query by MAC; use client-id".into()),
+        Kind::ClientId => QueryKey6::ClientId {
+            duid: duid("client-id")?,
+            link,
+        },
+        Kind::RelayId => QueryKey6::RelayId {
+            duid: duid("relay-id")?,
+            link,
+        },
+        Kind::LinkAddress => QueryKey6::LinkAddress(addr()?),
+        Kind::RemoteId => QueryKey6::RemoteId {
+            enterprise_number: enterprise,
+            remote_id: match value.strip_prefix("text:") {
+                Some(t) => t.as_bytes().to_vec(),
+                None => {
+                    lessor_wire::hex::parse(value).unwrap_or_else(|_| value.as_bytes().to_vec())
+                }
+            },
+            link,
+        },
     };
     key.validate().map_err(|e| format!("{value:?}: {e}"))?;
     Ok(key)
@@ -98,14 +159,33 @@ pub fn parse_addresses(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), String> {
     Ok((first, last))
 }
 
-/// A server: ADDR:PORT, or ADDR alone for port 67.
+/// A server: ADDR:PORT, or ADDR alone for port 67 (IPv4) or 547 (IPv6). An IPv6 address may
+/// name its interface, `ff02::1:2%eth0` or `[fe80::1%eth0]:547`, for link-scoped addresses.
 pub fn parse_server(text: &str) -> Result<SocketAddr, String> {
     if let Ok(a) = text.parse::<SocketAddr>() {
         return Ok(a);
     }
-    text.parse::<Ipv4Addr>()
-        .map(|a| SocketAddr::from((a, 67)))
-        .map_err(|_| format!("{text:?} is not ADDR or ADDR:PORT"))
+    if let Ok(a) = text.parse::<IpAddr>() {
+        let port = if a.is_ipv4() { 67 } else { 547 };
+        return Ok(SocketAddr::new(a, port));
+    }
+    let bad = || format!("{text:?} is not ADDR, ADDR:PORT, ADDR%IFACE or [ADDR%IFACE]:PORT");
+    let (host, port) = match text.strip_prefix('[').and_then(|t| t.split_once("]:")) {
+        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad())?),
+        None => (text, 547),
+    };
+    let (addr, iface) = host.split_once('%').ok_or_else(bad)?;
+    let addr: Ipv6Addr = addr.parse().map_err(|_| bad())?;
+    let scope = match iface.parse::<u32>() {
+        Ok(index) => index,
+        Err(_) => {
+            lessor_net::Interface::by_name(iface)
+                .map_err(|e| format!("{text:?}: {e}"))?
+                .ok_or_else(|| format!("{text:?}: no interface {iface:?}"))?
+                .index
+        }
+    };
+    Ok(SocketAddr::V6(SocketAddrV6::new(addr, port, 0, scope)))
 }
 
 /// A duration such as `30s`, `500ms`, `2m`, `1h`, `1m30s`; a bare number is seconds.
@@ -152,6 +232,74 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_servers_default_to_547_and_may_name_their_interface() {
+        let v6 = |t: &str| match parse_server(t) {
+            Ok(SocketAddr::V6(a)) => (a.ip().to_string(), a.port(), a.scope_id()),
+            other => panic!("{t}: {other:?}"),
+        };
+        assert_eq!(v6("2001:db8::1"), ("2001:db8::1".into(), 547, 0));
+        assert_eq!(v6("[2001:db8::1]:5547"), ("2001:db8::1".into(), 5547, 0));
+        assert_eq!(v6("ff02::1:2%1"), ("ff02::1:2".into(), 547, 1));
+        assert_eq!(v6("[fe80::1%lo]:600"), ("fe80::1".into(), 600, 1));
+        assert_eq!(
+            parse_server("192.0.2.1"),
+            Ok(SocketAddr::from(([192, 0, 2, 1], 67)))
+        );
+        assert!(parse_server("ff02::1:2%no-such-if0")
+            .unwrap_err()
+            .contains("no interface"));
+        assert!(parse_server("[ff02::1:2%lo]:x").is_err());
+        assert!(parse_server("host%lo").is_err());
+    }
+
+    #[test]
+    fn dhcpv6_values_parse_by_kind() {
+        let any = Ipv6Addr::UNSPECIFIED;
+        let link: Ipv6Addr = "2001:db8:1::1".parse().unwrap();
+        assert_eq!(
+            parse_key6(Kind::Ip, "2001:db8:1::7", link, 0),
+            Ok(QueryKey6::Address {
+                address: "2001:db8:1::7".parse().unwrap(),
+                link
+            })
+        );
+        let duid = Duid::Ll {
+            hardware_type: 1,
+            link_layer_address: vec![2, 0, 0, 0, 0, 7],
+        };
+        assert_eq!(
+            parse_key6(Kind::ClientId, "00:03:00:01:02:00:00:00:00:07", any, 0),
+            Ok(QueryKey6::ClientId {
+                duid: duid.clone(),
+                link: any
+            })
+        );
+        assert_eq!(
+            parse_key6(Kind::RelayId, "00030001020000000007", any, 0),
+            Ok(QueryKey6::RelayId { duid, link: any })
+        );
+        assert_eq!(
+            parse_key6(Kind::RemoteId, "text:cpe-7", any, 9),
+            Ok(QueryKey6::RemoteId {
+                enterprise_number: 9,
+                remote_id: b"cpe-7".to_vec(),
+                link: any
+            })
+        );
+        assert_eq!(
+            parse_key6(Kind::LinkAddress, "2001:db8:1::1", any, 0),
+            Ok(QueryKey6::LinkAddress(link))
+        );
+        assert!(parse_key6(Kind::LinkAddress, "::", any, 0).is_err());
+        assert!(parse_key6(Kind::Ip, "192.0.2.1", any, 0).is_err());
+        assert!(parse_key6(Kind::Mac, "02:00:00:00:00:01", any, 0).is_err());
+        // One octet is no DUID (RFC 8415 §11.1: a type and at least one octet).
+        assert!(parse_key6(Kind::ClientId, "00", any, 0)
+            .unwrap_err()
+            .contains("not a DUID"));
+    }
 
     #[test]
     fn values_parse_by_kind() {

@@ -1,6 +1,6 @@
 //! `lessor perf`: load generators (a thin shell over `lessor-perf`).
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -9,7 +9,9 @@ use lessor_perf::bulk::BulkConfig;
 use lessor_perf::dora::Config;
 use lessor_perf::leasequery::run::LqConfig;
 use lessor_perf::leasequery::{Keys, Order};
+use lessor_perf::sarr::{self, IaKinds};
 use lessor_wire::framing::Dialect;
+use lessor_wire::v6::Duid;
 
 use crate::bulk::DialectArg;
 use crate::cli::{
@@ -25,6 +27,15 @@ pub enum PerfCommand {
     /// `lessor perf dora --server 127.0.0.1:6767 --giaddr 127.0.0.1 --bind 127.0.0.1:6768`.
     /// See docs/perf.md.
     Dora(DoraArgs),
+    /// Relayed DHCPv6 SARR load: SOLICIT / ADVERTISE / REQUEST / REPLY for IA_NA, IA_PD or both.
+    ///
+    /// The generator is the relay: every message goes in a RELAY-FORW (link-address, the
+    /// client's link-local peer-address) to --server and the answer comes back in a RELAY-REPL
+    /// to the socket (--bind; a port other than 547 adds the relay-source-port option, RFC 8357,
+    /// so the server answers there). Clients start at --rate per second (open loop, at most
+    /// --in-flight outstanding), or as fast as --in-flight allows without --rate. See
+    /// docs/perf.md.
+    Sarr(SarrArgs),
     /// Closed-loop DHCPv4 leasequery (RFC 4388) load: K queries outstanding, exact latencies.
     ///
     /// Each query has giaddr = --giaddr (default: the address of --bind) and a unique xid;
@@ -164,6 +175,102 @@ pub struct DoraArgs {
     json: bool,
 }
 
+/// Which IAs each client asks for.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum IaArg {
+    /// One IA_NA.
+    Na,
+    /// One IA_PD.
+    Pd,
+    /// One IA_NA and one IA_PD.
+    Both,
+}
+
+#[derive(clap::Args)]
+pub struct SarrArgs {
+    /// The DHCPv6 server, ADDR or [ADDR]:PORT (port 547 by default).
+    #[arg(long, value_name = "ADDR", value_parser = parse_server6)]
+    server: SocketAddr,
+    /// link-address of every RELAY-FORW (selects the server's link). Default: the address of
+    /// --bind, when it is not ::.
+    #[arg(long, value_name = "ADDR")]
+    link_address: Option<Ipv6Addr>,
+    /// Local [ADDR]:PORT of the UDP socket (the relay's address, where answers come).
+    #[arg(long, default_value = "[::]:0")]
+    bind: SocketAddr,
+    /// What each client asks for.
+    #[arg(long, value_enum, default_value = "na")]
+    ia: IaArg,
+    /// Clients in the whole run (each does one SARR).
+    #[arg(long, default_value_t = 1000)]
+    clients: u32,
+    /// Reuse N identities (DUID, MAC, IAID) in turn, as perfdhcp's -R: a pool smaller than
+    /// --clients (e.g. the 256 /56s of a /48) serves them all again and again.
+    #[arg(long, value_name = "N")]
+    distinct_clients: Option<u32>,
+    /// New clients per second (open loop). Without it, clients start as fast as --in-flight
+    /// allows (closed loop).
+    #[arg(long)]
+    rate: Option<u32>,
+    /// Most clients with an exchange outstanding at once.
+    #[arg(long, default_value_t = 256)]
+    in_flight: u32,
+    /// How long new clients are started ("30s", "2m", "500ms"); those outstanding then run to
+    /// their end.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Wait for the answer to one message before retransmitting.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Retransmissions before a message counts as dropped.
+    #[arg(long, default_value_t = 2)]
+    retries: u32,
+    /// Interface-id option (18) in every RELAY-FORW: text, or hex as "0x...".
+    #[arg(long, value_name = "TEXT|0xHEX", value_parser = parse_interface_id)]
+    interface_id: Option<RelayId>,
+    /// Remote-id option (37) with this enterprise number; the remote-id is the client's MAC.
+    #[arg(long, value_name = "ENTERPRISE")]
+    remote_id: Option<u32>,
+    /// Relay-id option (53): the relay's DUID as hex, e.g. "00:02:00:00:ab:11:01".
+    #[arg(long, value_name = "DUID", value_parser = parse_duid)]
+    relay_id: Option<Duid>,
+    /// Add the relay-source-port option (135, RFC 8357) even when bound to port 547.
+    #[arg(long)]
+    relay_source_port: bool,
+    /// Seed of the simulated MACs, DUIDs and transaction-ids (default: from the clock).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Write "DUID ADDRESS|PREFIX/LEN..." for every REPLY to FILE, one line each, as they arrive.
+    #[arg(long, value_name = "FILE")]
+    bound_out: Option<PathBuf>,
+    /// Print one JSON object instead of the text report.
+    #[arg(long)]
+    json: bool,
+}
+
+/// ADDR (port 547) or [ADDR]:PORT, IPv6.
+fn parse_server6(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(a) = text.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    text.parse::<Ipv6Addr>()
+        .map(|a| SocketAddr::from((a, 547)))
+        .map_err(|_| format!("{text:?} is not an IPv6 ADDR or [ADDR]:PORT"))
+}
+
+/// Text, or hex after "0x" (as `interface-ids` in the [dhcp6] configuration).
+fn parse_interface_id(text: &str) -> Result<RelayId, String> {
+    match text.strip_prefix("0x") {
+        Some(_) => parse_hex(text).map(RelayId),
+        None => Ok(RelayId(text.as_bytes().to_vec())),
+    }
+}
+
+fn parse_duid(text: &str) -> Result<Duid, String> {
+    let bytes = parse_hex(text)?;
+    Duid::parse(&bytes).map_err(|e| format!("{text:?} is not a DUID: {e}"))
+}
+
 /// Relay-id octets (a newtype so clap does not take `Vec` as "several values").
 #[derive(Clone)]
 struct RelayId(Vec<u8>);
@@ -175,6 +282,7 @@ fn parse_relay_id(text: &str) -> Result<RelayId, String> {
 pub fn run(command: PerfCommand) -> ExitCode {
     match command {
         PerfCommand::Dora(args) => dora(args),
+        PerfCommand::Sarr(args) => perf_sarr(args),
         PerfCommand::Leasequery(args) => leasequery(args),
         PerfCommand::Bulk(args) => bulk(args),
     }
@@ -284,6 +392,56 @@ fn dora(args: DoraArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(&format!("perf dora: {e}")),
+    }
+}
+
+/// The run `lessor perf sarr ARGS` makes.
+pub(crate) fn sarr_config(args: SarrArgs) -> Result<sarr::Config, String> {
+    let link_address = match (args.link_address, args.bind) {
+        (Some(l), _) => l,
+        (None, SocketAddr::V6(b)) if !b.ip().is_unspecified() => *b.ip(),
+        _ => return Err("give --link-address (or --bind with a specific IPv6 address)".into()),
+    };
+    let mut config = sarr::Config::new(args.server, link_address);
+    config.bind = args.bind;
+    config.ia = match args.ia {
+        IaArg::Na => IaKinds::Na,
+        IaArg::Pd => IaKinds::Pd,
+        IaArg::Both => IaKinds::Both,
+    };
+    config.clients = args.clients;
+    config.distinct_clients = args.distinct_clients;
+    config.rate = args.rate;
+    config.in_flight = args.in_flight;
+    config.duration = args.duration;
+    config.timeout = args.timeout;
+    config.retries = args.retries;
+    config.relay.interface_id = args.interface_id.map(|RelayId(i)| i);
+    config.relay.remote_id_enterprise = args.remote_id;
+    config.relay.relay_id = args.relay_id;
+    config.relay.source_port = args.relay_source_port;
+    config.seed = args.seed.unwrap_or_else(clock_seed);
+    config.bound_out = args.bound_out;
+    config.validate()?;
+    Ok(config)
+}
+
+fn perf_sarr(args: SarrArgs) -> ExitCode {
+    let json = args.json;
+    let config = match sarr_config(args) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    match sarr::run(&config) {
+        Ok(report) => {
+            if json {
+                println!("{}", report.to_json());
+            } else {
+                print!("{}", report.to_text());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("perf sarr: {e}")),
     }
 }
 

@@ -1,7 +1,10 @@
 //! `lessor query`: ask leasequery servers about addresses or clients, one query per VALUE, all
-//! outstanding at once (a thin shell over `lessor_requestor::udp`). See docs/query.md.
+//! outstanding at once (a thin shell over `lessor_requestor::udp`). See docs/query.md. IPv6
+//! servers (or `--interface`) make it a DHCPv6 leasequery ([`v6`]).
 
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+pub(crate) mod v6;
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -22,10 +25,25 @@ pub struct QueryArgs {
     /// text ("text:cafe").
     #[arg(value_name = "VALUE", required = true)]
     values: Vec<String>,
-    /// A leasequery server, ADDR or ADDR:PORT (port 67 by default). Repeat for several:
-    /// all are asked, the answer with the most recent client-last-transaction-time wins.
-    #[arg(long = "server", required = true, value_name = "ADDR[:PORT]", value_parser = parse_server)]
+    /// A leasequery server, ADDR or ADDR:PORT (port 67 by default; 547 for an IPv6 ADDR, which
+    /// makes it a DHCPv6 leasequery; `ff02::1:2%IFACE` asks every server on a link). Repeat for
+    /// several: all are asked, the answer with the most recent client-last-transaction-time wins
+    /// (DHCPv6: the answers are merged, RFC 5007 §4.3.4).
+    #[arg(long = "server", value_name = "ADDR[:PORT]", value_parser = parse_server)]
     servers: Vec<SocketAddr>,
+    /// DHCPv6: ask All_DHCP_Relay_Agents_and_Servers (ff02::1:2) on this interface.
+    #[arg(long, value_name = "IFACE")]
+    interface: Option<String>,
+    /// DHCPv6: the link-address of the queries (`::`, the default, lets the server find the
+    /// link; a client on several links is then asked about once per link).
+    #[arg(long, value_name = "ADDR")]
+    link: Option<Ipv6Addr>,
+    /// DHCPv6: the requestor's DUID in hex (default: a random DUID-UUID per run).
+    #[arg(long, value_name = "HEX")]
+    duid: Option<String>,
+    /// DHCPv6: the enterprise number of a remote-id VALUE (RFC 4649).
+    #[arg(long, default_value_t = 0)]
+    enterprise_number: u32,
     /// The requestor's address, written into giaddr: servers send the answer there.
     /// Default: the address of --bind, else the local address that routes to the first server.
     #[arg(long)]
@@ -36,8 +54,9 @@ pub struct QueryArgs {
     /// root).
     #[arg(long)]
     bind: Option<SocketAddr>,
-    /// Give up after this long ("15s", "1m"). A server not yet seen to answer is retried only
-    /// every 10 s (RFC 4388 §6.6).
+    /// Give up after this long ("15s", "1m"). DHCPv4: a server not yet seen to answer is retried
+    /// only every 10 s (RFC 4388 §6.6). DHCPv6: retransmissions after 1, 2, 4, 8 and 10 s, five
+    /// transmissions in about 25 s (RFC 5007 §4.1.4).
     #[arg(long, default_value = "15s", value_parser = parse_duration)]
     timeout: Duration,
     /// Hardware type of a MAC query (1: Ethernet).
@@ -82,6 +101,12 @@ pub fn run(args: QueryArgs) -> ExitCode {
 /// any has none, 2 when any query failed. The table has one row per VALUE, in their order, with
 /// a first column QUERY naming the VALUE when there are several.
 pub(crate) fn query(args: &QueryArgs) -> Result<u8, String> {
+    if args.interface.is_some() || args.servers.iter().any(SocketAddr::is_ipv6) {
+        return v6::query(args);
+    }
+    if args.servers.is_empty() {
+        return Err("give --server".into());
+    }
     let keys = args
         .values
         .iter()

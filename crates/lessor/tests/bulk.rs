@@ -462,3 +462,170 @@ fn perf_bulk_counts_every_binding_in_both_dialects() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+/// A DHCPv6 bulk leasequery responder (RFC 5460) on [::1] in a thread: by relay-id it streams
+/// three clients (REPLY, DATA, DATA, DONE), the frames cut in 3-octet writes; by link-address it
+/// answers NotConfigured. One connection per query, as `lessor bulk` makes them.
+fn fake_bulk6() -> (u16, std::thread::JoinHandle<()>) {
+    use lessor_wire::v6::{ClientServerMessage, DhcpOption, Duid, MessageType, QueryType, Repr};
+    use std::io::{Read, Write};
+    use std::net::{Ipv6Addr, TcpListener};
+
+    let listener = TcpListener::bind("[::1]:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let thread = std::thread::spawn(move || {
+        // Three queries in the test; the listener goes with the thread.
+        for _ in 0..3 {
+            let Ok((mut conn, _)) = listener.accept() else {
+                return;
+            };
+            conn.set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let mut len = [0u8; 2];
+            conn.read_exact(&mut len).unwrap();
+            let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
+            conn.read_exact(&mut body).unwrap();
+            let Repr::ClientServer(q) = Repr::from_bytes(&body).unwrap() else {
+                panic!("relay message")
+            };
+            let xid = q.transaction_id;
+            let requestor = q.options[0].clone();
+            let query_type = q.options.iter().find_map(|o| match o {
+                DhcpOption::LqQuery { query_type, .. } => Some(*query_type),
+                _ => None,
+            });
+            let client = |n: u16| {
+                DhcpOption::ClientData(vec![
+                    DhcpOption::ClientId(Duid::Ll {
+                        hardware_type: 1,
+                        link_layer_address: vec![2, 0, 0, 0, 0, n as u8],
+                    }),
+                    DhcpOption::IaAddr {
+                        address: Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, n),
+                        preferred_lifetime: 1800,
+                        valid_lifetime: 3600,
+                        options: Vec::new(),
+                    },
+                    DhcpOption::CltTime(60),
+                ])
+            };
+            let msg = |t, options| {
+                Repr::ClientServer(ClientServerMessage {
+                    msg_type: t,
+                    transaction_id: xid,
+                    options,
+                })
+                .to_vec()
+            };
+            let ids = vec![DhcpOption::ServerId(Duid::Uuid([9; 16])), requestor];
+            let messages = if query_type == Some(QueryType::ByRelayId) {
+                let mut first = ids.clone();
+                first.push(client(1));
+                vec![
+                    msg(MessageType::LeasequeryReply, first),
+                    msg(MessageType::LeasequeryData, vec![client(2)]),
+                    msg(MessageType::LeasequeryData, vec![client(3)]),
+                    msg(MessageType::LeasequeryDone, vec![]),
+                ]
+            } else {
+                let mut only = ids.clone();
+                only.push(DhcpOption::status_code(9, "no such link"));
+                vec![msg(MessageType::LeasequeryReply, only)]
+            };
+            let mut stream = Vec::new();
+            for m in messages {
+                stream.extend_from_slice(&(m.len() as u16).to_be_bytes());
+                stream.extend_from_slice(&m);
+            }
+            for piece in stream.chunks(3) {
+                if conn.write_all(piece).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    (port, thread)
+}
+
+#[test]
+fn bulk_v6_by_relay_id_streams_every_binding_and_failures_exit_1() {
+    let (port, thread) = fake_bulk6();
+    let server = format!("[::1]:{port}");
+    let out = bulk(&[
+        "relay-id",
+        "0002000000090102",
+        "--server",
+        &server,
+        "--json",
+        "--timeout",
+        "10s",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{}", stdout(&out));
+    for (i, v) in lines.iter().enumerate() {
+        assert_eq!(
+            v["addresses"][0]["address"],
+            format!("2001:db8:1::{}", i + 1)
+        );
+        assert_eq!(v["query"]["kind"], "relay-id");
+        assert_eq!(v["query"]["value"], "0002000000090102");
+        assert_eq!(v["server_id"], "0004".to_string() + &"09".repeat(16));
+        assert_eq!(v["cltt_ago"], 60);
+    }
+    // Text: a header, then a row per address as it arrives.
+    let out = bulk(&["relay-id", "0002000000090102", "--server", &server]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    let rows: Vec<&str> = text.lines().collect();
+    assert!(
+        rows[0].starts_with("BINDING") && rows[0].contains("CLIENT-ID"),
+        "{text}"
+    );
+    assert_eq!(rows.len(), 4, "{text}");
+    for want in [
+        "2001:db8:1::3",
+        "01:02:00:00:00:00:03",
+        "30m0s",
+        "1h0m0s",
+        "1m0s ago",
+    ] {
+        assert!(rows[3].contains(want), "{want} missing: {text}");
+    }
+    let out = bulk(&[
+        "link-address",
+        "2001:db8:9::1",
+        "--server",
+        &server,
+        "--timeout",
+        "10s",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("NotConfigured (9): no such link"),
+        "{}",
+        stderr(&out)
+    );
+    thread.join().unwrap();
+}

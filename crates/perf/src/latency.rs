@@ -1,5 +1,6 @@
 //! Exact latency percentiles from recorded samples, and how every generator's report writes
-//! them (milliseconds, three decimals). Shared by `perf dora`, `perf leasequery` and `perf bulk`.
+//! them (milliseconds, three decimals). Shared by `perf dora`, `perf sarr`, `perf leasequery` and
+//! `perf bulk`.
 
 use std::time::Duration;
 
@@ -66,6 +67,27 @@ fn ms(d: Duration) -> f64 {
 pub fn ms_text(d: Option<Duration>) -> String {
     d.map(|d| format!("{:.3}", d.as_secs_f64() * 1000.0))
         .unwrap_or_else(|| "-".into())
+}
+
+/// The latency table of a text report: a header line, then one line per measured step (count,
+/// p50, p90, p99, max in milliseconds).
+pub fn table(rows: &[(&str, &Summary)]) -> String {
+    let mut s = format!(
+        "{:<18}{:>8}{:>10}{:>10}{:>10}{:>10}\n",
+        "latency (ms)", "count", "p50", "p90", "p99", "max"
+    );
+    for (name, sum) in rows {
+        s += &format!(
+            "{:<18}{:>8}{:>10}{:>10}{:>10}{:>10}\n",
+            name,
+            sum.count,
+            ms_text(sum.p50),
+            ms_text(sum.p90),
+            ms_text(sum.p99),
+            ms_text(sum.max)
+        );
+    }
+    s
 }
 
 /// A [`Summary`] as JSON, in milliseconds.

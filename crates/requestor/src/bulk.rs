@@ -15,6 +15,10 @@
 //! connection is to be closed (§8.3).
 
 pub mod tcp;
+pub mod tcp6;
+pub mod v6;
+
+pub use v6::{End6, Event6, Session6};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -159,13 +163,13 @@ pub enum Received {
 
 /// Why a session ended: the connection must be closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionError {
+pub enum SessionError<R = ReplyError> {
     /// The stream's framing broke (size 0 or too large, or cut short at EOF).
     Framing(lessor_wire::Error),
     /// A reply whose xid matches no outstanding query (draft §8.3: close).
     UnknownXid(u32),
     /// A message that cannot be read as a reply.
-    BadReply(ReplyError),
+    BadReply(R),
     /// A message type that does not answer a bulk query in this dialect.
     UnexpectedType(u8),
     /// The peer closed the connection while queries were outstanding.
@@ -175,7 +179,7 @@ pub enum SessionError {
     },
 }
 
-impl fmt::Display for SessionError {
+impl<R: fmt::Display> fmt::Display for SessionError<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SessionError::Framing(e) => write!(f, "broken stream: {e}"),
@@ -191,7 +195,7 @@ impl fmt::Display for SessionError {
     }
 }
 
-impl std::error::Error for SessionError {}
+impl<R: fmt::Display + fmt::Debug> std::error::Error for SessionError<R> {}
 
 /// RFC 6926 §6.2.5-6.2.6: query-start-time (154) and query-end-time (155), in seconds since the
 /// epoch. With either, the server sends every binding whose client-last-transaction-time lies
@@ -213,9 +217,9 @@ impl TimeRange {
 
 /// A query that cannot be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SubmitError {
+pub enum SubmitError<K = KeyError> {
     /// The key cannot be carried.
-    Key(KeyError),
+    Key(K),
     /// query-start-time / query-end-time in the draft dialect, which has no such options.
     TimesNotInDialect,
     /// query-start-time after query-end-time (the server would answer MalformedQuery).
@@ -228,7 +232,7 @@ pub enum SubmitError {
     Framing(lessor_wire::Error),
 }
 
-impl fmt::Display for SubmitError {
+impl<K: fmt::Display> fmt::Display for SubmitError<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SubmitError::Key(e) => e.fmt(f),
@@ -243,7 +247,7 @@ impl fmt::Display for SubmitError {
     }
 }
 
-impl std::error::Error for SubmitError {}
+impl<K: fmt::Display + fmt::Debug> std::error::Error for SubmitError<K> {}
 
 /// One bulk leasequery connection, sans-IO.
 #[derive(Debug)]

@@ -33,6 +33,15 @@
 //! says a binding for it appeared (or `unassigned_ttl`, when set); UNASSIGNED for an identifier
 //! for `unknown_ttl`. A query answered from the cache sends nothing.
 //!
+//! # DHCPv6 (RFC 5007)
+//!
+//! The engine is generic over the address family ([`crate::family`]). With [`Config::v6`]: each
+//! timeout is IRT 1 s doubling to MRT 10 s, ±10 % (`jitter_permille`), and a server is given up
+//! after MRC 5 transmissions (`max_transmissions`, §4.1.4); answers are merged across servers by
+//! CLT_TIME (§4.3.4); a CLIENT_LINK answer is followed by one query per link, reported as one
+//! answer; a query to a multicast group takes every server's answer for `merge_wait`
+//! (docs/protocol.md decision 22).
+//!
 //! # ciaddr restriction (§7)
 //!
 //! With `access_networks` configured, a query by an address outside them is refused at
@@ -43,29 +52,32 @@ use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use ipnet::Ipv4Net;
+use lessor_wire::v6::Duid;
 
-use crate::query::{KeyError, QueryKey, DEFAULT_PARAMETERS};
-use crate::reply::{LeaseInfo, LeaseState, ReplyError};
+use crate::family::{CacheFor, Family, Settings4, Settings6, V4, V6};
+use crate::query::KeyError;
+use crate::reply::ReplyError;
 use crate::rng::Rng;
 
-/// Every figure of the requestor. `Config::new` gives the RFC's values.
+/// Every figure of the requestor. `Config::new` gives RFC 4388's values, `Config::v6`
+/// RFC 5007's.
 #[derive(Debug, Clone)]
-pub struct Config {
-    /// The requestor's address, written into giaddr: where servers send answers.
-    pub giaddr: Ipv4Addr,
-    /// The leasequery servers (address:67 usually).
+pub struct Config<F: Family = V4> {
+    /// The family's settings (DHCPv4: giaddr, parameters, access networks; DHCPv6: DUID, ORO).
+    pub family: F::Settings,
+    /// The leasequery servers (address:67 usually, [addr]:547 for DHCPv6).
     pub servers: Vec<SocketAddr>,
-    /// The Parameter Request List (empty: none is sent).
-    pub parameters: Vec<u8>,
-    /// Addresses that may be queried (§7 ciaddr restriction); empty: any.
-    pub access_networks: Vec<Ipv4Net>,
-    /// First retransmission timeout (RFC 2131: 4 s).
+    /// First retransmission timeout (RFC 2131: 4 s; RFC 5007 §4.1.4 LQ_TIMEOUT: 1 s).
     pub initial_timeout: Duration,
-    /// Largest retransmission timeout before jitter (RFC 2131: 64 s).
+    /// Largest retransmission timeout before jitter (RFC 2131: 64 s; LQ_MAX_RT: 10 s).
     pub max_timeout: Duration,
-    /// Uniform jitter added to every timeout, in ±jitter (RFC 2131: 1 s).
+    /// Uniform jitter added to every timeout, in ±jitter (RFC 2131: 1 s; DHCPv6: 0).
     pub jitter: Duration,
+    /// Jitter relative to the timeout, in ±permille (RFC 8415 §15 RAND: 100, i.e. ±0.1).
+    pub jitter_permille: u16,
+    /// Transmissions to one server after which it is given up (RFC 5007 §4.1.4 LQ_MAX_RC: 5);
+    /// `None`: until `query_timeout`.
+    pub max_transmissions: Option<u32>,
     /// How long a query is tried before it fails.
     pub query_timeout: Duration,
     /// Per-server timer: how long after a reply the server counts as live (§6.6: 1 min).
@@ -90,22 +102,51 @@ pub struct Config {
     pub seed: u64,
 }
 
-impl Config {
+impl Config<V4> {
     /// The RFC 4388 / RFC 2131 figures for a requestor at `giaddr` asking `servers`.
     pub fn new(giaddr: Ipv4Addr, servers: Vec<SocketAddr>) -> Config {
         Config {
-            giaddr,
+            family: Settings4::new(giaddr),
             servers,
-            parameters: DEFAULT_PARAMETERS.to_vec(),
-            access_networks: Vec::new(),
             initial_timeout: Duration::from_secs(4),
             max_timeout: Duration::from_secs(64),
             jitter: Duration::from_secs(1),
+            jitter_permille: 0,
+            max_transmissions: None,
             query_timeout: Duration::from_secs(120),
             server_timer: Duration::from_secs(60),
             poll_interval: Duration::from_secs(64),
             max_parallel: 100,
             unknown_server_interval: Duration::from_secs(10),
+            merge_wait: Duration::from_secs(1),
+            fallback_after: 2,
+            cache: true,
+            unknown_ttl: Duration::from_secs(300),
+            unassigned_ttl: None,
+            seed: 0,
+        }
+    }
+}
+
+impl Config<V6> {
+    /// The RFC 5007 figures for a requestor with DUID `duid` asking `servers`: IRT 1 s, MRT
+    /// 10 s, MRC 5, RAND ±0.1 (§4.1.4, RFC 8415 §15). RFC 4388's pacing is kept (one query
+    /// outstanding to a server until it answers, then up to 100), without its 10 s and 64 s
+    /// floors, which would override LQ_TIMEOUT (docs/protocol.md decision 22).
+    pub fn v6(duid: Duid, servers: Vec<SocketAddr>) -> Config<V6> {
+        Config {
+            family: Settings6::new(duid),
+            servers,
+            initial_timeout: Duration::from_secs(1),
+            max_timeout: Duration::from_secs(10),
+            jitter: Duration::ZERO,
+            jitter_permille: 100,
+            max_transmissions: Some(5),
+            query_timeout: Duration::from_secs(60),
+            server_timer: Duration::from_secs(60),
+            poll_interval: Duration::ZERO,
+            max_parallel: 100,
+            unknown_server_interval: Duration::ZERO,
             merge_wait: Duration::from_secs(1),
             fallback_after: 2,
             cache: true,
@@ -122,16 +163,16 @@ pub struct QueryId(pub u64);
 
 /// Why [`Requestor::submit`] refused a query.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SubmitError {
+pub enum SubmitError<E = KeyError> {
     /// No message can carry the key.
-    Invalid(KeyError),
+    Invalid(E),
     /// The address is outside the configured access networks (RFC 4388 §7 ciaddr restriction).
     OutsideAccessNetworks(Ipv4Addr),
     /// No server is configured.
     NoServers,
 }
 
-impl fmt::Display for SubmitError {
+impl<E: fmt::Display> fmt::Display for SubmitError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SubmitError::Invalid(e) => e.fmt(f),
@@ -144,7 +185,7 @@ impl fmt::Display for SubmitError {
     }
 }
 
-impl std::error::Error for SubmitError {}
+impl<E: fmt::Display + fmt::Debug> std::error::Error for SubmitError<E> {}
 
 /// Why a query failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,9 +204,9 @@ impl fmt::Display for Failure {
 
 /// The merged answer to a query.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    /// The chosen answer.
-    pub lease: LeaseInfo,
+pub struct Answer<F: Family = V4> {
+    /// The chosen answer (DHCPv6: merged from every server's, RFC 5007 §4.3.4).
+    pub lease: F::Info,
     /// The server it came from.
     pub server: SocketAddr,
     /// When it arrived (the caller's clock).
@@ -173,23 +214,23 @@ pub struct Answer {
     /// Whether it was served from the cache (then nothing was sent).
     pub from_cache: bool,
     /// The other servers' answers, for diagnostics.
-    pub others: Vec<(SocketAddr, LeaseInfo)>,
+    pub others: Vec<(SocketAddr, F::Info)>,
 }
 
 /// What the requestor has to tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
+pub enum Event<F: Family = V4> {
     /// A query has its answer.
-    Answered(QueryId, Box<Answer>),
+    Answered(QueryId, Box<Answer<F>>),
     /// A query failed.
     Failed(QueryId, Failure),
 }
 
 /// Why [`Requestor::handle_reply`] did not use a datagram.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ignored {
-    /// Not a leasequery answer.
-    Malformed(ReplyError),
+pub enum Ignored<E = ReplyError> {
+    /// Not a leasequery answer, or one that fails validation (RFC 5007 §4.2.2).
+    Malformed(E),
     /// Its xid matches no outstanding query.
     UnknownXid,
     /// It came from another address than the server asked.
@@ -216,8 +257,12 @@ impl Server {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TargetState {
     Waiting,
-    InFlight { next: Instant },
+    InFlight {
+        next: Instant,
+    },
     Answered,
+    /// Sent `max_transmissions` times without an answer.
+    GaveUp,
 }
 
 #[derive(Debug)]
@@ -232,39 +277,60 @@ struct Target {
 }
 
 #[derive(Debug)]
-struct Pending {
-    key: QueryKey,
+struct Pending<F: Family> {
+    key: F::Key,
     targets: Vec<Target>,
-    answers: Vec<(usize, LeaseInfo, Instant)>,
+    answers: Vec<(usize, F::Info, Instant)>,
+    /// Where each answer came from (a multicast target is answered by several servers).
+    sources: Vec<SocketAddr>,
     deadline: Instant,
     merge_at: Option<Instant>,
     fanned_out: bool,
 }
 
 #[derive(Debug)]
-struct CacheEntry {
-    answer: Answer,
+struct CacheEntry<F: Family> {
+    answer: Answer<F>,
     expires: Option<Instant>,
+}
+
+/// A query whose answer waits for follow-up queries (RFC 5007 CLIENT_LINK).
+#[derive(Debug)]
+struct Parent<F: Family> {
+    answer: Answer<F>,
+    left: usize,
 }
 
 /// The requestor state machine (see the module docs).
 #[derive(Debug)]
-pub struct Requestor {
-    config: Config,
+pub struct Requestor<F: Family = V4> {
+    config: Config<F>,
     servers: Vec<Server>,
-    pending: BTreeMap<QueryId, Pending>,
+    pending: BTreeMap<QueryId, Pending<F>>,
     xids: HashMap<u32, (QueryId, usize)>,
-    events: VecDeque<Event>,
-    cache: HashMap<QueryKey, CacheEntry>,
-    authority: HashMap<QueryKey, usize>,
+    events: VecDeque<Event<F>>,
+    cache: HashMap<F::Key, CacheEntry<F>>,
+    authority: HashMap<F::Key, usize>,
+    parents: HashMap<QueryId, Parent<F>>,
+    child_of: HashMap<QueryId, (QueryId, F::Key)>,
     rng: Rng,
     next_id: u64,
     last_now: Option<Instant>,
 }
 
-impl Requestor {
+impl Requestor<V4> {
+    /// Tells the requestor a binding for `address` appeared (it gleaned a DHCPACK, say): cached
+    /// answers about the address are dropped, UNASSIGNED among them (§6.5).
+    pub fn glean(&mut self, address: Ipv4Addr) {
+        self.cache.retain(|key, entry| {
+            key.ip() != Some(address) && entry.answer.lease.address != Some(address)
+        });
+    }
+}
+
+impl<F: Family> Requestor<F> {
     /// A requestor with no query outstanding and every server timer expired.
-    pub fn new(config: Config) -> Requestor {
+    pub fn new(config: Config<F>) -> Requestor<F> {
         let servers = config
             .servers
             .iter()
@@ -283,37 +349,45 @@ impl Requestor {
             events: VecDeque::new(),
             cache: HashMap::new(),
             authority: HashMap::new(),
+            parents: HashMap::new(),
+            child_of: HashMap::new(),
             next_id: 0,
             last_now: None,
         }
     }
 
     /// The configuration in use.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &Config<F> {
         &self.config
     }
 
     /// Queues a query. A cached answer is reported at once (as an event) and nothing is sent.
-    pub fn submit(&mut self, key: QueryKey, now: Instant) -> Result<QueryId, SubmitError> {
+    pub fn submit(
+        &mut self,
+        key: F::Key,
+        now: Instant,
+    ) -> Result<QueryId, SubmitError<F::KeyError>> {
         self.last_now = Some(now);
-        key.validate().map_err(SubmitError::Invalid)?;
-        if let QueryKey::Ip(a) = key {
-            let nets = &self.config.access_networks;
-            if !nets.is_empty() && !nets.iter().any(|n| n.contains(&a)) {
-                return Err(SubmitError::OutsideAccessNetworks(a));
-            }
-        }
+        F::check(&self.config.family, &key)?;
         if self.servers.is_empty() {
             return Err(SubmitError::NoServers);
         }
+        Ok(self.submit_checked(key, now, None))
+    }
+
+    /// Queues a checked query; `parent` is the query whose follow-up it is.
+    fn submit_checked(&mut self, key: F::Key, now: Instant, parent: Option<QueryId>) -> QueryId {
         let id = QueryId(self.next_id);
         self.next_id += 1;
+        if let Some(p) = parent {
+            self.child_of.insert(id, (p, key.clone()));
+        }
         if let Some(entry) = self.cache.get(&key) {
             if entry.expires.is_none_or(|e| now < e) {
                 let mut answer = entry.answer.clone();
                 answer.from_cache = true;
-                self.events.push_back(Event::Answered(id, Box::new(answer)));
-                return Ok(id);
+                self.emit(Event::Answered(id, Box::new(answer)));
+                return id;
             }
             self.cache.remove(&key);
         }
@@ -325,6 +399,7 @@ impl Requestor {
             key,
             targets: Vec::new(),
             answers: Vec::new(),
+            sources: Vec::new(),
             deadline: now + self.config.query_timeout,
             merge_at: None,
             fanned_out,
@@ -333,12 +408,12 @@ impl Requestor {
             self.add_target(id, &mut pending, s);
         }
         self.pending.insert(id, pending);
-        Ok(id)
+        id
     }
 
-    fn add_target(&mut self, id: QueryId, pending: &mut Pending, server: usize) {
+    fn add_target(&mut self, id: QueryId, pending: &mut Pending<F>, server: usize) {
         let xid = loop {
-            let x = self.rng.next_u64() as u32;
+            let x = self.rng.next_u64() as u32 & F::XID_MASK;
             if !self.xids.contains_key(&x) {
                 break x;
             }
@@ -353,17 +428,13 @@ impl Requestor {
         });
     }
 
-    /// Queries submitted and not yet answered or failed.
+    /// Queries submitted and not yet answered or failed (follow-ups not counted).
     pub fn outstanding(&self) -> usize {
-        self.pending.len()
-    }
-
-    /// Tells the requestor a binding for `address` appeared (it gleaned a DHCPACK, say): cached
-    /// answers about the address are dropped, UNASSIGNED among them (§6.5).
-    pub fn glean(&mut self, address: Ipv4Addr) {
-        self.cache.retain(|key, entry| {
-            key.ip() != Some(address) && entry.answer.lease.address != Some(address)
-        });
+        self.pending
+            .keys()
+            .filter(|id| !self.child_of.contains_key(id))
+            .count()
+            + self.parents.len()
     }
 
     /// Drops every cached answer.
@@ -390,8 +461,26 @@ impl Requestor {
         self.last_now = Some(now);
         let mut finish = Vec::new();
         let mut fan_out = Vec::new();
+        if let Some(mrc) = self.config.max_transmissions {
+            for p in self.pending.values_mut() {
+                for t in &mut p.targets {
+                    if let TargetState::InFlight { next } = t.state {
+                        if next <= now && t.sends >= mrc {
+                            t.state = TargetState::GaveUp;
+                        }
+                    }
+                }
+            }
+        }
         for (&id, p) in &self.pending {
-            if p.merge_at.is_some_and(|m| m <= now) || p.deadline <= now {
+            let settled = p
+                .targets
+                .iter()
+                .all(|t| matches!(t.state, TargetState::Answered | TargetState::GaveUp));
+            if (settled && p.merge_at.is_none())
+                || p.merge_at.is_some_and(|m| m <= now)
+                || p.deadline <= now
+            {
                 finish.push(id);
             } else if !p.fanned_out
                 && p.answers.is_empty()
@@ -403,7 +492,7 @@ impl Requestor {
             }
         }
         for id in finish {
-            self.finish(id);
+            self.finish(id, now);
         }
         for id in fan_out {
             if let Some(mut p) = self.pending.remove(&id) {
@@ -510,7 +599,8 @@ impl Requestor {
     }
 
     fn jittered(&mut self, base: Duration) -> Duration {
-        let j = self.config.jitter.as_millis() as u64;
+        let relative = base.as_millis() as u64 * u64::from(self.config.jitter_permille) / 1000;
+        let j = self.config.jitter.as_millis() as u64 + relative;
         let offset = self.rng.below_or_eq(2 * j) as i128 - j as i128;
         let ms = (base.as_millis() as i128 + offset).max(0);
         Duration::from_millis(ms as u64)
@@ -541,9 +631,7 @@ impl Requestor {
         }
         let p = self.pending.get_mut(&id).expect("pending");
         p.targets[t].state = TargetState::InFlight { next: now + delay };
-        let bytes = p
-            .key
-            .encode(xid, self.config.giaddr, &self.config.parameters);
+        let bytes = F::encode(&self.config.family, &p.key, xid);
         let server = &mut self.servers[s];
         server.last_send = Some(now);
         (server.addr, bytes)
@@ -591,31 +679,48 @@ impl Requestor {
         from: SocketAddr,
         bytes: &[u8],
         now: Instant,
-    ) -> Result<QueryId, Ignored> {
+    ) -> Result<QueryId, Ignored<F::ReplyError>> {
         self.last_now = Some(now);
-        let info = LeaseInfo::parse(bytes).map_err(Ignored::Malformed)?;
-        let &(id, t) = self.xids.get(&info.xid).ok_or(Ignored::UnknownXid)?;
+        let (xid, info) = F::parse(&self.config.family, bytes).map_err(Ignored::Malformed)?;
+        let &(id, t) = self.xids.get(&xid).ok_or(Ignored::UnknownXid)?;
         let p = self.pending.get_mut(&id).ok_or(Ignored::UnknownXid)?;
         let target = &mut p.targets[t];
         let server = &mut self.servers[target.server];
-        if server.addr.ip() != from.ip() {
+        // A query sent to a multicast group (All_DHCP_Relay_Agents_and_Servers, RFC 5007
+        // §4.3.2) is answered from each server's own address, by as many servers as there are.
+        let multicast = server.addr.ip().is_multicast();
+        if !multicast && server.addr.ip() != from.ip() {
             return Err(Ignored::WrongServer);
         }
-        if let (Some(asked), Some(said)) = (p.key.ip(), info.address) {
-            if asked != said {
-                return Err(Ignored::Mismatch);
-            }
+        if !F::matches(&p.key, &info) {
+            return Err(Ignored::Mismatch);
         }
         // Any answer shows the server speaks leasequery and restarts its timer (§6.6).
         server.last_reply = Some(now);
-        if target.state == TargetState::Answered {
+        let s = target.server;
+        let again = p
+            .answers
+            .iter()
+            .zip(&p.sources)
+            .any(|((a, _, _), src)| *a == s && (!multicast || src.ip() == from.ip()));
+        if again {
             return Err(Ignored::Duplicate);
         }
+        // A late answer after the last retransmission timed out still counts.
         target.state = TargetState::Answered;
-        let s = target.server;
         p.answers.push((s, info, now));
-        if p.targets.iter().all(|t| t.state == TargetState::Answered) {
-            self.finish(id);
+        p.sources.push(if multicast { from } else { server.addr });
+        let done = p
+            .targets
+            .iter()
+            .all(|t| matches!(t.state, TargetState::Answered | TargetState::GaveUp));
+        // Other servers of a multicast group get `merge_wait` to answer too.
+        let group = p
+            .targets
+            .iter()
+            .any(|t| self.servers[t.server].addr.ip().is_multicast());
+        if done && !group {
+            self.finish(id, now);
         } else if p.merge_at.is_none() {
             p.merge_at = Some(now + self.config.merge_wait);
         }
@@ -623,11 +728,36 @@ impl Requestor {
     }
 
     /// The next event, if any.
-    pub fn poll_event(&mut self) -> Option<Event> {
+    pub fn poll_event(&mut self) -> Option<Event<F>> {
         self.events.pop_front()
     }
 
-    fn finish(&mut self, id: QueryId) {
+    /// Reports an event, or hands a follow-up's answer to the query that asked for it.
+    fn emit(&mut self, event: Event<F>) {
+        let id = match &event {
+            Event::Answered(id, _) | Event::Failed(id, _) => *id,
+        };
+        let Some((parent, key)) = self.child_of.remove(&id) else {
+            self.events.push_back(event);
+            return;
+        };
+        let Some(p) = self.parents.get_mut(&parent) else {
+            return;
+        };
+        // A follow-up that failed adds nothing; the others still count.
+        if let Event::Answered(_, answer) = event {
+            F::absorb(&mut p.answer.lease, &key, answer.lease);
+        }
+        p.left -= 1;
+        if p.left == 0 {
+            if let Some(p) = self.parents.remove(&parent) {
+                self.events
+                    .push_back(Event::Answered(parent, Box::new(p.answer)));
+            }
+        }
+    }
+
+    fn finish(&mut self, id: QueryId, now: Instant) {
         let Some(p) = self.pending.remove(&id) else {
             return;
         };
@@ -635,39 +765,58 @@ impl Requestor {
             self.xids.remove(&t.xid);
         }
         if p.answers.is_empty() {
-            self.events.push_back(Event::Failed(id, Failure::NoReply));
+            self.emit(Event::Failed(id, Failure::NoReply));
             return;
         }
-        let best = best_answer(&p.answers);
+        let (best, lease) = F::merge(&self.config.family, &p.answers);
         let mut others = Vec::new();
         let mut chosen = None;
-        for (i, (s, info, at)) in p.answers.into_iter().enumerate() {
+        for (i, ((s, info, at), src)) in p.answers.into_iter().zip(p.sources).enumerate() {
             if i == best {
-                chosen = Some((s, info, at));
+                chosen = Some((s, at, src));
             } else {
-                others.push((self.servers[s].addr, info));
+                others.push((src, info));
             }
         }
-        let (s, lease, received) = chosen.expect("best is an index of answers");
+        let (s, received, source) = chosen.expect("best is an index of answers");
         let answer = Answer {
             lease,
-            server: self.servers[s].addr,
+            server: source,
             received,
             from_cache: false,
             others,
         };
         self.remember(&p.key, s, &answer);
-        self.events.push_back(Event::Answered(id, Box::new(answer)));
+        // RFC 5007 §4.3.3: a client on several links is asked about once per link; the
+        // answer is reported when every follow-up has ended. Follow-ups ask no further.
+        let follow = if self.child_of.contains_key(&id) {
+            Vec::new()
+        } else {
+            F::follow_ups(&p.key, &answer.lease)
+        };
+        if follow.is_empty() {
+            self.emit(Event::Answered(id, Box::new(answer)));
+            return;
+        }
+        self.parents.insert(
+            id,
+            Parent {
+                answer,
+                left: follow.len(),
+            },
+        );
+        for key in follow {
+            self.submit_checked(key, now, Some(id));
+        }
     }
 
-    fn remember(&mut self, key: &QueryKey, s: usize, answer: &Answer) {
+    fn remember(&mut self, key: &F::Key, s: usize, answer: &Answer<F>) {
         let lease = &answer.lease;
-        let manages = lease.is_found()
-            || matches!(lease.state, LeaseState::Unassigned | LeaseState::LegacyAck);
+        let manages = F::rank(lease) >= 1;
         if manages {
             self.authority.insert(key.clone(), s);
-            if let Some(a) = lease.address {
-                self.authority.insert(QueryKey::Ip(a), s);
+            for k in F::also_authoritative(key, lease) {
+                self.authority.insert(k, s);
             }
         } else if self.authority.get(key) == Some(&s) {
             self.authority.remove(key);
@@ -676,15 +825,11 @@ impl Requestor {
             return;
         }
         let at = answer.received;
-        let expires = if lease.is_found() {
-            match lease.lease_remaining {
-                Some(secs) => Some(at + Duration::from_secs(u64::from(secs))),
-                None => return,
-            }
-        } else if manages && key.ip().is_some() {
-            self.config.unassigned_ttl.map(|ttl| at + ttl)
-        } else {
-            Some(at + self.config.unknown_ttl)
+        let expires = match F::cache_for(key, lease) {
+            CacheFor::Secs(secs) => Some(at + Duration::from_secs(u64::from(secs))),
+            CacheFor::NotKept => return,
+            CacheFor::Unassigned => self.config.unassigned_ttl.map(|ttl| at + ttl),
+            CacheFor::Unknown => Some(at + self.config.unknown_ttl),
         };
         self.cache.insert(
             key.clone(),
@@ -696,38 +841,8 @@ impl Requestor {
     }
 }
 
-/// Index of the answer to keep: active beats unassigned beats unknown; among active leases the
-/// most recent client-last-transaction-time (§6.8), ties to the first received.
-fn best_answer(answers: &[(usize, LeaseInfo, Instant)]) -> usize {
-    let rank = |info: &LeaseInfo| {
-        if info.is_found() {
-            2
-        } else if matches!(info.state, LeaseState::Unassigned | LeaseState::LegacyAck) {
-            1
-        } else {
-            0
-        }
-    };
-    let latest = answers.iter().map(|a| a.2).max().expect("answers");
-    // Age of the last transaction at `latest`: cltt_ago plus how long before `latest` it came.
-    let age = |info: &LeaseInfo, at: Instant| match info.cltt_ago {
-        Some(secs) => Duration::from_secs(u64::from(secs)) + latest.duration_since(at),
-        None => Duration::MAX,
-    };
-    let mut best = 0;
-    for (i, (_, info, at)) in answers.iter().enumerate().skip(1) {
-        let (_, b, b_at) = &answers[best];
-        let better = match rank(info).cmp(&rank(b)) {
-            std::cmp::Ordering::Greater => true,
-            std::cmp::Ordering::Less => false,
-            std::cmp::Ordering::Equal => rank(info) == 2 && age(info, *at) < age(b, *b_at),
-        };
-        if better {
-            best = i;
-        }
-    }
-    best
-}
-
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests6;

@@ -8,42 +8,45 @@
 //! giaddr:67 as root for servers that only answer port 67.
 
 use std::io;
-use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
+use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::query::QueryKey;
+use crate::family::{Family, V4, V6};
 use crate::requestor::{Answer, Config, Event, Failure, QueryId, Requestor, SubmitError};
 
 /// The outcome of one query run by [`run`].
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub struct Outcome<F: Family = V4> {
     /// What was asked.
-    pub key: QueryKey,
+    pub key: F::Key,
     /// The answer, or why there is none.
-    pub result: Result<Answered, QueryError>,
+    pub result: Result<Answered<F>, QueryError<F::KeyError>>,
 }
 
 /// An answer with the wall-clock time it arrived (to make the answer's relative times absolute).
 #[derive(Debug, Clone)]
-pub struct Answered {
+pub struct Answered<F: Family = V4> {
     /// The merged answer.
-    pub answer: Answer,
+    pub answer: Answer<F>,
     /// When it arrived (wall clock).
     pub received_at: SystemTime,
 }
 
+/// The answer to one query of [`run`], or why there is none.
+type QueryResult<F> = Result<Answered<F>, QueryError<<F as Family>::KeyError>>;
+
 /// Why a query run by [`run`] has no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum QueryError {
+pub enum QueryError<E = crate::KeyError> {
     /// Refused before sending.
-    Refused(SubmitError),
+    Refused(SubmitError<E>),
     /// The requestor gave up.
     Failed(Failure),
     /// The run's time bound passed first.
     TimedOut,
 }
 
-impl std::fmt::Display for QueryError {
+impl<E: std::fmt::Display> std::fmt::Display for QueryError<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             QueryError::Refused(e) => e.fmt(f),
@@ -55,33 +58,45 @@ impl std::fmt::Display for QueryError {
 
 /// The default local address: giaddr, an ephemeral port.
 pub fn default_bind(config: &Config) -> SocketAddr {
-    SocketAddr::V4(SocketAddrV4::new(config.giaddr, 0))
+    SocketAddr::V4(SocketAddrV4::new(config.family.giaddr, 0))
+}
+
+/// The default local address of a DHCPv6 requestor: `[::]:546`, the client port, where a
+/// server sends the LEASEQUERY-REPLY (RFC 5007 §4.4.3 by way of RFC 3315 §18.2.8; ISC dhcpd
+/// 4.4.3 answers there whatever the source port). Binding it needs privilege.
+pub fn default_bind6(_: &Config<V6>) -> SocketAddr {
+    SocketAddr::V6(SocketAddrV6::new(
+        std::net::Ipv6Addr::UNSPECIFIED,
+        546,
+        0,
+        0,
+    ))
 }
 
 /// Binds `bind` and runs `keys` through a [`Requestor`] with `config` until all are answered or
 /// failed, or `limit` has passed (the rest are [`QueryError::TimedOut`]). Outcomes are in the
 /// order of `keys`.
-pub fn run(
-    config: Config,
+pub fn run<F: Family>(
+    config: Config<F>,
     bind: SocketAddr,
-    keys: Vec<QueryKey>,
+    keys: Vec<F::Key>,
     limit: Duration,
-) -> io::Result<Vec<Outcome>> {
+) -> io::Result<Vec<Outcome<F>>> {
     let socket = UdpSocket::bind(bind)?;
     run_on(&socket, config, keys, limit)
 }
 
 /// [`run`] on a socket the caller bound.
-pub fn run_on(
+pub fn run_on<F: Family>(
     socket: &UdpSocket,
-    config: Config,
-    keys: Vec<QueryKey>,
+    config: Config<F>,
+    keys: Vec<F::Key>,
     limit: Duration,
-) -> io::Result<Vec<Outcome>> {
+) -> io::Result<Vec<Outcome<F>>> {
     let start = Instant::now();
     let end = start + limit;
     let mut requestor = Requestor::new(config);
-    let mut results: Vec<Option<Result<Answered, QueryError>>> = vec![None; keys.len()];
+    let mut results: Vec<Option<QueryResult<F>>> = vec![None; keys.len()];
     let mut ids: Vec<(QueryId, usize)> = Vec::new();
     for (i, key) in keys.iter().enumerate() {
         match requestor.submit(key.clone(), start) {

@@ -93,6 +93,7 @@ impl Net {
             rapid_commit: false,
             decline_probation: Seconds(3600),
             receive_threads: None,
+            rate_limit: Default::default(),
             options: vec![],
             links: vec![Link6 {
                 prefix: "2001:db8:1::/64".parse().unwrap(),

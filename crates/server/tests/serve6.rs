@@ -37,6 +37,7 @@ fn dhcp6(port: u16) -> Dhcp6 {
         rapid_commit: false,
         decline_probation: Seconds(3600),
         receive_threads: Some(1),
+        rate_limit: Default::default(),
         options: vec![],
         links: vec![Link6 {
             prefix: "2001:db8:1::/64".parse().unwrap(),

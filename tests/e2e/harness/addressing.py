@@ -3,8 +3,12 @@
 v4: 192.0.2.0/24     client link (relay downstream .1, pool .100-.150)
     198.51.100.0/24  server link (relay upstream .1, server .2)
     203.0.113.0/24   spare: extra client links / servers in later topologies
-v6 (reserved for the later v6 topology, not configured yet):
-    2001:db8:1::/64  client link, 2001:db8:2::/64 server link
+v6 (Topology6):
+    2001:db8:1::/64  client link (relay downstream ::1, address pool ::1000-::1fff)
+    2001:db8:2::/64  server link (relay upstream ::1, server ::2)
+    2001:db8:100::/48 delegated prefixes (/56 each)
+    2001:db8:3::/64  TopologyDirect6: a client on the server's own link (server ::1)
+    2001:db8:4::/64  TopologyChain6: the link between the two relays (::1 first, ::2 second)
 """
 import ipaddress
 
@@ -22,6 +26,13 @@ SERVER_NET6 = ipaddress.ip_network("2001:db8:2::/64")
 RELAY_DOWN_V6 = "2001:db8:1::1"
 RELAY_UP_V6 = "2001:db8:2::1"
 SERVER_V6 = "2001:db8:2::2"
+POOL_V6 = ("2001:db8:1::1000", "2001:db8:1::1fff")
+PD_POOL_V6 = ipaddress.ip_network("2001:db8:100::/48")
+PD_LEN_V6 = 56
+DIRECT_NET6 = ipaddress.ip_network("2001:db8:3::/64")
+MIDDLE_NET6 = ipaddress.ip_network("2001:db8:4::/64")
+RELAY1_UP_V6 = "2001:db8:4::1"
+RELAY2_DOWN_V6 = "2001:db8:4::2"
 
 ALLOWED = [ipaddress.ip_network(n) for n in (
     "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "198.18.0.0/15", "2001:db8::/32")]

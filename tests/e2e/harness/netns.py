@@ -256,3 +256,177 @@ class TopologyDirect4:
                 errors.append(e)
         if errors:
             raise HarnessError(f"teardown errors: {errors}")
+
+
+@dataclass
+class Topology6:
+    """client ns --(c0|r0)-- relay ns --(r1|s0)-- server ns, IPv6 only
+
+    client link 2001:db8:1::/64 (relay r0 = ::1, the link-address dhcrelay -6 puts in
+    RELAY-FORW), server link 2001:db8:2::/64 (relay r1 = ::1, server s0 = ::2). DAD is off in
+    every namespace before the veths exist, so link-local and global addresses are usable at
+    once (a tentative link-local would make dhclient -6 / dhcrelay -6 fail to bind). The relay
+    forwards IPv6 and the server routes the client link and the delegated prefixes back via it.
+    """
+    client: Namespace = field(init=False)
+    relay: Namespace = field(init=False)
+    server: Namespace = field(init=False)
+    client_if: str = "c0"
+    relay_down_if: str = "r0"
+    relay_up_if: str = "r1"
+    server_if: str = "s0"
+
+    def __post_init__(self) -> None:
+        made: List[Namespace] = []
+        try:
+            for role in ("cli6", "rly6", "srv6"):
+                ns = Namespace(role)
+                made.append(ns)
+                _no_dad(ns)
+            self.client, self.relay, self.server = made
+            veth(self.client, self.client_if, self.relay, self.relay_down_if)
+            veth(self.relay, self.relay_up_if, self.server, self.server_if)
+            self.relay.add_addr(self.relay_down_if, f"{addressing.RELAY_DOWN_V6}/64")
+            self.relay.add_addr(self.relay_up_if, f"{addressing.RELAY_UP_V6}/64")
+            self.server.add_addr(self.server_if, f"{addressing.SERVER_V6}/64")
+            self.relay.sysctl("net.ipv6.conf.all.forwarding", "1")
+            for net in (addressing.CLIENT_NET6, addressing.PD_POOL_V6):
+                self.server.add_route(str(net), addressing.RELAY_UP_V6)
+            for ns, ifn in ((self.client, self.client_if), (self.relay, self.relay_down_if),
+                            (self.relay, self.relay_up_if), (self.server, self.server_if)):
+                wait_link_up(ns, ifn)
+                wait_ipv6_ready(ns, ifn)
+        except BaseException:
+            for ns in made:
+                ns.delete()
+            raise
+
+    @property
+    def namespaces(self) -> List[Namespace]:
+        return [self.client, self.relay, self.server]
+
+    def link_local(self, ns: Namespace, ifname: str) -> str:
+        cp = ns.ip("-6", "-o", "addr", "show", "dev", ifname, "scope", "link")
+        return cp.stdout.split()[3].split("/")[0]
+
+    def teardown(self) -> None:
+        errors = []
+        for ns in self.namespaces:
+            try:
+                ns.delete()
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+        if errors:
+            raise HarnessError(f"teardown errors: {errors}")
+
+
+@dataclass
+class TopologyDirect6:
+    """client ns --(dc0|d0)-- server ns, IPv6 only: a client on the server's own link
+    (2001:db8:3::/64, server d0 = ::1). No relay: the client multicasts to ff02::1:2 and the
+    server answers on the interface. DAD off as in Topology6."""
+    client: Namespace = field(init=False)
+    server: Namespace = field(init=False)
+    client_if: str = "dc0"
+    server_if: str = "d0"
+    server_addr: str = "2001:db8:3::1"
+    net: str = str(addressing.DIRECT_NET6)
+    pool: tuple = ("2001:db8:3::1000", "2001:db8:3::1fff")
+    pd_pool: str = "2001:db8:300::/48"
+
+    def __post_init__(self) -> None:
+        made: List[Namespace] = []
+        try:
+            for role in ("dcli6", "dsrv6"):
+                ns = Namespace(role)
+                made.append(ns)
+                _no_dad(ns)
+            self.client, self.server = made
+            veth(self.client, self.client_if, self.server, self.server_if)
+            self.server.add_addr(self.server_if, f"{self.server_addr}/64")
+            for ns, ifn in ((self.client, self.client_if), (self.server, self.server_if)):
+                wait_link_up(ns, ifn)
+                wait_ipv6_ready(ns, ifn)
+        except BaseException:
+            for ns in made:
+                ns.delete()
+            raise
+
+    @property
+    def namespaces(self) -> List[Namespace]:
+        return [self.client, self.server]
+
+    def link_local(self, ns: Namespace, ifname: str) -> str:
+        return Topology6.link_local(self, ns, ifname)  # type: ignore[arg-type]
+
+    def teardown(self) -> None:
+        Topology6.teardown(self)  # type: ignore[arg-type]
+
+
+def _no_dad(ns: Namespace) -> None:
+    for scope in ("all", "default"):
+        ns.sysctl(f"net.ipv6.conf.{scope}.accept_dad", "0")
+        ns.sysctl(f"net.ipv6.conf.{scope}.dad_transmits", "0")
+
+
+@dataclass
+class TopologyChain6:
+    """client ns --(c0|r0)-- relay ns --(m0|m1)-- relay2 ns --(r1|s0)-- server ns, IPv6 only:
+    two relays in a row, so the server sees a RELAY-FORW inside a RELAY-FORW.
+
+    client link 2001:db8:1::/64 (first relay r0 = ::1), middle link 2001:db8:4::/64 (first
+    relay m0 = ::1, second relay m1 = ::2), server link 2001:db8:2::/64 (second relay r1 = ::1,
+    server s0 = ::2). DAD off as in Topology6."""
+    client: Namespace = field(init=False)
+    relay: Namespace = field(init=False)
+    relay2: Namespace = field(init=False)
+    server: Namespace = field(init=False)
+    client_if: str = "c0"
+    relay_down_if: str = "r0"
+    relay_up_if: str = "m0"
+    relay2_down_if: str = "m1"
+    relay2_up_if: str = "r1"
+    server_if: str = "s0"
+
+    def __post_init__(self) -> None:
+        made: List[Namespace] = []
+        try:
+            for role in ("cli6", "rly6", "rly6b", "srv6"):
+                ns = Namespace(role)
+                made.append(ns)
+                _no_dad(ns)
+            self.client, self.relay, self.relay2, self.server = made
+            veth(self.client, self.client_if, self.relay, self.relay_down_if)
+            veth(self.relay, self.relay_up_if, self.relay2, self.relay2_down_if)
+            veth(self.relay2, self.relay2_up_if, self.server, self.server_if)
+            self.relay.add_addr(self.relay_down_if, f"{addressing.RELAY_DOWN_V6}/64")
+            self.relay.add_addr(self.relay_up_if, f"{addressing.RELAY1_UP_V6}/64")
+            self.relay2.add_addr(self.relay2_down_if, f"{addressing.RELAY2_DOWN_V6}/64")
+            self.relay2.add_addr(self.relay2_up_if, f"{addressing.RELAY_UP_V6}/64")
+            self.server.add_addr(self.server_if, f"{addressing.SERVER_V6}/64")
+            for ns, ifn in ((self.client, self.client_if), (self.relay, self.relay_down_if),
+                            (self.relay, self.relay_up_if), (self.relay2, self.relay2_down_if),
+                            (self.relay2, self.relay2_up_if), (self.server, self.server_if)):
+                wait_link_up(ns, ifn)
+                wait_ipv6_ready(ns, ifn)
+        except BaseException:
+            for ns in made:
+                ns.delete()
+            raise
+
+    @property
+    def namespaces(self) -> List[Namespace]:
+        return [self.client, self.relay, self.relay2, self.server]
+
+    def teardown(self) -> None:
+        Topology6.teardown(self)  # type: ignore[arg-type]
+
+
+def wait_ipv6_ready(ns: Namespace, ifname: str, timeout: float = 5.0) -> None:
+    """Wait until ifname has a link-local address and no tentative one."""
+    from .util import wait_for
+
+    def ready() -> bool:
+        out = ns.ip("-6", "addr", "show", "dev", ifname).stdout
+        return "scope link" in out and "tentative" not in out
+    wait_for(ready, timeout=timeout, what=f"{ns.name}/{ifname} IPv6 ready")

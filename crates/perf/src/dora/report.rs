@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::client::format_mac;
-use crate::latency::{ms_text, round3, summary_json, Summary};
+use crate::latency::{round3, summary_json, table, Summary};
 
 /// The figures of one `lessor perf dora` run.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,27 +132,11 @@ impl Report {
                 self.unfinished, self.not_started, self.send_errors, self.recv_errors
             );
         }
-        let _ = writeln!(
-            s,
-            "{:<18}{:>8}{:>10}{:>10}{:>10}{:>10}",
-            "latency (ms)", "count", "p50", "p90", "p99", "max"
-        );
-        for (name, sum) in [
+        s += &table(&[
             ("DORA", &self.dora),
             ("DISCOVER->OFFER", &self.discover_offer),
             ("REQUEST->ACK", &self.request_ack),
-        ] {
-            let _ = writeln!(
-                s,
-                "{:<18}{:>8}{:>10}{:>10}{:>10}{:>10}",
-                name,
-                sum.count,
-                ms_text(sum.p50),
-                ms_text(sum.p90),
-                ms_text(sum.p99),
-                ms_text(sum.max)
-            );
-        }
+        ]);
         s
     }
 

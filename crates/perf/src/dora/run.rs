@@ -1,4 +1,5 @@
-//! The I/O loop: one UDP socket, one thread, a BinaryHeap of retransmission deadlines.
+//! The I/O loop: one UDP socket, one thread, the outstanding clients and their retransmission
+//! deadlines in [`crate::outstanding`].
 //!
 //! The loop keeps at most `in_flight` clients with an exchange outstanding, starts a new one as
 //! soon as one ends (closed loop), and stops when every client has ended or the duration is
@@ -6,8 +7,6 @@
 //! the next deadline (and never more than 100 ms), so the loop always makes progress
 //! toward the end of the run.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
 use std::fs::File;
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, UdpSocket};
@@ -19,6 +18,7 @@ use super::client::{format_mac, Client, End, Identity, Phase, Step, Timing};
 use super::config::Config;
 use super::report::Report;
 use crate::latency::Summary;
+use crate::outstanding::{Deadline, Outstanding};
 use crate::udp_wait::{recv_until, size_receive_buffer, Received};
 
 /// Binds `config.bind` and runs.
@@ -48,8 +48,7 @@ pub fn run_on(config: &Config, socket: &UdpSocket) -> io::Result<Report> {
         samples: Samples::default(),
         acked: Vec::new(),
         acked_out,
-        live: HashMap::new(),
-        deadlines: BinaryHeap::new(),
+        live: Outstanding::new(),
         next_index: 0,
     };
     let mut buf = vec![0u8; 65_536];
@@ -74,12 +73,7 @@ pub fn run_on(config: &Config, socket: &UdpSocket) -> io::Result<Report> {
             continue;
         }
         // Wait for one datagram, no longer than the next deadline.
-        let next = run
-            .deadlines
-            .peek()
-            .map(|Reverse((at, _))| *at)
-            .unwrap_or(end_by)
-            .min(end_by);
+        let next = run.live.next_deadline().unwrap_or(end_by).min(end_by);
         match recv_until(socket, &mut buf, now, next, &mut last_wait)? {
             Received::Datagram(n) => {
                 run.received(Instant::now(), buf.get(..n).unwrap_or(&[]))?;
@@ -128,9 +122,7 @@ struct Run<'a> {
     acked: Vec<(Ipv4Addr, [u8; 6])>,
     acked_out: Option<io::LineWriter<File>>,
     /// Clients with an exchange outstanding, by xid (unique within a run).
-    live: HashMap<u32, Client>,
-    /// (deadline, xid); stale entries (the client moved on or ended) are skipped when popped.
-    deadlines: BinaryHeap<Reverse<(Instant, u32)>>,
+    live: Outstanding<Client>,
     /// Index of the next client to start.
     next_index: u32,
 }
@@ -168,14 +160,10 @@ impl Run<'_> {
     /// Handles every deadline at or before `now`; true when any client acted.
     fn expire(&mut self, now: Instant) -> io::Result<bool> {
         let mut fired = false;
-        while let Some(&Reverse((at, xid))) = self.deadlines.peek() {
-            if at > now {
-                break;
-            }
-            self.deadlines.pop();
-            let step = match self.live.get_mut(&xid) {
-                Some(c) if c.deadline() == Some(at) => c.on_timeout(now),
-                _ => continue,
+        while let Some(xid) = self.live.pop_due(now) {
+            let step = match self.live.get_mut(xid) {
+                Some(c) => c.on_timeout(now),
+                None => continue,
             };
             if matches!(step, Step::Send { .. }) {
                 self.counters.retransmissions += 1;
@@ -193,7 +181,7 @@ impl Run<'_> {
             return Ok(());
         };
         let xid = reply.xid;
-        let step = match self.live.get_mut(&xid) {
+        let step = match self.live.get_mut(xid) {
             Some(c) => c.handle(now, &reply),
             None => Step::Ignore(super::client::Ignored::Finished),
         };
@@ -214,10 +202,10 @@ impl Run<'_> {
             Step::Ignore(_) => self.counters.unexpected += 1,
             Step::Send { message, deadline } => {
                 self.send(&message);
-                self.deadlines.push(Reverse((deadline, xid)));
+                self.live.wait_until(xid, deadline);
             }
             Step::Done { outcome, release } => {
-                let client = self.live.remove(&xid);
+                let client = self.live.remove(xid);
                 if let Some(d) = outcome.discover_offer {
                     self.samples.discover_offer.push(d);
                 }
@@ -289,5 +277,11 @@ impl Run<'_> {
             request_ack: Summary::of(&mut samples.request_ack),
             acked,
         }
+    }
+}
+
+impl Deadline for Client {
+    fn deadline(&self) -> Option<Instant> {
+        Client::deadline(self)
     }
 }

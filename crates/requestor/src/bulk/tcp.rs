@@ -62,9 +62,9 @@ impl Config {
     }
 }
 
-/// Why a bulk query could not run to its end.
+/// Why a bulk query could not run to its end (`R`, `K`: the family's reply and key errors).
 #[derive(Debug)]
-pub enum Error {
+pub enum Error<R = crate::ReplyError, K = crate::KeyError> {
     /// No connection could be made (the last attempt's error).
     Connect(io::Error),
     /// Reading or writing failed.
@@ -72,12 +72,12 @@ pub enum Error {
     /// The stream blocked for BULK_LQ_DATA_TIMEOUT.
     DataTimeout,
     /// The server's stream broke the protocol, or closed early.
-    Session(SessionError),
+    Session(SessionError<R>),
     /// The query could not be sent.
-    Submit(SubmitError),
+    Submit(SubmitError<K>),
 }
 
-impl fmt::Display for Error {
+impl<R: fmt::Display, K: fmt::Display> fmt::Display for Error<R, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Connect(e) => write!(f, "cannot connect: {e}"),
@@ -89,9 +89,9 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl<R: fmt::Display + fmt::Debug, K: fmt::Display + fmt::Debug> std::error::Error for Error<R, K> {}
 
-fn io_error(e: io::Error) -> Error {
+pub(crate) fn io_error<R, K>(e: io::Error) -> Error<R, K> {
     match e.kind() {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::DataTimeout,
         _ => Error::Io(e),
@@ -100,7 +100,7 @@ fn io_error(e: io::Error) -> Error {
 
 /// Whether `e` is the server closing (or resetting) the connection: worth a retry when nothing
 /// was answered yet.
-fn closed_early(e: &Error) -> bool {
+pub(crate) fn closed_early<R, K>(e: &Error<R, K>) -> bool {
     match e {
         Error::Session(SessionError::Closed { .. }) => true,
         Error::Io(e) => matches!(

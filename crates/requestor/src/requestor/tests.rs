@@ -1,6 +1,8 @@
 //! Every timing rule with an injected clock: no test sleeps.
 
 use super::*;
+use crate::query::QueryKey;
+use crate::reply::LeaseState;
 use lessor_wire::v4::{DhcpOption, MessageType, Repr, BOOTREPLY};
 
 const GIADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
@@ -601,13 +603,13 @@ fn a_silent_authoritative_server_falls_back_to_all() {
 fn ciaddr_restriction_refuses_addresses_outside_the_access_networks() {
     let t0 = Instant::now();
     let mut c = config(1);
-    c.access_networks = vec!["198.51.100.0/25".parse().unwrap()];
+    c.family.access_networks = vec!["198.51.100.0/25".parse().unwrap()];
     let mut r = Requestor::new(c);
     assert_eq!(
         r.submit(QueryKey::Ip(addr(200)), t0),
         Err(SubmitError::OutsideAccessNetworks(addr(200)))
     );
-    assert!(SubmitError::OutsideAccessNetworks(addr(200))
+    assert!(SubmitError::<KeyError>::OutsideAccessNetworks(addr(200))
         .to_string()
         .contains("outside the configured access networks"));
     assert!(drain(&mut r, t0).is_empty());
@@ -663,7 +665,7 @@ fn what_does_not_answer_a_query_is_ignored() {
 fn queries_carry_giaddr_and_the_parameter_request_list() {
     let t0 = Instant::now();
     let mut c = config(1);
-    c.parameters = vec![51, 82];
+    c.family.parameters = vec![51, 82];
     let mut r = Requestor::new(c);
     r.submit(QueryKey::RelayId(b"bng".to_vec()), t0).unwrap();
     let q = Repr::from_bytes(&drain(&mut r, t0)[0].1).unwrap();

@@ -1,4 +1,4 @@
-//! DHCPv6 bulk leasequery over TCP (RFC 5460; docs/protocol.md decisions 16-19).
+//! DHCPv6 bulk leasequery over TCP (RFC 5460; docs/protocol.md decisions 25-28).
 //!
 //! Sans-IO like [`crate::bulk4`], and on the same connection engine ([`crate::bulk`]): a
 //! [`Connection`] takes octets and the time and hands back framed replies; the sockets and

@@ -1,5 +1,5 @@
 //! Reading a DHCPv6 bulk LEASEQUERY and telling what it asks (RFC 5460 §5.3, RFC 5007 §4.2,
-//! docs/protocol.md decision 16).
+//! docs/protocol.md decision 25).
 //!
 //! - A frame that is not a DHCPv6 message, or is a message other than LEASEQUERY, ends the
 //!   connection (the requestor is not speaking bulk leasequery).

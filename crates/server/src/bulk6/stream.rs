@@ -1,5 +1,5 @@
 //! One DHCPv6 bulk query's replies, produced one message at a time from a store snapshot
-//! (RFC 5460 §5.2, §7; docs/protocol.md decisions 17-19).
+//! (RFC 5460 §5.2, §7; docs/protocol.md decisions 26-28).
 //!
 //! A [`Stream`] owns what it reads: a durable snapshot of the bindings (an O(1) copy; relay-id,
 //! remote-id and link queries walk a [`Cursor6`] over it in batches of [`BATCH`]), so it holds no
@@ -7,13 +7,13 @@
 //!
 //! The bindings sent are those active at the time the query arrived (one time for the whole
 //! stream), on the query's link when it names one. Each goes out as one message carrying one
-//! CLIENT_DATA (the client's CLIENTID, the binding's IAADDR or IAPREFIX, CLT_TIME), and, when
-//! the LQ_QUERY's ORO asks for it and the binding came through relays, an LQ_RELAY_DATA next to
-//! it ([`crate::leasequery6::client_data`]).
+//! CLIENT_DATA (the client's CLIENTID, the binding's IAADDR or IAPREFIX, CLT_TIME, and, last,
+//! LQ_RELAY_DATA when the LQ_QUERY's ORO asks for it and the binding came through relays), built
+//! by [`crate::leasequery6::client_data`].
 //!
 //! The messages, every one with the query's transaction-id:
 //! - the first binding: LEASEQUERY-REPLY with SERVERID and the requestor's CLIENTID;
-//! - each further one: LEASEQUERY-DATA (CLIENT_DATA, LQ_RELAY_DATA only);
+//! - each further one: LEASEQUERY-DATA (CLIENT_DATA only);
 //! - after the last binding: LEASEQUERY-DONE with STATUS_CODE Success;
 //! - no binding: one LEASEQUERY-REPLY without CLIENT_DATA, and nothing after it;
 //! - a refusal: one LEASEQUERY-REPLY with a STATUS_CODE, and nothing after it;
@@ -36,7 +36,7 @@ enum Source {
     List(std::vec::IntoIter<Arc<Binding6>>),
     Cursor(Box<Cursor6>),
     /// Every binding in key order, resumed after the last key pulled (a query by link-address
-    /// `::`, docs/protocol.md decision 19).
+    /// `::`, docs/protocol.md decision 28).
     All(Option<Key6>),
 }
 
@@ -277,7 +277,7 @@ impl Stream {
                         )
                     } else {
                         // Success, not nothing: an option-less DONE is valid (RFC 5460 §5.2.2)
-                        // but Wireshark's dissector reports it malformed (decision 18).
+                        // but Wireshark's dissector reports it malformed (docs/protocol.md decision 27).
                         let success = DhcpOption::StatusCode {
                             code: status::SUCCESS,
                             message: Vec::new(),
@@ -296,8 +296,13 @@ impl Stream {
                 } else {
                     (MessageType::LeasequeryData, Vec::new())
                 };
-                options.push(data);
-                options.extend(relay);
+                options.push(match (data, relay) {
+                    (DhcpOption::ClientData(mut inner), Some(r)) => {
+                        inner.push(r);
+                        DhcpOption::ClientData(inner)
+                    }
+                    (data, _) => data,
+                });
                 self.produced += 1;
                 Some((self.message(kind, options), Sent::Binding))
             }

@@ -362,7 +362,7 @@ fn client_data_has_client_id_remaining_lifetimes_and_relative_clt_time() {
 }
 
 #[test]
-fn lq_relay_data_only_when_the_oro_asks_next_to_each_client_data() {
+fn lq_relay_data_only_when_the_oro_asks_inside_each_client_data() {
     let mut h = H::new();
     h.put(binding(
         "2001:db8:1::1001",
@@ -378,8 +378,20 @@ fn lq_relay_data_only_when_the_oro_asks_next_to_each_client_data() {
         "2001:db8:1::/64",
         Some(&RELAY_A),
     ));
+    let inner_codes = |r: &Repr| -> Vec<u16> {
+        msg(r)
+            .options
+            .iter()
+            .find_map(|o| match o {
+                DhcpOption::ClientData(i) => Some(i.iter().map(DhcpOption::code).collect()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    };
     let rs = h.ask(&by_relay(1, &RELAY_A));
-    assert!(rs.iter().all(|r| !codes(r).contains(&OPTION_LQ_RELAY_DATA)));
+    assert!(rs
+        .iter()
+        .all(|r| !inner_codes(r).contains(&OPTION_LQ_RELAY_DATA)));
     let mut q = by_relay(2, &RELAY_A);
     if let Repr::ClientServer(m) = &mut q {
         if let DhcpOption::LqQuery { options, .. } = &mut m.options[1] {
@@ -387,17 +399,27 @@ fn lq_relay_data_only_when_the_oro_asks_next_to_each_client_data() {
         }
     }
     let rs = h.ask(&q);
+    // Inside the CLIENT_DATA, last, in the REPLY and in the DATA alike (decision 26).
     assert_eq!(
         codes(&rs[0]),
-        [
-            OPTION_SERVERID,
-            OPTION_CLIENTID,
-            OPTION_CLIENT_DATA,
-            OPTION_LQ_RELAY_DATA
-        ]
+        [OPTION_SERVERID, OPTION_CLIENTID, OPTION_CLIENT_DATA]
     );
-    assert_eq!(codes(&rs[1]), [OPTION_CLIENT_DATA, OPTION_LQ_RELAY_DATA]);
-    match msg(&rs[1]).options[1].clone() {
+    assert_eq!(codes(&rs[1]), [OPTION_CLIENT_DATA]);
+    for r in &rs[..2] {
+        assert_eq!(
+            inner_codes(r),
+            [
+                OPTION_CLIENTID,
+                lessor_wire::v6::OPTION_IAADDR,
+                lessor_wire::v6::OPTION_CLT_TIME,
+                OPTION_LQ_RELAY_DATA
+            ]
+        );
+    }
+    let DhcpOption::ClientData(inner) = msg(&rs[1]).options[0].clone() else {
+        panic!("client data first");
+    };
+    match inner[3].clone() {
         DhcpOption::LqRelayData {
             peer_address,
             relay_message,

@@ -115,4 +115,6 @@ pub struct Dhcp6 {
     /// Options of every link.
     pub options: Vec<ConfiguredOption6>,
     pub links: Vec<Link6>,
+    /// `[dhcp6.rate-limit]`.
+    pub rate_limit: super::schema::Dhcp6RateLimit,
 }

@@ -378,6 +378,35 @@ pub struct Dhcp6 {
     pub options: toml::Table,
     #[serde(default)]
     pub link: Vec<Link6>,
+    #[serde(default)]
+    pub rate_limit: Dhcp6RateLimit,
+}
+
+/// `[dhcp6.rate-limit]`: messages per second, and how many may come at once, per client (its
+/// DUID) and per relay (the outermost relay's address; a served interface for its direct
+/// clients; a unicast sender's address). 0 turns a limit off. The defaults are `[dhcp4.rate-limit]`'s.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Dhcp6RateLimit {
+    #[serde(default = "default_per_client")]
+    pub per_client: u32,
+    #[serde(default = "default_per_client_burst")]
+    pub per_client_burst: u32,
+    #[serde(default = "default_per_relay")]
+    pub per_relay: u32,
+    #[serde(default = "default_per_relay_burst")]
+    pub per_relay_burst: u32,
+}
+
+impl Default for Dhcp6RateLimit {
+    fn default() -> Self {
+        Dhcp6RateLimit {
+            per_client: default_per_client(),
+            per_client_burst: default_per_client_burst(),
+            per_relay: default_per_relay(),
+            per_relay_burst: default_per_relay_burst(),
+        }
+    }
 }
 
 fn default_port6() -> u16 {

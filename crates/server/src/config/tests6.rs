@@ -576,6 +576,25 @@ fn both_families_load_together() {
 }
 
 #[test]
+fn rate_limits_default_to_dhcp4s_and_a_zero_burst_is_refused() {
+    let c = parse(GOOD6, "t.toml").unwrap();
+    let r = &c.dhcp6.as_ref().unwrap().rate_limit;
+    assert_eq!((r.per_client, r.per_client_burst), (10, 20));
+    assert_eq!((r.per_relay, r.per_relay_burst), (2_000, 20_000));
+    let text = format!(
+        "{GOOD6}\n[dhcp6.rate-limit]\nper-client = 0\nper-relay = 5\nper-relay-burst = 0\n"
+    );
+    let c = parse(
+        &text.replace("per-relay-burst = 0", "per-relay-burst = 9"),
+        "t.toml",
+    )
+    .unwrap();
+    let r = &c.dhcp6.as_ref().unwrap().rate_limit;
+    assert_eq!((r.per_client, r.per_relay, r.per_relay_burst), (0, 5, 9));
+    assert_eq!(keys(&text), ["dhcp6.rate-limit.per-relay-burst"]);
+}
+
+#[test]
 fn leasequery6_bulk_defaults_and_errors_name_their_keys() {
     let ok = format!(
         "{GOOD6}\n[leasequery6]\nrequesters = [\"2001:db8::/32\"]\n\n[leasequery6.bulk]\nlisten = [\"2001:db8::1\"]\n"

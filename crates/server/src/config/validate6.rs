@@ -88,6 +88,20 @@ pub fn dhcp6(d: &schema::Dhcp6, out: &mut Vec<Finding>) -> Dhcp6 {
         .map(|(i, l)| link(&root.key("link").index(i), l, d, defaults, out))
         .collect();
     across_links(&root, d, &links, out);
+    let limits = &d.rate_limit;
+    for (key, rate, burst) in [
+        ("per-client", limits.per_client, limits.per_client_burst),
+        ("per-relay", limits.per_relay, limits.per_relay_burst),
+    ] {
+        if rate > 0 && burst == 0 {
+            out.push((
+                root.key("rate-limit").key(&format!("{key}-burst")),
+                format!(
+                    "a burst of 0 lets no message through: at least 1 (or {key} = 0 for no limit)"
+                ),
+            ));
+        }
+    }
     let links = links.into_iter().map(|(l, _)| l).collect();
     Dhcp6 {
         server_duid,
@@ -99,6 +113,7 @@ pub fn dhcp6(d: &schema::Dhcp6, out: &mut Vec<Finding>) -> Dhcp6 {
         receive_threads: d.receive_threads,
         options,
         links,
+        rate_limit: d.rate_limit.clone(),
     }
 }
 

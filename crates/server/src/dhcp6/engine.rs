@@ -302,7 +302,7 @@ impl Engine6 {
             pools,
             adverts: HashMap::new(),
             counters: Arc::new(Counters::default()),
-            limits: RateLimits6::new(Limits6::default()),
+            limits: RateLimits6::new(Limits6::from(&config.rate_limit)),
             drop_log: DropLog::default(),
             output: Output::Nothing,
         }

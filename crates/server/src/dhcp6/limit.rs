@@ -6,8 +6,7 @@
 //!
 //! The client's bucket is charged first and a refusal charges nothing further, so one client
 //! over its limit does not drain its relay's: the other clients behind it are still served.
-//! `[dhcp6]` has no rate-limit settings yet: the limits are the defaults of
-//! `[dhcp4.rate-limit]` (docs/operator-guide.md).
+//! The rates are `[dhcp6.rate-limit]`'s (docs/configuration.md); 0 turns a limit off.
 
 use crate::token_bucket::Table;
 use std::collections::hash_map::RandomState;
@@ -29,16 +28,21 @@ pub struct Limits6 {
     pub per_relay_burst: u32,
 }
 
-impl Default for Limits6 {
-    /// The defaults of `[dhcp4.rate-limit]`.
-    fn default() -> Self {
-        let v4 = crate::config::schema::Dhcp4RateLimit::default();
+impl From<&crate::config::schema::Dhcp6RateLimit> for Limits6 {
+    fn from(c: &crate::config::schema::Dhcp6RateLimit) -> Self {
         Limits6 {
-            per_client: v4.per_client,
-            per_client_burst: v4.per_client_burst,
-            per_relay: v4.per_relay,
-            per_relay_burst: v4.per_relay_burst,
+            per_client: c.per_client,
+            per_client_burst: c.per_client_burst,
+            per_relay: c.per_relay,
+            per_relay_burst: c.per_relay_burst,
         }
+    }
+}
+
+impl Default for Limits6 {
+    /// `[dhcp6.rate-limit]`'s defaults.
+    fn default() -> Self {
+        Limits6::from(&crate::config::schema::Dhcp6RateLimit::default())
     }
 }
 

@@ -66,6 +66,7 @@ fn config() -> Dhcp6 {
         rapid_commit: false,
         decline_probation: Seconds(600),
         receive_threads: None,
+        rate_limit: Default::default(),
         options: vec![opt(23, &[0x20; 16]), opt(24, b"\x07example\x03net\x00")],
         links: vec![
             Link6 {
@@ -1384,4 +1385,23 @@ fn a_client_that_changed_its_iaid_gets_back_what_it_let_go() {
     assert_eq!(ias(&r).leases[0].1, key("2001:db8:1::1000", 128));
     let b = h.store.v6().get(key("2001:db8:1::1000", 128)).unwrap();
     assert_eq!((b.iaid, b.state), (7, State6::Active));
+}
+
+#[test]
+fn the_configured_client_limit_is_the_engines() {
+    let mut c = config();
+    c.rate_limit.per_client = 1;
+    c.rate_limit.per_client_burst = 2;
+    let mut h = Harness::with(c, Store::in_memory());
+    let s = client_msg(MessageType::Solicit, 1, vec![ia_na(1, &[])]);
+    let limited = (0..5)
+        .filter(|_| h.send(&s, &one_hop(), T0) == Handled::Dropped(DropReason::RateLimitedClient))
+        .count();
+    assert_eq!(limited, 3);
+    // 0 turns the limit off.
+    let mut c = config();
+    c.rate_limit.per_client = 0;
+    let mut h = Harness::with(c, Store::in_memory());
+    assert!((0..50)
+        .all(|_| h.send(&s, &one_hop(), T0) != Handled::Dropped(DropReason::RateLimitedClient)));
 }
