@@ -4,7 +4,9 @@
 
 #![deny(unsafe_code)]
 
+pub mod bulk;
 pub mod bulk4;
+pub mod bulk6;
 pub mod config;
 pub mod dhcp4;
 pub mod dhcp6;

@@ -5,7 +5,7 @@
 
 use super::{Close, CloseReason, Connection, Counters, Params};
 use crate::leasequery4::access::AllowList;
-use lessor_net::tcp::{Ended, Ending, Limits, Listener, Refused, StreamEngine, StreamService};
+use lessor_net::tcp::{Ended, Limits, Listener, Refused, StreamService};
 use lessor_net::Now;
 use lessor_store::Store;
 use std::io;
@@ -21,52 +21,6 @@ pub struct Settings {
     pub max_connections: usize,
     /// `max-connections-per-requester`.
     pub max_per_requester: usize,
-}
-
-impl StreamEngine for Connection {
-    type Close = Close;
-
-    fn wants_read(&self) -> bool {
-        Connection::wants_read(self)
-    }
-    fn read_hint(&self) -> usize {
-        Connection::read_hint(self)
-    }
-    fn receive(&mut self, bytes: &[u8], now: Now) -> Result<(), Close> {
-        Connection::receive(self, bytes, now)
-    }
-    fn peer_closed(&mut self, now: Now) -> Result<(), Close> {
-        Connection::peer_closed(self, now)
-    }
-    fn wants_write(&self) -> bool {
-        Connection::wants_write(self)
-    }
-    fn poll_transmit(&mut self, out: &mut Vec<u8>, budget: usize, now: Now) -> usize {
-        Connection::poll_transmit(self, out, budget, now)
-    }
-    fn written(&mut self, octets: usize, held: usize, now: Now) {
-        Connection::written(self, octets, held, now)
-    }
-    fn close(&self) -> Option<Ending<Close>> {
-        // Everything owed was handed out for these: let the peer read it before the close.
-        Connection::close(self).map(|c| match c {
-            Close::Finished | Close::Shutdown | Close::Aborted => Ending::Graceful(c),
-            Close::Junk(_)
-            | Close::DataTimeout
-            | Close::IdleTimeout
-            | Close::FrameTimeout
-            | Close::FirstQueryTimeout => Ending::Abort(c),
-        })
-    }
-    fn next_deadline(&self) -> Option<u64> {
-        Connection::next_deadline(self)
-    }
-    fn on_timeout(&mut self, now: Now) -> Result<(), Close> {
-        Connection::on_timeout(self, now)
-    }
-    fn shutdown(&mut self) {
-        Connection::shutdown(self)
-    }
 }
 
 /// The service every connection of one listener shares.
@@ -128,10 +82,10 @@ impl StreamService for Service4 {
 /// the first message since the last report and how many panics there were, so that a bug hit
 /// on every connection is one log line per report, not one per connection.
 #[derive(Debug, Default)]
-struct Panics(Mutex<Option<(String, u64)>>);
+pub(crate) struct Panics(Mutex<Option<(String, u64)>>);
 
 impl Panics {
-    fn note(&self, peer: SocketAddr, message: &str) {
+    pub(crate) fn note(&self, peer: SocketAddr, message: &str) {
         let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
         match &mut *seen {
             Some((_, n)) => *n += 1,
@@ -140,7 +94,7 @@ impl Panics {
     }
 
     /// The line for the log, if any panic was noted since the last call.
-    fn take_line(&self) -> Option<String> {
+    pub(crate) fn take_line(&self) -> Option<String> {
         let seen = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
         seen.map(|(first, n)| match n {
             1 => format!("a connection's engine panicked ({first}); the connection was closed"),

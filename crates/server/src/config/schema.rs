@@ -533,6 +533,8 @@ pub struct Leasequery6 {
     /// What a LEASEQUERY that came inside a RELAY-FORW gets (RFC 5007 §5).
     #[serde(default)]
     pub relayed: Relayed6,
+    /// `[leasequery6.bulk]`: bulk leasequery over TCP (RFC 5460).
+    pub bulk: Option<Bulk6>,
 }
 
 /// `[leasequery6] not-allowed`.
@@ -555,4 +557,32 @@ pub enum Relayed6 {
     Answer,
     /// No reply (RFC 5007 §5 "MAY be configured to discard relayed LEASEQUERY messages").
     Discard,
+}
+
+/// `[leasequery6.bulk]`: the keys of `[leasequery4.bulk]` without the draft's code points, on
+/// port 547 (RFC 5460 §5.1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Bulk6 {
+    #[serde(default)]
+    pub listen: Vec<IpAddr>,
+    /// Allows `::` in `listen` (every address of the host), refused by default.
+    #[serde(default)]
+    pub listen_wildcard: bool,
+    #[serde(default = "default_port6")]
+    pub port: u16,
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    #[serde(default = "default_data_timeout")]
+    pub data_timeout: Seconds,
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: Seconds,
+    #[serde(default = "default_frame_timeout")]
+    pub frame_timeout: Seconds,
+    #[serde(default = "default_first_query_timeout")]
+    pub first_query_timeout: Seconds,
+    #[serde(default = "default_max_connections_per_requester")]
+    pub max_connections_per_requester: u32,
+    #[serde(default = "default_queries_per_connection")]
+    pub queries_per_connection: u32,
 }

@@ -645,3 +645,34 @@ fn leasequery6_mistakes_are_located() {
     assert_eq!(e.key.to_string(), "leasequery6");
     assert!(e.message.contains("needs [dhcp6]"), "{e}");
 }
+
+#[test]
+fn leasequery6_bulk_defaults_and_errors_name_their_keys() {
+    let ok = format!(
+        "{GOOD6}\n[leasequery6]\nrequesters = [\"2001:db8::/32\"]\n\n[leasequery6.bulk]\nlisten = [\"2001:db8::1\"]\n"
+    );
+    let c = parse(&ok, "t.toml").unwrap();
+    let b = c.leasequery6.unwrap().bulk.unwrap();
+    assert_eq!(b.port, 547);
+    assert_eq!((b.max_connections, b.queries_per_connection), (10, 8));
+
+    let keys =
+        |text: &str| -> Vec<String> { errors(text).iter().map(|e| e.key.to_string()).collect() };
+    let alone = "[leasequery6]\nrequesters = [\"2001:db8::/32\"]\n";
+    assert_eq!(keys(alone), ["leasequery6"]);
+    let bad = format!(
+        "{GOOD6}\n[leasequery6]\nrequesters = [\"192.0.2.0/24\"]\n\n[leasequery6.bulk]\nlisten = [\"::\", \"192.0.2.1\"]\nmax-connections = 0\ndata-timeout = \"0s\"\n"
+    );
+    assert_eq!(
+        keys(&bad),
+        [
+            "leasequery6.requesters[0]",
+            "leasequery6.bulk.listen[0]",
+            "leasequery6.bulk.listen[1]",
+            "leasequery6.bulk.max-connections",
+            "leasequery6.bulk.data-timeout",
+        ]
+    );
+    let typo = format!("{GOOD6}\n[leasequery6.bulk]\ndraft-codes = {{}}\n");
+    assert_eq!(keys(&typo), ["leasequery6.bulk.draft-codes"]);
+}

@@ -767,6 +767,40 @@ pub fn leasequery6(l: &schema::Leasequery6, has_dhcp6: bool, out: &mut Vec<Findi
             "a rate limit of 0 answers nobody: remove the requesters instead".into(),
         ));
     }
+    if let Some(b) = &l.bulk {
+        let path = root.key("bulk");
+        wildcards(&path, &b.listen, b.listen_wildcard, out);
+        for (i, a) in b.listen.iter().enumerate() {
+            if a.is_ipv4() {
+                out.push((
+                    path.key("listen").index(i),
+                    format!("{a} is IPv4: DHCPv6 bulk leasequery listens on IPv6"),
+                ));
+            }
+        }
+        for (key, value) in [
+            ("max-connections", b.max_connections),
+            (
+                "max-connections-per-requester",
+                b.max_connections_per_requester,
+            ),
+            ("queries-per-connection", b.queries_per_connection),
+        ] {
+            if value == 0 {
+                out.push((path.key(key), "must be at least 1".into()));
+            }
+        }
+        for (key, value) in [
+            ("data-timeout", b.data_timeout),
+            ("idle-timeout", b.idle_timeout),
+            ("frame-timeout", b.frame_timeout),
+            ("first-query-timeout", b.first_query_timeout),
+        ] {
+            if value.0 == 0 {
+                out.push((path.key(key), "must be longer than 0s".into()));
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The DHCPv6 leasequery responder over UDP (RFC 5007), the sibling of [`crate::leasequery4`].
+//! The DHCPv6 leasequery responder over UDP (RFC 5007), the sibling of [`crate::leasequery4`];
+//! its client data is also what bulk leasequery over TCP (RFC 5460, [`crate::bulk6`]) streams.
 //! Sans-IO: the router ([`crate::router6`]) hands over a LEASEQUERY it routed, direct or
 //! inside RELAY-FORW, with the time; the I/O shell sends the reply it gets back, if any.
 //!
@@ -21,6 +22,7 @@
 
 pub mod access;
 pub mod answer;
+pub mod client_data;
 pub mod counters;
 pub mod drops;
 pub mod query;

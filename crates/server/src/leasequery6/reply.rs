@@ -3,12 +3,13 @@
 //! client matched). Encoded, relay wrapping included, within [`MAX_DATAGRAM`] octets
 //! ([`fit`], docs/protocol.md decision 24).
 
+use super::client_data;
 use super::validate::Query6;
 use crate::config::{ConfiguredOption6, Link6};
 use crate::dhcp6::options::merged;
 use crate::dhcp6::relay;
 use crate::router6::Message6;
-use lessor_store::v6::binding::{Binding6, IaType};
+use lessor_store::v6::binding::Binding6;
 use lessor_store::Timestamp;
 use lessor_wire::v6::{
     ClientServerMessage, DhcpOption, Duid, MessageType, Repr, OPTION_CLIENTID, OPTION_CLT_TIME,
@@ -89,23 +90,12 @@ pub fn client_data(
     let mut options = Vec::with_capacity(bindings.len() + 4);
     let duid = bindings.first().and_then(|b| b.duid()).unwrap_or_default();
     options.push(duid_option(OPTION_CLIENTID, duid));
-    for b in bindings {
-        options.push(match b.ia_type {
-            IaType::Na => DhcpOption::IaAddr {
-                address: b.address,
-                preferred_lifetime: b.preferred_left(now),
-                valid_lifetime: b.valid_left(now),
-                options: Vec::new(),
-            },
-            IaType::Pd => DhcpOption::IaPrefix {
-                preferred_lifetime: b.preferred_left(now),
-                valid_lifetime: b.valid_left(now),
-                prefix_length: b.prefix_len,
-                prefix: b.address,
-                options: Vec::new(),
-            },
-        });
-    }
+    // The answer holds active bindings only: each still has a valid lifetime.
+    options.extend(
+        bindings
+            .iter()
+            .filter_map(|b| client_data::resource(b, now)),
+    );
     let cltt = bindings.iter().map(|b| b.cltt).max().unwrap_or(now);
     options.push(DhcpOption::CltTime(
         u32::try_from(now.saturating_sub(cltt)).unwrap_or(u32::MAX),
@@ -127,7 +117,7 @@ pub fn client_data(
         &[reservation, &l.options, ctx.global_options],
     ));
     if oro.contains(&OPTION_LQ_RELAY_DATA) && !ctx.sensitive.contains(&OPTION_LQ_RELAY_DATA) {
-        if let Some(d) = bindings.first().and_then(|b| relay_data(b)) {
+        if let Some(d) = bindings.first().and_then(|b| client_data::relay_data(b)) {
             options.push(d);
         }
     }
@@ -140,16 +130,6 @@ fn is_lq_data(code: u16) -> bool {
         code,
         OPTION_CLIENTID | OPTION_IAADDR | OPTION_IAPREFIX | OPTION_CLT_TIME | OPTION_LQ_RELAY_DATA
     )
-}
-
-/// LQ_RELAY_DATA of a binding that kept its relay chain and the peer it came from.
-fn relay_data(b: &Binding6) -> Option<DhcpOption> {
-    let peer_address = b.relay_peer?;
-    let relay_message = Repr::from_bytes(b.relay_chain()?).ok()?;
-    Some(DhcpOption::LqRelayData {
-        peer_address,
-        relay_message: Box::new(relay_message),
-    })
 }
 
 /// OPTION_LQ_CLIENT_LINK.

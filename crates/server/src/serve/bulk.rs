@@ -1,10 +1,13 @@
-//! The bulk leasequery listeners a config names.
+//! The bulk leasequery listeners a config names: DHCPv4 (`[leasequery4.bulk]`) and DHCPv6
+//! (`[leasequery6.bulk]`).
 
 use super::ServeError;
 use crate::bulk4::{self, Params};
+use crate::bulk6;
 use crate::config::Config;
 use crate::leasequery4::access::AllowList;
 use lessor_store::Store;
+use lessor_wire::v6::Duid;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -43,6 +46,51 @@ pub(super) fn start4(
         .map_err(|e| ServeError::Sockets(format!("bulk leasequery: {e}")))?;
     for a in running.local_addrs() {
         log(&format!("bulk leasequery: listening on tcp {a}"));
+    }
+    Ok(Some(running))
+}
+
+/// Starts the DHCPv6 bulk leasequery listener when `[leasequery6.bulk]` names addresses and the
+/// server DUID is known.
+pub(super) fn start6(
+    config: &Config,
+    duid: Option<&[u8]>,
+    store: &Arc<Store>,
+    log: &dyn Fn(&str),
+) -> Result<Option<bulk6::Running>, ServeError> {
+    let Some(lq) = config.leasequery6.as_ref() else {
+        return Ok(None);
+    };
+    let Some(bulk) = lq.bulk.as_ref() else {
+        return Ok(None);
+    };
+    if bulk.listen.is_empty() {
+        log("leasequery6.bulk: no listen address: DHCPv6 bulk leasequery is not served");
+        return Ok(None);
+    }
+    let Some(server_id) = duid.and_then(|d| Duid::parse(d).ok()) else {
+        log("leasequery6.bulk: no server DUID: DHCPv6 bulk leasequery is not served");
+        return Ok(None);
+    };
+    let Some(params) = bulk6::Params::from_config(config, server_id) else {
+        return Ok(None);
+    };
+    let addrs: Vec<SocketAddr> = bulk
+        .listen
+        .iter()
+        .map(|a| SocketAddr::new(*a, bulk.port))
+        .collect();
+    let settings = bulk6::Settings {
+        params,
+        requesters: lq.requesters.clone(),
+        max_connections: usize::try_from(bulk.max_connections).unwrap_or(usize::MAX),
+        max_per_requester: usize::try_from(bulk.max_connections_per_requester)
+            .unwrap_or(usize::MAX),
+    };
+    let running = bulk6::start(settings, &addrs, Arc::clone(store))
+        .map_err(|e| ServeError::Sockets(format!("DHCPv6 bulk leasequery: {e}")))?;
+    for a in running.local_addrs() {
+        log(&format!("DHCPv6 bulk leasequery: listening on tcp {a}"));
     }
     Ok(Some(running))
 }

@@ -9,7 +9,7 @@
 //! - [`udp6`]: the `[dhcp6]` sockets the same way, each datagram through
 //!   [`crate::router6::Router6`] to the DHCPv6 engine or the DHCPv6 leasequery responder.
 //! - [`bulk`]: the TCP listeners of bulk leasequery (`lessor_net::tcp` with
-//!   [`crate::bulk4::service`]); RFC 5460 and active leasequery are further services on the same
+//!   [`crate::bulk4::service`], [`crate::bulk6::service`]); active leasequery is a further service on the same
 //!   listener type.
 //! - [`outbox`]: DHCPACKs that leave once durable, a whole group commit at a time.
 //! - the timer below: the engines' expiry and offer timeouts, counters in the log, and the
@@ -244,6 +244,7 @@ fn serve(
     log: &dyn Fn(&str),
 ) -> Result<(), ServeError> {
     let clock = Clock::new();
+    let duid6 = sockets.duid6.clone();
     let udp4 = udp4::start(config, sockets.v4, store, quarantine, clock, log)?;
     let udp6 = match udp6::start(
         config,
@@ -273,7 +274,22 @@ fn serve(
             return Err(e);
         }
     };
-    if udp4.is_none() && udp6.is_none() && bulk4.is_none() {
+    let bulk6 = match bulk::start6(config, duid6.as_deref(), store, log) {
+        Ok(bulk) => bulk,
+        Err(e) => {
+            if let Some(bulk4) = bulk4 {
+                bulk4.shutdown();
+            }
+            if let Some(udp4) = udp4 {
+                udp4.shutdown();
+            }
+            if let Some(udp6) = udp6 {
+                udp6.shutdown();
+            }
+            return Err(e);
+        }
+    };
+    if udp4.is_none() && udp6.is_none() && bulk4.is_none() && bulk6.is_none() {
         log("nothing to serve: no [dhcp4] or [dhcp6] sockets and no bulk leasequery listener");
     }
     let mut reports: Vec<(&str, &dyn Report)> = Vec::new();
@@ -285,6 +301,9 @@ fn serve(
     }
     if let Some(bulk4) = &bulk4 {
         reports.push(("bulk4", &**bulk4.counters()));
+    }
+    if let Some(bulk6) = &bulk6 {
+        reports.push(("bulk6", &**bulk6.counters()));
     }
     let interval = config.file.server.stats_interval.duration();
     let mut last_stats = Instant::now();
@@ -320,17 +339,20 @@ fn serve(
                 break;
             }
         }
-        log_panics(bulk4.as_ref(), log);
+        log_panics(bulk4.as_ref(), bulk6.as_ref(), log);
         if !interval.is_zero() && last_stats.elapsed() >= interval {
             last_stats = Instant::now();
             log_stats(&reports, log);
         }
     }
     log_stats(&reports, log);
-    log_panics(bulk4.as_ref(), log);
+    log_panics(bulk4.as_ref(), bulk6.as_ref(), log);
+    // Every open bulk query gets QueryTerminated.
     if let Some(bulk4) = bulk4 {
-        // Every open bulk query gets QueryTerminated.
         bulk4.shutdown();
+    }
+    if let Some(bulk6) = bulk6 {
+        bulk6.shutdown();
     }
     let mut panicked = udp4.map_or(0, udp4::Udp4::shutdown);
     panicked += udp6.map_or(0, udp6::Udp6::shutdown);
@@ -343,9 +365,16 @@ fn serve(
 }
 
 /// What the bulk leasequery connections' panics said since the last call (one line).
-fn log_panics(bulk4: Option<&crate::bulk4::Running>, log: &dyn Fn(&str)) {
+fn log_panics(
+    bulk4: Option<&crate::bulk4::Running>,
+    bulk6: Option<&crate::bulk6::Running>,
+    log: &dyn Fn(&str),
+) {
     if let Some(line) = bulk4.and_then(crate::bulk4::Running::take_panics) {
         log(&format!("error: bulk leasequery: {line}"));
+    }
+    if let Some(line) = bulk6.and_then(crate::bulk6::Running::take_panics) {
+        log(&format!("error: DHCPv6 bulk leasequery: {line}"));
     }
 }
 

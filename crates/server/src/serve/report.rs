@@ -79,6 +79,35 @@ impl Report for bulk4::Counters {
     }
 }
 
+impl Report for crate::bulk6::Counters {
+    fn report(&self, out: &mut dyn FnMut(&str, u64)) {
+        out("accepted", self.accepted.get());
+        out("refused-not-allowed", self.refused_not_allowed.get());
+        out("refused-limit", self.refused_limit.get());
+        out("refused-per-requester", self.refused_per_requester.get());
+        for (t, name) in [
+            (1, "address"),
+            (2, "client-id"),
+            (3, "relay-id"),
+            (4, "link-address"),
+            (5, "remote-id"),
+        ] {
+            out(&format!("query-{name}"), self.queries(t));
+        }
+        out("bindings", self.bindings.get());
+        out("done", self.done.get());
+        out("empty", self.empty.get());
+        out("aborted", self.aborted.get());
+        for code in crate::bulk6::counters::STATUSES {
+            let name = lessor_wire::v6::status::name(code).unwrap_or("other");
+            out(&format!("status-{name}"), self.failures(code));
+        }
+        for reason in CloseReason::ALL {
+            out(&format!("closed-{}", reason.name()), self.closed(reason));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,137 @@
+//! DHCPv6 bulk leasequery as a `lessor_net::tcp` service: each accepted connection gets a
+//! [`Connection`]; peers outside `[leasequery6] requesters` are refused at once (RFC 5460 §7.1:
+//! the server may refuse connections from unknown requestors), and every way a connection starts
+//! or ends is counted. The listener owns the sockets, threads, slots, deadlines and shutdown.
+
+use super::{Connection, Counters, Params};
+use crate::bulk::Close;
+use crate::bulk4::service::Panics;
+use crate::bulk4::CloseReason;
+use ipnet::IpNet;
+use lessor_net::tcp::{Ended, Limits, Listener, Refused, StreamService};
+use lessor_net::Now;
+use lessor_store::Store;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+/// What the listener needs besides the addresses.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub params: Params,
+    /// `[leasequery6] requesters`.
+    pub requesters: Vec<IpNet>,
+    pub max_connections: usize,
+    pub max_per_requester: usize,
+}
+
+struct Service6 {
+    params: Arc<Params>,
+    requesters: Vec<IpNet>,
+    store: Arc<Store>,
+    counters: Arc<Counters>,
+    panics: Arc<Panics>,
+}
+
+impl StreamService for Service6 {
+    type Engine = Connection;
+
+    fn name(&self) -> &str {
+        "bulk6"
+    }
+
+    fn allows(&self, peer: IpAddr) -> bool {
+        let peer = match peer {
+            // A v4-mapped peer on a dual-stack socket is an IPv4 requestor: not ours.
+            IpAddr::V6(a) if a.to_ipv4_mapped().is_some() => return false,
+            IpAddr::V6(a) => IpAddr::V6(a),
+            IpAddr::V4(_) => return false,
+        };
+        self.requesters.iter().any(|n| n.contains(&peer))
+    }
+
+    fn connect(&self, _: SocketAddr, now: Now) -> Connection {
+        self.counters.accepted.add();
+        Connection::new(
+            Arc::clone(&self.params),
+            Arc::clone(&self.store),
+            Arc::clone(&self.counters),
+            now,
+        )
+    }
+
+    fn refused(&self, _: IpAddr, why: Refused) {
+        match why {
+            Refused::NotAllowed => self.counters.refused_not_allowed.add(),
+            Refused::Full | Refused::NoThread => self.counters.refused_limit.add(),
+            Refused::PerPeer => self.counters.refused_per_requester.add(),
+        }
+    }
+
+    fn panicked(&self, peer: SocketAddr, message: &str) {
+        self.panics.note(peer, message);
+    }
+
+    fn closed(&self, _: SocketAddr, how: Ended<Close>) {
+        self.counters.count_close(match how {
+            Ended::Engine(c) => CloseReason::from(c),
+            Ended::SocketError => CloseReason::SocketError,
+            Ended::Shutdown => CloseReason::Shutdown,
+            Ended::Panic => CloseReason::Panic,
+        });
+    }
+}
+
+/// A running DHCPv6 bulk leasequery listener.
+pub struct Running {
+    listener: Listener,
+    counters: Arc<Counters>,
+    panics: Arc<Panics>,
+}
+
+impl Running {
+    /// The addresses listened on (with the port the system chose for port 0).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        self.listener.local_addrs()
+    }
+
+    /// The service's counters.
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.counters
+    }
+
+    /// A line for the log when connections panicked since the last call.
+    pub fn take_panics(&self) -> Option<String> {
+        self.panics.take_line()
+    }
+
+    /// Stops accepting, ends every open query with QueryTerminated and waits for the threads.
+    pub fn shutdown(self) {
+        self.listener.shutdown();
+    }
+}
+
+/// Listens on `addrs` and serves DHCPv6 bulk leasequery from `store` until
+/// [`Running::shutdown`].
+pub fn start(settings: Settings, addrs: &[SocketAddr], store: Arc<Store>) -> io::Result<Running> {
+    let counters = Arc::new(Counters::default());
+    let panics = Arc::new(Panics::default());
+    let service = Arc::new(Service6 {
+        params: Arc::new(settings.params),
+        requesters: settings.requesters,
+        store,
+        counters: Arc::clone(&counters),
+        panics: Arc::clone(&panics),
+    });
+    let limits = Limits {
+        max_connections: settings.max_connections,
+        max_per_peer: settings.max_per_requester,
+        ..Limits::default()
+    };
+    let listener = Listener::start(service, limits, addrs)?;
+    Ok(Running {
+        listener,
+        counters,
+        panics,
+    })
+}
