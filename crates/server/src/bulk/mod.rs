@@ -4,5 +4,7 @@
 //! and messages into it as a [`Protocol`].
 
 pub mod connection;
+pub mod running;
 
 pub use connection::{Close, Connection, Limits, Message, Protocol, Terminate};
+pub use running::{Panics, Running};

@@ -4,13 +4,14 @@
 //! slots, deadlines and shutdown (see `lessor_net::tcp`).
 
 use super::{Close, CloseReason, Connection, Counters, Params};
+use crate::bulk::Panics;
 use crate::leasequery4::access::AllowList;
 use lessor_net::tcp::{Ended, Limits, Listener, Refused, StreamService};
 use lessor_net::Now;
 use lessor_store::Store;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// What the listener needs besides the addresses.
 #[derive(Debug, Clone)]
@@ -78,60 +79,8 @@ impl StreamService for Service4 {
     }
 }
 
-/// What connections' panics said, until the serve loop logs it ([`Running::take_panics`]):
-/// the first message since the last report and how many panics there were, so that a bug hit
-/// on every connection is one log line per report, not one per connection.
-#[derive(Debug, Default)]
-pub(crate) struct Panics(Mutex<Option<(String, u64)>>);
-
-impl Panics {
-    pub(crate) fn note(&self, peer: SocketAddr, message: &str) {
-        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        match &mut *seen {
-            Some((_, n)) => *n += 1,
-            None => *seen = Some((format!("connection from {peer}: {message}"), 1)),
-        }
-    }
-
-    /// The line for the log, if any panic was noted since the last call.
-    pub(crate) fn take_line(&self) -> Option<String> {
-        let seen = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
-        seen.map(|(first, n)| match n {
-            1 => format!("a connection's engine panicked ({first}); the connection was closed"),
-            _ => format!("{n} connections' engines panicked, the first: {first}; they were closed"),
-        })
-    }
-}
-
-/// A running bulk leasequery listener.
-pub struct Running {
-    listener: Listener,
-    counters: Arc<Counters>,
-    panics: Arc<Panics>,
-}
-
-impl Running {
-    /// The addresses listened on (with the port the system chose for port 0).
-    pub fn local_addrs(&self) -> &[SocketAddr] {
-        self.listener.local_addrs()
-    }
-
-    /// The service's counters.
-    pub fn counters(&self) -> &Arc<Counters> {
-        &self.counters
-    }
-
-    /// A line for the log when connections panicked since the last call: the first one's peer
-    /// and message, and how many there were.
-    pub fn take_panics(&self) -> Option<String> {
-        self.panics.take_line()
-    }
-
-    /// Stops accepting, sends QueryTerminated on every connection and waits for the threads.
-    pub fn shutdown(self) {
-        self.listener.shutdown();
-    }
-}
+/// A running DHCPv4 bulk leasequery listener.
+pub type Running = crate::bulk::Running<Counters>;
 
 /// Listens on `addrs` and serves bulk leasequery from `store` until [`Running::shutdown`].
 pub fn start(settings: Settings, addrs: &[SocketAddr], store: Arc<Store>) -> io::Result<Running> {
@@ -150,11 +99,7 @@ pub fn start(settings: Settings, addrs: &[SocketAddr], store: Arc<Store>) -> io:
         ..Limits::default()
     };
     let listener = Listener::start(service, limits, addrs)?;
-    Ok(Running {
-        listener,
-        counters,
-        panics,
-    })
+    Ok(Running::new(listener, counters, panics))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use super::{Connection, Counters, Params};
 use crate::bulk::Close;
-use crate::bulk4::service::Panics;
+use crate::bulk::Panics;
 use crate::bulk4::CloseReason;
 use ipnet::IpNet;
 use lessor_net::tcp::{Ended, Limits, Listener, Refused, StreamService};
@@ -83,33 +83,7 @@ impl StreamService for Service6 {
 }
 
 /// A running DHCPv6 bulk leasequery listener.
-pub struct Running {
-    listener: Listener,
-    counters: Arc<Counters>,
-    panics: Arc<Panics>,
-}
-
-impl Running {
-    /// The addresses listened on (with the port the system chose for port 0).
-    pub fn local_addrs(&self) -> &[SocketAddr] {
-        self.listener.local_addrs()
-    }
-
-    /// The service's counters.
-    pub fn counters(&self) -> &Arc<Counters> {
-        &self.counters
-    }
-
-    /// A line for the log when connections panicked since the last call.
-    pub fn take_panics(&self) -> Option<String> {
-        self.panics.take_line()
-    }
-
-    /// Stops accepting, ends every open query with QueryTerminated and waits for the threads.
-    pub fn shutdown(self) {
-        self.listener.shutdown();
-    }
-}
+pub type Running = crate::bulk::Running<Counters>;
 
 /// Listens on `addrs` and serves DHCPv6 bulk leasequery from `store` until
 /// [`Running::shutdown`].
@@ -129,9 +103,5 @@ pub fn start(settings: Settings, addrs: &[SocketAddr], store: Arc<Store>) -> io:
         ..Limits::default()
     };
     let listener = Listener::start(service, limits, addrs)?;
-    Ok(Running {
-        listener,
-        counters,
-        panics,
-    })
+    Ok(Running::new(listener, counters, panics))
 }
