@@ -1,16 +1,21 @@
 //! `lessor demo`: the whole story on loopback, in a few seconds, without root. A server starts on
-//! free ports of 127.0.0.1 with its store in a temporary directory; simulated clients behind a
-//! relay agent (option 82: circuit-id, remote-id, relay-id) get leases through DORA; then the
-//! questions an access concentrator asks after a reboot: leasequery by IP, MAC and client-id, and
-//! a bulk leasequery by relay-id. Each step prints the command a user would type and then runs
+//! free ports of 127.0.0.1 (and of ::1) with its store in a temporary directory; simulated
+//! clients behind a relay agent get bindings through the real protocol paths; then the questions
+//! an access concentrator asks after a reboot: leasequery and bulk leasequery, for DHCPv4
+//! ([`v4`]) and DHCPv6 ([`v6`]). Each step prints the command a user would type and then runs
 //! exactly that command line, parsed by the same parser and printed by the same code, so what
 //! the demo shows is what the commands show.
 //!
 //! The server runs in this process (`lessor_server::serve::run` on a thread): nothing outlives the
 //! demo, whatever step fails. Only the server's own ports are picked by bind-and-release (the
-//! server binds them itself); the relay agent's socket is held from the start.
+//! server binds them itself); the relay agents' sockets are held from the start. A machine
+//! without an IPv6 loopback (::1 cannot be bound) gets the DHCPv4 part and is told why the
+//! DHCPv6 part is skipped.
 
-use std::net::{Ipv4Addr, TcpListener, UdpSocket};
+mod v4;
+mod v6;
+
+use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,20 +29,15 @@ use lessor_server::serve::{self, ServeError};
 
 use crate::{Cli, Command};
 
-/// Most clients a demo runs: the pool holds 241 addresses.
+/// Most clients a demo runs: the DHCPv4 pool holds 241 addresses.
 const MAX_CLIENTS: u32 = 200;
-/// The clients' subnet, named by the relay agent in link-selection (giaddr 127.0.0.1 is not on it).
-const SUBNET: &str = "198.51.100.0/24";
-const POOL: &str = "198.51.100.10-198.51.100.250";
-const LINK: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
 /// How long the server may take to open its sockets.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
-/// What the server logs once its last listener (bulk leasequery) is open.
-const READY: &str = "bulk leasequery: listening";
 
 #[derive(clap::Args)]
 pub struct DemoArgs {
-    /// Simulated clients, each with its own MAC, circuit-id and client-id (1 to 200).
+    /// Simulated clients of each family, each with its own MAC, circuit-id and client-id (DHCPv4)
+    /// or DUID (DHCPv6) (1 to 200).
     #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CLIENTS)))]
     clients: u32,
     /// Keep the temporary directory (configuration and lease store) instead of removing it.
@@ -123,15 +123,16 @@ impl Server {
         })
     }
 
-    /// Prints the server's log until it says it is ready; an error if it ended or took too long.
-    fn wait_ready(&mut self) -> Result<(), String> {
+    /// Prints the server's log until a line starts with `ready` (what it logs once its last
+    /// listener is open); an error if it ended or took too long.
+    fn wait_ready(&mut self, ready: &str) -> Result<(), String> {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.log.recv_timeout(left) {
                 Ok(line) => {
                     println!("lessor: {line}");
-                    if line.starts_with(READY) {
+                    if line.starts_with(ready) {
                         return Ok(());
                     }
                 }
@@ -180,49 +181,16 @@ impl Drop for Server {
     }
 }
 
-/// A port that was free on 127.0.0.1 a moment ago (the server binds it itself).
-fn free_port(tcp: bool) -> Result<u16, String> {
+/// A port that was free on `ip` a moment ago (the server binds it itself).
+fn free_port(ip: IpAddr, tcp: bool) -> Result<u16, String> {
+    let at = SocketAddr::new(ip, 0);
     let port = if tcp {
-        TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr())
+        TcpListener::bind(at).and_then(|l| l.local_addr())
     } else {
-        UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr())
+        UdpSocket::bind(at).and_then(|s| s.local_addr())
     };
     port.map(|a| a.port())
-        .map_err(|e| format!("no free port on 127.0.0.1: {e}"))
-}
-
-/// The server's configuration: loopback only, relays from 127.0.0.0/8, leasequery and bulk
-/// leasequery for 127.0.0.0/8, the store in `dir`.
-fn config_text(dir: &Path, port: u16, relay_port: u16, bulk_port: u16) -> String {
-    // Debug quoting is a valid TOML basic string for any path a temporary directory has.
-    let store = format!("{:?}", dir.join("lessor.db").display().to_string());
-    format!(
-        r#"# Written by `lessor demo`: a loopback-only server on ports that were free.
-[server]
-store = {store}
-
-[dhcp4]
-server-identifier = "127.0.0.1"
-listen = ["127.0.0.1"]
-port = {port}
-relay-port = {relay_port}
-relays = ["127.0.0.0/8"]
-lease-time = "1h"
-
-[[dhcp4.subnet]]
-prefix = "{SUBNET}"
-pools = ["{POOL}"]
-options = {{ routers = ["{LINK}"] }}
-
-[leasequery4]
-requesters = ["127.0.0.0/8"]
-reply-to-source-port = ["127.0.0.0/8"]
-
-[leasequery4.bulk]
-listen = ["127.0.0.1"]
-port = {bulk_port}
-"#
-    )
+        .map_err(|e| format!("no free port on {ip}: {e}"))
 }
 
 /// Prints `$ lessor ARGS` and parses exactly those words as the `lessor` command line would.
@@ -238,8 +206,27 @@ fn words(text: &str) -> Vec<String> {
     text.split_whitespace().map(str::to_owned).collect()
 }
 
-fn heading(text: &str) {
-    println!("\n== {text}");
+/// The numbered steps, and the Ctrl-C flag they check between them.
+struct Steps {
+    done: u32,
+    interrupted: Arc<AtomicBool>,
+}
+
+impl Steps {
+    fn heading(&mut self, text: &str) {
+        self.done += 1;
+        println!("\n== {}. {text}", self.done);
+    }
+
+    /// An error once Ctrl-C was pressed, so the demo unwinds (stopping the server, removing its
+    /// directory).
+    fn check(&self) -> Result<(), String> {
+        if self.interrupted.load(Ordering::Relaxed) {
+            Err("interrupted".to_string())
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// A first Ctrl-C (or SIGTERM) sets the flag, which the demo checks between steps so it still
@@ -254,19 +241,31 @@ fn interruptible() -> Result<Arc<AtomicBool>, String> {
     Ok(flag)
 }
 
+/// The server's configuration: the store in `dir`, then each family's sections.
+fn config_text(dir: &Path, v4: &v4::Setup, v6: Option<&v6::Setup>) -> String {
+    // Debug quoting is a valid TOML basic string for any path a temporary directory has.
+    let store = format!("{:?}", dir.join("lessor.db").display().to_string());
+    let mut text = format!(
+        "# Written by `lessor demo`: a loopback-only server on ports that were free.\n\
+         [server]\nstore = {store}\n"
+    );
+    text.push_str(&v4.config_text());
+    if let Some(v6) = v6 {
+        text.push_str(&v6.config_text());
+    }
+    text
+}
+
 fn demo(args: &DemoArgs) -> Result<(), String> {
-    let interrupted = interruptible()?;
-    let step = || {
-        if interrupted.load(Ordering::Relaxed) {
-            Err("interrupted".to_string())
-        } else {
-            Ok(())
-        }
+    let mut steps = Steps {
+        done: 0,
+        interrupted: interruptible()?,
     };
     let n = args.clients;
     println!(
-        "lessor demo: a DHCPv4 server, {n} clients behind a relay agent, and what an access \
-         concentrator can ask the server about them. Everything runs on 127.0.0.1, without root."
+        "lessor demo: a DHCPv4 and DHCPv6 server, {n} clients of each behind a relay agent, and \
+         what an access concentrator can ask the server about them. Everything runs on loopback \
+         (127.0.0.1, ::1), without root."
     );
     let dir = WorkDir::create(args.keep)?;
     println!(
@@ -278,114 +277,33 @@ fn demo(args: &DemoArgs) -> Result<(), String> {
             "removed at the end; --keep keeps it"
         }
     );
-
-    // The relay agent's socket: the server sends its replies to giaddr:relay-port, here.
-    let relay = UdpSocket::bind("127.0.0.1:0")
-        .map_err(|e| format!("cannot bind a UDP socket on 127.0.0.1: {e}"))?;
-    let relay_port = relay
-        .local_addr()
-        .map_err(|e| format!("127.0.0.1: {e}"))?
-        .port();
-    let (port, bulk_port) = (free_port(false)?, free_port(true)?);
+    let v4 = v4::Setup::open()?;
+    let v6 = v6::Setup::open();
     let config_path = dir.path.join("lessor.toml");
-    std::fs::write(
-        &config_path,
-        config_text(&dir.path, port, relay_port, bulk_port),
-    )
-    .map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
+    std::fs::write(&config_path, config_text(&dir.path, &v4, v6.as_ref().ok()))
+        .map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
     let config = config::load(&config_path).map_err(|e| e.to_string())?;
-    let server = format!("127.0.0.1:{port}");
-    let bulk_server = format!("127.0.0.1:{bulk_port}");
 
-    heading(&format!(
-        "1. The server: DHCPv4 and leasequery on udp {server}, bulk leasequery on tcp {bulk_server}"
-    ));
+    let mut served = v4.describe();
+    if let Ok(v6) = &v6 {
+        served = format!("{served}; {}", v6.describe());
+    }
+    steps.heading(&format!("The server: {served}"));
     println!("$ lessor serve --config {}", config_path.display());
     let mut running = Server::start(config)?;
-    running.wait_ready()?;
-    step()?;
+    running.wait_ready(if v6.is_ok() { v6::READY } else { v4::READY })?;
+    steps.check()?;
 
-    heading(&format!(
-        "2. {n} clients get leases through a relay agent (giaddr 127.0.0.1) that adds option 82: \
-         circuit-id, remote-id (the MAC), link-selection (the clients' subnet) and relay-id \
-         (sub-option 12, \"{}\")",
-        String::from_utf8_lossy(lessor_perf::dora::DEFAULT_RELAY_ID)
-    ));
-    let Command::Perf {
-        command: crate::perf::PerfCommand::Dora(dora),
-    } = command(&words(&format!(
-        "perf dora --server {server} --bind 127.0.0.1:{relay_port} --link-selection {LINK} \
-         --client-id --clients {n}"
-    )))?
-    else {
-        return Err("the perf dora command line did not parse as one".into());
-    };
-    let dora = crate::perf::dora_config(dora)?;
-    let report = lessor_perf::dora::run_on(&dora, &relay).map_err(|e| format!("perf dora: {e}"))?;
-    print!("{}", report.to_text());
-    drop(relay);
-    if report.completed != u64::from(n) {
-        return Err(format!(
-            "only {} of {n} DORAs completed (see the report above)",
-            report.completed
-        ));
-    }
-    let Some((address, mac)) = report.acked.first() else {
-        return Err("no client got a lease".into());
-    };
-    let mac = lessor_wire::hex::colon(mac);
-    step()?;
-
-    heading(
-        "3. Leasequery (RFC 4388, UDP): an access concentrator that lost its state asks about \
-         one client",
-    );
-    for (what, kind, value) in [
-        ("By IP address (ciaddr):", "ip", address.to_string()),
-        ("By MAC address (chaddr):", "mac", mac.clone()),
-        (
-            "By client identifier (option 61: type 1 and the MAC):",
-            "client-id",
-            format!("01:{mac}"),
-        ),
-    ] {
-        println!("{what}");
-        let Command::Query(query) =
-            command(&words(&format!("query {kind} {value} --server {server}")))?
-        else {
-            return Err("the query command line did not parse as one".into());
-        };
-        match crate::query::query(&query)? {
-            0 => {}
-            _ => {
-                return Err(format!(
-                    "the query by {kind} found no active lease for {value}"
-                ))
-            }
-        }
-        step()?;
+    v4.run(&mut steps, n)?;
+    match v6 {
+        Ok(v6) => v6.run(&mut steps, n)?,
+        Err(why) => steps.heading(&format!(
+            "DHCPv6: skipped, this machine has no IPv6 loopback ({why}); the DHCPv4 part above \
+             is the whole demo here"
+        )),
     }
 
-    heading(
-        "4. Bulk leasequery (RFC 6926, TCP): every binding behind one relay agent, by its relay-id",
-    );
-    let relay_id = String::from_utf8_lossy(lessor_perf::dora::DEFAULT_RELAY_ID).into_owned();
-    let Command::Bulk(bulk) = command(&words(&format!(
-        "bulk relay-id {relay_id} --server {bulk_server}"
-    )))?
-    else {
-        return Err("the bulk command line did not parse as one".into());
-    };
-    let done = crate::bulk::bulk(&bulk)?;
-    if done.code != 0 || done.bindings != u64::from(n) {
-        return Err(format!(
-            "the bulk query by relay-id listed {} of the {n} bindings",
-            done.bindings
-        ));
-    }
-    println!("{} bindings, all of them.", done.bindings);
-
-    heading("5. The end: the server stops (as `lessor serve` does on Ctrl-C)");
+    steps.heading("The end: the server stops (as `lessor serve` does on Ctrl-C)");
     running.stop()?;
     dir.finish()?;
     next_steps(args, &config_path);
@@ -410,9 +328,10 @@ fn next_steps(args: &DemoArgs, config: &Path) {
     println!(
         "\nTry next (`lessor` is target/release/lessor after `cargo build --release -p lessor`):\n\
          \x20 lessor serve                       # the server on its embedded defaults: udp 127.0.0.1:6767, store var/lessor.db\n\
-         \x20 lessor perf dora --server 127.0.0.1:6767 --bind 127.0.0.1:6768 --link-selection {LINK} --client-id --clients 100\n\
+         \x20 lessor perf dora --server 127.0.0.1:6767 --bind 127.0.0.1:6768 --link-selection {} --client-id --clients 100\n\
          \x20 lessor query ip 198.51.100.10 198.51.100.11 --server 127.0.0.1:6767\n\
          \x20 lessor leases list --store var/lessor.db\n\
-         \x20 lessor --help                      # every command; docs/operator-guide.md and docs/query.md explain them"
+         \x20 lessor --help                      # every command; docs/operator-guide.md and docs/query.md explain them",
+        v4::LINK
     );
 }

@@ -24,8 +24,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// See Lessor work, on loopback, in a few seconds: a server, relayed clients, and what
-    /// leasequery and bulk leasequery tell an access concentrator about them.
+    /// See Lessor work, on loopback, in a few seconds: a server, relayed DHCPv4 and DHCPv6
+    /// clients, and what leasequery and bulk leasequery tell an access concentrator about them.
     Demo(demo::DemoArgs),
     /// Run the server until SIGINT/SIGTERM (without --config: embedded loopback-only defaults).
     Serve {

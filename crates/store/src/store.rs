@@ -187,11 +187,12 @@ impl Store {
         self.core.writer.backlog()
     }
 
-    /// Sets what the writer thread runs after the completions of each group commit (replacing
-    /// any earlier hook); see [`crate::completing_group`]. A server uses it to send the
-    /// DHCPACKs one commit made durable with one system call.
+    /// Adds what the writer thread runs after the completions of each group commit (after the
+    /// hooks added before: a server serving DHCPv4 and DHCPv6 adds one per family, and each
+    /// must run); see [`crate::completing_group`]. A server uses it to send the DHCPACKs (and
+    /// DHCPv6 REPLYs) one commit made durable with one system call.
     pub fn after_each_group(&self, hook: impl FnMut() + Send + 'static) {
-        self.core.writer.set_hook(Box::new(hook));
+        self.core.writer.add_hook(Box::new(hook));
     }
 
     /// Counters of the writer thread (commits, changes, failures).

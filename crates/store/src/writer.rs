@@ -35,7 +35,9 @@ pub const MAX_GROUP: usize = 8192;
 pub const MAX_BACKLOG: usize = 8 * MAX_GROUP;
 
 /// What runs on the writer thread after the completions of each group commit.
-pub(crate) type GroupHook = Arc<Mutex<Option<Box<dyn FnMut() + Send>>>>;
+/// What runs after each group's completions: every hook added, in the order added (one per
+/// family's outbox when a server serves DHCPv4 and DHCPv6).
+pub(crate) type GroupHook = Arc<Mutex<Vec<Box<dyn FnMut() + Send>>>>;
 
 thread_local! {
     static COMPLETING_GROUP: Cell<bool> = const { Cell::new(false) };
@@ -280,8 +282,11 @@ impl Writer {
         &self.stats
     }
 
-    pub(crate) fn set_hook(&self, hook: Box<dyn FnMut() + Send>) {
-        *self.hook.lock().unwrap_or_else(|p| p.into_inner()) = Some(hook);
+    pub(crate) fn add_hook(&self, hook: Box<dyn FnMut() + Send>) {
+        self.hook
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(hook);
     }
 
     /// Finishes what is queued and stops the thread.
@@ -404,7 +409,7 @@ fn run(
         // Out of the queue before the waiters hear of it.
         shared.backlog.fetch_sub(queued, Ordering::Relaxed);
         complete_all(&mut waiters, &result);
-        if let Some(hook) = hook.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+        for hook in hook.lock().unwrap_or_else(|p| p.into_inner()).iter_mut() {
             hook();
         }
     }

@@ -498,3 +498,36 @@ fn a_backend_panic_kills_the_writer_and_says_why() {
     assert!(rig.store.v4().get(addr(2)).is_none());
     assert_eq!(rig.store.v4().get(addr(2)).map(|b| b.state), None::<State4>);
 }
+
+/// A server serving DHCPv4 and DHCPv6 adds one hook per family's outbox: both run after every
+/// group, in the order added (a second hook replacing the first left the DHCPACKs unsent).
+#[test]
+fn every_group_hook_added_runs() {
+    let (tx, _written) = mpsc::channel();
+    let (store, _) = Store::open(Box::new(Flaky {
+        fail: Arc::new(AtomicBool::new(false)),
+        written: tx,
+    }))
+    .unwrap();
+    let (htx, hooks) = mpsc::channel::<&'static str>();
+    for name in ["v4", "v6"] {
+        let htx = htx.clone();
+        store.after_each_group(move || {
+            let _ = htx.send(name);
+        });
+    }
+    drop(htx);
+    store.v4().upsert(
+        active(1, 1, NOW),
+        Completion::callback(|r| assert!(r.is_ok())),
+    );
+    store.sync().wait().unwrap();
+    drop(store);
+    let got: Vec<&str> = hooks.iter().collect();
+    assert!(!got.is_empty(), "no hook ran");
+    assert_eq!(got.len() % 2, 0, "{got:?}");
+    assert!(
+        got.chunks(2).all(|pair| pair == ["v4", "v6"]),
+        "each group runs both, in order: {got:?}"
+    );
+}
