@@ -11,6 +11,7 @@ import pytest
 
 from harness import netns
 from harness.netns import Topology4, TopologyDirect4
+from harness.pair import GeneratorPair
 from harness.procs import ProcessManager
 from harness.shared import Shared, artifacts_of, shared_setup
 
@@ -104,6 +105,16 @@ def shared4(request, tmp_path_factory) -> Shared:
     harness.shared): its fixture runs the scenario once, each check is its own test."""
     with shared_setup(request, tmp_path_factory, Topology4) as s:
         yield s
+
+
+@pytest.fixture
+def generator_pair(procs):
+    """gen ns (its own relay agent) <-> server ns (see harness.pair.GeneratorPair)."""
+    t = GeneratorPair()
+    try:
+        yield t
+    finally:
+        t.teardown()
 
 
 @pytest.fixture

@@ -274,3 +274,113 @@ listen = ["{addressing.SERVER_V6}"]
     assert len(decoded) == len(queries) + len(res["messages"]), (types, len(res["messages"]))
     bad = capture._tshark_read(pcap, "-Y", "_ws.malformed || _ws.expert.severity >= error")
     assert bad.strip() == "", bad
+
+
+# Bulk while bindings are being assigned (Kea's checklist): `lessor perf sarr` (the generator is
+# its own relay, with a RELAY_ID) makes a first set of bindings, then goes on adding more while
+# bulk queries by relay-id and by link-address run. Each stream must end with DONE, carry every
+# binding made before it started, and every message must be well-formed; once the load is over a
+# last query finds exactly what the generator was granted.
+
+
+def sarr(procs, ns, name: str, bound: Path, *args, background: bool = False):
+    from harness.pair import GEN_V6, SERVER_V6
+    argv = [str(lessor_bin()), "perf", "sarr", "--server", SERVER_V6, "--bind", f"[{GEN_V6}]:0",
+            "--link-address", GEN_V6, "--relay-id", RELAY_ID, "--timeout", "500ms",
+            "--bound-out", str(bound), "--json", *args]
+    return procs.start(ns, name, argv) if background else procs.run(ns, name, argv, timeout=90)
+
+
+def granted(bound: Path) -> set:
+    """Every address and prefix `--bound-out` lists."""
+    return {r for line in bound.read_text().splitlines() for r in line.split()[1:]}
+
+
+def well_formed(res: dict, xid: int) -> set:
+    """The resources of query `xid`'s stream, after checking its shape: REPLY (SERVERID, the
+    requestor's CLIENTID, one CLIENT_DATA), DATA (one CLIENT_DATA), ..., DONE (Success); each
+    CLIENT_DATA one CLIENTID, one IAADDR or IAPREFIX with a valid lifetime left, one CLT_TIME;
+    no resource twice."""
+    msgs = of(res, xid)
+    assert msgs and msgs[0]["type"] == LQ_REPLY and msgs[-1]["type"] == LQ_DONE, (xid, msgs[:3])
+    assert all(m["type"] == LQ_DATA for m in msgs[1:-1]), xid
+    assert codes(msgs[0]) == [2, 1, 45], msgs[0]
+    assert [o.get("status") for o in msgs[-1]["options"]] in ([], [0]), msgs[-1]
+    seen = []
+    for m in msgs[:-1]:
+        assert codes(m)[-1] == 45 and codes(m).count(45) == 1, m
+        data = next(o for o in m["options"] if o["code"] == 45)["inner"]
+        kinds = sorted(i["code"] for i in data)
+        assert kinds in ([1, 5, 46], [1, 26, 46]), m
+        res_opt = next(i for i in data if i["code"] in (5, 26))
+        body = bytes.fromhex(res_opt["hex"])
+        valid = int.from_bytes(body[20:24] if res_opt["code"] == 5 else body[4:8], "big")
+        assert valid > 0, m
+        seen.append(res_opt.get("address") or res_opt.get("prefix"))
+    assert len(seen) == len(set(seen)), f"a resource sent twice in query {xid}"
+    return set(seen)
+
+
+def test_bulk_while_bindings_are_being_assigned(generator_pair, procs, artifacts):
+    from harness.lessor import LessorServer, Link6, write_config6
+    from harness.pair import SERVER_V6
+    pair = generator_pair
+    store = artifacts / "lessor.db"
+    conf = write_config6(artifacts / "lessor.toml", store=store, listen=[SERVER_V6],
+                         server_lines=['stats-interval = "0s"'],
+                         links=[Link6("2001:db8:1::/64", pools=["2001:db8:1::1000-2001:db8:1::ffff"],
+                                      prefix_pools=[("2001:db8:100::/48", 56)])])
+    conf.write_text(conf.read_text() + f"""
+[leasequery6]
+requesters = ["{addressing.CLIENT_NET6}"]
+
+[leasequery6.bulk]
+listen = ["{SERVER_V6}"]
+""")
+    srv = LessorServer(procs, pair.server, conf, store, ready="dhcp6: listening on")
+    srv.check()
+    srv.start()
+    srv.proc.wait_output(f"DHCPv6 bulk leasequery: listening on tcp [{SERVER_V6}]:547", timeout=10)
+
+    first, more = artifacts / "bound-first.txt", artifacts / "bound-more.txt"
+    p = sarr(procs, pair.gen, "sarr-first", first, "--ia", "both", "--clients", "120",
+             "--in-flight", "16", "--seed", "1")
+    assert json.loads(p.stdout_path.read_text())["completed"] == 120, p.output()[-2000:]
+    before = granted(first)
+    assert len(before) == 240
+
+    # More clients, IA_NA only (the /48 has 256 /56s), at a rate that keeps the load going for
+    # some 6 s; the queries start once it is under way.
+    load = sarr(procs, pair.gen, "sarr-more", more, "--ia", "na", "--clients", "900", "--rate",
+                "150", "--in-flight", "64", "--seed", str(1 << 40), background=True)
+    wait_for(lambda: more.exists() and len(more.read_text().splitlines()) >= 50, timeout=20,
+             what="the second load under way")
+    queries = [
+        {"xid": 1, "type": 3, "options": f"0035{len(RELAY_ID) // 2:04x}{RELAY_ID}"},
+        {"xid": 2, "type": 4, "link": "2001:db8:1::1"},
+    ]
+    cp = run(pair.gen.exec_prefix + [sys.executable, str(TOOLS), "query", "--server", SERVER_V6,
+                                     "--queries", json.dumps(queries), "--timeout", "30"],
+             timeout=60, check=False)
+    during = len(more.read_text().splitlines())
+    still_loading = load.alive()
+    (artifacts / "query-during.json").write_text(cp.stdout + cp.stderr)
+    assert cp.returncode == 0, cp.stderr
+    res = json.loads(cp.stdout.strip().splitlines()[-1])
+    assert res["unfinished"] == [], res["unfinished"]
+    assert still_loading and during < 900, "the queries ran after the load: nothing was shown"
+    for xid in (1, 2):
+        got = well_formed(res, xid)
+        assert before <= got, (xid, sorted(before - got)[:5])
+        assert got <= before | granted(more), (xid, sorted(got - before - granted(more))[:5])
+        assert len(got) > len(before), "no binding of the second load yet: not run under load"
+
+    assert load.wait(60) == 0, load.output()[-2000:]
+    done = json.loads(load.stdout_path.read_text())
+    assert done["completed"] == 900, done
+    cp = run(pair.gen.exec_prefix + [sys.executable, str(TOOLS), "query", "--server", SERVER_V6,
+                                     "--queries", json.dumps(queries[:1])], timeout=60, check=False)
+    res = json.loads(cp.stdout.strip().splitlines()[-1])
+    assert well_formed(res, 1) == before | granted(more)
+    assert srv.stop() == 0
+    assert "closed-panic" not in srv.output()

@@ -1,6 +1,7 @@
 //! DHCPv6 bulk leasequery over real TCP sockets on [::1]: a query by relay-id streamed to a
-//! requestor that reads in small pieces, two queries on one connection, junk closing the
-//! connection, the allow-list, and QueryTerminated at shutdown.
+//! requestor that reads in small pieces, two queries on one connection, the options the
+//! LQ_QUERY's ORO asks for in every CLIENT_DATA, junk closing the connection, the allow-list, and
+//! QueryTerminated at shutdown.
 
 use lessor_server::bulk4::CloseReason;
 use lessor_server::bulk6::{self, Params, Settings};
@@ -25,9 +26,11 @@ listen = ["2001:db8::1"]
 [[dhcp6.link]]
 prefix = "2001:db8:1::/64"
 pools = ["2001:db8:1::1000-2001:db8:1::ffff"]
+options = {{ dns-servers = ["2001:db8::53"], domain-list = ["example.net"] }}
 
 [leasequery6]
 requesters = [{requesters}]
+sensitive-options = [24]
 
 [leasequery6.bulk]
 listen = ["::1"]
@@ -84,6 +87,15 @@ fn start(requesters: &str, n: u16) -> (bulk6::Running, SocketAddr, Arc<Store>) {
 }
 
 fn query(xid: u32) -> Vec<u8> {
+    query_asking(xid, &[])
+}
+
+/// A query by relay-id whose LQ_QUERY carries `oro` as its ORO (none when empty).
+fn query_asking(xid: u32, oro: &[u16]) -> Vec<u8> {
+    let mut qopts = vec![DhcpOption::RelayId(Duid::parse(&RELAY).unwrap())];
+    if !oro.is_empty() {
+        qopts.push(DhcpOption::Oro(oro.to_vec()));
+    }
     let q = Repr::ClientServer(ClientServerMessage {
         msg_type: MessageType::Leasequery,
         transaction_id: xid,
@@ -92,7 +104,7 @@ fn query(xid: u32) -> Vec<u8> {
             DhcpOption::LqQuery {
                 query_type: QueryType::ByRelayId,
                 link_address: Ipv6Addr::UNSPECIFIED,
-                options: vec![DhcpOption::RelayId(Duid::parse(&RELAY).unwrap())],
+                options: qopts,
             },
         ],
     });
@@ -191,5 +203,54 @@ fn junk_closes_and_strangers_are_refused() {
     }
     assert_eq!(running.counters().closed(CloseReason::Junk), 1);
     assert_eq!(running.counters().refused_not_allowed.get(), 0);
+    running.shutdown();
+}
+
+#[test]
+fn options_the_lq_query_asks_for_are_in_every_client_data() {
+    let (running, addr, _store) = start("\"::1/128\"", 40);
+    let mut s = TcpStream::connect(addr).unwrap();
+    // 23 (dns-servers) is on the link; 24 (domain-list) is too, but sensitive.
+    s.write_all(&query_asking(7, &[23, 24])).unwrap();
+    s.write_all(&query(8)).unwrap();
+    let (rs, _) = read_until(&mut s, |rs| dones(rs) == 2);
+    assert_eq!(dones(&rs), 2);
+    let inner = |xid: u32| -> Vec<Vec<DhcpOption>> {
+        rs.iter()
+            .filter_map(|r| match r {
+                Repr::ClientServer(m) if m.transaction_id == xid => {
+                    m.options.iter().find_map(|o| match o {
+                        DhcpOption::ClientData(i) => Some(i.clone()),
+                        _ => None,
+                    })
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let dns = DhcpOption::Other {
+        code: 23,
+        data: "2001:db8::53"
+            .parse::<Ipv6Addr>()
+            .unwrap()
+            .octets()
+            .to_vec(),
+    };
+    let asked = inner(7);
+    assert_eq!(
+        asked.len(),
+        40,
+        "one CLIENT_DATA per binding: the REPLY and 39 DATA"
+    );
+    for c in &asked {
+        assert!(c.contains(&dns), "dns-servers in every CLIENT_DATA");
+        assert!(c.iter().all(|o| o.code() != 24), "sensitive: never");
+    }
+    let plain = inner(8);
+    assert_eq!(plain.len(), 40);
+    assert!(
+        plain.iter().all(|c| c.len() == 3),
+        "no ORO: CLIENTID, IAADDR, CLT_TIME only"
+    );
     running.shutdown();
 }

@@ -112,7 +112,7 @@ impl Protocol for V6 {
     }
 
     fn next_message(&mut self, stream: &mut Stream) -> Option<Reply6> {
-        let (repr, sent) = stream.next_message(&self.params.server_id)?;
+        let (repr, sent) = stream.next_message(&self.params.server_id, &self.params.client_data)?;
         Some(Reply6 { repr, sent })
     }
 

@@ -5,7 +5,7 @@
 //! threads are `lessor_net::tcp`'s, which [`service`] plugs it into. The modules:
 //! - [`query`]: reading and classifying a LEASEQUERY (query types 1-5);
 //! - [`stream`]: one query's replies, pulled from a store snapshot in small batches, with
-//!   CLIENT_DATA built by [`crate::leasequery6::client_data`];
+//!   CLIENT_DATA built by the UDP responder's [`crate::leasequery6::client_data`];
 //! - [`connection`]: the DHCPv6 [`crate::bulk::Protocol`];
 //! - [`counters`]: the statistics;
 //! - [`service`]: the allow-list and counting as a `lessor_net::tcp` service, and [`start`].
@@ -22,6 +22,7 @@ pub use counters::Counters;
 pub use service::{start, Running, Settings};
 
 use crate::config::Config;
+use crate::leasequery6::client_data;
 use ipnet::Ipv6Net;
 use lessor_wire::v6::Duid;
 
@@ -35,6 +36,8 @@ pub struct Params {
     pub server_id: Duid,
     /// The prefixes of `[[dhcp6.link]]`: a query's link-address must lie in one.
     pub links: Vec<Ipv6Net>,
+    /// What CLIENT_DATA is built from: the UDP responder's (docs/protocol.md decision 29).
+    pub client_data: client_data::Context,
     pub limits: Limits,
 }
 
@@ -42,14 +45,11 @@ impl Params {
     /// The parameters of `config`'s `[leasequery6.bulk]`, if it has one.
     pub fn from_config(config: &Config, server_id: Duid) -> Option<Params> {
         let bulk = config.leasequery6.as_ref()?.bulk.as_ref()?;
-        let links = config
-            .dhcp6
-            .as_ref()
-            .map(|d| d.links.iter().map(|l| l.prefix).collect())
-            .unwrap_or_default();
+        let client_data = client_data::Context::from_config(config);
         Some(Params {
             server_id,
-            links,
+            links: client_data.links.iter().map(|l| l.prefix).collect(),
+            client_data,
             limits: Limits {
                 queries_per_connection: usize::try_from(bulk.queries_per_connection)
                     .unwrap_or(usize::MAX)

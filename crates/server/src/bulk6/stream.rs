@@ -7,9 +7,10 @@
 //!
 //! The bindings sent are those active at the time the query arrived (one time for the whole
 //! stream), on the query's link when it names one. Each goes out as one message carrying one
-//! CLIENT_DATA (the client's CLIENTID, the binding's IAADDR or IAPREFIX, CLT_TIME, and, last,
-//! LQ_RELAY_DATA when the LQ_QUERY's ORO asks for it and the binding came through relays), built
-//! by [`crate::leasequery6::client_data`].
+//! CLIENT_DATA (the client's CLIENTID, the binding's IAADDR or IAPREFIX, CLT_TIME, the configured
+//! options the LQ_QUERY's ORO asks for less the sensitive ones, and, last, LQ_RELAY_DATA when that
+//! ORO asks for it and the binding came through relays), built by the UDP responder's own
+//! [`client_data::client_data`] (docs/protocol.md decision 29).
 //!
 //! The messages, every one with the query's transaction-id:
 //! - the first binding: LEASEQUERY-REPLY with SERVERID and the requestor's CLIENTID;
@@ -70,7 +71,6 @@ pub struct Stream {
     snapshot: Option<Snapshot6>,
     source: Option<Source>,
     buf: VecDeque<Arc<Binding6>>,
-    relay_data: bool,
     produced: u64,
     /// Messages framed and handed out (set by the connection).
     emitted: u64,
@@ -109,7 +109,6 @@ impl Stream {
             client_id: Some(q.client_id.clone()),
             now,
             state: State::Bindings,
-            relay_data: client_data::wants_relay_data(Some(&q.oro)),
             query: Some(q),
             snapshot: Some(snapshot),
             source: Some(source),
@@ -136,7 +135,6 @@ impl Stream {
             snapshot: None,
             source: None,
             buf: VecDeque::new(),
-            relay_data: false,
             produced: 0,
             emitted: 0,
         }
@@ -209,8 +207,8 @@ impl Stream {
         }
     }
 
-    /// The next binding to send and its CLIENT_DATA.
-    fn pull(&mut self) -> Option<(Arc<Binding6>, DhcpOption)> {
+    /// The next binding to send.
+    fn pull(&mut self) -> Option<Arc<Binding6>> {
         loop {
             if self.buf.is_empty() {
                 self.refill();
@@ -221,11 +219,12 @@ impl Stream {
                 }
             }
             let b = self.buf.pop_front()?;
-            if !self.wanted(&b) {
-                continue;
-            }
-            if let Some(data) = client_data::client_data([&*b], self.now) {
-                return Some((b, data));
+            // A binding without a DUID or a valid lifetime left has no CLIENT_DATA.
+            if self.wanted(&b)
+                && b.duid().is_some()
+                && client_data::resource(&b, self.now).is_some()
+            {
+                return Some(b);
             }
         }
     }
@@ -245,8 +244,12 @@ impl Stream {
         o
     }
 
-    /// The next message, or `None` once finished.
-    pub fn next_message(&mut self, server_id: &Duid) -> Option<(Repr, Sent)> {
+    /// The next message, or `None` once finished; client data from `ctx`.
+    pub fn next_message(
+        &mut self,
+        server_id: &Duid,
+        ctx: &client_data::Context,
+    ) -> Option<(Repr, Sent)> {
         match self.state {
             State::Finished => None,
             State::Fail(code, text) => {
@@ -266,7 +269,7 @@ impl Stream {
                 Some((m, Sent::Failure(code)))
             }
             State::Bindings => {
-                let Some((b, data)) = self.pull() else {
+                let Some(b) = self.pull() else {
                     self.state = State::Finished;
                     self.produced += 1;
                     return Some(if self.emitted == 0 {
@@ -286,23 +289,16 @@ impl Stream {
                         (done, Sent::Done)
                     });
                 };
-                let relay = if self.relay_data {
-                    client_data::relay_data(&b)
-                } else {
-                    None
-                };
+                let oro = self.query.as_ref().map_or(&[][..], |q| &q.oro[..]);
+                let link = ctx.link_of(&b);
+                let data =
+                    client_data::client_data(ctx, link, std::slice::from_ref(&b), oro, self.now);
                 let (kind, mut options) = if self.produced == 0 {
                     (MessageType::LeasequeryReply, self.reply_head(server_id))
                 } else {
                     (MessageType::LeasequeryData, Vec::new())
                 };
-                options.push(match (data, relay) {
-                    (DhcpOption::ClientData(mut inner), Some(r)) => {
-                        inner.push(r);
-                        DhcpOption::ClientData(inner)
-                    }
-                    (data, _) => data,
-                });
+                options.push(data);
                 self.produced += 1;
                 Some((self.message(kind, options), Sent::Binding))
             }

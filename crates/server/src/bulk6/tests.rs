@@ -24,6 +24,7 @@ listen = ["2001:db8::1"]
 prefix = "2001:db8:1::/64"
 pools = ["2001:db8:1::1000-2001:db8:1::1fff"]
 prefix-pools = [{ prefix = "2001:db8:100::/48", delegated-length = 56 }]
+options = { dns-servers = ["2001:db8::53"], domain-list = ["example.net"] }
 
 [[dhcp6.link]]
 prefix = "2001:db8:2::/64"
@@ -122,16 +123,26 @@ struct H {
 }
 
 fn params() -> Params {
-    let c = config::parse(CONFIG, "test.toml").expect("test config");
+    params_with("")
+}
+
+/// The parameters of [`CONFIG`] with `lq6` added to its `[leasequery6]`.
+fn params_with(lq6: &str) -> Params {
+    let text = CONFIG.replace("[leasequery6]\n", &format!("[leasequery6]\n{lq6}\n"));
+    let c = config::parse(&text, "test.toml").expect("test config");
     Params::from_config(&c, Duid::parse(&SERVER_DUID).unwrap()).expect("bulk configured")
 }
 
 impl H {
     fn new() -> H {
-        let store = Arc::new(Store::in_memory());
+        H::on(Arc::new(Store::in_memory()), params())
+    }
+
+    /// A connection over `store` with `params`.
+    fn on(store: Arc<Store>, params: Params) -> H {
         let counters = Arc::new(Counters::default());
         H {
-            conn: Connection::new(Arc::new(params()), store.clone(), counters.clone(), now(0)),
+            conn: Connection::new(Arc::new(params), store.clone(), counters.clone(), now(0)),
             store,
             counters,
             ms: 0,
@@ -429,6 +440,141 @@ fn lq_relay_data_only_when_the_oro_asks_inside_each_client_data() {
         }
         o => panic!("{o:?}"),
     }
+}
+
+/// `q` with `oro` as the ORO inside its LQ_QUERY.
+fn with_oro(mut q: Repr, oro: &[u16]) -> Repr {
+    if let Repr::ClientServer(m) = &mut q {
+        if let DhcpOption::LqQuery { options, .. } = &mut m.options[1] {
+            options.push(DhcpOption::Oro(oro.to_vec()));
+        }
+    }
+    q
+}
+
+/// The codes inside each message's CLIENT_DATA (empty for a message without one).
+fn client_data_codes(rs: &[Repr]) -> Vec<Vec<u16>> {
+    rs.iter()
+        .map(|r| {
+            msg(r)
+                .options
+                .iter()
+                .find_map(|o| match o {
+                    DhcpOption::ClientData(i) => Some(i.iter().map(DhcpOption::code).collect()),
+                    _ => None,
+                })
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[test]
+fn requested_options_in_every_client_data_unless_sensitive() {
+    use lessor_wire::v6::{OPTION_CLT_TIME, OPTION_IAADDR, OPTION_IAPREFIX};
+    let store = Arc::new(Store::in_memory());
+    let mut h = H::on(Arc::clone(&store), params());
+    h.put(binding(
+        "2001:db8:1::1001",
+        128,
+        1,
+        "2001:db8:1::/64",
+        Some(&RELAY_A),
+    ));
+    h.put(binding(
+        "2001:db8:100:100::",
+        56,
+        1,
+        "2001:db8:1::/64",
+        Some(&RELAY_A),
+    ));
+    h.put(binding(
+        "2001:db8:1::1002",
+        128,
+        2,
+        "2001:db8:1::/64",
+        Some(&RELAY_A),
+    ));
+    // 23 (dns-servers) and 24 (domain-list) on the link, 31 configured nowhere; 47 as well.
+    let rs = h.ask(&with_oro(by_relay(1, &RELAY_A), &[23, 31, 24, 47]));
+    assert_eq!(
+        kinds(&rs),
+        [
+            MessageType::LeasequeryReply,
+            MessageType::LeasequeryData,
+            MessageType::LeasequeryData,
+            MessageType::LeasequeryDone
+        ]
+    );
+    let inner = client_data_codes(&rs);
+    for (i, c) in inner[..3].iter().enumerate() {
+        let resource = if c.contains(&OPTION_IAPREFIX) {
+            OPTION_IAPREFIX
+        } else {
+            OPTION_IAADDR
+        };
+        assert_eq!(
+            c,
+            &[
+                OPTION_CLIENTID,
+                resource,
+                OPTION_CLT_TIME,
+                23,
+                24,
+                OPTION_LQ_RELAY_DATA
+            ],
+            "message {i}: the link's options in the ORO's order, then LQ_RELAY_DATA, last"
+        );
+    }
+    let DhcpOption::ClientData(first) = &msg(&rs[0]).options[2] else {
+        panic!("CLIENT_DATA third in the REPLY");
+    };
+    assert!(first.contains(&DhcpOption::Other {
+        code: 23,
+        data: a6("2001:db8::53").octets().to_vec(),
+    }));
+    // No ORO: no configured option and no relay data.
+    let rs = h.ask(&by_relay(2, &RELAY_A));
+    assert!(client_data_codes(&rs[..3])
+        .iter()
+        .all(|c| c.len() == 3 && !c.contains(&23) && !c.contains(&24)));
+    // The message's own ORO is not the LQ_QUERY's (RFC 5007 §4.1.2.1).
+    let mut q = by_relay(3, &RELAY_A);
+    if let Repr::ClientServer(m) = &mut q {
+        m.options.push(DhcpOption::Oro(vec![23, 24]));
+    }
+    let rs = h.ask(&q);
+    assert!(client_data_codes(&rs[..3]).iter().all(|c| c.len() == 3));
+    // Sensitive options never go out (§4.4.2), LQ_RELAY_DATA included.
+    let mut h = H::on(store, params_with("sensitive-options = [24, 47]"));
+    let rs = h.ask(&with_oro(by_relay(4, &RELAY_A), &[23, 24, 47]));
+    assert_eq!(rs.len(), 4);
+    for c in &client_data_codes(&rs)[..3] {
+        assert!(c.contains(&23) && !c.contains(&24) && !c.contains(&OPTION_LQ_RELAY_DATA));
+    }
+}
+
+#[test]
+fn a_binding_on_a_link_no_longer_configured_gets_the_global_options_only() {
+    let mut h = H::new();
+    h.put(binding("2001:db8:9::5", 128, 1, "2001:db8:9::/64", None));
+    let rs = h.ask(&with_oro(
+        query(
+            1,
+            QueryType::ByClientId,
+            "::",
+            vec![DhcpOption::ClientId(Duid::parse(&duid(1)).unwrap())],
+        ),
+        &[23, 24],
+    ));
+    assert_eq!(
+        kinds(&rs),
+        [MessageType::LeasequeryReply, MessageType::LeasequeryDone]
+    );
+    assert_eq!(
+        client_data_codes(&rs)[0].len(),
+        3,
+        "CLIENTID, IAADDR, CLT_TIME"
+    );
 }
 
 #[test]

@@ -1,16 +1,24 @@
 //! OPTION_CLIENT_DATA and OPTION_LQ_RELAY_DATA of a leasequery reply, built from bindings
-//! (RFC 5007 §4.1.2.2, §4.1.2.4), for the UDP responder and for bulk leasequery alike.
+//! (RFC 5007 §4.1.2.2, §4.1.2.4), by one function ([`client_data`]) for the UDP responder and
+//! for bulk leasequery alike (docs/protocol.md decisions 23, 26, 29).
 //!
 //! - CLIENT_DATA carries the client's CLIENTID, one IAADDR (IA_NA) or IAPREFIX (IA_PD) per
 //!   binding given that is still valid at `now`, with the lifetimes that remain (0 for a
 //!   preferred lifetime that has run out), and CLT_TIME: seconds since the client last
-//!   talked to the server (relative, §4.1.2.2), from the most recent of the bindings.
+//!   talked to the server (relative, §4.1.2.2), from the most recent of the bindings; then
+//!   the configured options the LQ_QUERY's ORO asks for, less the sensitive ones (§4.4.2).
 //! - LQ_RELAY_DATA is the peer address and the relay chain kept with the binding (the last
 //!   RELAY-FORW chain without the innermost RELAY_MSG); only for a binding that has both and
 //!   whose chain still parses.
 
+use crate::config::{Config, ConfiguredOption6, Link6};
+use crate::dhcp6::options::merged;
 use lessor_store::{Binding6, IaType, Timestamp};
-use lessor_wire::v6::{DhcpOption, Duid, Repr, OPTION_LQ_RELAY_DATA};
+use lessor_wire::v6::{
+    DhcpOption, Duid, Repr, OPTION_CLIENTID, OPTION_CLT_TIME, OPTION_IAADDR, OPTION_IAPREFIX,
+    OPTION_LQ_RELAY_DATA,
+};
+use std::sync::Arc;
 
 /// Seconds from `now` to `end`, 0 once passed, as a 32-bit lifetime.
 fn remaining(end: Timestamp, now: Timestamp) -> u32 {
@@ -41,31 +49,124 @@ pub fn resource(b: &Binding6, now: Timestamp) -> Option<DhcpOption> {
     })
 }
 
-/// The CLIENT_DATA of one client's `bindings` (all of one DUID, on one link) at `now`: `None`
-/// when the first one has no readable DUID or none of them is still valid.
-pub fn client_data<'a>(
-    bindings: impl IntoIterator<Item = &'a Binding6>,
+/// What client data is built from besides the bindings: the configuration a REPLY's options
+/// come from, and what must not be told (RFC 5007 §4.4.2). Read once from the config, held by
+/// the UDP responder and the bulk service alike.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// `[[dhcp6.link]]`, in configuration order.
+    pub links: Vec<Link6>,
+    /// `[dhcp6]`'s own options.
+    pub global_options: Vec<ConfiguredOption6>,
+    /// `[leasequery6] sensitive-options`.
+    pub sensitive: Vec<u16>,
+}
+
+impl Context {
+    /// The context of `config`'s `[dhcp6]` and `[leasequery6]`.
+    pub fn from_config(config: &Config) -> Context {
+        let (links, global_options) = match &config.dhcp6 {
+            Some(d) => (d.links.clone(), d.options.clone()),
+            None => (Vec::new(), Vec::new()),
+        };
+        let sensitive = config
+            .leasequery6
+            .as_ref()
+            .map(|l| l.sensitive_options.clone())
+            .unwrap_or_default();
+        Context {
+            links,
+            global_options,
+            sensitive,
+        }
+    }
+
+    /// The configured link a binding was made on (its index), if it is still configured.
+    pub fn link_of(&self, b: &Binding6) -> Option<usize> {
+        self.links.iter().position(|l| l.prefix == b.link)
+    }
+}
+
+/// OPTION_CLIENT_DATA for one client's active `bindings` on `ctx.links[link]` (most recent
+/// first, not empty; `None`: a link no longer configured), the one builder of the UDP responder
+/// and of bulk leasequery: its CLIENTID; every address and prefix with the lifetimes left at
+/// `now`; CLT_TIME, seconds since the most recent transaction (relative, §4.1.2.3); the
+/// configured options `oro` (the LQ_QUERY's) asks for that are not sensitive (§4.4.2), from the
+/// client's reservation, the pool of its most recent binding, its link, then `[dhcp6]`, as a
+/// REPLY takes them; LQ_RELAY_DATA, last, when `oro` asks for it, it is not sensitive and the
+/// most recent binding kept its relay chain (§4.1.2.4).
+pub fn client_data(
+    ctx: &Context,
+    link: Option<usize>,
+    bindings: &[Arc<Binding6>],
+    oro: &[u16],
     now: Timestamp,
-) -> Option<DhcpOption> {
-    let mut duid = None;
-    let mut resources = Vec::new();
-    let mut cltt: Option<Timestamp> = None;
-    for b in bindings {
-        if duid.is_none() {
-            duid = Some(Duid::parse(b.duid()?).ok()?);
-        }
-        if let Some(r) = resource(b, now) {
-            resources.push(r);
-            cltt = Some(cltt.map_or(b.cltt, |t| t.max(b.cltt)));
+) -> DhcpOption {
+    let mut options = Vec::with_capacity(bindings.len() + 4);
+    let first = bindings.first();
+    let duid = first.and_then(|b| b.duid()).unwrap_or_default();
+    options.push(match Duid::parse(duid) {
+        Ok(d) => DhcpOption::ClientId(d),
+        Err(_) => DhcpOption::Other {
+            code: OPTION_CLIENTID,
+            data: duid.to_vec(),
+        },
+    });
+    // The answer holds active bindings only: each still has a valid lifetime.
+    options.extend(bindings.iter().filter_map(|b| resource(b, now)));
+    let cltt = bindings.iter().map(|b| b.cltt).max().unwrap_or(now);
+    options.push(DhcpOption::CltTime(remaining(now, cltt)));
+    let asked: Vec<u16> = oro
+        .iter()
+        .copied()
+        .filter(|c| !ctx.sensitive.contains(c) && !is_lq_data(*c))
+        .collect();
+    if !asked.is_empty() {
+        let none: &[ConfiguredOption6] = &[];
+        let l = link.and_then(|i| ctx.links.get(i));
+        let reservation = l
+            .and_then(|l| l.reservations.iter().find(|r| r.duid == duid))
+            .map_or(none, |r| &r.options[..]);
+        let pool = l
+            .zip(first)
+            .and_then(|(l, b)| pool_options(l, b))
+            .unwrap_or(none);
+        let link_options = l.map_or(none, |l| &l.options[..]);
+        options.extend(merged(
+            &asked,
+            &[reservation, pool, link_options, &ctx.global_options[..]],
+        ));
+    }
+    if oro.contains(&OPTION_LQ_RELAY_DATA) && !ctx.sensitive.contains(&OPTION_LQ_RELAY_DATA) {
+        if let Some(d) = first.and_then(|b| relay_data(b)) {
+            options.push(d);
         }
     }
-    let mut options = vec![DhcpOption::ClientId(duid?)];
-    if resources.is_empty() {
-        return None;
+    DhcpOption::ClientData(options)
+}
+
+/// The options of the pool of `l` that `b` was leased from.
+fn pool_options<'a>(l: &'a Link6, b: &Binding6) -> Option<&'a [ConfiguredOption6]> {
+    match b.ia_type {
+        IaType::Na => l
+            .address_pools
+            .iter()
+            .find(|p| p.contains(b.address))
+            .map(|p| &p.options[..]),
+        IaType::Pd => l
+            .prefix_pools
+            .iter()
+            .find(|p| p.prefix.contains(&b.address) && b.prefix_len >= p.prefix.prefix_len())
+            .map(|p| &p.options[..]),
     }
-    options.extend(resources);
-    options.push(DhcpOption::CltTime(remaining(now, cltt?)));
-    Some(DhcpOption::ClientData(options))
+}
+
+/// Codes that client data carries by the RFC's rules, never as configured options.
+pub fn is_lq_data(code: u16) -> bool {
+    matches!(
+        code,
+        OPTION_CLIENTID | OPTION_IAADDR | OPTION_IAPREFIX | OPTION_CLT_TIME | OPTION_LQ_RELAY_DATA
+    )
 }
 
 /// The LQ_RELAY_DATA of `b`, if it came through relays and the chain kept parses.
@@ -76,11 +177,6 @@ pub fn relay_data(b: &Binding6) -> Option<DhcpOption> {
         peer_address,
         relay_message: Box::new(chain),
     })
-}
-
-/// Whether an ORO asks for LQ_RELAY_DATA (RFC 5007 §4.1.2.4: only then is it sent).
-pub fn wants_relay_data(oro: Option<&[u16]>) -> bool {
-    oro.is_some_and(|o| o.contains(&OPTION_LQ_RELAY_DATA))
 }
 
 #[cfg(test)]
@@ -113,7 +209,9 @@ mod tests {
         p.cltt = 1_100;
         p.preferred_end = 1_150; // passed
         p.valid_end = 1_900;
-        let Some(DhcpOption::ClientData(o)) = client_data([&a, &p], 1_200) else {
+        let ctx = Context::default();
+        let both = [Arc::new(a), Arc::new(p)];
+        let DhcpOption::ClientData(o) = client_data(&ctx, None, &both, &[23, 47], 1_200) else {
             panic!("client data expected");
         };
         assert!(matches!(&o[0], DhcpOption::ClientId(_)));
@@ -137,14 +235,86 @@ mod tests {
             }
         );
         assert_eq!(o[3], DhcpOption::CltTime(100), "from the latest contact");
+        assert_eq!(
+            o.len(),
+            4,
+            "nothing configured, no relay chain: nothing more"
+        );
     }
 
     #[test]
-    fn nothing_valid_is_no_client_data() {
+    fn a_binding_past_its_valid_lifetime_is_no_resource() {
         let mut a = binding(IaType::Na, "2001:db8:1::10", 128);
         a.valid_end = 100;
-        assert_eq!(client_data([&a], 100), None);
+        assert_eq!(resource(&a, 100), None);
         assert!(resource(&a, 99).is_some());
+    }
+
+    #[test]
+    fn configured_options_as_a_reply_takes_them_less_the_sensitive() {
+        let opt = |code: u16, v: u8| ConfiguredOption6 {
+            code,
+            value: vec![v],
+        };
+        let link = Link6 {
+            prefix: "2001:db8:1::/64".parse().unwrap(),
+            interface_ids: vec![],
+            interface: None,
+            lifetimes: crate::config::dhcp6::Lifetimes6 {
+                preferred: crate::config::Seconds(100),
+                valid: crate::config::Seconds(200),
+                renew_time: crate::config::Seconds(50),
+                rebind_time: crate::config::Seconds(80),
+            },
+            address_pools: vec![crate::config::dhcp6::AddressPool6 {
+                first: "2001:db8:1::100".parse().unwrap(),
+                last: "2001:db8:1::1ff".parse().unwrap(),
+                options: vec![opt(24, 2), opt(31, 2)],
+            }],
+            prefix_pools: vec![],
+            reservations: vec![crate::config::dhcp6::Reservation6 {
+                duid: vec![0u8, 3, 0, 1, 2, 0, 0, 0, 0, 1],
+                addresses: vec![],
+                prefixes: vec![],
+                options: vec![opt(31, 1)],
+            }],
+            options: vec![opt(23, 3), opt(24, 3)],
+        };
+        let mut ctx = Context {
+            links: vec![link],
+            global_options: vec![opt(23, 4), opt(32, 4)],
+            sensitive: vec![],
+        };
+        let b = [Arc::new(binding(IaType::Na, "2001:db8:1::110", 128))];
+        let configured = |ctx: &Context, link, oro: &[u16]| -> Vec<(u16, Vec<u8>)> {
+            let DhcpOption::ClientData(o) = client_data(ctx, link, &b, oro, 0) else {
+                panic!("client data expected");
+            };
+            o.into_iter()
+                .filter_map(|o| match o {
+                    DhcpOption::Other { code, data } => Some((code, data)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let all = [32, 31, 24, 23, 99];
+        assert_eq!(
+            configured(&ctx, Some(0), &all),
+            vec![(32, vec![4]), (31, vec![1]), (24, vec![2]), (23, vec![3])],
+            "reservation, then pool, then link, then [dhcp6]; in the ORO's order"
+        );
+        assert_eq!(
+            configured(&ctx, None, &all),
+            vec![(32, vec![4]), (23, vec![4])],
+            "a link no longer configured: [dhcp6]'s only"
+        );
+        assert!(configured(&ctx, Some(0), &[]).is_empty(), "no ORO: none");
+        ctx.sensitive = vec![24, 31];
+        assert_eq!(
+            configured(&ctx, Some(0), &all),
+            vec![(32, vec![4]), (23, vec![3])],
+            "sensitive: never"
+        );
     }
 
     #[test]
@@ -168,7 +338,5 @@ mod tests {
                 relay_message: Box::new(chain),
             })
         );
-        assert!(wants_relay_data(Some(&[47])));
-        assert!(!wants_relay_data(Some(&[1, 2])) && !wants_relay_data(None));
     }
 }

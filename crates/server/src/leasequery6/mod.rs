@@ -34,7 +34,7 @@ pub use counters::{Counters, DropReason};
 pub use drops::DropReport;
 
 use crate::config::schema::{NotAllowed6, Relayed6};
-use crate::config::{Config, ConfiguredOption6, Link6};
+use crate::config::Config;
 use crate::dhcp6::relay;
 use crate::router6::Message6;
 use access::{AllowList, Limited, RateLimiter};
@@ -51,9 +51,8 @@ use std::sync::{Arc, Mutex};
 pub struct Responder6 {
     server_duid: Vec<u8>,
     store: Arc<Store>,
-    links: Vec<Link6>,
-    global_options: Vec<ConfiguredOption6>,
-    sensitive: Vec<u16>,
+    /// The links, options and sensitive options client data is built from.
+    context: client_data::Context,
     allow: AllowList,
     not_allowed: NotAllowed6,
     relayed: Relayed6,
@@ -67,7 +66,7 @@ pub struct Responder6 {
 impl std::fmt::Debug for Responder6 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Responder6")
-            .field("links", &self.links.len())
+            .field("links", &self.context.links.len())
             .finish_non_exhaustive()
     }
 }
@@ -76,18 +75,12 @@ impl Responder6 {
     /// A responder for `config`'s `[leasequery6]` (absent: nobody is answered) and `[dhcp6]`
     /// links over `store`, answering as `server_duid` (OPTION_SERVERID).
     pub fn new(config: &Config, store: Arc<Store>, server_duid: Vec<u8>) -> Responder6 {
-        let (links, global_options) = match &config.dhcp6 {
-            Some(d) => (d.links.clone(), d.options.clone()),
-            None => (Vec::new(), Vec::new()),
-        };
         let lq = config.leasequery6.as_ref();
         let rate = lq.map(|l| l.rate_limit.clone()).unwrap_or_default();
         Responder6 {
             server_duid,
             store,
-            links,
-            global_options,
-            sensitive: lq.map(|l| l.sensitive_options.clone()).unwrap_or_default(),
+            context: client_data::Context::from_config(config),
             allow: AllowList::new(lq.map(|l| l.requesters.clone()).unwrap_or_default()),
             not_allowed: lq.map(|l| l.not_allowed).unwrap_or_default(),
             relayed: lq.map(|l| l.relayed).unwrap_or_default(),
@@ -190,7 +183,7 @@ impl Responder6 {
         }
         // Only what is durable: a binding whose commit may still fail is not reported.
         let snapshot = self.store.v6().durable_snapshot();
-        let (found, work) = answer::answer(&snapshot, &self.links, &parsed, now);
+        let (found, work) = answer::answer(&snapshot, &self.context.links, &parsed, now);
         self.counters.examined.add_n(work.examined as u64);
         if work.capped {
             self.counters.examine_capped.add();
@@ -204,13 +197,14 @@ impl Responder6 {
         let body = match found {
             Answer::Client { link, bindings } => {
                 self.counters.client_data.add();
-                let ctx = reply::Context {
-                    server_duid: &self.server_duid,
-                    links: &self.links,
-                    global_options: &self.global_options,
-                    sensitive: &self.sensitive,
-                };
-                vec![reply::client_data(&ctx, link, &bindings, &parsed.oro, now)]
+                let ctx = &self.context;
+                vec![client_data::client_data(
+                    ctx,
+                    Some(link),
+                    &bindings,
+                    &parsed.oro,
+                    now,
+                )]
             }
             Answer::Links(links) => {
                 self.counters.client_link.add();
