@@ -12,8 +12,9 @@
 #                          [--rate-limit "PER TOTAL" | default] [--timeout 1s]
 #
 # Topology: two namespaces joined by a veth pair, one link 2001:db8:ff::/64 (DAD off): lq6-srv holds
-# 2001:db8:ff::1 (the server under test, port 547), lq6-cli 2001:db8:ff::2 (the generator, on an
-# ephemeral port: a direct query is answered to its source address and port). The namespaces are
+# 2001:db8:ff::1 (the server under test, port 547), lq6-cli 2001:db8:ff::2 (the generator, bound to
+# [2001:db8:ff::2]:546, the client port: ISC dhcpd 4.4.3 answers a LEASEQUERY there whatever its
+# source port; Lessor and udp_echo answer the source port, the same one). The namespaces are
 # deleted on exit. Bindings: N active bindings of N/2 clients, each an IA_NA address from
 # 2001:db8:ff::1:0 up and an IA_PD /60 from 2001:db8:8000::/33 up, written once in dhcpd6.leases
 # format (benches/gen_isc_leases.py -6) and loaded by both servers (Lessor through
@@ -125,7 +126,7 @@ perf() {
   local keys
   if [ "$kind" = na ]; then keys=(--addresses "$FIRST_NA-$(last_na "$n")"); else keys=(--from-file "$(pd_keys_for "$n")"); fi
   local line
-  line=$(ip netns exec $CLI "${CLI_RUN[@]}" "$LESSOR" perf leasequery --server "[$SRV_IP]:547" --bind "[$CLI_IP]:0" \
+  line=$(ip netns exec $CLI "${CLI_RUN[@]}" "$LESSOR" perf leasequery --server "[$SRV_IP]:547" --bind "[$CLI_IP]:546" \
     --by ip "${keys[@]}" --random --seed $((rep * 7919 + k)) \
     --queries "$QUERIES" --in-flight "$k" --timeout "$TIMEOUT" --duration 60s --json "$@")
   echo "{\"family\":\"v6\",\"server\":\"$server\",\"kind\":\"$kind\",\"bindings\":$n,\"k\":$k,\"rep\":$rep,\"run\":$line}" >> "$RESULTS"
@@ -135,7 +136,7 @@ perf() {
 # wait_answers: poll (bounded) until the server answers a query about the first address.
 wait_answers() {
   for _ in $(seq 1 600); do
-    if ip netns exec $CLI "$LESSOR" perf leasequery --server "[$SRV_IP]:547" --bind "[$CLI_IP]:0" --by ip \
+    if ip netns exec $CLI "$LESSOR" perf leasequery --server "[$SRV_IP]:547" --bind "[$CLI_IP]:546" --by ip \
         --addresses "$FIRST_NA-$FIRST_NA" --queries 1 --timeout 200ms --json 2>/dev/null \
         | grep -q '"answered":1'; then
       return 0

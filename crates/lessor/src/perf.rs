@@ -451,6 +451,18 @@ fn leasequery(args: LeasequeryArgs) -> ExitCode {
             } else {
                 print!("{}", report.to_text());
             }
+            let c = report.counters;
+            if config.server.is_ipv6()
+                && c.sent > 0
+                && c.answered() == 0
+                && config.bind.port() != 546
+            {
+                eprintln!(
+                    "lessor perf leasequery: hint: nothing answered the port bound ({}); servers \
+                     that answer only port 546 (ISC dhcpd 4.4.3) need --bind [ADDR]:546 (as root)",
+                    config.bind
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => fail(&format!("perf leasequery: {e}")),
