@@ -326,14 +326,7 @@ pub(crate) fn leasequery_config(args: &LeasequeryArgs) -> Result<LqConfig, Strin
         leasequery6(args)?
     };
     let seed = args.seed.unwrap_or_else(clock_seed);
-    let mut config = match query {
-        Query::V4 { giaddr, keys } => LqConfig::new(args.server, giaddr, keys),
-        query @ Query::V6 { .. } => {
-            let mut c = LqConfig::new6(args.server, Keys::List(Vec::new()));
-            c.query = query;
-            c
-        }
-    };
+    let mut config = LqConfig::asking(args.server, query);
     if let Some(bind) = args.bind {
         config.bind = bind;
     }

@@ -351,9 +351,14 @@ fn a_dhcpv6_run_needs_an_ipv6_server_and_udp_query_types() {
         last: a("2001:db8:1::1"),
     };
     let mut c = config6("127.0.0.1:547".parse().unwrap(), keys);
-    assert!(c.validate().unwrap_err().contains("--bind"));
-    c.bind = "0.0.0.0:0".parse().unwrap();
     assert!(c.validate().unwrap_err().contains("IPv6 --server"));
+    c.server = "[::1]:547".parse().unwrap();
+    assert!(c
+        .validate()
+        .unwrap_err()
+        .contains("--bind 0.0.0.0:0 and --server [::1]:547"));
+    c.bind = "[::]:0".parse().unwrap();
+    assert_eq!(c.validate(), Ok(()));
     let mut c = config6(
         "[::1]:547".parse().unwrap(),
         Keys::List(vec![QueryKey6::LinkAddress(a("2001:db8:1::"))]),

@@ -106,19 +106,14 @@ pub struct LqConfig {
 impl LqConfig {
     /// A DHCPv4 run with the CLI defaults for everything but the server, giaddr and keys.
     pub fn new(server: SocketAddr, giaddr: Ipv4Addr, keys: Keys4) -> LqConfig {
-        LqConfig::with(
-            server,
-            SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
-            Query::V4 { giaddr, keys },
-        )
+        LqConfig::asking(server, Query::V4 { giaddr, keys })
     }
 
     /// A DHCPv6 run with the CLI defaults (link-address `::`, [`super::REQUESTOR_DUID`]) for
     /// everything but the server and keys.
     pub fn new6(server: SocketAddr, keys: Keys6) -> LqConfig {
-        LqConfig::with(
+        LqConfig::asking(
             server,
-            SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
             Query::V6 {
                 link_address: Ipv6Addr::UNSPECIFIED,
                 requestor: requestor_duid(),
@@ -127,7 +122,13 @@ impl LqConfig {
         )
     }
 
-    fn with(server: SocketAddr, bind: SocketAddr, query: Query) -> LqConfig {
+    /// A run asking `query` with the CLI defaults: bound to the unspecified address of
+    /// `server`'s family, port 0.
+    pub fn asking(server: SocketAddr, query: Query) -> LqConfig {
+        let bind = match server {
+            SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
+            SocketAddr::V6(_) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
+        };
         LqConfig {
             server,
             bind,
