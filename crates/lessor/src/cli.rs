@@ -2,7 +2,7 @@
 //! query keys of `lessor query`, `lessor bulk` and `lessor perf` (one rule for a VALUE whether
 //! it is an argument or a line of a `--from-file`). The libraries take the typed values.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::time::Duration;
 
 use lessor_requestor::QueryKey6;
@@ -123,16 +123,19 @@ pub fn parse_key6(
     Ok(key)
 }
 
-/// A `--from-file` body: one VALUE per line (as [`parse_key`], Ethernet MACs); blank lines and
-/// `#` comments are skipped. At least one value.
-pub fn parse_key_lines(kind: Kind, body: &str) -> Result<Vec<QueryKey>, String> {
+/// A `--from-file` body: one VALUE per line read by `parse`, errors located by line; blank
+/// lines and `#` comments are skipped. At least one value.
+pub fn parse_lines<K>(
+    body: &str,
+    parse: impl Fn(&str) -> Result<K, String>,
+) -> Result<Vec<K>, String> {
     let mut keys = Vec::new();
     for (n, line) in body.lines().enumerate() {
         let value = line.split('#').next().unwrap_or("").trim();
         if value.is_empty() {
             continue;
         }
-        keys.push(parse_key(kind, value, 1).map_err(|e| format!("line {}: {e}", n + 1))?);
+        keys.push(parse(value).map_err(|e| format!("line {}: {e}", n + 1))?);
     }
     if keys.is_empty() {
         return Err("no values".into());
@@ -140,20 +143,23 @@ pub fn parse_key_lines(kind: Kind, body: &str) -> Result<Vec<QueryKey>, String> 
     Ok(keys)
 }
 
-/// `FIRST-LAST` (inclusive, FIRST <= LAST): a range of addresses.
-pub fn parse_addresses(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), String> {
+/// `FIRST-LAST` (inclusive, FIRST <= LAST): a range of addresses of one family.
+pub fn parse_addresses(text: &str) -> Result<(IpAddr, IpAddr), String> {
     let (a, b) = text
         .split_once('-')
         .ok_or_else(|| format!("{text:?}: expected FIRST-LAST"))?;
-    let first: Ipv4Addr = a
-        .trim()
-        .parse()
-        .map_err(|_| format!("{a:?}: not an IPv4 address"))?;
-    let last: Ipv4Addr = b
-        .trim()
-        .parse()
-        .map_err(|_| format!("{b:?}: not an IPv4 address"))?;
-    if u32::from(first) > u32::from(last) {
+    let addr = |s: &str| {
+        s.trim()
+            .parse::<IpAddr>()
+            .map_err(|_| format!("{s:?}: not an IP address"))
+    };
+    let (first, last) = (addr(a)?, addr(b)?);
+    let order = match (first, last) {
+        (IpAddr::V4(f), IpAddr::V4(l)) => u32::from(f).cmp(&u32::from(l)),
+        (IpAddr::V6(f), IpAddr::V6(l)) => u128::from(f).cmp(&u128::from(l)),
+        _ => return Err(format!("{text:?}: FIRST and LAST are not of one family")),
+    };
+    if order == std::cmp::Ordering::Greater {
         return Err(format!("{text:?}: FIRST is after LAST"));
     }
     Ok((first, last))
@@ -232,6 +238,7 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     #[test]
     fn ipv6_servers_default_to_547_and_may_name_their_interface() {
@@ -343,20 +350,39 @@ mod tests {
         // The wire's rule: 255 octets fit a sub-option, 256 do not.
         assert!(parse_key(Kind::RelayId, &"01".repeat(255), 1).is_ok());
         assert!(parse_key(Kind::RelayId, &"01".repeat(256), 1).is_err());
-        let keys = parse_key_lines(
-            Kind::Mac,
-            "# MACs\n02:00:00:00:00:01\n\n02:00:00:00:00:02 # b\n",
-        )
-        .unwrap();
+        let mac = |v: &str| parse_key(Kind::Mac, v, 1);
+        let keys =
+            parse_lines("# MACs\n02:00:00:00:00:01\n\n02:00:00:00:00:02 # b\n", mac).unwrap();
         assert_eq!(keys.len(), 2);
         assert_eq!(keys[1], QueryKey::mac([2, 0, 0, 0, 0, 2]));
-        assert!(parse_key_lines(Kind::Mac, "# nothing\n").is_err());
-        assert!(parse_key_lines(Kind::Ip, "198.18.0.1\nbad\n")
+        assert!(parse_lines("# nothing\n", mac).is_err());
+        assert!(
+            parse_lines("198.18.0.1\nbad\n", |v| parse_key(Kind::Ip, v, 1))
+                .unwrap_err()
+                .starts_with("line 2")
+        );
+        let keys6 = parse_lines("2001:db8::1\n# c\n2001:db8::2\n", |v| {
+            parse_key6(Kind::Ip, v, Ipv6Addr::UNSPECIFIED, 0)
+        })
+        .unwrap();
+        assert_eq!(keys6.len(), 2);
+        assert_eq!(
+            parse_addresses("2001:db8:1::100-2001:db8:1::f000"),
+            Ok((
+                "2001:db8:1::100".parse().unwrap(),
+                "2001:db8:1::f000".parse().unwrap()
+            ))
+        );
+        assert!(parse_addresses("2001:db8:1::f000-2001:db8:1::100").is_err());
+        assert!(parse_addresses("2001:db8:1::1-198.18.0.1")
             .unwrap_err()
-            .starts_with("line 2"));
+            .contains("one family"));
         assert_eq!(
             parse_addresses("198.18.0.1-198.18.0.10"),
-            Ok((Ipv4Addr::new(198, 18, 0, 1), Ipv4Addr::new(198, 18, 0, 10)))
+            Ok((
+                IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)),
+                IpAddr::V4(Ipv4Addr::new(198, 18, 0, 10))
+            ))
         );
         assert!(parse_addresses("198.18.0.10-198.18.0.1").is_err());
         assert!(parse_addresses("198.18.0.10").is_err());

@@ -1,21 +1,22 @@
 //! `lessor perf`: load generators (a thin shell over `lessor-perf`).
 
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lessor_perf::bulk::BulkConfig;
 use lessor_perf::dora::Config;
-use lessor_perf::leasequery::run::LqConfig;
-use lessor_perf::leasequery::{Keys, Order};
+use lessor_perf::leasequery::run::{LqConfig, Query};
+use lessor_perf::leasequery::{requestor_duid, Keys, Keys4, Keys6, Order};
 use lessor_perf::sarr::{self, IaKinds};
 use lessor_wire::framing::Dialect;
 use lessor_wire::v6::Duid;
 
 use crate::bulk::DialectArg;
 use crate::cli::{
-    parse_addresses, parse_duration, parse_hex, parse_key, parse_key_lines, parse_server, Kind,
+    parse_addresses, parse_duration, parse_hex, parse_key, parse_key6, parse_lines, parse_server,
+    Kind,
 };
 
 #[derive(clap::Subcommand)]
@@ -36,13 +37,19 @@ pub enum PerfCommand {
     /// --in-flight outstanding), or as fast as --in-flight allows without --rate. See
     /// docs/perf.md.
     Sarr(SarrArgs),
-    /// Closed-loop DHCPv4 leasequery (RFC 4388) load: K queries outstanding, exact latencies.
+    /// Closed-loop leasequery load, DHCPv4 (RFC 4388) or DHCPv6 (RFC 5007) as --server is:
+    /// K queries outstanding, exact latencies.
     ///
-    /// Each query has giaddr = --giaddr (default: the address of --bind) and a unique xid;
-    /// replies are matched by xid and counted as ACTIVE / UNASSIGNED / UNKNOWN / timeouts /
+    /// DHCPv4: each query has giaddr = --giaddr (default: the address of --bind) and a unique
+    /// xid; replies are matched by xid and counted as ACTIVE / UNASSIGNED / UNKNOWN / timeouts /
     /// unexpected. Lessor answers a requester at giaddr on its source port when the requester is
     /// in its `[leasequery4] reply-to-source-port`; otherwise (and ISC dhcpd, Kea) at giaddr:67,
-    /// which needs --bind GIADDR:67. See docs/perf.md.
+    /// which needs --bind GIADDR:67.
+    ///
+    /// DHCPv6 (an IPv6 --server): QUERY_BY_ADDRESS (--by ip) or QUERY_BY_CLIENTID (--by
+    /// client-id), answered to the socket's address and port; a LEASEQUERY-REPLY with
+    /// CLIENT_DATA counts as active, one without as unknown, a failure status or CLIENT_LINK as
+    /// other. See docs/perf.md.
     Leasequery(LeasequeryArgs),
     /// Time one bulk leasequery stream over TCP: bindings, octets, elapsed, bindings/s.
     ///
@@ -82,22 +89,30 @@ pub struct PerfBulkArgs {
 
 #[derive(clap::Args)]
 pub struct LeasequeryArgs {
-    /// The DHCPv4 server, ADDR:PORT.
-    #[arg(long)]
+    /// The server, ADDR:PORT or ADDR (port 67, or 547 for IPv6); an IPv6 server makes a DHCPv6
+    /// run.
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = parse_server)]
     server: SocketAddr,
-    /// giaddr of every query (where answers go). Default: the address of --bind, when it is
-    /// not 0.0.0.0.
+    /// DHCPv4: giaddr of every query (where answers go). Default: the address of --bind, when
+    /// it is not 0.0.0.0.
     #[arg(long)]
     giaddr: Option<Ipv4Addr>,
-    /// Local ADDR:PORT of the UDP socket.
-    #[arg(long, default_value = "0.0.0.0:0")]
-    bind: SocketAddr,
-    /// What the queries ask by.
+    /// DHCPv6: link-address of every query (`::`: any link).
+    #[arg(long, value_name = "ADDR")]
+    link_address: Option<Ipv6Addr>,
+    /// DHCPv6: the requestor's DUID (CLIENTID) in hex. Default: the DUID-LL
+    /// 00:03:00:01:00:00:5e:00:53:01.
+    #[arg(long, value_name = "HEX")]
+    duid: Option<String>,
+    /// Local ADDR:PORT of the UDP socket. Default: 0.0.0.0:0, or [::]:0 for an IPv6 --server.
+    #[arg(long)]
+    bind: Option<SocketAddr>,
+    /// What the queries ask by (DHCPv6: ip or client-id).
     #[arg(long, value_enum)]
     by: Kind,
-    /// Query by IP for every address FIRST-LAST in turn (with --by ip).
+    /// Query by IP for every address FIRST-LAST in turn (with --by ip), IPv4 or IPv6.
     #[arg(long, value_name = "FIRST-LAST", value_parser = parse_addresses, conflicts_with = "from_file")]
-    addresses: Option<(Ipv4Addr, Ipv4Addr)>,
+    addresses: Option<(IpAddr, IpAddr)>,
     /// Query keys, one per line, written as the VALUE of `lessor query` ("#" comments).
     #[arg(long, value_name = "FILE")]
     from_file: Option<PathBuf>,
@@ -116,7 +131,7 @@ pub struct LeasequeryArgs {
     /// Wait for an answer before the query counts as a timeout (no retransmissions).
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     timeout: Duration,
-    /// Seed of xids and of --random (default: from the clock).
+    /// Seed of transaction-ids and of --random (default: from the clock).
     #[arg(long)]
     seed: Option<u64>,
     /// Print one JSON object instead of the text report.
@@ -303,28 +318,18 @@ fn giaddr_of(giaddr: Option<Ipv4Addr>, bind: SocketAddr) -> Option<Ipv4Addr> {
     }
 }
 
-fn leasequery(args: LeasequeryArgs) -> ExitCode {
-    let Some(giaddr) = giaddr_of(args.giaddr, args.bind) else {
-        return fail("give --giaddr (or --bind with a specific IPv4 address)");
-    };
-    let keys = match (args.addresses, &args.from_file) {
-        (Some((first, last)), None) if args.by == Kind::Ip => Keys::Range { first, last },
-        (Some(_), None) => return fail("--addresses needs --by ip (use --from-file for others)"),
-        (None, Some(path)) => {
-            let body = match std::fs::read_to_string(path) {
-                Ok(b) => b,
-                Err(e) => return fail(&format!("{}: {e}", path.display())),
-            };
-            match parse_key_lines(args.by, &body) {
-                Ok(k) => Keys::List(k),
-                Err(e) => return fail(&format!("{}: {e}", path.display())),
-            }
-        }
-        _ => return fail("give --addresses FIRST-LAST or --from-file FILE"),
+/// The run `lessor perf leasequery ARGS` makes; the family is --server's.
+pub(crate) fn leasequery_config(args: &LeasequeryArgs) -> Result<LqConfig, String> {
+    let query = if args.server.is_ipv4() {
+        leasequery4(args)?
+    } else {
+        leasequery6(args)?
     };
     let seed = args.seed.unwrap_or_else(clock_seed);
-    let mut config = LqConfig::new(args.server, giaddr, keys);
-    config.bind = args.bind;
+    let mut config = LqConfig::asking(args.server, query);
+    if let Some(bind) = args.bind {
+        config.bind = bind;
+    }
     config.order = if args.random {
         Order::Random(seed)
     } else {
@@ -335,15 +340,121 @@ fn leasequery(args: LeasequeryArgs) -> ExitCode {
     config.duration = args.duration;
     config.timeout = args.timeout;
     config.seed = seed;
-    if let Err(e) = config.validate() {
-        return fail(&e);
+    config.validate()?;
+    Ok(config)
+}
+
+/// The body of --from-file, read through `parse` per line; errors name the file.
+fn key_file<K>(
+    path: &std::path::Path,
+    parse: impl Fn(&str) -> Result<K, String>,
+) -> Result<Vec<K>, String> {
+    let body = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse_lines(&body, parse).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn leasequery4(args: &LeasequeryArgs) -> Result<Query, String> {
+    if args.link_address.is_some() || args.duid.is_some() {
+        return Err(format!(
+            "--link-address and --duid are DHCPv6 only; --server {} is IPv4",
+            args.server
+        ));
     }
+    let bind = args
+        .bind
+        .unwrap_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)));
+    let giaddr = giaddr_of(args.giaddr, bind)
+        .ok_or("give --giaddr (or --bind with a specific IPv4 address)")?;
+    let keys = match (args.addresses, &args.from_file) {
+        (Some((IpAddr::V4(first), IpAddr::V4(last))), None) if args.by == Kind::Ip => {
+            Keys4::Range { first, last }
+        }
+        (Some((IpAddr::V4(_), _)), None) => {
+            return Err("--addresses needs --by ip (use --from-file for others)".into())
+        }
+        (Some(_), None) => {
+            return Err(format!(
+                "--addresses: IPv6 addresses, but --server {} is IPv4",
+                args.server
+            ))
+        }
+        (None, Some(path)) => {
+            let by = args.by;
+            Keys::List(key_file(path, |v| parse_key(by, v, 1))?)
+        }
+        _ => return Err("give --addresses FIRST-LAST or --from-file FILE".into()),
+    };
+    Ok(Query::V4 { giaddr, keys })
+}
+
+fn leasequery6(args: &LeasequeryArgs) -> Result<Query, String> {
+    if let Some(g) = args.giaddr {
+        return Err(format!(
+            "--giaddr {g} is DHCPv4 only: a DHCPv6 query is answered to the socket's address (--bind); --server {} is IPv6",
+            args.server
+        ));
+    }
+    if !matches!(args.by, Kind::Ip | Kind::ClientId) {
+        return Err(format!(
+            "--by {}: DHCPv6 leasequery over UDP asks by ip (QUERY_BY_ADDRESS) or client-id (QUERY_BY_CLIENTID) only (RFC 5007); use `lessor bulk` for the others",
+            clap::ValueEnum::to_possible_value(&args.by)
+                .map_or_else(String::new, |v| v.get_name().to_string())
+        ));
+    }
+    let link = args.link_address.unwrap_or(Ipv6Addr::UNSPECIFIED);
+    let requestor = match &args.duid {
+        Some(text) => crate::query::v6::duid(Some(text), 0)?,
+        None => requestor_duid(),
+    };
+    let keys = match (args.addresses, &args.from_file) {
+        (Some((IpAddr::V6(first), IpAddr::V6(last))), None) if args.by == Kind::Ip => {
+            Keys6::Range { first, last }
+        }
+        (Some((IpAddr::V6(_), _)), None) => {
+            return Err("--addresses needs --by ip (use --from-file for client-ids)".into())
+        }
+        (Some(_), None) => {
+            return Err(format!(
+                "--addresses: IPv4 addresses, but --server {} is IPv6",
+                args.server
+            ))
+        }
+        (None, Some(path)) => {
+            let by = args.by;
+            Keys::List(key_file(path, |v| parse_key6(by, v, link, 0))?)
+        }
+        _ => return Err("give --addresses FIRST-LAST or --from-file FILE".into()),
+    };
+    Ok(Query::V6 {
+        link_address: link,
+        requestor,
+        keys,
+    })
+}
+
+fn leasequery(args: LeasequeryArgs) -> ExitCode {
+    let config = match leasequery_config(&args) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
     match lessor_perf::leasequery::run(&config) {
         Ok(report) => {
             if args.json {
                 println!("{}", report.to_json());
             } else {
                 print!("{}", report.to_text());
+            }
+            let c = report.counters;
+            if config.server.is_ipv6()
+                && c.sent > 0
+                && c.answered() == 0
+                && config.bind.port() != 546
+            {
+                eprintln!(
+                    "lessor perf leasequery: hint: nothing answered the port bound ({}); servers \
+                     that answer only port 546 (ISC dhcpd 4.4.3) need --bind [ADDR]:546 (as root)",
+                    config.bind
+                );
             }
             ExitCode::SUCCESS
         }

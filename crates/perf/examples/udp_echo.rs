@@ -2,16 +2,29 @@
 //!
 //! ```text
 //! cargo run --release -p lessor-perf --example udp_echo -- 127.0.0.1:6769 [--threads N]
+//! cargo run --release -p lessor-perf --example udp_echo -- '[::1]:5547' [--threads N]
 //! ```
 //!
-//! For each datagram it turns the bytes into a DHCPLEASEUNKNOWN-shaped answer in place (op = 2,
-//! option 53 = 12 when it is the first option, as `lessor perf leasequery` writes it) and sends
-//! them back to the source: the same size as the query, no lookup, no allocation. What it
-//! measures is the kernel's UDP round trip plus the generator, which is the most any server can
-//! reach with this tool on this machine. With `--threads N`, N threads share the socket.
+//! The bind address's family says which queries it answers. For each datagram it turns the
+//! bytes into an answer-shaped reply in place and sends them back to the source: the same size
+//! as the query, no lookup, no allocation. What it measures is the kernel's UDP round trip plus
+//! the generator, which is the most any server can reach with this tool on this machine. With
+//! `--threads N`, N threads share the socket.
+//!
+//! - DHCPv4: a DHCPLEASEUNKNOWN (op = 2, option 53 = 12 when it is the first option, as
+//!   `lessor perf leasequery` writes it).
+//! - DHCPv6: a LEASEQUERY-REPLY (msg-type 15) keeping the transaction-id and the options; the
+//!   query's OPTION_LQ_QUERY (44) becomes an OPTION_CLIENT_DATA (45) of the same length, so the
+//!   generator counts the reply as active, as it would a server's with the binding.
 
 use std::net::UdpSocket;
 use std::sync::Arc;
+
+/// LEASEQUERY-REPLY (RFC 5007 §4.2).
+const LEASEQUERY_REPLY: u8 = 15;
+/// OPTION_LQ_QUERY and OPTION_CLIENT_DATA (RFC 5007 §4.1.2).
+const OPTION_LQ_QUERY: u16 = 44;
+const OPTION_CLIENT_DATA: u16 = 45;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -23,11 +36,16 @@ fn main() {
         }
     }
     let socket = Arc::new(UdpSocket::bind(&addr).expect("bind"));
-    eprintln!("udp_echo: {} thread(s) on {addr}", threads);
+    let v6 = socket.local_addr().expect("local address").is_ipv6();
+    eprintln!(
+        "udp_echo: {} thread(s) on {addr} ({})",
+        threads,
+        if v6 { "DHCPv6" } else { "DHCPv4" }
+    );
     let workers: Vec<_> = (0..threads)
         .map(|_| {
             let socket = Arc::clone(&socket);
-            std::thread::spawn(move || serve(&socket))
+            std::thread::spawn(move || serve(&socket, if v6 { answer6 } else { answer4 }))
         })
         .collect();
     for w in workers {
@@ -35,20 +53,43 @@ fn main() {
     }
 }
 
-fn serve(socket: &UdpSocket) {
+fn serve(socket: &UdpSocket, answer: fn(&mut [u8])) {
     let mut buf = [0u8; 2048];
     loop {
         let Ok((n, from)) = socket.recv_from(&mut buf) else {
             continue;
         };
         let reply = &mut buf[..n];
-        if let Some(op) = reply.first_mut() {
-            *op = 2;
-        }
-        // Header 236 + cookie 4: the first option is 53 (length 1) in the generator's queries.
-        if let Some(kind) = reply.get_mut(242) {
-            *kind = 12;
-        }
+        answer(reply);
         let _ = socket.send_to(reply, from);
+    }
+}
+
+/// A DHCPLEASEQUERY made a DHCPLEASEUNKNOWN.
+fn answer4(reply: &mut [u8]) {
+    if let Some(op) = reply.first_mut() {
+        *op = 2;
+    }
+    // Header 236 + cookie 4: the first option is 53 (length 1) in the generator's queries.
+    if let Some(kind) = reply.get_mut(242) {
+        *kind = 12;
+    }
+}
+
+/// A LEASEQUERY made a LEASEQUERY-REPLY with CLIENT_DATA: msg-type, then the top-level
+/// options walked (bounded by the datagram) to rename the LQ_QUERY.
+fn answer6(reply: &mut [u8]) {
+    if let Some(kind) = reply.first_mut() {
+        *kind = LEASEQUERY_REPLY;
+    }
+    let mut at = 4;
+    while let Some(header) = reply.get(at..at + 4) {
+        let code = u16::from_be_bytes([header[0], header[1]]);
+        let len = usize::from(u16::from_be_bytes([header[2], header[3]]));
+        if code == OPTION_LQ_QUERY {
+            reply[at..at + 2].copy_from_slice(&OPTION_CLIENT_DATA.to_be_bytes());
+            break;
+        }
+        at += 4 + len;
     }
 }

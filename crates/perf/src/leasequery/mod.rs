@@ -1,11 +1,16 @@
-//! `lessor perf leasequery`: closed-loop DHCPv4 leasequery (RFC 4388) load.
+//! `lessor perf leasequery`: closed-loop leasequery load, DHCPv4 (RFC 4388) or DHCPv6
+//! (RFC 5007, QUERY_BY_ADDRESS and QUERY_BY_CLIENTID).
 //!
-//! Split like `lessor perf dora`:
-//! - this module: where the query keys (lessor-wire's [`QueryKey`]) come from ([`Keys`]), the
-//!   encoding of a DHCPLEASEQUERY ([`encode_query`], [`QueryEncoder`]) and the reading of a
-//!   reply ([`classify`]), all sans IO;
+//! Split like `lessor perf dora`, and shared by both families but for two things:
+//! - this module: where the query keys come from ([`Keys`], in turn or at random, [`Order`]),
+//!   what a reply said ([`Answer`]) and what a family must provide ([`Family`]): how its
+//!   queries are written and how its replies are read, all sans IO;
+//! - [`v4`] and [`v6`]: the two families ([`QueryEncoder`], [`QueryEncoder6`] and their
+//!   `classify`): each lays a query out once and patches the transaction-id and the address in
+//!   place, so the generator does not allocate per query;
 //! - [`session`]: the closed loop as a sans-IO state machine: which query to send next, which
-//!   outstanding query a reply answers (by xid), which queries timed out, and the samples;
+//!   outstanding query a reply answers (by transaction-id, 32 bits in DHCPv4, 24 in DHCPv6),
+//!   which queries timed out, and the samples;
 //! - [`run`](mod@run): the thin I/O loop (one UDP socket, one thread), sharing the wait rule
 //!   of `perf dora`;
 //! - [`report`]: the figures as text or JSON, with the exact percentiles of [`crate::latency`].
@@ -13,41 +18,91 @@
 pub mod report;
 pub mod run;
 pub mod session;
+pub mod v4;
+pub mod v6;
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-use lessor_wire::v4::{code, MessageType, Packet, QueryKey, QueryKind, BOOTREPLY, HEADER_LEN};
+use lessor_requestor::QueryKey6;
+use lessor_wire::v4::QueryKey;
 
 pub use report::LqReport;
-pub use run::{run, run_on};
+pub use run::{run, run_on, LqConfig, Query};
 pub use session::{Handled, Session};
+pub use v4::{classify, encode_query, QueryEncoder, MIN_QUERY_LEN};
+pub use v6::{classify6, encode_query6, requestor_duid, QueryEncoder6, REQUESTOR_DUID};
 
-/// Queries are padded to the BOOTP minimum, as relays and clients send them.
-pub const MIN_QUERY_LEN: usize = 300;
-/// Offset of `xid` and `ciaddr` in the fixed header (RFC 2131 §2).
-const XID_AT: usize = 4;
-const CIADDR_AT: usize = 12;
+/// What differs between the families in a run: how a query is written and how a reply is read.
+/// Everything else (the window, the matching by transaction-id, timeouts, the report) is shared.
+pub trait Family {
+    /// The transaction-ids a query can carry are `0..=XID_MASK` (DHCPv4's xid is 32 bits,
+    /// DHCPv6's transaction-id 24).
+    const XID_MASK: u32;
+
+    /// Writes the next query, with transaction-id `xid` (at most `XID_MASK`), into `buf`
+    /// (cleared first).
+    fn next_into(&mut self, xid: u32, buf: &mut Vec<u8>);
+
+    /// The transaction-id and the answer of a reply; `None` for a datagram that is not a reply
+    /// of this family (it is counted as malformed, never matched to a query).
+    fn classify(datagram: &[u8]) -> Option<(u32, Answer)>;
+}
+
+/// An address that can be counted through (a range of keys by address).
+pub trait Address: Copy {
+    /// The address as an integer.
+    fn to_u128(self) -> u128;
+    /// The address `n` (truncated to the family's width).
+    fn from_u128(n: u128) -> Self;
+}
+
+impl Address for Ipv4Addr {
+    fn to_u128(self) -> u128 {
+        u128::from(u32::from(self))
+    }
+
+    fn from_u128(n: u128) -> Self {
+        Ipv4Addr::from(n as u32)
+    }
+}
+
+impl Address for Ipv6Addr {
+    fn to_u128(self) -> u128 {
+        u128::from(self)
+    }
+
+    fn from_u128(n: u128) -> Self {
+        Ipv6Addr::from(n)
+    }
+}
 
 /// Where the keys come from and in which order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Keys {
-    /// Every address from `first` to `last`, in turn (queries by IP).
+pub enum Keys<A, K> {
+    /// Every address from `first` to `last`, in turn (queries by address).
     Range {
         /// First address.
-        first: Ipv4Addr,
+        first: A,
         /// Last address (inclusive).
-        last: Ipv4Addr,
+        last: A,
     },
     /// These keys, in turn.
-    List(Vec<QueryKey>),
+    List(Vec<K>),
 }
 
-impl Keys {
-    /// How many distinct keys (at least 1 for a valid source).
+/// DHCPv4 keys: addresses (ciaddr) or any [`QueryKey`].
+pub type Keys4 = Keys<Ipv4Addr, QueryKey>;
+/// DHCPv6 keys: addresses (QUERY_BY_ADDRESS) or [`QueryKey6`]s (by address or client-id).
+pub type Keys6 = Keys<Ipv6Addr, QueryKey6>;
+
+impl<A: Address, K> Keys<A, K> {
+    /// How many distinct keys (at least 1 for a valid source). A range of more than
+    /// `u64::MAX` addresses (DHCPv6) is cut to its first `u64::MAX`.
     pub fn len(&self) -> u64 {
         match self {
             Keys::Range { first, last } => {
-                u64::from(u32::from(*last)) - u64::from(u32::from(*first)) + 1
+                let span = last.to_u128().saturating_sub(first.to_u128());
+                u64::try_from(span).map_or(u64::MAX, |s| s.saturating_add(1))
             }
             Keys::List(k) => k.len() as u64,
         }
@@ -58,11 +113,13 @@ impl Keys {
         self.len() == 0
     }
 
-    /// What the keys ask by (`None` for an empty list).
-    pub fn by(&self) -> Option<QueryKind> {
+    /// The `i`-th address of a range (`None` for a list).
+    fn address(&self, i: u64) -> Option<A> {
         match self {
-            Keys::Range { .. } => Some(QueryKind::Ip),
-            Keys::List(k) => k.first().map(QueryKey::kind),
+            Keys::Range { first, .. } => {
+                Some(A::from_u128(first.to_u128().wrapping_add(u128::from(i))))
+            }
+            Keys::List(_) => None,
         }
     }
 }
@@ -76,42 +133,31 @@ pub enum Order {
     Random(u64),
 }
 
-/// Builds the queries of a run: the header and options are laid out once per key kind and only
-/// `xid` and `ciaddr` change between queries by IP, so the generator does not allocate per query.
+/// Picks key indices in an [`Order`]; the same for both families, so a seed draws the same
+/// sequence of indices over a DHCPv4 and a DHCPv6 table.
 #[derive(Debug, Clone)]
-pub struct QueryEncoder {
-    giaddr: Ipv4Addr,
-    keys: Keys,
+struct Picker {
     order: Order,
     rng: u64,
     next: u64,
-    /// The encoded query by IP with xid and ciaddr 0 (only for `Keys::Range`).
-    template: Vec<u8>,
 }
 
-impl QueryEncoder {
-    /// An encoder for these keys, with `giaddr` in every query.
-    pub fn new(giaddr: Ipv4Addr, keys: Keys, order: Order) -> QueryEncoder {
-        let template = match keys {
-            Keys::Range { .. } => encode_query(&QueryKey::Ip(Ipv4Addr::UNSPECIFIED), 0, giaddr),
-            Keys::List(_) => Vec::new(),
-        };
+impl Picker {
+    fn new(order: Order) -> Picker {
         let rng = match order {
             Order::Random(seed) => seed | 1,
             Order::Sequential => 1,
         };
-        QueryEncoder {
-            giaddr,
-            keys,
+        Picker {
             order,
             rng,
             next: 0,
-            template,
         }
     }
 
-    fn pick(&mut self) -> u64 {
-        let len = self.keys.len().max(1);
+    /// The next index below `len` (0 when `len` is 0).
+    fn pick(&mut self, len: u64) -> u64 {
+        let len = len.max(1);
         match self.order {
             Order::Sequential => {
                 let i = self.next % len;
@@ -129,213 +175,77 @@ impl QueryEncoder {
             }
         }
     }
-
-    /// Writes the next query with this `xid` into `buf` (cleared first).
-    pub fn next_into(&mut self, xid: u32, buf: &mut Vec<u8>) {
-        let i = self.pick();
-        buf.clear();
-        match &self.keys {
-            Keys::Range { first, .. } => {
-                let addr = Ipv4Addr::from(u32::from(*first).wrapping_add(i as u32));
-                buf.extend_from_slice(&self.template);
-                set(buf, CIADDR_AT, &addr.octets());
-            }
-            Keys::List(keys) => {
-                let key = usize::try_from(i).ok().and_then(|i| keys.get(i));
-                if let Some(key) = key {
-                    buf.extend_from_slice(&encode_query(key, 0, self.giaddr));
-                }
-            }
-        }
-        set(buf, XID_AT, &xid.to_be_bytes());
-    }
 }
 
+/// Writes `value` at `at` in `buf` (nothing if it does not fit: the templates are built so that
+/// it always does).
 fn set(buf: &mut [u8], at: usize, value: &[u8]) {
     if let Some(dst) = buf.get_mut(at..at + value.len()) {
         dst.copy_from_slice(value);
     }
 }
 
-/// A DHCPLEASEQUERY for `key` (RFC 4388 §6.1), as [`QueryKey::to_repr`] builds it, without a
-/// Parameter Request List: the server returns what a DHCPREQUEST would have been given. Padded
-/// with zeros to 300 octets.
-pub fn encode_query(key: &QueryKey, xid: u32, giaddr: Ipv4Addr) -> Vec<u8> {
-    let mut bytes = key.encode(xid, giaddr, &[]);
-    if bytes.len() < MIN_QUERY_LEN {
-        bytes.resize(MIN_QUERY_LEN, 0);
-    }
-    bytes
-}
-
 /// What a reply says about the query it answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
-    /// DHCPLEASEACTIVE (13).
+    /// The server has the binding: DHCPLEASEACTIVE (13); DHCPv6: a LEASEQUERY-REPLY with
+    /// CLIENT_DATA.
     Active,
-    /// DHCPLEASEUNASSIGNED (11).
+    /// DHCPLEASEUNASSIGNED (11) (DHCPv4 only).
     Unassigned,
-    /// DHCPLEASEUNKNOWN (12).
+    /// The server knows nothing of the key: DHCPLEASEUNKNOWN (12); DHCPv6: a LEASEQUERY-REPLY
+    /// without CLIENT_DATA whose status is Success or absent.
     Unknown,
-    /// A BOOTREPLY of another type (e.g. a legacy DHCPACK/DHCPNAK), or without option 53.
+    /// A reply of another message type (DHCPv4: a BOOTREPLY such as a legacy DHCPACK, `None`
+    /// without option 53; DHCPv6: an ADVERTISE, REPLY, ... carrying the query's
+    /// transaction-id).
     Other(Option<u8>),
-}
-
-/// Reads the xid and the answer of a reply without decoding every option (the generator must
-/// not be the bottleneck). `None` for a datagram that is not a DHCPv4 BOOTREPLY.
-pub fn classify(datagram: &[u8]) -> Option<(u32, Answer)> {
-    if datagram.len() < HEADER_LEN {
-        return None;
-    }
-    let packet = Packet::new_checked(datagram).ok()?;
-    if packet.op() != BOOTREPLY {
-        return None;
-    }
-    let kind = packet.option(code::DHCP_MESSAGE_TYPE).ok()?;
-    let answer = match kind.as_deref() {
-        Some(&[t]) => match MessageType::from(t) {
-            MessageType::LeaseUnassigned => Answer::Unassigned,
-            MessageType::LeaseUnknown => Answer::Unknown,
-            MessageType::LeaseActive => Answer::Active,
-            _ => Answer::Other(Some(t)),
-        },
-        _ => Answer::Other(None),
-    };
-    Some((packet.xid(), answer))
+    /// DHCPv6: a LEASEQUERY-REPLY with a status other than Success (NotConfigured, NotAllowed,
+    /// UnknownQueryType, MalformedQuery, ...).
+    Status(u16),
+    /// DHCPv6: a LEASEQUERY-REPLY with CLIENT_LINK (the client is on several links, RFC 5007
+    /// §4.3.3): the generator does not ask again per link.
+    ClientLink,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lessor_wire::v4::code::relay;
-    use lessor_wire::v4::{DhcpOption, Repr, BOOTREQUEST};
-
-    const G: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 
     #[test]
-    fn query_by_ip_has_one_key() {
-        let bytes = encode_query(&QueryKey::Ip(Ipv4Addr::new(198, 18, 0, 7)), 0xdead_beef, G);
-        assert_eq!(bytes.len(), MIN_QUERY_LEN);
-        let q = Repr::from_bytes(&bytes).unwrap();
-        assert_eq!(q.op, BOOTREQUEST);
-        assert_eq!(q.xid, 0xdead_beef);
-        assert_eq!(q.giaddr, G);
-        assert_eq!(q.ciaddr, Ipv4Addr::new(198, 18, 0, 7));
-        assert_eq!(q.hlen, 0);
-        assert_eq!(q.chaddr, [0; 16]);
-        assert_eq!(q.message_type(), Some(MessageType::LeaseQuery));
-        assert_eq!(q.options.len(), 1);
-    }
-
-    #[test]
-    fn queries_by_identifier() {
-        let mac = QueryKey::mac([2, 0, 0, 0, 0, 9]);
-        let q = Repr::from_bytes(&encode_query(&mac, 1, G)).unwrap();
-        assert_eq!((q.htype, q.hlen), (1, 6));
-        assert_eq!(q.client_hw_addr(), &[2, 0, 0, 0, 0, 9]);
-        assert_eq!(q.ciaddr, Ipv4Addr::UNSPECIFIED);
-
-        let cid = QueryKey::ClientId(vec![1, 2, 0, 0, 0, 0, 9]);
-        let q = Repr::from_bytes(&encode_query(&cid, 2, G)).unwrap();
-        assert_eq!(
-            q.option(61),
-            Some(&DhcpOption::ClientIdentifier(vec![1, 2, 0, 0, 0, 0, 9]))
-        );
-        assert_eq!(q.hlen, 0);
-
-        for (key, code) in [
-            (QueryKey::RelayId(vec![0xc0, 0xff, 0xee]), relay::RELAY_ID),
-            (
-                QueryKey::RemoteId(vec![0xc0, 0xff, 0xee]),
-                relay::AGENT_REMOTE_ID,
-            ),
-        ] {
-            let q = Repr::from_bytes(&encode_query(&key, 3, G)).unwrap();
-            let info = q.relay_agent_information().unwrap();
-            let subs: Vec<_> = info
-                .sub_options()
-                .map(|s| {
-                    let s = s.unwrap();
-                    (s.code, s.data.to_vec())
-                })
-                .collect();
-            assert_eq!(subs, vec![(code, vec![0xc0, 0xff, 0xee])], "{key}");
-        }
-    }
-
-    #[test]
-    fn encoder_patches_xid_and_address() {
-        let keys = Keys::Range {
+    fn ranges_count_and_index_in_both_families() {
+        let k4: Keys4 = Keys::Range {
             first: Ipv4Addr::new(198, 18, 0, 254),
             last: Ipv4Addr::new(198, 18, 1, 0),
         };
-        assert_eq!(keys.len(), 3);
-        let mut enc = QueryEncoder::new(G, keys, Order::Sequential);
-        let mut buf = Vec::new();
-        let mut seen = Vec::new();
-        for xid in 0..4 {
-            enc.next_into(xid, &mut buf);
-            assert_eq!(
-                buf,
-                encode_query(
-                    &QueryKey::Ip(Repr::from_bytes(&buf).unwrap().ciaddr),
-                    xid,
-                    G
-                )
-            );
-            seen.push(Repr::from_bytes(&buf).unwrap().ciaddr);
-        }
-        assert_eq!(
-            seen,
-            [
-                Ipv4Addr::new(198, 18, 0, 254),
-                Ipv4Addr::new(198, 18, 0, 255),
-                Ipv4Addr::new(198, 18, 1, 0),
-                Ipv4Addr::new(198, 18, 0, 254)
-            ]
-        );
-
-        let list = vec![
-            QueryKey::mac([2, 0, 0, 0, 0, 1]),
-            QueryKey::mac([2, 0, 0, 0, 0, 2]),
-        ];
-        let mut enc = QueryEncoder::new(G, Keys::List(list.clone()), Order::Random(42));
-        let mut picked = std::collections::HashSet::new();
-        for xid in 0..64 {
-            enc.next_into(xid, &mut buf);
-            let q = Repr::from_bytes(&buf).unwrap();
-            assert_eq!(q.xid, xid);
-            picked.insert(q.client_hw_addr().to_vec());
-        }
-        assert_eq!(picked.len(), 2, "random order reaches every key");
-    }
-
-    fn reply(kind: Option<u8>, xid: u32) -> Vec<u8> {
-        let mut r = Repr {
-            op: BOOTREPLY,
-            xid,
-            ..Repr::default()
+        assert_eq!(k4.len(), 3);
+        assert_eq!(k4.address(2), Some(Ipv4Addr::new(198, 18, 1, 0)));
+        let k6: Keys6 = Keys::Range {
+            first: "2001:db8::ffff".parse().unwrap(),
+            last: "2001:db8::1:1".parse().unwrap(),
         };
-        if let Some(k) = kind {
-            r.options
-                .push(DhcpOption::MessageType(MessageType::from(k)));
-        }
-        r.to_vec()
+        assert_eq!(k6.len(), 3);
+        assert_eq!(k6.address(1), Some("2001:db8::1:0".parse().unwrap()));
+        let all: Keys6 = Keys::Range {
+            first: Ipv6Addr::UNSPECIFIED,
+            last: "ffff::".parse().unwrap(),
+        };
+        assert_eq!(all.len(), u64::MAX, "cut to what an index can reach");
+        let none: Keys6 = Keys::List(Vec::new());
+        assert!(none.is_empty());
     }
 
     #[test]
-    fn classifies_replies() {
-        assert_eq!(classify(&reply(Some(13), 7)), Some((7, Answer::Active)));
-        assert_eq!(classify(&reply(Some(11), 8)), Some((8, Answer::Unassigned)));
-        assert_eq!(classify(&reply(Some(12), 9)), Some((9, Answer::Unknown)));
-        assert_eq!(
-            classify(&reply(Some(5), 1)),
-            Some((1, Answer::Other(Some(5))))
-        );
-        assert_eq!(classify(&reply(None, 1)), Some((1, Answer::Other(None))));
-        // A query (BOOTREQUEST) echoed back is not a reply; garbage is not DHCP.
-        let q = encode_query(&QueryKey::Ip(Ipv4Addr::new(198, 18, 0, 1)), 1, G);
-        assert_eq!(classify(&q), None);
-        assert_eq!(classify(&[0; 10]), None);
+    fn picker_in_turn_and_at_random() {
+        let mut p = Picker::new(Order::Sequential);
+        let got: Vec<u64> = (0..5).map(|_| p.pick(3)).collect();
+        assert_eq!(got, [0, 1, 2, 0, 1]);
+        let mut p = Picker::new(Order::Random(42));
+        let mut q = Picker::new(Order::Random(42));
+        let a: Vec<u64> = (0..100).map(|_| p.pick(10)).collect();
+        let b: Vec<u64> = (0..100).map(|_| q.pick(10)).collect();
+        assert_eq!(a, b, "the seed decides");
+        assert!(a.iter().all(|&i| i < 10));
+        assert_eq!(a.iter().collect::<std::collections::HashSet<_>>().len(), 10);
     }
 }

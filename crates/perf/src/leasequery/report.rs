@@ -1,20 +1,19 @@
 //! What a leasequery run measured, as text or as one JSON object.
 
 use std::fmt::Write as _;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use super::session::Counters;
 use crate::latency::{ms_text, round3, summary_json, Summary};
-use lessor_wire::v4::QueryKind;
 
 /// The figures of one `lessor perf leasequery` run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LqReport {
-    /// What the queries asked by.
-    pub by: Option<QueryKind>,
+    /// What the queries asked by, in the words of `--by`.
+    pub by: Option<&'static str>,
     /// Distinct keys the queries cycled through.
     pub keys: u64,
     /// Keys drawn at random rather than in turn.
@@ -25,8 +24,10 @@ pub struct LqReport {
     pub in_flight: u32,
     /// Where the queries went.
     pub server: SocketAddr,
-    /// giaddr of the queries.
-    pub giaddr: Ipv4Addr,
+    /// giaddr of the queries (DHCPv4).
+    pub giaddr: Option<Ipv4Addr>,
+    /// link-address of the queries (DHCPv6).
+    pub link_address: Option<Ipv6Addr>,
     /// Counts by outcome.
     pub counters: Counters,
     /// Queries outstanding when the duration ended.
@@ -42,17 +43,28 @@ pub struct LqReport {
 }
 
 impl LqReport {
-    /// One JSON object; times in ms.
+    /// "v4" or "v6".
+    pub fn family(&self) -> &'static str {
+        if self.server.is_ipv4() {
+            "v4"
+        } else {
+            "v6"
+        }
+    }
+
+    /// One JSON object; times in ms. The keys are the same for both families, but for
+    /// `link_address` (DHCPv6 only; `giaddr` is null there).
     pub fn to_json(&self) -> Value {
         let c = &self.counters;
-        json!({
-            "by": self.by.map(|b| b.to_string()),
+        let mut v = json!({
+            "family": self.family(),
+            "by": self.by,
             "keys": self.keys,
             "order": if self.random { "random" } else { "sequential" },
             "queries": self.queries,
             "in_flight": self.in_flight,
             "server": self.server.to_string(),
-            "giaddr": self.giaddr.to_string(),
+            "giaddr": self.giaddr.map(|g| g.to_string()),
             "sent": c.sent,
             "answered": c.answered(),
             "active": c.active,
@@ -69,23 +81,32 @@ impl LqReport {
             "elapsed_s": self.elapsed.as_secs_f64(),
             "rate_per_s": round3(self.rate),
             "latency_ms": summary_json(&self.latency),
-        })
+        });
+        if let (Some(link), Some(o)) = (self.link_address, v.as_object_mut()) {
+            o.insert("link_address".into(), json!(link.to_string()));
+        }
+        v
     }
 
     /// The report for people.
     pub fn to_text(&self) -> String {
         let c = &self.counters;
         let mut s = String::new();
+        let via = match (self.giaddr, self.link_address) {
+            (Some(g), _) => format!("giaddr {g}"),
+            (None, Some(l)) => format!("link-address {l}"),
+            (None, None) => String::new(),
+        };
         let _ = writeln!(
             s,
-            "lessor perf leasequery: by {}, {} queries over {} keys ({}), {} in flight, server {}, giaddr {}",
-            self.by.map_or_else(|| "-".to_string(), |b| b.to_string()),
+            "lessor perf leasequery ({}): by {}, {} queries over {} keys ({}), {} in flight, server {}, {via}",
+            if self.server.is_ipv4() { "DHCPv4" } else { "DHCPv6" },
+            self.by.unwrap_or("-"),
             self.queries,
             self.keys,
             if self.random { "random" } else { "in turn" },
             self.in_flight,
             self.server,
-            self.giaddr
         );
         let _ = writeln!(
             s,
@@ -140,13 +161,14 @@ mod tests {
     fn text_and_json() {
         let mut samples: Vec<Duration> = (1..=100).map(Duration::from_micros).collect();
         let r = LqReport {
-            by: Some(QueryKind::Ip),
+            by: Some("ip"),
             keys: 100,
             random: false,
             queries: 101,
             in_flight: 8,
             server: "127.0.0.1:6767".parse().unwrap(),
-            giaddr: Ipv4Addr::LOCALHOST,
+            giaddr: Some(Ipv4Addr::LOCALHOST),
+            link_address: None,
             counters: Counters {
                 sent: 101,
                 active: 90,
@@ -163,6 +185,9 @@ mod tests {
         };
         let v = r.to_json();
         assert_eq!(v["by"], "ip");
+        assert_eq!(v["family"], "v4");
+        assert_eq!(v["giaddr"], "127.0.0.1");
+        assert!(v.get("link_address").is_none());
         assert_eq!(v["answered"], 100);
         assert_eq!(v["timeouts"], 1);
         assert_eq!(v["rate_per_s"], 200.0);
@@ -175,6 +200,29 @@ mod tests {
         );
         assert!(
             t.contains("active       90   unassigned 6   unknown 4"),
+            "{t}"
+        );
+        assert!(
+            t.contains("(DHCPv4): by ip") && t.contains("giaddr 127.0.0.1"),
+            "{t}"
+        );
+
+        let v6 = LqReport {
+            server: "[::1]:5547".parse().unwrap(),
+            giaddr: None,
+            link_address: Some(Ipv6Addr::UNSPECIFIED),
+            by: Some("client-id"),
+            ..r
+        };
+        let v = v6.to_json();
+        assert_eq!(v["family"], "v6");
+        assert_eq!(v["giaddr"], Value::Null);
+        assert_eq!(v["link_address"], "::");
+        assert_eq!(v["by"], "client-id");
+        assert_eq!(v["active"], 90);
+        let t = v6.to_text();
+        assert!(
+            t.contains("(DHCPv6): by client-id") && t.contains("link-address ::"),
             "{t}"
         );
     }

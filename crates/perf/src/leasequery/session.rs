@@ -1,18 +1,24 @@
-//! The closed loop of a leasequery run, sans IO.
+//! The closed loop of a leasequery run, sans IO, the same for both families.
 //!
 //! A [`Session`] decides which query goes out next (at most `in_flight` outstanding, at most
-//! `queries` in all), matches each reply to its query by xid, expires queries whose `timeout`
-//! passed, and keeps the counters and latency samples. It never reads a clock or a socket: the
-//! I/O loop passes `now` and the datagrams, so every rule is a unit test.
+//! `queries` in all), matches each reply to its query by transaction-id, expires queries whose
+//! `timeout` passed, and keeps the counters and latency samples. It never reads a clock or a
+//! socket: the I/O loop passes `now` and the datagrams, so every rule is a unit test. What a
+//! family writes and reads is its [`Family`].
 //!
 //! There are no retransmissions: a leasequery is idempotent and a lost one is a measurement
 //! (`timeouts`), not something to hide. The timeout is the same for every query, so deadlines
 //! come in sending order and a FIFO queue replaces a heap.
+//!
+//! Transaction-ids count up from the first and wrap within the family's width (DHCPv6's 24
+//! bits wrap after 16,777,216 queries, well within a long run). An id still outstanding is
+//! skipped, so two outstanding queries never share one, and each query carries its sequence
+//! number so that a deadline left behind by an earlier query with the same id never ends it.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use super::{classify, Answer, QueryEncoder};
+use super::{Answer, Family};
 
 /// At most this many latency samples are kept (16 octets each): percentiles are exact over the
 /// first `MAX_SAMPLES` answers of a run, and the report says how many samples it used.
@@ -23,9 +29,9 @@ pub const MAX_SAMPLES: usize = 4_000_000;
 pub enum Handled {
     /// The answer to an outstanding query, with its latency.
     Answered(Answer, Duration),
-    /// A DHCPv4 reply with an xid no query is waiting for (late, duplicate, foreign).
+    /// A reply with a transaction-id no query is waiting for (late, duplicate, foreign).
     Unexpected,
-    /// Not a DHCPv4 BOOTREPLY.
+    /// Not a reply of the run's family.
     Malformed,
 }
 
@@ -34,19 +40,19 @@ pub enum Handled {
 pub struct Counters {
     /// Queries sent.
     pub sent: u64,
-    /// DHCPLEASEACTIVE answers.
+    /// Active answers (DHCPLEASEACTIVE; DHCPv6: LEASEQUERY-REPLY with CLIENT_DATA).
     pub active: u64,
-    /// DHCPLEASEUNASSIGNED answers.
+    /// DHCPLEASEUNASSIGNED answers (DHCPv4 only).
     pub unassigned: u64,
-    /// DHCPLEASEUNKNOWN answers.
+    /// DHCPLEASEUNKNOWN answers; DHCPv6: LEASEQUERY-REPLY without CLIENT_DATA, status Success.
     pub unknown: u64,
-    /// Answers of another type to an outstanding query (they end the query).
+    /// Answers of another type, a DHCPv6 failure status or CLIENT_LINK (they end the query).
     pub other: u64,
     /// Queries without an answer within the timeout.
     pub timeouts: u64,
     /// Replies with no outstanding query (late answers after a timeout, duplicates).
     pub unexpected: u64,
-    /// Datagrams that are not DHCPv4 replies.
+    /// Datagrams that are not replies of the run's family.
     pub malformed: u64,
     /// Sends the socket refused (counted as sent; they end as timeouts).
     pub send_errors: u64,
@@ -61,39 +67,48 @@ impl Counters {
     }
 }
 
+/// One outstanding query.
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    at: Instant,
+    /// Its number in the run, which its deadline entry carries too.
+    seq: u64,
+}
+
 /// One run's closed loop.
 #[derive(Debug)]
-pub struct Session {
-    encoder: QueryEncoder,
+pub struct Session<F> {
+    family: F,
     queries: u64,
     in_flight: usize,
     timeout: Duration,
     next_xid: u32,
-    /// Outstanding queries: xid -> first (only) transmission.
-    outstanding: HashMap<u32, Instant>,
-    /// (deadline, xid) in sending order; entries of answered queries are skipped.
-    deadlines: VecDeque<(Instant, u32)>,
+    /// Outstanding queries: transaction-id -> first (only) transmission.
+    outstanding: HashMap<u32, Sent>,
+    /// (deadline, transaction-id, seq) in sending order; entries of answered queries are skipped.
+    deadlines: VecDeque<(Instant, u32, u64)>,
     /// The run's figures.
     pub counters: Counters,
     samples: Vec<Duration>,
 }
 
-impl Session {
-    /// A session sending `queries` queries, `in_flight` at a time, xids from `first_xid` up.
+impl<F: Family> Session<F> {
+    /// A session sending `queries` queries, `in_flight` at a time (at most the family's
+    /// transaction-id space), transaction-ids from `first_xid` up.
     pub fn new(
-        encoder: QueryEncoder,
+        family: F,
         queries: u64,
         in_flight: u32,
         timeout: Duration,
         first_xid: u32,
-    ) -> Session {
-        let in_flight = in_flight.max(1) as usize;
+    ) -> Session<F> {
+        let in_flight = (in_flight.clamp(1, F::XID_MASK)) as usize;
         Session {
-            encoder,
+            family,
             queries,
             in_flight,
             timeout,
-            next_xid: first_xid,
+            next_xid: first_xid & F::XID_MASK,
             outstanding: HashMap::with_capacity(in_flight * 2),
             deadlines: VecDeque::with_capacity(in_flight * 2),
             counters: Counters::default(),
@@ -102,23 +117,28 @@ impl Session {
     }
 
     /// When the window has room and queries are left: writes the next query into `buf` and
-    /// returns its xid; the caller sends it now.
+    /// returns its transaction-id; the caller sends it now.
     pub fn next_query(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<u32> {
         if self.outstanding.len() >= self.in_flight || self.counters.sent >= self.queries {
             return None;
         }
-        let xid = self.next_xid;
-        self.next_xid = self.next_xid.wrapping_add(1);
-        self.encoder.next_into(xid, buf);
-        self.outstanding.insert(xid, now);
-        self.deadlines.push_back((now + self.timeout, xid));
+        // The window is smaller than the id space, so a free id comes within in_flight steps.
+        let mut xid = self.next_xid;
+        while self.outstanding.contains_key(&xid) {
+            xid = xid.wrapping_add(1) & F::XID_MASK;
+        }
+        self.next_xid = xid.wrapping_add(1) & F::XID_MASK;
+        self.family.next_into(xid, buf);
+        let seq = self.counters.sent;
+        self.outstanding.insert(xid, Sent { at: now, seq });
+        self.deadlines.push_back((now + self.timeout, xid, seq));
         self.counters.sent += 1;
         Some(xid)
     }
 
     /// A datagram arrived at `now`.
     pub fn handle(&mut self, now: Instant, datagram: &[u8]) -> Handled {
-        let Some((xid, answer)) = classify(datagram) else {
+        let Some((xid, answer)) = F::classify(datagram) else {
             self.counters.malformed += 1;
             return Handled::Malformed;
         };
@@ -130,24 +150,30 @@ impl Session {
             Answer::Active => self.counters.active += 1,
             Answer::Unassigned => self.counters.unassigned += 1,
             Answer::Unknown => self.counters.unknown += 1,
-            Answer::Other(_) => self.counters.other += 1,
+            Answer::Other(_) | Answer::Status(_) | Answer::ClientLink => self.counters.other += 1,
         }
-        let latency = now.saturating_duration_since(sent);
+        let latency = now.saturating_duration_since(sent.at);
         if self.samples.len() < MAX_SAMPLES {
             self.samples.push(latency);
         }
         Handled::Answered(answer, latency)
     }
 
+    /// Whether the deadline entry (`xid`, `seq`) is the one of a query still outstanding.
+    fn is_live(&self, xid: u32, seq: u64) -> bool {
+        self.outstanding.get(&xid).is_some_and(|s| s.seq == seq)
+    }
+
     /// Ends every query whose deadline is at or before `now`; returns how many timed out.
     pub fn expire(&mut self, now: Instant) -> u64 {
         let mut expired = 0;
-        while let Some(&(at, xid)) = self.deadlines.front() {
+        while let Some(&(at, xid, seq)) = self.deadlines.front() {
             if at > now {
                 break;
             }
             self.deadlines.pop_front();
-            if self.outstanding.remove(&xid).is_some() {
+            if self.is_live(xid, seq) {
+                self.outstanding.remove(&xid);
                 expired += 1;
             }
         }
@@ -157,8 +183,8 @@ impl Session {
 
     /// The earliest deadline of a query still outstanding.
     pub fn next_deadline(&mut self) -> Option<Instant> {
-        while let Some(&(at, xid)) = self.deadlines.front() {
-            if self.outstanding.contains_key(&xid) {
+        while let Some(&(at, xid, seq)) = self.deadlines.front() {
+            if self.is_live(xid, seq) {
                 return Some(at);
             }
             self.deadlines.pop_front();
@@ -185,11 +211,11 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::leasequery::{Keys, Order};
+    use crate::leasequery::{Keys, Order, QueryEncoder};
     use lessor_wire::v4::{DhcpOption, MessageType, Repr, BOOTREPLY};
     use std::net::Ipv4Addr;
 
-    fn session(queries: u64, in_flight: u32) -> Session {
+    fn session(queries: u64, in_flight: u32) -> Session<QueryEncoder> {
         let keys = Keys::Range {
             first: Ipv4Addr::new(198, 18, 0, 1),
             last: Ipv4Addr::new(198, 18, 0, 100),
@@ -298,5 +324,110 @@ mod tests {
         assert_eq!(s.counters.timeouts, 1);
         assert_eq!(s.counters.active, 1);
         assert_eq!(s.counters.unexpected, 1);
+    }
+
+    /// A family with 2-bit transaction-ids, to see the wrap: the query is its id, the reply
+    /// the id and 0 (unknown) or 1 (active).
+    struct Tiny;
+
+    impl Family for Tiny {
+        const XID_MASK: u32 = 3;
+
+        fn next_into(&mut self, xid: u32, buf: &mut Vec<u8>) {
+            buf.clear();
+            buf.push(xid as u8);
+        }
+
+        fn classify(datagram: &[u8]) -> Option<(u32, Answer)> {
+            match datagram {
+                [xid, 0] => Some((u32::from(*xid), Answer::Unknown)),
+                [xid, 1] => Some((u32::from(*xid), Answer::Active)),
+                _ => None,
+            }
+        }
+    }
+
+    #[test]
+    fn ids_wrap_skip_outstanding_ones_and_stale_deadlines_end_nothing() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut s = Session::new(Tiny, 100, 2, ms(100), 2);
+        let mut buf = Vec::new();
+        assert_eq!(s.next_query(t0, &mut buf), Some(2));
+        assert_eq!(buf, [2]);
+        assert_eq!(s.next_query(t0, &mut buf), Some(3));
+        // 3 answered, 2 still out: the next ids are 0, then 1.
+        s.handle(t0 + ms(1), &[3, 1]);
+        assert_eq!(s.next_query(t0 + ms(1), &mut buf), Some(0), "wrapped");
+        s.handle(t0 + ms(2), &[0, 0]);
+        assert_eq!(s.next_query(t0 + ms(2), &mut buf), Some(1));
+        s.handle(t0 + ms(3), &[1, 1]);
+        // 2 is still outstanding (sent at t0): skipped, 3 is free again.
+        assert_eq!(s.next_query(t0 + ms(3), &mut buf), Some(3));
+        assert_eq!(s.next_query(t0 + ms(3), &mut buf), None, "window full");
+        assert_eq!(
+            s.handle(t0 + ms(4), &[3, 1]),
+            Handled::Answered(Answer::Active, ms(1))
+        );
+        assert_eq!(s.next_query(t0 + ms(4), &mut buf), Some(0));
+        // The first query with id 3 left a deadline at t0 + 100 ms; id 3 is reused below and
+        // outstanding then, and that old deadline must not end it.
+        s.handle(t0 + ms(5), &[0, 1]);
+        assert_eq!(s.next_query(t0 + ms(5), &mut buf), Some(1));
+        s.handle(t0 + ms(6), &[1, 1]);
+        assert_eq!(s.next_query(t0 + ms(6), &mut buf), Some(3));
+        assert_eq!(
+            s.expire(t0 + ms(100)),
+            1,
+            "only the query with id 2 sent at t0"
+        );
+        assert_eq!(s.outstanding(), 1);
+        assert_eq!(s.next_deadline(), Some(t0 + ms(106)));
+        assert_eq!(
+            s.handle(t0 + ms(101), &[3, 0]),
+            Handled::Answered(Answer::Unknown, ms(95))
+        );
+        assert_eq!(s.counters.timeouts, 1);
+        assert_eq!(s.counters.sent, 8);
+        assert_eq!(s.counters.answered(), 7);
+    }
+
+    #[test]
+    fn dhcpv6_transaction_ids_wrap_at_24_bits() {
+        use crate::leasequery::{classify6, Keys6, QueryEncoder6, REQUESTOR_DUID};
+        use lessor_wire::v6::{ClientServerMessage, Duid, MessageType as Type6, Repr as Repr6};
+        let keys: Keys6 = Keys::Range {
+            first: "2001:db8::1".parse().unwrap(),
+            last: "2001:db8::9".parse().unwrap(),
+        };
+        let enc = QueryEncoder6::new(
+            &Duid::parse(&REQUESTOR_DUID).unwrap(),
+            std::net::Ipv6Addr::UNSPECIFIED,
+            keys,
+            Order::Sequential,
+        );
+        let t0 = Instant::now();
+        // A seed's high bits beyond 24 are dropped.
+        let mut s = Session::new(enc, 4, 4, Duration::from_millis(100), 0xabff_fffe);
+        let mut buf = Vec::new();
+        let mut ids = Vec::new();
+        while let Some(xid) = s.next_query(t0, &mut buf) {
+            assert_eq!(classify6(&buf), None, "a query is not a reply");
+            ids.push(xid);
+        }
+        assert_eq!(ids, [0xff_fffe, 0xff_ffff, 0, 1]);
+        for xid in ids {
+            let reply = Repr6::ClientServer(ClientServerMessage {
+                msg_type: Type6::LeasequeryReply,
+                transaction_id: xid,
+                options: Vec::new(),
+            })
+            .to_vec();
+            assert!(matches!(
+                s.handle(t0, &reply),
+                Handled::Answered(Answer::Unknown, _)
+            ));
+        }
+        assert!(s.finished());
     }
 }
