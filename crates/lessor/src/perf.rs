@@ -479,7 +479,11 @@ pub(crate) fn bulk_config(args: &PerfBulkArgs) -> Result<BulkRun, String> {
             DialectArg::Rfc6926 => Dialect::Rfc6926,
         };
         query.giaddr = args.giaddr;
-        BulkRun::V4(bulk_common(BulkConfig::new(args.server, query), args, seed)?)
+        BulkRun::V4(bulk_common(
+            BulkConfig::new(args.server, query),
+            args,
+            seed,
+        )?)
     } else {
         if args.dialect.is_some() || args.giaddr.is_some() {
             return Err("--dialect and --giaddr are DHCPv4 options (an IPv4 --server)".into());
@@ -492,7 +496,11 @@ pub(crate) fn bulk_config(args: &PerfBulkArgs) -> Result<BulkRun, String> {
         )?;
         let requestor = crate::query::v6::duid(args.duid.as_deref(), seed)?;
         let query = Query6::new(key, requestor);
-        BulkRun::V6(bulk_common(BulkConfig::new(args.server, query), args, seed)?)
+        BulkRun::V6(bulk_common(
+            BulkConfig::new(args.server, query),
+            args,
+            seed,
+        )?)
     };
     Ok(run)
 }
@@ -609,15 +617,50 @@ mod tests {
     #[test]
     fn perf_bulk_refuses_the_other_familys_options() {
         for argv in [
-            &["relay-id", "0003000102000000aa01", "--server", "::1", "--dialect", "draft"][..],
-            &["relay-id", "0003000102000000aa01", "--server", "::1", "--giaddr", "192.0.2.1"],
-            &["relay-id", "c0:ff:ee", "--server", "192.0.2.1", "--link", "2001:db8::1"],
-            &["relay-id", "c0:ff:ee", "--server", "192.0.2.1", "--duid", "00030001"],
+            &[
+                "relay-id",
+                "0003000102000000aa01",
+                "--server",
+                "::1",
+                "--dialect",
+                "draft",
+            ][..],
+            &[
+                "relay-id",
+                "0003000102000000aa01",
+                "--server",
+                "::1",
+                "--giaddr",
+                "192.0.2.1",
+            ],
+            &[
+                "relay-id",
+                "c0:ff:ee",
+                "--server",
+                "192.0.2.1",
+                "--link",
+                "2001:db8::1",
+            ],
+            &[
+                "relay-id",
+                "c0:ff:ee",
+                "--server",
+                "192.0.2.1",
+                "--duid",
+                "00030001",
+            ],
             // No query by MAC in DHCPv6; a relay-id that is not a DUID; no link.
             &["mac", "02:00:00:00:00:01", "--server", "::1"],
             &["relay-id", "zz", "--server", "::1"],
             &["link-address", "::", "--server", "::1"],
-            &["relay-id", "0003000102000000aa01", "--server", "::1", "--repeat", "0"],
+            &[
+                "relay-id",
+                "0003000102000000aa01",
+                "--server",
+                "::1",
+                "--repeat",
+                "0",
+            ],
         ] {
             assert!(bulk(argv).is_err(), "{argv:?}");
         }

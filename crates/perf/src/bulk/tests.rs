@@ -5,8 +5,8 @@ use lessor_wire::framing::Encoder;
 use lessor_wire::v4::{
     DhcpOption, DraftCodes, MessageType, Packet, QueryKey, Repr, BOOTREPLY, BOOTREQUEST,
 };
-use std::net::Ipv4Addr;
 use std::io::{Read, Write};
+use std::net::Ipv4Addr;
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 

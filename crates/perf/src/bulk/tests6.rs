@@ -320,7 +320,10 @@ fn run_counts_repeated_v6_queries_on_one_connection() {
     assert_eq!(report.total.bindings(), 1500);
     assert_eq!((report.total.active, report.total.data), (3, 1497));
     let v = report.to_json();
-    assert_eq!((v["family"].as_str(), v["dialect"].as_str()), (Some("v6"), Some("v6")));
+    assert_eq!(
+        (v["family"].as_str(), v["dialect"].as_str()),
+        (Some("v6"), Some("v6"))
+    );
     assert_eq!(v["by"], "relay-id");
     assert_eq!(v["bindings"], 1500);
     assert!(report.to_text().contains("1500 (reply 3, data 1497)"));

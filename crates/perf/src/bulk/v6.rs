@@ -20,8 +20,7 @@ use std::net::SocketAddr;
 use lessor_requestor::v6::{QueryKey6, DEFAULT_ORO6};
 use lessor_wire::framing::Dialect;
 use lessor_wire::v6::{
-    status, Duid, OptionIter, QueryType, MAX_TRANSACTION_ID, OPTION_CLIENT_DATA,
-    OPTION_STATUS_CODE,
+    status, Duid, OptionIter, QueryType, MAX_TRANSACTION_ID, OPTION_CLIENT_DATA, OPTION_STATUS_CODE,
 };
 
 use super::{Binding, BulkQuery, End, Reply, Rules, StreamError};
