@@ -13,13 +13,17 @@
 #
 # Usage (no root needed: loopback only):
 #   benches/bulk6.sh [--bindings 1000000] [--reps 3] [--streams 5] [--queries 20000]
-#                    [--in-flight 8] [--out /tmp/bulk6-bench] [--skip-build]
+#                    [--in-flight 8] [--source json|kea6] [--out /tmp/bulk6-bench] [--skip-build]
 #
 # The bindings are data in the store: addresses 2001:db8:1::1:0 up (2001:db8::/32, the
-# documentation range), written as a Kea kea-leases6.csv with the relay data in each lease's user
-# context by benches/gen_kea6_leases.py and imported with `lessor leases import --kea6` (kept in
-# $OUT between runs). Nothing is sent to them. Once per run (not timed) every binding is checked
-# to arrive, by `lessor bulk` (decoded) and by `lessor perf bulk` (counted).
+# documentation range), written by benches/gen_kea6_leases.py and imported (kept in $OUT between
+# runs). Nothing is sent to them. --source json (the default): `lessor leases import --json` of
+# bindings as Lessor stores a client served through a relay (relay chain and relay peer), so each
+# streamed binding carries its LQ_RELAY_DATA, which the query asks for. --source kea6: `lessor
+# leases import --kea6` of a Kea kea-leases6.csv with the relay in each lease's user context; Kea
+# does not keep the relay's address, so those bindings have no relay peer and are streamed
+# without LQ_RELAY_DATA (shorter messages). Once per run (not timed) every binding is checked to
+# arrive, by `lessor bulk` (decoded) and by `lessor perf bulk` (counted).
 #
 # The UDP part needs `lessor perf leasequery` over DHCPv6 (an IPv6 --server); a lessor without it
 # gets the p99 columns left empty, with a message saying so.
@@ -30,6 +34,7 @@ REPS=3
 STREAMS=5
 QUERIES=20000
 INFLIGHT=8
+SOURCE=json
 OUT=/tmp/bulk6-bench
 BUILD=1
 while [ $# -gt 0 ]; do
@@ -39,11 +44,18 @@ while [ $# -gt 0 ]; do
     --streams) STREAMS=$2; shift 2 ;;
     --queries) QUERIES=$2; shift 2 ;;
     --in-flight) INFLIGHT=$2; shift 2 ;;
+    --source) SOURCE=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --skip-build) BUILD=0; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
+
+case "$SOURCE" in
+  json) GEN_FLAG=--json; FILE=leases6.jsonl ;;
+  kea6) GEN_FLAG=; FILE=kea-leases6.csv ;;
+  *) echo "--source is json or kea6" >&2; exit 2 ;;
+esac
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/benches/bulk_common.sh"
@@ -55,10 +67,10 @@ UDP_PORT=$(free_port 2 ::1)
 TCP_PORT=$(free_port 1 ::1)
 LAST=$(python3 -c "import ipaddress; print(ipaddress.IPv6Address('$FIRST') + $BINDINGS - 1)")
 
-DIR=$OUT/lessor-$BINDINGS
+DIR=$OUT/lessor-$SOURCE-$BINDINGS
 if [ ! -s "$DIR/lessor.db" ]; then
   rm -rf "$DIR"; mkdir -p "$DIR"
-  python3 "$ROOT/benches/gen_kea6_leases.py" "$BINDINGS" "$DIR/kea-leases6.csv"
+  python3 "$ROOT/benches/gen_kea6_leases.py" $GEN_FLAG "$BINDINGS" "$DIR/$FILE"
 fi
 cat > "$DIR/lessor.toml" <<CONF
 [server]
@@ -85,10 +97,10 @@ max-connections-per-requester = 16
 CONF
 if [ ! -s "$DIR/lessor.db" ]; then
   t0=$(now)
-  "$LESSOR" leases import --kea6 "$DIR/kea-leases6.csv" --config "$DIR/lessor.toml" \
+  "$LESSOR" leases import "--$SOURCE" "$DIR/$FILE" --config "$DIR/lessor.toml" \
     > "$DIR/import.log" 2>&1 || { cat "$DIR/import.log" >&2; exit 1; }
   t1=$(now)
-  echo "{\"import_s\":$(python3 -c "print(round($t1 - $t0, 3))"),\"bindings\":$BINDINGS}" >> "$RESULTS"
+  echo "{\"import_s\":$(python3 -c "print(round($t1 - $t0, 3))"),\"bindings\":$BINDINGS,\"source\":\"$SOURCE\"}" >> "$RESULTS"
 fi
 
 t0=$(now)
@@ -139,7 +151,7 @@ for rep in $(seq 1 "$REPS"); do
     busy=$(streaming_p99 perf_p99 "$LESSOR" perf bulk relay-id "$RELAY_ID" --server "$SERVER" \
       --repeat 2)
   fi
-  echo "{\"rep\":$rep,\"bindings\":$BINDINGS,\"streams\":$STREAMS,\"perf_bulk_rate\":$pb_rate,\"perf_bulk_mib_per_s\":$pb_mib,\"perf_bulk_server_cpu_s\":$pb_cpu,\"udp_p99_idle_ms\":$idle,\"udp_p99_streaming_ms\":$busy}" >> "$RESULTS"
+  echo "{\"rep\":$rep,\"source\":\"$SOURCE\",\"bindings\":$BINDINGS,\"streams\":$STREAMS,\"perf_bulk_rate\":$pb_rate,\"perf_bulk_mib_per_s\":$pb_mib,\"perf_bulk_server_cpu_s\":$pb_cpu,\"udp_p99_idle_ms\":$idle,\"udp_p99_streaming_ms\":$busy}" >> "$RESULTS"
 done
 echo "{\"server_vmhwm_kib\":$(server_hwm)}" >> "$RESULTS"
 
@@ -164,7 +176,7 @@ for r in runs:
           f"{ms(r['udp_p99_streaming_ms'])} | {ratio(r)} |")
 print()
 med = lambda f: statistics.median(f(r) for r in runs)
-line = (f"median over {len(runs)} rep(s), {runs[0]['bindings']:,} bindings x {runs[0]['streams']} "
+line = (f"median over {len(runs)} rep(s), {runs[0]['bindings']:,} bindings ({runs[0]['source']}) x {runs[0]['streams']} "
         f"streams: {med(lambda r: r['perf_bulk_rate']):,.0f} bindings/s, "
         f"{med(cpu_rate):,.0f} bindings per server CPU-s")
 if udp:
@@ -176,7 +188,7 @@ else:
 print(line)
 for r in rows:
     if "import_s" in r:
-        print(f"import of {r['bindings']:,} bindings (lessor leases import --kea6): {r['import_s']:.1f} s")
+        print(f"import of {r['bindings']:,} bindings (lessor leases import --{r['source']}): {r['import_s']:.1f} s")
     if "start_s" in r:
         print(f"server start (store load) to listening: {r['start_s']:.1f} s")
 print(f"server peak RSS (VmHWM): {hwm/1024:.1f} MiB")
