@@ -72,6 +72,8 @@ pools = ["198.18.1.0-$LAST"]
 
 [leasequery4]
 requesters = ["127.0.0.0/8"]
+# perf leasequery queries from an ephemeral port, giaddr 127.0.0.1: answered there, not at :67.
+reply-to-source-port = ["127.0.0.0/8"]
 rate-limit = { per-requester = 100000000, total = 100000000 }
 
 [leasequery4.bulk]
@@ -93,11 +95,11 @@ perf_bulk() { # DIALECT STREAMS
   "$LESSOR" perf bulk relay-id "$RELAY_ID" --server "127.0.0.1:$TCP_PORT" --dialect "$1" \
     --repeat "$2" --json
 }
-perf_p99() {
+lq() {
   "$LESSOR" perf leasequery --server "127.0.0.1:$UDP_PORT" --bind 127.0.0.1:0 --by ip \
-    --addresses "198.18.1.0-$LAST" --random --queries "$QUERIES" --in-flight "$INFLIGHT" --json \
-    | p99_of
+    --addresses "198.18.1.0-$LAST" --random --in-flight "$INFLIGHT" "$@"
 }
+perf_p99() { lq --queries "$QUERIES" --json | p99_of; }
 
 # Every binding arrives (checked once per dialect, not timed): by the requestor and by perf bulk.
 for d in rfc6926 draft; do
@@ -106,6 +108,8 @@ for d in rfc6926 draft; do
   got=$(perf_bulk "$d" 1 | field bindings)
   [ "$got" = "$BINDINGS" ] || { echo "$d: perf bulk counted $got, want $BINDINGS" >&2; exit 1; }
 done
+
+lq_probe lq || exit 1
 
 for rep in $(seq 1 "$REPS"); do
   for d in rfc6926 draft; do

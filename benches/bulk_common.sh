@@ -58,6 +58,17 @@ field() { python3 -c 'import json,sys; v=json.load(sys.stdin); print(v[sys.argv[
 # p99_of: latency_ms.p99 of the `lessor perf leasequery --json` report on stdin.
 p99_of() { python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["latency_ms"]["p99"])'; }
 
+# lq_probe LQ: runs `LQ --queries 100 --json`, LQ a function running `lessor perf leasequery`
+# with its server and keys. Returns 0 when all 100 queries were answered with a binding; 1 when
+# the command itself failed (e.g. arguments it does not take); 2 when answers were missing or not
+# bindings (a p99 of timeouts or of "unknown" answers is no figure). Says why on stderr.
+lq_probe() {
+  local out active
+  out=$("$1" --queries 100 --json 2>&1) || { echo "$out" >&2; return 1; }
+  active=$(echo "$out" | field active)
+  [ "$active" = 100 ] || { echo "perf leasequery: $active of 100 queries answered with a binding: $out" >&2; return 2; }
+}
+
 # streaming_p99 MEASURE STREAM...: runs the command STREAM... back to back, at nice 10, until
 # MEASURE (a shell function printing one figure) has run, and prints what MEASURE printed. On a
 # 2-CPU machine the streaming client, the server and the UDP generator share two CPUs, where in
