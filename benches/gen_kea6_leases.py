@@ -20,7 +20,7 @@ relay peer, for which Lessor's leasequery has no LQ_RELAY_DATA to send (docs/lea
 JSON form carries what Lessor stores for a relayed client: the relay chain and the relay peer
 (2001:db8:1::1), so the bindings are those of clients Lessor served through that relay.
 
-1,000,000 leases take about 290 MB (CSV) or 420 MB (JSON) and 10 to 30 s.
+1,000,000 leases take about 290 MB (CSV) or 500 MB (JSON) and 10 to 30 s.
 """
 import ipaddress
 import json
