@@ -41,32 +41,13 @@ while [ $# -gt 0 ]; do
 done
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-if [ "$BUILD" = 1 ]; then
-  (cd "$ROOT" && cargo build --release -p lessor --bin lessor)
-fi
-LESSOR=$ROOT/target/release/lessor
+. "$ROOT/benches/bulk_common.sh"
+bulk_setup
 RELAY_ID=relay-000000
-mkdir -p "$OUT"
-RESULTS=$OUT/results.jsonl
-: > "$RESULTS"
-
-free_port() { python3 -c 'import socket,sys; s=socket.socket(getattr(socket,"AF_INET"),int(sys.argv[1])); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"; }
-UDP_PORT=$(free_port 2)
-TCP_PORT=$(free_port 1)
+UDP_PORT=$(free_port 2 127.0.0.1)
+TCP_PORT=$(free_port 1 127.0.0.1)
 last_addr() { python3 -c "import ipaddress; print(ipaddress.IPv4Address('198.18.1.0') + $1 - 1)"; }
 LAST=$(last_addr "$BINDINGS")
-
-SERVER_PID=
-LOOP_PID=
-cleanup() {
-  [ -n "${STOP:-}" ] && touch "$STOP"
-  [ -n "$LOOP_PID" ] && wait "$LOOP_PID" 2>/dev/null || true
-  if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-}
-trap cleanup EXIT
 
 DIR=$OUT/lessor-$BINDINGS
 if [ ! -s "$DIR/lessor.db" ]; then
@@ -91,27 +72,22 @@ pools = ["198.18.1.0-$LAST"]
 
 [leasequery4]
 requesters = ["127.0.0.0/8"]
+# perf leasequery queries from an ephemeral port, giaddr 127.0.0.1: answered there, not at :67.
+reply-to-source-port = ["127.0.0.0/8"]
 rate-limit = { per-requester = 100000000, total = 100000000 }
 
 [leasequery4.bulk]
 listen = ["127.0.0.1"]
 port = $TCP_PORT
+# Runs follow one another: a slot is given back once the server saw the last run's close.
+max-connections-per-requester = 16
 CONF
 if [ ! -s "$DIR/lessor.db" ]; then
   "$LESSOR" leases import --isc "$DIR/dhcpd.leases" --config "$DIR/lessor.toml" > "$DIR/import.log" 2>&1
 fi
 
-"$LESSOR" serve --config "$DIR/lessor.toml" > "$DIR/serve.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 600); do
-  grep -q "bulk leasequery: listening" "$DIR/serve.log" 2>/dev/null && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$DIR/serve.log" >&2; exit 1; }
-  sleep 0.1
-done
+bulk_start_server "$DIR/lessor.toml" "$DIR/serve.log" "bulk leasequery: listening"
 
-now() { date +%s.%N; }
-TCK=$(getconf CLK_TCK)
-server_cpu() { awk -v t="$TCK" '{printf "%.3f", ($14 + $15) / t}' "/proc/$SERVER_PID/stat"; }
 bulk() { # DIALECT
   "$LESSOR" bulk relay-id "$RELAY_ID" --server "127.0.0.1:$TCP_PORT" --dialect "$1" --json
 }
@@ -119,12 +95,11 @@ perf_bulk() { # DIALECT STREAMS
   "$LESSOR" perf bulk relay-id "$RELAY_ID" --server "127.0.0.1:$TCP_PORT" --dialect "$1" \
     --repeat "$2" --json
 }
-field() { python3 -c 'import json,sys; v=json.load(sys.stdin); print(v[sys.argv[1]])' "$1"; }
-perf_p99() {
+lq() {
   "$LESSOR" perf leasequery --server "127.0.0.1:$UDP_PORT" --bind 127.0.0.1:0 --by ip \
-    --addresses "198.18.1.0-$LAST" --random --queries "$QUERIES" --in-flight "$INFLIGHT" --json \
-    | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["latency_ms"]["p99"])'
+    --addresses "198.18.1.0-$LAST" --random --in-flight "$INFLIGHT" "$@"
 }
+perf_p99() { lq --queries "$QUERIES" --json | p99_of; }
 
 # Every binding arrives (checked once per dialect, not timed): by the requestor and by perf bulk.
 for d in rfc6926 draft; do
@@ -133,6 +108,8 @@ for d in rfc6926 draft; do
   got=$(perf_bulk "$d" 1 | field bindings)
   [ "$got" = "$BINDINGS" ] || { echo "$d: perf bulk counted $got, want $BINDINGS" >&2; exit 1; }
 done
+
+lq_probe lq || exit 1
 
 for rep in $(seq 1 "$REPS"); do
   for d in rfc6926 draft; do
@@ -146,21 +123,13 @@ for rep in $(seq 1 "$REPS"); do
     t0=$(now); bulk "$d" > /dev/null; t1=$(now)
     secs=$(python3 -c "print(round($t1 - $t0, 3))")
     idle=$(perf_p99)
-    # perf bulk streams back to back for the whole perf run, at nice 10 as the requestor was
-    # before: on this 2-CPU machine the streaming client, the server and the UDP generator
-    # share two CPUs, where in a network the two clients are other machines.
-    STOP=$OUT/stop-loop; rm -f "$STOP"
-    ( while [ ! -e "$STOP" ]; do nice -n 10 "$LESSOR" perf bulk relay-id "$RELAY_ID" \
-        --server "127.0.0.1:$TCP_PORT" --dialect "$d" --repeat 10 > /dev/null; done ) &
-    LOOP_PID=$!
-    sleep 0.2
-    busy=$(perf_p99)
-    touch "$STOP"; wait "$LOOP_PID" 2>/dev/null || true
-    LOOP_PID=
+    # perf bulk streams back to back for the whole perf run.
+    busy=$(streaming_p99 perf_p99 "$LESSOR" perf bulk relay-id "$RELAY_ID" \
+      --server "127.0.0.1:$TCP_PORT" --dialect "$d" --repeat 10)
     echo "{\"rep\":$rep,\"dialect\":\"$d\",\"bindings\":$BINDINGS,\"streams\":$STREAMS,\"perf_bulk_rate\":$pb_rate,\"perf_bulk_server_cpu_s\":$pb_cpu,\"stream_s\":$secs,\"udp_p99_idle_ms\":$idle,\"udp_p99_streaming_ms\":$busy}" >> "$RESULTS"
   done
 done
-HWM=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
+HWM=$(server_hwm)
 echo "{\"server_vmhwm_kib\":$HWM}" >> "$RESULTS"
 
 python3 - "$RESULTS" <<'PY'

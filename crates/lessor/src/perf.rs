@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lessor_perf::bulk::BulkConfig;
+use lessor_perf::bulk::{BulkConfig, BulkQuery, Query4, Query6};
 use lessor_perf::dora::Config;
 use lessor_perf::leasequery::run::{LqConfig, Query};
 use lessor_perf::leasequery::{requestor_duid, Keys, Keys4, Keys6, Order};
@@ -55,7 +55,8 @@ pub enum PerfCommand {
     ///
     /// Sends a bulk query (then --repeat - 1 more, one after the other on the same
     /// connection) and counts the replies without decoding them into bindings, so the server
-    /// is what is measured; fails unless every query ends with DONE. See docs/perf.md.
+    /// is what is measured; fails unless every query ends with DONE. An IPv6 --server makes it
+    /// DHCPv6 bulk leasequery (RFC 5460). See docs/perf.md.
     Bulk(PerfBulkArgs),
 }
 
@@ -67,15 +68,25 @@ pub struct PerfBulkArgs {
     /// The address or identifier, as for `lessor bulk` (a MAC is Ethernet, htype 1).
     #[arg(value_name = "VALUE")]
     value: String,
-    /// The bulk leasequery server, ADDR or ADDR:PORT (port 67 by default).
+    /// The bulk leasequery server, ADDR or ADDR:PORT (port 67 by default; an IPv6 ADDR, port
+    /// 547 by default, makes it a DHCPv6 bulk leasequery, RFC 5460).
     #[arg(long, value_name = "ADDR[:PORT]", value_parser = parse_server)]
     server: SocketAddr,
-    /// The dialect to speak.
-    #[arg(long, value_enum, default_value = "rfc6926")]
-    dialect: DialectArg,
-    /// giaddr of the queries. Default: the connection's local address.
+    /// DHCPv4: the dialect to speak [default: rfc6926].
+    #[arg(long, value_enum)]
+    dialect: Option<DialectArg>,
+    /// DHCPv4: giaddr of the queries. Default: the connection's local address.
     #[arg(long)]
     giaddr: Option<Ipv4Addr>,
+    /// DHCPv6: the link-address of the queries (`::` by default).
+    #[arg(long, value_name = "ADDR")]
+    link: Option<Ipv6Addr>,
+    /// DHCPv6: the requestor's DUID in hex (default: a random DUID-UUID per run).
+    #[arg(long, value_name = "HEX")]
+    duid: Option<String>,
+    /// DHCPv6: the enterprise number of a remote-id VALUE (RFC 4649).
+    #[arg(long)]
+    enterprise_number: Option<u32>,
     /// Queries in turn on the one connection (each after the previous one's DONE).
     #[arg(long, default_value_t = 1)]
     repeat: u32,
@@ -556,28 +567,74 @@ fn perf_sarr(args: SarrArgs) -> ExitCode {
     }
 }
 
-/// The run `lessor perf bulk ARGS` makes.
-pub(crate) fn bulk_config(args: &PerfBulkArgs) -> Result<BulkConfig, String> {
-    let key = parse_key(args.kind, &args.value, 1)?;
-    let mut config = BulkConfig::new(args.server, key);
-    config.dialect = match args.dialect {
-        DialectArg::Draft => Dialect::Draft,
-        DialectArg::Rfc6926 => Dialect::Rfc6926,
+/// The run `lessor perf bulk ARGS` makes, by family.
+pub(crate) enum BulkRun {
+    V4(BulkConfig<Query4>),
+    V6(BulkConfig<Query6>),
+}
+
+/// The run `lessor perf bulk ARGS` makes: the family follows --server.
+pub(crate) fn bulk_config(args: &PerfBulkArgs) -> Result<BulkRun, String> {
+    let seed = clock_seed();
+    let run = if args.server.is_ipv4() {
+        if args.link.is_some() || args.duid.is_some() || args.enterprise_number.is_some() {
+            return Err(
+                "--link, --duid and --enterprise-number are DHCPv6 options (an IPv6 --server)"
+                    .into(),
+            );
+        }
+        let mut query = Query4::new(parse_key(args.kind, &args.value, 1)?);
+        query.dialect = match args.dialect.unwrap_or(DialectArg::Rfc6926) {
+            DialectArg::Draft => Dialect::Draft,
+            DialectArg::Rfc6926 => Dialect::Rfc6926,
+        };
+        query.giaddr = args.giaddr;
+        BulkRun::V4(bulk_common(
+            BulkConfig::new(args.server, query),
+            args,
+            seed,
+        )?)
+    } else {
+        if args.dialect.is_some() || args.giaddr.is_some() {
+            return Err("--dialect and --giaddr are DHCPv4 options (an IPv4 --server)".into());
+        }
+        let key = parse_key6(
+            args.kind,
+            &args.value,
+            args.link.unwrap_or(Ipv6Addr::UNSPECIFIED),
+            args.enterprise_number.unwrap_or(0),
+        )?;
+        let requestor = crate::query::v6::duid(args.duid.as_deref(), seed)?;
+        let query = Query6::new(key, requestor);
+        BulkRun::V6(bulk_common(
+            BulkConfig::new(args.server, query),
+            args,
+            seed,
+        )?)
     };
-    config.giaddr = args.giaddr;
+    Ok(run)
+}
+
+/// What both families take from the command line.
+fn bulk_common<Q: BulkQuery>(
+    mut config: BulkConfig<Q>,
+    args: &PerfBulkArgs,
+    seed: u64,
+) -> Result<BulkConfig<Q>, String> {
     config.repeat = args.repeat;
     config.timeout = args.timeout;
-    config.xid = (clock_seed() >> 32) as u32;
+    config.xid = (seed >> 32) as u32;
     config.validate()?;
     Ok(config)
 }
 
 fn bulk(args: PerfBulkArgs) -> ExitCode {
-    let config = match bulk_config(&args) {
-        Ok(c) => c,
+    let report = match bulk_config(&args) {
+        Ok(BulkRun::V4(c)) => lessor_perf::bulk::run(&c),
+        Ok(BulkRun::V6(c)) => lessor_perf::bulk::run(&c),
         Err(e) => return fail(&e),
     };
-    match lessor_perf::bulk::run(&config) {
+    match report {
         Ok(report) => {
             if args.json {
                 println!("{}", report.to_json());
@@ -596,4 +653,126 @@ fn bulk(args: PerfBulkArgs) -> ExitCode {
 fn fail(message: &str) -> ExitCode {
     eprintln!("lessor: {message}");
     ExitCode::from(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use lessor_requestor::v6::QueryKey6;
+
+    #[derive(clap::Parser)]
+    struct Bulk {
+        #[command(flatten)]
+        args: PerfBulkArgs,
+    }
+
+    fn bulk(argv: &[&str]) -> Result<BulkRun, String> {
+        let cli = Bulk::try_parse_from(std::iter::once("bulk").chain(argv.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        bulk_config(&cli.args)
+    }
+
+    #[test]
+    fn perf_bulk_family_follows_the_server() {
+        let Ok(BulkRun::V4(c)) = bulk(&["relay-id", "c0:ff:ee", "--server", "127.0.0.1"]) else {
+            panic!("not v4")
+        };
+        assert_eq!(c.server, "127.0.0.1:67".parse().unwrap());
+        assert_eq!(c.query.dialect, Dialect::Rfc6926);
+
+        let Ok(BulkRun::V6(c)) = bulk(&[
+            "relay-id",
+            "00030001020000000007",
+            "--server",
+            "[::1]:5547",
+            "--repeat",
+            "3",
+            "--link",
+            "2001:db8:1::1",
+            "--duid",
+            "0003000102000000aa99",
+        ]) else {
+            panic!("not v6")
+        };
+        assert_eq!(c.server, "[::1]:5547".parse().unwrap());
+        assert_eq!(c.repeat, 3);
+        assert!(c.xid <= 0x00ff_ffff || Query6::transaction_id(c.xid) <= 0x00ff_ffff);
+        assert_eq!(
+            c.query.key,
+            QueryKey6::RelayId {
+                duid: Duid::parse(&[0, 3, 0, 1, 2, 0, 0, 0, 0, 7]).unwrap(),
+                link: "2001:db8:1::1".parse().unwrap(),
+            }
+        );
+        assert_eq!(
+            c.query.requestor,
+            Duid::parse(&[0, 3, 0, 1, 2, 0, 0, 0, 0xaa, 0x99]).unwrap()
+        );
+        // Port 547 when none is given; remote-id with its enterprise number.
+        let Ok(BulkRun::V6(c)) = bulk(&[
+            "remote-id",
+            "text:cpe-7",
+            "--server",
+            "2001:db8::1",
+            "--enterprise-number",
+            "9",
+        ]) else {
+            panic!("not v6")
+        };
+        assert_eq!(c.server.port(), 547);
+        assert_eq!(c.query.by(), "remote-id");
+    }
+
+    #[test]
+    fn perf_bulk_refuses_the_other_familys_options() {
+        for argv in [
+            &[
+                "relay-id",
+                "0003000102000000aa01",
+                "--server",
+                "::1",
+                "--dialect",
+                "draft",
+            ][..],
+            &[
+                "relay-id",
+                "0003000102000000aa01",
+                "--server",
+                "::1",
+                "--giaddr",
+                "192.0.2.1",
+            ],
+            &[
+                "relay-id",
+                "c0:ff:ee",
+                "--server",
+                "192.0.2.1",
+                "--link",
+                "2001:db8::1",
+            ],
+            &[
+                "relay-id",
+                "c0:ff:ee",
+                "--server",
+                "192.0.2.1",
+                "--duid",
+                "00030001",
+            ],
+            // No query by MAC in DHCPv6; a relay-id that is not a DUID; no link.
+            &["mac", "02:00:00:00:00:01", "--server", "::1"],
+            &["relay-id", "zz", "--server", "::1"],
+            &["link-address", "::", "--server", "::1"],
+            &[
+                "relay-id",
+                "0003000102000000aa01",
+                "--server",
+                "::1",
+                "--repeat",
+                "0",
+            ],
+        ] {
+            assert!(bulk(argv).is_err(), "{argv:?}");
+        }
+    }
 }

@@ -378,6 +378,48 @@ fn export_then_import_json_round_trips() {
     assert_eq!(again, export);
 }
 
+/// More bindings than one write transaction takes (1000): every one arrives, each once.
+#[test]
+fn import_json_writes_every_binding_across_transactions() {
+    let d = TempDir::new("json-many");
+    let lines: String = (0..2500u32)
+        .map(|i| {
+            format!(
+                "{{\"address\":\"2001:db8:1::{i:x}\",\"prefix_len\":128,\"ia_type\":\"ia-na\",\
+                 \"iaid\":1,\"state\":\"active\",\"link\":\"2001:db8:1::/64\",\"start\":1,\
+                 \"preferred_end\":2,\"valid_end\":3,\"t1\":1,\"t2\":1,\"cltt\":1,\
+                 \"duid\":\"0003000102{i:08x}\",\"sequence\":{}}}\n",
+                i + 1
+            )
+        })
+        .collect();
+    std::fs::write(d.0.join("many.jsonl"), lines).unwrap();
+    let out = stdout(&lessor(
+        &[
+            "leases",
+            "import",
+            "--json",
+            "many.jsonl",
+            "--store",
+            "many.db",
+        ],
+        &d.0,
+    ));
+    assert!(out.contains("imported 2500"), "{out}");
+    let export = stdout(&lessor(&["leases", "export", "--store", "many.db"], &d.0));
+    let mut got: Vec<String> = export
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["address"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(got.len(), 2500);
+    got.sort();
+    got.dedup();
+    assert_eq!(got.len(), 2500);
+}
+
 #[test]
 fn a_store_is_required() {
     let d = TempDir::new("nostore");

@@ -1,57 +1,85 @@
-//! `lessor perf bulk`: how fast a server streams one bulk leasequery over TCP.
+//! `lessor perf bulk`: how fast a server streams one bulk leasequery over TCP, DHCPv4 (RFC 6926
+//! or the draft) or DHCPv6 (RFC 5460).
 //!
 //! A measuring client, not a requestor: it sends one query (then optionally more, one after
 //! the other on the same connection), reads the replies with lessor-wire's frame
-//! [`Decoder`] and only *counts* them: per message it looks at the xid and option 53 (the
-//! first option of every server reply, so no further option is read), and at the status-code
-//! of the final DONE. Nothing is built per binding, so the client is not what limits the rate.
+//! [`Decoder`] and only *counts* them: per message it reads the few header octets that say
+//! which query it answers and what kind of message it is, and (for the messages that can end a
+//! query) whether a status code is there. Nothing is built per binding, so the client is not
+//! what limits the rate.
 //!
-//! Split like the other generators:
-//! - this module: the query ([`encode_bulk_query`]) and the sans-IO [`Counter`] of one query's
-//!   replies (which message is a binding, which ends the query, what is an error);
+//! Split like the other generators, one engine for both families:
+//! - this module: what is shared: the sans-IO [`Counter`] of one query's replies (the framing,
+//!   the counts, the end), over a family's [`Rules`] (which message is a binding, which ends the
+//!   query, what is an error), and the [`BulkQuery`] a family implements;
+//! - [`v4`] and [`v6`]: the families' queries and rules;
 //! - [`run`](mod@run): the thin blocking I/O loop over one TCP connection;
 //! - [`report`]: the figures as text or JSON.
-//!
-//! Message types, as in `lessor-requestor`'s bulk session (draft code points: lessor-wire's
-//! [`DraftCodes`], Lessor's defaults unless the run says otherwise):
-//! - bindings: DHCPLEASEACTIVE (13); draft DHCPLEASEDATA (19); rfc6926 DHCPLEASEUNASSIGNED (11);
-//! - end: DHCPLEASEDONE / DHCPLEASEQUERYDONE (15) without a failure status-code is the
-//!   completion wanted; draft DHCPLEASEUNASSIGNED / DHCPLEASEUNKNOWN, rfc6926 DHCPLEASEUNKNOWN
-//!   ("nothing found"), draft DHCPLEASEQUERYFAIL (17), rfc6926 DONE with a failure status or
-//!   DHCPLEASEQUERYSTATUS (17) end it otherwise;
-//! - anything else, a reply with another xid, or a broken frame: an error (close).
 
 pub mod report;
 pub mod run;
+pub mod v4;
+pub mod v6;
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::SocketAddr;
 
 use lessor_wire::framing::{Decoder, Dialect, MAX_MESSAGE_SIZE};
-use lessor_wire::v4::{code, DhcpOption, DraftCodes, MessageType, Packet, Repr, BOOTREPLY};
-
-use crate::leasequery::{encode_query, MIN_QUERY_LEN};
-use lessor_wire::v4::QueryKey;
 
 pub use report::BulkReport;
 pub use run::{run, BulkConfig};
+pub use v4::{encode_bulk_query, Query4, Rules4};
+pub use v6::{Query6, Rules6};
 
-/// A bulk query for `key` in `dialect`: the DHCPLEASEQUERY of `lessor perf leasequery`
-/// ([`encode_query`]), as DHCPBULKLEASEQUERY (14) in the rfc6926 dialect.
-pub fn encode_bulk_query(key: &QueryKey, xid: u32, giaddr: Ipv4Addr, dialect: Dialect) -> Vec<u8> {
-    let bytes = encode_query(key, xid, giaddr);
-    if dialect == Dialect::Draft {
-        return bytes;
-    }
-    let Ok(mut repr) = Repr::from_bytes(&bytes) else {
-        return bytes;
-    };
-    repr.set_option(DhcpOption::MessageType(MessageType::BulkLeaseQuery));
-    let mut bytes = repr.to_vec();
-    if bytes.len() < MIN_QUERY_LEN {
-        bytes.resize(MIN_QUERY_LEN, 0);
-    }
-    bytes
+/// What a family's bulk query is: the message that asks, and how its replies are read.
+pub trait BulkQuery: Clone + fmt::Debug + PartialEq {
+    /// How the replies to one query are read.
+    type Rules: Rules;
+
+    /// The framing and message set spoken.
+    fn dialect(&self) -> Dialect;
+
+    /// Rejects a query the run cannot make.
+    fn validate(&self) -> Result<(), String>;
+
+    /// The transaction-id of the query made `n`-th from the run's first xid (the field's width:
+    /// 32 bits in DHCPv4, 24 in DHCPv6).
+    fn transaction_id(n: u32) -> u32;
+
+    /// The query with transaction-id `xid`, unframed, sent on a connection from `local`.
+    fn encode(&self, xid: u32, local: SocketAddr) -> Vec<u8>;
+
+    /// The rules for the replies to the query `xid`.
+    fn rules(&self, xid: u32) -> Self::Rules;
+
+    /// What the query asks by, as the CLI names it ("relay-id").
+    fn by(&self) -> &'static str;
+}
+
+/// What one reply message is to the query being counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// A binding, by kind.
+    Binding(Binding),
+    /// The last message of the query.
+    End(End),
+}
+
+/// The kinds of binding messages (which [`Counts`] field counts it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    /// DHCPv4 DHCPLEASEACTIVE; DHCPv6 LEASEQUERY-REPLY with CLIENT_DATA.
+    Active,
+    /// Draft DHCPLEASEDATA; DHCPv6 LEASEQUERY-DATA.
+    Data,
+    /// RFC 6926 DHCPLEASEUNASSIGNED.
+    Unassigned,
+}
+
+/// A family's reading of the replies to one query (sans IO, one message at a time).
+pub trait Rules {
+    /// What `message` (one whole frame's content) is; an error closes the connection.
+    fn reply(&mut self, message: &[u8]) -> Result<Reply, StreamError>;
 }
 
 /// How a query ended.
@@ -59,7 +87,8 @@ pub fn encode_bulk_query(key: &QueryKey, xid: u32, giaddr: Ipv4Addr, dialect: Di
 pub enum End {
     /// DONE with no failure status: every binding was sent.
     Done,
-    /// A single DHCPLEASEUNASSIGNED / DHCPLEASEUNKNOWN: nothing matches (message type).
+    /// Nothing matches: DHCPv4 a single DHCPLEASEUNASSIGNED / DHCPLEASEUNKNOWN, DHCPv6 a
+    /// LEASEQUERY-REPLY without CLIENT_DATA (message type).
     NotFound(u8),
     /// A failure: message type and status code (1, UnspecFail, when none was sent).
     Failed { kind: u8, status: u16 },
@@ -82,13 +111,14 @@ impl fmt::Display for End {
 pub enum StreamError {
     /// The framing broke (size 0 or too large, or a frame cut short at EOF).
     Framing(lessor_wire::Error),
-    /// A message too short for a DHCPv4 header, or whose options cannot be read.
+    /// A message too short for its header, or whose options cannot be read.
     Malformed(lessor_wire::Error),
-    /// A message that is not a BOOTREPLY.
+    /// A DHCPv4 message that is not a BOOTREPLY.
     NotReply,
-    /// A reply with another xid than the query's.
+    /// A reply with another xid (transaction-id) than the query's.
     UnknownXid(u32),
-    /// A reply without option 53, or of a type that does not answer a bulk query.
+    /// A reply without a message type, or of a type that does not answer a bulk query (or not
+    /// at this point of the stream).
     UnexpectedType(Option<u8>),
     /// The server closed the connection before the query ended.
     Closed,
@@ -110,12 +140,12 @@ impl fmt::Display for StreamError {
 
 impl std::error::Error for StreamError {}
 
-/// Messages of one query, by kind.
+/// Messages of one query, by kind ([`Binding`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
-    /// DHCPLEASEACTIVE.
+    /// DHCPLEASEACTIVE; DHCPv6 LEASEQUERY-REPLY with CLIENT_DATA.
     pub active: u64,
-    /// DHCPLEASEDATA (draft).
+    /// DHCPLEASEDATA (draft); DHCPv6 LEASEQUERY-DATA.
     pub data: u64,
     /// DHCPLEASEUNASSIGNED as a binding (rfc6926).
     pub unassigned: u64,
@@ -140,27 +170,17 @@ impl Counts {
 
 /// Counts the replies to one query (sans IO): feed it what the socket returned.
 #[derive(Debug)]
-pub struct Counter {
-    dialect: Dialect,
-    codes: DraftCodes,
-    xid: u32,
+pub struct Counter<R> {
+    rules: R,
     counts: Counts,
     end: Option<End>,
 }
 
-impl Counter {
-    /// A counter for the query `xid` in `dialect`, with Lessor's draft code points.
-    pub fn new(dialect: Dialect, xid: u32) -> Counter {
-        Counter::with_codes(dialect, DraftCodes::DEFAULT, xid)
-    }
-
-    /// A counter for the query `xid` in `dialect`, with these draft code points (the draft
-    /// dialect only).
-    pub fn with_codes(dialect: Dialect, codes: DraftCodes, xid: u32) -> Counter {
+impl<R: Rules> Counter<R> {
+    /// A counter reading replies by `rules`.
+    pub fn with_rules(rules: R) -> Counter<R> {
         Counter {
-            dialect,
-            codes,
-            xid,
+            rules,
             counts: Counts::default(),
             end: None,
         }
@@ -186,8 +206,12 @@ impl Counter {
                 .map_err(StreamError::Framing)?;
             consumed += step.consumed;
             if let Some(message) = step.message {
-                let end = self.message(message)?;
-                self.end = end;
+                match self.rules.reply(message)? {
+                    Reply::Binding(Binding::Active) => self.counts.active += 1,
+                    Reply::Binding(Binding::Data) => self.counts.data += 1,
+                    Reply::Binding(Binding::Unassigned) => self.counts.unassigned += 1,
+                    Reply::End(end) => self.end = Some(end),
+                }
             }
         }
         self.counts.bytes += consumed as u64;
@@ -202,74 +226,6 @@ impl Counter {
             None => Err(StreamError::Closed),
         }
     }
-
-    fn message(&mut self, message: &[u8]) -> Result<Option<End>, StreamError> {
-        let p = Packet::new_checked(message).map_err(StreamError::Malformed)?;
-        if p.op() != BOOTREPLY {
-            return Err(StreamError::NotReply);
-        }
-        if p.xid() != self.xid {
-            return Err(StreamError::UnknownXid(p.xid()));
-        }
-        let kind = match p.option(53).map_err(StreamError::Malformed)?.as_deref() {
-            Some([t]) => *t,
-            _ => return Err(StreamError::UnexpectedType(None)),
-        };
-        let draft = self.dialect == Dialect::Draft;
-        let (data, done, fail, status_option) = if draft {
-            (
-                Some(self.codes.lease_data),
-                self.codes.lease_done,
-                self.codes.lease_query_fail,
-                self.codes.status_code_option,
-            )
-        } else {
-            (
-                None,
-                u8::from(MessageType::LeaseQueryDone),
-                u8::from(MessageType::LeaseQueryStatus),
-                code::STATUS_CODE,
-            )
-        };
-        let active = u8::from(MessageType::LeaseActive);
-        let unassigned = u8::from(MessageType::LeaseUnassigned);
-        let unknown = u8::from(MessageType::LeaseUnknown);
-        if kind == active {
-            self.counts.active += 1;
-        } else if Some(kind) == data {
-            self.counts.data += 1;
-        } else if !draft && kind == unassigned {
-            self.counts.unassigned += 1;
-        } else if kind == unassigned || kind == unknown {
-            return Ok(Some(End::NotFound(kind)));
-        } else if kind == done || kind == fail {
-            let status = p
-                .option(status_option)
-                .map_err(StreamError::Malformed)?
-                .map(|v| status_code(self.dialect, &v));
-            return Ok(Some(match status {
-                None | Some(0) if kind == done => End::Done,
-                s => End::Failed {
-                    kind,
-                    status: s.unwrap_or(1),
-                },
-            }));
-        } else {
-            return Err(StreamError::UnexpectedType(Some(kind)));
-        }
-        Ok(None)
-    }
-}
-
-/// The code of a status-code value: 2 octets in the draft dialect, 1 in RFC 6926's; 1
-/// (UnspecFail) when too short.
-fn status_code(dialect: Dialect, value: &[u8]) -> u16 {
-    match (dialect, value) {
-        (Dialect::Draft, [a, b, ..]) => u16::from_be_bytes([*a, *b]),
-        (Dialect::Draft, _) => 1,
-        (_, [a, ..]) => u16::from(*a),
-        _ => 1,
-    }
 }
 
 /// A decoder for replies in `dialect`.
@@ -279,3 +235,5 @@ pub fn decoder(dialect: Dialect) -> Decoder {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests6;

@@ -8,9 +8,8 @@ use lessor_wire::framing::Dialect;
 use serde_json::{json, Value};
 
 use super::run::BulkConfig;
-use super::Counts;
+use super::{BulkQuery, Counts};
 use crate::latency::round3;
-use lessor_wire::v4::QueryKind;
 
 /// One query's figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +51,8 @@ pub struct BulkReport {
     pub server: SocketAddr,
     /// The dialect spoken.
     pub dialect: Dialect,
-    /// What the queries asked by.
-    pub by: QueryKind,
+    /// What the queries asked by, as the CLI names it.
+    pub by: &'static str,
     /// Per query, in order.
     pub queries: Vec<QueryFigures>,
     /// Sums over the queries.
@@ -64,18 +63,31 @@ pub struct BulkReport {
 
 impl BulkReport {
     /// The report of a run of `config`.
-    pub fn new(config: &BulkConfig, queries: Vec<QueryFigures>, elapsed: Duration) -> BulkReport {
+    pub fn new<Q: BulkQuery>(
+        config: &BulkConfig<Q>,
+        queries: Vec<QueryFigures>,
+        elapsed: Duration,
+    ) -> BulkReport {
         let mut total = Counts::default();
         for q in &queries {
             total.add(&q.counts);
         }
         BulkReport {
             server: config.server,
-            dialect: config.dialect,
-            by: config.key.kind(),
+            dialect: config.query.dialect(),
+            by: config.query.by(),
             queries,
             total,
             elapsed,
+        }
+    }
+
+    /// "v4" or "v6".
+    pub fn family(&self) -> &'static str {
+        if self.dialect.is_v4() {
+            "v4"
+        } else {
+            "v6"
         }
     }
 
@@ -89,8 +101,9 @@ impl BulkReport {
         let t = &self.total;
         json!({
             "server": self.server.to_string(),
+            "family": self.family(),
             "dialect": dialect_name(self.dialect),
-            "by": self.by.to_string(),
+            "by": self.by,
             "queries": self.queries.len(),
             "bindings": t.bindings(),
             "active": t.active,
@@ -122,14 +135,25 @@ impl BulkReport {
             self.queries.len(),
             if self.queries.len() == 1 { "y" } else { "ies" }
         );
-        let _ = writeln!(
-            s,
-            "  bindings   {} (active {}, data {}, unassigned {})",
-            t.bindings(),
-            t.active,
-            t.data,
-            t.unassigned
-        );
+        if self.dialect.is_v4() {
+            let _ = writeln!(
+                s,
+                "  bindings   {} (active {}, data {}, unassigned {})",
+                t.bindings(),
+                t.active,
+                t.data,
+                t.unassigned
+            );
+        } else {
+            // `active` counts the LEASEQUERY-REPLY with the first binding.
+            let _ = writeln!(
+                s,
+                "  bindings   {} (reply {}, data {})",
+                t.bindings(),
+                t.active,
+                t.data
+            );
+        }
         let _ = writeln!(s, "  bytes      {}", t.bytes);
         let _ = writeln!(s, "  elapsed    {:.3} s", self.elapsed.as_secs_f64());
         let _ = writeln!(s, "  rate       {:.0} bindings/s", self.rate());

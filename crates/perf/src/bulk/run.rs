@@ -1,4 +1,4 @@
-//! The I/O loop of `lessor perf bulk`: one blocking TCP connection, one thread.
+//! The I/O loop of `lessor perf bulk`, either family: one blocking TCP connection, one thread.
 //!
 //! For each of `repeat` queries in turn: write the query, then read (into one buffer of
 //! [`READ_BUF`] octets) and hand the octets to a [`Counter`] until the query ends. The next
@@ -7,48 +7,36 @@
 
 use std::fmt;
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use lessor_wire::framing::Dialect;
-
 use super::report::{BulkReport, QueryFigures};
-use super::{decoder, encode_bulk_query, Counter, End, StreamError};
-use lessor_wire::v4::{DraftCodes, QueryKey};
+use super::{decoder, BulkQuery, Counter, End, Query4, StreamError};
 
 /// Octets read at a time.
 pub const READ_BUF: usize = 256 * 1024;
 
-/// Everything one run needs.
+/// Everything one run needs; `Q` is the family's query ([`Query4`], [`super::Query6`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BulkConfig {
+pub struct BulkConfig<Q = Query4> {
     /// The bulk leasequery listener.
     pub server: SocketAddr,
-    /// What to ask for (not by IP in the rfc6926 dialect: RFC 6926 has no such query).
-    pub key: QueryKey,
-    /// Framing and message types.
-    pub dialect: Dialect,
-    /// The draft's code points (draft dialect only; Lessor's defaults unless a server uses others).
-    pub draft_codes: DraftCodes,
-    /// giaddr of the queries; `None`: the connection's local address.
-    pub giaddr: Option<Ipv4Addr>,
+    /// What to ask, and how (the family's part).
+    pub query: Q,
     /// Queries in turn on the one connection.
     pub repeat: u32,
     /// Longest wait for the connection or for any octet of a reply.
     pub timeout: Duration,
-    /// xid of the first query; the next ones count up from it.
+    /// xid of the first query; the next ones count up from it (within the family's width).
     pub xid: u32,
 }
 
-impl BulkConfig {
-    /// The CLI defaults for everything but the server and the key.
-    pub fn new(server: SocketAddr, key: QueryKey) -> BulkConfig {
+impl<Q: BulkQuery> BulkConfig<Q> {
+    /// The CLI defaults for everything but the server and the query.
+    pub fn new(server: SocketAddr, query: Q) -> BulkConfig<Q> {
         BulkConfig {
             server,
-            key,
-            dialect: Dialect::Rfc6926,
-            draft_codes: DraftCodes::DEFAULT,
-            giaddr: None,
+            query,
             repeat: 1,
             timeout: Duration::from_secs(10),
             xid: 1,
@@ -57,17 +45,12 @@ impl BulkConfig {
 
     /// Rejects values the run cannot work with.
     pub fn validate(&self) -> Result<(), String> {
-        if !self.dialect.is_v4() {
-            return Err("the dialect must be draft or rfc6926".into());
-        }
+        self.query.validate()?;
         if self.repeat == 0 {
             return Err("--repeat must be at least 1".into());
         }
         if self.timeout.is_zero() {
             return Err("--timeout must be more than zero".into());
-        }
-        if matches!(self.key, QueryKey::Ip(_)) && self.dialect != Dialect::Draft {
-            return Err("RFC 6926 has no query by IP address (use --dialect draft)".into());
         }
         Ok(())
     }
@@ -122,24 +105,24 @@ impl From<io::Error> for BulkError {
 }
 
 /// Connects to `config.server` and runs the queries.
-pub fn run(config: &BulkConfig) -> Result<BulkReport, BulkError> {
+pub fn run<Q: BulkQuery>(config: &BulkConfig<Q>) -> Result<BulkReport, BulkError> {
     config.validate().map_err(BulkError::Config)?;
     let stream = TcpStream::connect_timeout(&config.server, config.timeout)?;
     run_on(config, stream)
 }
 
 /// Runs the queries on a connected stream.
-pub fn run_on(config: &BulkConfig, mut stream: TcpStream) -> Result<BulkReport, BulkError> {
+pub fn run_on<Q: BulkQuery>(
+    config: &BulkConfig<Q>,
+    mut stream: TcpStream,
+) -> Result<BulkReport, BulkError> {
     config.validate().map_err(BulkError::Config)?;
     stream.set_read_timeout(Some(config.timeout))?;
     stream.set_write_timeout(Some(config.timeout))?;
     stream.set_nodelay(true)?;
-    let giaddr = match (config.giaddr, stream.local_addr()?.ip()) {
-        (Some(g), _) => g,
-        (None, IpAddr::V4(a)) => a,
-        (None, IpAddr::V6(a)) => a.to_ipv4_mapped().unwrap_or(Ipv4Addr::UNSPECIFIED),
-    };
-    let mut decoder = decoder(config.dialect);
+    let local = stream.local_addr()?;
+    let dialect = config.query.dialect();
+    let mut decoder = decoder(dialect);
     let mut buf = vec![0u8; READ_BUF];
     // Octets read past the end of a query: buf[held.0..held.1].
     let mut held = (0usize, 0usize);
@@ -147,15 +130,15 @@ pub fn run_on(config: &BulkConfig, mut stream: TcpStream) -> Result<BulkReport, 
     let start = Instant::now();
     for i in 0..config.repeat {
         let n = i + 1;
-        let xid = config.xid.wrapping_add(i);
-        let query = encode_bulk_query(&config.key, xid, giaddr, config.dialect);
+        let xid = Q::transaction_id(config.xid.wrapping_add(i));
+        let query = config.query.encode(xid, local);
         let mut frame = Vec::with_capacity(query.len() + 4);
-        lessor_wire::framing::Encoder::new(config.dialect, lessor_wire::framing::MAX_MESSAGE_SIZE)
+        lessor_wire::framing::Encoder::new(dialect, lessor_wire::framing::MAX_MESSAGE_SIZE)
             .encode_to_vec(&query, &mut frame)
             .map_err(|e| BulkError::Config(format!("cannot frame the query: {e}")))?;
         let t0 = Instant::now();
         stream.write_all(&frame)?;
-        let mut counter = Counter::with_codes(config.dialect, config.draft_codes, xid);
+        let mut counter = Counter::with_rules(config.query.rules(xid));
         let stream_error = |error| BulkError::Stream { query: n, error };
         loop {
             if held.0 < held.1 {

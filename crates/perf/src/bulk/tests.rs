@@ -2,8 +2,11 @@ use super::run::{run, BulkConfig, BulkError};
 use super::*;
 use lessor_wire::framing::Encoder;
 
-use lessor_wire::v4::BOOTREQUEST;
+use lessor_wire::v4::{
+    DhcpOption, DraftCodes, MessageType, Packet, QueryKey, Repr, BOOTREPLY, BOOTREQUEST,
+};
 use std::io::{Read, Write};
+use std::net::Ipv4Addr;
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
@@ -39,7 +42,12 @@ fn framed(dialect: Dialect, messages: &[Vec<u8>]) -> Vec<u8> {
 }
 
 /// Feeds `bytes` in pieces of `step` octets; returns the octets taken.
-fn feed(c: &mut Counter, d: &mut Decoder, bytes: &[u8], step: usize) -> Result<usize, StreamError> {
+pub(super) fn feed<R: Rules>(
+    c: &mut Counter<R>,
+    d: &mut Decoder,
+    bytes: &[u8],
+    step: usize,
+) -> Result<usize, StreamError> {
     let mut taken = 0;
     for piece in bytes.chunks(step) {
         let mut at = 0;
@@ -209,9 +217,9 @@ fn bulk_query_types_per_dialect() {
 #[test]
 fn config_refuses_ip_in_rfc6926_and_zero_repeat() {
     let s: SocketAddr = "127.0.0.1:1".parse().unwrap();
-    let mut c = BulkConfig::new(s, QueryKey::Ip(Ipv4Addr::new(198, 18, 0, 1)));
+    let mut c = BulkConfig::new(s, Query4::new(QueryKey::Ip(Ipv4Addr::new(198, 18, 0, 1))));
     assert!(c.validate().is_err());
-    c.dialect = Dialect::Draft;
+    c.query.dialect = Dialect::Draft;
     assert!(c.validate().is_ok());
     c.repeat = 0;
     assert!(c.validate().is_err());
@@ -254,8 +262,8 @@ fn fake_server(dialect: Dialect, queries: u32, bindings: u32, wait: bool) -> Soc
 fn run_counts_repeated_queries_on_one_connection() {
     for dialect in [Dialect::Draft, Dialect::Rfc6926] {
         let addr = fake_server(dialect, 3, 1000, true);
-        let mut c = BulkConfig::new(addr, QueryKey::RelayId(b"r".to_vec()));
-        c.dialect = dialect;
+        let mut c = BulkConfig::new(addr, Query4::new(QueryKey::RelayId(b"r".to_vec())));
+        c.query.dialect = dialect;
         c.repeat = 3;
         c.timeout = Duration::from_secs(5);
         let report = run(&c).unwrap();
@@ -273,7 +281,7 @@ fn run_counts_repeated_queries_on_one_connection() {
 fn run_fails_when_the_server_closes_early() {
     // Answers only the first of two queries, then closes.
     let addr = fake_server(Dialect::Rfc6926, 1, 5, false);
-    let mut c = BulkConfig::new(addr, QueryKey::RelayId(b"r".to_vec()));
+    let mut c = BulkConfig::new(addr, Query4::new(QueryKey::RelayId(b"r".to_vec())));
     c.repeat = 2;
     c.timeout = Duration::from_secs(5);
     match run(&c) {
