@@ -181,6 +181,51 @@ impl Drop for Server {
     }
 }
 
+/// One family's part of the loopback: the relay agent's socket (the server answers it there)
+/// and the server's UDP and TCP ports on the same address.
+struct Loopback {
+    ip: IpAddr,
+    relay: UdpSocket,
+    relay_port: u16,
+    port: u16,
+    bulk_port: u16,
+}
+
+impl Loopback {
+    /// An error (the reason) when `ip` cannot be bound.
+    fn open(ip: IpAddr) -> Result<Loopback, String> {
+        let relay = UdpSocket::bind((ip, 0))
+            .map_err(|e| format!("cannot bind a UDP socket on {ip}: {e}"))?;
+        let relay_port = relay.local_addr().map_err(|e| format!("{ip}: {e}"))?.port();
+        Ok(Loopback {
+            ip,
+            relay,
+            relay_port,
+            port: free_port(ip, false)?,
+            bulk_port: free_port(ip, true)?,
+        })
+    }
+
+    /// The server's UDP address, as `--server` takes it.
+    fn server(&self) -> String {
+        SocketAddr::new(self.ip, self.port).to_string()
+    }
+
+    /// The server's bulk leasequery (TCP) address.
+    fn bulk_server(&self) -> String {
+        SocketAddr::new(self.ip, self.bulk_port).to_string()
+    }
+
+    /// "DHCPv4 and leasequery on udp ..., bulk leasequery on tcp ...".
+    fn describe(&self, family: &str) -> String {
+        format!(
+            "{family} and leasequery on udp {}, bulk leasequery on tcp {}",
+            self.server(),
+            self.bulk_server()
+        )
+    }
+}
+
 /// A port that was free on `ip` a moment ago (the server binds it itself).
 fn free_port(ip: IpAddr, tcp: bool) -> Result<u16, String> {
     let at = SocketAddr::new(ip, 0);

@@ -2,9 +2,9 @@
 //! remote-id, link-selection, relay-id) get leases through DORA (`lessor perf dora`); then
 //! leasequery by IP, MAC and client-id (RFC 4388) and a bulk leasequery by relay-id (RFC 6926).
 
-use std::net::{IpAddr, Ipv4Addr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr};
 
-use super::{command, free_port, words, Steps};
+use super::{command, words, Loopback, Steps};
 use crate::Command;
 
 /// The clients' subnet, named by the relay agent in link-selection (giaddr 127.0.0.1 is not on it).
@@ -18,48 +18,21 @@ const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// The relay agent's socket (the server sends its replies to giaddr:relay-port, here) and the
 /// server's ports.
-pub(super) struct Setup {
-    relay: UdpSocket,
-    relay_port: u16,
-    port: u16,
-    bulk_port: u16,
-}
+pub(super) struct Setup(Loopback);
 
 impl Setup {
+    /// An error (the reason) when the loopback address cannot be bound.
     pub(super) fn open() -> Result<Setup, String> {
-        let relay = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
-            .map_err(|e| format!("cannot bind a UDP socket on 127.0.0.1: {e}"))?;
-        let relay_port = relay
-            .local_addr()
-            .map_err(|e| format!("127.0.0.1: {e}"))?
-            .port();
-        Ok(Setup {
-            relay,
-            relay_port,
-            port: free_port(LOOPBACK, false)?,
-            bulk_port: free_port(LOOPBACK, true)?,
-        })
-    }
-
-    fn server(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn bulk_server(&self) -> String {
-        format!("127.0.0.1:{}", self.bulk_port)
+        Loopback::open(LOOPBACK).map(Setup)
     }
 
     pub(super) fn describe(&self) -> String {
-        format!(
-            "DHCPv4 and leasequery on udp {}, bulk leasequery on tcp {}",
-            self.server(),
-            self.bulk_server()
-        )
+        self.0.describe("DHCPv4")
     }
 
     /// Loopback only, relays from 127.0.0.0/8, leasequery and bulk leasequery for 127.0.0.0/8.
     pub(super) fn config_text(&self) -> String {
-        let (port, relay_port, bulk_port) = (self.port, self.relay_port, self.bulk_port);
+        let (port, relay_port, bulk_port) = (self.0.port, self.0.relay_port, self.0.bulk_port);
         format!(
             r#"
 [dhcp4]
@@ -88,7 +61,7 @@ port = {bulk_port}
 
     /// DORA for `n` clients, the three leasequeries, the bulk leasequery.
     pub(super) fn run(self, steps: &mut Steps, n: u32) -> Result<(), String> {
-        let (server, bulk_server) = (self.server(), self.bulk_server());
+        let (server, bulk_server) = (self.0.server(), self.0.bulk_server());
         steps.heading(&format!(
             "{n} clients get leases through a relay agent (giaddr 127.0.0.1) that adds option \
              82: circuit-id, remote-id (the MAC), link-selection (the clients' subnet) and \
@@ -100,16 +73,16 @@ port = {bulk_port}
         } = command(&words(&format!(
             "perf dora --server {server} --bind 127.0.0.1:{} --link-selection {LINK} \
              --client-id --clients {n}",
-            self.relay_port
+            self.0.relay_port
         )))?
         else {
             return Err("the perf dora command line did not parse as one".into());
         };
         let dora = crate::perf::dora_config(dora)?;
-        let report =
-            lessor_perf::dora::run_on(&dora, &self.relay).map_err(|e| format!("perf dora: {e}"))?;
+        let report = lessor_perf::dora::run_on(&dora, &self.0.relay)
+            .map_err(|e| format!("perf dora: {e}"))?;
         print!("{}", report.to_text());
-        drop(self.relay);
+        drop(self.0.relay);
         if report.completed != u64::from(n) {
             return Err(format!(
                 "only {} of {n} DORAs completed (see the report above)",

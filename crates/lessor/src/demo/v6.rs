@@ -5,11 +5,11 @@
 //! Everything on ::1: [`Setup::open`] fails on a machine without an IPv6 loopback, and the demo
 //! then says so and skips this part.
 
-use std::net::{IpAddr, Ipv6Addr, UdpSocket};
+use std::net::{IpAddr, Ipv6Addr};
 
 use lessor_perf::sarr::client::{Identity, Lease};
 
-use super::{command, free_port, words, Steps};
+use super::{command, words, Loopback, Steps};
 use crate::Command;
 
 /// The clients' link, named by the relay agent's link-address (it relays from ::1).
@@ -29,47 +29,22 @@ pub(super) const READY: &str = "DHCPv6 bulk leasequery: listening";
 const LOOPBACK: IpAddr = IpAddr::V6(Ipv6Addr::LOCALHOST);
 
 /// The relay agent's socket on ::1 and the server's ports there.
-pub(super) struct Setup {
-    relay: UdpSocket,
-    relay_port: u16,
-    port: u16,
-    bulk_port: u16,
-}
+pub(super) struct Setup(Loopback);
 
 impl Setup {
-    /// An error (the reason) when ::1 cannot be bound: no IPv6 loopback.
+    /// An error (the reason) when the loopback address cannot be bound.
     pub(super) fn open() -> Result<Setup, String> {
-        let relay = UdpSocket::bind((Ipv6Addr::LOCALHOST, 0))
-            .map_err(|e| format!("cannot bind a UDP socket on ::1: {e}"))?;
-        let relay_port = relay.local_addr().map_err(|e| format!("::1: {e}"))?.port();
-        Ok(Setup {
-            relay,
-            relay_port,
-            port: free_port(LOOPBACK, false)?,
-            bulk_port: free_port(LOOPBACK, true)?,
-        })
-    }
-
-    fn server(&self) -> String {
-        format!("[::1]:{}", self.port)
-    }
-
-    fn bulk_server(&self) -> String {
-        format!("[::1]:{}", self.bulk_port)
+        Loopback::open(LOOPBACK).map(Setup)
     }
 
     pub(super) fn describe(&self) -> String {
-        format!(
-            "DHCPv6 and leasequery on udp {}, bulk leasequery on tcp {}",
-            self.server(),
-            self.bulk_server()
-        )
+        self.0.describe("DHCPv6")
     }
 
     /// ::1 only, one link with an address pool and a prefix pool, leasequery and bulk
     /// leasequery for ::1. The server DUID is generated and kept in the store.
     pub(super) fn config_text(&self) -> String {
-        let (port, bulk_port) = (self.port, self.bulk_port);
+        let (port, bulk_port) = (self.0.port, self.0.bulk_port);
         format!(
             r#"
 [dhcp6]
@@ -93,7 +68,7 @@ port = {bulk_port}
 
     /// SARR for `n` clients, the three leasequeries, the bulk leasequery.
     pub(super) fn run(self, steps: &mut Steps, n: u32) -> Result<(), String> {
-        let (server, bulk_server) = (self.server(), self.bulk_server());
+        let (server, bulk_server) = (self.0.server(), self.0.bulk_server());
         steps.heading(&format!(
             "DHCPv6: {n} clients each get an address (IA_NA) and a /{DELEGATED_LENGTH} prefix \
              (IA_PD) through a relay agent (link-address {LINK_ADDRESS}) whose RELAY-FORW \
@@ -105,16 +80,16 @@ port = {bulk_port}
         } = command(&words(&format!(
             "perf sarr --server {server} --bind [::1]:{} --link-address {LINK_ADDRESS} --ia both \
              --clients {n} --remote-id {REMOTE_ID_ENTERPRISE} --relay-id {RELAY_ID}",
-            self.relay_port
+            self.0.relay_port
         )))?
         else {
             return Err("the perf sarr command line did not parse as one".into());
         };
         let sarr = crate::perf::sarr_config(sarr)?;
-        let report =
-            lessor_perf::sarr::run_on(&sarr, &self.relay).map_err(|e| format!("perf sarr: {e}"))?;
+        let report = lessor_perf::sarr::run_on(&sarr, &self.0.relay)
+            .map_err(|e| format!("perf sarr: {e}"))?;
         print!("{}", report.to_text());
-        drop(self.relay);
+        drop(self.0.relay);
         if report.completed != u64::from(n) {
             return Err(format!(
                 "only {} of {n} SARRs completed (see the report above)",
