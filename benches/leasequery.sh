@@ -68,34 +68,14 @@ fi
 LESSOR=$ROOT/target/release/lessor
 ECHO=$ROOT/target/release/examples/udp_echo
 
-SERVER_PID=
-stop_server() {
-  if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-  fi
-}
+. "$ROOT/benches/netns_pair.sh"
 cleanup() {
   stop_server
-  ip netns del $SRV 2>/dev/null || true
-  ip netns del $CLI 2>/dev/null || true
+  netns_pair_del $SRV $CLI
 }
 trap cleanup EXIT
 
-cleanup
-ip netns add $SRV
-ip netns add $CLI
-ip link add lqb-s0 type veth peer name lqb-c0
-ip link set lqb-s0 netns $SRV
-ip link set lqb-c0 netns $CLI
-ip -n $SRV addr add $SRV_IP/15 dev lqb-s0
-ip -n $CLI addr add $CLI_IP/15 dev lqb-c0
-for ns in $SRV $CLI; do ip -n $ns link set lo up; done
-ip -n $SRV link set lqb-s0 up
-ip -n $CLI link set lqb-c0 up
+netns_pair $SRV $CLI lqb $SRV_IP/15 $CLI_IP/15
 
 # Bindings are numbered from 198.18.1.0 and must stay inside 198.18.0.0/15 (the only block this
 # benchmark may use): at most 130,814 (198.18.1.0 - 198.19.255.253).

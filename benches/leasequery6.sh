@@ -81,38 +81,14 @@ fi
 LESSOR=$ROOT/target/release/lessor
 ECHO=$ROOT/target/release/examples/udp_echo
 
-SERVER_PID=
-stop_server() {
-  if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-  fi
-}
+. "$ROOT/benches/netns_pair.sh"
 cleanup() {
   stop_server
-  ip netns del $SRV 2>/dev/null || true
-  ip netns del $CLI 2>/dev/null || true
+  netns_pair_del $SRV $CLI
 }
 trap cleanup EXIT
 
-cleanup
-ip netns add $SRV
-ip netns add $CLI
-ip link add lq6-s0 type veth peer name lq6-c0
-ip link set lq6-s0 netns $SRV
-ip link set lq6-c0 netns $CLI
-ip -n $SRV -6 addr add $SRV_IP/64 dev lq6-s0 nodad
-ip -n $CLI -6 addr add $CLI_IP/64 dev lq6-c0 nodad
-for ns in $SRV $CLI; do ip -n $ns link set lo up; done
-ip -n $SRV link set lq6-s0 up
-ip -n $CLI link set lq6-c0 up
-for _ in $(seq 1 50); do  # the addresses are usable once the link is up (DAD is off)
-  ip netns exec $CLI ping -6 -c 1 -W 1 $SRV_IP >/dev/null 2>&1 && break
-  sleep 0.1
-done
+netns_pair $SRV $CLI lq6 $SRV_IP/64 $CLI_IP/64
 
 last_na() { # FIRST_NA + N/2 - 1: the last client's address
   python3 -c "import ipaddress,sys; print(ipaddress.IPv6Address(int(ipaddress.IPv6Address('$FIRST_NA')) + int(sys.argv[1]) // 2 - 1))" "$1"

@@ -72,21 +72,11 @@ PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  ip netns del $SRV 2>/dev/null || true
-  ip netns del $CLI 2>/dev/null || true
+  netns_pair_del $SRV $CLI
 }
+. "$ROOT/benches/netns_pair.sh"
 trap cleanup EXIT
-cleanup
-ip netns add $SRV
-ip netns add $CLI
-ip link add lqf-s0 type veth peer name lqf-c0
-ip link set lqf-s0 netns $SRV
-ip link set lqf-c0 netns $CLI
-ip -n $SRV addr add $SRV_IP/15 dev lqf-s0
-for a in $DORA_IP $FLOOD_IP $PROBE_IP; do ip -n $CLI addr add $a/15 dev lqf-c0; done
-for ns in $SRV $CLI; do ip -n $ns link set lo up; done
-ip -n $SRV link set lqf-s0 up
-ip -n $CLI link set lqf-c0 up
+netns_pair $SRV $CLI lqf $SRV_IP/15 $DORA_IP/15 $FLOOD_IP/15 $PROBE_IP/15
 
 LEASES=$OUT/$BINDINGS.leases
 [ -s "$LEASES" ] || python3 "$ROOT/benches/gen_isc_leases.py" "$BINDINGS" "$LEASES" "$BINDINGS"
