@@ -95,8 +95,12 @@ def client_record(text: str) -> ClientRecord:
     `ia-pd IAID { ... iaprefix P/L` (IAID as colon hex of the octets sent)."""
     m = re.search(r'default-duid "((?:[^"\\]|\\.)*)";', text)
     duid = octal_string(m.group(1)) if m else b""
-    iaids = {kind: int(iaid.replace(":", ""), 16)
-             for kind, iaid in re.findall(r"^\s*ia-(na|pd) ([0-9a-f:]+) \{", text, re.M)}
+    # dhclient writes an IAID as colon hex, or as a quoted string when all four octets are
+    # printable (then it depends on the interface's random MAC which form a run gets).
+    iaids = {kind: (int.from_bytes(octal_string(quoted), "big") if quoted
+                    else int(hexed.replace(":", ""), 16))
+             for kind, hexed, quoted in re.findall(
+                 r'^\s*ia-(na|pd) (?:([0-9a-f:]+)|"((?:[^"\\]|\\.)*)") \{', text, re.M)}
     leased = [("na" if k == "addr" else "pd", w)
               for k, w in re.findall(r"^\s*ia(addr|prefix) (\S+) \{", text, re.M)]
     return ClientRecord(duid, iaids, leased)
