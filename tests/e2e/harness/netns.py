@@ -145,10 +145,24 @@ class Namespace:
         delete_namespace(self.name)
 
 
+_macs = itertools.count(1)
+
+
+def next_mac() -> str:
+    """A locally administered unicast MAC, unique in this run: 02:PP:00:00:NN:NN (PP from the
+    pid). Not the kernel's random one: ISC dhclient -6 derives its IAIDs from the last four
+    octets, and when all four are printable it writes them to its lease file as a quoted string,
+    unescaped, so a random MAC holding a `"` there made `dhclient -r` misread its own lease and
+    send no RELEASE. Two zero octets keep the IAID unprintable, so always written in hex."""
+    n = next(_macs) & 0xFFFF
+    return f"02:{os.getpid() & 0xFF:02x}:00:00:{n >> 8:02x}:{n & 0xFF:02x}"
+
+
 def veth(a: Namespace, a_if: str, b: Namespace, b_if: str) -> None:
-    """Create a veth pair with one end in each namespace, both up."""
-    run(["ip", "link", "add", "name", a_if, "netns", a.name, "type", "veth",
-         "peer", "name", b_if, "netns", b.name])
+    """Create a veth pair with one end in each namespace, both up, each with a MAC from
+    next_mac()."""
+    run(["ip", "link", "add", "name", a_if, "address", next_mac(), "netns", a.name, "type", "veth",
+         "peer", "name", b_if, "address", next_mac(), "netns", b.name])
     a.ip("link", "set", a_if, "up")
     b.ip("link", "set", b_if, "up")
 
