@@ -196,6 +196,11 @@ pub struct DoraArgs {
     /// Write "ADDRESS MAC" for every ACK to FILE, one line each, as they arrive.
     #[arg(long, value_name = "FILE")]
     acked_out: Option<PathBuf>,
+    /// Clients on the link of --server (a server serving the link, or `lessor relay`'s
+    /// downstream interface) instead of behind a simulated relay: no giaddr, no option 82, the
+    /// BROADCAST flag set, so answers come by broadcast to port 68: bind 0.0.0.0:68 (as root).
+    #[arg(long, conflicts_with_all = ["giaddr", "link_selection", "relay_id"])]
+    on_link: bool,
     /// Print one JSON object instead of the text report.
     #[arg(long)]
     json: bool,
@@ -475,8 +480,10 @@ fn leasequery(args: LeasequeryArgs) -> ExitCode {
 
 /// The run `lessor perf dora ARGS` makes.
 pub(crate) fn dora_config(args: DoraArgs) -> Result<Config, String> {
-    let Some(giaddr) = giaddr_of(args.giaddr, args.bind) else {
-        return Err("give --giaddr (or --bind with a specific IPv4 address)".into());
+    let giaddr = match giaddr_of(args.giaddr, args.bind) {
+        _ if args.on_link => Ipv4Addr::UNSPECIFIED,
+        Some(g) => g,
+        None => return Err("give --giaddr (or --bind with a specific IPv4 address)".into()),
     };
     let seed = args.seed.unwrap_or_else(clock_seed);
     let mut config = Config::new(args.server, giaddr);
@@ -494,6 +501,7 @@ pub(crate) fn dora_config(args: DoraArgs) -> Result<Config, String> {
     config.client_id = args.client_id;
     config.seed = seed;
     config.acked_out = args.acked_out;
+    config.on_link = args.on_link;
     config.validate()?;
     Ok(config)
 }

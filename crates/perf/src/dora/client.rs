@@ -7,7 +7,9 @@
 //!
 //! Every message is built as a relay agent would forward it: `giaddr` set, `hops` = 1, and a
 //! Relay Agent Information option (82) appended last, carrying circuit-id `perf-<n>`, remote-id
-//! (the client's MAC) and relay-id (sub-option 12).
+//! (the client's MAC) and relay-id (sub-option 12). A client on the link instead
+//! ([`Identity::on_link`]) sends what a client does: no giaddr, no option 82, and the BROADCAST
+//! flag, so that the answers come by broadcast to port 68 whatever its simulated MAC.
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
@@ -15,6 +17,9 @@ use std::time::{Duration, Instant};
 use lessor_wire::v4::{DhcpOption, MessageType, RelayAgentInformation, Repr, BOOTREPLY};
 
 use lessor_wire::v4::code::relay::{AGENT_CIRCUIT_ID, AGENT_REMOTE_ID, LINK_SELECTION, RELAY_ID};
+
+/// The BROADCAST bit of `flags` (RFC 2131 §2).
+const BROADCAST: u16 = 0x8000;
 
 /// Options the simulated client asks for (55): mask, router, DNS, lease time, server id, T1, T2.
 const PARAMETER_REQUEST_LIST: [u8; 7] = [1, 3, 6, 51, 54, 58, 59];
@@ -34,6 +39,8 @@ pub struct Identity {
     pub relay_info: RelayAgentInformation<'static>,
     /// Client identifier (option 61) sent in every message, if any.
     pub client_id: Option<Vec<u8>>,
+    /// On the server's (or a relay's) link rather than behind a relay ([`Identity::on_link`]).
+    pub on_link: bool,
 }
 
 impl Identity {
@@ -73,6 +80,7 @@ impl Identity {
             giaddr,
             relay_info,
             client_id: None,
+            on_link: false,
         })
     }
 
@@ -82,6 +90,15 @@ impl Identity {
         let mut id = vec![1];
         id.extend_from_slice(&self.chaddr);
         self.client_id = Some(id);
+        self
+    }
+
+    /// The same client on the link of the server or relay it talks to: its messages carry no
+    /// giaddr and no option 82, and ask for broadcast answers (RFC 2131 §4.1: a client that
+    /// cannot take unicast before it has an address sets BROADCAST), so one socket on port 68
+    /// receives the answers of every simulated MAC.
+    pub fn on_link(mut self) -> Identity {
+        self.on_link = true;
         self
     }
 
@@ -247,14 +264,23 @@ impl Client {
         matches!(self.state, State::Done)
     }
 
-    /// A message relayed for this client: BOOTREQUEST with giaddr, hops 1, and the given options
-    /// followed by option 82 (a relay appends it last).
+    /// A message of this client: relayed (BOOTREQUEST with giaddr, hops 1, and the given options
+    /// followed by option 82, which a relay appends last), or as sent on the link.
     fn relayed(&self, kind: MessageType, mut options: Vec<DhcpOption>) -> Repr {
         let mut chaddr = [0u8; 16];
         chaddr[..6].copy_from_slice(&self.id.chaddr);
         options.insert(0, DhcpOption::MessageType(kind));
         if let Some(id) = &self.id.client_id {
             options.insert(1, DhcpOption::ClientIdentifier(id.clone()));
+        }
+        if self.id.on_link {
+            return Repr {
+                xid: self.id.xid,
+                flags: BROADCAST,
+                chaddr,
+                options,
+                ..Repr::default()
+            };
         }
         options.push(DhcpOption::RelayAgentInformation(
             self.id.relay_info.clone(),
@@ -413,6 +439,8 @@ impl Client {
                         vec![DhcpOption::ServerIdentifier(server)],
                     );
                     m.ciaddr = address;
+                    // A bound client takes unicast.
+                    m.flags = 0;
                     m.to_vec()
                 });
                 self.state = State::Done;
@@ -521,6 +549,46 @@ mod tests {
         assert_eq!(d.options.last().unwrap().code(), 82);
         // A second start does nothing.
         assert_eq!(c.start(t0), Step::Wait);
+    }
+
+    #[test]
+    fn a_client_on_the_link_sends_what_a_client_sends() {
+        let id = Identity::new(7, 42, GIADDR, &[0xaa, 0xbb], None)
+            .unwrap()
+            .on_link();
+        let mut c = Client::new(id, timing(), true);
+        let t0 = Instant::now();
+        let (d, _) = sent(c.start(t0));
+        assert_eq!(
+            (d.hops, d.giaddr, d.flags),
+            (0, Ipv4Addr::UNSPECIFIED, BROADCAST)
+        );
+        assert!(d.relay_agent_information().is_none());
+        let (r, _) = sent(c.handle(t0, &offer(&c)));
+        assert_eq!(r.message_type(), Some(MessageType::Request));
+        assert_eq!(
+            (r.hops, r.giaddr, r.flags),
+            (0, Ipv4Addr::UNSPECIFIED, BROADCAST)
+        );
+        assert!(r.relay_agent_information().is_none());
+        let mut ack = reply(
+            &c,
+            MessageType::Ack,
+            Ipv4Addr::new(192, 0, 2, 10),
+            Some(SERVER),
+        );
+        ack.options.retain(|o| o.code() != 82);
+        let Step::Done {
+            release: Some(release),
+            ..
+        } = c.handle(t0, &ack)
+        else {
+            panic!("no release after the ACK");
+        };
+        let release = Repr::from_bytes(&release).unwrap();
+        assert_eq!(release.message_type(), Some(MessageType::Release));
+        assert_eq!((release.flags, release.giaddr), (0, Ipv4Addr::UNSPECIFIED));
+        assert!(release.relay_agent_information().is_none());
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub struct Config {
     pub seed: u64,
     /// Where to write `ADDRESS MAC` for every ACK, as they arrive.
     pub acked_out: Option<PathBuf>,
+    /// Clients on the link of the server or relay (no giaddr, no option 82, broadcast answers
+    /// to port 68) instead of behind a simulated relay.
+    pub on_link: bool,
 }
 
 impl Config {
@@ -59,6 +62,7 @@ impl Config {
             client_id: false,
             seed: 0,
             acked_out: None,
+            on_link: false,
         }
     }
 
@@ -73,7 +77,7 @@ impl Config {
         if self.relay_id.len() > 255 {
             return Err("--relay-id is longer than 255 octets".into());
         }
-        if self.giaddr.is_unspecified() {
+        if self.giaddr.is_unspecified() && !self.on_link {
             return Err("--giaddr must be an address (replies are sent to it)".into());
         }
         Ok(())
@@ -98,6 +102,13 @@ mod tests {
         let mut bad = c.clone();
         bad.giaddr = Ipv4Addr::UNSPECIFIED;
         assert!(bad.validate().is_err());
+        let mut on_link = bad.clone();
+        on_link.on_link = true;
+        assert_eq!(
+            on_link.validate(),
+            Ok(()),
+            "clients on the link need no giaddr"
+        );
         let mut bad = c;
         bad.relay_id = vec![0; 256];
         assert!(bad.validate().is_err());

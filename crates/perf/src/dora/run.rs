@@ -25,6 +25,10 @@ use crate::udp_wait::{recv_until, size_receive_buffer, Received};
 pub fn run(config: &Config) -> io::Result<Report> {
     let socket = UdpSocket::bind(config.bind)?;
     size_receive_buffer(&socket, config.in_flight);
+    if config.on_link {
+        // To send to 255.255.255.255 as a client does, when --server says so.
+        socket.set_broadcast(true)?;
+    }
     run_on(config, &socket)
 }
 
@@ -143,6 +147,11 @@ impl Run<'_> {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
             let id = if self.config.client_id {
                 id.with_client_id()
+            } else {
+                id
+            };
+            let id = if self.config.on_link {
+                id.on_link()
             } else {
                 id
             };
