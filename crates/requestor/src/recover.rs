@@ -79,12 +79,7 @@ pub enum Offer {
 /// Whether `new` from server `new_server` beats `held` from `held_server` (docs/protocol.md
 /// decision 30): the same server's later word always does; otherwise the more recent CLTT (the
 /// smaller age), one with a CLTT over one without, and on a tie the server listed first.
-pub fn beats(
-    new: Option<u32>,
-    new_server: usize,
-    held: Option<u32>,
-    held_server: usize,
-) -> bool {
+pub fn beats(new: Option<u32>, new_server: usize, held: Option<u32>, held_server: usize) -> bool {
     if new_server == held_server {
         return true;
     }

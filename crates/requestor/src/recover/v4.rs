@@ -57,11 +57,7 @@ pub fn recover4(recovery: &Recovery4) -> (Report4, Merged<LeaseInfo>) {
             }
         })
         .collect();
-    run::<Stream4>(
-        &targets,
-        recovery.bulk.first_retry,
-        recovery.bulk.max_retry,
-    )
+    run::<Stream4>(&targets, recovery.bulk.first_retry, recovery.bulk.max_retry)
 }
 
 impl Binding for LeaseInfo {

@@ -39,10 +39,9 @@ impl Recovery6 {
     /// partner that never heard the client still knows its binding; docs/protocol.md
     /// decision 30).
     pub fn new(servers: Vec<Server6>, key: QueryKey6) -> Recovery6 {
-        let requestor = servers.first().map_or_else(
-            || Duid::Uuid([0; 16]),
-            |s| s.requestor.clone(),
-        );
+        let requestor = servers
+            .first()
+            .map_or_else(|| Duid::Uuid([0; 16]), |s| s.requestor.clone());
         let mut bulk = Config6::new(requestor);
         bulk.keep_without_clt_time = true;
         Recovery6 { servers, key, bulk }
@@ -104,9 +103,7 @@ impl Binding6 {
         now_unix: u64,
         out: &mut Vec<Binding6>,
     ) -> u64 {
-        let cltt_ago = client
-            .cltt_ago(now_unix)
-            .map(|a| age_at_start(a, elapsed));
+        let cltt_ago = client.cltt_ago(now_unix).map(|a| age_at_start(a, elapsed));
         let mut unusable = u64::from(client.addresses.is_empty() && client.prefixes.is_empty());
         let record = |bound, preferred: u32, valid: u32| Binding6 {
             bound,
@@ -161,11 +158,7 @@ pub fn recover6(recovery: &Recovery6) -> (Report6, Merged<Binding6>) {
             }
         })
         .collect();
-    run::<Stream6>(
-        &targets,
-        recovery.bulk.first_retry,
-        recovery.bulk.max_retry,
-    )
+    run::<Stream6>(&targets, recovery.bulk.first_retry, recovery.bulk.max_retry)
 }
 
 pub(crate) struct Target6 {
