@@ -345,12 +345,18 @@ const BATCH: usize = 256;
 /// Batches in flight per recovery.
 const CHANNEL: usize = 64;
 
+/// What [`run`] returns: the report and the merged table.
+type Recovered<S> = (
+    Report<<S as Stream>::End, <S as Stream>::Error>,
+    Merged<<S as Stream>::Binding>,
+);
+
 /// Runs `targets` at once, one thread each, merging as the bindings come.
 pub(crate) fn run<S: Stream>(
     targets: &[S::Target],
     first_retry: Duration,
     max_retry: Duration,
-) -> (Report<S::End, S::Error>, Merged<S::Binding>) {
+) -> Recovered<S> {
     let clock = Clock::now();
     let mut merged = Merged::new();
     let mut reports: Vec<Option<ServerReport<S::End, S::Error>>> =
