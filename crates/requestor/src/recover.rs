@@ -318,8 +318,8 @@ pub(crate) trait Stream: Sized {
     fn server(target: &Self::Target) -> SocketAddr;
     /// Connects (once, no retry) and sends the query.
     fn open(target: &Self::Target) -> Result<Self, Self::Error>;
-    /// Reads the next streamed binding into `out` (zero or more records); `Ok(false)` at the
-    /// end. Returns how many of the binding's parts were unusable.
+    /// Reads the next streamed binding into `out` (zero or more records) and returns how many
+    /// of its parts could not be held; `None` at the end of the stream.
     fn next(
         &mut self,
         clock: &Clock,
