@@ -17,12 +17,16 @@
 //!
 //! - [`bulk`]: bulk leasequery over TCP (the bulk draft and RFC 6926): the sans-IO [`bulk::Session`]
 //!   and a blocking driver, [`bulk::tcp`], that yields bindings one by one.
+//! - [`recover`]: a relay agent's recovery at start: one bulk query per server, all at once,
+//!   merged per bound address by client-last-transaction-time ([`recover::recover4`],
+//!   [`recover::recover6`]).
 
 #![forbid(unsafe_code)]
 
 pub mod bulk;
 pub mod family;
 pub mod query;
+pub mod recover;
 pub mod reply;
 pub mod requestor;
 mod rng;

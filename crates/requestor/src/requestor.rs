@@ -33,6 +33,15 @@
 //! says a binding for it appeared (or `unassigned_ttl`, when set); UNASSIGNED for an identifier
 //! for `unknown_ttl`. A query answered from the cache sends nothing.
 //!
+//! # One query per key (docs/protocol.md decision 30)
+//!
+//! A query for a key that a query still outstanding asks (a relay seeing more traffic from an
+//! address it is asking about) sends nothing: it joins that query and gets its answer, or its
+//! failure, as its own event, right after it (its deadline is that query's). A query that joins
+//! one waiting for its CLIENT_LINK follow-ups gets the whole answer. Once the answer is in, the
+//! cache serves the key (including UNASSIGNED and UNKNOWN, the negative cache); a failure is not
+//! cached, so the next query asks again, within the server's pacing.
+//!
 //! # DHCPv6 (RFC 5007)
 //!
 //! The engine is generic over the address family ([`crate::family`]). With [`Config::v6`]: each
@@ -312,6 +321,10 @@ pub struct Requestor<F: Family = V4> {
     cache: HashMap<F::Key, CacheEntry<F>>,
     authority: HashMap<F::Key, usize>,
     parents: HashMap<QueryId, Parent<F>>,
+    /// The query asking each key now: a query for a key already asked joins it.
+    asking: HashMap<F::Key, QueryId>,
+    /// The queries in `asking`: their key, and the queries that joined them.
+    joined: HashMap<QueryId, (F::Key, Vec<QueryId>)>,
     child_of: HashMap<QueryId, (QueryId, F::Key)>,
     rng: Rng,
     next_id: u64,
@@ -350,6 +363,8 @@ impl<F: Family> Requestor<F> {
             cache: HashMap::new(),
             authority: HashMap::new(),
             parents: HashMap::new(),
+            asking: HashMap::new(),
+            joined: HashMap::new(),
             child_of: HashMap::new(),
             next_id: 0,
             last_now: None,
@@ -382,6 +397,16 @@ impl<F: Family> Requestor<F> {
         if let Some(p) = parent {
             self.child_of.insert(id, (p, key.clone()));
         }
+        // Never two queries outstanding for one key: this one shares the answer of the one
+        // asking it (not a follow-up of that very query, which would wait for itself).
+        if let Some(&asking) = self.asking.get(&key) {
+            if Some(asking) != parent {
+                if let Some((_, joiners)) = self.joined.get_mut(&asking) {
+                    joiners.push(id);
+                    return id;
+                }
+            }
+        }
         if let Some(entry) = self.cache.get(&key) {
             if entry.expires.is_none_or(|e| now < e) {
                 let mut answer = entry.answer.clone();
@@ -395,7 +420,7 @@ impl<F: Family> Requestor<F> {
             Some(&s) => (vec![s], false),
             None => ((0..self.servers.len()).collect(), true),
         };
-        let mut pending = Pending {
+        let mut pending: Pending<F> = Pending {
             key,
             targets: Vec::new(),
             answers: Vec::new(),
@@ -404,6 +429,10 @@ impl<F: Family> Requestor<F> {
             merge_at: None,
             fanned_out,
         };
+        if !self.asking.contains_key(&pending.key) {
+            self.asking.insert(pending.key.clone(), id);
+            self.joined.insert(id, (pending.key.clone(), Vec::new()));
+        }
         for s in servers {
             self.add_target(id, &mut pending, s);
         }
@@ -435,6 +464,12 @@ impl<F: Family> Requestor<F> {
             .filter(|id| !self.child_of.contains_key(id))
             .count()
             + self.parents.len()
+            + self
+                .joined
+                .values()
+                .flat_map(|(_, joiners)| joiners)
+                .filter(|id| !self.child_of.contains_key(id))
+                .count()
     }
 
     /// Drops every cached answer.
@@ -732,8 +767,30 @@ impl<F: Family> Requestor<F> {
         self.events.pop_front()
     }
 
-    /// Reports an event, or hands a follow-up's answer to the query that asked for it.
+    /// Reports an event (to the queries that joined it too), or hands a follow-up's answer to
+    /// the query that asked for it.
     fn emit(&mut self, event: Event<F>) {
+        let id = match &event {
+            Event::Answered(id, _) | Event::Failed(id, _) => *id,
+        };
+        let mut copies = Vec::new();
+        if let Some((key, joiners)) = self.joined.remove(&id) {
+            self.asking.remove(&key);
+            copies = joiners
+                .into_iter()
+                .map(|j| match &event {
+                    Event::Answered(_, a) => Event::Answered(j, a.clone()),
+                    Event::Failed(_, f) => Event::Failed(j, f.clone()),
+                })
+                .collect();
+        }
+        self.route(event);
+        for copy in copies {
+            self.emit(copy);
+        }
+    }
+
+    fn route(&mut self, event: Event<F>) {
         let id = match &event {
             Event::Answered(id, _) | Event::Failed(id, _) => *id,
         };
@@ -751,8 +808,7 @@ impl<F: Family> Requestor<F> {
         p.left -= 1;
         if p.left == 0 {
             if let Some(p) = self.parents.remove(&parent) {
-                self.events
-                    .push_back(Event::Answered(parent, Box::new(p.answer)));
+                self.emit(Event::Answered(parent, Box::new(p.answer)));
             }
         }
     }

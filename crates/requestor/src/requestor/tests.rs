@@ -676,3 +676,103 @@ fn queries_carry_giaddr_and_the_parameter_request_list() {
     );
     assert_eq!(q.message_type(), Some(MessageType::LeaseQuery));
 }
+
+#[test]
+fn a_query_for_an_address_already_asked_joins_it_and_sends_nothing() {
+    let t0 = Instant::now();
+    let mut r = Requestor::new(config(1));
+    let first = r.submit(QueryKey::Ip(addr(1)), t0).unwrap();
+    let other = r.submit(QueryKey::Ip(addr(2)), t0).unwrap();
+    let (to, q) = drain(&mut r, t0).remove(0);
+    // Joined while the server is unknown (one outstanding, §6.6) and later while it retransmits.
+    let second = r.submit(QueryKey::Ip(addr(1)), t0 + secs(1.0)).unwrap();
+    let third = r.submit(QueryKey::Ip(addr(1)), t0 + secs(9.0)).unwrap();
+    assert_eq!(r.outstanding(), 4);
+    let sent = run_until(&mut r, t0 + secs(1.0), t0 + secs(25.0));
+    let asked: Vec<Ipv4Addr> = sent
+        .iter()
+        .map(|(_, _, b)| Repr::from_bytes(b).unwrap().ciaddr)
+        .collect();
+    // The server is unknown: one query outstanding, retransmitted 10 s apart (addr 2 waits for
+    // an answer); the joined queries add nothing.
+    assert_eq!(asked, [addr(1), addr(1)], "{:?}", intervals(&sent));
+    assert!(
+        sent.iter().all(|(_, _, b)| xid(b) == xid(&q)),
+        "the first query's"
+    );
+    let now = t0 + secs(25.0);
+    let b = reply(&q, MessageType::LeaseActive, Some(600), Some(3));
+    assert_eq!(r.handle_reply(to, &b, now), Ok(first));
+    let got = events(&mut r);
+    let ids: Vec<QueryId> = got
+        .iter()
+        .map(|e| match e {
+            Event::Answered(id, a) => {
+                assert_eq!(a.lease.address, Some(addr(1)));
+                assert!(!a.from_cache);
+                *id
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(ids, [first, second, third]);
+    assert_eq!(r.outstanding(), 1, "addr 2 is still asked");
+    // Answered: the next query for it is the cache's.
+    let fourth = r.submit(QueryKey::Ip(addr(1)), now).unwrap();
+    assert!(
+        matches!(&events(&mut r)[..], [Event::Answered(id, a)] if *id == fourth && a.from_cache)
+    );
+    assert_ne!(other, fourth);
+}
+
+#[test]
+fn joined_queries_fail_with_the_one_they_joined_and_the_next_asks_again() {
+    let t0 = Instant::now();
+    let mut c = config(1);
+    c.query_timeout = secs(30.0);
+    let mut r = Requestor::new(c);
+    let first = r.submit(QueryKey::Ip(addr(1)), t0).unwrap();
+    let sent = run_until(&mut r, t0, t0 + secs(20.0));
+    assert_eq!(sent.len(), 3, "0, 10, 20 s");
+    let joined = r.submit(QueryKey::Ip(addr(1)), t0 + secs(20.0)).unwrap();
+    assert!(drain(&mut r, t0 + secs(20.0)).is_empty());
+    run_until(&mut r, t0 + secs(20.0), t0 + secs(30.0));
+    assert_eq!(
+        events(&mut r),
+        vec![
+            Event::Failed(first, Failure::NoReply),
+            Event::Failed(joined, Failure::NoReply)
+        ],
+        "a joined query ends at the deadline of the one it joined"
+    );
+    assert_eq!(r.outstanding(), 0);
+    // Failures are not cached: a new query asks again (the 10 s pacing still holds).
+    r.submit(QueryKey::Ip(addr(1)), t0 + secs(31.0)).unwrap();
+    assert_eq!(drain(&mut r, t0 + secs(31.0)).len(), 1);
+}
+
+#[test]
+fn a_query_joined_to_an_unassigned_answer_is_then_served_by_the_negative_cache() {
+    let t0 = Instant::now();
+    let mut r = Requestor::new(config(2));
+    let first = r.submit(QueryKey::Ip(addr(1)), t0).unwrap();
+    let queries = drain(&mut r, t0);
+    assert_eq!(queries.len(), 2, "every server, once");
+    let joined = r.submit(QueryKey::Ip(addr(1)), t0).unwrap();
+    assert!(drain(&mut r, t0).is_empty());
+    for (to, q) in &queries {
+        let b = reply(q, MessageType::LeaseUnassigned, None, None);
+        r.handle_reply(*to, &b, t0).unwrap();
+    }
+    let ids: Vec<QueryId> = events(&mut r)
+        .into_iter()
+        .map(|e| match e {
+            Event::Answered(id, a) if a.lease.state == LeaseState::Unassigned => id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(ids, [first, joined]);
+    r.submit(QueryKey::Ip(addr(1)), t0 + secs(3600.0)).unwrap();
+    assert!(drain(&mut r, t0 + secs(3600.0)).is_empty());
+    assert_eq!(answer_of(&mut r).lease.state, LeaseState::Unassigned);
+}

@@ -525,3 +525,74 @@ fn a_multicast_query_collects_every_server_for_merge_wait() {
     assert_eq!(got.others[0].0, server(0));
     assert_eq!(got.lease.clients[0].addresses[0].valid_lifetime, 200);
 }
+
+#[test]
+fn a_query_for_an_address_already_asked_joins_it() {
+    let mut r = Requestor::new(config(1));
+    let t0 = Instant::now();
+    let first = r.submit(by_address(1), t0).unwrap();
+    let (xid, _) = sent(&r.poll_transmit(t0).unwrap().1);
+    let t1 = t0 + Duration::from_millis(500);
+    let second = r.submit(by_address(1), t1).unwrap();
+    assert!(r.poll_transmit(t1).is_none(), "nothing new to send");
+    // Retransmissions are the first query's alone: the same transaction-id every time.
+    let t2 = t0 + Duration::from_secs(5);
+    let mut xids = Vec::new();
+    let mut now = t1;
+    while now < t2 {
+        now = r.poll_timeout().unwrap().min(t2);
+        while let Some((_, bytes)) = r.poll_transmit(now) {
+            xids.push(sent(&bytes).0);
+        }
+    }
+    assert!(
+        !xids.is_empty() && xids.iter().all(|&x| x == xid),
+        "{xids:?}"
+    );
+    let bytes = reply(xid, 0, vec![client_data(1, &[(1, 600)], Some(4))]);
+    assert_eq!(r.handle_reply(server(0), &bytes, t2), Ok(first));
+    let got: Vec<QueryId> = std::iter::from_fn(|| r.poll_event())
+        .map(|e| match e {
+            Event::Answered(id, ans) => {
+                assert_eq!(ans.lease.clients[0].addresses[0].address, a(1));
+                id
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(got, [first, second]);
+    assert_eq!(r.outstanding(), 0);
+}
+
+#[test]
+fn a_query_joined_while_client_link_follow_ups_run_gets_the_whole_answer() {
+    let mut r = Requestor::new(config(1));
+    let t0 = Instant::now();
+    let key = QueryKey6::ClientId {
+        duid: client_duid(3),
+        link: Ipv6Addr::UNSPECIFIED,
+    };
+    let first = r.submit(key.clone(), t0).unwrap();
+    let (xid, _) = sent(&r.poll_transmit(t0).unwrap().1);
+    let links = reply(xid, 0, vec![DhcpOption::LqClientLink(vec![link(1)])]);
+    r.handle_reply(server(0), &links, t0).unwrap();
+    let (xid, _) = sent(&r.poll_transmit(t0).unwrap().1);
+    // The first query has its links; its follow-up is out. A second query joins it.
+    let second = r.submit(key, t0).unwrap();
+    assert!(r.poll_transmit(t0).is_none());
+    assert_eq!(r.outstanding(), 2);
+    let bytes = reply(xid, 0, vec![client_data(3, &[(1, 600)], Some(9))]);
+    r.handle_reply(server(0), &bytes, t0).unwrap();
+    for want in [first, second] {
+        match r.poll_event() {
+            Some(Event::Answered(id, a)) => {
+                assert_eq!(id, want);
+                assert_eq!(a.lease.clients.len(), 1, "with the follow-up's data");
+                assert_eq!(a.lease.clients[0].link, Some(link(1)));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(r.poll_event().is_none());
+    assert_eq!(r.outstanding(), 0);
+}

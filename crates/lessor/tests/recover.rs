@@ -1,0 +1,327 @@
+//! Recovery at start ([`lessor_requestor::recover`]) against two real `lessor serve` on loopback
+//! that hold overlapping bindings of one relay-id with different client-last-transaction-times
+//! (imported from ISC dhcpd.leases files, as a failover pair would hold them): the merged table
+//! takes each address from the server that heard its client last; with one server down, that
+//! server is reported and the other's bindings are still returned. Only 127.0.0.1 sockets;
+//! addresses in 198.51.100.0/24 are payload only.
+
+mod common;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{free_tcp_port, free_udp_ports, lessor, write_config, Server};
+use lessor_requestor::bulk::tcp::Error;
+use lessor_requestor::bulk::End;
+use lessor_requestor::recover::{recover4, Recovery4};
+use lessor_requestor::QueryKey;
+use lessor_wire::framing::Dialect;
+
+/// The relay-id of the relay that recovers (sub-option 12 as ISC writes it).
+const RELAY_ID: [u8; 4] = [0, 1, 2, 3];
+
+/// `(last octet, MAC's last octet, cltt)`; `cltt` as ISC writes it, weekday first.
+type Lease = (u8, u8, &'static str);
+
+const OLD: &str = "3 2025/01/01 00:00:00";
+const NEW: &str = "0 2025/06/01 00:00:00";
+
+fn leases_file(leases: &[Lease], other_relay: &[u8]) -> String {
+    let mut f = String::from("authoring-byte-order little-endian;\n\n");
+    let mut block = |last: u8, mac: u8, cltt: &str, relay: &str| {
+        f.push_str(&format!(
+            "lease 198.51.100.{last} {{\n  starts {cltt};\n  ends 4 2100/11/25 22:54:04;\n  \
+             cltt {cltt};\n  binding state active;\n  hardware ethernet 02:00:00:00:00:{mac:02x};\n  \
+             option agent.relay-id {relay};\n}}\n"
+        ))
+    };
+    for &(last, mac, cltt) in leases {
+        block(last, mac, cltt, "0:1:2:3");
+    }
+    for &last in other_relay {
+        block(last, 0xee, NEW, "9:9");
+    }
+    f
+}
+
+/// A `lessor serve` in `dir` with a bulk listener, its store imported from `leases`.
+fn start(dir: &Path, leases: &str) -> (Server, SocketAddr) {
+    let ports = free_udp_ports();
+    let bulk_port = free_tcp_port();
+    let extra = format!(
+        "\n[leasequery4]\nrequesters = [\"127.0.0.1/32\"]\n\n[leasequery4.bulk]\nlisten = [\"127.0.0.1\"]\nport = {bulk_port}\n"
+    );
+    let pool = ("198.51.100.0/24", "198.51.100.100-198.51.100.199");
+    let config = write_config(dir, ports, pool, &extra);
+    let file = dir.join("dhcpd.leases");
+    std::fs::write(&file, leases).unwrap();
+    let out = lessor()
+        .args(["leases", "import", "--isc"])
+        .arg(&file)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = Server::start(dir, &config, "bulk leasequery: listening");
+    (server, SocketAddr::from(([127, 0, 0, 1], bulk_port)))
+}
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("lessor-recover-{name}-{}", std::process::id()));
+    std::fs::remove_dir_all(&d).ok();
+    d
+}
+
+fn recovery(servers: Vec<(SocketAddr, Dialect)>) -> Recovery4 {
+    let mut r = Recovery4::new(servers, QueryKey::RelayId(RELAY_ID.to_vec()));
+    r.bulk.conn_timeout = Duration::from_secs(5);
+    r.bulk.data_timeout = Duration::from_secs(5);
+    r.bulk.first_retry = Duration::from_millis(20);
+    r.bulk.max_retry = Duration::from_millis(80);
+    r
+}
+
+fn ip(last: u8) -> Ipv4Addr {
+    Ipv4Addr::new(198, 51, 100, last)
+}
+
+#[test]
+fn two_servers_with_overlapping_bindings_merge_by_cltt() {
+    // .100 and .101 on both, each heard last by another server; .102 and .103 on one only;
+    // .110 belongs to another relay.
+    let a = leases_file(
+        &[(100, 0xa0, NEW), (101, 0xa1, OLD), (103, 0xa3, OLD)],
+        &[110],
+    );
+    let b = leases_file(&[(100, 0xb0, OLD), (101, 0xb1, NEW), (102, 0xb2, OLD)], &[]);
+    let (_sa, a_addr) = start(&dir("a"), &a);
+    let (_sb, b_addr) = start(&dir("b"), &b);
+    for dialects in [
+        [Dialect::Rfc6926, Dialect::Rfc6926],
+        [Dialect::Draft, Dialect::Rfc6926],
+    ] {
+        let (report, merged) = recover4(&recovery(vec![
+            (a_addr, dialects[0]),
+            (b_addr, dialects[1]),
+        ]));
+        assert!(report.complete(), "{report:?}");
+        let got: Vec<(usize, Ipv4Addr, u8)> = merged
+            .into_sorted()
+            .into_iter()
+            .map(|(s, l)| (s, l.address.unwrap(), l.chaddr[5]))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (0, ip(100), 0xa0),
+                (1, ip(101), 0xb1),
+                (1, ip(102), 0xb2),
+                (0, ip(103), 0xa3)
+            ],
+            "{dialects:?}"
+        );
+        assert_eq!((report.merged, report.conflicts), (4, 2));
+        for (s, server) in report.servers.iter().zip([a_addr, b_addr]) {
+            assert_eq!(s.server, server);
+            assert_eq!((s.streamed, s.kept, s.retries), (3, 2, 0), "{s:?}");
+            assert_eq!(s.end, Some(End::Done { bindings: 3 }), "{s:?}");
+            assert!(s.error.is_none());
+        }
+    }
+}
+
+#[test]
+fn a_server_down_is_reported_and_the_others_bindings_returned() {
+    let a = leases_file(&[(100, 0xa0, NEW), (101, 0xa1, OLD)], &[]);
+    let (_sa, a_addr) = start(&dir("up"), &a);
+    let gone = SocketAddr::from(([127, 0, 0, 1], free_tcp_port()));
+    let (report, merged) = recover4(&recovery(vec![
+        (gone, Dialect::Rfc6926),
+        (a_addr, Dialect::Rfc6926),
+    ]));
+    assert!(!report.complete());
+    let down = &report.servers[0];
+    assert_eq!(down.server, gone);
+    // Waits of 20, 40 and 80 ms, then the backoff is spent.
+    assert_eq!(
+        (down.retries, down.streamed, down.end.is_none()),
+        (2 + 1, 0, true)
+    );
+    assert!(matches!(down.error, Some(Error::Connect(_))), "{down:?}");
+    assert_eq!(report.servers[1].end, Some(End::Done { bindings: 2 }));
+    let got: Vec<Ipv4Addr> = merged
+        .into_sorted()
+        .into_iter()
+        .map(|(s, l)| {
+            assert_eq!(s, 1);
+            l.address.unwrap()
+        })
+        .collect();
+    assert_eq!(got, [ip(100), ip(101)]);
+}
+
+// DHCPv6: the same with two servers on [::1], their stores imported from Kea memfiles whose
+// leases carry the relay's relay-id in their relay data (Kea's `store-extended-info`).
+
+/// The relay's DUID (DUID-LL), as a Kea user context writes it in `relay-id`.
+const RELAY_DUID: [u8; 6] = [0, 3, 0, 1, 2, 3];
+
+/// Seconds since 1970 of [`OLD`] and [`NEW`].
+const OLD_UNIX: u64 = 1_735_689_600;
+const NEW_UNIX: u64 = 1_748_736_000;
+/// Every lease's expiry (2099): its valid lifetime is what makes its CLTT (Kea: expire - valid).
+const EXPIRE: u64 = 4_100_000_000;
+
+/// `(address or prefix, prefix length (128: an address), client's last octet, cltt)`.
+type Lease6 = (&'static str, u8, u8, u64);
+
+fn kea6_file(leases: &[Lease6]) -> String {
+    let mut f = String::from(
+        "address,duid,valid_lifetime,expire,subnet_id,pref_lifetime,lease_type,iaid,prefix_len,\
+         fqdn_fwd,fqdn_rev,hostname,hwaddr,state,user_context,hwtype,hwaddr_source\n",
+    );
+    let relay_id: String = RELAY_DUID.iter().map(|b| format!("{b:02x}")).collect();
+    for &(address, len, client, cltt) in leases {
+        let (kind, iaid) = if len == 128 { (0, 1) } else { (2, 2) };
+        let context = format!(
+            "{{ \"ISC\": {{ \"relay-info\": [ {{ \"hop\": 0&#x2c \"link\": \"2001:db8:1::1\"&#x2c \
+             \"options\": \"0x00350006{relay_id}\"&#x2c \"peer\": \"fe80::2\"&#x2c \"relay-id\": \
+             \"{relay_id}\" }} ] }} }}"
+        );
+        f.push_str(&format!(
+            "{address},00:03:00:01:02:00:00:00:00:{client:02x},{valid},{EXPIRE},1,1800,{kind},{iaid},\
+             {len},0,0,,,0,{context},0,0\n",
+            valid = EXPIRE - cltt
+        ));
+    }
+    f
+}
+
+/// A `lessor serve` on [::1] in `dir` with a DHCPv6 bulk listener, its store imported from `csv`.
+fn start6(dir: &Path, csv: &str) -> (Server, SocketAddr) {
+    std::fs::create_dir_all(dir).unwrap();
+    let port = std::net::UdpSocket::bind("[::1]:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bulk_port = std::net::TcpListener::bind("[::1]:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.join("lessor.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[server]
+store = "{store}"
+
+[dhcp6]
+server-duid = "00:02:00:00:ab:11:01:02:03:04"
+listen = ["::1"]
+port = {port}
+
+[[dhcp6.link]]
+prefix = "2001:db8:1::/64"
+pools = ["2001:db8:1::1000-2001:db8:1::1fff"]
+prefix-pools = [{{ prefix = "2001:db8:100::/40", delegated-length = 56 }}]
+
+[leasequery6]
+requesters = ["::1/128"]
+
+[leasequery6.bulk]
+listen = ["::1"]
+port = {bulk_port}
+"#,
+            store = dir.join("lessor.db").display()
+        ),
+    )
+    .unwrap();
+    let file = dir.join("kea-leases6.csv");
+    std::fs::write(&file, csv).unwrap();
+    let out = lessor()
+        .args(["leases", "import", "--kea6"])
+        .arg(&file)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = Server::start(dir, &config, "bulk leasequery: listening on tcp [::1]");
+    (
+        server,
+        SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, bulk_port)),
+    )
+}
+
+#[test]
+fn v6_two_servers_with_overlapping_addresses_and_prefixes_merge_by_clt_time() {
+    use lessor_requestor::bulk::End6;
+    use lessor_requestor::recover::{recover6, Bound6, Recovery6, Server6};
+    use lessor_requestor::QueryKey6;
+    use lessor_wire::v6::Duid;
+
+    let a = kea6_file(&[
+        ("2001:db8:1::1000", 128, 0xa0, NEW_UNIX),
+        ("2001:db8:100:100::", 56, 0xa1, OLD_UNIX),
+        ("2001:db8:1::1003", 128, 0xa3, OLD_UNIX),
+    ]);
+    let b = kea6_file(&[
+        ("2001:db8:1::1000", 128, 0xb0, OLD_UNIX),
+        ("2001:db8:100:100::", 56, 0xb1, NEW_UNIX),
+        ("2001:db8:100:200::", 56, 0xb2, OLD_UNIX),
+    ]);
+    let (_sa, a_addr) = start6(&dir("v6a"), &a);
+    let (_sb, b_addr) = start6(&dir("v6b"), &b);
+    let me = Duid::Uuid([7; 16]);
+    let servers = [a_addr, b_addr]
+        .map(|addr| Server6 {
+            addr,
+            requestor: me.clone(),
+        })
+        .to_vec();
+    let key = QueryKey6::RelayId {
+        duid: Duid::parse(&RELAY_DUID).unwrap(),
+        link: std::net::Ipv6Addr::UNSPECIFIED,
+    };
+    let mut r = Recovery6::new(servers, key);
+    r.bulk.first_retry = Duration::from_millis(20);
+    r.bulk.max_retry = Duration::from_millis(80);
+    let (report, merged) = recover6(&r);
+    assert!(report.complete(), "{report:?}");
+    for s in &report.servers {
+        assert_eq!(s.end, Some(End6::Done { bindings: 3 }), "{s:?}");
+        assert_eq!((s.streamed, s.kept, s.unusable), (3, 2, 0), "{s:?}");
+    }
+    let got: Vec<(usize, Bound6, u8)> = merged
+        .into_sorted()
+        .into_iter()
+        .map(|(s, b)| {
+            let duid = b.client_id.unwrap().to_vec();
+            assert!(b.cltt_ago.is_some());
+            (s, b.bound, duid[duid.len() - 1])
+        })
+        .collect();
+    let addr = |s: &str| s.parse().unwrap();
+    assert_eq!(
+        got,
+        [
+            (0, Bound6::Address(addr("2001:db8:1::1000")), 0xa0),
+            (0, Bound6::Address(addr("2001:db8:1::1003")), 0xa3),
+            (1, Bound6::Prefix(addr("2001:db8:100:100::"), 56), 0xb1),
+            (1, Bound6::Prefix(addr("2001:db8:100:200::"), 56), 0xb2),
+        ]
+    );
+}
