@@ -102,8 +102,9 @@ impl Server6 {
 /// Which relay options go into every RELAY-FORW (each also needs its value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Insert6 {
-    /// Interface-ID (18). Needed to find the interface of a reply unless every interface has a
-    /// link-address; [`Settings6::check`] holds to that.
+    /// Interface-ID (18) in every RELAY-FORW. When false, it is still added where the
+    /// link-address put in the RELAY-FORW is `::` (an interface without one, a relay below with a
+    /// global address): the reply could not find its interface otherwise.
     pub interface_id: bool,
     /// Remote-Id (37), for interfaces that have one.
     pub remote_id: bool,
@@ -158,10 +159,6 @@ pub enum SettingsError6 {
     BadLinkAddress {
         interface: Arc<str>,
     },
-    /// Neither a link-address nor an Interface-ID would let a reply find this interface.
-    Unreachable {
-        interface: Arc<str>,
-    },
     /// A server address that is unspecified, or multicast or link-local without an interface,
     /// or port 0.
     BadServer {
@@ -199,10 +196,6 @@ impl fmt::Display for SettingsError6 {
             SettingsError6::BadLinkAddress { interface } => write!(
                 f,
                 "interface {interface}: the link-address must be a global unicast address or ::"
-            ),
-            SettingsError6::Unreachable { interface } => write!(
-                f,
-                "interface {interface}: link-address :: and no interface-id inserted: replies could not find it"
             ),
             SettingsError6::BadServer { address } => write!(
                 f,
@@ -258,12 +251,9 @@ impl Settings6 {
                 });
             }
             if d.link_address.is_unspecified() {
-                if !self.insert.interface_id {
-                    return Err(SettingsError6::Unreachable {
-                        interface: interface(),
-                    });
-                }
-            } else if !is_global_unicast(&d.link_address) {
+                continue;
+            }
+            if !is_global_unicast(&d.link_address) {
                 return Err(SettingsError6::BadLinkAddress {
                     interface: interface(),
                 });
