@@ -224,10 +224,41 @@ leasequery6_seeds = {
     "not_allowed_unknown_type": bytes([3 | 4]) + lq6(9, bytes(16)),
 }
 
+# relay6: control bits 0-1: 0 a client on eth1, 1 a relay below on eth2, 2 the server, 3 a
+# stranger upstream; bit 5 wraps the payload in the server's RELAY-REPL to eth1 (bit 6: eth2).
+def leased_ia_pd(prefix, length, valid):
+    return v6_opt(25, struct.pack("!III", 2, 0, 0)
+                  + v6_opt(26, struct.pack("!IIB", valid, valid, length) + prefix))
+
+
+def ia_na_valid(addr, valid):
+    return v6_opt(3, struct.pack("!III", 1, 0, 0) + v6_opt(5, addr + struct.pack("!II", valid, valid)))
+
+
+PREFIX6 = bytes.fromhex("20010db8010000000000000000000000")
+relay6_seeds = {
+    # SOLICIT, REQUEST up; ADVERTISE, REPLY (IA_NA and IA_PD) down; RELEASE up and its REPLY.
+    "sarr_release": b"".join([
+        record(0, c6(1, IA_NA, IA_PD, ORO)),
+        record(2 | 0x20, v6(2, v6_opt(1, CLIENT_DUID) + SID)),
+        record(0, c6(3, SID, IA_NA, IA_PD)),
+        record(2 | 0x20, v6(7, v6_opt(1, CLIENT_DUID) + SID + ia_na_valid(POOL6, 3600)
+                           + leased_ia_pd(PREFIX6, 56, 7200))),
+        record(0, v6(8, v6_opt(1, CLIENT_DUID) + SID + ia_na_valid(POOL6, 0))),
+        record(2 | 0x20, v6(7, v6_opt(1, CLIENT_DUID) + SID + v6_opt(13, b"\0\0"))),
+    ]),
+    # A relay below on eth2, its RELAY-FORW and the server's two-level answer.
+    "nested": b"".join([
+        record(1, relay_forw(c6(5, SID, leased_ia_na(POOL6)))),
+        record(2 | 0x20 | 0x40, bytes([13, 0]) + bytes(16) + bytes.fromhex("20010db8000900000000000000000001")
+               + v6_opt(18, b"ge-0/0/1") + v6_opt(9, v6(7, v6_opt(1, CLIENT_DUID) + ia_na_valid(POOL6, 60)))),
+    ]),
+}
+
 for target, seeds in {"v4_parse": v4_seeds, "v6_parse": v6_seeds, "framing": framing_seeds,
                       "udp4": udp4_seeds, "leasequery4": leasequery4_seeds, "bulk4": bulk4_seeds,
                       "v4_index": v4_seeds, "udp6": udp6_seeds,
-                      "leasequery6": leasequery6_seeds}.items():
+                      "leasequery6": leasequery6_seeds, "relay6": relay6_seeds}.items():
     d = os.path.join(ROOT, target)
     os.makedirs(d, exist_ok=True)
     for name, data in seeds.items():

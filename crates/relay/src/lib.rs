@@ -9,7 +9,9 @@
 //! the access network.
 //!
 //! - [`location`]: the location table, both families, merging by client-last-transaction-time.
+//! - [`v6`]: the DHCPv6 relay engine (sans-IO): RELAY-FORW / RELAY-REPL, relay options, gleaning.
 
 #![forbid(unsafe_code)]
 
 pub mod location;
+pub mod v6;
