@@ -8,8 +8,12 @@
 //! servers (bulk leasequery by its relay-id, then UDP leasequery on demand) instead of flooding
 //! the access network.
 //!
+//! - [`config`]: the relay's own TOML file, checked with located errors.
+//! - [`relay_id`]: the relay's DUID, generated once and kept, or configured.
 //! - [`location`]: the location table, both families, merging by client-last-transaction-time.
 
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod location;
+pub mod relay_id;
