@@ -11,9 +11,11 @@
 //! - [`config`]: the relay's own TOML file, checked with located errors.
 //! - [`relay_id`]: the relay's DUID, generated once and kept, or configured.
 //! - [`location`]: the location table, both families, merging by client-last-transaction-time.
+//! - [`v4`]: the DHCPv4 relay engine (sans I/O).
 
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod location;
 pub mod relay_id;
+pub mod v4;

@@ -209,7 +209,9 @@ impl LocationTable {
             .filter(|k| {
                 self.entries.get(k).is_some_and(|l| {
                     l.interface.as_deref() == Some(interface)
-                        && l.hardware.as_ref().is_some_and(|h| h.htype == hardware.htype)
+                        && l.hardware
+                            .as_ref()
+                            .is_some_and(|h| h.htype == hardware.htype)
                 })
             })
             .collect();
