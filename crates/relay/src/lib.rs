@@ -12,10 +12,12 @@
 //! - [`relay_id`]: the relay's DUID, generated once and kept, or configured.
 //! - [`location`]: the location table, both families, merging by client-last-transaction-time.
 //! - [`v4`]: the DHCPv4 relay engine (sans I/O).
+//! - [`shell`]: sockets, threads, timer, control socket: `lessor relay`.
 
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod location;
 pub mod relay_id;
+pub mod shell;
 pub mod v4;
