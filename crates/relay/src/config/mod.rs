@@ -274,7 +274,7 @@ fn dhcp4(d: &schema::Dhcp4, at: &KeyPath, id_len: usize, out: &mut Vec<Finding>)
             None => template.clone(),
         };
         if let Some(g) = raw.giaddr {
-            if g.is_unspecified() || g.is_broadcast() || g.is_multicast() || g.is_loopback() {
+            if g.is_unspecified() || g.is_broadcast() || g.is_multicast() {
                 out.push((
                     here.key("giaddr"),
                     format!("{g}: a giaddr is a unicast address of this relay"),
