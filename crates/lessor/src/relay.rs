@@ -4,7 +4,7 @@
 
 use clap::Args;
 use lessor_relay::config;
-use lessor_relay::shell::{control_request, Relay};
+use lessor_relay::shell::{control_request, counters_text, Relay};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -204,28 +204,4 @@ pub fn show_text(answer: &Value) -> String {
         counters_text(&answer["counters"])
     ));
     out
-}
-
-fn counters_text(c: &Value) -> String {
-    let mut parts = Vec::new();
-    for k in ["entries", "recovered", "queried", "cache_hits", "expired"] {
-        parts.push(format!("{}={}", k.replace('_', "-"), c[k]));
-    }
-    if let Some(d) = c.get("dhcp4") {
-        for k in [
-            "forwarded_to_servers",
-            "forwarded_to_clients",
-            "gleaned",
-            "removed",
-            "too_long_for_option82",
-        ] {
-            parts.push(format!("dhcp4-{}={}", k.replace('_', "-"), d[k]));
-        }
-        for (reason, n) in d["dropped"].as_object().into_iter().flatten() {
-            if n.as_u64().unwrap_or(0) > 0 {
-                parts.push(format!("dhcp4-dropped-{reason}={n}"));
-            }
-        }
-    }
-    parts.join(" ")
 }

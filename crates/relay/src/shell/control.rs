@@ -184,23 +184,31 @@ fn show(s: &Shared, now: u64) -> Value {
     })
 }
 
-/// The counters as one log line (`key=value`, dropped reasons only when non-zero).
+/// The counters as one log line: `key=value`, drops only by the reasons that happened.
 pub(super) fn counters_line(s: &Shared) -> String {
-    let mut parts = vec![
-        format!("entries={}", s.table.len()),
-        format!("recovered={}", s.recovered),
-        format!("queried={}", s.queried),
-        format!("cache-hits={}", s.cache_hits),
-        format!("expired={}", s.expired),
-    ];
-    if let Some(e) = &s.engine4 {
-        let k = e.counters();
-        parts.push(format!("dhcp4-to-servers={}", k.requests_forwarded));
-        parts.push(format!("dhcp4-to-clients={}", k.replies_forwarded));
-        parts.push(format!("gleaned={}", k.gleaned));
-        parts.push(format!("removed={}", k.removed));
-        for (n, v) in k.dropped().filter(|(_, v)| *v > 0) {
-            parts.push(format!("dropped-{n}={v}"));
+    counters_text(&counters(s))
+}
+
+/// The counters of a `show` answer as `key=value` words, as the log and `--show` print them.
+pub fn counters_text(c: &Value) -> String {
+    let mut parts = Vec::new();
+    for k in ["entries", "recovered", "queried", "cache_hits", "expired"] {
+        parts.push(format!("{}={}", k.replace('_', "-"), c[k]));
+    }
+    if let Some(d) = c.get("dhcp4") {
+        for k in [
+            "forwarded_to_servers",
+            "forwarded_to_clients",
+            "gleaned",
+            "removed",
+            "too_long_for_option82",
+        ] {
+            parts.push(format!("dhcp4-{}={}", k.replace('_', "-"), d[k]));
+        }
+        for (reason, n) in d["dropped"].as_object().into_iter().flatten() {
+            if n.as_u64().unwrap_or(0) > 0 {
+                parts.push(format!("dhcp4-dropped-{reason}={n}"));
+            }
         }
     }
     parts.join(" ")

@@ -15,7 +15,7 @@
 
 mod control;
 
-pub use control::{request as control_request, ControlError};
+pub use control::{counters_text, request as control_request, ControlError};
 
 use crate::config::Config;
 use crate::location::LocationTable;
