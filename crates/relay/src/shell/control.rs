@@ -11,6 +11,7 @@ use lessor_net::Clock;
 use serde_json::{json, Value};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::IpAddr;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,6 +48,9 @@ impl Server {
         }
         let _ = std::fs::remove_file(path);
         let listener = UnixListener::bind(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        // The table says where every subscriber is: for the relay's own user only.
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         listener
             .set_nonblocking(true)
             .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -379,6 +383,8 @@ mod tests {
         assert_eq!(a["entries"].as_array().unwrap().len(), 1);
         let e = request(&path, &json!({"request": "nope"})).unwrap_err();
         assert!(e.to_string().contains("unknown request"), "{e}");
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
         server.shutdown();
         assert!(!path.exists());
         assert!(matches!(

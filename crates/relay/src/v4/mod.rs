@@ -272,7 +272,18 @@ impl Engine4 {
             packet.as_bytes().to_vec()
         };
         let kind = packet.message_type().ok().flatten();
-        let downstream = downstream.clone();
+        let mut downstream = downstream.clone();
+        if let (false, Some(info)) = (strip, &info) {
+            // A trusted bridge's option 82: the server keeps its circuit-id and remote-id, so
+            // the entry does too (recovery's answers then agree with what was gleaned).
+            downstream.circuit_id = info
+                .circuit_id()
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+                .to_vec();
+            downstream.remote_id = info.remote_id().ok().flatten().map(<[u8]>::to_vec);
+        }
         self.glean_from_server(packet, kind, &downstream, now, table);
         let port = self.settings.client_port;
         let ciaddr = packet.ciaddr();
@@ -335,7 +346,7 @@ impl Engine4 {
                         .flatten()
                         .map(|c| c.to_vec()),
                     interface: Some(Arc::clone(&downstream.name)),
-                    circuit_id: Some(downstream.circuit_id.clone()),
+                    circuit_id: Some(downstream.circuit_id.clone()).filter(|c| !c.is_empty()),
                     remote_id: downstream.remote_id.clone(),
                     expires,
                     cltt: Some(now),

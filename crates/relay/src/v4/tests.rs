@@ -365,6 +365,13 @@ fn a_foreign_option_82_is_dropped_unless_a_trusted_bridge_put_it_there() {
     );
     assert!(t.get(bound4([198, 51, 100, 7].into())).is_none());
     assert_eq!(t.len(), 1);
+    // Gleaned with the bridge's circuit-id (what the server keeps), behind the trusted interface.
+    let l = t.get(bound4([203, 0, 113, 7].into())).unwrap();
+    assert_eq!(l.interface.as_deref(), Some("eth2"));
+    assert_eq!(
+        (l.circuit_id.as_deref(), l.remote_id.as_deref()),
+        (Some(&b"brg"[..]), None)
+    );
 }
 
 #[test]
