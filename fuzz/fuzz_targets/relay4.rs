@@ -1,6 +1,9 @@
 //! The DHCPv4 relay engine (`lessor_relay::v4::Engine4`) over a sequence of datagrams, with one
-//! location table: no datagram or sequence of them panics, every message it sends parses as a
-//! DHCP message, and the table never holds an entry the engine did not glean.
+//! location table: no datagram or sequence of them panics; every message it sends is a
+//! well-formed DHCP message (fixed fields, cookie, an option list that reads to its end: the
+//! relay passes option values it does not interpret as they came, so a typed parse of those is
+//! not its promise) no longer than the larger of what came in and 1,472 octets; and the table
+//! never holds an entry the engine did not glean.
 //!
 //! Input: records (see `lessor_fuzz`); per record the control octet's bit 0 chooses the side
 //! (downstream interface 11 from a client, upstream from the server), bit 1 the downstream
@@ -10,8 +13,9 @@
 
 use lessor_fuzz::records;
 use lessor_relay::location::{LocationTable, Origin};
+use lessor_relay::v4::MAX_MESSAGE;
 use lessor_relay::v4::{Downstream, Engine4, Settings};
-use lessor_wire::v4::Repr;
+use lessor_wire::v4::Packet;
 use libfuzzer_sys::fuzz_target;
 use std::net::SocketAddr;
 
@@ -51,9 +55,21 @@ fuzz_target!(|data: &[u8]| {
             _ => (1, "192.0.2.1:67".parse().unwrap()),
         };
         out.clear();
-        let _ = engine.handle(record.payload, Some(arrival), source, now, &mut table, &mut out);
+        let _ = engine.handle(
+            record.payload,
+            Some(arrival),
+            source,
+            now,
+            &mut table,
+            &mut out,
+        );
         for message in &out {
-            Repr::from_bytes(&message.payload).expect("every message relayed parses");
+            let packet = Packet::new_checked(&message.payload[..]).expect("a DHCP message");
+            assert!(
+                packet.options().all(|o| o.is_ok()),
+                "options that read to the end"
+            );
+            assert!(message.payload.len() <= record.payload.len().max(MAX_MESSAGE));
         }
         if record.control & 0x20 != 0 {
             table.expire(now);
