@@ -7,8 +7,8 @@ relay's option 82 with its relay-id; tshark decodes the relayed DHCPDISCOVER / D
 without warnings, and the client link never sees option 82.
 
 A relay agent sees only what is addressed to it: a bound client's DHCPRELEASE goes by unicast to
-the server identifier, which is routed past the relay's sockets. So `lessor serve` here names the
-relay's giaddr as its server identifier (what RFC 5107's server-identifier override does per
+the server identifier, which is routed past the relay's sockets. So both servers here name the
+relay's giaddr as their server identifier (what RFC 5107's server-identifier override does per
 message): the client's RELEASE reaches the relay, which relays it and forgets the binding, and
 the server releases it."""
 from __future__ import annotations
@@ -161,16 +161,22 @@ def with_dhcpd(request, tmp_path_factory):
     with shared_setup(request, tmp_path_factory, Topology4) as s:
         t, procs = s.topo, s.procs
         caps = start_captures(s)
-        dhcpd = start_dhcpd(procs, t.server, t.server_if, s.artifacts / "dhcpd")
+        # The relay's giaddr as the server identifier, as for lessor serve (module docs).
+        dhcpd = start_dhcpd(procs, t.server, t.server_if, s.artifacts / "dhcpd",
+                            extra_global=f"server-identifier {GIADDR};")
         relay = start_relay4(procs, t, s.artifacts / "relay", servers=[SERVER])
         client = make_dhclient(t.client, t.client_if, s.artifacts / "dhclient")
         ev = client.acquire(procs)
         addr = ev["new_ip_address"]
         lease = dhcpd.wait_binding_state(addr, "active")
         shown = relay.show()
+        client.release(procs)
+        dhcpd.wait_binding_state(addr, "free")
+        after_release = relay.show()
         pcaps = capture.stop_captures(caps)
         yield SimpleNamespace(topo=t, addr=addr, lease=lease, shown=shown, pcaps=pcaps,
-                              dhcpd_log=dhcpd.proc.output(), relay_id=relay.relay_id())
+                              after_release=after_release, dhcpd_log=dhcpd.proc.output(),
+                              relay_id=relay.relay_id())
 
 
 class TestRelayToIscDhcpd:
@@ -179,6 +185,9 @@ class TestRelayToIscDhcpd:
         e = [e for e in r.shown["entries"] if e["bound"] == r.addr]
         assert len(e) == 1 and e[0]["circuit_id"] == r.topo.relay_down_if, r.shown
 
+    def test_release_removes_the_entry(self, with_dhcpd):
+        assert not [e for e in with_dhcpd.after_release["entries"] if e["bound"] == with_dhcpd.addr]
+
     def test_dhcpd_saw_the_relays_circuit_and_remote_id(self, with_dhcpd):
         r = with_dhcpd
         want = f"LSR-COMMIT {r.addr} circuit-id={r.topo.relay_down_if} remote-id={socket.gethostname()}:{r.topo.relay_down_if}"
@@ -186,7 +195,7 @@ class TestRelayToIscDhcpd:
 
     def test_requests_carry_the_relay_id_and_decode_cleanly(self, with_dhcpd):
         msgs = relayed(with_dhcpd.pcaps["server"])
-        assert {1, 3} <= {m[0] for m in msgs}, msgs
+        assert {1, 3, 7} <= {m[0] for m in msgs}, msgs
         assert all(m[3][12] == with_dhcpd.relay_id for m in msgs)
         for link, pcap in with_dhcpd.pcaps.items():
             rep = capture.check_decode(pcap)
