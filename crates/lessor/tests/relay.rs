@@ -232,3 +232,45 @@ fn a_running_relay_forwards_with_option_82_and_answers_its_control_socket() {
         relay_id
     );
 }
+
+#[test]
+fn a_relay_that_cannot_start_says_why_and_leaves_nothing_listening() {
+    let dir = std::env::temp_dir().join(format!("lessor-relay-fail-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("relay.toml");
+    std::fs::write(
+        &config,
+        "[relay]\nstate-dir = \"state\"\n[relay.dhcp4]\nservers = [\"127.0.0.1\"]\n[[relay.dhcp4.interface]]\nname = \"lsr-none0\"\n",
+    )
+    .unwrap();
+    let out = lessor()
+        .args(["relay", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: not started: interface lsr-none0: no such interface"),
+        "{stderr}"
+    );
+    assert!(!dir.join("state/control.sock").exists());
+    // A corrupt relay-id file is named, and kept.
+    std::fs::write(dir.join("state/relay-id"), "zz\n").unwrap();
+    let out = lessor()
+        .args(["relay", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("relay-id file ")
+            && stderr.contains("state/relay-id: does not hold a DUID"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("state/relay-id")).unwrap(),
+        "zz\n"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -76,6 +76,13 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    /// A relay that fails to start after its control socket is up does not leave it behind.
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
 fn serve(listener: UnixListener, shared: &Mutex<Shared>, clock: Clock, stop: &AtomicBool) {
     while !stop.load(Ordering::Relaxed) {
         match listener.accept() {
