@@ -252,13 +252,45 @@ relay6_seeds = {
         record(1, relay_forw(c6(5, SID, leased_ia_na(POOL6)))),
         record(2 | 0x20 | 0x40, bytes([13, 0]) + bytes(16) + bytes.fromhex("20010db8000900000000000000000001")
                + v6_opt(18, b"ge-0/0/1") + v6_opt(9, v6(7, v6_opt(1, CLIENT_DUID) + ia_na_valid(POOL6, 60)))),
+
+
+# relay4 (fuzz_targets/relay4.rs): control bits 0-1: 0 a client on eth1 (untrusted), 2 on eth2
+# (trusted), 1 or 3 the server 192.0.2.1 upstream. The relay's option 82 as the engine builds it
+# for eth1 (circuit-id "eth1", remote-id "bng1", relay-id 00:04:01:02:03).
+OURS = bytes([82, 19, 1, 4]) + b"eth1" + bytes([2, 4]) + b"bng1" + bytes([12, 5, 0, 4, 1, 2, 3])
+GIADDR1 = bytes([198, 51, 100, 1])
+BOUND = bytes([198, 51, 100, 7])
+
+
+def reply(msgtype, options=b"", yiaddr=BOUND):
+    m = bytearray(v4(2, msgtype, chaddr=MAC, giaddr=GIADDR1, options=options))
+    m[16:20] = yiaddr
+    return bytes(m)
+
+
+relay4_seeds = {
+    # DISCOVER, OFFER, REQUEST, ACK (gleaned), then the client's RELEASE.
+    "dora_release": b"".join([
+        record(0, v4(1, 1, chaddr=MAC, giaddr=b"\0\0\0\0")),
+        record(1, reply(2, OURS)),
+        record(0, v4(1, 3, chaddr=MAC, giaddr=b"\0\0\0\0", options=bytes([50, 4]) + BOUND)),
+        record(1, reply(5, bytes([51, 4, 0, 0, 14, 16]) + OURS)),
+        record(0 | 6 << 2, v4(1, 7, ciaddr=BOUND, chaddr=MAC, giaddr=b"\0\0\0\0")),
+    ]),
+    # A trusted bridge's option 82, a NAK, an expiry, a request of another relay.
+    "trusted_nak_expiry": b"".join([
+        record(2, v4(1, 1, chaddr=MAC, giaddr=b"\0\0\0\0", options=bytes([82, 3, 1, 1, 0x62]))),
+        record(1, reply(5, bytes([51, 4, 0, 0, 0, 60]) + OURS)),
+        record(1 | 4 << 2 | 0x20, reply(6, OURS, yiaddr=b"\0\0\0\0")),
+        record(0, v4(1, 1, chaddr=MAC, giaddr=bytes([198, 18, 0, 1]))),
     ]),
 }
 
 for target, seeds in {"v4_parse": v4_seeds, "v6_parse": v6_seeds, "framing": framing_seeds,
                       "udp4": udp4_seeds, "leasequery4": leasequery4_seeds, "bulk4": bulk4_seeds,
                       "v4_index": v4_seeds, "udp6": udp6_seeds,
-                      "leasequery6": leasequery6_seeds, "relay6": relay6_seeds}.items():
+                      "leasequery6": leasequery6_seeds, "relay6": relay6_seeds,
+                      "relay4": relay4_seeds}.items():
     d = os.path.join(ROOT, target)
     os.makedirs(d, exist_ok=True)
     for name, data in seeds.items():

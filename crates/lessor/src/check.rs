@@ -4,14 +4,34 @@ use lessor_server::config;
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(path: &Path) -> ExitCode {
-    match config::load(path) {
-        Ok(c) => {
-            for w in &c.warnings {
+pub fn run(path: &Path, relay: bool) -> ExitCode {
+    // A relay's file is told by its [relay] table; an unreadable file is reported by the
+    // server's loader as it always was.
+    let is_relay = relay
+        || std::fs::read_to_string(path).is_ok_and(|t| lessor_relay::config::is_relay_file(&t));
+    if is_relay {
+        return report(
+            path,
+            lessor_relay::config::load(path).map(|c| (Vec::new(), relay_summary(&c))),
+        );
+    }
+    report(
+        path,
+        config::load(path).map(|c| (c.warnings.clone(), summary(&c))),
+    )
+}
+
+fn report(
+    path: &Path,
+    loaded: Result<(Vec<config::ConfigError>, Vec<String>), config::ConfigErrors>,
+) -> ExitCode {
+    match loaded {
+        Ok((warnings, lines)) => {
+            for w in &warnings {
                 eprintln!("{}: warning: {}", w.location(), w.message);
             }
             println!("{}: ok", path.display());
-            for line in summary(&c) {
+            for line in lines {
                 println!("  {line}");
             }
             ExitCode::SUCCESS
@@ -27,6 +47,41 @@ pub fn run(path: &Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn relay_summary(c: &lessor_relay::config::Config) -> Vec<String> {
+    let id = match &c.relay_id {
+        Some(id) => format!("relay-id {} (configured)", lessor_wire::hex::colon(id)),
+        None => format!(
+            "relay-id generated once, kept in {}",
+            c.state_dir
+                .join(lessor_relay::relay_id::FILE_NAME)
+                .display()
+        ),
+    };
+    let mut lines = vec![id, format!("control socket {}", c.control_socket.display())];
+    if let Some(d) = &c.dhcp4 {
+        let servers: Vec<String> = d.servers.iter().map(|s| s.to_string()).collect();
+        let interfaces: Vec<String> = d
+            .interfaces
+            .iter()
+            .map(|i| {
+                let giaddr = i
+                    .giaddr
+                    .map_or("its first IPv4 address".into(), |g| g.to_string());
+                let trust = if i.trusted { ", trusted" } else { "" };
+                format!("{} (giaddr {giaddr}{trust})", i.name)
+            })
+            .collect();
+        lines.push(format!(
+            "dhcp4: relays {} to {}, port {}, max-hops {}",
+            interfaces.join(", "),
+            servers.join(", "),
+            d.port,
+            d.max_hops
+        ));
+    }
+    lines
 }
 
 fn summary(c: &config::Config) -> Vec<String> {

@@ -8,6 +8,7 @@ mod demo;
 mod leases;
 mod perf;
 mod query;
+mod relay;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -33,10 +34,16 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// Validate a configuration file; prints every mistake as FILE:LINE:COLUMN: KEY: MESSAGE.
+    /// Run the DHCPv4 relay agent (--config FILE), or ask a running one (--show, --verify).
+    Relay(relay::RelayArgs),
+    /// Validate a configuration file (a server's, or a relay's: one with a [relay] table);
+    /// prints every mistake as FILE:LINE:COLUMN: KEY: MESSAGE.
     Check {
         /// The TOML configuration file.
         config: PathBuf,
+        /// Check it as a relay's file whatever it holds.
+        #[arg(long)]
+        relay: bool,
     },
     /// Print a captured DHCPv4/DHCPv6 message (the UDP payload) as Lessor reads it.
     Decode {
@@ -73,7 +80,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Serve { config } => serve::run(config.as_deref()),
-        Command::Check { config } => check::run(&config),
+        Command::Check { config, relay } => check::run(&config, relay),
+        Command::Relay(args) => relay::run(args),
         Command::Decode { file, hex, family } => decode::run(file, hex, family),
         Command::Leases { command } => leases::run(command),
         Command::Perf { command } => perf::run(command),

@@ -49,7 +49,7 @@ pub fn run(config_path: Option<&Path>) -> ExitCode {
     }
 }
 
-fn log(line: &str) {
+pub(crate) fn log(line: &str) {
     let now = crate::leases::text::rfc3339(lessor_net::clock::wall_now()).unwrap_or_default();
     eprintln!("{now} lessor: {line}");
 }

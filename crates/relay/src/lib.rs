@@ -8,10 +8,18 @@
 //! servers (bulk leasequery by its relay-id, then UDP leasequery on demand) instead of flooding
 //! the access network.
 //!
+//! - [`config`]: the relay's own TOML file, checked with located errors.
+//! - [`relay_id`]: the relay's DUID, generated once and kept, or configured.
 //! - [`location`]: the location table, both families, merging by client-last-transaction-time.
+//! - [`v4`]: the DHCPv4 relay engine (sans I/O).
+//! - [`shell`]: sockets, threads, timer, control socket: `lessor relay`.
 //! - [`v6`]: the DHCPv6 relay engine (sans-IO): RELAY-FORW / RELAY-REPL, relay options, gleaning.
 
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod location;
+pub mod relay_id;
+pub mod shell;
+pub mod v4;
 pub mod v6;

@@ -139,6 +139,9 @@ pub struct LocationTable {
     entries: BTreeMap<Key, Location>,
     /// `(expires, key)` of every entry.
     expiry: BTreeSet<(u64, Key)>,
+    /// `(hardware address, key)` of every entry that knows one: a DHCPNAK names the client, not
+    /// the address (see [`LocationTable::remove_client`]).
+    by_hardware: BTreeSet<(Vec<u8>, Key)>,
 }
 
 impl LocationTable {
@@ -173,19 +176,60 @@ impl LocationTable {
             Some(held) if held.cltt > location.cltt => return Merge::Kept,
             Some(held) => {
                 self.expiry.remove(&(held.expires, key));
+                if let Some(h) = &held.hardware {
+                    self.by_hardware.remove(&(h.address.clone(), key));
+                }
                 Merge::Replaced
             }
         };
         self.expiry.insert((location.expires, key));
+        if let Some(h) = &location.hardware {
+            self.by_hardware.insert((h.address.clone(), key));
+        }
         self.entries.insert(key, location);
         merge
+    }
+
+    /// Forgets `key`'s entry in the secondary indexes.
+    fn unindex(&mut self, key: Key, held: &Location) {
+        self.expiry.remove(&(held.expires, key));
+        if let Some(h) = &held.hardware {
+            self.by_hardware.remove(&(h.address.clone(), key));
+        }
+    }
+
+    /// Removes every entry of the client with this hardware address behind `interface` (a
+    /// DHCPNAK: the client's address is no longer its own), and returns them.
+    pub fn remove_client(&mut self, interface: &str, hardware: &Hardware) -> Vec<Location> {
+        let keys: Vec<Key> = self
+            .by_hardware
+            .range((hardware.address.clone(), Key::V4(0))..)
+            .take_while(|(a, _)| *a == hardware.address)
+            .map(|&(_, k)| k)
+            .filter(|k| {
+                self.entries.get(k).is_some_and(|l| {
+                    l.interface.as_deref() == Some(interface)
+                        && l.hardware
+                            .as_ref()
+                            .is_some_and(|h| h.htype == hardware.htype)
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(held) = self.entries.remove(&key) {
+                self.unindex(key, &held);
+                out.push(held);
+            }
+        }
+        out
     }
 
     /// Removes the entry of this address or prefix.
     pub fn remove(&mut self, bound: IpNet) -> Option<Location> {
         let key = Key::of(&normal(bound));
         let held = self.entries.remove(&key)?;
-        self.expiry.remove(&(held.expires, key));
+        self.unindex(key, &held);
         Some(held)
     }
 
@@ -238,7 +282,12 @@ impl LocationTable {
                 break;
             }
             self.expiry.pop_first();
-            out.extend(self.entries.remove(&key));
+            if let Some(held) = self.entries.remove(&key) {
+                if let Some(h) = &held.hardware {
+                    self.by_hardware.remove(&(h.address.clone(), key));
+                }
+                out.push(held);
+            }
         }
         out
     }
@@ -442,6 +491,41 @@ mod tests {
             .is_some());
         assert!(t.is_empty());
         assert_eq!(t.next_expiry(), None);
+    }
+
+    #[test]
+    fn a_nak_removes_the_clients_entries_on_that_interface_only() {
+        let mac = Hardware {
+            htype: 1,
+            address: vec![2, 0, 0, 0, 0, 1],
+        };
+        let with = |a: &str, i: &str, h: &Hardware| Location {
+            hardware: Some(h.clone()),
+            interface: Some(i.into()),
+            ..at(a, Some(1), 100, Origin::Gleaned)
+        };
+        let other = Hardware {
+            htype: 1,
+            address: vec![2, 0, 0, 0, 0, 2],
+        };
+        let mut t = LocationTable::new();
+        t.merge(with("198.51.100.7", "eth1", &mac));
+        t.merge(with("198.51.100.8", "eth1", &mac));
+        t.merge(with("198.51.100.9", "eth2", &mac));
+        t.merge(with("198.51.100.10", "eth1", &other));
+        let gone: Vec<_> = t
+            .remove_client("eth1", &mac)
+            .into_iter()
+            .map(|l| l.bound.to_string())
+            .collect();
+        assert_eq!(gone, ["198.51.100.7/32", "198.51.100.8/32"]);
+        assert_eq!(t.len(), 2);
+        // The index followed removals, replacements and expiry.
+        t.merge(with("198.51.100.9", "eth2", &other));
+        assert!(t.remove_client("eth2", &mac).is_empty());
+        t.expire(100);
+        assert!(t.remove_client("eth2", &other).is_empty());
+        assert!(t.by_hardware.is_empty());
     }
 
     #[test]

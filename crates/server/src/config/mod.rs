@@ -3,9 +3,6 @@
 //! on a config that failed here.
 
 pub mod dhcp6;
-mod duration;
-mod error;
-mod locate;
 pub mod options;
 pub mod options6;
 pub mod schema;
@@ -16,14 +13,14 @@ pub use dhcp6::{
     AddressPool6, ConfiguredOption6, Dhcp6, Lifetimes6, Link6, PrefixPool6, Reservation6,
     ServerDuid,
 };
-pub use duration::Seconds;
-pub use error::{ConfigError, ConfigErrors};
-pub use locate::{KeyPath, Position, Segment};
+// Located errors and durations live in lessor-config (shared with the relay's file); the
+// paths `config::Seconds`, `config::ConfigError`... stay what they were.
+pub(crate) use lessor_config::{duration, locate};
+pub use lessor_config::{ConfigError, ConfigErrors, KeyPath, Position, Seconds, Segment};
 pub use validate::{ClientKey, Dhcp4, Leasequery4, Pool, Reservation, Subnet, Timers};
 
 use std::net::Ipv4Addr;
 use std::path::Path;
-use toml_edit::ImDocument;
 
 /// A config that passed every check.
 #[derive(Debug, Clone)]
@@ -48,14 +45,7 @@ pub struct Config {
 /// their working directory.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors(vec![ConfigError {
-            file: name.clone(),
-            position: None,
-            key: KeyPath::default(),
-            message: format!("cannot read: {e}"),
-        }])
-    })?;
+    let text = lessor_config::read(path)?;
     let mut config = parse(&text, &name)?;
     if config.file.server.store.is_relative() {
         let dir = path.parent().unwrap_or(Path::new("."));
@@ -66,31 +56,8 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 
 /// Checks config `text`; `file` names it in errors.
 pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
-    let error = |offset: Option<usize>, key: KeyPath, message: String| ConfigError {
-        file: file.to_owned(),
-        position: offset.map(|o| locate::position(text, o)),
-        key,
-        message,
-    };
-    let doc = ImDocument::parse(text).map_err(|e| {
-        let message = e.message().trim().to_owned();
-        ConfigErrors(vec![error(
-            e.span().map(|s| s.start),
-            KeyPath::default(),
-            message,
-        )])
-    })?;
-    let parsed: schema::File = serde_path_to_error::deserialize(toml::Deserializer::new(text))
-        .map_err(|e| {
-            let key = key_path(e.path());
-            let offset = e
-                .inner()
-                .span()
-                .map(|s| s.start)
-                .or_else(|| locate::locate(&doc, &key));
-            ConfigErrors(vec![error(offset, key, e.inner().message().to_owned())])
-        })?;
-
+    let source = lessor_config::Source::parse(text, file)?;
+    let parsed: schema::File = source.deserialize()?;
     let mut findings = Vec::new();
     let mut warnings = Vec::new();
     validate::server(&parsed.server, &mut findings);
@@ -118,12 +85,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         validate6::leasequery6(l, parsed.dhcp6.is_some(), &mut findings);
     }
     let leasequery6 = parsed.leasequery6.clone();
-    let located = |findings: Vec<validate::Finding>| -> Vec<ConfigError> {
-        findings
-            .into_iter()
-            .map(|(key, message)| error(locate::locate(&doc, &key), key, message))
-            .collect()
-    };
+    let located = |findings: Vec<validate::Finding>| source.errors(findings);
     if findings.is_empty() {
         return Ok(Config {
             file: parsed,
@@ -135,20 +97,6 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         });
     }
     Err(ConfigErrors(located(findings)))
-}
-
-fn key_path(path: &serde_path_to_error::Path) -> KeyPath {
-    use serde_path_to_error::Segment as S;
-    KeyPath(
-        path.iter()
-            .filter_map(|s| match s {
-                S::Seq { index } => Some(Segment::Index(*index)),
-                S::Map { key } => Some(Segment::Key(key.clone())),
-                S::Enum { variant } => Some(Segment::Key(variant.clone())),
-                S::Unknown => None,
-            })
-            .collect(),
-    )
 }
 
 #[cfg(test)]

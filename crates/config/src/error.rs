@@ -1,6 +1,6 @@
 //! A config mistake, named by file, line, column and key.
 
-use super::locate::{KeyPath, Position};
+use crate::locate::{KeyPath, Position};
 use core::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,207 @@
+//! `lessor relay`: run the relay agent (`--config FILE`), or ask a running one over its control
+//! socket: `--show [--json]` prints the location table and the counters, `--verify IFACE ADDRESS
+//! [MAC]` the source-verification verdict (exit 0 allowed, 1 not, 2 error).
+
+use clap::Args;
+use lessor_relay::config;
+use lessor_relay::shell::{control_request, counters_text, Relay};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+#[derive(Args)]
+pub struct RelayArgs {
+    /// The relay's TOML configuration file (its own; see examples/relay.toml).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Print the running relay's location table and counters.
+    #[arg(long, conflicts_with = "verify")]
+    show: bool,
+    /// With --show: the answer as JSON.
+    #[arg(long, requires = "show")]
+    json: bool,
+    /// Source verification: is ADDRESS (with MAC) allowed behind IFACE? Exit 0 yes, 1 no.
+    #[arg(long, num_args = 2..=3, value_names = ["IFACE", "ADDRESS", "MAC"])]
+    verify: Option<Vec<String>>,
+    /// The running relay's control socket (default: the one --config names).
+    #[arg(long, conflicts_with = "config")]
+    control: Option<PathBuf>,
+}
+
+pub fn run(args: RelayArgs) -> ExitCode {
+    if args.show || args.verify.is_some() {
+        return ask(&args);
+    }
+    match &args.config {
+        Some(path) => serve(path),
+        None => {
+            eprintln!(
+                "lessor relay: --config FILE to run, or --show / --verify to ask a running relay"
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load(path: &Path, what: &str) -> Option<config::Config> {
+    match config::load(path) {
+        Ok(c) => Some(c),
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!(
+                "lessor relay: {what}: the configuration has {} error(s)",
+                errors.0.len()
+            );
+            None
+        }
+    }
+}
+
+fn serve(path: &Path) -> ExitCode {
+    let Some(config) = load(path, "not started") else {
+        return ExitCode::FAILURE;
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
+            eprintln!("lessor relay: cannot handle signal {signal}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let relay = match Relay::start(&config, &log) {
+        Ok(r) => r,
+        Err(e) => {
+            log(&format!("error: not started: {e}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    log(&relay.ready(&config));
+    let result = relay.run(&stop, &log);
+    log(&format!("relay stopped: {}", relay.shutdown()));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
+fn log(line: &str) {
+    crate::serve::log(line);
+}
+
+fn ask(args: &RelayArgs) -> ExitCode {
+    let control = match (&args.control, &args.config) {
+        (Some(c), _) => c.clone(),
+        (None, Some(path)) => match load(path, "cannot find the control socket") {
+            Some(c) => c.control_socket,
+            None => return ExitCode::from(2),
+        },
+        (None, None) => {
+            eprintln!("lessor relay: which relay? --control PATH or --config FILE");
+            return ExitCode::from(2);
+        }
+    };
+    let request = match &args.verify {
+        Some(v) => json!({
+            "request": "verify",
+            "interface": v[0],
+            "address": v[1],
+            "mac": v.get(2),
+        }),
+        None => json!({ "request": "show" }),
+    };
+    let answer = match control_request(&control, &request) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("lessor relay: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.verify.is_some() {
+        let allowed = answer["allowed"].as_bool() == Some(true);
+        println!(
+            "{}: {}",
+            if allowed { "yes" } else { "no" },
+            answer["reason"].as_str().unwrap_or("")
+        );
+        return if allowed {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
+    }
+    if args.json {
+        println!("{answer}");
+    } else {
+        print!("{}", show_text(&answer));
+    }
+    ExitCode::SUCCESS
+}
+
+/// The table as aligned columns, then the counters.
+pub fn show_text(answer: &Value) -> String {
+    let now = answer["now"].as_u64().unwrap_or(0);
+    let s = |v: &Value| v.as_str().unwrap_or("-").to_owned();
+    let id = |text: &Value, hex: &Value| match text.as_str() {
+        Some(t) => format!("{t:?}"),
+        None => s(hex),
+    };
+    let mut rows = vec![[
+        "ADDRESS",
+        "CLIENT",
+        "INTERFACE",
+        "CIRCUIT-ID",
+        "REMOTE-ID",
+        "EXPIRES",
+        "ORIGIN",
+    ]
+    .map(String::from)];
+    for e in answer["entries"].as_array().into_iter().flatten() {
+        let client = match (e["hardware"].as_str(), e["client_id"].as_str()) {
+            (Some(h), _) => h.to_owned(),
+            (None, Some(c)) => format!("id {c}"),
+            _ => "-".into(),
+        };
+        let expires = match e["expires"].as_u64() {
+            None => "never".into(),
+            Some(t) => {
+                let when = crate::leases::text::rfc3339(t).unwrap_or_else(|| t.to_string());
+                match t.checked_sub(now) {
+                    Some(left) => format!(
+                        "{when} (in {})",
+                        lessor_server::config::Seconds(left.min(u64::from(u32::MAX)) as u32)
+                    ),
+                    None => format!("{when} (ended)"),
+                }
+            }
+        };
+        rows.push([
+            s(&e["bound"]),
+            client,
+            s(&e["interface"]),
+            id(&e["circuit_id"], &e["circuit_id_hex"]),
+            id(&e["remote_id"], &e["remote_id_hex"]),
+            expires,
+            s(&e["origin"]),
+        ]);
+    }
+    let widths: Vec<usize> = (0..7)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = format!("relay-id {}\n", s(&answer["relay_id"]));
+    for r in &rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "counters: {}\n",
+        counters_text(&answer["counters"])
+    ));
+    out
+}

@@ -1,0 +1,276 @@
+//! `lessor relay` and `lessor check` on a relay file, as an operator runs them: a relay on the
+//! loopback interface (127.0.0.1 only) forwarding to a UDP socket of the test that plays the
+//! server, then asked over its control socket. Replies and gleaning need a server upstream of
+//! another interface: tests/e2e/test_relay_v4.py.
+
+mod common;
+
+use common::{free_udp_port, lessor, wait_for_log};
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+fn example() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/relay.toml")
+}
+
+#[test]
+fn check_reads_a_relay_file_by_its_relay_table() {
+    let out = lessor().arg("check").arg(example()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("dhcp4: relays eth1 (giaddr its first IPv4 address), eth2 (giaddr 198.51.100.1) to 192.0.2.1:67, 192.0.2.2:67, port 67, max-hops 4"), "{stdout}");
+}
+
+#[test]
+fn check_locates_a_relay_files_mistakes() {
+    let dir = std::env::temp_dir().join(format!("lessor-relay-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("relay.toml");
+    let text = std::fs::read_to_string(example())
+        .unwrap()
+        .replace("max-hops = 4", "max-hops = 40");
+    std::fs::write(&bad, text).unwrap();
+    let out = lessor().arg("check").arg(&bad).output().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("relay.toml:11:1: relay.dhcp4.max-hops: 40 is outside 1..=16"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn relay_without_config_or_question_is_a_usage_error() {
+    let out = lessor().arg("relay").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = lessor()
+        .args(["relay", "--show", "--control", "/nonexistent/relay.sock"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/relay.sock"));
+}
+
+struct Running {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+fn discover() -> Vec<u8> {
+    let mut m = vec![0u8; 240];
+    m[0] = 1;
+    m[1] = 1;
+    m[2] = 6;
+    m[4..8].copy_from_slice(&[0, 0, 0x12, 0x34]);
+    m[28..34].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
+    m[236..240].copy_from_slice(&[99, 130, 83, 99]);
+    m.extend_from_slice(&[53, 1, 1, 255]);
+    m.resize(300, 0);
+    m
+}
+
+fn option(message: &[u8], code: u8) -> Option<Vec<u8>> {
+    let mut pos = 240;
+    while pos + 1 < message.len() && message[pos] != 255 {
+        if message[pos] == 0 {
+            pos += 1;
+            continue;
+        }
+        let len = usize::from(message[pos + 1]);
+        if message[pos] == code {
+            return Some(message[pos + 2..pos + 2 + len].to_vec());
+        }
+        pos += 2 + len;
+    }
+    None
+}
+
+fn start(dir: &Path, port: u16, server: u16) -> (Running, PathBuf) {
+    std::fs::create_dir_all(dir).unwrap();
+    let config = dir.join("relay.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[relay]\nstate-dir = \"state\"\n\n[relay.dhcp4]\nservers = [\"127.0.0.1:{server}\"]\nport = {port}\nremote-id = \"{{interface}}-r\"\n\n[[relay.dhcp4.interface]]\nname = \"lo\"\ngiaddr = \"127.0.0.1\"\n"
+        ),
+    )
+    .unwrap();
+    let log = dir.join("relay.log");
+    let child = lessor()
+        .args(["relay", "--config"])
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let running = Running {
+        child,
+        dir: dir.to_owned(),
+    };
+    wait_for_log(
+        &log,
+        "relay ready: dhcp4 from lo (giaddr 127.0.0.1)",
+        Instant::now() + Duration::from_secs(20),
+    );
+    (running, config)
+}
+
+#[test]
+fn a_running_relay_forwards_with_option_82_and_answers_its_control_socket() {
+    let dir = std::env::temp_dir().join(format!("lessor-relay-run-{}", std::process::id()));
+    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let port = free_udp_port();
+    let (mut relay, config) = start(&dir, port, server.local_addr().unwrap().port());
+    let relay_id = std::fs::read_to_string(dir.join("state/relay-id")).unwrap();
+
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client.send_to(&discover(), ("127.0.0.1", port)).unwrap();
+    let mut buf = [0u8; 1500];
+    let (n, from) = server.recv_from(&mut buf).unwrap();
+    let got = &buf[..n];
+    assert_eq!(from.port(), port, "requests leave from the relay's port");
+    assert_eq!(got[3], 1, "hops");
+    assert_eq!(&got[24..28], &[127, 0, 0, 1], "giaddr");
+    let o82 = option(got, 82).expect("option 82");
+    let id: Vec<u8> = relay_id
+        .trim()
+        .split(':')
+        .map(|h| u8::from_str_radix(h, 16).unwrap())
+        .collect();
+    let mut want = vec![
+        1,
+        2,
+        b'l',
+        b'o',
+        2,
+        4,
+        b'l',
+        b'o',
+        b'-',
+        b'r',
+        12,
+        id.len() as u8,
+    ];
+    want.extend_from_slice(&id);
+    assert_eq!(o82, want);
+
+    let out = lessor()
+        .args(["relay", "--show", "--json", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let show: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(show["relay_id"], relay_id.trim());
+    assert_eq!(show["counters"]["dhcp4"]["forwarded_to_servers"], 1);
+    assert_eq!(show["entries"].as_array().unwrap().len(), 0);
+
+    let out = lessor()
+        .args(["relay", "--show", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("ADDRESS  CLIENT  INTERFACE"), "{text}");
+    assert!(text.contains("dhcp4-forwarded-to-servers=1"), "{text}");
+
+    let out = lessor()
+        .args([
+            "relay",
+            "--verify",
+            "lo",
+            "198.51.100.7",
+            "02:00:00:00:00:01",
+            "--config",
+        ])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "no: nothing is known of this address\n"
+    );
+
+    // SIGTERM: a clean stop, the control socket gone, the relay-id kept for the next start.
+    let pid = relay.child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = relay.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let log = std::fs::read_to_string(dir.join("relay.log")).unwrap();
+    assert!(log.contains("relay stopped: entries=0"), "{log}");
+    assert!(!dir.join("state/control.sock").exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("state/relay-id")).unwrap(),
+        relay_id
+    );
+}
+
+#[test]
+fn a_relay_that_cannot_start_says_why_and_leaves_nothing_listening() {
+    let dir = std::env::temp_dir().join(format!("lessor-relay-fail-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("relay.toml");
+    std::fs::write(
+        &config,
+        "[relay]\nstate-dir = \"state\"\n[relay.dhcp4]\nservers = [\"127.0.0.1\"]\n[[relay.dhcp4.interface]]\nname = \"lsr-none0\"\n",
+    )
+    .unwrap();
+    let out = lessor()
+        .args(["relay", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: not started: interface lsr-none0: no such interface"),
+        "{stderr}"
+    );
+    assert!(!dir.join("state/control.sock").exists());
+    // A corrupt relay-id file is named, and kept.
+    std::fs::write(dir.join("state/relay-id"), "zz\n").unwrap();
+    let out = lessor()
+        .args(["relay", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("relay-id file ")
+            && stderr.contains("state/relay-id: does not hold a DUID"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("state/relay-id")).unwrap(),
+        "zz\n"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,312 @@
+//! The relay's configuration: its own TOML file (a relay is another box than a server), read and
+//! checked with every mistake named by file, line, column and key (lessor-config), as the
+//! server's is. See docs/configuration.md, section "lessor relay".
+
+pub mod schema;
+#[cfg(test)]
+mod tests;
+
+use lessor_config::{ConfigError, ConfigErrors, Finding, KeyPath, Source};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+
+/// The largest hops limit RFC 1542 §4.1.1 allows to configure.
+pub const MAX_HOPS_LIMIT: u8 = 16;
+
+/// The length of the relay-id the relay generates when none is configured (a DUID-UUID: two
+/// octets of type, sixteen of UUID; see [`crate::relay_id`]).
+pub const GENERATED_RELAY_ID_LEN: usize = 18;
+
+/// A relay config that passed every check.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the generated relay-id is kept.
+    pub state_dir: PathBuf,
+    /// The configured relay-id (a DUID), if any: it replaces the generated one.
+    pub relay_id: Option<Vec<u8>>,
+    /// The control socket's path (`lessor relay --show` asks there).
+    pub control_socket: PathBuf,
+    /// `[relay.dhcp4]`.
+    pub dhcp4: Option<Dhcp4>,
+}
+
+/// `[relay.dhcp4]`, resolved.
+#[derive(Debug, Clone)]
+pub struct Dhcp4 {
+    /// Every server a request is forwarded to.
+    pub servers: Vec<SocketAddrV4>,
+    /// Requests whose hops reach this are dropped.
+    pub max_hops: u8,
+    /// The port the relay listens on (clients and servers send to it); clients are answered on
+    /// the next one.
+    pub port: u16,
+    pub interfaces: Vec<Interface4>,
+}
+
+/// One downstream interface.
+#[derive(Debug, Clone)]
+pub struct Interface4 {
+    pub name: String,
+    /// Agent circuit-id (option 82 sub-option 1): the interface name unless configured.
+    pub circuit_id: Vec<u8>,
+    /// Agent remote-id (sub-option 2), as a template ([`RemoteId::expand`]); none: not sent.
+    pub remote_id: Option<RemoteId>,
+    /// The giaddr put in requests from this interface; none: its first IPv4 address at start.
+    pub giaddr: Option<Ipv4Addr>,
+    /// Whether a request arriving here with option 82 and giaddr 0 (inserted by a trusted
+    /// bridge between client and relay) is relayed (RFC 3046 §2.1); untrusted: dropped.
+    pub trusted: bool,
+}
+
+/// A remote-id template: text with `{hostname}` and `{interface}` placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteId(String);
+
+impl RemoteId {
+    /// Checks a template: only the known placeholders, braces balanced.
+    pub fn parse(template: &str) -> Result<RemoteId, String> {
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            let after = &rest[open + 1..];
+            let close = after
+                .find('}')
+                .ok_or_else(|| format!("{template:?}: \"{{\" without \"}}\""))?;
+            match &after[..close] {
+                "hostname" | "interface" => {}
+                other => {
+                    return Err(format!(
+                        "{template:?}: unknown placeholder {{{other}}} (use {{hostname}}, {{interface}})"
+                    ))
+                }
+            }
+            rest = &after[close + 1..];
+        }
+        if rest.contains('}') {
+            return Err(format!("{template:?}: \"}}\" without \"{{\""));
+        }
+        Ok(RemoteId(template.to_owned()))
+    }
+
+    /// The remote-id of `interface` on the host `hostname`.
+    pub fn expand(&self, hostname: &str, interface: &str) -> Vec<u8> {
+        self.0
+            .replace("{hostname}", hostname)
+            .replace("{interface}", interface)
+            .into_bytes()
+    }
+
+    pub fn template(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a relay file looks like: a `[relay]` table at the top. `lessor check` tells the two
+/// kinds of file apart by it.
+pub fn is_relay_file(text: &str) -> bool {
+    toml_edit::ImDocument::parse(text).is_ok_and(|d| d.as_table().contains_key("relay"))
+}
+
+/// Reads and checks the relay config at `path`. A relative `state-dir` or `control-socket` is
+/// taken from the file's directory, so `lessor relay --show --config FILE` finds the socket the
+/// running relay made whatever the working directory.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let text = lessor_config::read(path)?;
+    let mut config = parse(&text, &path.display().to_string())?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    for p in [&mut config.state_dir, &mut config.control_socket] {
+        if p.is_relative() {
+            *p = dir.join(&*p);
+        }
+    }
+    Ok(config)
+}
+
+/// Checks relay config `text`; `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
+    let source = Source::parse(text, file)?;
+    let parsed: schema::File = source.deserialize()?;
+    let mut findings: Vec<Finding> = Vec::new();
+    let root = KeyPath::default().key("relay");
+    let Some(relay) = parsed.relay else {
+        return Err(ConfigErrors(vec![ConfigError {
+            position: Some(lessor_config::Position { line: 1, column: 1 }),
+            ..source.error(root, "a relay file needs a [relay] table".into())
+        }]));
+    };
+    let relay_id = relay
+        .relay_id
+        .as_deref()
+        .and_then(|hex| match lessor_wire::hex::parse(hex) {
+            Ok(id) if (3..=130).contains(&id.len()) => Some(id),
+            Ok(id) => {
+                findings.push((
+                    root.key("relay-id"),
+                    format!(
+                        "a relay-id is a DUID, 3 to 130 octets (RFC 8415 §11); this one has {}",
+                        id.len()
+                    ),
+                ));
+                None
+            }
+            Err(e) => {
+                findings.push((root.key("relay-id"), e.to_string()));
+                None
+            }
+        });
+    let id_len = relay_id.as_ref().map_or(GENERATED_RELAY_ID_LEN, Vec::len);
+    let dhcp4 = relay
+        .dhcp4
+        .as_ref()
+        .map(|d| dhcp4(d, &root.key("dhcp4"), id_len, &mut findings));
+    if relay.dhcp4.is_none() {
+        findings.push((
+            root,
+            "nothing to relay: add [relay.dhcp4] with servers and interfaces".into(),
+        ));
+    }
+    if !findings.is_empty() {
+        return Err(ConfigErrors(source.errors(findings)));
+    }
+    let control_socket = relay
+        .control_socket
+        .unwrap_or_else(|| relay.state_dir.join("control.sock"));
+    Ok(Config {
+        state_dir: relay.state_dir,
+        relay_id,
+        control_socket,
+        dhcp4,
+    })
+}
+
+fn dhcp4(d: &schema::Dhcp4, at: &KeyPath, id_len: usize, out: &mut Vec<Finding>) -> Dhcp4 {
+    let mut servers = Vec::new();
+    if d.servers.is_empty() {
+        out.push((at.key("servers"), "name at least one server".into()));
+    }
+    for (i, s) in d.servers.iter().enumerate() {
+        let parsed = s
+            .parse::<SocketAddrV4>()
+            .or_else(|_| s.parse::<Ipv4Addr>().map(|a| SocketAddrV4::new(a, 67)));
+        match parsed {
+            Ok(a) if a.ip().is_unspecified() || a.ip().is_broadcast() || a.ip().is_multicast() => {
+                out.push((
+                    at.key("servers").index(i),
+                    format!("{s}: a server is a unicast address"),
+                ))
+            }
+            Ok(a) if a.port() == 0 => out.push((
+                at.key("servers").index(i),
+                format!("{s}: port 0 is not a port to send to"),
+            )),
+            Ok(a) => servers.push(a),
+            Err(_) => out.push((
+                at.key("servers").index(i),
+                format!("{s:?} is not an IPv4 address or address:port"),
+            )),
+        }
+    }
+    if d.max_hops == 0 || d.max_hops > MAX_HOPS_LIMIT {
+        out.push((
+            at.key("max-hops"),
+            format!(
+                "{} is outside 1..={MAX_HOPS_LIMIT} (RFC 1542 §4.1.1)",
+                d.max_hops
+            ),
+        ));
+    }
+    if d.port == 0 || d.port == u16::MAX {
+        out.push((
+            at.key("port"),
+            "the port and the next one (the clients') must be real ports".into(),
+        ));
+    }
+    let template = d
+        .remote_id
+        .as_deref()
+        .and_then(|t| match RemoteId::parse(t) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                out.push((at.key("remote-id"), e));
+                None
+            }
+        });
+    if d.interface.is_empty() {
+        out.push((
+            at.key("interface"),
+            "name at least one downstream interface ([[relay.dhcp4.interface]])".into(),
+        ));
+    }
+    let mut interfaces: Vec<Interface4> = Vec::new();
+    for (i, raw) in d.interface.iter().enumerate() {
+        let here = at.key("interface").index(i);
+        if raw.name.is_empty() || raw.name.len() > 15 || raw.name.contains(['/', ' ']) {
+            out.push((
+                here.key("name"),
+                format!("{:?} is not an interface name", raw.name),
+            ));
+        }
+        if interfaces.iter().any(|o| o.name == raw.name) {
+            out.push((here.key("name"), format!("{} is named twice", raw.name)));
+        }
+        let circuit_id = raw
+            .circuit_id
+            .clone()
+            .unwrap_or_else(|| raw.name.clone())
+            .into_bytes();
+        if circuit_id.is_empty() {
+            out.push((here.key("circuit-id"), "a circuit-id is not empty".into()));
+        }
+        if let Some(o) = interfaces.iter().find(|o| o.circuit_id == circuit_id) {
+            // Replies find their interface by circuit-id: two alike could not be told apart.
+            out.push((
+                here.key("circuit-id"),
+                format!("the same circuit-id as interface {}", o.name),
+            ));
+        }
+        let remote_id = match &raw.remote_id {
+            Some(t) => match RemoteId::parse(t) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    out.push((here.key("remote-id"), e));
+                    None
+                }
+            },
+            None => template.clone(),
+        };
+        if let Some(g) = raw.giaddr {
+            if g.is_unspecified() || g.is_broadcast() || g.is_multicast() {
+                out.push((
+                    here.key("giaddr"),
+                    format!("{g}: a giaddr is a unicast address of this relay"),
+                ));
+            }
+        }
+        // Option 82 is one option: at most 255 octets of sub-options (RFC 3046 §2.0). A
+        // hostname is at most 64 octets.
+        let remote_len = remote_id
+            .as_ref()
+            .map_or(0, |r| r.expand(&"h".repeat(64), &raw.name).len() + 2);
+        let total = circuit_id.len() + 2 + remote_len + id_len + 2;
+        if total > 255 {
+            out.push((
+                here.clone(),
+                format!(
+                    "circuit-id, remote-id and relay-id take {total} octets: option 82 holds 255"
+                ),
+            ));
+        }
+        interfaces.push(Interface4 {
+            name: raw.name.clone(),
+            circuit_id,
+            remote_id,
+            giaddr: raw.giaddr,
+            trusted: raw.trusted,
+        });
+    }
+    Dhcp4 {
+        servers,
+        max_hops: d.max_hops,
+        port: d.port,
+        interfaces,
+    }
+}

@@ -1,0 +1,155 @@
+use super::*;
+
+const GOOD: &str = r#"[relay]
+state-dir = "/var/lib/lessor-relay"
+
+[relay.dhcp4]
+servers = ["192.0.2.1", "192.0.2.2:6767"]
+remote-id = "{hostname}:{interface}"
+
+[[relay.dhcp4.interface]]
+name = "eth1"
+giaddr = "198.51.100.1"
+
+[[relay.dhcp4.interface]]
+name = "eth2"
+circuit-id = "olt1/2"
+remote-id = "rack-7"
+trusted = true
+"#;
+
+fn errors(text: &str) -> Vec<String> {
+    parse(text, "relay.toml")
+        .unwrap_err()
+        .0
+        .iter()
+        .map(|e| e.to_string())
+        .collect()
+}
+
+#[test]
+fn a_good_file_resolves_with_its_defaults() {
+    let c = parse(GOOD, "relay.toml").unwrap();
+    assert_eq!(
+        c.control_socket,
+        PathBuf::from("/var/lib/lessor-relay/control.sock")
+    );
+    assert_eq!(c.relay_id, None);
+    let d = c.dhcp4.unwrap();
+    assert_eq!(
+        d.servers,
+        [
+            "192.0.2.1:67".parse::<SocketAddrV4>().unwrap(),
+            "192.0.2.2:6767".parse().unwrap()
+        ]
+    );
+    assert_eq!((d.max_hops, d.port), (4, 67));
+    assert_eq!(d.interfaces[0].circuit_id, b"eth1");
+    assert_eq!(
+        d.interfaces[0]
+            .remote_id
+            .as_ref()
+            .unwrap()
+            .expand("bng1", "eth1"),
+        b"bng1:eth1"
+    );
+    assert_eq!(d.interfaces[0].giaddr, Some(Ipv4Addr::new(198, 51, 100, 1)));
+    assert!(!d.interfaces[0].trusted);
+    assert_eq!(d.interfaces[1].circuit_id, b"olt1/2");
+    assert_eq!(
+        d.interfaces[1]
+            .remote_id
+            .as_ref()
+            .unwrap()
+            .expand("bng1", "eth2"),
+        b"rack-7"
+    );
+    assert!(d.interfaces[1].trusted);
+}
+
+#[test]
+fn mistakes_are_located_at_their_key() {
+    let text = GOOD
+        .replace("\"192.0.2.2:6767\"", "\"192.0.2.2:x\"")
+        .replace("remote-id = \"rack-7\"", "remote-id = \"{rack}\"")
+        .replace("state-dir", "relay-id = \"zz\"\nstate-dir");
+    let e = errors(&text);
+    assert_eq!(
+        e,
+        [
+            "relay.toml:2:1: relay.relay-id: not hex octets (write them like 01:02:ab, 01-02-ab or 0102ab)",
+            "relay.toml:6:25: relay.dhcp4.servers[1]: \"192.0.2.2:x\" is not an IPv4 address or address:port",
+            "relay.toml:16:1: relay.dhcp4.interface[1].remote-id: \"{rack}\": unknown placeholder {rack} (use {hostname}, {interface})",
+        ],
+        "{e:#?}"
+    );
+}
+
+#[test]
+fn unknown_keys_and_bad_types_are_located() {
+    let e = errors(&GOOD.replace("trusted = true", "trusted = true\nmtu = 1500"));
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].starts_with("relay.toml:17:1: relay.dhcp4.interface[1].mtu: unknown field `mtu`"),
+        "{e:?}"
+    );
+    let e = errors(&GOOD.replace("giaddr = \"198.51.100.1\"", "giaddr = \"eth1\""));
+    assert!(
+        e[0].starts_with("relay.toml:10:10: relay.dhcp4.interface[0].giaddr: "),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn checks_hops_servers_interfaces_and_option_82_room() {
+    let e = errors("[relay]\n[relay.dhcp4]\nmax-hops = 17\nservers = [\"255.255.255.255\"]\n");
+    assert_eq!(
+        e,
+        [
+            "relay.toml:4:12: relay.dhcp4.servers[0]: 255.255.255.255: a server is a unicast address",
+            "relay.toml:3:1: relay.dhcp4.max-hops: 17 is outside 1..=16 (RFC 1542 §4.1.1)",
+            "relay.toml:2:8: relay.dhcp4.interface: name at least one downstream interface ([[relay.dhcp4.interface]])",
+        ]
+    );
+    let long = "x".repeat(240);
+    let e = errors(&GOOD.replace("\"olt1/2\"", &format!("\"{long}\"")));
+    assert_eq!(e.len(), 1);
+    assert!(e[0].contains("option 82 holds 255"), "{e:?}");
+    let e = errors(&GOOD.replace("circuit-id = \"olt1/2\"", "circuit-id = \"eth1\""));
+    assert_eq!(
+        e,
+        ["relay.toml:14:1: relay.dhcp4.interface[1].circuit-id: the same circuit-id as interface eth1"]
+    );
+}
+
+#[test]
+fn a_configured_relay_id_is_a_duid() {
+    let c = parse(
+        &GOOD.replace("[relay]\n", "[relay]\nrelay-id = \"00:04:01:02:03\"\n"),
+        "f",
+    )
+    .unwrap();
+    assert_eq!(c.relay_id, Some(vec![0, 4, 1, 2, 3]));
+    let e = errors(&GOOD.replace("[relay]\n", "[relay]\nrelay-id = \"00:04\"\n"));
+    assert!(e[0].contains("3 to 130 octets"), "{e:?}");
+}
+
+#[test]
+fn a_file_without_relay_table_is_not_a_relay_file() {
+    assert!(is_relay_file(GOOD));
+    assert!(!is_relay_file("[dhcp4]\nport = 67\n"));
+    assert_eq!(
+        errors("[dhcp4]\nport = 67\n"),
+        ["relay.toml:1:2: dhcp4: unknown field `dhcp4`, expected `relay`"]
+    );
+    assert_eq!(
+        errors(""),
+        ["relay.toml:1:1: relay: a relay file needs a [relay] table"]
+    );
+}
+
+#[test]
+fn the_example_file_is_good() {
+    let text = include_str!("../../../../examples/relay.toml");
+    parse(text, "examples/relay.toml").unwrap();
+}

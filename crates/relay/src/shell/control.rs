@@ -1,0 +1,403 @@
+//! The control socket: a Unix stream socket where the running relay answers one JSON request
+//! per line with one JSON line. `lessor relay --show` and `--verify` are its clients.
+//!
+//! Requests: `{"request":"show"}` (the table, the counters, the relay-id) and
+//! `{"request":"verify","interface":"eth1","address":"198.51.100.7","mac":"02:00:00:00:00:01"}`
+//! (source verification, `mac` optional). Anything else is answered `{"error":"..."}`.
+
+use super::{lock, Shared};
+use crate::location::{Location, Verdict};
+use lessor_net::Clock;
+use serde_json::{json, Value};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::IpAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// The longest request line read; a longer one closes the connection.
+const MAX_REQUEST: u64 = 4096;
+
+/// The control socket's thread.
+pub(super) struct Server {
+    path: PathBuf,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Listens at `path` (a stale socket file left by a relay that died is replaced; a live
+    /// one is an error: two relays would answer for one table).
+    pub(super) fn start(
+        path: &Path,
+        shared: Arc<Mutex<Shared>>,
+        clock: Clock,
+    ) -> Result<Server, String> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        if UnixStream::connect(path).is_ok() {
+            return Err(format!(
+                "{}: another relay is answering there",
+                path.display()
+            ));
+        }
+        let _ = std::fs::remove_file(path);
+        let listener = UnixListener::bind(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        // The table says where every subscriber is: for the relay's own user only.
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("relay control".into())
+            .spawn(move || serve(listener, &shared, clock, &flag))
+            .map_err(|e| e.to_string())?;
+        Ok(Server {
+            path: path.to_owned(),
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    pub(super) fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Drop for Server {
+    /// A relay that fails to start after its control socket is up does not leave it behind.
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn serve(listener: UnixListener, shared: &Mutex<Shared>, clock: Clock, stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                // One client at a time, each bounded in time and size.
+                let _ = connection(stream, shared, clock);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+fn connection(stream: UnixStream, shared: &Mutex<Shared>, clock: Clock) -> io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(30)))?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream.take(MAX_REQUEST * 16));
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = (&mut reader).take(MAX_REQUEST).read_line(&mut line)?;
+        if n == 0 || !line.ends_with('\n') {
+            return Ok(());
+        }
+        let answer = answer(line.trim(), shared, clock.now().wall);
+        let mut text = answer.to_string();
+        text.push('\n');
+        writer.write_all(text.as_bytes())?;
+    }
+}
+
+/// The answer to one request line.
+pub(super) fn answer(line: &str, shared: &Mutex<Shared>, now: u64) -> Value {
+    let request: Value = match serde_json::from_str(line) {
+        Ok(v) => v,
+        Err(e) => return json!({ "error": format!("not JSON: {e}") }),
+    };
+    match request.get("request").and_then(Value::as_str) {
+        Some("show") => show(&lock(shared), now),
+        Some("verify") => verify(&request, &lock(shared), now),
+        Some(other) => json!({ "error": format!("unknown request {other:?} (show, verify)") }),
+        None => json!({ "error": "a request names itself: {\"request\":\"show\"}" }),
+    }
+}
+
+/// Text when every octet is printable ASCII, else none (the hex is always given beside it).
+fn text(octets: &[u8]) -> Option<String> {
+    (!octets.is_empty() && octets.iter().all(|b| (0x20..0x7f).contains(b)))
+        .then(|| String::from_utf8_lossy(octets).into_owned())
+}
+
+fn entry(l: &Location) -> Value {
+    let hex = |o: &Option<Vec<u8>>| o.as_deref().map(lessor_wire::hex::colon);
+    let txt = |o: &Option<Vec<u8>>| o.as_deref().and_then(text);
+    let bound = match l.bound.prefix_len() {
+        32 if l.bound.addr().is_ipv4() => l.bound.addr().to_string(),
+        128 if l.bound.addr().is_ipv6() => l.bound.addr().to_string(),
+        _ => l.bound.to_string(),
+    };
+    json!({
+        "bound": bound,
+        "htype": l.hardware.as_ref().map(|h| h.htype),
+        "hardware": l.hardware.as_ref().map(|h| lessor_wire::hex::colon(&h.address)),
+        "client_id": hex(&l.client_id),
+        "interface": l.interface.as_deref(),
+        "circuit_id": txt(&l.circuit_id),
+        "circuit_id_hex": hex(&l.circuit_id),
+        "remote_id": txt(&l.remote_id),
+        "remote_id_hex": hex(&l.remote_id),
+        "expires": (l.expires != u64::MAX).then_some(l.expires),
+        "cltt": l.cltt,
+        "origin": l.origin.as_str(),
+    })
+}
+
+fn counters(s: &Shared) -> Value {
+    let mut c = json!({
+        "entries": s.table.len(),
+        "recovered": s.recovered,
+        "queried": s.queried,
+        "cache_hits": s.cache_hits,
+        "expired": s.expired,
+    });
+    if let Some(e) = &s.engine4 {
+        let k = e.counters();
+        let dropped: serde_json::Map<String, Value> =
+            k.dropped().map(|(n, v)| (n.to_owned(), json!(v))).collect();
+        c["dhcp4"] = json!({
+            "forwarded_to_servers": k.requests_forwarded,
+            "forwarded_to_clients": k.replies_forwarded,
+            "gleaned": k.gleaned,
+            "removed": k.removed,
+            "too_long_for_option82": k.too_long_for_option82,
+            "dropped": dropped,
+        });
+    }
+    c
+}
+
+fn show(s: &Shared, now: u64) -> Value {
+    json!({
+        "now": now,
+        "relay_id": lessor_wire::hex::colon(&s.relay_id),
+        "entries": s.table.iter().map(entry).collect::<Vec<_>>(),
+        "counters": counters(s),
+    })
+}
+
+/// The counters as one log line: `key=value`, drops only by the reasons that happened.
+pub(super) fn counters_line(s: &Shared) -> String {
+    counters_text(&counters(s))
+}
+
+/// The counters of a `show` answer as `key=value` words, as the log and `--show` print them.
+pub fn counters_text(c: &Value) -> String {
+    let mut parts = Vec::new();
+    for k in ["entries", "recovered", "queried", "cache_hits", "expired"] {
+        parts.push(format!("{}={}", k.replace('_', "-"), c[k]));
+    }
+    if let Some(d) = c.get("dhcp4") {
+        for k in [
+            "forwarded_to_servers",
+            "forwarded_to_clients",
+            "gleaned",
+            "removed",
+            "too_long_for_option82",
+        ] {
+            parts.push(format!("dhcp4-{}={}", k.replace('_', "-"), d[k]));
+        }
+        for (reason, n) in d["dropped"].as_object().into_iter().flatten() {
+            if n.as_u64().unwrap_or(0) > 0 {
+                parts.push(format!("dhcp4-dropped-{reason}={n}"));
+            }
+        }
+    }
+    parts.join(" ")
+}
+
+fn verify(request: &Value, s: &Shared, now: u64) -> Value {
+    let Some(interface) = request.get("interface").and_then(Value::as_str) else {
+        return json!({ "error": "verify needs an interface" });
+    };
+    let address = match request
+        .get("address")
+        .and_then(Value::as_str)
+        .map(str::parse::<IpAddr>)
+    {
+        Some(Ok(a)) => a,
+        _ => return json!({ "error": "verify needs an address (IPv4 or IPv6)" }),
+    };
+    let mac = match request.get("mac").and_then(Value::as_str) {
+        None => None,
+        Some(m) => match lessor_wire::hex::parse(m) {
+            Ok(m) => Some(m),
+            Err(e) => return json!({ "error": format!("mac: {e}") }),
+        },
+    };
+    let verdict = s
+        .table
+        .verify_source(interface, address, mac.as_deref(), now);
+    let (allowed, reason) = match verdict {
+        Verdict::Allowed => (true, "bound to this client behind this interface"),
+        Verdict::Unknown => (false, "nothing is known of this address"),
+        Verdict::Expired => (false, "its binding ended"),
+        Verdict::OtherInterface => (false, "bound to a client behind another interface"),
+        Verdict::OtherHardware => (false, "bound to another hardware address"),
+    };
+    let held = s.table.lookup(address, now).map(entry);
+    json!({ "allowed": allowed, "reason": reason, "entry": held })
+}
+
+/// Why a control request got no answer.
+#[derive(Debug)]
+pub enum ControlError {
+    Connect { path: PathBuf, source: io::Error },
+    Io(io::Error),
+    Answer(String),
+}
+
+impl std::fmt::Display for ControlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ControlError::Connect { path, source } => write!(
+                f,
+                "control socket {}: {source} (is `lessor relay` running with this config?)",
+                path.display()
+            ),
+            ControlError::Io(e) => write!(f, "control socket: {e}"),
+            ControlError::Answer(e) => write!(f, "control socket: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ControlError {}
+
+/// Sends one request to the relay listening at `path` and returns its answer.
+pub fn request(path: &Path, request: &Value) -> Result<Value, ControlError> {
+    let stream = UnixStream::connect(path).map_err(|source| ControlError::Connect {
+        path: path.to_owned(),
+        source,
+    })?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(ControlError::Io)?;
+    let mut writer = stream.try_clone().map_err(ControlError::Io)?;
+    writer
+        .write_all(format!("{request}\n").as_bytes())
+        .map_err(ControlError::Io)?;
+    let mut line = String::new();
+    BufReader::new(stream)
+        .read_line(&mut line)
+        .map_err(ControlError::Io)?;
+    let answer: Value =
+        serde_json::from_str(&line).map_err(|e| ControlError::Answer(e.to_string()))?;
+    match answer.get("error").and_then(Value::as_str) {
+        Some(e) => Err(ControlError::Answer(e.to_owned())),
+        None => Ok(answer),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::location::{bound4, Hardware, LocationTable, Origin};
+    use crate::relay_id::Provenance;
+
+    fn shared() -> Mutex<Shared> {
+        let mut table = LocationTable::new();
+        table.merge(Location {
+            bound: bound4([198, 51, 100, 7].into()),
+            hardware: Some(Hardware {
+                htype: 1,
+                address: vec![2, 0, 0, 0, 0, 1],
+            }),
+            client_id: None,
+            interface: Some("eth1".into()),
+            circuit_id: Some(b"eth1".to_vec()),
+            remote_id: Some(vec![0, 1]),
+            expires: 200,
+            cltt: Some(100),
+            origin: Origin::Gleaned,
+        });
+        Mutex::new(Shared {
+            table,
+            engine4: None,
+            recovered: 0,
+            queried: 0,
+            cache_hits: 0,
+            expired: 0,
+            relay_id: vec![0, 4, 1],
+            relay_id_from: Provenance::Configured,
+        })
+    }
+
+    #[test]
+    fn show_lists_entries_with_text_and_hex() {
+        let a = answer(r#"{"request":"show"}"#, &shared(), 150);
+        assert_eq!(a["relay_id"], "00:04:01");
+        let e = &a["entries"][0];
+        assert_eq!(e["bound"], "198.51.100.7");
+        assert_eq!(e["hardware"], "02:00:00:00:00:01");
+        assert_eq!(e["circuit_id"], "eth1");
+        assert_eq!(e["remote_id"], Value::Null);
+        assert_eq!(e["remote_id_hex"], "00:01");
+        assert_eq!(e["expires"], 200);
+        assert_eq!(e["origin"], "gleaned");
+        assert_eq!(a["counters"]["entries"], 1);
+    }
+
+    #[test]
+    fn verify_answers_yes_or_no_with_a_reason() {
+        let s = shared();
+        let ask = |q: &str| answer(q, &s, 150);
+        let a = ask(
+            r#"{"request":"verify","interface":"eth1","address":"198.51.100.7","mac":"02:00:00:00:00:01"}"#,
+        );
+        assert_eq!(
+            (a["allowed"].clone(), a["entry"]["bound"].clone()),
+            (json!(true), json!("198.51.100.7"))
+        );
+        let a = ask(r#"{"request":"verify","interface":"eth2","address":"198.51.100.7"}"#);
+        assert_eq!(a["allowed"], false);
+        assert_eq!(a["reason"], "bound to a client behind another interface");
+        let a = ask(r#"{"request":"verify","interface":"eth1","address":"198.51.100.8"}"#);
+        assert_eq!(a["reason"], "nothing is known of this address");
+        assert!(
+            ask(r#"{"request":"verify","interface":"eth1","address":"x"}"#)["error"].is_string()
+        );
+        assert!(ask("nonsense")["error"].is_string());
+        assert!(ask(r#"{"request":"drop-table"}"#)["error"].is_string());
+    }
+
+    #[test]
+    fn a_socket_round_trip() {
+        let dir = std::env::temp_dir().join(format!("lessor-relay-control-{}", std::process::id()));
+        let path = dir.join("control.sock");
+        let mut server = Server::start(&path, Arc::new(shared()), Clock::new()).unwrap();
+        // A second relay on the same socket is refused.
+        assert!(Server::start(&path, Arc::new(shared()), Clock::new()).is_err());
+        let a = request(&path, &json!({"request": "show"})).unwrap();
+        assert_eq!(a["entries"].as_array().unwrap().len(), 1);
+        let e = request(&path, &json!({"request": "nope"})).unwrap_err();
+        assert!(e.to_string().contains("unknown request"), "{e}");
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+        server.shutdown();
+        assert!(!path.exists());
+        assert!(matches!(
+            request(&path, &json!({"request": "show"})),
+            Err(ControlError::Connect { .. })
+        ));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,297 @@
+//! The I/O shell of `lessor relay`: sockets on lessor-net, receive threads that hand each
+//! datagram to the engine, a timer for expiry, the control socket, and a clean stop.
+//!
+//! Sockets (DHCPv4, the relay's port, 67 by default): one bound to the wildcard address on
+//! each downstream interface (SO_BINDTODEVICE), where clients' broadcasts arrive and pktinfo
+//! tells which interface; one bound to each giaddr, where the servers' replies arrive (they come
+//! in on the upstream side, which a device-bound socket would not see). Requests go to the
+//! servers from a giaddr socket, so they leave from the relay's port and an address the server's
+//! `relays` names; replies go downstream through lessor-net's `Sender` (limited broadcast out of
+//! one interface, or unicast at chaddr through a neighbour entry, as `lessor serve` does).
+//!
+//! Engines share one [`Shared`] behind a mutex: the location table and each family's engine.
+//! The DHCPv6 engine and start-up recovery join it there (recovery merges into the table before
+//! [`Relay::ready`] is logged).
+
+mod control;
+
+pub use control::{counters_text, request as control_request, ControlError};
+
+use crate::config::Config;
+use crate::location::LocationTable;
+use crate::relay_id::{self, Provenance, RelayIdError};
+use crate::v4::{Downstream, Engine4, Settings};
+use lessor_net::udp::{self, Family, OpenError, Receivers, Sender, Sockets, V6Options};
+use lessor_net::{Clock, Interface, Outgoing, Received, Transmit};
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// What the receive threads, the timer and the control socket share.
+#[derive(Debug)]
+pub struct Shared {
+    pub table: LocationTable,
+    pub engine4: Option<Engine4>,
+    /// Entries merged from start-up recovery (bulk leasequery), from UDP leasequeries on demand,
+    /// and lookups answered from the negative cache: counted by the code that does them.
+    pub recovered: u64,
+    pub queried: u64,
+    pub cache_hits: u64,
+    /// Entries removed because their lease ended.
+    pub expired: u64,
+    /// The relay-id in use and where it came from.
+    pub relay_id: Vec<u8>,
+    pub relay_id_from: Provenance,
+}
+
+/// Why the relay could not start.
+#[derive(Debug)]
+pub enum RunError {
+    RelayId(RelayIdError),
+    Interface { name: String, reason: String },
+    Open(OpenError),
+    Control(String),
+    Thread(String),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::RelayId(e) => write!(f, "{e}"),
+            RunError::Interface { name, reason } => write!(f, "interface {name}: {reason}"),
+            RunError::Open(e) => write!(f, "{e}"),
+            RunError::Control(e) => write!(f, "control socket: {e}"),
+            RunError::Thread(e) => write!(f, "cannot start a thread: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// The relay's host name, for remote-id templates.
+fn hostname() -> String {
+    // The kernel's (UTS namespace's) name, as uname(2) gives it.
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Resolves the configured interfaces: ifindex, giaddr (configured, else the interface's
+/// first IPv4 address), remote-id expanded.
+fn downstream(config: &Config) -> Result<Vec<Downstream>, RunError> {
+    let Some(d) = &config.dhcp4 else {
+        return Ok(Vec::new());
+    };
+    let host = hostname();
+    let mut out = Vec::new();
+    for i in &d.interfaces {
+        let missing = |reason: String| RunError::Interface {
+            name: i.name.clone(),
+            reason,
+        };
+        let found = Interface::by_name(&i.name)
+            .map_err(|e| missing(e.to_string()))?
+            .ok_or_else(|| missing("no such interface".into()))?;
+        let giaddr = match i.giaddr {
+            Some(g) => g,
+            None => found.v4.first().map(|n| n.addr()).ok_or_else(|| {
+                missing("has no IPv4 address to be the giaddr (set giaddr)".into())
+            })?,
+        };
+        out.push(Downstream {
+            name: i.name.as_str().into(),
+            index: found.index,
+            giaddr,
+            circuit_id: i.circuit_id.clone(),
+            remote_id: i.remote_id.as_ref().map(|r| r.expand(&host, &i.name)),
+            trusted: i.trusted,
+        });
+    }
+    Ok(out)
+}
+
+/// A running relay.
+pub struct Relay {
+    shared: Arc<Mutex<Shared>>,
+    receivers: Option<Receivers>,
+    control: control::Server,
+    clock: Clock,
+}
+
+/// Locks `shared`, whatever a panicking thread left (the table stays consistent: every
+/// operation on it completes or does not start).
+pub fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    shared.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Relay {
+    /// Opens everything the config names and starts the threads; `log` gets one line per
+    /// socket. Nothing is relayed before this returns.
+    pub fn start(config: &Config, log: &dyn Fn(&str)) -> Result<Relay, RunError> {
+        let (relay_id, from) =
+            relay_id::load_or_create(&config.state_dir, config.relay_id.as_deref())
+                .map_err(RunError::RelayId)?;
+        let interfaces = downstream(config)?;
+        let clock = Clock::new();
+        let mut shared = Shared {
+            table: LocationTable::new(),
+            engine4: None,
+            recovered: 0,
+            queried: 0,
+            cache_hits: 0,
+            expired: 0,
+            relay_id: relay_id.clone(),
+            relay_id_from: from,
+        };
+        let mut sockets = None;
+        if let Some(d) = &config.dhcp4 {
+            let mut giaddrs: Vec<IpAddr> = Vec::new();
+            for i in &interfaces {
+                if !giaddrs.contains(&IpAddr::V4(i.giaddr)) {
+                    giaddrs.push(IpAddr::V4(i.giaddr));
+                }
+            }
+            let names: Vec<String> = interfaces.iter().map(|i| i.name.to_string()).collect();
+            let opened = Sockets::open(Family::V4, &giaddrs, &names, d.port, &V6Options::default())
+                .map_err(RunError::Open)?;
+            for s in opened.iter() {
+                log(&format!("dhcp4: listening on {}", s.describe()));
+            }
+            shared.engine4 = Some(Engine4::new(Settings {
+                servers: d.servers.clone(),
+                max_hops: d.max_hops,
+                client_port: d.port.saturating_add(1),
+                relay_id,
+                interfaces,
+            }));
+            sockets = Some(opened);
+        }
+        let shared = Arc::new(Mutex::new(shared));
+        let control = control::Server::start(&config.control_socket, Arc::clone(&shared), clock)
+            .map_err(RunError::Control)?;
+        let receivers = match sockets {
+            None => None,
+            Some(sockets) => {
+                let counters = Arc::new(udp::Counters::default());
+                let sender = Arc::new(Sender::new(&sockets, None, Arc::clone(&counters)));
+                let started =
+                    Receivers::start("relay4", &sockets, counters, udp::DEFAULT_BUFFER, 1, |_| {
+                        Handler4 {
+                            shared: Arc::clone(&shared),
+                            sender: Arc::clone(&sender),
+                            clock,
+                            out: Vec::new(),
+                        }
+                    })
+                    .map_err(|e| RunError::Thread(e.to_string()))?;
+                Some(started)
+            }
+        };
+        Ok(Relay {
+            shared,
+            receivers,
+            control,
+            clock,
+        })
+    }
+
+    /// The state the engines share (recovery merges into its table).
+    pub fn shared(&self) -> &Arc<Mutex<Shared>> {
+        &self.shared
+    }
+
+    /// The readiness line: what is relayed where, as whom.
+    pub fn ready(&self, config: &Config) -> String {
+        let s = lock(&self.shared);
+        let mut parts = Vec::new();
+        if let Some(e) = &s.engine4 {
+            let st = e.settings();
+            let down: Vec<String> = st
+                .interfaces
+                .iter()
+                .map(|i| format!("{} (giaddr {})", i.name, i.giaddr))
+                .collect();
+            let servers: Vec<String> = st.servers.iter().map(|s| s.to_string()).collect();
+            parts.push(format!(
+                "dhcp4 from {} to {}",
+                down.join(", "),
+                servers.join(", ")
+            ));
+        }
+        let from = match &s.relay_id_from {
+            Provenance::Configured => "configured".to_owned(),
+            Provenance::Kept(p) => format!("kept in {}", p.display()),
+            Provenance::Generated(p) => format!("generated, kept in {}", p.display()),
+        };
+        format!(
+            "relay ready: {}; relay-id {} ({from}); control socket {}; {} entries",
+            parts.join("; "),
+            lessor_wire::hex::colon(&s.relay_id),
+            config.control_socket.display(),
+            s.table.len()
+        )
+    }
+
+    /// Runs until `stop` is set: expiry on time, a dead receive thread reported and fatal.
+    pub fn run(&self, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(), RunError> {
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(200));
+            let now = self.clock.now().wall;
+            {
+                let mut s = lock(&self.shared);
+                if s.table.next_expiry().is_some_and(|t| t <= now) {
+                    let gone = s.table.expire(now).len() as u64;
+                    s.expired += gone;
+                }
+            }
+            if let Some(failure) = self.receivers.as_ref().and_then(|r| r.first_failure()) {
+                log(&format!("error: {failure}"));
+                return Err(RunError::Thread(failure));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops the threads and removes the control socket; returns the counters line for the log.
+    pub fn shutdown(mut self) -> String {
+        if let Some(r) = self.receivers.take() {
+            r.shutdown();
+        }
+        self.control.shutdown();
+        let s = lock(&self.shared);
+        control::counters_line(&s)
+    }
+}
+
+/// What each receive thread runs: the engine under the lock, the sends after it.
+struct Handler4 {
+    shared: Arc<Mutex<Shared>>,
+    sender: Arc<Sender>,
+    clock: Clock,
+    out: Vec<Outgoing>,
+}
+
+impl udp::Handler for Handler4 {
+    fn datagram(&mut self, rx: Received<'_>) {
+        let now = self.clock.now().wall;
+        {
+            let mut s = lock(&self.shared);
+            let Shared { table, engine4, .. } = &mut *s;
+            if let Some(engine) = engine4 {
+                let _ = engine.handle(
+                    rx.payload,
+                    rx.interface_index,
+                    rx.source,
+                    now,
+                    table,
+                    &mut self.out,
+                );
+            }
+        }
+        self.sender.send_batch(&mut self.out);
+    }
+}
