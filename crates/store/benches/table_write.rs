@@ -42,7 +42,14 @@ fn binding(n: u32, cltt: u64) -> Arc<Binding6> {
     .unwrap()
     .with_remote_id(&remote)
     .unwrap()
-    .with_times(cltt, cltt + 1800, cltt + 3600, cltt + 900, cltt + 1440, cltt);
+    .with_times(
+        cltt,
+        cltt + 1800,
+        cltt + 3600,
+        cltt + 900,
+        cltt + 1440,
+        cltt,
+    );
     binding.sequence = u64::from(n);
     Arc::new(binding)
 }
