@@ -11,6 +11,11 @@
 //! ```text
 //! cargo bench -p lessor-store --bench table_write
 //! ```
+//!
+//! Counted, for a busy machine (as the server's leasequery benches): with `LESSOR_BENCH_COUNT=N`
+//! and `LESSOR_BENCH_ONLY=renew/1000000` (or `renew_under_snapshot/…`), exactly N writes of that
+//! case inside [`write_n`] instead of criterion's timing, for callgrind to count:
+//! `valgrind --tool=callgrind --cache-sim=yes --collect-atstart=no --toggle-collect='*write_n*'`.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use lessor_store::v6::binding::{Binding6, IaType, State6};
@@ -54,14 +59,43 @@ fn binding(n: u32, cltt: u64) -> Arc<Binding6> {
     Arc::new(binding)
 }
 
+/// Calls `write(i)` for `i` in `0..n`: the writes of a counted run, never inlined so that a
+/// profiler can count inside it alone.
+#[inline(never)]
+fn write_n(n: usize, mut write: impl FnMut(usize)) {
+    for i in 0..n {
+        write(i);
+    }
+}
+
 fn bench(c: &mut Criterion) {
+    let count: Option<usize> = std::env::var("LESSOR_BENCH_COUNT")
+        .ok()
+        .and_then(|n| n.parse().ok());
+    let only = std::env::var("LESSOR_BENCH_ONLY").unwrap_or_default();
     let mut group = c.benchmark_group("table_write");
     for size in [100_000u32, 1_000_000] {
+        if count.is_some() && !only.ends_with(&format!("/{size}")) {
+            continue;
+        }
         let mut table = Table::from_records((0..size).map(|n| binding(n, NOW - 600)));
         // Renewals of bindings spread over the whole table (a multiplicative hash of the index).
         let renewals: Vec<Arc<Binding6>> = (0..4096u32)
             .map(|i| binding(i.wrapping_mul(2_654_435_761) % size, NOW))
             .collect();
+        if let Some(n) = count {
+            let under_snapshot = only.starts_with("renew_under_snapshot/");
+            write_n(n, |i| {
+                let renewal = Arc::clone(&renewals[i % renewals.len()]);
+                if under_snapshot {
+                    let snapshot = table.clone();
+                    black_box((snapshot, table.upsert(renewal)));
+                } else {
+                    black_box(table.upsert(renewal));
+                }
+            });
+            continue;
+        }
         let mut i = 0usize;
         group.bench_with_input(BenchmarkId::new("renew", size), &size, |b, _| {
             b.iter(|| {
