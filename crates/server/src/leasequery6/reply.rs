@@ -73,7 +73,7 @@ pub enum Fitted {
 /// (the relays' Interface-Ids echoed take the room), [`Fitted::Unsendable`].
 pub fn fit(msg: &Message6, reply: Repr) -> Fitted {
     // Encoded as built, not a copy: nearly every reply fits at the first try, and a copy of
-    // its options (then their drop) was a third of a query's instructions (docs/benchmarks.md,
+    // its options (then their drop) was about 15 % of a query's instructions (docs/benchmarks.md,
     // issue 14, "After the lookup work"). One that does not fit is taken back out of its
     // RELAY-REPLs to be cut.
     let encode = |r: Repr| -> Result<Vec<u8>, Repr> {
