@@ -18,6 +18,9 @@
 //! cargo bench -p lessor-server --bench leasequery6_table_size
 //! ```
 
+#[path = "common/counted.rs"]
+mod counted;
+
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use lessor_server::config;
 use lessor_server::leasequery6::Responder6;
@@ -168,6 +171,9 @@ fn bench(c: &mut Criterion) {
     let config = config::parse(CONFIG, "bench.toml").expect("bench config");
     let mut group = c.benchmark_group("leasequery6_table_size");
     for size in SIZES {
+        if !counted::wants_size(size) {
+            continue;
+        }
         // `size` bindings: size / 2 clients with an address and a prefix each.
         let clients = size / 2;
         let all: Vec<Binding6> = (0..clients).flat_map(bindings).collect();
@@ -198,6 +204,13 @@ fn bench(c: &mut Criterion) {
                     packet.option(OPTION_CLIENT_DATA).unwrap().is_some(),
                     "{name}: no client data"
                 );
+            }
+            if let Some(n) = counted::queries_for(name, size) {
+                counted::answer_n(n, |i| {
+                    let q = &queries[i % queries.len()];
+                    black_box(responder.handle(&message(q), NOW, 0));
+                });
+                continue;
             }
             let mut i = 0usize;
             group.bench_with_input(BenchmarkId::new(name, size), &size, |b, _| {

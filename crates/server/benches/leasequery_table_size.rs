@@ -14,6 +14,9 @@
 //! cargo bench -p lessor-server --bench leasequery_table_size
 //! ```
 
+#[path = "common/counted.rs"]
+mod counted;
+
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use lessor_server::config;
 use lessor_server::leasequery4::Responder4;
@@ -143,6 +146,9 @@ fn bench(c: &mut Criterion) {
     let config = config::parse(CONFIG, "bench.toml").expect("bench config");
     let mut group = c.benchmark_group("leasequery_table_size");
     for size in SIZES {
+        if !counted::wants_size(size) {
+            continue;
+        }
         let bindings: Vec<Binding4> = (0..size).map(binding).collect();
         let (store, report) = Store::open(Box::new(Preloaded(bindings))).expect("store");
         assert_eq!(report.v4.loaded, size as usize);
@@ -165,6 +171,13 @@ fn bench(c: &mut Criterion) {
                     .expect("the answer parses")
                     .message_type();
                 assert_eq!(kind, Some(MessageType::LeaseActive));
+            }
+            if let Some(n) = counted::queries_for(name, size) {
+                counted::answer_n(n, |i| {
+                    let q = &queries[i % queries.len()];
+                    black_box(responder.handle(&message(q), NOW, 0));
+                });
+                continue;
             }
             let mut i = 0usize;
             group.bench_with_input(BenchmarkId::new(name, size), &size, |b, _| {

@@ -71,14 +71,22 @@ pub enum Fitted {
 /// configured options, then LQ_RELAY_DATA; when even that does not fit, the client data is
 /// replaced by STATUS_CODE UnspecFail, pointing to bulk leasequery; when not even that fits
 /// (the relays' Interface-Ids echoed take the room), [`Fitted::Unsendable`].
-pub fn fit(msg: &Message6, mut reply: Repr) -> Fitted {
-    let encode = |r: &Repr| {
-        let v = relay::wrap(msg, r.clone()).try_to_vec().ok()?;
-        (v.len() <= MAX_DATAGRAM).then_some(v)
+pub fn fit(msg: &Message6, reply: Repr) -> Fitted {
+    // Encoded as built, not a copy: nearly every reply fits at the first try, and a copy of
+    // its options (then their drop) was about 15 % of a query's instructions (docs/benchmarks.md,
+    // issue 14, "After the lookup work"). One that does not fit is taken back out of its
+    // RELAY-REPLs to be cut.
+    let encode = |r: Repr| -> Result<Vec<u8>, Repr> {
+        let wrapped = relay::wrap(msg, r);
+        match wrapped.try_to_vec() {
+            Ok(v) if v.len() <= MAX_DATAGRAM => Ok(v),
+            _ => Err(unwrap(wrapped)),
+        }
     };
-    if let Some(v) = encode(&reply) {
-        return Fitted::Whole(v);
-    }
+    let mut reply = match encode(reply) {
+        Ok(v) => return Fitted::Whole(v),
+        Err(r) => r,
+    };
     for keep in [(|c: u16| is_lq_data(c)) as fn(u16) -> bool, |c: u16| {
         is_lq_data(c) && c != OPTION_LQ_RELAY_DATA
     }] {
@@ -87,9 +95,10 @@ pub fn fit(msg: &Message6, mut reply: Repr) -> Fitted {
                 inner.retain(|i| keep(i.code()));
             }
         }
-        if let Some(v) = encode(&reply) {
-            return Fitted::Truncated(v);
-        }
+        reply = match encode(reply) {
+            Ok(v) => return Fitted::Truncated(v),
+            Err(r) => r,
+        };
     }
     reply
         .options_mut()
@@ -98,8 +107,31 @@ pub fn fit(msg: &Message6, mut reply: Repr) -> Fitted {
         lessor_wire::v6::status::UNSPEC_FAIL,
         "client data larger than a datagram; ask by bulk leasequery (RFC 5460)",
     ));
-    match encode(&reply) {
-        Some(v) => Fitted::TooLarge(v),
-        None => Fitted::Unsendable,
+    match encode(reply) {
+        Ok(v) => Fitted::TooLarge(v),
+        Err(_) => Fitted::Unsendable,
     }
+}
+
+/// The reply [`relay::wrap`] put inside RELAY-REPLs, taken back out (a direct reply is
+/// returned as is).
+fn unwrap(mut r: Repr) -> Repr {
+    while let Repr::Relay(mut relay) = r {
+        let Some(i) = relay
+            .options
+            .iter()
+            .position(|o| matches!(o, DhcpOption::RelayMsg(_)))
+        else {
+            // Not one `wrap` made: nothing inside to take out.
+            return Repr::Relay(relay);
+        };
+        r = match relay.options.swap_remove(i) {
+            DhcpOption::RelayMsg(inner) => *inner,
+            other => {
+                relay.options.push(other);
+                return Repr::Relay(relay);
+            }
+        };
+    }
+    r
 }

@@ -729,6 +729,12 @@ fn replies_fit_one_unfragmented_datagram() {
     assert_eq!(leases(data).len(), 40);
     assert!(!has(data, 24));
     assert_eq!(h.responder.counters().truncated.get(), 2);
+    // Relayed: cut the same, inside its RELAY-REPL.
+    let r = h.reply(&relayed(&by_client(1, "::", &[24]), REQUESTER), T0);
+    let data = client_data(&r).unwrap();
+    assert_eq!(leases(data).len(), 40);
+    assert!(!has(data, 24));
+    assert_eq!(h.responder.counters().truncated.get(), 3);
     for n in 40..60u16 {
         let mut b = h.lease(
             1,

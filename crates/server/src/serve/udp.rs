@@ -1,5 +1,6 @@
 //! What the DHCPv4 and DHCPv6 UDP services share in the shell: opening a family's sockets, how
-//! many threads read each, and where an engine's [`Output`] goes.
+//! many threads read each, where an engine's [`Output`] goes, and when a receive thread spins
+//! ([`SpinRule`]).
 
 use super::{GroupOutbox, ServeError};
 use crate::dhcp4::Output;
@@ -46,5 +47,44 @@ pub(super) fn dispatch(output: Output, pending: &mut Vec<Outgoing>, durable: &Ar
                 }
             });
         }
+    }
+}
+
+/// When a receive thread may poll its socket for a while after a batch
+/// ([`lessor_net::udp::Handler::worth_spinning`]): only after batches of leasequery answers. A
+/// client's DHCP exchange makes the store's writer thread work (a reply waits for its commit,
+/// every offer, advertisement and lease is a write): a spinning receive thread takes the CPU
+/// from it, and its clients come back no sooner. A leasequery reads a snapshot and writes
+/// nothing, and its requester's next query comes as soon as the answer is out.
+#[derive(Debug, Default)]
+pub(super) struct SpinRule {
+    /// The current batch had a message for the DHCP engine.
+    engine_in_batch: bool,
+}
+
+impl SpinRule {
+    /// A message of the current batch went to the DHCP engine.
+    pub(super) fn engine(&mut self) {
+        self.engine_in_batch = true;
+    }
+
+    /// At the end of a batch: whether spinning may pay; starts the next batch.
+    pub(super) fn worth_spinning(&mut self) -> bool {
+        !std::mem::take(&mut self.engine_in_batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SpinRule;
+
+    #[test]
+    fn only_batches_without_dhcp_messages_spin() {
+        let mut rule = SpinRule::default();
+        assert!(rule.worth_spinning(), "leasequeries only");
+        rule.engine();
+        rule.engine();
+        assert!(!rule.worth_spinning(), "a DHCP message in the batch");
+        assert!(rule.worth_spinning(), "each batch starts afresh");
     }
 }

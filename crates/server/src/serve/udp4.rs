@@ -155,7 +155,7 @@ pub(super) fn start(
             pending: Vec::with_capacity(udp::BATCH),
             options: PrlCaches::default(),
             now: None,
-            engine_in_batch: false,
+            spin: udp_shell::SpinRule::default(),
         },
     )
     .map_err(|e| ServeError::Thread(e.to_string()))?;
@@ -186,8 +186,8 @@ struct Handler4 {
     /// batch were queued together and are handled within microseconds, which neither the
     /// seconds of lease arithmetic nor the milliseconds of rate limits can tell apart.
     now: Option<Now>,
-    /// The current batch had a message for the DHCP engine.
-    engine_in_batch: bool,
+    /// Whether to spin after the current batch.
+    spin: udp_shell::SpinRule,
 }
 
 impl udp::Handler for Handler4 {
@@ -195,7 +195,7 @@ impl udp::Handler for Handler4 {
         let now = *self.now.get_or_insert_with(|| self.clock.now());
         match self.router.route(&rx) {
             Route4::Dhcp(message) => {
-                self.engine_in_batch = true;
+                self.spin.engine();
                 let (_, output) = self
                     .engine
                     .lock()
@@ -225,10 +225,8 @@ impl udp::Handler for Handler4 {
         self.sender.send_batch(&mut self.pending);
     }
 
-    /// Only after batches of leasequery answers. A client's DHCP exchange makes the store's
-    /// writer thread work (a DHCPACK waits for its commit, every offer and lease is a write): a
-    /// spinning receive thread takes the CPU from it, and its clients come back no sooner.
+    /// Only after batches of leasequery answers ([`udp_shell::SpinRule`]).
     fn worth_spinning(&mut self) -> bool {
-        !std::mem::take(&mut self.engine_in_batch)
+        self.spin.worth_spinning()
     }
 }

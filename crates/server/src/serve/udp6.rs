@@ -270,6 +270,7 @@ pub(super) fn start(
             clock,
             pending: Vec::with_capacity(udp::BATCH),
             now: None,
+            spin: udp_shell::SpinRule::default(),
         },
     )
     .map_err(|e| ServeError::Thread(e.to_string()))?;
@@ -296,6 +297,8 @@ struct Handler6 {
     pending: Vec<Outgoing>,
     /// The clocks as read for the first datagram of the current batch.
     now: Option<Now>,
+    /// Whether to spin after the current batch.
+    spin: udp_shell::SpinRule,
 }
 
 impl udp::Handler for Handler6 {
@@ -304,6 +307,7 @@ impl udp::Handler for Handler6 {
         // Parsed here, outside the engine's lock.
         match self.router.route(&rx) {
             Route6::Dhcp(message) => {
+                self.spin.engine();
                 let (_, output) = self
                     .engine
                     .lock()
@@ -330,8 +334,110 @@ impl udp::Handler for Handler6 {
         self.sender.send_batch(&mut self.pending);
     }
 
-    /// Never: every DHCPv6 message this service handles makes the store's writer work.
+    /// Only after batches of leasequery answers, as for DHCPv4 ([`udp_shell::SpinRule`]):
+    /// leasequery6 goes through this handler too.
     fn worth_spinning(&mut self) -> bool {
-        false
+        self.spin.worth_spinning()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lessor_net::udp::Handler as _;
+    use lessor_net::udp::ServerSocket;
+    use lessor_wire::v6::{ClientServerMessage, DhcpOption, MessageType, QueryType, Repr};
+    use std::net::SocketAddr;
+
+    const CONFIG: &str = r#"
+[server]
+store = "unused.db"
+
+[dhcp6]
+server-duid = "00:02:00:00:ab:11:01:02:03:04"
+listen = ["::1"]
+
+[[dhcp6.link]]
+prefix = "2001:db8:1::/64"
+pools = ["2001:db8:1::1000-2001:db8:1::1fff"]
+
+[leasequery6]
+requesters = ["::1/128"]
+"#;
+
+    fn message(msg_type: MessageType, mut options: Vec<DhcpOption>) -> Vec<u8> {
+        let client = Duid::parse(&[0, 3, 0, 1, 2, 0, 0, 0, 0, 1]).unwrap();
+        options.insert(0, DhcpOption::ClientId(client));
+        Repr::ClientServer(ClientServerMessage {
+            msg_type,
+            transaction_id: 7,
+            options,
+        })
+        .to_vec()
+    }
+
+    /// A LEASEQUERY by address: answered from a snapshot, nothing written.
+    fn leasequery() -> Vec<u8> {
+        message(
+            MessageType::Leasequery,
+            vec![DhcpOption::LqQuery {
+                query_type: QueryType::ByAddress,
+                link_address: Ipv6Addr::UNSPECIFIED,
+                options: vec![DhcpOption::IaAddr {
+                    address: "2001:db8:1::1000".parse().unwrap(),
+                    preferred_lifetime: 0,
+                    valid_lifetime: 0,
+                    options: Vec::new(),
+                }],
+            }],
+        )
+    }
+
+    #[test]
+    fn a_batch_of_leasequeries_only_spins_and_one_with_a_dhcp_message_does_not() {
+        let config = crate::config::parse(CONFIG, "t.toml").expect("test config");
+        let d = config.dhcp6.as_ref().unwrap();
+        let store = Arc::new(Store::in_memory());
+        let socket = ServerSocket::open_listen(IpAddr::V6(Ipv6Addr::LOCALHOST), 0).unwrap();
+        let sockets = Sockets::from_sockets(vec![socket]);
+        let counters = Arc::new(udp::Counters::default());
+        let sender = Arc::new(Sender::new(&sockets, None, counters));
+        let duid = vec![0, 2, 0, 0, 0xab, 0x11, 1, 2, 3, 4];
+        let mut handler = Handler6 {
+            router: Arc::new(Router6::new()),
+            engine: Arc::new(Mutex::new(Engine6::new(
+                d,
+                Arc::clone(&store),
+                sockets.interfaces(),
+                duid.clone(),
+            ))),
+            sender: Arc::clone(&sender),
+            durable: GroupOutbox::attach(Arc::clone(&sender) as Arc<dyn Transmit>, &store),
+            responder: Arc::new(Responder6::new(&config, Arc::clone(&store), duid)),
+            clock: Clock::new(),
+            pending: Vec::new(),
+            now: None,
+            spin: udp_shell::SpinRule::default(),
+        };
+        // The requester: a socket of this test, so that the replies go somewhere that exists.
+        let requester = std::net::UdpSocket::bind("[::1]:0").unwrap();
+        let source: SocketAddr = requester.local_addr().unwrap();
+        let mut batch = |payloads: &[Vec<u8>]| {
+            for p in payloads {
+                handler.datagram(Received {
+                    payload: p,
+                    source,
+                    destination: IpAddr::V6(Ipv6Addr::LOCALHOST),
+                    interface_index: None,
+                });
+            }
+            handler.batch_done();
+            handler.worth_spinning()
+        };
+        assert!(batch(&[leasequery(), leasequery()]), "leasequeries only");
+        let solicit = message(MessageType::Solicit, Vec::new());
+        assert!(!batch(&[leasequery(), solicit]), "with a SOLICIT");
+        assert!(batch(&[leasequery()]), "each batch decides afresh");
+        assert_eq!(handler.router.counters().routed(), 5);
     }
 }

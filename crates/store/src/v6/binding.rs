@@ -539,6 +539,19 @@ impl Record for Binding6 {
         }
     }
 
+    /// The one field `index` names, compared (not every index key made, the link's included):
+    /// every index lookup asks this of each record it meets.
+    fn has_index_key(&self, index: usize, id: &[u8]) -> bool {
+        let field = match index {
+            i if i == Index6::Duid as usize => self.duid(),
+            i if i == Index6::Link as usize => return id == link_key(&self.link),
+            i if i == Index6::RelayId as usize => self.relay_id(),
+            i if i == Index6::RemoteId as usize => self.remote_id(),
+            _ => None,
+        };
+        field == Some(id)
+    }
+
     fn expires_at(&self) -> Option<Timestamp> {
         (self.state == State6::Active).then_some(self.valid_end)
     }
@@ -628,6 +641,45 @@ mod tests {
         p.index_keys(&mut |i, k| keys.push((i, k.to_vec())));
         assert_eq!(keys.len(), 2);
         assert_eq!(keys[1].1, link_key(&link()).to_vec());
+    }
+
+    #[test]
+    fn has_index_key_answers_as_index_keys_does() {
+        let duid = b"\x00\x03\x00\x01\x02\x00\x00\x00\x00\x01";
+        let plain = Binding6::new(
+            "2001:db8:1::10".parse().unwrap(),
+            128,
+            IaType::Na,
+            duid,
+            1,
+            link(),
+            State6::Active,
+        )
+        .unwrap();
+        let relayed = plain
+            .clone()
+            .with_relay_id(b"relay")
+            .unwrap()
+            .with_remote_id(b"\x00\x00\x0d\xe9port-7")
+            .unwrap();
+        let other_link = link_key(&"2001:db8:2::/64".parse().unwrap());
+        let ids: [&[u8]; 6] = [
+            duid,
+            &link_key(&link()),
+            b"relay",
+            b"\x00\x00\x0d\xe9port-7",
+            &other_link,
+            b"",
+        ];
+        for b in [&plain, &relayed] {
+            for index in 0..Binding6::INDEXES + 1 {
+                for id in ids {
+                    let mut listed = false;
+                    b.index_keys(&mut |i, k| listed |= i == index && k == id);
+                    assert_eq!(b.has_index_key(index, id), listed, "index {index}, {id:?}");
+                }
+            }
+        }
     }
 
     #[test]
