@@ -18,20 +18,14 @@
 //!
 //! # Secondary indexes
 //!
-//! A secondary index is an ordered map from `(hash(identifier), key)` to the record. The hash is
-//! foldhash (a multiply-and-fold hash, several times cheaper than SipHash on identifiers of a few
-//! octets) with a 64-bit key drawn at random per table from the operating system's randomness (so
-//! identifiers sent by clients cannot be chosen to collide without knowing it), cut to 32 bits;
-//! an entry holds 8 octets of hash and key (v4) instead of a copy of the identifier, and a lookup
-//! checks the identifier of each candidate record, so a hash collision costs a comparison, never
-//! a wrong answer. All records sharing an identifier are one contiguous range, in key order,
-//! which a [`IndexCursor`] walks lazily.
-//!
-//! An entry carries the record (an `Arc`, 8 octets) rather than sending the lookup back to
-//! `by_key` for it: in a table of a million records every B-tree descent is a few cache misses,
-//! and leasequery by address asks for a client's other bindings on every answer (the DHCPv6
-//! figures in docs/benchmarks.md, issue 14). The price: a write that replaces a record refreshes
-//! its entries in every secondary index, even those whose identifier did not change.
+//! A secondary index is an ordered set of `(hash(identifier), key)`. The hash is foldhash (a
+//! multiply-and-fold hash, several times cheaper than SipHash on identifiers of a few octets) with
+//! a 64-bit key drawn at random per table from the operating system's randomness (so identifiers
+//! sent by clients cannot be chosen to collide without knowing it), cut to 32 bits; the set stores
+//! 8 octets per entry (v4) instead of a copy of the identifier, and a lookup checks the identifier
+//! of each candidate record, so a hash collision costs a comparison, never a wrong answer. All
+//! records sharing an identifier are one contiguous range, in key order, which a [`IndexCursor`]
+//! walks lazily.
 //!
 //! # Ranked indexes
 //!
@@ -62,14 +56,8 @@ use crate::record::Record;
 /// with a million distinct identifiers about a hundred pairs collide, each costing one comparison.
 type IdHash = u32;
 
-/// An entry of a secondary index: `(hash of the identifier, record key)`.
-type Entry<K> = (IdHash, K);
-
-/// One secondary index: its entries, ordered, to the record.
-type Index<K, R> = OrdMap<Entry<K>, Arc<R>>;
-
-/// An index's entries with their records, as [`Table::from_records`] gathers them.
-type Filed<R> = Vec<(Entry<<R as Record>::Key>, Arc<R>)>;
+/// One secondary index: `(hash of the identifier, record key)`, ordered.
+type Index<K> = OrdSet<(IdHash, K)>;
 
 /// An entry of a ranked index: `(hash of the identifier, recency reversed, key)`, so that within
 /// one identifier the most recent record comes first (ties: lowest key).
@@ -82,7 +70,7 @@ pub struct Table<R: Record> {
     /// Behind an `Arc` (as `shared`) so that a snapshot is reference-count increments only, no
     /// allocation: leasequery takes one per query. A write copies the (small) vector of roots
     /// once, when a snapshot still holds the old one.
-    indexes: Arc<Vec<Index<R::Key, R>>>,
+    indexes: Arc<Vec<Index<R::Key>>>,
     /// Per index, the identifier hashes that two or more entries share. Usually tiny (few
     /// clients hold several bindings): a lookup that only needs to know whether a record has
     /// fellows asks here and skips the index walk when the answer is no.
@@ -129,7 +117,7 @@ impl<R: Record> Table<R> {
     pub fn new() -> Self {
         Table {
             by_key: OrdMap::new(),
-            indexes: Arc::new((0..R::INDEXES).map(|_| OrdMap::new()).collect()),
+            indexes: Arc::new((0..R::INDEXES).map(|_| OrdSet::new()).collect()),
             shared: Arc::new((0..R::INDEXES).map(|_| OrdSet::new()).collect()),
             ranked: Arc::new((0..R::INDEXES).map(|_| OrdSet::new()).collect()),
             expiry: OrdSet::new(),
@@ -142,7 +130,7 @@ impl<R: Record> Table<R> {
     /// upserting one by one: index entries are sorted first, so each B-tree is filled in order.
     pub fn from_records(records: impl IntoIterator<Item = Arc<R>>) -> Self {
         let mut t = Self::new();
-        let mut entries: Vec<Filed<R>> = (0..R::INDEXES).map(|_| Vec::new()).collect();
+        let mut entries: Vec<Vec<(IdHash, R::Key)>> = (0..R::INDEXES).map(|_| Vec::new()).collect();
         let mut ranked: Vec<Vec<RankedEntry<R::Key>>> =
             (0..R::INDEXES).map(|_| Vec::new()).collect();
         let mut expiry = Vec::new();
@@ -158,7 +146,7 @@ impl<R: Record> Table<R> {
             let ranks = rec.is_ranked().then(|| Reverse(rec.recency()));
             rec.index_keys(&mut |i, id| {
                 let h = t.hash(id);
-                entries[i].push(((h, key), rec.clone()));
+                entries[i].push((h, key));
                 if let Some(r) = ranks.filter(|_| R::is_ranked_index(i)) {
                     ranked[i].push((h, r, key));
                 }
@@ -171,11 +159,11 @@ impl<R: Record> Table<R> {
             }
         }
         for (i, mut v) in entries.into_iter().enumerate() {
-            v.sort_unstable_by_key(|(entry, _)| *entry);
+            v.sort_unstable();
             Arc::make_mut(&mut t.shared)[i] = v
                 .windows(2)
-                .filter(|w| w[0].0 .0 == w[1].0 .0)
-                .map(|w| w[0].0 .0)
+                .filter(|w| w[0].0 == w[1].0)
+                .map(|w| w[0].0)
                 .collect();
             Arc::make_mut(&mut t.indexes)[i] = v.into_iter().collect();
         }
@@ -224,10 +212,9 @@ impl<R: Record> Table<R> {
     /// Replaces the index entries of `old` (if any) by those of `new` (if any), touching only
     /// the entries that differ: a renewal through the same relay changes no secondary index
     /// (only the ranked ones, whose order is the recency a renewal changes).
-    fn reindex(&mut self, old: Option<&R>, new: Option<&Arc<R>>) {
+    fn reindex(&mut self, old: Option<&R>, new: Option<&R>) {
         let old_ranked = old.map(|r| self.ranked_entries(r)).unwrap_or_default();
         let new_ranked = new.map(|r| self.ranked_entries(r)).unwrap_or_default();
-        let new = new.map(|r| (r, r.key(), self.entries(r)));
         for e in &old_ranked {
             if !new_ranked.contains(e) {
                 Arc::make_mut(&mut self.ranked)[e.0].remove(&e.1);
@@ -239,9 +226,10 @@ impl<R: Record> Table<R> {
             }
         }
         let old_entries = old.map(|r| (r.key(), self.entries(r)));
+        let new_entries = new.map(|r| (r.key(), self.entries(r)));
         if let Some((key, entries)) = &old_entries {
             for e in entries {
-                let kept = matches!(&new, Some((_, k, n)) if k == key && n.contains(e));
+                let kept = matches!(&new_entries, Some((k, n)) if k == key && n.contains(e));
                 if !kept {
                     Arc::make_mut(&mut self.indexes)[e.0].remove(&(e.1, *key));
                     if self.shared[e.0].contains(&e.1) && self.count_hash(e.0, e.1) < 2 {
@@ -250,17 +238,17 @@ impl<R: Record> Table<R> {
                 }
             }
         }
-        if let Some((rec, key, entries)) = &new {
+        if let Some((key, entries)) = &new_entries {
             for e in entries {
                 let had = matches!(&old_entries, Some((k, o)) if k == key && o.contains(e));
-                // An entry kept is refreshed all the same: it carries the record.
-                Arc::make_mut(&mut self.indexes)[e.0].insert((e.1, *key), Arc::clone(rec));
-                if !had && !self.shared[e.0].contains(&e.1) && self.count_hash(e.0, e.1) >= 2 {
-                    Arc::make_mut(&mut self.shared)[e.0].insert(e.1);
+                if !had {
+                    Arc::make_mut(&mut self.indexes)[e.0].insert((e.1, *key));
+                    if !self.shared[e.0].contains(&e.1) && self.count_hash(e.0, e.1) >= 2 {
+                        Arc::make_mut(&mut self.shared)[e.0].insert(e.1);
+                    }
                 }
             }
         }
-        let new = new.map(|(r, _, _)| &**r);
         let old_exp = old.and_then(|r| r.expires_at().map(|t| (t, r.key())));
         let new_exp = new.and_then(|r| r.expires_at().map(|t| (t, r.key())));
         if old_exp != new_exp {
@@ -287,7 +275,7 @@ impl<R: Record> Table<R> {
     fn count_hash(&self, index: usize, h: IdHash) -> usize {
         self.indexes[index]
             .range((Bound::Included((h, R::MIN_KEY)), Bound::Unbounded))
-            .take_while(|((eh, _), _)| *eh == h)
+            .take_while(|(eh, _)| *eh == h)
             .take(2)
             .count()
     }
@@ -344,8 +332,8 @@ impl<R: Record> Table<R> {
         let h = self.hash(id);
         self.indexes[index]
             .range((Bound::Included((h, R::MIN_KEY)), Bound::Unbounded))
-            .take_while(move |((eh, _), _)| *eh == h)
-            .map(|(_, r)| r)
+            .take_while(move |(eh, _)| *eh == h)
+            .filter_map(move |(_, k)| self.by_key.get(k))
             .filter(move |r| r.has_index_key(index, id))
     }
 
@@ -367,9 +355,9 @@ impl<R: Record> Table<R> {
             })
             .into_iter()
             .flatten()
-            .take_while(move |((eh, _), _)| *eh == h)
-            .filter(move |((_, k), _)| *k != except)
-            .map(|(_, r)| r)
+            .take_while(move |(eh, _)| *eh == h)
+            .filter(move |(_, k)| *k != except)
+            .filter_map(move |(_, k)| self.by_key.get(k))
             .filter(move |r| r.has_index_key(index, id))
     }
 
@@ -481,9 +469,9 @@ impl<R: Record> IndexCursor<R> {
     fn refill(&mut self) {
         let Some(from) = self.next_key else { return };
         let h = self.hash;
-        for (seen, ((_, k), r)) in self.table.indexes[self.index]
+        for (seen, (_, k)) in self.table.indexes[self.index]
             .range((Bound::Included((h, from)), Bound::Unbounded))
-            .take_while(|((eh, _), _)| *eh == h)
+            .take_while(|(eh, _)| *eh == h)
             .enumerate()
         {
             if seen == CURSOR_BATCH {
@@ -491,8 +479,10 @@ impl<R: Record> IndexCursor<R> {
                 self.next_key = Some(*k);
                 return;
             }
-            if r.has_index_key(self.index, &self.id) {
-                self.buf.push_back(r.clone());
+            if let Some(r) = self.table.by_key.get(k) {
+                if r.has_index_key(self.index, &self.id) {
+                    self.buf.push_back(r.clone());
+                }
             }
         }
         self.next_key = None;
@@ -626,31 +616,6 @@ mod tests {
             .ranked_cursor(Index6::Duid as usize, &7u32.to_be_bytes())
             .next()
             .is_none());
-    }
-
-    #[test]
-    fn index_walks_give_the_record_as_last_written() {
-        // A renewal keeps every identifier: the entries stay, the record they carry is the new
-        // one, in the walk, the walk without a key and the cursor alike; the snapshot taken
-        // before keeps the old one.
-        let mut t = Table::from_records((0..4u32).map(|n| b6(n, b"relay", 1, State6::Active)));
-        let before = t.clone();
-        let i = Index6::RelayId as usize;
-        t.upsert(b6(2, b"relay", 9, State6::Active));
-        let cltt = |t: &Table<Binding6>| t.find(i, b"relay").map(|r| r.cltt).collect::<Vec<_>>();
-        assert_eq!(cltt(&t), [1, 1, 9, 1]);
-        assert_eq!(cltt(&before), [1, 1, 1, 1]);
-        let k0 = b6(0, b"r", 0, State6::Active).key();
-        let rest: Vec<_> = t.find_except(i, b"relay", k0).map(|r| r.cltt).collect();
-        assert_eq!(rest, [1, 9, 1]);
-        let cursor: Vec<_> = t.cursor(i, b"relay").map(|r| r.cltt).collect();
-        assert_eq!(cursor, [1, 1, 9, 1]);
-        // An identifier that changes moves the entry: the old one finds it no more.
-        t.upsert(b6(2, b"other", 9, State6::Active));
-        assert_eq!(cltt(&t), [1, 1, 1]);
-        assert_eq!(t.find(i, b"other").count(), 1);
-        t.remove(k0);
-        assert_eq!(cltt(&t), [1, 1]);
     }
 
     #[test]
