@@ -494,6 +494,59 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_address_is_asked_of_the_servers_and_answered_from_the_table() {
+        use crate::recovery::lookup::{Done, Said};
+        let s = shared();
+        let asked = std::cell::RefCell::new(Vec::new());
+        let queried = Location {
+            bound: bound4([198, 51, 100, 9].into()),
+            origin: Origin::Queried,
+            ..lock(&s).table.iter().next().unwrap().clone()
+        };
+        // Plays the lookup thread: merges what the server said, as it does.
+        let ask = |address: IpAddr| {
+            asked.borrow_mut().push(address);
+            let said = match address.to_string().as_str() {
+                "198.51.100.9" => {
+                    lock(&s).table.merge(queried.clone());
+                    Said::Here(queried.clone())
+                }
+                "198.51.100.10" => Said::Unassigned,
+                "198.51.100.11" => Said::Elsewhere,
+                _ => return Some(None),
+            };
+            Some(Some(Done {
+                token: 0,
+                address: [0, 0, 0, 0].into(),
+                said,
+                from_cache: address.to_string() == "198.51.100.10",
+                server: Some("192.0.2.1:67".parse().unwrap()),
+            }))
+        };
+        let q = |line: &str| answer_with(line, &s, &|| 150, &ask);
+        // Known to the table: nothing is asked.
+        let a = q(r#"{"request":"lookup","address":"198.51.100.7"}"#);
+        assert_eq!((a["source"].clone(), a["entry"]["origin"].clone()), (json!("table"), json!("gleaned")));
+        assert!(asked.borrow().is_empty());
+        let a = q(r#"{"request":"lookup","address":"198.51.100.9"}"#);
+        assert_eq!(a["source"], "leasequery");
+        assert_eq!(a["leasequery"]["said"], "active");
+        assert_eq!(a["entry"]["origin"], "queried");
+        let a = q(r#"{"request":"verify","interface":"eth1","address":"198.51.100.9"}"#);
+        assert_eq!(a["allowed"], true);
+        assert_eq!(asked.borrow().len(), 1, "the entry is in the table now");
+        let a = q(r#"{"request":"verify","interface":"eth1","address":"198.51.100.10"}"#);
+        assert_eq!(a["allowed"], false);
+        assert_eq!(a["reason"], "the servers say it is not leased");
+        assert_eq!(a["leasequery"]["from_cache"], true);
+        let a = q(r#"{"request":"verify","interface":"eth1","address":"198.51.100.11"}"#);
+        assert_eq!(a["reason"], "the servers bind it to a client of another relay agent");
+        let a = q(r#"{"request":"lookup","address":"198.51.100.12"}"#);
+        assert_eq!((a["entry"].clone(), a["leasequery"]["said"].clone()), (Value::Null, json!("no answer within lookup-wait")));
+        assert!(q(r#"{"request":"lookup"}"#)["error"].is_string());
+    }
+
+    #[test]
     fn a_socket_round_trip() {
         let dir = std::env::temp_dir().join(format!("lessor-relay-control-{}", std::process::id()));
         let path = dir.join("control.sock");
