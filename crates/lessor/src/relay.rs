@@ -178,7 +178,11 @@ pub fn lookup_text(answer: &Value) -> String {
                 .as_str()
                 .map(|s| format!(" from {s}"))
                 .unwrap_or_default(),
-            if l["from_cache"] == true { " (cached)" } else { "" }
+            if l["from_cache"] == true {
+                " (cached)"
+            } else {
+                ""
+            }
         ));
     }
     if answer["entry"].is_object() {

@@ -13,7 +13,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{free_tcp_port, free_udp_port, free_udp_ports, lessor, wait_for_log, write_config, Server};
+use common::{
+    free_tcp_port, free_udp_port, free_udp_ports, lessor, wait_for_log, write_config, Server,
+};
 use lessor_requestor::bulk::tcp::Error;
 use lessor_requestor::bulk::End;
 use lessor_requestor::recover::{recover4, Recovery4};
@@ -78,7 +80,11 @@ fn start_udp(dir: &Path, leases: &str) -> (Server, SocketAddr, u16) {
         String::from_utf8_lossy(&out.stderr)
     );
     let server = Server::start(dir, &config, "bulk leasequery: listening");
-    (server, SocketAddr::from(([127, 0, 0, 1], bulk_port)), ports.0)
+    (
+        server,
+        SocketAddr::from(([127, 0, 0, 1], bulk_port)),
+        ports.0,
+    )
 }
 
 fn dir(name: &str) -> PathBuf {
@@ -473,7 +479,9 @@ fn a_relay_rebuilds_its_table_at_start_from_two_servers_by_cltt() {
     }
     assert!(
         log.contains("recovery: dhcp4 done in")
-            && log.contains("bindings=4 conflicts=2 merged=4 kept-newer=0 skipped=0 servers-failed=0"),
+            && log.contains(
+                "bindings=4 conflicts=2 merged=4 kept-newer=0 skipped=0 servers-failed=0"
+            ),
         "{log}"
     );
     // Recovery came before readiness: the readiness line counts the entries.
@@ -499,14 +507,25 @@ fn a_relay_rebuilds_its_table_at_start_from_two_servers_by_cltt() {
     assert_eq!(code, Some(1), "{a}");
     assert_eq!(a["leasequery"]["said"], "elsewhere", "{a}");
     let (code, a) = relay.ask(&["--lookup", "198.51.100.150"]);
-    assert_eq!((code, a["leasequery"]["said"].as_str()), (Some(1), Some("unassigned")), "{a}");
+    assert_eq!(
+        (code, a["leasequery"]["said"].as_str()),
+        (Some(1), Some("unassigned")),
+        "{a}"
+    );
     let (_, a) = relay.ask(&["--lookup", "198.51.100.150"]);
     assert_eq!(a["leasequery"]["from_cache"], true, "{a}");
     let (code, a) = relay.ask(&["--lookup", "198.51.100.100"]);
-    assert_eq!((code, a["source"].as_str()), (Some(0), Some("table")), "{a}");
+    assert_eq!(
+        (code, a["source"].as_str()),
+        (Some(0), Some("table")),
+        "{a}"
+    );
     let (_, shown) = relay.ask(&["--show"]);
     assert_eq!(
-        (shown["counters"]["queried"].clone(), shown["counters"]["cache_hits"].clone()),
+        (
+            shown["counters"]["queried"].clone(),
+            shown["counters"]["cache_hits"].clone()
+        ),
         (serde_json::json!(0), serde_json::json!(1))
     );
 }
@@ -519,12 +538,22 @@ fn a_relay_without_recovery_learns_an_address_on_demand() {
     assert!(relay.log().contains("recovery: off"), "{}", relay.log());
     assert!(relay.table().is_empty());
     let out = lessor()
-        .args(["relay", "--verify", "lo", "198.51.100.100", "02:00:00:00:00:a0", "--config"])
+        .args([
+            "relay",
+            "--verify",
+            "lo",
+            "198.51.100.100",
+            "02:00:00:00:00:a0",
+            "--config",
+        ])
         .arg(&relay.config)
         .output()
         .unwrap();
     assert_eq!(
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).trim()),
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).trim()
+        ),
         (Some(0), "yes: bound to this client behind this interface")
     );
     assert_eq!(relay.table(), [row(100, 0xa0, "queried")]);
@@ -547,7 +576,11 @@ fn a_dead_server_does_not_keep_the_relay_from_being_ready() {
         ),
     );
     // Ready after the bound, before the dead server is given up (1 s + 2 s of backoff).
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(
         relay
             .log()
@@ -563,7 +596,10 @@ fn a_dead_server_does_not_keep_the_relay_from_being_ready() {
         )),
         "{log}"
     );
-    assert!(log.contains("merged=2 kept-newer=0 skipped=0 servers-failed=1"), "{log}");
+    assert!(
+        log.contains("merged=2 kept-newer=0 skipped=0 servers-failed=1"),
+        "{log}"
+    );
     assert_eq!(
         relay.table(),
         [row(100, 0xa0, "recovered"), row(101, 0xa1, "recovered")]

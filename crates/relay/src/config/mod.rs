@@ -9,8 +9,8 @@ mod tests;
 use lessor_config::{ConfigError, ConfigErrors, Finding, KeyPath, Source};
 use lessor_wire::framing::Dialect;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::time::Duration;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The largest hops limit RFC 1542 §4.1.1 allows to configure.
 pub const MAX_HOPS_LIMIT: u8 = 16;
@@ -191,7 +191,10 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         ));
     }
     let recovery = recovery(
-        relay.recovery.as_ref().unwrap_or(&schema::Recovery::default()),
+        relay
+            .recovery
+            .as_ref()
+            .unwrap_or(&schema::Recovery::default()),
         &root.key("recovery"),
         dhcp4.as_ref(),
         &mut findings,
@@ -229,7 +232,10 @@ fn recovery(
         }
     };
     if r.bulk_port == 0 {
-        out.push((at.key("bulk-port"), "port 0 is not a port to connect to".into()));
+        out.push((
+            at.key("bulk-port"),
+            "port 0 is not a port to connect to".into(),
+        ));
     }
     let servers4 = match &r.servers4 {
         // Where the relay forwards requests is where it asks.
@@ -242,14 +248,21 @@ fn recovery(
         Some(list) => {
             let mut servers = Vec::new();
             for (i, s) in list.iter().enumerate() {
-                let parsed = s
-                    .parse::<SocketAddrV4>()
-                    .or_else(|_| s.parse::<Ipv4Addr>().map(|a| SocketAddrV4::new(a, r.bulk_port)));
+                let parsed = s.parse::<SocketAddrV4>().or_else(|_| {
+                    s.parse::<Ipv4Addr>()
+                        .map(|a| SocketAddrV4::new(a, r.bulk_port))
+                });
                 match parsed {
-                    Ok(a) if a.ip().is_unspecified() || a.ip().is_broadcast() || a.ip().is_multicast() => out.push((
-                        at.key("servers4").index(i),
-                        format!("{s}: a bulk leasequery server is a unicast address"),
-                    )),
+                    Ok(a)
+                        if a.ip().is_unspecified()
+                            || a.ip().is_broadcast()
+                            || a.ip().is_multicast() =>
+                    {
+                        out.push((
+                            at.key("servers4").index(i),
+                            format!("{s}: a bulk leasequery server is a unicast address"),
+                        ))
+                    }
                     Ok(a) if a.port() == 0 => out.push((
                         at.key("servers4").index(i),
                         format!("{s}: port 0 is not a port to connect to"),
@@ -270,7 +283,10 @@ fn recovery(
             "0s would never wait for recovery: set at-start = false instead".into(),
         ));
     }
-    for (key, value) in [("conn-timeout", r.conn_timeout), ("data-timeout", r.data_timeout)] {
+    for (key, value) in [
+        ("conn-timeout", r.conn_timeout),
+        ("data-timeout", r.data_timeout),
+    ] {
         if value.0 == 0 {
             out.push((at.key(key), "a timeout of 0s gives up at once".into()));
         }

@@ -180,13 +180,22 @@ fn recovery_defaults_to_every_server_on_the_bulk_port() {
         "{GOOD}\n[relay.recovery]\nbulk-port = 6767\ndialect = \"draft\"\nready-after = \"1m\"\nmax-retry = \"0s\"\non-demand = false\n"
     );
     let r = parse(&text, "relay.toml").unwrap().recovery;
-    assert_eq!(r.servers4[1], ("192.0.2.2:6767".parse().unwrap(), Dialect::Draft));
-    assert_eq!((r.ready_after, r.max_retry), (Duration::from_secs(60), Duration::ZERO));
+    assert_eq!(
+        r.servers4[1],
+        ("192.0.2.2:6767".parse().unwrap(), Dialect::Draft)
+    );
+    assert_eq!(
+        (r.ready_after, r.max_retry),
+        (Duration::from_secs(60), Duration::ZERO)
+    );
     assert!(!r.on_demand);
     let text = format!("{GOOD}\n[relay.recovery]\nservers4 = [\"192.0.2.9\", \"192.0.2.8:99\"]\n");
     let r = parse(&text, "relay.toml").unwrap().recovery;
     assert_eq!(
-        r.servers4.iter().map(|s| s.0.to_string()).collect::<Vec<_>>(),
+        r.servers4
+            .iter()
+            .map(|s| s.0.to_string())
+            .collect::<Vec<_>>(),
         ["192.0.2.9:67", "192.0.2.8:99"]
     );
 }

@@ -119,9 +119,8 @@ pub fn location6(
         Bound6::Prefix(p, len) => bound6(p, len)?,
     };
     let hop = our_hop(b, relay_id);
-    let option = |f: fn(&DhcpOption) -> Option<Vec<u8>>| {
-        hop.and_then(|h| h.options.iter().find_map(f))
-    };
+    let option =
+        |f: fn(&DhcpOption) -> Option<Vec<u8>>| hop.and_then(|h| h.options.iter().find_map(f));
     let circuit_id = option(|o| match o {
         DhcpOption::InterfaceId(id) => Some(id.clone()),
         _ => None,
@@ -198,7 +197,12 @@ pub fn merge6(
 ) -> Merged4or6 {
     let mut out = Merged4or6::default();
     for (_, b) in merged {
-        merge_one(table, location6(&b, started, interfaces, relay_id), now, &mut out);
+        merge_one(
+            table,
+            location6(&b, started, interfaces, relay_id),
+            now,
+            &mut out,
+        );
     }
     out
 }

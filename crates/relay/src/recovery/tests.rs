@@ -98,7 +98,12 @@ fn a_circuit_id_of_none_of_our_interfaces_leaves_the_interface_unknown() {
     assert_eq!((l.interface, l.circuit_id, l.remote_id), (None, None, None));
     assert_eq!((l.cltt, l.expires), (None, u64::MAX));
     // Infinite stays infinite; no address or no active lease: no entry.
-    let l = location4(&lease(9, b"x", Some(1), Some(u32::MAX)), 100, &[], Origin::Recovered);
+    let l = location4(
+        &lease(9, b"x", Some(1), Some(u32::MAX)),
+        100,
+        &[],
+        Origin::Recovered,
+    );
     assert_eq!(l.unwrap().expires, u64::MAX);
     let mut none = lease(9, b"x", Some(1), Some(60));
     none.address = None;
@@ -124,12 +129,23 @@ fn recovery_never_overwrites_what_was_gleaned_since() {
     table.merge(Location {
         origin: Origin::Gleaned,
         cltt: Some(now - 1),
-        ..location4(&lease(1, b"circuit-eth1", Some(0), Some(600)), now - 1, &interfaces(), Origin::Gleaned).unwrap()
+        ..location4(
+            &lease(1, b"circuit-eth1", Some(0), Some(600)),
+            now - 1,
+            &interfaces(),
+            Origin::Gleaned,
+        )
+        .unwrap()
     });
     // A queried entry older than what the servers stream now.
     table.merge(
-        location4(&lease(2, b"circuit-eth1", Some(500), Some(600)), now, &interfaces(), Origin::Queried)
-            .unwrap(),
+        location4(
+            &lease(2, b"circuit-eth1", Some(500), Some(600)),
+            now,
+            &interfaces(),
+            Origin::Queried,
+        )
+        .unwrap(),
     );
     let started = now - 5;
     let done = merge4(
@@ -318,7 +334,11 @@ fn one_query_per_address_and_an_active_answer_of_ours_is_merged_as_queried() {
     assert_eq!(Repr::from_bytes(&sent[0].1).unwrap().ciaddr, ip(9));
     let relay = option82(Some(b"circuit-eth1"), None, Some(&RELAY_ID));
     let t1 = t0 + Duration::from_secs(1);
-    l.handle_reply(server(), &answer(&sent[0].1, MessageType::LeaseActive, Some(relay)), t1);
+    l.handle_reply(
+        server(),
+        &answer(&sent[0].1, MessageType::LeaseActive, Some(relay)),
+        t1,
+    );
     let t2 = t1 + Duration::from_secs(2);
     let done: Vec<_> = std::iter::from_fn(|| l.poll_done(t2, 50_000)).collect();
     assert_eq!(done.iter().map(|d| d.token).collect::<Vec<_>>(), [1, 2]);
@@ -339,7 +359,11 @@ fn negative_answers_are_cached_and_another_relays_lease_is_not_merged() {
     let t0 = Instant::now();
     l.ask(1, ip(9), t0).unwrap();
     let q = l.poll_transmit(t0).unwrap();
-    l.handle_reply(server(), &answer(&q.1, MessageType::LeaseUnassigned, None), t0);
+    l.handle_reply(
+        server(),
+        &answer(&q.1, MessageType::LeaseUnassigned, None),
+        t0,
+    );
     let d = l.poll_done(t0, 1000).unwrap();
     assert_eq!((d.said, d.from_cache), (Said::Unassigned, false));
     // Asked again: the negative cache answers, nothing is sent.
@@ -353,7 +377,11 @@ fn negative_answers_are_cached_and_another_relays_lease_is_not_merged() {
     let q = l.poll_transmit(t0).unwrap();
     // Another relay's client; then a lease of which the server keeps no relay data.
     let theirs = option82(Some(b"circuit-eth1"), None, Some(&[9, 9, 9]));
-    l.handle_reply(server(), &answer(&q.1, MessageType::LeaseActive, Some(theirs)), t0);
+    l.handle_reply(
+        server(),
+        &answer(&q.1, MessageType::LeaseActive, Some(theirs)),
+        t0,
+    );
     assert_eq!(l.poll_done(t0, 1000).unwrap().said, Said::Elsewhere);
     l.ask(4, ip(10), t0).unwrap();
     let q = l.poll_transmit(t0).unwrap();
@@ -363,7 +391,11 @@ fn negative_answers_are_cached_and_another_relays_lease_is_not_merged() {
     l.ask(5, ip(11), t0).unwrap();
     let q = l.poll_transmit(t0).unwrap();
     let ours = option82(Some(b"circuit-eth2"), None, None);
-    l.handle_reply(server(), &answer(&q.1, MessageType::LeaseActive, Some(ours)), t0);
+    l.handle_reply(
+        server(),
+        &answer(&q.1, MessageType::LeaseActive, Some(ours)),
+        t0,
+    );
     assert!(matches!(l.poll_done(t0, 1000).unwrap().said, Said::Here(_)));
 }
 
@@ -374,7 +406,11 @@ fn a_cached_active_lease_the_table_lost_is_asked_again() {
     l.ask(1, ip(9), t0).unwrap();
     let q = l.poll_transmit(t0).unwrap();
     let ours = option82(Some(b"circuit-eth1"), None, Some(&RELAY_ID));
-    l.handle_reply(server(), &answer(&q.1, MessageType::LeaseActive, Some(ours)), t0);
+    l.handle_reply(
+        server(),
+        &answer(&q.1, MessageType::LeaseActive, Some(ours)),
+        t0,
+    );
     assert!(matches!(l.poll_done(t0, 1000).unwrap().said, Said::Here(_)));
     // The relay asks only what its table does not hold: the entry went (a release the relay
     // saw), so the cached answer is stale and the server is asked again.
@@ -382,9 +418,16 @@ fn a_cached_active_lease_the_table_lost_is_asked_again() {
     l.ask(2, ip(9), t1).unwrap();
     assert!(l.poll_done(t1, 1001).is_none());
     let q = l.poll_transmit(t1).expect("asked again");
-    l.handle_reply(server(), &answer(&q.1, MessageType::LeaseUnassigned, None), t1);
+    l.handle_reply(
+        server(),
+        &answer(&q.1, MessageType::LeaseUnassigned, None),
+        t1,
+    );
     let d = l.poll_done(t1, 1001).unwrap();
-    assert_eq!((d.token, d.said, d.from_cache), (2, Said::Unassigned, false));
+    assert_eq!(
+        (d.token, d.said, d.from_cache),
+        (2, Said::Unassigned, false)
+    );
 }
 
 #[test]

@@ -11,12 +11,12 @@
 
 use super::lookup::Asker;
 use super::{lock, Shared};
-use crate::recovery::lookup::{Done, Said};
 use crate::location::{Location, Verdict};
+use crate::recovery::lookup::{Done, Said};
+use ipnet::IpNet;
 use lessor_net::Clock;
 use serde_json::{json, Value};
 use std::io::{self, BufRead, BufReader, Read, Write};
-use ipnet::IpNet;
 use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -292,7 +292,12 @@ fn said(asked: Option<Done>) -> Value {
 
 /// Asks the servers about `address` when the table does not know it (RFC 4388 §6.6: the relay
 /// learns what it lost on demand). `None`: the table knew it, or nothing could be asked.
-fn ask_if_unknown(shared: &Mutex<Shared>, address: IpAddr, now: u64, ask: Ask<'_>) -> Option<Value> {
+fn ask_if_unknown(
+    shared: &Mutex<Shared>,
+    address: IpAddr,
+    now: u64,
+    ask: Ask<'_>,
+) -> Option<Value> {
     // Asked outside the lock: the receive threads go on meanwhile.
     {
         let s = lock(shared);
@@ -526,7 +531,10 @@ mod tests {
         let q = |line: &str| answer_with(line, &s, &|| 150, &ask);
         // Known to the table: nothing is asked.
         let a = q(r#"{"request":"lookup","address":"198.51.100.7"}"#);
-        assert_eq!((a["source"].clone(), a["entry"]["origin"].clone()), (json!("table"), json!("gleaned")));
+        assert_eq!(
+            (a["source"].clone(), a["entry"]["origin"].clone()),
+            (json!("table"), json!("gleaned"))
+        );
         assert!(asked.borrow().is_empty());
         let a = q(r#"{"request":"lookup","address":"198.51.100.9"}"#);
         assert_eq!(a["source"], "leasequery");
@@ -540,9 +548,15 @@ mod tests {
         assert_eq!(a["reason"], "the servers say it is not leased");
         assert_eq!(a["leasequery"]["from_cache"], true);
         let a = q(r#"{"request":"verify","interface":"eth1","address":"198.51.100.11"}"#);
-        assert_eq!(a["reason"], "the servers bind it to a client of another relay agent");
+        assert_eq!(
+            a["reason"],
+            "the servers bind it to a client of another relay agent"
+        );
         let a = q(r#"{"request":"lookup","address":"198.51.100.12"}"#);
-        assert_eq!((a["entry"].clone(), a["leasequery"]["said"].clone()), (Value::Null, json!("no answer within lookup-wait")));
+        assert_eq!(
+            (a["entry"].clone(), a["leasequery"]["said"].clone()),
+            (Value::Null, json!("no answer within lookup-wait"))
+        );
         assert!(q(r#"{"request":"lookup"}"#)["error"].is_string());
     }
 

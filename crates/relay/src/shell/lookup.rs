@@ -57,12 +57,17 @@ pub(super) fn is_leasequery_reply(payload: &[u8]) -> bool {
         return false;
     };
     p.op() == BOOTREPLY
-        && p.index().ok().and_then(|i| i.message_type().ok().flatten()).is_some_and(|t| {
-            matches!(
-                t,
-                MessageType::LeaseUnassigned | MessageType::LeaseUnknown | MessageType::LeaseActive
-            )
-        })
+        && p.index()
+            .ok()
+            .and_then(|i| i.message_type().ok().flatten())
+            .is_some_and(|t| {
+                matches!(
+                    t,
+                    MessageType::LeaseUnassigned
+                        | MessageType::LeaseUnknown
+                        | MessageType::LeaseActive
+                )
+            })
 }
 
 /// The yiaddr of a DHCPACK, which the engine gleans when it passes.
@@ -134,15 +139,12 @@ impl Thread {
 fn read(socket: &UdpSocket, tx: &Sender<Input>, stop: &AtomicBool) {
     let mut buf = vec![0u8; 65_536];
     while !stop.load(Ordering::Relaxed) {
-        match socket.recv_from(&mut buf) {
-            Ok((n, from)) => {
-                let bytes = buf[..n].to_vec();
-                if tx.send(Input::Reply { from, bytes }).is_err() {
-                    return;
-                }
+        // Timeouts, and an ICMP unreachable from a server not listening: keep reading.
+        if let Ok((n, from)) = socket.recv_from(&mut buf) {
+            let bytes = buf[..n].to_vec();
+            if tx.send(Input::Reply { from, bytes }).is_err() {
+                return;
             }
-            // Timeouts, and an ICMP unreachable from a server not listening: keep reading.
-            Err(_) => {}
         }
     }
 }

@@ -229,10 +229,7 @@ impl Relay {
             Some((bind, lookups)) => {
                 let t = lookup::Thread::start(bind, lookups, Arc::clone(&shared), clock)
                     .map_err(|e| RunError::Thread(format!("leasequery socket {bind}: {e}")))?;
-                log(&format!(
-                    "dhcp4: on-demand leasequery from {}",
-                    bind.ip()
-                ));
+                log(&format!("dhcp4: on-demand leasequery from {}", bind.ip()));
                 Some(t)
             }
         };
