@@ -27,6 +27,9 @@ from harness.relay4 import start_relay4
 from harness.shared import shared_setup
 
 SERVER = addressing.SERVER_V4
+# These servers have no bulk listener and answer no leasequery: the relay gleans only
+# (recovery: test_relay_recovery_v4.py).
+NO_RECOVERY = {"at-start": False, "on-demand": False}
 GIADDR = addressing.RELAY_DOWN_V4
 
 
@@ -72,7 +75,7 @@ def with_lessor(request, tmp_path_factory):
                            relays=[str(addressing.CLIENT_NET)],
                            subnets=[Subnet4(str(addressing.CLIENT_NET), addressing.POOL_V4,
                                             routers=GIADDR)])
-        relay = start_relay4(procs, t, s.artifacts / "relay", servers=[SERVER])
+        relay = start_relay4(procs, t, s.artifacts / "relay", servers=[SERVER], recovery=NO_RECOVERY)
         client = make_dhclient(t.client, t.client_if, s.artifacts / "dhclient")
         ev = client.acquire(procs)
         addr = ev["new_ip_address"]
@@ -164,7 +167,7 @@ def with_dhcpd(request, tmp_path_factory):
         # The relay's giaddr as the server identifier, as for lessor serve (module docs).
         dhcpd = start_dhcpd(procs, t.server, t.server_if, s.artifacts / "dhcpd",
                             extra_global=f"server-identifier {GIADDR};")
-        relay = start_relay4(procs, t, s.artifacts / "relay", servers=[SERVER])
+        relay = start_relay4(procs, t, s.artifacts / "relay", servers=[SERVER], recovery=NO_RECOVERY)
         client = make_dhclient(t.client, t.client_if, s.artifacts / "dhclient")
         ev = client.acquire(procs)
         addr = ev["new_ip_address"]

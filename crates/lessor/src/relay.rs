@@ -1,6 +1,8 @@
 //! `lessor relay`: run the relay agent (`--config FILE`), or ask a running one over its control
 //! socket: `--show [--json]` prints the location table and the counters, `--verify IFACE ADDRESS
-//! [MAC]` the source-verification verdict (exit 0 allowed, 1 not, 2 error).
+//! [MAC]` the source-verification verdict (exit 0 allowed, 1 not, 2 error), `--lookup ADDRESS
+//! [--json]` the address's entry (exit 0 found, 1 not, 2 error). For an address the table does
+//! not know, the relay asks the servers by UDP leasequery before it answers.
 
 use clap::Args;
 use lessor_relay::config;
@@ -17,28 +19,36 @@ pub struct RelayArgs {
     #[arg(long, short)]
     config: Option<PathBuf>,
     /// Print the running relay's location table and counters.
-    #[arg(long, conflicts_with = "verify")]
+    #[arg(long, conflicts_with_all = ["verify", "lookup"])]
     show: bool,
-    /// With --show: the answer as JSON.
-    #[arg(long, requires = "show")]
+    /// With --show or --lookup: the answer as JSON.
+    #[arg(long)]
     json: bool,
     /// Source verification: is ADDRESS (with MAC) allowed behind IFACE? Exit 0 yes, 1 no.
     #[arg(long, num_args = 2..=3, value_names = ["IFACE", "ADDRESS", "MAC"])]
     verify: Option<Vec<String>>,
+    /// The entry of ADDRESS, asked of the servers by leasequery when the table has none. Exit 0
+    /// found, 1 not.
+    #[arg(long, value_name = "ADDRESS", conflicts_with = "verify")]
+    lookup: Option<String>,
     /// The running relay's control socket (default: the one --config names).
     #[arg(long, conflicts_with = "config")]
     control: Option<PathBuf>,
 }
 
 pub fn run(args: RelayArgs) -> ExitCode {
-    if args.show || args.verify.is_some() {
+    if args.json && !args.show && args.lookup.is_none() {
+        eprintln!("lessor relay: --json goes with --show or --lookup");
+        return ExitCode::from(2);
+    }
+    if args.show || args.verify.is_some() || args.lookup.is_some() {
         return ask(&args);
     }
     match &args.config {
         Some(path) => serve(path),
         None => {
             eprintln!(
-                "lessor relay: --config FILE to run, or --show / --verify to ask a running relay"
+                "lessor relay: --config FILE to run, or --show / --verify / --lookup to ask a running relay"
             );
             ExitCode::from(2)
         }
@@ -77,6 +87,7 @@ fn serve(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    relay.recover(&config, &log);
     log(&relay.ready(&config));
     let result = relay.run(&stop, &log);
     log(&format!("relay stopped: {}", relay.shutdown()));
@@ -109,7 +120,10 @@ fn ask(args: &RelayArgs) -> ExitCode {
             "address": v[1],
             "mac": v.get(2),
         }),
-        None => json!({ "request": "show" }),
+        None => match &args.lookup {
+            Some(a) => json!({ "request": "lookup", "address": a }),
+            None => json!({ "request": "show" }),
+        },
     };
     let answer = match control_request(&control, &request) {
         Ok(a) => a,
@@ -131,12 +145,62 @@ fn ask(args: &RelayArgs) -> ExitCode {
             ExitCode::from(1)
         };
     }
+    if args.lookup.is_some() {
+        let found = answer["entry"].is_object();
+        if args.json {
+            println!("{answer}");
+        } else {
+            print!("{}", lookup_text(&answer));
+        }
+        return if found {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
+    }
     if args.json {
         println!("{answer}");
     } else {
         print!("{}", show_text(&answer));
     }
     ExitCode::SUCCESS
+}
+
+/// A lookup's answer: the entry as one row of the table, and what the servers said when they
+/// were asked.
+pub fn lookup_text(answer: &Value) -> String {
+    let mut out = String::new();
+    if let Some(l) = answer.get("leasequery") {
+        out.push_str(&format!(
+            "leasequery: {}{}{}\n",
+            l["said"].as_str().unwrap_or("-"),
+            l["server"]
+                .as_str()
+                .map(|s| format!(" from {s}"))
+                .unwrap_or_default(),
+            if l["from_cache"] == true {
+                " (cached)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if answer["entry"].is_object() {
+        let table = show_text(&json!({
+            "now": answer["now"],
+            "relay_id": Value::Null,
+            "entries": [answer["entry"].clone()],
+            "counters": {},
+        }));
+        // The header and the row, without the relay-id and counters lines.
+        for line in table.lines().skip(1).take(2) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    } else {
+        out.push_str("not in the table\n");
+    }
+    out
 }
 
 /// The table as aligned columns, then the counters.

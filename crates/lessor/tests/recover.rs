@@ -2,8 +2,10 @@
 //! that hold overlapping bindings of one relay-id with different client-last-transaction-times
 //! (imported from ISC dhcpd.leases files, as a failover pair would hold them): the merged table
 //! takes each address from the server that heard its client last; with one server down, that
-//! server is reported and the other's bindings are still returned. Only 127.0.0.1 sockets;
-//! addresses in 198.51.100.0/24 are payload only.
+//! server is reported and the other's bindings are still returned. Then `lessor relay` itself
+//! on loopback: its table rebuilt at start from the two servers, a dead third server not keeping
+//! it from being ready, and an address asked on demand by UDP leasequery. Only 127.0.0.1
+//! sockets; addresses in 198.51.100.0/24 are payload only.
 
 mod common;
 
@@ -11,7 +13,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{free_tcp_port, free_udp_ports, lessor, write_config, Server};
+use common::{
+    free_tcp_port, free_udp_port, free_udp_ports, lessor, wait_for_log, write_config, Server,
+};
 use lessor_requestor::bulk::tcp::Error;
 use lessor_requestor::bulk::End;
 use lessor_requestor::recover::{recover4, Recovery4};
@@ -33,6 +37,7 @@ fn leases_file(leases: &[Lease], other_relay: &[u8]) -> String {
         f.push_str(&format!(
             "lease 198.51.100.{last} {{\n  starts {cltt};\n  ends 4 2100/11/25 22:54:04;\n  \
              cltt {cltt};\n  binding state active;\n  hardware ethernet 02:00:00:00:00:{mac:02x};\n  \
+             option agent.circuit-id \"lo\";\n  option agent.remote-id \"r-{mac}\";\n  \
              option agent.relay-id {relay};\n}}\n"
         ))
     };
@@ -47,10 +52,16 @@ fn leases_file(leases: &[Lease], other_relay: &[u8]) -> String {
 
 /// A `lessor serve` in `dir` with a bulk listener, its store imported from `leases`.
 fn start(dir: &Path, leases: &str) -> (Server, SocketAddr) {
+    let (server, bulk, _) = start_udp(dir, leases);
+    (server, bulk)
+}
+
+/// [`start`], and the server's UDP port (leasequery answered at the query's source port).
+fn start_udp(dir: &Path, leases: &str) -> (Server, SocketAddr, u16) {
     let ports = free_udp_ports();
     let bulk_port = free_tcp_port();
     let extra = format!(
-        "\n[leasequery4]\nrequesters = [\"127.0.0.1/32\"]\n\n[leasequery4.bulk]\nlisten = [\"127.0.0.1\"]\nport = {bulk_port}\n"
+        "\n[leasequery4]\nrequesters = [\"127.0.0.1/32\"]\nreply-to-source-port = [\"127.0.0.1/32\"]\n\n[leasequery4.bulk]\nlisten = [\"127.0.0.1\"]\nport = {bulk_port}\n"
     );
     let pool = ("198.51.100.0/24", "198.51.100.100-198.51.100.199");
     let config = write_config(dir, ports, pool, &extra);
@@ -69,7 +80,11 @@ fn start(dir: &Path, leases: &str) -> (Server, SocketAddr) {
         String::from_utf8_lossy(&out.stderr)
     );
     let server = Server::start(dir, &config, "bulk leasequery: listening");
-    (server, SocketAddr::from(([127, 0, 0, 1], bulk_port)))
+    (
+        server,
+        SocketAddr::from(([127, 0, 0, 1], bulk_port)),
+        ports.0,
+    )
 }
 
 fn dir(name: &str) -> PathBuf {
@@ -323,5 +338,270 @@ fn v6_two_servers_with_overlapping_addresses_and_prefixes_merge_by_clt_time() {
             (1, Bound6::Prefix(addr("2001:db8:100:100::"), 56), 0xb1),
             (1, Bound6::Prefix(addr("2001:db8:100:200::"), 56), 0xb2),
         ]
+    );
+}
+
+// `lessor relay` recovering its table.
+
+/// A running `lessor relay`: killed and its directory removed when dropped.
+struct Relay {
+    child: std::process::Child,
+    dir: PathBuf,
+    config: PathBuf,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+impl Relay {
+    /// A relay on lo (giaddr 127.0.0.1, relay-id [`RELAY_ID`]) forwarding to `server` (UDP),
+    /// with `recovery` as its `[relay.recovery]` section; waits for its readiness line.
+    fn start(dir: PathBuf, server: u16, recovery: &str) -> Relay {
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("relay.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[relay]\nstate-dir = \"state\"\nrelay-id = \"00:01:02:03\"\n\n[relay.dhcp4]\n\
+                 servers = [\"127.0.0.1:{server}\"]\nport = {port}\n\n[[relay.dhcp4.interface]]\n\
+                 name = \"lo\"\ngiaddr = \"127.0.0.1\"\n\n[relay.recovery]\n{recovery}\n",
+                port = free_udp_port()
+            ),
+        )
+        .unwrap();
+        let log = dir.join("relay.log");
+        let child = lessor()
+            .args(["relay", "--config"])
+            .arg(&config)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let relay = Relay { child, dir, config };
+        relay.wait_log("relay ready:", 20);
+        relay
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("relay.log")).unwrap_or_default()
+    }
+
+    fn wait_log(&self, line: &str, secs: u64) {
+        wait_for_log(
+            &self.dir.join("relay.log"),
+            line,
+            std::time::Instant::now() + Duration::from_secs(secs),
+        );
+    }
+
+    /// `lessor relay ARGS --json --config ...`: exit code and the JSON answer.
+    fn ask(&self, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+        let out = lessor()
+            .arg("relay")
+            .args(args)
+            .arg("--json")
+            .arg("--config")
+            .arg(&self.config)
+            .output()
+            .unwrap();
+        let answer = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{e}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code(), answer)
+    }
+
+    /// `(address, MAC's last octet, origin, interface, circuit-id, remote-id)` of every entry.
+    fn table(&self) -> Vec<(String, String, String, String, String, String)> {
+        let (code, shown) = self.ask(&["--show"]);
+        assert_eq!(code, Some(0));
+        let s = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+        shown["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    s(&e["bound"]),
+                    s(&e["hardware"])[15..].to_owned(),
+                    s(&e["origin"]),
+                    s(&e["interface"]),
+                    s(&e["circuit_id"]),
+                    s(&e["remote_id"]),
+                )
+            })
+            .collect()
+    }
+}
+
+fn row(last: u8, mac: u8, origin: &str) -> (String, String, String, String, String, String) {
+    (
+        ip(last).to_string(),
+        format!("{mac:02x}"),
+        origin.into(),
+        "lo".into(),
+        "lo".into(),
+        format!("r-{mac}"),
+    )
+}
+
+#[test]
+fn a_relay_rebuilds_its_table_at_start_from_two_servers_by_cltt() {
+    let a = leases_file(
+        &[(100, 0xa0, NEW), (101, 0xa1, OLD), (103, 0xa3, OLD)],
+        &[110],
+    );
+    let b = leases_file(&[(100, 0xb0, OLD), (101, 0xb1, NEW), (102, 0xb2, OLD)], &[]);
+    let (_sa, a_addr, a_udp) = start_udp(&dir("relay-a"), &a);
+    let (_sb, b_addr) = start(&dir("relay-b"), &b);
+    let relay = Relay::start(
+        dir("relay"),
+        a_udp,
+        &format!("servers4 = [\"{a_addr}\", \"{b_addr}\"]\n"),
+    );
+    let log = relay.log();
+    for server in [a_addr, b_addr] {
+        assert!(
+            log.contains(&format!(
+                "recovery: dhcp4 server {server}: streamed=3 kept=2 retries=0 end=done"
+            )),
+            "{log}"
+        );
+    }
+    assert!(
+        log.contains("recovery: dhcp4 done in")
+            && log.contains(
+                "bindings=4 conflicts=2 merged=4 kept-newer=0 skipped=0 servers-failed=0"
+            ),
+        "{log}"
+    );
+    // Recovery came before readiness: the readiness line counts the entries.
+    assert!(log.contains("; 4 entries"), "{log}");
+    assert_eq!(
+        relay.table(),
+        [
+            row(100, 0xa0, "recovered"),
+            row(101, 0xb1, "recovered"),
+            row(102, 0xb2, "recovered"),
+            row(103, 0xa3, "recovered")
+        ]
+    );
+    let (_, shown) = relay.ask(&["--show"]);
+    assert_eq!(shown["counters"]["recovered"], 4);
+    assert_eq!(shown["entries"][0]["cltt"], NEW_UNIX);
+    assert_eq!(shown["entries"][1]["cltt"], NEW_UNIX);
+    assert_eq!(shown["entries"][2]["cltt"], OLD_UNIX);
+
+    // On demand: the other relay's address is asked by UDP leasequery and not taken; an
+    // address nobody holds is UNASSIGNED, then served from the negative cache.
+    let (code, a) = relay.ask(&["--lookup", "198.51.100.110"]);
+    assert_eq!(code, Some(1), "{a}");
+    assert_eq!(a["leasequery"]["said"], "elsewhere", "{a}");
+    let (code, a) = relay.ask(&["--lookup", "198.51.100.150"]);
+    assert_eq!(
+        (code, a["leasequery"]["said"].as_str()),
+        (Some(1), Some("unassigned")),
+        "{a}"
+    );
+    let (_, a) = relay.ask(&["--lookup", "198.51.100.150"]);
+    assert_eq!(a["leasequery"]["from_cache"], true, "{a}");
+    let (code, a) = relay.ask(&["--lookup", "198.51.100.100"]);
+    assert_eq!(
+        (code, a["source"].as_str()),
+        (Some(0), Some("table")),
+        "{a}"
+    );
+    let (_, shown) = relay.ask(&["--show"]);
+    assert_eq!(
+        (
+            shown["counters"]["queried"].clone(),
+            shown["counters"]["cache_hits"].clone()
+        ),
+        (serde_json::json!(0), serde_json::json!(1))
+    );
+}
+
+#[test]
+fn a_relay_without_recovery_learns_an_address_on_demand() {
+    let a = leases_file(&[(100, 0xa0, NEW)], &[]);
+    let (_sa, _, a_udp) = start_udp(&dir("demand-a"), &a);
+    let relay = Relay::start(dir("demand"), a_udp, "at-start = false\n");
+    assert!(relay.log().contains("recovery: off"), "{}", relay.log());
+    assert!(relay.table().is_empty());
+    let out = lessor()
+        .args([
+            "relay",
+            "--verify",
+            "lo",
+            "198.51.100.100",
+            "02:00:00:00:00:a0",
+            "--config",
+        ])
+        .arg(&relay.config)
+        .output()
+        .unwrap();
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).trim()
+        ),
+        (Some(0), "yes: bound to this client behind this interface")
+    );
+    assert_eq!(relay.table(), [row(100, 0xa0, "queried")]);
+    let (_, shown) = relay.ask(&["--show"]);
+    assert_eq!(shown["counters"]["queried"], 1);
+    assert_eq!(shown["entries"][0]["cltt"], NEW_UNIX);
+}
+
+#[test]
+fn a_dead_server_does_not_keep_the_relay_from_being_ready() {
+    let a = leases_file(&[(100, 0xa0, NEW), (101, 0xa1, OLD)], &[]);
+    let (_sa, a_addr) = start(&dir("dead-a"), &a);
+    let gone = SocketAddr::from(([127, 0, 0, 1], free_tcp_port()));
+    let started = std::time::Instant::now();
+    let relay = Relay::start(
+        dir("dead"),
+        free_udp_port(),
+        &format!(
+            "servers4 = [\"{gone}\", \"{a_addr}\"]\nready-after = \"1s\"\nfirst-retry = \"1s\"\nmax-retry = \"2s\"\n"
+        ),
+    );
+    // Ready after the bound, before the dead server is given up (1 s + 2 s of backoff).
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        relay
+            .log()
+            .contains("recovery: not done after 1s (ready-after): ready anyway"),
+        "{}",
+        relay.log()
+    );
+    relay.wait_log("recovery: dhcp4 done in", 20);
+    let log = relay.log();
+    assert!(
+        log.contains(&format!(
+            "recovery: dhcp4 server {gone}: streamed=0 kept=0 retries=2 given up: cannot connect"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains("merged=2 kept-newer=0 skipped=0 servers-failed=1"),
+        "{log}"
+    );
+    assert_eq!(
+        relay.table(),
+        [row(100, 0xa0, "recovered"), row(101, 0xa1, "recovered")]
     );
 }

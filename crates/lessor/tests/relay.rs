@@ -106,7 +106,7 @@ fn start(dir: &Path, port: u16, server: u16) -> (Running, PathBuf) {
     std::fs::write(
         &config,
         format!(
-            "[relay]\nstate-dir = \"state\"\n\n[relay.dhcp4]\nservers = [\"127.0.0.1:{server}\"]\nport = {port}\nremote-id = \"{{interface}}-r\"\n\n[[relay.dhcp4.interface]]\nname = \"lo\"\ngiaddr = \"127.0.0.1\"\n"
+            "[relay]\nstate-dir = \"state\"\n\n[relay.dhcp4]\nservers = [\"127.0.0.1:{server}\"]\nport = {port}\nremote-id = \"{{interface}}-r\"\n\n[[relay.dhcp4.interface]]\nname = \"lo\"\ngiaddr = \"127.0.0.1\"\n\n[relay.recovery]\nat-start = false\non-demand = false\n"
         ),
     )
     .unwrap();

@@ -12,6 +12,8 @@
 //! - [`relay_id`]: the relay's DUID, generated once and kept, or configured.
 //! - [`location`]: the location table, both families, merging by client-last-transaction-time.
 //! - [`v4`]: the DHCPv4 relay engine (sans I/O).
+//! - [`recovery`]: the table rebuilt from the servers: bulk leasequery at start, UDP
+//!   leasequery on demand (sans I/O).
 //! - [`shell`]: sockets, threads, timer, control socket: `lessor relay`.
 //! - [`v6`]: the DHCPv6 relay engine (sans-IO): RELAY-FORW / RELAY-REPL, relay options, gleaning.
 
@@ -19,6 +21,7 @@
 
 pub mod config;
 pub mod location;
+pub mod recovery;
 pub mod relay_id;
 pub mod shell;
 pub mod v4;

@@ -7,8 +7,10 @@ pub mod schema;
 mod tests;
 
 use lessor_config::{ConfigError, ConfigErrors, Finding, KeyPath, Source};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use lessor_wire::framing::Dialect;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The largest hops limit RFC 1542 §4.1.1 allows to configure.
 pub const MAX_HOPS_LIMIT: u8 = 16;
@@ -28,6 +30,30 @@ pub struct Config {
     pub control_socket: PathBuf,
     /// `[relay.dhcp4]`.
     pub dhcp4: Option<Dhcp4>,
+    /// `[relay.recovery]` (its defaults when the section is absent).
+    pub recovery: Recovery,
+}
+
+/// `[relay.recovery]`, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    /// Whether the relay asks the servers for its bindings at start (bulk leasequery).
+    pub at_start: bool,
+    /// How long start-up waits for recovery before the relay declares itself ready anyway
+    /// (recovery then goes on in the background and merges when it completes).
+    pub ready_after: Duration,
+    /// The DHCPv4 servers' bulk leasequery listeners, each with its dialect.
+    pub servers4: Vec<(SocketAddr, Dialect)>,
+    /// The bulk client's BULK_LQ_CONN_TIMEOUT, BULK_LQ_DATA_TIMEOUT, first retry wait and
+    /// BULK_LQ_MAX_RETRY.
+    pub conn_timeout: Duration,
+    pub data_timeout: Duration,
+    pub first_retry: Duration,
+    pub max_retry: Duration,
+    /// Whether an address the table does not know is asked about by UDP leasequery.
+    pub on_demand: bool,
+    /// How long a control request waits for an on-demand answer.
+    pub lookup_wait: Duration,
 }
 
 /// `[relay.dhcp4]`, resolved.
@@ -160,10 +186,19 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         .map(|d| dhcp4(d, &root.key("dhcp4"), id_len, &mut findings));
     if relay.dhcp4.is_none() {
         findings.push((
-            root,
+            root.clone(),
             "nothing to relay: add [relay.dhcp4] with servers and interfaces".into(),
         ));
     }
+    let recovery = recovery(
+        relay
+            .recovery
+            .as_ref()
+            .unwrap_or(&schema::Recovery::default()),
+        &root.key("recovery"),
+        dhcp4.as_ref(),
+        &mut findings,
+    );
     if !findings.is_empty() {
         return Err(ConfigErrors(source.errors(findings)));
     }
@@ -175,7 +210,104 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         relay_id,
         control_socket,
         dhcp4,
+        recovery,
     })
+}
+
+fn recovery(
+    r: &schema::Recovery,
+    at: &KeyPath,
+    dhcp4: Option<&Dhcp4>,
+    out: &mut Vec<Finding>,
+) -> Recovery {
+    let dialect = match r.dialect.as_str() {
+        "rfc6926" => Dialect::Rfc6926,
+        "draft" => Dialect::Draft,
+        other => {
+            out.push((
+                at.key("dialect"),
+                format!("{other:?}: the bulk dialect is \"rfc6926\" or \"draft\""),
+            ));
+            Dialect::Rfc6926
+        }
+    };
+    if r.bulk_port == 0 {
+        out.push((
+            at.key("bulk-port"),
+            "port 0 is not a port to connect to".into(),
+        ));
+    }
+    let servers4 = match &r.servers4 {
+        // Where the relay forwards requests is where it asks.
+        None => dhcp4.map_or_else(Vec::new, |d| {
+            d.servers
+                .iter()
+                .map(|s| (SocketAddr::from((*s.ip(), r.bulk_port)), dialect))
+                .collect()
+        }),
+        Some(list) => {
+            let mut servers = Vec::new();
+            for (i, s) in list.iter().enumerate() {
+                let parsed = s.parse::<SocketAddrV4>().or_else(|_| {
+                    s.parse::<Ipv4Addr>()
+                        .map(|a| SocketAddrV4::new(a, r.bulk_port))
+                });
+                match parsed {
+                    Ok(a)
+                        if a.ip().is_unspecified()
+                            || a.ip().is_broadcast()
+                            || a.ip().is_multicast() =>
+                    {
+                        out.push((
+                            at.key("servers4").index(i),
+                            format!("{s}: a bulk leasequery server is a unicast address"),
+                        ))
+                    }
+                    Ok(a) if a.port() == 0 => out.push((
+                        at.key("servers4").index(i),
+                        format!("{s}: port 0 is not a port to connect to"),
+                    )),
+                    Ok(a) => servers.push((SocketAddr::V4(a), dialect)),
+                    Err(_) => out.push((
+                        at.key("servers4").index(i),
+                        format!("{s:?} is not an IPv4 address or address:port"),
+                    )),
+                }
+            }
+            servers
+        }
+    };
+    if r.ready_after.0 == 0 && r.at_start {
+        out.push((
+            at.key("ready-after"),
+            "0s would never wait for recovery: set at-start = false instead".into(),
+        ));
+    }
+    for (key, value) in [
+        ("conn-timeout", r.conn_timeout),
+        ("data-timeout", r.data_timeout),
+    ] {
+        if value.0 == 0 {
+            out.push((at.key(key), "a timeout of 0s gives up at once".into()));
+        }
+    }
+    if r.on_demand && r.lookup_wait.0 == 0 {
+        out.push((
+            at.key("lookup-wait"),
+            "0s would never wait for an answer: set on-demand = false instead".into(),
+        ));
+    }
+    Recovery {
+        at_start: r.at_start,
+        ready_after: r.ready_after.duration(),
+        servers4,
+        conn_timeout: r.conn_timeout.duration(),
+        data_timeout: r.data_timeout.duration(),
+        first_retry: r.first_retry.duration(),
+        max_retry: r.max_retry.duration(),
+        on_demand: r.on_demand,
+        lookup_wait: r.lookup_wait.duration(),
+    }
 }
 
 fn dhcp4(d: &schema::Dhcp4, at: &KeyPath, id_len: usize, out: &mut Vec<Finding>) -> Dhcp4 {

@@ -1,6 +1,7 @@
 //! The relay's file as written: kebab-case keys, unknown keys refused, every default here once
 //! (and in docs/configuration.md).
 
+use lessor_config::Seconds;
 use serde::Deserialize;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -24,6 +25,7 @@ pub struct Relay {
     /// Default: `control.sock` in `state-dir`.
     pub control_socket: Option<PathBuf>,
     pub dhcp4: Option<Dhcp4>,
+    pub recovery: Option<Recovery>,
 }
 
 fn default_state_dir() -> PathBuf {
@@ -66,4 +68,96 @@ pub struct Interface {
     pub giaddr: Option<Ipv4Addr>,
     #[serde(default)]
     pub trusted: bool,
+}
+
+/// `[relay.recovery]`: the table rebuilt at start by bulk leasequery, and on demand by UDP
+/// leasequery.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Recovery {
+    /// Whether the relay asks the servers at start.
+    #[serde(default = "yes")]
+    pub at_start: bool,
+    /// The longest start-up waits for recovery before the relay declares itself ready.
+    #[serde(default = "default_ready_after")]
+    pub ready_after: Seconds,
+    /// The DHCPv4 servers' bulk listeners: "192.0.2.1" (on `bulk-port`) or "192.0.2.1:6767".
+    /// Default: every `[relay.dhcp4]` server's address on `bulk-port`.
+    pub servers4: Option<Vec<String>>,
+    #[serde(default = "default_bulk_port")]
+    pub bulk_port: u16,
+    /// "rfc6926" or "draft".
+    #[serde(default = "default_dialect")]
+    pub dialect: String,
+    #[serde(default = "default_conn_timeout")]
+    pub conn_timeout: Seconds,
+    #[serde(default = "default_data_timeout")]
+    pub data_timeout: Seconds,
+    #[serde(default = "default_first_retry")]
+    pub first_retry: Seconds,
+    #[serde(default = "default_max_retry")]
+    pub max_retry: Seconds,
+    /// Whether an address the table does not know is asked about by UDP leasequery.
+    #[serde(default = "yes")]
+    pub on_demand: bool,
+    /// How long a control request waits for the answer of an on-demand leasequery.
+    #[serde(default = "default_lookup_wait")]
+    pub lookup_wait: Seconds,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_ready_after() -> Seconds {
+    Seconds(10)
+}
+
+/// The bulk draft §5 / RFC 6926 §5: the DHCP server port, over TCP.
+fn default_bulk_port() -> u16 {
+    67
+}
+
+fn default_dialect() -> String {
+    "rfc6926".into()
+}
+
+/// BULK_LQ_CONN_TIMEOUT and BULK_LQ_DATA_TIMEOUT (draft §10: 30 s).
+fn default_conn_timeout() -> Seconds {
+    Seconds(30)
+}
+
+fn default_data_timeout() -> Seconds {
+    Seconds(30)
+}
+
+fn default_first_retry() -> Seconds {
+    Seconds(1)
+}
+
+/// BULK_LQ_MAX_RETRY (draft §10: 60 s).
+fn default_max_retry() -> Seconds {
+    Seconds(60)
+}
+
+fn default_lookup_wait() -> Seconds {
+    Seconds(5)
+}
+
+impl Default for Recovery {
+    fn default() -> Recovery {
+        Recovery {
+            at_start: true,
+            ready_after: default_ready_after(),
+            servers4: None,
+            bulk_port: default_bulk_port(),
+            dialect: default_dialect(),
+            conn_timeout: default_conn_timeout(),
+            data_timeout: default_data_timeout(),
+            first_retry: default_first_retry(),
+            max_retry: default_max_retry(),
+            on_demand: true,
+            lookup_wait: default_lookup_wait(),
+        }
+    }
 }

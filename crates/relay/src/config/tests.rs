@@ -153,3 +153,75 @@ fn the_example_file_is_good() {
     let text = include_str!("../../../../examples/relay.toml");
     parse(text, "examples/relay.toml").unwrap();
 }
+
+#[test]
+fn recovery_defaults_to_every_server_on_the_bulk_port() {
+    let r = parse(GOOD, "relay.toml").unwrap().recovery;
+    assert!(r.at_start && r.on_demand);
+    assert_eq!(
+        r.servers4,
+        [
+            ("192.0.2.1:67".parse().unwrap(), Dialect::Rfc6926),
+            ("192.0.2.2:67".parse().unwrap(), Dialect::Rfc6926)
+        ]
+    );
+    assert_eq!(r.ready_after, Duration::from_secs(10));
+    assert_eq!(
+        (r.conn_timeout, r.data_timeout, r.first_retry, r.max_retry),
+        (
+            Duration::from_secs(30),
+            Duration::from_secs(30),
+            Duration::from_secs(1),
+            Duration::from_secs(60)
+        )
+    );
+    assert_eq!(r.lookup_wait, Duration::from_secs(5));
+    let text = format!(
+        "{GOOD}\n[relay.recovery]\nbulk-port = 6767\ndialect = \"draft\"\nready-after = \"1m\"\nmax-retry = \"0s\"\non-demand = false\n"
+    );
+    let r = parse(&text, "relay.toml").unwrap().recovery;
+    assert_eq!(
+        r.servers4[1],
+        ("192.0.2.2:6767".parse().unwrap(), Dialect::Draft)
+    );
+    assert_eq!(
+        (r.ready_after, r.max_retry),
+        (Duration::from_secs(60), Duration::ZERO)
+    );
+    assert!(!r.on_demand);
+    let text = format!("{GOOD}\n[relay.recovery]\nservers4 = [\"192.0.2.9\", \"192.0.2.8:99\"]\n");
+    let r = parse(&text, "relay.toml").unwrap().recovery;
+    assert_eq!(
+        r.servers4
+            .iter()
+            .map(|s| s.0.to_string())
+            .collect::<Vec<_>>(),
+        ["192.0.2.9:67", "192.0.2.8:99"]
+    );
+}
+
+#[test]
+fn recovery_mistakes_are_located() {
+    let text = format!(
+        "{GOOD}\n[relay.recovery]\ndialect = \"kea\"\nservers4 = [\"224.0.0.1\", \"x\"]\nready-after = \"0s\"\nlookup-wait = \"5\"\n"
+    );
+    let e = errors(&text);
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(
+        e[0].starts_with("relay.toml:22:15: relay.recovery.lookup-wait: "),
+        "{e:?}"
+    );
+    let text = format!(
+        "{GOOD}\n[relay.recovery]\ndialect = \"kea\"\nservers4 = [\"224.0.0.1\", \"x\"]\nready-after = \"0s\"\nconn-timeout = \"0s\"\n"
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "relay.toml:19:1: relay.recovery.dialect: \"kea\": the bulk dialect is \"rfc6926\" or \"draft\"",
+            "relay.toml:20:13: relay.recovery.servers4[0]: 224.0.0.1: a bulk leasequery server is a unicast address",
+            "relay.toml:20:26: relay.recovery.servers4[1]: \"x\" is not an IPv4 address or address:port",
+            "relay.toml:21:1: relay.recovery.ready-after: 0s would never wait for recovery: set at-start = false instead",
+            "relay.toml:22:1: relay.recovery.conn-timeout: a timeout of 0s gives up at once",
+        ]
+    );
+}

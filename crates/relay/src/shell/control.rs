@@ -1,12 +1,19 @@
 //! The control socket: a Unix stream socket where the running relay answers one JSON request
 //! per line with one JSON line. `lessor relay --show` and `--verify` are its clients.
 //!
-//! Requests: `{"request":"show"}` (the table, the counters, the relay-id) and
+//! Requests: `{"request":"show"}` (the table, the counters, the relay-id),
 //! `{"request":"verify","interface":"eth1","address":"198.51.100.7","mac":"02:00:00:00:00:01"}`
-//! (source verification, `mac` optional). Anything else is answered `{"error":"..."}`.
+//! (source verification, `mac` optional) and `{"request":"lookup","address":"198.51.100.7"}`
+//! (the entry of an address). For an address the table does not know, `verify` and `lookup`
+//! ask the servers by UDP leasequery first (when on-demand recovery runs: DHCPv4 addresses) and
+//! wait for the answer at most `lookup-wait`; the answer then says what the servers said
+//! (`"leasequery"`). Anything else is answered `{"error":"..."}`.
 
+use super::lookup::Asker;
 use super::{lock, Shared};
 use crate::location::{Location, Verdict};
+use crate::recovery::lookup::{Done, Said};
+use ipnet::IpNet;
 use lessor_net::Clock;
 use serde_json::{json, Value};
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -36,6 +43,7 @@ impl Server {
         path: &Path,
         shared: Arc<Mutex<Shared>>,
         clock: Clock,
+        asker: Option<Asker>,
     ) -> Result<Server, String> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -58,7 +66,7 @@ impl Server {
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("relay control".into())
-            .spawn(move || serve(listener, &shared, clock, &flag))
+            .spawn(move || serve(listener, &shared, clock, asker.as_ref(), &flag))
             .map_err(|e| e.to_string())?;
         Ok(Server {
             path: path.to_owned(),
@@ -83,12 +91,18 @@ impl Drop for Server {
     }
 }
 
-fn serve(listener: UnixListener, shared: &Mutex<Shared>, clock: Clock, stop: &AtomicBool) {
+fn serve(
+    listener: UnixListener,
+    shared: &Mutex<Shared>,
+    clock: Clock,
+    asker: Option<&Asker>,
+    stop: &AtomicBool,
+) {
     while !stop.load(Ordering::Relaxed) {
         match listener.accept() {
             Ok((stream, _)) => {
                 // One client at a time, each bounded in time and size.
-                let _ = connection(stream, shared, clock);
+                let _ = connection(stream, shared, clock, asker);
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 std::thread::sleep(Duration::from_millis(50));
@@ -98,7 +112,12 @@ fn serve(listener: UnixListener, shared: &Mutex<Shared>, clock: Clock, stop: &At
     }
 }
 
-fn connection(stream: UnixStream, shared: &Mutex<Shared>, clock: Clock) -> io::Result<()> {
+fn connection(
+    stream: UnixStream,
+    shared: &Mutex<Shared>,
+    clock: Clock,
+    asker: Option<&Asker>,
+) -> io::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     stream.set_write_timeout(Some(Duration::from_secs(30)))?;
@@ -111,23 +130,45 @@ fn connection(stream: UnixStream, shared: &Mutex<Shared>, clock: Clock) -> io::R
         if n == 0 || !line.ends_with('\n') {
             return Ok(());
         }
-        let answer = answer(line.trim(), shared, clock.now().wall);
+        let answer = answer(line.trim(), shared, &|| clock.now().wall, asker);
         let mut text = answer.to_string();
         text.push('\n');
         writer.write_all(text.as_bytes())?;
     }
 }
 
-/// The answer to one request line.
-pub(super) fn answer(line: &str, shared: &Mutex<Shared>, now: u64) -> Value {
+/// What asks the servers about an address the table does not know (`None`: nothing was asked;
+/// `Some(None)`: asked, no answer within the wait).
+type Ask<'a> = &'a dyn Fn(IpAddr) -> Option<Option<Done>>;
+
+/// The answer to one request line; `now` reads the wall clock (a question may wait for a
+/// leasequery).
+pub(super) fn answer(
+    line: &str,
+    shared: &Mutex<Shared>,
+    now: &dyn Fn() -> u64,
+    asker: Option<&Asker>,
+) -> Value {
+    let ask = |address: IpAddr| match (address, asker) {
+        (IpAddr::V4(a), Some(asker)) => Some(asker.ask(a)),
+        _ => None,
+    };
+    answer_with(line, shared, now, &ask)
+}
+
+/// [`answer`] with the servers' side passed in (tests play it).
+fn answer_with(line: &str, shared: &Mutex<Shared>, now: &dyn Fn() -> u64, ask: Ask<'_>) -> Value {
     let request: Value = match serde_json::from_str(line) {
         Ok(v) => v,
         Err(e) => return json!({ "error": format!("not JSON: {e}") }),
     };
     match request.get("request").and_then(Value::as_str) {
-        Some("show") => show(&lock(shared), now),
-        Some("verify") => verify(&request, &lock(shared), now),
-        Some(other) => json!({ "error": format!("unknown request {other:?} (show, verify)") }),
+        Some("show") => show(&lock(shared), now()),
+        Some("verify") => verify(&request, shared, now, ask),
+        Some("lookup") => lookup(&request, shared, now, ask),
+        Some(other) => {
+            json!({ "error": format!("unknown request {other:?} (show, verify, lookup)") })
+        }
         None => json!({ "error": "a request names itself: {\"request\":\"show\"}" }),
     }
 }
@@ -225,17 +266,55 @@ pub fn counters_text(c: &Value) -> String {
     parts.join(" ")
 }
 
-fn verify(request: &Value, s: &Shared, now: u64) -> Value {
-    let Some(interface) = request.get("interface").and_then(Value::as_str) else {
-        return json!({ "error": "verify needs an interface" });
-    };
-    let address = match request
+/// The request's `address`.
+fn address(request: &Value, what: &str) -> Result<IpAddr, Value> {
+    match request
         .get("address")
         .and_then(Value::as_str)
         .map(str::parse::<IpAddr>)
     {
-        Some(Ok(a)) => a,
-        _ => return json!({ "error": "verify needs an address (IPv4 or IPv6)" }),
+        Some(Ok(a)) => Ok(a),
+        _ => Err(json!({ "error": format!("{what} needs an address (IPv4 or IPv6)") })),
+    }
+}
+
+/// What the servers said, as the answer reports it.
+fn said(asked: Option<Done>) -> Value {
+    match asked {
+        None => json!({ "said": "no answer within lookup-wait" }),
+        Some(d) => json!({
+            "said": d.said.as_str(),
+            "from_cache": d.from_cache,
+            "server": d.server.map(|s| s.to_string()),
+        }),
+    }
+}
+
+/// Asks the servers about `address` when the table does not know it (RFC 4388 §6.6: the relay
+/// learns what it lost on demand). `None`: the table knew it, or nothing could be asked.
+fn ask_if_unknown(
+    shared: &Mutex<Shared>,
+    address: IpAddr,
+    now: u64,
+    ask: Ask<'_>,
+) -> Option<Value> {
+    // Asked outside the lock: the receive threads go on meanwhile.
+    {
+        let s = lock(shared);
+        if s.table.get(IpNet::from(address)).is_some() || s.table.lookup(address, now).is_some() {
+            return None;
+        }
+    }
+    ask(address).map(said)
+}
+
+fn verify(request: &Value, shared: &Mutex<Shared>, now: &dyn Fn() -> u64, ask: Ask<'_>) -> Value {
+    let Some(interface) = request.get("interface").and_then(Value::as_str) else {
+        return json!({ "error": "verify needs an interface" });
+    };
+    let address = match address(request, "verify") {
+        Ok(a) => a,
+        Err(e) => return e,
     };
     let mac = match request.get("mac").and_then(Value::as_str) {
         None => None,
@@ -244,18 +323,58 @@ fn verify(request: &Value, s: &Shared, now: u64) -> Value {
             Err(e) => return json!({ "error": format!("mac: {e}") }),
         },
     };
+    let asked = ask_if_unknown(shared, address, now(), ask);
+    let now = now();
+    let s = lock(shared);
     let verdict = s
         .table
         .verify_source(interface, address, mac.as_deref(), now);
     let (allowed, reason) = match verdict {
         Verdict::Allowed => (true, "bound to this client behind this interface"),
-        Verdict::Unknown => (false, "nothing is known of this address"),
+        Verdict::Unknown => (false, unknown_reason(asked.as_ref())),
         Verdict::Expired => (false, "its binding ended"),
         Verdict::OtherInterface => (false, "bound to a client behind another interface"),
         Verdict::OtherHardware => (false, "bound to another hardware address"),
     };
     let held = s.table.lookup(address, now).map(entry);
-    json!({ "allowed": allowed, "reason": reason, "entry": held })
+    let mut answer = json!({ "allowed": allowed, "reason": reason, "entry": held });
+    if let Some(a) = asked {
+        answer["leasequery"] = a;
+    }
+    answer
+}
+
+/// Why nothing is known of an address, given what the servers said.
+fn unknown_reason(asked: Option<&Value>) -> &'static str {
+    match asked.and_then(|a| a["said"].as_str()) {
+        None => "nothing is known of this address",
+        Some(s) if s == Said::Elsewhere.as_str() => {
+            "the servers bind it to a client of another relay agent"
+        }
+        Some(s) if s == Said::Unassigned.as_str() => "the servers say it is not leased",
+        Some(s) if s == Said::Unknown.as_str() => "no server knows this address",
+        Some(_) => "nothing is known of this address, and the servers did not tell",
+    }
+}
+
+fn lookup(request: &Value, shared: &Mutex<Shared>, now: &dyn Fn() -> u64, ask: Ask<'_>) -> Value {
+    let address = match address(request, "lookup") {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
+    let asked = ask_if_unknown(shared, address, now(), ask);
+    let now = now();
+    let s = lock(shared);
+    let held = s.table.lookup(address, now).map(entry);
+    let mut answer = json!({
+        "now": now,
+        "entry": held,
+        "source": if asked.is_some() { "leasequery" } else { "table" },
+    });
+    if let Some(a) = asked {
+        answer["leasequery"] = a;
+    }
+    answer
 }
 
 /// Why a control request got no answer.
@@ -343,7 +462,7 @@ mod tests {
 
     #[test]
     fn show_lists_entries_with_text_and_hex() {
-        let a = answer(r#"{"request":"show"}"#, &shared(), 150);
+        let a = answer(r#"{"request":"show"}"#, &shared(), &|| 150, None);
         assert_eq!(a["relay_id"], "00:04:01");
         let e = &a["entries"][0];
         assert_eq!(e["bound"], "198.51.100.7");
@@ -359,7 +478,7 @@ mod tests {
     #[test]
     fn verify_answers_yes_or_no_with_a_reason() {
         let s = shared();
-        let ask = |q: &str| answer(q, &s, 150);
+        let ask = |q: &str| answer(q, &s, &|| 150, None);
         let a = ask(
             r#"{"request":"verify","interface":"eth1","address":"198.51.100.7","mac":"02:00:00:00:00:01"}"#,
         );
@@ -380,12 +499,74 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_address_is_asked_of_the_servers_and_answered_from_the_table() {
+        use crate::recovery::lookup::{Done, Said};
+        let s = shared();
+        let asked = std::cell::RefCell::new(Vec::new());
+        let queried = Location {
+            bound: bound4([198, 51, 100, 9].into()),
+            origin: Origin::Queried,
+            ..lock(&s).table.iter().next().unwrap().clone()
+        };
+        // Plays the lookup thread: merges what the server said, as it does.
+        let ask = |address: IpAddr| {
+            asked.borrow_mut().push(address);
+            let said = match address.to_string().as_str() {
+                "198.51.100.9" => {
+                    lock(&s).table.merge(queried.clone());
+                    Said::Here(queried.clone())
+                }
+                "198.51.100.10" => Said::Unassigned,
+                "198.51.100.11" => Said::Elsewhere,
+                _ => return Some(None),
+            };
+            Some(Some(Done {
+                token: 0,
+                address: [0, 0, 0, 0].into(),
+                said,
+                from_cache: address.to_string() == "198.51.100.10",
+                server: Some("192.0.2.1:67".parse().unwrap()),
+            }))
+        };
+        let q = |line: &str| answer_with(line, &s, &|| 150, &ask);
+        // Known to the table: nothing is asked.
+        let a = q(r#"{"request":"lookup","address":"198.51.100.7"}"#);
+        assert_eq!(
+            (a["source"].clone(), a["entry"]["origin"].clone()),
+            (json!("table"), json!("gleaned"))
+        );
+        assert!(asked.borrow().is_empty());
+        let a = q(r#"{"request":"lookup","address":"198.51.100.9"}"#);
+        assert_eq!(a["source"], "leasequery");
+        assert_eq!(a["leasequery"]["said"], "active");
+        assert_eq!(a["entry"]["origin"], "queried");
+        let a = q(r#"{"request":"verify","interface":"eth1","address":"198.51.100.9"}"#);
+        assert_eq!(a["allowed"], true);
+        assert_eq!(asked.borrow().len(), 1, "the entry is in the table now");
+        let a = q(r#"{"request":"verify","interface":"eth1","address":"198.51.100.10"}"#);
+        assert_eq!(a["allowed"], false);
+        assert_eq!(a["reason"], "the servers say it is not leased");
+        assert_eq!(a["leasequery"]["from_cache"], true);
+        let a = q(r#"{"request":"verify","interface":"eth1","address":"198.51.100.11"}"#);
+        assert_eq!(
+            a["reason"],
+            "the servers bind it to a client of another relay agent"
+        );
+        let a = q(r#"{"request":"lookup","address":"198.51.100.12"}"#);
+        assert_eq!(
+            (a["entry"].clone(), a["leasequery"]["said"].clone()),
+            (Value::Null, json!("no answer within lookup-wait"))
+        );
+        assert!(q(r#"{"request":"lookup"}"#)["error"].is_string());
+    }
+
+    #[test]
     fn a_socket_round_trip() {
         let dir = std::env::temp_dir().join(format!("lessor-relay-control-{}", std::process::id()));
         let path = dir.join("control.sock");
-        let mut server = Server::start(&path, Arc::new(shared()), Clock::new()).unwrap();
+        let mut server = Server::start(&path, Arc::new(shared()), Clock::new(), None).unwrap();
         // A second relay on the same socket is refused.
-        assert!(Server::start(&path, Arc::new(shared()), Clock::new()).is_err());
+        assert!(Server::start(&path, Arc::new(shared()), Clock::new(), None).is_err());
         let a = request(&path, &json!({"request": "show"})).unwrap();
         assert_eq!(a["entries"].as_array().unwrap().len(), 1);
         let e = request(&path, &json!({"request": "nope"})).unwrap_err();

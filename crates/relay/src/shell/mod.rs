@@ -10,22 +10,31 @@
 //! one interface, or unicast at chaddr through a neighbour entry, as `lessor serve` does).
 //!
 //! Engines share one [`Shared`] behind a mutex: the location table and each family's engine.
-//! The DHCPv6 engine and start-up recovery join it there (recovery merges into the table before
-//! [`Relay::ready`] is logged).
+//! The DHCPv6 engine joins it there.
+//!
+//! Recovery (crate::recovery): [`Relay::recover`] is the start-up hook, run between
+//! [`Relay::start`] and the readiness line: one bulk leasequery per server on a thread of its
+//! own, waited for at most `ready-after`; one that takes longer is merged when it completes
+//! ([`Relay::run`] looks). On demand, a UDP leasequery thread ([`lookup`]) answers the control
+//! socket's questions about addresses the table does not know.
 
 mod control;
+mod lookup;
 
 pub use control::{counters_text, request as control_request, ControlError};
 
 use crate::config::Config;
 use crate::location::LocationTable;
+use crate::recovery::{self, Named};
 use crate::relay_id::{self, Provenance, RelayIdError};
 use crate::v4::{Downstream, Engine4, Settings};
 use lessor_net::udp::{self, Family, OpenError, Receivers, Sender, Sockets, V6Options};
 use lessor_net::{Clock, Interface, Outgoing, Received, Transmit};
 use std::fmt;
 use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -114,12 +123,56 @@ fn downstream(config: &Config) -> Result<Vec<Downstream>, RunError> {
     Ok(out)
 }
 
+/// A start-up recovery's log lines, once merged.
+type Recovered = Vec<String>;
+
+/// The downstream interfaces by circuit-id, as recovered bindings name them.
+fn named4(s: &Shared) -> Vec<Named> {
+    s.engine4.as_ref().map_or_else(Vec::new, |e| {
+        e.settings()
+            .interfaces
+            .iter()
+            .map(|i| Named {
+                name: Arc::clone(&i.name),
+                id: i.circuit_id.clone(),
+            })
+            .collect()
+    })
+}
+
+/// The on-demand leasequery requestor, when configured: from the first giaddr (where the
+/// servers answer), an ephemeral port, to every DHCPv4 server's leasequery port.
+fn lookups(config: &Config, s: &Shared) -> Option<(SocketAddr, recovery::lookup::Lookups)> {
+    let engine = s.engine4.as_ref()?;
+    if !config.recovery.on_demand {
+        return None;
+    }
+    let st = engine.settings();
+    let giaddr = st.interfaces.first()?.giaddr;
+    let servers = st.servers.iter().map(|&a| SocketAddr::V4(a)).collect();
+    let mut requestor = lessor_requestor::Config::new(giaddr, servers);
+    // Transaction ids differ from one start to the next (a late answer to the previous
+    // process's query is not taken for one of ours).
+    requestor.seed = s
+        .relay_id
+        .iter()
+        .fold(u64::from(std::process::id()), |h, &b| {
+            h.wrapping_mul(31).wrapping_add(u64::from(b))
+        })
+        ^ lessor_net::Clock::new().now().ms;
+    let lookups = recovery::lookup::Lookups::new(requestor, s.relay_id.clone(), named4(s));
+    Some((SocketAddr::from((giaddr, 0)), lookups))
+}
+
 /// A running relay.
 pub struct Relay {
     shared: Arc<Mutex<Shared>>,
     receivers: Option<Receivers>,
     control: control::Server,
+    lookup: Option<lookup::Thread>,
     clock: Clock,
+    /// The start-up recovery still running past `ready-after`.
+    recovering: Mutex<Option<Receiver<Recovered>>>,
 }
 
 /// Locks `shared`, whatever a panicking thread left (the table stays consistent: every
@@ -171,8 +224,22 @@ impl Relay {
             sockets = Some(opened);
         }
         let shared = Arc::new(Mutex::new(shared));
-        let control = control::Server::start(&config.control_socket, Arc::clone(&shared), clock)
-            .map_err(RunError::Control)?;
+        let lookup = match lookups(config, &lock(&shared)) {
+            None => None,
+            Some((bind, lookups)) => {
+                let t = lookup::Thread::start(bind, lookups, Arc::clone(&shared), clock)
+                    .map_err(|e| RunError::Thread(format!("leasequery socket {bind}: {e}")))?;
+                log(&format!("dhcp4: on-demand leasequery from {}", bind.ip()));
+                Some(t)
+            }
+        };
+        let asker = lookup
+            .as_ref()
+            .map(|t| t.asker(config.recovery.lookup_wait));
+        let control =
+            control::Server::start(&config.control_socket, Arc::clone(&shared), clock, asker)
+                .map_err(RunError::Control)?;
+        let to_lookup = lookup.as_ref().map(lookup::Thread::sender);
         let receivers = match sockets {
             None => None,
             Some(sockets) => {
@@ -185,6 +252,7 @@ impl Relay {
                             sender: Arc::clone(&sender),
                             clock,
                             out: Vec::new(),
+                            lookup: to_lookup.clone(),
                         }
                     })
                     .map_err(|e| RunError::Thread(e.to_string()))?;
@@ -195,8 +263,77 @@ impl Relay {
             shared,
             receivers,
             control,
+            lookup,
             clock,
+            recovering: Mutex::new(None),
         })
+    }
+
+    /// The start-up hook: recovers the table from the servers (bulk leasequery by the relay's
+    /// relay-id), waiting at most `ready-after`; a recovery that takes longer goes on in the
+    /// background and is merged when it completes. Logs a line per server and a summary.
+    pub fn recover(&self, config: &Config, log: &dyn Fn(&str)) {
+        let (relay_id, interfaces) = {
+            let s = lock(&self.shared);
+            (s.relay_id.clone(), named4(&s))
+        };
+        let Some(plan) = recovery::plan4(&config.recovery, &relay_id) else {
+            log("recovery: off (at-start = false, or no bulk leasequery server)");
+            return;
+        };
+        // The DHCPv6 half joins here (recovery::plan6 over its Settings6) once it is wired.
+        let servers: Vec<String> = plan.servers.iter().map(|(s, _)| s.to_string()).collect();
+        log(&format!(
+            "recovery: dhcp4 bulk leasequery by relay-id to {}",
+            servers.join(", ")
+        ));
+        let (tx, rx) = mpsc::channel();
+        let shared = Arc::clone(&self.shared);
+        let clock = self.clock;
+        let spawned = std::thread::Builder::new()
+            .name("relay recovery".into())
+            .spawn(move || {
+                // Every time of the recovered bindings is as of its start.
+                let started = clock.now().wall;
+                let (report, merged) = lessor_requestor::recover::recover4(&plan);
+                let mut s = lock(&shared);
+                let now = clock.now().wall;
+                let done = recovery::merge4(&mut s.table, merged, started, now, &interfaces);
+                s.recovered += done.merged;
+                drop(s);
+                let _ = tx.send(recovery::report4_lines(&report, &done));
+            });
+        if let Err(e) = spawned {
+            log(&format!("error: recovery: cannot start a thread: {e}"));
+            return;
+        }
+        let bound = config.recovery.ready_after;
+        match rx.recv_timeout(bound) {
+            Ok(lines) => lines.iter().for_each(|l| log(l)),
+            Err(_) => {
+                log(&format!(
+                    "recovery: not done after {}s (ready-after): ready anyway; the rest is merged when it completes",
+                    bound.as_secs()
+                ));
+                *self.recovering.lock().unwrap_or_else(|p| p.into_inner()) = Some(rx);
+            }
+        }
+    }
+
+    /// Logs a background recovery's lines once it completed.
+    fn recovered_late(&self, log: &dyn Fn(&str)) {
+        let mut slot = self.recovering.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(rx) = slot.as_ref() else {
+            return;
+        };
+        match rx.try_recv() {
+            Ok(lines) => {
+                lines.iter().for_each(|l| log(l));
+                *slot = None;
+            }
+            Err(TryRecvError::Empty) => {}
+            Err(TryRecvError::Disconnected) => *slot = None,
+        }
     }
 
     /// The state the engines share (recovery merges into its table).
@@ -240,6 +377,7 @@ impl Relay {
     pub fn run(&self, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(), RunError> {
         while !stop.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(200));
+            self.recovered_late(log);
             let now = self.clock.now().wall;
             {
                 let mut s = lock(&self.shared);
@@ -261,6 +399,9 @@ impl Relay {
         if let Some(r) = self.receivers.take() {
             r.shutdown();
         }
+        if let Some(l) = self.lookup.take() {
+            l.shutdown();
+        }
         self.control.shutdown();
         let s = lock(&self.shared);
         control::counters_line(&s)
@@ -273,10 +414,26 @@ struct Handler4 {
     sender: Arc<Sender>,
     clock: Clock,
     out: Vec<Outgoing>,
+    /// The on-demand leasequery thread, when it runs.
+    lookup: Option<mpsc::Sender<lookup::Input>>,
 }
 
 impl udp::Handler for Handler4 {
     fn datagram(&mut self, rx: Received<'_>) {
+        if let Some(to) = &self.lookup {
+            // Servers answer a leasequery at giaddr, port 67 (RFC 4388 §6.4.3): the relay's
+            // own port.
+            if lookup::is_leasequery_reply(rx.payload) {
+                let _ = to.send(lookup::Input::Reply {
+                    from: rx.source,
+                    bytes: rx.payload.to_vec(),
+                });
+                return;
+            }
+            if let Some(address) = lookup::acked(rx.payload) {
+                let _ = to.send(lookup::Input::Gleaned(address));
+            }
+        }
         let now = self.clock.now().wall;
         {
             let mut s = lock(&self.shared);

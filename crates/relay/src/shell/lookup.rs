@@ -1,0 +1,207 @@
+//! The on-demand leasequery thread: [`Lookups`] over a UDP socket bound to the first giaddr
+//! (an ephemeral port), fed by one channel: questions from the control socket, datagrams from
+//! its socket, leasequery replies that reached the relay's own port (servers answer at giaddr,
+//! port 67: RFC 4388 §6.4.3), and addresses the engine gleaned. What it learns is merged into the
+//! table under the shared lock.
+
+use super::{lock, Shared};
+use crate::location::Merge;
+use crate::recovery::lookup::{Done, Lookups, Said};
+use lessor_net::Clock;
+use lessor_wire::v4::{MessageType, Packet, BOOTREPLY};
+use std::collections::HashMap;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How often the threads look at the stop flag when nothing happens.
+const TICK: Duration = Duration::from_millis(200);
+
+/// What the lookup thread is told.
+pub(super) enum Input {
+    /// A question; the answer goes to `reply` (dropped unanswered when it cannot be asked).
+    Ask {
+        address: Ipv4Addr,
+        reply: Sender<Done>,
+    },
+    /// A datagram for the requestor.
+    Reply { from: SocketAddr, bytes: Vec<u8> },
+    /// The engine gleaned a DHCPACK for this address.
+    Gleaned(Ipv4Addr),
+}
+
+/// Asks the lookup thread and waits a bounded time for the answer.
+#[derive(Clone)]
+pub(super) struct Asker {
+    tx: Sender<Input>,
+    wait: Duration,
+}
+
+impl Asker {
+    /// What the servers say of `address`; `None` when no answer came within the wait.
+    pub(super) fn ask(&self, address: Ipv4Addr) -> Option<Done> {
+        let (reply, answer) = mpsc::channel();
+        self.tx.send(Input::Ask { address, reply }).ok()?;
+        answer.recv_timeout(self.wait).ok()
+    }
+}
+
+/// Whether `payload` is a DHCPLEASEUNASSIGNED, -UNKNOWN or -ACTIVE (what only answers a
+/// leasequery), so the relay's port hands it to the requestor instead of the relay engine.
+pub(super) fn is_leasequery_reply(payload: &[u8]) -> bool {
+    let Ok(p) = Packet::new_checked(payload) else {
+        return false;
+    };
+    p.op() == BOOTREPLY
+        && p.index()
+            .ok()
+            .and_then(|i| i.message_type().ok().flatten())
+            .is_some_and(|t| {
+                matches!(
+                    t,
+                    MessageType::LeaseUnassigned
+                        | MessageType::LeaseUnknown
+                        | MessageType::LeaseActive
+                )
+            })
+}
+
+/// The yiaddr of a DHCPACK, which the engine gleans when it passes.
+pub(super) fn acked(payload: &[u8]) -> Option<Ipv4Addr> {
+    let p = Packet::new_checked(payload).ok()?;
+    let ack = p.op() == BOOTREPLY
+        && p.index().ok()?.message_type().ok().flatten() == Some(MessageType::Ack);
+    let yiaddr = p.yiaddr();
+    (ack && !yiaddr.is_unspecified()).then_some(yiaddr)
+}
+
+/// The running thread (and its socket's reader).
+pub(super) struct Thread {
+    tx: Sender<Input>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Thread {
+    /// Binds `bind` and starts the threads.
+    pub(super) fn start(
+        bind: SocketAddr,
+        lookups: Lookups,
+        shared: Arc<Mutex<Shared>>,
+        clock: Clock,
+    ) -> io::Result<Thread> {
+        let socket = UdpSocket::bind(bind)?;
+        let reader = socket.try_clone()?;
+        reader.set_read_timeout(Some(TICK))?;
+        let (tx, rx) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        let (flag, to_engine) = (Arc::clone(&stop), tx.clone());
+        threads.push(
+            std::thread::Builder::new()
+                .name("relay lq read".into())
+                .spawn(move || read(&reader, &to_engine, &flag))?,
+        );
+        let flag = Arc::clone(&stop);
+        threads.push(
+            std::thread::Builder::new()
+                .name("relay lq".into())
+                .spawn(move || serve(lookups, &socket, &rx, &shared, clock, &flag))?,
+        );
+        Ok(Thread { tx, stop, threads })
+    }
+
+    /// The channel into the thread.
+    pub(super) fn sender(&self) -> Sender<Input> {
+        self.tx.clone()
+    }
+
+    /// A handle that waits `wait` for answers.
+    pub(super) fn asker(&self, wait: Duration) -> Asker {
+        Asker {
+            tx: self.tx.clone(),
+            wait,
+        }
+    }
+
+    pub(super) fn shutdown(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+fn read(socket: &UdpSocket, tx: &Sender<Input>, stop: &AtomicBool) {
+    let mut buf = vec![0u8; 65_536];
+    while !stop.load(Ordering::Relaxed) {
+        // Timeouts, and an ICMP unreachable from a server not listening: keep reading.
+        if let Ok((n, from)) = socket.recv_from(&mut buf) {
+            let bytes = buf[..n].to_vec();
+            if tx.send(Input::Reply { from, bytes }).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn serve(
+    mut lookups: Lookups,
+    socket: &UdpSocket,
+    rx: &Receiver<Input>,
+    shared: &Mutex<Shared>,
+    clock: Clock,
+    stop: &AtomicBool,
+) {
+    let mut waiting: HashMap<u64, Sender<Done>> = HashMap::new();
+    let mut next_token: u64 = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        while let Some((to, bytes)) = lookups.poll_transmit(now) {
+            // A send that fails is a server that does not answer: the requestor retries.
+            let _ = socket.send_to(&bytes, to);
+        }
+        while let Some(done) = lookups.poll_done(now, clock.now().wall) {
+            apply(shared, &done);
+            if let Some(reply) = waiting.remove(&done.token) {
+                let _ = reply.send(done);
+            }
+        }
+        let wait = lookups
+            .poll_timeout()
+            .map_or(TICK, |t| t.saturating_duration_since(now))
+            .clamp(Duration::from_millis(1), TICK);
+        match rx.recv_timeout(wait) {
+            Ok(Input::Ask { address, reply }) => {
+                next_token += 1;
+                if lookups.ask(next_token, address, Instant::now()).is_ok() {
+                    waiting.insert(next_token, reply);
+                }
+            }
+            Ok(Input::Reply { from, bytes }) => lookups.handle_reply(from, &bytes, Instant::now()),
+            Ok(Input::Gleaned(address)) => lookups.gleaned(address),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// What an answer does to the table and the counters.
+fn apply(shared: &Mutex<Shared>, done: &Done) {
+    let mut s = lock(shared);
+    if done.from_cache {
+        s.cache_hits += 1;
+    }
+    if let Said::Here(location) = &done.said {
+        if matches!(
+            s.table.merge(location.clone()),
+            Merge::Added | Merge::Replaced
+        ) {
+            s.queried += 1;
+        }
+    }
+}
