@@ -100,6 +100,34 @@ fn option(message: &[u8], code: u8) -> Option<Vec<u8>> {
     None
 }
 
+/// `lessor relay --config CONFIG`, its log in `dir`/relay.log; `dir` goes when it is dropped.
+fn spawn(dir: &Path, config: &Path) -> (Running, PathBuf) {
+    let log = dir.join("relay.log");
+    let child = lessor()
+        .args(["relay", "--config"])
+        .arg(config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let running = Running {
+        child,
+        dir: dir.to_owned(),
+    };
+    (running, log)
+}
+
+/// The relay-id the relay generated and kept in `dir`/state, as octets.
+fn kept_relay_id(dir: &Path) -> Vec<u8> {
+    std::fs::read_to_string(dir.join("state/relay-id"))
+        .unwrap()
+        .trim()
+        .split(':')
+        .map(|h| u8::from_str_radix(h, 16).unwrap())
+        .collect()
+}
+
 fn start(dir: &Path, port: u16, server: u16) -> (Running, PathBuf) {
     std::fs::create_dir_all(dir).unwrap();
     let config = dir.join("relay.toml");
@@ -110,19 +138,7 @@ fn start(dir: &Path, port: u16, server: u16) -> (Running, PathBuf) {
         ),
     )
     .unwrap();
-    let log = dir.join("relay.log");
-    let child = lessor()
-        .args(["relay", "--config"])
-        .arg(&config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let running = Running {
-        child,
-        dir: dir.to_owned(),
-    };
+    let (running, log) = spawn(dir, &config);
     wait_for_log(
         &log,
         "relay ready: dhcp4 from lo (giaddr 127.0.0.1)",
@@ -151,11 +167,7 @@ fn a_running_relay_forwards_with_option_82_and_answers_its_control_socket() {
     assert_eq!(got[3], 1, "hops");
     assert_eq!(&got[24..28], &[127, 0, 0, 1], "giaddr");
     let o82 = option(got, 82).expect("option 82");
-    let id: Vec<u8> = relay_id
-        .trim()
-        .split(':')
-        .map(|h| u8::from_str_radix(h, 16).unwrap())
-        .collect();
+    let id = kept_relay_id(&dir);
     let mut want = vec![
         1,
         2,
@@ -322,19 +334,7 @@ fn one_relay_forwards_both_families_on_lo() {
         stdout.contains(&format!("dhcp6: relays lo (interface-id \"lo\", link-address its first global address, else ::, remote-id \"{{interface}}-r\" (enterprise 32473)) to [::1]:{}, port {port6}", server6.local_addr().unwrap().port())),
         "{stdout}"
     );
-    let log = dir.join("relay.log");
-    let child = lessor()
-        .args(["relay", "--config"])
-        .arg(&config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut relay = Running {
-        child,
-        dir: dir.clone(),
-    };
+    let (mut relay, log) = spawn(&dir, &config);
     // lo has no global address: link-address ::, so the Interface-ID names the link.
     wait_for_log(
         &log,
@@ -346,12 +346,7 @@ fn one_relay_forwards_both_families_on_lo() {
         text.contains(&format!("dhcp6: listening on [::]:{port6} on lo")),
         "{text}"
     );
-    let relay_id = std::fs::read_to_string(dir.join("state/relay-id")).unwrap();
-    let id: Vec<u8> = relay_id
-        .trim()
-        .split(':')
-        .map(|h| u8::from_str_radix(h, 16).unwrap())
-        .collect();
+    let id = kept_relay_id(&dir);
 
     let client6 = UdpSocket::bind("[::1]:0").unwrap();
     client6.send_to(&solicit(), ("::1", port6)).unwrap();
