@@ -23,6 +23,10 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+/// Hop limit of RELAY-FORWs multicast to All_DHCP_Servers (ff05::1:3): the kernel's default, 1,
+/// would keep them on the upstream link, where a site-scoped group is no use.
+const MULTICAST_HOPS: u32 = 32;
+
 /// An interface's index and first global address, for [`Dhcp6::settings`].
 fn resolve(name: &str) -> Result<Resolved, String> {
     let found = Interface::by_name(name)
@@ -108,7 +112,10 @@ pub(super) fn open(
         &listen,
         &up_names,
         d.port,
-        &V6Options::default(),
+        &V6Options {
+            multicast_hops: Some(MULTICAST_HOPS),
+            ..V6Options::default()
+        },
     )
     .map_err(RunError::Open)?;
     for s in downstream.iter().chain(upstream.iter()) {
@@ -181,5 +188,24 @@ impl Sender6 {
             };
             counter.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_source_for_a_server_is_the_kernels_choice() {
+        let server = SocketAddrV6::new(Ipv6Addr::LOCALHOST, 547, 0, 0);
+        assert_eq!(source_for(server).unwrap(), Ipv6Addr::LOCALHOST);
+    }
+
+    #[test]
+    fn lo_resolves_without_a_global_address() {
+        let lo = resolve("lo").unwrap();
+        assert!(lo.index > 0);
+        assert_eq!(lo.global, None, "::1 is not a link-address");
+        assert_eq!(resolve("lsr-none0").unwrap_err(), "no such interface");
     }
 }
