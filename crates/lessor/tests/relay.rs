@@ -25,6 +25,11 @@ fn check_reads_a_relay_file_by_its_relay_table() {
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("dhcp4: relays eth1 (giaddr its first IPv4 address), eth2 (giaddr 198.51.100.1) to 192.0.2.1:67, 192.0.2.2:67, port 67, max-hops 4"), "{stdout}");
+    assert!(stdout.contains("dhcp6: relays eth1 (interface-id \"eth1\", link-address its first global address, else ::, remote-id \"{hostname}:{interface}\" (enterprise 32473)), eth2 (interface-id \"olt-3/1/7\", link-address 2001:db8:1::1, "), "{stdout}");
+    assert!(
+        stdout.contains("to [2001:db8::547]:547, [2001:db8::548]:547, port 547"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -61,6 +66,20 @@ fn relay_without_config_or_question_is_a_usage_error() {
 struct Running {
     child: Child,
     dir: PathBuf,
+}
+
+impl Running {
+    /// SIGTERM, and the relay must exit 0.
+    fn terminate(&mut self) {
+        let pid = self.child.id().to_string();
+        assert!(std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status}");
+    }
 }
 
 impl Drop for Running {
@@ -116,6 +135,22 @@ fn spawn(dir: &Path, config: &Path) -> (Running, PathBuf) {
         dir: dir.to_owned(),
     };
     (running, log)
+}
+
+/// `lessor relay --show [--json] --config CONFIG`, its output (it must succeed).
+fn show(config: &Path, json: bool) -> String {
+    let mut cmd = lessor();
+    cmd.args(["relay", "--show"]);
+    if json {
+        cmd.arg("--json");
+    }
+    let out = cmd.arg("--config").arg(config).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// The relay-id the relay generated and kept in `dir`/state, as octets.
@@ -185,27 +220,12 @@ fn a_running_relay_forwards_with_option_82_and_answers_its_control_socket() {
     want.extend_from_slice(&id);
     assert_eq!(o82, want);
 
-    let out = lessor()
-        .args(["relay", "--show", "--json", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let show: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(show["relay_id"], relay_id.trim());
-    assert_eq!(show["counters"]["dhcp4"]["forwarded_to_servers"], 1);
-    assert_eq!(show["entries"].as_array().unwrap().len(), 0);
+    let shown: serde_json::Value = serde_json::from_str(&show(&config, true)).unwrap();
+    assert_eq!(shown["relay_id"], relay_id.trim());
+    assert_eq!(shown["counters"]["dhcp4"]["forwarded_to_servers"], 1);
+    assert_eq!(shown["entries"].as_array().unwrap().len(), 0);
 
-    let out = lessor()
-        .args(["relay", "--show", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = show(&config, false);
     assert!(text.contains("ADDRESS  CLIENT  INTERFACE"), "{text}");
     assert!(text.contains("dhcp4-forwarded-to-servers=1"), "{text}");
 
@@ -228,14 +248,7 @@ fn a_running_relay_forwards_with_option_82_and_answers_its_control_socket() {
     );
 
     // SIGTERM: a clean stop, the control socket gone, the relay-id kept for the next start.
-    let pid = relay.child.id().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let status = relay.child.wait().unwrap();
-    assert!(status.success(), "{status}");
+    relay.terminate();
     let log = std::fs::read_to_string(dir.join("relay.log")).unwrap();
     assert!(log.contains("relay stopped: entries=0"), "{log}");
     assert!(!dir.join("state/control.sock").exists());
@@ -378,14 +391,9 @@ fn one_relay_forwards_both_families_on_lo() {
     assert_eq!(&buf[24..28], &[127, 0, 0, 1], "the DHCPv4 request too");
     assert!(n > 240);
 
-    let out = lessor()
-        .args(["relay", "--show", "--json", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let show: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(show["counters"]["dhcp6"]["forwarded_to_servers"], 1);
-    assert_eq!(show["counters"]["dhcp4"]["forwarded_to_servers"], 1);
+    let shown: serde_json::Value = serde_json::from_str(&show(&config, true)).unwrap();
+    assert_eq!(shown["counters"]["dhcp6"]["forwarded_to_servers"], 1);
+    assert_eq!(shown["counters"]["dhcp4"]["forwarded_to_servers"], 1);
 
     // A RELAY-REPL arriving on a downstream interface is a client's forgery: dropped, counted.
     let mut forged = vec![13, 0];
@@ -393,12 +401,7 @@ fn one_relay_forwards_both_families_on_lo() {
     client6.send_to(&forged, ("::1", port6)).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     let text = loop {
-        let out = lessor()
-            .args(["relay", "--show", "--config"])
-            .arg(&config)
-            .output()
-            .unwrap();
-        let text = String::from_utf8(out.stdout).unwrap();
+        let text = show(&config, false);
         if text.contains("dhcp6-dropped-server-message-downstream=1") || Instant::now() > deadline {
             break text;
         }
@@ -410,13 +413,7 @@ fn one_relay_forwards_both_families_on_lo() {
     );
     assert!(text.contains("dhcp6-forwarded-to-servers=1"), "{text}");
 
-    let pid = relay.child.id().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    assert!(relay.child.wait().unwrap().success());
+    relay.terminate();
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(log.contains("dhcp4-forwarded-to-servers=1"), "{log}");
     assert!(log.contains("dhcp6-forwarded-to-servers=1"), "{log}");
