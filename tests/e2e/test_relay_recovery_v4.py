@@ -23,7 +23,7 @@ from harness import addressing
 from harness.isc import make_dhclient, start_dhcpd
 from harness.lessor import LessorServer, Subnet4, write_config
 from harness.netns import Topology4
-from harness.relay4 import LessorRelay, start_relay4, write_relay_config
+from harness.relay import LessorRelay, start_relay, write_relay_config
 from harness.shared import shared_setup
 from harness.util import run
 from harness.lessor import lessor_bin
@@ -102,7 +102,7 @@ def with_lessor(request, tmp_path_factory):
         # A: the server the relay forwards to. It also holds Y, heard long ago.
         a = lessor_with_bulk(procs, t, s.artifacts / "a", name="lessor-a", port=67,
                              seed=isc_leases(iface, [(pool(10), 0xa1, OLD)]))
-        relay = start_relay4(procs, t, s.artifacts / "relay", servers=[SERVER], relay_id=RELAY_ID)
+        relay = start_relay(procs, t, s.artifacts / "relay", servers4=[SERVER], relay_id=RELAY_ID)
         first_log = relay.proc.output()
         client = make_dhclient(t.client, t.client_if, s.artifacts / "dhclient")
         ev = client.acquire(procs)
@@ -118,8 +118,9 @@ def with_lessor(request, tmp_path_factory):
         b = lessor_with_bulk(procs, t, s.artifacts / "b", name="lessor-b", port=6767,
                              seed=isc_leases(iface, [(addr, 0xb0, OLD), (pool(10), 0xb1, NEW),
                                                      (pool(11), 0xb2, OLD)]))
-        write_relay_config(relay.config, state_dir=relay.state_dir, servers=[SERVER],
-                           remote_id="{hostname}:{interface}", interfaces=[{"name": iface}],
+        write_relay_config(relay.config, state_dir=relay.state_dir,
+                           dhcp4={"servers": [SERVER], "remote-id": "{hostname}:{interface}",
+                                  "interface": [{"name": iface}]},
                            relay_id=RELAY_ID,
                            recovery={"servers4": [f"{SERVER}:67", f"{SERVER}:6767"]})
         relay = restart(relay, "lessor-relay-3")
@@ -182,7 +183,7 @@ def with_dhcpd(request, tmp_path_factory):
         dhcpd = start_dhcpd(procs, t.server, t.server_if, s.artifacts / "dhcpd")
         # dhcpd listens for no bulk leasequery: given up after 1 s + 2 s of backoff.
         recovery = {"max-retry": "2s", "ready-after": "8s"}
-        relay = start_relay4(procs, t, s.artifacts / "relay", servers=[SERVER], relay_id=RELAY_ID,
+        relay = start_relay(procs, t, s.artifacts / "relay", servers4=[SERVER], relay_id=RELAY_ID,
                              recovery=recovery)
         client = make_dhclient(t.client, t.client_if, s.artifacts / "dhclient")
         ev = client.acquire(procs)

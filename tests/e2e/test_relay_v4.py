@@ -23,7 +23,7 @@ from harness import addressing, capture
 from harness.isc import make_dhclient, start_dhcpd
 from harness.lessor import Subnet4, start_lessor
 from harness.netns import Topology4
-from harness.relay4 import start_relay4
+from harness.relay import start_relay
 from harness.shared import shared_setup
 
 SERVER = addressing.SERVER_V4
@@ -75,7 +75,8 @@ def with_lessor(request, tmp_path_factory):
                            relays=[str(addressing.CLIENT_NET)],
                            subnets=[Subnet4(str(addressing.CLIENT_NET), addressing.POOL_V4,
                                             routers=GIADDR)])
-        relay = start_relay4(procs, t, s.artifacts / "relay", servers=[SERVER], recovery=NO_RECOVERY)
+        relay = start_relay(procs, t, s.artifacts / "relay", servers4=[SERVER],
+                            recovery=NO_RECOVERY)
         client = make_dhclient(t.client, t.client_if, s.artifacts / "dhclient")
         ev = client.acquire(procs)
         addr = ev["new_ip_address"]
@@ -167,7 +168,8 @@ def with_dhcpd(request, tmp_path_factory):
         # The relay's giaddr as the server identifier, as for lessor serve (module docs).
         dhcpd = start_dhcpd(procs, t.server, t.server_if, s.artifacts / "dhcpd",
                             extra_global=f"server-identifier {GIADDR};")
-        relay = start_relay4(procs, t, s.artifacts / "relay", servers=[SERVER], recovery=NO_RECOVERY)
+        relay = start_relay(procs, t, s.artifacts / "relay", servers4=[SERVER],
+                            recovery=NO_RECOVERY)
         client = make_dhclient(t.client, t.client_if, s.artifacts / "dhclient")
         ev = client.acquire(procs)
         addr = ev["new_ip_address"]

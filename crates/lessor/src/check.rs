@@ -81,6 +81,39 @@ fn relay_summary(c: &lessor_relay::config::Config) -> Vec<String> {
             d.max_hops
         ));
     }
+    if let Some(d) = &c.dhcp6 {
+        let servers: Vec<String> = d.servers.iter().map(|s| s.describe()).collect();
+        let interfaces: Vec<String> = d
+            .interfaces
+            .iter()
+            .map(|i| {
+                let link = i
+                    .link_address
+                    .map_or("its first global address, else ::".into(), |a| {
+                        a.to_string()
+                    });
+                let id = String::from_utf8_lossy(&i.interface_id);
+                let remote = match &i.remote_id {
+                    Some(r) => format!(
+                        ", remote-id {:?} (enterprise {})",
+                        r.template(),
+                        d.enterprise_number
+                    ),
+                    None => String::new(),
+                };
+                format!(
+                    "{} (interface-id {id:?}, link-address {link}{remote})",
+                    i.name
+                )
+            })
+            .collect();
+        lines.push(format!(
+            "dhcp6: relays {} to {}, port {}",
+            interfaces.join(", "),
+            servers.join(", "),
+            d.port
+        ));
+    }
     lines
 }
 

@@ -25,6 +25,11 @@ fn check_reads_a_relay_file_by_its_relay_table() {
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("dhcp4: relays eth1 (giaddr its first IPv4 address), eth2 (giaddr 198.51.100.1) to 192.0.2.1:67, 192.0.2.2:67, port 67, max-hops 4"), "{stdout}");
+    assert!(stdout.contains("dhcp6: relays eth1 (interface-id \"eth1\", link-address its first global address, else ::, remote-id \"{hostname}:{interface}\" (enterprise 32473)), eth2 (interface-id \"olt-3/1/7\", link-address 2001:db8:1::1, "), "{stdout}");
+    assert!(
+        stdout.contains("to [2001:db8::547]:547, [2001:db8::548]:547, port 547"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -61,6 +66,20 @@ fn relay_without_config_or_question_is_a_usage_error() {
 struct Running {
     child: Child,
     dir: PathBuf,
+}
+
+impl Running {
+    /// SIGTERM, and the relay must exit 0.
+    fn terminate(&mut self) {
+        let pid = self.child.id().to_string();
+        assert!(std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status}");
+    }
 }
 
 impl Drop for Running {
@@ -100,6 +119,50 @@ fn option(message: &[u8], code: u8) -> Option<Vec<u8>> {
     None
 }
 
+/// `lessor relay --config CONFIG`, its log in `dir`/relay.log; `dir` goes when it is dropped.
+fn spawn(dir: &Path, config: &Path) -> (Running, PathBuf) {
+    let log = dir.join("relay.log");
+    let child = lessor()
+        .args(["relay", "--config"])
+        .arg(config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let running = Running {
+        child,
+        dir: dir.to_owned(),
+    };
+    (running, log)
+}
+
+/// `lessor relay --show [--json] --config CONFIG`, its output (it must succeed).
+fn show(config: &Path, json: bool) -> String {
+    let mut cmd = lessor();
+    cmd.args(["relay", "--show"]);
+    if json {
+        cmd.arg("--json");
+    }
+    let out = cmd.arg("--config").arg(config).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The relay-id the relay generated and kept in `dir`/state, as octets.
+fn kept_relay_id(dir: &Path) -> Vec<u8> {
+    std::fs::read_to_string(dir.join("state/relay-id"))
+        .unwrap()
+        .trim()
+        .split(':')
+        .map(|h| u8::from_str_radix(h, 16).unwrap())
+        .collect()
+}
+
 fn start(dir: &Path, port: u16, server: u16) -> (Running, PathBuf) {
     std::fs::create_dir_all(dir).unwrap();
     let config = dir.join("relay.toml");
@@ -110,19 +173,7 @@ fn start(dir: &Path, port: u16, server: u16) -> (Running, PathBuf) {
         ),
     )
     .unwrap();
-    let log = dir.join("relay.log");
-    let child = lessor()
-        .args(["relay", "--config"])
-        .arg(&config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let running = Running {
-        child,
-        dir: dir.to_owned(),
-    };
+    let (running, log) = spawn(dir, &config);
     wait_for_log(
         &log,
         "relay ready: dhcp4 from lo (giaddr 127.0.0.1)",
@@ -151,11 +202,7 @@ fn a_running_relay_forwards_with_option_82_and_answers_its_control_socket() {
     assert_eq!(got[3], 1, "hops");
     assert_eq!(&got[24..28], &[127, 0, 0, 1], "giaddr");
     let o82 = option(got, 82).expect("option 82");
-    let id: Vec<u8> = relay_id
-        .trim()
-        .split(':')
-        .map(|h| u8::from_str_radix(h, 16).unwrap())
-        .collect();
+    let id = kept_relay_id(&dir);
     let mut want = vec![
         1,
         2,
@@ -173,27 +220,12 @@ fn a_running_relay_forwards_with_option_82_and_answers_its_control_socket() {
     want.extend_from_slice(&id);
     assert_eq!(o82, want);
 
-    let out = lessor()
-        .args(["relay", "--show", "--json", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let show: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(show["relay_id"], relay_id.trim());
-    assert_eq!(show["counters"]["dhcp4"]["forwarded_to_servers"], 1);
-    assert_eq!(show["entries"].as_array().unwrap().len(), 0);
+    let shown: serde_json::Value = serde_json::from_str(&show(&config, true)).unwrap();
+    assert_eq!(shown["relay_id"], relay_id.trim());
+    assert_eq!(shown["counters"]["dhcp4"]["forwarded_to_servers"], 1);
+    assert_eq!(shown["entries"].as_array().unwrap().len(), 0);
 
-    let out = lessor()
-        .args(["relay", "--show", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = show(&config, false);
     assert!(text.contains("ADDRESS  CLIENT  INTERFACE"), "{text}");
     assert!(text.contains("dhcp4-forwarded-to-servers=1"), "{text}");
 
@@ -216,14 +248,7 @@ fn a_running_relay_forwards_with_option_82_and_answers_its_control_socket() {
     );
 
     // SIGTERM: a clean stop, the control socket gone, the relay-id kept for the next start.
-    let pid = relay.child.id().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let status = relay.child.wait().unwrap();
-    assert!(status.success(), "{status}");
+    relay.terminate();
     let log = std::fs::read_to_string(dir.join("relay.log")).unwrap();
     assert!(log.contains("relay stopped: entries=0"), "{log}");
     assert!(!dir.join("state/control.sock").exists());
@@ -273,4 +298,127 @@ fn a_relay_that_cannot_start_says_why_and_leaves_nothing_listening() {
         "zz\n"
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A DHCPv6 SOLICIT (client DUID-LL 02:00:00:00:00:02, transaction 0xabcdef).
+fn solicit() -> Vec<u8> {
+    let mut m = vec![1, 0xab, 0xcd, 0xef];
+    m.extend_from_slice(&[0, 1, 0, 10, 0, 3, 0, 1, 2, 0, 0, 0, 0, 2]);
+    m.extend_from_slice(&[0, 8, 0, 2, 0, 0]);
+    m
+}
+
+/// The options of a DHCPv6 relay message (after its 34-octet header), code and body.
+fn relay_options(message: &[u8]) -> Vec<(u16, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut pos = 34;
+    while pos + 4 <= message.len() {
+        let code = u16::from_be_bytes([message[pos], message[pos + 1]]);
+        let len = usize::from(u16::from_be_bytes([message[pos + 2], message[pos + 3]]));
+        out.push((code, message[pos + 4..pos + 4 + len].to_vec()));
+        pos += 4 + len;
+    }
+    out
+}
+
+#[test]
+fn one_relay_forwards_both_families_on_lo() {
+    let dir = std::env::temp_dir().join(format!("lessor-relay-both-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server4 = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let server6 = UdpSocket::bind("[::1]:0").unwrap();
+    for s in [&server4, &server6] {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    }
+    let (port4, port6) = common::free_udp_ports();
+    let config = dir.join("relay.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[relay]\nstate-dir = \"state\"\n\n[relay.dhcp4]\nservers = [\"127.0.0.1:{}\"]\nport = {port4}\n\n[[relay.dhcp4.interface]]\nname = \"lo\"\ngiaddr = \"127.0.0.1\"\n\n[relay.dhcp6]\nservers = [\"[::1]:{}\"]\nport = {port6}\nenterprise-number = 32473\nremote-id = \"{{interface}}-r\"\n\n[[relay.dhcp6.interface]]\nname = \"lo\"\n\n[relay.recovery]\nat-start = false\non-demand = false\n",
+            server4.local_addr().unwrap().port(),
+            server6.local_addr().unwrap().port()
+        ),
+    )
+    .unwrap();
+    let out = lessor().arg("check").arg(&config).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(&format!("dhcp6: relays lo (interface-id \"lo\", link-address its first global address, else ::, remote-id \"{{interface}}-r\" (enterprise 32473)) to [::1]:{}, port {port6}", server6.local_addr().unwrap().port())),
+        "{stdout}"
+    );
+    let (mut relay, log) = spawn(&dir, &config);
+    // lo has no global address: link-address ::, so the Interface-ID names the link.
+    wait_for_log(
+        &log,
+        "; dhcp6 from lo (link-address ::, interface-id \"lo\") to [::1]:",
+        Instant::now() + Duration::from_secs(20),
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains(&format!("dhcp6: listening on [::]:{port6} on lo")),
+        "{text}"
+    );
+    let id = kept_relay_id(&dir);
+
+    let client6 = UdpSocket::bind("[::1]:0").unwrap();
+    client6.send_to(&solicit(), ("::1", port6)).unwrap();
+    let client4 = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client4.send_to(&discover(), ("127.0.0.1", port4)).unwrap();
+
+    let mut buf = [0u8; 1500];
+    let (n, from) = server6.recv_from(&mut buf).unwrap();
+    let got = &buf[..n];
+    assert_eq!(
+        from.port(),
+        port6,
+        "RELAY-FORWs leave from the relay's port"
+    );
+    assert_eq!((got[0], got[1]), (12, 0), "RELAY-FORW, hop-count 0");
+    assert_eq!(&got[2..18], &[0; 16], "link-address ::");
+    assert_eq!(
+        &got[18..34],
+        &"::1".parse::<std::net::Ipv6Addr>().unwrap().octets(),
+        "peer-address: the client"
+    );
+    let mut remote = 32473u32.to_be_bytes().to_vec();
+    remote.extend_from_slice(b"lo-r");
+    assert_eq!(
+        relay_options(got),
+        [(18, b"lo".to_vec()), (37, remote), (53, id), (9, solicit())]
+    );
+    let (n, _) = server4.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[24..28], &[127, 0, 0, 1], "the DHCPv4 request too");
+    assert!(n > 240);
+
+    let shown: serde_json::Value = serde_json::from_str(&show(&config, true)).unwrap();
+    assert_eq!(shown["counters"]["dhcp6"]["forwarded_to_servers"], 1);
+    assert_eq!(shown["counters"]["dhcp4"]["forwarded_to_servers"], 1);
+
+    // A RELAY-REPL arriving on a downstream interface is a client's forgery: dropped, counted.
+    let mut forged = vec![13, 0];
+    forged.extend_from_slice(&[0; 32]);
+    client6.send_to(&forged, ("::1", port6)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = show(&config, false);
+        if text.contains("dhcp6-dropped-server-message-downstream=1") || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        text.contains("dhcp6-dropped-server-message-downstream=1"),
+        "{text}"
+    );
+    assert!(text.contains("dhcp6-forwarded-to-servers=1"), "{text}");
+
+    relay.terminate();
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("dhcp4-forwarded-to-servers=1"), "{log}");
+    assert!(log.contains("dhcp6-forwarded-to-servers=1"), "{log}");
+    assert!(
+        log.contains("dhcp6-dropped-server-message-downstream=1"),
+        "{log}"
+    );
 }

@@ -181,7 +181,8 @@ class Topology4:
     client link 192.0.2.0/24 (relay r0 = .1), server link 198.51.100.0/24
     (relay r1 = .1, server s0 = .2). The relay forwards IP, the server routes
     the client link back via the relay, the client gets its address by DHCP.
-    A v6 topology can be added alongside with the addresses in addressing.py.
+    With ipv6=True both links also get Topology6's IPv6 plan (DAD off, the relay forwarding,
+    the server routing the client link and the delegated prefixes back): both families at once.
     """
     client: Namespace = field(init=False)
     relay: Namespace = field(init=False)
@@ -190,12 +191,15 @@ class Topology4:
     relay_down_if: str = "r0"
     relay_up_if: str = "r1"
     server_if: str = "s0"
+    ipv6: bool = False
 
     def __post_init__(self) -> None:
         made: List[Namespace] = []
         try:
             for role in ("cli", "rly", "srv"):
                 made.append(Namespace(role))
+                if self.ipv6:
+                    _no_dad(made[-1])
             self.client, self.relay, self.server = made
             veth(self.client, self.client_if, self.relay, self.relay_down_if)
             veth(self.relay, self.relay_up_if, self.server, self.server_if)
@@ -204,9 +208,13 @@ class Topology4:
             self.server.add_addr(self.server_if, f"{addressing.SERVER_V4}/24")
             self.server.add_route(str(addressing.CLIENT_NET), addressing.RELAY_UP_V4)
             self.relay.sysctl("net.ipv4.ip_forward", "1")
+            if self.ipv6:
+                _plan6(self)
             for ns, ifn in ((self.client, self.client_if), (self.relay, self.relay_down_if),
                             (self.relay, self.relay_up_if), (self.server, self.server_if)):
                 wait_link_up(ns, ifn)
+                if self.ipv6:
+                    wait_ipv6_ready(ns, ifn)
         except BaseException:
             for ns in made:
                 ns.delete()
@@ -300,12 +308,7 @@ class Topology6:
             self.client, self.relay, self.server = made
             veth(self.client, self.client_if, self.relay, self.relay_down_if)
             veth(self.relay, self.relay_up_if, self.server, self.server_if)
-            self.relay.add_addr(self.relay_down_if, f"{addressing.RELAY_DOWN_V6}/64")
-            self.relay.add_addr(self.relay_up_if, f"{addressing.RELAY_UP_V6}/64")
-            self.server.add_addr(self.server_if, f"{addressing.SERVER_V6}/64")
-            self.relay.sysctl("net.ipv6.conf.all.forwarding", "1")
-            for net in (addressing.CLIENT_NET6, addressing.PD_POOL_V6):
-                self.server.add_route(str(net), addressing.RELAY_UP_V6)
+            _plan6(self)
             for ns, ifn in ((self.client, self.client_if), (self.relay, self.relay_down_if),
                             (self.relay, self.relay_up_if), (self.server, self.server_if)):
                 wait_link_up(ns, ifn)
@@ -375,6 +378,16 @@ class TopologyDirect6:
 
     def teardown(self) -> None:
         Topology6.teardown(self)  # type: ignore[arg-type]
+
+
+def _plan6(t) -> None:
+    """Topology6's IPv6 plan on a client / relay / server topology whose veths exist."""
+    t.relay.add_addr(t.relay_down_if, f"{addressing.RELAY_DOWN_V6}/64")
+    t.relay.add_addr(t.relay_up_if, f"{addressing.RELAY_UP_V6}/64")
+    t.server.add_addr(t.server_if, f"{addressing.SERVER_V6}/64")
+    t.relay.sysctl("net.ipv6.conf.all.forwarding", "1")
+    for net in (addressing.CLIENT_NET6, addressing.PD_POOL_V6):
+        t.server.add_route(str(net), addressing.RELAY_UP_V6)
 
 
 def _no_dad(ns: Namespace) -> None:

@@ -2,9 +2,12 @@
 //! checked with every mistake named by file, line, column and key (lessor-config), as the
 //! server's is. See docs/configuration.md, section "lessor relay".
 
+mod dhcp6;
 pub mod schema;
 #[cfg(test)]
 mod tests;
+
+pub use dhcp6::{Dhcp6, Interface6, Resolved, Upstream6};
 
 use lessor_config::{ConfigError, ConfigErrors, Finding, KeyPath, Source};
 use lessor_wire::framing::Dialect;
@@ -30,6 +33,8 @@ pub struct Config {
     pub control_socket: PathBuf,
     /// `[relay.dhcp4]`.
     pub dhcp4: Option<Dhcp4>,
+    /// `[relay.dhcp6]`.
+    pub dhcp6: Option<Dhcp6>,
     /// `[relay.recovery]` (its defaults when the section is absent).
     pub recovery: Recovery,
 }
@@ -184,10 +189,20 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         .dhcp4
         .as_ref()
         .map(|d| dhcp4(d, &root.key("dhcp4"), id_len, &mut findings));
-    if relay.dhcp4.is_none() {
+    let dhcp6 = relay.dhcp6.as_ref().map(|d| {
+        dhcp6::dhcp6(
+            d,
+            &root.key("dhcp6"),
+            relay_id.as_deref(),
+            &root.key("relay-id"),
+            &mut findings,
+        )
+    });
+    if relay.dhcp4.is_none() && relay.dhcp6.is_none() {
         findings.push((
             root.clone(),
-            "nothing to relay: add [relay.dhcp4] with servers and interfaces".into(),
+            "nothing to relay: add [relay.dhcp4] or [relay.dhcp6] with servers and interfaces"
+                .into(),
         ));
     }
     let recovery = recovery(
@@ -211,6 +226,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         control_socket,
         dhcp4,
         recovery,
+        dhcp6,
     })
 }
 
@@ -352,16 +368,7 @@ fn dhcp4(d: &schema::Dhcp4, at: &KeyPath, id_len: usize, out: &mut Vec<Finding>)
             "the port and the next one (the clients') must be real ports".into(),
         ));
     }
-    let template = d
-        .remote_id
-        .as_deref()
-        .and_then(|t| match RemoteId::parse(t) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                out.push((at.key("remote-id"), e));
-                None
-            }
-        });
+    let template = remote_id(d.remote_id.as_deref(), &at.key("remote-id"), out);
     if d.interface.is_empty() {
         out.push((
             at.key("interface"),
@@ -371,15 +378,12 @@ fn dhcp4(d: &schema::Dhcp4, at: &KeyPath, id_len: usize, out: &mut Vec<Finding>)
     let mut interfaces: Vec<Interface4> = Vec::new();
     for (i, raw) in d.interface.iter().enumerate() {
         let here = at.key("interface").index(i);
-        if raw.name.is_empty() || raw.name.len() > 15 || raw.name.contains(['/', ' ']) {
-            out.push((
-                here.key("name"),
-                format!("{:?} is not an interface name", raw.name),
-            ));
-        }
-        if interfaces.iter().any(|o| o.name == raw.name) {
-            out.push((here.key("name"), format!("{} is named twice", raw.name)));
-        }
+        interface_name(
+            &raw.name,
+            interfaces.iter().map(|o| o.name.as_str()),
+            &here.key("name"),
+            out,
+        );
         let circuit_id = raw
             .circuit_id
             .clone()
@@ -396,13 +400,7 @@ fn dhcp4(d: &schema::Dhcp4, at: &KeyPath, id_len: usize, out: &mut Vec<Finding>)
             ));
         }
         let remote_id = match &raw.remote_id {
-            Some(t) => match RemoteId::parse(t) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    out.push((here.key("remote-id"), e));
-                    None
-                }
-            },
+            Some(t) => remote_id(Some(t), &here.key("remote-id"), out),
             None => template.clone(),
         };
         if let Some(g) = raw.giaddr {
@@ -441,4 +439,35 @@ fn dhcp4(d: &schema::Dhcp4, at: &KeyPath, id_len: usize, out: &mut Vec<Finding>)
         port: d.port,
         interfaces,
     }
+}
+
+/// A remote-id template, checked; a bad one is a finding at `at`.
+fn remote_id(template: Option<&str>, at: &KeyPath, out: &mut Vec<Finding>) -> Option<RemoteId> {
+    match RemoteId::parse(template?) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            out.push((at.clone(), e));
+            None
+        }
+    }
+}
+
+/// A downstream interface's name: one the kernel could have (at most 15 octets, no `/` or
+/// space), not named before in the same section.
+fn interface_name<'a>(
+    name: &str,
+    mut earlier: impl Iterator<Item = &'a str>,
+    at: &KeyPath,
+    out: &mut Vec<Finding>,
+) {
+    if !is_interface_name(name) {
+        out.push((at.clone(), format!("{name:?} is not an interface name")));
+    }
+    if earlier.any(|o| o == name) {
+        out.push((at.clone(), format!("{name} is named twice")));
+    }
+}
+
+fn is_interface_name(name: &str) -> bool {
+    !(name.is_empty() || name.len() > 15 || name.contains(['/', ' ']))
 }

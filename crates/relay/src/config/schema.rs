@@ -3,7 +3,7 @@
 
 use lessor_config::Seconds;
 use serde::Deserialize;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -12,7 +12,7 @@ pub struct File {
     pub relay: Option<Relay>,
 }
 
-/// `[relay]`. The DHCPv6 half (`[relay.dhcp6]`) joins `dhcp4` here when its engine lands.
+/// `[relay]`: either family or both.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Relay {
@@ -26,6 +26,7 @@ pub struct Relay {
     pub control_socket: Option<PathBuf>,
     pub dhcp4: Option<Dhcp4>,
     pub recovery: Option<Recovery>,
+    pub dhcp6: Option<Dhcp6>,
 }
 
 fn default_state_dir() -> PathBuf {
@@ -160,4 +161,38 @@ impl Default for Recovery {
             lookup_wait: default_lookup_wait(),
         }
     }
+}
+
+/// `[relay.dhcp6]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Dhcp6 {
+    /// "2001:db8::1", "[2001:db8::1]:547", or a multicast group / link-local address with its
+    /// upstream interface: "ff05::1:3%eth0".
+    #[serde(default)]
+    pub servers: Vec<String>,
+    /// Where the relay listens (clients' multicast and the servers' RELAY-REPLs).
+    #[serde(default = "default_port6")]
+    pub port: u16,
+    /// Remote-Id (option 37) template for every interface that names none.
+    pub remote_id: Option<String>,
+    /// The vendor's enterprise number of every Remote-Id (RFC 4649 §3).
+    pub enterprise_number: Option<u32>,
+    #[serde(default)]
+    pub interface: Vec<Interface6>,
+}
+
+/// RFC 8415 §7.2.
+fn default_port6() -> u16 {
+    547
+}
+
+/// `[[relay.dhcp6.interface]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Interface6 {
+    pub name: String,
+    pub interface_id: Option<String>,
+    pub link_address: Option<Ipv6Addr>,
+    pub remote_id: Option<String>,
 }

@@ -1,4 +1,5 @@
 use super::*;
+use std::net::Ipv6Addr;
 
 const GOOD: &str = r#"[relay]
 state-dir = "/var/lib/lessor-relay"
@@ -200,6 +201,48 @@ fn recovery_defaults_to_every_server_on_the_bulk_port() {
     );
 }
 
+const GOOD6: &str = r#"[relay]
+relay-id = "00:04:01:02:03:04"
+
+[relay.dhcp6]
+servers = ["2001:db8::547", "[2001:db8::548]:5470", "ff05::1:3%up0"]
+enterprise-number = 32473
+remote-id = "{hostname}:{interface}"
+
+[[relay.dhcp6.interface]]
+name = "eth1"
+
+[[relay.dhcp6.interface]]
+name = "eth2"
+interface-id = "0x0102"
+link-address = "2001:db8:1::1"
+remote-id = "rack-7"
+"#;
+
+#[test]
+fn a_dhcp6_section_alone_is_a_relay() {
+    let c = parse(GOOD6, "relay.toml").unwrap();
+    assert!(c.dhcp4.is_none());
+    let d = c.dhcp6.unwrap();
+    assert_eq!(d.port, 547);
+    let servers: Vec<String> = d.servers.iter().map(|s| s.describe()).collect();
+    assert_eq!(
+        servers,
+        [
+            "[2001:db8::547]:547",
+            "[2001:db8::548]:5470",
+            "[ff05::1:3%up0]:547"
+        ]
+    );
+    assert_eq!(d.interfaces[0].interface_id, b"eth1");
+    assert_eq!(d.interfaces[0].link_address, None);
+    assert_eq!(d.interfaces[1].interface_id, [1, 2]);
+    assert_eq!(
+        d.interfaces[1].remote_id.as_ref().unwrap().template(),
+        "rack-7"
+    );
+}
+
 #[test]
 fn recovery_mistakes_are_located() {
     let text = format!(
@@ -223,5 +266,113 @@ fn recovery_mistakes_are_located() {
             "relay.toml:21:1: relay.recovery.ready-after: 0s would never wait for recovery: set at-start = false instead",
             "relay.toml:22:1: relay.recovery.conn-timeout: a timeout of 0s gives up at once",
         ]
+    );
+}
+
+#[test]
+fn dhcp6_settings_fill_what_the_host_says() {
+    let d = parse(GOOD6, "relay.toml").unwrap().dhcp6.unwrap();
+    let global: Ipv6Addr = "2001:db8:9::1".parse().unwrap();
+    let s = d
+        .settings("bng1", None, |name| {
+            Ok(Resolved {
+                index: match name {
+                    "eth1" => 3,
+                    "eth2" => 4,
+                    _ => 2,
+                },
+                global: Some(global),
+            })
+        })
+        .unwrap();
+    assert_eq!(s.interfaces[0].index, 3);
+    // Unconfigured: the interface's global address; configured: as written.
+    assert_eq!(s.interfaces[0].link_address, global);
+    assert_eq!(
+        s.interfaces[1].link_address,
+        "2001:db8:1::1".parse::<Ipv6Addr>().unwrap()
+    );
+    let r = s.interfaces[0].remote_id.as_ref().unwrap();
+    assert_eq!(
+        (r.enterprise_number, &r.remote_id[..]),
+        (32473, &b"bng1:eth1"[..])
+    );
+    assert_eq!(s.servers[2].interface, Some(2));
+    assert_eq!(s.servers[1].port, 5470);
+    s.check().unwrap();
+    let missing = d.settings("bng1", None, |name| match name {
+        "eth2" => Err("no such interface".into()),
+        _ => Ok(Resolved {
+            index: 1,
+            global: None,
+        }),
+    });
+    assert_eq!(
+        missing.unwrap_err(),
+        ("eth2".into(), "no such interface".into())
+    );
+}
+
+#[test]
+fn dhcp6_mistakes_are_located() {
+    let bad = GOOD6
+        .replace("\"ff05::1:3%up0\"", "\"ff05::1:3\"")
+        .replace("enterprise-number = 32473\n", "");
+    let e = errors(&bad);
+    assert!(
+        e.iter().any(|e| e.contains("relay.dhcp6.servers[2]: ff05::1:3: a multicast or link-local server needs its upstream interface")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|e| e.contains("relay.dhcp6.enterprise-number: a Remote-Id carries")),
+        "{e:?}"
+    );
+
+    let e = errors(&GOOD6.replace("0x0102", "eth1"));
+    assert!(
+        e.iter().any(|e| e.contains("relay.toml:14:1: relay.dhcp6.interface[1].interface-id: interface eth2: its interface-id is another interface's too")),
+        "{e:?}"
+    );
+    let e = errors(&GOOD6.replace("\"2001:db8:1::1\"", "\"fe80::1\""));
+    assert!(
+        e.iter().any(|e| e.contains("relay.dhcp6.interface[1].link-address: interface eth2: the link-address must be a global unicast address")),
+        "{e:?}"
+    );
+    let e = errors(&GOOD6.replace("\"rack-7\"", &format!("{:?}", "r".repeat(300))));
+    assert!(e.iter().any(|e| e.contains("relay.dhcp6.interface[1].remote-id: interface eth2: the remote-id must be at most 251 octets")), "{e:?}");
+    let e = errors(
+        &GOOD6
+            .replace("\"2001:db8::547\"", "\"2001:db8::547%eth0\"")
+            .replace("5470", "0"),
+    );
+    assert!(e.iter().any(|e| e.contains("servers[0]: 2001:db8::547%eth0: only a multicast or link-local server takes an interface")), "{e:?}");
+    assert!(
+        e.iter()
+            .any(|e| e.contains("servers[1]: [2001:db8::548]:0: port 0")),
+        "{e:?}"
+    );
+    let e = errors(&GOOD6.replace("name = \"eth2\"", "name = \"eth1\""));
+    assert!(
+        e.iter()
+            .any(|e| e.contains("relay.dhcp6.interface[1].name: eth1 is named twice")),
+        "{e:?}"
+    );
+    let e = errors("[relay]\n[relay.dhcp6]\nservers = [\"192.0.2.1\"]\n");
+    assert!(
+        e.iter()
+            .any(|e| e.contains("relay.dhcp6.servers[0]: \"192.0.2.1\" is not an IPv6 address")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|e| e.contains("relay.dhcp6.interface: name at least one downstream interface")),
+        "{e:?}"
+    );
+    let e = errors("[relay]\n");
+    assert!(
+        e.iter()
+            .any(|e| e.contains("add [relay.dhcp4] or [relay.dhcp6]")),
+        "{e:?}"
     );
 }

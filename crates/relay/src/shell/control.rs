@@ -224,8 +224,55 @@ fn counters(s: &Shared) -> Value {
             "dropped": dropped,
         });
     }
+    if let Some(e) = &s.engine6 {
+        let k = e.counters();
+        let dropped: serde_json::Map<String, Value> = k
+            .drops()
+            .map(|(r, v)| (r.name().to_owned(), json!(v)))
+            .collect();
+        c["dhcp6"] = json!({
+            "received": k.received,
+            "forwarded_to_servers": k.forwarded,
+            "forwarded_to_clients": k.replied,
+            "gleaned": k.gleaned,
+            "glean_kept": k.glean_kept,
+            "removed": k.removed,
+            "unparsed_replies": k.unparsed_replies,
+            "pending": e.pending(),
+            "pending_lapsed": k.pending_lapsed,
+            "dropped": dropped,
+        });
+    }
     c
 }
+
+/// The counters of each family, in the order `--show` and the stop line print them.
+const FAMILY_COUNTERS: [(&str, &[&str]); 2] = [
+    (
+        "dhcp4",
+        &[
+            "forwarded_to_servers",
+            "forwarded_to_clients",
+            "gleaned",
+            "removed",
+            "too_long_for_option82",
+        ],
+    ),
+    (
+        "dhcp6",
+        &[
+            "received",
+            "forwarded_to_servers",
+            "forwarded_to_clients",
+            "gleaned",
+            "glean_kept",
+            "removed",
+            "unparsed_replies",
+            "pending",
+            "pending_lapsed",
+        ],
+    ),
+];
 
 fn show(s: &Shared, now: u64) -> Value {
     json!({
@@ -247,19 +294,14 @@ pub fn counters_text(c: &Value) -> String {
     for k in ["entries", "recovered", "queried", "cache_hits", "expired"] {
         parts.push(format!("{}={}", k.replace('_', "-"), c[k]));
     }
-    if let Some(d) = c.get("dhcp4") {
-        for k in [
-            "forwarded_to_servers",
-            "forwarded_to_clients",
-            "gleaned",
-            "removed",
-            "too_long_for_option82",
-        ] {
-            parts.push(format!("dhcp4-{}={}", k.replace('_', "-"), d[k]));
+    for (family, keys) in FAMILY_COUNTERS {
+        let Some(d) = c.get(family) else { continue };
+        for k in keys {
+            parts.push(format!("{family}-{}={}", k.replace('_', "-"), d[k]));
         }
         for (reason, n) in d["dropped"].as_object().into_iter().flatten() {
             if n.as_u64().unwrap_or(0) > 0 {
-                parts.push(format!("dhcp4-dropped-{reason}={n}"));
+                parts.push(format!("{family}-dropped-{reason}={n}"));
             }
         }
     }
@@ -451,6 +493,7 @@ mod tests {
         Mutex::new(Shared {
             table,
             engine4: None,
+            engine6: None,
             recovered: 0,
             queried: 0,
             cache_hits: 0,

@@ -9,8 +9,11 @@
 //! `relays` names; replies go downstream through lessor-net's `Sender` (limited broadcast out of
 //! one interface, or unicast at chaddr through a neighbour entry, as `lessor serve` does).
 //!
+//! DHCPv6 (port 547): see [`dhcp6`]. Both families may run in one relay, each with its own
+//! receive threads.
+//!
 //! Engines share one [`Shared`] behind a mutex: the location table and each family's engine.
-//! The DHCPv6 engine joins it there.
+//! Both families' engines share it.
 //!
 //! Recovery (crate::recovery): [`Relay::recover`] is the start-up hook, run between
 //! [`Relay::start`] and the readiness line: one bulk leasequery per server on a thread of its
@@ -19,6 +22,7 @@
 //! socket's questions about addresses the table does not know.
 
 mod control;
+mod dhcp6;
 mod lookup;
 
 pub use control::{counters_text, request as control_request, ControlError};
@@ -28,11 +32,11 @@ use crate::location::LocationTable;
 use crate::recovery::{self, Named};
 use crate::relay_id::{self, Provenance, RelayIdError};
 use crate::v4::{Downstream, Engine4, Settings};
+use crate::v6::{Relay6, Transmit6};
 use lessor_net::udp::{self, Family, OpenError, Receivers, Sender, Sockets, V6Options};
-use lessor_net::{Clock, Interface, Outgoing, Received, Transmit};
+use lessor_net::{Clock, Interface, Now, Outgoing, Received, Transmit};
 use std::fmt;
-use std::net::IpAddr;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -43,6 +47,7 @@ use std::time::Duration;
 pub struct Shared {
     pub table: LocationTable,
     pub engine4: Option<Engine4>,
+    pub engine6: Option<Relay6>,
     /// Entries merged from start-up recovery (bulk leasequery), from UDP leasequeries on demand,
     /// and lookups answered from the negative cache: counted by the code that does them.
     pub recovered: u64,
@@ -59,7 +64,18 @@ pub struct Shared {
 #[derive(Debug)]
 pub enum RunError {
     RelayId(RelayIdError),
-    Interface { name: String, reason: String },
+    Interface {
+        name: String,
+        reason: String,
+    },
+    /// Settings the DHCPv6 engine refuses on this host (an interface's global address made
+    /// two link-addresses alike).
+    Settings(String),
+    /// No route to a DHCPv6 server, so no address to listen on for its replies.
+    Route {
+        server: String,
+        reason: String,
+    },
     Open(OpenError),
     Control(String),
     Thread(String),
@@ -70,6 +86,8 @@ impl fmt::Display for RunError {
         match self {
             RunError::RelayId(e) => write!(f, "{e}"),
             RunError::Interface { name, reason } => write!(f, "interface {name}: {reason}"),
+            RunError::Settings(e) => write!(f, "dhcp6: {e}"),
+            RunError::Route { server, reason } => write!(f, "dhcp6 server {server}: {reason}"),
             RunError::Open(e) => write!(f, "{e}"),
             RunError::Control(e) => write!(f, "control socket: {e}"),
             RunError::Thread(e) => write!(f, "cannot start a thread: {e}"),
@@ -167,7 +185,8 @@ fn lookups(config: &Config, s: &Shared) -> Option<(SocketAddr, recovery::lookup:
 /// A running relay.
 pub struct Relay {
     shared: Arc<Mutex<Shared>>,
-    receivers: Option<Receivers>,
+    /// Per family, and for DHCPv6 downstream and upstream.
+    receivers: Vec<Receivers>,
     control: control::Server,
     lookup: Option<lookup::Thread>,
     clock: Clock,
@@ -193,6 +212,7 @@ impl Relay {
         let mut shared = Shared {
             table: LocationTable::new(),
             engine4: None,
+            engine6: None,
             recovered: 0,
             queried: 0,
             cache_hits: 0,
@@ -223,6 +243,12 @@ impl Relay {
             }));
             sockets = Some(opened);
         }
+        let mut opened6 = None;
+        if let Some(d) = &config.dhcp6 {
+            let o = dhcp6::open(d, &hostname(), &shared.relay_id, log)?;
+            shared.engine6 = Some(o.engine);
+            opened6 = Some((o.downstream, o.upstream, o.sender));
+        }
         let shared = Arc::new(Mutex::new(shared));
         let lookup = match lookups(config, &lock(&shared)) {
             None => None,
@@ -240,25 +266,52 @@ impl Relay {
             control::Server::start(&config.control_socket, Arc::clone(&shared), clock, asker)
                 .map_err(RunError::Control)?;
         let to_lookup = lookup.as_ref().map(lookup::Thread::sender);
-        let receivers = match sockets {
-            None => None,
-            Some(sockets) => {
-                let counters = Arc::new(udp::Counters::default());
-                let sender = Arc::new(Sender::new(&sockets, None, Arc::clone(&counters)));
-                let started =
-                    Receivers::start("relay4", &sockets, counters, udp::DEFAULT_BUFFER, 1, |_| {
-                        Handler4 {
-                            shared: Arc::clone(&shared),
-                            sender: Arc::clone(&sender),
-                            clock,
-                            out: Vec::new(),
-                            lookup: to_lookup.clone(),
+        let mut receivers = Vec::new();
+        if let Some(sockets) = sockets {
+            let counters = Arc::new(udp::Counters::default());
+            let sender = Arc::new(Sender::new(&sockets, None, Arc::clone(&counters)));
+            let engine =
+                move |s: &mut Shared, rx: &Received<'_>, now: Now, out: &mut Vec<Outgoing>| {
+                    if let Some(to) = &to_lookup {
+                        // Servers answer a leasequery at giaddr, port 67 (RFC 4388 §6.4.3): the
+                        // relay's own port.
+                        if lookup::is_leasequery_reply(rx.payload) {
+                            let _ = to.send(lookup::Input::Reply {
+                                from: rx.source,
+                                bytes: rx.payload.to_vec(),
+                            });
+                            return;
                         }
-                    })
-                    .map_err(|e| RunError::Thread(e.to_string()))?;
-                Some(started)
+                        if let Some(address) = lookup::acked(rx.payload) {
+                            let _ = to.send(lookup::Input::Gleaned(address));
+                        }
+                    }
+                    let Shared { table, engine4, .. } = s;
+                    if let Some(engine) = engine4 {
+                        let index = rx.interface_index;
+                        let _ = engine.handle(rx.payload, index, rx.source, now.wall, table, out);
+                    }
+                };
+            let send = move |out: &mut Vec<Outgoing>| sender.send_batch(out);
+            let r = start_receivers("relay4", &sockets, counters, &shared, clock, engine, send)?;
+            receivers.push(r);
+        }
+        if let Some((downstream, upstream, sender6)) = opened6 {
+            let engine = |s: &mut Shared, rx: &Received<'_>, now: Now, out: &mut Vec<Transmit6>| {
+                let Shared { table, engine6, .. } = s;
+                if let (Some(engine), SocketAddr::V6(from)) = (engine6, rx.source) {
+                    let index = rx.interface_index.unwrap_or(0);
+                    out.extend(engine.handle(rx.payload, index, from, now, table));
+                }
+            };
+            for (name, sockets) in [("relay6", &downstream), ("relay6 up", &upstream)] {
+                let sender = Arc::clone(&sender6);
+                let send = move |out: &mut Vec<Transmit6>| sender.send_all(out);
+                let counters = Arc::clone(&sender6.counters);
+                let r = start_receivers(name, sockets, counters, &shared, clock, engine, send)?;
+                receivers.push(r);
             }
-        };
+        }
         Ok(Relay {
             shared,
             receivers,
@@ -359,6 +412,26 @@ impl Relay {
                 servers.join(", ")
             ));
         }
+        if let (Some(e), Some(d)) = (&s.engine6, &config.dhcp6) {
+            let down: Vec<String> = e
+                .settings()
+                .interfaces
+                .iter()
+                .map(|i| {
+                    let id = String::from_utf8_lossy(&i.interface_id);
+                    format!(
+                        "{} (link-address {}, interface-id {id:?})",
+                        i.name, i.link_address
+                    )
+                })
+                .collect();
+            let servers: Vec<String> = d.servers.iter().map(|s| s.describe()).collect();
+            parts.push(format!(
+                "dhcp6 from {} to {}",
+                down.join(", "),
+                servers.join(", ")
+            ));
+        }
         let from = match &s.relay_id_from {
             Provenance::Configured => "configured".to_owned(),
             Provenance::Kept(p) => format!("kept in {}", p.display()),
@@ -386,7 +459,7 @@ impl Relay {
                     s.expired += gone;
                 }
             }
-            if let Some(failure) = self.receivers.as_ref().and_then(|r| r.first_failure()) {
+            if let Some(failure) = self.receivers.iter().find_map(|r| r.first_failure()) {
                 log(&format!("error: {failure}"));
                 return Err(RunError::Thread(failure));
             }
@@ -396,7 +469,7 @@ impl Relay {
 
     /// Stops the threads and removes the control socket; returns the counters line for the log.
     pub fn shutdown(mut self) -> String {
-        if let Some(r) = self.receivers.take() {
+        for r in self.receivers.drain(..) {
             r.shutdown();
         }
         if let Some(l) = self.lookup.take() {
@@ -408,47 +481,54 @@ impl Relay {
     }
 }
 
-/// What each receive thread runs: the engine under the lock, the sends after it.
-struct Handler4 {
-    shared: Arc<Mutex<Shared>>,
-    sender: Arc<Sender>,
+/// Starts a receive thread per socket of `sockets`, each running `engine` on every datagram
+/// under the [`Shared`] lock and then `send` on what it produced, outside the lock: one
+/// handler for both families, each bringing its engine call and its way of sending.
+fn start_receivers<T, E, S>(
+    name: &str,
+    sockets: &Sockets,
+    counters: Arc<udp::Counters>,
+    shared: &Arc<Mutex<Shared>>,
     clock: Clock,
-    out: Vec<Outgoing>,
-    /// The on-demand leasequery thread, when it runs.
-    lookup: Option<mpsc::Sender<lookup::Input>>,
+    engine: E,
+    send: S,
+) -> Result<Receivers, RunError>
+where
+    T: Send + 'static,
+    E: FnMut(&mut Shared, &Received<'_>, Now, &mut Vec<T>) + Clone + Send + 'static,
+    S: FnMut(&mut Vec<T>) + Clone + Send + 'static,
+{
+    Receivers::start(name, sockets, counters, udp::DEFAULT_BUFFER, 1, |_| {
+        Handler {
+            shared: Arc::clone(shared),
+            clock,
+            out: Vec::new(),
+            engine: engine.clone(),
+            send: send.clone(),
+        }
+    })
+    .map_err(|e| RunError::Thread(e.to_string()))
 }
 
-impl udp::Handler for Handler4 {
+/// What each receive thread runs (see [`start_receivers`]).
+struct Handler<T, E, S> {
+    shared: Arc<Mutex<Shared>>,
+    clock: Clock,
+    out: Vec<T>,
+    engine: E,
+    send: S,
+}
+
+impl<T, E, S> udp::Handler for Handler<T, E, S>
+where
+    T: Send + 'static,
+    E: FnMut(&mut Shared, &Received<'_>, Now, &mut Vec<T>) + Send + 'static,
+    S: FnMut(&mut Vec<T>) + Send + 'static,
+{
     fn datagram(&mut self, rx: Received<'_>) {
-        if let Some(to) = &self.lookup {
-            // Servers answer a leasequery at giaddr, port 67 (RFC 4388 §6.4.3): the relay's
-            // own port.
-            if lookup::is_leasequery_reply(rx.payload) {
-                let _ = to.send(lookup::Input::Reply {
-                    from: rx.source,
-                    bytes: rx.payload.to_vec(),
-                });
-                return;
-            }
-            if let Some(address) = lookup::acked(rx.payload) {
-                let _ = to.send(lookup::Input::Gleaned(address));
-            }
-        }
-        let now = self.clock.now().wall;
-        {
-            let mut s = lock(&self.shared);
-            let Shared { table, engine4, .. } = &mut *s;
-            if let Some(engine) = engine4 {
-                let _ = engine.handle(
-                    rx.payload,
-                    rx.interface_index,
-                    rx.source,
-                    now,
-                    table,
-                    &mut self.out,
-                );
-            }
-        }
-        self.sender.send_batch(&mut self.out);
+        let now = self.clock.now();
+        (self.engine)(&mut lock(&self.shared), &rx, now, &mut self.out);
+        (self.send)(&mut self.out);
+        self.out.clear();
     }
 }

@@ -23,6 +23,7 @@ use std::net::Ipv6Addr;
 pub use counters::{Counters6, Drop6};
 pub use engine::{Relay6, Transmit6};
 pub use pending::{MAX_PENDING, MAX_RESOURCES, PENDING_MS};
+pub(crate) use settings::is_global_unicast;
 pub use settings::{
     Downstream6, Insert6, RemoteId6, Server6, Settings6, SettingsError6, MAX_ID_LEN,
 };
