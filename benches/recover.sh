@@ -6,7 +6,9 @@
 # Two layouts of N bindings (default 100,000) sharing relay-id "relay-000000":
 # - pair:   both servers hold all N (a failover pair): 2N streamed, N merged, N conflicts;
 # - halves: each holds N/2 (alternate leases): N streamed, N merged, no conflict.
-# One run per layout unless --reps says more.
+# One run per layout unless --reps says more. Then the same through `lessor relay` itself (a relay
+# on lo with the bindings' relay-id, [relay.recovery] naming both servers): the time from its
+# start to its readiness line, and its recovery log lines.
 #
 # Usage (no root: loopback only):
 #   benches/recover.sh [--bindings 100000] [--reps 1] [--out /tmp/recover] [--skip-build]
@@ -115,6 +117,41 @@ for layout in pair halves; do
   for rep in $(seq 1 "$REPS"); do
     echo "== $layout, $BINDINGS bindings, run $rep"
     "$RECOVER" relay-000000 "127.0.0.1:$pa" "127.0.0.1:$pb"
+  done
+  # The same through `lessor relay` itself: a relay on lo whose relay-id is the bindings' one,
+  # started with an empty table; it recovers from both servers before its readiness line.
+  for rep in $(seq 1 "$REPS"); do
+    rdir=$OUT/$layout-relay-$rep
+    rm -rf "$rdir"; mkdir -p "$rdir/state"
+    cat > "$rdir/relay.toml" <<CONF
+[relay]
+state-dir = "$rdir/state"
+relay-id = "$(printf relay-000000 | od -An -tx1 | tr -s ' \n' ':' | sed 's/^://; s/:$//')"
+
+[relay.dhcp4]
+servers = ["127.0.0.1:$(free_port 2)"]
+port = $(free_port 2)
+
+[[relay.dhcp4.interface]]
+name = "lo"
+giaddr = "127.0.0.1"
+
+[relay.recovery]
+servers4 = ["127.0.0.1:$pa", "127.0.0.1:$pb"]
+on-demand = false
+CONF
+    start_ns=$(date +%s%N)
+    "$LESSOR" relay --config "$rdir/relay.toml" > "$rdir/relay.log" 2>&1 &
+    rpid=$!
+    for _ in $(seq 1 300); do
+      grep -q "relay ready:" "$rdir/relay.log" 2>/dev/null && break
+      sleep 0.02
+    done
+    ready_ns=$(date +%s%N)
+    kill "$rpid" 2>/dev/null || true; wait "$rpid" 2>/dev/null || true
+    echo "== $layout, $BINDINGS bindings, lessor relay run $rep: ready $(( (ready_ns - start_ns) / 1000000 )) ms after start"
+    grep "recovery: dhcp4" "$rdir/relay.log" | sed 's/^[^ ]* lessor: /   /'
+    grep -o "relay ready:.*entries" "$rdir/relay.log" | sed 's/.*; /   table: /'
   done
   cleanup
 done
