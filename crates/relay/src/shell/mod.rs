@@ -144,31 +144,26 @@ fn downstream(config: &Config) -> Result<Vec<Downstream>, RunError> {
 /// A start-up recovery's log lines, once merged.
 type Recovered = Vec<String>;
 
-/// The downstream interfaces by circuit-id, as recovered bindings name them.
-fn named4(s: &Shared) -> Vec<Named> {
-    s.engine4.as_ref().map_or_else(Vec::new, |e| {
-        e.settings()
-            .interfaces
-            .iter()
-            .map(|i| Named {
-                name: Arc::clone(&i.name),
-                id: i.circuit_id.clone(),
-            })
-            .collect()
-    })
+/// The downstream interfaces by circuit-id (DHCPv4) or Interface-ID (DHCPv6), as recovered
+/// bindings name them: `(name, id)` of each.
+fn named<'a>(interfaces: impl Iterator<Item = (&'a Arc<str>, &'a Vec<u8>)>) -> Vec<Named> {
+    interfaces
+        .map(|(name, id)| Named {
+            name: Arc::clone(name),
+            id: id.clone(),
+        })
+        .collect()
 }
 
-/// The downstream interfaces by Interface-ID, as recovered DHCPv6 bindings name them.
-fn named6(s: &Shared) -> Vec<Named> {
-    s.engine6.as_ref().map_or_else(Vec::new, |e| {
-        e.settings()
-            .interfaces
-            .iter()
-            .map(|i| Named {
-                name: Arc::clone(&i.name),
-                id: i.interface_id.clone(),
-            })
-            .collect()
+/// [`named`] for DHCPv4: the circuit-ids.
+fn named4(s: &Shared) -> Vec<Named> {
+    s.engine4.as_ref().map_or_else(Vec::new, |e| {
+        named(
+            e.settings()
+                .interfaces
+                .iter()
+                .map(|i| (&i.name, &i.circuit_id)),
+        )
     })
 }
 
@@ -177,8 +172,11 @@ fn named6(s: &Shared) -> Vec<Named> {
 struct Job {
     family: &'static str,
     servers: Vec<SocketAddr>,
-    run: Box<dyn FnOnce(&Mutex<Shared>, Clock) -> Recovered + Send>,
+    run: Box<RunJob>,
 }
+
+/// What a [`Job`] runs on its thread.
+type RunJob = dyn FnOnce(&Mutex<Shared>, Clock) -> Recovered + Send;
 
 impl Job {
     /// A job from one family's three steps: the bulk queries, the merge of their bindings (times
@@ -231,8 +229,9 @@ fn jobs(config: &Config, s: &Shared) -> Vec<Job> {
         .as_ref()
         .and_then(|e| Some((recovery::plan6(&config.recovery, e.settings())?, e)));
     if let Some((plan, engine)) = plan6 {
-        let interfaces = named6(s);
-        let relay_id = engine.settings().relay_id.clone();
+        let st = engine.settings();
+        let interfaces = named(st.interfaces.iter().map(|i| (&i.name, &i.interface_id)));
+        let relay_id = st.relay_id.clone();
         let servers = plan.servers.iter().map(|b| b.addr).collect();
         jobs.push(Job::new(
             "dhcp6",
