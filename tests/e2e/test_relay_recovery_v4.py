@@ -23,7 +23,7 @@ from harness import addressing
 from harness.isc import make_dhclient, start_dhcpd
 from harness.lessor import LessorServer, Subnet4, write_config
 from harness.netns import Topology4
-from harness.relay import LessorRelay, start_relay, write_relay_config
+from harness.relay import start_relay, write_relay_config
 from harness.shared import shared_setup
 from harness.util import run
 from harness.lessor import lessor_bin
@@ -80,14 +80,6 @@ def by_address(shown: dict) -> dict:
     return {e["bound"]: e for e in shown["entries"]}
 
 
-def restart(relay: LessorRelay, name: str) -> LessorRelay:
-    """SIGKILL, then the same config started again (the stale control socket is replaced)."""
-    relay.kill()
-    again = LessorRelay(relay.pm, relay.ns, relay.config, relay.state_dir, name=name)
-    again.start()
-    return again
-
-
 def pool(i: int) -> str:
     """The i-th address from the top of the pool (dhclient gets one from the bottom)."""
     import ipaddress
@@ -110,7 +102,7 @@ def with_lessor(request, tmp_path_factory):
         a.wait_state(addr, "active")
         before = relay.show()
         # The relay dies; nothing is relayed meanwhile (dhclient renews at T1, minutes away).
-        relay = restart(relay, "lessor-relay-2")
+        relay = relay.restart("lessor-relay-2")
         one = relay.show()
         one_log = relay.proc.output()
         # B: a second server holding X from long ago (another client), Y heard more recently
@@ -123,7 +115,7 @@ def with_lessor(request, tmp_path_factory):
                                   "interface": [{"name": iface}]},
                            relay_id=RELAY_ID,
                            recovery={"servers4": [f"{SERVER}:67", f"{SERVER}:6767"]})
-        relay = restart(relay, "lessor-relay-3")
+        relay = relay.restart("lessor-relay-3")
         two = relay.show()
         two_log = relay.proc.output()
         rc = relay.stop()
@@ -190,7 +182,7 @@ def with_dhcpd(request, tmp_path_factory):
         addr = ev["new_ip_address"]
         dhcpd.wait_binding_state(addr, "active")
         before = relay.show()
-        relay = restart(relay, "lessor-relay-2")
+        relay = relay.restart("lessor-relay-2")
         log = relay.proc.output()
         empty = relay.show()
         looked = relay.lookup(addr)

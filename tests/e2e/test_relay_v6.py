@@ -59,7 +59,10 @@ def through_relay(request, tmp_path_factory, kind):
                                             PORTS, name="tshark-server"),
         }
         srv = start_server6(kind, procs, t.server, t.server_if, SERVER, s.artifacts / kind, [CLIENT_LINK])
-        relay = start_relay(procs, t, s.artifacts / "relay", servers6=[SERVER])
+        # Neither server listens for bulk leasequery: recovery gives up at once (no retry).
+        relay = start_relay(procs, t, s.artifacts / "relay", servers6=[SERVER],
+                            recovery={"max-retry": "0s"})
+        ready = relay.proc.output()
         client = make_dhclient6(t.client, t.client_if, s.artifacts / "dhclient6", address=True, prefix=True)
         addr, prefix = split_events(client.acquire(procs))
         bound = {k: srv.wait_state(k, "active") for k in (addr, prefix)}
@@ -77,7 +80,7 @@ def through_relay(request, tmp_path_factory, kind):
         rc = relay.stop()
         yield SimpleNamespace(kind=kind, addr=addr, prefix=prefix, bound=bound, shown=shown,
                               verify=verify, released=released, after_release=after_release,
-                              pcaps=pcaps, rc=rc, relay_log=relay.proc.output(),
+                              pcaps=pcaps, rc=rc, relay_log=relay.proc.output(), ready=ready,
                               relay_id=relay.relay_id(), server_link=dhcp6.messages(pcaps["server"]),
                               client_link=dhcp6.messages(pcaps["client"]))
 
@@ -158,6 +161,12 @@ class TestRelay6:
             assert rep.ok, f"{link}: {rep}"
         assert capture.count(through_relay.pcaps["server"], "dhcpv6.msgtype == 12") >= 3
         assert capture.count(through_relay.pcaps["server"], "dhcpv6.msgtype == 13") >= 3
+
+    def test_recovery_without_a_bulk_listener_is_given_up_at_once(self, through_relay):
+        r = through_relay
+        assert f"recovery: dhcp6 server [{SERVER}]:547: streamed=0 kept=0 retries=0 given up: cannot connect" \
+            in r.ready, r.ready
+        assert "servers-failed=1" in r.ready and "; 0 entries" in r.ready, r.ready
 
     def test_a_clean_stop_with_the_counters(self, through_relay):
         assert through_relay.rc == 0

@@ -220,6 +220,12 @@ fn kea6_file(leases: &[Lease6]) -> String {
 
 /// A `lessor serve` on [::1] in `dir` with a DHCPv6 bulk listener, its store imported from `csv`.
 fn start6(dir: &Path, csv: &str) -> (Server, SocketAddr) {
+    start6_from(dir, "--kea6", csv)
+}
+
+/// [`start6`] with the store imported from `leases` in the format `import` names (`--kea6`,
+/// `--json`).
+fn start6_from(dir: &Path, import: &str, leases: &str) -> (Server, SocketAddr) {
     std::fs::create_dir_all(dir).unwrap();
     let port = std::net::UdpSocket::bind("[::1]:0")
         .unwrap()
@@ -259,10 +265,10 @@ port = {bulk_port}
         ),
     )
     .unwrap();
-    let file = dir.join("kea-leases6.csv");
-    std::fs::write(&file, csv).unwrap();
+    let file = dir.join("leases6");
+    std::fs::write(&file, leases).unwrap();
     let out = lessor()
-        .args(["leases", "import", "--kea6"])
+        .args(["leases", "import", import])
         .arg(&file)
         .arg("--config")
         .arg(&config)
@@ -362,18 +368,42 @@ impl Relay {
     /// A relay on lo (giaddr 127.0.0.1, relay-id [`RELAY_ID`]) forwarding to `server` (UDP),
     /// with `recovery` as its `[relay.recovery]` section; waits for its readiness line.
     fn start(dir: PathBuf, server: u16, recovery: &str) -> Relay {
-        std::fs::create_dir_all(&dir).unwrap();
-        let config = dir.join("relay.toml");
-        std::fs::write(
-            &config,
-            format!(
+        Relay::spawn(
+            dir,
+            &format!(
                 "[relay]\nstate-dir = \"state\"\nrelay-id = \"00:01:02:03\"\n\n[relay.dhcp4]\n\
                  servers = [\"127.0.0.1:{server}\"]\nport = {port}\n\n[[relay.dhcp4.interface]]\n\
                  name = \"lo\"\ngiaddr = \"127.0.0.1\"\n\n[relay.recovery]\n{recovery}\n",
                 port = free_udp_port()
             ),
         )
-        .unwrap();
+    }
+
+    /// A DHCPv6-only relay on lo (relay-id [`RELAY_DUID`]) forwarding to `server` (UDP, on
+    /// [::1]), with `recovery` as its `[relay.recovery]` section; waits for its readiness line.
+    fn start6(dir: PathBuf, server: u16, recovery: &str) -> Relay {
+        let port = std::net::UdpSocket::bind("[::1]:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let relay_id: Vec<String> = RELAY_DUID.iter().map(|b| format!("{b:02x}")).collect();
+        Relay::spawn(
+            dir,
+            &format!(
+                "[relay]\nstate-dir = \"state\"\nrelay-id = \"{id}\"\n\n[relay.dhcp6]\n\
+                 servers = [\"[::1]:{server}\"]\nport = {port}\n\n[[relay.dhcp6.interface]]\n\
+                 name = \"lo\"\n\n[relay.recovery]\n{recovery}\n",
+                id = relay_id.join(":")
+            ),
+        )
+    }
+
+    /// `lessor relay` on the config `text`, written in `dir`; waits for its readiness line.
+    fn spawn(dir: PathBuf, text: &str) -> Relay {
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("relay.toml");
+        std::fs::write(&config, text).unwrap();
         let log = dir.join("relay.log");
         let child = lessor()
             .args(["relay", "--config"])
@@ -604,4 +634,135 @@ fn a_dead_server_does_not_keep_the_relay_from_being_ready() {
         relay.table(),
         [row(100, 0xa0, "recovered"), row(101, 0xa1, "recovered")]
     );
+}
+
+/// The relay's options in its RELAY-FORW for client `client`: Interface-ID "lo", Remote-Id
+/// (enterprise 32473, "r-" and the client's last octet), Relay-Id [`RELAY_DUID`].
+fn hop_options(client: u8) -> Vec<u8> {
+    let remote = format!("r-{client:02x}");
+    let mut o = vec![
+        0,
+        18,
+        0,
+        2,
+        b'l',
+        b'o',
+        0,
+        37,
+        0,
+        4 + remote.len() as u8,
+        0,
+        0,
+        0x7e,
+        0xd9,
+    ];
+    o.extend_from_slice(remote.as_bytes());
+    o.extend_from_slice(&[0, 53, 0, RELAY_DUID.len() as u8]);
+    o.extend_from_slice(&RELAY_DUID);
+    o
+}
+
+/// `lessor leases export` lines of [`Lease6`]s relayed by this relay from fe80::2 on lo, with
+/// the relay chain (and its peer, which Kea's memfile does not keep: without it no
+/// LQ_RELAY_DATA is sent) and the identifiers the server indexes.
+fn export6_file(leases: &[Lease6]) -> String {
+    let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut f = String::new();
+    for &(address, len, client, cltt) in leases {
+        let options = hop_options(client);
+        // RELAY-FORW, hop-count 0, link-address ::, peer-address fe80::2, the options.
+        let mut chain = vec![12, 0];
+        chain.extend_from_slice(&[0; 16]);
+        chain.extend_from_slice(&"fe80::2".parse::<std::net::Ipv6Addr>().unwrap().octets());
+        chain.extend_from_slice(&options);
+        let ia_type = if len == 128 { "ia-na" } else { "ia-pd" };
+        f.push_str(&format!(
+            "{{\"address\":\"{address}\",\"prefix_len\":{len},\"duid\":\"000300010200000000{client:02x}\",\
+             \"ia_type\":\"{ia_type}\",\"iaid\":1,\"link\":\"2001:db8:1::/64\",\"state\":\"active\",\
+             \"start\":{cltt},\"cltt\":{cltt},\"t1\":0,\"t2\":0,\"preferred_end\":{EXPIRE},\
+             \"valid_end\":{EXPIRE},\"relay_peer\":\"fe80::2\",\"relay_chain\":\"{chain}\",\
+             \"interface_id\":\"6c6f\",\"remote_id\":\"{remote}\",\"relay_id\":\"{relay_id}\"}}\n",
+            chain = hex(&chain),
+            remote = hex(&options[10..options.len() - 4 - RELAY_DUID.len()]),
+            relay_id = hex(&RELAY_DUID),
+        ));
+    }
+    f
+}
+
+#[test]
+fn a_dhcp6_relay_rebuilds_its_table_at_start_from_a_bulk_listener() {
+    let a = export6_file(&[
+        ("2001:db8:1::1000", 128, 0xa0, NEW_UNIX),
+        ("2001:db8:100:100::", 56, 0xa1, OLD_UNIX),
+    ]);
+    let (_sa, a_addr) = start6_from(&dir("relay6-a"), "--json", &a);
+    // The relay forwards nowhere in particular (no client here); recovery asks the bulk
+    // listener, which is not on TCP 547 here.
+    let relay = Relay::start6(
+        dir("relay6"),
+        free_udp_port(),
+        &format!("servers6 = [\"{a_addr}\"]\non-demand = false\n"),
+    );
+    let log = relay.log();
+    assert!(
+        log.contains(&format!(
+            "recovery: dhcp6 bulk leasequery by relay-id to {a_addr}"
+        )) && log.contains(&format!(
+            "recovery: dhcp6 server {a_addr}: streamed=2 kept=2 retries=0 end=done"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains("recovery: dhcp6 done in")
+            && log.contains(
+                "bindings=2 conflicts=0 merged=2 kept-newer=0 skipped=0 servers-failed=0"
+            ),
+        "{log}"
+    );
+    assert!(!log.contains("recovery: dhcp4"), "{log}");
+    assert!(log.contains("; 2 entries"), "{log}");
+    let (_, shown) = relay.ask(&["--show"]);
+    assert_eq!(shown["counters"]["recovered"], 2);
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+    let got: Vec<[String; 6]> = shown["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            [
+                s(&e["bound"]),
+                s(&e["client_id"]),
+                s(&e["origin"]),
+                s(&e["interface"]),
+                s(&e["circuit_id"]),
+                s(&e["remote_id_hex"]),
+            ]
+        })
+        .collect();
+    let entry = |bound: &str, client: u8| {
+        let remote: Vec<String> = [0, 0, 0x7e, 0xd9]
+            .into_iter()
+            .chain(format!("r-{client:02x}").bytes())
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        [
+            bound.to_owned(),
+            format!("00:03:00:01:02:00:00:00:00:{client:02x}"),
+            "recovered".into(),
+            "lo".into(),
+            "lo".into(),
+            remote.join(":"),
+        ]
+    };
+    assert_eq!(
+        got,
+        [
+            entry("2001:db8:1::1000", 0xa0),
+            entry("2001:db8:100:100::/56", 0xa1)
+        ]
+    );
+    assert_eq!(shown["entries"][0]["cltt"], NEW_UNIX);
+    assert_eq!(shown["entries"][1]["cltt"], OLD_UNIX);
+    assert_eq!(shown["entries"][0]["expires"], EXPIRE);
 }

@@ -54,8 +54,9 @@ def write_relay_config(path: Path, *, state_dir: Path, dhcp4: Optional[dict] = N
             addressing.check_allowed(server_host(s))
         keys = {k: v for k, v in section.items() if k != "interface"}
         text += _section(family, keys, section["interface"])
-    for s in (recovery or {}).get("servers4", []):
-        addressing.check_allowed(server_host(s))
+    for key in ("servers4", "servers6"):
+        for s in (recovery or {}).get(key, []):
+            addressing.check_allowed(server_host(s))
     if recovery is not None:
         text += ["", "[relay.recovery]"]
         text += [f"{k} = {json.dumps(v)}" for k, v in recovery.items()]
@@ -87,6 +88,14 @@ class LessorRelay:
         if self.proc is None:
             return None
         return self.proc.stop(signal.SIGKILL, timeout=timeout)
+
+    def restart(self, name: str) -> "LessorRelay":
+        """SIGKILL, then the same config started again as `name` (the stale control socket is
+        replaced): the table comes back only by recovery."""
+        self.kill()
+        again = LessorRelay(self.pm, self.ns, self.config, self.state_dir, name=name)
+        again.start()
+        return again
 
     def stop(self, timeout: float = 5.0) -> Optional[int]:
         if self.proc is None:

@@ -9,9 +9,10 @@ mod tests;
 
 pub use dhcp6::{Dhcp6, Interface6, Resolved, Upstream6};
 
+use crate::recovery::BULK_PORT6;
 use lessor_config::{ConfigError, ConfigErrors, Finding, KeyPath, Source};
 use lessor_wire::framing::Dialect;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -49,6 +50,9 @@ pub struct Recovery {
     pub ready_after: Duration,
     /// The DHCPv4 servers' bulk leasequery listeners, each with its dialect.
     pub servers4: Vec<(SocketAddr, Dialect)>,
+    /// The DHCPv6 servers' bulk leasequery listeners as configured; `None`: every unicast
+    /// `[relay.dhcp6]` server on TCP 547 (`recovery::plan6` takes them from the engine).
+    pub servers6: Option<Vec<SocketAddr>>,
     /// The bulk client's BULK_LQ_CONN_TIMEOUT, BULK_LQ_DATA_TIMEOUT, first retry wait and
     /// BULK_LQ_MAX_RETRY.
     pub conn_timeout: Duration,
@@ -293,6 +297,31 @@ fn recovery(
             servers
         }
     };
+    let servers6 = r.servers6.as_ref().map(|list| {
+        let mut servers = Vec::new();
+        for (i, s) in list.iter().enumerate() {
+            let parsed = s.parse::<SocketAddrV6>().or_else(|_| {
+                s.parse::<Ipv6Addr>()
+                    .map(|a| SocketAddrV6::new(a, BULK_PORT6, 0, 0))
+            });
+            let here = || at.key("servers6").index(i);
+            match parsed {
+                Ok(a) if a.ip().is_unspecified() || a.ip().is_multicast() => out.push((
+                    here(),
+                    format!("{s}: a bulk leasequery server is a unicast address"),
+                )),
+                Ok(a) if a.port() == 0 => {
+                    out.push((here(), format!("{s}: port 0 is not a port to connect to")))
+                }
+                Ok(a) => servers.push(SocketAddr::V6(a)),
+                Err(_) => out.push((
+                    here(),
+                    format!("{s:?} is not an IPv6 address or [address]:port"),
+                )),
+            }
+        }
+        servers
+    });
     if r.ready_after.0 == 0 && r.at_start {
         out.push((
             at.key("ready-after"),
@@ -317,6 +346,7 @@ fn recovery(
         at_start: r.at_start,
         ready_after: r.ready_after.duration(),
         servers4,
+        servers6,
         conn_timeout: r.conn_timeout.duration(),
         data_timeout: r.data_timeout.duration(),
         first_retry: r.first_retry.duration(),

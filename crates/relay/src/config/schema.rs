@@ -85,6 +85,9 @@ pub struct Recovery {
     /// The DHCPv4 servers' bulk listeners: "192.0.2.1" (on `bulk-port`) or "192.0.2.1:6767".
     /// Default: every `[relay.dhcp4]` server's address on `bulk-port`.
     pub servers4: Option<Vec<String>>,
+    /// The DHCPv6 servers' bulk listeners: "2001:db8::1" (TCP 547) or "[2001:db8::1]:5470".
+    /// Default: every unicast `[relay.dhcp6]` server's address on TCP 547.
+    pub servers6: Option<Vec<String>>,
     #[serde(default = "default_bulk_port")]
     pub bulk_port: u16,
     /// "rfc6926" or "draft".
@@ -151,6 +154,7 @@ impl Default for Recovery {
             at_start: true,
             ready_after: default_ready_after(),
             servers4: None,
+            servers6: None,
             bulk_port: default_bulk_port(),
             dialect: default_dialect(),
             conn_timeout: default_conn_timeout(),

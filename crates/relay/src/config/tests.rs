@@ -220,6 +220,28 @@ remote-id = "rack-7"
 "#;
 
 #[test]
+fn dhcp6_recovery_servers_default_to_the_engines_and_can_be_listed() {
+    assert_eq!(parse(GOOD6, "relay.toml").unwrap().recovery.servers6, None);
+    let text = format!(
+        "{GOOD6}\n[relay.recovery]\nservers6 = [\"2001:db8::9\", \"[2001:db8::8]:5470\"]\n"
+    );
+    let r = parse(&text, "relay.toml").unwrap().recovery;
+    let listed: Vec<String> = r.servers6.unwrap().iter().map(|s| s.to_string()).collect();
+    assert_eq!(listed, ["[2001:db8::9]:547", "[2001:db8::8]:5470"]);
+    let text = format!(
+        "{GOOD6}\n[relay.recovery]\nservers6 = [\"ff05::1:3\", \"[2001:db8::8]:0\", \"192.0.2.1\"]\n"
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "relay.toml:19:13: relay.recovery.servers6[0]: ff05::1:3: a bulk leasequery server is a unicast address",
+            "relay.toml:19:26: relay.recovery.servers6[1]: [2001:db8::8]:0: port 0 is not a port to connect to",
+            "relay.toml:19:45: relay.recovery.servers6[2]: \"192.0.2.1\" is not an IPv6 address or [address]:port",
+        ]
+    );
+}
+
+#[test]
 fn a_dhcp6_section_alone_is_a_relay() {
     let c = parse(GOOD6, "relay.toml").unwrap();
     assert!(c.dhcp4.is_none());

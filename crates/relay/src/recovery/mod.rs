@@ -226,17 +226,24 @@ pub fn plan4(config: &config::Recovery, relay_id: &[u8]) -> Option<Recovery4> {
 /// RFC 5460 §5.1: a DHCPv6 server's bulk leasequery listener is TCP port 547.
 pub const BULK_PORT6: u16 = 547;
 
-/// The DHCPv6 recovery for the relay's DHCPv6 half: every unicast server of `settings` on TCP
-/// 547 (a multicast destination names no server to connect to), by the relay-id, the relay's
-/// DUID being the requestor's too.
+/// The DHCPv6 recovery for the relay's DHCPv6 half: `servers6` when configured, else every
+/// unicast server of `settings` on TCP 547 (a multicast destination names no server to connect
+/// to), by the relay-id, the relay's DUID being the requestor's too.
 pub fn plan6(config: &config::Recovery, settings: &Settings6) -> Option<Recovery6> {
     let relay_id = settings.relay_id.clone()?;
-    let servers: Vec<BulkServer6> = settings
-        .servers
-        .iter()
-        .filter(|s| !s.address.is_multicast())
-        .map(|s| BulkServer6 {
-            addr: SocketAddr::from((s.address, BULK_PORT6)),
+    let addrs: Vec<SocketAddr> = match &config.servers6 {
+        Some(listed) => listed.clone(),
+        None => settings
+            .servers
+            .iter()
+            .filter(|s| !s.address.is_multicast())
+            .map(|s| SocketAddr::from((s.address, BULK_PORT6)))
+            .collect(),
+    };
+    let servers: Vec<BulkServer6> = addrs
+        .into_iter()
+        .map(|addr| BulkServer6 {
+            addr,
             requestor: relay_id.clone(),
         })
         .collect();

@@ -280,6 +280,14 @@ fn plans_follow_the_configuration() {
     let p = plan6(&c, &s6).unwrap();
     assert_eq!(p.servers.len(), 1);
     assert_eq!(p.servers[0].addr, "[2001:db8::1]:547".parse().unwrap());
+    c.servers6 = Some(vec!["[2001:db8::9]:5470".parse().unwrap()]);
+    let p = plan6(&c, &s6).unwrap();
+    assert_eq!(p.servers.len(), 1);
+    assert_eq!(p.servers[0].addr, "[2001:db8::9]:5470".parse().unwrap());
+    assert_eq!(p.servers[0].requestor, Duid::Uuid([4; 16]));
+    c.servers6 = Some(vec![]);
+    assert!(plan6(&c, &s6).is_none());
+    c.servers6 = None;
     s6.relay_id = None;
     assert!(plan6(&c, &s6).is_none());
 }

@@ -16,9 +16,9 @@
 //! Both families' engines share it.
 //!
 //! Recovery (crate::recovery): [`Relay::recover`] is the start-up hook, run between
-//! [`Relay::start`] and the readiness line: one bulk leasequery per server on a thread of its
-//! own, waited for at most `ready-after`; one that takes longer is merged when it completes
-//! ([`Relay::run`] looks). On demand, a UDP leasequery thread ([`lookup`]) answers the control
+//! [`Relay::start`] and the readiness line: each family's bulk leasequeries (one per server) on
+//! a thread of their own, both waited for at most `ready-after`; one that takes longer is merged
+//! when it completes ([`Relay::run`] looks). On demand, a UDP leasequery thread ([`lookup`]) answers the control
 //! socket's questions about addresses the table does not know.
 
 mod control;
@@ -38,9 +38,9 @@ use lessor_net::{Clock, Interface, Now, Outgoing, Received, Transmit};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What the receive threads, the timer and the control socket share.
 #[derive(Debug)]
@@ -144,18 +144,106 @@ fn downstream(config: &Config) -> Result<Vec<Downstream>, RunError> {
 /// A start-up recovery's log lines, once merged.
 type Recovered = Vec<String>;
 
-/// The downstream interfaces by circuit-id, as recovered bindings name them.
+/// The downstream interfaces by circuit-id (DHCPv4) or Interface-ID (DHCPv6), as recovered
+/// bindings name them: `(name, id)` of each.
+fn named<'a>(interfaces: impl Iterator<Item = (&'a Arc<str>, &'a Vec<u8>)>) -> Vec<Named> {
+    interfaces
+        .map(|(name, id)| Named {
+            name: Arc::clone(name),
+            id: id.clone(),
+        })
+        .collect()
+}
+
+/// [`named`] for DHCPv4: the circuit-ids.
 fn named4(s: &Shared) -> Vec<Named> {
     s.engine4.as_ref().map_or_else(Vec::new, |e| {
-        e.settings()
-            .interfaces
-            .iter()
-            .map(|i| Named {
-                name: Arc::clone(&i.name),
-                id: i.circuit_id.clone(),
-            })
-            .collect()
+        named(
+            e.settings()
+                .interfaces
+                .iter()
+                .map(|i| (&i.name, &i.circuit_id)),
+        )
     })
+}
+
+/// One family's start-up recovery, ready for a thread of its own: the servers it asks (for the
+/// log) and what it runs (query, merge into the table, count), which returns its log lines.
+struct Job {
+    family: &'static str,
+    servers: Vec<SocketAddr>,
+    run: Box<RunJob>,
+}
+
+/// What a [`Job`] runs on its thread.
+type RunJob = dyn FnOnce(&Mutex<Shared>, Clock) -> Recovered + Send;
+
+impl Job {
+    /// A job from one family's three steps: the bulk queries, the merge of their bindings (times
+    /// as of the start, at now), and the report's lines.
+    fn new<R: 'static, M: 'static>(
+        family: &'static str,
+        servers: Vec<SocketAddr>,
+        query: impl FnOnce() -> (R, M) + Send + 'static,
+        merge: impl FnOnce(&mut LocationTable, M, u64, u64) -> recovery::Merged4or6 + Send + 'static,
+        lines: fn(&R, &recovery::Merged4or6) -> Recovered,
+    ) -> Job {
+        let run = move |shared: &Mutex<Shared>, clock: Clock| {
+            // Every time of the recovered bindings is as of its start.
+            let started = clock.now().wall;
+            let (report, merged) = query();
+            let mut s = lock(shared);
+            let now = clock.now().wall;
+            let done = merge(&mut s.table, merged, started, now);
+            s.recovered += done.merged;
+            drop(s);
+            lines(&report, &done)
+        };
+        Job {
+            family,
+            servers,
+            run: Box::new(run),
+        }
+    }
+}
+
+/// The start-up recoveries `config` asks for: DHCPv4 (by the relay-id, to `servers4`) and
+/// DHCPv6 (by the relay-id, to the running engine's unicast servers or `servers6`).
+fn jobs(config: &Config, s: &Shared) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    if let Some(plan) = recovery::plan4(&config.recovery, &s.relay_id) {
+        let interfaces = named4(s);
+        let servers = plan.servers.iter().map(|(a, _)| *a).collect();
+        jobs.push(Job::new(
+            "dhcp4",
+            servers,
+            move || lessor_requestor::recover::recover4(&plan),
+            move |table, merged, started, now| {
+                recovery::merge4(table, merged, started, now, &interfaces)
+            },
+            recovery::report4_lines,
+        ));
+    }
+    let plan6 = s
+        .engine6
+        .as_ref()
+        .and_then(|e| Some((recovery::plan6(&config.recovery, e.settings())?, e)));
+    if let Some((plan, engine)) = plan6 {
+        let st = engine.settings();
+        let interfaces = named(st.interfaces.iter().map(|i| (&i.name, &i.interface_id)));
+        let relay_id = st.relay_id.clone();
+        let servers = plan.servers.iter().map(|b| b.addr).collect();
+        jobs.push(Job::new(
+            "dhcp6",
+            servers,
+            move || lessor_requestor::recover::recover6(&plan),
+            move |table, merged, started, now| {
+                recovery::merge6(table, merged, started, now, &interfaces, relay_id.as_ref())
+            },
+            recovery::report6_lines,
+        ));
+    }
+    jobs
 }
 
 /// The on-demand leasequery requestor, when configured: from the first giaddr (where the
@@ -190,7 +278,8 @@ pub struct Relay {
     control: control::Server,
     lookup: Option<lookup::Thread>,
     clock: Clock,
-    /// The start-up recovery still running past `ready-after`.
+    /// The start-up recoveries still running past `ready-after`: each family's lines come when
+    /// it completes; the channel disconnects once both have.
     recovering: Mutex<Option<Receiver<Recovered>>>,
 }
 
@@ -323,69 +412,76 @@ impl Relay {
     }
 
     /// The start-up hook: recovers the table from the servers (bulk leasequery by the relay's
-    /// relay-id), waiting at most `ready-after`; a recovery that takes longer goes on in the
-    /// background and is merged when it completes. Logs a line per server and a summary.
+    /// relay-id; DHCPv4 and DHCPv6 each on a thread of their own), waiting at most
+    /// `ready-after` for both; a recovery that takes longer goes on in the background and is
+    /// merged when it completes. Logs a line per server and a summary per family.
     pub fn recover(&self, config: &Config, log: &dyn Fn(&str)) {
-        let (relay_id, interfaces) = {
-            let s = lock(&self.shared);
-            (s.relay_id.clone(), named4(&s))
-        };
-        let Some(plan) = recovery::plan4(&config.recovery, &relay_id) else {
+        let jobs = jobs(config, &lock(&self.shared));
+        if jobs.is_empty() {
             log("recovery: off (at-start = false, or no bulk leasequery server)");
             return;
-        };
-        // The DHCPv6 half joins here (recovery::plan6 over its Settings6) once it is wired.
-        let servers: Vec<String> = plan.servers.iter().map(|(s, _)| s.to_string()).collect();
-        log(&format!(
-            "recovery: dhcp4 bulk leasequery by relay-id to {}",
-            servers.join(", ")
-        ));
-        let (tx, rx) = mpsc::channel();
-        let shared = Arc::clone(&self.shared);
-        let clock = self.clock;
-        let spawned = std::thread::Builder::new()
-            .name("relay recovery".into())
-            .spawn(move || {
-                // Every time of the recovered bindings is as of its start.
-                let started = clock.now().wall;
-                let (report, merged) = lessor_requestor::recover::recover4(&plan);
-                let mut s = lock(&shared);
-                let now = clock.now().wall;
-                let done = recovery::merge4(&mut s.table, merged, started, now, &interfaces);
-                s.recovered += done.merged;
-                drop(s);
-                let _ = tx.send(recovery::report4_lines(&report, &done));
-            });
-        if let Err(e) = spawned {
-            log(&format!("error: recovery: cannot start a thread: {e}"));
-            return;
         }
+        let (tx, rx) = mpsc::channel();
+        let mut running = 0;
+        for job in jobs {
+            let servers: Vec<String> = job.servers.iter().map(|s| s.to_string()).collect();
+            log(&format!(
+                "recovery: {} bulk leasequery by relay-id to {}",
+                job.family,
+                servers.join(", ")
+            ));
+            let (tx, shared, clock) = (tx.clone(), Arc::clone(&self.shared), self.clock);
+            let spawned = std::thread::Builder::new()
+                .name(format!("relay recovery {}", job.family))
+                .spawn(move || {
+                    let _ = tx.send((job.run)(&shared, clock));
+                });
+            match spawned {
+                Ok(_) => running += 1,
+                Err(e) => log(&format!(
+                    "error: recovery: {}: cannot start a thread: {e}",
+                    job.family
+                )),
+            }
+        }
+        // Only the threads hold senders now: the channel disconnects when the last is done.
+        drop(tx);
         let bound = config.recovery.ready_after;
-        match rx.recv_timeout(bound) {
-            Ok(lines) => lines.iter().for_each(|l| log(l)),
-            Err(_) => {
-                log(&format!(
-                    "recovery: not done after {}s (ready-after): ready anyway; the rest is merged when it completes",
-                    bound.as_secs()
-                ));
-                *self.recovering.lock().unwrap_or_else(|p| p.into_inner()) = Some(rx);
+        let deadline = Instant::now() + bound;
+        while running > 0 {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(lines) => {
+                    lines.iter().for_each(|l| log(l));
+                    running -= 1;
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    log(&format!(
+                        "recovery: not done after {}s (ready-after): ready anyway; the rest is merged when it completes",
+                        bound.as_secs()
+                    ));
+                    *self.recovering.lock().unwrap_or_else(|p| p.into_inner()) = Some(rx);
+                    return;
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
             }
         }
     }
 
-    /// Logs a background recovery's lines once it completed.
+    /// Logs a background recovery's lines as each family completes.
     fn recovered_late(&self, log: &dyn Fn(&str)) {
         let mut slot = self.recovering.lock().unwrap_or_else(|p| p.into_inner());
         let Some(rx) = slot.as_ref() else {
             return;
         };
-        match rx.try_recv() {
-            Ok(lines) => {
-                lines.iter().for_each(|l| log(l));
-                *slot = None;
+        loop {
+            match rx.try_recv() {
+                Ok(lines) => lines.iter().for_each(|l| log(l)),
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => {
+                    *slot = None;
+                    return;
+                }
             }
-            Err(TryRecvError::Empty) => {}
-            Err(TryRecvError::Disconnected) => *slot = None,
         }
     }
 
