@@ -50,33 +50,30 @@ impl Asker {
     }
 }
 
-/// Whether `payload` is a DHCPLEASEUNASSIGNED, -UNKNOWN or -ACTIVE (what only answers a
-/// leasequery), so the relay's port hands it to the requestor instead of the relay engine.
-pub(super) fn is_leasequery_reply(payload: &[u8]) -> bool {
-    let Ok(p) = Packet::new_checked(payload) else {
-        return false;
-    };
-    p.op() == BOOTREPLY
-        && p.index()
-            .ok()
-            .and_then(|i| i.message_type().ok().flatten())
-            .is_some_and(|t| {
-                matches!(
-                    t,
-                    MessageType::LeaseUnassigned
-                        | MessageType::LeaseUnknown
-                        | MessageType::LeaseActive
-                )
-            })
+/// What the relay's port passes on to the lookup thread, read with one parse of the datagram:
+/// a DHCPLEASEUNASSIGNED, -UNKNOWN or -ACTIVE (what only answers a leasequery), handed to the
+/// requestor instead of the relay engine; or the yiaddr of a DHCPACK, which the engine gleans.
+pub(super) enum Seen {
+    LeasequeryReply,
+    Acked(Ipv4Addr),
+    Other,
 }
 
-/// The yiaddr of a DHCPACK, which the engine gleans when it passes.
-pub(super) fn acked(payload: &[u8]) -> Option<Ipv4Addr> {
-    let p = Packet::new_checked(payload).ok()?;
-    let ack = p.op() == BOOTREPLY
-        && p.index().ok()?.message_type().ok().flatten() == Some(MessageType::Ack);
-    let yiaddr = p.yiaddr();
-    (ack && !yiaddr.is_unspecified()).then_some(yiaddr)
+/// See [`Seen`].
+pub(super) fn seen(payload: &[u8]) -> Seen {
+    let Ok(p) = Packet::new_checked(payload) else {
+        return Seen::Other;
+    };
+    if p.op() != BOOTREPLY {
+        return Seen::Other;
+    }
+    match p.index().ok().and_then(|i| i.message_type().ok().flatten()) {
+        Some(
+            MessageType::LeaseUnassigned | MessageType::LeaseUnknown | MessageType::LeaseActive,
+        ) => Seen::LeasequeryReply,
+        Some(MessageType::Ack) if !p.yiaddr().is_unspecified() => Seen::Acked(p.yiaddr()),
+        _ => Seen::Other,
+    }
 }
 
 /// The running thread (and its socket's reader).

@@ -364,15 +364,18 @@ impl Relay {
                     if let Some(to) = &to_lookup {
                         // Servers answer a leasequery at giaddr, port 67 (RFC 4388 §6.4.3): the
                         // relay's own port.
-                        if lookup::is_leasequery_reply(rx.payload) {
-                            let _ = to.send(lookup::Input::Reply {
-                                from: rx.source,
-                                bytes: rx.payload.to_vec(),
-                            });
-                            return;
-                        }
-                        if let Some(address) = lookup::acked(rx.payload) {
-                            let _ = to.send(lookup::Input::Gleaned(address));
+                        match lookup::seen(rx.payload) {
+                            lookup::Seen::LeasequeryReply => {
+                                let _ = to.send(lookup::Input::Reply {
+                                    from: rx.source,
+                                    bytes: rx.payload.to_vec(),
+                                });
+                                return;
+                            }
+                            lookup::Seen::Acked(address) => {
+                                let _ = to.send(lookup::Input::Gleaned(address));
+                            }
+                            lookup::Seen::Other => {}
                         }
                     }
                     let Shared { table, engine4, .. } = s;

@@ -63,11 +63,21 @@ impl Drop4 {
         Drop4::NoInterface,
     ];
 
+    /// The reason's place in [`Drop4::ALL`] (every malformed message shares one).
     fn slot(self) -> usize {
-        Drop4::ALL
-            .iter()
-            .position(|d| d.as_str() == self.as_str())
-            .unwrap_or(0)
+        match self {
+            Drop4::Malformed(_) => 0,
+            Drop4::NotBootp => 1,
+            Drop4::NotDownstream => 2,
+            Drop4::HopsExceeded => 3,
+            Drop4::Loop => 4,
+            Drop4::Option82Untrusted => 5,
+            Drop4::ReplyFromDownstream => 6,
+            Drop4::NotFromServer => 7,
+            Drop4::NotOurGiaddr => 8,
+            Drop4::NotOurOption82 => 9,
+            Drop4::NoInterface => 10,
+        }
     }
 }
 
@@ -104,5 +114,17 @@ impl Counters4 {
     /// Drops, all reasons.
     pub fn dropped_total(&self) -> u64 {
         self.dropped.iter().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Drop4;
+
+    #[test]
+    fn each_reason_counts_in_its_own_slot() {
+        for (i, d) in Drop4::ALL.iter().enumerate() {
+            assert_eq!(d.slot(), i, "{}", d.as_str());
+        }
     }
 }

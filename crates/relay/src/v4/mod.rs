@@ -31,6 +31,7 @@ use lessor_net::{Destination, Outgoing};
 use lessor_wire::v4::{
     code, MessageType, Packet, RelayAgentInformation, BOOTREPLY, BOOTREQUEST, FLAG_BROADCAST,
 };
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 
@@ -132,10 +133,9 @@ impl Engine4 {
         table: &mut LocationTable,
         out: &mut Vec<Outgoing>,
     ) -> Result<(), Drop4> {
-        let settings = &self.settings;
+        let Engine4 { settings, counters } = self;
         let downstream = arrival
             .and_then(|i| settings.interfaces.iter().find(|d| d.index == i))
-            .cloned()
             .ok_or(Drop4::NotDownstream)?;
         if packet.hops() > settings.max_hops {
             return Err(Drop4::HopsExceeded);
@@ -157,66 +157,25 @@ impl Engine4 {
                 return Err(Drop4::Option82Untrusted);
             }
             if !has_82 {
-                let value = self.option82(&downstream)?;
+                let value = option82(&settings.relay_id, downstream)?;
                 match rewrite::insert_option82(&message, &value) {
                     Ok(with) if with.len() <= MAX_MESSAGE => message = with,
-                    Ok(_) => self.counters.too_long_for_option82 += 1,
+                    Ok(_) => counters.too_long_for_option82 += 1,
                     Err(e) => return Err(Drop4::Malformed(e)),
                 }
             }
         }
-        self.glean_from_client(packet, &downstream, table);
-        for &server in &self.settings.servers {
+        if glean_from_client(packet, downstream, table) {
+            counters.removed += 1;
+        }
+        for &server in &settings.servers {
             out.push(Outgoing {
                 payload: message.clone(),
                 destination: Destination::Relay(SocketAddr::V4(server)),
             });
         }
-        self.counters.requests_forwarded += 1;
+        counters.requests_forwarded += 1;
         Ok(())
-    }
-
-    /// Our option 82 for a request from `downstream`: circuit-id, remote-id, relay-id.
-    fn option82(&self, downstream: &Downstream) -> Result<Vec<u8>, Drop4> {
-        let relay_id = &self.settings.relay_id;
-        let subs = [
-            Some((code::relay::AGENT_CIRCUIT_ID, &downstream.circuit_id[..])),
-            downstream
-                .remote_id
-                .as_deref()
-                .map(|r| (code::relay::AGENT_REMOTE_ID, r)),
-            Some((code::relay::RELAY_ID, &relay_id[..])),
-        ];
-        RelayAgentInformation::from_sub_options(subs.into_iter().flatten())
-            .map(|i| i.as_bytes().to_vec())
-            .map_err(Drop4::Malformed)
-    }
-
-    /// A DHCPRELEASE or DHCPDECLINE from the client: its address is no longer bound.
-    fn glean_from_client(
-        &mut self,
-        packet: &Packet<&[u8]>,
-        downstream: &Downstream,
-        table: &mut LocationTable,
-    ) {
-        let address = match packet.message_type() {
-            Ok(Some(MessageType::Release)) => packet.ciaddr(),
-            Ok(Some(MessageType::Decline)) => match packet.requested_ip() {
-                Ok(Some(a)) => a,
-                _ => return,
-            },
-            _ => return,
-        };
-        let client_id = packet.client_identifier().ok().flatten();
-        let hardware = packet.client_hw_addr();
-        let removed = table.remove_if(bound4(address), |l| {
-            l.interface.as_deref() == Some(&*downstream.name)
-                && (l.hardware.as_ref().is_some_and(|h| h.address == hardware)
-                    || client_id.is_some() && l.client_id.as_deref() == client_id.as_deref())
-        });
-        if removed.is_some() {
-            self.counters.removed += 1;
-        }
     }
 
     fn reply(
@@ -272,10 +231,11 @@ impl Engine4 {
             packet.as_bytes().to_vec()
         };
         let kind = packet.message_type().ok().flatten();
-        let mut downstream = downstream.clone();
+        let mut downstream = Cow::Borrowed(downstream);
         if let (false, Some(info)) = (strip, &info) {
             // A trusted bridge's option 82: the server keeps its circuit-id and remote-id, so
             // the entry does too (recovery's answers then agree with what was gleaned).
+            let downstream = downstream.to_mut();
             downstream.circuit_id = info
                 .circuit_id()
                 .ok()
@@ -284,7 +244,7 @@ impl Engine4 {
                 .to_vec();
             downstream.remote_id = info.remote_id().ok().flatten().map(<[u8]>::to_vec);
         }
-        self.glean_from_server(packet, kind, &downstream, now, table);
+        glean_from_server(packet, kind, &downstream, now, table, &mut self.counters);
         let port = self.settings.client_port;
         let ciaddr = packet.ciaddr();
         let yiaddr = packet.yiaddr();
@@ -315,50 +275,91 @@ impl Engine4 {
         self.counters.replies_forwarded += 1;
         Ok(())
     }
+}
 
-    /// A DHCPACK binds yiaddr to the client behind `downstream`; a DHCPNAK unbinds the client.
-    fn glean_from_server(
-        &mut self,
-        packet: &Packet<&[u8]>,
-        kind: Option<MessageType>,
-        downstream: &Downstream,
-        now: u64,
-        table: &mut LocationTable,
-    ) {
-        let hardware = Hardware {
-            htype: packet.htype(),
-            address: packet.client_hw_addr().to_vec(),
-        };
-        match kind {
-            Some(MessageType::Ack) if !packet.yiaddr().is_unspecified() => {
-                // 0xffffffff is an infinite lease (RFC 2132 §9.2); no option 51 (an ACK to an
-                // INFORM has no yiaddr, so this is a server's omission) is taken as infinite too.
-                let expires = match packet.lease_time() {
-                    Ok(Some(t)) if t != u32::MAX => now.saturating_add(u64::from(t)),
-                    _ => u64::MAX,
-                };
-                table.merge(Location {
-                    bound: bound4(packet.yiaddr()),
-                    hardware: Some(hardware),
-                    client_id: packet
-                        .client_identifier()
-                        .ok()
-                        .flatten()
-                        .map(|c| c.to_vec()),
-                    interface: Some(Arc::clone(&downstream.name)),
-                    circuit_id: Some(downstream.circuit_id.clone()).filter(|c| !c.is_empty()),
-                    remote_id: downstream.remote_id.clone(),
-                    expires,
-                    cltt: Some(now),
-                    origin: Origin::Gleaned,
-                });
-                self.counters.gleaned += 1;
-            }
-            Some(MessageType::Nak) => {
-                let gone = table.remove_client(&downstream.name, &hardware);
-                self.counters.removed += gone.len() as u64;
-            }
-            _ => {}
+/// Our option 82 for a request from `downstream`: circuit-id, remote-id, relay-id.
+fn option82(relay_id: &[u8], downstream: &Downstream) -> Result<Vec<u8>, Drop4> {
+    let subs = [
+        Some((code::relay::AGENT_CIRCUIT_ID, &downstream.circuit_id[..])),
+        downstream
+            .remote_id
+            .as_deref()
+            .map(|r| (code::relay::AGENT_REMOTE_ID, r)),
+        Some((code::relay::RELAY_ID, relay_id)),
+    ];
+    RelayAgentInformation::from_sub_options(subs.into_iter().flatten())
+        .map(|i| i.as_bytes().to_vec())
+        .map_err(Drop4::Malformed)
+}
+
+/// A DHCPRELEASE or DHCPDECLINE from the client: its address is no longer bound. Whether an
+/// entry went.
+fn glean_from_client(
+    packet: &Packet<&[u8]>,
+    downstream: &Downstream,
+    table: &mut LocationTable,
+) -> bool {
+    let address = match packet.message_type() {
+        Ok(Some(MessageType::Release)) => packet.ciaddr(),
+        Ok(Some(MessageType::Decline)) => match packet.requested_ip() {
+            Ok(Some(a)) => a,
+            _ => return false,
+        },
+        _ => return false,
+    };
+    let client_id = packet.client_identifier().ok().flatten();
+    let hardware = packet.client_hw_addr();
+    table
+        .remove_if(bound4(address), |l| {
+            l.interface.as_deref() == Some(&*downstream.name)
+                && (l.hardware.as_ref().is_some_and(|h| h.address == hardware)
+                    || client_id.is_some() && l.client_id.as_deref() == client_id.as_deref())
+        })
+        .is_some()
+}
+
+/// A DHCPACK binds yiaddr to the client behind `downstream`; a DHCPNAK unbinds the client.
+fn glean_from_server(
+    packet: &Packet<&[u8]>,
+    kind: Option<MessageType>,
+    downstream: &Downstream,
+    now: u64,
+    table: &mut LocationTable,
+    counters: &mut Counters4,
+) {
+    let hardware = Hardware {
+        htype: packet.htype(),
+        address: packet.client_hw_addr().to_vec(),
+    };
+    match kind {
+        Some(MessageType::Ack) if !packet.yiaddr().is_unspecified() => {
+            // 0xffffffff is an infinite lease (RFC 2132 §9.2); no option 51 (an ACK to an
+            // INFORM has no yiaddr, so this is a server's omission) is taken as infinite too.
+            let expires = match packet.lease_time() {
+                Ok(Some(t)) if t != u32::MAX => now.saturating_add(u64::from(t)),
+                _ => u64::MAX,
+            };
+            table.merge(Location {
+                bound: bound4(packet.yiaddr()),
+                hardware: Some(hardware),
+                client_id: packet
+                    .client_identifier()
+                    .ok()
+                    .flatten()
+                    .map(|c| c.to_vec()),
+                interface: Some(Arc::clone(&downstream.name)),
+                circuit_id: Some(downstream.circuit_id.clone()).filter(|c| !c.is_empty()),
+                remote_id: downstream.remote_id.clone(),
+                expires,
+                cltt: Some(now),
+                origin: Origin::Gleaned,
+            });
+            counters.gleaned += 1;
         }
+        Some(MessageType::Nak) => {
+            let gone = table.remove_client(&downstream.name, &hardware);
+            counters.removed += gone.len() as u64;
+        }
+        _ => {}
     }
 }
