@@ -4,7 +4,8 @@
 Run as root from the repository root, after `cargo build --release -p lessor`:
 
     python3 benches/relay_dora.py [--reps 3] [--duration 8] [--inflight 1,32,128]
-                                  [--store disk|tmpfs] [--workdir DIR]
+                                  [--store disk|tmpfs] [--workdir DIR] [--pin]
+                                  [--setups direct,relayed,dhcrelay]
 
 The generator is `lessor perf dora --on-link`: clients on a link, no giaddr, no option 82, the
 BROADCAST flag set, so every answer comes back by broadcast to port 68 (docs/perf.md). Two set-ups
@@ -20,6 +21,16 @@ empty store (SQLite on --workdir's disk, or /dev/shm with --store tmpfs). Relaye
 option 82 (circuit-id, remote-id, its relay-id), forwards to 192.0.2.1 from its giaddr, takes
 the option out of the answers and broadcasts them downstream, gleaning every DHCPACK into its
 table. The ratio relayed / direct per repetition is the figure (issue 15: at least 0.8x).
+
+`dhcrelay` is the relayed set-up with ISC dhcrelay 4.4.3 (`-a`: it adds option 82 with a
+circuit-id) in the relay's place, measured in the same sitting for comparison.
+
+Every row also gives the CPU time (user + system, all threads) each process spent per completed
+DORA: on two vCPUs the generator, the server and the relay share them, so the relay's CPU is taken
+from the server's. `--pin` gives the relay a CPU of its own, as an access concentrator (another
+box) has: the server and the generator run on CPU 0 in every set-up, the relay on CPU 1, so the
+direct and relayed runs give the server the same CPU and the ratio measures what relaying costs
+the clients, not what it costs the server's CPU.
 Namespaces and processes are removed on exit, whatever happens. Results: WORKDIR/results.json.
 """
 
@@ -29,6 +40,7 @@ import os
 import shutil
 import signal
 import statistics
+import resource
 import subprocess
 import sys
 import time
@@ -101,11 +113,16 @@ def up():
     sh("ip", "-n", "rrsrv", "route", "add", "198.18.0.0/15", "via", UP_REL)
 
 
+# CPU pinning (--pin): the prefix of the server's and generator's command lines, and the relay's.
+PIN = {"server": [], "relay": []}
+
+
 class Proc:
     """A process in a namespace, started until a line of its stderr says it is ready."""
 
     def __init__(self, ns, argv, log, ready):
         self.log = log
+        # `ip netns exec` and taskset exec the command: the pid is the program's.
         self.p = subprocess.Popen(["ip", "netns", "exec", ns] + argv, stdout=subprocess.DEVNULL,
                                   stderr=open(log, "w"), start_new_session=True)
         deadline = time.monotonic() + 60
@@ -117,6 +134,15 @@ class Proc:
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"not ready within 60 s: {log}")
+
+    def cpu_s(self):
+        """User + system CPU seconds of the process (all its threads) so far."""
+        try:
+            with open(f"/proc/{self.p.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return float("nan")
 
     def stop(self):
         if self.p.poll() is None:
@@ -138,7 +164,8 @@ def serve(rundir, store_dir, ns, where, sid):
     with open(conf, "w") as f:
         f.write(SERVE_CONF.format(store=store, where=where, sid=sid, first=POOL_FIRST,
                                   last=POOL_LAST, link=LINK_SRV))
-    return Proc(ns, [LESSOR, "serve", "--config", conf], os.path.join(rundir, f"{ns}.log"),
+    return Proc(ns, PIN["server"] + [LESSOR, "serve", "--config", conf],
+                os.path.join(rundir, f"{ns}.log"),
                 "dhcp4: listening on")
 
 
@@ -148,8 +175,16 @@ def relay(rundir):
     conf = os.path.join(rundir, "relay.toml")
     with open(conf, "w") as f:
         f.write(RELAY_CONF.format(state=state, server=UP_SRV))
-    return Proc("rrrel", [LESSOR, "relay", "--config", conf], os.path.join(rundir, "relay.log"),
-                "relay ready:")
+    return Proc("rrrel", PIN["relay"] + [LESSOR, "relay", "--config", conf],
+                os.path.join(rundir, "relay.log"), "relay ready:")
+
+
+def dhcrelay(rundir):
+    """ISC dhcrelay in the relay's place: option 82 (-a), downstream rrrel0, upstream rrrel1."""
+    os.makedirs(rundir, exist_ok=True)
+    return Proc("rrrel", PIN["relay"] + ["dhcrelay", "-4", "-d", "-a", "-id", "rrrel0",
+                                         "-iu", "rrrel1", UP_SRV],
+                os.path.join(rundir, "dhcrelay.log"), "Sending on   Socket")
 
 
 def relay_entries(rundir):
@@ -161,13 +196,18 @@ def relay_entries(rundir):
 
 
 def dora(ns, k, duration, seed):
+    """The generator's report, with its CPU seconds (`generator_cpu_s`)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     # Enough clients to last the run at a rate no server here reaches; the pool holds them all.
     clients = min(130_000, max(2_000, k * 2_000))
-    cp = sh("ip", "netns", "exec", ns, LESSOR, "perf", "dora", "--on-link", "--json",
+    cp = sh("ip", "netns", "exec", ns, *PIN["server"], LESSOR, "perf", "dora", "--on-link", "--json",
             "--server", f"{LINK_SRV}:67", "--bind", "0.0.0.0:68", "--clients", str(clients),
             "--in-flight", str(k), "--duration", f"{duration}s", "--seed", str(seed),
             capture_output=True, text=True)
-    return json.loads(cp.stdout)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    report = json.loads(cp.stdout)
+    report["generator_cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return report
 
 
 def main():
@@ -177,7 +217,13 @@ def main():
     ap.add_argument("--inflight", default="1,32,128")
     ap.add_argument("--store", choices=("disk", "tmpfs"), default="disk")
     ap.add_argument("--workdir", default="target/relay-bench")
+    ap.add_argument("--pin", action="store_true",
+                    help="server and generator on CPU 0, the relay on CPU 1")
+    ap.add_argument("--setups", default="direct,relayed")
     args = ap.parse_args()
+    setups = args.setups.split(",")
+    if args.pin:
+        PIN["server"], PIN["relay"] = ["taskset", "-c", "0"], ["taskset", "-c", "1"]
     if os.geteuid() != 0:
         sys.exit("relay_dora.py: run as root (network namespaces, port 67)")
     if not os.path.exists(LESSOR):
@@ -194,7 +240,7 @@ def main():
         up()
         for rep in range(1, args.reps + 1):
             for k in inflight:
-                for setup in ("direct", "relayed"):
+                for setup in setups:
                     rundir = os.path.join(workdir, f"{setup}-k{k}-r{rep}")
                     if setup == "direct":
                         procs = [serve(rundir, store_dir, "rdsrv", 'interfaces = ["rdsrv0"]',
@@ -202,9 +248,12 @@ def main():
                         ns = "rdcli"
                     else:
                         procs = [serve(rundir, store_dir, "rrsrv", f'listen = ["{UP_SRV}"]\n'
-                                       'relays = ["198.18.0.1/32"]', UP_SRV), relay(rundir)]
+                                       'relays = ["198.18.0.1/32"]', UP_SRV),
+                                 relay(rundir) if setup == "relayed" else dhcrelay(rundir)]
                         ns = "rrcli"
+                    cpu0 = [p.cpu_s() for p in procs]
                     report = dora(ns, k, args.duration, seed=rep * 1000 + k)
+                    cpu = [p.cpu_s() - c for p, c in zip(procs, cpu0)]
                     gleaned = relay_entries(rundir) if setup == "relayed" else None
                     for p in reversed(procs):
                         p.stop()
@@ -215,6 +264,12 @@ def main():
                            "drops": report["drops"], "naks": report["naks"],
                            "dora_p50_ms": report["latency_ms"]["dora"]["p50"],
                            "gleaned": gleaned}
+                    # CPU per completed DORA, in microseconds: where the two vCPUs went.
+                    per = 1e6 / max(report["completed"], 1)
+                    row["cpu_us_per_dora"] = {
+                        "server": round(cpu[0] * per, 1),
+                        "relay": round(cpu[1] * per, 1) if len(cpu) > 1 else None,
+                        "generator": round(report["generator_cpu_s"] * per, 1)}
                     results.append(row)
                     print(json.dumps(row), flush=True)
     finally:
@@ -225,16 +280,26 @@ def main():
             shutil.rmtree(store_dir, ignore_errors=True)
     with open(os.path.join(workdir, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
-    print(f"\n| K | direct DORA/s | relayed DORA/s | relayed / direct (per rep) | median ratio |")
-    print("|---:|---:|---:|---|---:|")
+    others = [x for x in setups if x != "direct"]
+    print("\n| K | " + " | ".join(f"{x} DORA/s" for x in setups) + " | "
+          + " | ".join(f"{x} / direct (per rep), median" for x in others) + " |")
+    print("|---:|" + "---:|" * len(setups) + "---|" * len(others))
     for k in inflight:
-        d = [r for r in results if r["k"] == k and r["setup"] == "direct"]
-        r_ = [r for r in results if r["k"] == k and r["setup"] == "relayed"]
-        ratios = [b["rate"] / a["rate"] for a, b in zip(d, r_) if a["rate"] > 0]
-        print(f"| {k} | {statistics.median(x['rate'] for x in d):,.0f} | "
-              f"{statistics.median(x['rate'] for x in r_):,.0f} | "
-              f"{', '.join(f'{x:.2f}' for x in ratios)} | "
-              f"{statistics.median(ratios) if ratios else 0:.2f} |")
+        rows = {x: [r for r in results if r["k"] == k and r["setup"] == x] for x in setups}
+        cells = [f"{statistics.median(r['rate'] for r in rows[x]):,.0f}" for x in setups]
+        for x in others:
+            ratios = [b["rate"] / a["rate"] for a, b in zip(rows.get("direct", []), rows[x])
+                      if a["rate"] > 0]
+            cells.append(f"{', '.join(f'{r:.2f}' for r in ratios)}; "
+                         f"**{statistics.median(ratios) if ratios else 0:.2f}**")
+        print(f"| {k} | " + " | ".join(cells) + " |")
+    print("\nCPU per DORA (microseconds, medians): server / relay / generator")
+    for k in inflight:
+        for x in setups:
+            rows = [r["cpu_us_per_dora"] for r in results if r["k"] == k and r["setup"] == x]
+            med = {p: statistics.median(r[p] for r in rows) if rows and rows[0][p] is not None
+                   else None for p in ("server", "relay", "generator")}
+            print(f"  K={k} {x}: {med}")
 
 
 if __name__ == "__main__":

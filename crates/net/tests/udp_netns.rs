@@ -287,6 +287,49 @@ fn broadcast_destination_reaches_the_other_namespace() {
 
 #[test]
 #[ignore = "needs root"]
+fn a_batch_of_broadcasts_and_unicasts_arrives_whole_and_in_order() {
+    let pair = Pair::create("a_batch_of_broadcasts_and_unicasts_arrives");
+    let server = interface_socket(&pair);
+    let index = server.interface_index().unwrap();
+    let counters = Arc::new(Counters::default());
+    let transmit = Sender::new(
+        &Sockets::from_sockets(vec![server]),
+        Some(IpAddr::V4(SERVER)),
+        Arc::clone(&counters),
+    );
+    let client = client_socket(&pair, CLIENT_PORT);
+    // Broadcasts and unicasts through the same socket leave in one sendmmsg run.
+    let mut batch: Vec<Outgoing> = (0..12u8)
+        .map(|i| Outgoing {
+            payload: vec![i; 40],
+            destination: if i % 3 == 0 {
+                Destination::Client(SocketAddr::V4(SocketAddrV4::new(CLIENT, CLIENT_PORT)))
+            } else {
+                Destination::Broadcast {
+                    interface_index: index,
+                    port: CLIENT_PORT,
+                }
+            },
+        })
+        .collect();
+    transmit.send_batch(&mut batch);
+    let mut got = Vec::new();
+    let mut buffer = [0u8; 64];
+    for _ in 0..12 {
+        let (length, _) = client.recv_from(&mut buffer).expect("every message of the batch");
+        got.push(buffer[0]);
+        assert_eq!(length, 40);
+    }
+    assert_eq!(got, (0..12u8).collect::<Vec<_>>());
+    let counts = counters.snapshot();
+    assert_eq!(
+        (counts.sent_broadcast, counts.sent_client, counts.send_errors),
+        (8, 4, 0)
+    );
+}
+
+#[test]
+#[ignore = "needs root"]
 fn hardware_destination_installs_the_neighbour_entry_and_unicasts() {
     let pair = Pair::create("hardware_destination_installs_the_neighbour_entry");
     let server = interface_socket(&pair);

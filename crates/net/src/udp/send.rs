@@ -88,15 +88,21 @@ impl Sender {
     /// listen socket whose address is on that interface (the kernel routes a limited broadcast
     /// out of the interface holding the source address).
     pub fn interface_socket(&self, family: Family, index: u32) -> Option<&ServerSocket> {
-        let on = |socket: &&Arc<ServerSocket>| {
+        self.interface_index(family, index)
+            .map(|i| &*self.sockets[i])
+    }
+
+    /// [`Sender::interface_socket`] as a position in `sockets` (batches group by it).
+    fn interface_index(&self, family: Family, index: u32) -> Option<usize> {
+        let on = |(_, socket): &(usize, &Arc<ServerSocket>)| {
             socket.family() == family && socket.interface_index() == Some(index)
         };
-        self.sockets
-            .iter()
-            .filter(|socket| !socket.is_listen())
+        let sockets = || self.sockets.iter().enumerate();
+        sockets()
+            .filter(|(_, socket)| !socket.is_listen())
             .find(on)
-            .or_else(|| self.sockets.iter().find(on))
-            .map(|socket| &**socket)
+            .or_else(|| sockets().find(on))
+            .map(|(i, _)| i)
     }
 
     /// Counts a send; false when it timed out (the send buffer stayed full).
@@ -124,21 +130,31 @@ impl Sender {
     fn unicast_counter(&self, destination: &Destination) -> &AtomicU64 {
         match destination {
             Destination::Relay(_) => &self.counters.sent_relay,
+            Destination::Broadcast { .. } => &self.counters.sent_broadcast,
             _ => &self.counters.sent_client,
         }
     }
 
-    /// Where a unicast message leaves from, or `None` for the other destinations.
-    fn unicast(&self, message: &Outgoing) -> Option<(usize, SocketAddr)> {
+    /// Where a message that can leave in a batch leaves from, and to where: unicast, and a
+    /// limited broadcast out of one interface (every DHCPOFFER and DHCPACK to a client without
+    /// an address, through a relay as directly); `None` for the others.
+    fn batchable(&self, message: &Outgoing) -> Option<(usize, SocketAddr)> {
         match message.destination {
             Destination::Relay(to) | Destination::Client(to) => {
                 Some((self.unicast_index(to.ip())?, to))
             }
+            Destination::Broadcast {
+                interface_index,
+                port,
+            } => Some((
+                self.interface_index(Family::V4, interface_index)?,
+                SocketAddrV4::new(Ipv4Addr::BROADCAST, port).into(),
+            )),
             _ => None,
         }
     }
 
-    /// Sends `run` (unicast messages leaving through socket `index`) with sendmmsg, counting
+    /// Sends `run` (messages leaving through socket `index`) with sendmmsg, counting
     /// each; what the kernel did not take is sent one by one.
     fn send_run(&self, index: usize, run: &[(SocketAddr, Outgoing)]) {
         let socket = &self.sockets[index];
@@ -183,9 +199,9 @@ fn timed_out(e: &io::Error) -> bool {
 }
 
 impl Transmit for Sender {
-    /// Unicast messages (to relays and to clients with an address, the bulk of the traffic) go
-    /// out with one sendmmsg per run of messages leaving through the same socket; the others,
-    /// which may need a neighbour entry first, one by one.
+    /// Unicast and broadcast messages (the bulk of the traffic) go out with one sendmmsg per
+    /// run of messages leaving through the same socket; the others, which may need a neighbour
+    /// entry first, one by one.
     fn send_batch(&self, messages: &mut Vec<Outgoing>) {
         if messages.len() == 1 {
             if let Some(message) = messages.pop() {
@@ -196,7 +212,7 @@ impl Transmit for Sender {
         let mut run: Vec<(SocketAddr, Outgoing)> = Vec::with_capacity(messages.len());
         let mut run_socket = None;
         for message in messages.drain(..) {
-            match self.unicast(&message) {
+            match self.batchable(&message) {
                 Some((index, to)) => {
                     if let Some(current) = run_socket.filter(|&s| s != index) {
                         self.send_run(current, &run);
