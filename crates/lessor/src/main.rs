@@ -5,7 +5,9 @@ mod check;
 mod cli;
 mod decode;
 mod demo;
+mod generate;
 mod leases;
+mod notify;
 mod perf;
 mod query;
 mod relay;
@@ -73,6 +75,13 @@ enum Command {
         #[command(subcommand)]
         command: perf::PerfCommand,
     },
+    /// Packaging: write the man pages, print shell completions (docs/operator-guide.md,
+    /// "Installing").
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        command: generate::GenerateCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -87,5 +96,6 @@ fn main() -> ExitCode {
         Command::Perf { command } => perf::run(command),
         Command::Query(args) => query::run(args),
         Command::Bulk(args) => bulk::run(args),
+        Command::Generate { command } => generate::run(command),
     }
 }

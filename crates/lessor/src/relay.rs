@@ -80,6 +80,7 @@ fn serve(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    let notifier = crate::serve::notifier();
     let relay = match Relay::start(&config, &log) {
         Ok(r) => r,
         Err(e) => {
@@ -88,8 +89,20 @@ fn serve(path: &Path) -> ExitCode {
         }
     };
     relay.recover(&config, &log);
-    log(&relay.ready(&config));
+    let ready = relay.ready(&config);
+    log(&ready);
+    let notify = |sent: std::io::Result<()>| {
+        if let Err(e) = sent {
+            log(&format!("warning: cannot notify systemd: {e}"));
+        }
+    };
+    if let Some(n) = &notifier {
+        notify(n.ready(&ready));
+    }
     let result = relay.run(&stop, &log);
+    if let Some(n) = &notifier {
+        notify(n.stopping("stopping"));
+    }
     log(&format!("relay stopped: {}", relay.shutdown()));
     match result {
         Ok(()) => ExitCode::SUCCESS,

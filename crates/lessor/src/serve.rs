@@ -1,5 +1,6 @@
 //! `lessor serve [--config FILE]`: run the server until SIGINT or SIGTERM. Without a config it
 //! runs on its embedded defaults (examples/lessor-local.toml): loopback only, no root needed.
+//! Under systemd (`NOTIFY_SOCKET`) it says when it is ready and when it stops ([`crate::notify`]).
 
 use lessor_server::config;
 use lessor_server::serve;
@@ -40,13 +41,42 @@ pub fn run(config_path: Option<&Path>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    match serve::run(&config, &stop, &log) {
+    let notifier = notifier();
+    let lifecycle = |event: serve::Lifecycle| {
+        let Some(n) = &notifier else { return };
+        let sent = match event {
+            serve::Lifecycle::Ready {
+                bindings4,
+                bindings6,
+                services,
+            } => n.ready(&format!(
+                "serving {}; {bindings4} DHCPv4 and {bindings6} DHCPv6 binding(s) loaded",
+                match services.is_empty() {
+                    true => "nothing".to_string(),
+                    false => services.join(", "),
+                }
+            )),
+            serve::Lifecycle::Stopping => n.stopping("stopping: making the store durable"),
+        };
+        if let Err(e) = sent {
+            log(&format!("warning: cannot notify systemd: {e}"));
+        }
+    };
+    match serve::run_with_lifecycle(&config, &stop, &log, &lifecycle) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log(&format!("error: {e}"));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The supervisor's notification socket, if there is one; a warning when it cannot be reached.
+pub(crate) fn notifier() -> Option<crate::notify::Notifier> {
+    crate::notify::Notifier::from_env().unwrap_or_else(|e| {
+        log(&format!("warning: cannot notify systemd: {e}"));
+        None
+    })
 }
 
 pub(crate) fn log(line: &str) {

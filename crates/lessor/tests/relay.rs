@@ -422,3 +422,66 @@ fn one_relay_forwards_both_families_on_lo() {
         "{log}"
     );
 }
+
+#[test]
+fn a_relay_under_systemd_says_ready_once_it_forwards_and_stopping_at_sigterm() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = std::env::temp_dir().join(format!("lessor-relay-notify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let supervisor = UnixDatagram::bind(dir.join("notify")).unwrap();
+    supervisor
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = free_udp_port();
+    let config = dir.join("relay.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[relay]\nstate-dir = \"state\"\n\n[relay.dhcp4]\nservers = [\"127.0.0.1:{}\"]\nport = {port}\n\n[[relay.dhcp4.interface]]\nname = \"lo\"\ngiaddr = \"127.0.0.1\"\n\n[relay.recovery]\nat-start = false\non-demand = false\n",
+            server.local_addr().unwrap().port()
+        ),
+    )
+    .unwrap();
+    let child = lessor()
+        .args(["relay", "--config"])
+        .arg(&config)
+        .env("NOTIFY_SOCKET", dir.join("notify"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("relay.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut relay = Running {
+        child,
+        dir: dir.clone(),
+    };
+    let mut buf = [0u8; 4096];
+    let n = supervisor.recv(&mut buf).expect("READY=1 within 20 s");
+    let ready = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(
+        ready.starts_with("READY=1\nSTATUS=relay ready: dhcp4 from lo (giaddr 127.0.0.1)"),
+        "{ready}"
+    );
+    // Ready means it answers: its control socket at once, and it forwards.
+    assert!(!show(&config, false).is_empty());
+    server
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .send_to(&discover(), ("127.0.0.1", port))
+        .unwrap();
+    server
+        .recv_from(&mut buf)
+        .expect("the DHCPDISCOVER forwarded");
+    relay.terminate();
+    let n = supervisor.recv(&mut buf).expect("STOPPING=1");
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("STOPPING=1\n"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    let log = std::fs::read_to_string(dir.join("relay.log")).unwrap();
+    assert!(!log.contains("cannot notify"), "{log}");
+}

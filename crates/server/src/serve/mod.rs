@@ -78,6 +78,30 @@ impl std::error::Error for ServeError {}
 /// `[server] user`, and only then starts any thread (the store's writer, the receivers), so
 /// every thread runs as the user with the same three capabilities.
 pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(), ServeError> {
+    run_with_lifecycle(config, stop, log, &|_| {})
+}
+
+/// What [`run_with_lifecycle`] tells a supervisor (systemd's sd_notify in `lessor serve`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// The store is loaded and every socket and listener is open: the server answers.
+    /// `services` are the ones started (`dhcp4`, `dhcp6`, `bulk4`, `bulk6`).
+    Ready {
+        bindings4: usize,
+        bindings6: usize,
+        services: Vec<&'static str>,
+    },
+    /// The stop has begun (a signal, or a failure); the store's last commits follow.
+    Stopping,
+}
+
+/// [`run`], telling `lifecycle` when the server is ready and when it begins to stop.
+pub fn run_with_lifecycle(
+    config: &Config,
+    stop: &AtomicBool,
+    log: &dyn Fn(&str),
+    lifecycle: &dyn Fn(Lifecycle),
+) -> Result<(), ServeError> {
     // The store holds every subscriber's MAC, host name and option 82: what the server
     // creates is its own only.
     process::restrict_umask();
@@ -139,8 +163,9 @@ pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(),
         v6: sockets6,
         duid6,
         quarantine6,
+        loaded: (report.v4.loaded, report.v6.loaded),
     };
-    let result = serve(config, &store, sockets, &quarantine, stop, log);
+    let result = serve(config, &store, sockets, &quarantine, stop, log, lifecycle);
     let closed = close_store(store, SYNC_TIMEOUT, log);
     log("stopped");
     result.and(closed)
@@ -232,6 +257,8 @@ struct Opened {
     v6: Option<Sockets>,
     duid6: Option<Vec<u8>>,
     quarantine6: crate::dhcp6::Quarantine6,
+    /// The DHCPv4 and DHCPv6 bindings the store loaded (for [`Lifecycle::Ready`]).
+    loaded: (usize, usize),
 }
 
 /// Starts every service `config` names, runs the timer until `stop`, then stops them.
@@ -242,6 +269,7 @@ fn serve(
     quarantine: &Quarantine,
     stop: &AtomicBool,
     log: &dyn Fn(&str),
+    lifecycle: &dyn Fn(Lifecycle),
 ) -> Result<(), ServeError> {
     let clock = Clock::new();
     let duid6 = sockets.duid6.clone();
@@ -305,6 +333,17 @@ fn serve(
     if let Some(bulk6) = &bulk6 {
         reports.push(("bulk6", &**bulk6.counters()));
     }
+    let started = [
+        ("dhcp4", udp4.is_some()),
+        ("dhcp6", udp6.is_some()),
+        ("bulk4", bulk4.is_some()),
+        ("bulk6", bulk6.is_some()),
+    ];
+    lifecycle(Lifecycle::Ready {
+        bindings4: sockets.loaded.0,
+        bindings6: sockets.loaded.1,
+        services: started.iter().filter(|s| s.1).map(|s| s.0).collect(),
+    });
     let interval = config.file.server.stats_interval.duration();
     let mut last_stats = Instant::now();
     let mut failed = None;
@@ -345,6 +384,7 @@ fn serve(
             log_stats(&reports, log);
         }
     }
+    lifecycle(Lifecycle::Stopping);
     log_stats(&reports, log);
     log_panics(bulk4.as_ref(), bulk6.as_ref(), log);
     // Every open bulk query gets QueryTerminated.
