@@ -63,3 +63,5 @@ pub fn memfile(reader: impl BufRead) -> io::Result<Result<Memfile, String>> {
 
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+pub(crate) mod tests4;
