@@ -979,33 +979,69 @@ fn kea_import_of_a_v4_memfile_then_show_list_export() {
         assert!(out.contains(want), "{want}\n{out}");
     }
     let show = stdout(&lessor(
-        &["leases", "show", "198.51.100.110", "--config", "lessor.toml"],
+        &[
+            "leases",
+            "show",
+            "198.51.100.110",
+            "--config",
+            "lessor.toml",
+        ],
         &d.0,
     ));
     for want in ["02:00:00:00:00:10", "ge0", "rid A4"] {
         assert!(show.contains(want), "{want}\n{show}");
     }
     let json = stdout(&lessor(
-        &["leases", "show", "198.51.100.112", "--json", "--config", "lessor.toml"],
+        &[
+            "leases",
+            "show",
+            "198.51.100.112",
+            "--json",
+            "--config",
+            "lessor.toml",
+        ],
         &d.0,
     ));
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["state"], "expired");
     assert_eq!(v["hostname_text"], "pc,12.example.org");
-    assert_eq!((v["start"].as_u64(), v["end"].as_u64()), (Some(1_699_996_400), Some(1_700_000_000)));
+    assert_eq!(
+        (v["start"].as_u64(), v["end"].as_u64()),
+        (Some(1_699_996_400), Some(1_700_000_000))
+    );
     let list = stdout(&lessor(
-        &["leases", "list", "--remote-id", "rid A4", "--config", "lessor.toml"],
+        &[
+            "leases",
+            "list",
+            "--remote-id",
+            "rid A4",
+            "--config",
+            "lessor.toml",
+        ],
         &d.0,
     ));
     assert!(list.contains("198.51.100.110"), "{list}");
     assert!(!list.contains("198.51.100.112"), "{list}");
-    let export = stdout(&lessor(&["leases", "export", "--config", "lessor.toml"], &d.0));
+    let export = stdout(&lessor(
+        &["leases", "export", "--config", "lessor.toml"],
+        &d.0,
+    ));
     assert_eq!(export.lines().count(), 2, "{export}");
-    assert!(export.contains("\"client_id\":\"01020000000010\""), "{export}");
+    assert!(
+        export.contains("\"client_id\":\"01020000000010\""),
+        "{export}"
+    );
 
     // --kea reads a kea-leases6.csv as --kea6 does (told apart by the header) ...
     let out = stdout(&lessor(
-        &["leases", "import", "--kea", "kea-leases6.csv", "--config", "lessor6.toml"],
+        &[
+            "leases",
+            "import",
+            "--kea",
+            "kea-leases6.csv",
+            "--config",
+            "lessor6.toml",
+        ],
         &d.0,
     ));
     assert!(

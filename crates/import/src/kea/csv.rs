@@ -186,9 +186,11 @@ impl<R: BufRead> Table<R> {
             if self.header.is_none() {
                 let h = Header::parse(&text);
                 let file = self.file;
-                self.missing = self.required.iter().find(|c| h.index(c).is_none()).map(|c| {
-                    format!("the header (line {n}) has no `{c}` column: not a {file}")
-                });
+                self.missing = self
+                    .required
+                    .iter()
+                    .find(|c| h.index(c).is_none())
+                    .map(|c| format!("the header (line {n}) has no `{c}` column: not a {file}"));
                 self.header = Some(h);
                 continue;
             }

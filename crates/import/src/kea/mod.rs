@@ -43,7 +43,9 @@ pub fn memfile(reader: impl BufRead) -> io::Result<Result<Memfile, String>> {
     for line in csv::Lines::new(reader) {
         let (n, line) = line?;
         let csv::Line::Text(text) = line else {
-            return Ok(Err(format!("line {n} (the header) is too long: not a Kea memfile")));
+            return Ok(Err(format!(
+                "line {n} (the header) is too long: not a Kea memfile"
+            )));
         };
         if text.trim().is_empty() {
             continue;

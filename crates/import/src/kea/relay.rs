@@ -177,7 +177,10 @@ pub const MAX_RAI: usize = 255;
 /// as `sub-options` and, when the relay sent them, `remote-id` and `relay-id` in plain hex. An
 /// identifier only in those keys is added after the sub-options.
 pub fn relay_agent_info(context: &Value) -> Result<Vec<crate::isc::SubOption>, String> {
-    let Some(rai) = context.get("ISC").and_then(|isc| isc.get("relay-agent-info")) else {
+    let Some(rai) = context
+        .get("ISC")
+        .and_then(|isc| isc.get("relay-agent-info"))
+    else {
         return Ok(Vec::new());
     };
     let (value, map) = match rai {

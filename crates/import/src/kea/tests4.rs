@@ -131,7 +131,8 @@ fn rows_as_kea_2_2_writes_them() {
 #[test]
 fn older_schemas_and_columns_in_any_order() {
     // Kea 1.x: no state, no user_context
-    let old = "address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname\n\
+    let old =
+        "address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname\n\
                192.0.2.7,02:00:00:00:00:07,,3600,1796325996,3,0,0,h7\n";
     let l = lease(&rows(old)[0]);
     assert_eq!(l.binding_state, Some(BindingState::Active));
@@ -187,7 +188,11 @@ fn malformed_rows_are_located_and_name_their_address() {
     assert_eq!(
         got,
         vec![
-            (2, "more than 11 value(s) where the header names 11 column(s)", None),
+            (
+                2,
+                "more than 11 value(s) where the header names 11 column(s)",
+                None
+            ),
             (3, "8 value(s) where the header names 11 column(s)", None),
             (4, "`address`: not an IPv4 address: \"192.0.2.999\"", None),
             (5, "`hwaddr`: not hex: \"zz\"", a("192.0.2.23")),
@@ -247,15 +252,22 @@ fn option_82_from_kea_2_2_and_later_user_contexts() {
         Ok(vec![sub(1, b"r0"), sub(2, b"id"), sub(12, &[10, 11])])
     );
     // ... and not repeated when the sub-options have them
-    let ctx = json!({"ISC": {"relay-agent-info": {"sub-options": "0x02026964", "remote-id": "6964"}}});
+    let ctx =
+        json!({"ISC": {"relay-agent-info": {"sub-options": "0x02026964", "remote-id": "6964"}}});
     assert_eq!(relay_agent_info(&ctx), Ok(vec![sub(2, b"id")]));
     // none
     assert_eq!(relay_agent_info(&json!({"ISC": {}})), Ok(vec![]));
     assert_eq!(relay_agent_info(&json!({"other": 1})), Ok(vec![]));
     // unreadable: the reason
     for (ctx, why) in [
-        (json!({"ISC": {"relay-agent-info": 3}}), "neither a string nor a map"),
-        (json!({"ISC": {"relay-agent-info": "01027230"}}), "not hex after `0x`"),
+        (
+            json!({"ISC": {"relay-agent-info": 3}}),
+            "neither a string nor a map",
+        ),
+        (
+            json!({"ISC": {"relay-agent-info": "01027230"}}),
+            "not hex after `0x`",
+        ),
         (json!({"ISC": {"relay-agent-info": "0x010572"}}), "overruns"),
         (
             json!({"ISC": {"relay-agent-info": {"sub-options": 1}}}),
@@ -266,7 +278,7 @@ fn option_82_from_kea_2_2_and_later_user_contexts() {
             "`remote-id` is not hex",
         ),
         (
-            json!({"ISC": {"relay-agent-info": format!("0x{}", "01ff".repeat(1) + &"00".repeat(255))}}),
+            json!({"ISC": {"relay-agent-info": format!("0x01ff{}", "00".repeat(255))}}),
             "longer than 255",
         ),
     ] {
@@ -301,9 +313,11 @@ fn the_header_tells_the_two_memfiles_apart() {
     );
     assert_eq!(
         memfile(&b"lease 192.0.2.1 {\n"[..]).unwrap(),
-        Err("the header (line 1) names neither `duid` (kea-leases6.csv) nor `client_id` \
+        Err(
+            "the header (line 1) names neither `duid` (kea-leases6.csv) nor `client_id` \
              (kea-leases4.csv): not a Kea memfile"
-            .to_string())
+                .to_string()
+        )
     );
     assert_eq!(
         memfile(&b""[..]).unwrap(),

@@ -382,7 +382,10 @@ fn kea_rows_import_as_isc_blocks_do() {
     // The deleted row put back what the store held; the last rows of .103 and .106 are in.
     let got: Vec<Ipv4Addr> = rows.rows.keys().copied().collect();
     let a = |s: &str| s.parse::<Ipv4Addr>().unwrap();
-    assert_eq!(got, vec![a("192.0.2.100"), a("192.0.2.103"), a("192.0.2.106")]);
+    assert_eq!(
+        got,
+        vec![a("192.0.2.100"), a("192.0.2.103"), a("192.0.2.106")]
+    );
     assert_eq!(rows.rows[&a("192.0.2.100")].hw, before.hw);
     let b = &rows.rows[&a("192.0.2.103")];
     assert_eq!(b.remote_id(), Some(&b"rid-K4"[..]));
@@ -390,7 +393,10 @@ fn kea_rows_import_as_isc_blocks_do() {
         b.relay_agent_information(),
         Some(&hex("010573632D6B3402067269642D4B340C0A0003000102000000AA01")[..])
     );
-    assert_eq!((b.start, b.end, b.cltt), (1796325997 - 900, 1796325997, 1796325997 - 900));
+    assert_eq!(
+        (b.start, b.end, b.cltt),
+        (1796325997 - 900, 1796325997, 1796325997 - 900)
+    );
     let b = &rows.rows[&a("192.0.2.106")];
     assert_eq!(b.hostname(), Some(&b"pc,6.example.org"[..]));
     assert_eq!(b.client_id(), Some(&[1, 2, 0, 0, 0, 0, 6][..]));
