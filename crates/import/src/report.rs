@@ -98,6 +98,8 @@ pub enum Wording {
     Isc6,
     /// Kea's CSV: rows.
     Kea,
+    /// Kea's `kea-leases4.csv`: rows, each for an address.
+    Kea4,
 }
 
 /// The outcome of importing one leases file.
@@ -147,6 +149,11 @@ impl fmt::Display for Report {
                 "{} IA block(s) for {} address(es) and prefix(es) (the last block of each wins), \
                  {} other item(s)",
                 self.lease_blocks, self.addresses, self.other_items
+            )?,
+            Wording::Kea4 => writeln!(
+                f,
+                "{} row(s) for {} address(es) (the last row of an address wins)",
+                self.lease_blocks, self.addresses
             )?,
             Wording::Kea => writeln!(
                 f,

@@ -1,7 +1,9 @@
-//! Importing an ISC leases file into a store backend, streamed: `lessor leases import --isc`.
+//! Importing a DHCPv4 leases file into a store backend, streamed: `lessor leases import --isc`
+//! (ISC `dhcpd.leases`) and `--kea` (Kea `kea-leases4.csv`, whose rows are read as the same
+//! lease records, [`crate::kea::KeaLease4::lease`]).
 //!
-//! The file is read once, one declaration at a time ([`crate::isc::Reader`]): each well-formed
-//! lease block is converted ([`crate::to_store::binding4`]) and written at once, in transactions
+//! The file is read once, one declaration (or row) at a time ([`crate::isc::Reader`],
+//! [`crate::kea::Rows4`]): each well-formed lease block is converted ([`crate::to_store::binding4`]) and written at once, in transactions
 //! of [`BATCH`] bindings, straight to the [`Backend`] (no in-memory store: the import is for a
 //! store no server uses), on a thread of its own so that reading and writing overlap. A later
 //! block for the same address replaces the row, so the last block of an address wins, as in
@@ -29,7 +31,9 @@ use lessor_store::{Backend, Binding4, Change, Change4, State4, StoreError, Times
 
 use crate::isc::MALFORMED_LEASE;
 use crate::isc::{dropped_earlier, Disposition, ImportState, Item, Reader, Skipped};
-use crate::report::Report;
+use crate::kea::lease4::Row4;
+use crate::kea::Rows4;
+use crate::report::{Report, Wording};
 use crate::to_store;
 
 /// Kinds of statements not imported that the report tells apart (a real leases file has a
@@ -169,6 +173,15 @@ fn skip_detail(s: &Skipped) -> String {
     }
 }
 
+/// Which DHCPv4 leases file an import reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source4 {
+    /// ISC `dhcpd.leases`.
+    Isc,
+    /// Kea `kea-leases4.csv`.
+    Kea,
+}
+
 /// Imports the ISC leases file at `path` into `backend`, or only reports what it would import
 /// when `backend` is `None` (a dry run). The writes run on a thread of their own, so that
 /// reading and writing overlap.
@@ -177,14 +190,45 @@ pub fn import_isc(
     backend: Option<&mut dyn Backend>,
     target: Target<'_>,
 ) -> Result<Report, ImportError> {
+    import4(path, Source4::Isc, backend, target)
+}
+
+/// A Kea row as the item an ISC file would have for it.
+fn kea_item(row: io::Result<Row4>) -> io::Result<Item> {
+    Ok(match row? {
+        Row4::Lease(r) => match r.lease() {
+            Ok(l) => Item::Lease(Box::new(l)),
+            Err(s) => Item::Skipped(s),
+        },
+        Row4::Skipped(s) => Item::Skipped(s),
+    })
+}
+
+/// Imports the DHCPv4 leases file at `path`, of kind `source`, as [`import_isc`] does.
+pub fn import4(
+    path: &Path,
+    source: Source4,
+    backend: Option<&mut dyn Backend>,
+    target: Target<'_>,
+) -> Result<Report, ImportError> {
     let read = |error| ImportError::Read {
         path: path.to_path_buf(),
         error,
     };
     let file = File::open(path).map_err(read)?;
-    let items = Reader::new(BufReader::with_capacity(READ_BUFFER, file));
+    let reader = BufReader::with_capacity(READ_BUFFER, file);
+    let items: Box<dyn Iterator<Item = io::Result<Item>>> = match source {
+        Source4::Isc => Box::new(Reader::new(reader)),
+        Source4::Kea => Box::new(Rows4::new(reader).map(kea_item)),
+    };
     let items = items.map(|i| i.map_err(read));
-    let mut report = Report::default();
+    let mut report = Report {
+        wording: match source {
+            Source4::Isc => Wording::Isc4,
+            Source4::Kea => Wording::Kea4,
+        },
+        ..Report::default()
+    };
     let Some(backend) = backend else {
         run(items, target, None, &mut report)?;
         return Ok(report);
@@ -290,7 +334,8 @@ fn run(
             // A DHCPv4 reader reports IA blocks as skipped.
             Item::Ia(_) => {}
             Item::Skipped(mut s) => {
-                if s.kind == MALFORMED_LEASE {
+                // Every item of a CSV file is a row.
+                if s.kind == MALFORMED_LEASE || report.wording == Wording::Kea4 {
                     report.lease_blocks += 1;
                 } else {
                     report.other_items += 1;

@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use clap::{ArgGroup, Args, Subcommand};
 use ipnet::{Ipv4Net, Ipv6Net};
-use lessor_import::stream;
+use lessor_import::kea::Memfile;
+use lessor_import::stream::{self, Source4};
 use lessor_import::to_store6::LinkTarget;
 use lessor_server::config;
 use lessor_store::{Binding4, Binding6, Completion, SqliteBackend, State4, Store, StoreError};
@@ -95,7 +96,7 @@ pub enum LeasesCommand {
         json: bool,
     },
     /// Import bindings from an ISC or Kea lease file or from an export. Stop `lessor serve` first.
-    #[command(group(ArgGroup::new("source").required(true).args(["isc", "isc6", "kea6", "json"])))]
+    #[command(group(ArgGroup::new("source").required(true).args(["isc", "isc6", "kea", "kea6", "json"])))]
     Import {
         /// An ISC dhcpd 4.x leases file (`dhcpd.leases`).
         #[arg(long, value_name = "FILE")]
@@ -103,7 +104,10 @@ pub enum LeasesCommand {
         /// An ISC dhcpd 4.x DHCPv6 leases file (`dhcpd6.leases`).
         #[arg(long, value_name = "FILE")]
         isc6: Option<PathBuf>,
-        /// A Kea DHCPv6 memfile (`kea-leases6.csv`).
+        /// A Kea memfile, `kea-leases4.csv` or `kea-leases6.csv` (told apart by the header).
+        #[arg(long, value_name = "FILE")]
+        kea: Option<PathBuf>,
+        /// A Kea DHCPv6 memfile (`kea-leases6.csv`); `--kea` reads it too.
         #[arg(long, value_name = "FILE")]
         kea6: Option<PathBuf>,
         /// A file written by `lessor leases export` (JSON lines).
@@ -248,19 +252,25 @@ pub fn run(command: LeasesCommand) -> ExitCode {
         LeasesCommand::Import {
             isc,
             isc6,
+            kea,
             kea6,
             json,
             at,
             subnet,
             link,
             dry_run,
-        } => match (isc, isc6, kea6, json) {
-            (Some(f), ..) => import_isc(&at, &f, subnet, dry_run),
+        } => match (isc, isc6, kea, kea6, json) {
+            (Some(f), ..) => import4(&at, &f, Source4::Isc, subnet, dry_run),
             (_, Some(f), ..) => v6::import(&at, &f, v6::Source6::Isc, link, dry_run),
-            (_, _, Some(f), _) => v6::import(&at, &f, v6::Source6::Kea, link, dry_run),
+            (_, _, Some(f), ..) => match memfile(&f) {
+                Ok(Memfile::V4) => import4(&at, &f, Source4::Kea, subnet, dry_run),
+                Ok(Memfile::V6) => v6::import(&at, &f, v6::Source6::Kea, link, dry_run),
+                Err(e) => Err(e),
+            },
+            (.., Some(f), _) => v6::import(&at, &f, v6::Source6::Kea, link, dry_run),
             (.., Some(f)) => import_json(&at, &f, dry_run),
             _ => Err(Fail(
-                "give --isc, --isc6, --kea6 or --json with the file to import".into(),
+                "give --isc, --isc6, --kea, --kea6 or --json with the file to import".into(),
             )),
         },
     };
@@ -569,9 +579,20 @@ struct Skipped {
     why: String,
 }
 
-fn import_isc(
+/// Which Kea memfile `file` is, by its header.
+fn memfile(file: &Path) -> Outcome<Memfile> {
+    let cannot = |e: std::io::Error| Fail(format!("{}: cannot read: {e}", file.display()));
+    let f = std::fs::File::open(file).map_err(cannot)?;
+    lessor_import::kea::memfile(std::io::BufReader::new(f))
+        .map_err(cannot)?
+        .map_err(|why| Fail(format!("{}: {why}", file.display())))
+}
+
+/// `import --isc FILE`, `--kea FILE` of a `kea-leases4.csv`.
+fn import4(
     at: &StoreArgs,
     file: &Path,
+    source: Source4,
     extra: Vec<Ipv4Net>,
     dry_run: bool,
 ) -> Outcome<ExitCode> {
@@ -593,10 +614,10 @@ fn import_isc(
         now: lessor_net::clock::wall_now(),
     };
     let report = if dry_run {
-        stream::import_isc(file, None, target)?
+        stream::import4(file, source, None, target)?
     } else {
         let mut backend = open_writer(&path)?;
-        stream::import_isc(file, Some(&mut backend), target)?
+        stream::import4(file, source, Some(&mut backend), target)?
     };
     print!("{}: {report}", file.display());
     let n = report.imported_total();

@@ -939,3 +939,121 @@ fn v6_imports_need_links_and_one_source() {
     );
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// As Kea 2.2's `kea-dhcp4` writes it (relay agent information as its `store-extended-info`
+/// keeps it): an active lease through a relay with circuit-id and remote-id, a declined one
+/// (no client left), an expired-reclaimed one with a hostname holding an escaped comma, one
+/// outside the subnet, and a row cut short.
+const KEA4: &str = "address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context
+198.51.100.110,02:00:00:00:00:10,01:02:00:00:00:00:10,3600,4100000000,1,0,0,,0,{ \"ISC\": { \"relay-agent-info\": \"0x01036765300206726964204134\" } }
+198.51.100.111,,,86400,4100000000,1,0,0,,1,
+198.51.100.112,02:00:00:00:00:12,,3600,1700000000,1,1,1,pc&#x2c12.example.org,2,
+203.0.113.5,02:00:00:00:00:05,,3600,4100000000,7,0,0,,0,
+198.51.100.113,02:00:00:00:00:13,,3600
+";
+
+#[test]
+fn kea_import_of_a_v4_memfile_then_show_list_export() {
+    let d = dir6("kea4");
+    std::fs::write(d.0.join("kea-leases4.csv"), KEA4).unwrap();
+    let kea = |file: &str, extra: &[&str]| {
+        let mut args = vec!["leases", "import", "--kea", file, "--config", "lessor.toml"];
+        args.extend_from_slice(extra);
+        lessor(&args, &d.0)
+    };
+    let dry = stdout(&kea("kea-leases4.csv", &["--dry-run"]));
+    assert!(dry.contains("would import 2: 1 active, 1 expired"), "{dry}");
+    assert!(dry.contains("dry run: "), "{dry}");
+    assert!(!d.0.join("var/lessor.db").exists());
+    let out = stdout(&kea("kea-leases4.csv", &[]));
+    for want in [
+        "kea-leases4.csv: 5 row(s) for 4 address(es) (the last row of an address wins)\n",
+        "imported 2: 1 active, 1 expired\n",
+        "skipped 3\n",
+        "    line 3: lease 198.51.100.111\n",
+        "  outside every configured subnet: 1\n    line 5: lease 203.0.113.5\n",
+        "  malformed row: 1\n    line 6: row: 4 value(s) where the header names 11 column(s)\n",
+        "  fqdn_fwd/fqdn_rev (DNS updates done by Kea): 1, first on line 4\n",
+        "wrote 2 binding(s) to ",
+    ] {
+        assert!(out.contains(want), "{want}\n{out}");
+    }
+    let show = stdout(&lessor(
+        &[
+            "leases",
+            "show",
+            "198.51.100.110",
+            "--config",
+            "lessor.toml",
+        ],
+        &d.0,
+    ));
+    for want in ["02:00:00:00:00:10", "ge0", "rid A4"] {
+        assert!(show.contains(want), "{want}\n{show}");
+    }
+    let json = stdout(&lessor(
+        &[
+            "leases",
+            "show",
+            "198.51.100.112",
+            "--json",
+            "--config",
+            "lessor.toml",
+        ],
+        &d.0,
+    ));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["state"], "expired");
+    assert_eq!(v["hostname_text"], "pc,12.example.org");
+    assert_eq!(
+        (v["start"].as_u64(), v["end"].as_u64()),
+        (Some(1_699_996_400), Some(1_700_000_000))
+    );
+    let list = stdout(&lessor(
+        &[
+            "leases",
+            "list",
+            "--remote-id",
+            "rid A4",
+            "--config",
+            "lessor.toml",
+        ],
+        &d.0,
+    ));
+    assert!(list.contains("198.51.100.110"), "{list}");
+    assert!(!list.contains("198.51.100.112"), "{list}");
+    let export = stdout(&lessor(
+        &["leases", "export", "--config", "lessor.toml"],
+        &d.0,
+    ));
+    assert_eq!(export.lines().count(), 2, "{export}");
+    assert!(
+        export.contains("\"client_id\":\"01020000000010\""),
+        "{export}"
+    );
+
+    // --kea reads a kea-leases6.csv as --kea6 does (told apart by the header) ...
+    let out = stdout(&lessor(
+        &[
+            "leases",
+            "import",
+            "--kea",
+            "kea-leases6.csv",
+            "--config",
+            "lessor6.toml",
+        ],
+        &d.0,
+    ));
+    assert!(
+        out.contains("kea-leases6.csv: 5 row(s) for 5 address(es) and prefix(es)"),
+        "{out}"
+    );
+    // ... and refuses a file that is neither.
+    let out = kea("dhcpd.leases", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("dhcpd.leases: the header (line 1) names neither `duid` (kea-leases6.csv) nor `client_id` (kea-leases4.csv): not a Kea memfile"),
+        "{err}"
+    );
+}

@@ -4,6 +4,8 @@
 
 use std::io::{self, BufRead, Read};
 
+use crate::isc::values::clip;
+
 /// The longest line read; a longer one is reported and not read. Kea's rows are short (a user
 /// context with a few relays is well under 4 KiB).
 pub const MAX_LINE: usize = 65_536;
@@ -130,6 +132,163 @@ impl Header {
     pub fn names(&self) -> &[String] {
         &self.names
     }
+}
+
+/// The rows of a file under its header, read as a stream (each file's reader turns them into its
+/// records): the first non-blank line is the header; a header without one of the `required`
+/// columns makes every row a problem.
+pub struct Table<R> {
+    lines: Lines<R>,
+    header: Option<Header>,
+    required: &'static [&'static str],
+    /// The file's name, for the reason of a header without a required column.
+    file: &'static str,
+    /// The header lacks a required column: why every row is skipped.
+    missing: Option<String>,
+    text: String,
+}
+
+impl<R: BufRead> Table<R> {
+    pub fn new(reader: R, required: &'static [&'static str], file: &'static str) -> Self {
+        Table {
+            lines: Lines::new(reader),
+            header: None,
+            required,
+            file,
+            missing: None,
+            text: String::new(),
+        }
+    }
+
+    /// The header, once read.
+    pub fn header(&self) -> Option<&Header> {
+        self.header.as_ref()
+    }
+
+    /// The next row after the header (blank lines aside): its line and its values, or why it
+    /// cannot be read (too long, too few or too many values, the header lacks a column).
+    pub fn next_row(&mut self) -> Option<io::Result<(usize, Result<Fields<'_>, String>)>> {
+        loop {
+            let (n, line) = match self.lines.next()? {
+                Ok(l) => l,
+                Err(e) => return Some(Err(e)),
+            };
+            let text = match line {
+                Line::Overlong => {
+                    let why = format!("line longer than {MAX_LINE} bytes (not read)");
+                    return Some(Ok((n, Err(why))));
+                }
+                Line::Text(t) => t,
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            if self.header.is_none() {
+                let h = Header::parse(&text);
+                let file = self.file;
+                self.missing = self
+                    .required
+                    .iter()
+                    .find(|c| h.index(c).is_none())
+                    .map(|c| format!("the header (line {n}) has no `{c}` column: not a {file}"));
+                self.header = Some(h);
+                continue;
+            }
+            if let Some(why) = &self.missing {
+                return Some(Ok((n, Err(why.clone()))));
+            }
+            self.text = text;
+            let header = self.header.as_ref()?;
+            let row = split(&self.text, header).map(|fields| Fields { header, fields });
+            return Some(Ok((n, row)));
+        }
+    }
+}
+
+/// The values of a row, by column name.
+pub struct Fields<'a> {
+    header: &'a Header,
+    fields: Vec<&'a str>,
+}
+
+impl<'a> Fields<'a> {
+    /// The value of column `c`, blanks trimmed, not unescaped; empty when the file has no such
+    /// column.
+    pub fn get(&self, c: &str) -> &'a str {
+        self.header.index(c).map_or("", |i| self.fields[i].trim())
+    }
+
+    /// Column `c` as a decimal number.
+    pub fn number<T: std::str::FromStr>(&self, c: &str) -> Result<T, String> {
+        let v = self.get(c);
+        if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("`{c}`: not a number: {:?}", clip(v)));
+        }
+        v.parse()
+            .map_err(|_| format!("`{c}`: out of range: {:?}", clip(v)))
+    }
+
+    /// Column `c` as a number, 0 when empty or absent (`state` in older schemas).
+    pub fn number_or_zero<T: std::str::FromStr + Default>(&self, c: &str) -> Result<T, String> {
+        if self.get(c).is_empty() {
+            return Ok(T::default());
+        }
+        self.number(c)
+    }
+
+    /// Kea writes booleans as `0`/`1` (and reads `true`/`false` too); empty is false.
+    pub fn boolean(&self, c: &str) -> Result<bool, String> {
+        match self.get(c) {
+            "" | "0" | "false" => Ok(false),
+            "1" | "true" => Ok(true),
+            v => Err(format!("`{c}`: not a boolean: {:?}", clip(v))),
+        }
+    }
+
+    /// Column `c` as hex with or without `:` separators; empty is none.
+    pub fn hex(&self, c: &str) -> Result<Vec<u8>, String> {
+        let v = self.get(c);
+        if v.is_empty() {
+            return Ok(Vec::new());
+        }
+        lessor_wire::hex::parse(v).map_err(|_| format!("`{c}`: not hex: {:?}", clip(v)))
+    }
+
+    /// Column `c` unescaped.
+    pub fn text(&self, c: &str) -> String {
+        unescape(self.get(c))
+    }
+
+    /// The user context: a JSON map, `None` when empty.
+    pub fn user_context(&self) -> Result<Option<serde_json::Value>, String> {
+        let context = self.text("user_context");
+        if context.trim().is_empty() {
+            return Ok(None);
+        }
+        match serde_json::from_str::<serde_json::Value>(&context) {
+            Ok(v @ serde_json::Value::Object(_)) => Ok(Some(v)),
+            _ => Err("`user_context`: not a JSON map".into()),
+        }
+    }
+}
+
+/// Plain hex, an even number of digits (Kea's `encodeHex`); empty is no value.
+pub fn plain_hex(s: &str) -> Option<Vec<u8>> {
+    if s.is_empty() || !s.len().is_multiple_of(2) {
+        return None;
+    }
+    s.as_bytes()
+        .chunks(2)
+        .map(|p| {
+            let d = |c: u8| (c as char).to_digit(16);
+            Some((d(p[0])? * 16 + d(p[1])?) as u8)
+        })
+        .collect()
+}
+
+/// `0x` then plain hex, as Kea's `Option::toHexString` writes an option's value.
+pub fn prefixed_hex(s: &str) -> Option<Vec<u8>> {
+    plain_hex(s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"))?)
 }
 
 /// The values of a row, split at commas (not yet unescaped), if there are as many as the header

@@ -16,7 +16,7 @@ use std::net::Ipv6Addr;
 use lessor_store::IaType;
 use serde_json::Value;
 
-use super::csv::{split, unescape, Header, Line, Lines};
+use super::csv::{Fields, Header, Table};
 use super::relay::relay6;
 use crate::isc::{Note, Skipped};
 use crate::lease6::{Lease6, Relay6, Standing};
@@ -89,24 +89,19 @@ pub enum Row6 {
 /// The rows of a `kea-leases6.csv`, read as a stream: one item per line after the header (blank
 /// lines aside).
 pub struct Rows6<R> {
-    lines: Lines<R>,
-    header: Option<Header>,
-    /// The file's header lacks a required column: every row is skipped for it.
-    missing: Option<String>,
+    table: Table<R>,
 }
 
 impl<R: BufRead> Rows6<R> {
     pub fn new(reader: R) -> Self {
         Rows6 {
-            lines: Lines::new(reader),
-            header: None,
-            missing: None,
+            table: Table::new(reader, &REQUIRED, "kea-leases6.csv"),
         }
     }
 
     /// The header, once read.
     pub fn header(&self) -> Option<&Header> {
-        self.header.as_ref()
+        self.table.header()
     }
 }
 
@@ -125,60 +120,18 @@ impl<R: BufRead> Iterator for Rows6<R> {
     type Item = io::Result<Row6>;
 
     fn next(&mut self) -> Option<io::Result<Row6>> {
-        loop {
-            let (n, line) = match self.lines.next()? {
-                Ok(l) => l,
-                Err(e) => return Some(Err(e)),
-            };
-            let text = match line {
-                Line::Overlong => {
-                    let why = format!("line longer than {} bytes (not read)", super::csv::MAX_LINE);
-                    return Some(Ok(skipped(n, "row".into(), why, MALFORMED_ROW)));
-                }
-                Line::Text(t) => t,
-            };
-            if text.trim().is_empty() {
-                continue;
-            }
-            let Some(header) = &self.header else {
-                let h = Header::parse(&text);
-                self.missing = REQUIRED.iter().find(|c| h.index(c).is_none()).map(|c| {
-                    format!("the header (line {n}) has no `{c}` column: not a kea-leases6.csv")
-                });
-                self.header = Some(h);
-                continue;
-            };
-            if let Some(why) = &self.missing {
-                return Some(Ok(skipped(n, "row".into(), why.clone(), MALFORMED_ROW)));
-            }
-            return Some(Ok(row(n, &text, header)));
-        }
+        Some(self.table.next_row()?.map(|(n, row)| match row {
+            Ok(get) => row6(n, &get),
+            Err(why) => skipped(n, "row".into(), why, MALFORMED_ROW),
+        }))
     }
 }
 
-/// The values of a row, by column name.
-struct Fields<'a> {
-    header: &'a Header,
-    fields: Vec<&'a str>,
-}
-
-impl<'a> Fields<'a> {
-    /// The value of column `c`, blanks trimmed; empty when the file has no such column.
-    fn get(&self, c: &str) -> &'a str {
-        self.header.index(c).map_or("", |i| self.fields[i].trim())
-    }
-}
-
-/// One row under `header`.
-fn row(n: usize, text: &str, header: &Header) -> Row6 {
-    let fields = match split(text, header) {
-        Ok(f) => f,
-        Err(why) => return skipped(n, "row".into(), why, MALFORMED_ROW),
-    };
-    let get = Fields { header, fields };
+/// One row.
+fn row6(n: usize, get: &Fields<'_>) -> Row6 {
     let address = get.get("address");
     let what = format!("row {}", crate::isc::values::clip(address));
-    match read(n, &get) {
+    match read(n, get) {
         Ok(l) => Row6::Lease(Box::new(l)),
         Err(why) => {
             let mut s = Skipped {
@@ -199,40 +152,6 @@ fn row(n: usize, text: &str, header: &Header) -> Row6 {
     }
 }
 
-fn number<T: std::str::FromStr>(get: &Fields<'_>, c: &str) -> Result<T, String> {
-    let v = get.get(c);
-    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "`{c}`: not a number: {:?}",
-            crate::isc::values::clip(v)
-        ));
-    }
-    v.parse()
-        .map_err(|_| format!("`{c}`: out of range: {:?}", crate::isc::values::clip(v)))
-}
-
-/// Kea writes booleans as `0`/`1` (and reads `true`/`false` too).
-fn boolean(get: &Fields<'_>, c: &str) -> Result<bool, String> {
-    match get.get(c) {
-        "" | "0" | "false" => Ok(false),
-        "1" | "true" => Ok(true),
-        v => Err(format!(
-            "`{c}`: not a boolean: {:?}",
-            crate::isc::values::clip(v)
-        )),
-    }
-}
-
-/// Hex with or without `:` separators; empty is none.
-fn hex(get: &Fields<'_>, c: &str) -> Result<Vec<u8>, String> {
-    let v = get.get(c);
-    if v.is_empty() {
-        return Ok(Vec::new());
-    }
-    lessor_wire::hex::parse(v)
-        .map_err(|_| format!("`{c}`: not hex: {:?}", crate::isc::values::clip(v)))
-}
-
 fn read(line: usize, get: &Fields<'_>) -> Result<KeaLease6, String> {
     let address = get.get("address");
     let address: Ipv6Addr = address.parse().map_err(|_| {
@@ -241,43 +160,31 @@ fn read(line: usize, get: &Fields<'_>) -> Result<KeaLease6, String> {
             crate::isc::values::clip(address)
         )
     })?;
-    let duid = hex(get, "duid")?;
+    let duid = get.hex("duid")?;
     if duid.is_empty() {
         return Err("`duid`: empty".into());
     }
-    let prefix_len: u8 = number(get, "prefix_len")?;
+    let prefix_len: u8 = get.number("prefix_len")?;
     if prefix_len > 128 {
         return Err(format!("`prefix_len`: {prefix_len} is over 128"));
     }
-    let context = unescape(get.get("user_context"));
-    let user_context = if context.trim().is_empty() {
-        None
-    } else {
-        match serde_json::from_str::<Value>(&context) {
-            Ok(v @ Value::Object(_)) => Some(v),
-            _ => return Err("`user_context`: not a JSON map".into()),
-        }
-    };
+    let user_context = get.user_context()?;
     Ok(KeaLease6 {
         line,
         address,
         duid,
-        valid_lifetime: number(get, "valid_lifetime")?,
-        expire: number(get, "expire")?,
-        subnet_id: number(get, "subnet_id")?,
-        pref_lifetime: number(get, "pref_lifetime")?,
-        lease_type: number(get, "lease_type")?,
-        iaid: number(get, "iaid")?,
+        valid_lifetime: get.number("valid_lifetime")?,
+        expire: get.number("expire")?,
+        subnet_id: get.number("subnet_id")?,
+        pref_lifetime: get.number("pref_lifetime")?,
+        lease_type: get.number("lease_type")?,
+        iaid: get.number("iaid")?,
         prefix_len,
-        fqdn_fwd: boolean(get, "fqdn_fwd")?,
-        fqdn_rev: boolean(get, "fqdn_rev")?,
-        hostname: unescape(get.get("hostname")),
-        hwaddr: hex(get, "hwaddr")?,
-        state: if get.get("state").is_empty() {
-            0
-        } else {
-            number(get, "state")?
-        },
+        fqdn_fwd: get.boolean("fqdn_fwd")?,
+        fqdn_rev: get.boolean("fqdn_rev")?,
+        hostname: get.text("hostname"),
+        hwaddr: get.hex("hwaddr")?,
+        state: get.number_or_zero("state")?,
         user_context,
     })
 }

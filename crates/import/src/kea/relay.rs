@@ -24,6 +24,7 @@ use std::net::Ipv6Addr;
 use lessor_store::v6::binding::{MAX_RELAY_CHAIN, MAX_RELAY_FIELD};
 use serde_json::Value;
 
+use super::csv::{plain_hex, prefixed_hex};
 use crate::lease6::Relay6;
 
 /// RELAY-FORW (RFC 8415 §7.3).
@@ -137,11 +138,7 @@ fn hop(v: &Value) -> Result<Hop, String> {
     let options = match m.get("options") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::String(s)) => {
-            let h = s
-                .strip_prefix("0x")
-                .or_else(|| s.strip_prefix("0X"))
-                .ok_or("`options` is not hex after `0x`")?;
-            let b = hex(h).ok_or("`options` is not hex after `0x`")?;
+            let b = prefixed_hex(s).ok_or("`options` is not hex after `0x`")?;
             check_options(&b)?;
             b
         }
@@ -150,7 +147,7 @@ fn hop(v: &Value) -> Result<Hop, String> {
     let id = |name: &str| -> Result<Option<Vec<u8>>, String> {
         match m.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => hex(s)
+            Some(Value::String(s)) => plain_hex(s)
                 .map(Some)
                 .ok_or_else(|| format!("`{name}` is not hex")),
             Some(_) => Err(format!("`{name}` is not a string")),
@@ -166,18 +163,64 @@ fn hop(v: &Value) -> Result<Hop, String> {
     })
 }
 
-/// Plain hex, an even number of digits (Kea's `encodeHex`); empty is no value.
-fn hex(s: &str) -> Option<Vec<u8>> {
-    if s.is_empty() || !s.len().is_multiple_of(2) {
-        return None;
+/// DHCPv4 relay agent information (option 82) sub-options: relay-id (RFC 6925), remote-id.
+const RAI_REMOTE_ID: u8 = 2;
+const RAI_RELAY_ID: u8 = 12;
+
+/// The most octets of an option 82 value (one option: RFC 3046 has no long form).
+pub const MAX_RAI: usize = 255;
+
+/// The relay agent information (option 82) of a DHCPv4 lease's user context, as its
+/// sub-options in the order the relay sent them; empty when there is none, `Err(why)` when it is
+/// there but unreadable. Kea 2.2 writes the option's value as hex after `0x`
+/// (`{"ISC": {"relay-agent-info": "0x0104..."}}`); Kea 2.4 and later write a map with that value
+/// as `sub-options` and, when the relay sent them, `remote-id` and `relay-id` in plain hex. An
+/// identifier only in those keys is added after the sub-options.
+pub fn relay_agent_info(context: &Value) -> Result<Vec<crate::isc::SubOption>, String> {
+    let Some(rai) = context
+        .get("ISC")
+        .and_then(|isc| isc.get("relay-agent-info"))
+    else {
+        return Ok(Vec::new());
+    };
+    let (value, map) = match rai {
+        Value::String(s) => (Some(s), None),
+        Value::Object(m) => match m.get("sub-options") {
+            None | Some(Value::Null) => (None, Some(m)),
+            Some(Value::String(s)) => (Some(s), Some(m)),
+            Some(_) => return Err("`sub-options` is not a string".into()),
+        },
+        _ => return Err("neither a string nor a map".into()),
+    };
+    let raw = match value {
+        Some(s) => prefixed_hex(s).ok_or("the value is not hex after `0x`")?,
+        None => Vec::new(),
+    };
+    if raw.len() > MAX_RAI {
+        return Err(format!("longer than {MAX_RAI} octets"));
     }
-    s.as_bytes()
-        .chunks(2)
-        .map(|p| {
-            let d = |c: u8| (c as char).to_digit(16);
-            Some((d(p[0])? * 16 + d(p[1])?) as u8)
-        })
-        .collect()
+    let mut subs = Vec::new();
+    for sub in lessor_wire::v4::SubOptions::new(&raw) {
+        let sub = sub.map_err(|_| "a sub-option overruns the value")?;
+        subs.push(crate::isc::SubOption {
+            code: sub.code,
+            data: sub.data.to_vec(),
+        });
+    }
+    for (name, code) in [("remote-id", RAI_REMOTE_ID), ("relay-id", RAI_RELAY_ID)] {
+        let id = match map.and_then(|m| m.get(name)) {
+            None | Some(Value::Null) => continue,
+            Some(Value::String(s)) => plain_hex(s).ok_or_else(|| format!("`{name}` is not hex"))?,
+            Some(_) => return Err(format!("`{name}` is not a string")),
+        };
+        if id.len() > usize::from(u8::MAX) {
+            return Err(format!("`{name}` longer than 255 octets"));
+        }
+        if !subs.iter().any(|s| s.code == code) {
+            subs.push(crate::isc::SubOption { code, data: id });
+        }
+    }
+    Ok(subs)
 }
 
 /// Options in wire format: each header and value within the buffer.

@@ -325,3 +325,89 @@ fn kinds_of_statements_not_imported_are_bounded() {
     let other = r.not_imported.get(OTHER_KINDS).unwrap();
     assert_eq!((other.count, other.first_line()), (51, MAX_KINDS));
 }
+
+fn import_kea(text: &str, rows: Option<&mut Rows>) -> Report {
+    let f = TempFile::new(text);
+    let subnets = subnets();
+    let target = Target {
+        subnets: &subnets,
+        now: NOW,
+    };
+    let backend = rows.map(|r| r as &mut dyn Backend);
+    import4(&f.0, Source4::Kea, backend, target).unwrap()
+}
+
+#[test]
+fn kea_rows_import_as_isc_blocks_do() {
+    // the kea tests' sample (Kea 2.2's rows), plus a row outside the subnet and a malformed one
+    let text = format!(
+        "{}198.51.100.9,02:00:00:00:00:09,,900,1796325996,2,0,0,,0,\n\
+         192.0.2.105,02:00:00:00:00:05,,900,1796325996,1,0,0,,x,\n",
+        crate::kea::tests4::SAMPLE4
+    );
+    let mut rows = Rows::default();
+    let before = Binding4::new(
+        "192.0.2.100".parse().unwrap(),
+        subnets()[0],
+        HwAddr::new(1, &[2, 0, 0, 0, 0, 0x99]).unwrap(),
+        State4::Active,
+    );
+    rows.rows.insert(before.address, before.clone());
+    let report = import_kea(&text, Some(&mut rows));
+    assert_eq!(report.wording, Wording::Kea4);
+    let shown = report.to_string();
+    assert!(
+        shown.starts_with(
+            "8 row(s) for 6 address(es) (the last row of an address wins)\n\
+             imported 2: 2 active\n\
+             skipped 4\n"
+        ),
+        "{shown}"
+    );
+    for part in [
+        "  not active and no hardware address or uid: nothing to remember: 1\n    line 4: lease 192.0.2.104\n",
+        "  Kea's record of a deleted lease (valid lifetime 0): the address has no lease: 1\n    \
+         line 7: row 192.0.2.100: Kea's record of a deleted lease (valid lifetime 0): the address \
+         has no lease; the earlier block on line 2 for this address is dropped too",
+        "  outside every configured subnet: 1\n    line 8: lease 198.51.100.9\n",
+        "  malformed row: 1\n    line 9: row 192.0.2.105: `state`: not a number: \"x\"; the \
+         earlier block on line 5 for this address is dropped too",
+        "not imported from the leases imported (2 statement(s); kind: count, first line):\n  \
+         fqdn_fwd/fqdn_rev (DNS updates done by Kea): 1, first on line 6\n  \
+         user context (other than relay agent information): 1, first on line 6\n",
+    ] {
+        assert!(shown.contains(part), "{part}\n---\n{shown}");
+    }
+    assert_eq!(report.replaced, Some(0));
+    // The deleted row put back what the store held; the last rows of .103 and .106 are in.
+    let got: Vec<Ipv4Addr> = rows.rows.keys().copied().collect();
+    let a = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+    assert_eq!(
+        got,
+        vec![a("192.0.2.100"), a("192.0.2.103"), a("192.0.2.106")]
+    );
+    assert_eq!(rows.rows[&a("192.0.2.100")].hw, before.hw);
+    let b = &rows.rows[&a("192.0.2.103")];
+    assert_eq!(b.remote_id(), Some(&b"rid-K4"[..]));
+    assert_eq!(
+        b.relay_agent_information(),
+        Some(&hex("010573632D6B3402067269642D4B340C0A0003000102000000AA01")[..])
+    );
+    assert_eq!(
+        (b.start, b.end, b.cltt),
+        (1796325997 - 900, 1796325997, 1796325997 - 900)
+    );
+    let b = &rows.rows[&a("192.0.2.106")];
+    assert_eq!(b.hostname(), Some(&b"pc,6.example.org"[..]));
+    assert_eq!(b.client_id(), Some(&[1, 2, 0, 0, 0, 0, 6][..]));
+    assert_eq!(b.circuit_id(), Some(&b"r0"[..]));
+
+    // a dry run reports the same and writes nothing
+    let dry = import_kea(&text, None);
+    assert_eq!(dry.imported, report.imported);
+    assert_eq!(dry.replaced, None);
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    lessor_wire::hex::parse(s).unwrap()
+}
