@@ -367,9 +367,8 @@ impl Family for V6 {
 
     fn about(key: &QueryKey6, info: &LeaseInfo6, bound: &Ipv6Net) -> bool {
         // An address inside the bound, or a prefix overlapping it (one holds the other).
-        let holds = |p: Ipv6Addr, len: u8| {
-            prefix_holds(p, len, bound.network()) || bound.contains(&p)
-        };
+        let holds =
+            |p: Ipv6Addr, len: u8| prefix_holds(p, len, bound.network()) || bound.contains(&p);
         let asked = matches!(key, QueryKey6::Address { address, .. } if bound.contains(address));
         asked
             || info.clients.iter().any(|c| {

@@ -331,7 +331,6 @@ pub struct Requestor<F: Family = V4> {
     last_now: Option<Instant>,
 }
 
-
 impl<F: Family> Requestor<F> {
     /// A requestor with no query outstanding and every server timer expired.
     pub fn new(config: Config<F>) -> Requestor<F> {

@@ -606,7 +606,8 @@ fn a_gleaned_address_or_prefix_drops_the_cached_answers_about_it() {
     // A negative answer (no binding) for a(1); an active one naming a(2) and a /56 for a(3).
     r.submit(by_address(1), t0).unwrap();
     let (xid, _) = sent(&r.poll_transmit(t0).unwrap().1);
-    r.handle_reply(server(0), &reply(xid, 0, vec![]), t0).unwrap();
+    r.handle_reply(server(0), &reply(xid, 0, vec![]), t0)
+        .unwrap();
     answer(&mut r);
     let prefix: Ipv6Addr = "2001:db8:100:100::".parse().unwrap();
     r.submit(by_address(3), t0).unwrap();
