@@ -285,6 +285,24 @@ pub fn plan6(config: &config::Recovery, settings: &Settings6) -> Option<Recovery
     Some(r)
 }
 
+/// Where on-demand DHCPv6 leasequeries go (UDP): `servers6` when configured, at the same
+/// address and port as their bulk listener (RFC 5007 and RFC 5460 share port 547), else every
+/// unicast server of `settings` at the port it takes RELAY-FORWs on (a server answers
+/// LEASEQUERY where it answers clients). A multicast group or a server named with its
+/// interface (link-local) is not asked: the socket is not bound to an interface
+/// (docs/protocol.md decision NN).
+pub fn lookup_servers6(config: &config::Recovery, settings: &Settings6) -> Vec<SocketAddr> {
+    match &config.servers6 {
+        Some(listed) => listed.clone(),
+        None => settings
+            .servers
+            .iter()
+            .filter(|s| s.is_unicast() && s.interface.is_none())
+            .map(|s| SocketAddr::from((s.address, s.port)))
+            .collect(),
+    }
+}
+
 /// The log lines of a DHCPv4 recovery: one per server, then the summary.
 pub fn report4_lines(report: &Report4, merge: &Merged4or6) -> Vec<String> {
     let mut lines: Vec<String> = report
