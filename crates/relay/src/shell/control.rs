@@ -608,7 +608,8 @@ mod tests {
     fn a_socket_round_trip() {
         let dir = std::env::temp_dir().join(format!("lessor-relay-control-{}", std::process::id()));
         let path = dir.join("control.sock");
-        let mut server = Server::start(&path, Arc::new(shared()), Clock::new(), Askers::default()).unwrap();
+        let mut server =
+            Server::start(&path, Arc::new(shared()), Clock::new(), Askers::default()).unwrap();
         // A second relay on the same socket is refused.
         assert!(Server::start(&path, Arc::new(shared()), Clock::new(), Askers::default()).is_err());
         let a = request(&path, &json!({"request": "show"})).unwrap();

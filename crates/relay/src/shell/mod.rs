@@ -276,7 +276,7 @@ fn lookups(config: &Config, s: &Shared) -> Option<(SocketAddr, recovery::lookup:
 /// The DHCPv6 on-demand leasequery requestor, when configured: the relay's DUID as CLIENTID,
 /// from the unspecified address and an ephemeral port (a server answers the query's source),
 /// to [`recovery::lookup_servers6`].
-fn lookups6(config: &Config, s: &Shared) -> Option<(SocketAddr, Lookups6)> {
+fn lookups6(config: &Config, s: &Shared) -> Option<(SocketAddr, Vec<SocketAddr>, Lookups6)> {
     let engine = s.engine6.as_ref()?;
     if !config.recovery.on_demand {
         return None;
@@ -287,13 +287,17 @@ fn lookups6(config: &Config, s: &Shared) -> Option<(SocketAddr, Lookups6)> {
     if servers.is_empty() {
         return None;
     }
-    let mut requestor = lessor_requestor::Config::v6(duid, servers);
+    let mut requestor = lessor_requestor::Config::v6(duid, servers.clone());
     requestor.seed = seed(&s.relay_id);
     // An absolute CLT_TIME (ISC dhcpd 4.4.3) is read against the wall clock.
     requestor.family.epoch = Some((Instant::now(), Clock::new().now().wall));
     let interfaces = named(st.interfaces.iter().map(|i| (&i.name, &i.interface_id)));
     let lookups = recovery::lookup::Lookups::new(requestor, s.relay_id.clone(), interfaces);
-    Some((SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)), lookups))
+    Some((
+        SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
+        servers,
+        lookups,
+    ))
 }
 
 type Lookups6 = recovery::lookup::Lookups<lessor_requestor::V6>;
@@ -377,31 +381,25 @@ impl Relay {
                 Some(t)
             }
         };
-        let lookup6 = match lookups6(config, &lock(&shared)) {
-            None => None,
-            Some((bind, lookups)) => {
-                let t = lookup::Thread::start("6", bind, lookups, Arc::clone(&shared), clock)
-                    .map_err(|e| RunError::Thread(format!("leasequery socket {bind}: {e}")))?;
-                if let Some(e) = lock(&shared).engine6.as_mut() {
-                    e.report_gleaned();
-                }
-                let servers: Vec<String> = recovery::lookup_servers6(
-                    &config.recovery,
-                    lock(&shared)
-                        .engine6
-                        .as_ref()
-                        .map(Relay6::settings)
-                        .expect("engine6"),
-                )
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+        let planned6 = {
+            let mut s = lock(&shared);
+            let planned = lookups6(config, &s);
+            if let (Some((_, servers, _)), Some(e)) = (&planned, s.engine6.as_mut()) {
+                e.report_gleaned();
+                let servers: Vec<String> = servers.iter().map(|a| a.to_string()).collect();
                 log(&format!(
                     "dhcp6: on-demand leasequery to {}",
                     servers.join(", ")
                 ));
-                Some(t)
             }
+            planned
+        };
+        let lookup6 = match planned6 {
+            None => None,
+            Some((bind, _, lookups)) => Some(
+                lookup::Thread::start("6", bind, lookups, Arc::clone(&shared), clock)
+                    .map_err(|e| RunError::Thread(format!("leasequery socket {bind}: {e}")))?,
+            ),
         };
         let wait = config.recovery.lookup_wait;
         let askers = lookup::Askers {
