@@ -5,9 +5,13 @@ The client gets an address and a prefix through the relay, which gleans both; th
 killed (SIGKILL: its table is memory only) and started again with no client traffic. Its table is
 rebuilt by bulk leasequery by its relay-id alone and equals what it was: the same address and
 prefix, client DUID, interface, Interface-ID and Remote-Id, its times within a second or two,
-origin "recovered"."""
+origin "recovered". Then a relay that recovers nothing at start (`at-start = false`, as one whose
+bulk recovery missed a binding) learns the address and the prefix on demand: `--lookup` sends a
+UDP LEASEQUERY by address (RFC 5007) and merges the answer as "queried", the prefix for an
+address inside it."""
 from __future__ import annotations
 
+import ipaddress
 from types import SimpleNamespace
 
 import pytest
@@ -66,8 +70,17 @@ def recovered(request, tmp_path_factory):
         after = relay.show()
         log = relay.proc.output()
         rc = relay.stop()
+        # A relay that recovered nothing: what it is asked about, it asks the server.
+        late = start_relay(procs, t, s.artifacts / "relay-late", servers6=[SERVER], relay_id=RELAY_ID,
+                           recovery={"at-start": False})
+        inside = str(ipaddress.IPv6Network(prefix)[0x1234])
+        looked = {k: late.lookup(k) for k in (addr, inside)}
+        late_show = late.show()
+        late_log = late.proc.output()
+        late_rc = late.stop()
         yield SimpleNamespace(addr=addr, prefix=prefix, before=before, after=after, log=log,
-                              first_log=first_log, rc=rc)
+                              first_log=first_log, rc=rc, inside=inside, looked=looked,
+                              late_show=late_show, late_log=late_log, late_rc=late_rc)
 
 
 class TestRecovery6FromLessor:
@@ -103,3 +116,23 @@ class TestRecovery6FromLessor:
 
     def test_a_clean_stop(self, recovered):
         assert recovered.rc == 0
+
+
+class TestOnDemand6FromLessor:
+    def test_the_address_and_the_prefix_are_learnt_on_demand(self, recovered):
+        r = recovered
+        assert "recovery: off" in r.late_log, r.late_log
+        assert f"dhcp6: on-demand leasequery to [{SERVER}]:547" in r.late_log, r.late_log
+        before = by_bound(r.before)
+        for asked, bound in ((r.addr, r.addr), (r.inside, r.prefix)):
+            code, a = r.looked[asked]
+            assert code == 0, a
+            assert (a["source"], a["leasequery"]["said"]) == ("leasequery", "active"), a
+            e = a["entry"]
+            assert e["origin"] == "queried", e
+            assert {f: e[f] for f in SAME} == {f: before[bound][f] for f in SAME}, (before[bound], e)
+            assert abs(e["cltt"] - before[bound]["cltt"]) <= 2, (before[bound], e)
+        c = r.late_show["counters"]
+        assert (c["queried"], c["recovered"]) == (2, 0), c
+        assert set(by_bound(r.late_show)) == {r.addr, r.prefix}, r.late_show
+        assert r.late_rc == 0

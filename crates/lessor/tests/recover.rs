@@ -236,6 +236,12 @@ fn start6(dir: &Path, csv: &str) -> (Server, SocketAddr) {
 /// [`start6`] with the store imported from `leases` in the format `import` names (`--kea6`,
 /// `--json`).
 fn start6_from(dir: &Path, import: &str, leases: &str) -> (Server, SocketAddr) {
+    let (server, bulk, _) = start6_udp(dir, import, leases);
+    (server, bulk)
+}
+
+/// [`start6_from`], and the server's UDP port (a LEASEQUERY is answered at its source).
+fn start6_udp(dir: &Path, import: &str, leases: &str) -> (Server, SocketAddr, u16) {
     std::fs::create_dir_all(dir).unwrap();
     let port = std::net::UdpSocket::bind("[::1]:0")
         .unwrap()
@@ -294,6 +300,7 @@ port = {bulk_port}
     (
         server,
         SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, bulk_port)),
+        port,
     )
 }
 
@@ -676,10 +683,19 @@ fn hop_options(client: u8) -> Vec<u8> {
 /// the relay chain (and its peer, which Kea's memfile does not keep: without it no
 /// LQ_RELAY_DATA is sent) and the identifiers the server indexes.
 fn export6_file(leases: &[Lease6]) -> String {
+    export6_file_of(leases, &RELAY_DUID)
+}
+
+/// [`export6_file`] for the relay whose Relay-Id is `relay_duid`.
+fn export6_file_of(leases: &[Lease6], relay_duid: &[u8]) -> String {
     let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
     let mut f = String::new();
     for &(address, len, client, cltt) in leases {
-        let options = hop_options(client);
+        let mut options = hop_options(client);
+        // The Relay-Id is last: another relay's replaces ours.
+        let relay_id_at = options.len() - RELAY_DUID.len();
+        options.truncate(relay_id_at);
+        options.extend_from_slice(relay_duid);
         // RELAY-FORW, hop-count 0, link-address ::, peer-address fe80::2, the options.
         let mut chain = vec![12, 0];
         chain.extend_from_slice(&[0; 16]);
@@ -694,7 +710,7 @@ fn export6_file(leases: &[Lease6]) -> String {
              \"interface_id\":\"6c6f\",\"remote_id\":\"{remote}\",\"relay_id\":\"{relay_id}\"}}\n",
             chain = hex(&chain),
             remote = hex(&options[10..options.len() - 4 - RELAY_DUID.len()]),
-            relay_id = hex(&RELAY_DUID),
+            relay_id = hex(relay_duid),
         ));
     }
     f
@@ -775,4 +791,92 @@ fn a_dhcp6_relay_rebuilds_its_table_at_start_from_a_bulk_listener() {
     assert_near(&shown["entries"][0]["cltt"], NEW_UNIX);
     assert_near(&shown["entries"][1]["cltt"], OLD_UNIX);
     assert_eq!(shown["entries"][0]["expires"], EXPIRE);
+}
+
+#[test]
+fn a_dhcp6_relay_without_recovery_learns_an_address_and_a_prefix_on_demand() {
+    let mut leases = export6_file(&[
+        ("2001:db8:1::1000", 128, 0xa0, NEW_UNIX),
+        ("2001:db8:100:100::", 56, 0xa1, OLD_UNIX),
+    ]);
+    // Another relay's client (same length of Relay-Id, another DUID).
+    let mut theirs = RELAY_DUID;
+    theirs[RELAY_DUID.len() - 1] ^= 0xff;
+    leases.push_str(&export6_file_of(
+        &[("2001:db8:1::1001", 128, 0xb0, NEW_UNIX)],
+        &theirs,
+    ));
+    let (_sa, _, a_udp) = start6_udp(&dir("demand6-a"), "--json", &leases);
+    let relay = Relay::start6(
+        dir("demand6"),
+        a_udp,
+        "at-start = false
+",
+    );
+    assert!(
+        relay
+            .log()
+            .contains(&format!("dhcp6: on-demand leasequery to [::1]:{a_udp}")),
+        "{}",
+        relay.log()
+    );
+    let (_, shown) = relay.ask(&["--show"]);
+    assert_eq!(shown["entries"], serde_json::json!([]));
+
+    // An address of ours: asked, merged as queried.
+    let (code, a) = relay.ask(&["--lookup", "2001:db8:1::1000"]);
+    assert_eq!(code, Some(0), "{a}");
+    assert_eq!(
+        (a["source"].as_str(), a["leasequery"]["said"].as_str()),
+        (Some("leasequery"), Some("active")),
+        "{a}"
+    );
+    assert_eq!(a["entry"]["origin"], "queried", "{a}");
+    assert_eq!(a["entry"]["interface"], "lo", "{a}");
+    assert_near(&a["entry"]["cltt"], NEW_UNIX);
+    // Now the table answers.
+    let (_, a) = relay.ask(&["--lookup", "2001:db8:1::1000"]);
+    assert_eq!(a["source"], "table", "{a}");
+    // An address inside a delegated prefix of ours: the entry is the prefix.
+    let (code, a) = relay.ask(&["--lookup", "2001:db8:100:1ab::1"]);
+    assert_eq!(code, Some(0), "{a}");
+    assert_eq!(a["entry"]["bound"], "2001:db8:100:100::/56", "{a}");
+    assert_near(&a["entry"]["cltt"], OLD_UNIX);
+    // Another relay's client is not taken; an address nobody holds is cached negative.
+    let (code, a) = relay.ask(&["--lookup", "2001:db8:1::1001"]);
+    assert_eq!(
+        (code, a["leasequery"]["said"].as_str()),
+        (Some(1), Some("elsewhere")),
+        "{a}"
+    );
+    let (code, a) = relay.ask(&["--lookup", "2001:db8:1::1fff"]);
+    assert_eq!(
+        (code, a["leasequery"]["said"].as_str()),
+        (Some(1), Some("unassigned")),
+        "{a}"
+    );
+    let (_, a) = relay.ask(&["--lookup", "2001:db8:1::1fff"]);
+    assert_eq!(a["leasequery"]["from_cache"], true, "{a}");
+    // Source verification asks the same way.
+    let out = lessor()
+        .args(["relay", "--verify", "lo", "2001:db8:100:1ab::2", "--config"])
+        .arg(&relay.config)
+        .output()
+        .unwrap();
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).trim()
+        ),
+        (Some(0), "yes: bound to this client behind this interface")
+    );
+    let (_, shown) = relay.ask(&["--show"]);
+    assert_eq!(
+        (
+            shown["counters"]["queried"].clone(),
+            shown["counters"]["cache_hits"].clone(),
+            shown["entries"].as_array().map(Vec::len)
+        ),
+        (serde_json::json!(2), serde_json::json!(1), Some(2))
+    );
 }

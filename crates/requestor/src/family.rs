@@ -11,7 +11,7 @@ use std::hash::Hash;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use lessor_wire::v6::{Duid, MAX_TRANSACTION_ID};
 
 use crate::query::{KeyError, QueryKey, DEFAULT_PARAMETERS};
@@ -44,6 +44,9 @@ pub trait Family: Sized + Clone + fmt::Debug + PartialEq + Eq {
     type KeyError: Clone + PartialEq + Eq + fmt::Debug + fmt::Display;
     /// Why a datagram is not a usable answer.
     type ReplyError: Clone + PartialEq + Eq + fmt::Debug;
+    /// What a relay sees bound (DHCPv4: an address; DHCPv6: an address as a /128, or a
+    /// delegated prefix): cached answers about it are stale once it is ([`crate::Requestor::glean`]).
+    type Bound: Copy + fmt::Debug;
     /// The transaction-id bits (DHCPv4: 32, DHCPv6: 24).
     const XID_MASK: u32;
 
@@ -73,6 +76,8 @@ pub trait Family: Sized + Clone + fmt::Debug + PartialEq + Eq {
     }
     /// How long the answer to `key` is cached.
     fn cache_for(key: &Self::Key, info: &Self::Info) -> CacheFor;
+    /// Whether the cached answer `info` to `key` is about `bound` (asks it, or names it).
+    fn about(key: &Self::Key, info: &Self::Info, bound: &Self::Bound) -> bool;
     /// Other keys the answering server is authoritative for.
     fn also_authoritative(key: &Self::Key, info: &Self::Info) -> Vec<Self::Key>;
     /// Queries to ask before the answer is complete (RFC 5007 CLIENT_LINK).
@@ -143,6 +148,7 @@ impl Family for V4 {
     type Settings = Settings4;
     type KeyError = KeyError;
     type ReplyError = ReplyError;
+    type Bound = Ipv4Addr;
     const XID_MASK: u32 = u32::MAX;
 
     fn check(settings: &Settings4, key: &QueryKey) -> Result<(), SubmitError<KeyError>> {
@@ -197,6 +203,10 @@ impl Family for V4 {
         }
     }
 
+    fn about(key: &QueryKey, info: &LeaseInfo, bound: &Ipv4Addr) -> bool {
+        key.ip() == Some(*bound) || info.address == Some(*bound)
+    }
+
     fn also_authoritative(_: &QueryKey, info: &LeaseInfo) -> Vec<QueryKey> {
         info.address.map(QueryKey::Ip).into_iter().collect()
     }
@@ -247,6 +257,7 @@ impl Family for V6 {
     type Settings = Settings6;
     type KeyError = KeyError6;
     type ReplyError = ReplyError6;
+    type Bound = Ipv6Net;
     const XID_MASK: u32 = MAX_TRANSACTION_ID;
 
     fn check(_: &Settings6, key: &QueryKey6) -> Result<(), SubmitError<KeyError6>> {
@@ -352,6 +363,18 @@ impl Family for V6 {
         } else {
             CacheFor::Unknown
         }
+    }
+
+    fn about(key: &QueryKey6, info: &LeaseInfo6, bound: &Ipv6Net) -> bool {
+        // An address inside the bound, or a prefix overlapping it (one holds the other).
+        let holds =
+            |p: Ipv6Addr, len: u8| prefix_holds(p, len, bound.network()) || bound.contains(&p);
+        let asked = matches!(key, QueryKey6::Address { address, .. } if bound.contains(address));
+        asked
+            || info.clients.iter().any(|c| {
+                c.addresses.iter().any(|a| bound.contains(&a.address))
+                    || c.prefixes.iter().any(|p| holds(p.prefix, p.length))
+            })
     }
 
     fn also_authoritative(key: &QueryKey6, info: &LeaseInfo6) -> Vec<QueryKey6> {

@@ -331,16 +331,6 @@ pub struct Requestor<F: Family = V4> {
     last_now: Option<Instant>,
 }
 
-impl Requestor<V4> {
-    /// Tells the requestor a binding for `address` appeared (it gleaned a DHCPACK, say): cached
-    /// answers about the address are dropped, UNASSIGNED among them (§6.5).
-    pub fn glean(&mut self, address: Ipv4Addr) {
-        self.cache.retain(|key, entry| {
-            key.ip() != Some(address) && entry.answer.lease.address != Some(address)
-        });
-    }
-}
-
 impl<F: Family> Requestor<F> {
     /// A requestor with no query outstanding and every server timer expired.
     pub fn new(config: Config<F>) -> Requestor<F> {
@@ -374,6 +364,13 @@ impl<F: Family> Requestor<F> {
     /// The configuration in use.
     pub fn config(&self) -> &Config<F> {
         &self.config
+    }
+
+    /// Tells the requestor `bound` is bound now (a relay gleaned a DHCPACK or a DHCPv6 Reply
+    /// for it): cached answers about it are dropped, the negative ones among them (§6.5).
+    pub fn glean(&mut self, bound: F::Bound) {
+        self.cache
+            .retain(|key, entry| !F::about(key, &entry.answer.lease, &bound));
     }
 
     /// Queues a query. A cached answer is reported at once (as an event) and nothing is sent.

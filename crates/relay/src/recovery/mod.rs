@@ -107,12 +107,33 @@ fn our_hop<'a>(
     ours.or(hops.last())
 }
 
-/// The entry for a recovered DHCPv6 binding (times as of `at`, the recovery's start).
+/// Whether a DHCPv6 binding is of a client behind this relay (docs/protocol.md decision 34):
+/// its relay data has a hop carrying `relay_id`, or the innermost hop carries no Relay-Id and
+/// the Interface-ID of one of `interfaces`. Without relay data, nobody knows: not ours.
+fn ours6(b: &Binding6, relay_id: Option<&Duid>, interfaces: &[Named]) -> bool {
+    let Some(hop) = our_hop(b, relay_id) else {
+        return false;
+    };
+    let mut relay_ids = hop.options.iter().filter_map(|o| match o {
+        DhcpOption::RelayId(d) => Some(d),
+        _ => None,
+    });
+    match relay_ids.next() {
+        Some(d) => Some(d) == relay_id,
+        None => hop.options.iter().any(
+            |o| matches!(o, DhcpOption::InterfaceId(id) if interfaces.iter().any(|i| i.id == *id)),
+        ),
+    }
+}
+
+/// The entry for a DHCPv6 binding (times as of `at`: the recovery's start for a recovered one,
+/// the reply's arrival for a queried one).
 pub fn location6(
     b: &Binding6,
     at: u64,
     interfaces: &[Named],
     relay_id: Option<&Duid>,
+    origin: Origin,
 ) -> Option<Location> {
     let bound = match b.bound {
         Bound6::Address(a) => bound6(a, 128)?,
@@ -145,7 +166,7 @@ pub fn location6(
         remote_id,
         expires: end(at, b.valid_lifetime),
         cltt: b.cltt_ago.map(|a| at.saturating_sub(u64::from(a))),
-        origin: Origin::Recovered,
+        origin,
     })
 }
 
@@ -199,7 +220,7 @@ pub fn merge6(
     for (_, b) in merged {
         merge_one(
             table,
-            location6(&b, started, interfaces, relay_id),
+            location6(&b, started, interfaces, relay_id, Origin::Recovered),
             now,
             &mut out,
         );
@@ -262,6 +283,24 @@ pub fn plan6(config: &config::Recovery, settings: &Settings6) -> Option<Recovery
     r.bulk.first_retry = config.first_retry;
     r.bulk.max_retry = config.max_retry;
     Some(r)
+}
+
+/// Where on-demand DHCPv6 leasequeries go (UDP): `servers6` when configured, at the same
+/// address and port as their bulk listener (RFC 5007 and RFC 5460 share port 547), else every
+/// unicast server of `settings` at the port it takes RELAY-FORWs on (a server answers
+/// LEASEQUERY where it answers clients). A multicast group or a server named with its
+/// interface (link-local) is not asked: the socket is not bound to an interface
+/// (docs/protocol.md decision NN).
+pub fn lookup_servers6(config: &config::Recovery, settings: &Settings6) -> Vec<SocketAddr> {
+    match &config.servers6 {
+        Some(listed) => listed.clone(),
+        None => settings
+            .servers
+            .iter()
+            .filter(|s| s.is_unicast() && s.interface.is_none())
+            .map(|s| SocketAddr::from((s.address, s.port)))
+            .collect(),
+    }
 }
 
 /// The log lines of a DHCPv4 recovery: one per server, then the summary.
@@ -379,3 +418,6 @@ fn summary(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests6;

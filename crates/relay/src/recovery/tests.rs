@@ -229,14 +229,21 @@ fn a_recovered_dhcpv6_binding_finds_its_interface_by_our_hops_interface_id() {
         Bound6::Prefix("2001:db8:8000::".parse().unwrap(), 56),
         vec![ours, below],
     );
-    let l = location6(&b, 1000, &interfaces(), Some(&me)).unwrap();
+    let l = location6(&b, 1000, &interfaces(), Some(&me), Origin::Recovered).unwrap();
     assert_eq!(l.bound.to_string(), "2001:db8:8000::/56");
     assert_eq!(l.interface.as_deref(), Some("eth2"));
     assert_eq!(l.remote_id, Some(vec![0, 0, 0, 9, b'r']));
     assert_eq!(l.client_id, Some(Duid::Uuid([7; 16]).to_vec()));
     assert_eq!((l.cltt, l.expires), (Some(980), 1200));
     // Without our relay-id, the innermost hop is taken: not one of our interfaces.
-    let l = location6(&b, 1000, &interfaces(), Some(&Duid::Uuid([5; 16]))).unwrap();
+    let l = location6(
+        &b,
+        1000,
+        &interfaces(),
+        Some(&Duid::Uuid([5; 16])),
+        Origin::Recovered,
+    )
+    .unwrap();
     assert_eq!(l.interface, None);
     assert_eq!(l.circuit_id, Some(b"port-3".to_vec()));
     // An address; no relay data.

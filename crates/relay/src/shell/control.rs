@@ -5,11 +5,11 @@
 //! `{"request":"verify","interface":"eth1","address":"198.51.100.7","mac":"02:00:00:00:00:01"}`
 //! (source verification, `mac` optional) and `{"request":"lookup","address":"198.51.100.7"}`
 //! (the entry of an address). For an address the table does not know, `verify` and `lookup`
-//! ask the servers by UDP leasequery first (when on-demand recovery runs: DHCPv4 addresses) and
+//! ask the servers by UDP leasequery first (when on-demand recovery runs for its family) and
 //! wait for the answer at most `lookup-wait`; the answer then says what the servers said
 //! (`"leasequery"`). Anything else is answered `{"error":"..."}`.
 
-use super::lookup::Asker;
+use super::lookup::Askers;
 use super::{lock, Shared};
 use crate::location::{Location, Verdict};
 use crate::recovery::lookup::{Done, Said};
@@ -43,7 +43,7 @@ impl Server {
         path: &Path,
         shared: Arc<Mutex<Shared>>,
         clock: Clock,
-        asker: Option<Asker>,
+        askers: Askers,
     ) -> Result<Server, String> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -66,7 +66,7 @@ impl Server {
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("relay control".into())
-            .spawn(move || serve(listener, &shared, clock, asker.as_ref(), &flag))
+            .spawn(move || serve(listener, &shared, clock, &askers, &flag))
             .map_err(|e| e.to_string())?;
         Ok(Server {
             path: path.to_owned(),
@@ -95,14 +95,14 @@ fn serve(
     listener: UnixListener,
     shared: &Mutex<Shared>,
     clock: Clock,
-    asker: Option<&Asker>,
+    askers: &Askers,
     stop: &AtomicBool,
 ) {
     while !stop.load(Ordering::Relaxed) {
         match listener.accept() {
             Ok((stream, _)) => {
                 // One client at a time, each bounded in time and size.
-                let _ = connection(stream, shared, clock, asker);
+                let _ = connection(stream, shared, clock, askers);
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 std::thread::sleep(Duration::from_millis(50));
@@ -116,7 +116,7 @@ fn connection(
     stream: UnixStream,
     shared: &Mutex<Shared>,
     clock: Clock,
-    asker: Option<&Asker>,
+    askers: &Askers,
 ) -> io::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
@@ -130,7 +130,7 @@ fn connection(
         if n == 0 || !line.ends_with('\n') {
             return Ok(());
         }
-        let answer = answer(line.trim(), shared, &|| clock.now().wall, asker);
+        let answer = answer(line.trim(), shared, &|| clock.now().wall, askers);
         let mut text = answer.to_string();
         text.push('\n');
         writer.write_all(text.as_bytes())?;
@@ -147,13 +147,9 @@ pub(super) fn answer(
     line: &str,
     shared: &Mutex<Shared>,
     now: &dyn Fn() -> u64,
-    asker: Option<&Asker>,
+    askers: &Askers,
 ) -> Value {
-    let ask = |address: IpAddr| match (address, asker) {
-        (IpAddr::V4(a), Some(asker)) => Some(asker.ask(a)),
-        _ => None,
-    };
-    answer_with(line, shared, now, &ask)
+    answer_with(line, shared, now, &|address| askers.ask(address))
 }
 
 /// [`answer`] with the servers' side passed in (tests play it).
@@ -505,7 +501,12 @@ mod tests {
 
     #[test]
     fn show_lists_entries_with_text_and_hex() {
-        let a = answer(r#"{"request":"show"}"#, &shared(), &|| 150, None);
+        let a = answer(
+            r#"{"request":"show"}"#,
+            &shared(),
+            &|| 150,
+            &Askers::default(),
+        );
         assert_eq!(a["relay_id"], "00:04:01");
         let e = &a["entries"][0];
         assert_eq!(e["bound"], "198.51.100.7");
@@ -521,7 +522,7 @@ mod tests {
     #[test]
     fn verify_answers_yes_or_no_with_a_reason() {
         let s = shared();
-        let ask = |q: &str| answer(q, &s, &|| 150, None);
+        let ask = |q: &str| answer(q, &s, &|| 150, &Askers::default());
         let a = ask(
             r#"{"request":"verify","interface":"eth1","address":"198.51.100.7","mac":"02:00:00:00:00:01"}"#,
         );
@@ -607,9 +608,10 @@ mod tests {
     fn a_socket_round_trip() {
         let dir = std::env::temp_dir().join(format!("lessor-relay-control-{}", std::process::id()));
         let path = dir.join("control.sock");
-        let mut server = Server::start(&path, Arc::new(shared()), Clock::new(), None).unwrap();
+        let mut server =
+            Server::start(&path, Arc::new(shared()), Clock::new(), Askers::default()).unwrap();
         // A second relay on the same socket is refused.
-        assert!(Server::start(&path, Arc::new(shared()), Clock::new(), None).is_err());
+        assert!(Server::start(&path, Arc::new(shared()), Clock::new(), Askers::default()).is_err());
         let a = request(&path, &json!({"request": "show"})).unwrap();
         assert_eq!(a["entries"].as_array().unwrap().len(), 1);
         let e = request(&path, &json!({"request": "nope"})).unwrap_err();

@@ -1,17 +1,21 @@
-//! The on-demand leasequery thread: [`Lookups`] over a UDP socket bound to the first giaddr
+//! The on-demand leasequery threads, one per family: [`Lookups`] over a UDP socket of its own
 //! (an ephemeral port), fed by one channel: questions from the control socket, datagrams from
-//! its socket, leasequery replies that reached the relay's own port (servers answer at giaddr,
-//! port 67: RFC 4388 §6.4.3), and addresses the engine gleaned. What it learns is merged into the
+//! its socket, and what the engine gleaned. DHCPv4: the socket is bound to the first giaddr, and
+//! leasequery replies that reached the relay's own port are passed in too (servers answer at
+//! giaddr, port 67: RFC 4388 §6.4.3). DHCPv6: bound to the unspecified address; a server answers
+//! a LEASEQUERY at its source address and port (as `lessor serve` does, docs/protocol.md
+//! decision 8), so only this socket hears the answers. What a thread learns is merged into the
 //! table under the shared lock.
 
 use super::{lock, Shared};
 use crate::location::Merge;
-use crate::recovery::lookup::{Done, Lookups, Said};
+use crate::recovery::lookup::{Asked, Done, Lookups, Said};
 use lessor_net::Clock;
+use lessor_requestor::{V4, V6};
 use lessor_wire::v4::{MessageType, Packet, BOOTREPLY};
 use std::collections::HashMap;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -21,32 +25,58 @@ use std::time::{Duration, Instant};
 /// How often the threads look at the stop flag when nothing happens.
 const TICK: Duration = Duration::from_millis(200);
 
-/// What the lookup thread is told.
-pub(super) enum Input {
+/// What a lookup thread is told.
+pub(super) enum Input<F: Asked> {
     /// A question; the answer goes to `reply` (dropped unanswered when it cannot be asked).
     Ask {
-        address: Ipv4Addr,
+        address: F::Address,
         reply: Sender<Done>,
     },
     /// A datagram for the requestor.
     Reply { from: SocketAddr, bytes: Vec<u8> },
-    /// The engine gleaned a DHCPACK for this address.
-    Gleaned(Ipv4Addr),
+    /// The engine gleaned a binding of this address (DHCPv6: or prefix).
+    Gleaned(F::Bound),
 }
 
-/// Asks the lookup thread and waits a bounded time for the answer.
-#[derive(Clone)]
-pub(super) struct Asker {
-    tx: Sender<Input>,
+/// Asks a lookup thread and waits a bounded time for the answer.
+pub(super) struct Asker<F: Asked> {
+    tx: Sender<Input<F>>,
     wait: Duration,
 }
 
-impl Asker {
+impl<F: Asked> Clone for Asker<F> {
+    fn clone(&self) -> Self {
+        Asker {
+            tx: self.tx.clone(),
+            wait: self.wait,
+        }
+    }
+}
+
+impl<F: Asked> Asker<F> {
     /// What the servers say of `address`; `None` when no answer came within the wait.
-    pub(super) fn ask(&self, address: Ipv4Addr) -> Option<Done> {
+    pub(super) fn ask(&self, address: F::Address) -> Option<Done> {
         let (reply, answer) = mpsc::channel();
         self.tx.send(Input::Ask { address, reply }).ok()?;
         answer.recv_timeout(self.wait).ok()
+    }
+}
+
+/// Both families' [`Asker`]s, as the control socket holds them.
+#[derive(Clone, Default)]
+pub(super) struct Askers {
+    pub v4: Option<Asker<V4>>,
+    pub v6: Option<Asker<V6>>,
+}
+
+impl Askers {
+    /// What the servers say of `address` (`Some(None)`: nothing within the wait); `None` when
+    /// its family has no on-demand lookups.
+    pub(super) fn ask(&self, address: IpAddr) -> Option<Option<Done>> {
+        match address {
+            IpAddr::V4(a) => self.v4.as_ref().map(|k| k.ask(a)),
+            IpAddr::V6(a) => self.v6.as_ref().map(|k| k.ask(a)),
+        }
     }
 }
 
@@ -77,20 +107,27 @@ pub(super) fn seen(payload: &[u8]) -> Seen {
 }
 
 /// The running thread (and its socket's reader).
-pub(super) struct Thread {
-    tx: Sender<Input>,
+pub(super) struct Thread<F: Asked> {
+    tx: Sender<Input<F>>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
 }
 
-impl Thread {
-    /// Binds `bind` and starts the threads.
+impl<F> Thread<F>
+where
+    F: Asked + Send + 'static,
+    F::Address: Send,
+    F::Bound: Send,
+    Lookups<F>: Send,
+{
+    /// Binds `bind` and starts the threads, named after `family`.
     pub(super) fn start(
+        family: &str,
         bind: SocketAddr,
-        lookups: Lookups,
+        lookups: Lookups<F>,
         shared: Arc<Mutex<Shared>>,
         clock: Clock,
-    ) -> io::Result<Thread> {
+    ) -> io::Result<Thread<F>> {
         let socket = UdpSocket::bind(bind)?;
         let reader = socket.try_clone()?;
         reader.set_read_timeout(Some(TICK))?;
@@ -100,25 +137,25 @@ impl Thread {
         let (flag, to_engine) = (Arc::clone(&stop), tx.clone());
         threads.push(
             std::thread::Builder::new()
-                .name("relay lq read".into())
+                .name(format!("relay lq{family} read"))
                 .spawn(move || read(&reader, &to_engine, &flag))?,
         );
         let flag = Arc::clone(&stop);
         threads.push(
             std::thread::Builder::new()
-                .name("relay lq".into())
+                .name(format!("relay lq{family}"))
                 .spawn(move || serve(lookups, &socket, &rx, &shared, clock, &flag))?,
         );
         Ok(Thread { tx, stop, threads })
     }
 
     /// The channel into the thread.
-    pub(super) fn sender(&self) -> Sender<Input> {
+    pub(super) fn sender(&self) -> Sender<Input<F>> {
         self.tx.clone()
     }
 
     /// A handle that waits `wait` for answers.
-    pub(super) fn asker(&self, wait: Duration) -> Asker {
+    pub(super) fn asker(&self, wait: Duration) -> Asker<F> {
         Asker {
             tx: self.tx.clone(),
             wait,
@@ -133,7 +170,7 @@ impl Thread {
     }
 }
 
-fn read(socket: &UdpSocket, tx: &Sender<Input>, stop: &AtomicBool) {
+fn read<F: Asked>(socket: &UdpSocket, tx: &Sender<Input<F>>, stop: &AtomicBool) {
     let mut buf = vec![0u8; 65_536];
     while !stop.load(Ordering::Relaxed) {
         // Timeouts, and an ICMP unreachable from a server not listening: keep reading.
@@ -146,10 +183,10 @@ fn read(socket: &UdpSocket, tx: &Sender<Input>, stop: &AtomicBool) {
     }
 }
 
-fn serve(
-    mut lookups: Lookups,
+fn serve<F: Asked>(
+    mut lookups: Lookups<F>,
     socket: &UdpSocket,
-    rx: &Receiver<Input>,
+    rx: &Receiver<Input<F>>,
     shared: &Mutex<Shared>,
     clock: Clock,
     stop: &AtomicBool,
@@ -180,7 +217,7 @@ fn serve(
                 }
             }
             Ok(Input::Reply { from, bytes }) => lookups.handle_reply(from, &bytes, Instant::now()),
-            Ok(Input::Gleaned(address)) => lookups.gleaned(address),
+            Ok(Input::Gleaned(bound)) => lookups.gleaned(bound),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }

@@ -18,8 +18,8 @@
 //! Recovery (crate::recovery): [`Relay::recover`] is the start-up hook, run between
 //! [`Relay::start`] and the readiness line: each family's bulk leasequeries (one per server) on
 //! a thread of their own, both waited for at most `ready-after`; one that takes longer is merged
-//! when it completes ([`Relay::run`] looks). On demand, a UDP leasequery thread ([`lookup`]) answers the control
-//! socket's questions about addresses the table does not know.
+//! when it completes ([`Relay::run`] looks). On demand, a UDP leasequery thread per family
+//! ([`lookup`]) answers the control socket's questions about addresses the table does not know.
 
 mod control;
 mod dhcp6;
@@ -36,7 +36,7 @@ use crate::v6::{Relay6, Transmit6};
 use lessor_net::udp::{self, Family, OpenError, Receivers, Sender, Sockets, V6Options};
 use lessor_net::{Clock, Interface, Now, Outgoing, Received, Transmit};
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -246,7 +246,18 @@ fn jobs(config: &Config, s: &Shared) -> Vec<Job> {
     jobs
 }
 
-/// The on-demand leasequery requestor, when configured: from the first giaddr (where the
+/// A requestor seed that differs from one start to the next (a late answer to the previous
+/// process's query is not taken for one of ours).
+fn seed(relay_id: &[u8]) -> u64 {
+    relay_id
+        .iter()
+        .fold(u64::from(std::process::id()), |h, &b| {
+            h.wrapping_mul(31).wrapping_add(u64::from(b))
+        })
+        ^ lessor_net::Clock::new().now().ms
+}
+
+/// The DHCPv4 on-demand leasequery requestor, when configured: from the first giaddr (where the
 /// servers answer), an ephemeral port, to every DHCPv4 server's leasequery port.
 fn lookups(config: &Config, s: &Shared) -> Option<(SocketAddr, recovery::lookup::Lookups)> {
     let engine = s.engine4.as_ref()?;
@@ -257,18 +268,39 @@ fn lookups(config: &Config, s: &Shared) -> Option<(SocketAddr, recovery::lookup:
     let giaddr = st.interfaces.first()?.giaddr;
     let servers = st.servers.iter().map(|&a| SocketAddr::V4(a)).collect();
     let mut requestor = lessor_requestor::Config::new(giaddr, servers);
-    // Transaction ids differ from one start to the next (a late answer to the previous
-    // process's query is not taken for one of ours).
-    requestor.seed = s
-        .relay_id
-        .iter()
-        .fold(u64::from(std::process::id()), |h, &b| {
-            h.wrapping_mul(31).wrapping_add(u64::from(b))
-        })
-        ^ lessor_net::Clock::new().now().ms;
+    requestor.seed = seed(&s.relay_id);
     let lookups = recovery::lookup::Lookups::new(requestor, s.relay_id.clone(), named4(s));
     Some((SocketAddr::from((giaddr, 0)), lookups))
 }
+
+/// The DHCPv6 on-demand leasequery requestor, when configured: the relay's DUID as CLIENTID,
+/// from the unspecified address and an ephemeral port (a server answers the query's source),
+/// to [`recovery::lookup_servers6`].
+fn lookups6(config: &Config, s: &Shared) -> Option<(SocketAddr, Vec<SocketAddr>, Lookups6)> {
+    let engine = s.engine6.as_ref()?;
+    if !config.recovery.on_demand {
+        return None;
+    }
+    let st = engine.settings();
+    let duid = st.relay_id.clone()?;
+    let servers = recovery::lookup_servers6(&config.recovery, st);
+    if servers.is_empty() {
+        return None;
+    }
+    let mut requestor = lessor_requestor::Config::v6(duid, servers.clone());
+    requestor.seed = seed(&s.relay_id);
+    // An absolute CLT_TIME (ISC dhcpd 4.4.3) is read against the wall clock.
+    requestor.family.epoch = Some((Instant::now(), Clock::new().now().wall));
+    let interfaces = named(st.interfaces.iter().map(|i| (&i.name, &i.interface_id)));
+    let lookups = recovery::lookup::Lookups::new(requestor, s.relay_id.clone(), interfaces);
+    Some((
+        SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
+        servers,
+        lookups,
+    ))
+}
+
+type Lookups6 = recovery::lookup::Lookups<lessor_requestor::V6>;
 
 /// A running relay.
 pub struct Relay {
@@ -276,7 +308,8 @@ pub struct Relay {
     /// Per family, and for DHCPv6 downstream and upstream.
     receivers: Vec<Receivers>,
     control: control::Server,
-    lookup: Option<lookup::Thread>,
+    lookup: Option<lookup::Thread<lessor_requestor::V4>>,
+    lookup6: Option<lookup::Thread<lessor_requestor::V6>>,
     clock: Clock,
     /// The start-up recoveries still running past `ready-after`: each family's lines come when
     /// it completes; the channel disconnects once both have.
@@ -342,18 +375,41 @@ impl Relay {
         let lookup = match lookups(config, &lock(&shared)) {
             None => None,
             Some((bind, lookups)) => {
-                let t = lookup::Thread::start(bind, lookups, Arc::clone(&shared), clock)
+                let t = lookup::Thread::start("4", bind, lookups, Arc::clone(&shared), clock)
                     .map_err(|e| RunError::Thread(format!("leasequery socket {bind}: {e}")))?;
                 log(&format!("dhcp4: on-demand leasequery from {}", bind.ip()));
                 Some(t)
             }
         };
-        let asker = lookup
-            .as_ref()
-            .map(|t| t.asker(config.recovery.lookup_wait));
+        let planned6 = {
+            let mut s = lock(&shared);
+            let planned = lookups6(config, &s);
+            if let (Some((_, servers, _)), Some(e)) = (&planned, s.engine6.as_mut()) {
+                e.report_gleaned();
+                let servers: Vec<String> = servers.iter().map(|a| a.to_string()).collect();
+                log(&format!(
+                    "dhcp6: on-demand leasequery to {}",
+                    servers.join(", ")
+                ));
+            }
+            planned
+        };
+        let lookup6 = match planned6 {
+            None => None,
+            Some((bind, _, lookups)) => Some(
+                lookup::Thread::start("6", bind, lookups, Arc::clone(&shared), clock)
+                    .map_err(|e| RunError::Thread(format!("leasequery socket {bind}: {e}")))?,
+            ),
+        };
+        let wait = config.recovery.lookup_wait;
+        let askers = lookup::Askers {
+            v4: lookup.as_ref().map(|t| t.asker(wait)),
+            v6: lookup6.as_ref().map(|t| t.asker(wait)),
+        };
         let control =
-            control::Server::start(&config.control_socket, Arc::clone(&shared), clock, asker)
+            control::Server::start(&config.control_socket, Arc::clone(&shared), clock, askers)
                 .map_err(RunError::Control)?;
+        let to_lookup6 = lookup6.as_ref().map(lookup::Thread::sender);
         let to_lookup = lookup.as_ref().map(lookup::Thread::sender);
         let mut receivers = Vec::new();
         if let Some(sockets) = sockets {
@@ -389,18 +445,33 @@ impl Relay {
             receivers.push(r);
         }
         if let Some((downstream, upstream, sender6)) = opened6 {
-            let engine = |s: &mut Shared, rx: &Received<'_>, now: Now, out: &mut Vec<Transmit6>| {
-                let Shared { table, engine6, .. } = s;
-                if let (Some(engine), SocketAddr::V6(from)) = (engine6, rx.source) {
-                    let index = rx.interface_index.unwrap_or(0);
-                    out.extend(engine.handle(rx.payload, index, from, now, table));
-                }
-            };
+            let engine =
+                move |s: &mut Shared, rx: &Received<'_>, now: Now, out: &mut Vec<Transmit6>| {
+                    let Shared { table, engine6, .. } = s;
+                    if let (Some(engine), SocketAddr::V6(from)) = (engine6, rx.source) {
+                        let index = rx.interface_index.unwrap_or(0);
+                        out.extend(engine.handle(rx.payload, index, from, now, table));
+                        // What was seen bound: the lookups' negative answers about it are stale.
+                        if let Some(to) = &to_lookup6 {
+                            for bound in engine.take_gleaned() {
+                                let _ = to.send(lookup::Input::Gleaned(bound));
+                            }
+                        }
+                    }
+                };
             for (name, sockets) in [("relay6", &downstream), ("relay6 up", &upstream)] {
                 let sender = Arc::clone(&sender6);
                 let send = move |out: &mut Vec<Transmit6>| sender.send_all(out);
                 let counters = Arc::clone(&sender6.counters);
-                let r = start_receivers(name, sockets, counters, &shared, clock, engine, send)?;
+                let r = start_receivers(
+                    name,
+                    sockets,
+                    counters,
+                    &shared,
+                    clock,
+                    engine.clone(),
+                    send,
+                )?;
                 receivers.push(r);
             }
         }
@@ -409,6 +480,7 @@ impl Relay {
             receivers,
             control,
             lookup,
+            lookup6,
             clock,
             recovering: Mutex::new(None),
         })
@@ -572,6 +644,9 @@ impl Relay {
             r.shutdown();
         }
         if let Some(l) = self.lookup.take() {
+            l.shutdown();
+        }
+        if let Some(l) = self.lookup6.take() {
             l.shutdown();
         }
         self.control.shutdown();

@@ -9,6 +9,8 @@
 
 use std::net::{Ipv6Addr, SocketAddrV6};
 
+use ipnet::Ipv6Net;
+
 use lessor_net::Now;
 use lessor_wire::v6::{
     find_option, DhcpOption, MessageType, Packet, RelayMessage, Repr, OPTION_INTERFACE_ID,
@@ -41,6 +43,9 @@ pub struct Relay6 {
     unicast_servers_only: bool,
     pending: Pending,
     counters: Counters6,
+    /// What gleaning merged since [`Relay6::take_gleaned`], when someone asked to be told (the
+    /// on-demand lookups drop their negative answers about it).
+    gleaned: Option<Vec<Ipv6Net>>,
 }
 
 /// Whether a message type is one only servers send: never relayed up.
@@ -93,6 +98,7 @@ impl Relay6 {
             settings,
             pending: Pending::default(),
             counters: Counters6::default(),
+            gleaned: None,
         })
     }
 
@@ -102,6 +108,20 @@ impl Relay6 {
 
     pub fn counters(&self) -> &Counters6 {
         &self.counters
+    }
+
+    /// Keeps what gleaning merges from now on, for [`Relay6::take_gleaned`].
+    pub fn report_gleaned(&mut self) {
+        self.gleaned.get_or_insert_with(Vec::new);
+    }
+
+    /// The addresses (/128) and prefixes gleaning merged since the last call (none unless
+    /// [`Relay6::report_gleaned`] was called).
+    pub fn take_gleaned(&mut self) -> Vec<Ipv6Net> {
+        self.gleaned
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// RELEASEs and DECLINEs waiting for their Reply.
@@ -342,7 +362,10 @@ impl Relay6 {
                     glean::remove_all(&resources, &duid, table, counters);
                 }
             }
-            None => glean::glean(&reply, &duid, at, now.wall, table, counters),
+            None => {
+                let seen = self.gleaned.as_mut();
+                glean::glean(&reply, &duid, at, now.wall, table, counters, seen)
+            }
         }
     }
 }

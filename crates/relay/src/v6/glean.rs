@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv6Net};
 use lessor_wire::v6::{status, ClientServerMessage, DhcpOption};
 
 use super::counters::Counters6;
@@ -70,6 +70,7 @@ pub(crate) fn glean(
     now_wall: u64,
     table: &mut LocationTable,
     counters: &mut Counters6,
+    mut seen: Option<&mut Vec<Ipv6Net>>,
 ) {
     if !succeeded(reply) {
         return;
@@ -116,7 +117,12 @@ pub(crate) fn glean(
                 origin: Origin::Gleaned,
             });
             match merged {
-                Merge::Added | Merge::Replaced => counters.gleaned += 1,
+                Merge::Added | Merge::Replaced => {
+                    counters.gleaned += 1;
+                    if let (Some(seen), IpNet::V6(net)) = (seen.as_deref_mut(), bound) {
+                        seen.push(net);
+                    }
+                }
                 Merge::Kept => counters.glean_kept += 1,
             }
         }

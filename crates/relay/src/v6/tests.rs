@@ -571,6 +571,8 @@ fn nested_relays_the_inner_relay_repl_goes_to_the_relay_below_and_is_gleaned() {
 #[test]
 fn a_reply_gleans_its_addresses_and_prefixes() {
     let mut r = relay();
+    // The on-demand lookups ask to be told what is gleaned.
+    r.report_gleaned();
     let mut table = LocationTable::new();
     let rep = reply(
         9,
@@ -605,6 +607,9 @@ fn a_reply_gleans_its_addresses_and_prefixes() {
     assert_eq!(prefix.bound, "2001:db8:100::/56".parse::<IpNet>().unwrap());
     assert_eq!(prefix.expires, T0 + 5 + 7200);
     assert_eq!(r.counters().gleaned, 2);
+    let told: Vec<String> = r.take_gleaned().iter().map(|n| n.to_string()).collect();
+    assert_eq!(told, ["2001:db8:1::10/128", "2001:db8:100::/56"]);
+    assert!(r.take_gleaned().is_empty());
 }
 
 #[test]

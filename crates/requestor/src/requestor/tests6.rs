@@ -4,6 +4,8 @@
 
 use std::net::Ipv6Addr;
 
+use ipnet::Ipv6Net;
+
 use super::*;
 use crate::v6::{KeyError6, QueryKey6, ReplyError6};
 use lessor_wire::v6::{
@@ -595,4 +597,50 @@ fn a_query_joined_while_client_link_follow_ups_run_gets_the_whole_answer() {
     }
     assert!(r.poll_event().is_none());
     assert_eq!(r.outstanding(), 0);
+}
+
+#[test]
+fn a_gleaned_address_or_prefix_drops_the_cached_answers_about_it() {
+    let mut r = Requestor::new(config(1));
+    let t0 = Instant::now();
+    // A negative answer (no binding) for a(1); an active one naming a(2) and a /56 for a(3).
+    r.submit(by_address(1), t0).unwrap();
+    let (xid, _) = sent(&r.poll_transmit(t0).unwrap().1);
+    r.handle_reply(server(0), &reply(xid, 0, vec![]), t0)
+        .unwrap();
+    answer(&mut r);
+    let prefix: Ipv6Addr = "2001:db8:100:100::".parse().unwrap();
+    r.submit(by_address(3), t0).unwrap();
+    let (xid, _) = sent(&r.poll_transmit(t0).unwrap().1);
+    let DhcpOption::ClientData(mut data) = client_data(2, &[(3, 600)], Some(1)) else {
+        unreachable!()
+    };
+    data.push(DhcpOption::IaPrefix {
+        preferred_lifetime: 300,
+        valid_lifetime: 600,
+        prefix_length: 56,
+        prefix,
+        options: Vec::new(),
+    });
+    let bytes = reply(xid, 0, vec![DhcpOption::ClientData(data)]);
+    r.handle_reply(server(0), &bytes, t0).unwrap();
+    answer(&mut r);
+    let cached = |r: &mut Requestor<V6>, n: u16| {
+        r.submit(by_address(n), t0).unwrap();
+        let hit = matches!(r.poll_event(), Some(Event::Answered(_, a)) if a.from_cache);
+        // A miss is asked again; its query is left to time out.
+        while r.poll_transmit(t0).is_some() {}
+        hit
+    };
+    assert!(cached(&mut r, 1) && cached(&mut r, 3));
+    // Another address, or a prefix beside the cached one, changes nothing.
+    r.glean("2001:db8:1::99/128".parse().unwrap());
+    r.glean("2001:db8:100:200::/56".parse().unwrap());
+    assert!(cached(&mut r, 1) && cached(&mut r, 3));
+    // The asked address bound: its negative answer goes.
+    r.glean(Ipv6Net::from(a(1)));
+    assert!(!cached(&mut r, 1));
+    // An address inside the delegated prefix the answer about a(3) names: that answer goes.
+    r.glean("2001:db8:100:100::1/128".parse().unwrap());
+    assert!(!cached(&mut r, 3));
 }
