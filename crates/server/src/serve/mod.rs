@@ -19,6 +19,7 @@
 mod bulk;
 mod outbox;
 mod privileges;
+mod reload;
 mod report;
 mod udp;
 mod udp4;
@@ -26,6 +27,7 @@ mod udp6;
 pub mod watch;
 
 pub use outbox::GroupOutbox;
+pub use reload::{ReloadError, ReloadSummary, Reloader};
 
 use crate::config::Config;
 use crate::dhcp4::quarantine::{self, Quarantine};
@@ -78,6 +80,18 @@ impl std::error::Error for ServeError {}
 /// `[server] user`, and only then starts any thread (the store's writer, the receivers), so
 /// every thread runs as the user with the same three capabilities.
 pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(), ServeError> {
+    run_with(config, &Reloader::without_file(config), stop, log)
+}
+
+/// [`run`], reloading the configuration through `reloader` (made with the same config: see
+/// [`Reloader::load`]) when it is asked to, by SIGHUP ([`Reloader::signal_flag`]) or by a
+/// caller of [`Reloader::reload`].
+pub fn run_with(
+    config: &Config,
+    reloader: &Reloader,
+    stop: &AtomicBool,
+    log: &dyn Fn(&str),
+) -> Result<(), ServeError> {
     // The store holds every subscriber's MAC, host name and option 82: what the server
     // creates is its own only.
     process::restrict_umask();
@@ -140,7 +154,8 @@ pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(),
         duid6,
         quarantine6,
     };
-    let result = serve(config, &store, sockets, &quarantine, stop, log);
+    let result = serve(config, &store, sockets, &quarantine, (stop, reloader), log);
+    reloader.detach();
     let closed = close_store(store, SYNC_TIMEOUT, log);
     log("stopped");
     result.and(closed)
@@ -240,7 +255,7 @@ fn serve(
     store: &Arc<Store>,
     sockets: Opened,
     quarantine: &Quarantine,
-    stop: &AtomicBool,
+    (stop, reloader): (&AtomicBool, &Reloader),
     log: &dyn Fn(&str),
 ) -> Result<(), ServeError> {
     let clock = Clock::new();
@@ -262,8 +277,8 @@ fn serve(
             return Err(e);
         }
     };
-    let bulk4 = match bulk::start4(config, store, log) {
-        Ok(bulk) => bulk,
+    let (bulk4, bulk4_reload) = match bulk::start4(config, store, log) {
+        Ok(bulk) => bulk.unzip(),
         Err(e) => {
             if let Some(udp4) = udp4 {
                 udp4.shutdown();
@@ -274,8 +289,8 @@ fn serve(
             return Err(e);
         }
     };
-    let bulk6 = match bulk::start6(config, duid6.as_deref(), store, log) {
-        Ok(bulk) => bulk,
+    let (bulk6, bulk6_reload) = match bulk::start6(config, duid6.as_deref(), store, log) {
+        Ok(bulk) => bulk.unzip(),
         Err(e) => {
             if let Some(bulk4) = bulk4 {
                 bulk4.shutdown();
@@ -305,7 +320,13 @@ fn serve(
     if let Some(bulk6) = &bulk6 {
         reports.push(("bulk6", &**bulk6.counters()));
     }
-    let interval = config.file.server.stats_interval.duration();
+    reloader.attach(reload::Targets {
+        udp4: udp4.as_ref().map(udp4::Udp4::handle),
+        udp6: udp6.as_ref().map(udp6::Udp6::handle),
+        bulk4: bulk4_reload,
+        bulk6: bulk6_reload,
+        duid6,
+    });
     let mut last_stats = Instant::now();
     let mut failed = None;
     let mut watch = watch::StoreWatch::default();
@@ -340,11 +361,18 @@ fn serve(
             }
         }
         log_panics(bulk4.as_ref(), bulk6.as_ref(), log);
+        if reloader.take_signal() {
+            let _ = reloader.reload_logged(log);
+        }
+        // A reload (by signal or by a control request) may have changed it.
+        let interval = reloader.stats_interval();
         if !interval.is_zero() && last_stats.elapsed() >= interval {
             last_stats = Instant::now();
             log_stats(&reports, log);
         }
     }
+    // No reload reaches services that stop.
+    reloader.detach();
     log_stats(&reports, log);
     log_panics(bulk4.as_ref(), bulk6.as_ref(), log);
     // Every open bulk query gets QueryTerminated.

@@ -79,6 +79,29 @@ impl Udp4 {
         ]
     }
 
+    /// What a reload changes of the running service.
+    pub(super) fn handle(&self) -> Handle4 {
+        Handle4 {
+            engine: Arc::clone(&self.engine),
+            live: Arc::clone(&self.live),
+        }
+    }
+
+    /// Stops the receive threads; returns how many panicked.
+    pub(super) fn shutdown(self) -> usize {
+        self.receivers.shutdown()
+    }
+}
+
+/// A running DHCPv4 service as a reload sees it: its engine and what the receive threads
+/// take per batch.
+#[derive(Clone)]
+pub(super) struct Handle4 {
+    engine: Arc<Mutex<Engine4>>,
+    live: Arc<Swap<Live4>>,
+}
+
+impl Handle4 {
     /// Takes a reloaded `config` (its `[dhcp4]` sockets and identifier unchanged: checked
     /// before): the engine under its lock, then the router and the responder, which the
     /// receive threads take at their next batch.
@@ -94,11 +117,6 @@ impl Udp4 {
                 .responder
                 .reconfigured(config, leasequery_identifier(config)),
         });
-    }
-
-    /// Stops the receive threads; returns how many panicked.
-    pub(super) fn shutdown(self) -> usize {
-        self.receivers.shutdown()
     }
 }
 

@@ -86,6 +86,29 @@ impl Udp6 {
         ]
     }
 
+    /// What a reload changes of the running service.
+    pub(super) fn handle(&self) -> Handle6 {
+        Handle6 {
+            engine: Arc::clone(&self.engine),
+            responder: Arc::clone(&self.responder),
+        }
+    }
+
+    /// Stops the receive threads; returns how many panicked.
+    pub(super) fn shutdown(self) -> usize {
+        self.receivers.shutdown()
+    }
+}
+
+/// A running DHCPv6 service as a reload sees it: its engine and what the receive threads
+/// take per batch.
+#[derive(Clone)]
+pub(super) struct Handle6 {
+    engine: Arc<Mutex<Engine6>>,
+    responder: Arc<Swap<Responder6>>,
+}
+
+impl Handle6 {
     /// Takes a reloaded `config` (its `[dhcp6]` sockets and server DUID unchanged: checked
     /// before): the engine under its lock, then the responder, which the receive threads take
     /// at their next batch.
@@ -98,11 +121,6 @@ impl Udp6 {
         }
         let next = self.responder.load().reconfigured(config);
         self.responder.store(next);
-    }
-
-    /// Stops the receive threads; returns how many panicked.
-    pub(super) fn shutdown(self) -> usize {
-        self.receivers.shutdown()
     }
 }
 
