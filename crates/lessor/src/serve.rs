@@ -1,5 +1,6 @@
-//! `lessor serve [--config FILE]`: run the server until SIGINT or SIGTERM. Without a config it
-//! runs on its embedded defaults (examples/lessor-local.toml): loopback only, no root needed.
+//! `lessor serve [--config FILE]`: run the server until SIGINT or SIGTERM; SIGHUP reloads FILE
+//! (docs/operator-guide.md, "Reloading the configuration"). Without a config it runs on its
+//! embedded defaults (examples/lessor-local.toml): loopback only, no root needed.
 
 use lessor_server::config;
 use lessor_server::serve;
@@ -13,10 +14,11 @@ pub const LOCAL_DEFAULTS: &str = include_str!("../../../examples/lessor-local.to
 
 pub fn run(config_path: Option<&Path>) -> ExitCode {
     let loaded = match config_path {
-        Some(path) => config::load(path),
-        None => config::parse(LOCAL_DEFAULTS, "(embedded defaults)"),
+        Some(path) => serve::Reloader::load(path.to_path_buf()),
+        None => config::parse(LOCAL_DEFAULTS, "(embedded defaults)")
+            .map(|c| (serve::Reloader::without_file(&c), c)),
     };
-    let config = match loaded {
+    let (reloader, config) = match loaded {
         Ok(c) => c,
         Err(errors) => {
             eprintln!("{errors}");
@@ -40,7 +42,12 @@ pub fn run(config_path: Option<&Path>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    match serve::run(&config, &stop, &log) {
+    if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGHUP, reloader.signal_flag())
+    {
+        eprintln!("lessor serve: cannot handle SIGHUP: {e}");
+        return ExitCode::FAILURE;
+    }
+    match serve::run_with(&config, &reloader, &stop, &log) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log(&format!("error: {e}"));

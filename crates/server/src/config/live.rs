@@ -22,13 +22,24 @@ pub fn restart_only(old: &Config, new: &Config) -> Vec<Frozen> {
     let mut out = Vec::new();
     let mut check = |differs: bool, key: KeyPath, what: &str| {
         if differs {
-            out.push((key, format!("{what} cannot change while serving: restart to apply it")));
+            out.push((
+                key,
+                format!("{what} cannot change while serving: restart to apply it"),
+            ));
         }
     };
     let (os, ns) = (&old.file.server, &new.file.server);
-    check(os.store != ns.store, path(&["server", "store"]), "the store");
+    check(
+        os.store != ns.store,
+        path(&["server", "store"]),
+        "the store",
+    );
     check(os.user != ns.user, path(&["server", "user"]), "the user");
-    check(os.group != ns.group, path(&["server", "group"]), "the group");
+    check(
+        os.group != ns.group,
+        path(&["server", "group"]),
+        "the group",
+    );
 
     match (&old.file.dhcp4, &new.file.dhcp4) {
         (Some(o), Some(n)) => {
@@ -41,7 +52,11 @@ pub fn restart_only(old: &Config, new: &Config) -> Vec<Frozen> {
             };
             check(id(old) != id(new), id_key, "the server identifier");
             check(o.listen != n.listen, d("listen"), "the listen addresses");
-            check(o.interfaces != n.interfaces, d("interfaces"), "the interfaces");
+            check(
+                o.interfaces != n.interfaces,
+                d("interfaces"),
+                "the interfaces",
+            );
             check(o.port != n.port, d("port"), "the port");
             check(
                 o.receive_threads != n.receive_threads,
@@ -62,7 +77,11 @@ pub fn restart_only(old: &Config, new: &Config) -> Vec<Frozen> {
             let duid = |c: &Config| c.file.dhcp6.as_ref().and_then(|d| d.server_duid.clone());
             check(duid(old) != duid(new), d("server-duid"), "the server DUID");
             check(o.listen != n.listen, d("listen"), "the listen addresses");
-            check(o.interfaces != n.interfaces, d("interfaces"), "the interfaces");
+            check(
+                o.interfaces != n.interfaces,
+                d("interfaces"),
+                "the interfaces",
+            );
             check(o.port != n.port, d("port"), "the port");
             check(
                 o.receive_threads != n.receive_threads,
@@ -102,7 +121,11 @@ pub fn restart_only(old: &Config, new: &Config) -> Vec<Frozen> {
         let k = |key: &str| path(&[section, "bulk", key]);
         match (o, n) {
             (Some(o), Some(n)) => {
-                check(o.0 != n.0, k("listen"), "the bulk leasequery listen addresses");
+                check(
+                    o.0 != n.0,
+                    k("listen"),
+                    "the bulk leasequery listen addresses",
+                );
                 check(o.1 != n.1, k("port"), "the bulk leasequery port");
                 check(o.2 != n.2, k("max-connections"), "max-connections");
                 check(
@@ -183,7 +206,10 @@ listen = ["192.0.2.1"]
         let new = BASE
             .replace("lease-time = \"1h\"", "lease-time = \"2h\"\n# a comment")
             .replace("192.0.2.110", "192.0.2.120")
-            .replace("[\"192.0.2.9/32\"]", "[\"192.0.2.9/32\", \"192.0.2.10/32\"]")
+            .replace(
+                "[\"192.0.2.9/32\"]",
+                "[\"192.0.2.9/32\", \"192.0.2.10/32\"]",
+            )
             + "\n[dhcp4.rate-limit]\nper-client = 5\n";
         assert!(restart_only(&config(BASE), &config(&new)).is_empty());
         assert_eq!(
@@ -201,7 +227,10 @@ listen = ["192.0.2.1"]
     #[test]
     fn sockets_store_and_identity_are_named_where_the_new_file_says_them() {
         let new = BASE
-            .replace("listen = [\"192.0.2.1\"]\nlease", "listen = [\"192.0.2.2\"]\nlease")
+            .replace(
+                "listen = [\"192.0.2.1\"]\nlease",
+                "listen = [\"192.0.2.2\"]\nlease",
+            )
             .replace("leases.db", "other.db")
             .replace("[leasequery4.bulk]\n", "[leasequery4.bulk]\nport = 6000\n");
         let frozen = restart_only(&config(BASE), &config(&new));

@@ -42,9 +42,9 @@ impl fmt::Display for ReloadSummary {
         }
         write!(f, ", {} requesters; changed: ", self.requesters)?;
         if self.changed.is_empty() {
-            write!(f, "nothing")
+            write!(f, "nothing)")
         } else {
-            write!(f, "{}", self.changed.join(", "))
+            write!(f, "{})", self.changed.join(", "))
         }
     }
 }

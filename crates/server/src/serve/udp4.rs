@@ -4,7 +4,6 @@
 //! answered in parallel and a burst of them never holds up clients), and the sending of what
 //! they return: at once, outside every lock, or once durable through the [`GroupOutbox`].
 
-use crate::swap::Swap;
 use super::udp as udp_shell;
 use super::{GroupOutbox, ServeError};
 use crate::config::Config;
@@ -13,6 +12,7 @@ use crate::leasequery4::reply::PrlCaches;
 use crate::leasequery4::Responder4;
 use crate::router4::{Route4, Router4};
 use crate::stats::Report;
+use crate::swap::Swap;
 use lessor_net::udp::{self, Family, Receivers, Sender, Sockets, V6Options};
 use lessor_net::{Clock, Now, Outgoing, Received, Transmit};
 use lessor_store::Store;

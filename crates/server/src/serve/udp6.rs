@@ -5,7 +5,6 @@
 //! [`GroupOutbox`]. Leasequery (RFC 5007) goes to [`Responder6`], outside the engine's lock,
 //! and its reply is sent with the others, outside every lock (as in `udp4`).
 
-use crate::swap::Swap;
 use super::udp as udp_shell;
 use super::{GroupOutbox, ServeError};
 use crate::config::{Config, ServerDuid};
@@ -15,6 +14,7 @@ use crate::dhcp6::Engine6;
 use crate::leasequery6::Responder6;
 use crate::router6::{Route6, Router6};
 use crate::stats::Report;
+use crate::swap::Swap;
 use lessor_net::udp::{self, Family, Receivers, Sender, Sockets, V6Options};
 use lessor_net::{Clock, Now, Outgoing, Received, Transmit};
 use lessor_store::{LoadReport, Store};
