@@ -35,7 +35,7 @@ def configs(base: str):
     yield wider.replace('lease-time = "10m"', 'lease-time = "20m"')
     yield wider + '\n[[dhcp4.subnet]]\nprefix = "203.0.113.0/24"\npools = ["203.0.113.10-203.0.113.20"]\n'
     yield wider + "\n[dhcp4.rate-limit]\nper-client = 50\n"
-    yield wider.replace('requesters = ["198.51.100.2"]', 'requesters = ["198.51.100.2", "192.0.2.1"]')
+    yield wider.replace('requesters = ["198.51.100.2/32"]', 'requesters = ["198.51.100.2/32", "192.0.2.1/32"]')
     yield base
 
 
@@ -43,7 +43,7 @@ def test_reloads_under_load_lose_no_acked_binding(pair, procs, artifacts):
     store = artifacts / "lessor.db"
     config = write_config(
         artifacts / "lessor.toml", identifier=SERVER_V4, store=store, listen=[SERVER_V4],
-        relays=["192.0.2.0/24"], lease_time="10m", requesters=[SERVER_V4],
+        relays=["192.0.2.0/24"], lease_time="10m", requesters=[f"{SERVER_V4}/32"],
         subnets=[Subnet4("198.18.0.0/16", ("198.18.0.10", "198.18.15.255"))])
     base = config.read_text()
     server = LessorServer(procs, pair.server, config, store)
