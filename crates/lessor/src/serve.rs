@@ -1,5 +1,6 @@
-//! `lessor serve [--config FILE]`: run the server until SIGINT or SIGTERM. Without a config it
-//! runs on its embedded defaults (examples/lessor-local.toml): loopback only, no root needed.
+//! `lessor serve [--config FILE]`: run the server until SIGINT or SIGTERM; SIGHUP reloads FILE
+//! (docs/operator-guide.md, "Reloading the configuration"). Without a config it runs on its
+//! embedded defaults (examples/lessor-local.toml): loopback only, no root needed.
 //! Under systemd (`NOTIFY_SOCKET`) it says when it is ready and when it stops ([`crate::notify`]).
 
 use lessor_server::config;
@@ -14,10 +15,11 @@ pub const LOCAL_DEFAULTS: &str = include_str!("../../../examples/lessor-local.to
 
 pub fn run(config_path: Option<&Path>) -> ExitCode {
     let loaded = match config_path {
-        Some(path) => config::load(path),
-        None => config::parse(LOCAL_DEFAULTS, "(embedded defaults)"),
+        Some(path) => serve::Reloader::load(path.to_path_buf()),
+        None => config::parse(LOCAL_DEFAULTS, "(embedded defaults)")
+            .map(|c| (serve::Reloader::without_file(&c), c)),
     };
-    let config = match loaded {
+    let (reloader, config) = match loaded {
         Ok(c) => c,
         Err(errors) => {
             eprintln!("{errors}");
@@ -41,6 +43,11 @@ pub fn run(config_path: Option<&Path>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGHUP, reloader.signal_flag())
+    {
+        eprintln!("lessor serve: cannot handle SIGHUP: {e}");
+        return ExitCode::FAILURE;
+    }
     let notifier = notifier();
     let lifecycle = |event: serve::Lifecycle| {
         let Some(n) = &notifier else { return };
@@ -62,7 +69,7 @@ pub fn run(config_path: Option<&Path>) -> ExitCode {
             log(&format!("warning: cannot notify systemd: {e}"));
         }
     };
-    match serve::run_with_lifecycle(&config, &stop, &log, &lifecycle) {
+    match serve::run_with(&config, &reloader, &stop, &log, &lifecycle) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log(&format!("error: {e}"));

@@ -316,14 +316,20 @@ fn a_batch_of_broadcasts_and_unicasts_arrives_whole_and_in_order() {
     let mut got = Vec::new();
     let mut buffer = [0u8; 64];
     for _ in 0..12 {
-        let (length, _) = client.recv_from(&mut buffer).expect("every message of the batch");
+        let (length, _) = client
+            .recv_from(&mut buffer)
+            .expect("every message of the batch");
         got.push(buffer[0]);
         assert_eq!(length, 40);
     }
     assert_eq!(got, (0..12u8).collect::<Vec<_>>());
     let counts = counters.snapshot();
     assert_eq!(
-        (counts.sent_broadcast, counts.sent_client, counts.send_errors),
+        (
+            counts.sent_broadcast,
+            counts.sent_client,
+            counts.send_errors
+        ),
         (8, 4, 0)
     );
 }

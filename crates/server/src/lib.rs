@@ -17,4 +17,5 @@ pub mod router4;
 pub mod router6;
 pub mod serve;
 pub mod stats;
+pub mod swap;
 pub mod token_bucket;

@@ -15,6 +15,7 @@ use crate::stats::{Counter, Report};
 use lessor_net::Received;
 use lessor_wire::v4::{MessageType, Packet, BOOTREQUEST};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Arc;
 
 /// A DHCPv4 message as the router hands it to a service.
 #[derive(Debug, Clone, Copy)]
@@ -108,7 +109,8 @@ pub struct Router4 {
     /// Configured draft-00 requesters and the message type each uses for its queries
     /// (docs/protocol.md decision 5): from those sources that type is a leasequery.
     legacy: Vec<(Ipv4Addr, u8)>,
-    counters: Counters,
+    /// Shared with the routers of later reloads ([`Router4::reconfigured`]).
+    counters: Arc<Counters>,
 }
 
 /// What the router counts.
@@ -178,7 +180,16 @@ impl Router4 {
     pub fn new(legacy: Vec<(Ipv4Addr, u8)>) -> Router4 {
         Router4 {
             legacy,
-            counters: Counters::default(),
+            counters: Arc::default(),
+        }
+    }
+
+    /// The router of a reloaded `config` (its legacy requesters), counting on with this one's
+    /// counters.
+    pub fn reconfigured(&self, config: &Config) -> Router4 {
+        Router4 {
+            counters: Arc::clone(&self.counters),
+            ..Router4::for_config(config)
         }
     }
 
@@ -194,6 +205,11 @@ impl Router4 {
     }
 
     pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The counters, as shared with the routers of later reloads.
+    pub fn shared_counters(&self) -> &Arc<Counters> {
         &self.counters
     }
 

@@ -22,7 +22,7 @@ pub mod stream;
 pub use codes::{Codes, Status};
 pub use connection::{Close, Connection, Now};
 pub use counters::{CloseReason, Counters};
-pub use service::{start, Running, Settings};
+pub use service::{start, start_reloadable, Reload, Running, Settings};
 
 use crate::config::options::ConfiguredOption;
 use crate::config::schema::DraftCodes;

@@ -6,6 +6,7 @@
 use super::{Close, CloseReason, Connection, Counters, Params};
 use crate::bulk::Panics;
 use crate::leasequery4::access::AllowList;
+use crate::swap::Swap;
 use lessor_net::tcp::{Ended, Limits, Listener, Refused, StreamService};
 use lessor_net::Now;
 use lessor_store::Store;
@@ -24,10 +25,32 @@ pub struct Settings {
     pub max_per_requester: usize,
 }
 
-/// The service every connection of one listener shares.
-struct Service4 {
+/// What a reload replaces: a connection takes the parameters current when it is accepted and
+/// keeps them to its end (a query in progress finishes on its snapshot and settings).
+#[derive(Debug)]
+struct Live {
     params: Arc<Params>,
     allow: AllowList,
+}
+
+/// Applies a reloaded config's `[leasequery4]` to a running listener: its requesters and the
+/// parameters of connections accepted from now on. The listen addresses and the connection
+/// limits are the listener's and stay.
+#[derive(Debug, Clone)]
+pub struct Reload(Arc<Swap<Live>>);
+
+impl Reload {
+    pub fn apply(&self, params: Params, allow: AllowList) {
+        self.0.store(Live {
+            params: Arc::new(params),
+            allow,
+        });
+    }
+}
+
+/// The service every connection of one listener shares.
+struct Service4 {
+    live: Arc<Swap<Live>>,
     store: Arc<Store>,
     counters: Arc<Counters>,
     panics: Arc<Panics>,
@@ -42,7 +65,7 @@ impl StreamService for Service4 {
 
     fn allows(&self, peer: IpAddr) -> bool {
         match peer {
-            IpAddr::V4(a) => self.allow.contains(a),
+            IpAddr::V4(a) => self.live.load().allow.contains(a),
             IpAddr::V6(_) => false,
         }
     }
@@ -50,7 +73,7 @@ impl StreamService for Service4 {
     fn connect(&self, _: SocketAddr, now: Now) -> Connection {
         self.counters.accepted.add();
         Connection::new(
-            Arc::clone(&self.params),
+            Arc::clone(&self.live.load().params),
             Arc::clone(&self.store),
             Arc::clone(&self.counters),
             now,
@@ -84,11 +107,23 @@ pub type Running = crate::bulk::Running<Counters>;
 
 /// Listens on `addrs` and serves bulk leasequery from `store` until [`Running::shutdown`].
 pub fn start(settings: Settings, addrs: &[SocketAddr], store: Arc<Store>) -> io::Result<Running> {
+    start_reloadable(settings, addrs, store).map(|(running, _)| running)
+}
+
+/// [`start`], with the handle a reload applies its config through.
+pub fn start_reloadable(
+    settings: Settings,
+    addrs: &[SocketAddr],
+    store: Arc<Store>,
+) -> io::Result<(Running, Reload)> {
+    let live = Arc::new(Swap::new(Live {
+        params: Arc::new(settings.params),
+        allow: settings.allow,
+    }));
     let counters = Arc::new(Counters::default());
     let panics = Arc::new(Panics::default());
     let service = Arc::new(Service4 {
-        params: Arc::new(settings.params),
-        allow: settings.allow,
+        live: Arc::clone(&live),
         store,
         counters: Arc::clone(&counters),
         panics: Arc::clone(&panics),
@@ -99,7 +134,7 @@ pub fn start(settings: Settings, addrs: &[SocketAddr], store: Arc<Store>) -> io:
         ..Limits::default()
     };
     let listener = Listener::start(service, limits, addrs)?;
-    Ok(Running::new(listener, counters, panics))
+    Ok((Running::new(listener, counters, panics), Reload(live)))
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ pub mod stream;
 pub use crate::bulk::{Close, Limits};
 pub use connection::Connection;
 pub use counters::Counters;
-pub use service::{start, Running, Settings};
+pub use service::{start, start_reloadable, Reload, Running, Settings};
 
 use crate::config::Config;
 use crate::leasequery6::client_data;

@@ -7,6 +7,7 @@ use super::{Connection, Counters, Params};
 use crate::bulk::Close;
 use crate::bulk::Panics;
 use crate::bulk4::CloseReason;
+use crate::swap::Swap;
 use ipnet::IpNet;
 use lessor_net::tcp::{Ended, Limits, Listener, Refused, StreamService};
 use lessor_net::Now;
@@ -25,9 +26,30 @@ pub struct Settings {
     pub max_per_requester: usize,
 }
 
-struct Service6 {
+/// What a reload replaces: a connection takes the parameters current when it is accepted and
+/// keeps them to its end.
+#[derive(Debug)]
+struct Live {
     params: Arc<Params>,
     requesters: Vec<IpNet>,
+}
+
+/// Applies a reloaded config's `[leasequery6]` to a running listener, as
+/// [`crate::bulk4::service::Reload`].
+#[derive(Debug, Clone)]
+pub struct Reload(Arc<Swap<Live>>);
+
+impl Reload {
+    pub fn apply(&self, params: Params, requesters: Vec<IpNet>) {
+        self.0.store(Live {
+            params: Arc::new(params),
+            requesters,
+        });
+    }
+}
+
+struct Service6 {
+    live: Arc<Swap<Live>>,
     store: Arc<Store>,
     counters: Arc<Counters>,
     panics: Arc<Panics>,
@@ -47,13 +69,17 @@ impl StreamService for Service6 {
             IpAddr::V6(a) => IpAddr::V6(a),
             IpAddr::V4(_) => return false,
         };
-        self.requesters.iter().any(|n| n.contains(&peer))
+        self.live
+            .load()
+            .requesters
+            .iter()
+            .any(|n| n.contains(&peer))
     }
 
     fn connect(&self, _: SocketAddr, now: Now) -> Connection {
         self.counters.accepted.add();
         Connection::new(
-            Arc::clone(&self.params),
+            Arc::clone(&self.live.load().params),
             Arc::clone(&self.store),
             Arc::clone(&self.counters),
             now,
@@ -88,11 +114,23 @@ pub type Running = crate::bulk::Running<Counters>;
 /// Listens on `addrs` and serves DHCPv6 bulk leasequery from `store` until
 /// [`Running::shutdown`].
 pub fn start(settings: Settings, addrs: &[SocketAddr], store: Arc<Store>) -> io::Result<Running> {
+    start_reloadable(settings, addrs, store).map(|(running, _)| running)
+}
+
+/// [`start`], with the handle a reload applies its config through.
+pub fn start_reloadable(
+    settings: Settings,
+    addrs: &[SocketAddr],
+    store: Arc<Store>,
+) -> io::Result<(Running, Reload)> {
+    let live = Arc::new(Swap::new(Live {
+        params: Arc::new(settings.params),
+        requesters: settings.requesters,
+    }));
     let counters = Arc::new(Counters::default());
     let panics = Arc::new(Panics::default());
     let service = Arc::new(Service6 {
-        params: Arc::new(settings.params),
-        requesters: settings.requesters,
+        live: Arc::clone(&live),
         store,
         counters: Arc::clone(&counters),
         panics: Arc::clone(&panics),
@@ -103,5 +141,5 @@ pub fn start(settings: Settings, addrs: &[SocketAddr], store: Arc<Store>) -> io:
         ..Limits::default()
     };
     let listener = Listener::start(service, limits, addrs)?;
-    Ok(Running::new(listener, counters, panics))
+    Ok((Running::new(listener, counters, panics), Reload(live)))
 }

@@ -3,6 +3,7 @@
 //! on a config that failed here.
 
 pub mod dhcp6;
+pub mod live;
 pub mod options;
 pub mod options6;
 pub mod schema;
@@ -44,6 +45,12 @@ pub struct Config {
 /// file's directory, so the server and the `lessor leases` commands find the same store whatever
 /// their working directory.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    load_text(path).map(|(config, _)| config)
+}
+
+/// [`load`], with the text it read: a reload compares it with the next one
+/// ([`live::changed`]).
+pub fn load_text(path: &Path) -> Result<(Config, String), ConfigErrors> {
     let name = path.display().to_string();
     let text = lessor_config::read(path)?;
     let mut config = parse(&text, &name)?;
@@ -51,7 +58,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         let dir = path.parent().unwrap_or(Path::new("."));
         config.file.server.store = dir.join(&config.file.server.store);
     }
-    Ok(config)
+    Ok((config, text))
 }
 
 /// Checks config `text`; `file` names it in errors.

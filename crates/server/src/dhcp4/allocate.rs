@@ -99,6 +99,11 @@ impl Allocator {
         }
     }
 
+    /// Until when subnet `i` is quarantined, if it is.
+    pub fn quarantine_of(&self, i: usize) -> Option<Timestamp> {
+        self.subnets.get(i).and_then(|s| s.quarantine)
+    }
+
     /// Ends the quarantines that are over at `now`; returns their subnets' indexes.
     pub fn end_quarantines(&mut self, now: Timestamp) -> Vec<usize> {
         let mut ended = Vec::new();

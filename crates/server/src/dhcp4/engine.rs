@@ -43,6 +43,7 @@ use super::limit::{Keys, Limited, Link, RateLimits};
 use super::reply::{self, Content, Lease};
 use super::select::{self, Hints};
 use crate::config::options::ConfiguredOption;
+use crate::config::schema::Dhcp4RateLimit;
 use crate::config::{Config, Reservation, Subnet};
 use crate::router4::Message4;
 use ipnet::Ipv4Net;
@@ -128,6 +129,8 @@ pub struct Engine4 {
     offers: HashMap<Ipv4Addr, Offer>,
     counters: Arc<Counters>,
     limits: RateLimits,
+    /// What `limits` were made from: a reload keeps the buckets when it is unchanged.
+    rate_limit: Dhcp4RateLimit,
     drop_log: DropLog,
     /// What the message being handled sends; taken by [`Engine4::handle`].
     output: Output,
@@ -200,6 +203,7 @@ impl Engine4 {
         };
         let names: Vec<String> = raw.map(|d| d.interfaces.clone()).unwrap_or_default();
         let allocator = Allocator::new(&subnets, &store.v4().snapshot());
+        let rate_limit = raw.map(|d| d.rate_limit.clone()).unwrap_or_default();
         Engine4 {
             server_identifier,
             store,
@@ -216,9 +220,51 @@ impl Engine4 {
             decline_probation: raw.map_or(86_400, |d| d.decline_probation.0),
             offers: HashMap::new(),
             counters: Arc::new(Counters::default()),
-            limits: RateLimits::new(&raw.map(|d| d.rate_limit.clone()).unwrap_or_default()),
+            limits: RateLimits::new(&rate_limit),
+            rate_limit,
             drop_log: DropLog::default(),
             output: Output::Nothing,
+        }
+    }
+
+    /// Takes a reloaded `config` (docs/operator-guide.md, "Reloading the configuration"):
+    /// subnets, pools, reservations, options, relays, the relay port, the decline probation and
+    /// the rate limits change; the server identifier, listen addresses and served interfaces
+    /// are the sockets' and stay (a reload that changes them is refused before this).
+    ///
+    /// Nothing the engine holds is lost: outstanding offers stay (a DHCPREQUEST for an address
+    /// no longer in a pool is NAKed as any other, RFC 2131 §4.3.2), the allocator's indexes are
+    /// rebuilt from the store (bindings outside every pool stay there until they expire), a
+    /// subnet still configured keeps its quarantine, and the rate-limit buckets are kept when
+    /// `[dhcp4.rate-limit]` is unchanged.
+    pub fn reconfigure(&mut self, config: &Config) {
+        let raw = config.file.dhcp4.as_ref();
+        let (subnets, global_options) = match &config.dhcp4 {
+            Some(d) => (d.subnets.clone(), d.options.clone()),
+            None => (Vec::new(), Vec::new()),
+        };
+        // Quarantines by prefix: a subnet's place in the list may have changed.
+        let until: Vec<Option<Timestamp>> = subnets
+            .iter()
+            .map(|s| {
+                self.subnets
+                    .iter()
+                    .position(|o| o.prefix == s.prefix)
+                    .and_then(|i| self.allocator.quarantine_of(i))
+            })
+            .collect();
+        let mut allocator = Allocator::new(&subnets, &self.store.v4().snapshot());
+        allocator.set_quarantine(&until);
+        self.allocator = allocator;
+        self.subnets = subnets;
+        self.global_options = global_options;
+        self.relays = raw.map(|d| d.relays.clone()).unwrap_or_default();
+        self.relay_port = raw.map_or(67, |d| d.relay_port);
+        self.decline_probation = raw.map_or(86_400, |d| d.decline_probation.0);
+        let limits = raw.map(|d| d.rate_limit.clone()).unwrap_or_default();
+        if limits != self.rate_limit {
+            self.limits = RateLimits::new(&limits);
+            self.rate_limit = limits;
         }
     }
 

@@ -1806,3 +1806,80 @@ fn a_quarantined_subnet_offers_only_addresses_with_a_loaded_binding_until_it_end
     assert_eq!(h.send(&asking, end), Handled::Replied(MessageType::Offer));
     assert_eq!(h.one().1.yiaddr, ip("198.51.100.12"));
 }
+
+/// A reload: `CONFIG` with the relayed subnet's pool moved and the lease time doubled.
+fn reconfigured(h: &mut Harness, pools: &str) {
+    let text = CONFIG
+        .replace(
+            "pools = [\"198.51.100.10-198.51.100.12\"]",
+            &format!("pools = [{pools}]"),
+        )
+        .replace("lease-time = \"1h\"", "lease-time = \"2h\"");
+    let config = config::parse(&text, "reloaded.toml").expect("reloaded config");
+    h.engine.reconfigure(&config);
+}
+
+#[test]
+fn a_reload_moves_a_pool_keeps_bindings_and_naks_what_left_it() {
+    let mut h = Harness::new();
+    let held = h.dora(relayed(message(MessageType::Discover, 80)), T0);
+    // An offer made under the old config, not yet requested.
+    let discover = relayed(message(MessageType::Discover, 81));
+    h.send(&discover, T0);
+    let offered = h.one().1.yiaddr;
+    let (buckets, _) = h.engine.rate_limit_buckets();
+    assert!(buckets.iter().sum::<usize>() > 0);
+
+    reconfigured(&mut h, "\"198.51.100.30-198.51.100.39\"");
+    h.engine.indexes_match_store().unwrap();
+    // Unchanged limits keep their buckets.
+    assert_eq!(h.engine.rate_limit_buckets().0, buckets);
+    // The binding outside every pool stays until it expires (leasequery answers for it)...
+    let b = h.store.v4().get(held).unwrap();
+    assert_eq!((b.state, b.end), (State4::Active, T0 + 3600));
+    // ...and its renewal is NAKed (RFC 2131 §4.3.2: not a valid address any more).
+    let mut renew = message(MessageType::Request, 80);
+    renew.ciaddr = held;
+    h.send(&renew, T0 + 10);
+    assert_eq!(h.one().1.message_type(), Some(MessageType::Nak));
+    // The offer made before the reload is NAKed: its address left the pool.
+    h.send(&selecting(discover, offered), T0 + 10);
+    assert_eq!(h.one().1.message_type(), Some(MessageType::Nak));
+    // New clients get the new pool and the new lease time.
+    let a = h.dora(relayed(message(MessageType::Discover, 82)), T0 + 20);
+    assert!(in_range(a, "198.51.100.30", "198.51.100.39"), "{a}");
+    assert_eq!(h.store.v4().get(a).unwrap().end, T0 + 20 + 7200);
+    h.engine.indexes_match_store().unwrap();
+}
+
+#[test]
+fn an_offer_made_before_a_reload_is_acked_while_its_address_is_still_in_a_pool() {
+    let mut h = Harness::new();
+    let discover = relayed(message(MessageType::Discover, 84));
+    h.send(&discover, T0);
+    let offered = h.one().1.yiaddr;
+    assert_eq!(h.engine.outstanding_offers(), 1);
+    reconfigured(
+        &mut h,
+        "\"198.51.100.10-198.51.100.12\", \"198.51.100.30-198.51.100.39\"",
+    );
+    assert_eq!(h.engine.outstanding_offers(), 1, "offers are kept");
+    assert_eq!(
+        h.send(&selecting(discover, offered), T0 + 5),
+        Handled::Committing
+    );
+    let (_, ack) = h.one();
+    assert_eq!(ack.message_type(), Some(MessageType::Ack));
+    assert_eq!(h.store.v4().get(offered).unwrap().end, T0 + 5 + 7200);
+}
+
+#[test]
+fn a_reload_that_changes_the_rate_limits_starts_new_buckets() {
+    let mut h = Harness::new();
+    h.dora(relayed(message(MessageType::Discover, 86)), T0);
+    assert!(h.engine.rate_limit_buckets().0.iter().sum::<usize>() > 0);
+    let text = format!("{CONFIG}\n[dhcp4.rate-limit]\nper-client = 1\n");
+    h.engine
+        .reconfigure(&config::parse(&text, "reloaded.toml").expect("reloaded config"));
+    assert_eq!(h.engine.rate_limit_buckets().0, [0, 0, 0]);
+}

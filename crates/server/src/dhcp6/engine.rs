@@ -308,6 +308,51 @@ impl Engine6 {
         }
     }
 
+    /// Takes a reloaded `[dhcp6]` (docs/operator-guide.md, "Reloading the configuration"):
+    /// links, pools, reservations, options, lifetimes and rate limits change; the server DUID,
+    /// listen addresses and served interfaces are the sockets' and stay (a reload that changes
+    /// them is refused before this).
+    ///
+    /// Nothing the engine holds is lost: outstanding advertisements stay, the pools' indexes
+    /// are rebuilt from the store (bindings outside every pool stay there until they expire,
+    /// and a RENEW for them gets lifetimes 0 as for any address not the server's), a link still
+    /// configured keeps its quarantine, and the rate-limit buckets are kept when
+    /// `[dhcp6.rate-limit]` is unchanged.
+    pub fn reconfigure(&mut self, config: &Dhcp6) {
+        let quarantine: Vec<Option<Timestamp>> = config
+            .links
+            .iter()
+            .map(|l| {
+                self.config
+                    .links
+                    .iter()
+                    .position(|o| o.prefix == l.prefix)
+                    .and_then(|i| self.quarantine.get(i).copied().flatten())
+            })
+            .collect();
+        self.pools = {
+            let snapshot = self.store.v6().snapshot();
+            Pools::new(&config.links, snapshot.iter().map(|b| &**b))
+        };
+        self.reservations = config
+            .links
+            .iter()
+            .map(|l| {
+                l.reservations
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (r.duid.clone(), i))
+                    .collect()
+            })
+            .collect();
+        self.quarantine = quarantine;
+        let limits = Limits6::from(&config.rate_limit);
+        if limits != Limits6::from(&self.config.rate_limit) {
+            self.limits = RateLimits6::new(limits);
+        }
+        self.config = config.clone();
+    }
+
     /// Quarantines links after unreadable store rows ([`super::quarantine`]).
     pub fn quarantine(&mut self, q: &super::Quarantine6) {
         self.quarantine = self

@@ -1405,3 +1405,47 @@ fn the_configured_client_limit_is_the_engines() {
     assert!((0..50)
         .all(|_| h.send(&s, &one_hop(), T0) != Handled::Dropped(DropReason::RateLimitedClient)));
 }
+
+#[test]
+fn a_reload_moves_a_pool_keeps_bindings_and_advertisements_and_gives_the_new_lifetimes() {
+    let mut h = Harness::new();
+    let r = sarr(&mut h, 1, vec![ia_na(1, &[])], &one_hop());
+    assert_eq!(ias(&r).leases[0].1, key("2001:db8:1::1000", 128));
+    // An advertisement made under the old config.
+    let solicit = client_msg(MessageType::Solicit, 2, vec![ia_na(1, &[])]);
+    h.send(&solicit, &one_hop(), T0);
+    h.reply();
+    assert_eq!(h.engine.outstanding_adverts(), 1);
+
+    let mut next = config();
+    next.links[0].address_pools[0].first = a("2001:db8:1::2000");
+    next.links[0].address_pools[0].last = a("2001:db8:1::2003");
+    next.links[0].lifetimes.valid = Seconds(7200);
+    next.links[0].lifetimes.preferred = Seconds(3600);
+    h.engine.reconfigure(&next);
+    assert_eq!(h.engine.outstanding_adverts(), 1, "advertisements are kept");
+    // The binding whose address left the pool stays until it expires.
+    let b = h.store.v6().get(key("2001:db8:1::1000", 128)).unwrap();
+    assert_eq!(b.valid_end, T0 + 1 + 3600);
+    // Its RENEW: the address is no longer the server's to give, lifetimes 0 (RFC 8415
+    // §18.3.4), as for any address not appropriate for the link.
+    let renew = client_msg(
+        MessageType::Renew,
+        1,
+        vec![ia_na(1, &["2001:db8:1::1000"]), sid(&SERVER_DUID)],
+    );
+    h.send(&renew, &one_hop(), T0 + 900);
+    let got = ias(&h.reply());
+    assert_eq!(
+        got.leases[0],
+        (1, key("2001:db8:1::1000", 128), 0, 0),
+        "{got:?}"
+    );
+    // New clients get the new pool and lifetimes.
+    let r = sarr_at(&mut h, 3, vec![ia_na(1, &[])], &one_hop(), T0 + 10);
+    let got = ias(&r);
+    assert_eq!(
+        got.leases,
+        vec![(1, key("2001:db8:1::2000", 128), 3600, 7200)]
+    );
+}

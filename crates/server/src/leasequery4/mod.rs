@@ -68,10 +68,13 @@ pub struct Responder4 {
     source_port: AllowList,
     /// The one piece of mutable state: locked only for the token-bucket arithmetic, so several
     /// receive threads answer queries in parallel.
-    limiter: Mutex<RateLimiter>,
+    limiter: Arc<Mutex<RateLimiter>>,
+    /// What `limiter` was made from (per requester, total): a reload keeps the buckets
+    /// when it is unchanged.
+    rate: (u32, u32),
     counters: Arc<Counters>,
     /// Drops since the last [`Responder4::take_drop_report`], locked only on the drop path.
-    drops: Mutex<DropLog>,
+    drops: Arc<Mutex<DropLog>>,
 }
 
 impl std::fmt::Debug for Responder4 {
@@ -107,10 +110,26 @@ impl Responder4 {
                 lq.map(|l| l.reply_to_source_port.clone())
                     .unwrap_or_default(),
             ),
-            limiter: Mutex::new(RateLimiter::new(rate.per_requester, rate.total)),
+            limiter: Arc::new(Mutex::new(RateLimiter::new(rate.per_requester, rate.total))),
+            rate: (rate.per_requester, rate.total),
             counters: Arc::new(Counters::default()),
-            drops: Mutex::new(DropLog::default()),
+            drops: Arc::new(Mutex::new(DropLog::default())),
         }
+    }
+
+    /// The responder for a reloaded `config` (docs/operator-guide.md, "Reloading the
+    /// configuration"): requesters, legacy requesters, options, subnets and the identifier
+    /// are `config`'s; the counters and the drops not yet reported are this one's, and so are
+    /// the token buckets when `[leasequery4.rate-limit]` is unchanged (a requester cannot
+    /// refill its bucket by waiting for a reload). Queries in flight finish on this one.
+    pub fn reconfigured(&self, config: &Config, server_identifier: Ipv4Addr) -> Responder4 {
+        let mut next = Responder4::new(config, Arc::clone(&self.store), server_identifier);
+        next.counters = Arc::clone(&self.counters);
+        next.drops = Arc::clone(&self.drops);
+        if next.rate == self.rate {
+            next.limiter = Arc::clone(&self.limiter);
+        }
+        next
     }
 
     /// The counters (shareable with a metrics reader).

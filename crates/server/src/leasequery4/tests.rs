@@ -1733,3 +1733,87 @@ fn a_binding_whose_commit_is_in_flight_or_failed_is_not_reported() {
     );
     assert_eq!(kind(&h.ask(&by_mac(8))), MessageType::LeaseActive);
 }
+
+impl H {
+    /// A reload of `text`: the router and the responder the I/O shell would swap in.
+    fn reload(&mut self, text: &str) {
+        let config = config::parse(text, "reloaded.toml").expect("reloaded config");
+        self.router = self.router.reconfigured(&config);
+        self.responder = self.responder.reconfigured(&config, SERVER);
+        self.config = config;
+    }
+}
+
+#[test]
+fn a_reload_removes_and_adds_requesters_and_keeps_answering_for_bindings_outside_the_pools() {
+    let mut h = H::new();
+    h.put(active("198.51.100.100", 1));
+    assert_eq!(
+        kind(&h.ask(&by_ip("198.51.100.100"))),
+        MessageType::LeaseActive
+    );
+    assert_eq!(
+        kind(&h.ask(&by_ip("198.51.100.110"))),
+        MessageType::LeaseUnassigned
+    );
+
+    // RELAY is no requester any more.
+    let moved = CONFIG
+        .replace(
+            "198.51.100.100-198.51.100.120",
+            "198.51.100.130-198.51.100.140",
+        )
+        .replace(
+            "exclude = [\"198.51.100.105\"]",
+            "exclude = [\"198.51.100.131\"]",
+        );
+    h.reload(&moved.replace("198.51.100.0/28", "198.51.100.8/29"));
+    assert!(h.ask_at(&by_ip("198.51.100.100"), T0).is_none());
+    assert_eq!(h.c().dropped(DropReason::NotAllowed), 1);
+    assert_eq!(
+        h.c().received.get(),
+        3,
+        "the counters go on across a reload"
+    );
+
+    // Added back: the binding whose address left every pool is still answered for, and an
+    // address the server no longer manages is unknown.
+    h.reload(&moved);
+    assert_eq!(
+        kind(&h.ask(&by_ip("198.51.100.100"))),
+        MessageType::LeaseActive
+    );
+    assert_eq!(
+        kind(&h.ask(&by_ip("198.51.100.110"))),
+        MessageType::LeaseUnknown
+    );
+    assert_eq!(
+        kind(&h.ask(&by_ip("198.51.100.135"))),
+        MessageType::LeaseUnassigned
+    );
+}
+
+#[test]
+fn a_reload_keeps_the_token_buckets_unless_the_rate_limit_changes() {
+    let text = CONFIG.replace(
+        "per-requester = 1000, total = 100000",
+        "per-requester = 1, total = 100000",
+    );
+    let mut h = H::with_config(&text);
+    // The bucket holds a few seconds of its rate: drain it.
+    let mut answered = 0;
+    while h.ask_at(&by_ip("198.51.100.110"), T0).is_some() {
+        answered += 1;
+        assert!(answered < 100, "the limit holds");
+    }
+    h.reload(&format!("{text}\n"));
+    assert!(
+        h.ask_at(&by_ip("198.51.100.110"), T0).is_none(),
+        "the same limit: the drained bucket is kept"
+    );
+    h.reload(&CONFIG.replace("per-requester = 1000", "per-requester = 2"));
+    assert!(
+        h.ask_at(&by_ip("198.51.100.110"), T0).is_some(),
+        "a new limit starts full"
+    );
+}

@@ -57,10 +57,13 @@ pub struct Responder6 {
     not_allowed: NotAllowed6,
     relayed: Relayed6,
     /// Locked only for the token-bucket arithmetic, so receive threads answer in parallel.
-    limiter: Mutex<RateLimiter<Ipv6Addr>>,
+    limiter: Arc<Mutex<RateLimiter<Ipv6Addr>>>,
+    /// What `limiter` was made from (per requester, total): a reload keeps the buckets
+    /// when it is unchanged.
+    rate: (u32, u32),
     counters: Arc<Counters>,
     /// Drops since the last [`Responder6::take_drop_report`], locked only on the drop path.
-    drops: Mutex<DropLog>,
+    drops: Arc<Mutex<DropLog>>,
 }
 
 impl std::fmt::Debug for Responder6 {
@@ -84,10 +87,27 @@ impl Responder6 {
             allow: AllowList::new(lq.map(|l| l.requesters.clone()).unwrap_or_default()),
             not_allowed: lq.map(|l| l.not_allowed).unwrap_or_default(),
             relayed: lq.map(|l| l.relayed).unwrap_or_default(),
-            limiter: Mutex::new(RateLimiter::new(rate.per_requester, rate.total)),
+            limiter: Arc::new(Mutex::new(RateLimiter::new(rate.per_requester, rate.total))),
+            rate: (rate.per_requester, rate.total),
             counters: Arc::new(Counters::default()),
-            drops: Mutex::new(DropLog::default()),
+            drops: Arc::new(Mutex::new(DropLog::default())),
         }
+    }
+
+    /// The responder for a reloaded `config`, as [`Responder4::reconfigured`]: requesters,
+    /// their settings and the links are `config`'s; the counters, unreported drops and (when
+    /// `[leasequery6.rate-limit]` is unchanged) the token buckets are this one's. The server
+    /// DUID cannot change while serving.
+    ///
+    /// [`Responder4::reconfigured`]: crate::leasequery4::Responder4::reconfigured
+    pub fn reconfigured(&self, config: &Config) -> Responder6 {
+        let mut next = Responder6::new(config, Arc::clone(&self.store), self.server_duid.clone());
+        next.counters = Arc::clone(&self.counters);
+        next.drops = Arc::clone(&self.drops);
+        if next.rate == self.rate {
+            next.limiter = Arc::clone(&self.limiter);
+        }
+        next
     }
 
     /// The counters (shareable with a metrics reader).

@@ -16,7 +16,7 @@ pub(super) fn start4(
     config: &Config,
     store: &Arc<Store>,
     log: &dyn Fn(&str),
-) -> Result<Option<bulk4::Running>, ServeError> {
+) -> Result<Option<(bulk4::Running, bulk4::Reload)>, ServeError> {
     let Some(lq) = config.leasequery4.as_ref() else {
         return Ok(None);
     };
@@ -42,12 +42,38 @@ pub(super) fn start4(
         max_per_requester: usize::try_from(bulk.max_connections_per_requester)
             .unwrap_or(usize::MAX),
     };
-    let running = bulk4::start(settings, &addrs, Arc::clone(store))
+    let running = bulk4::start_reloadable(settings, &addrs, Arc::clone(store))
         .map_err(|e| ServeError::Sockets(format!("bulk leasequery: {e}")))?;
-    for a in running.local_addrs() {
+    for a in running.0.local_addrs() {
         log(&format!("bulk leasequery: listening on tcp {a}"));
     }
     Ok(Some(running))
+}
+
+/// Applies a reloaded `config` to the running DHCPv4 bulk listener: requesters and the
+/// parameters of the connections accepted from now on (its listen addresses and connection
+/// limits unchanged: checked before). A config whose `[leasequery4]` lost its bulk settings
+/// leaves the running ones.
+pub(super) fn reconfigure4(reload: &bulk4::Reload, config: &Config) {
+    let Some(lq) = config.leasequery4.as_ref() else {
+        return;
+    };
+    if let Some(params) = Params::from_config(config, lq.server_identifier) {
+        reload.apply(params, AllowList::new(lq.requesters.clone()));
+    }
+}
+
+/// As [`reconfigure4`], for DHCPv6 bulk leasequery.
+pub(super) fn reconfigure6(reload: &bulk6::Reload, config: &Config, duid: Option<&[u8]>) {
+    let (Some(lq), Some(server_id)) = (
+        config.leasequery6.as_ref(),
+        duid.and_then(|d| Duid::parse(d).ok()),
+    ) else {
+        return;
+    };
+    if let Some(params) = bulk6::Params::from_config(config, server_id) {
+        reload.apply(params, lq.requesters.clone());
+    }
 }
 
 /// Starts the DHCPv6 bulk leasequery listener when `[leasequery6.bulk]` names addresses and the
@@ -57,7 +83,7 @@ pub(super) fn start6(
     duid: Option<&[u8]>,
     store: &Arc<Store>,
     log: &dyn Fn(&str),
-) -> Result<Option<bulk6::Running>, ServeError> {
+) -> Result<Option<(bulk6::Running, bulk6::Reload)>, ServeError> {
     let Some(lq) = config.leasequery6.as_ref() else {
         return Ok(None);
     };
@@ -87,9 +113,9 @@ pub(super) fn start6(
         max_per_requester: usize::try_from(bulk.max_connections_per_requester)
             .unwrap_or(usize::MAX),
     };
-    let running = bulk6::start(settings, &addrs, Arc::clone(store))
+    let running = bulk6::start_reloadable(settings, &addrs, Arc::clone(store))
         .map_err(|e| ServeError::Sockets(format!("DHCPv6 bulk leasequery: {e}")))?;
-    for a in running.local_addrs() {
+    for a in running.0.local_addrs() {
         log(&format!("DHCPv6 bulk leasequery: listening on tcp {a}"));
     }
     Ok(Some(running))

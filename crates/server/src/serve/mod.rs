@@ -19,6 +19,7 @@
 mod bulk;
 mod outbox;
 mod privileges;
+mod reload;
 mod report;
 mod udp;
 mod udp4;
@@ -26,6 +27,7 @@ mod udp6;
 pub mod watch;
 
 pub use outbox::GroupOutbox;
+pub use reload::{ReloadError, ReloadSummary, Reloader};
 
 use crate::config::Config;
 use crate::dhcp4::quarantine::{self, Quarantine};
@@ -78,10 +80,10 @@ impl std::error::Error for ServeError {}
 /// `[server] user`, and only then starts any thread (the store's writer, the receivers), so
 /// every thread runs as the user with the same three capabilities.
 pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(), ServeError> {
-    run_with_lifecycle(config, stop, log, &|_| {})
+    run_with(config, &Reloader::without_file(config), stop, log, &|_| {})
 }
 
-/// What [`run_with_lifecycle`] tells a supervisor (systemd's sd_notify in `lessor serve`).
+/// What [`run_with`] tells a supervisor (systemd's sd_notify in `lessor serve`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lifecycle {
     /// The store is loaded and every socket and listener is open: the server answers.
@@ -95,9 +97,13 @@ pub enum Lifecycle {
     Stopping,
 }
 
-/// [`run`], telling `lifecycle` when the server is ready and when it begins to stop.
-pub fn run_with_lifecycle(
+/// [`run`], reloading the configuration through `reloader` (made with the same config: see
+/// [`Reloader::load`]) when it is asked to, by SIGHUP ([`Reloader::signal_flag`]) or by a
+/// caller of [`Reloader::reload`], and telling `lifecycle` when the server is ready and when it
+/// begins to stop.
+pub fn run_with(
     config: &Config,
+    reloader: &Reloader,
     stop: &AtomicBool,
     log: &dyn Fn(&str),
     lifecycle: &dyn Fn(Lifecycle),
@@ -165,7 +171,16 @@ pub fn run_with_lifecycle(
         quarantine6,
         loaded: (report.v4.loaded, report.v6.loaded),
     };
-    let result = serve(config, &store, sockets, &quarantine, stop, log, lifecycle);
+    let result = serve(
+        config,
+        &store,
+        sockets,
+        &quarantine,
+        (stop, reloader),
+        log,
+        lifecycle,
+    );
+    reloader.detach();
     let closed = close_store(store, SYNC_TIMEOUT, log);
     log("stopped");
     result.and(closed)
@@ -267,7 +282,7 @@ fn serve(
     store: &Arc<Store>,
     sockets: Opened,
     quarantine: &Quarantine,
-    stop: &AtomicBool,
+    (stop, reloader): (&AtomicBool, &Reloader),
     log: &dyn Fn(&str),
     lifecycle: &dyn Fn(Lifecycle),
 ) -> Result<(), ServeError> {
@@ -290,8 +305,8 @@ fn serve(
             return Err(e);
         }
     };
-    let bulk4 = match bulk::start4(config, store, log) {
-        Ok(bulk) => bulk,
+    let (bulk4, bulk4_reload) = match bulk::start4(config, store, log) {
+        Ok(bulk) => bulk.unzip(),
         Err(e) => {
             if let Some(udp4) = udp4 {
                 udp4.shutdown();
@@ -302,8 +317,8 @@ fn serve(
             return Err(e);
         }
     };
-    let bulk6 = match bulk::start6(config, duid6.as_deref(), store, log) {
-        Ok(bulk) => bulk,
+    let (bulk6, bulk6_reload) = match bulk::start6(config, duid6.as_deref(), store, log) {
+        Ok(bulk) => bulk.unzip(),
         Err(e) => {
             if let Some(bulk4) = bulk4 {
                 bulk4.shutdown();
@@ -333,6 +348,13 @@ fn serve(
     if let Some(bulk6) = &bulk6 {
         reports.push(("bulk6", &**bulk6.counters()));
     }
+    reloader.attach(reload::Targets {
+        udp4: udp4.as_ref().map(udp4::Udp4::handle),
+        udp6: udp6.as_ref().map(udp6::Udp6::handle),
+        bulk4: bulk4_reload,
+        bulk6: bulk6_reload,
+        duid6,
+    });
     let started = [
         ("dhcp4", udp4.is_some()),
         ("dhcp6", udp6.is_some()),
@@ -344,7 +366,6 @@ fn serve(
         bindings6: sockets.loaded.1,
         services: started.iter().filter(|s| s.1).map(|s| s.0).collect(),
     });
-    let interval = config.file.server.stats_interval.duration();
     let mut last_stats = Instant::now();
     let mut failed = None;
     let mut watch = watch::StoreWatch::default();
@@ -379,12 +400,19 @@ fn serve(
             }
         }
         log_panics(bulk4.as_ref(), bulk6.as_ref(), log);
+        if reloader.take_signal() {
+            let _ = reloader.reload_logged(log);
+        }
+        // A reload (by signal or by a control request) may have changed it.
+        let interval = reloader.stats_interval();
         if !interval.is_zero() && last_stats.elapsed() >= interval {
             last_stats = Instant::now();
             log_stats(&reports, log);
         }
     }
     lifecycle(Lifecycle::Stopping);
+    // No reload reaches services that stop.
+    reloader.detach();
     log_stats(&reports, log);
     log_panics(bulk4.as_ref(), bulk6.as_ref(), log);
     // Every open bulk query gets QueryTerminated.

@@ -12,6 +12,7 @@ use crate::leasequery4::reply::PrlCaches;
 use crate::leasequery4::Responder4;
 use crate::router4::{Route4, Router4};
 use crate::stats::Report;
+use crate::swap::Swap;
 use lessor_net::udp::{self, Family, Receivers, Sender, Sockets, V6Options};
 use lessor_net::{Clock, Now, Outgoing, Received, Transmit};
 use lessor_store::Store;
@@ -26,8 +27,11 @@ const FLUSH_AT: usize = 4;
 pub(super) struct Udp4 {
     receivers: Receivers,
     engine: Arc<Mutex<Engine4>>,
-    router: Arc<Router4>,
-    responder: Arc<Responder4>,
+    /// The router and the leasequery responder, replaced whole by a reload.
+    live: Arc<Swap<Live4>>,
+    /// Their counters, which every reload's router and responder share.
+    router_counters: Arc<crate::router4::Counters>,
+    responder_counters: Arc<crate::leasequery4::Counters>,
     sockets: Arc<udp::Counters>,
     /// The engine's counters, shared with its store completions: read without its lock.
     engine_counters: Arc<crate::dhcp4::Counters>,
@@ -54,7 +58,7 @@ impl Udp4 {
         if let Some(report) = refused {
             log(&format!("warning: {report}"));
         }
-        if let Some(report) = self.responder.take_drop_report(now.ms) {
+        if let Some(report) = self.live.load().responder.take_drop_report(now.ms) {
             log(&format!("warning: leasequery4: {report}"));
         }
     }
@@ -69,15 +73,50 @@ impl Udp4 {
     pub(super) fn reports(&self) -> Vec<(&'static str, &dyn Report)> {
         vec![
             ("udp4", &*self.sockets as &dyn Report),
-            ("router4", self.router.counters() as &dyn Report),
+            ("router4", &*self.router_counters as &dyn Report),
             ("dhcp4", &*self.engine_counters as &dyn Report),
-            ("leasequery4", &**self.responder.counters() as &dyn Report),
+            ("leasequery4", &*self.responder_counters as &dyn Report),
         ]
+    }
+
+    /// What a reload changes of the running service.
+    pub(super) fn handle(&self) -> Handle4 {
+        Handle4 {
+            engine: Arc::clone(&self.engine),
+            live: Arc::clone(&self.live),
+        }
     }
 
     /// Stops the receive threads; returns how many panicked.
     pub(super) fn shutdown(self) -> usize {
         self.receivers.shutdown()
+    }
+}
+
+/// A running DHCPv4 service as a reload sees it: its engine and what the receive threads
+/// take per batch.
+#[derive(Clone)]
+pub(super) struct Handle4 {
+    engine: Arc<Mutex<Engine4>>,
+    live: Arc<Swap<Live4>>,
+}
+
+impl Handle4 {
+    /// Takes a reloaded `config` (its `[dhcp4]` sockets and identifier unchanged: checked
+    /// before): the engine under its lock, then the router and the responder, which the
+    /// receive threads take at their next batch.
+    pub(super) fn reconfigure(&self, config: &Config) {
+        self.engine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .reconfigure(config);
+        let current = self.live.load();
+        self.live.store(Live4 {
+            router: current.router.reconfigured(config),
+            responder: current
+                .responder
+                .reconfigured(config, leasequery_identifier(config)),
+        });
     }
 }
 
@@ -125,12 +164,11 @@ pub(super) fn start(
     let engine_counters = Arc::clone(engine.counters());
     let engine = Arc::new(Mutex::new(engine));
     // Leasequery answers carry the identifier of [leasequery4], which defaults to this one.
-    let lq_identifier = config
-        .leasequery4
-        .as_ref()
-        .map_or(identifier, |l| l.server_identifier);
-    let responder = Arc::new(Responder4::new(config, Arc::clone(store), lq_identifier));
-    let router = Arc::new(Router4::for_config(config));
+    let responder = Responder4::new(config, Arc::clone(store), leasequery_identifier(config));
+    let router = Router4::for_config(config);
+    let router_counters = Arc::clone(router.shared_counters());
+    let responder_counters = Arc::clone(responder.counters());
+    let live = Arc::new(Swap::new(Live4 { router, responder }));
     let threads = udp_shell::receive_threads(raw.receive_threads);
     for socket in sockets.iter() {
         log(&format!(
@@ -146,9 +184,9 @@ pub(super) fn start(
         udp::DEFAULT_BUFFER,
         threads,
         |_| Handler4 {
-            router: Arc::clone(&router),
+            live: Arc::clone(&live),
+            current: None,
             engine: Arc::clone(&engine),
-            responder: Arc::clone(&responder),
             sender: Arc::clone(&sender),
             acks: Arc::clone(&acks),
             clock,
@@ -162,18 +200,36 @@ pub(super) fn start(
     Ok(Some(Udp4 {
         receivers,
         engine,
-        router,
-        responder,
+        live,
+        router_counters,
+        responder_counters,
         sockets: counters,
         engine_counters,
     }))
 }
 
+/// Leasequery answers carry the identifier of `[leasequery4]`, which defaults to `[dhcp4]`'s.
+fn leasequery_identifier(config: &Config) -> std::net::Ipv4Addr {
+    match (&config.leasequery4, &config.dhcp4) {
+        (Some(l), _) => l.server_identifier,
+        (None, Some(d)) => d.server_identifier,
+        (None, None) => std::net::Ipv4Addr::UNSPECIFIED,
+    }
+}
+
+/// What a reload replaces for the receive threads: the router (legacy requesters) and the
+/// leasequery responder (requesters, their settings, subnets, options).
+struct Live4 {
+    router: Router4,
+    responder: Responder4,
+}
+
 /// What each receive thread runs.
 struct Handler4 {
-    router: Arc<Router4>,
+    live: Arc<Swap<Live4>>,
+    /// `live` as taken for the current batch.
+    current: Option<Arc<Live4>>,
     engine: Arc<Mutex<Engine4>>,
-    responder: Arc<Responder4>,
     sender: Arc<Sender>,
     /// Where DHCPACKs go once durable.
     acks: Arc<GroupOutbox>,
@@ -193,7 +249,8 @@ struct Handler4 {
 impl udp::Handler for Handler4 {
     fn datagram(&mut self, rx: Received<'_>) {
         let now = *self.now.get_or_insert_with(|| self.clock.now());
-        match self.router.route(&rx) {
+        let live = self.current.get_or_insert_with(|| self.live.load());
+        match live.router.route(&rx) {
             Route4::Dhcp(message) => {
                 self.spin.engine();
                 let (_, output) = self
@@ -204,7 +261,7 @@ impl udp::Handler for Handler4 {
                 udp_shell::dispatch(output, &mut self.pending, &self.acks);
             }
             Route4::Leasequery(message) => {
-                self.pending.extend(self.responder.handle_cached(
+                self.pending.extend(live.responder.handle_cached(
                     &message,
                     now.wall,
                     now.ms,
@@ -222,6 +279,7 @@ impl udp::Handler for Handler4 {
 
     fn batch_done(&mut self) {
         self.now = None;
+        self.current = None;
         self.sender.send_batch(&mut self.pending);
     }
 

@@ -14,6 +14,7 @@ use crate::dhcp6::Engine6;
 use crate::leasequery6::Responder6;
 use crate::router6::{Route6, Router6};
 use crate::stats::Report;
+use crate::swap::Swap;
 use lessor_net::udp::{self, Family, Receivers, Sender, Sockets, V6Options};
 use lessor_net::{Clock, Now, Outgoing, Received, Transmit};
 use lessor_store::{LoadReport, Store};
@@ -39,7 +40,10 @@ pub(super) struct Udp6 {
     sockets: Arc<udp::Counters>,
     /// The engine's counters, shared with its store completions: read without its lock.
     engine_counters: Arc<crate::dhcp6::Counters>,
-    responder: Arc<Responder6>,
+    /// The leasequery responder, replaced whole by a reload.
+    responder: Arc<Swap<Responder6>>,
+    /// Its counters, which every reload's responder shares.
+    responder_counters: Arc<crate::leasequery6::Counters>,
 }
 
 impl Udp6 {
@@ -62,7 +66,7 @@ impl Udp6 {
         if let Some(report) = refused {
             log(&format!("warning: {report}"));
         }
-        if let Some(report) = self.responder.take_drop_report(now.ms) {
+        if let Some(report) = self.responder.load().take_drop_report(now.ms) {
             log(&format!("warning: {report}"));
         }
     }
@@ -78,13 +82,45 @@ impl Udp6 {
             ("udp6", &*self.sockets as &dyn Report),
             ("router6", self.router.counters() as &dyn Report),
             ("dhcp6", &*self.engine_counters as &dyn Report),
-            ("leasequery6", &**self.responder.counters() as &dyn Report),
+            ("leasequery6", &*self.responder_counters as &dyn Report),
         ]
+    }
+
+    /// What a reload changes of the running service.
+    pub(super) fn handle(&self) -> Handle6 {
+        Handle6 {
+            engine: Arc::clone(&self.engine),
+            responder: Arc::clone(&self.responder),
+        }
     }
 
     /// Stops the receive threads; returns how many panicked.
     pub(super) fn shutdown(self) -> usize {
         self.receivers.shutdown()
+    }
+}
+
+/// A running DHCPv6 service as a reload sees it: its engine and what the receive threads
+/// take per batch.
+#[derive(Clone)]
+pub(super) struct Handle6 {
+    engine: Arc<Mutex<Engine6>>,
+    responder: Arc<Swap<Responder6>>,
+}
+
+impl Handle6 {
+    /// Takes a reloaded `config` (its `[dhcp6]` sockets and server DUID unchanged: checked
+    /// before): the engine under its lock, then the responder, which the receive threads take
+    /// at their next batch.
+    pub(super) fn reconfigure(&self, config: &Config) {
+        if let Some(d) = &config.dhcp6 {
+            self.engine
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .reconfigure(d);
+        }
+        let next = self.responder.load().reconfigured(config);
+        self.responder.store(next);
     }
 }
 
@@ -237,11 +273,9 @@ pub(super) fn start(
     // REPLYs that commit leave from the store's writer once durable: those of one commit
     // together.
     let durable = GroupOutbox::attach(Arc::clone(&sender) as Arc<dyn Transmit>, store);
-    let responder = Arc::new(Responder6::new(
-        config,
-        Arc::clone(store),
-        server_duid.clone(),
-    ));
+    let responder = Responder6::new(config, Arc::clone(store), server_duid.clone());
+    let responder_counters = Arc::clone(responder.counters());
+    let responder = Arc::new(Swap::new(responder));
     let mut engine = Engine6::new(d, Arc::clone(store), sockets.interfaces(), server_duid);
     engine.quarantine(quarantine);
     let engine_counters = Arc::clone(engine.counters());
@@ -267,6 +301,7 @@ pub(super) fn start(
             sender: Arc::clone(&sender),
             durable: Arc::clone(&durable),
             responder: Arc::clone(&responder),
+            current: None,
             clock,
             pending: Vec::with_capacity(udp::BATCH),
             now: None,
@@ -281,6 +316,7 @@ pub(super) fn start(
         sockets: counters,
         engine_counters,
         responder,
+        responder_counters,
     }))
 }
 
@@ -291,7 +327,9 @@ struct Handler6 {
     sender: Arc<Sender>,
     /// Where REPLYs go once durable.
     durable: Arc<GroupOutbox>,
-    responder: Arc<Responder6>,
+    responder: Arc<Swap<Responder6>>,
+    /// `responder` as taken for the current batch.
+    current: Option<Arc<Responder6>>,
     clock: Clock,
     /// Replies computed and not sent yet.
     pending: Vec<Outgoing>,
@@ -318,7 +356,8 @@ impl udp::Handler for Handler6 {
             // Not under the engine's lock: the responder reads a snapshot and locks only its
             // rate limiter, released before it returns; the reply is sent with the others.
             Route6::Leasequery(message) => {
-                if let Some(reply) = self.responder.handle(&message, now.wall, now.ms) {
+                let responder = self.current.get_or_insert_with(|| self.responder.load());
+                if let Some(reply) = responder.handle(&message, now.wall, now.ms) {
                     self.pending.push(reply);
                 }
             }
@@ -331,6 +370,7 @@ impl udp::Handler for Handler6 {
 
     fn batch_done(&mut self) {
         self.now = None;
+        self.current = None;
         self.sender.send_batch(&mut self.pending);
     }
 
@@ -413,7 +453,12 @@ requesters = ["::1/128"]
             ))),
             sender: Arc::clone(&sender),
             durable: GroupOutbox::attach(Arc::clone(&sender) as Arc<dyn Transmit>, &store),
-            responder: Arc::new(Responder6::new(&config, Arc::clone(&store), duid)),
+            responder: Arc::new(Swap::new(Responder6::new(
+                &config,
+                Arc::clone(&store),
+                duid,
+            ))),
+            current: None,
             clock: Clock::new(),
             pending: Vec::new(),
             now: None,
