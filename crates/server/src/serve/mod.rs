@@ -17,6 +17,7 @@
 //!   server).
 
 mod bulk;
+mod control;
 mod outbox;
 mod privileges;
 mod report;
@@ -103,7 +104,9 @@ pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(),
     }
     let sockets4 = udp4::open(config)?;
     let sockets6 = udp6::open(config)?;
+    let control = control::open(config)?;
     if let Some(account) = &account {
+        control.give_to(account)?;
         privileges::switch(account, path, &created, log)?;
     }
     let (store, report) =
@@ -139,6 +142,7 @@ pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(),
         v6: sockets6,
         duid6,
         quarantine6,
+        control,
     };
     let result = serve(config, &store, sockets, &quarantine, stop, log);
     let closed = close_store(store, SYNC_TIMEOUT, log);
@@ -232,6 +236,8 @@ struct Opened {
     v6: Option<Sockets>,
     duid6: Option<Vec<u8>>,
     quarantine6: crate::dhcp6::Quarantine6,
+    /// The control API's listeners ([`control`]).
+    control: control::Listeners,
 }
 
 /// Starts every service `config` names, runs the timer until `stop`, then stops them.
@@ -305,11 +311,50 @@ fn serve(
     if let Some(bulk6) = &bulk6 {
         reports.push(("bulk6", &**bulk6.counters()));
     }
+    let shell = Arc::new(control::StopShell::default());
+    let asked_to_stop = Arc::clone(&shell.stop);
+    let mut api = crate::control::Control::new(
+        config,
+        Arc::clone(store),
+        udp4.as_ref().map(udp4::Udp4::engine),
+        udp6.as_ref().map(udp6::Udp6::engine),
+        shell,
+    );
+    for (name, report) in udp4.iter().flat_map(udp4::Udp4::shared_reports) {
+        api.add_report(name, report);
+    }
+    for (name, report) in udp6.iter().flat_map(udp6::Udp6::shared_reports) {
+        api.add_report(name, report);
+    }
+    if let Some(bulk4) = &bulk4 {
+        let c = Arc::clone(bulk4.counters());
+        api.add_report(
+            "bulk4",
+            Box::new(move |out: &mut dyn FnMut(&str, u64)| c.report(out)),
+        );
+    }
+    if let Some(bulk6) = &bulk6 {
+        let c = Arc::clone(bulk6.counters());
+        api.add_report(
+            "bulk6",
+            Box::new(move |out: &mut dyn FnMut(&str, u64)| c.report(out)),
+        );
+    }
+    for line in sockets.control.describe() {
+        log(&line);
+    }
+    let mut failed = None;
+    // A control API that cannot start stops the server as a lost thread does.
+    let api = control::start(sockets.control, Arc::new(api), clock)
+        .map_err(|e| failed = Some(e))
+        .ok();
     let interval = config.file.server.stats_interval.duration();
     let mut last_stats = Instant::now();
-    let mut failed = None;
     let mut watch = watch::StoreWatch::default();
-    while !stop.load(Ordering::Relaxed) {
+    while failed.is_none()
+        && !stop.load(Ordering::Relaxed)
+        && !asked_to_stop.load(Ordering::Relaxed)
+    {
         std::thread::sleep(TICK);
         let now = clock.now();
         let verdict = watch.observe(&store.health(), now);
@@ -344,6 +389,12 @@ fn serve(
             last_stats = Instant::now();
             log_stats(&reports, log);
         }
+    }
+    if asked_to_stop.load(Ordering::Relaxed) {
+        log("stopping: asked by the control API");
+    }
+    if let Some(api) = api {
+        api.shutdown();
     }
     log_stats(&reports, log);
     log_panics(bulk4.as_ref(), bulk6.as_ref(), log);
