@@ -3,6 +3,7 @@
 mod bulk;
 mod check;
 mod cli;
+mod ctl;
 mod decode;
 mod demo;
 mod leases;
@@ -68,6 +69,8 @@ enum Command {
     /// (draft-dtv-dhc-dhcpv4-bulk-leasequery-00 / RFC 6926; exit 0 every key found bindings,
     /// 1 any found none, 2 any error).
     Bulk(bulk::BulkArgs),
+    /// Steer a running server through its control API ([control] socket or http-listen).
+    Ctl(ctl::CtlArgs),
     /// Load generators: measure a DHCP server under load (see docs/perf.md).
     Perf {
         #[command(subcommand)]
@@ -87,5 +90,6 @@ fn main() -> ExitCode {
         Command::Perf { command } => perf::run(command),
         Command::Query(args) => query::run(args),
         Command::Bulk(args) => bulk::run(args),
+        Command::Ctl(args) => ctl::run(args),
     }
 }

@@ -13,11 +13,11 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 use lessor_store::{Binding4, Fields4, HwAddr, State4};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 pub use lessor_server::control::json::binding4 as to_json;
 
-use super::text::{colon_hex, parse_hex};
+use super::text::parse_hex;
 
 const TIMES: [&str; 5] = ["start", "end", "t1", "t2", "cltt"];
 /// The optional octet-string fields, by the store's names and in its order.

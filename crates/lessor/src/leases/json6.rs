@@ -11,7 +11,7 @@ use std::net::Ipv6Addr;
 
 use ipnet::Ipv6Net;
 use lessor_store::{Binding6, Fields6, IaType, State6};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use super::json::{hex_field, str_field, u64_field};
 pub use lessor_server::control::json::binding6 as to_json;
