@@ -98,6 +98,7 @@ pub fn from_json(v: &Value) -> Result<Binding4, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn round_trip() {

@@ -89,6 +89,7 @@ pub fn from_json(v: &Value) -> Result<Binding6, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn binding() -> Binding6 {
         let mut b = Binding6::new(

@@ -4,6 +4,8 @@ use lessor_import::to_store::NEVER;
 use lessor_store::civil::{days_from_civil, days_in_month};
 
 pub(crate) use lessor_server::control::json::civil;
+#[cfg(test)]
+use lessor_server::control::json::MAX_RFC3339;
 pub use lessor_server::control::json::{printable, rfc3339};
 use lessor_store::Timestamp;
 

@@ -13,7 +13,7 @@ use lessor_wire::hex::{colon as colon_hex, plain as hex};
 use serde_json::{json, Map, Value};
 
 /// The last second of year 9999: later times have no RFC 3339 form.
-const MAX_RFC3339: Timestamp = 253_402_300_799;
+pub const MAX_RFC3339: Timestamp = 253_402_300_799;
 
 const TIMES4: [&str; 5] = ["start", "end", "t1", "t2", "cltt"];
 /// The optional octet-string fields, by the store's names and in its order.

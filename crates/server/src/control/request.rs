@@ -243,19 +243,12 @@ fn parse_net(s: &str) -> Result<IpNet, String> {
         .map_err(|_| format!("not an address or a prefix: {s:?}"))
 }
 
-/// Hex octets (`02:00:00:00:00:01`, `020000000001`, `02-00-...`).
+/// Hex octets (`02:00:00:00:00:01`, `020000000001`), as every Lessor tool reads them; at most
+/// 256 octets (no identifier a binding keeps is longer).
 pub fn parse_hex(s: &str) -> Option<Vec<u8>> {
-    let digits: String = s
-        .chars()
-        .filter(|c| !matches!(c, ':' | '-' | '.' | ' '))
-        .collect();
-    if digits.is_empty() || digits.len() % 2 != 0 || digits.len() > 2 * 256 {
-        return None;
-    }
-    (0..digits.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(digits.get(i..i + 2)?, 16).ok())
-        .collect()
+    lessor_wire::hex::parse(s)
+        .ok()
+        .filter(|o| !o.is_empty() && o.len() <= 256)
 }
 
 struct Fields<'a>(&'a Map<String, Value>);
@@ -278,7 +271,7 @@ impl Fields<'_> {
     /// An identifier given as hex, or as text prefixed `text:` (remote-ids often are).
     fn id(&self, field: &'static str) -> Result<Option<Vec<u8>>, RequestError> {
         match self.string(field)? {
-            Some(s) if s.starts_with("text:") => Ok(Some(s["text:".len()..].as_bytes().to_vec())),
+            Some(s) if s.starts_with("text:") => Ok(Some(s.as_bytes()["text:".len()..].to_vec())),
             _ => self.hex(field),
         }
     }
