@@ -1,8 +1,8 @@
 //! `lessor leases list|show|export|import`: the store from the command line (see
 //! docs/operator-guide.md and docs/import-isc.md). DHCPv6 bindings: [`v6`].
 
-mod json;
-mod json6;
+pub(crate) mod json;
+pub(crate) mod json6;
 pub mod text;
 pub mod v6;
 
@@ -420,6 +420,12 @@ fn list(
         print_json_lines(&chosen)?;
         return Ok(ExitCode::SUCCESS);
     }
+    print!("{}", table4(&chosen));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The aligned table of `lessor leases list` (and `lessor ctl`), with the count below it.
+pub(crate) fn table4(chosen: &[Arc<Binding4>]) -> String {
     let header = [
         "ADDRESS",
         "STATE",
@@ -449,9 +455,7 @@ fn list(
             ]
         })
         .collect();
-    print!("{}", text::table(&header, &rows));
-    println!("{} binding(s)", rows.len());
-    Ok(ExitCode::SUCCESS)
+    format!("{}{} binding(s)\n", text::table(&header, &rows), rows.len())
 }
 
 fn mac_text(b: &Binding4) -> String {

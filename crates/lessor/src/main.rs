@@ -3,6 +3,7 @@
 mod bulk;
 mod check;
 mod cli;
+mod ctl;
 mod decode;
 mod demo;
 mod generate;
@@ -70,6 +71,8 @@ enum Command {
     /// (draft-dtv-dhc-dhcpv4-bulk-leasequery-00 / RFC 6926; exit 0 every key found bindings,
     /// 1 any found none, 2 any error).
     Bulk(bulk::BulkArgs),
+    /// Steer a running server through its control API ([control] socket or http-listen).
+    Ctl(ctl::CtlArgs),
     /// Load generators: measure a DHCP server under load (see docs/perf.md).
     Perf {
         #[command(subcommand)]
@@ -97,5 +100,6 @@ fn main() -> ExitCode {
         Command::Query(args) => query::run(args),
         Command::Bulk(args) => bulk::run(args),
         Command::Generate { command } => generate::run(command),
+        Command::Ctl(args) => ctl::run(args),
     }
 }

@@ -8,6 +8,7 @@ pub mod bulk;
 pub mod bulk4;
 pub mod bulk6;
 pub mod config;
+pub mod control;
 pub mod dhcp4;
 pub mod dhcp6;
 pub mod droplog;

@@ -13,53 +13,15 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 use lessor_store::{Binding4, Fields4, HwAddr, State4};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use super::text::{colon_hex, hex, parse_hex, printable, rfc3339};
+pub use lessor_server::control::json::binding4 as to_json;
+
+use super::text::parse_hex;
 
 const TIMES: [&str; 5] = ["start", "end", "t1", "t2", "cltt"];
 /// The optional octet-string fields, by the store's names and in its order.
 const BLOBS: [&str; lessor_store::v4::VAR_FIELDS] = lessor_store::v4::FIELD_NAMES;
-
-fn blobs<'a>(f: &Fields4<'a>) -> [Option<&'a [u8]>; 7] {
-    [
-        f.client_id,
-        f.relay_agent_information,
-        f.circuit_id,
-        f.remote_id,
-        f.relay_id,
-        f.vendor_class_id,
-        f.hostname,
-    ]
-}
-
-/// The binding as a JSON object.
-pub fn to_json(b: &Binding4) -> Value {
-    let mut m = Map::new();
-    m.insert("address".into(), json!(b.address.to_string()));
-    m.insert("state".into(), json!(b.state.as_str()));
-    m.insert("htype".into(), json!(b.hw.htype()));
-    m.insert("chaddr".into(), json!(hex(b.hw.chaddr())));
-    m.insert("mac".into(), json!(colon_hex(b.hw.chaddr())));
-    m.insert("subnet".into(), json!(b.subnet.to_string()));
-    for (name, t) in TIMES.into_iter().zip([b.start, b.end, b.t1, b.t2, b.cltt]) {
-        m.insert(name.into(), json!(t));
-        m.insert(format!("{name}_time"), json!(rfc3339(t)));
-    }
-    m.insert("state_since".into(), json!(b.state_since));
-    m.insert("state_since_time".into(), json!(rfc3339(b.state_since)));
-    m.insert("sequence".into(), json!(b.sequence));
-    let fields = b.fields();
-    for (name, v) in BLOBS.into_iter().zip(blobs(&fields)) {
-        m.insert(name.into(), json!(v.map(hex)));
-        if name != "client_id" && name != "relay_agent_information" {
-            if let Some(t) = v.and_then(printable) {
-                m.insert(format!("{name}_text"), json!(t));
-            }
-        }
-    }
-    Value::Object(m)
-}
 
 pub(super) fn str_field<'a>(m: &'a Map<String, Value>, name: &str) -> Result<&'a str, String> {
     m.get(name)
@@ -136,6 +98,7 @@ pub fn from_json(v: &Value) -> Result<Binding4, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn round_trip() {

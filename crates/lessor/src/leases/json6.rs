@@ -11,62 +11,15 @@ use std::net::Ipv6Addr;
 
 use ipnet::Ipv6Net;
 use lessor_store::{Binding6, Fields6, IaType, State6};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use super::json::{hex_field, str_field, u64_field};
-use super::text::{hex, printable, rfc3339};
+pub use lessor_server::control::json::binding6 as to_json;
 
 const TIMES: [&str; 6] = ["start", "preferred_end", "valid_end", "t1", "t2", "cltt"];
 /// The octet-string fields, by the store's names and in its order.
 const BLOBS: [&str; lessor_store::v6::binding::VAR_FIELDS6] =
     lessor_store::v6::binding::FIELD_NAMES6;
-
-fn blobs<'a>(f: &Fields6<'a>) -> [Option<&'a [u8]>; 5] {
-    [
-        f.duid,
-        f.relay_chain,
-        f.interface_id,
-        f.remote_id,
-        f.relay_id,
-    ]
-}
-
-fn times(b: &Binding6) -> [u64; 6] {
-    [b.start, b.preferred_end, b.valid_end, b.t1, b.t2, b.cltt]
-}
-
-/// The binding as a JSON object.
-pub fn to_json(b: &Binding6) -> Value {
-    let mut m = Map::new();
-    m.insert("address".into(), json!(b.address.to_string()));
-    m.insert("prefix_len".into(), json!(b.prefix_len));
-    m.insert("prefix".into(), json!(b.prefix().to_string()));
-    m.insert("ia_type".into(), json!(b.ia_type.as_str()));
-    m.insert("iaid".into(), json!(b.iaid));
-    m.insert("state".into(), json!(b.state.as_str()));
-    m.insert("link".into(), json!(b.link.to_string()));
-    for (name, t) in TIMES.into_iter().zip(times(b)) {
-        m.insert(name.into(), json!(t));
-        m.insert(format!("{name}_time"), json!(rfc3339(t)));
-    }
-    m.insert("state_since".into(), json!(b.state_since));
-    m.insert("state_since_time".into(), json!(rfc3339(b.state_since)));
-    m.insert("sequence".into(), json!(b.sequence));
-    m.insert(
-        "relay_peer".into(),
-        json!(b.relay_peer.map(|a| a.to_string())),
-    );
-    let fields = b.fields();
-    for (name, v) in BLOBS.into_iter().zip(blobs(&fields)) {
-        m.insert(name.into(), json!(v.map(hex)));
-        if name == "interface_id" || name == "remote_id" || name == "relay_id" {
-            if let Some(t) = v.and_then(printable) {
-                m.insert(format!("{name}_text"), json!(t));
-            }
-        }
-    }
-    Value::Object(m)
-}
 
 /// Whether a JSON object is a DHCPv6 binding.
 pub fn is_v6(v: &Value) -> bool {
@@ -136,6 +89,7 @@ pub fn from_json(v: &Value) -> Result<Binding6, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn binding() -> Binding6 {
         let mut b = Binding6::new(

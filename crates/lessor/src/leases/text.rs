@@ -1,28 +1,13 @@
 //! How bindings read to a human: times, hex, printable identifiers, the table.
 
 use lessor_import::to_store::NEVER;
-use lessor_store::civil::{civil_from_days, days_from_civil, days_in_month};
+use lessor_store::civil::{days_from_civil, days_in_month};
+
+pub(crate) use lessor_server::control::json::civil;
+#[cfg(test)]
+use lessor_server::control::json::MAX_RFC3339;
+pub use lessor_server::control::json::{printable, rfc3339};
 use lessor_store::Timestamp;
-
-/// The last second of year 9999: later times have no RFC 3339 form.
-const MAX_RFC3339: Timestamp = 253_402_300_799;
-
-/// (year, month, day, hour, minute, second) in UTC; `None` past year 9999.
-pub(crate) fn civil(t: Timestamp) -> Option<(i64, i64, i64, u64, u64, u64)> {
-    if t > MAX_RFC3339 {
-        return None;
-    }
-    let days = (t / 86_400) as i64;
-    let secs = t % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    Some((y, m, d, secs / 3600, secs / 60 % 60, secs % 60))
-}
-
-/// `2026-11-23T22:54:04Z`; `None` for [`NEVER`] and other times past year 9999.
-pub fn rfc3339(t: Timestamp) -> Option<String> {
-    let (y, mo, d, h, mi, s) = civil(t)?;
-    Some(format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"))
-}
 
 /// Seconds since the epoch from `1795474444` or RFC 3339 (`2026-11-23T22:54:04Z`,
 /// `2026-11-23T23:54:04.5+01:00`; a fraction is dropped). Times before 1970 are refused.
@@ -107,13 +92,6 @@ pub fn human(t: Timestamp) -> String {
 }
 
 pub use lessor_wire::hex::{colon as colon_hex, plain as hex};
-
-/// The value as text when every octet is printable ASCII.
-pub fn printable(b: &[u8]) -> Option<&str> {
-    (!b.is_empty() && b.iter().all(|c| (0x20..0x7f).contains(c)))
-        .then(|| std::str::from_utf8(b).ok())
-        .flatten()
-}
 
 /// Text when printable, else colon hex; `-` when absent.
 pub fn text_or_hex(b: Option<&[u8]>) -> String {

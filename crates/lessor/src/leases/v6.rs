@@ -103,6 +103,12 @@ pub fn list(at: &StoreArgs, f: Filter6, as_json: bool) -> Outcome<ExitCode> {
         print_json(chosen.iter().map(|b| super::json6::to_json(b)))?;
         return Ok(ExitCode::SUCCESS);
     }
+    print!("{}", table6(&chosen));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The aligned table of `lessor leases list --v6` (and `lessor ctl`), with the count below it.
+pub(crate) fn table6(chosen: &[Arc<Binding6>]) -> String {
     let header = [
         "ADDRESS/PREFIX",
         "IA",
@@ -134,9 +140,11 @@ pub fn list(at: &StoreArgs, f: Filter6, as_json: bool) -> Outcome<ExitCode> {
             ]
         })
         .collect();
-    print!("{}", table(&header, &rows));
-    println!("{} DHCPv6 binding(s)", rows.len());
-    Ok(ExitCode::SUCCESS)
+    format!(
+        "{}{} DHCPv6 binding(s)\n",
+        table(&header, &rows),
+        rows.len()
+    )
 }
 
 /// The address, or the prefix with its length.

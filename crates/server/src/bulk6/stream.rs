@@ -229,6 +229,12 @@ impl Stream {
         }
     }
 
+    /// The next binding the query reports, without framing a message (the control API's
+    /// leasequery answers with the bindings a bulk query would stream, as JSON).
+    pub fn next_binding(&mut self) -> Option<Arc<Binding6>> {
+        self.pull()
+    }
+
     fn message(&self, msg_type: MessageType, options: Vec<DhcpOption>) -> Repr {
         Repr::ClientServer(ClientServerMessage {
             msg_type,

@@ -2,6 +2,7 @@
 //! resolved [`Config`] or every mistake with file, line, column and key. A server never starts
 //! on a config that failed here.
 
+pub mod control;
 pub mod dhcp6;
 pub mod live;
 pub mod options;
@@ -36,6 +37,11 @@ pub struct Config {
     pub dhcp6: Option<Dhcp6>,
     /// `[leasequery6]`, checked (it needs `[dhcp6]`).
     pub leasequery6: Option<schema::Leasequery6>,
+    /// `[control]` with its paths resolved and its token read.
+    pub control: Option<control::Control>,
+    /// The file this config was loaded from ([`load`]); `None` from text ([`parse`]). The
+    /// control API's config-test checks it again.
+    pub path: Option<std::path::PathBuf>,
     /// What the file should say differently though it loads (the earlier layout), located like
     /// errors; `lessor check` prints them and `lessor serve` logs them.
     pub warnings: Vec<ConfigError>,
@@ -53,16 +59,23 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 pub fn load_text(path: &Path) -> Result<(Config, String), ConfigErrors> {
     let name = path.display().to_string();
     let text = lessor_config::read(path)?;
-    let mut config = parse(&text, &name)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut config = parse_in(&text, &name, dir)?;
+    config.path = Some(path.to_path_buf());
     if config.file.server.store.is_relative() {
-        let dir = path.parent().unwrap_or(Path::new("."));
         config.file.server.store = dir.join(&config.file.server.store);
     }
     Ok((config, text))
 }
 
-/// Checks config `text`; `file` names it in errors.
+/// Checks config `text`; `file` names it in errors. Relative paths of `[control]` are taken
+/// from the working directory.
 pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
+    parse_in(text, file, Path::new(""))
+}
+
+/// [`parse`], with relative `[control]` paths taken from `dir` (the config file's directory).
+fn parse_in(text: &str, file: &str, dir: &Path) -> Result<Config, ConfigErrors> {
     let source = lessor_config::Source::parse(text, file)?;
     let parsed: schema::File = source.deserialize()?;
     let mut findings = Vec::new();
@@ -92,6 +105,10 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         validate6::leasequery6(l, parsed.dhcp6.is_some(), &mut findings);
     }
     let leasequery6 = parsed.leasequery6.clone();
+    let control = parsed
+        .control
+        .as_ref()
+        .and_then(|c| control::resolve(c, dir, &mut findings));
     let located = |findings: Vec<validate::Finding>| source.errors(findings);
     if findings.is_empty() {
         return Ok(Config {
@@ -100,6 +117,8 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
             leasequery4,
             dhcp6,
             leasequery6,
+            control,
+            path: None,
             warnings: located(warnings),
         });
     }

@@ -21,6 +21,9 @@ pub struct File {
     pub leasequery: Option<Leasequery>,
     pub dhcp6: Option<Dhcp6>,
     pub leasequery6: Option<Leasequery6>,
+    /// `[control]`: the control socket and the HTTP control API (docs/operator-guide.md,
+    /// "Control").
+    pub control: Option<Control>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -585,4 +588,17 @@ pub struct Bulk6 {
     pub max_connections_per_requester: u32,
     #[serde(default = "default_queries_per_connection")]
     pub queries_per_connection: u32,
+}
+
+/// `[control]`: where `lessor ctl` and NOC tools steer the running server. Each transport is off
+/// unless named.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Control {
+    /// A Unix stream socket (mode 0600, given to `[server] user`): one JSON request per line.
+    pub socket: Option<PathBuf>,
+    /// An address for the HTTP control API (`POST /v1/<command>`), which needs `token-file`.
+    pub http_listen: Option<std::net::SocketAddr>,
+    /// The file holding the bearer token the HTTP control API requires.
+    pub token_file: Option<PathBuf>,
 }

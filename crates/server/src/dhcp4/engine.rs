@@ -579,6 +579,20 @@ impl Engine4 {
         }
     }
 
+    /// Removes the binding of `a` (the control API's lease-delete); `done` runs once the removal
+    /// is durable. The address is free again at once: an outstanding offer of it is forgotten
+    /// without restoring what it displaced, and the allocator counts it among the never-used
+    /// addresses (as a forgotten offer's), so nothing the engine holds brings the binding back.
+    pub fn delete(&mut self, a: Ipv4Addr, done: Completion) -> Option<Arc<Binding4>> {
+        self.offers.remove(&a);
+        let removed = self.store.v4().delete(a, done);
+        if removed.is_some() {
+            self.allocator.reusable().set(a, None);
+            self.allocator.free().freed(a);
+        }
+        removed
+    }
+
     /// Takes back an offer: the binding it displaced comes back (or the address is free again).
     fn forget_offer(&mut self, a: Ipv4Addr) {
         let Some(offer) = self.offers.remove(&a) else {

@@ -1308,6 +1308,19 @@ impl Engine6 {
         }
     }
 
+    /// Removes the binding at `key` (the control API's lease-delete), as
+    /// [`crate::dhcp4::Engine4::delete`]: durable when `done` runs, an advertisement of it
+    /// forgotten without restoring anything, the address or prefix never-used again.
+    pub fn delete(&mut self, key: Key6, done: Completion) -> Option<Arc<Binding6>> {
+        self.adverts.remove(&key);
+        let removed = self.store.v6().delete(key, done);
+        if removed.is_some() {
+            self.pools.set_reusable(key, None);
+            self.pools.freed(key);
+        }
+        removed
+    }
+
     /// Takes back an advertisement: the binding it displaced comes back (or the resource is
     /// never-used again).
     fn forget_advert(&mut self, key: Key6) {

@@ -17,6 +17,7 @@
 //!   server).
 
 mod bulk;
+mod control;
 mod outbox;
 mod privileges;
 mod reload;
@@ -133,7 +134,9 @@ pub fn run_with(
     }
     let sockets4 = udp4::open(config)?;
     let sockets6 = udp6::open(config)?;
+    let control = control::open(config)?;
     if let Some(account) = &account {
+        control.give_to(account)?;
         privileges::switch(account, path, &created, log)?;
     }
     let (store, report) =
@@ -170,6 +173,7 @@ pub fn run_with(
         duid6,
         quarantine6,
         loaded: (report.v4.loaded, report.v6.loaded),
+        control,
     };
     let result = serve(
         config,
@@ -274,6 +278,8 @@ struct Opened {
     quarantine6: crate::dhcp6::Quarantine6,
     /// The DHCPv4 and DHCPv6 bindings the store loaded (for [`Lifecycle::Ready`]).
     loaded: (usize, usize),
+    /// The control API's listeners ([`control`]).
+    control: control::Listeners,
 }
 
 /// Starts every service `config` names, runs the timer until `stop`, then stops them.
@@ -348,13 +354,53 @@ fn serve(
     if let Some(bulk6) = &bulk6 {
         reports.push(("bulk6", &**bulk6.counters()));
     }
+    let shell = Arc::new(control::StopShell::new(reloader.clone()));
+    let asked_to_stop = Arc::clone(&shell.stop);
+    let control_shell = Arc::clone(&shell);
+    let mut api = crate::control::Control::new(
+        config,
+        Arc::clone(store),
+        udp4.as_ref().map(udp4::Udp4::engine),
+        udp6.as_ref().map(udp6::Udp6::engine),
+        shell,
+    );
+    for (name, report) in udp4.iter().flat_map(udp4::Udp4::shared_reports) {
+        api.add_report(name, report);
+    }
+    for (name, report) in udp6.iter().flat_map(udp6::Udp6::shared_reports) {
+        api.add_report(name, report);
+    }
+    if let Some(bulk4) = &bulk4 {
+        let c = Arc::clone(bulk4.counters());
+        api.add_report(
+            "bulk4",
+            Box::new(move |out: &mut dyn FnMut(&str, u64)| c.report(out)),
+        );
+    }
+    if let Some(bulk6) = &bulk6 {
+        let c = Arc::clone(bulk6.counters());
+        api.add_report(
+            "bulk6",
+            Box::new(move |out: &mut dyn FnMut(&str, u64)| c.report(out)),
+        );
+    }
+    for line in sockets.control.describe() {
+        log(&line);
+    }
+    let api = Arc::new(api);
     reloader.attach(reload::Targets {
         udp4: udp4.as_ref().map(udp4::Udp4::handle),
         udp6: udp6.as_ref().map(udp6::Udp6::handle),
         bulk4: bulk4_reload,
         bulk6: bulk6_reload,
         duid6,
+        control: Some(Arc::clone(&api)),
     });
+    let mut failed = None;
+    // A control API that cannot start stops the server as a lost thread does.
+    let api = control::start(sockets.control, api, clock)
+        .map_err(|e| failed = Some(e))
+        .ok();
     let started = [
         ("dhcp4", udp4.is_some()),
         ("dhcp6", udp6.is_some()),
@@ -367,9 +413,11 @@ fn serve(
         services: started.iter().filter(|s| s.1).map(|s| s.0).collect(),
     });
     let mut last_stats = Instant::now();
-    let mut failed = None;
     let mut watch = watch::StoreWatch::default();
-    while !stop.load(Ordering::Relaxed) {
+    while failed.is_none()
+        && !stop.load(Ordering::Relaxed)
+        && !asked_to_stop.load(Ordering::Relaxed)
+    {
         std::thread::sleep(TICK);
         let now = clock.now();
         let verdict = watch.observe(&store.health(), now);
@@ -403,12 +451,22 @@ fn serve(
         if reloader.take_signal() {
             let _ = reloader.reload_logged(log);
         }
+        // What a reload asked by the control API said, in the server's log.
+        for line in control_shell.take_lines() {
+            log(&line);
+        }
         // A reload (by signal or by a control request) may have changed it.
         let interval = reloader.stats_interval();
         if !interval.is_zero() && last_stats.elapsed() >= interval {
             last_stats = Instant::now();
             log_stats(&reports, log);
         }
+    }
+    if asked_to_stop.load(Ordering::Relaxed) {
+        log("stopping: asked by the control API");
+    }
+    if let Some(api) = api {
+        api.shutdown();
     }
     lifecycle(Lifecycle::Stopping);
     // No reload reaches services that stop.

@@ -96,6 +96,8 @@ pub(super) struct Targets {
     pub(super) bulk6: Option<bulk6::Reload>,
     /// The DHCPv6 server DUID (wire form), for the DHCPv6 bulk parameters.
     pub(super) duid6: Option<Vec<u8>>,
+    /// The control API, whose leasequery answers with the config's subnets and links.
+    pub(super) control: Option<Arc<crate::control::Control>>,
 }
 
 struct State {
@@ -247,5 +249,8 @@ fn apply(targets: &Targets, config: &Config) {
     }
     if let Some(bulk6) = &targets.bulk6 {
         super::bulk::reconfigure6(bulk6, config, targets.duid6.as_deref());
+    }
+    if let Some(control) = &targets.control {
+        control.reconfigure(config);
     }
 }

@@ -87,6 +87,37 @@ impl Udp4 {
         }
     }
 
+    /// The engine, for the control API's lease-delete.
+    pub(super) fn engine(&self) -> Arc<Mutex<Engine4>> {
+        Arc::clone(&self.engine)
+    }
+
+    /// [`Self::reports`] for the control API's statistics, which outlive this borrow.
+    pub(super) fn shared_reports(&self) -> Vec<(&'static str, crate::control::ReportFn)> {
+        let sockets = Arc::clone(&self.sockets);
+        let router = Arc::clone(&self.router_counters);
+        let engine = Arc::clone(&self.engine_counters);
+        let responder = Arc::clone(&self.responder_counters);
+        vec![
+            (
+                "udp4",
+                Box::new(move |out: &mut dyn FnMut(&str, u64)| sockets.report(out)),
+            ),
+            (
+                "router4",
+                Box::new(move |out: &mut dyn FnMut(&str, u64)| router.report(out)),
+            ),
+            (
+                "dhcp4",
+                Box::new(move |out: &mut dyn FnMut(&str, u64)| engine.report(out)),
+            ),
+            (
+                "leasequery4",
+                Box::new(move |out: &mut dyn FnMut(&str, u64)| responder.report(out)),
+            ),
+        ]
+    }
+
     /// Stops the receive threads; returns how many panicked.
     pub(super) fn shutdown(self) -> usize {
         self.receivers.shutdown()

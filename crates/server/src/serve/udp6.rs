@@ -94,6 +94,37 @@ impl Udp6 {
         }
     }
 
+    /// The engine, for the control API's lease-delete.
+    pub(super) fn engine(&self) -> Arc<Mutex<Engine6>> {
+        Arc::clone(&self.engine)
+    }
+
+    /// [`Self::reports`] for the control API's statistics, which outlive this borrow.
+    pub(super) fn shared_reports(&self) -> Vec<(&'static str, crate::control::ReportFn)> {
+        let sockets = Arc::clone(&self.sockets);
+        let router = Arc::clone(&self.router);
+        let engine = Arc::clone(&self.engine_counters);
+        let responder = Arc::clone(&self.responder_counters);
+        vec![
+            (
+                "udp6",
+                Box::new(move |out: &mut dyn FnMut(&str, u64)| sockets.report(out)),
+            ),
+            (
+                "router6",
+                Box::new(move |out: &mut dyn FnMut(&str, u64)| router.counters().report(out)),
+            ),
+            (
+                "dhcp6",
+                Box::new(move |out: &mut dyn FnMut(&str, u64)| engine.report(out)),
+            ),
+            (
+                "leasequery6",
+                Box::new(move |out: &mut dyn FnMut(&str, u64)| responder.report(out)),
+            ),
+        ]
+    }
+
     /// Stops the receive threads; returns how many panicked.
     pub(super) fn shutdown(self) -> usize {
         self.receivers.shutdown()

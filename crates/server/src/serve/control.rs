@@ -1,0 +1,380 @@
+//! The control API's transports ([`crate::control`] decides every answer):
+//! - the Unix control socket (`[control] socket`): one JSON request per line, one JSON answer
+//!   per line, as the relay's; mode 0600 and given to `[server] user`; lines of at most
+//!   [`MAX_REQUEST`] octets; a thread per client, at most [`MAX_CLIENTS`] at once, each idle
+//!   at most [`IDLE`].
+//! - the HTTP API (`[control] http-listen`, `tiny_http`): `POST /v1/<command>` with the
+//!   request's other fields as a JSON object body, `Authorization: Bearer TOKEN` (compared in
+//!   constant time; 401 without it or with another), bodies of at most [`MAX_REQUEST`] octets
+//!   (413), one request at a time.
+//!
+//! Neither touches a DHCP socket or holds an engine's lock longer than one lease-delete: the
+//! packet path never waits for a control client.
+
+use super::{Reloader, ServeError};
+use crate::config::control::Token;
+use crate::control::request::MAX_REQUEST;
+use crate::control::{refusal, Control, Shell};
+use lessor_net::process::Account;
+use lessor_net::Clock;
+use serde_json::Value;
+use std::cell::RefCell;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Most control socket clients served at once; one more is answered an error and closed.
+pub const MAX_CLIENTS: usize = 8;
+
+/// How long a control socket client may stay silent before it is closed.
+pub const IDLE: Duration = Duration::from_secs(30);
+
+/// How often the accepting threads look at the stop flag.
+const POLL: Duration = Duration::from_millis(100);
+
+/// The transports' listeners, opened before the switch to `[server] user`.
+#[derive(Default)]
+pub(super) struct Listeners {
+    unix: Option<(UnixListener, PathBuf)>,
+    http: Option<(tiny_http::Server, Token)>,
+}
+
+/// Opens what `[control]` names.
+pub(super) fn open(config: &crate::config::Config) -> Result<Listeners, ServeError> {
+    let mut out = Listeners::default();
+    let Some(c) = &config.control else {
+        return Ok(out);
+    };
+    if let Some(path) = &c.socket {
+        out.unix = Some((bind_unix(path).map_err(ServeError::Sockets)?, path.clone()));
+    }
+    if let Some((addr, token)) = &c.http {
+        let server = tiny_http::Server::http(addr)
+            .map_err(|e| ServeError::Sockets(format!("control http-listen {addr}: {e}")))?;
+        out.http = Some((server, token.clone()));
+    }
+    Ok(out)
+}
+
+/// Listens at `path`: a stale socket left by a server that died is replaced, a live one is an
+/// error (another server answers there).
+fn bind_unix(path: &Path) -> Result<UnixListener, String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("control socket {}: {e}", dir.display()))?;
+    }
+    if UnixStream::connect(path).is_ok() {
+        return Err(format!(
+            "control socket {}: another server is answering there",
+            path.display()
+        ));
+    }
+    let _ = std::fs::remove_file(path);
+    let listener =
+        UnixListener::bind(path).map_err(|e| format!("control socket {}: {e}", path.display()))?;
+    // The socket deletes bindings and stops the server: its owner's only.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("control socket {}: {e}", path.display()))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("control socket {}: {e}", path.display()))?;
+    Ok(listener)
+}
+
+impl Listeners {
+    /// Gives the control socket to `account` (the user the server switches to).
+    pub(super) fn give_to(&self, account: &Account) -> Result<(), ServeError> {
+        if let Some((_, path)) = &self.unix {
+            account.chown(path).map_err(|e| {
+                ServeError::Privileges(format!("chown {}: {e}; refusing to start", path.display()))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// What the log says of them.
+    pub(super) fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some((_, path)) = &self.unix {
+            out.push(format!("control: socket {}", path.display()));
+        }
+        if let Some((server, _)) = &self.http {
+            out.push(format!("control: HTTP API on {}", server.server_addr()));
+        }
+        out
+    }
+}
+
+/// What the control API asks of the shell: `reload` through the serve loop's [`Reloader`],
+/// `shutdown` by a flag the serve loop watches beside its own.
+pub(super) struct StopShell {
+    pub(super) stop: Arc<AtomicBool>,
+    reloader: Reloader,
+    /// The lines a reload would log; the serve loop logs them at its next tick (the log
+    /// belongs to the serve loop's thread).
+    lines: Mutex<Vec<String>>,
+}
+
+impl StopShell {
+    pub(super) fn new(reloader: Reloader) -> StopShell {
+        StopShell {
+            stop: Arc::default(),
+            reloader,
+            lines: Mutex::default(),
+        }
+    }
+
+    /// The lines reloads asked since the last call would have logged.
+    pub(super) fn take_lines(&self) -> Vec<String> {
+        std::mem::take(&mut *self.lines.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl Shell for StopShell {
+    fn reload(&self) -> Result<String, String> {
+        let lines = RefCell::new(Vec::new());
+        let outcome = self
+            .reloader
+            .reload_logged(&|line: &str| lines.borrow_mut().push(line.to_owned()));
+        self.lines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(lines.into_inner());
+        outcome.map(|s| s.to_string()).map_err(|e| e.to_string())
+    }
+
+    fn shutdown(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The transports' threads.
+pub(super) struct Running {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    path: Option<PathBuf>,
+}
+
+impl Running {
+    /// Stops accepting, waits for the accepting threads, removes the socket file.
+    pub(super) fn shutdown(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        if let Some(p) = &self.path {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Starts a thread per transport.
+pub(super) fn start(
+    listeners: Listeners,
+    control: Arc<Control>,
+    clock: Clock,
+) -> Result<Running, ServeError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut running = Running {
+        stop: Arc::clone(&stop),
+        threads: Vec::new(),
+        path: None,
+    };
+    if let Some((listener, path)) = listeners.unix {
+        running.path = Some(path);
+        let (control, stop) = (Arc::clone(&control), Arc::clone(&stop));
+        let t = std::thread::Builder::new()
+            .name("control socket".into())
+            .spawn(move || accept_unix(&listener, &control, clock, &stop))
+            .map_err(|e| ServeError::Thread(e.to_string()))?;
+        running.threads.push(t);
+    }
+    if let Some((server, token)) = listeners.http {
+        let (control, stop) = (Arc::clone(&control), Arc::clone(&stop));
+        let t = std::thread::Builder::new()
+            .name("control http".into())
+            .spawn(move || serve_http(&server, &token, &control, clock, &stop))
+            .map_err(|e| ServeError::Thread(e.to_string()))?;
+        running.threads.push(t);
+    }
+    Ok(running)
+}
+
+fn accept_unix(listener: &UnixListener, control: &Arc<Control>, clock: Clock, stop: &AtomicBool) {
+    let clients = Arc::new(AtomicUsize::new(0));
+    while !stop.load(Ordering::Relaxed) {
+        match listener.accept() {
+            Ok((mut stream, _)) => {
+                if clients.fetch_add(1, Ordering::AcqRel) >= MAX_CLIENTS {
+                    clients.fetch_sub(1, Ordering::AcqRel);
+                    let busy = refusal(format!("busy: {MAX_CLIENTS} control clients already"));
+                    let _ = stream.set_nonblocking(false);
+                    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+                    let _ = writeln!(stream, "{busy}");
+                    continue;
+                }
+                let (control, count) = (Arc::clone(control), Arc::clone(&clients));
+                let spawned = std::thread::Builder::new()
+                    .name("control client".into())
+                    .spawn(move || {
+                        let _ = client(stream, &control, clock);
+                        count.fetch_sub(1, Ordering::AcqRel);
+                    });
+                if spawned.is_err() {
+                    clients.fetch_sub(1, Ordering::AcqRel);
+                }
+            }
+            Err(_) => std::thread::sleep(POLL),
+        }
+    }
+}
+
+/// One control socket client: a line in, a line out, until it closes or stays silent.
+fn client(stream: UnixStream, control: &Control, clock: Clock) -> io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(IDLE))?;
+    stream.set_write_timeout(Some(IDLE))?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = (&mut reader)
+            .take(MAX_REQUEST as u64 + 1)
+            .read_until(b'\n', &mut line)?;
+        if n == 0 {
+            return Ok(());
+        }
+        if line.last() != Some(&b'\n') {
+            // Longer than a request may be (or cut off): said, and closed.
+            let too_long = refusal(format!(
+                "a request is one line of at most {MAX_REQUEST} octets"
+            ));
+            writeln!(writer, "{too_long}")?;
+            return Ok(());
+        }
+        let answer = control.answer(line.trim_ascii(), clock.now().wall);
+        writeln!(writer, "{answer}")?;
+    }
+}
+
+fn serve_http(
+    server: &tiny_http::Server,
+    token: &Token,
+    control: &Control,
+    clock: Clock,
+    stop: &AtomicBool,
+) {
+    while !stop.load(Ordering::Relaxed) {
+        match server.recv_timeout(POLL) {
+            Ok(Some(request)) => http_request(request, token, control, clock),
+            Ok(None) => {}
+            Err(_) => std::thread::sleep(POLL),
+        }
+    }
+}
+
+fn respond(request: tiny_http::Request, status: u16, body: &Value) {
+    let header = tiny_http::Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..])
+        .expect("a valid header");
+    let mut text = body.to_string();
+    text.push('\n');
+    let response = tiny_http::Response::from_string(text)
+        .with_status_code(status)
+        .with_header(header);
+    let _ = request.respond(response);
+}
+
+/// What one HTTP request gets: its status and JSON answer.
+pub(super) fn http_answer(
+    method: &str,
+    url: &str,
+    authorization: Option<&[u8]>,
+    body: Option<&[u8]>,
+    token: &Token,
+    control: &Control,
+    now: u64,
+) -> (u16, Value) {
+    let authorized = authorization
+        .and_then(|a| a.strip_prefix(b"Bearer "))
+        .is_some_and(|given| token.matches(given.trim_ascii()));
+    if !authorized {
+        return (
+            401,
+            refusal("unauthorized: send Authorization: Bearer TOKEN"),
+        );
+    }
+    let Some(command) = url.strip_prefix("/v1/").filter(|c| !c.contains(['/', '?'])) else {
+        return (404, refusal("not found: POST /v1/<command>"));
+    };
+    if method != "POST" {
+        return (405, refusal("method not allowed: POST /v1/<command>"));
+    }
+    let Some(body) = body else {
+        return (
+            413,
+            refusal(format!("a request body is at most {MAX_REQUEST} octets")),
+        );
+    };
+    let mut fields = match body.trim_ascii() {
+        b"" => serde_json::Map::new(),
+        text => match serde_json::from_slice::<Value>(text) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => return (400, refusal("the body is a JSON object")),
+            Err(e) => return (400, refusal(format!("not JSON: {e}"))),
+        },
+    };
+    if fields.contains_key("request") {
+        return (400, refusal("the command is in the path, not in the body"));
+    }
+    fields.insert("request".into(), Value::String(command.to_owned()));
+    let answer = match crate::control::request::from_object(&fields) {
+        Ok(r) => control.execute(&r, now),
+        Err(e) => return (400, refusal(e)),
+    };
+    let status = if answer["ok"] == Value::Bool(true) {
+        200
+    } else {
+        422
+    };
+    (status, answer)
+}
+
+fn http_request(mut request: tiny_http::Request, token: &Token, control: &Control, clock: Clock) {
+    let authorization = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Authorization"))
+        .map(|h| h.value.as_bytes().to_vec());
+    let method = request.method().as_str().to_owned();
+    let url = request.url().to_owned();
+    // Nothing is read from a client that is not authorized.
+    let authorized = authorization
+        .as_deref()
+        .and_then(|a| a.strip_prefix(b"Bearer "))
+        .is_some_and(|given| token.matches(given.trim_ascii()));
+    let mut body = Vec::new();
+    let within = !authorized
+        || (request.body_length().is_none_or(|n| n <= MAX_REQUEST)
+            && request
+                .as_reader()
+                .take(MAX_REQUEST as u64 + 1)
+                .read_to_end(&mut body)
+                .is_ok()
+            && body.len() <= MAX_REQUEST);
+    let (status, answer) = http_answer(
+        &method,
+        &url,
+        authorization.as_deref(),
+        within.then_some(&body[..]),
+        token,
+        control,
+        clock.now().wall,
+    );
+    respond(request, status, &answer);
+}
