@@ -21,6 +21,8 @@ pub struct File {
     pub leasequery: Option<Leasequery>,
     pub dhcp6: Option<Dhcp6>,
     pub leasequery6: Option<Leasequery6>,
+    /// The Prometheus endpoint (absent: none).
+    pub metrics: Option<Metrics>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -585,4 +587,19 @@ pub struct Bulk6 {
     pub max_connections_per_requester: u32,
     #[serde(default = "default_queries_per_connection")]
     pub queries_per_connection: u32,
+}
+
+/// `[metrics]`: the Prometheus endpoint (docs/operator-guide.md, "Metrics"). Absent: none.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Metrics {
+    /// Address and port of the HTTP listener ("127.0.0.1:9420").
+    pub listen: std::net::SocketAddr,
+    /// The one path answered.
+    #[serde(default = "default_metrics_path")]
+    pub path: String,
+}
+
+fn default_metrics_path() -> String {
+    "/metrics".into()
 }

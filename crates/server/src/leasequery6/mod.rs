@@ -95,6 +95,19 @@ impl Responder6 {
         &self.counters
     }
 
+    /// Queries by requester (source address), let through and dropped by the rate limits
+    /// ([`crate::leasequery4::tally`]); `None` is every requester past the table's bound.
+    pub fn requesters(&self) -> Vec<(Option<std::net::IpAddr>, crate::leasequery4::tally::RequesterCounts)> {
+        self.limiter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .tally()
+            .rows()
+            .into_iter()
+            .map(|(a, c)| (a.map(std::net::IpAddr::from), c))
+            .collect()
+    }
+
     /// What was dropped, why and from whom since the last report, for one log line; as
     /// [`crate::leasequery4::Responder4::take_drop_report`].
     pub fn take_drop_report(&self, now_ms: u64) -> Option<DropReport> {
