@@ -150,7 +150,10 @@ impl WriterStats {
         let mut buckets = Vec::with_capacity(self.latency.len());
         for (i, slot) in self.latency.iter().enumerate() {
             seen += slot.load(Ordering::Relaxed);
-            buckets.push((LATENCY_BOUNDS.get(i).copied().unwrap_or(f64::INFINITY), seen));
+            buckets.push((
+                LATENCY_BOUNDS.get(i).copied().unwrap_or(f64::INFINITY),
+                seen,
+            ));
         }
         Latency {
             buckets,

@@ -216,7 +216,9 @@ pub fn metrics(m: &schema::Metrics, out: &mut Vec<Finding>) {
     let path = &m.path;
     if !path.starts_with('/')
         || path.len() > 128
-        || !path.bytes().all(|b| b.is_ascii_graphic() && b != b'?' && b != b'#')
+        || !path
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'?' && b != b'#')
     {
         out.push((
             root.key("path"),

@@ -107,11 +107,18 @@ mod tests {
         assert_eq!(rows.len(), MAX_TALLIED + 1);
         let (other, counts) = rows[MAX_TALLIED];
         assert_eq!(other, None);
-        assert_eq!(counts.queries + counts.rate_limited, 1000 - MAX_TALLIED as u64);
+        assert_eq!(
+            counts.queries + counts.rate_limited,
+            1000 - MAX_TALLIED as u64
+        );
         // The rows kept go on counting.
         t.count(a(1), true);
         assert_eq!(t.rows()[1].1.queries, 3);
-        let total: u64 = t.rows().iter().map(|(_, c)| c.queries + c.rate_limited).sum();
+        let total: u64 = t
+            .rows()
+            .iter()
+            .map(|(_, c)| c.queries + c.rate_limited)
+            .sum();
         assert_eq!(total, 1005);
     }
 }

@@ -97,7 +97,12 @@ impl Responder6 {
 
     /// Queries by requester (source address), let through and dropped by the rate limits
     /// ([`crate::leasequery4::tally`]); `None` is every requester past the table's bound.
-    pub fn requesters(&self) -> Vec<(Option<std::net::IpAddr>, crate::leasequery4::tally::RequesterCounts)> {
+    pub fn requesters(
+        &self,
+    ) -> Vec<(
+        Option<std::net::IpAddr>,
+        crate::leasequery4::tally::RequesterCounts,
+    )> {
         self.limiter
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -165,7 +165,11 @@ fn store(s: &mut Scrape, store: &Store) {
         "lessor_store_healthy",
         "1 while the store commits, 0 while its commits fail or its writer is gone",
         Vec::new(),
-        if store.health().is_healthy() { 1.0 } else { 0.0 },
+        if store.health().is_healthy() {
+            1.0
+        } else {
+            0.0
+        },
     );
 }
 

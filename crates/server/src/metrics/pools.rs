@@ -93,9 +93,10 @@ fn v6(s: &mut Scrape, dhcp6: &crate::config::Dhcp6, store: &Store) {
                 addresses[i] += 1;
             }
             IaType::Pd
-                if link.prefix_pools.iter().any(|p| {
-                    p.prefix.contains(&b.address) && p.delegated_len == b.prefix_len
-                }) =>
+                if link
+                    .prefix_pools
+                    .iter()
+                    .any(|p| p.prefix.contains(&b.address) && p.delegated_len == b.prefix_len) =>
             {
                 prefixes[i] += 1;
             }

@@ -109,10 +109,9 @@ impl Collector for Scrape {
             for (labels, &value) in &family.samples {
                 let mut sample = metric.encode_family(labels)?;
                 match family.kind {
-                    Kind::Counter => sample.encode_counter::<NoLabelSet, _, u64>(
-                        &counter_value(value),
-                        None,
-                    )?,
+                    Kind::Counter => {
+                        sample.encode_counter::<NoLabelSet, _, u64>(&counter_value(value), None)?
+                    }
                     Kind::Gauge => sample.encode_gauge(&value)?,
                 }
             }

@@ -100,7 +100,11 @@ impl Requesters for Fixed {
 fn every_counter_is_exposed_with_its_labels() {
     let config = crate::config::parse(CONFIG, "t.toml").unwrap();
     let store = Store::in_memory();
-    for (n, state) in [(100u8, State4::Active), (101, State4::Active), (102, State4::Expired)] {
+    for (n, state) in [
+        (100u8, State4::Active),
+        (101, State4::Active),
+        (102, State4::Expired),
+    ] {
         let b = Binding4::new(
             std::net::Ipv4Addr::new(192, 0, 2, n),
             "192.0.2.0/24".parse().unwrap(),
@@ -243,7 +247,10 @@ fn every_counter_is_exposed_with_its_labels() {
         v("lessor_dhcp6_sent_messages_total", &[("type", "reply")]),
         Some(5.0)
     );
-    assert_eq!(v("lessor_leasequery4_received_queries_total", &[]), Some(5.0));
+    assert_eq!(
+        v("lessor_leasequery4_received_queries_total", &[]),
+        Some(5.0)
+    );
     assert_eq!(
         v("lessor_leasequery4_queries_total", &[("key", "mac")]),
         Some(4.0)
@@ -256,7 +263,10 @@ fn every_counter_is_exposed_with_its_labels() {
         Some(1.0)
     );
     assert_eq!(
-        v("lessor_udp4_sent_datagrams_total", &[("destination", "relay")]),
+        v(
+            "lessor_udp4_sent_datagrams_total",
+            &[("destination", "relay")]
+        ),
         Some(7.0)
     );
     assert_eq!(v("lessor_bulk4_bindings_streamed_total", &[]), Some(9.0));
@@ -294,7 +304,10 @@ fn every_counter_is_exposed_with_its_labels() {
         Some(commits)
     );
     assert_eq!(
-        v("lessor_store_commit_duration_seconds_bucket", &[("le", "+Inf")]),
+        v(
+            "lessor_store_commit_duration_seconds_bucket",
+            &[("le", "+Inf")]
+        ),
         Some(commits)
     );
     let buckets: Vec<f64> = samples
@@ -338,9 +351,15 @@ fn every_counter_name_makes_a_valid_metric_name() {
     let reports: Vec<(&str, Box<dyn Report>)> = vec![
         ("udp4", Box::new(lessor_net::udp::Counters::default())),
         ("dhcp4", Box::new(crate::dhcp4::Counters::default())),
-        ("leasequery4", Box::new(crate::leasequery4::Counters::default())),
+        (
+            "leasequery4",
+            Box::new(crate::leasequery4::Counters::default()),
+        ),
         ("dhcp6", Box::new(crate::dhcp6::Counters::default())),
-        ("leasequery6", Box::new(crate::leasequery6::Counters::default())),
+        (
+            "leasequery6",
+            Box::new(crate::leasequery6::Counters::default()),
+        ),
         ("bulk4", Box::new(crate::bulk4::Counters::default())),
         ("bulk6", Box::new(crate::bulk6::Counters::default())),
     ];

@@ -12,11 +12,13 @@
 //!   [`crate::bulk4::service`], [`crate::bulk6::service`]); active leasequery is a further service on the same
 //!   listener type.
 //! - [`outbox`]: DHCPACKs that leave once durable, a whole group commit at a time.
+//! - [`metrics`]: the `[metrics]` HTTP listener, serving [`crate::metrics`]'s text.
 //! - the timer below: the engines' expiry and offer timeouts, counters in the log, and the
 //!   store's health ([`watch`]: failures logged, probes while failing, a dead writer stops the
 //!   server).
 
 mod bulk;
+mod metrics;
 mod outbox;
 mod privileges;
 mod report;
@@ -101,8 +103,10 @@ pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(),
     for t in backend.tightened() {
         log(&format!("warning: store: {t}"));
     }
+    let started = std::time::SystemTime::now();
     let sockets4 = udp4::open(config)?;
     let sockets6 = udp6::open(config)?;
+    let metrics = metrics::bind(config)?;
     if let Some(account) = &account {
         privileges::switch(account, path, &created, log)?;
     }
@@ -139,6 +143,8 @@ pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(),
         v6: sockets6,
         duid6,
         quarantine6,
+        metrics,
+        started,
     };
     let result = serve(config, &store, sockets, &quarantine, stop, log);
     let closed = close_store(store, SYNC_TIMEOUT, log);
@@ -232,6 +238,9 @@ struct Opened {
     v6: Option<Sockets>,
     duid6: Option<Vec<u8>>,
     quarantine6: crate::dhcp6::Quarantine6,
+    /// The `[metrics]` listener, and when the server started.
+    metrics: Option<std::net::TcpListener>,
+    started: std::time::SystemTime,
 }
 
 /// Starts every service `config` names, runs the timer until `stop`, then stops them.
@@ -305,46 +314,89 @@ fn serve(
     if let Some(bulk6) = &bulk6 {
         reports.push(("bulk6", &**bulk6.counters()));
     }
-    let interval = config.file.server.stats_interval.duration();
-    let mut last_stats = Instant::now();
-    let mut failed = None;
-    let mut watch = watch::StoreWatch::default();
-    while !stop.load(Ordering::Relaxed) {
-        std::thread::sleep(TICK);
-        let now = clock.now();
-        let verdict = watch.observe(&store.health(), now);
-        for line in &verdict.lines {
-            log(line);
-        }
-        if verdict.probe {
-            store.probe(&now.wall.to_string());
-        }
-        if let Some(why) = verdict.stop {
-            failed = Some(ServeError::Store(why));
-            break;
-        }
-        if let Some(udp4) = &udp4 {
-            udp4.tick(now, log);
-            // A receive thread lost is a socket no longer fully served and a bug: stop rather
-            // than serve on at reduced capacity without anybody noticing.
-            if let Some(why) = udp4.lost_receiver() {
-                failed = Some(ServeError::Thread(format!("dhcp4: {why}; stopping")));
-                break;
-            }
-        }
-        if let Some(udp6) = &udp6 {
-            udp6.tick(now, log);
-            if let Some(why) = udp6.lost_receiver() {
-                failed = Some(ServeError::Thread(format!("dhcp6: {why}; stopping")));
-                break;
-            }
-        }
-        log_panics(bulk4.as_ref(), bulk6.as_ref(), log);
-        if !interval.is_zero() && last_stats.elapsed() >= interval {
-            last_stats = Instant::now();
-            log_stats(&reports, log);
-        }
+    let mut requesters = Vec::new();
+    if let Some(udp4) = &udp4 {
+        requesters.push(udp4.requesters());
     }
+    if let Some(udp6) = &udp6 {
+        requesters.push(udp6.requesters());
+    }
+    let sources = crate::metrics::Sources {
+        reports: reports.clone(),
+        requesters,
+        store: Some(store),
+        config,
+        started: sockets.started,
+    };
+    // What the metrics thread has to say, said from this one (the log is not shared).
+    let said = std::sync::Mutex::new(Vec::<String>::new());
+    let metrics_done = AtomicBool::new(false);
+    let mut failed = std::thread::scope(|scope| {
+        let listener = sockets.metrics.as_ref().zip(config.file.metrics.as_ref());
+        if let Some((listener, m)) = listener {
+            let render = || crate::metrics::render(&sources);
+            let say = |line: &str| {
+                said.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(line.into())
+            };
+            let (done, path) = (&metrics_done, m.path.as_str());
+            let spawned = std::thread::Builder::new()
+                .name("lessor-metrics".into())
+                .spawn_scoped(scope, move || {
+                    metrics::serve(listener, path, done, &render, &say)
+                });
+            match spawned {
+                Ok(_) => log(&format!("metrics: listening on http://{}{path}", m.listen)),
+                Err(e) => log(&format!("error: metrics: cannot start its thread: {e}")),
+            }
+        }
+        let interval = config.file.server.stats_interval.duration();
+        let mut last_stats = Instant::now();
+        let mut failed = None;
+        let mut watch = watch::StoreWatch::default();
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(TICK);
+            let now = clock.now();
+            let verdict = watch.observe(&store.health(), now);
+            for line in &verdict.lines {
+                log(line);
+            }
+            if verdict.probe {
+                store.probe(&now.wall.to_string());
+            }
+            if let Some(why) = verdict.stop {
+                failed = Some(ServeError::Store(why));
+                break;
+            }
+            if let Some(udp4) = &udp4 {
+                udp4.tick(now, log);
+                // A receive thread lost is a socket no longer fully served and a bug: stop rather
+                // than serve on at reduced capacity without anybody noticing.
+                if let Some(why) = udp4.lost_receiver() {
+                    failed = Some(ServeError::Thread(format!("dhcp4: {why}; stopping")));
+                    break;
+                }
+            }
+            if let Some(udp6) = &udp6 {
+                udp6.tick(now, log);
+                if let Some(why) = udp6.lost_receiver() {
+                    failed = Some(ServeError::Thread(format!("dhcp6: {why}; stopping")));
+                    break;
+                }
+            }
+            log_panics(bulk4.as_ref(), bulk6.as_ref(), log);
+            if !interval.is_zero() && last_stats.elapsed() >= interval {
+                last_stats = Instant::now();
+                log_stats(&reports, log);
+            }
+            for line in said.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+                log(&line);
+            }
+        }
+        metrics_done.store(true, Ordering::Relaxed);
+        failed
+    });
     log_stats(&reports, log);
     log_panics(bulk4.as_ref(), bulk6.as_ref(), log);
     // Every open bulk query gets QueryTerminated.
