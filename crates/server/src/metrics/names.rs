@@ -84,9 +84,9 @@ const WHOLE: &[(&[&str], &str, &str, &str, &str)] = &[
         "",
         "",
     ),
-    (&["dhcp4"], "offers", "sent_messages", "type", "offer"),
-    (&["dhcp4"], "acks", "sent_messages", "type", "ack"),
-    (&["dhcp4"], "naks", "sent_messages", "type", "nak"),
+    (&["dhcp4"], "offers", "sent_messages", "type", "dhcpoffer"),
+    (&["dhcp4"], "acks", "sent_messages", "type", "dhcpack"),
+    (&["dhcp4"], "naks", "sent_messages", "type", "dhcpnak"),
     (
         &["dhcp6"],
         "advertises",
@@ -123,35 +123,35 @@ const WHOLE: &[(&[&str], &str, &str, &str, &str)] = &[
         "active",
         "sent_messages",
         "type",
-        "leaseactive",
+        "dhcpleaseactive",
     ),
     (
         &["leasequery4"],
         "unassigned",
         "sent_messages",
         "type",
-        "leaseunassigned",
+        "dhcpleaseunassigned",
     ),
     (
         &["leasequery4"],
         "unknown",
         "sent_messages",
         "type",
-        "leaseunknown",
+        "dhcpleaseunknown",
     ),
     (
         &["leasequery4"],
         "legacy-ack",
         "sent_messages",
         "type",
-        "ack",
+        "dhcpack",
     ),
     (
         &["leasequery4"],
         "legacy-nak",
         "sent_messages",
         "type",
-        "nak",
+        "dhcpnak",
     ),
     (&["leasequery6"], "by-address", "queries", "key", "address"),
     (
@@ -334,17 +334,17 @@ mod tests {
             )
         );
         assert_eq!(
-            m("router4", "received-discover"),
+            m("router4", "received-dhcpdiscover"),
             (
                 "lessor_dhcp4_received_messages".into(),
-                Some(("type", "discover".into()))
+                Some(("type", "dhcpdiscover".into()))
             )
         );
         assert_eq!(
             m("dhcp4", "acks"),
             (
                 "lessor_dhcp4_sent_messages".into(),
-                Some(("type", "ack".into()))
+                Some(("type", "dhcpack".into()))
             )
         );
         assert_eq!(

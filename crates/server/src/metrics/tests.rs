@@ -220,11 +220,11 @@ fn every_counter_is_exposed_with_its_labels() {
 
     let v = |name: &str, labels: &[(&str, &str)]| value(&samples, name, labels);
     assert_eq!(
-        v("lessor_dhcp4_sent_messages_total", &[("type", "offer")]),
+        v("lessor_dhcp4_sent_messages_total", &[("type", "dhcpoffer")]),
         Some(1.0)
     );
     assert_eq!(
-        v("lessor_dhcp4_sent_messages_total", &[("type", "ack")]),
+        v("lessor_dhcp4_sent_messages_total", &[("type", "dhcpack")]),
         Some(2.0)
     );
     assert_eq!(
