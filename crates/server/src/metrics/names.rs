@@ -310,9 +310,79 @@ pub fn help(service: &str, family: &str, counter: &str) -> String {
         "query_failures" => "Queries refused or ended with a failure status, by status",
         "bindings_streamed" => "Bindings sent",
         "binding_messages" => "Binding messages sent in streams, by message type",
-        _ => return format!("{what}: {counter} (docs/operator-guide.md, Metrics)"),
+        _ => match own_help(family) {
+            Some(text) => text,
+            None => return format!("{what}: {counter} (docs/operator-guide.md, Metrics)"),
+        },
     };
     format!("{what}: {text}")
+}
+
+/// The help of counters that keep their own name.
+fn own_help(family: &str) -> Option<&'static str> {
+    let sub = family.strip_prefix("lessor_")?;
+    let (service, rest) = sub.split_once('_')?;
+    Some(match (service, rest) {
+        ("udp4" | "udp6", "receive_errors") => "Receive errors",
+        ("udp4" | "udp6", "send_errors") => {
+            "Replies that could not be sent (a send error, no socket for the interface)"
+        }
+        ("udp4" | "udp6", "send_timeouts") => {
+            "Replies dropped because the socket's send buffer stayed full for 100 ms"
+        }
+        ("udp4" | "udp6", "broadcast_fallbacks") => {
+            "Hardware destinations sent as broadcast (the neighbour entry could not be installed)"
+        }
+        ("dhcp4" | "dhcp6", "commit_failed") => "Replies not sent because their commit failed",
+        ("dhcp4" | "dhcp6", "requests_while_failing") => {
+            "Requests handled while the store could not commit"
+        }
+        ("dhcp4" | "dhcp6", "expired") => "Bindings moved from active to expired",
+        ("dhcp4", "offers_forgotten") => {
+            "Offers forgotten (timed out, or the client chose another server)"
+        }
+        ("dhcp6", "adverts_forgotten") => {
+            "Advertised bindings forgotten (timed out, or the client chose another server)"
+        }
+        ("dhcp4" | "dhcp6", "released") => "Releases applied",
+        ("dhcp4" | "dhcp6", "declined") => "Declines applied",
+        ("dhcp4", "selection_ignored") => {
+            "Subnet or link selection in a direct client's message, not honoured"
+        }
+        ("dhcp4", "fields_truncated") => "Host names or vendor classes kept cut to 255 octets",
+        ("dhcp4", "options_omitted") => {
+            "Options left out of replies to fit the client's maximum message size"
+        }
+        ("dhcp6", "use_multicast") => "REPLYs with status UseMulticast",
+        ("dhcp6", "rapid_commits") => "SOLICITs with Rapid Commit answered with a REPLY",
+        ("dhcp6", "no_addrs_avail") => "IAs answered NoAddrsAvail",
+        ("dhcp6", "no_prefix_avail") => "IAs answered NoPrefixAvail",
+        ("dhcp6", "no_binding") => "IAs answered NoBinding",
+        ("dhcp6", "not_on_link") => "CONFIRMs answered NotOnLink",
+        ("dhcp6", "relay_chain_too_long") => {
+            "Bindings kept without their relay chain (longer than the store keeps)"
+        }
+        ("dhcp6", "relay_field_too_long") => {
+            "Relay identifiers not kept (longer than the store keeps)"
+        }
+        ("dhcp6", "ias_ignored") => "IA options beyond the most one message is answered for",
+        ("leasequery4" | "leasequery6", "examine_capped") => {
+            "Queries whose index walk stopped at its bound"
+        }
+        ("leasequery4" | "leasequery6", "truncated") => {
+            "Replies cut to fit the requester's maximum message size or a datagram"
+        }
+        ("leasequery4", "to_source_port") => "Replies sent to the query's source port",
+        ("leasequery6", "relayed") => "Queries answered that came inside a RELAY-FORW",
+        ("bulk4" | "bulk6", "done") => "Queries that ended successfully (DONE sent)",
+        ("bulk4", "unassigned") => "Single DHCPLEASEUNASSIGNED answers (draft dialect)",
+        ("bulk4", "unknown") => "Single DHCPLEASEUNKNOWN answers (draft dialect)",
+        ("bulk6", "empty") => "LEASEQUERY-REPLYs without binding (nothing matched)",
+        ("bulk4" | "bulk6", "aborted") => {
+            "Queries aborted with UnspecFail because a message could not be framed"
+        }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -370,7 +440,11 @@ mod tests {
         assert!(help("dhcp4", "lessor_dhcp4_dropped_messages", "x").contains("by reason"));
         assert_eq!(
             help("dhcp4", "lessor_dhcp4_expired", "expired"),
-            "DHCPv4 engine: expired (docs/operator-guide.md, Metrics)"
+            "DHCPv4 engine: Bindings moved from active to expired"
+        );
+        assert_eq!(
+            help("dhcp4", "lessor_dhcp4_new_one", "new-one"),
+            "DHCPv4 engine: new-one (docs/operator-guide.md, Metrics)"
         );
     }
 }
