@@ -152,6 +152,28 @@ fn every_counter_is_exposed_with_its_labels() {
     let bulk6 = crate::bulk6::Counters::default();
     let router4 = crate::router4::Router4::default();
     let router6 = crate::router6::Router6::default();
+    // One DHCPDISCOVER and one SOLICIT-typed datagram, so the received-by-type families exist.
+    let discover = lessor_wire::v4::Repr {
+        op: lessor_wire::v4::BOOTREQUEST,
+        xid: 1,
+        options: vec![lessor_wire::v4::DhcpOption::MessageType(
+            lessor_wire::v4::MessageType::Discover,
+        )],
+        ..lessor_wire::v4::Repr::default()
+    }
+    .to_vec();
+    router4.route(&lessor_net::Received {
+        payload: &discover,
+        source: "192.0.2.9:68".parse().unwrap(),
+        destination: "192.0.2.1".parse().unwrap(),
+        interface_index: None,
+    });
+    router6.route(&lessor_net::Received {
+        payload: &[1, 0, 0, 1],
+        source: "[2001:db8::9]:546".parse().unwrap(),
+        destination: "2001:db8::1".parse().unwrap(),
+        interface_index: None,
+    });
     let lq6 = crate::leasequery6::Counters::default();
     let sockets6 = lessor_net::udp::Counters::default();
     let requester: IpAddr = "198.51.100.7".parse().unwrap();
@@ -184,7 +206,7 @@ fn every_counter_is_exposed_with_its_labels() {
             ("bulk4", &bulk4),
             ("bulk6", &bulk6),
         ],
-        requesters: vec![("leasequery4", &tally)],
+        requesters: vec![("leasequery4", &tally), ("leasequery6", &tally)],
         store: Some(&store),
         config: &config,
         started: SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000),
@@ -202,7 +224,10 @@ fn every_counter_is_exposed_with_its_labels() {
                 .unwrap_or_else(|| panic!("{service} {counter}: {family} not declared"));
             assert_eq!(kind, "counter", "{family}");
             // Every counter kept today has its own help; the generic one is for later ones.
-            assert!(!help.contains("(docs/operator-guide.md"), "{family}: {help}");
+            assert!(
+                !help.contains("(docs/operator-guide.md"),
+                "{family}: {help}"
+            );
             assert!(
                 samples.iter().any(|(n, l, _)| *n == family
                     && m.label.as_ref().is_none_or(|(k, v)| l.get(*k) == Some(v))),
@@ -218,6 +243,23 @@ fn every_counter_is_exposed_with_its_labels() {
             .unwrap_or(name);
         assert!(declared.contains_key(family), "{name} undeclared");
     }
+
+    // Every metric the example dashboard uses is declared.
+    let dashboard = include_str!("../../../../examples/grafana-lessor.json");
+    let mut used = 0;
+    for (i, _) in dashboard.match_indices("lessor_") {
+        let name: String = dashboard[i..]
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+            .collect();
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s))
+            .unwrap_or(&name);
+        assert!(declared.contains_key(family), "the dashboard's {name}");
+        used += 1;
+    }
+    assert!(used > 40, "{used}");
 
     let v = |name: &str, labels: &[(&str, &str)]| value(&samples, name, labels);
     assert_eq!(
@@ -243,6 +285,13 @@ fn every_counter_is_exposed_with_its_labels() {
         Some(0.0)
     );
     assert_eq!(v("lessor_dhcp4_expired_total", &[]), Some(1.0));
+    assert_eq!(
+        v(
+            "lessor_dhcp4_received_messages_total",
+            &[("type", "dhcpdiscover")]
+        ),
+        Some(1.0)
+    );
     // REPLYs at once and once durable are one series.
     assert_eq!(
         v("lessor_dhcp6_sent_messages_total", &[("type", "reply")]),
