@@ -14,6 +14,7 @@ pub mod dhcp6;
 pub mod droplog;
 pub mod leasequery4;
 pub mod leasequery6;
+pub mod metrics;
 pub mod router4;
 pub mod router6;
 pub mod serve;

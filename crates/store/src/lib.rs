@@ -74,4 +74,4 @@ pub use v6::front::{Batch6, Front6};
 pub use v6::snapshot::{Cursor6, Snapshot6};
 pub use v6::{Change6, Loaded6};
 pub use writer::completing_group;
-pub use writer::{Health, WriterStats, MAX_BACKLOG, MAX_GROUP};
+pub use writer::{Health, Latency, WriterStats, LATENCY_BOUNDS, MAX_BACKLOG, MAX_GROUP};

@@ -81,6 +81,9 @@ fn parse_in(text: &str, file: &str, dir: &Path) -> Result<Config, ConfigErrors> 
     let mut findings = Vec::new();
     let mut warnings = Vec::new();
     validate::server(&parsed.server, &mut findings);
+    if let Some(m) = &parsed.metrics {
+        validate::metrics(m, &mut findings);
+    }
     let identity = validate::identity4(&parsed, &mut findings, &mut warnings);
     // A missing identifier is already reported; the sections are checked all the same.
     let fallback = Ipv4Addr::UNSPECIFIED;

@@ -24,6 +24,8 @@ pub struct File {
     /// `[control]`: the control socket and the HTTP control API (docs/operator-guide.md,
     /// "Control").
     pub control: Option<Control>,
+    /// The Prometheus endpoint (absent: none).
+    pub metrics: Option<Metrics>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -601,4 +603,19 @@ pub struct Control {
     pub http_listen: Option<std::net::SocketAddr>,
     /// The file holding the bearer token the HTTP control API requires.
     pub token_file: Option<PathBuf>,
+}
+
+/// `[metrics]`: the Prometheus endpoint (docs/operator-guide.md, "Metrics"). Absent: none.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Metrics {
+    /// Address and port of the HTTP listener ("127.0.0.1:9420").
+    pub listen: std::net::SocketAddr,
+    /// The one path answered.
+    #[serde(default = "default_metrics_path")]
+    pub path: String,
+}
+
+fn default_metrics_path() -> String {
+    "/metrics".into()
 }

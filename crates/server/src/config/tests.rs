@@ -343,3 +343,32 @@ fn the_user_to_run_as_is_named_with_its_group() {
     assert_eq!(e[0].key.to_string(), "server.user");
     assert_eq!(e[0].position.unwrap().line, 3);
 }
+
+#[test]
+fn metrics_is_off_unless_named_and_its_mistakes_are_located() {
+    assert!(parse(GOOD, "t.toml").unwrap().file.metrics.is_none());
+    let on = format!("{GOOD}\n[metrics]\nlisten = \"127.0.0.1:9420\"\n");
+    let m = parse(&on, "t.toml").unwrap().file.metrics.unwrap();
+    assert_eq!(m.listen, "127.0.0.1:9420".parse().unwrap());
+    assert_eq!(m.path, "/metrics");
+    let line = GOOD.lines().count() + 2;
+
+    let e = errors(&format!("{GOOD}\n[metrics]\nlisten = \"127.0.0.1\"\n"));
+    assert_eq!(e[0].key.to_string(), "metrics.listen", "{e:?}");
+    assert_eq!(e[0].position.unwrap().line, line + 1, "{e:?}");
+
+    let e = errors(&format!(
+        "{GOOD}\n[metrics]\nlisten = \"[::1]:0\"\npath = \"metrics?x\"\n"
+    ));
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert_eq!(e[0].key.to_string(), "metrics.listen");
+    assert!(e[0].message.contains("port 0"), "{e:?}");
+    assert_eq!(e[1].key.to_string(), "metrics.path");
+    assert_eq!(e[1].position.unwrap().line, line + 2, "{e:?}");
+    assert!(e[1].message.contains("is not a URL path"), "{e:?}");
+
+    let e = errors(&format!(
+        "{GOOD}\n[metrics]\nlisten = \"127.0.0.1:9420\"\nbind = 1\n"
+    ));
+    assert!(e[0].message.contains("unknown field `bind`"), "{e:?}");
+}

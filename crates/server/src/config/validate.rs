@@ -204,6 +204,32 @@ pub fn server(s: &schema::Server, out: &mut Vec<Finding>) {
     }
 }
 
+/// `[metrics]`: a path a scraper can ask for as written (no query, no fragment, no space).
+pub fn metrics(m: &schema::Metrics, out: &mut Vec<Finding>) {
+    let root = KeyPath::default().key("metrics");
+    if m.listen.port() == 0 {
+        out.push((
+            root.key("listen"),
+            "port 0 would listen on a port nobody knows: name the port (9420 is usual)".into(),
+        ));
+    }
+    let path = &m.path;
+    if !path.starts_with('/')
+        || path.len() > 128
+        || !path
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'?' && b != b'#')
+    {
+        out.push((
+            root.key("path"),
+            format!(
+                "{path:?} is not a URL path: it starts with '/', holds at most 128 printable \
+                 characters, and no space, '?' or '#'"
+            ),
+        ));
+    }
+}
+
 /// A wildcard listen address (`0.0.0.0`, `::`) takes every address of the host, those of
 /// links and VPNs never meant to be served included: refused unless `listen-wildcard = true`
 /// (in `section`) says it is meant.

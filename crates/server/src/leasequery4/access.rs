@@ -33,6 +33,7 @@
 //!   bucket is the same as a new one, so nothing is lost); if none has, the bucket used least
 //!   recently is evicted. Eviction scans the table (O([`MAX_BUCKETS`])) only when it is full.
 
+use super::tally::Tally;
 use crate::token_bucket::{Bucket, Limit, COST};
 use ipnet::IpNet;
 use std::collections::hash_map::RandomState;
@@ -97,13 +98,13 @@ pub enum Limited {
 /// allow-listed, but an allow-list may be a large prefix whose addresses a flood can spoof, and
 /// the key keeps them from being chosen to collide.
 #[derive(Debug, Clone)]
-struct AddressHashing {
+pub(crate) struct AddressHashing {
     k0: u64,
     k1: u64,
 }
 
 impl AddressHashing {
-    fn new() -> AddressHashing {
+    pub(crate) fn new() -> AddressHashing {
         let random = RandomState::new();
         AddressHashing {
             k0: random.hash_one(0x6c65_7373_6f72_u64),
@@ -125,7 +126,7 @@ impl BuildHasher for AddressHashing {
 
 /// See [`AddressHashing`]; an address hashes as its octets.
 #[derive(Debug)]
-struct AddressHasher {
+pub(crate) struct AddressHasher {
     keys: (u64, u64),
     state: u64,
 }
@@ -210,6 +211,9 @@ pub struct RateLimiter<A = Ipv4Addr> {
     relays: Buckets<A>,
     total_limit: Limit,
     total: Bucket,
+    /// Queries by requester, for the metrics: counted here, under the lock every allowed
+    /// query takes anyway.
+    tally: Tally<A>,
 }
 
 impl<A: Address> RateLimiter<A> {
@@ -234,11 +238,19 @@ impl<A: Address> RateLimiter<A> {
             relays: Buckets::new(each, max_buckets),
             total_limit,
             total: Bucket::full(total_limit, 0),
+            tally: Tally::default(),
         }
     }
 
     /// Takes one token for a query from `requester` whose replies go to `giaddr`, at `now_ms`.
+    /// The query is counted for its requester ([`RateLimiter::tally`]).
     pub fn check(&mut self, requester: A, giaddr: A, now_ms: u64) -> Result<(), Limited> {
+        let verdict = self.limit(requester, giaddr, now_ms);
+        self.tally.count(requester, verdict.is_ok());
+        verdict
+    }
+
+    fn limit(&mut self, requester: A, giaddr: A, now_ms: u64) -> Result<(), Limited> {
         if !self.requesters.take(requester, now_ms) {
             return Err(Limited::Requester);
         }
@@ -266,6 +278,17 @@ impl<A: Address> RateLimiter<A> {
     /// Requester buckets held.
     pub fn buckets(&self) -> usize {
         self.requesters.map.len()
+    }
+
+    /// Queries by requester: let through and dropped by the limits.
+    pub fn tally(&self) -> &Tally<A> {
+        &self.tally
+    }
+
+    /// Takes `other`'s tally: a reload that changes the limits starts new buckets, but the
+    /// per-requester counts (metrics: counters never go down) go on.
+    pub fn take_tally(&mut self, other: &mut RateLimiter<A>) {
+        self.tally = std::mem::take(&mut other.tally);
     }
 
     /// Relay buckets held.

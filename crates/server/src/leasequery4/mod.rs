@@ -31,6 +31,7 @@ pub mod counters;
 pub mod drops;
 pub mod query;
 pub mod reply;
+pub mod tally;
 pub mod validate;
 
 pub use answer::{MAX_ASSOCIATED, MAX_EXAMINED};
@@ -128,6 +129,12 @@ impl Responder4 {
         next.drops = Arc::clone(&self.drops);
         if next.rate == self.rate {
             next.limiter = Arc::clone(&self.limiter);
+        } else {
+            let mut old = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
+            next.limiter
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take_tally(&mut old);
         }
         next
     }
@@ -135,6 +142,24 @@ impl Responder4 {
     /// The counters (shareable with a metrics reader).
     pub fn counters(&self) -> &Arc<Counters> {
         &self.counters
+    }
+
+    /// Queries by requester (source address), let through and dropped by the rate limits
+    /// ([`crate::leasequery4::tally`]); `None` is every requester past the table's bound.
+    pub fn requesters(
+        &self,
+    ) -> Vec<(
+        Option<std::net::IpAddr>,
+        crate::leasequery4::tally::RequesterCounts,
+    )> {
+        self.limiter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .tally()
+            .rows()
+            .into_iter()
+            .map(|(a, c)| (a.map(std::net::IpAddr::from), c))
+            .collect()
     }
 
     /// Whether the configuration makes this server authoritative for `a`: inside a pool (and not

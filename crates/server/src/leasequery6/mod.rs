@@ -106,6 +106,12 @@ impl Responder6 {
         next.drops = Arc::clone(&self.drops);
         if next.rate == self.rate {
             next.limiter = Arc::clone(&self.limiter);
+        } else {
+            let mut old = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
+            next.limiter
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take_tally(&mut old);
         }
         next
     }
@@ -113,6 +119,24 @@ impl Responder6 {
     /// The counters (shareable with a metrics reader).
     pub fn counters(&self) -> &Arc<Counters> {
         &self.counters
+    }
+
+    /// Queries by requester (source address), let through and dropped by the rate limits
+    /// ([`crate::leasequery4::tally`]); `None` is every requester past the table's bound.
+    pub fn requesters(
+        &self,
+    ) -> Vec<(
+        Option<std::net::IpAddr>,
+        crate::leasequery4::tally::RequesterCounts,
+    )> {
+        self.limiter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .tally()
+            .rows()
+            .into_iter()
+            .map(|(a, c)| (a.map(std::net::IpAddr::from), c))
+            .collect()
     }
 
     /// What was dropped, why and from whom since the last report, for one log line; as

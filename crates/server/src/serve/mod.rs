@@ -12,12 +12,14 @@
 //!   [`crate::bulk4::service`], [`crate::bulk6::service`]); active leasequery is a further service on the same
 //!   listener type.
 //! - [`outbox`]: DHCPACKs that leave once durable, a whole group commit at a time.
+//! - [`metrics`]: the `[metrics]` HTTP listener, serving [`crate::metrics`]'s text.
 //! - the timer below: the engines' expiry and offer timeouts, counters in the log, and the
 //!   store's health ([`watch`]: failures logged, probes while failing, a dead writer stops the
 //!   server).
 
 mod bulk;
 mod control;
+mod metrics;
 mod outbox;
 mod privileges;
 mod reload;
@@ -132,9 +134,11 @@ pub fn run_with(
     for t in backend.tightened() {
         log(&format!("warning: store: {t}"));
     }
+    let started = std::time::SystemTime::now();
     let sockets4 = udp4::open(config)?;
     let sockets6 = udp6::open(config)?;
     let control = control::open(config)?;
+    let metrics = metrics::bind(config)?;
     if let Some(account) = &account {
         control.give_to(account)?;
         privileges::switch(account, path, &created, log)?;
@@ -174,6 +178,8 @@ pub fn run_with(
         quarantine6,
         loaded: (report.v4.loaded, report.v6.loaded),
         control,
+        metrics,
+        started,
     };
     let result = serve(
         config,
@@ -280,6 +286,9 @@ struct Opened {
     loaded: (usize, usize),
     /// The control API's listeners ([`control`]).
     control: control::Listeners,
+    /// The `[metrics]` listener, and when the server started.
+    metrics: Option<std::net::TcpListener>,
+    started: std::time::SystemTime,
 }
 
 /// Starts every service `config` names, runs the timer until `stop`, then stops them.
@@ -396,10 +405,10 @@ fn serve(
         duid6,
         control: Some(Arc::clone(&api)),
     });
-    let mut failed = None;
+    let mut control_failed = None;
     // A control API that cannot start stops the server as a lost thread does.
     let api = control::start(sockets.control, api, clock)
-        .map_err(|e| failed = Some(e))
+        .map_err(|e| control_failed = Some(e))
         .ok();
     let started = [
         ("dhcp4", udp4.is_some()),
@@ -412,56 +421,101 @@ fn serve(
         bindings6: sockets.loaded.1,
         services: started.iter().filter(|s| s.1).map(|s| s.0).collect(),
     });
-    let mut last_stats = Instant::now();
-    let mut watch = watch::StoreWatch::default();
-    while failed.is_none()
-        && !stop.load(Ordering::Relaxed)
-        && !asked_to_stop.load(Ordering::Relaxed)
-    {
-        std::thread::sleep(TICK);
-        let now = clock.now();
-        let verdict = watch.observe(&store.health(), now);
-        for line in &verdict.lines {
-            log(line);
-        }
-        if verdict.probe {
-            store.probe(&now.wall.to_string());
-        }
-        if let Some(why) = verdict.stop {
-            failed = Some(ServeError::Store(why));
-            break;
-        }
-        if let Some(udp4) = &udp4 {
-            udp4.tick(now, log);
-            // A receive thread lost is a socket no longer fully served and a bug: stop rather
-            // than serve on at reduced capacity without anybody noticing.
-            if let Some(why) = udp4.lost_receiver() {
-                failed = Some(ServeError::Thread(format!("dhcp4: {why}; stopping")));
-                break;
-            }
-        }
-        if let Some(udp6) = &udp6 {
-            udp6.tick(now, log);
-            if let Some(why) = udp6.lost_receiver() {
-                failed = Some(ServeError::Thread(format!("dhcp6: {why}; stopping")));
-                break;
-            }
-        }
-        log_panics(bulk4.as_ref(), bulk6.as_ref(), log);
-        if reloader.take_signal() {
-            let _ = reloader.reload_logged(log);
-        }
-        // What a reload asked by the control API said, in the server's log.
-        for line in control_shell.take_lines() {
-            log(&line);
-        }
-        // A reload (by signal or by a control request) may have changed it.
-        let interval = reloader.stats_interval();
-        if !interval.is_zero() && last_stats.elapsed() >= interval {
-            last_stats = Instant::now();
-            log_stats(&reports, log);
-        }
+    let mut requesters = Vec::new();
+    if let Some(udp4) = &udp4 {
+        requesters.push(udp4.requesters());
     }
+    if let Some(udp6) = &udp6 {
+        requesters.push(udp6.requesters());
+    }
+    let running_config = || reloader.current();
+    let sources = crate::metrics::Sources {
+        reports: reports.clone(),
+        requesters,
+        store: Some(store),
+        config: &running_config,
+        started: sockets.started,
+    };
+    // What the metrics thread has to say, said from this one (the log is not shared).
+    let said = std::sync::Mutex::new(Vec::<String>::new());
+    let metrics_done = AtomicBool::new(false);
+    let mut failed = std::thread::scope(|scope| {
+        let listener = sockets.metrics.as_ref().zip(config.file.metrics.as_ref());
+        if let Some((listener, m)) = listener {
+            let render = || crate::metrics::render(&sources);
+            let say = |line: &str| {
+                said.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(line.into())
+            };
+            let (done, path) = (&metrics_done, m.path.as_str());
+            let spawned = std::thread::Builder::new()
+                .name("lessor-metrics".into())
+                .spawn_scoped(scope, move || {
+                    metrics::serve(listener, path, done, &render, &say)
+                });
+            match spawned {
+                Ok(_) => log(&format!("metrics: listening on http://{}{path}", m.listen)),
+                Err(e) => log(&format!("error: metrics: cannot start its thread: {e}")),
+            }
+        }
+        let mut last_stats = Instant::now();
+        let mut failed = control_failed;
+        let mut watch = watch::StoreWatch::default();
+        while failed.is_none()
+            && !stop.load(Ordering::Relaxed)
+            && !asked_to_stop.load(Ordering::Relaxed)
+        {
+            std::thread::sleep(TICK);
+            let now = clock.now();
+            let verdict = watch.observe(&store.health(), now);
+            for line in &verdict.lines {
+                log(line);
+            }
+            if verdict.probe {
+                store.probe(&now.wall.to_string());
+            }
+            if let Some(why) = verdict.stop {
+                failed = Some(ServeError::Store(why));
+                break;
+            }
+            if let Some(udp4) = &udp4 {
+                udp4.tick(now, log);
+                // A receive thread lost is a socket no longer fully served and a bug: stop rather
+                // than serve on at reduced capacity without anybody noticing.
+                if let Some(why) = udp4.lost_receiver() {
+                    failed = Some(ServeError::Thread(format!("dhcp4: {why}; stopping")));
+                    break;
+                }
+            }
+            if let Some(udp6) = &udp6 {
+                udp6.tick(now, log);
+                if let Some(why) = udp6.lost_receiver() {
+                    failed = Some(ServeError::Thread(format!("dhcp6: {why}; stopping")));
+                    break;
+                }
+            }
+            log_panics(bulk4.as_ref(), bulk6.as_ref(), log);
+            if reloader.take_signal() {
+                let _ = reloader.reload_logged(log);
+            }
+            // What a reload asked by the control API said, in the server's log.
+            for line in control_shell.take_lines() {
+                log(&line);
+            }
+            // A reload (by signal or by a control request) may have changed it.
+            let interval = reloader.stats_interval();
+            if !interval.is_zero() && last_stats.elapsed() >= interval {
+                last_stats = Instant::now();
+                log_stats(&reports, log);
+            }
+            for line in said.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+                log(&line);
+            }
+        }
+        metrics_done.store(true, Ordering::Relaxed);
+        failed
+    });
     if asked_to_stop.load(Ordering::Relaxed) {
         log("stopping: asked by the control API");
     }

@@ -175,6 +175,11 @@ impl Reloader {
         self.state().targets = None;
     }
 
+    /// The running config (what the last reload applied).
+    pub fn current(&self) -> Config {
+        self.state().current.clone()
+    }
+
     /// `[server] stats-interval` of the running config.
     pub(super) fn stats_interval(&self) -> Duration {
         self.state().current.file.server.stats_interval.duration()

@@ -69,6 +69,9 @@ impl Report for bulk4::Counters {
             out(&format!("failed-{}", status.name()), self.failures(status));
         }
         out("bindings", self.bindings.get());
+        out("sent-dhcpleaseactive", self.active.get());
+        out("sent-dhcpleasedata", self.data.get());
+        out("sent-dhcpleaseunassigned", self.unassigned_bindings.get());
         out("done", self.done.get());
         out("unassigned", self.unassigned.get());
         out("unknown", self.unknown.get());

@@ -118,6 +118,11 @@ impl Udp4 {
         ]
     }
 
+    /// The leasequery responder's per-requester tally, for the metrics.
+    pub(super) fn requesters(&self) -> (&'static str, &dyn crate::metrics::Requesters) {
+        ("leasequery4", &*self.live)
+    }
+
     /// Stops the receive threads; returns how many panicked.
     pub(super) fn shutdown(self) -> usize {
         self.receivers.shutdown()
@@ -253,6 +258,18 @@ fn leasequery_identifier(config: &Config) -> std::net::Ipv4Addr {
 struct Live4 {
     router: Router4,
     responder: Responder4,
+}
+
+/// The running responder's tally (a reload's responder carries it on).
+impl crate::metrics::Requesters for Swap<Live4> {
+    fn requesters(
+        &self,
+    ) -> Vec<(
+        Option<std::net::IpAddr>,
+        crate::leasequery4::tally::RequesterCounts,
+    )> {
+        self.load().responder.requesters()
+    }
 }
 
 /// What each receive thread runs.

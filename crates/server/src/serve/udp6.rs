@@ -125,6 +125,11 @@ impl Udp6 {
         ]
     }
 
+    /// The leasequery responder's per-requester tally, for the metrics.
+    pub(super) fn requesters(&self) -> (&'static str, &dyn crate::metrics::Requesters) {
+        ("leasequery6", &*self.responder)
+    }
+
     /// Stops the receive threads; returns how many panicked.
     pub(super) fn shutdown(self) -> usize {
         self.receivers.shutdown()
