@@ -290,7 +290,7 @@ pub fn plan6(config: &config::Recovery, settings: &Settings6) -> Option<Recovery
 /// unicast server of `settings` at the port it takes RELAY-FORWs on (a server answers
 /// LEASEQUERY where it answers clients). A multicast group or a server named with its
 /// interface (link-local) is not asked: the socket is not bound to an interface
-/// (docs/protocol.md decision NN).
+/// (docs/protocol.md decision 37).
 pub fn lookup_servers6(config: &config::Recovery, settings: &Settings6) -> Vec<SocketAddr> {
     match &config.servers6 {
         Some(listed) => listed.clone(),

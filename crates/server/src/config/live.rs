@@ -2,7 +2,7 @@
 //! reloaded while the server runs is compared with the running one. The keys that hold sockets,
 //! the store or the process's identity ([`restart_only`]) cannot change without a restart: a
 //! reload that changes any of them is refused whole, each named where the new file says it
-//! (docs/protocol.md decision NN). Everything else is applied; [`changed`] names what changed,
+//! (docs/protocol.md decision 38). Everything else is applied; [`changed`] names what changed,
 //! for the log.
 
 use super::{Config, KeyPath};
