@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod gleans;
 pub mod location;
 pub mod recovery;
 pub mod relay_id;

@@ -238,6 +238,11 @@ impl<F: Asked> Lookups<F> {
         self.requestor.glean(bound);
     }
 
+    /// Forgets every cached answer (more was gleaned than could be told one by one).
+    pub fn forget_answers(&mut self) {
+        self.requestor.clear_cache();
+    }
+
     /// A datagram for the requestor (from its socket, or a leasequery reply that reached the
     /// relay's port at giaddr). What is not an answer to an outstanding query is ignored.
     pub fn handle_reply(&mut self, from: SocketAddr, bytes: &[u8], now: Instant) {

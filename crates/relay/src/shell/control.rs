@@ -494,6 +494,7 @@ mod tests {
             queried: 0,
             cache_hits: 0,
             expired: 0,
+            gleans4: Default::default(),
             relay_id: vec![0, 4, 1],
             relay_id_from: Provenance::Configured,
         })

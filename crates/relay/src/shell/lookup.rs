@@ -1,6 +1,10 @@
 //! The on-demand leasequery threads, one per family: [`Lookups`] over a UDP socket of its own
-//! (an ephemeral port), fed by one channel: questions from the control socket, datagrams from
-//! its socket, and what the engine gleaned. DHCPv4: the socket is bound to the first giaddr, and
+//! (an ephemeral port), fed by one channel: questions from the control socket and datagrams from
+//! its socket. What the engines gleaned (which makes negative answers stale) is not sent: it
+//! waits in [`Shared`] (DHCPv6: in the engine), where the receive threads put it under the lock
+//! they hold anyway, and the thread takes it before each question and at each tick
+//! ([`crate::gleans::Gleans`]), so relaying a
+//! DHCPACK never wakes a lookup thread. DHCPv4: the socket is bound to the first giaddr, and
 //! leasequery replies that reached the relay's own port are passed in too (servers answer at
 //! giaddr, port 67: RFC 4388 §6.4.3). DHCPv6: bound to the unspecified address; a server answers
 //! a LEASEQUERY at its source address and port (as `lessor serve` does, docs/protocol.md
@@ -9,6 +13,7 @@
 
 use super::{lock, Shared};
 use crate::location::Merge;
+use crate::v6::Relay6;
 use crate::recovery::lookup::{Asked, Done, Lookups, Said};
 use lessor_net::Clock;
 use lessor_requestor::{V4, V6};
@@ -34,8 +39,23 @@ pub(super) enum Input<F: Asked> {
     },
     /// A datagram for the requestor.
     Reply { from: SocketAddr, bytes: Vec<u8> },
-    /// The engine gleaned a binding of this address (DHCPv6: or prefix).
-    Gleaned(F::Bound),
+}
+
+/// Where a family's lookup thread finds what was gleaned, in [`Shared`].
+pub(super) trait Gleaned: Asked {
+    fn take_gleaned(s: &mut Shared) -> Option<Vec<Self::Bound>>;
+}
+
+impl Gleaned for V4 {
+    fn take_gleaned(s: &mut Shared) -> Option<Vec<Ipv4Addr>> {
+        s.gleans4.take()
+    }
+}
+
+impl Gleaned for V6 {
+    fn take_gleaned(s: &mut Shared) -> Option<Vec<ipnet::Ipv6Net>> {
+        s.engine6.as_mut().map_or(Some(Vec::new()), Relay6::take_gleaned)
+    }
 }
 
 /// Asks a lookup thread and waits a bounded time for the answer.
@@ -115,7 +135,7 @@ pub(super) struct Thread<F: Asked> {
 
 impl<F> Thread<F>
 where
-    F: Asked + Send + 'static,
+    F: Gleaned + Send + 'static,
     F::Address: Send,
     F::Bound: Send,
     Lookups<F>: Send,
@@ -183,7 +203,7 @@ fn read<F: Asked>(socket: &UdpSocket, tx: &Sender<Input<F>>, stop: &AtomicBool) 
     }
 }
 
-fn serve<F: Asked>(
+fn serve<F: Gleaned>(
     mut lookups: Lookups<F>,
     socket: &UdpSocket,
     rx: &Receiver<Input<F>>,
@@ -194,6 +214,11 @@ fn serve<F: Asked>(
     let mut waiting: HashMap<u64, Sender<Done>> = HashMap::new();
     let mut next_token: u64 = 0;
     while !stop.load(Ordering::Relaxed) {
+        // Before any question is asked: what was seen bound since makes cached negatives stale.
+        match F::take_gleaned(&mut lock(shared)) {
+            Some(bound) => bound.into_iter().for_each(|b| lookups.gleaned(b)),
+            None => lookups.forget_answers(),
+        }
         let now = Instant::now();
         while let Some((to, bytes)) = lookups.poll_transmit(now) {
             // A send that fails is a server that does not answer: the requestor retries.
@@ -217,7 +242,6 @@ fn serve<F: Asked>(
                 }
             }
             Ok(Input::Reply { from, bytes }) => lookups.handle_reply(from, &bytes, Instant::now()),
-            Ok(Input::Gleaned(bound)) => lookups.gleaned(bound),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }

@@ -55,6 +55,8 @@ pub struct Shared {
     pub cache_hits: u64,
     /// Entries removed because their lease ended.
     pub expired: u64,
+    /// DHCPACKs gleaned since the DHCPv4 lookup thread last looked (DHCPv6: in the engine).
+    pub gleans4: crate::gleans::Gleans<std::net::Ipv4Addr>,
     /// The relay-id in use and where it came from.
     pub relay_id: Vec<u8>,
     pub relay_id_from: Provenance,
@@ -341,6 +343,7 @@ impl Relay {
             expired: 0,
             relay_id: relay_id.clone(),
             relay_id_from: from,
+            gleans4: Default::default(),
         };
         let mut sockets = None;
         if let Some(d) = &config.dhcp4 {
@@ -409,7 +412,6 @@ impl Relay {
         let control =
             control::Server::start(&config.control_socket, Arc::clone(&shared), clock, askers)
                 .map_err(RunError::Control)?;
-        let to_lookup6 = lookup6.as_ref().map(lookup::Thread::sender);
         let to_lookup = lookup.as_ref().map(lookup::Thread::sender);
         let mut receivers = Vec::new();
         if let Some(sockets) = sockets {
@@ -428,9 +430,7 @@ impl Relay {
                                 });
                                 return;
                             }
-                            lookup::Seen::Acked(address) => {
-                                let _ = to.send(lookup::Input::Gleaned(address));
-                            }
+                            lookup::Seen::Acked(address) => s.gleans4.push(address),
                             lookup::Seen::Other => {}
                         }
                     }
@@ -450,13 +450,9 @@ impl Relay {
                     let Shared { table, engine6, .. } = s;
                     if let (Some(engine), SocketAddr::V6(from)) = (engine6, rx.source) {
                         let index = rx.interface_index.unwrap_or(0);
+                        // What it gleans waits in the engine for the lookup thread
+                        // (lookup::Gleaned).
                         out.extend(engine.handle(rx.payload, index, from, now, table));
-                        // What was seen bound: the lookups' negative answers about it are stale.
-                        if let Some(to) = &to_lookup6 {
-                            for bound in engine.take_gleaned() {
-                                let _ = to.send(lookup::Input::Gleaned(bound));
-                            }
-                        }
                     }
                 };
             for (name, sockets) in [("relay6", &downstream), ("relay6 up", &upstream)] {

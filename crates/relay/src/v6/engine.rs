@@ -22,6 +22,7 @@ use super::glean::{self, Where};
 use super::pending::Pending;
 use super::settings::{is_global_unicast, Settings6, SettingsError6};
 use super::{AGENT_PORT, CLIENT_PORT, HOP_COUNT_LIMIT};
+use crate::gleans::Gleans;
 use crate::location::LocationTable;
 
 /// One datagram to send, from port 547.
@@ -45,7 +46,7 @@ pub struct Relay6 {
     counters: Counters6,
     /// What gleaning merged since [`Relay6::take_gleaned`], when someone asked to be told (the
     /// on-demand lookups drop their negative answers about it).
-    gleaned: Option<Vec<Ipv6Net>>,
+    gleaned: Option<Gleans<Ipv6Net>>,
 }
 
 /// Whether a message type is one only servers send: never relayed up.
@@ -112,16 +113,14 @@ impl Relay6 {
 
     /// Keeps what gleaning merges from now on, for [`Relay6::take_gleaned`].
     pub fn report_gleaned(&mut self) {
-        self.gleaned.get_or_insert_with(Vec::new);
+        self.gleaned.get_or_insert_with(Gleans::default);
     }
 
     /// The addresses (/128) and prefixes gleaning merged since the last call (none unless
-    /// [`Relay6::report_gleaned`] was called).
-    pub fn take_gleaned(&mut self) -> Vec<Ipv6Net> {
-        self.gleaned
-            .as_mut()
-            .map(std::mem::take)
-            .unwrap_or_default()
+    /// [`Relay6::report_gleaned`] was called); `None` when there were more than
+    /// [`crate::gleans::MAX_GLEANS`].
+    pub fn take_gleaned(&mut self) -> Option<Vec<Ipv6Net>> {
+        self.gleaned.as_mut().map_or(Some(Vec::new()), Gleans::take)
     }
 
     /// RELEASEs and DECLINEs waiting for their Reply.

@@ -70,7 +70,7 @@ pub(crate) fn glean(
     now_wall: u64,
     table: &mut LocationTable,
     counters: &mut Counters6,
-    mut seen: Option<&mut Vec<Ipv6Net>>,
+    mut seen: Option<&mut crate::gleans::Gleans<Ipv6Net>>,
 ) {
     if !succeeded(reply) {
         return;
