@@ -330,6 +330,13 @@ impl Relay {
             relay_id::load_or_create(&config.state_dir, config.relay_id.as_deref())
                 .map_err(RunError::RelayId)?;
         let interfaces = downstream(config)?;
+        tracing::debug!(
+            state_dir = %config.state_dir.display(),
+            interfaces = interfaces.len(),
+            "relay-id {}; {} DHCPv4 downstream interface(s)",
+            lessor_wire::hex::colon(&relay_id),
+            interfaces.len()
+        );
         let clock = Clock::new();
         let mut shared = Shared {
             table: LocationTable::new(),

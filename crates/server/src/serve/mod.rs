@@ -135,6 +135,16 @@ pub fn run_with(
         tracing::warn!(store = %path.display(), "store: {t}");
     }
     let started = std::time::SystemTime::now();
+    let subnets4 = config.dhcp4.as_ref().map_or(0, |d| d.subnets.len());
+    let links6 = config.dhcp6.as_ref().map_or(0, |d| d.links.len());
+    tracing::debug!(
+        store = %path.display(),
+        subnets4,
+        links6,
+        "store {}: opened and locked; serving {subnets4} DHCPv4 subnet(s), {links6} DHCPv6 \
+         link(s)",
+        path.display()
+    );
     let sockets4 = udp4::open(config)?;
     let sockets6 = udp6::open(config)?;
     let control = control::open(config)?;
@@ -469,6 +479,7 @@ fn serve(
                 say(*level, line);
             }
             if verdict.probe {
+                tracing::debug!("store: probing whether it commits again");
                 store.probe(&now.wall.to_string());
             }
             if let Some(why) = verdict.stop {

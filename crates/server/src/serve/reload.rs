@@ -227,6 +227,7 @@ impl Reloader {
     /// [`Reloader::reload`], its outcome logged: "reload: applied (...)", "reload: refused:
     /// ...", and the new config's warnings.
     pub fn reload_logged(&self) -> Result<ReloadSummary, ReloadError> {
+        tracing::debug!("reload: asked");
         let outcome = self.reload();
         match &outcome {
             Ok(summary) => {
