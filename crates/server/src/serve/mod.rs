@@ -466,6 +466,7 @@ fn serve(
             }
         }
         let mut last_stats = Instant::now();
+        let mut last_panics = Instant::now();
         let mut failed = control_failed;
         let mut watch = watch::StoreWatch::default();
         while failed.is_none()
@@ -502,7 +503,12 @@ fn serve(
                     break;
                 }
             }
-            log_panics(bulk4.as_ref(), bulk6.as_ref());
+            // A peer that makes a connection's engine panic (a bug) could do it at will: the
+            // panics are tallied and said at most once per drop-report period.
+            if last_panics.elapsed() >= PANICS_EVERY {
+                last_panics = Instant::now();
+                log_panics(bulk4.as_ref(), bulk6.as_ref());
+            }
             if reloader.take_signal() {
                 let _ = reloader.reload_logged();
             }
@@ -543,6 +549,9 @@ fn serve(
     }
     failed.map_or(Ok(()), Err)
 }
+
+/// Least time between two lines about bulk leasequery connections' panics.
+const PANICS_EVERY: Duration = Duration::from_millis(crate::droplog::REPORT_INTERVAL_MS);
 
 /// What the bulk leasequery connections' panics said since the last call (one line).
 fn log_panics(bulk4: Option<&crate::bulk4::Running>, bulk6: Option<&crate::bulk6::Running>) {
