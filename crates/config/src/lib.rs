@@ -10,10 +10,12 @@
 pub mod duration;
 pub mod error;
 pub mod locate;
+pub mod logs;
 
 pub use duration::Seconds;
 pub use error::{ConfigError, ConfigErrors};
 pub use locate::{KeyPath, Position, Segment};
+pub use logs::{LogFormat, LogLevel};
 
 use serde::de::DeserializeOwned;
 use std::path::Path;

@@ -28,6 +28,7 @@ use lessor_server::config;
 use lessor_server::serve::{self, ServeError};
 
 use crate::{Cli, Command};
+use lessor_config::LogLevel;
 
 /// Most clients a demo runs: the DHCPv4 pool holds 241 addresses.
 const MAX_CLIENTS: u32 = 200;
@@ -95,6 +96,29 @@ impl Drop for WorkDir {
 }
 
 /// The server thread: told to stop and joined when dropped, so no thread outlives the demo.
+/// The server's log lines, sent one by one to the thread that prints them.
+struct Lines(mpsc::Sender<String>);
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Lines {
+    type Writer = &'a Lines;
+    fn make_writer(&'a self) -> &'a Lines {
+        self
+    }
+}
+
+impl std::io::Write for &Lines {
+    /// The text layer writes each event whole, in one call.
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let line = String::from_utf8_lossy(buf);
+        // The demo may have stopped listening; the line is then of no use.
+        let _ = self.0.send(line.trim_end_matches('\n').to_owned());
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 struct Server {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<Result<(), ServeError>>>,
@@ -109,11 +133,9 @@ impl Server {
         let thread = std::thread::Builder::new()
             .name("lessor-demo-server".into())
             .spawn(move || {
-                let log = move |line: &str| {
-                    // The demo may have stopped listening; the line is then of no use.
-                    let _ = tx.send(line.to_owned());
-                };
-                serve::run(&config, &flag, &log)
+                // The server's log, as text lines without the time, into the channel.
+                let log = crate::logs::text_to(Lines(tx), false, LogLevel::Info);
+                tracing::subscriber::with_default(log, || serve::run(&config, &flag))
             })
             .map_err(|e| format!("cannot start the server thread: {e}"))?;
         Ok(Server {

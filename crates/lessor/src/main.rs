@@ -8,6 +8,7 @@ mod decode;
 mod demo;
 mod generate;
 mod leases;
+mod logs;
 mod notify;
 mod perf;
 mod query;

@@ -80,38 +80,39 @@ fn serve(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    if let Err(e) = crate::logs::init(config.log_format, config.log_level) {
+        eprintln!("lessor relay: not started: {e}");
+        return ExitCode::FAILURE;
+    }
     let notifier = crate::serve::notifier();
-    let relay = match Relay::start(&config, &log) {
+    let relay = match Relay::start(&config) {
         Ok(r) => r,
         Err(e) => {
-            log(&format!("error: not started: {e}"));
+            tracing::error!(error = %e, "not started: {e}");
             return ExitCode::FAILURE;
         }
     };
-    relay.recover(&config, &log);
+    relay.recover(&config);
     let ready = relay.ready(&config);
-    log(&ready);
+    tracing::info!("{ready}");
     let notify = |sent: std::io::Result<()>| {
         if let Err(e) = sent {
-            log(&format!("warning: cannot notify systemd: {e}"));
+            tracing::warn!(error = %e, "cannot notify systemd: {e}");
         }
     };
     if let Some(n) = &notifier {
         notify(n.ready(&ready));
     }
-    let result = relay.run(&stop, &log);
+    let result = relay.run(&stop);
     if let Some(n) = &notifier {
         notify(n.stopping("stopping"));
     }
-    log(&format!("relay stopped: {}", relay.shutdown()));
+    let summary = relay.shutdown();
+    tracing::info!("relay stopped: {summary}");
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(_) => ExitCode::FAILURE,
     }
-}
-
-fn log(line: &str) {
-    crate::serve::log(line);
 }
 
 fn ask(args: &RelayArgs) -> ExitCode {

@@ -30,11 +30,21 @@ pub fn run(config_path: Option<&Path>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let server = &config.file.server;
+    if let Err(e) = crate::logs::init(server.log_format, server.log_level) {
+        eprintln!("lessor serve: not started: {e}");
+        return ExitCode::FAILURE;
+    }
     if config_path.is_none() {
-        log("no --config: running on the embedded defaults (loopback only, port 6767)");
+        tracing::info!("no --config: running on the embedded defaults (loopback only, port 6767)");
     }
     for w in &config.warnings {
-        log(&format!("config warning: {}: {}", w.location(), w.message));
+        tracing::warn!(
+            location = %w.location(),
+            "config: {}: {}",
+            w.location(),
+            w.message
+        );
     }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -66,13 +76,13 @@ pub fn run(config_path: Option<&Path>) -> ExitCode {
             serve::Lifecycle::Stopping => n.stopping("stopping: making the store durable"),
         };
         if let Err(e) = sent {
-            log(&format!("warning: cannot notify systemd: {e}"));
+            tracing::warn!(error = %e, "cannot notify systemd: {e}");
         }
     };
-    match serve::run_with(&config, &reloader, &stop, &log, &lifecycle) {
+    match serve::run_with(&config, &reloader, &stop, &lifecycle) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            log(&format!("error: {e}"));
+            tracing::error!(error = %e, "{e}");
             ExitCode::FAILURE
         }
     }
@@ -81,12 +91,7 @@ pub fn run(config_path: Option<&Path>) -> ExitCode {
 /// The supervisor's notification socket, if there is one; a warning when it cannot be reached.
 pub(crate) fn notifier() -> Option<crate::notify::Notifier> {
     crate::notify::Notifier::from_env().unwrap_or_else(|e| {
-        log(&format!("warning: cannot notify systemd: {e}"));
+        tracing::warn!(error = %e, "cannot notify systemd: {e}");
         None
     })
-}
-
-pub(crate) fn log(line: &str) {
-    let now = crate::leases::text::rfc3339(lessor_net::clock::wall_now()).unwrap_or_default();
-    eprintln!("{now} lessor: {line}");
 }

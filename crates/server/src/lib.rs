@@ -21,3 +21,6 @@ pub mod serve;
 pub mod stats;
 pub mod swap;
 pub mod token_bucket;
+
+#[cfg(test)]
+mod testlog;

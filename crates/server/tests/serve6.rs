@@ -3,6 +3,10 @@
 //! the ADVERTISE and the REPLY come back in RELAY-REPL, the binding is in the store after the
 //! stop, and the DUID the server generated is kept in the store's meta table.
 
+#[path = "../src/testlog.rs"]
+mod testlog;
+use testlog::Captured;
+
 use lessor_server::config::{
     self, AddressPool6, Dhcp6, Lifetimes6, Link6, PrefixPool6, Seconds, ServerDuid,
 };
@@ -13,7 +17,7 @@ use lessor_store::Store;
 use lessor_wire::v6::{ClientServerMessage, DhcpOption, Duid, MessageType, RelayMessage, Repr};
 use std::net::{Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn a(s: &str) -> Ipv6Addr {
@@ -128,15 +132,15 @@ fn answer(socket: &UdpSocket) -> ClientServerMessage {
     repr.client_message().unwrap().clone()
 }
 
-fn wait_for(lines: &Mutex<Vec<String>>, what: &str) {
+fn wait_for(lines: &Captured, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if lines.lock().unwrap().iter().any(|l| l.contains(what)) {
+        if lines.text().contains(what) {
             return;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    panic!("no log line with {what:?}: {:?}", lines.lock().unwrap());
+    panic!("no log line with {what:?}: {}", lines.text());
 }
 
 #[test]
@@ -153,14 +157,12 @@ fn serve_with_only_dhcp6_answers_a_relayed_solicit_and_request() {
     let port = free_port();
     config.dhcp6 = Some(dhcp6(port));
 
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let lines = Captured::default();
     let stop = Arc::new(AtomicBool::new(false));
     let server = {
-        let (lines, stop) = (Arc::clone(&lines), Arc::clone(&stop));
+        let (lines, stop) = (lines.clone(), Arc::clone(&stop));
         std::thread::spawn(move || {
-            serve::run(&config, &stop, &|l: &str| {
-                lines.lock().unwrap().push(l.to_string())
-            })
+            tracing::subscriber::with_default(lines.subscriber(), || serve::run(&config, &stop))
         })
     };
     wait_for(&lines, "dhcp6: listening on");
@@ -211,8 +213,20 @@ fn serve_with_only_dhcp6_answers_a_relayed_solicit_and_request() {
 
     stop.store(true, Ordering::Relaxed);
     server.join().unwrap().unwrap();
-    let said = lines.lock().unwrap().join("\n");
+    let said = lines.text();
     assert!(said.contains("(generated, kept in the store)"), "{said}");
+    // The events carry what their lines say as fields.
+    let events = lines.events();
+    let loaded = events
+        .iter()
+        .find(|e| e.message.contains("DHCPv6 binding(s) loaded"))
+        .expect("the store-loaded event");
+    assert_eq!(loaded.field("bindings"), Some("0"), "{loaded:?}");
+    let duid = events
+        .iter()
+        .find(|e| e.message.starts_with("dhcp6: server DUID"))
+        .expect("the DUID event");
+    assert_eq!(duid.field("source"), Some("generated, kept in the store"));
     assert!(
         said.contains("stats dhcp6: advertises=1 replies-durable=1"),
         "{said}"
@@ -279,14 +293,12 @@ pools = ["192.0.2.100-192.0.2.110"]
     let mut d = dhcp6(port);
     d.server_duid = ServerDuid::Configured(vec![0, 2, 0, 0, 0xab, 0x11, 1, 2, 3, 4]);
     config.dhcp6 = Some(d);
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let lines = Captured::default();
     let stop = Arc::new(AtomicBool::new(false));
     let server = {
-        let (lines, stop) = (Arc::clone(&lines), Arc::clone(&stop));
+        let (lines, stop) = (lines.clone(), Arc::clone(&stop));
         std::thread::spawn(move || {
-            serve::run(&config, &stop, &|l: &str| {
-                lines.lock().unwrap().push(l.to_string())
-            })
+            tracing::subscriber::with_default(lines.subscriber(), || serve::run(&config, &stop))
         })
     };
     wait_for(&lines, "dhcp6: listening on");
@@ -304,7 +316,7 @@ pools = ["192.0.2.100-192.0.2.110"]
     assert_eq!(answer(&relay).msg_type, MessageType::Advertise);
     stop.store(true, Ordering::Relaxed);
     server.join().unwrap().unwrap();
-    let said = lines.lock().unwrap().join("\n");
+    let said = lines.text();
     assert!(
         said.contains("dhcp6: server DUID 00:02:00:00:ab:11:01:02:03:04 (configured)"),
         "{said}"
@@ -364,20 +376,18 @@ fn an_unreadable_lease6_row_quarantines_the_links_and_the_quarantine_is_kept() {
     );
     let mut config = config::parse(&text, "serve6q.toml").unwrap();
     config.dhcp6 = Some(dhcp6(free_port()));
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let lines = Captured::default();
     let stop = Arc::new(AtomicBool::new(false));
     let server = {
-        let (lines, stop) = (Arc::clone(&lines), Arc::clone(&stop));
+        let (lines, stop) = (lines.clone(), Arc::clone(&stop));
         std::thread::spawn(move || {
-            serve::run(&config, &stop, &|l: &str| {
-                lines.lock().unwrap().push(l.to_string())
-            })
+            tracing::subscriber::with_default(lines.subscriber(), || serve::run(&config, &stop))
         })
     };
     wait_for(&lines, "dhcp6: listening on");
     stop.store(true, Ordering::Relaxed);
     server.join().unwrap().unwrap();
-    let said = lines.lock().unwrap().join("\n");
+    let said = lines.text();
     assert!(
         said.contains(
             "warning: store: 1 lease6 row(s) unreadable; quarantining 2001:db8:1::/64 until"
@@ -419,14 +429,12 @@ fn serve_answers_leasequery6_direct_and_relayed() {
     let mut config = config::parse(&text, "serve-lq6.toml").unwrap();
     let port = free_port();
     config.dhcp6 = Some(dhcp6(port));
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let lines = Captured::default();
     let stop = Arc::new(AtomicBool::new(false));
     let server = {
-        let (lines, stop) = (Arc::clone(&lines), Arc::clone(&stop));
+        let (lines, stop) = (lines.clone(), Arc::clone(&stop));
         std::thread::spawn(move || {
-            serve::run(&config, &stop, &|l: &str| {
-                lines.lock().unwrap().push(l.to_string())
-            })
+            tracing::subscriber::with_default(lines.subscriber(), || serve::run(&config, &stop))
         })
     };
     wait_for(&lines, "dhcp6: listening on");
@@ -513,7 +521,7 @@ fn serve_answers_leasequery6_direct_and_relayed() {
 
     stop.store(true, Ordering::Relaxed);
     server.join().unwrap().unwrap();
-    let said = lines.lock().unwrap().join("\n");
+    let said = lines.text();
     assert!(
         said.contains("stats leasequery6: received=2 relayed=1 by-address=2 client-data=2"),
         "{said}"

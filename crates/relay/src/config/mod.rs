@@ -38,6 +38,9 @@ pub struct Config {
     pub dhcp6: Option<Dhcp6>,
     /// `[relay.recovery]` (its defaults when the section is absent).
     pub recovery: Recovery,
+    /// `log-format` and `log-level` (docs/configuration.md, "Logs").
+    pub log_format: lessor_config::LogFormat,
+    pub log_level: lessor_config::LogLevel,
 }
 
 /// `[relay.recovery]`, resolved.
@@ -231,6 +234,8 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         dhcp4,
         recovery,
         dhcp6,
+        log_format: relay.log_format,
+        log_level: relay.log_level,
     })
 }
 

@@ -27,6 +27,12 @@ pub struct Relay {
     pub dhcp4: Option<Dhcp4>,
     pub recovery: Option<Recovery>,
     pub dhcp6: Option<Dhcp6>,
+    /// How the log is written: "text" (default) or "json".
+    #[serde(default)]
+    pub log_format: lessor_config::LogFormat,
+    /// The least severe events logged (default "info"); `LESSOR_LOG` overrides it.
+    #[serde(default)]
+    pub log_level: lessor_config::LogLevel,
 }
 
 fn default_state_dir() -> PathBuf {

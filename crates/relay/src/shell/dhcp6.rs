@@ -57,13 +57,8 @@ pub(super) struct Opened6 {
     pub sender: Arc<Sender6>,
 }
 
-/// Resolves `[relay.dhcp6]` on this host and opens its sockets; `log` gets one line per socket.
-pub(super) fn open(
-    d: &Dhcp6,
-    hostname: &str,
-    relay_id: &[u8],
-    log: &dyn Fn(&str),
-) -> Result<Opened6, RunError> {
+/// Resolves `[relay.dhcp6]` on this host and opens its sockets, logging one line per socket.
+pub(super) fn open(d: &Dhcp6, hostname: &str, relay_id: &[u8]) -> Result<Opened6, RunError> {
     let duid = Duid::parse(relay_id).ok();
     let settings: Settings6 = d
         .settings(hostname, duid, resolve)
@@ -119,7 +114,7 @@ pub(super) fn open(
     )
     .map_err(RunError::Open)?;
     for s in downstream.iter().chain(upstream.iter()) {
-        log(&format!("dhcp6: listening on {}", s.describe()));
+        tracing::info!(socket = %s.describe(), "dhcp6: listening on {}", s.describe());
     }
     let sockets: Vec<Arc<ServerSocket>> =
         downstream.iter().chain(upstream.iter()).cloned().collect();

@@ -325,13 +325,20 @@ pub fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
 }
 
 impl Relay {
-    /// Opens everything the config names and starts the threads; `log` gets one line per
-    /// socket. Nothing is relayed before this returns.
-    pub fn start(config: &Config, log: &dyn Fn(&str)) -> Result<Relay, RunError> {
+    /// Opens everything the config names and starts the threads, logging one line per socket.
+    /// Nothing is relayed before this returns.
+    pub fn start(config: &Config) -> Result<Relay, RunError> {
         let (relay_id, from) =
             relay_id::load_or_create(&config.state_dir, config.relay_id.as_deref())
                 .map_err(RunError::RelayId)?;
         let interfaces = downstream(config)?;
+        tracing::debug!(
+            state_dir = %config.state_dir.display(),
+            interfaces = interfaces.len(),
+            "relay-id {}; {} DHCPv4 downstream interface(s)",
+            lessor_wire::hex::colon(&relay_id),
+            interfaces.len()
+        );
         let clock = Clock::new();
         let mut shared = Shared {
             table: LocationTable::new(),
@@ -357,7 +364,7 @@ impl Relay {
             let opened = Sockets::open(Family::V4, &giaddrs, &names, d.port, &V6Options::default())
                 .map_err(RunError::Open)?;
             for s in opened.iter() {
-                log(&format!("dhcp4: listening on {}", s.describe()));
+                tracing::info!(socket = %s.describe(), "dhcp4: listening on {}", s.describe());
             }
             shared.engine4 = Some(Engine4::new(Settings {
                 servers: d.servers.clone(),
@@ -370,7 +377,7 @@ impl Relay {
         }
         let mut opened6 = None;
         if let Some(d) = &config.dhcp6 {
-            let o = dhcp6::open(d, &hostname(), &shared.relay_id, log)?;
+            let o = dhcp6::open(d, &hostname(), &shared.relay_id)?;
             shared.engine6 = Some(o.engine);
             opened6 = Some((o.downstream, o.upstream, o.sender));
         }
@@ -380,7 +387,11 @@ impl Relay {
             Some((bind, lookups)) => {
                 let t = lookup::Thread::start("4", bind, lookups, Arc::clone(&shared), clock)
                     .map_err(|e| RunError::Thread(format!("leasequery socket {bind}: {e}")))?;
-                log(&format!("dhcp4: on-demand leasequery from {}", bind.ip()));
+                tracing::info!(
+                    source = %bind.ip(),
+                    "dhcp4: on-demand leasequery from {}",
+                    bind.ip()
+                );
                 Some(t)
             }
         };
@@ -390,10 +401,8 @@ impl Relay {
             if let (Some((_, servers, _)), Some(e)) = (&planned, s.engine6.as_mut()) {
                 e.report_gleaned();
                 let servers: Vec<String> = servers.iter().map(|a| a.to_string()).collect();
-                log(&format!(
-                    "dhcp6: on-demand leasequery to {}",
-                    servers.join(", ")
-                ));
+                let servers = servers.join(", ");
+                tracing::info!(%servers, "dhcp6: on-demand leasequery to {servers}");
             }
             planned
         };
@@ -486,21 +495,23 @@ impl Relay {
     /// relay-id; DHCPv4 and DHCPv6 each on a thread of their own), waiting at most
     /// `ready-after` for both; a recovery that takes longer goes on in the background and is
     /// merged when it completes. Logs a line per server and a summary per family.
-    pub fn recover(&self, config: &Config, log: &dyn Fn(&str)) {
+    pub fn recover(&self, config: &Config) {
         let jobs = jobs(config, &lock(&self.shared));
         if jobs.is_empty() {
-            log("recovery: off (at-start = false, or no bulk leasequery server)");
+            tracing::info!("recovery: off (at-start = false, or no bulk leasequery server)");
             return;
         }
         let (tx, rx) = mpsc::channel();
         let mut running = 0;
         for job in jobs {
             let servers: Vec<String> = job.servers.iter().map(|s| s.to_string()).collect();
-            log(&format!(
-                "recovery: {} bulk leasequery by relay-id to {}",
-                job.family,
-                servers.join(", ")
-            ));
+            let servers = servers.join(", ");
+            tracing::info!(
+                family = job.family,
+                %servers,
+                "recovery: {} bulk leasequery by relay-id to {servers}",
+                job.family
+            );
             let (tx, shared, clock) = (tx.clone(), Arc::clone(&self.shared), self.clock);
             let spawned = std::thread::Builder::new()
                 .name(format!("relay recovery {}", job.family))
@@ -509,10 +520,12 @@ impl Relay {
                 });
             match spawned {
                 Ok(_) => running += 1,
-                Err(e) => log(&format!(
-                    "error: recovery: {}: cannot start a thread: {e}",
+                Err(e) => tracing::error!(
+                    family = job.family,
+                    error = %e,
+                    "recovery: {}: cannot start a thread: {e}",
                     job.family
-                )),
+                ),
             }
         }
         // Only the threads hold senders now: the channel disconnects when the last is done.
@@ -522,14 +535,15 @@ impl Relay {
         while running > 0 {
             match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(lines) => {
-                    lines.iter().for_each(|l| log(l));
+                    lines.iter().for_each(|l| tracing::info!("{l}"));
                     running -= 1;
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    log(&format!(
+                    tracing::warn!(
+                        ready_after_s = bound.as_secs(),
                         "recovery: not done after {}s (ready-after): ready anyway; the rest is merged when it completes",
                         bound.as_secs()
-                    ));
+                    );
                     *self.recovering.lock().unwrap_or_else(|p| p.into_inner()) = Some(rx);
                     return;
                 }
@@ -539,14 +553,14 @@ impl Relay {
     }
 
     /// Logs a background recovery's lines as each family completes.
-    fn recovered_late(&self, log: &dyn Fn(&str)) {
+    fn recovered_late(&self) {
         let mut slot = self.recovering.lock().unwrap_or_else(|p| p.into_inner());
         let Some(rx) = slot.as_ref() else {
             return;
         };
         loop {
             match rx.try_recv() {
-                Ok(lines) => lines.iter().for_each(|l| log(l)),
+                Ok(lines) => lines.iter().for_each(|l| tracing::info!("{l}")),
                 Err(TryRecvError::Empty) => return,
                 Err(TryRecvError::Disconnected) => {
                     *slot = None;
@@ -614,10 +628,10 @@ impl Relay {
     }
 
     /// Runs until `stop` is set: expiry on time, a dead receive thread reported and fatal.
-    pub fn run(&self, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(), RunError> {
+    pub fn run(&self, stop: &AtomicBool) -> Result<(), RunError> {
         while !stop.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(200));
-            self.recovered_late(log);
+            self.recovered_late();
             let now = self.clock.now().wall;
             {
                 let mut s = lock(&self.shared);
@@ -627,7 +641,7 @@ impl Relay {
                 }
             }
             if let Some(failure) = self.receivers.iter().find_map(|r| r.first_failure()) {
-                log(&format!("error: {failure}"));
+                tracing::error!("{failure}");
                 return Err(RunError::Thread(failure));
             }
         }

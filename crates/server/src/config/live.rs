@@ -40,6 +40,17 @@ pub fn restart_only(old: &Config, new: &Config) -> Vec<Frozen> {
         path(&["server", "group"]),
         "the group",
     );
+    // The log is set up once, at start (docs/operator-guide.md, "Logs").
+    check(
+        os.log_format != ns.log_format,
+        path(&["server", "log-format"]),
+        "the log format",
+    );
+    check(
+        os.log_level != ns.log_level,
+        path(&["server", "log-level"]),
+        "the log level",
+    );
 
     match (&old.file.dhcp4, &new.file.dhcp4) {
         (Some(o), Some(n)) => {
@@ -222,6 +233,19 @@ listen = ["192.0.2.1"]
             ]
         );
         assert!(changed(BASE, &format!("{BASE}\n# only a comment\n")).is_empty());
+    }
+
+    #[test]
+    fn the_log_format_and_level_need_a_restart() {
+        let new = BASE.replacen(
+            "[server]\n",
+            "[server]\nlog-format = \"json\"\nlog-level = \"debug\"\n",
+            1,
+        );
+        assert_ne!(new, BASE);
+        let frozen = restart_only(&config(BASE), &config(&new));
+        let keys: Vec<String> = frozen.iter().map(|(k, _)| k.to_string()).collect();
+        assert_eq!(keys, ["server.log-format", "server.log-level"]);
     }
 
     #[test]

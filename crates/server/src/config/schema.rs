@@ -45,6 +45,12 @@ pub struct Server {
     /// How often the counters of every service are written to the log ("0s": only at stop).
     #[serde(default = "default_stats_interval")]
     pub stats_interval: Seconds,
+    /// How the log is written: "text" (default) or "json".
+    #[serde(default)]
+    pub log_format: lessor_config::LogFormat,
+    /// The least severe events logged (default "info"); `LESSOR_LOG` overrides it.
+    #[serde(default)]
+    pub log_level: lessor_config::LogLevel,
 }
 
 impl Default for Server {
@@ -55,6 +61,8 @@ impl Default for Server {
             user: None,
             group: None,
             stats_interval: default_stats_interval(),
+            log_format: lessor_config::LogFormat::default(),
+            log_level: lessor_config::LogLevel::default(),
         }
     }
 }

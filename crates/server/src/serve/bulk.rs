@@ -15,7 +15,6 @@ use std::sync::Arc;
 pub(super) fn start4(
     config: &Config,
     store: &Arc<Store>,
-    log: &dyn Fn(&str),
 ) -> Result<Option<(bulk4::Running, bulk4::Reload)>, ServeError> {
     let Some(lq) = config.leasequery4.as_ref() else {
         return Ok(None);
@@ -27,7 +26,7 @@ pub(super) fn start4(
         return Ok(None);
     };
     if bulk.listen.is_empty() {
-        log("leasequery4.bulk: no listen address: bulk leasequery is not served");
+        tracing::info!("leasequery4.bulk: no listen address: bulk leasequery is not served");
         return Ok(None);
     }
     let addrs: Vec<SocketAddr> = bulk
@@ -45,7 +44,7 @@ pub(super) fn start4(
     let running = bulk4::start_reloadable(settings, &addrs, Arc::clone(store))
         .map_err(|e| ServeError::Sockets(format!("bulk leasequery: {e}")))?;
     for a in running.0.local_addrs() {
-        log(&format!("bulk leasequery: listening on tcp {a}"));
+        tracing::info!(listen = %a, "bulk leasequery: listening on tcp {a}");
     }
     Ok(Some(running))
 }
@@ -82,7 +81,6 @@ pub(super) fn start6(
     config: &Config,
     duid: Option<&[u8]>,
     store: &Arc<Store>,
-    log: &dyn Fn(&str),
 ) -> Result<Option<(bulk6::Running, bulk6::Reload)>, ServeError> {
     let Some(lq) = config.leasequery6.as_ref() else {
         return Ok(None);
@@ -91,11 +89,11 @@ pub(super) fn start6(
         return Ok(None);
     };
     if bulk.listen.is_empty() {
-        log("leasequery6.bulk: no listen address: DHCPv6 bulk leasequery is not served");
+        tracing::info!("leasequery6.bulk: no listen address: DHCPv6 bulk leasequery is not served");
         return Ok(None);
     }
     let Some(server_id) = duid.and_then(|d| Duid::parse(d).ok()) else {
-        log("leasequery6.bulk: no server DUID: DHCPv6 bulk leasequery is not served");
+        tracing::warn!("leasequery6.bulk: no server DUID: DHCPv6 bulk leasequery is not served");
         return Ok(None);
     };
     let Some(params) = bulk6::Params::from_config(config, server_id) else {
@@ -116,7 +114,7 @@ pub(super) fn start6(
     let running = bulk6::start_reloadable(settings, &addrs, Arc::clone(store))
         .map_err(|e| ServeError::Sockets(format!("DHCPv6 bulk leasequery: {e}")))?;
     for a in running.0.local_addrs() {
-        log(&format!("DHCPv6 bulk leasequery: listening on tcp {a}"));
+        tracing::info!(listen = %a, "DHCPv6 bulk leasequery: listening on tcp {a}");
     }
     Ok(Some(running))
 }

@@ -18,13 +18,12 @@ use crate::control::{refusal, Control, Shell};
 use lessor_net::process::Account;
 use lessor_net::Clock;
 use serde_json::Value;
-use std::cell::RefCell;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -115,9 +114,6 @@ impl Listeners {
 pub(super) struct StopShell {
     pub(super) stop: Arc<AtomicBool>,
     reloader: Reloader,
-    /// The lines a reload would log; the serve loop logs them at its next tick (the log
-    /// belongs to the serve loop's thread).
-    lines: Mutex<Vec<String>>,
 }
 
 impl StopShell {
@@ -125,26 +121,14 @@ impl StopShell {
         StopShell {
             stop: Arc::default(),
             reloader,
-            lines: Mutex::default(),
         }
-    }
-
-    /// The lines reloads asked since the last call would have logged.
-    pub(super) fn take_lines(&self) -> Vec<String> {
-        std::mem::take(&mut *self.lines.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
 impl Shell for StopShell {
     fn reload(&self) -> Result<String, String> {
-        let lines = RefCell::new(Vec::new());
-        let outcome = self
-            .reloader
-            .reload_logged(&|line: &str| lines.borrow_mut().push(line.to_owned()));
-        self.lines
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(lines.into_inner());
+        // Logged from the control thread: the log is the process's, whichever thread says.
+        let outcome = self.reloader.reload_logged();
         outcome.map(|s| s.to_string()).map_err(|e| e.to_string())
     }
 

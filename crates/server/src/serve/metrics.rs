@@ -61,7 +61,6 @@ pub(super) fn serve(
     path: &str,
     stop: &AtomicBool,
     render: &(dyn Fn() -> String + Sync),
-    log: &(dyn Fn(&str) + Sync),
 ) {
     // Peers can cause these lines: one per SAY_EVERY at most, with how many were not said.
     let mut last_said: Option<Instant> = None;
@@ -73,8 +72,8 @@ pub(super) fn serve(
         }
         last_said = Some(Instant::now());
         match std::mem::take(&mut unsaid) {
-            0 => log(&line),
-            n => log(&format!("{line} ({n} more since the last such line)")),
+            0 => tracing::warn!("{line}"),
+            n => tracing::warn!(unsaid = n, "{line} ({n} more since the last such line)"),
         }
     };
     while !stop.load(Ordering::Relaxed) {
@@ -90,7 +89,7 @@ pub(super) fn serve(
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => {
                 // Out of descriptors and the like: wait rather than spin.
-                say(format!("warning: metrics: accept: {e}"));
+                say(format!("metrics: accept: {e}"));
                 std::thread::sleep(POLL * 10);
             }
         }
@@ -240,7 +239,7 @@ mod tests {
         let stop = AtomicBool::new(false);
         let render = || "lessor_x_total 1\n".to_string();
         std::thread::scope(|scope| {
-            scope.spawn(|| serve(&listener, "/metrics", &stop, &render, &|_: &str| {}));
+            scope.spawn(|| serve(&listener, "/metrics", &stop, &render));
             let ok = exchange(addr, b"GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n");
             assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"), "{ok}");
             assert!(

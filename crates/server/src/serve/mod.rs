@@ -75,15 +75,16 @@ impl fmt::Display for ServeError {
 
 impl std::error::Error for ServeError {}
 
-/// Runs what `config` names until `stop` is set. `log` receives one line per event worth an
-/// operator's attention (start, skipped store rows, counters, stop).
+/// Runs what `config` names until `stop` is set, logging (`tracing`) one event per thing worth
+/// an operator's attention (start, skipped store rows, counters, stop): docs/operator-guide.md,
+/// "Logs".
 ///
 /// The order matters (docs/operator-guide.md, "Running as a user"): the store's lock and file
 /// and the DHCP sockets are taken as started (root), then the process switches to
 /// `[server] user`, and only then starts any thread (the store's writer, the receivers), so
 /// every thread runs as the user with the same three capabilities.
-pub fn run(config: &Config, stop: &AtomicBool, log: &dyn Fn(&str)) -> Result<(), ServeError> {
-    run_with(config, &Reloader::without_file(config), stop, log, &|_| {})
+pub fn run(config: &Config, stop: &AtomicBool) -> Result<(), ServeError> {
+    run_with(config, &Reloader::without_file(config), stop, &|_| {})
 }
 
 /// What [`run_with`] tells a supervisor (systemd's sd_notify in `lessor serve`).
@@ -108,7 +109,6 @@ pub fn run_with(
     config: &Config,
     reloader: &Reloader,
     stop: &AtomicBool,
-    log: &dyn Fn(&str),
     lifecycle: &dyn Fn(Lifecycle),
 ) -> Result<(), ServeError> {
     // The store holds every subscriber's MAC, host name and option 82: what the server
@@ -132,37 +132,52 @@ pub fn run_with(
         e => ServeError::Store(e.to_string()),
     })?;
     for t in backend.tightened() {
-        log(&format!("warning: store: {t}"));
+        tracing::warn!(store = %path.display(), "store: {t}");
     }
     let started = std::time::SystemTime::now();
+    let subnets4 = config.dhcp4.as_ref().map_or(0, |d| d.subnets.len());
+    let links6 = config.dhcp6.as_ref().map_or(0, |d| d.links.len());
+    tracing::debug!(
+        store = %path.display(),
+        subnets4,
+        links6,
+        "store {}: opened and locked; serving {subnets4} DHCPv4 subnet(s), {links6} DHCPv6 \
+         link(s)",
+        path.display()
+    );
     let sockets4 = udp4::open(config)?;
     let sockets6 = udp6::open(config)?;
     let control = control::open(config)?;
     let metrics = metrics::bind(config)?;
     if let Some(account) = &account {
         control.give_to(account)?;
-        privileges::switch(account, path, &created, log)?;
+        privileges::switch(account, path, &created)?;
     }
     let (store, report) =
         Store::open(Box::new(backend)).map_err(|e| ServeError::Store(e.to_string()))?;
-    log(&format!(
-        "store {}: {} binding(s) loaded",
-        path.display(),
+    let shown = path.display();
+    tracing::info!(
+        store = %shown,
+        bindings = report.v4.loaded,
+        family = "dhcp4",
+        "store {shown}: {} binding(s) loaded",
         report.v4.loaded
-    ));
+    );
     if config.dhcp6.is_some() || report.v6.loaded > 0 {
-        log(&format!(
-            "store {}: {} DHCPv6 binding(s) loaded",
-            path.display(),
+        tracing::info!(
+            store = %shown,
+            bindings = report.v6.loaded,
+            family = "dhcp6",
+            "store {shown}: {} DHCPv6 binding(s) loaded",
             report.v6.loaded
-        ));
+        );
     }
     for row in &report.skipped {
-        log(&format!("store {}: skipped {row}", path.display()));
+        tracing::warn!(store = %shown, row = %row, "store {shown}: skipped {row}");
     }
-    let quarantine = quarantine(config, &store, &report, log);
-    let quarantine6 = udp6::quarantine(config, &store, &report, log);
-    let duid6 = match udp6::server_duid(config, &store, &report, log) {
+    let quarantine = quarantine(config, &store, &report);
+    let quarantine6 = udp6::quarantine(config, &store, &report);
+    let duid6 = match udp6::server_duid(config, &store, &report) {
         Ok(d) => d,
         Err(e) => {
             let _ = store.close();
@@ -187,12 +202,11 @@ pub fn run_with(
         sockets,
         &quarantine,
         (stop, reloader),
-        log,
         lifecycle,
     );
     reloader.detach();
-    let closed = close_store(store, SYNC_TIMEOUT, log);
-    log("stopped");
+    let closed = close_store(store, SYNC_TIMEOUT);
+    tracing::info!("stopped");
     result.and(closed)
 }
 
@@ -202,13 +216,13 @@ pub const SYNC_TIMEOUT: Duration = Duration::from_secs(10);
 /// Waits (at most `timeout`) until everything submitted is durable, then closes the store. A
 /// writer that does not confirm in time (a disk that hangs) is left behind rather than waited
 /// for: the process can end, and the log says what may not have been written.
-fn close_store(store: Arc<Store>, timeout: Duration, log: &dyn Fn(&str)) -> Result<(), ServeError> {
+fn close_store(store: Arc<Store>, timeout: Duration) -> Result<(), ServeError> {
     let stats = store.writer_stats();
     match store.sync().wait_timeout(timeout) {
         Some(Ok(())) => {}
-        Some(Err(e)) => log(&format!(
-            "error: store: the last changes were not written: {e}"
-        )),
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "store: the last changes were not written: {e}")
+        }
         None => {
             // Closing or dropping the store would wait for the writer: leave it running.
             std::mem::forget(store);
@@ -223,7 +237,7 @@ fn close_store(store: Arc<Store>, timeout: Duration, log: &dyn Fn(&str)) -> Resu
     match Arc::try_unwrap(store) {
         Ok(store) => store.close().map_err(|e| ServeError::Store(e.to_string())),
         Err(_) => {
-            log("store still shared at shutdown; its writer flushed what was queued");
+            tracing::warn!("store still shared at shutdown; its writer flushed what was queued");
             Ok(())
         }
     }
@@ -231,12 +245,7 @@ fn close_store(store: Arc<Store>, timeout: Duration, log: &dyn Fn(&str)) -> Resu
 
 /// The quarantine after unreadable rows ([`crate::dhcp4::quarantine`]): planned, said, and
 /// kept in the store's meta table for a restart.
-fn quarantine(
-    config: &Config,
-    store: &Store,
-    report: &LoadReport,
-    log: &dyn Fn(&str),
-) -> Quarantine {
+fn quarantine(config: &Config, store: &Store, report: &LoadReport) -> Quarantine {
     let Some(dhcp4) = &config.dhcp4 else {
         return Quarantine::default();
     };
@@ -260,17 +269,17 @@ fn quarantine(
             0 => "rows were unreadable at an earlier start".to_string(),
             n => format!("{n} row(s) unreadable"),
         };
-        log(&format!(
-            "warning: store: {why}; quarantining {}: addresses whose bindings may have been \
-             lost are not offered",
-            subnets.join(", ")
-        ));
+        let subnets = subnets.join(", ");
+        tracing::warn!(
+            unreadable = q.unreadable,
+            %subnets,
+            "store: {why}; quarantining {subnets}: addresses whose bindings may have been lost \
+             are not offered"
+        );
     }
     if kept.unwrap_or_default() != value {
         if let Err(e) = store.set_meta(quarantine::META_KEY, &value).wait() {
-            log(&format!(
-                "error: store: cannot keep the quarantine for a restart: {e}"
-            ));
+            tracing::error!(error = %e, "store: cannot keep the quarantine for a restart: {e}");
         }
     }
     q
@@ -298,19 +307,17 @@ fn serve(
     sockets: Opened,
     quarantine: &Quarantine,
     (stop, reloader): (&AtomicBool, &Reloader),
-    log: &dyn Fn(&str),
     lifecycle: &dyn Fn(Lifecycle),
 ) -> Result<(), ServeError> {
     let clock = Clock::new();
     let duid6 = sockets.duid6.clone();
-    let udp4 = udp4::start(config, sockets.v4, store, quarantine, clock, log)?;
+    let udp4 = udp4::start(config, sockets.v4, store, quarantine, clock)?;
     let udp6 = match udp6::start(
         config,
         (sockets.v6, sockets.duid6),
         &sockets.quarantine6,
         store,
         clock,
-        log,
     ) {
         Ok(udp6) => udp6,
         Err(e) => {
@@ -320,7 +327,7 @@ fn serve(
             return Err(e);
         }
     };
-    let (bulk4, bulk4_reload) = match bulk::start4(config, store, log) {
+    let (bulk4, bulk4_reload) = match bulk::start4(config, store) {
         Ok(bulk) => bulk.unzip(),
         Err(e) => {
             if let Some(udp4) = udp4 {
@@ -332,7 +339,7 @@ fn serve(
             return Err(e);
         }
     };
-    let (bulk6, bulk6_reload) = match bulk::start6(config, duid6.as_deref(), store, log) {
+    let (bulk6, bulk6_reload) = match bulk::start6(config, duid6.as_deref(), store) {
         Ok(bulk) => bulk.unzip(),
         Err(e) => {
             if let Some(bulk4) = bulk4 {
@@ -348,7 +355,9 @@ fn serve(
         }
     };
     if udp4.is_none() && udp6.is_none() && bulk4.is_none() && bulk6.is_none() {
-        log("nothing to serve: no [dhcp4] or [dhcp6] sockets and no bulk leasequery listener");
+        tracing::warn!(
+            "nothing to serve: no [dhcp4] or [dhcp6] sockets and no bulk leasequery listener"
+        );
     }
     let mut reports: Vec<(&str, &dyn Report)> = Vec::new();
     if let Some(udp4) = &udp4 {
@@ -365,7 +374,6 @@ fn serve(
     }
     let shell = Arc::new(control::StopShell::new(reloader.clone()));
     let asked_to_stop = Arc::clone(&shell.stop);
-    let control_shell = Arc::clone(&shell);
     let mut api = crate::control::Control::new(
         config,
         Arc::clone(store),
@@ -394,7 +402,7 @@ fn serve(
         );
     }
     for line in sockets.control.describe() {
-        log(&line);
+        tracing::info!("{line}");
     }
     let api = Arc::new(api);
     reloader.attach(reload::Targets {
@@ -436,30 +444,29 @@ fn serve(
         config: &running_config,
         started: sockets.started,
     };
-    // What the metrics thread has to say, said from this one (the log is not shared).
-    let said = std::sync::Mutex::new(Vec::<String>::new());
     let metrics_done = AtomicBool::new(false);
     let mut failed = std::thread::scope(|scope| {
         let listener = sockets.metrics.as_ref().zip(config.file.metrics.as_ref());
         if let Some((listener, m)) = listener {
             let render = || crate::metrics::render(&sources);
-            let say = |line: &str| {
-                said.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(line.into())
-            };
             let (done, path) = (&metrics_done, m.path.as_str());
             let spawned = std::thread::Builder::new()
                 .name("lessor-metrics".into())
-                .spawn_scoped(scope, move || {
-                    metrics::serve(listener, path, done, &render, &say)
-                });
+                .spawn_scoped(scope, move || metrics::serve(listener, path, done, &render));
             match spawned {
-                Ok(_) => log(&format!("metrics: listening on http://{}{path}", m.listen)),
-                Err(e) => log(&format!("error: metrics: cannot start its thread: {e}")),
+                Ok(_) => tracing::info!(
+                    listen = %m.listen,
+                    path,
+                    "metrics: listening on http://{}{path}",
+                    m.listen
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "metrics: cannot start its thread: {e}")
+                }
             }
         }
         let mut last_stats = Instant::now();
+        let mut last_panics = Instant::now();
         let mut failed = control_failed;
         let mut watch = watch::StoreWatch::default();
         while failed.is_none()
@@ -469,10 +476,11 @@ fn serve(
             std::thread::sleep(TICK);
             let now = clock.now();
             let verdict = watch.observe(&store.health(), now);
-            for line in &verdict.lines {
-                log(line);
+            for (level, line) in &verdict.lines {
+                say(*level, line);
             }
             if verdict.probe {
+                tracing::debug!("store: probing whether it commits again");
                 store.probe(&now.wall.to_string());
             }
             if let Some(why) = verdict.stop {
@@ -480,7 +488,7 @@ fn serve(
                 break;
             }
             if let Some(udp4) = &udp4 {
-                udp4.tick(now, log);
+                udp4.tick(now);
                 // A receive thread lost is a socket no longer fully served and a bug: stop rather
                 // than serve on at reduced capacity without anybody noticing.
                 if let Some(why) = udp4.lost_receiver() {
@@ -489,35 +497,33 @@ fn serve(
                 }
             }
             if let Some(udp6) = &udp6 {
-                udp6.tick(now, log);
+                udp6.tick(now);
                 if let Some(why) = udp6.lost_receiver() {
                     failed = Some(ServeError::Thread(format!("dhcp6: {why}; stopping")));
                     break;
                 }
             }
-            log_panics(bulk4.as_ref(), bulk6.as_ref(), log);
-            if reloader.take_signal() {
-                let _ = reloader.reload_logged(log);
+            // A peer that makes a connection's engine panic (a bug) could do it at will: the
+            // panics are tallied and said at most once per drop-report period.
+            if last_panics.elapsed() >= PANICS_EVERY {
+                last_panics = Instant::now();
+                log_panics(bulk4.as_ref(), bulk6.as_ref());
             }
-            // What a reload asked by the control API said, in the server's log.
-            for line in control_shell.take_lines() {
-                log(&line);
+            if reloader.take_signal() {
+                let _ = reloader.reload_logged();
             }
             // A reload (by signal or by a control request) may have changed it.
             let interval = reloader.stats_interval();
             if !interval.is_zero() && last_stats.elapsed() >= interval {
                 last_stats = Instant::now();
-                log_stats(&reports, log);
-            }
-            for line in said.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
-                log(&line);
+                log_stats(&reports);
             }
         }
         metrics_done.store(true, Ordering::Relaxed);
         failed
     });
     if asked_to_stop.load(Ordering::Relaxed) {
-        log("stopping: asked by the control API");
+        tracing::info!("stopping: asked by the control API");
     }
     if let Some(api) = api {
         api.shutdown();
@@ -525,8 +531,8 @@ fn serve(
     lifecycle(Lifecycle::Stopping);
     // No reload reaches services that stop.
     reloader.detach();
-    log_stats(&reports, log);
-    log_panics(bulk4.as_ref(), bulk6.as_ref(), log);
+    log_stats(&reports);
+    log_panics(bulk4.as_ref(), bulk6.as_ref());
     // Every open bulk query gets QueryTerminated.
     if let Some(bulk4) = bulk4 {
         bulk4.shutdown();
@@ -544,26 +550,55 @@ fn serve(
     failed.map_or(Ok(()), Err)
 }
 
+/// Least time between two lines about bulk leasequery connections' panics.
+const PANICS_EVERY: Duration = Duration::from_millis(crate::droplog::REPORT_INTERVAL_MS);
+
 /// What the bulk leasequery connections' panics said since the last call (one line).
-fn log_panics(
-    bulk4: Option<&crate::bulk4::Running>,
-    bulk6: Option<&crate::bulk6::Running>,
-    log: &dyn Fn(&str),
-) {
+fn log_panics(bulk4: Option<&crate::bulk4::Running>, bulk6: Option<&crate::bulk6::Running>) {
     if let Some(line) = bulk4.and_then(crate::bulk4::Running::take_panics) {
-        log(&format!("error: bulk leasequery: {line}"));
+        tracing::error!("bulk leasequery: {line}");
     }
     if let Some(line) = bulk6.and_then(crate::bulk6::Running::take_panics) {
-        log(&format!("error: DHCPv6 bulk leasequery: {line}"));
+        tracing::error!("DHCPv6 bulk leasequery: {line}");
     }
 }
 
+/// `line` at `level` (the level of a line an engine or a watch returned, decided there).
+fn say(level: tracing::Level, line: &str) {
+    match level {
+        tracing::Level::ERROR => tracing::error!("{line}"),
+        tracing::Level::WARN => tracing::warn!("{line}"),
+        tracing::Level::INFO => tracing::info!("{line}"),
+        tracing::Level::DEBUG => tracing::debug!("{line}"),
+        tracing::Level::TRACE => tracing::trace!("{line}"),
+    }
+}
+
+/// A service's drop report ([`crate::droplog`], at most one every few seconds), `head` first.
+fn say_drops<R: crate::droplog::Reason, O: fmt::Display>(
+    head: &str,
+    report: &crate::droplog::DropReport<R, O>,
+) {
+    let reasons: Vec<String> = report
+        .by_reason
+        .iter()
+        .map(|(r, n)| format!("{}={n}", r.name()))
+        .collect();
+    tracing::warn!(
+        service = R::SERVICE,
+        dropped = report.total(),
+        period_ms = report.period_ms,
+        reasons = %reasons.join(" "),
+        "{head}{report}"
+    );
+}
+
 /// One line per service whose counters moved.
-fn log_stats(reports: &[(&str, &dyn Report)], log: &dyn Fn(&str)) {
+fn log_stats(reports: &[(&str, &dyn Report)]) {
     for (name, report) in reports {
         let line = stats::line(*report);
         if !line.is_empty() {
-            log(&format!("stats {name}: {line}"));
+            tracing::info!(service = name, "stats {name}: {line}");
         }
     }
 }
@@ -571,8 +606,8 @@ fn log_stats(reports: &[(&str, &dyn Report)], log: &dyn Fn(&str)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testlog::Captured;
     use lessor_store::{Backend, Binding4, Change, Completion, HwAddr, Loaded, State4, StoreError};
-    use std::cell::RefCell;
     use std::sync::mpsc;
 
     /// A backend whose writes hang until told to go on (a disk that stopped answering).
@@ -600,11 +635,8 @@ mod tests {
             State4::Active,
         );
         store.v4().upsert(binding, Completion::none());
-        let lines = std::sync::Mutex::new(Vec::new());
         let began = Instant::now();
-        let closed = close_store(store, Duration::from_millis(200), &|l: &str| {
-            lines.lock().unwrap().push(l.to_owned())
-        });
+        let closed = close_store(store, Duration::from_millis(200));
         assert!(began.elapsed() < Duration::from_secs(5));
         let error = closed.unwrap_err().to_string();
         assert!(
@@ -616,7 +648,7 @@ mod tests {
 
         // A writer that answers: closed cleanly.
         let store = Arc::new(Store::in_memory());
-        assert!(close_store(store, SYNC_TIMEOUT, &|_: &str| {}).is_ok());
+        assert!(close_store(store, SYNC_TIMEOUT).is_ok());
     }
 
     const CONFIG: &str = r#"
@@ -638,11 +670,11 @@ pools = ["198.51.100.10-198.51.100.20"]
 lease-time = "2h"
 "#;
 
-    fn open(db: &std::path::Path, lines: &RefCell<Vec<String>>) -> (Store, Quarantine) {
+    fn open(db: &std::path::Path, log: &Captured) -> (Store, Quarantine) {
         let config = crate::config::parse(CONFIG, "test.toml").unwrap();
         let (store, report) = Store::open_sqlite(db).unwrap();
-        let q = quarantine(&config, &store, &report, &|l: &str| {
-            lines.borrow_mut().push(l.to_string())
+        let q = tracing::subscriber::with_default(log.subscriber(), || {
+            quarantine(&config, &store, &report)
         });
         (store, q)
     }
@@ -683,14 +715,14 @@ lease-time = "2h"
             )
             .unwrap();
 
-        let lines = RefCell::new(Vec::new());
+        let log = Captured::default();
         let start = lessor_net::clock::wall_now();
-        let (store, q) = open(&db, &lines);
+        let (store, q) = open(&db, &log);
         assert_eq!(q.unreadable, 1);
         assert!(q.until[0].is_none(), "the other subnet is not quarantined");
         let end = q.until[1].expect("quarantined");
         assert!((start + 7200..=start + 7300).contains(&end), "{end}");
-        let said = lines.borrow().join("\n");
+        let said = log.text();
         assert!(
             said.contains(&format!(
                 "warning: store: 1 row(s) unreadable; quarantining 198.51.100.0/24 until {}: \
@@ -699,6 +731,13 @@ lease-time = "2h"
             )),
             "{said}"
         );
+        let warning = &log.events()[0];
+        assert_eq!(warning.level, tracing::Level::WARN);
+        assert_eq!(warning.field("unreadable"), Some("1"));
+        assert_eq!(
+            warning.field("subnets"),
+            Some(format!("198.51.100.0/24 until {}", watch::utc(end)).as_str())
+        );
         store.close().unwrap();
 
         // The bad row is gone (rewritten); the quarantine is kept all the same.
@@ -706,11 +745,11 @@ lease-time = "2h"
             .unwrap()
             .execute("DELETE FROM lease4 WHERE state = 'bogus'", [])
             .unwrap();
-        lines.borrow_mut().clear();
-        let (store, q) = open(&db, &lines);
+        log.clear();
+        let (store, q) = open(&db, &log);
         assert_eq!(q.unreadable, 0);
         assert_eq!(q.until, vec![None, Some(end)]);
-        let said = lines.borrow().join("\n");
+        let said = log.text();
         assert!(
             said.contains(
                 "warning: store: rows were unreadable at an earlier start; quarantining \

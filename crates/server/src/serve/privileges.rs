@@ -29,7 +29,6 @@ pub(super) fn switch(
     account: &Account,
     store: &Path,
     created: &[PathBuf],
-    log: &dyn Fn(&str),
 ) -> Result<(), ServeError> {
     let refused = |e: &dyn std::fmt::Display| {
         ServeError::Privileges(format!(
@@ -49,25 +48,27 @@ pub(super) fn switch(
         }
     }
     process::drop_to(account).map_err(|e| refused(&e))?;
-    log(&format!(
+    tracing::info!(
+        user = %account.user,
+        uid = account.uid,
         "dropped privileges to user {} (uid {}, group {} gid {}); keeping {}",
         account.user,
         account.uid,
         account.group,
         account.gid,
         process::kept_names()
-    ));
+    );
     let dir = store
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     if !process::can_write(dir) {
-        log(&format!(
-            "warning: store directory {} is not writable by user {}: SQLite cannot create or \
-             remove the store's -wal and -shm files there; give the directory to the user",
+        tracing::warn!(
+            "store directory {} is not writable by user {}: SQLite cannot create or remove the \
+             store's -wal and -shm files there; give the directory to the user",
             dir.display(),
             account.user
-        ));
+        );
     }
     Ok(())
 }

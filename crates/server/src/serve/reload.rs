@@ -226,16 +226,17 @@ impl Reloader {
 
     /// [`Reloader::reload`], its outcome logged: "reload: applied (...)", "reload: refused:
     /// ...", and the new config's warnings.
-    pub fn reload_logged(&self, log: &dyn Fn(&str)) -> Result<ReloadSummary, ReloadError> {
+    pub fn reload_logged(&self) -> Result<ReloadSummary, ReloadError> {
+        tracing::debug!("reload: asked");
         let outcome = self.reload();
         match &outcome {
             Ok(summary) => {
                 for w in &summary.warnings {
-                    log(&format!("config warning: {w}"));
+                    tracing::warn!("config: {w}");
                 }
-                log(&format!("reload: {summary}"));
+                tracing::info!(changed = %summary.changed.join(", "), "reload: {summary}");
             }
-            Err(e) => log(&format!("reload: {e}")),
+            Err(e) => tracing::warn!("reload: {e}"),
         }
         outcome
     }

@@ -41,7 +41,7 @@ impl Udp4 {
     /// The engine's timer (lease expiry, lapsed offers, quarantines that end), and what the
     /// engine refused and the leasequery responder dropped since they last said (at most one
     /// line each every few seconds).
-    pub(super) fn tick(&self, now: Now, log: &dyn Fn(&str)) {
+    pub(super) fn tick(&self, now: Now) {
         let (refused, ended) = {
             let mut engine = self.engine.lock().unwrap_or_else(|p| p.into_inner());
             engine.tick(now.wall);
@@ -51,15 +51,16 @@ impl Udp4 {
             )
         };
         for prefix in ended {
-            log(&format!(
+            tracing::info!(
+                %prefix,
                 "store: quarantine of {prefix} ended: its addresses are offered again"
-            ));
+            );
         }
         if let Some(report) = refused {
-            log(&format!("warning: {report}"));
+            super::say_drops("", &report);
         }
         if let Some(report) = self.live.load().responder.take_drop_report(now.ms) {
-            log(&format!("warning: leasequery4: {report}"));
+            super::say_drops("leasequery4: ", &report);
         }
     }
 
@@ -179,7 +180,6 @@ pub(super) fn start(
     store: &Arc<Store>,
     quarantine: &Quarantine,
     clock: Clock,
-    log: &dyn Fn(&str),
 ) -> Result<Option<Udp4>, ServeError> {
     let (Some(raw), Some(dhcp4), Some(sockets)) =
         (config.file.dhcp4.as_ref(), config.dhcp4.as_ref(), sockets)
@@ -207,11 +207,14 @@ pub(super) fn start(
     let live = Arc::new(Swap::new(Live4 { router, responder }));
     let threads = udp_shell::receive_threads(raw.receive_threads);
     for socket in sockets.iter() {
-        log(&format!(
-            "dhcp4: listening on {} ({threads} receive thread(s), receive buffer {} KiB)",
-            socket.describe(),
-            socket.receive_buffer() / 1024
-        ));
+        let (socket, buffer_kib) = (socket.describe(), socket.receive_buffer() / 1024);
+        tracing::info!(
+            %socket,
+            threads,
+            buffer_kib,
+            "dhcp4: listening on {socket} ({threads} receive thread(s), receive buffer \
+             {buffer_kib} KiB)"
+        );
     }
     let receivers = Receivers::start(
         "dhcp4",

@@ -49,7 +49,7 @@ pub(super) struct Udp6 {
 impl Udp6 {
     /// The engine's timer (lease expiry, lapsed advertisements) and what it refused since it
     /// last said (at most one line every few seconds).
-    pub(super) fn tick(&self, now: Now, log: &dyn Fn(&str)) {
+    pub(super) fn tick(&self, now: Now) {
         let (refused, ended) = {
             let mut engine = self.engine.lock().unwrap_or_else(|p| p.into_inner());
             engine.tick(now.wall);
@@ -59,15 +59,16 @@ impl Udp6 {
             )
         };
         for prefix in ended {
-            log(&format!(
+            tracing::info!(
+                %prefix,
                 "store: quarantine of {prefix} ended: its addresses and prefixes are given again"
-            ));
+            );
         }
         if let Some(report) = refused {
-            log(&format!("warning: {report}"));
+            super::say_drops("", &report);
         }
         if let Some(report) = self.responder.load().take_drop_report(now.ms) {
-            log(&format!("warning: {report}"));
+            super::say_drops("", &report);
         }
     }
 
@@ -204,7 +205,6 @@ pub(super) fn server_duid(
     config: &Config,
     store: &Store,
     report: &LoadReport,
-    log: &dyn Fn(&str),
 ) -> Result<Option<Vec<u8>>, ServeError> {
     let Some(d) = config.dhcp6.as_ref() else {
         return Ok(None);
@@ -219,10 +219,10 @@ pub(super) fn server_duid(
         random16(),
     );
     if kept.is_some() && source == Source::Generated {
-        log(&format!(
-            "warning: store: the kept server DUID ({}) does not decode; a new one is generated",
+        tracing::warn!(
+            "store: the kept server DUID ({}) does not decode; a new one is generated",
             duid::META_KEY
-        ));
+        );
     }
     if source == Source::Generated {
         store
@@ -236,18 +236,13 @@ pub(super) fn server_duid(
         (Source::Kept, _) => "kept in the store",
         (Source::Generated, _) => "generated, kept in the store",
     };
-    log(&format!("dhcp6: server DUID {shown} ({how})"));
+    tracing::info!(duid = %shown, source = how, "dhcp6: server DUID {shown} ({how})");
     Ok(Some(value))
 }
 
 /// The DHCPv6 quarantine after unreadable `lease6` rows ([`crate::dhcp6::quarantine`]):
 /// planned, said, and kept in the store's meta table for a restart.
-pub(super) fn quarantine(
-    config: &Config,
-    store: &Store,
-    report: &LoadReport,
-    log: &dyn Fn(&str),
-) -> Quarantine6 {
+pub(super) fn quarantine(config: &Config, store: &Store, report: &LoadReport) -> Quarantine6 {
     let Some(d) = &config.dhcp6 else {
         return Quarantine6::default();
     };
@@ -271,17 +266,20 @@ pub(super) fn quarantine(
             0 => "lease6 rows were unreadable at an earlier start".to_string(),
             n => format!("{n} lease6 row(s) unreadable"),
         };
-        log(&format!(
-            "warning: store: {why}; quarantining {}: addresses and prefixes whose bindings may \
-             have been lost are not given",
-            links.join(", ")
-        ));
+        let links = links.join(", ");
+        tracing::warn!(
+            unreadable = q.unreadable,
+            %links,
+            "store: {why}; quarantining {links}: addresses and prefixes whose bindings may have \
+             been lost are not given"
+        );
     }
     if kept.unwrap_or_default() != value {
         if let Err(e) = store.set_meta(quarantine::META_KEY, &value).wait() {
-            log(&format!(
-                "error: store: cannot keep the DHCPv6 quarantine for a restart: {e}"
-            ));
+            tracing::error!(
+                error = %e,
+                "store: cannot keep the DHCPv6 quarantine for a restart: {e}"
+            );
         }
     }
     q
@@ -294,7 +292,6 @@ pub(super) fn start(
     quarantine: &Quarantine6,
     store: &Arc<Store>,
     clock: Clock,
-    log: &dyn Fn(&str),
 ) -> Result<Option<Udp6>, ServeError> {
     let (Some(d), Some(sockets), Some(server_duid)) = (config.dhcp6.as_ref(), sockets, server_duid)
     else {
@@ -319,11 +316,14 @@ pub(super) fn start(
     let router = Arc::new(Router6::new());
     let threads = udp_shell::receive_threads(d.receive_threads);
     for socket in sockets.iter() {
-        log(&format!(
-            "dhcp6: listening on {} ({threads} receive thread(s), receive buffer {} KiB)",
-            socket.describe(),
-            socket.receive_buffer() / 1024
-        ));
+        let (socket, buffer_kib) = (socket.describe(), socket.receive_buffer() / 1024);
+        tracing::info!(
+            %socket,
+            threads,
+            buffer_kib,
+            "dhcp6: listening on {socket} ({threads} receive thread(s), receive buffer \
+             {buffer_kib} KiB)"
+        );
     }
     let receivers = Receivers::start(
         "dhcp6",

@@ -12,6 +12,7 @@
 use lessor_net::Now;
 use lessor_store::civil::civil_from_days;
 use lessor_store::{Health, Timestamp};
+use tracing::Level;
 
 /// Least time between two probes while the store fails.
 pub const PROBE_EVERY_MS: u64 = 1000;
@@ -22,8 +23,8 @@ pub const REPEAT_EVERY_MS: u64 = 10_000;
 /// What the shell does after one observation.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Verdict {
-    /// Lines to log.
-    pub lines: Vec<String>,
+    /// Lines to log, each with its level (an ongoing failure is an error).
+    pub lines: Vec<(Level, String)>,
     /// Whether to probe the store now.
     pub probe: bool,
     /// The writer thread is dead: stop the server with this message.
@@ -68,18 +69,24 @@ impl StoreWatch {
         match health {
             Health::Healthy => {
                 if let Some(f) = self.failing.take() {
-                    v.lines.push(format!(
-                        "store: commits again (it failed since {}); offering addresses again",
-                        utc(f.since)
+                    v.lines.push((
+                        Level::INFO,
+                        format!(
+                            "store: commits again (it failed since {}); offering addresses again",
+                            utc(f.since)
+                        ),
                     ));
                 }
             }
             Health::Failing { error, failures } => match &mut self.failing {
                 None => {
-                    v.lines.push(format!(
-                        "error: store: commit failed: {error} ({failures} failure(s) since {}); \
-                         not offering addresses until the store can commit",
-                        utc(now.wall)
+                    v.lines.push((
+                        Level::ERROR,
+                        format!(
+                            "store: commit failed: {error} ({failures} failure(s) since {}); \
+                             not offering addresses until the store can commit",
+                            utc(now.wall)
+                        ),
                     ));
                     self.failing = Some(Failure {
                         since: now.wall,
@@ -90,12 +97,15 @@ impl StoreWatch {
                 }
                 Some(f) => {
                     if now.ms.saturating_sub(f.said_ms) >= REPEAT_EVERY_MS {
-                        v.lines.push(format!(
-                            "error: store: still failing: {error} ({failures} failure(s) since {}, \
-                             {} in the last {} s); not offering addresses",
-                            utc(f.since),
-                            failures.saturating_sub(f.said_failures),
-                            now.ms.saturating_sub(f.said_ms) / 1000
+                        v.lines.push((
+                            Level::ERROR,
+                            format!(
+                                "store: still failing: {error} ({failures} failure(s) since {}, \
+                                 {} in the last {} s); not offering addresses",
+                                utc(f.since),
+                                failures.saturating_sub(f.said_failures),
+                                now.ms.saturating_sub(f.said_ms) / 1000
+                            ),
                         ));
                         f.said_ms = now.ms;
                         f.said_failures = *failures;
@@ -145,13 +155,14 @@ mod tests {
         assert_eq!(w.observe(&Health::Healthy, at(0)), Verdict::default());
         let v = w.observe(&failing(1), at(200));
         assert_eq!(v.lines.len(), 1);
+        assert_eq!(v.lines[0].0, Level::ERROR);
         assert!(
-            v.lines[0].starts_with(
-                "error: store: commit failed: leases.db: commit: database or disk is full \
+            v.lines[0].1.starts_with(
+                "store: commit failed: leases.db: commit: database or disk is full \
                  (1 failure(s) since 2027-01-15T08:00:00Z); not offering addresses"
             ),
             "{}",
-            v.lines[0]
+            v.lines[0].1
         );
         assert!(!v.probe, "the failure just happened");
         let mut lines = 0;
@@ -167,7 +178,8 @@ mod tests {
         assert!((19..=20).contains(&probes), "{probes} probes in 20 s");
         let v = w.observe(&Health::Healthy, at(20_600));
         assert_eq!(v.lines.len(), 1);
-        assert!(v.lines[0].contains("commits again"), "{}", v.lines[0]);
+        assert_eq!(v.lines[0].0, Level::INFO);
+        assert!(v.lines[0].1.contains("commits again"), "{}", v.lines[0].1);
         assert!(!v.probe);
         // Healthy stays quiet.
         assert_eq!(w.observe(&Health::Healthy, at(20_800)), Verdict::default());
