@@ -560,9 +560,18 @@ mod tests {
         let stop = AtomicBool::new(false);
         std::thread::scope(|scope| {
             scope.spawn(|| serve(&listener, "test", limits, &Echo, &stop, &|_: &str| {}));
+            // Set when `test` returns or fails, so a failure is reported rather than waited on.
+            let _stop = StopOnDrop(&stop);
             test(addr);
-            stop.store(true, Ordering::Relaxed);
         });
+    }
+
+    struct StopOnDrop<'a>(&'a AtomicBool);
+
+    impl Drop for StopOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
     }
 
     fn connect(addr: SocketAddr) -> TcpStream {
