@@ -215,6 +215,18 @@ fn ctl_finds_lists_queries_deletes_and_stops_a_running_server() {
     assert_eq!(status, 401);
     let (status, _) = post(http_port, "/v1/statistics", Some("wrong"), "");
     assert_eq!(status, 401);
+    // 401 comes before a byte of the body is read; a body over 16 KiB is 413.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", http_port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"POST /v1/statistics HTTP/1.1\r\nContent-Length: 9999\r\n\r\n")
+        .unwrap();
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 401");
+    let big = format!("{{\"mac\":\"{}\"}}", "0".repeat(16 * 1024));
+    let (status, answer) = post(http_port, "/v1/lease-get", Some("s3cret-token"), &big);
+    assert_eq!(status, 413, "{answer}");
+    assert!(answer.contains("\"ok\":false"), "{answer}");
     let body = format!("{{\"mac\":\"{mac}\"}}");
     let (status, answer) = post(http_port, "/v1/lease-get", Some("s3cret-token"), &body);
     assert_eq!(status, 200, "{answer}");

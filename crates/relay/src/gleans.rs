@@ -40,7 +40,6 @@ impl<B> Gleans<B> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,8 +13,8 @@
 
 use super::{lock, Shared};
 use crate::location::Merge;
-use crate::v6::Relay6;
 use crate::recovery::lookup::{Asked, Done, Lookups, Said};
+use crate::v6::Relay6;
 use lessor_net::Clock;
 use lessor_requestor::{V4, V6};
 use lessor_wire::v4::{MessageType, Packet, BOOTREPLY};
@@ -54,7 +54,9 @@ impl Gleaned for V4 {
 
 impl Gleaned for V6 {
     fn take_gleaned(s: &mut Shared) -> Option<Vec<ipnet::Ipv6Net>> {
-        s.engine6.as_mut().map_or(Some(Vec::new()), Relay6::take_gleaned)
+        s.engine6
+            .as_mut()
+            .map_or(Some(Vec::new()), Relay6::take_gleaned)
     }
 }
 

@@ -607,7 +607,12 @@ fn a_reply_gleans_its_addresses_and_prefixes() {
     assert_eq!(prefix.bound, "2001:db8:100::/56".parse::<IpNet>().unwrap());
     assert_eq!(prefix.expires, T0 + 5 + 7200);
     assert_eq!(r.counters().gleaned, 2);
-    let told: Vec<String> = r.take_gleaned().unwrap().iter().map(|n| n.to_string()).collect();
+    let told: Vec<String> = r
+        .take_gleaned()
+        .unwrap()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
     assert_eq!(told, ["2001:db8:1::10/128", "2001:db8:100::/56"]);
     assert_eq!(r.take_gleaned(), Some(vec![]));
 }

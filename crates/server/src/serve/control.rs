@@ -3,14 +3,15 @@
 //!   per line, as the relay's; mode 0600 and given to `[server] user`; lines of at most
 //!   [`MAX_REQUEST`] octets; a thread per client, at most [`MAX_CLIENTS`] at once, each idle
 //!   at most [`IDLE`].
-//! - the HTTP API (`[control] http-listen`, `tiny_http`): `POST /v1/<command>` with the
-//!   request's other fields as a JSON object body, `Authorization: Bearer TOKEN` (compared in
-//!   constant time; 401 without it or with another), bodies of at most [`MAX_REQUEST`] octets
-//!   (413), one request at a time.
+//! - the HTTP API (`[control] http-listen`, served by [`super::http`] with its bounds):
+//!   `POST /v1/<command>` with the request's other fields as a JSON object body,
+//!   `Authorization: Bearer TOKEN` (compared in constant time; 401 without it or with another,
+//!   before a byte of the body is read), bodies of at most [`MAX_REQUEST`] octets (413).
 //!
 //! Neither touches a DHCP socket or holds an engine's lock longer than one lease-delete: the
 //! packet path never waits for a control client.
 
+use super::http::{self, Handler, Head, Next, Response};
 use super::{Reloader, ServeError};
 use crate::config::control::Token;
 use crate::control::request::MAX_REQUEST;
@@ -19,6 +20,7 @@ use lessor_net::process::Account;
 use lessor_net::Clock;
 use serde_json::Value;
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -40,7 +42,7 @@ const POLL: Duration = Duration::from_millis(100);
 #[derive(Default)]
 pub(super) struct Listeners {
     unix: Option<(UnixListener, PathBuf)>,
-    http: Option<(tiny_http::Server, Token)>,
+    http: Option<(TcpListener, Token)>,
 }
 
 /// Opens what `[control]` names.
@@ -53,7 +55,7 @@ pub(super) fn open(config: &crate::config::Config) -> Result<Listeners, ServeErr
         out.unix = Some((bind_unix(path).map_err(ServeError::Sockets)?, path.clone()));
     }
     if let Some((addr, token)) = &c.http {
-        let server = tiny_http::Server::http(addr)
+        let server = http::bind(*addr)
             .map_err(|e| ServeError::Sockets(format!("control http-listen {addr}: {e}")))?;
         out.http = Some((server, token.clone()));
     }
@@ -102,8 +104,10 @@ impl Listeners {
         if let Some((_, path)) = &self.unix {
             out.push(format!("control: socket {}", path.display()));
         }
-        if let Some((server, _)) = &self.http {
-            out.push(format!("control: HTTP API on {}", server.server_addr()));
+        if let Some((listener, _)) = &self.http {
+            if let Ok(addr) = listener.local_addr() {
+                out.push(format!("control: HTTP API on {addr}"));
+            }
         }
         out
     }
@@ -182,7 +186,15 @@ pub(super) fn start(
         let (control, stop) = (Arc::clone(&control), Arc::clone(&stop));
         let t = std::thread::Builder::new()
             .name("control http".into())
-            .spawn(move || serve_http(&server, &token, &control, clock, &stop))
+            .spawn(move || {
+                let api = Api {
+                    token: &token,
+                    control: &control,
+                    clock,
+                };
+                let limits = http::Limits::with_body(MAX_REQUEST);
+                http::serve(&server, "control", limits, &api, &stop);
+            })
             .map_err(|e| ServeError::Thread(e.to_string()))?;
         running.threads.push(t);
     }
@@ -247,64 +259,63 @@ fn client(stream: UnixStream, control: &Control, clock: Clock) -> io::Result<()>
     }
 }
 
-fn serve_http(
-    server: &tiny_http::Server,
-    token: &Token,
-    control: &Control,
+/// What the HTTP API answers: JSON, with the status of [`http_status`].
+struct Api<'a> {
+    token: &'a Token,
+    control: &'a Control,
     clock: Clock,
-    stop: &AtomicBool,
-) {
-    while !stop.load(Ordering::Relaxed) {
-        match server.recv_timeout(POLL) {
-            Ok(Some(request)) => http_request(request, token, control, clock),
-            Ok(None) => {}
-            Err(_) => std::thread::sleep(POLL),
-        }
-    }
 }
 
-fn respond(request: tiny_http::Request, status: u16, body: &Value) {
-    let header = tiny_http::Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..])
-        .expect("a valid header");
+fn json(status: u16, body: &Value) -> Response {
     let mut text = body.to_string();
     text.push('\n');
-    let response = tiny_http::Response::from_string(text)
-        .with_status_code(status)
-        .with_header(header);
-    let _ = request.respond(response);
+    Response::new(status, "application/json", text)
 }
 
-/// What one HTTP request gets: its status and JSON answer.
-pub(super) fn http_answer(
-    method: &str,
-    url: &str,
-    authorization: Option<&[u8]>,
-    body: Option<&[u8]>,
-    token: &Token,
-    control: &Control,
-    now: u64,
-) -> (u16, Value) {
-    let authorized = authorization
-        .and_then(|a| a.strip_prefix(b"Bearer "))
-        .is_some_and(|given| token.matches(given.trim_ascii()));
-    if !authorized {
-        return (
-            401,
-            refusal("unauthorized: send Authorization: Bearer TOKEN"),
-        );
+/// The command a path names: `/v1/<command>`.
+fn command(path: &str) -> Option<&str> {
+    path.strip_prefix("/v1/").filter(|c| !c.contains('/'))
+}
+
+impl Handler for Api<'_> {
+    /// 401, 404, 405 before a byte of the body is read.
+    fn head(&self, head: &Head<'_>) -> Next {
+        let authorized = head
+            .header("authorization")
+            .and_then(|a| a.strip_prefix(b"Bearer "))
+            .is_some_and(|given| self.token.matches(given.trim_ascii()));
+        if !authorized {
+            let why = refusal("unauthorized: send Authorization: Bearer TOKEN");
+            return Next::Answer(json(401, &why));
+        }
+        if command(head.path).is_none() {
+            return Next::Answer(json(404, &refusal("not found: POST /v1/<command>")));
+        }
+        if head.method != "POST" {
+            let why = refusal("method not allowed: POST /v1/<command>");
+            return Next::Answer(Response {
+                extra: "Allow: POST\r\n",
+                ..json(405, &why)
+            });
+        }
+        Next::ReadBody
     }
-    let Some(command) = url.strip_prefix("/v1/").filter(|c| !c.contains(['/', '?'])) else {
-        return (404, refusal("not found: POST /v1/<command>"));
-    };
-    if method != "POST" {
-        return (405, refusal("method not allowed: POST /v1/<command>"));
+
+    fn answer(&self, head: &Head<'_>, body: &[u8]) -> Response {
+        let (status, answer) = match command(head.path) {
+            Some(c) => http_answer(c, body, self.control, self.clock.now().wall),
+            None => (404, refusal("not found: POST /v1/<command>")),
+        };
+        json(status, &answer)
     }
-    let Some(body) = body else {
-        return (
-            413,
-            refusal(format!("a request body is at most {MAX_REQUEST} octets")),
-        );
-    };
+
+    fn refusal(&self, status: u16, why: &str) -> Response {
+        json(status, &refusal(why))
+    }
+}
+
+/// What an authorized `POST /v1/<command>` with `body` gets: its status and JSON answer.
+fn http_answer(command: &str, body: &[u8], control: &Control, now: u64) -> (u16, Value) {
     let mut fields = match body.trim_ascii() {
         b"" => serde_json::Map::new(),
         text => match serde_json::from_slice::<Value>(text) {
@@ -327,38 +338,4 @@ pub(super) fn http_answer(
         422
     };
     (status, answer)
-}
-
-fn http_request(mut request: tiny_http::Request, token: &Token, control: &Control, clock: Clock) {
-    let authorization = request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Authorization"))
-        .map(|h| h.value.as_bytes().to_vec());
-    let method = request.method().as_str().to_owned();
-    let url = request.url().to_owned();
-    // Nothing is read from a client that is not authorized.
-    let authorized = authorization
-        .as_deref()
-        .and_then(|a| a.strip_prefix(b"Bearer "))
-        .is_some_and(|given| token.matches(given.trim_ascii()));
-    let mut body = Vec::new();
-    let within = !authorized
-        || (request.body_length().is_none_or(|n| n <= MAX_REQUEST)
-            && request
-                .as_reader()
-                .take(MAX_REQUEST as u64 + 1)
-                .read_to_end(&mut body)
-                .is_ok()
-            && body.len() <= MAX_REQUEST);
-    let (status, answer) = http_answer(
-        &method,
-        &url,
-        authorization.as_deref(),
-        within.then_some(&body[..]),
-        token,
-        control,
-        clock.now().wall,
-    );
-    respond(request, status, &answer);
 }

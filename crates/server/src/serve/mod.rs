@@ -13,12 +13,14 @@
 //!   listener type.
 //! - [`outbox`]: DHCPACKs that leave once durable, a whole group commit at a time.
 //! - [`metrics`]: the `[metrics]` HTTP listener, serving [`crate::metrics`]'s text.
+//! - [`http`]: the bounded HTTP/1.x server under the metrics listener and the control API.
 //! - the timer below: the engines' expiry and offer timeouts, counters in the log, and the
 //!   store's health ([`watch`]: failures logged, probes while failing, a dead writer stops the
 //!   server).
 
 mod bulk;
 mod control;
+mod http;
 mod metrics;
 mod outbox;
 mod privileges;
