@@ -468,15 +468,7 @@ impl Relay {
                 let sender = Arc::clone(&sender6);
                 let send = move |out: &mut Vec<Transmit6>| sender.send_all(out);
                 let counters = Arc::clone(&sender6.counters);
-                let r = start_receivers(
-                    name,
-                    sockets,
-                    counters,
-                    &shared,
-                    clock,
-                    engine.clone(),
-                    send,
-                )?;
+                let r = start_receivers(name, sockets, counters, &shared, clock, engine, send)?;
                 receivers.push(r);
             }
         }
