@@ -40,6 +40,7 @@ use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Most requester buckets kept at once.
 pub const MAX_BUCKETS: usize = 4096;
@@ -290,7 +291,42 @@ impl<A: Address> RateLimiter<A> {
     pub fn take_tally(&mut self, other: &mut RateLimiter<A>) {
         self.tally = std::mem::take(&mut other.tally);
     }
+}
 
+/// A responder's limiter, shared by its receive threads.
+pub type SharedLimiter<A> = Arc<Mutex<RateLimiter<A>>>;
+
+fn locked<A>(limiter: &SharedLimiter<A>) -> MutexGuard<'_, RateLimiter<A>> {
+    limiter.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The limiter a reloaded responder keeps: the running one when its limits are unchanged (a
+/// requester cannot refill its bucket by waiting for a reload), else `next` with the running
+/// one's tally.
+pub fn carried_over<A: Address>(
+    running: &SharedLimiter<A>,
+    next: SharedLimiter<A>,
+    limits_unchanged: bool,
+) -> SharedLimiter<A> {
+    if limits_unchanged {
+        return Arc::clone(running);
+    }
+    locked(&next).take_tally(&mut locked(running));
+    next
+}
+
+/// Queries by requester (source address), let through and dropped by the limits; `None` is
+/// every requester past the tally's bound.
+pub fn requester_rows<A: Address + Into<IpAddr>>(
+    limiter: &SharedLimiter<A>,
+) -> Vec<(Option<IpAddr>, super::tally::RequesterCounts)> {
+    let rows = locked(limiter).tally().rows();
+    rows.into_iter()
+        .map(|(a, c)| (a.map(Into::into), c))
+        .collect()
+}
+
+impl<A: Address> RateLimiter<A> {
     /// Relay buckets held.
     pub fn relay_buckets(&self) -> usize {
         self.relays.map.len()

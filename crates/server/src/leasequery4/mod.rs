@@ -127,15 +127,9 @@ impl Responder4 {
         let mut next = Responder4::new(config, Arc::clone(&self.store), server_identifier);
         next.counters = Arc::clone(&self.counters);
         next.drops = Arc::clone(&self.drops);
-        if next.rate == self.rate {
-            next.limiter = Arc::clone(&self.limiter);
-        } else {
-            let mut old = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
-            next.limiter
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take_tally(&mut old);
-        }
+        let unchanged = next.rate == self.rate;
+        next.limiter =
+            crate::leasequery4::access::carried_over(&self.limiter, next.limiter, unchanged);
         next
     }
 
@@ -152,14 +146,7 @@ impl Responder4 {
         Option<std::net::IpAddr>,
         crate::leasequery4::tally::RequesterCounts,
     )> {
-        self.limiter
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .tally()
-            .rows()
-            .into_iter()
-            .map(|(a, c)| (a.map(std::net::IpAddr::from), c))
-            .collect()
+        crate::leasequery4::access::requester_rows(&self.limiter)
     }
 
     /// Whether the configuration makes this server authoritative for `a`: inside a pool (and not

@@ -104,15 +104,9 @@ impl Responder6 {
         let mut next = Responder6::new(config, Arc::clone(&self.store), self.server_duid.clone());
         next.counters = Arc::clone(&self.counters);
         next.drops = Arc::clone(&self.drops);
-        if next.rate == self.rate {
-            next.limiter = Arc::clone(&self.limiter);
-        } else {
-            let mut old = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
-            next.limiter
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take_tally(&mut old);
-        }
+        let unchanged = next.rate == self.rate;
+        next.limiter =
+            crate::leasequery4::access::carried_over(&self.limiter, next.limiter, unchanged);
         next
     }
 
@@ -129,14 +123,7 @@ impl Responder6 {
         Option<std::net::IpAddr>,
         crate::leasequery4::tally::RequesterCounts,
     )> {
-        self.limiter
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .tally()
-            .rows()
-            .into_iter()
-            .map(|(a, c)| (a.map(std::net::IpAddr::from), c))
-            .collect()
+        crate::leasequery4::access::requester_rows(&self.limiter)
     }
 
     /// What was dropped, why and from whom since the last report, for one log line; as
