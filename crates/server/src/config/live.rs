@@ -15,6 +15,25 @@ fn path(keys: &[&str]) -> KeyPath {
     keys.iter().fold(KeyPath::default(), |p, k| p.key(k))
 }
 
+/// Checks the keys of a `[dhcp4]` / `[dhcp6]` section that name its sockets: `listen`,
+/// `interfaces`, `port`, `receive-threads`, in that order.
+fn socket_keys<L: PartialEq, I: PartialEq, P: PartialEq, T: PartialEq>(
+    check: &mut impl FnMut(bool, KeyPath, &str),
+    section: &str,
+    old: (&L, &I, &P, &T),
+    new: (&L, &I, &P, &T),
+) {
+    let key = |k: &str| path(&[section, k]);
+    check(old.0 != new.0, key("listen"), "the listen addresses");
+    check(old.1 != new.1, key("interfaces"), "the interfaces");
+    check(old.2 != new.2, key("port"), "the port");
+    check(
+        old.3 != new.3,
+        key("receive-threads"),
+        "the receive threads",
+    );
+}
+
 /// The keys `new` changes from `old` that only a restart can apply, with the message for each.
 /// Both are checked configs; values are compared as resolved (a default written out is no
 /// change).
@@ -62,17 +81,11 @@ pub fn restart_only(old: &Config, new: &Config) -> Vec<Frozen> {
                 d("server-identifier")
             };
             check(id(old) != id(new), id_key, "the server identifier");
-            check(o.listen != n.listen, d("listen"), "the listen addresses");
-            check(
-                o.interfaces != n.interfaces,
-                d("interfaces"),
-                "the interfaces",
-            );
-            check(o.port != n.port, d("port"), "the port");
-            check(
-                o.receive_threads != n.receive_threads,
-                d("receive-threads"),
-                "the receive threads",
+            socket_keys(
+                &mut check,
+                "dhcp4",
+                (&o.listen, &o.interfaces, &o.port, &o.receive_threads),
+                (&n.listen, &n.interfaces, &n.port, &n.receive_threads),
             );
         }
         (o, n) => check(
@@ -87,17 +100,11 @@ pub fn restart_only(old: &Config, new: &Config) -> Vec<Frozen> {
             let d = |k: &str| path(&["dhcp6", k]);
             let duid = |c: &Config| c.file.dhcp6.as_ref().and_then(|d| d.server_duid.clone());
             check(duid(old) != duid(new), d("server-duid"), "the server DUID");
-            check(o.listen != n.listen, d("listen"), "the listen addresses");
-            check(
-                o.interfaces != n.interfaces,
-                d("interfaces"),
-                "the interfaces",
-            );
-            check(o.port != n.port, d("port"), "the port");
-            check(
-                o.receive_threads != n.receive_threads,
-                d("receive-threads"),
-                "the receive threads",
+            socket_keys(
+                &mut check,
+                "dhcp6",
+                (&o.listen, &o.interfaces, &o.port, &o.receive_threads),
+                (&n.listen, &n.interfaces, &n.port, &n.receive_threads),
             );
         }
         (o, n) => check(
