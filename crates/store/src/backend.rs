@@ -33,11 +33,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::net::Ipv4Addr;
+use std::time::Duration;
 
 use crate::change::Change;
 use crate::error::StoreError;
 use crate::v4::Loaded4;
 use crate::v6::Loaded6;
+use crate::{Binding4, Binding6, Key6};
 
 /// A persistence backend (see the module documentation for what it promises).
 pub trait Backend: Send + 'static {
@@ -56,6 +59,101 @@ pub trait Backend: Send + 'static {
         let _ = (key, value);
         self.apply(&[])
     }
+
+    /// Writes one group commit made of several batches, as [`Backend::apply`] does, except that
+    /// a backend shared with other servers may refuse a batch whose [`Guard`]s do not hold
+    /// (another server changed one of its keys first). A refused batch is kept not at all,
+    /// the others wholly, in one transaction; [`Applied::refused`] lists the refused batches.
+    /// A backend used by one server never refuses: the default writes everything with
+    /// [`Backend::apply`].
+    fn apply_group(&mut self, group: &Group<'_>) -> Result<Applied, StoreError> {
+        self.apply(group.changes).map(|()| Applied::default())
+    }
+
+    /// What other servers sharing this backend write, for the store to follow: called once,
+    /// right after [`Backend::load`], so that the feed starts where the load ended. A backend
+    /// kept by one server has none (the default).
+    fn follower(&mut self) -> Result<Option<Box<dyn Follower>>, StoreError> {
+        Ok(None)
+    }
+}
+
+/// One group commit as [`Backend::apply_group`] receives it.
+#[derive(Debug, Clone, Copy)]
+pub struct Group<'a> {
+    /// Every change, in the order the store made them in memory.
+    pub changes: &'a [Change],
+    /// One guard per change (same index).
+    pub guards: &'a [Guard],
+    /// Where each batch ends in `changes` (exclusive), ascending; the last is
+    /// `changes.len()`. Batch `i` is `changes[ends[i - 1]..ends[i]]` (from 0 for the first).
+    pub ends: &'a [usize],
+}
+
+impl<'a> Group<'a> {
+    /// The range of `changes` each batch covers, in order.
+    pub fn batches(&self) -> impl Iterator<Item = std::ops::Range<usize>> + 'a {
+        let ends = self.ends;
+        ends.iter()
+            .enumerate()
+            .map(move |(i, &end)| if i == 0 { 0 } else { ends[i - 1] }..end)
+    }
+}
+
+/// What a change assumes of the shared lease set, for a backend shared by several servers
+/// (compare and swap per key). Every server numbers its writes above every number it has seen
+/// (loaded, written or followed), so along one key's history in the database the numbers
+/// only grow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Guard {
+    /// The transaction number ([`crate::Binding4::sequence`]) of the version of the key this
+    /// server last knew durable when it made the change; 0: it knew none (the key was free).
+    /// A shared backend writes the change only if the database still holds that version (or,
+    /// for 0, no row or a tombstone numbered below [`Guard::sequence`]).
+    pub based_on: u64,
+    /// The change's own number: an upsert's record's sequence; for a delete, a fresh number
+    /// the tombstone keeps.
+    pub sequence: u64,
+}
+
+/// What [`Backend::apply_group`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Indexes (into [`Group::ends`]) of the batches not written because a guard failed,
+    /// ascending.
+    pub refused: Vec<usize>,
+}
+
+/// The changes other servers made to a shared lease set ([`Backend::follower`]).
+pub trait Follower: Send + 'static {
+    /// Waits at most `timeout` for changes committed by other servers since the last call
+    /// (or since the load), and returns them in commit order (empty when none came). An error
+    /// (the database is unreachable) is reported by the store, which calls again after a
+    /// pause; the follower resumes from where it was.
+    fn next(&mut self, timeout: Duration) -> Result<Vec<Remote>, StoreError>;
+}
+
+/// One change another server made, as the database holds it now.
+#[derive(Debug, Clone)]
+pub enum Remote {
+    /// A DHCPv4 binding written (its `sequence` as written).
+    V4(Binding4),
+    /// A DHCPv4 binding deleted; `sequence`: the delete's number ([`Guard::sequence`]).
+    V4Gone {
+        /// The address.
+        address: Ipv4Addr,
+        /// The delete's number.
+        sequence: u64,
+    },
+    /// A DHCPv6 binding written.
+    V6(Binding6),
+    /// A DHCPv6 binding deleted.
+    V6Gone {
+        /// The address or delegated prefix.
+        key: Key6,
+        /// The delete's number.
+        sequence: u64,
+    },
 }
 
 /// What [`Backend::load`] found, per address family.

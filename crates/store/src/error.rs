@@ -55,6 +55,11 @@ pub enum StoreError {
         /// Changes queued when it was refused.
         queued: usize,
     },
+    /// Another server sharing the lease set changed a key of this batch first (a guard did not
+    /// hold: [`crate::Guard`]); nothing of the batch was written. Not a failure of the store:
+    /// its health is unchanged, and the other server's version reaches memory through the
+    /// follower.
+    Taken,
 }
 
 impl StoreError {
@@ -102,6 +107,10 @@ impl fmt::Display for StoreError {
             StoreError::Backlog { queued } => {
                 write!(f, "{queued} changes already wait for the disk; not queued")
             }
+            StoreError::Taken => write!(
+                f,
+                "another server sharing the lease set changed this binding first; not written"
+            ),
         }
     }
 }

@@ -52,7 +52,9 @@ pub mod v6;
 pub(crate) mod view;
 mod writer;
 
-pub use backend::{Backend, Loaded, NullBackend, SkippedRow};
+pub use backend::{
+    Applied, Backend, Follower, Group, Guard, Loaded, NullBackend, Remote, SkippedRow,
+};
 pub use change::Change;
 pub use completion::{Completion, Deferred, Ticket};
 pub use error::StoreError;
