@@ -8,7 +8,8 @@ set -euo pipefail
 
 PYTHON="${PYTHON:-python3}"
 DEB_PKGS=(iproute2 isc-dhcp-client isc-dhcp-relay isc-dhcp-server tshark
-          kea-dhcp4-server kea-dhcp6-server kea-admin dhcpcd-base)
+          kea-dhcp4-server kea-dhcp6-server kea-admin dhcpcd-base
+          postgresql postgresql-client)
 PY_MODS=(pytest scapy)           # pip name == import name for both
 
 die() { echo "e2e-deps: ERROR: $*" >&2; exit 1; }
@@ -59,6 +60,11 @@ for svc in isc-dhcp-server isc-dhcp-relay; do
         update-rc.d "$svc" disable >/dev/null 2>&1 || true
     fi
 done
+# Debian's postgresql package creates and starts a system cluster; the suite runs its own
+# throwaway clusters (tests/e2e/harness/postgres.py) and never uses that one.
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now postgresql.service >/dev/null 2>&1 || true
+fi
 # Kea's packages enable their daemons; the suite starts its own Kea in namespaces.
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     for svc in kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent kea-dhcp-ddns-server; do
@@ -72,7 +78,8 @@ for pidf in /run/dhcpd.pid /var/run/dhcpd.pid /run/dhcp-server/dhcpd.pid /run/dh
     fi
 done
 
-for b in ip dhclient dhcrelay dhcpd tshark kea-dhcp4 kea-dhcp6 perfdhcp dhcpcd; do
+[ -x /usr/lib/postgresql/15/bin/initdb ] || die "PostgreSQL 15 server binaries missing in /usr/lib/postgresql/15/bin"
+for b in ip dhclient dhcrelay dhcpd tshark kea-dhcp4 kea-dhcp6 perfdhcp dhcpcd kea-admin psql runuser; do
     command -v "$b" >/dev/null || [ -x "/usr/sbin/$b" ] || [ -x "/sbin/$b" ] || die "binary '$b' missing after install"
 done
 

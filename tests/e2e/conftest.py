@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import netns
+from harness import netns, postgres
 from harness.netns import Topology4, TopologyDirect4
 from harness.pair import GeneratorPair
 from harness.procs import ProcessManager
@@ -63,6 +63,7 @@ def host_guard():
         yield
         return
     netns.sweep_stale()
+    postgres.sweep_stale()
     before = _host_state()
     yield before
     netns.sweep_stale(all_of_ours=True)
@@ -125,6 +126,24 @@ def topo_direct(procs):
         yield t
     finally:
         t.teardown()
+
+
+@pytest.fixture(scope="module")
+def pg(request, tmp_path_factory):
+    """A throwaway PostgreSQL 15 cluster for a whole module (harness.postgres.PgCluster):
+    role and database `lessor`, `pg.url()`, `pg.attach(ns)` for a namespace to reach it at
+    `pg.db_addr`; stopped and removed at the end of the module."""
+    why = postgres.available()
+    if why is not None:
+        if os.environ.get("LESSOR_E2E_REQUIRE") == "1":
+            pytest.fail(f"LESSOR_E2E_REQUIRE=1 but {why}")
+        pytest.skip(why)
+    artifacts = tmp_path_factory.mktemp("postgres")
+    cluster = postgres.PgCluster(artifacts)
+    try:
+        yield cluster
+    finally:
+        cluster.teardown()
 
 
 def pytest_runtest_makereport(item, call):

@@ -9,6 +9,12 @@ subnets with pools (and prefix-delegation pools for v6); `start_kea()` checks it
 logging to stdout, until it says it started. `Kea.leases()` reads the memfile
 CSV (the last row of an address wins, as Kea's own loader does) and
 `Kea.command()` talks to the control socket.
+
+With PostgreSQL (issue 17's comparisons): `pgsql_lease_database()` initialises Kea's schema
+with `kea-admin db-init pgsql` in a database of its own on a harness cluster
+(harness/postgres.py) and gives the `lease-database` entry to pass to `config4()` /
+`config6()`; `Kea.leases()` then does not apply (no memfile): read the `lease4` / `lease6`
+tables with the cluster's `rows()`.
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ from typing import Dict, List, Optional, Sequence
 from . import addressing
 from .netns import Namespace
 from .procs import Proc, ProcessManager
-from .util import HarnessError
+from .util import HarnessError, run
 
 KEA_DHCP4 = "/usr/sbin/kea-dhcp4"
 KEA_DHCP6 = "/usr/sbin/kea-dhcp6"
@@ -79,14 +85,35 @@ class Subnet4:
         return s
 
 
+KEA_ADMIN = "/usr/sbin/kea-admin"
+
+
+def pgsql_lease_database(pg, host: str, *, database: str = "kea", user: str = "kea",
+                         password: str = "kea-e2e-password") -> Dict:
+    """Create role and database `database` on the cluster `pg` (a harness.postgres.PgCluster),
+    load Kea's schema into it with `kea-admin db-init pgsql` (from the root namespace, over
+    127.0.0.1), and return the `lease-database` entry for a Kea that reaches the cluster at
+    `host` (`pg.db_addr` from a namespace attached with `pg.attach(ns)`)."""
+    if not Path(KEA_ADMIN).is_file():
+        raise HarnessError(f"{KEA_ADMIN} missing: run sudo scripts/e2e-deps.sh")
+    pg.create_database(database, user, password)
+    run([KEA_ADMIN, "db-init", "pgsql", "-h", "127.0.0.1", "-P", str(pg.port), "-u", user,
+         "-p", password, "-n", database], timeout=120)
+    return {"type": "postgresql", "name": database, "host": host, "port": pg.port,
+            "user": user, "password": password, "connect-timeout": 5,
+            "max-reconnect-tries": 10, "reconnect-wait-time": 1000}
+
+
 def _common(workdir: Path, family: int, interfaces: Sequence[str], multi_threading: bool,
-            thread_pool_size: int, packet_queue_size: int, severity: str) -> Dict:
+            thread_pool_size: int, packet_queue_size: int, severity: str,
+            lease_database: Optional[Dict] = None) -> Dict:
     name = f"kea-dhcp{family}"
     return {
         "interfaces-config": {"interfaces": list(interfaces)},
         "control-socket": {"socket-type": "unix", "socket-name": str(workdir / f"{name}.sock")},
-        "lease-database": {"type": "memfile", "persist": True, "lfc-interval": 0,
-                           "name": str(workdir / f"{name}.leases.csv")},
+        "lease-database": lease_database or {
+            "type": "memfile", "persist": True, "lfc-interval": 0,
+            "name": str(workdir / f"{name}.leases.csv")},
         "multi-threading": {"enable-multi-threading": multi_threading,
                             "thread-pool-size": thread_pool_size,
                             "packet-queue-size": packet_queue_size},
@@ -100,12 +127,13 @@ def config6(workdir: Path, interfaces: Sequence[str], subnets: Sequence[Subnet6]
             renew_timer: int = 1000, rebind_timer: int = 2000,
             multi_threading: bool = True, thread_pool_size: int = 0,
             packet_queue_size: int = 64, severity: str = "INFO",
-            extra: Optional[Dict] = None) -> Dict:
-    """A Dhcp6 configuration. `interfaces` as Kea writes them: "s0" (link-local and
+            extra: Optional[Dict] = None, lease_database: Optional[Dict] = None) -> Dict:
+    """A Dhcp6 configuration (memfile unless `lease_database`, e.g. pgsql_lease_database()).
+    `interfaces` as Kea writes them: "s0" (link-local and
     multicast) or "s0/2001:db8:2::2" (also that unicast address: relayed traffic sent
     to it). The server-id is a fixed DUID-EN, kept out of the system's data directory."""
     cfg = _common(workdir, 6, interfaces, multi_threading, thread_pool_size, packet_queue_size,
-                  severity)
+                  severity, lease_database)
     cfg.update({
         "data-directory": str(workdir),
         "server-id": {"type": "EN", "enterprise-id": 2495, "identifier": "6c6573736f72",
@@ -121,11 +149,11 @@ def config6(workdir: Path, interfaces: Sequence[str], subnets: Sequence[Subnet6]
 def config4(workdir: Path, interfaces: Sequence[str], subnets: Sequence[Subnet4], *,
             valid_lifetime: int = 4000, multi_threading: bool = True, thread_pool_size: int = 0,
             packet_queue_size: int = 64, severity: str = "INFO", socket_type: str = "udp",
-            extra: Optional[Dict] = None) -> Dict:
-    """A Dhcp4 configuration. `socket_type` "udp" serves relayed traffic only (no raw
+            extra: Optional[Dict] = None, lease_database: Optional[Dict] = None) -> Dict:
+    """A Dhcp4 configuration (memfile unless `lease_database`, e.g. pgsql_lease_database()). `socket_type` "udp" serves relayed traffic only (no raw
     sockets); "raw" also directly attached clients."""
     cfg = _common(workdir, 4, interfaces, multi_threading, thread_pool_size, packet_queue_size,
-                  severity)
+                  severity, lease_database)
     cfg["interfaces-config"]["dhcp-socket-type"] = socket_type
     cfg.update({"valid-lifetime": valid_lifetime,
                 "subnet4": [s.to_json() for s in subnets]})
@@ -146,12 +174,14 @@ class Kea:
     proc: Proc
     family: int
     conf: Path
-    lease_file: Path
+    lease_file: Optional[Path]           # None with an SQL lease database
     control_socket: Path
 
     def leases(self) -> List[Dict[str, str]]:
         """Current leases from the memfile CSV: the last row per (address, lease type) wins,
         rows with valid_lifetime 0 (released or reclaimed) dropped."""
+        if self.lease_file is None:
+            raise HarnessError("this Kea keeps its leases in SQL: read its lease4/lease6 table")
         latest: Dict[tuple, Dict[str, str]] = {}
         if not self.lease_file.exists():
             return []
@@ -211,5 +241,6 @@ def start_kea(pm: ProcessManager, ns: Namespace, workdir: Path, config: Dict, *,
     p = pm.start(ns, name, [binary, "-c", str(conf)], env=env)
     p.wait_output(f"DHCP{family}_STARTED", timeout=timeout)
     inner = config[f"Dhcp{family}"]
-    return Kea(p, family, conf, Path(inner["lease-database"]["name"]),
+    db = inner["lease-database"]
+    return Kea(p, family, conf, Path(db["name"]) if db["type"] == "memfile" else None,
                Path(inner["control-socket"]["socket-name"]))
