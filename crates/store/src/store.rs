@@ -26,7 +26,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::backend::{Backend, NullBackend, SkippedRow};
+use crate::backend::{Backend, Guard, NullBackend, SkippedRow};
 use crate::change::Change;
 use crate::completion::{Completion, Ticket};
 use crate::error::StoreError;
@@ -90,8 +90,13 @@ impl Core {
     /// it while holding its table's lock, so its changes reach the disk in memory order. A
     /// refused submission (queue full, writer gone) comes back, for the family to complete
     /// once it has released its lock.
-    pub(crate) fn submit(&self, changes: Vec<Change>, done: Completion) -> Result<(), Refused> {
-        self.writer.submit(changes, done)
+    pub(crate) fn submit(
+        &self,
+        changes: Vec<Change>,
+        guards: Vec<Guard>,
+        done: Completion,
+    ) -> Result<(), Refused> {
+        self.writer.submit(changes, guards, done)
     }
 }
 
@@ -145,7 +150,7 @@ impl Store {
     /// seen is queued before this barrier.
     pub fn sync(&self) -> Ticket {
         let (done, ticket) = Completion::ticket();
-        if let Err(refused) = self.core.submit(Vec::new(), done) {
+        if let Err(refused) = self.core.submit(Vec::new(), Vec::new(), done) {
             refused.complete();
         }
         ticket
