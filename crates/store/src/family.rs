@@ -229,6 +229,21 @@ impl<R: Persisted> Tables<R> {
     }
 }
 
+/// Takes changes another server committed (key, record or `None` when deleted, number), in
+/// commit order, into one family under one acquisition of its lock; returns how many changed
+/// memory.
+pub(crate) fn absorb_all<R: Persisted>(
+    tables: &Mutex<Tables<R>>,
+    changes: Vec<(R::Key, Option<Arc<R>>, u64)>,
+) -> u64 {
+    let mut t = lock(tables);
+    let mut applied = 0;
+    for (key, value, seq) in changes {
+        applied += u64::from(t.absorb(key, value, seq));
+    }
+    applied
+}
+
 impl<R: Persisted> Family<R> {
     /// The table holding what the backend loaded.
     pub(crate) fn load(records: Vec<R>) -> (Family<R>, FamilyReport) {

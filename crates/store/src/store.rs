@@ -30,6 +30,7 @@ use crate::backend::{Backend, Guard, NullBackend, SkippedRow};
 use crate::change::Change;
 use crate::completion::{Completion, Ticket};
 use crate::error::StoreError;
+use crate::follow::{FollowerStats, Following, Targets};
 use crate::sqlite::SqliteBackend;
 use crate::v4::Family4;
 use crate::v6::Family6;
@@ -60,6 +61,9 @@ pub const PROBE_KEY: &str = "probe";
 
 /// The binding store.
 pub struct Store {
+    /// The thread following other servers (a shared backend only); first, so that dropping
+    /// the store stops it before the writer.
+    follow: Option<Following>,
     pub(crate) core: Core,
     pub(crate) v4: Family4,
     pub(crate) v6: Family6,
@@ -69,8 +73,9 @@ pub struct Store {
 pub(crate) struct Core {
     writer: Writer,
     /// The next transaction number ([`crate::Binding4::sequence`]): one counter for the whole
-    /// store, continuing above the highest number loaded.
-    sequence: AtomicU64,
+    /// store, continuing above the highest number loaded (and, on a shared backend, above
+    /// every number another server wrote that the follower saw).
+    sequence: Arc<AtomicU64>,
 }
 
 impl Core {
@@ -110,16 +115,34 @@ impl Store {
     /// Loads every binding from `backend` and starts the writer thread.
     pub fn open(mut backend: Box<dyn Backend>) -> Result<(Store, LoadReport), StoreError> {
         let loaded = backend.load()?;
+        // Right after the load: the feed starts where the load ended.
+        let follower = backend.follower()?;
         let (v4, v4_report) = Family4::load(loaded.v4.bindings);
         let (v6, v6_report) = Family6::load(loaded.v6.bindings);
         let core = Core {
             writer: Writer::spawn(backend)?,
-            sequence: AtomicU64::new(1),
+            sequence: Arc::new(AtomicU64::new(1)),
         };
         core.saw_sequence(v4.highest_sequence());
         core.saw_sequence(v6.highest_sequence());
+        let follow = match follower {
+            Some(f) => Some(Following::spawn(
+                f,
+                Targets {
+                    v4: v4.tables(),
+                    v6: v6.tables(),
+                    sequence: Arc::clone(&core.sequence),
+                },
+            )?),
+            None => None,
+        };
         Ok((
-            Store { core, v4, v6 },
+            Store {
+                follow,
+                core,
+                v4,
+                v6,
+            },
             LoadReport {
                 v4: v4_report,
                 v6: v6_report,
@@ -205,8 +228,18 @@ impl Store {
         self.core.writer.stats().clone()
     }
 
-    /// Writes everything queued, then stops the writer thread. (Dropping the store does the same.)
+    /// Counters of the thread following other servers' writes; `None` unless the backend is
+    /// shared ([`Backend::follower`]).
+    pub fn follower_stats(&self) -> Option<Arc<FollowerStats>> {
+        self.follow.as_ref().map(|f| f.stats().clone())
+    }
+
+    /// Stops following other servers, writes everything queued, then stops the writer thread.
+    /// (Dropping the store does the same.)
     pub fn close(mut self) -> Result<(), StoreError> {
+        if let Some(f) = &mut self.follow {
+            f.stop();
+        }
         let r = self.sync().wait();
         self.core.writer.shutdown();
         r
