@@ -12,10 +12,12 @@
 //!   writer's node name; a node's [`Follower`] returns the rows other nodes wrote with a
 //!   revision above the last it returned (tombstones included), in revision order, starting
 //!   where that node's load ended;
-//! - meta rows are per node.
+//! - meta rows are per node;
+//! - each node has its own [`Backend::writer_id`] (1, 2, ... in order of first use).
 //!
 //! Test hooks make the follower or commits fail ([`SharedMemory::fail_follows`],
-//! [`SharedMemory::fail_commits`]).
+//! [`SharedMemory::fail_commits`]), followers lag ([`SharedMemory::pause_follows`]) or one
+//! node's commits wait ([`SharedMemory::hold_commits`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
@@ -48,6 +50,12 @@ struct Db {
     revision: u64,
     fail_follows: u64,
     fail_commits: u64,
+    /// The writer id of each node ([`Backend::writer_id`]), in order of first use.
+    nodes: Vec<String>,
+    /// While set, followers return nothing (a feed that lags).
+    follows_paused: bool,
+    /// Nodes whose commits wait (a transaction in flight).
+    held: std::collections::HashSet<String>,
 }
 
 /// A key's state while a batch is checked: whether a live row is there, and its number.
@@ -209,9 +217,19 @@ impl SharedMemory {
     /// A backend for the server named `node` (its writes are stamped with it; its follower
     /// skips them).
     pub fn backend(&self, node: &str) -> SharedMemoryBackend {
+        let mut db = self.db();
+        let id = match db.nodes.iter().position(|n| n == node) {
+            Some(i) => i,
+            None => {
+                db.nodes.push(node.to_string());
+                db.nodes.len() - 1
+            }
+        };
+        drop(db);
         SharedMemoryBackend {
             shared: self.clone(),
             node: node.into(),
+            id: u16::try_from(id + 1).unwrap_or(u16::MAX),
             loaded: 0,
         }
     }
@@ -224,6 +242,26 @@ impl SharedMemory {
     /// The next `n` commits (group commits and meta writes) fail, writing nothing.
     pub fn fail_commits(&self, n: u64) {
         self.db().fail_commits = n;
+    }
+
+    /// While `paused`, every follower returns nothing (as a feed that lags); resuming lets
+    /// them deliver everything since.
+    pub fn pause_follows(&self, paused: bool) {
+        self.db().follows_paused = paused;
+        self.inner.committed.notify_all();
+    }
+
+    /// While `held`, the commits of `node` wait before taking the lease set's lock (its
+    /// changes stay in flight); releasing lets them run.
+    pub fn hold_commits(&self, node: &str, held: bool) {
+        let mut db = self.db();
+        if held {
+            db.held.insert(node.to_string());
+        } else {
+            db.held.remove(node);
+        }
+        drop(db);
+        self.inner.committed.notify_all();
     }
 
     /// The live DHCPv4 binding of `address` as the lease set holds it.
@@ -260,6 +298,7 @@ fn failure(what: &str) -> StoreError {
 pub struct SharedMemoryBackend {
     shared: SharedMemory,
     node: Arc<str>,
+    id: u16,
     /// The revision the load ended at.
     loaded: u64,
 }
@@ -326,6 +365,14 @@ impl Backend for SharedMemoryBackend {
 
     fn apply_group(&mut self, group: &Group<'_>) -> Result<Applied, StoreError> {
         let mut db = self.shared.db();
+        while db.held.contains(&*self.node) {
+            db = self
+                .shared
+                .inner
+                .committed
+                .wait(db)
+                .unwrap_or_else(|p| p.into_inner());
+        }
         if db.fail_commits > 0 {
             db.fail_commits -= 1;
             return Err(failure("commit"));
@@ -345,6 +392,10 @@ impl Backend for SharedMemoryBackend {
         drop(db);
         self.shared.inner.committed.notify_all();
         Ok(applied)
+    }
+
+    fn writer_id(&self) -> Option<u16> {
+        Some(self.id)
     }
 
     fn follower(&mut self) -> Result<Option<Box<dyn Follower>>, StoreError> {
@@ -373,6 +424,20 @@ impl Follower for SharedMemoryFollower {
             return Err(failure("follow"));
         }
         loop {
+            if db.follows_paused {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Ok(Vec::new());
+                }
+                db = self
+                    .shared
+                    .inner
+                    .committed
+                    .wait_timeout(db, left)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+                continue;
+            }
             let rows = db.since(self.last, &self.node);
             // Past this node's own rows too: they are never returned.
             let head = db.revision;

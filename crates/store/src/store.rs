@@ -76,13 +76,34 @@ pub(crate) struct Core {
     /// store, continuing above the highest number loaded (and, on a shared backend, above
     /// every number another server wrote that the follower saw).
     sequence: Arc<AtomicU64>,
+    /// The low 16 bits of every number this store makes, on a shared backend
+    /// ([`Backend::writer_id`]).
+    writer_id: Option<u16>,
 }
 
 impl Core {
     /// The next number in the store's order of transactions. A family takes it under its
     /// table's lock, so within a family the numbers follow the order of the writes.
     pub(crate) fn next_sequence(&self) -> u64 {
-        self.sequence.fetch_add(1, Ordering::Relaxed)
+        let Some(id) = self.writer_id else {
+            return self.sequence.fetch_add(1, Ordering::Relaxed);
+        };
+        // The least number >= the next one whose low 16 bits are this server's id.
+        let tagged = |next: u64| {
+            let n = (next & !0xFFFF) | u64::from(id);
+            if n < next {
+                n.saturating_add(0x1_0000)
+            } else {
+                n
+            }
+        };
+        match self
+            .sequence
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |next| {
+                Some(tagged(next).saturating_add(1))
+            }) {
+            Ok(next) | Err(next) => tagged(next),
+        }
     }
 
     /// Keeps later numbers above `seen` (a number written as given, e.g. restored).
@@ -117,11 +138,13 @@ impl Store {
         let loaded = backend.load()?;
         // Right after the load: the feed starts where the load ended.
         let follower = backend.follower()?;
+        let writer_id = backend.writer_id();
         let (v4, v4_report) = Family4::load(loaded.v4.bindings);
         let (v6, v6_report) = Family6::load(loaded.v6.bindings);
         let core = Core {
             writer: Writer::spawn(backend)?,
             sequence: Arc::new(AtomicU64::new(1)),
+            writer_id,
         };
         core.saw_sequence(v4.highest_sequence());
         core.saw_sequence(v6.highest_sequence());
