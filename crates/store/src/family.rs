@@ -202,7 +202,7 @@ impl<R: Persisted> Tables<R> {
     }
 
     /// Takes in a change another server committed: `value` (`None`: deleted) numbered `seq`
-    /// (docs/protocol.md, the absorb rules of decision 33). Returns whether memory changed.
+    /// (docs/protocol.md, the absorb rules of decision 43). Returns whether memory changed.
     pub(crate) fn absorb(&mut self, key: R::Key, value: Option<Arc<R>>, seq: u64) -> bool {
         if let Some(p) = self.pending.get_mut(&key) {
             // A change of ours is in flight: it is either based on this version (and commits)

@@ -6,7 +6,7 @@
 //! with it from memory (docs/architecture.md, "Several servers"). Each call's changes are
 //! absorbed per family under one lock acquisition. The rules (which version wins while a
 //! change of ours is in flight, echoes, older versions) are `Tables::absorb` in `family.rs`,
-//! after docs/protocol.md decision 33.
+//! after docs/protocol.md decision 43.
 //!
 //! A feed that fails (the database is unreachable) is reported in [`FollowerStats`] and
 //! asked again after a pause; it resumes where it was. Closing the store stops the thread

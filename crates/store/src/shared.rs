@@ -1,5 +1,5 @@
 //! [`SharedMemory`]: a lease set shared by several stores in one process, the reference of
-//! what a backend shared by several servers does (docs/protocol.md decision 33).
+//! what a backend shared by several servers does (docs/protocol.md decision 43).
 //!
 //! It implements exactly the rules a PostgreSQL backend enforces, so that two [`crate::Store`]s
 //! opened on one `SharedMemory` behave like two servers on one database, and tests can check
@@ -61,7 +61,7 @@ struct Db {
 /// A key's state while a batch is checked: whether a live row is there, and its number.
 type Seen = Option<(bool, u64)>;
 
-/// Whether `guard` holds over the row `seen` (the guard rule of docs/protocol.md decision 33).
+/// Whether `guard` holds over the row `seen` (the guard rule of docs/protocol.md decision 43).
 fn holds(seen: Seen, guard: Guard) -> bool {
     match (guard.based_on, seen) {
         (0, None) => true,

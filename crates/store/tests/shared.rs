@@ -1,5 +1,5 @@
 //! Two stores on one [`SharedMemory`]: two servers sharing one lease set (docs/protocol.md
-//! decision 33). Guards refuse the loser of a race, refused batches are rolled back, and each
+//! decision 43). Guards refuse the loser of a race, refused batches are rolled back, and each
 //! store follows the other's writes into memory.
 
 mod common;

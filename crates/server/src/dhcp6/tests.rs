@@ -1364,6 +1364,7 @@ fn every_message_routed_to_the_engine_is_counted_once() {
         + c.replies.get()
         + c.replies_durable.get()
         + c.commit_failed.get()
+        + c.commit_taken.get()
         + c.dropped_total();
     assert_eq!(h.router.counters().dhcp.get(), 8);
     assert_eq!(handled, 8, "{}", crate::stats::line(&**c));
