@@ -76,6 +76,16 @@ pub trait Backend: Send + 'static {
     fn follower(&mut self) -> Result<Option<Box<dyn Follower>>, StoreError> {
         Ok(None)
     }
+
+    /// This server's id among those sharing the lease set, unique among them (e.g. the row of
+    /// a table of nodes that the database numbers), asked once, after [`Backend::load`]. The
+    /// store puts it in the low 16 bits of every transaction number it makes, so two servers
+    /// never write the same number: a guard based on a number this server wrote (a change
+    /// still in flight, later refused) can then never pass over another server's row. A
+    /// backend kept by one server has none (the default): numbers are then consecutive.
+    fn writer_id(&self) -> Option<u16> {
+        None
+    }
 }
 
 /// One group commit as [`Backend::apply_group`] receives it.

@@ -26,10 +26,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::backend::{Backend, NullBackend, SkippedRow};
+use crate::backend::{Backend, Guard, NullBackend, SkippedRow};
 use crate::change::Change;
 use crate::completion::{Completion, Ticket};
 use crate::error::StoreError;
+use crate::follow::{FollowerStats, Following, Targets};
 use crate::sqlite::SqliteBackend;
 use crate::v4::Family4;
 use crate::v6::Family6;
@@ -60,6 +61,9 @@ pub const PROBE_KEY: &str = "probe";
 
 /// The binding store.
 pub struct Store {
+    /// The thread following other servers (a shared backend only); first, so that dropping
+    /// the store stops it before the writer.
+    follow: Option<Following>,
     pub(crate) core: Core,
     pub(crate) v4: Family4,
     pub(crate) v6: Family6,
@@ -69,15 +73,37 @@ pub struct Store {
 pub(crate) struct Core {
     writer: Writer,
     /// The next transaction number ([`crate::Binding4::sequence`]): one counter for the whole
-    /// store, continuing above the highest number loaded.
-    sequence: AtomicU64,
+    /// store, continuing above the highest number loaded (and, on a shared backend, above
+    /// every number another server wrote that the follower saw).
+    sequence: Arc<AtomicU64>,
+    /// The low 16 bits of every number this store makes, on a shared backend
+    /// ([`Backend::writer_id`]).
+    writer_id: Option<u16>,
 }
 
 impl Core {
     /// The next number in the store's order of transactions. A family takes it under its
     /// table's lock, so within a family the numbers follow the order of the writes.
     pub(crate) fn next_sequence(&self) -> u64 {
-        self.sequence.fetch_add(1, Ordering::Relaxed)
+        let Some(id) = self.writer_id else {
+            return self.sequence.fetch_add(1, Ordering::Relaxed);
+        };
+        // The least number >= the next one whose low 16 bits are this server's id.
+        let tagged = |next: u64| {
+            let n = (next & !0xFFFF) | u64::from(id);
+            if n < next {
+                n.saturating_add(0x1_0000)
+            } else {
+                n
+            }
+        };
+        match self
+            .sequence
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |next| {
+                Some(tagged(next).saturating_add(1))
+            }) {
+            Ok(next) | Err(next) => tagged(next),
+        }
     }
 
     /// Keeps later numbers above `seen` (a number written as given, e.g. restored).
@@ -90,8 +116,13 @@ impl Core {
     /// it while holding its table's lock, so its changes reach the disk in memory order. A
     /// refused submission (queue full, writer gone) comes back, for the family to complete
     /// once it has released its lock.
-    pub(crate) fn submit(&self, changes: Vec<Change>, done: Completion) -> Result<(), Refused> {
-        self.writer.submit(changes, done)
+    pub(crate) fn submit(
+        &self,
+        changes: Vec<Change>,
+        guards: Vec<Guard>,
+        done: Completion,
+    ) -> Result<(), Refused> {
+        self.writer.submit(changes, guards, done)
     }
 }
 
@@ -105,16 +136,36 @@ impl Store {
     /// Loads every binding from `backend` and starts the writer thread.
     pub fn open(mut backend: Box<dyn Backend>) -> Result<(Store, LoadReport), StoreError> {
         let loaded = backend.load()?;
+        // Right after the load: the feed starts where the load ended.
+        let follower = backend.follower()?;
+        let writer_id = backend.writer_id();
         let (v4, v4_report) = Family4::load(loaded.v4.bindings);
         let (v6, v6_report) = Family6::load(loaded.v6.bindings);
         let core = Core {
             writer: Writer::spawn(backend)?,
-            sequence: AtomicU64::new(1),
+            sequence: Arc::new(AtomicU64::new(1)),
+            writer_id,
         };
         core.saw_sequence(v4.highest_sequence());
         core.saw_sequence(v6.highest_sequence());
+        let follow = match follower {
+            Some(f) => Some(Following::spawn(
+                f,
+                Targets {
+                    v4: v4.tables(),
+                    v6: v6.tables(),
+                    sequence: Arc::clone(&core.sequence),
+                },
+            )?),
+            None => None,
+        };
         Ok((
-            Store { core, v4, v6 },
+            Store {
+                follow,
+                core,
+                v4,
+                v6,
+            },
             LoadReport {
                 v4: v4_report,
                 v6: v6_report,
@@ -145,7 +196,7 @@ impl Store {
     /// seen is queued before this barrier.
     pub fn sync(&self) -> Ticket {
         let (done, ticket) = Completion::ticket();
-        if let Err(refused) = self.core.submit(Vec::new(), done) {
+        if let Err(refused) = self.core.submit(Vec::new(), Vec::new(), done) {
             refused.complete();
         }
         ticket
@@ -200,8 +251,18 @@ impl Store {
         self.core.writer.stats().clone()
     }
 
-    /// Writes everything queued, then stops the writer thread. (Dropping the store does the same.)
+    /// Counters of the thread following other servers' writes; `None` unless the backend is
+    /// shared ([`Backend::follower`]).
+    pub fn follower_stats(&self) -> Option<Arc<FollowerStats>> {
+        self.follow.as_ref().map(|f| f.stats().clone())
+    }
+
+    /// Stops following other servers, writes everything queued, then stops the writer thread.
+    /// (Dropping the store does the same.)
     pub fn close(mut self) -> Result<(), StoreError> {
+        if let Some(f) = &mut self.follow {
+            f.stop();
+        }
         let r = self.sync().wait();
         self.core.writer.shutdown();
         r

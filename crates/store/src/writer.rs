@@ -20,7 +20,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use crate::backend::Backend;
+use crate::backend::{Applied, Backend, Group, Guard};
 use crate::change::Change;
 use crate::completion::Completion;
 use crate::error::StoreError;
@@ -52,8 +52,9 @@ pub fn completing_group() -> bool {
 
 /// What the writer thread is asked to do.
 enum Work {
-    /// Changes of the lease set (group committed with others).
-    Changes(Vec<Change>),
+    /// Changes of the lease set, one batch (group committed with others), with one guard per
+    /// change.
+    Changes(Vec<Change>, Vec<Guard>),
     /// One value of the backend's meta table, in its own transaction ([`Backend::set_meta`]).
     Meta { key: String, value: String },
 }
@@ -102,6 +103,7 @@ pub struct WriterStats {
     changes: AtomicU64,
     failures: AtomicU64,
     refused: AtomicU64,
+    taken: AtomicU64,
     /// Commits by latency: index i counts those within `LATENCY_BOUNDS[i]` and above the bound
     /// before (the last slot: above every bound).
     latency: [AtomicU64; LATENCY_BOUNDS.len() + 1],
@@ -140,6 +142,12 @@ impl WriterStats {
     /// Submissions refused because [`MAX_BACKLOG`] changes were already queued.
     pub fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
+    }
+
+    /// Batches a backend shared with other servers refused because another server changed one
+    /// of their keys first ([`StoreError::Taken`]).
+    pub fn taken(&self) -> u64 {
+        self.taken.load(Ordering::Relaxed)
     }
 
     /// How long the backend took to apply each group commit (failed ones included), read
@@ -259,7 +267,13 @@ impl Writer {
     /// A submission that finds [`MAX_BACKLOG`] changes queued, or that finds the thread
     /// gone, is handed back: the caller completes it once it has released its locks (a
     /// completion may take them).
-    pub(crate) fn submit(&self, changes: Vec<Change>, done: Completion) -> Result<(), Refused> {
+    pub(crate) fn submit(
+        &self,
+        changes: Vec<Change>,
+        guards: Vec<Guard>,
+        done: Completion,
+    ) -> Result<(), Refused> {
+        debug_assert_eq!(changes.len(), guards.len());
         let n = changes.len();
         if n > 0 && self.shared.backlog.load(Ordering::Relaxed) >= MAX_BACKLOG {
             self.stats.refused.fetch_add(1, Ordering::Relaxed);
@@ -270,7 +284,7 @@ impl Writer {
                 },
             });
         }
-        self.send(Work::Changes(changes), done)
+        self.send(Work::Changes(changes, guards), done)
     }
 
     /// Queues a write of one meta value (its own transaction).
@@ -284,7 +298,7 @@ impl Writer {
 
     fn send(&self, work: Work, done: Completion) -> Result<(), Refused> {
         let n = match &work {
-            Work::Changes(c) => c.len(),
+            Work::Changes(c, _) => c.len(),
             Work::Meta { .. } => 1,
         };
         let Some(tx) = &self.tx else {
@@ -370,14 +384,22 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Runs `f` on the backend; a panic becomes `Err(message)`.
-fn guarded(f: impl FnOnce() -> Result<(), StoreError>) -> Result<Result<(), StoreError>, String> {
+fn guarded<T>(f: impl FnOnce() -> Result<T, StoreError>) -> Result<Result<T, StoreError>, String> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|p| panic_message(&*p))
 }
 
-fn complete_all(waiters: &mut Vec<Completion>, result: &Result<(), StoreError>) {
+/// Completes every waiter of a group with its outcome: `result`, except the batches in
+/// `taken` (ascending), refused by a shared backend, which get [`StoreError::Taken`].
+fn complete_all(waiters: &mut Vec<Completion>, result: &Result<(), StoreError>, taken: &[usize]) {
     COMPLETING_GROUP.with(|c| c.set(true));
-    for w in waiters.drain(..) {
-        w.complete(result.clone());
+    let mut taken = taken.iter().peekable();
+    for (i, w) in waiters.drain(..).enumerate() {
+        while taken.next_if(|&&t| t < i).is_some() {}
+        if result.is_ok() && taken.next_if(|&&t| t == i).is_some() {
+            w.complete(Err(StoreError::Taken));
+        } else {
+            w.complete(result.clone());
+        }
     }
     COMPLETING_GROUP.with(|c| c.set(false));
 }
@@ -390,7 +412,12 @@ fn run(
     hook: &GroupHook,
 ) {
     let mut changes = Vec::new();
+    let mut guards = Vec::new();
+    // Where each submission's batch ends in `changes` (one per waiter of a group).
+    let mut ends = Vec::new();
     let mut waiters = Vec::new();
+    // The batches (waiter indexes) the backend refused in the last group.
+    let mut taken: Vec<usize> = Vec::new();
     // A meta write met while draining a group: done right after that group.
     let mut next: Option<Submission> = None;
     loop {
@@ -407,16 +434,20 @@ fn run(
                 let outcome = guarded(|| backend.set_meta(&key, &value));
                 (outcome, 1)
             }
-            Work::Changes(c) => {
+            Work::Changes(c, g) => {
                 changes.extend(c);
+                guards.extend(g);
+                ends.push(changes.len());
                 waiters.push(first.done);
                 while changes.len() < MAX_GROUP {
                     match rx.try_recv() {
                         Ok(Submission {
-                            work: Work::Changes(c),
+                            work: Work::Changes(c, g),
                             done,
                         }) => {
                             changes.extend(c);
+                            guards.extend(g);
+                            ends.push(changes.len());
                             waiters.push(done);
                         }
                         Ok(meta) => {
@@ -435,11 +466,28 @@ fn run(
                         .changes
                         .fetch_add(changes.len() as u64, Ordering::Relaxed);
                     let began = std::time::Instant::now();
-                    let outcome = guarded(|| backend.apply(&changes));
+                    let group = Group {
+                        changes: &changes,
+                        guards: &guards,
+                        ends: &ends,
+                    };
+                    let outcome = guarded(|| backend.apply_group(&group));
                     stats.time(began.elapsed());
-                    outcome
+                    outcome.map(|r| {
+                        r.map(|Applied { refused }| {
+                            // Waiter i submitted batch i.
+                            for &i in &refused {
+                                if i < ends.len() {
+                                    stats.taken.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                            taken = refused;
+                        })
+                    })
                 };
                 changes.clear();
+                guards.clear();
+                ends.clear();
                 (outcome, queued)
             }
         };
@@ -453,7 +501,7 @@ fn run(
                     message: format!("the store's backend panicked: {panic}"),
                 });
                 shared.backlog.fetch_sub(queued, Ordering::Relaxed);
-                complete_all(&mut waiters, &Err(StoreError::WriterGone));
+                complete_all(&mut waiters, &Err(StoreError::WriterGone), &[]);
                 break;
             }
         };
@@ -465,7 +513,8 @@ fn run(
         }
         // Out of the queue before the waiters hear of it.
         shared.backlog.fetch_sub(queued, Ordering::Relaxed);
-        complete_all(&mut waiters, &result);
+        complete_all(&mut waiters, &result, &taken);
+        taken.clear();
         for hook in hook.lock().unwrap_or_else(|p| p.into_inner()).iter_mut() {
             hook();
         }
@@ -476,7 +525,7 @@ fn run(
         shared.backlog.fetch_sub(1, Ordering::Relaxed);
     }
     while let Ok(s) = rx.try_recv() {
-        if let Work::Changes(c) = &s.work {
+        if let Work::Changes(c, _) = &s.work {
             shared.backlog.fetch_sub(c.len(), Ordering::Relaxed);
         } else {
             shared.backlog.fetch_sub(1, Ordering::Relaxed);

@@ -322,8 +322,8 @@ def account(flood: dict, valid_in: int, stats: Dict[str, Dict[str, int]],
     lq_out.update({k: v for k, v in lq.items() if k.startswith("dropped-")})
     eqs.append(Equation(LQ_OUT,
                         {"leasequery4 received": g(lq, "received")}, lq_out))
-    dhcp_out = {k: g(dhcp, k) for k in ("offers", "acks", "naks", "commit-failed", "released",
-                                        "declined")}
+    dhcp_out = {k: g(dhcp, k) for k in ("offers", "acks", "naks", "commit-failed",
+                                        "commit-taken", "released", "declined")}
     dhcp_out.update({k: v for k, v in dhcp.items() if k.startswith("dropped-")})
     eqs.append(Equation(DHCP_OUT,
                         {"router4 routed-dhcp": g(router, "routed-dhcp")}, dhcp_out))

@@ -129,6 +129,10 @@ pub struct Counters {
     pub naks: Counter,
     /// DHCPACKs not sent because their binding's commit failed.
     pub commit_failed: Counter,
+    /// Replies not sent because another server sharing the lease set changed one of their
+    /// bindings first (the commit was refused: [`lessor_store::StoreError::Taken`]); the
+    /// client's retransmission is answered from that server's binding.
+    pub commit_taken: Counter,
     /// DHCPREQUESTs handled while the store could not commit (their DHCPACK leaves only if
     /// the commit succeeds after all).
     pub requests_while_failing: Counter,
@@ -158,6 +162,7 @@ impl Default for Counters {
             acks: Counter::default(),
             naks: Counter::default(),
             commit_failed: Counter::default(),
+            commit_taken: Counter::default(),
             requests_while_failing: Counter::default(),
             drops: std::array::from_fn(|_| Counter::default()),
             expired: Counter::default(),
@@ -202,6 +207,7 @@ impl Report for Counters {
         out("acks", self.acks.get());
         out("naks", self.naks.get());
         out("commit-failed", self.commit_failed.get());
+        out("commit-taken", self.commit_taken.get());
         out("requests-while-failing", self.requests_while_failing.get());
         out("expired", self.expired.get());
         out("offers-forgotten", self.offers_forgotten.get());

@@ -49,7 +49,8 @@ use crate::router4::Message4;
 use ipnet::Ipv4Net;
 use lessor_net::{Destination, Interface, Now, Outgoing};
 use lessor_store::{
-    Binding4, Completion, Deferred, Fields4, HwAddr, Record, Snapshot4, State4, Store, Timestamp,
+    Binding4, Completion, Deferred, Fields4, HwAddr, Record, Snapshot4, State4, Store, StoreError,
+    Timestamp,
 };
 use lessor_wire::v4::{code, DhcpOption, MessageType, Repr};
 use std::collections::HashMap;
@@ -914,6 +915,7 @@ impl Engine4 {
         let done = Completion::callback(move |r| {
             match &r {
                 Ok(()) => counters.acks.add(),
+                Err(StoreError::Taken) => counters.commit_taken.add(),
                 Err(_) => counters.commit_failed.add(),
             }
             durable.complete(r);
@@ -944,10 +946,10 @@ impl Engine4 {
 
     fn commit_counted(&self) -> Completion {
         let counters = self.counters.clone();
-        Completion::callback(move |r| {
-            if r.is_err() {
-                counters.commit_failed.add();
-            }
+        Completion::callback(move |r| match r {
+            Ok(()) => {}
+            Err(StoreError::Taken) => counters.commit_taken.add(),
+            Err(_) => counters.commit_failed.add(),
         })
     }
 

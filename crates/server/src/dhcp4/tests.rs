@@ -1883,3 +1883,70 @@ fn a_reload_that_changes_the_rate_limits_starts_new_buckets() {
         .reconfigure(&config::parse(&text, "reloaded.toml").expect("reloaded config"));
     assert_eq!(h.engine.rate_limit_buckets().0, [0, 0, 0]);
 }
+
+/// Waits (at most 10 s) until `f` holds: another server's write reaching this one's memory.
+fn followed(what: &str, mut f: impl FnMut() -> bool) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !f() {
+        assert!(std::time::Instant::now() < until, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_request_whose_commit_another_server_took_gets_no_ack_and_its_retransmission_a_nak() {
+    let shared = lessor_store::SharedMemory::new();
+    let open = |node: &str| Store::open(Box::new(shared.backend(node))).unwrap().0;
+    let (mut a, mut b) = (
+        Harness::with_store(open("a")),
+        Harness::with_store(open("b")),
+    );
+    // B does not see A's binding before committing its own for the same address.
+    shared.pause_follows(true);
+    let x = a.dora(relayed(message(MessageType::Discover, 160)), T0);
+    let d = relayed(message(MessageType::Discover, 161));
+    b.send(&d, T0);
+    let (_, offer) = b.one();
+    assert_eq!(offer.yiaddr, x, "both servers' first never-used address");
+    let request = selecting(d, x);
+    assert_eq!(b.send(&request, T0), Handled::Committing);
+    assert!(b.take().is_empty(), "no DHCPACK for a refused commit");
+    let c = b.engine.counters();
+    assert_eq!(
+        (c.acks.get(), c.commit_taken.get(), c.commit_failed.get()),
+        (0, 1, 0)
+    );
+    assert!(b.store.health().is_healthy());
+
+    shared.pause_follows(false);
+    followed("B holds A's binding", || {
+        b.store
+            .v4()
+            .get(x)
+            .is_some_and(|h| h.hw == a.store.v4().get(x).unwrap().hw)
+    });
+    b.send(&request, T0 + 2);
+    let (_, nak) = b.one();
+    assert_eq!(nak.message_type(), Some(MessageType::Nak));
+}
+
+#[test]
+fn a_never_used_address_another_server_took_is_not_offered() {
+    let shared = lessor_store::SharedMemory::new();
+    let open = |node: &str| Store::open(Box::new(shared.backend(node))).unwrap().0;
+    let (mut a, mut b) = (
+        Harness::with_store(open("a")),
+        Harness::with_store(open("b")),
+    );
+    let x = a.dora(relayed(message(MessageType::Discover, 170)), T0);
+    followed("B follows A", || b.store.v4().get(x).is_some());
+    b.send(&relayed(message(MessageType::Discover, 171)), T0);
+    let (_, offer) = b.one();
+    assert_eq!(offer.message_type(), Some(MessageType::Offer));
+    assert_ne!(offer.yiaddr, x);
+    assert!(b
+        .store
+        .v4()
+        .get(offer.yiaddr)
+        .is_some_and(|o| o.state == State4::Offered));
+}

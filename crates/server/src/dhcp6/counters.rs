@@ -113,6 +113,10 @@ pub struct Counters {
     pub replies_durable: Counter,
     /// REPLYs not sent because their commit failed.
     pub commit_failed: Counter,
+    /// Replies not sent because another server sharing the lease set changed one of their
+    /// bindings first (the commit was refused: [`lessor_store::StoreError::Taken`]); the
+    /// client's retransmission is answered from that server's binding.
+    pub commit_taken: Counter,
     /// REQUESTs, RENEWs, REBINDs handled while the store could not commit.
     pub requests_while_failing: Counter,
     /// REPLY with UseMulticast (a REQUEST, RENEW, RELEASE or DECLINE sent unicast).
@@ -151,6 +155,7 @@ impl Default for Counters {
             replies: Counter::default(),
             replies_durable: Counter::default(),
             commit_failed: Counter::default(),
+            commit_taken: Counter::default(),
             requests_while_failing: Counter::default(),
             use_multicast: Counter::default(),
             rapid_commits: Counter::default(),
@@ -192,6 +197,7 @@ impl Report for Counters {
         out("replies", self.replies.get());
         out("replies-durable", self.replies_durable.get());
         out("commit-failed", self.commit_failed.get());
+        out("commit-taken", self.commit_taken.get());
         out("requests-while-failing", self.requests_while_failing.get());
         out("use-multicast", self.use_multicast.get());
         out("rapid-commits", self.rapid_commits.get());

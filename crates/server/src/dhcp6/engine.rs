@@ -43,7 +43,7 @@ use crate::router6::Message6;
 use lessor_net::{Interface, Now, Outgoing};
 use lessor_store::v6::binding::{Binding6, Fields6, IaType, Key6, State6};
 use lessor_store::v6::snapshot::Snapshot6;
-use lessor_store::{Completion, Record, Store, Timestamp};
+use lessor_store::{Completion, Record, Store, StoreError, Timestamp};
 use lessor_wire::v6::{
     status, ClientServerMessage, DhcpOption, Duid, MessageType, Repr, OPTION_PREFERENCE,
     OPTION_RAPID_COMMIT,
@@ -1060,6 +1060,7 @@ impl Engine6 {
         let done = Completion::callback(move |r| {
             match &r {
                 Ok(()) => counters.replies_durable.add(),
+                Err(StoreError::Taken) => counters.commit_taken.add(),
                 Err(_) => counters.commit_failed.add(),
             }
             durable.complete(r);

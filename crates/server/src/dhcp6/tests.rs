@@ -1364,6 +1364,7 @@ fn every_message_routed_to_the_engine_is_counted_once() {
         + c.replies.get()
         + c.replies_durable.get()
         + c.commit_failed.get()
+        + c.commit_taken.get()
         + c.dropped_total();
     assert_eq!(h.router.counters().dhcp.get(), 8);
     assert_eq!(handled, 8, "{}", crate::stats::line(&**c));
@@ -1448,4 +1449,60 @@ fn a_reload_moves_a_pool_keeps_bindings_and_advertisements_and_gives_the_new_lif
         got.leases,
         vec![(1, key("2001:db8:1::2000", 128), 3600, 7200)]
     );
+}
+
+#[test]
+fn a_request_whose_commit_another_server_took_gets_no_reply_and_is_counted() {
+    let shared = lessor_store::SharedMemory::new();
+    let open = |node: &str| Store::open(Box::new(shared.backend(node))).unwrap().0;
+    let (mut a, mut b) = (
+        Harness::with(config(), open("a")),
+        Harness::with(config(), open("b")),
+    );
+    // B does not see A's binding before committing its own for the same address.
+    shared.pause_follows(true);
+    sarr(&mut a, 1, vec![ia_na(1, &[])], &one_hop());
+    let taken: Vec<_> = a
+        .store
+        .v6()
+        .snapshot()
+        .iter()
+        .map(|b| lessor_store::Record::key(&**b))
+        .collect();
+    assert_eq!(taken.len(), 1);
+    let solicit = client_msg(MessageType::Solicit, 2, vec![ia_na(1, &[])]);
+    b.send(&solicit, &one_hop(), T0);
+    let _ = b.reply();
+    let req = client_msg(
+        MessageType::Request,
+        2,
+        vec![ia_na(1, &[]), sid(&SERVER_DUID)],
+    );
+    assert_eq!(b.send(&req, &one_hop(), T0 + 1), Handled::Committing);
+    let _ = b.store.sync().wait();
+    assert!(std::mem::take(&mut *b.sink.0.lock().unwrap()).is_empty());
+    let c = b.engine.counters();
+    assert_eq!((c.commit_taken.get(), c.commit_failed.get()), (1, 0));
+    assert!(b.store.health().is_healthy());
+
+    shared.pause_follows(false);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while b
+        .store
+        .v6()
+        .get(taken[0])
+        .map(|x| x.duid().map(<[u8]>::to_vec))
+        != a.store
+            .v6()
+            .get(taken[0])
+            .map(|x| x.duid().map(<[u8]>::to_vec))
+    {
+        assert!(std::time::Instant::now() < until, "B never follows A");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // The retransmission is answered, from A's binding: client 2 does not get client 1's address.
+    b.send(&req, &one_hop(), T0 + 3);
+    let _ = b.reply();
+    let held = b.store.v6().get(taken[0]).unwrap();
+    assert_eq!(held.duid(), a.store.v6().get(taken[0]).unwrap().duid());
 }

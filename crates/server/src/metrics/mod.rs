@@ -156,6 +156,39 @@ fn store(s: &mut Scrape, store: &Store) {
         Vec::new(),
         w.refused(),
     );
+    s.counter(
+        "lessor_store_taken",
+        "Batches a lease set shared with other servers refused because another server changed \
+         one of their bindings first",
+        Vec::new(),
+        w.taken(),
+    );
+    if let Some(f) = store.follower_stats() {
+        s.counter(
+            "lessor_store_follow_applied",
+            "Changes other servers sharing the lease set committed, taken into memory",
+            Vec::new(),
+            f.applied(),
+        );
+        s.counter(
+            "lessor_store_follow_polls",
+            "Reads of the feed of other servers' changes that answered",
+            Vec::new(),
+            f.polls(),
+        );
+        s.counter(
+            "lessor_store_follow_failures",
+            "Reads of the feed of other servers' changes that failed (retried after 1 s)",
+            Vec::new(),
+            f.failures(),
+        );
+        s.gauge(
+            "lessor_store_follow_healthy",
+            "1 while the feed of other servers' changes answers, 0 while it fails",
+            Vec::new(),
+            if f.healthy() { 1.0 } else { 0.0 },
+        );
+    }
     let latency = w.latency();
     s.histogram(
         "lessor_store_commit_duration_seconds",

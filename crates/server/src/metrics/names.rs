@@ -334,6 +334,10 @@ fn own_help(family: &str) -> Option<&'static str> {
             "Hardware destinations sent as broadcast (the neighbour entry could not be installed)"
         }
         ("dhcp4" | "dhcp6", "commit_failed") => "Replies not sent because their commit failed",
+        ("dhcp4" | "dhcp6", "commit_taken") => {
+            "Replies not sent because another server sharing the lease set changed their \
+             binding first"
+        }
         ("dhcp4" | "dhcp6", "requests_while_failing") => {
             "Requests handled while the store could not commit"
         }
