@@ -48,10 +48,22 @@ pub fn restart_only(old: &Config, new: &Config) -> Vec<Frozen> {
         }
     };
     let (os, ns) = (&old.file.server, &new.file.server);
+    // The store is opened and loaded once: another one needs a restart, and so does another
+    // name in a shared store or another way to reach its database.
     check(
-        os.store != ns.store,
+        old.store.location != new.store.location,
         path(&["server", "store"]),
         "the store",
+    );
+    check(
+        old.store.name != new.store.name,
+        path(&["server", "name"]),
+        "the server's name",
+    );
+    check(
+        os.postgresql != ns.postgresql || old.store.postgresql != new.store.postgresql,
+        path(&["server", "postgresql"]),
+        "[server.postgresql]",
     );
     check(os.user != ns.user, path(&["server", "user"]), "the user");
     check(

@@ -23,20 +23,16 @@ pub(super) fn account(config: &Config) -> Result<Option<Account>, ServeError> {
         .map_err(|e| ServeError::Privileges(format!("{e}; refusing to start")))
 }
 
-/// Gives the store to `account` and switches to it; `created` are the directories this server
-/// has just created for the store.
-pub(super) fn switch(
-    account: &Account,
-    store: &Path,
-    created: &[PathBuf],
-) -> Result<(), ServeError> {
+/// Gives the store to `account` and switches to it; `file` is the SQLite store with the
+/// directories this server has just created for it (a PostgreSQL store has no file to give).
+pub(super) fn switch(account: &Account, file: Option<(&Path, &[PathBuf])>) -> Result<(), ServeError> {
     let refused = |e: &dyn std::fmt::Display| {
         ServeError::Privileges(format!(
             "cannot switch to user {}: {e}; refusing to start",
             account.user
         ))
     };
-    if process::is_root() {
+    if let (true, Some((store, created))) = (process::is_root(), file) {
         for path in created
             .iter()
             .cloned()
@@ -58,6 +54,9 @@ pub(super) fn switch(
         account.gid,
         process::kept_names()
     );
+    let Some((store, _)) = file else {
+        return Ok(());
+    };
     let dir = store
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
