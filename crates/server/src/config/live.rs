@@ -289,4 +289,22 @@ listen = ["192.0.2.1"]
         let keys: Vec<String> = frozen.iter().map(|(k, _)| k.to_string()).collect();
         assert_eq!(keys, ["dhcp4", "leasequery4.bulk"]);
     }
+
+    #[test]
+    fn the_shared_store_its_name_and_its_database_settings_need_a_restart() {
+        let pg = BASE.replace(
+            "store = \"leases.db\"",
+            "store = \"postgresql://db.example/leases\"\nname = \"a\"",
+        );
+        let moved = pg.replace("name = \"a\"", "name = \"b\"")
+            + "\n[server.postgresql]\nconnect-timeout = \"9s\"\n";
+        let frozen = restart_only(&config(&pg), &config(&moved));
+        let keys: Vec<String> = frozen.iter().map(|(k, _)| k.to_string()).collect();
+        assert_eq!(keys, ["server.name", "server.postgresql"]);
+        let keys: Vec<String> = restart_only(&config(BASE), &config(&pg))
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .collect();
+        assert_eq!(keys, ["server.store", "server.name", "server.postgresql"]);
+    }
 }
