@@ -122,7 +122,7 @@ fn summary(c: &config::Config) -> Vec<String> {
     let mut lines = vec![match &c.store.postgresql {
         None => format!("store {}", c.store.location),
         Some(pg) => format!(
-            "store {} (PostgreSQL, shared; this server's name {:?}; tls {}{}, connect timeout              {}s{})",
+            "store {} (PostgreSQL, shared; this server's name {:?}; tls {}{}, connect timeout {}s{})",
             c.store.location,
             c.store.name,
             pg.tls.as_str(),

@@ -22,8 +22,8 @@ use lessor_import::stream::{self, Source4};
 use lessor_import::to_store6::LinkTarget;
 use lessor_server::config;
 use lessor_store::{Binding4, Binding6, Completion, State4, Store, StoreError};
-use open::Target;
 use lessor_wire::v4::RelayAgentInformation;
+use open::Target;
 
 use text::{colon_hex, human, parse_hex, text_or_hex};
 
@@ -623,9 +623,9 @@ fn import4(
     let n = report.imported_total();
     match report.replaced {
         None => println!("dry run: {path} not changed"),
-        Some(replaced) if n > 0 => println!(
-            "wrote {n} binding(s) to {path} ({replaced} replaced an existing binding)"
-        ),
+        Some(replaced) if n > 0 => {
+            println!("wrote {n} binding(s) to {path} ({replaced} replaced an existing binding)")
+        }
         Some(_) => {}
     }
     Ok(if n == 0 {

@@ -33,8 +33,18 @@ pub(crate) fn migrate(from: &Target, to: &Target, force: bool) -> Outcome<Copied
         return Err(Fail(format!("{from}: no store there")));
     }
     let source = from.open_writing("lessor leases migrate")?;
-    let v4: Vec<_> = source.v4().snapshot().iter().map(|b| (**b).clone()).collect();
-    let v6: Vec<_> = source.v6().snapshot().iter().map(|b| (**b).clone()).collect();
+    let v4: Vec<_> = source
+        .v4()
+        .snapshot()
+        .iter()
+        .map(|b| (**b).clone())
+        .collect();
+    let v6: Vec<_> = source
+        .v6()
+        .snapshot()
+        .iter()
+        .map(|b| (**b).clone())
+        .collect();
     let destination = match to.open_writing("lessor leases migrate") {
         Ok(d) => d,
         Err(e) => {

@@ -17,9 +17,7 @@ use lessor_store::{Binding6, Completion, Key6, State6, Store, StoreError};
 use lessor_wire::v6::Repr;
 
 use super::text::{colon_hex, human, table, text_or_hex};
-use super::{
-    id_forms, open_existing, print_json, Fail, Outcome, StoreArgs,
-};
+use super::{id_forms, open_existing, print_json, Fail, Outcome, StoreArgs};
 
 /// Which DHCPv6 file an import reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

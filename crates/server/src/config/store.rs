@@ -122,9 +122,10 @@ impl fmt::Debug for StoreLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreLocation::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
-            StoreLocation::Postgres { .. } => {
-                f.debug_struct("Postgres").field("url", &self.to_string()).finish()
-            }
+            StoreLocation::Postgres { .. } => f
+                .debug_struct("Postgres")
+                .field("url", &self.to_string())
+                .finish(),
         }
     }
 }
@@ -242,7 +243,8 @@ fn check_escapes(s: &str) -> Result<(), String> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            let ok = b.len() > i + 2 && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit();
+            let ok =
+                b.len() > i + 2 && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit();
             if !ok {
                 return Err("'%' is not followed by two hex digits".into());
             }
@@ -453,27 +455,27 @@ fn postgresql(
             "0s would give up before connecting: give at least \"1s\"".into(),
         ));
     }
-    let password = p
-        .password_file
-        .as_deref()
-        .map(path)
-        .and_then(|file| match read_password(&file) {
-            Ok(secret) => {
-                if location.has_password() {
-                    out.push((
-                        at.key("password-file"),
-                        "the store URL carries a password too: keep only one (remove it from \
+    let password =
+        p.password_file
+            .as_deref()
+            .map(path)
+            .and_then(|file| match read_password(&file) {
+                Ok(secret) => {
+                    if location.has_password() {
+                        out.push((
+                            at.key("password-file"),
+                            "the store URL carries a password too: keep only one (remove it from \
                          the URL)"
-                            .into(),
-                    ));
+                                .into(),
+                        ));
+                    }
+                    Some(secret)
                 }
-                Some(secret)
-            }
-            Err(why) => {
-                out.push((at.key("password-file"), why));
-                None
-            }
-        });
+                Err(why) => {
+                    out.push((at.key("password-file"), why));
+                    None
+                }
+            });
     Postgresql {
         tls: p.tls,
         tls_ca_file,

@@ -159,7 +159,12 @@ impl Pools {
             // The pool's size minus one; its resources number at most 2^128.
             let span = p.last - p.first;
             let offset = u128::from(crate::dhcp4::free::spread(seed, p.link, k));
-            p.cursor = p.first + if span == u128::MAX { offset } else { offset % (span + 1) };
+            p.cursor = p.first
+                + if span == u128::MAX {
+                    offset
+                } else {
+                    offset % (span + 1)
+                };
         }
     }
 

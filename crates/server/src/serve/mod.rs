@@ -138,7 +138,10 @@ pub fn run_with(
     let metrics = metrics::bind(config)?;
     if let Some(account) = &account {
         control.give_to(account)?;
-        let file = opened.file.as_ref().map(|(p, c)| (p.as_path(), c.as_slice()));
+        let file = opened
+            .file
+            .as_ref()
+            .map(|(p, c)| (p.as_path(), c.as_slice()));
         privileges::switch(account, file)?;
     }
     let Some((store, report)) = store::load(config, opened.backend, stop)? else {

@@ -25,7 +25,10 @@ pub(super) fn account(config: &Config) -> Result<Option<Account>, ServeError> {
 
 /// Gives the store to `account` and switches to it; `file` is the SQLite store with the
 /// directories this server has just created for it (a PostgreSQL store has no file to give).
-pub(super) fn switch(account: &Account, file: Option<(&Path, &[PathBuf])>) -> Result<(), ServeError> {
+pub(super) fn switch(
+    account: &Account,
+    file: Option<(&Path, &[PathBuf])>,
+) -> Result<(), ServeError> {
     let refused = |e: &dyn std::fmt::Display| {
         ServeError::Privileges(format!(
             "cannot switch to user {}: {e}; refusing to start",

@@ -125,7 +125,9 @@ pub(super) fn load(
             Ok(loaded) => return Ok(Some(loaded)),
             Err(e) => e,
         };
-        let Some(options) = options.as_ref().filter(|_| !matches!(e, StoreError::InUse { .. }))
+        let Some(options) = options
+            .as_ref()
+            .filter(|_| !matches!(e, StoreError::InUse { .. }))
         else {
             return Err(ServeError::Store(e.to_string()));
         };

@@ -66,7 +66,10 @@ fn a_url_is_postgresql_with_the_defaults() {
     for scheme in ["postgresql", "postgres"] {
         let url = URL.replace("postgresql", scheme);
         let c = parse(&format!("[server]\nstore = \"{url}\"\n")).unwrap();
-        assert_eq!(c.store.location, StoreLocation::Postgres { url: url.clone() });
+        assert_eq!(
+            c.store.location,
+            StoreLocation::Postgres { url: url.clone() }
+        );
         let pg = c.store.postgresql.clone().expect("defaults");
         assert_eq!(pg.tls, PgTls::Prefer);
         assert_eq!(pg.connect_timeout, Duration::from_secs(5));
@@ -108,7 +111,10 @@ fn the_postgresql_section_is_read() {
     assert_eq!(c.store.name, "dhcp-1.site_a");
     // The password goes into the URL the backend connects with, percent-encoded.
     assert_eq!(
-        c.store.location.url_with_password(pg.password.as_ref()).unwrap(),
+        c.store
+            .location
+            .url_with_password(pg.password.as_ref())
+            .unwrap(),
         "postgresql://lessor:p%40ss%20word@db.example/leases"
     );
 }
@@ -147,7 +153,10 @@ fn a_password_never_shows() {
     assert!(!format!("{l:?}").contains("s3cret"));
     let q = StoreLocation::parse("postgres://db/leases?password=s3cret&sslmode=require").unwrap();
     assert!(q.has_password());
-    assert_eq!(q.to_string(), "postgres://db/leases?password=***&sslmode=require");
+    assert_eq!(
+        q.to_string(),
+        "postgres://db/leases?password=***&sslmode=require"
+    );
     let none = StoreLocation::parse("postgresql://lessor@db/leases").unwrap();
     assert!(!none.has_password());
     assert_eq!(none.to_string(), "postgresql://lessor@db/leases");
@@ -171,18 +180,27 @@ fn postgresql_keys_are_checked_where_written() {
     let head = "[server]\nstore = \"postgresql://lessor@db/leases\"\n[server.postgresql]\n";
     // Line 4 holds the key under test.
     let e = errors(&format!("{head}tls-ca-file = \"{}\"\n", ca.display()));
-    assert_eq!((e[0].0.as_str(), e[0].1), ("server.postgresql.tls-ca-file", 4));
+    assert_eq!(
+        (e[0].0.as_str(), e[0].1),
+        ("server.postgresql.tls-ca-file", 4)
+    );
     assert!(e[0].2.contains("\"prefer\""), "{e:?}");
     let e = errors(&format!(
         "{head}tls-ca-file = \"{}\"\ntls = \"require\"\n",
         s.0.join("missing.pem").display()
     ));
-    assert_eq!((e[0].0.as_str(), e[0].1), ("server.postgresql.tls-ca-file", 4));
+    assert_eq!(
+        (e[0].0.as_str(), e[0].1),
+        ("server.postgresql.tls-ca-file", 4)
+    );
     assert!(e[0].2.contains("missing.pem"), "{e:?}");
     let e = errors(&format!("{head}tls = \"allow\"\n"));
     assert_eq!(e[0].1, 4, "{e:?}");
     let e = errors(&format!("{head}connect-timeout = \"0s\"\n"));
-    assert_eq!((e[0].0.as_str(), e[0].1), ("server.postgresql.connect-timeout", 4));
+    assert_eq!(
+        (e[0].0.as_str(), e[0].1),
+        ("server.postgresql.connect-timeout", 4)
+    );
     let e = errors(&format!("{head}port = 5432\n"));
     assert_eq!(e[0].1, 4, "unknown keys are refused: {e:?}");
 }
@@ -193,7 +211,10 @@ fn a_password_file_must_be_private_single_and_not_empty() {
     let head = "[server]\nstore = \"postgresql://lessor@db/leases\"\n[server.postgresql]\n";
     let open = s.file("open", "pw\n", 0o640);
     let e = errors(&format!("{head}password-file = \"{}\"\n", open.display()));
-    assert_eq!((e[0].0.as_str(), e[0].1), ("server.postgresql.password-file", 4));
+    assert_eq!(
+        (e[0].0.as_str(), e[0].1),
+        ("server.postgresql.password-file", 4)
+    );
     assert!(e[0].2.contains(&open.display().to_string()), "{e:?}");
     assert!(e[0].2.contains("0640"), "{e:?}");
     let empty = s.file("empty", "\n", 0o600);
@@ -211,7 +232,10 @@ fn a_password_file_must_be_private_single_and_not_empty() {
         good.display()
     );
     let e = errors(&twice);
-    assert_eq!((e[0].0.as_str(), e[0].1), ("server.postgresql.password-file", 4));
+    assert_eq!(
+        (e[0].0.as_str(), e[0].1),
+        ("server.postgresql.password-file", 4)
+    );
     assert!(!e[0].2.contains("other"), "{e:?}");
 }
 
@@ -225,7 +249,9 @@ fn a_name_is_short_and_plain() {
     // A host name that cannot be a name matters only for a shared store.
     let odd = |text: &str| parse_in(text, "t.toml", Path::new(""), "bad host");
     assert!(odd("").is_ok());
-    let e = odd("[server]\nstore = \"postgresql://db/l\"\n").unwrap_err().0;
+    let e = odd("[server]\nstore = \"postgresql://db/l\"\n")
+        .unwrap_err()
+        .0;
     assert!(e[0].message.contains("set [server] name"), "{e:?}");
     assert!(odd("[server]\nstore = \"postgresql://db/l\"\nname = \"a\"\n").is_ok());
 }
