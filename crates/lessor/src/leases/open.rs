@@ -62,7 +62,12 @@ impl Target {
                 lessor_net::process::restrict_umask();
                 let backend = SqliteBackend::open_exclusive(path, who).map_err(|e| match e {
                     StoreError::InUse { .. } => {
-                        Fail(format!("{e}; stop it first, nothing was written"))
+                        let done = if who.ends_with("migrate") {
+                            "copied"
+                        } else {
+                            "imported"
+                        };
+                        Fail(format!("{e}; stop it first, nothing was {done}"))
                     }
                     e => open_error(e),
                 })?;
@@ -94,9 +99,8 @@ impl Target {
                 }
                 Store::open_sqlite(path).map_err(open_error)?
             }
-            StoreLocation::Postgres { .. } => {
-                Store::open(self.writer("lessor leases")?).map_err(open_error)?
-            }
+            StoreLocation::Postgres { .. } => Store::open(self.writer("lessor leases")?)
+                .map_err(|e| Fail(format!("{self}: {e}")))?,
         };
         for s in &report.skipped {
             eprintln!("warning: {self}: unreadable row skipped: {s:?}");

@@ -311,7 +311,7 @@ pub struct StoreConfig {
 }
 
 impl StoreConfig {
-    /// The seed of the allocators' round-robin start (docs/protocol.md decision 61): 0 for
+    /// The seed of the allocators' round-robin start (docs/protocol.md decision 43): 0 for
     /// SQLite (one server: the search starts at a pool's first address, as always), the
     /// node name's hash for a shared store, so two servers rarely try the same free address
     /// first.

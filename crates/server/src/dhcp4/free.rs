@@ -194,7 +194,7 @@ impl FreeAddresses {
     /// Starts each pool's search at an offset derived from `seed` instead of its first
     /// address (0: the first address, the one-server behaviour). Servers sharing a store are
     /// given different seeds (their names' hashes), so they rarely try the same never-used
-    /// address first (docs/protocol.md decision 61). Call it before the first
+    /// address first (docs/protocol.md decision 43). Call it before the first
     /// [`FreeAddresses::next`].
     pub fn start_at(&mut self, seed: u64) {
         if seed == 0 {

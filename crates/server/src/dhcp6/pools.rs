@@ -150,7 +150,7 @@ fn kind_index(ia: IaType) -> usize {
 impl Pools {
     /// Starts each pool's round robin at an offset derived from `seed` instead of its first
     /// resource (0: the first, the one-server behaviour): servers sharing a store rarely try
-    /// the same never-used address or prefix first (docs/protocol.md decision 61).
+    /// the same never-used address or prefix first (docs/protocol.md decision 43).
     pub fn start_at(&mut self, seed: u64) {
         if seed == 0 {
             return;
