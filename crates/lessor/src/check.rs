@@ -118,7 +118,26 @@ fn relay_summary(c: &lessor_relay::config::Config) -> Vec<String> {
 }
 
 fn summary(c: &config::Config) -> Vec<String> {
-    let mut lines = vec![format!("store {}", c.file.server.store.display())];
+    // The location's Display masks a password in a URL.
+    let mut lines = vec![match &c.store.postgresql {
+        None => format!("store {}", c.store.location),
+        Some(pg) => format!(
+            "store {} (PostgreSQL, shared; this server's name {:?}; tls {}{}, connect timeout {}s{})",
+            c.store.location,
+            c.store.name,
+            pg.tls.as_str(),
+            pg.tls_ca_file
+                .as_ref()
+                .map(|f| format!(" with CA {}", f.display()))
+                .unwrap_or_default(),
+            pg.connect_timeout.as_secs(),
+            if pg.password.is_some() {
+                ", password from password-file"
+            } else {
+                ""
+            }
+        ),
+    }];
     if let (Some(d), Some(raw)) = (&c.dhcp4, &c.file.dhcp4) {
         let pool_addresses: u64 = d
             .subnets

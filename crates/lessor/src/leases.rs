@@ -3,6 +3,8 @@
 
 pub(crate) mod json;
 pub(crate) mod json6;
+pub(crate) mod migrate;
+pub(crate) mod open;
 pub mod text;
 pub mod v6;
 
@@ -19,8 +21,9 @@ use lessor_import::kea::Memfile;
 use lessor_import::stream::{self, Source4};
 use lessor_import::to_store6::LinkTarget;
 use lessor_server::config;
-use lessor_store::{Binding4, Binding6, Completion, SqliteBackend, State4, Store, StoreError};
+use lessor_store::{Binding4, Binding6, Completion, State4, Store, StoreError};
 use lessor_wire::v4::RelayAgentInformation;
+use open::Target;
 
 use text::{colon_hex, human, parse_hex, text_or_hex};
 
@@ -32,9 +35,14 @@ pub struct StoreArgs {
     /// (the links from its `[[dhcp6.link]]` for DHCPv6).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// The store (SQLite file) itself, without a configuration.
-    #[arg(long, value_name = "PATH", conflicts_with = "config")]
-    store: Option<PathBuf>,
+    /// The store itself, without a configuration: a SQLite file, or a PostgreSQL database's
+    /// `postgresql://` URL.
+    #[arg(long, value_name = "PATH|URL", conflicts_with = "config")]
+    store: Option<String>,
+    /// The name this command writes under in a shared (PostgreSQL) store (default
+    /// `lessor-leases`).
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -125,6 +133,26 @@ pub enum LeasesCommand {
         /// Print the report without writing anything.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Copy every binding (both families, every field, sequence numbers included) from one
+    /// store to another: SQLite to PostgreSQL, PostgreSQL to SQLite, or two of a kind. Stop the
+    /// servers first. The copy is checked by loading the destination again.
+    Migrate {
+        /// The store to copy from: a SQLite file or a `postgresql://` URL.
+        #[arg(long, value_name = "PATH|URL")]
+        from: String,
+        /// The store to copy into: a SQLite file (created when missing) or a `postgresql://`
+        /// URL.
+        #[arg(long, value_name = "PATH|URL")]
+        to: String,
+        /// Copy into a destination that holds bindings already (the copied ones replace theirs,
+        /// the others stay).
+        #[arg(long)]
+        force: bool,
+        /// The name this command writes under in a shared (PostgreSQL) store (default
+        /// `lessor-leases`).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
     },
 }
 
@@ -249,6 +277,15 @@ pub fn run(command: LeasesCommand) -> ExitCode {
             Wanted::V6(p, true) => v6::show(&at, v6::Wanted::Prefix(p), json),
         },
         LeasesCommand::Export { at, json: _ } => export(&at),
+        LeasesCommand::Migrate {
+            from,
+            to,
+            force,
+            name,
+        } => Target::from_arg(&from, name.as_deref()).and_then(|from| {
+            let to = Target::from_arg(&to, name.as_deref())?;
+            migrate::run(&from, &to, force)
+        }),
         LeasesCommand::Import {
             isc,
             isc6,
@@ -285,21 +322,21 @@ pub fn run(command: LeasesCommand) -> ExitCode {
 
 /// Where the store is and what the configuration says bindings go in.
 pub(crate) struct Located {
-    pub(crate) store: PathBuf,
+    pub(crate) store: Target,
     /// `[[dhcp4.subnet]]` prefixes.
     pub(crate) subnets: Vec<Ipv4Net>,
     /// `[[dhcp6.link]]`s.
     pub(crate) links6: Vec<LinkTarget>,
 }
 
-/// The store's path and the configured subnets and links.
+/// The store and the configured subnets and links.
 pub(crate) fn locate(at: &StoreArgs) -> Outcome<Located> {
+    let name = at.name.as_deref();
     match (&at.config, &at.store) {
         (Some(path), _) => {
             // config::load has taken a relative store from the config's directory already, for
             // every command alike (serve, check, leases).
             let c = config::load(path).map_err(|e| format!("{e}"))?;
-            let store = c.file.server.store.clone();
             let subnets = c
                 .dhcp4
                 .iter()
@@ -308,18 +345,19 @@ pub(crate) fn locate(at: &StoreArgs) -> Outcome<Located> {
                 .collect();
             let links6 = c.dhcp6.as_ref().map(v6::link_targets).unwrap_or_default();
             Ok(Located {
-                store,
+                store: Target::from_config(c.store, name),
                 subnets,
                 links6,
             })
         }
         (None, Some(store)) => Ok(Located {
-            store: store.clone(),
+            store: Target::from_arg(store, name)?,
             subnets: Vec::new(),
             links6: Vec::new(),
         }),
         (None, None) => Err(Fail(
-            "which store? give --config FILE (the store named in the configuration) or --store PATH"
+            "which store? give --config FILE (the store named in the configuration) or --store \
+             PATH|URL"
                 .into(),
         )),
     }
@@ -327,49 +365,7 @@ pub(crate) fn locate(at: &StoreArgs) -> Outcome<Located> {
 
 /// Opens the store for reading: it must exist already.
 pub(crate) fn open_existing(at: &StoreArgs) -> Outcome<Store> {
-    let path = locate(at)?.store;
-    if !path.exists() {
-        return Err(Fail(format!(
-            "{}: no store there (nothing served or imported yet?)",
-            path.display()
-        )));
-    }
-    open(&path)
-}
-
-fn open(path: &Path) -> Outcome<Store> {
-    let (store, report) = Store::open_sqlite(path).map_err(open_error)?;
-    for s in &report.skipped {
-        eprintln!("warning: {}: unreadable row skipped: {s:?}", path.display());
-    }
-    Ok(store)
-}
-
-/// Opens the store to write it, as the only process that does (docs/operator-guide.md, "One
-/// process per store"): fails at once while `lessor serve` or another import holds it. Files it
-/// creates are its owner's only (umask 077, store files 0600).
-pub(crate) fn open_writer(path: &Path) -> Outcome<SqliteBackend> {
-    lessor_net::process::restrict_umask();
-    let backend =
-        SqliteBackend::open_exclusive(path, "lessor leases import").map_err(|e| match e {
-            StoreError::InUse { .. } => Fail(format!("{e}; stop it first, nothing was imported")),
-            e => open_error(e),
-        })?;
-    for t in backend.tightened() {
-        eprintln!("warning: {t}");
-    }
-    Ok(backend)
-}
-
-pub(crate) fn open_error(e: StoreError) -> Fail {
-    let msg = e.to_string();
-    if msg.contains("locked") || msg.contains("busy") {
-        Fail(format!(
-            "{msg}\nthe store is locked by another process: is `lessor serve` running?"
-        ))
-    } else {
-        Fail(msg)
-    }
+    locate(at)?.store.reader()
 }
 
 fn all(store: &Store) -> Vec<Arc<Binding4>> {
@@ -620,17 +616,16 @@ fn import4(
     let report = if dry_run {
         stream::import4(file, source, None, target)?
     } else {
-        let mut backend = open_writer(&path)?;
-        stream::import4(file, source, Some(&mut backend), target)?
+        let mut backend = path.writer("lessor leases import")?;
+        stream::import4(file, source, Some(backend.as_mut()), target)?
     };
     print!("{}: {report}", file.display());
     let n = report.imported_total();
     match report.replaced {
-        None => println!("dry run: {} not changed", path.display()),
-        Some(replaced) if n > 0 => println!(
-            "wrote {n} binding(s) to {} ({replaced} replaced an existing binding)",
-            path.display()
-        ),
+        None => println!("dry run: {path} not changed"),
+        Some(replaced) if n > 0 => {
+            println!("wrote {n} binding(s) to {path} ({replaced} replaced an existing binding)")
+        }
         Some(_) => {}
     }
     Ok(if n == 0 {
@@ -687,7 +682,7 @@ enum Record {
 
 /// Writes the bindings (unless `dry_run`) and prints the report.
 fn finish(
-    path: &Path,
+    path: &Target,
     bindings: Vec<Binding4>,
     bindings6: Vec<Binding6>,
     mut skipped: Vec<Skipped>,
@@ -704,11 +699,46 @@ fn finish(
     let n = bindings.len() + bindings6.len();
     let mut replaced = 0;
     if !dry_run && n > 0 {
-        let (store, report) = Store::open(Box::new(open_writer(path)?)).map_err(open_error)?;
-        for s in &report.skipped {
-            eprintln!("warning: {}: unreadable row skipped: {s:?}", path.display());
-        }
-        let failed = |e: StoreError| format!("{}: writing failed: {e}", path.display());
+        let store = path.open_writing("lessor leases import")?;
+        replaced = restore_all(&store, path, bindings, bindings6)?;
+        store.close()?;
+    }
+    let states: Vec<String> = by_state.iter().map(|(s, k)| format!("{k} {s}")).collect();
+    let verb = if dry_run { "would import" } else { "imported" };
+    if states.is_empty() {
+        println!("{verb} 0");
+    } else {
+        println!("{verb} {n}: {}", states.join(", "));
+    }
+    skipped.sort_by_key(|s| s.line);
+    println!("skipped {}", skipped.len());
+    for s in &skipped {
+        println!("  line {}: {}: {}", s.line, s.what, s.why);
+    }
+    if dry_run {
+        println!("dry run: {path} not changed");
+    } else if n > 0 {
+        println!("wrote {n} binding(s) to {path} ({replaced} replaced an existing binding)");
+    }
+    Ok(if n == 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Writes the bindings as they are (their own `state_since` and sequence: restores, not
+/// upserts), a thousand per transaction, and waits until they are durable; returns how many
+/// replaced a binding.
+pub(crate) fn restore_all(
+    store: &Store,
+    path: &Target,
+    bindings: Vec<Binding4>,
+    bindings6: Vec<Binding6>,
+) -> Outcome<usize> {
+    let mut replaced = 0;
+    {
+        let failed = |e: StoreError| format!("{path}: writing failed: {e}");
         // Taken from the front a thousand at a time (splitting the Vec off at 1000 instead copied
         // the rest every time: quadratic, 100 s for a million bindings).
         let mut rest = bindings.into_iter().peekable();
@@ -754,31 +784,6 @@ fn finish(
         for t in chunks {
             t.wait().map_err(failed)?;
         }
-        store.close()?;
     }
-    let states: Vec<String> = by_state.iter().map(|(s, k)| format!("{k} {s}")).collect();
-    let verb = if dry_run { "would import" } else { "imported" };
-    if states.is_empty() {
-        println!("{verb} 0");
-    } else {
-        println!("{verb} {n}: {}", states.join(", "));
-    }
-    skipped.sort_by_key(|s| s.line);
-    println!("skipped {}", skipped.len());
-    for s in &skipped {
-        println!("  line {}: {}: {}", s.line, s.what, s.why);
-    }
-    if dry_run {
-        println!("dry run: {} not changed", path.display());
-    } else if n > 0 {
-        println!(
-            "wrote {n} binding(s) to {} ({replaced} replaced an existing binding)",
-            path.display()
-        );
-    }
-    Ok(if n == 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(replaced)
 }

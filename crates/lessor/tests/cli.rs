@@ -229,3 +229,49 @@ fn a_broken_leasequery6_section_fails_with_file_line_and_key() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_reads_a_postgresql_store_and_never_shows_its_password() {
+    let dir = std::env::temp_dir().join(format!("lessor-cli-pg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let shared = dir.join("shared.toml");
+    std::fs::write(
+        &shared,
+        "[server]\nstore = \"postgresql://lessor:hunter2@db.example/leases\"\nname = \"dhcp-1\"\n\n\
+         [server.postgresql]\ntls = \"require\"\nconnect-timeout = \"10s\"\n",
+    )
+    .unwrap();
+    let out = lessor().arg("check").arg(&shared).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(
+            "store postgresql://lessor:***@db.example/leases (PostgreSQL, shared; this server's \
+             name \"dhcp-1\"; tls require, connect timeout 10s)"
+        ),
+        "{stdout}"
+    );
+    let pw = dir.join("pw");
+    std::fs::write(&pw, "secret\n").unwrap();
+    let readable = dir.join("readable.toml");
+    std::fs::write(
+        &readable,
+        format!(
+            "[server]\nstore = \"postgresql://lessor@db.example/leases\"\n\n[server.postgresql]\n\
+             password-file = \"{}\"\n",
+            pw.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = lessor().arg("check").arg(&readable).output().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("readable.toml:5:1: server.postgresql.password-file: the password file")
+            && stderr.contains("mode 0644"),
+        "{stderr}"
+    );
+}

@@ -1057,3 +1057,90 @@ fn kea_import_of_a_v4_memfile_then_show_list_export() {
         "{err}"
     );
 }
+
+/// `leases migrate` between two SQLite stores: what it does between SQLite and PostgreSQL, on
+/// the same code (the PostgreSQL side is tested where a database runs).
+#[test]
+fn migrate_copies_both_families_exactly_and_refuses_a_full_destination() {
+    let d = dir6("migrate");
+    import(&d.0);
+    stdout(&lessor(
+        &[
+            "leases",
+            "import",
+            "--isc6",
+            "dhcpd6.leases",
+            "--config",
+            "lessor6.toml",
+        ],
+        &d.0,
+    ));
+    let migrate = |extra: &[&str]| {
+        lessor(
+            &[
+                &[
+                    "leases",
+                    "migrate",
+                    "--from",
+                    "var/lessor.db",
+                    "--to",
+                    "copy.db",
+                ][..],
+                extra,
+            ]
+            .concat(),
+            &d.0,
+        )
+    };
+    let out = stdout(&migrate(&[]));
+    assert!(
+        out.contains(
+            "copied 4 DHCPv4 and 2 DHCPv6 binding(s) from var/lessor.db to copy.db (0 replaced \
+             an existing binding); checked by loading copy.db again"
+        ),
+        "{out}"
+    );
+    // Every field, the sequence and the state's date included.
+    let export = |store: &str| stdout(&lessor(&["leases", "export", "--store", store], &d.0));
+    assert_eq!(export("copy.db"), export("var/lessor.db"));
+    assert!(export("copy.db").contains("\"sequence\""));
+
+    let again = migrate(&[]);
+    assert_eq!(again.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        err.contains("copy.db holds 4 DHCPv4 and 2 DHCPv6 binding(s) already: nothing copied"),
+        "{err}"
+    );
+    let out = stdout(&migrate(&["--force"]));
+    assert!(out.contains("(6 replaced an existing binding)"), "{out}");
+
+    let bad = lessor(
+        &[
+            "leases",
+            "migrate",
+            "--from",
+            "mysql://u:hunter2@db/x",
+            "--to",
+            "copy.db",
+        ],
+        &d.0,
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("mysql://...") && !err.contains("hunter2"),
+        "{err}"
+    );
+    let same = lessor(
+        &["leases", "migrate", "--from", "copy.db", "--to", "copy.db"],
+        &d.0,
+    );
+    assert!(String::from_utf8_lossy(&same.stderr).contains("the same store"));
+    let none = lessor(
+        &["leases", "migrate", "--from", "none.db", "--to", "other.db"],
+        &d.0,
+    );
+    assert!(String::from_utf8_lossy(&none.stderr).contains("none.db: no store there"));
+    assert!(!d.0.join("other.db").exists());
+}

@@ -17,9 +17,7 @@ use lessor_store::{Binding6, Completion, Key6, State6, Store, StoreError};
 use lessor_wire::v6::Repr;
 
 use super::text::{colon_hex, human, table, text_or_hex};
-use super::{
-    id_forms, open_error, open_existing, open_writer, print_json, Fail, Outcome, StoreArgs,
-};
+use super::{id_forms, open_existing, print_json, Fail, Outcome, StoreArgs};
 
 /// Which DHCPv6 file an import reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -332,10 +330,10 @@ pub fn import(
     }
     print!("{}: {}", file.display(), outcome.report);
     match outcome.report.replaced {
-        None => println!("dry run: {} not changed", located.store.display()),
+        None => println!("dry run: {} not changed", located.store),
         Some(replaced) if n > 0 => println!(
             "wrote {n} DHCPv6 binding(s) to {} ({replaced} replaced an existing binding)",
-            located.store.display()
+            located.store
         ),
         Some(_) => {}
     }
@@ -347,15 +345,12 @@ pub fn import(
 }
 
 /// Writes `bindings` in transactions of a thousand; returns how many replaced one.
-fn write(path: &Path, bindings: Vec<Binding6>) -> Outcome<u64> {
+fn write(path: &super::Target, bindings: Vec<Binding6>) -> Outcome<u64> {
     if bindings.is_empty() {
         return Ok(0);
     }
-    let (store, report) = Store::open(Box::new(open_writer(path)?)).map_err(open_error)?;
-    for s in &report.skipped {
-        eprintln!("warning: {}: unreadable row skipped: {s:?}", path.display());
-    }
-    let failed = |e: StoreError| format!("{}: writing failed: {e}", path.display());
+    let store = path.open_writing("lessor leases import")?;
+    let failed = |e: StoreError| format!("{path}: writing failed: {e}");
     let mut replaced = 0u64;
     let mut pending = std::collections::VecDeque::new();
     let mut rest = bindings.into_iter().peekable();

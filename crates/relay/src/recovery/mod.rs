@@ -82,7 +82,7 @@ pub fn location4(
         interface: interface_of(interfaces, circuit_id.as_deref()),
         circuit_id,
         remote_id: lease.remote_id().map(<[u8]>::to_vec),
-        // No lease time: as a gleaned DHCPACK without option 51 (decision 43), never.
+        // No lease time: as a gleaned DHCPACK without option 51 (decision 33), never.
         expires: lease.lease_remaining.map_or(u64::MAX, |s| end(at, s)),
         cltt: lease.cltt_ago.map(|a| at.saturating_sub(u64::from(a))),
         origin,

@@ -1,7 +1,7 @@
 //! The DHCPv4 relay engine, sans I/O: `(datagram, arrival interface, source, now, table) ->
 //! datagrams to send`, with its counters. RFC 1542 §4 (BOOTP relaying), RFC 2131 §4.1 (where a
 //! reply goes), RFC 3046 (option 82), RFC 6925 (relay-id); the points they leave open are
-//! docs/protocol.md decision 43.
+//! docs/protocol.md decision 33.
 //!
 //! - A BOOTREQUEST from a downstream interface: dropped above `max-hops`, or when its giaddr is
 //!   one of ours (a loop); hops + 1; giaddr 0 becomes the interface's giaddr and option 82

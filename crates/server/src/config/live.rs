@@ -48,10 +48,22 @@ pub fn restart_only(old: &Config, new: &Config) -> Vec<Frozen> {
         }
     };
     let (os, ns) = (&old.file.server, &new.file.server);
+    // The store is opened and loaded once: another one needs a restart, and so does another
+    // name in a shared store or another way to reach its database.
     check(
-        os.store != ns.store,
+        old.store.location != new.store.location,
         path(&["server", "store"]),
         "the store",
+    );
+    check(
+        old.store.name != new.store.name,
+        path(&["server", "name"]),
+        "the server's name",
+    );
+    check(
+        os.postgresql != ns.postgresql || old.store.postgresql != new.store.postgresql,
+        path(&["server", "postgresql"]),
+        "[server.postgresql]",
     );
     check(os.user != ns.user, path(&["server", "user"]), "the user");
     check(
@@ -276,5 +288,23 @@ listen = ["192.0.2.1"]
         let frozen = restart_only(&config(BASE), &config(without_v4));
         let keys: Vec<String> = frozen.iter().map(|(k, _)| k.to_string()).collect();
         assert_eq!(keys, ["dhcp4", "leasequery4.bulk"]);
+    }
+
+    #[test]
+    fn the_shared_store_its_name_and_its_database_settings_need_a_restart() {
+        let pg = BASE.replace(
+            "store = \"leases.db\"",
+            "store = \"postgresql://db.example/leases\"\nname = \"a\"",
+        );
+        let moved = pg.replace("name = \"a\"", "name = \"b\"")
+            + "\n[server.postgresql]\nconnect-timeout = \"9s\"\n";
+        let frozen = restart_only(&config(&pg), &config(&moved));
+        let keys: Vec<String> = frozen.iter().map(|(k, _)| k.to_string()).collect();
+        assert_eq!(keys, ["server.name", "server.postgresql"]);
+        let keys: Vec<String> = restart_only(&config(BASE), &config(&pg))
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .collect();
+        assert_eq!(keys, ["server.store", "server.name", "server.postgresql"]);
     }
 }

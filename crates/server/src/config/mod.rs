@@ -8,6 +8,7 @@ pub mod live;
 pub mod options;
 pub mod options6;
 pub mod schema;
+pub mod store;
 mod validate;
 mod validate6;
 
@@ -37,6 +38,9 @@ pub struct Config {
     pub dhcp6: Option<Dhcp6>,
     /// `[leasequery6]`, checked (it needs `[dhcp6]`).
     pub leasequery6: Option<schema::Leasequery6>,
+    /// `[server] store`, `name` and `[server.postgresql]` resolved (a relative SQLite path
+    /// taken from the config file's directory, the password file read).
+    pub store: store::StoreConfig,
     /// `[control]` with its paths resolved and its token read.
     pub control: Option<control::Control>,
     /// The file this config was loaded from ([`load`]); `None` from text ([`parse`]). The
@@ -60,27 +64,27 @@ pub fn load_text(path: &Path) -> Result<(Config, String), ConfigErrors> {
     let name = path.display().to_string();
     let text = lessor_config::read(path)?;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut config = parse_in(&text, &name, dir)?;
+    let mut config = parse_in(&text, &name, dir, &store::host_name())?;
     config.path = Some(path.to_path_buf());
-    if config.file.server.store.is_relative() {
-        config.file.server.store = dir.join(&config.file.server.store);
-    }
     Ok((config, text))
 }
 
 /// Checks config `text`; `file` names it in errors. Relative paths of `[control]` are taken
 /// from the working directory.
 pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
-    parse_in(text, file, Path::new(""))
+    parse_in(text, file, Path::new(""), &store::host_name())
 }
 
-/// [`parse`], with relative `[control]` paths taken from `dir` (the config file's directory).
-fn parse_in(text: &str, file: &str, dir: &Path) -> Result<Config, ConfigErrors> {
+/// [`parse`], with relative paths (`[control]`, a SQLite store, `[server.postgresql]`'s
+/// files) taken from `dir` (the config file's directory), and `host` the host name (the default
+/// `[server] name`).
+fn parse_in(text: &str, file: &str, dir: &Path, host: &str) -> Result<Config, ConfigErrors> {
     let source = lessor_config::Source::parse(text, file)?;
     let parsed: schema::File = source.deserialize()?;
     let mut findings = Vec::new();
     let mut warnings = Vec::new();
     validate::server(&parsed.server, &mut findings);
+    let store = store::resolve(&parsed.server, dir, host, &mut findings);
     if let Some(m) = &parsed.metrics {
         validate::metrics(m, &mut findings);
     }
@@ -113,9 +117,10 @@ fn parse_in(text: &str, file: &str, dir: &Path) -> Result<Config, ConfigErrors> 
         .as_ref()
         .and_then(|c| control::resolve(c, dir, &mut findings));
     let located = |findings: Vec<validate::Finding>| source.errors(findings);
-    if findings.is_empty() {
+    if let (true, Some(store)) = (findings.is_empty(), store) {
         return Ok(Config {
             file: parsed,
+            store,
             dhcp4,
             leasequery4,
             dhcp6,

@@ -33,9 +33,14 @@ pub struct File {
 pub struct Server {
     /// The earlier place of `[dhcp4] server-identifier` (read, with a warning).
     pub identifier: Option<Ipv4Addr>,
-    /// The embedded store's file (SQLite).
+    /// The store: the embedded SQLite file's path, or a `postgresql://` URL of a database
+    /// several servers share (resolved by `config::store`).
     #[serde(default = "default_store")]
-    pub store: PathBuf,
+    pub store: String,
+    /// This server's name in a shared lease set (default: the host name).
+    pub name: Option<String>,
+    /// How to reach a PostgreSQL store (only with a `postgresql://` store).
+    pub postgresql: Option<Postgresql>,
     /// The user `lessor serve` switches to once its store and sockets are open (it must start as
     /// root), keeping only CAP_NET_BIND_SERVICE, CAP_NET_RAW and CAP_NET_ADMIN. None: it keeps
     /// running as started.
@@ -58,6 +63,8 @@ impl Default for Server {
         Server {
             identifier: None,
             store: default_store(),
+            name: None,
+            postgresql: None,
             user: None,
             group: None,
             stats_interval: default_stats_interval(),
@@ -67,8 +74,61 @@ impl Default for Server {
     }
 }
 
-fn default_store() -> PathBuf {
-    PathBuf::from("var/lessor.db")
+fn default_store() -> String {
+    "var/lessor.db".into()
+}
+
+/// `[server.postgresql]`: how a PostgreSQL store is reached.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Postgresql {
+    #[serde(default)]
+    pub tls: PgTls,
+    /// CA certificates (PEM) for `tls = "require"` / `"verify-full"`; none: the system's.
+    pub tls_ca_file: Option<PathBuf>,
+    #[serde(default = "super::store::default_connect_timeout")]
+    pub connect_timeout: Seconds,
+    /// A file whose first line is the password (mode 0600 or stricter), read at start.
+    pub password_file: Option<PathBuf>,
+}
+
+impl Default for Postgresql {
+    fn default() -> Self {
+        Postgresql {
+            tls: PgTls::default(),
+            tls_ca_file: None,
+            connect_timeout: super::store::default_connect_timeout(),
+            password_file: None,
+        }
+    }
+}
+
+/// TLS to the database (libpq's `sslmode` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PgTls {
+    /// Plain TCP.
+    Disable,
+    /// TLS when the server offers it, its certificate unchecked.
+    #[default]
+    Prefer,
+    /// TLS always, the certificate unchecked.
+    Require,
+    /// TLS always; the certificate must chain to `tls-ca-file` (or the system roots) and name
+    /// the host.
+    VerifyFull,
+}
+
+impl PgTls {
+    /// As written in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PgTls::Disable => "disable",
+            PgTls::Prefer => "prefer",
+            PgTls::Require => "require",
+            PgTls::VerifyFull => "verify-full",
+        }
+    }
 }
 
 fn default_stats_interval() -> Seconds {

@@ -203,7 +203,8 @@ impl Engine4 {
             None => (Vec::new(), Vec::new()),
         };
         let names: Vec<String> = raw.map(|d| d.interfaces.clone()).unwrap_or_default();
-        let allocator = Allocator::new(&subnets, &store.v4().snapshot());
+        let mut allocator = Allocator::new(&subnets, &store.v4().snapshot());
+        allocator.free().start_at(config.store.allocation_seed());
         let rate_limit = raw.map(|d| d.rate_limit.clone()).unwrap_or_default();
         Engine4 {
             server_identifier,
@@ -255,6 +256,8 @@ impl Engine4 {
             })
             .collect();
         let mut allocator = Allocator::new(&subnets, &self.store.v4().snapshot());
+        // The store (so the seed) is restart-only: the new config's is the running one's.
+        allocator.free().start_at(config.store.allocation_seed());
         allocator.set_quarantine(&until);
         self.allocator = allocator;
         self.subnets = subnets;

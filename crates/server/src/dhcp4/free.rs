@@ -21,6 +21,15 @@ use lessor_store::Snapshot4;
 use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
 
+/// A well-mixed number from a seed and a pool's place (SplitMix64's finaliser), so that pools of
+/// one server start at unrelated offsets, and so do one pool on two servers.
+pub(crate) fn spread(seed: u64, i: usize, j: usize) -> u64 {
+    let mut z = seed ^ ((i as u64) << 32 | j as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// One pool's bounds and where its next search starts.
 #[derive(Debug)]
 struct Pool {
@@ -182,6 +191,25 @@ impl FreeAddresses {
         self.runs.insert(first, last);
     }
 
+    /// Starts each pool's search at an offset derived from `seed` instead of its first
+    /// address (0: the first address, the one-server behaviour). Servers sharing a store are
+    /// given different seeds (their names' hashes), so they rarely try the same never-used
+    /// address first (docs/protocol.md decision 44). Call it before the first
+    /// [`FreeAddresses::next`].
+    pub fn start_at(&mut self, seed: u64) {
+        if seed == 0 {
+            return;
+        }
+        for (i, pools) in self.pools.iter_mut().enumerate() {
+            for (j, p) in pools.iter_mut().enumerate() {
+                let size = u64::from(p.last - p.first) + 1;
+                let offset = crate::dhcp4::free::spread(seed, i, j) % size;
+                // offset < size, so first + offset <= last.
+                p.cursor = p.first + offset as u32;
+            }
+        }
+    }
+
     /// The next free address of subnet `i`'s pools (in config order, each from its cursor
     /// round to its start), without taking it: the engine calls [`FreeAddresses::used`] once it
     /// wrote a binding there. A handful of tree lookups per pool, whatever the pools' size and
@@ -331,5 +359,35 @@ mod tests {
         let snap = store.v4().snapshot();
         assert_eq!(free.next(0, &snap), Some(ip("198.18.0.2")));
         assert!(!free.contains(ip("198.18.0.1")));
+    }
+
+    #[test]
+    fn seeds_start_the_search_apart_and_it_still_covers_every_free_address() {
+        let store = Store::in_memory();
+        bind(&store, "198.18.2.7");
+        let s = subnet(&[("198.18.0.0", "198.18.3.255")], &["198.18.1.1"]);
+        let snap = store.v4().snapshot();
+        let first = |seed: u64| {
+            let mut free = FreeAddresses::new(std::slice::from_ref(&s), &snap);
+            free.start_at(seed);
+            free.next(0, &snap)
+        };
+        assert_eq!(first(0), Some(ip("198.18.0.0")), "seed 0: as before");
+        let (a, b) = (
+            crate::config::store::fnv1a(b"dhcp-1"),
+            crate::config::store::fnv1a(b"dhcp-2"),
+        );
+        assert_ne!(first(a), first(b));
+        assert_ne!(first(a), Some(ip("198.18.0.0")));
+        let mut free = FreeAddresses::new(&[s], &snap);
+        free.start_at(a);
+        let mut got = std::collections::BTreeSet::new();
+        while let Some(x) = free.next(0, &snap) {
+            free.used(x);
+            assert!(got.insert(x), "{x} given twice");
+        }
+        // 1024 addresses, less the bound and the excluded one.
+        assert_eq!(got.len(), 1022);
+        assert!(!got.contains(&ip("198.18.2.7")) && !got.contains(&ip("198.18.1.1")));
     }
 }

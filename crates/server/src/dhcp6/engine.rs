@@ -239,6 +239,8 @@ pub struct Engine6 {
     config: Dhcp6,
     served: Vec<Interface>,
     pools: Pools,
+    /// Where the pools' round robin starts ([`Engine6::start_allocation_at`]).
+    allocation_seed: u64,
     /// Per link: its reservations by DUID (their place in the link's list).
     reservations: Vec<HashMap<Vec<u8>, usize>>,
     /// Per link: until when nothing without a loaded binding is given ([`super::quarantine`]).
@@ -300,6 +302,7 @@ impl Engine6 {
             quarantine: vec![None; config.links.len()],
             config: config.clone(),
             pools,
+            allocation_seed: 0,
             adverts: HashMap::new(),
             counters: Arc::new(Counters::default()),
             limits: RateLimits6::new(Limits6::from(&config.rate_limit)),
@@ -334,6 +337,7 @@ impl Engine6 {
             let snapshot = self.store.v6().snapshot();
             Pools::new(&config.links, snapshot.iter().map(|b| &**b))
         };
+        self.pools.start_at(self.allocation_seed);
         self.reservations = config
             .links
             .iter()
@@ -382,6 +386,13 @@ impl Engine6 {
             .copied()
             .flatten()
             .is_some_and(|end| now < end)
+    }
+
+    /// Starts the pools' search for never-used resources at offsets derived from `seed`
+    /// ([`Pools::start_at`]; the config's `store.allocation_seed()`), now and after reloads.
+    pub fn start_allocation_at(&mut self, seed: u64) {
+        self.allocation_seed = seed;
+        self.pools.start_at(seed);
     }
 
     /// Replaces the rate limits (tests, tools).

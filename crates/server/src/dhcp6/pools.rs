@@ -148,6 +148,26 @@ fn kind_index(ia: IaType) -> usize {
 }
 
 impl Pools {
+    /// Starts each pool's round robin at an offset derived from `seed` instead of its first
+    /// resource (0: the first, the one-server behaviour): servers sharing a store rarely try
+    /// the same never-used address or prefix first (docs/protocol.md decision 44).
+    pub fn start_at(&mut self, seed: u64) {
+        if seed == 0 {
+            return;
+        }
+        for (k, p) in self.pools.iter_mut().enumerate() {
+            // The pool's size minus one; its resources number at most 2^128.
+            let span = p.last - p.first;
+            let offset = u128::from(crate::dhcp4::free::spread(seed, p.link, k));
+            p.cursor = p.first
+                + if span == u128::MAX {
+                    offset
+                } else {
+                    offset % (span + 1)
+                };
+        }
+    }
+
     /// The pools of `links`, free as `bindings` leave them (one pass over them).
     pub fn new<'a>(links: &[Link6], bindings: impl Iterator<Item = &'a Binding6>) -> Pools {
         let mut p = Pools {
@@ -453,5 +473,38 @@ mod tests {
         }
         // Given out in order: one run left, after the reservation's split.
         assert!(p.runs() <= 4, "{}", p.runs());
+    }
+
+    #[test]
+    fn seeds_start_the_search_apart_and_it_still_covers_every_free_resource() {
+        let mut l = link();
+        l.address_pools[0].first = "2001:db8:1::".parse().unwrap();
+        l.address_pools[0].last = "2001:db8:1::3ff".parse().unwrap();
+        let first = |seed: u64, ia: IaType| {
+            let mut p = Pools::new(std::slice::from_ref(&l), std::iter::empty());
+            p.start_at(seed);
+            p.next_free(0, ia)
+        };
+        assert_eq!(first(0, IaType::Na), Some(key("2001:db8:1::", 128)));
+        let (a, b) = (
+            crate::config::store::fnv1a(b"dhcp-1"),
+            crate::config::store::fnv1a(b"dhcp-2"),
+        );
+        assert_ne!(first(a, IaType::Na), first(b, IaType::Na));
+        let mut p = Pools::new(&[l], std::iter::empty());
+        p.start_at(a);
+        let mut got = std::collections::BTreeSet::new();
+        while let Some(k) = p.next_free(0, IaType::Na) {
+            p.used(k);
+            assert!(got.insert(k), "{k:?} given twice");
+        }
+        // 1024 addresses less the reserved ::11.
+        assert_eq!(got.len(), 1023);
+        let mut prefixes = 0;
+        while let Some(k) = p.next_free(0, IaType::Pd) {
+            p.used(k);
+            prefixes += 1;
+        }
+        assert_eq!(prefixes, 4);
     }
 }

@@ -26,6 +26,7 @@ mod outbox;
 mod privileges;
 mod reload;
 mod report;
+pub mod store;
 mod udp;
 mod udp4;
 mod udp6;
@@ -39,9 +40,8 @@ use crate::dhcp4::quarantine::{self, Quarantine};
 use crate::stats::{self, Report};
 use lessor_net::udp::Sockets;
 use lessor_net::{process, Clock};
-use lessor_store::{LoadReport, SqliteBackend, Store, StoreError};
+use lessor_store::{LoadReport, Store};
 use std::fmt;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -117,35 +117,20 @@ pub fn run_with(
     // creates is its own only.
     process::restrict_umask();
     let account = privileges::account(config)?;
-    let path = &config.file.server.store;
-    // The directories this server creates (the user gets them: see privileges::switch).
-    let mut created = Vec::new();
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        created = dir
-            .ancestors()
-            .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
-            .map(Path::to_path_buf)
-            .collect();
-        std::fs::create_dir_all(dir)
-            .map_err(|e| ServeError::Store(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    let backend = SqliteBackend::open_exclusive(path, "lessor serve").map_err(|e| match e {
-        StoreError::InUse { .. } => ServeError::Refused(format!("{e}; refusing to start")),
-        e => ServeError::Store(e.to_string()),
-    })?;
-    for t in backend.tightened() {
-        tracing::warn!(store = %path.display(), "store: {t}");
-    }
+    let Some(opened) = store::open(config, stop)? else {
+        return Ok(());
+    };
+    // Shown with a URL's password masked.
+    let shown = &config.store.location;
     let started = std::time::SystemTime::now();
     let subnets4 = config.dhcp4.as_ref().map_or(0, |d| d.subnets.len());
     let links6 = config.dhcp6.as_ref().map_or(0, |d| d.links.len());
     tracing::debug!(
-        store = %path.display(),
+        store = %shown,
         subnets4,
         links6,
-        "store {}: opened and locked; serving {subnets4} DHCPv4 subnet(s), {links6} DHCPv6 \
-         link(s)",
-        path.display()
+        "store {shown}: opened{}; serving {subnets4} DHCPv4 subnet(s), {links6} DHCPv6 link(s)",
+        if opened.file.is_some() { " and locked" } else { "" }
     );
     let sockets4 = udp4::open(config)?;
     let sockets6 = udp6::open(config)?;
@@ -153,11 +138,15 @@ pub fn run_with(
     let metrics = metrics::bind(config)?;
     if let Some(account) = &account {
         control.give_to(account)?;
-        privileges::switch(account, path, &created)?;
+        let file = opened
+            .file
+            .as_ref()
+            .map(|(p, c)| (p.as_path(), c.as_slice()));
+        privileges::switch(account, file)?;
     }
-    let (store, report) =
-        Store::open(Box::new(backend)).map_err(|e| ServeError::Store(e.to_string()))?;
-    let shown = path.display();
+    let Some((store, report)) = store::load(config, opened.backend, stop)? else {
+        return Ok(());
+    };
     tracing::info!(
         store = %shown,
         bindings = report.v4.loaded,

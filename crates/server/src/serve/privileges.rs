@@ -23,12 +23,11 @@ pub(super) fn account(config: &Config) -> Result<Option<Account>, ServeError> {
         .map_err(|e| ServeError::Privileges(format!("{e}; refusing to start")))
 }
 
-/// Gives the store to `account` and switches to it; `created` are the directories this server
-/// has just created for the store.
+/// Gives the store to `account` and switches to it; `file` is the SQLite store with the
+/// directories this server has just created for it (a PostgreSQL store has no file to give).
 pub(super) fn switch(
     account: &Account,
-    store: &Path,
-    created: &[PathBuf],
+    file: Option<(&Path, &[PathBuf])>,
 ) -> Result<(), ServeError> {
     let refused = |e: &dyn std::fmt::Display| {
         ServeError::Privileges(format!(
@@ -36,7 +35,7 @@ pub(super) fn switch(
             account.user
         ))
     };
-    if process::is_root() {
+    if let (true, Some((store, created))) = (process::is_root(), file) {
         for path in created
             .iter()
             .cloned()
@@ -58,6 +57,9 @@ pub(super) fn switch(
         account.gid,
         process::kept_names()
     );
+    let Some((store, _)) = file else {
+        return Ok(());
+    };
     let dir = store
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
