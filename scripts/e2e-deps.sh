@@ -8,7 +8,8 @@ set -euo pipefail
 
 PYTHON="${PYTHON:-python3}"
 DEB_PKGS=(iproute2 isc-dhcp-client isc-dhcp-relay isc-dhcp-server tshark
-          kea-dhcp4-server kea-dhcp6-server kea-admin dhcpcd-base)
+          kea-dhcp4-server kea-dhcp6-server kea-admin dhcpcd-base
+          postgresql openssl)   # store-pg's tests start their own PostgreSQL; openssl makes their certificates
 PY_MODS=(pytest scapy)           # pip name == import name for both
 
 die() { echo "e2e-deps: ERROR: $*" >&2; exit 1; }
@@ -59,9 +60,9 @@ for svc in isc-dhcp-server isc-dhcp-relay; do
         update-rc.d "$svc" disable >/dev/null 2>&1 || true
     fi
 done
-# Kea's packages enable their daemons; the suite starts its own Kea in namespaces.
+# Kea's and PostgreSQL's packages enable their daemons; the tests start their own.
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-    for svc in kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent kea-dhcp-ddns-server; do
+    for svc in kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent kea-dhcp-ddns-server postgresql; do
         systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
     done
 fi

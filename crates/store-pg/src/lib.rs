@@ -371,3 +371,35 @@ pub fn redacted(url: &str) -> String {
     };
     format!("{scheme}://{auth}{tail}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_passwords() {
+        assert_eq!(
+            redacted("postgresql://lessor:s3cret@db.example:5432/leases?sslmode=require"),
+            "postgresql://lessor@db.example:5432/leases?sslmode=require"
+        );
+        assert_eq!(
+            redacted("postgres://db/leases?password=x&application_name=y"),
+            "postgres://db/leases?application_name=y"
+        );
+        assert_eq!(
+            redacted("postgres://u@db/leases?password=x"),
+            "postgres://u@db/leases"
+        );
+        assert_eq!(redacted("postgresql://db"), "postgresql://db");
+    }
+
+    #[test]
+    fn only_flushing_commit_levels_are_taken() {
+        for ok in ["on", "remote_write", "remote_apply"] {
+            assert!(session::synchronous(ok));
+        }
+        for refused in ["off", "local", ""] {
+            assert!(!session::synchronous(refused));
+        }
+    }
+}

@@ -288,3 +288,97 @@ fn written(
         refused: plan.refused,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use lessor_store::{HwAddr, State4};
+
+    use super::*;
+
+    fn up(last: u8, sequence: u64, state: State4) -> Change {
+        let mut b = Binding4::new(
+            Ipv4Addr::new(192, 0, 2, last),
+            "192.0.2.0/24".parse().unwrap(),
+            HwAddr::ethernet([2, 0, 0, 0, 0, last]),
+            state,
+        );
+        b.sequence = sequence;
+        Change::V4(Change4::Upsert(Arc::new(b)))
+    }
+
+    fn g(based_on: u64, sequence: u64) -> Guard {
+        Guard { based_on, sequence }
+    }
+
+    fn live(sequence: u64) -> Option<Held> {
+        Some(Held {
+            sequence,
+            tombstone: false,
+        })
+    }
+
+    fn tomb(sequence: u64) -> Option<Held> {
+        Some(Held {
+            sequence,
+            tombstone: true,
+        })
+    }
+
+    #[test]
+    fn the_guard_rule() {
+        assert!(holds(g(0, 5), None));
+        assert!(!holds(g(0, 5), live(3)));
+        assert!(holds(g(0, 5), tomb(4)));
+        assert!(!holds(g(0, 5), tomb(5)));
+        assert!(holds(g(3, 5), live(3)));
+        assert!(holds(g(3, 5), tomb(3)));
+        assert!(!holds(g(3, 5), live(4)));
+        assert!(!holds(g(3, 5), None));
+    }
+
+    #[test]
+    fn a_refused_batch_leaves_no_trace_and_later_batches_see_the_accepted_ones() {
+        let a = Key::V4(Ipv4Addr::new(192, 0, 2, 1));
+        let changes = [
+            up(1, 10, State4::Active),
+            up(2, 11, State4::Active),
+            up(1, 12, State4::Active),
+            up(1, 13, State4::Active),
+        ];
+        // Batch 1 (changes 1 and 2) fails on change 2: based on 9, the row is at 10 after
+        // batch 0. Batch 2 is based on batch 0's write.
+        let guards = [g(0, 10), g(0, 11), g(9, 12), g(10, 13)];
+        let plan = plan(&changes, Some(&guards), &[1, 3, 4], &HashMap::new());
+        assert_eq!(plan.refused, vec![1]);
+        assert_eq!(
+            plan.writes.len(),
+            1,
+            "address 2 came from the refused batch"
+        );
+        assert_eq!(plan.writes[0].0, a);
+        assert!(matches!(plan.writes[0].1, Write::Live4(b) if b.sequence == 13));
+    }
+
+    #[test]
+    fn offers_are_not_written_and_deletes_of_absent_keys_write_nothing() {
+        let changes = [
+            up(1, 10, State4::Offered),
+            Change::V4(Change4::Delete(Ipv4Addr::new(192, 0, 2, 2))),
+        ];
+        let plan = plan(&changes, Some(&[g(0, 10), g(0, 11)]), &[2], &HashMap::new());
+        assert!(plan.refused.is_empty());
+        assert!(plan.writes.is_empty());
+    }
+
+    #[test]
+    fn without_guards_the_last_write_wins_and_a_tombstone_keeps_the_rows_number() {
+        let a = Ipv4Addr::new(192, 0, 2, 1);
+        let held = HashMap::from([(Key::V4(a), live(40).unwrap())]);
+        let changes = [up(1, 3, State4::Active), Change::V4(Change4::Delete(a))];
+        let plan = plan(&changes, None, &[2], &held);
+        assert!(plan.refused.is_empty());
+        assert!(matches!(plan.writes[..], [(Key::V4(k), Write::Gone(3))] if k == a));
+    }
+}

@@ -84,7 +84,7 @@ fn binding6(i: u32, rng: &mut Rng) -> Binding6 {
         State6::Reserved,
     ];
     let state = durable[rng.below(5) as usize];
-    let (address, len, ia) = if i % 2 == 0 {
+    let (address, len, ia) = if i.is_multiple_of(2) {
         let a = Ipv6Addr::from(0x2001_0db8_0001_0000_0000_0000_0000_0000u128 + u128::from(i));
         (a, 128, IaType::Na)
     } else {
@@ -462,10 +462,11 @@ fn tls_verify_full_checks_the_ca_and_the_host_name() {
     with("127.0.0.1", TlsMode::Prefer, None).unwrap();
     // The certificate does not name 127.0.0.1.
     let e = with("127.0.0.1", TlsMode::VerifyFull, Some(ca)).unwrap_err();
-    assert!(matches!(e, StoreError::Database { .. }), "{e}");
+    assert!(format!("{e:?}").contains("NotValidForName"), "{e:?}");
     // Another CA.
     let other = support::make_certs(&pg.dir, "other-ca");
-    with("localhost", TlsMode::VerifyFull, Some(other)).unwrap_err();
+    let e = with("localhost", TlsMode::VerifyFull, Some(other)).unwrap_err();
+    assert!(format!("{e:?}").contains("UnknownIssuer"), "{e:?}");
     // The server takes TCP connections over TLS only.
     with("127.0.0.1", TlsMode::Disable, None).unwrap_err();
 }
