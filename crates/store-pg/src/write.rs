@@ -1,6 +1,7 @@
-//! Group commits: the guard rule of a shared lease set (docs/protocol.md, decision "Several
-//! servers, one lease set") checked against the rows the group touches, read under the write
-//! lock, then one `unnest` upsert per family, `NOTIFY`, commit.
+//! Group commits: the guard rule of a shared lease set ([`lessor_store::Guard`]) checked against
+//! the rows the group touches, read under the write lock, then one `unnest` upsert per family,
+//! `NOTIFY`, commit (docs/protocol.md, decision "PostgreSQL: one write lock; commit order is
+//! feed order").
 //!
 //! Every writer (any server, [`lessor_store::Backend::apply`] too) takes [`WRITE_LOCK`] before
 //! reading the keys it guards and holds it until it commits, so the check and the write are
