@@ -16,6 +16,13 @@ use crate::{tls, PgOptions, TlsMode};
 /// store then fails closed and probes.
 const MIN_USER_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a session may sit inside a transaction without sending anything (Lessor's never
+/// pause between statements).
+const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(15);
+
+/// How long a commit waits for the write lock.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
 /// Opens a session as `options` say; `what` is which connection it is ("writer", "follower"),
 /// for errors.
 pub(crate) fn open(options: &PgOptions, what: &str) -> Result<Client, StoreError> {
@@ -40,9 +47,19 @@ pub(crate) fn open(options: &PgOptions, what: &str) -> Result<Client, StoreError
     let mut client = config
         .connect(tls::connector(options)?)
         .map_err(|e| StoreError::db(context("connect"), e))?;
+    // A session that dies inside a transaction (its server's host vanished) would hold the
+    // write lock until TCP gave up: the database ends it after IDLE_IN_TRANSACTION instead.
+    // A commit waiting longer than LOCK_WAIT for the lock fails rather than hangs (the store
+    // then fails closed and probes).
     client
-        .batch_execute("SET synchronous_commit = on")
-        .map_err(|e| StoreError::db(context("set synchronous_commit"), e))?;
+        .batch_execute(&format!(
+            "SET synchronous_commit = on; \
+             SET idle_in_transaction_session_timeout = '{}s'; \
+             SET lock_timeout = '{}s'",
+            IDLE_IN_TRANSACTION.as_secs(),
+            LOCK_WAIT.as_secs()
+        ))
+        .map_err(|e| StoreError::db(context("session settings"), e))?;
     let level: String = client
         .query_one("SHOW synchronous_commit", &[])
         .and_then(|row| row.try_get(0))

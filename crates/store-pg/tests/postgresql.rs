@@ -491,3 +491,28 @@ fn the_store_runs_on_postgresql() {
     assert_eq!(b.hw, HwAddr::ethernet([2, 0, 0, 0, 0, 7]));
     store.close().unwrap();
 }
+
+#[test]
+#[ignore = "needs root and PostgreSQL"]
+fn a_unix_socket_url_works_with_the_default_tls_mode() {
+    let pg = TempPg::start();
+    let mut o = pg.options_for("a");
+    o.url = format!(
+        "postgresql:///postgres?host={}&port={}&user=postgres",
+        pg.dir.join("sock").display(),
+        pg.port
+    );
+    o.tls = TlsMode::Prefer;
+    let mut be = PgBackend::connect(&o).unwrap();
+    be.apply(&[up4(lease(1, 1, 1))]).unwrap();
+    assert_eq!(be.load().unwrap().v4.bindings.len(), 1);
+    // The session says who it is.
+    let row = pg
+        .client()
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'lessor a'",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 1);
+}
