@@ -516,3 +516,31 @@ fn a_unix_socket_url_works_with_the_default_tls_mode() {
         .unwrap();
     assert_eq!(row.get::<_, i64>(0), 1);
 }
+
+#[test]
+#[ignore = "needs root and PostgreSQL"]
+fn a_group_of_two_thousand_changes_takes_a_few_round_trips() {
+    let pg = TempPg::start();
+    let mut be = PgBackend::connect(&pg.options_for("w")).unwrap();
+    let mut rng = Rng(99);
+    let mut changes: Vec<Change> = (0..1000).map(|i| up4(binding4(i, &mut rng))).collect();
+    changes.extend((0..1000).map(|i| up6(binding6(i, &mut rng))));
+    let guards: Vec<Guard> = changes.iter().map(|_| guard(0, 1)).collect();
+    // Every change its own batch, as the store's writer groups them.
+    let ends: Vec<usize> = (1..=changes.len()).collect();
+    let before = pg.statements_of("lessor w");
+    let applied = be
+        .apply_group(&Group {
+            changes: &changes,
+            guards: &guards,
+            ends: &ends,
+        })
+        .unwrap();
+    assert!(applied.refused.is_empty());
+    let sent = pg.statements_of("lessor w") - before;
+    // BEGIN, the lock, one read and one write per family, NOTIFY, COMMIT (the purge of old
+    // tombstones, hourly, runs before the first group: two more).
+    assert!(sent <= 10, "{sent} statements");
+    assert!(sent >= 8, "{sent} statements: is the log counting?");
+    assert_eq!(loaded4(&pg).len(), 1000);
+}

@@ -148,6 +148,17 @@ impl TempPg {
             "postgres",
             "--no-sync",
         ]));
+        // Every statement is logged with its session's application name, so that a test can
+        // count a session's round trips (`statements_of`).
+        let mut conf = std::fs::OpenOptions::new()
+            .append(true)
+            .open(data.join("postgresql.conf"))
+            .unwrap();
+        std::io::Write::write_all(
+            &mut conf,
+            b"log_statement = 'all'\nlog_line_prefix = '[%a] '\n",
+        )
+        .unwrap();
         if tls {
             std::fs::write(
                 data.join("pg_hba.conf"),
@@ -202,6 +213,20 @@ impl TempPg {
     /// The server's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+
+    /// How many statements the sessions named `application_name` have sent so far (one
+    /// logged line each: a simple query, or the execution of a prepared one).
+    pub fn statements_of(&self, application_name: &str) -> usize {
+        let prefix = format!("[{application_name}] LOG:  ");
+        self.log()
+            .lines()
+            .filter(|l| {
+                l.starts_with(&prefix)
+                    && (l[prefix.len()..].starts_with("statement:")
+                        || l[prefix.len()..].starts_with("execute "))
+            })
+            .count()
     }
 
     pub fn stop(&self) {
