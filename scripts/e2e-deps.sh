@@ -9,7 +9,7 @@ set -euo pipefail
 PYTHON="${PYTHON:-python3}"
 DEB_PKGS=(iproute2 isc-dhcp-client isc-dhcp-relay isc-dhcp-server tshark
           kea-dhcp4-server kea-dhcp6-server kea-admin dhcpcd-base
-          postgresql postgresql-client)
+          postgresql postgresql-client openssl)   # throwaway PostgreSQL clusters; openssl makes store-pg's test certificates
 PY_MODS=(pytest scapy)           # pip name == import name for both
 
 die() { echo "e2e-deps: ERROR: $*" >&2; exit 1; }
@@ -60,14 +60,9 @@ for svc in isc-dhcp-server isc-dhcp-relay; do
         update-rc.d "$svc" disable >/dev/null 2>&1 || true
     fi
 done
-# Debian's postgresql package creates and starts a system cluster; the suite runs its own
-# throwaway clusters (tests/e2e/harness/postgres.py) and never uses that one.
+# Kea's and PostgreSQL's packages enable their daemons; the tests start their own.
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-    systemctl disable --now postgresql.service >/dev/null 2>&1 || true
-fi
-# Kea's packages enable their daemons; the suite starts its own Kea in namespaces.
-if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-    for svc in kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent kea-dhcp-ddns-server; do
+    for svc in kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent kea-dhcp-ddns-server postgresql; do
         systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
     done
 fi
