@@ -86,6 +86,8 @@ pub struct PgBackend {
     /// The highest revision `load` saw: where the follower starts.
     loaded_revision: i64,
     last_purge: Option<Instant>,
+    /// This node's number in `writer_node` ([`Backend::writer_id`]).
+    writer_id: u16,
 }
 
 impl std::fmt::Debug for PgBackend {
@@ -107,9 +109,12 @@ impl PgBackend {
             session: None,
             loaded_revision: 0,
             last_purge: None,
+            writer_id: 0,
         };
         let mut client = session::open(options, "writer")?;
         schema::migrate(&mut client, &backend.place)?;
+        backend.writer_id = schema::writer_id(&mut client, &options.node)
+            .map_err(|e| backend.error("number this node in writer_node", e))?;
         backend.session = Some(backend.prepared(client)?);
         Ok(backend)
     }
@@ -220,6 +225,11 @@ impl PgBackend {
 }
 
 impl Backend for PgBackend {
+    /// This node's number in `writer_node`: unique among the servers sharing the database.
+    fn writer_id(&self) -> Option<u16> {
+        Some(self.writer_id)
+    }
+
     /// Reads every binding (tombstones left out) and this node's meta rows in one snapshot, and
     /// remembers the highest revision, where the follower starts.
     fn load(&mut self) -> Result<Loaded, StoreError> {

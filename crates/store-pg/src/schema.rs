@@ -90,6 +90,14 @@ CREATE TABLE meta (
     PRIMARY KEY (node, key)
 );
 
+-- Each server's number among those sharing the database (docs/protocol.md "Several servers on
+-- one lease set"): the store puts it in the low 16 bits of every transaction number it writes,
+-- so two servers never write the same number. Taken once per node name, kept for good.
+CREATE TABLE writer_node (
+    id   integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY CHECK (id BETWEEN 1 AND 65535),
+    node text    NOT NULL UNIQUE
+);
+
 -- Readable views for an operator with psql (tombstones left out).
 CREATE VIEW lease4_text AS SELECT
     address, state, to_timestamp(state_since) AS state_since, htype,
@@ -174,4 +182,17 @@ fn migrate_locked(client: &mut Client, place: &str) -> Result<(), (String, Failu
         tracing::info!(database = place, version, "postgresql schema migrated");
     }
     Ok(())
+}
+
+/// The number `writer_node` keeps for `node`, taken on its first connection.
+pub(crate) fn writer_id(client: &mut Client, node: &str) -> Result<u16, postgres::Error> {
+    client.execute(
+        "INSERT INTO writer_node (node) VALUES ($1) ON CONFLICT (node) DO NOTHING",
+        &[&node],
+    )?;
+    let id: i32 = client
+        .query_one("SELECT id FROM writer_node WHERE node = $1", &[&node])?
+        .try_get(0)?;
+    // The column's CHECK keeps it within 1..=65535.
+    Ok(u16::try_from(id).unwrap_or(u16::MAX))
 }

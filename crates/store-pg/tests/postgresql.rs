@@ -544,3 +544,73 @@ fn a_group_of_two_thousand_changes_takes_a_few_round_trips() {
     assert!(sent >= 8, "{sent} statements: is the log counting?");
     assert_eq!(loaded4(&pg).len(), 1000);
 }
+
+#[test]
+#[ignore = "needs root and PostgreSQL"]
+fn two_stores_on_one_database_never_write_one_address_for_two_clients() {
+    let pg = TempPg::start();
+    let a_backend = PgBackend::connect(&pg.options_for("a")).unwrap();
+    let a_id = a_backend.writer_id().unwrap();
+    let (a, _) = Store::open(Box::new(a_backend)).unwrap();
+    // B does not follow: it cannot have seen A's write when it makes its own.
+    let mut blind = pg.options_for("b");
+    blind.follow = false;
+    let b_backend = PgBackend::connect(&blind).unwrap();
+    let b_id = b_backend.writer_id().unwrap();
+    assert_ne!(a_id, b_id, "every node has its own number");
+    assert_eq!(
+        PgBackend::connect(&pg.options_for("a"))
+            .unwrap()
+            .writer_id(),
+        Some(a_id),
+        "a node keeps its number"
+    );
+    let (b, _) = Store::open(Box::new(b_backend)).unwrap();
+
+    let write = |store: &Store, mac: u8| {
+        let (done, ticket) = Completion::ticket();
+        store.v4().upsert(lease(9, 0, mac), done);
+        ticket.wait()
+    };
+    write(&a, 1).unwrap();
+    assert!(
+        matches!(write(&b, 2), Err(StoreError::Taken)),
+        "B's write is refused"
+    );
+    // B's memory went back to what it knew (nothing); the database holds A's client only.
+    assert!(b.v4().get(Ipv4Addr::new(192, 0, 2, 9)).is_none());
+    let rows = loaded4(&pg);
+    let held: Vec<_> = rows
+        .iter()
+        .filter(|r| r.address == Ipv4Addr::new(192, 0, 2, 9))
+        .collect();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].hw, HwAddr::ethernet([2, 0, 0, 0, 0, 1]));
+    assert_eq!(
+        held[0].sequence & 0xffff,
+        u64::from(a_id),
+        "A's number in the low bits"
+    );
+    assert!(b.health().is_healthy(), "a refusal is not a failure");
+
+    // A follower brings A's binding into a following B, and B's renewal over it passes.
+    let (b2, _) = Store::open(Box::new(PgBackend::connect(&pg.options_for("b")).unwrap())).unwrap();
+    assert!(b2.v4().get(Ipv4Addr::new(192, 0, 2, 9)).is_some(), "loaded");
+    write(&b2, 1).unwrap();
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let seen = a.v4().get(Ipv4Addr::new(192, 0, 2, 9)).map(|r| r.sequence);
+        let written = b2.v4().get(Ipv4Addr::new(192, 0, 2, 9)).map(|r| r.sequence);
+        if seen == written {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "A never followed B's renewal"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for s in [a, b, b2] {
+        s.close().unwrap();
+    }
+}

@@ -39,6 +39,8 @@ pub fn pg_options(store: &StoreConfig, follow: bool, node: &str) -> Option<PgOpt
         tls_ca_file: pg.tls_ca_file,
         connect_timeout: pg.connect_timeout,
         follow,
+        // The password file's password is already in the URL (percent-encoded).
+        password: None,
     })
 }
 
