@@ -159,7 +159,9 @@ def perf_dora(s, name: str, server: str, giaddr: str, *, clients: int, seed: int
     argv = [str(lessor_bin()), "perf", "dora", "--server", f"{server}:67", "--bind",
             f"{giaddr}:67", "--clients", str(clients), "--in-flight", str(in_flight), "--seed",
             str(seed), "--relay-id", relay_id, "--timeout", "500ms", "--retries", "4",
-            "--acked-out", str(out), "--json", *extra]
+            # A client whose address the other server gave away first is NAKed and starts
+            # over, as a real one does (docs/protocol.md decision 43).
+            "--restart-on-nak", "3", "--acked-out", str(out), "--json", *extra]
     p = s.procs.start(s.topo.gen, name, argv)
     if background:
         return p, out
@@ -203,6 +205,8 @@ def lease4_rows(pg, db: str) -> List[Dict[str, str]]:
 # ---------------------------------------------------------------- two servers, split load
 
 CLIENTS_EACH = 100
+# perf dora's MACs are seed + index: B's seed far from A's, so no client is on both loads.
+SEED_B = 1 << 24
 V6_CLIENTS = 10
 
 
@@ -214,7 +218,7 @@ def split(request, tmp_path_factory, pg):
                                     s.artifacts / "server-link.pcap", "udp port 67")
         pa, out_a = perf_dora(s, "dora-a", SERVER_V4, GEN_V4, clients=CLIENTS_EACH, seed=1,
                               relay_id=RELAY_ID_A, background=True)
-        pb, out_b = perf_dora(s, "dora-b", SERVER_B_V4, GEN2_V4, clients=CLIENTS_EACH, seed=2,
+        pb, out_b = perf_dora(s, "dora-b", SERVER_B_V4, GEN2_V4, clients=CLIENTS_EACH, seed=SEED_B,
                               relay_id=RELAY_ID_B, background=True)
         pa.wait(120)
         pb.wait(120)
@@ -397,7 +401,7 @@ def outage(request, tmp_path_factory, pg):
         cap = capture.start_capture(s.procs, s.topo.server, s.topo.server_if,
                                     s.artifacts / "server-link.pcap", "udp port 67")
         # each client releases after its ACK, so the pool never runs out; --duration bounds it
-        load = [perf_dora(s, f"dora-{n}", srv, giaddr, clients=1_000_000, seed=20 + i,
+        load = [perf_dora(s, f"dora-{n}", srv, giaddr, clients=1_000_000, seed=20 + i * SEED_B,
                           relay_id=RELAY_ID_A, in_flight=2, background=True,
                           extra=("--release", "--duration", "25s"))[0]
                 for i, (n, srv, giaddr) in enumerate((("a", SERVER_V4, GEN_V4),

@@ -177,6 +177,11 @@ pub struct DoraArgs {
     /// Retransmissions before a message counts as dropped.
     #[arg(long, default_value_t = 2)]
     retries: u32,
+    /// Times a client starts over with a DHCPDISCOVER after a DHCPNAK, as a real client does
+    /// (RFC 2131 §3.1); 0: a DHCPNAK ends its exchange. Servers sharing a lease set NAK a
+    /// client whose address another server gave away first.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    restart_on_nak: u32,
     /// Relay-id (option 82 sub-option 12) as hex, e.g. "c0:ff:ee". Default: "lessor-perf".
     #[arg(long, value_parser = parse_relay_id)]
     relay_id: Option<RelayId>,
@@ -493,6 +498,7 @@ pub(crate) fn dora_config(args: DoraArgs) -> Result<Config, String> {
     config.duration = args.duration;
     config.timeout = args.timeout;
     config.retries = args.retries;
+    config.nak_restarts = args.restart_on_nak;
     if let Some(RelayId(id)) = args.relay_id {
         config.relay_id = id;
     }

@@ -158,7 +158,7 @@ impl Net {
         match output {
             Output::Nothing => {}
             Output::Now(o) => self.sent.lock().unwrap().push((o.payload, o.destination)),
-            Output::WhenDurable(o, durable) => {
+            Output::WhenDurable(o, durable, _) => {
                 let sent = Arc::clone(&self.sent);
                 durable.on_durable(move |r| {
                     if r.is_ok() {

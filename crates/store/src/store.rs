@@ -226,6 +226,12 @@ impl Store {
         }
     }
 
+    /// This server's number among those sharing the lease set ([`Backend::writer_id`]), when
+    /// the backend is shared.
+    pub fn writer_id(&self) -> Option<u16> {
+        self.core.writer_id
+    }
+
     /// Whether the store commits: the outcome of its last commit or probe, or that its writer
     /// thread is dead.
     pub fn health(&self) -> Health {

@@ -120,6 +120,9 @@ pub struct Timing {
     pub timeout: Duration,
     /// Retransmissions after the first transmission before the exchange counts as dropped.
     pub retries: u32,
+    /// Times a client starts over with a new DHCPDISCOVER after a DHCPNAK, as a client does
+    /// (RFC 2131 §3.1, step 5); 0: a DHCPNAK ends the exchange.
+    pub nak_restarts: u32,
 }
 
 /// Which half of the DORA a client was in.
@@ -158,6 +161,8 @@ pub struct Outcome {
     pub request_ack: Option<Duration>,
     /// First DISCOVER sent -> ACK, for ACKs only.
     pub dora: Option<Duration>,
+    /// Times the client started over after a DHCPNAK.
+    pub restarts: u32,
 }
 
 /// Why a reply was ignored.
@@ -232,6 +237,8 @@ pub struct Client {
     /// First DISCOVER transmission.
     started: Option<Instant>,
     state: State,
+    /// Times it started over after a DHCPNAK.
+    restarts: u32,
 }
 
 impl Client {
@@ -243,6 +250,7 @@ impl Client {
             release,
             started: None,
             state: State::Idle,
+            restarts: 0,
         }
     }
 
@@ -316,6 +324,11 @@ impl Client {
             return Step::Wait;
         }
         self.started = Some(now);
+        self.discover(now)
+    }
+
+    /// Sends a DHCPDISCOVER (the first, or one starting over after a DHCPNAK).
+    fn discover(&mut self, now: Instant) -> Step {
         let discover = self.relayed(
             MessageType::Discover,
             vec![DhcpOption::ParameterRequestList(
@@ -350,6 +363,7 @@ impl Client {
                     discover_offer,
                     request_ack: None,
                     dora: None,
+                    restarts: self.restarts,
                 },
                 release: None,
             };
@@ -418,6 +432,10 @@ impl Client {
                 }
                 let (server, discover_offer, first) = (*server, *discover_offer, waiting.first);
                 if t == MessageType::Nak {
+                    if self.restarts < self.timing.nak_restarts {
+                        self.restarts += 1;
+                        return self.discover(now);
+                    }
                     self.state = State::Done;
                     return Step::Done {
                         outcome: Outcome {
@@ -425,6 +443,7 @@ impl Client {
                             discover_offer: Some(discover_offer),
                             request_ack: None,
                             dora: None,
+                            restarts: self.restarts,
                         },
                         release: None,
                     };
@@ -451,6 +470,7 @@ impl Client {
                         discover_offer: Some(discover_offer),
                         request_ack: Some(now.saturating_duration_since(first)),
                         dora: Some(now.saturating_duration_since(started)),
+                        restarts: self.restarts,
                     },
                     release,
                 }
@@ -471,6 +491,7 @@ mod tests {
 
     fn timing() -> Timing {
         Timing {
+            nak_restarts: 0,
             timeout: 100 * MS,
             retries: 2,
         }
@@ -713,7 +734,8 @@ mod tests {
                     end: End::Nak,
                     discover_offer: Some(MS),
                     request_ack: None,
-                    dora: None
+                    dora: None,
+                    restarts: 0,
                 },
                 release: None
             }
@@ -726,6 +748,35 @@ mod tests {
             d.handle(t0, &nak),
             Step::Ignore(Ignored::Unexpected(Some(MessageType::Nak)))
         );
+    }
+
+    #[test]
+    fn a_nak_starts_the_client_over_when_asked() {
+        let mut c = client(true);
+        c.timing.nak_restarts = 1;
+        let t0 = Instant::now();
+        c.start(t0);
+        c.handle(t0 + MS, &offer(&c));
+        let nak = reply(&c, MessageType::Nak, Ipv4Addr::UNSPECIFIED, Some(SERVER));
+        let (again, _) = sent(c.handle(t0 + 2 * MS, &nak));
+        assert_eq!(again.message_type(), Some(MessageType::Discover), "starts over");
+        c.handle(t0 + 3 * MS, &offer(&c));
+        let Step::Done { outcome, .. } = c.handle(t0 + 4 * MS, &nak) else {
+            panic!("the second NAK ends it");
+        };
+        assert_eq!((outcome.end, outcome.restarts), (End::Nak, 1));
+        // One restart, then an ACK: a completed DORA timed from the first DISCOVER.
+        let mut d = client(true);
+        d.timing.nak_restarts = 3;
+        d.start(t0);
+        d.handle(t0 + MS, &offer(&d));
+        d.handle(t0 + 2 * MS, &nak);
+        d.handle(t0 + 3 * MS, &offer(&d));
+        let Step::Done { outcome, .. } = d.handle(t0 + 5 * MS, &reply(&d, MessageType::Ack, OFFERED, Some(SERVER))) else {
+            panic!("acked");
+        };
+        assert_eq!(outcome.restarts, 1);
+        assert_eq!(outcome.dora, Some(5 * MS));
     }
 
     #[test]

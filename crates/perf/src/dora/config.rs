@@ -26,6 +26,8 @@ pub struct Config {
     pub timeout: Duration,
     /// Retransmissions before a message counts as dropped.
     pub retries: u32,
+    /// Times a client starts over after a DHCPNAK (0: a DHCPNAK ends its exchange).
+    pub nak_restarts: u32,
     /// Relay-id sub-option (12) value.
     pub relay_id: Vec<u8>,
     /// Link-selection sub-option (5, RFC 3527): the subnet to allocate from when giaddr is not
@@ -56,6 +58,7 @@ impl Config {
             duration: Duration::from_secs(60),
             timeout: Duration::from_secs(1),
             retries: 2,
+            nak_restarts: 0,
             relay_id: DEFAULT_RELAY_ID.to_vec(),
             link_selection: None,
             release: false,

@@ -26,6 +26,8 @@ pub struct Report {
     pub completed: u64,
     /// Exchanges ended by a NAK.
     pub naks: u64,
+    /// Times clients started over after a NAK (`--restart-on-nak`).
+    pub restarts: u64,
     /// DISCOVERs unanswered after all retransmissions.
     pub drops_discover: u64,
     /// REQUESTs unanswered after all retransmissions.
@@ -76,6 +78,7 @@ impl Report {
             "started": self.started,
             "completed": self.completed,
             "naks": self.naks,
+            "restarts": self.restarts,
             "drops": self.drops(),
             "drops_discover": self.drops_discover,
             "drops_request": self.drops_request,
@@ -114,8 +117,9 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "naks         {}\ndrops        {} (no OFFER {}, no ACK/NAK {})",
+            "naks         {} (restarts after a NAK {})\ndrops        {} (no OFFER {}, no ACK/NAK {})",
             self.naks,
+            self.restarts,
             self.drops(),
             self.drops_discover,
             self.drops_request
@@ -164,6 +168,7 @@ mod tests {
             started: 10,
             completed: 9,
             naks: 0,
+            restarts: 0,
             drops_discover: 1,
             drops_request: 0,
             unexpected: 2,

@@ -47,6 +47,7 @@ pub fn run_on(config: &Config, socket: &UdpSocket) -> io::Result<Report> {
         timing: Timing {
             timeout: config.timeout,
             retries: config.retries,
+            nak_restarts: config.nak_restarts,
         },
         counters: Counters::default(),
         samples: Samples::default(),
@@ -98,6 +99,7 @@ struct Counters {
     started: u64,
     completed: u64,
     naks: u64,
+    restarts: u64,
     drops_discover: u64,
     drops_request: u64,
     unexpected: u64,
@@ -215,6 +217,7 @@ impl Run<'_> {
             }
             Step::Done { outcome, release } => {
                 let client = self.live.remove(xid);
+                self.counters.restarts += u64::from(outcome.restarts);
                 if let Some(d) = outcome.discover_offer {
                     self.samples.discover_offer.push(d);
                 }
@@ -265,6 +268,7 @@ impl Run<'_> {
             started: c.started,
             completed: c.completed,
             naks: c.naks,
+            restarts: c.restarts,
             drops_discover: c.drops_discover,
             drops_request: c.drops_request,
             unexpected: c.unexpected,

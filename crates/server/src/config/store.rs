@@ -310,26 +310,6 @@ pub struct StoreConfig {
     pub postgresql: Option<Postgresql>,
 }
 
-impl StoreConfig {
-    /// The seed of the allocators' round-robin start (docs/protocol.md decision 44): 0 for
-    /// SQLite (one server: the search starts at a pool's first address, as always), the
-    /// node name's hash for a shared store, so two servers rarely try the same free address
-    /// first.
-    pub fn allocation_seed(&self) -> u64 {
-        match self.location {
-            StoreLocation::Sqlite(_) => 0,
-            StoreLocation::Postgres { .. } => fnv1a(self.name.as_bytes()),
-        }
-    }
-}
-
-/// FNV-1a, 64 bits: a stable hash (the same on every build and host).
-pub fn fnv1a(octets: &[u8]) -> u64 {
-    octets.iter().fold(0xcbf2_9ce4_8422_2325, |h, &o| {
-        (h ^ u64::from(o)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// Whether `name` may name a server: 1..=64 of `[A-Za-z0-9._-]`.
 fn valid_name(name: &str) -> bool {
     (1..=MAX_NAME).contains(&name.len())

@@ -93,8 +93,10 @@ pub enum Output {
     /// This reply, now (DHCPOFFER, DHCPNAK, DHCPACK to a DHCPINFORM).
     Now(Outgoing),
     /// This reply once the binding it confirms is durable, and never if its commit fails
-    /// (a DHCPACK to a DHCPREQUEST).
-    WhenDurable(Outgoing, Deferred),
+    /// (a DHCPACK to a DHCPREQUEST); the third, when there is one, instead if another server
+    /// sharing the lease set took one of its bindings first ([`StoreError::Taken`]: a DHCPNAK,
+    /// so that the client starts over at once rather than after its retransmissions).
+    WhenDurable(Outgoing, Deferred, Option<Outgoing>),
 }
 
 /// An outstanding offer: when it lapses, and the binding it displaced (restored if the offer is
@@ -204,7 +206,9 @@ impl Engine4 {
         };
         let names: Vec<String> = raw.map(|d| d.interfaces.clone()).unwrap_or_default();
         let mut allocator = Allocator::new(&subnets, &store.v4().snapshot());
-        allocator.free().start_at(config.store.allocation_seed());
+        allocator
+            .free()
+            .start_at(crate::dhcp4::free::allocation_seed(&store));
         let rate_limit = raw.map(|d| d.rate_limit.clone()).unwrap_or_default();
         Engine4 {
             server_identifier,
@@ -256,8 +260,9 @@ impl Engine4 {
             })
             .collect();
         let mut allocator = Allocator::new(&subnets, &self.store.v4().snapshot());
-        // The store (so the seed) is restart-only: the new config's is the running one's.
-        allocator.free().start_at(config.store.allocation_seed());
+        allocator
+            .free()
+            .start_at(crate::dhcp4::free::allocation_seed(&self.store));
         allocator.set_quarantine(&until);
         self.allocator = allocator;
         self.subnets = subnets;
@@ -912,13 +917,33 @@ impl Engine4 {
         let Some(encoded) = self.encode(msg, &reply, dest) else {
             return self.drop(DropReason::EncodeFailed);
         };
+        // The answer should the commit lose a race with another server (docs/protocol.md
+        // decision 43): the address is that server's client's now.
+        let taken = {
+            let content = Content {
+                kind: MessageType::Nak,
+                yiaddr: Ipv4Addr::UNSPECIFIED,
+                ciaddr: Ipv4Addr::UNSPECIFIED,
+                server_identifier: self.server_identifier,
+                lease: None,
+                subnet: None,
+                configured: &[],
+                message: Some("address taken by another server's client"),
+            };
+            let nak = reply::build(msg.repr, &content);
+            reply::destination(msg.repr, &nak, self.relay_port, msg.interface_index)
+                .and_then(|dest| self.encode(msg, &nak, dest))
+        };
         self.offers.remove(&a);
         let (durable, deferred) = Completion::deferred();
         let counters = self.counters.clone();
         let done = Completion::callback(move |r| {
             match &r {
                 Ok(()) => counters.acks.add(),
-                Err(StoreError::Taken) => counters.commit_taken.add(),
+                Err(StoreError::Taken) => {
+                    counters.commit_taken.add();
+                    counters.count_sent(MessageType::Nak);
+                }
                 Err(_) => counters.commit_failed.add(),
             }
             durable.complete(r);
@@ -938,7 +963,7 @@ impl Engine4 {
         for (e, free_since) in ended_free {
             self.allocator.reusable().set(e, free_since);
         }
-        self.output = Output::WhenDurable(encoded, deferred);
+        self.output = Output::WhenDurable(encoded, deferred, taken);
         Handled::Committing
     }
 

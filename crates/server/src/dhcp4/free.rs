@@ -23,6 +23,30 @@ use std::net::Ipv4Addr;
 
 /// A well-mixed number from a seed and a pool's place (SplitMix64's finaliser), so that pools of
 /// one server start at unrelated offsets, and so do one pool on two servers.
+/// Where in its pools a server sharing the lease set starts looking for never-used addresses
+/// and prefixes (docs/protocol.md decision 44): the fraction `id × φ` (mod 1, in 64-bit fixed
+/// point) of each pool for the server numbered `id` in the store ([`Store::writer_id`]), so
+/// that servers 1, 2, 3... start as far apart as they can without knowing how many they are
+/// (a Weyl sequence: two servers 0.38 of the pool apart, three at least 0.24). 0 (the first
+/// address, as ever) for a store of one server.
+pub fn allocation_seed(store: &lessor_store::Store) -> u64 {
+    store
+        .writer_id()
+        .map_or(0, |id| u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+/// The offset in a pool of `size` resources at the fraction `at` (64-bit fixed point).
+pub(crate) fn at_fraction(at: u64, size: u128) -> u128 {
+    let (high, low) = (size >> 64, size & u128::from(u64::MAX));
+    high * u128::from(at) + ((low * u128::from(at)) >> 64)
+}
+
+/// The same fraction, turned by a constant per pool (pool `j` of subnet or link `i`), so that
+/// pools do not all start at one relative place.
+pub(crate) fn pool_turn(seed: u64, i: usize, j: usize) -> u64 {
+    seed.wrapping_add(spread(0x5eed, i, j))
+}
+
 pub(crate) fn spread(seed: u64, i: usize, j: usize) -> u64 {
     let mut z = seed ^ ((i as u64) << 32 | j as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -191,10 +215,10 @@ impl FreeAddresses {
         self.runs.insert(first, last);
     }
 
-    /// Starts each pool's search at an offset derived from `seed` instead of its first
-    /// address (0: the first address, the one-server behaviour). Servers sharing a store are
-    /// given different seeds (their names' hashes), so they rarely try the same never-used
-    /// address first (docs/protocol.md decision 44). Call it before the first
+    /// Starts each pool's search at an offset derived from `seed` ([`allocation_seed`])
+    /// instead of its first address (0: the first address, the one-server behaviour). Servers
+    /// sharing a store have seeds far apart, so they rarely try the same never-used address
+    /// at once (docs/protocol.md decision 44). Call it before the first
     /// [`FreeAddresses::next`].
     pub fn start_at(&mut self, seed: u64) {
         if seed == 0 {
@@ -202,8 +226,8 @@ impl FreeAddresses {
         }
         for (i, pools) in self.pools.iter_mut().enumerate() {
             for (j, p) in pools.iter_mut().enumerate() {
-                let size = u64::from(p.last - p.first) + 1;
-                let offset = crate::dhcp4::free::spread(seed, i, j) % size;
+                let size = u128::from(p.last - p.first) + 1;
+                let offset = at_fraction(pool_turn(seed, i, j), size);
                 // offset < size, so first + offset <= last.
                 p.cursor = p.first + offset as u32;
             }
@@ -374,11 +398,15 @@ mod tests {
         };
         assert_eq!(first(0), Some(ip("198.18.0.0")), "seed 0: as before");
         let (a, b) = (
-            crate::config::store::fnv1a(b"dhcp-1"),
-            crate::config::store::fnv1a(b"dhcp-2"),
+            1u64.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            2u64.wrapping_mul(0x9e37_79b9_7f4a_7c15),
         );
-        assert_ne!(first(a), first(b));
-        assert_ne!(first(a), Some(ip("198.18.0.0")));
+        let at = |x: Option<Ipv4Addr>| i64::from(u32::from(x.unwrap()));
+        let apart = (at(first(a)) - at(first(b))).rem_euclid(1024);
+        assert!(
+            (1024 * 35 / 100..=1024 * 65 / 100).contains(&apart),
+            "servers 1 and 2 start far apart: {apart}"
+        );
         let mut free = FreeAddresses::new(&[s], &snap);
         free.start_at(a);
         let mut got = std::collections::BTreeSet::new();

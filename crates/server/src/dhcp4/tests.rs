@@ -60,12 +60,14 @@ impl Collect {
         match output {
             Output::Nothing => {}
             Output::Now(reply) => self.0.lock().unwrap().push(reply),
-            Output::WhenDurable(reply, durable) => {
+            Output::WhenDurable(reply, durable, taken) => {
                 let sink = Arc::clone(self);
-                durable.on_durable(move |r| {
-                    if r.is_ok() {
-                        sink.0.lock().unwrap().push(reply);
+                durable.on_durable(move |r| match (r, taken) {
+                    (Ok(()), _) => sink.0.lock().unwrap().push(reply),
+                    (Err(StoreError::Taken), Some(instead)) => {
+                        sink.0.lock().unwrap().push(instead)
                     }
+                    _ => {}
                 });
             }
         }
@@ -1103,7 +1105,7 @@ fn replies_are_handed_back_now_or_once_durable_never_sent_by_the_engine() {
         Message4::new(&request, SocketAddrV4::new(GIADDR, 67), SERVER, Some(ETH1)).unwrap();
     let (handled, output) = h.engine.handle(&message, T0);
     assert_eq!(handled, Handled::Committing);
-    let Output::WhenDurable(ack, durable) = output else {
+    let Output::WhenDurable(ack, durable, _) = output else {
         panic!("a DHCPACK waits for its binding: {output:?}");
     };
     assert_eq!(
@@ -1894,7 +1896,7 @@ fn followed(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 #[test]
-fn a_request_whose_commit_another_server_took_gets_no_ack_and_its_retransmission_a_nak() {
+fn a_request_whose_commit_another_server_took_gets_a_nak_and_so_does_its_retransmission() {
     let shared = lessor_store::SharedMemory::new();
     let open = |node: &str| Store::open(Box::new(shared.backend(node))).unwrap().0;
     let (mut a, mut b) = (
@@ -1910,7 +1912,9 @@ fn a_request_whose_commit_another_server_took_gets_no_ack_and_its_retransmission
     assert_eq!(offer.yiaddr, x, "both servers' first never-used address");
     let request = selecting(d, x);
     assert_eq!(b.send(&request, T0), Handled::Committing);
-    assert!(b.take().is_empty(), "no DHCPACK for a refused commit");
+    // No DHCPACK for a refused commit: a DHCPNAK at once, so the client starts over.
+    let (_, nak) = b.one();
+    assert_eq!(nak.message_type(), Some(MessageType::Nak));
     let c = b.engine.counters();
     assert_eq!(
         (c.acks.get(), c.commit_taken.get(), c.commit_failed.get()),

@@ -389,7 +389,7 @@ impl Engine6 {
     }
 
     /// Starts the pools' search for never-used resources at offsets derived from `seed`
-    /// ([`Pools::start_at`]; the config's `store.allocation_seed()`), now and after reloads.
+    /// ([`Pools::start_at`]; [`crate::dhcp4::free::allocation_seed`]), now and after reloads.
     pub fn start_allocation_at(&mut self, seed: u64) {
         self.allocation_seed = seed;
         self.pools.start_at(seed);
@@ -1082,7 +1082,7 @@ impl Engine6 {
             }
         });
         after(self);
-        self.output = Output::WhenDurable(out, deferred);
+        self.output = Output::WhenDurable(out, deferred, None);
         Handled::Committing
     }
 

@@ -158,12 +158,11 @@ impl Pools {
         for (k, p) in self.pools.iter_mut().enumerate() {
             // The pool's size minus one; its resources number at most 2^128.
             let span = p.last - p.first;
-            let offset = u128::from(crate::dhcp4::free::spread(seed, p.link, k));
+            let at = crate::dhcp4::free::pool_turn(seed, p.link, k);
             p.cursor = p.first
-                + if span == u128::MAX {
-                    offset
-                } else {
-                    offset % (span + 1)
+                + match span.checked_add(1) {
+                    Some(size) => crate::dhcp4::free::at_fraction(at, size),
+                    None => u128::from(at) << 64,
                 };
         }
     }
@@ -487,8 +486,8 @@ mod tests {
         };
         assert_eq!(first(0, IaType::Na), Some(key("2001:db8:1::", 128)));
         let (a, b) = (
-            crate::config::store::fnv1a(b"dhcp-1"),
-            crate::config::store::fnv1a(b"dhcp-2"),
+            1u64.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            2u64.wrapping_mul(0x9e37_79b9_7f4a_7c15),
         );
         assert_ne!(first(a, IaType::Na), first(b, IaType::Na));
         let mut p = Pools::new(&[l], std::iter::empty());

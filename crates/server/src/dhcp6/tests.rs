@@ -124,7 +124,7 @@ impl Collect {
         match output {
             Output::Nothing => {}
             Output::Now(reply) => self.0.lock().unwrap().push(reply),
-            Output::WhenDurable(reply, durable) => {
+            Output::WhenDurable(reply, durable, _) => {
                 let sink = Arc::clone(self);
                 durable.on_durable(move |r| {
                     if r.is_ok() {

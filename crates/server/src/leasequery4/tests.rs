@@ -774,7 +774,7 @@ fn active_reply_matches_what_the_engine_gave_the_client() {
         let (handled, output) = engine.handle(&message, T0);
         match output {
             Output::Now(reply) => sink.lock().unwrap().push(reply),
-            Output::WhenDurable(reply, durable) => {
+            Output::WhenDurable(reply, durable, _) => {
                 let sink = Arc::clone(&sink);
                 durable.on_durable(move |r| {
                     r.unwrap();
@@ -1712,7 +1712,7 @@ fn a_binding_whose_commit_is_in_flight_or_failed_is_not_reported() {
     // The commit fails: no DHCPACK, and still nothing to report.
     release.send(()).unwrap();
     *gate.lock().unwrap() = None;
-    let Output::WhenDurable(_, durable) = output else {
+    let Output::WhenDurable(_, durable, _) = output else {
         panic!("a DHCPACK waiting for its commit")
     };
     let _ = h.store.sync().wait();

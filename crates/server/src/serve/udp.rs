@@ -4,6 +4,7 @@
 
 use super::{GroupOutbox, ServeError};
 use crate::dhcp4::Output;
+use lessor_store::StoreError;
 use lessor_net::udp::{Family, OpenError, Sockets, V6Options};
 use lessor_net::{Outgoing, Transmit};
 use std::net::IpAddr;
@@ -39,12 +40,12 @@ pub(super) fn dispatch(output: Output, pending: &mut Vec<Outgoing>, durable: &Ar
     match output {
         Output::Nothing => {}
         Output::Now(reply) => pending.push(reply),
-        Output::WhenDurable(reply, deferred) => {
+        Output::WhenDurable(reply, deferred, taken) => {
             let durable = Arc::clone(durable);
-            deferred.on_durable(move |result| {
-                if result.is_ok() {
-                    durable.send(reply);
-                }
+            deferred.on_durable(move |result| match (result, taken) {
+                (Ok(()), _) => durable.send(reply),
+                (Err(StoreError::Taken), Some(instead)) => durable.send(instead),
+                _ => {}
             });
         }
     }

@@ -310,7 +310,7 @@ pub(super) fn start(
     let responder_counters = Arc::clone(responder.counters());
     let responder = Arc::new(Swap::new(responder));
     let mut engine = Engine6::new(d, Arc::clone(store), sockets.interfaces(), server_duid);
-    engine.start_allocation_at(config.store.allocation_seed());
+    engine.start_allocation_at(crate::dhcp4::free::allocation_seed(store));
     engine.quarantine(quarantine);
     let engine_counters = Arc::clone(engine.counters());
     let engine = Arc::new(Mutex::new(engine));

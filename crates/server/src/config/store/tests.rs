@@ -53,7 +53,6 @@ fn a_path_is_sqlite_taken_from_the_config_directory() {
     );
     assert_eq!(c.store.postgresql, None);
     assert_eq!(c.store.name, "host-a");
-    assert_eq!(c.store.allocation_seed(), 0);
     let d = parse("").unwrap();
     assert_eq!(
         d.store.location,
@@ -75,7 +74,6 @@ fn a_url_is_postgresql_with_the_defaults() {
         assert_eq!(pg.connect_timeout, Duration::from_secs(5));
         assert_eq!((pg.tls_ca_file, pg.password), (None, None));
         assert_eq!(c.store.name, "host-a");
-        assert_eq!(c.store.allocation_seed(), fnv1a(b"host-a"));
     }
     // Hosts lists, IPv6 literals, a Unix socket directory as a parameter: libpq's forms.
     for url in [
@@ -256,19 +254,3 @@ fn a_name_is_short_and_plain() {
     assert!(odd("[server]\nstore = \"postgresql://db/l\"\nname = \"a\"\n").is_ok());
 }
 
-#[test]
-fn seeds_differ_per_name_and_are_stable() {
-    // FNV-1a's published test vectors.
-    assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
-    assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
-    let seed = |name: &str| {
-        parse(&format!(
-            "[server]\nstore = \"postgresql://db/l\"\nname = \"{name}\"\n"
-        ))
-        .unwrap()
-        .store
-        .allocation_seed()
-    };
-    assert_ne!(seed("dhcp-1"), seed("dhcp-2"));
-    assert_eq!(seed("dhcp-1"), fnv1a(b"dhcp-1"));
-}
