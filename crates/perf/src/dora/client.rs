@@ -759,7 +759,11 @@ mod tests {
         c.handle(t0 + MS, &offer(&c));
         let nak = reply(&c, MessageType::Nak, Ipv4Addr::UNSPECIFIED, Some(SERVER));
         let (again, _) = sent(c.handle(t0 + 2 * MS, &nak));
-        assert_eq!(again.message_type(), Some(MessageType::Discover), "starts over");
+        assert_eq!(
+            again.message_type(),
+            Some(MessageType::Discover),
+            "starts over"
+        );
         c.handle(t0 + 3 * MS, &offer(&c));
         let Step::Done { outcome, .. } = c.handle(t0 + 4 * MS, &nak) else {
             panic!("the second NAK ends it");
@@ -772,7 +776,10 @@ mod tests {
         d.handle(t0 + MS, &offer(&d));
         d.handle(t0 + 2 * MS, &nak);
         d.handle(t0 + 3 * MS, &offer(&d));
-        let Step::Done { outcome, .. } = d.handle(t0 + 5 * MS, &reply(&d, MessageType::Ack, OFFERED, Some(SERVER))) else {
+        let Step::Done { outcome, .. } = d.handle(
+            t0 + 5 * MS,
+            &reply(&d, MessageType::Ack, OFFERED, Some(SERVER)),
+        ) else {
             panic!("acked");
         };
         assert_eq!(outcome.restarts, 1);

@@ -119,6 +119,9 @@ struct Msg<'r> {
 
 /// The DHCPv4 server engine.
 pub struct Engine4 {
+    /// `commit_taken` when the search for never-used addresses last moved away from a race
+    /// with another server ([`crate::dhcp4::free::hop_seed`]).
+    taken_seen: u64,
     server_identifier: Ipv4Addr,
     store: Arc<Store>,
     subnets: Vec<Subnet>,
@@ -211,6 +214,7 @@ impl Engine4 {
             .start_at(crate::dhcp4::free::allocation_seed(&store));
         let rate_limit = raw.map(|d| d.rate_limit.clone()).unwrap_or_default();
         Engine4 {
+            taken_seen: 0,
             server_identifier,
             store,
             allocator,
@@ -722,6 +726,14 @@ impl Engine4 {
         }
         if self.store.backlog() > DISCOVER_BACKLOG {
             return self.drop(DropReason::StoreBacklog);
+        }
+        let taken = self.counters.commit_taken.get();
+        if taken != self.taken_seen {
+            self.taken_seen = taken;
+            let seed = crate::dhcp4::free::allocation_seed(&self.store);
+            self.allocator
+                .free()
+                .start_at(crate::dhcp4::free::hop_seed(seed, taken));
         }
         let snapshot = self.store.v4().snapshot();
         let requested = option_addr(msg.repr, code::REQUESTED_IP_ADDRESS);

@@ -35,6 +35,14 @@ pub fn allocation_seed(store: &lessor_store::Store) -> u64 {
         .map_or(0, |id| u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
+/// Where the search moves after the `taken`-th commit another server won (a DHCPACK or
+/// Reply refused: docs/protocol.md decision 43): the two servers' searches ran in step, each
+/// trying the address the other had just offered, and would go on colliding; a jump to a
+/// pseudo-random place of each pool, different per server and per race, ends it.
+pub fn hop_seed(seed: u64, taken: u64) -> u64 {
+    spread(seed, taken as usize, 0x40) | 1
+}
+
 /// The offset in a pool of `size` resources at the fraction `at` (64-bit fixed point).
 pub(crate) fn at_fraction(at: u64, size: u128) -> u128 {
     let (high, low) = (size >> 64, size & u128::from(u64::MAX));

@@ -64,9 +64,7 @@ impl Collect {
                 let sink = Arc::clone(self);
                 durable.on_durable(move |r| match (r, taken) {
                     (Ok(()), _) => sink.0.lock().unwrap().push(reply),
-                    (Err(StoreError::Taken), Some(instead)) => {
-                        sink.0.lock().unwrap().push(instead)
-                    }
+                    (Err(StoreError::Taken), Some(instead)) => sink.0.lock().unwrap().push(instead),
                     _ => {}
                 });
             }
@@ -1906,10 +1904,15 @@ fn a_request_whose_commit_another_server_took_gets_a_nak_and_so_does_its_retrans
     // B does not see A's binding before committing its own for the same address.
     shared.pause_follows(true);
     let x = a.dora(relayed(message(MessageType::Discover, 160)), T0);
-    let d = relayed(message(MessageType::Discover, 161));
+    // The servers start their searches apart (decision 44): B's client asks for x, free in
+    // B's view.
+    let d = with(
+        relayed(message(MessageType::Discover, 161)),
+        DhcpOption::RequestedIpAddress(x),
+    );
     b.send(&d, T0);
     let (_, offer) = b.one();
-    assert_eq!(offer.yiaddr, x, "both servers' first never-used address");
+    assert_eq!(offer.yiaddr, x, "x is free as far as B knows");
     let request = selecting(d, x);
     assert_eq!(b.send(&request, T0), Handled::Committing);
     // No DHCPACK for a refused commit: a DHCPNAK at once, so the client starts over.

@@ -241,6 +241,9 @@ pub struct Engine6 {
     pools: Pools,
     /// Where the pools' round robin starts ([`Engine6::start_allocation_at`]).
     allocation_seed: u64,
+    /// `commit_taken` when the pools' search last moved away from a race with another server
+    /// ([`crate::dhcp4::free::hop_seed`]).
+    taken_seen: u64,
     /// Per link: its reservations by DUID (their place in the link's list).
     reservations: Vec<HashMap<Vec<u8>, usize>>,
     /// Per link: until when nothing without a loaded binding is given ([`super::quarantine`]).
@@ -303,6 +306,7 @@ impl Engine6 {
             config: config.clone(),
             pools,
             allocation_seed: 0,
+            taken_seen: 0,
             adverts: HashMap::new(),
             counters: Arc::new(Counters::default()),
             limits: RateLimits6::new(Limits6::from(&config.rate_limit)),
@@ -900,6 +904,12 @@ impl Engine6 {
         }
         if self.store.backlog() > SOLICIT_BACKLOG {
             return self.drop(DropReason::StoreBacklog);
+        }
+        let taken = self.counters.commit_taken.get();
+        if taken != self.taken_seen && self.allocation_seed != 0 {
+            self.taken_seen = taken;
+            self.pools
+                .start_at(crate::dhcp4::free::hop_seed(self.allocation_seed, taken));
         }
         if self.config.rapid_commit && has(msg.client, OPTION_RAPID_COMMIT) {
             self.counters.rapid_commits.add();

@@ -4,9 +4,9 @@
 
 use super::{GroupOutbox, ServeError};
 use crate::dhcp4::Output;
-use lessor_store::StoreError;
 use lessor_net::udp::{Family, OpenError, Sockets, V6Options};
 use lessor_net::{Outgoing, Transmit};
+use lessor_store::StoreError;
 use std::net::IpAddr;
 use std::sync::Arc;
 

@@ -253,4 +253,3 @@ fn a_name_is_short_and_plain() {
     assert!(e[0].message.contains("set [server] name"), "{e:?}");
     assert!(odd("[server]\nstore = \"postgresql://db/l\"\nname = \"a\"\n").is_ok());
 }
-
