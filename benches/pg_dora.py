@@ -6,7 +6,7 @@ whose bindings the other wrote.
 
 Run as root from the repository root, after `cargo build --release -p lessor`:
 
-    python3 benches/pg_dora.py [--reps 3] [--duration 10] [--rate 12000]
+    python3 benches/pg_dora.py [--reps 3] [--duration 6] [--rates 1500,3000,4500,6000]
                                [--setups kea1,lessor1,kea2,lessor2] [--converge 1000]
                                [--lq-bindings 20000] [--workdir DIR]
 
@@ -17,11 +17,14 @@ Two network namespaces joined by a veth pair:
             PostgreSQL 15 on 127.0.0.1 (fsync on, synchronous_commit on, data in --workdir)
 
 Each run starts from an empty database (dropped and created again; Kea's schema by `kea-admin
-db-init pgsql`, Lessor's by its own migrations). One-server setups: one perfdhcp at --rate
-through 198.18.0.2 to server A. Two-server setups: two perfdhcp at --rate / 2 each, one per
-server, both serving the same subnet and pool from the same database. perfdhcp runs open loop
-(`-r RATE -p SECONDS -R 1000000`, fresh clients); the figure is the 4-way exchanges per second
-perfdhcp completed (its "Rate:" line, summed over instances). Kea runs with multi-threading on
+db-init pgsql`, Lessor's by its own migrations). One-server setups: one perfdhcp at the offered
+rate through 198.18.0.2 to server A. Two-server setups: two perfdhcp at half the rate each, one
+per server, both serving the same subnet and pool from the same database. perfdhcp runs open
+loop (`-r RATE -p SECONDS -R 1000000`, fresh clients) and counts the 4-way exchanges completed
+(its "Rate:" line, summed over instances). Open loop past a server's capacity, answers queue
+up and come too late for perfdhcp (it counts them lost though the server committed them), so
+each setup runs at every rate of --rates and its figure, its capacity, is the most it
+completed over them. Kea runs with multi-threading on
 (4 threads, queue 64), its best configuration for a SQL backend. After each run the lease table
 is counted: every ACKed binding must be there.
 
@@ -89,9 +92,10 @@ options = {{ routers = ["{srv}"] }}
 requesters = ["198.18.0.0/15"]
 reply-to-source-port = ["198.18.0.0/15"]
 
+# One requester asks as fast as it can: limits far above what it can send.
 [leasequery4.rate-limit]
-per-requester = 0
-total = 0
+per-requester = 10000000
+total = 10000000
 """
 
 
@@ -164,8 +168,12 @@ class Postgres:
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
         shutil.chown(self.dir, "postgres")
+        pwfile = os.path.join(self.dir, "pw")
+        with open(pwfile, "w") as f:
+            f.write("postgres-pw\n")
+        shutil.chown(pwfile, "postgres")
         self.pg(f"{PG_BIN}/initdb", "-D", self.data, "-A", "scram-sha-256", "-U", "postgres",
-                "--pwfile=/dev/stdin", input=b"postgres-pw\n", stdout=subprocess.DEVNULL)
+                f"--pwfile={pwfile}", stdout=subprocess.DEVNULL)
         opts = (f"-c listen_addresses=127.0.0.1 -p {PG_PORT} -k {self.dir} -c fsync=on "
                 "-c synchronous_commit=on -c max_connections=200")
         self.pg(f"{PG_BIN}/pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "log"),
@@ -385,11 +393,10 @@ def converge_worker(samples, server_a, server_b, relay):
     json.dump({"delays_ms": delays, "missing": missing}, sys.stdout)
 
 
-def lq_rate(server, relay, count, inflight=32):
-    last = ip_plus(POOL_FIRST, count - 1)
+def lq_rate(server, relay, keys, count, inflight=32):
     cmd = ["ip", "netns", "exec", GEN_NS, LESSOR, "perf", "leasequery", "--server",
            f"{server}:67", "--bind", f"{relay}:0", "--giaddr", relay, "--by", "ip",
-           "--addresses", f"{POOL_FIRST}-{last}", "--queries", str(max(count * 3, 100000)),
+           "--from-file", keys, "--queries", str(max(count * 5, 200000)),
            "--in-flight", str(inflight), "--json"]
     return json.loads(sh(*cmd, stdout=subprocess.PIPE, timeout=600).stdout)
 
@@ -406,6 +413,30 @@ def pct(values, p):
     return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
 
 
+def run_dora(pg, servers, stop_all, setup, rep, rate, duration, workdir, results):
+    """One run: setup's servers on a fresh database, perfdhcp at `rate` in all."""
+    kind, n = setup[:-1], int(setup[-1])
+    pg.fresh(kind)
+    for i in range(n):
+        servers.append(Server(kind, "ab"[i], SERVERS[i],
+                              os.path.join(workdir, f"run-{setup}-{rep}-{rate}")))
+        servers[-1].start()
+    pairs = list(zip(RELAYS[:n], SERVERS[:n]))
+    reports = perfdhcp(rate // n, duration, pairs)
+    time.sleep(1)
+    rows, distinct = pg.leases(kind)
+    stop_all()
+    acks = sum(r["stats"].get("REQUEST-ACK", {}).get("received", 0) for r in reports)
+    sent = sum(r["stats"].get("DISCOVER-OFFER", {}).get("sent", 0) for r in reports)
+    row = {"setup": setup, "rep": rep, "offered": rate, "rate": sum(r["rate"] for r in reports),
+           "rows_per_s": rows / duration, "acks": acks, "rows": rows, "distinct": distinct,
+           "discovers": sent, "per_server": [r["rate"] for r in reports],
+           "perfdhcp": [r["stats"] for r in reports]}
+    results["dora"].append(row)
+    print(f"{setup:8} rep {rep} offered {rate:6}/s: {row['rate']:9.1f} DORA/s  DISCOVERs "
+          f"{sent}  ACKs {acks}  rows {rows} (distinct {distinct})", flush=True)
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--converge-worker":
         converge_worker(int(sys.argv[2]), *sys.argv[3:6])
@@ -413,7 +444,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--duration", type=int, default=10)
-    ap.add_argument("--rate", type=int, default=12000, help="offered DORAs/s in all")
+    ap.add_argument("--rates", default="1500,3000,4500,6000",
+                    help="offered DORAs/s in all, one run each; a setup's figure is the most "
+                         "it completed over these")
     ap.add_argument("--setups", default="kea1,lessor1,kea2,lessor2")
     ap.add_argument("--converge", type=int, default=1000, help="samples (0: skip)")
     ap.add_argument("--lq-bindings", type=int, default=20000, help="0: skip")
@@ -436,27 +469,12 @@ def main():
         netns_up()
         pg.start()
         setups = args.setups.split(",")
+        rates = [int(r) for r in args.rates.split(",")]
         for rep in range(args.reps):
             for setup in setups:
-                kind, n = setup[:-1], int(setup[-1])
-                pg.fresh(kind)
-                for i in range(n):
-                    servers.append(Server(kind, "ab"[i], SERVERS[i],
-                                          os.path.join(workdir, f"run-{setup}-{rep}")))
-                    servers[-1].start()
-                pairs = list(zip(RELAYS[:n], SERVERS[:n]))
-                reports = perfdhcp(args.rate // n, args.duration, pairs)
-                time.sleep(1)
-                rows, distinct = pg.leases(kind)
-                stop_all()
-                acks = sum(r["stats"].get("REQUEST-ACK", {}).get("received", 0)
-                           for r in reports)
-                row = {"setup": setup, "rep": rep, "rate": sum(r["rate"] for r in reports),
-                       "acks": acks, "rows": rows, "distinct": distinct,
-                       "per_server": [r["rate"] for r in reports]}
-                results["dora"].append(row)
-                print(f"{setup:8} rep {rep}: {row['rate']:9.1f} DORA/s  ACKs {acks}  "
-                      f"rows {rows} (distinct {distinct})", flush=True)
+                for rate in rates:
+                    run_dora(pg, servers, stop_all, setup, rep, rate, args.duration, workdir,
+                             results)
         if args.converge and "lessor2" in setups:
             pg.fresh("lessor")
             for i in range(2):
@@ -476,17 +494,24 @@ def main():
                 servers.append(Server("lessor", "ab"[i], SERVERS[i],
                                       os.path.join(workdir, "lq")))
                 servers[-1].start()
-            # Fill A with exactly lq_bindings fresh clients, closed loop.
+            # Fill A with exactly lq_bindings fresh clients, closed loop; keep their addresses.
+            acked = os.path.join(workdir, "lq", "acked")
             sh("ip", "netns", "exec", GEN_NS, LESSOR, "perf", "dora", "--server",
                f"{SERVERS[0]}:67", "--bind", f"{RELAYS[0]}:67", "--clients",
                str(args.lq_bindings), "--in-flight", "32", "--timeout", "1s", "--retries",
-               "3", "--json", stdout=subprocess.DEVNULL, timeout=600)
+               "3", "--acked-out", acked, "--json", stdout=subprocess.DEVNULL, timeout=600)
+            keys = os.path.join(workdir, "lq", "keys")
+            with open(acked) as f, open(keys, "w") as out:
+                for line in f:
+                    out.write(line.split()[0] + "\n")
             time.sleep(2)
             for rep in range(args.reps):
                 for who, srv in (("A (wrote them)", SERVERS[0]), ("B (followed)", SERVERS[1])):
-                    r = lq_rate(srv, RELAYS[1], args.lq_bindings)
+                    r = lq_rate(srv, RELAYS[1], keys, args.lq_bindings)
                     row = {"server": who, "rep": rep, "qps": r.get("rate_per_s"),
-                           "active": r.get("active"), "timeouts": r.get("timeouts")}
+                           "active": r.get("active"), "other": r.get("sent", 0) -
+                           r.get("active", 0), "timeouts": r.get("timeouts"),
+                           "p50_ms": r.get("latency_ms", {}).get("p50")}
                     results["leasequery"].append(row)
                     print(f"leasequery {who:15} rep {rep}: {row}", flush=True)
             stop_all()
@@ -497,14 +522,27 @@ def main():
         with open(os.path.join(workdir, "results.json"), "w") as f:
             json.dump(results, f, indent=1)
 
-    print("\n| setup | DORA/s per repetition | median |")
-    print("|---|---|---:|")
+    print("\n| setup | offered/s | DORA/s completed (perfdhcp), per repetition | median |")
+    print("|---|---:|---|---:|")
     med = {}
     for setup in args.setups.split(","):
-        rates = [r["rate"] for r in results["dora"] if r["setup"] == setup]
-        if rates:
-            med[setup] = statistics.median(rates)
-            print(f"| {setup} | {', '.join(f'{x:,.0f}' for x in rates)} | {med[setup]:,.0f} |")
+        for rate in [int(r) for r in args.rates.split(",")]:
+            runs = [r for r in results["dora"] if r["setup"] == setup and r["offered"] == rate]
+            if runs:
+                got = [r["rate"] for r in runs]
+                print(f"| {setup} | {rate:,} | {', '.join(f'{x:,.0f}' for x in got)} | "
+                      f"{statistics.median(got):,.0f} |")
+    print("\n| setup | capacity per repetition (most completed over the offered rates) | median |")
+    print("|---|---|---:|")
+    for setup in args.setups.split(","):
+        caps = []
+        for rep in range(args.reps):
+            got = [r["rate"] for r in results["dora"] if r["setup"] == setup and r["rep"] == rep]
+            if got:
+                caps.append(max(got))
+        if caps:
+            med[setup] = statistics.median(caps)
+            print(f"| {setup} | {', '.join(f'{x:,.0f}' for x in caps)} | {med[setup]:,.0f} |")
     for n in (1, 2):
         if f"kea{n}" in med and f"lessor{n}" in med and med[f"kea{n}"]:
             print(f"Lessor / Kea, {n} server(s): {med[f'lessor{n}'] / med[f'kea{n}']:.2f}x")
