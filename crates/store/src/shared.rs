@@ -424,26 +424,14 @@ impl Follower for SharedMemoryFollower {
             return Err(failure("follow"));
         }
         loop {
-            if db.follows_paused {
-                let left = until.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Ok(Vec::new());
+            if !db.follows_paused {
+                let rows = db.since(self.last, &self.node);
+                // Past this node's own rows too: they are never returned.
+                let head = db.revision;
+                if !rows.is_empty() || head > self.last {
+                    self.last = head;
+                    return Ok(rows.into_iter().map(|(_, r)| r).collect());
                 }
-                db = self
-                    .shared
-                    .inner
-                    .committed
-                    .wait_timeout(db, left)
-                    .unwrap_or_else(|p| p.into_inner())
-                    .0;
-                continue;
-            }
-            let rows = db.since(self.last, &self.node);
-            // Past this node's own rows too: they are never returned.
-            let head = db.revision;
-            if !rows.is_empty() || head > self.last {
-                self.last = head;
-                return Ok(rows.into_iter().map(|(_, r)| r).collect());
             }
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {

@@ -696,6 +696,11 @@ impl Engine4 {
     }
 
     fn nak(&mut self, msg: &Msg<'_>, why: &str) -> Handled {
+        self.send_now(msg, self.nak_reply(msg, why))
+    }
+
+    /// A DHCPNAK to `msg`, its option 56 saying `why`.
+    fn nak_reply(&self, msg: &Msg<'_>, why: &str) -> Repr {
         let content = Content {
             kind: MessageType::Nak,
             yiaddr: Ipv4Addr::UNSPECIFIED,
@@ -706,7 +711,7 @@ impl Engine4 {
             configured: &[],
             message: Some(why),
         };
-        self.send_now(msg, reply::build(msg.repr, &content))
+        reply::build(msg.repr, &content)
     }
 
     fn tables<'a>(&'a self, msg: &Msg<'_>) -> [&'a [ConfiguredOption]; 3] {
@@ -932,17 +937,7 @@ impl Engine4 {
         // The answer should the commit lose a race with another server (docs/protocol.md
         // decision 43): the address is that server's client's now.
         let taken = {
-            let content = Content {
-                kind: MessageType::Nak,
-                yiaddr: Ipv4Addr::UNSPECIFIED,
-                ciaddr: Ipv4Addr::UNSPECIFIED,
-                server_identifier: self.server_identifier,
-                lease: None,
-                subnet: None,
-                configured: &[],
-                message: Some("address taken by another server's client"),
-            };
-            let nak = reply::build(msg.repr, &content);
+            let nak = self.nak_reply(msg, "address taken by another server's client");
             reply::destination(msg.repr, &nak, self.relay_port, msg.interface_index)
                 .and_then(|dest| self.encode(msg, &nak, dest))
         };
