@@ -46,8 +46,11 @@ fuzz_target!(|data: &[u8]| {
             Route4::Dhcp(message) => match engine.handle(&message, clock.wall).1 {
                 Output::Nothing => {}
                 Output::Now(reply) => check(&reply),
-                Output::WhenDurable(reply, durable) => {
+                Output::WhenDurable(reply, durable, instead) => {
                     check(&reply);
+                    if let Some(nak) = &instead {
+                        check(nak);
+                    }
                     drop(durable);
                 }
             },

@@ -102,7 +102,7 @@ fuzz_target!(|data: &[u8]| {
             match engine.handle(&message, clock.wall).1 {
                 Output::Nothing => {}
                 Output::Now(reply) => check(&message.repr, &reply),
-                Output::WhenDurable(reply, durable) => {
+                Output::WhenDurable(reply, durable, _) => {
                     check(&message.repr, &reply);
                     drop(durable);
                 }
