@@ -936,11 +936,12 @@ impl Engine4 {
         };
         // The answer should the commit lose a race with another server (docs/protocol.md
         // decision 43): the address is that server's client's now.
-        let taken = {
+        // Only a shared store refuses a commit: a store of one server pays nothing for it.
+        let taken = self.store.writer_id().and_then(|_| {
             let nak = self.nak_reply(msg, "address taken by another server's client");
             reply::destination(msg.repr, &nak, self.relay_port, msg.interface_index)
                 .and_then(|dest| self.encode(msg, &nak, dest))
-        };
+        });
         self.offers.remove(&a);
         let (durable, deferred) = Completion::deferred();
         let counters = self.counters.clone();
