@@ -137,14 +137,24 @@ pub enum LeasesCommand {
     /// Copy every binding (both families, every field, sequence numbers included) from one
     /// store to another: SQLite to PostgreSQL, PostgreSQL to SQLite, or two of a kind. Stop the
     /// servers first. The copy is checked by loading the destination again.
+    #[command(group(ArgGroup::new("source").required(true).args(["from", "from_config"])))]
+    #[command(group(ArgGroup::new("destination").required(true).args(["to", "to_config"])))]
     Migrate {
         /// The store to copy from: a SQLite file or a `postgresql://` URL.
         #[arg(long, value_name = "PATH|URL")]
-        from: String,
+        from: Option<String>,
+        /// The store to copy from is the `[server] store` of this configuration, with its
+        /// `[server.postgresql]` settings (TLS, CA file, timeout, password file).
+        #[arg(long, value_name = "FILE")]
+        from_config: Option<PathBuf>,
         /// The store to copy into: a SQLite file (created when missing) or a `postgresql://`
         /// URL.
         #[arg(long, value_name = "PATH|URL")]
-        to: String,
+        to: Option<String>,
+        /// The store to copy into is the `[server] store` of this configuration, with its
+        /// `[server.postgresql]` settings.
+        #[arg(long, value_name = "FILE")]
+        to_config: Option<PathBuf>,
         /// Copy into a destination that holds bindings already (the copied ones replace theirs,
         /// the others stay).
         #[arg(long)]
@@ -279,11 +289,13 @@ pub fn run(command: LeasesCommand) -> ExitCode {
         LeasesCommand::Export { at, json: _ } => export(&at),
         LeasesCommand::Migrate {
             from,
+            from_config,
             to,
+            to_config,
             force,
             name,
-        } => Target::from_arg(&from, name.as_deref()).and_then(|from| {
-            let to = Target::from_arg(&to, name.as_deref())?;
+        } => migrate_end(from, from_config, name.as_deref()).and_then(|from| {
+            let to = migrate_end(to, to_config, name.as_deref())?;
             migrate::run(&from, &to, force)
         }),
         LeasesCommand::Import {
@@ -360,6 +372,23 @@ pub(crate) fn locate(at: &StoreArgs) -> Outcome<Located> {
              PATH|URL"
                 .into(),
         )),
+    }
+}
+
+/// One end of `leases migrate`: a store named on the command line, or a configuration's (clap
+/// makes sure exactly one is given).
+fn migrate_end(
+    store: Option<String>,
+    config: Option<PathBuf>,
+    name: Option<&str>,
+) -> Outcome<Target> {
+    match (store, config) {
+        (Some(s), _) => Target::from_arg(&s, name),
+        (None, Some(path)) => {
+            let c = config::load(&path).map_err(|e| format!("{e}"))?;
+            Ok(Target::from_config(c.store, name))
+        }
+        (None, None) => Err(Fail("give the store or its configuration".into())),
     }
 }
 

@@ -1143,4 +1143,57 @@ fn migrate_copies_both_families_exactly_and_refuses_a_full_destination() {
     );
     assert!(String::from_utf8_lossy(&none.stderr).contains("none.db: no store there"));
     assert!(!d.0.join("other.db").exists());
+
+    // A configuration names either end: its `[server] store`, with its PostgreSQL settings.
+    let out = stdout(&lessor(
+        &[
+            "leases",
+            "migrate",
+            "--from-config",
+            "lessor6.toml",
+            "--to",
+            "from-config.db",
+        ],
+        &d.0,
+    ));
+    assert!(
+        out.contains("copied 4 DHCPv4 and 2 DHCPv6 binding(s) from "),
+        "{out}"
+    );
+    assert_eq!(export("from-config.db"), export("var/lessor.db"));
+    std::fs::write(
+        d.0.join("to.toml"),
+        CONFIG6.replace("var/lessor.db", "to-config.db"),
+    )
+    .unwrap();
+    assert!(CONFIG6.contains("var/lessor.db"));
+    stdout(&lessor(
+        &[
+            "leases",
+            "migrate",
+            "--from",
+            "copy.db",
+            "--to-config",
+            "to.toml",
+        ],
+        &d.0,
+    ));
+    assert_eq!(export("to-config.db"), export("var/lessor.db"));
+    // One of each end, exactly.
+    for args in [
+        &[
+            "--from",
+            "copy.db",
+            "--from-config",
+            "lessor6.toml",
+            "--to",
+            "x.db",
+        ][..],
+        &["--to", "x.db"][..],
+        &["--from", "copy.db"][..],
+    ] {
+        let o = lessor(&[&["leases", "migrate"][..], args].concat(), &d.0);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+    }
+    assert!(!d.0.join("x.db").exists());
 }

@@ -139,4 +139,41 @@ fn migrate_to_postgresql_and_back_keeps_every_binding() {
     let export = |s: &str| ok(lessor(&["leases", "export", "--store", s], &dir));
     assert_eq!(export("b.db"), export("a.db"));
     assert_eq!(export(&url), export("a.db"));
+
+    // `--to-config`: the configuration's `[server.postgresql]` settings apply. This database
+    // speaks no TLS, so `tls = "require"` must fail and `"disable"` must copy.
+    let plain = format!("postgresql://postgres@127.0.0.1:{}/postgres", pg.port);
+    let config = |tls: &str| {
+        format!("[server]\nstore = \"{plain}\"\n\n[server.postgresql]\ntls = \"{tls}\"\n")
+    };
+    std::fs::write(dir.join("require.toml"), config("require")).unwrap();
+    std::fs::write(dir.join("disable.toml"), config("disable")).unwrap();
+    let refused = lessor(
+        &[
+            "leases",
+            "migrate",
+            "--from",
+            "a.db",
+            "--to-config",
+            "require.toml",
+            "--force",
+        ],
+        &dir,
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("cannot connect"), "{err}");
+    let out = ok(lessor(
+        &[
+            "leases",
+            "migrate",
+            "--from",
+            "a.db",
+            "--to-config",
+            "disable.toml",
+            "--force",
+        ],
+        &dir,
+    ));
+    assert!(out.contains("(1 replaced an existing binding)"), "{out}");
 }
