@@ -137,12 +137,18 @@ class Proc:
 
     def cpu_s(self):
         """User + system CPU seconds of the process (all its threads) so far."""
+        user, system = self.cpu_split_s()
+        return user + system
+
+    def cpu_split_s(self):
+        """(user, system) CPU seconds of the process (all its threads) so far."""
         try:
             with open(f"/proc/{self.p.pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            tick = os.sysconf("SC_CLK_TCK")
+            return int(fields[11]) / tick, int(fields[12]) / tick
         except (OSError, IndexError, ValueError):
-            return float("nan")
+            return float("nan"), float("nan")
 
     def stop(self):
         if self.p.poll() is None:
@@ -251,9 +257,11 @@ def main():
                                        'relays = ["198.18.0.1/32"]', UP_SRV),
                                  relay(rundir) if setup == "relayed" else dhcrelay(rundir)]
                         ns = "rrcli"
-                    cpu0 = [p.cpu_s() for p in procs]
+                    cpu0 = [p.cpu_split_s() for p in procs]
                     report = dora(ns, k, args.duration, seed=rep * 1000 + k)
-                    cpu = [p.cpu_s() - c for p, c in zip(procs, cpu0)]
+                    split = [tuple(a - b for a, b in zip(p.cpu_split_s(), c))
+                             for p, c in zip(procs, cpu0)]
+                    cpu = [u + s for u, s in split]
                     gleaned = relay_entries(rundir) if setup == "relayed" else None
                     for p in reversed(procs):
                         p.stop()
@@ -270,6 +278,11 @@ def main():
                         "server": round(cpu[0] * per, 1),
                         "relay": round(cpu[1] * per, 1) if len(cpu) > 1 else None,
                         "generator": round(report["generator_cpu_s"] * per, 1)}
+                    # The relay's share split: user space (the relay's own code) and the kernel
+                    # (its system calls, and the datagrams' paths through the stack).
+                    if len(split) > 1:
+                        row["relay_us_per_dora"] = {"user": round(split[1][0] * per, 2),
+                                                    "system": round(split[1][1] * per, 2)}
                     results.append(row)
                     print(json.dumps(row), flush=True)
     finally:
@@ -300,6 +313,12 @@ def main():
             med = {p: statistics.median(r[p] for r in rows) if rows and rows[0][p] is not None
                    else None for p in ("server", "relay", "generator")}
             print(f"  K={k} {x}: {med}")
+            split = [r["relay_us_per_dora"] for r in results
+                     if r["k"] == k and r["setup"] == x and "relay_us_per_dora" in r]
+            if split:
+                print(f"  K={k} {x}: relay user "
+                      f"{statistics.median(r['user'] for r in split):.2f}, system "
+                      f"{statistics.median(r['system'] for r in split):.2f}")
 
 
 if __name__ == "__main__":
