@@ -148,8 +148,17 @@ CONF
       sleep 0.02
     done
     ready_ns=$(date +%s%N)
+    # The relay's memory for the whole table shown over the control socket: its peak resident
+    # size is reset once ready (clear_refs 5), then read after `--show --json`.
+    rss_ready=$(awk '/^VmRSS/ {print $2}' "/proc/$rpid/status")
+    echo 5 > "/proc/$rpid/clear_refs"
+    show_start=$(date +%s%N)
+    "$LESSOR" relay --config "$rdir/relay.toml" --show --json > "$rdir/show.json"
+    show_ns=$(( $(date +%s%N) - show_start ))
+    rss_peak=$(awk '/^VmHWM/ {print $2}' "/proc/$rpid/status")
     kill "$rpid" 2>/dev/null || true; wait "$rpid" 2>/dev/null || true
     echo "== $layout, $BINDINGS bindings, lessor relay run $rep: ready $(( (ready_ns - start_ns) / 1000000 )) ms after start"
+    echo "   relay resident: ${rss_ready} kB ready, ${rss_peak} kB peak during --show --json ($(( show_ns / 1000000 )) ms, $(wc -c < "$rdir/show.json") octets)"
     grep "recovery: dhcp4" "$rdir/relay.log" | sed 's/^[^ ]* lessor: /   /'
     grep -o "relay ready:.*entries" "$rdir/relay.log" | sed 's/.*; /   table: /'
   done

@@ -6,7 +6,7 @@
 
 use clap::Args;
 use lessor_relay::config;
-use lessor_relay::shell::{control_request, counters_text, Relay};
+use lessor_relay::shell::{control_request, control_request_line, counters_text, Relay};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -139,6 +139,19 @@ fn ask(args: &RelayArgs) -> ExitCode {
             None => json!({ "request": "show" }),
         },
     };
+    if args.json && args.verify.is_none() && args.lookup.is_none() {
+        // The table as the relay wrote it: never held as a JSON tree here either.
+        return match control_request_line(&control, &request) {
+            Ok(line) => {
+                println!("{line}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("lessor relay: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let answer = match control_request(&control, &request) {
         Ok(a) => a,
         Err(e) => {

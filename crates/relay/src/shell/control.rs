@@ -15,6 +15,8 @@ use crate::location::{Location, Verdict};
 use crate::recovery::lookup::{Done, Said};
 use ipnet::IpNet;
 use lessor_net::Clock;
+use serde::ser::{SerializeStruct, Serializer};
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::IpAddr;
@@ -130,10 +132,10 @@ fn connection(
         if n == 0 || !line.ends_with('\n') {
             return Ok(());
         }
-        let answer = answer(line.trim(), shared, &|| clock.now().wall, askers);
-        let mut text = answer.to_string();
-        text.push('\n');
-        writer.write_all(text.as_bytes())?;
+        let reply = answer(line.trim(), shared, &|| clock.now().wall, askers);
+        let mut out = io::BufWriter::with_capacity(64 * 1024, &mut writer);
+        reply.write_line(&mut out)?;
+        out.flush()?;
     }
 }
 
@@ -148,24 +150,82 @@ pub(super) fn answer(
     shared: &Mutex<Shared>,
     now: &dyn Fn() -> u64,
     askers: &Askers,
-) -> Value {
+) -> Reply {
     answer_with(line, shared, now, &|address| askers.ask(address))
 }
 
 /// [`answer`] with the servers' side passed in (tests play it).
-fn answer_with(line: &str, shared: &Mutex<Shared>, now: &dyn Fn() -> u64, ask: Ask<'_>) -> Value {
+fn answer_with(line: &str, shared: &Mutex<Shared>, now: &dyn Fn() -> u64, ask: Ask<'_>) -> Reply {
     let request: Value = match serde_json::from_str(line) {
         Ok(v) => v,
-        Err(e) => return json!({ "error": format!("not JSON: {e}") }),
+        Err(e) => return Reply::Value(json!({ "error": format!("not JSON: {e}") })),
     };
-    match request.get("request").and_then(Value::as_str) {
-        Some("show") => show(&lock(shared), now()),
+    Reply::Value(match request.get("request").and_then(Value::as_str) {
+        Some("show") => return Reply::Show(Box::new(Show::of(&lock(shared), now()))),
         Some("verify") => verify(&request, shared, now, ask),
         Some("lookup") => lookup(&request, shared, now, ask),
         Some(other) => {
             json!({ "error": format!("unknown request {other:?} (show, verify, lookup)") })
         }
         None => json!({ "error": "a request names itself: {\"request\":\"show\"}" }),
+    })
+}
+
+/// One answer of the control socket, written as one line of JSON.
+pub(super) enum Reply {
+    Value(Value),
+    /// The whole table: written entry by entry, never held as a JSON tree (100,000 entries
+    /// would be hundreds of megabytes of maps).
+    Show(Box<Show>),
+}
+
+impl Reply {
+    fn write_line(&self, w: &mut impl Write) -> io::Result<()> {
+        match self {
+            Reply::Value(v) => serde_json::to_writer(&mut *w, v)?,
+            Reply::Show(s) => serde_json::to_writer(&mut *w, s)?,
+        }
+        w.write_all(b"\n")
+    }
+}
+
+/// A `show` answer: the table copied while the lock is held (the relaying threads wait on it,
+/// so nothing is formatted then), serialised after it is released.
+pub(super) struct Show {
+    now: u64,
+    relay_id: String,
+    entries: Vec<Location>,
+    counters: Value,
+}
+
+impl Show {
+    fn of(s: &Shared, now: u64) -> Show {
+        Show {
+            now,
+            relay_id: lessor_wire::hex::colon(&s.relay_id),
+            entries: s.table.iter().cloned().collect(),
+            counters: counters(s),
+        }
+    }
+}
+
+impl Serialize for Show {
+    /// The keys in the order a JSON map gives them (sorted), as every other answer has them.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut m = serializer.serialize_struct("Show", 4)?;
+        m.serialize_field("counters", &self.counters)?;
+        m.serialize_field("entries", &Entries(&self.entries))?;
+        m.serialize_field("now", &self.now)?;
+        m.serialize_field("relay_id", &self.relay_id)?;
+        m.end()
+    }
+}
+
+struct Entries<'a>(&'a [Location]);
+
+impl Serialize for Entries<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(EntryJson::of))
     }
 }
 
@@ -175,28 +235,56 @@ fn text(octets: &[u8]) -> Option<String> {
         .then(|| String::from_utf8_lossy(octets).into_owned())
 }
 
+/// One table entry as JSON: identifiers as colon hex, and as text beside it when printable.
+/// The fields in sorted order, as a JSON map would give them.
+#[derive(Serialize)]
+struct EntryJson<'a> {
+    bound: String,
+    circuit_id: Option<String>,
+    circuit_id_hex: Option<String>,
+    client_id: Option<String>,
+    cltt: Option<u64>,
+    /// None: never.
+    expires: Option<u64>,
+    hardware: Option<String>,
+    htype: Option<u8>,
+    interface: Option<&'a str>,
+    origin: &'static str,
+    remote_id: Option<String>,
+    remote_id_hex: Option<String>,
+}
+
+impl<'a> EntryJson<'a> {
+    fn of(l: &'a Location) -> EntryJson<'a> {
+        let hex = |o: &Option<Vec<u8>>| o.as_deref().map(lessor_wire::hex::colon);
+        let txt = |o: &Option<Vec<u8>>| o.as_deref().and_then(text);
+        let bound = match l.bound.prefix_len() {
+            32 if l.bound.addr().is_ipv4() => l.bound.addr().to_string(),
+            128 if l.bound.addr().is_ipv6() => l.bound.addr().to_string(),
+            _ => l.bound.to_string(),
+        };
+        EntryJson {
+            bound,
+            circuit_id: txt(&l.circuit_id),
+            circuit_id_hex: hex(&l.circuit_id),
+            client_id: hex(&l.client_id),
+            cltt: l.cltt,
+            expires: (l.expires != u64::MAX).then_some(l.expires),
+            hardware: l
+                .hardware
+                .as_ref()
+                .map(|h| lessor_wire::hex::colon(&h.address)),
+            htype: l.hardware.as_ref().map(|h| h.htype),
+            interface: l.interface.as_deref(),
+            origin: l.origin.as_str(),
+            remote_id: txt(&l.remote_id),
+            remote_id_hex: hex(&l.remote_id),
+        }
+    }
+}
+
 fn entry(l: &Location) -> Value {
-    let hex = |o: &Option<Vec<u8>>| o.as_deref().map(lessor_wire::hex::colon);
-    let txt = |o: &Option<Vec<u8>>| o.as_deref().and_then(text);
-    let bound = match l.bound.prefix_len() {
-        32 if l.bound.addr().is_ipv4() => l.bound.addr().to_string(),
-        128 if l.bound.addr().is_ipv6() => l.bound.addr().to_string(),
-        _ => l.bound.to_string(),
-    };
-    json!({
-        "bound": bound,
-        "htype": l.hardware.as_ref().map(|h| h.htype),
-        "hardware": l.hardware.as_ref().map(|h| lessor_wire::hex::colon(&h.address)),
-        "client_id": hex(&l.client_id),
-        "interface": l.interface.as_deref(),
-        "circuit_id": txt(&l.circuit_id),
-        "circuit_id_hex": hex(&l.circuit_id),
-        "remote_id": txt(&l.remote_id),
-        "remote_id_hex": hex(&l.remote_id),
-        "expires": (l.expires != u64::MAX).then_some(l.expires),
-        "cltt": l.cltt,
-        "origin": l.origin.as_str(),
-    })
+    serde_json::to_value(EntryJson::of(l)).unwrap_or(Value::Null)
 }
 
 fn counters(s: &Shared) -> Value {
@@ -269,15 +357,6 @@ const FAMILY_COUNTERS: [(&str, &[&str]); 2] = [
         ],
     ),
 ];
-
-fn show(s: &Shared, now: u64) -> Value {
-    json!({
-        "now": now,
-        "relay_id": lessor_wire::hex::colon(&s.relay_id),
-        "entries": s.table.iter().map(entry).collect::<Vec<_>>(),
-        "counters": counters(s),
-    })
-}
 
 /// The counters as one log line: `key=value`, drops only by the reasons that happened.
 pub(super) fn counters_line(s: &Shared) -> String {
@@ -441,6 +520,13 @@ impl std::error::Error for ControlError {}
 
 /// Sends one request to the relay listening at `path` and returns its answer.
 pub fn request(path: &Path, request: &Value) -> Result<Value, ControlError> {
+    let line = request_line(path, request)?;
+    serde_json::from_str(&line).map_err(|e| ControlError::Answer(e.to_string()))
+}
+
+/// [`request`]'s answer as the line of JSON the relay wrote, checked (valid JSON, not an
+/// error) without being made a tree: a `show` of a large table is printed as it came.
+pub fn request_line(path: &Path, request: &Value) -> Result<String, ControlError> {
     let stream = UnixStream::connect(path).map_err(|source| ControlError::Connect {
         path: path.to_owned(),
         source,
@@ -456,11 +542,16 @@ pub fn request(path: &Path, request: &Value) -> Result<Value, ControlError> {
     BufReader::new(stream)
         .read_line(&mut line)
         .map_err(ControlError::Io)?;
-    let answer: Value =
+    /// Every other field is skipped, not kept.
+    #[derive(serde::Deserialize)]
+    struct ErrorOnly {
+        error: Option<String>,
+    }
+    let answer: ErrorOnly =
         serde_json::from_str(&line).map_err(|e| ControlError::Answer(e.to_string()))?;
-    match answer.get("error").and_then(Value::as_str) {
-        Some(e) => Err(ControlError::Answer(e.to_owned())),
-        None => Ok(answer),
+    match answer.error {
+        Some(e) => Err(ControlError::Answer(e)),
+        None => Ok(line.trim_end().to_owned()),
     }
 }
 
@@ -469,6 +560,14 @@ mod tests {
     use super::*;
     use crate::location::{bound4, Hardware, LocationTable, Origin};
     use crate::relay_id::Provenance;
+
+    /// A reply as the client reads it: the line written, parsed.
+    fn value(reply: Reply) -> Value {
+        let mut line = Vec::new();
+        reply.write_line(&mut line).unwrap();
+        assert_eq!(line.last(), Some(&b'\n'));
+        serde_json::from_slice(&line).unwrap()
+    }
 
     fn shared() -> Mutex<Shared> {
         let mut table = LocationTable::new();
@@ -502,12 +601,12 @@ mod tests {
 
     #[test]
     fn show_lists_entries_with_text_and_hex() {
-        let a = answer(
+        let a = value(answer(
             r#"{"request":"show"}"#,
             &shared(),
             &|| 150,
             &Askers::default(),
-        );
+        ));
         assert_eq!(a["relay_id"], "00:04:01");
         let e = &a["entries"][0];
         assert_eq!(e["bound"], "198.51.100.7");
@@ -520,10 +619,67 @@ mod tests {
         assert_eq!(a["counters"]["entries"], 1);
     }
 
+    /// The entries written one by one are the JSON maps `show` used to build, byte for byte
+    /// (sorted keys, nulls kept), for every kind of field.
+    #[test]
+    fn show_is_written_as_the_json_map_it_was() {
+        let s = shared();
+        lock(&s).table.merge(Location {
+            bound: "2001:db8:8000::/56".parse().unwrap(),
+            hardware: None,
+            client_id: Some(vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 9]),
+            interface: None,
+            circuit_id: Some(vec![0xff, b'"', b'\\']),
+            remote_id: Some(b"modem \"7\"".to_vec()),
+            expires: u64::MAX,
+            cltt: None,
+            origin: Origin::Recovered,
+        });
+        let old = |l: &Location| {
+            let hex = |o: &Option<Vec<u8>>| o.as_deref().map(lessor_wire::hex::colon);
+            let txt = |o: &Option<Vec<u8>>| o.as_deref().and_then(text);
+            let bound = match l.bound.prefix_len() {
+                32 if l.bound.addr().is_ipv4() => l.bound.addr().to_string(),
+                128 if l.bound.addr().is_ipv6() => l.bound.addr().to_string(),
+                _ => l.bound.to_string(),
+            };
+            json!({
+                "bound": bound,
+                "htype": l.hardware.as_ref().map(|h| h.htype),
+                "hardware": l.hardware.as_ref().map(|h| lessor_wire::hex::colon(&h.address)),
+                "client_id": hex(&l.client_id),
+                "interface": l.interface.as_deref(),
+                "circuit_id": txt(&l.circuit_id),
+                "circuit_id_hex": hex(&l.circuit_id),
+                "remote_id": txt(&l.remote_id),
+                "remote_id_hex": hex(&l.remote_id),
+                "expires": (l.expires != u64::MAX).then_some(l.expires),
+                "cltt": l.cltt,
+                "origin": l.origin.as_str(),
+            })
+        };
+        let shared = lock(&s);
+        let was = json!({
+            "now": 150,
+            "relay_id": lessor_wire::hex::colon(&shared.relay_id),
+            "entries": shared.table.iter().map(old).collect::<Vec<_>>(),
+            "counters": counters(&shared),
+        });
+        let mut line = Vec::new();
+        Reply::Show(Box::new(Show::of(&shared, 150)))
+            .write_line(&mut line)
+            .unwrap();
+        assert_eq!(String::from_utf8(line).unwrap(), format!("{was}\n"));
+        assert_eq!(shared.table.len(), 2);
+        for l in shared.table.iter() {
+            assert_eq!(entry(l).to_string(), old(l).to_string());
+        }
+    }
+
     #[test]
     fn verify_answers_yes_or_no_with_a_reason() {
         let s = shared();
-        let ask = |q: &str| answer(q, &s, &|| 150, &Askers::default());
+        let ask = |q: &str| value(answer(q, &s, &|| 150, &Askers::default()));
         let a = ask(
             r#"{"request":"verify","interface":"eth1","address":"198.51.100.7","mac":"02:00:00:00:00:01"}"#,
         );
@@ -573,7 +729,7 @@ mod tests {
                 server: Some("192.0.2.1:67".parse().unwrap()),
             }))
         };
-        let q = |line: &str| answer_with(line, &s, &|| 150, &ask);
+        let q = |line: &str| value(answer_with(line, &s, &|| 150, &ask));
         // Known to the table: nothing is asked.
         let a = q(r#"{"request":"lookup","address":"198.51.100.7"}"#);
         assert_eq!(

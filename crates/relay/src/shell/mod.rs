@@ -25,7 +25,9 @@ mod control;
 mod dhcp6;
 mod lookup;
 
-pub use control::{counters_text, request as control_request, ControlError};
+pub use control::{
+    counters_text, request as control_request, request_line as control_request_line, ControlError,
+};
 
 use crate::config::Config;
 use crate::location::LocationTable;
