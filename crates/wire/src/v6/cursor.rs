@@ -130,11 +130,7 @@ impl<'a> Writer<'a> {
     /// Writes one option: code, a length patched in afterwards, and the body `body` writes.
     ///
     /// A body longer than 65535 octets cannot be expressed in option-len: [`Error::TooLarge`].
-    pub fn option(
-        &mut self,
-        code: u16,
-        body: impl FnOnce(&mut Self) -> Result<()>,
-    ) -> Result<()> {
+    pub fn option(&mut self, code: u16, body: impl FnOnce(&mut Self) -> Result<()>) -> Result<()> {
         self.u16(code)?;
         let len_at = self.pos;
         self.u16(0)?;
