@@ -78,21 +78,25 @@ pub struct Writer<'a> {
 
 impl<'a> Writer<'a> {
     /// A writer that fills `buf` from its start.
+    #[inline]
     pub fn new(buf: &'a mut [u8]) -> Self {
         Writer { buf, pos: 0 }
     }
 
     /// Octets written so far.
+    #[inline]
     pub fn len(&self) -> usize {
         self.pos
     }
 
     /// Whether nothing was written yet.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.pos == 0
     }
 
     /// Appends `bytes`.
+    #[inline]
     pub fn bytes(&mut self, bytes: &[u8]) -> Result<()> {
         let end = self
             .pos
@@ -108,21 +112,25 @@ impl<'a> Writer<'a> {
     }
 
     /// Appends one octet.
+    #[inline]
     pub fn u8(&mut self, v: u8) -> Result<()> {
         self.bytes(&[v])
     }
 
     /// Appends a 16-bit field, network order.
+    #[inline]
     pub fn u16(&mut self, v: u16) -> Result<()> {
         self.bytes(&v.to_be_bytes())
     }
 
     /// Appends a 32-bit field, network order.
+    #[inline]
     pub fn u32(&mut self, v: u32) -> Result<()> {
         self.bytes(&v.to_be_bytes())
     }
 
     /// Appends an IPv6 address.
+    #[inline]
     pub fn ipv6(&mut self, v: &Ipv6Addr) -> Result<()> {
         self.bytes(&v.octets())
     }
