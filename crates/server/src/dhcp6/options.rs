@@ -30,18 +30,24 @@ pub fn requested(options: &[DhcpOption]) -> Vec<u16> {
 /// The options for `requested` codes from `tables`, most specific first: one option per code,
 /// in the client's order.
 pub fn merged(requested: &[u16], tables: &[&[ConfiguredOption6]]) -> Vec<DhcpOption> {
-    requested
-        .iter()
-        .filter_map(|&code| {
-            tables
-                .iter()
-                .find_map(|t| t.iter().find(|o| o.code == code))
-                .map(|o| DhcpOption::Other {
-                    code,
-                    data: o.value.clone(),
-                })
+    merged_values(requested, tables)
+        .map(|o| DhcpOption::Other {
+            code: o.code,
+            data: o.value.clone(),
         })
         .collect()
+}
+
+/// [`merged`]'s choice, borrowed: for a writer that emits the values without building options.
+pub fn merged_values<'r, 't: 'r>(
+    requested: &'r [u16],
+    tables: &'r [&'t [ConfiguredOption6]],
+) -> impl Iterator<Item = &'t ConfiguredOption6> + 'r {
+    requested.iter().filter_map(move |&code| {
+        tables
+            .iter()
+            .find_map(|t| t.iter().find(|o| o.code == code))
+    })
 }
 
 #[cfg(test)]

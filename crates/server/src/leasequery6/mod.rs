@@ -43,7 +43,7 @@ use drops::DropLog;
 use lessor_net::{Destination, Outgoing};
 use lessor_store::{Store, Timestamp};
 use lessor_wire::v6::{status, MessageType};
-use reply::Fitted;
+use reply::{Body, Fitted};
 use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::sync::{Arc, Mutex};
 
@@ -180,11 +180,11 @@ impl Responder6 {
                 return self.drop(reason, requester, instant_ms);
             }
             self.counters.not_allowed.add();
-            let body = vec![reply::status(
+            let body = Body::Options(vec![reply::status(
                 status::NOT_ALLOWED,
                 "not an allowed requester",
-            )];
-            return self.send(msg, reply::reply(&q, &self.server_duid, body), instant_ms);
+            )]);
+            return self.send(msg, &q, &body, instant_ms);
         }
         if let Err(reason) = self.limit(requester, to, instant_ms) {
             return self.drop(reason, requester, instant_ms);
@@ -204,8 +204,8 @@ impl Responder6 {
                     )
                 };
                 counter.add();
-                let body = vec![reply::status(code, text)];
-                return self.send(msg, reply::reply(&q, &self.server_duid, body), instant_ms);
+                let body = Body::Options(vec![reply::status(code, text)]);
+                return self.send(msg, &q, &body, instant_ms);
             }
         };
         match parsed.target {
@@ -225,46 +225,46 @@ impl Responder6 {
                 .unwrap_or_else(|p| p.into_inner())
                 .charge(requester, to, work.examined, instant_ms);
         }
-        let body = match found {
+        let body = match &found {
             Answer::Client { link, bindings } => {
                 self.counters.client_data.add();
-                let ctx = &self.context;
-                vec![client_data::client_data(
-                    ctx,
-                    Some(link),
-                    &bindings,
-                    &parsed.oro,
+                Body::ClientData(client_data::ClientData {
+                    ctx: &self.context,
+                    link: Some(*link),
+                    bindings,
+                    oro: &parsed.oro,
                     now,
-                )]
+                })
             }
             Answer::Links(links) => {
                 self.counters.client_link.add();
-                vec![reply::client_link(links)]
+                Body::Options(vec![reply::client_link(links.clone())])
             }
             Answer::Nothing => {
                 self.counters.no_data.add();
-                Vec::new()
+                Body::Options(Vec::new())
             }
             Answer::NotConfigured => {
                 self.counters.not_configured.add();
-                vec![reply::status(
+                Body::Options(vec![reply::status(
                     status::NOT_CONFIGURED,
                     "the link or address is not in this server's configuration",
-                )]
+                )])
             }
         };
-        self.send(msg, reply::reply(&q, &self.server_duid, body), instant_ms)
+        self.send(msg, &q, &body, instant_ms)
     }
 
-    /// `reply` fitted and addressed.
+    /// The reply to `q` carrying `body`, fitted and addressed.
     fn send(
         &self,
         msg: &Message6,
-        reply: lessor_wire::v6::Repr,
+        q: &validate::Query6<'_>,
+        body: &Body<'_>,
         instant_ms: u64,
     ) -> Option<Outgoing> {
         let (requester, _) = access::parties(msg);
-        let payload = match reply::fit(msg, reply) {
+        let payload = match reply::encode(msg, q, &self.server_duid, body) {
             Fitted::Whole(v) => v,
             Fitted::Truncated(v) => {
                 self.counters.truncated.add();

@@ -66,22 +66,38 @@ impl<'a> Reader<'a> {
 }
 
 /// Appends to an output buffer; running out of room is [`Error::BufferTooSmall`].
-pub(crate) struct Writer<'a> {
+///
+/// Public so that a sender can emit a message straight into its datagram, option by option,
+/// without building the [`super::Repr`] first (the leasequery responder's replies): the same
+/// bounds checks and length patching as [`super::Repr::emit`], whose bytes it then matches.
+#[derive(Debug)]
+pub struct Writer<'a> {
     buf: &'a mut [u8],
     pos: usize,
 }
 
 impl<'a> Writer<'a> {
-    pub(crate) fn new(buf: &'a mut [u8]) -> Self {
+    /// A writer that fills `buf` from its start.
+    #[inline]
+    pub fn new(buf: &'a mut [u8]) -> Self {
         Writer { buf, pos: 0 }
     }
 
     /// Octets written so far.
-    pub(crate) fn len(&self) -> usize {
+    #[inline]
+    pub fn len(&self) -> usize {
         self.pos
     }
 
-    pub(crate) fn bytes(&mut self, bytes: &[u8]) -> Result<()> {
+    /// Whether nothing was written yet.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.pos == 0
+    }
+
+    /// Appends `bytes`.
+    #[inline]
+    pub fn bytes(&mut self, bytes: &[u8]) -> Result<()> {
         let end = self
             .pos
             .checked_add(bytes.len())
@@ -95,30 +111,34 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    pub(crate) fn u8(&mut self, v: u8) -> Result<()> {
+    /// Appends one octet.
+    #[inline]
+    pub fn u8(&mut self, v: u8) -> Result<()> {
         self.bytes(&[v])
     }
 
-    pub(crate) fn u16(&mut self, v: u16) -> Result<()> {
+    /// Appends a 16-bit field, network order.
+    #[inline]
+    pub fn u16(&mut self, v: u16) -> Result<()> {
         self.bytes(&v.to_be_bytes())
     }
 
-    pub(crate) fn u32(&mut self, v: u32) -> Result<()> {
+    /// Appends a 32-bit field, network order.
+    #[inline]
+    pub fn u32(&mut self, v: u32) -> Result<()> {
         self.bytes(&v.to_be_bytes())
     }
 
-    pub(crate) fn ipv6(&mut self, v: &Ipv6Addr) -> Result<()> {
+    /// Appends an IPv6 address.
+    #[inline]
+    pub fn ipv6(&mut self, v: &Ipv6Addr) -> Result<()> {
         self.bytes(&v.octets())
     }
 
     /// Writes one option: code, a length patched in afterwards, and the body `body` writes.
     ///
     /// A body longer than 65535 octets cannot be expressed in option-len: [`Error::TooLarge`].
-    pub(crate) fn option(
-        &mut self,
-        code: u16,
-        body: impl FnOnce(&mut Self) -> Result<()>,
-    ) -> Result<()> {
+    pub fn option(&mut self, code: u16, body: impl FnOnce(&mut Self) -> Result<()>) -> Result<()> {
         self.u16(code)?;
         let len_at = self.pos;
         self.u16(0)?;

@@ -3,7 +3,7 @@
 //! - [`Packet`]: zero-copy checked view over one message; [`OptionIter`] walks any options
 //!   area (a message's or an option's encapsulated options) yielding [`RawOption`]s.
 //! - [`Repr`]: owned, typed message with nested relay chains and options ([`DhcpOption`]),
-//!   `parse` / `emit`.
+//!   `parse` / `emit`; [`Writer`] emits a message option by option without one.
 //! - [`MessageType`], [`QueryType`], [`Duid`], option codes ([`option_code`]) and status codes
 //!   ([`status`]).
 //!
@@ -20,6 +20,7 @@ mod query_type;
 mod repr;
 pub mod status;
 
+pub use cursor::Writer;
 pub use duid::{
     Duid, DUID_EN, DUID_LL, DUID_LLT, DUID_UUID, MAX_LEN as DUID_MAX_LEN, MIN_LEN as DUID_MIN_LEN,
 };

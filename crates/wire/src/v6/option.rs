@@ -341,7 +341,8 @@ impl DhcpOption {
         Ok(w.len())
     }
 
-    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<()> {
+    /// Appends the option to `w`, with [`DhcpOption::emit`]'s errors.
+    pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
         w.option(self.code(), |w| self.write_body(w))
     }
 

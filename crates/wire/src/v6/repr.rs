@@ -238,7 +238,8 @@ impl Repr {
         }
     }
 
-    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<()> {
+    /// Appends the message to `w`, with [`Repr::emit`]'s errors.
+    pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
         match self {
             Repr::ClientServer(m) => {
                 if m.msg_type.is_relay() || m.transaction_id > MAX_TRANSACTION_ID {
