@@ -6,14 +6,16 @@
 //!
 //! Two cases: `renew` with no snapshot alive (the writer's table mutates in place), and
 //! `renew_under_snapshot` with one taken before each write (every touched B-tree path is
-//! copied, as when leasequery holds a snapshot: the common case under load).
+//! copied, as when a bulk leasequery stream holds a snapshot). Each again as
+//! `renew_with_points…`: the table with its point maps (crates/store/src/points.rs), as the
+//! store keeps its live DHCPv6 table.
 //!
 //! ```text
 //! cargo bench -p lessor-store --bench table_write
 //! ```
 //!
 //! Counted, for a busy machine (as the server's leasequery benches): with `LESSOR_BENCH_COUNT=N`
-//! and `LESSOR_BENCH_ONLY=renew/1000000` (or `renew_under_snapshot/…`), exactly N writes of that
+//! and `LESSOR_BENCH_ONLY=renew/1000000` (or `renew_under_snapshot/…`, `renew_with_points/…`), exactly N writes of that
 //! case inside [`write_n`] instead of criterion's timing, for callgrind to count:
 //! `valgrind --tool=callgrind --cache-sim=yes --collect-atstart=no --toggle-collect='*write_n*'`.
 
@@ -78,43 +80,55 @@ fn bench(c: &mut Criterion) {
         if count.is_some() && !only.ends_with(&format!("/{size}")) {
             continue;
         }
-        let mut table = Table::from_records((0..size).map(|n| binding(n, NOW - 600)));
-        // Renewals of bindings spread over the whole table (a multiplicative hash of the index).
-        let renewals: Vec<Arc<Binding6>> = (0..4096u32)
-            .map(|i| binding(i.wrapping_mul(2_654_435_761) % size, NOW))
-            .collect();
-        if let Some(n) = count {
-            let under_snapshot = only.starts_with("renew_under_snapshot/");
-            write_n(n, |i| {
-                let renewal = Arc::clone(&renewals[i % renewals.len()]);
-                if under_snapshot {
-                    let snapshot = table.clone();
-                    black_box((snapshot, table.upsert(renewal)));
-                } else {
-                    black_box(table.upsert(renewal));
+        // Without point maps (a table as the B-trees alone keep it) and with them (the store's
+        // live DHCPv6 table, `Table::enable_points`): the write cost the maps add.
+        for points in [false, true] {
+            let mut table = Table::from_records((0..size).map(|n| binding(n, NOW - 600)));
+            if points {
+                table.enable_points();
+            }
+            let (renew, under) = if points {
+                ("renew_with_points", "renew_with_points_under_snapshot")
+            } else {
+                ("renew", "renew_under_snapshot")
+            };
+            // Renewals of bindings spread over the whole table (a multiplicative hash of the
+            // index).
+            let renewals: Vec<Arc<Binding6>> = (0..4096u32)
+                .map(|i| binding(i.wrapping_mul(2_654_435_761) % size, NOW))
+                .collect();
+            if let Some(n) = count {
+                if only != format!("{renew}/{size}") && only != format!("{under}/{size}") {
+                    continue;
                 }
+                let under_snapshot = only.starts_with(under);
+                write_n(n, |i| {
+                    let renewal = Arc::clone(&renewals[i % renewals.len()]);
+                    if under_snapshot {
+                        let snapshot = table.clone();
+                        black_box((snapshot, table.upsert(renewal)));
+                    } else {
+                        black_box(table.upsert(renewal));
+                    }
+                });
+                continue;
+            }
+            let mut i = 0usize;
+            group.bench_with_input(BenchmarkId::new(renew, size), &size, |b, _| {
+                b.iter(|| {
+                    i = (i + 1) % renewals.len();
+                    black_box(table.upsert(Arc::clone(&renewals[i])))
+                })
             });
-            continue;
-        }
-        let mut i = 0usize;
-        group.bench_with_input(BenchmarkId::new("renew", size), &size, |b, _| {
-            b.iter(|| {
-                i = (i + 1) % renewals.len();
-                black_box(table.upsert(Arc::clone(&renewals[i])))
-            })
-        });
-        group.bench_with_input(
-            BenchmarkId::new("renew_under_snapshot", size),
-            &size,
-            |b, _| {
+            group.bench_with_input(BenchmarkId::new(under, size), &size, |b, _| {
                 b.iter(|| {
                     i = (i + 1) % renewals.len();
                     let snapshot = table.clone();
                     let old = table.upsert(Arc::clone(&renewals[i]));
                     black_box((snapshot, old))
                 })
-            },
-        );
+            });
+        }
     }
     group.finish();
 }

@@ -35,6 +35,7 @@ use crate::error::StoreError;
 use crate::record::{Record, Timestamp};
 use crate::store::{Core, FamilyReport};
 use crate::table::Table;
+use crate::view::PointView;
 
 /// What a family's records add to [`Record`] for the store to persist them.
 pub(crate) trait Persisted: Record<Key: Hash> {
@@ -250,7 +251,8 @@ impl<R: Persisted> Family<R> {
         let report = FamilyReport {
             loaded: records.len(),
         };
-        let table = Table::from_records(records.into_iter().map(Arc::new));
+        let mut table = Table::from_records(records.into_iter().map(Arc::new));
+        table.enable_points();
         (
             Family {
                 tables: Arc::new(Mutex::new(Tables {
@@ -288,6 +290,17 @@ impl<R: Persisted> Family<R> {
     pub(crate) fn durable(&self) -> (Table<R>, Overlay<R>) {
         let t = self.lock();
         (t.table.clone(), t.pending.clone())
+    }
+
+    /// Runs `f` on point look-ups of the durable view, under the family's lock (keep `f`
+    /// short: writers wait): what one leasequery needs, through hash maps instead of B-tree
+    /// descents ([`crate::points`]).
+    pub(crate) fn durable_points<T>(&self, f: impl FnOnce(&PointView<'_, R>) -> T) -> T {
+        let t = self.lock();
+        f(&PointView {
+            table: &t.table,
+            pending: &t.pending,
+        })
     }
 
     /// Keys with a change not yet durable.

@@ -43,6 +43,7 @@ pub(crate) mod family;
 pub mod follow;
 pub mod lock;
 mod packed;
+pub(crate) mod points;
 pub mod record;
 pub mod schema;
 pub mod shared;
@@ -77,6 +78,7 @@ pub use v6::binding::{
     MAX_RELAY_FIELD,
 };
 pub use v6::front::{Batch6, Front6};
+pub use v6::lookup::{Lookup6, Points6};
 pub use v6::snapshot::{Cursor6, Snapshot6};
 pub use v6::{Change6, Loaded6};
 pub use writer::completing_group;

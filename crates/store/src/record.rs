@@ -5,6 +5,7 @@
 //! same [`Table`](crate::Table), durable overlay, snapshots, cursors and expiry.
 
 use std::fmt::Debug;
+use std::hash::Hash;
 
 /// Seconds since the Unix epoch.
 pub type Timestamp = u64;
@@ -12,14 +13,26 @@ pub type Timestamp = u64;
 /// A binding kept in a [`Table`](crate::Table).
 pub trait Record: Clone + Send + Sync + 'static {
     /// The unique key (the address).
-    type Key: Ord + Copy + Send + Sync + Debug + 'static;
+    type Key: Ord + Hash + Copy + Send + Sync + Debug + 'static;
     /// The smallest key (a lower bound for range scans).
     const MIN_KEY: Self::Key;
     /// How many secondary indexes the table keeps (index numbers `0..INDEXES`).
     const INDEXES: usize;
+    /// The secondary index whose identifier names a client with few records (the DHCPv6 DUID)
+    /// and is looked up point by point: the live table then keeps hash maps beside its B-trees
+    /// ([`crate::points`]), by key and by that identifier. None by default (no maps).
+    const POINT_INDEX: Option<usize> = None;
 
     /// The unique key.
     fn key(&self) -> Self::Key;
+
+    /// For a key that stands for a range of keys (a delegated prefix), its width (the prefix
+    /// length), so that the point maps can find the range holding a key by probing each width
+    /// present. None by default.
+    fn width(key: Self::Key) -> Option<u8> {
+        let _ = key;
+        None
+    }
 
     /// Calls `f(index, identifier)` for each secondary index entry of this record.
     fn index_keys(&self, f: &mut dyn FnMut(usize, &[u8]));

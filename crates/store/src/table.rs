@@ -16,6 +16,10 @@
 //! shard boundaries, and make lookups take locks. Persistent maps give the strong guarantee for
 //! free.
 //!
+//! Their look-ups are B-tree descents, whose cache misses grow with the table; the live table of a
+//! family whose records name a [`Record::POINT_INDEX`] (DHCPv6) keeps hash maps beside them for
+//! point look-ups ([`crate::points`]), which snapshots do not share.
+//!
 //! # Secondary indexes
 //!
 //! A secondary index is an ordered set of `(hash(identifier), key)`. The hash is foldhash (a
@@ -50,6 +54,7 @@ use std::sync::Arc;
 use foldhash::fast::FixedState;
 use imbl::{OrdMap, OrdSet};
 
+use crate::points::{Points, Widths};
 use crate::record::Record;
 
 /// The hash of an identifier kept in a secondary index entry. 32 bits halve the entries' size;
@@ -84,6 +89,8 @@ pub struct Table<R: Record> {
     free: OrdSet<(u64, R::Key)>,
     /// The identifier hash, keyed at random per table (and kept by its snapshots).
     hasher: FixedState,
+    /// The live table's point maps ([`Table::enable_points`]); a clone (a snapshot) has none.
+    points: Option<Box<Points<R>>>,
 }
 
 /// A hasher keyed with 64 bits of the operating system's randomness (std's `RandomState` draws
@@ -102,6 +109,8 @@ impl<R: Record> Clone for Table<R> {
             expiry: self.expiry.clone(),
             free: self.free.clone(),
             hasher: self.hasher.clone(),
+            // Not persistent: a snapshot looks up through its B-trees.
+            points: None,
         }
     }
 }
@@ -123,6 +132,7 @@ impl<R: Record> Table<R> {
             expiry: OrdSet::new(),
             free: OrdSet::new(),
             hasher: random_hasher(),
+            points: None,
         }
     }
 
@@ -285,6 +295,9 @@ impl<R: Record> Table<R> {
     pub fn upsert(&mut self, rec: Arc<R>) -> Option<Arc<R>> {
         let old = self.by_key.insert(rec.key(), rec.clone());
         self.reindex(old.as_deref(), Some(&rec));
+        if let Some(p) = &mut self.points {
+            p.update(old.as_ref(), Some(&rec));
+        }
         old
     }
 
@@ -292,7 +305,51 @@ impl<R: Record> Table<R> {
     pub fn remove(&mut self, key: R::Key) -> Option<Arc<R>> {
         let old = self.by_key.remove(&key);
         self.reindex(old.as_deref(), None);
+        if let (Some(p), Some(o)) = (&mut self.points, &old) {
+            p.update(Some(o), None);
+        }
         old
+    }
+
+    /// Keeps point maps beside the B-trees from now on, when the record type has a
+    /// [`Record::POINT_INDEX`] ([`crate::points`]): the store does it for each family's live
+    /// table, whose clones (snapshots) do without them.
+    pub fn enable_points(&mut self) {
+        if let (Some(index), None) = (R::POINT_INDEX, &self.points) {
+            self.points = Some(Box::new(Points::new(
+                index,
+                self.hasher.clone(),
+                self.by_key.values(),
+            )));
+        }
+    }
+
+    /// The record with this key, through the point map when the table has one (one or two
+    /// cache lines instead of a B-tree descent).
+    pub(crate) fn point(&self, key: R::Key) -> Option<&Arc<R>> {
+        match &self.points {
+            Some(p) => p.get(&key),
+            None => self.by_key.get(&key),
+        }
+    }
+
+    /// The records with identifier `id` in index `index` (in no promised order), through the
+    /// point maps when they serve that index, else the index walk ([`Table::find`]).
+    pub(crate) fn point_found<'a>(&'a self, index: usize, id: &'a [u8]) -> Vec<&'a Arc<R>> {
+        match &self.points {
+            Some(p) if p.index() == index => p
+                .records_of(id)
+                .iter()
+                .filter(|r| r.has_index_key(index, id))
+                .collect(),
+            _ => self.find(index, id).collect(),
+        }
+    }
+
+    /// The key widths present ([`Record::width`]), widest first, when the table keeps point
+    /// maps.
+    pub(crate) fn point_widths(&self) -> Option<Widths> {
+        self.points.as_ref().map(|p| p.widths())
     }
 
     /// The record with this key.

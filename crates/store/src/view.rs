@@ -177,19 +177,7 @@ impl<R: Record> View<R> {
 
     /// The record with the greatest key `<= to`: O(log n), plus the changes in flight skipped.
     pub(crate) fn at_or_before(&self, to: R::Key) -> Option<&Arc<R>> {
-        let live = self
-            .table
-            .range_to(to)
-            .find(|r| !self.pending.contains_key(&r.key()));
-        let durable = self
-            .pending
-            .range(..=to)
-            .rev()
-            .find_map(|(_, p)| p.durable.as_ref());
-        match (live, durable) {
-            (Some(l), Some(d)) => Some(if d.key() > l.key() { d } else { l }),
-            (l, d) => l.or(d),
-        }
+        at_or_before(&self.table, &self.pending, to)
     }
 
     /// Records whose key may be given to another client at `now`, longest free first; a durable
@@ -340,6 +328,70 @@ impl<R: Record> View<R> {
 
 /// Durable versions with `id` in `index` whose key the live table no longer files under `id`
 /// (so a walk of the index does not meet them).
+/// Point look-ups on the live table with the durable overlay applied, made under the family's
+/// lock ([`crate::family::Family::durable_points`]): the table's point maps
+/// ([`crate::points`]) instead of B-tree descents, the same answers as a durable [`View`] of
+/// that moment.
+pub(crate) struct PointView<'a, R: Record> {
+    pub(crate) table: &'a Table<R>,
+    pub(crate) pending: &'a Overlay<R>,
+}
+
+impl<'a, R: Record> PointView<'a, R> {
+    /// The record of `key`.
+    pub(crate) fn get(&self, key: R::Key) -> Option<&'a Arc<R>> {
+        if !self.pending.is_empty() {
+            if let Some(p) = self.pending.get(&key) {
+                return p.durable.as_ref();
+            }
+        }
+        self.table.point(key)
+    }
+
+    /// The records with identifier `id` in `index`, in no promised order (see
+    /// [`View::found`]).
+    pub(crate) fn found(&self, index: usize, id: &[u8]) -> Vec<Arc<R>> {
+        let live = self.table.point_found(index, id);
+        if self.pending.is_empty() {
+            return live.into_iter().cloned().collect();
+        }
+        let mut out: Vec<Arc<R>> = live
+            .into_iter()
+            .filter_map(|r| match self.pending.get(&r.key()) {
+                Some(p) => p.durable.as_ref(),
+                None => Some(r),
+            })
+            .filter(|r| r.has_index_key(index, id))
+            .cloned()
+            .collect();
+        out.extend(moved(self.table, self.pending, index, id));
+        out
+    }
+
+    /// The record with the greatest key `<= to` (a B-tree descent: what the point maps cannot
+    /// answer).
+    pub(crate) fn at_or_before(&self, to: R::Key) -> Option<&'a Arc<R>> {
+        at_or_before(self.table, self.pending, to)
+    }
+}
+
+/// The record of the durable view of `table` and `pending` with the greatest key `<= to`.
+fn at_or_before<'a, R: Record>(
+    table: &'a Table<R>,
+    pending: &'a Overlay<R>,
+    to: R::Key,
+) -> Option<&'a Arc<R>> {
+    let live = table.range_to(to).find(|r| !pending.contains_key(&r.key()));
+    let durable = pending
+        .range(..=to)
+        .rev()
+        .find_map(|(_, p)| p.durable.as_ref());
+    match (live, durable) {
+        (Some(l), Some(d)) => Some(if d.key() > l.key() { d } else { l }),
+        (l, d) => l.or(d),
+    }
+}
+
 fn moved<'a, R: Record>(
     table: &'a Table<R>,
     pending: &'a Overlay<R>,

@@ -865,3 +865,130 @@ fn the_durable_relay_id_walk_keeps_a_renewal_in_flight_at_its_durable_place() {
     *rig.gate.lock().unwrap() = None;
     assert_eq!(walk(&rig.store.v6().durable_snapshot()), live);
 }
+
+/// Every point look-up ([`lessor_store::Points6`]) answers as the durable snapshot of the same
+/// moment does, through random writes, deletes, expiries, failed commits and changes held in
+/// flight, with addresses and prefixes of two lengths.
+#[test]
+fn point_lookups_answer_as_the_durable_snapshot() {
+    use lessor_store::Lookup6;
+
+    let rig = Rig::new();
+    let seed = std::cell::Cell::new(0x2545_f491_4f6c_dd1du64);
+    let next = |n: u64| {
+        let mut s = seed.get();
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        seed.set(s);
+        s % n
+    };
+    let prefix = |n: u64| -> String {
+        if n.is_multiple_of(2) {
+            format!("2001:db8:100:{:x}00::/56", n)
+        } else {
+            format!("2001:db8:200:{:x}0::/60", n)
+        }
+    };
+    let mut probes: Vec<Ipv6Addr> = (0..40).map(addr6).collect();
+    for n in 0..24u64 {
+        let p: ipnet::Ipv6Net = prefix(n).parse().unwrap();
+        probes.push(p.network());
+        probes.push(Ipv6Addr::from(p.network().to_bits() + 7));
+        probes.push(p.broadcast());
+    }
+    probes.push(ip("2001:db8:300::1"));
+    let (in_flight, in_prefix) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+    let check = |step: usize| {
+        let dur = rig.store.v6().durable_snapshot();
+        in_flight.set(in_flight.get() + usize::from(dur.has_changes_in_flight()));
+        rig.store.v6().durable_points(|points| {
+            for a in &probes {
+                assert_eq!(
+                    points.containing(*a),
+                    dur.containing(*a),
+                    "step {step}, containing {a}"
+                );
+                let found = points.containing(*a).is_some_and(|b| b.prefix_len < 128);
+                in_prefix.set(in_prefix.get() + usize::from(found));
+            }
+            for c in 0..13 {
+                assert_eq!(
+                    points.by_duid(&duid(c)),
+                    dur.by_duid(&duid(c)),
+                    "step {step}, client {c}"
+                );
+            }
+        });
+    };
+    let mut held = Vec::new();
+    let mut release = None;
+    for step in 0..600 {
+        let cltt = NOW + step as u64;
+        let one = |b: &mut lessor_store::Batch6<'_>| match next(6) {
+            0 | 1 => {
+                b.upsert(na(next(40) as u32, next(12) as u32, cltt));
+            }
+            2 => {
+                b.upsert(pd(&prefix(next(24)), next(12) as u32, cltt));
+            }
+            3 => {
+                let n = next(24);
+                let p: ipnet::Ipv6Net = prefix(n).parse().unwrap();
+                b.delete(key(p.network(), p.prefix_len()));
+            }
+            4 => {
+                b.delete(key(addr6(next(40) as u32), 128));
+            }
+            _ => {
+                b.expire(cltt - 3000, 3);
+            }
+        };
+        match next(10) {
+            // A change held inside a commit: in flight until released.
+            0 if release.is_none() => {
+                release = Some(rig.hold());
+                held.push(rig.write(|b| {
+                    one(b);
+                    one(b);
+                }));
+            }
+            1 if release.is_some() => {
+                held.push(rig.write(|b| one(b)));
+            }
+            2 if release.is_some() => {
+                let _ = release.take().unwrap().send(());
+                for t in held.drain(..) {
+                    let _ = t.wait();
+                }
+                *rig.gate.lock().unwrap() = None;
+                rig.fail.store(false, Ordering::SeqCst);
+            }
+            // The commit held now fails when released.
+            3 if release.is_some() => rig.fail.store(true, Ordering::SeqCst),
+            4 if release.is_none() => {
+                rig.fail.store(true, Ordering::SeqCst);
+                let _ = rig.write(|b| one(b)).wait();
+                rig.fail.store(false, Ordering::SeqCst);
+            }
+            _ if release.is_none() => {
+                rig.write(|b| one(b)).wait().unwrap();
+            }
+            _ => {}
+        }
+        check(step);
+    }
+    if let Some(r) = release {
+        let _ = r.send(());
+        for t in held {
+            let _ = t.wait();
+        }
+    }
+    // The walk met changes in flight and delegated prefixes (else it proves little).
+    assert!(in_flight.get() > 50, "{} steps in flight", in_flight.get());
+    assert!(
+        in_prefix.get() > 500,
+        "{} found in a prefix",
+        in_prefix.get()
+    );
+}

@@ -1,6 +1,7 @@
-//! Finding the client a query is about, over a durable snapshot (RFC 5007 §4.4.1), with
-//! bounded work (as DHCPv4's, docs/protocol.md decision 14): at most [`MAX_EXAMINED`] bindings
-//! of one DUID are looked at, and the count is charged to the rate limits.
+//! Finding the client a query is about (RFC 5007 §4.4.1), over the durable bindings (a snapshot or
+//! the live table's point maps: [`Lookup6`]), with bounded work (as DHCPv4's, docs/protocol.md
+//! decision 14): at most [`MAX_EXAMINED`] bindings of one DUID are looked at, and the count is
+//! charged to the rate limits.
 //!
 //! - The link: a non-zero link-address must lie in a configured link's prefix, for both query
 //!   types (§4.4.1 "MUST use the link-address"); otherwise NotConfigured. QUERY_BY_ADDRESS with
@@ -8,7 +9,7 @@
 //!   reservation holds it, else the link of the binding covering it (docs/protocol.md decision
 //!   16).
 //! - QUERY_BY_ADDRESS: the binding of the address or the delegated prefix containing it
-//!   ([`Snapshot6::containing`]), when active and on that link; the answer is all of that
+//!   ([`Lookup6::containing`]), when active and on that link; the answer is all of that
 //!   client's active bindings on the link (§4.1.2.2, decision 23).
 //! - QUERY_BY_CLIENTID: the client's active bindings on the given link; with `::`, on every
 //!   link: one link gives its bindings, several give the list of links and no client data
@@ -17,7 +18,7 @@
 use super::query::{Parsed, Target};
 use crate::config::Link6;
 use lessor_store::v6::binding::Binding6;
-use lessor_store::{Snapshot6, Timestamp};
+use lessor_store::{Lookup6, Timestamp};
 use std::net::Ipv6Addr;
 use std::sync::Arc;
 
@@ -69,7 +70,12 @@ fn link_of_address(links: &[Link6], a: Ipv6Addr) -> Option<usize> {
 }
 
 /// Answers `q` from `snapshot` at `now`.
-pub fn answer(snapshot: &Snapshot6, links: &[Link6], q: &Parsed, now: Timestamp) -> (Answer, Work) {
+pub fn answer(
+    snapshot: &impl Lookup6,
+    links: &[Link6],
+    q: &Parsed,
+    now: Timestamp,
+) -> (Answer, Work) {
     let mut work = Work::default();
     let given = if q.link_address.is_unspecified() {
         None
@@ -139,7 +145,7 @@ pub fn answer(snapshot: &Snapshot6, links: &[Link6], q: &Parsed, now: Timestamp)
 /// The active bindings (non-zero valid lifetime, §4.1.2.2) of `duid`, most recent first,
 /// looking at no more than [`MAX_EXAMINED`].
 fn of_client(
-    snapshot: &Snapshot6,
+    snapshot: &impl Lookup6,
     duid: &[u8],
     now: Timestamp,
     work: &mut Work,

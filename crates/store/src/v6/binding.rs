@@ -521,9 +521,16 @@ impl Record for Binding6 {
     type Key = Key6;
     const MIN_KEY: Key6 = Key6::MIN;
     const INDEXES: usize = 4;
+    /// A query by address finds the client's other bindings through its DUID.
+    const POINT_INDEX: Option<usize> = Some(Index6::Duid as usize);
 
     fn key(&self) -> Key6 {
         self.key6()
+    }
+
+    /// A delegated prefix's length.
+    fn width(key: Key6) -> Option<u8> {
+        (key.prefix_len < 128).then_some(key.prefix_len)
     }
 
     fn index_keys(&self, f: &mut dyn FnMut(usize, &[u8])) {

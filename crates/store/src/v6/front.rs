@@ -15,6 +15,7 @@ use crate::family::{Batch, Family, Persisted};
 use crate::record::Timestamp;
 use crate::store::{Core, Store};
 use crate::v6::binding::{Binding6, Key6};
+use crate::v6::lookup::Points6;
 use crate::v6::snapshot::Snapshot6;
 use crate::v6::Change6;
 
@@ -80,6 +81,13 @@ impl Front6<'_> {
     pub fn durable_snapshot(&self) -> Snapshot6 {
         let (table, pending) = self.family.durable();
         Snapshot6::durable(table, pending)
+    }
+
+    /// Runs `f` on the durable DHCPv6 bindings' point look-ups ([`Points6`]: the same answers
+    /// as [`Front6::durable_snapshot`]'s, through hash maps), under the family's lock: keep
+    /// `f` to one leasequery's look-ups, writers wait meanwhile.
+    pub fn durable_points<T>(&self, f: impl FnOnce(&Points6<'_>) -> T) -> T {
+        self.family.durable_points(|view| f(&Points6 { view }))
     }
 
     /// Keys (addresses and prefixes) with a change not yet durable.

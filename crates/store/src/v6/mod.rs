@@ -1,10 +1,12 @@
-//! DHCPv6: the binding ([`binding`]), read-only lookups over a snapshot ([`snapshot`]), the
+//! DHCPv6: the binding ([`binding`]), read-only lookups over a snapshot ([`snapshot`]) and the
+//! leasequery look-ups over a snapshot or the live table's point maps ([`lookup`]), the
 //! store's v6 front and batches ([`front`]), and the `lease6` rows of the SQLite backend. A
 //! sibling of [`crate::v4`]: the table, the durable overlay, batches and cursors are the same
 //! generic code ([`crate::Table`], `family.rs`, `view.rs`).
 
 pub mod binding;
 pub mod front;
+pub mod lookup;
 pub mod snapshot;
 pub(crate) mod sqlite;
 
