@@ -5,7 +5,7 @@ Run as root from the repository root, after `cargo build --release -p lessor`:
 
     python3 benches/relay_dora.py [--reps 3] [--duration 8] [--inflight 1,32,128]
                                   [--store disk|tmpfs] [--workdir DIR] [--pin]
-                                  [--setups direct,relayed,dhcrelay]
+                                  [--setups direct,relayed,relayed-spin,dhcrelay]
 
 The generator is `lessor perf dora --on-link`: clients on a link, no giaddr, no option 82, the
 BROADCAST flag set, so every answer comes back by broadcast to port 68 (docs/perf.md). Two set-ups
@@ -21,6 +21,9 @@ empty store (SQLite on --workdir's disk, or /dev/shm with --store tmpfs). Relaye
 option 82 (circuit-id, remote-id, its relay-id), forwards to 192.0.2.1 from its giaddr, takes
 the option out of the answers and broadcasts them downstream, gleaning every DHCPACK into its
 table. The ratio relayed / direct per repetition is the figure (issue 15: at least 0.8x).
+
+`relayed-spin` is the relayed set-up with `[relay] receive-spin = true`: the relay's receive
+threads poll their sockets for up to 50 µs after a dense batch instead of sleeping at once.
 
 `dhcrelay` is the relayed set-up with ISC dhcrelay 4.4.3 (`-a`: it adds option 82 with a
 circuit-id) in the relay's place, measured in the same sitting for comparison.
@@ -74,6 +77,7 @@ options = {{ routers = ["{link}"] }}
 
 RELAY_CONF = """[relay]
 state-dir = "{state}"
+receive-spin = {spin}
 
 [relay.dhcp4]
 servers = ["{server}"]
@@ -175,12 +179,12 @@ def serve(rundir, store_dir, ns, where, sid):
                 "dhcp4: listening on")
 
 
-def relay(rundir):
+def relay(rundir, spin=False):
     state = os.path.join(rundir, "relay-state")
     os.makedirs(state, exist_ok=True)
     conf = os.path.join(rundir, "relay.toml")
     with open(conf, "w") as f:
-        f.write(RELAY_CONF.format(state=state, server=UP_SRV))
+        f.write(RELAY_CONF.format(state=state, server=UP_SRV, spin="true" if spin else "false"))
     return Proc("rrrel", PIN["relay"] + [LESSOR, "relay", "--config", conf],
                 os.path.join(rundir, "relay.log"), "relay ready:")
 
@@ -255,14 +259,15 @@ def main():
                     else:
                         procs = [serve(rundir, store_dir, "rrsrv", f'listen = ["{UP_SRV}"]\n'
                                        'relays = ["198.18.0.1/32"]', UP_SRV),
-                                 relay(rundir) if setup == "relayed" else dhcrelay(rundir)]
+                                 dhcrelay(rundir) if setup == "dhcrelay"
+                                 else relay(rundir, spin=setup == "relayed-spin")]
                         ns = "rrcli"
                     cpu0 = [p.cpu_split_s() for p in procs]
                     report = dora(ns, k, args.duration, seed=rep * 1000 + k)
                     split = [tuple(a - b for a, b in zip(p.cpu_split_s(), c))
                              for p, c in zip(procs, cpu0)]
                     cpu = [u + s for u, s in split]
-                    gleaned = relay_entries(rundir) if setup == "relayed" else None
+                    gleaned = relay_entries(rundir) if setup.startswith("relayed") else None
                     for p in reversed(procs):
                         p.stop()
                     procs = []

@@ -168,8 +168,9 @@ def with_dhcpd(request, tmp_path_factory):
         # The relay's giaddr as the server identifier, as for lessor serve (module docs).
         dhcpd = start_dhcpd(procs, t.server, t.server_if, s.artifacts / "dhcpd",
                             extra_global=f"server-identifier {GIADDR};")
+        # With receive-spin: the polling receive loop relays as the sleeping one does.
         relay = start_relay(procs, t, s.artifacts / "relay", servers4=[SERVER],
-                            recovery=NO_RECOVERY)
+                            recovery=NO_RECOVERY, receive_spin=True)
         client = make_dhclient(t.client, t.client_if, s.artifacts / "dhclient")
         ev = client.acquire(procs)
         addr = ev["new_ip_address"]
@@ -179,12 +180,16 @@ def with_dhcpd(request, tmp_path_factory):
         dhcpd.wait_binding_state(addr, "free")
         after_release = relay.show()
         pcaps = capture.stop_captures(caps)
+        conf = (s.artifacts / "relay" / "relay.toml").read_text()
         yield SimpleNamespace(topo=t, addr=addr, lease=lease, shown=shown, pcaps=pcaps,
                               after_release=after_release, dhcpd_log=dhcpd.proc.output(),
-                              relay_id=relay.relay_id())
+                              relay_id=relay.relay_id(), conf=conf)
 
 
 class TestRelayToIscDhcpd:
+    def test_the_relay_runs_with_receive_spin(self, with_dhcpd):
+        assert "receive-spin = true" in with_dhcpd.conf
+
     def test_show_lists_the_gleaned_lease(self, with_dhcpd):
         r = with_dhcpd
         e = [e for e in r.shown["entries"] if e["bound"] == r.addr]

@@ -46,7 +46,7 @@ fn check_locates_a_relay_files_mistakes() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.contains("relay.toml:11:1: relay.dhcp4.max-hops: 40 is outside 1..=16"),
+        stderr.contains("relay.toml:12:1: relay.dhcp4.max-hops: 40 is outside 1..=16"),
         "{stderr}"
     );
 }

@@ -38,6 +38,9 @@ pub struct Config {
     pub dhcp6: Option<Dhcp6>,
     /// `[relay.recovery]` (its defaults when the section is absent).
     pub recovery: Recovery,
+    /// `receive-spin`: receive threads poll their sockets for a while after a dense batch
+    /// instead of sleeping at once.
+    pub receive_spin: bool,
     /// `log-format` and `log-level` (docs/configuration.md, "Logs").
     pub log_format: lessor_config::LogFormat,
     pub log_level: lessor_config::LogLevel,
@@ -234,6 +237,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         dhcp4,
         recovery,
         dhcp6,
+        receive_spin: relay.receive_spin,
         log_format: relay.log_format,
         log_level: relay.log_level,
     })

@@ -27,6 +27,10 @@ pub struct Relay {
     pub dhcp4: Option<Dhcp4>,
     pub recovery: Option<Recovery>,
     pub dhcp6: Option<Dhcp6>,
+    /// Whether receive threads poll their sockets for a while after a dense batch (default
+    /// no: a relay sharing a small machine with its server would take the server's CPU).
+    #[serde(default)]
+    pub receive_spin: bool,
     /// How the log is written: "text" (default) or "json".
     #[serde(default)]
     pub log_format: lessor_config::LogFormat,

@@ -398,3 +398,17 @@ fn dhcp6_mistakes_are_located() {
         "{e:?}"
     );
 }
+
+#[test]
+fn receive_spin_is_off_unless_asked_for() {
+    assert!(!parse(GOOD, "relay.toml").unwrap().receive_spin);
+    let on = GOOD.replacen("[relay]\n", "[relay]\nreceive-spin = true\n", 1);
+    assert!(parse(&on, "relay.toml").unwrap().receive_spin);
+    let bad = GOOD.replacen("[relay]\n", "[relay]\nreceive-spin = \"fast\"\n", 1);
+    let e = errors(&bad);
+    assert!(
+        e.iter()
+            .any(|m| m.contains("relay.toml:2:") && m.contains("receive-spin")),
+        "{e:?}"
+    );
+}

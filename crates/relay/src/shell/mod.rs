@@ -425,6 +425,7 @@ impl Relay {
                 .map_err(RunError::Control)?;
         let to_lookup = lookup.as_ref().map(lookup::Thread::sender);
         let mut receivers = Vec::new();
+        let spin = config.receive_spin;
         if let Some(sockets) = sockets {
             let counters = Arc::new(udp::Counters::default());
             let sender = Arc::new(Sender::new(&sockets, None, Arc::clone(&counters)));
@@ -452,7 +453,9 @@ impl Relay {
                     }
                 };
             let send = move |out: &mut Vec<Outgoing>| sender.send_batch(out);
-            let r = start_receivers("relay4", &sockets, counters, &shared, clock, engine, send)?;
+            let r = start_receivers(
+                "relay4", spin, &sockets, counters, &shared, clock, engine, send,
+            )?;
             receivers.push(r);
         }
         if let Some((downstream, upstream, sender6)) = opened6 {
@@ -470,7 +473,8 @@ impl Relay {
                 let sender = Arc::clone(&sender6);
                 let send = move |out: &mut Vec<Transmit6>| sender.send_all(out);
                 let counters = Arc::clone(&sender6.counters);
-                let r = start_receivers(name, sockets, counters, &shared, clock, engine, send)?;
+                let r =
+                    start_receivers(name, spin, sockets, counters, &shared, clock, engine, send)?;
                 receivers.push(r);
             }
         }
@@ -664,8 +668,10 @@ impl Relay {
 /// handler for both families, each bringing its engine call and its way of sending. What a
 /// batch read together produced leaves together (one sendmmsg per socket, as `lessor serve`
 /// sends), at most [`FLUSH_AT`] held back; the clocks are read once per batch.
+#[allow(clippy::too_many_arguments)]
 fn start_receivers<T, E, S>(
     name: &str,
+    spin: bool,
     sockets: &Sockets,
     counters: Arc<udp::Counters>,
     shared: &Arc<Mutex<Shared>>,
@@ -680,6 +686,7 @@ where
 {
     Receivers::start(name, sockets, counters, udp::DEFAULT_BUFFER, 1, |_| {
         Handler {
+            spin,
             shared: Arc::clone(shared),
             clock,
             now: None,
@@ -693,6 +700,8 @@ where
 
 /// What each receive thread runs (see [`start_receivers`]).
 struct Handler<T, E, S> {
+    /// `[relay] receive-spin`: poll the socket for a while after a dense batch.
+    spin: bool,
     shared: Arc<Mutex<Shared>>,
     clock: Clock,
     /// Both clocks, read at the batch's first datagram.
@@ -722,11 +731,11 @@ where
         self.flush();
     }
 
-    /// Never: the relay's messages are answered by the servers and the clients after a round
-    /// trip of their own, and on a small machine the polling thread would take the CPU the
-    /// server (often on the same box in a lab) and the other family's threads need.
+    /// As `[relay] receive-spin` says (default no): on a box of its own a relay under load
+    /// gains from not sleeping between dense batches (docs/benchmarks.md, issue 15); on a small
+    /// machine shared with the server the polling thread takes the CPU the server needs.
     fn worth_spinning(&mut self) -> bool {
-        false
+        self.spin
     }
 }
 
