@@ -161,7 +161,7 @@ def perf_dora(s, name: str, server: str, giaddr: str, *, clients: int, seed: int
             str(seed), "--relay-id", relay_id, "--timeout", "500ms", "--retries", "4",
             # A client whose address the other server gave away first is NAKed and starts
             # over, as a real one does (docs/protocol.md decision 43).
-            "--restart-on-nak", "3", "--acked-out", str(out), "--json", *extra]
+            "--restart-on-nak", "10", "--acked-out", str(out), "--json", *extra]
     p = s.procs.start(s.topo.gen, name, argv)
     if background:
         return p, out

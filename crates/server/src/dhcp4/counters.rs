@@ -50,13 +50,17 @@ pub enum DropReason {
     /// A DHCPDISCOVER while the store's queue is long (back-pressure: new clients wait, the
     /// clients already offered an address get their DHCPACK).
     StoreBacklog,
+    /// A DHCPDISCOVER whose chosen address another server's binding reached (through the
+    /// shared store's feed) while the offer was being made, several times in a row
+    /// (docs/protocol.md decision 43): the client's retransmission is answered.
+    Raced,
     /// Nothing to offer but addresses of a quarantined subnet (unreadable store rows at start).
     Quarantined,
 }
 
 impl DropReason {
     /// Every reason, for reports.
-    pub const ALL: [DropReason; 18] = [
+    pub const ALL: [DropReason; 19] = [
         DropReason::Malformed,
         DropReason::RelayNotAllowed,
         DropReason::InterfaceNotServed,
@@ -74,6 +78,7 @@ impl DropReason {
         DropReason::FieldTooLong,
         DropReason::StoreFailing,
         DropReason::StoreBacklog,
+        DropReason::Raced,
         DropReason::Quarantined,
     ];
 
@@ -97,6 +102,7 @@ impl DropReason {
             DropReason::FieldTooLong => "field-too-long",
             DropReason::StoreFailing => "store-failing",
             DropReason::StoreBacklog => "store-backlog",
+            DropReason::Raced => "raced",
             DropReason::Quarantined => "quarantined",
         }
     }

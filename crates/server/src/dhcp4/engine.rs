@@ -55,6 +55,7 @@ use lessor_store::{
 use lessor_wire::v4::{code, DhcpOption, MessageType, Repr};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The longest client identifier, option 82, host name or vendor class the server keeps (what
@@ -740,28 +741,36 @@ impl Engine4 {
                 .free()
                 .start_at(crate::dhcp4::free::hop_seed(seed, taken));
         }
-        let snapshot = self.store.v4().snapshot();
-        let requested = option_addr(msg.repr, code::REQUESTED_IP_ADDRESS);
-        let Some((a, _choice)) = self.allocator.choose(
-            &self.subnets,
-            msg.subnet,
-            &snapshot,
-            &msg.id,
-            requested,
-            now,
-        ) else {
-            if self.allocator.quarantined(msg.subnet, now) {
-                return self.drop(DropReason::Quarantined);
+        // A shared store's feed may bring another server's binding at the chosen address
+        // between the choice (on a snapshot) and the offer's write: the write checks, and the
+        // choice is made again on a fresh snapshot (docs/protocol.md decision 43).
+        let mut chosen = None;
+        for _ in 0..RACE_ATTEMPTS {
+            let snapshot = self.store.v4().snapshot();
+            let requested = option_addr(msg.repr, code::REQUESTED_IP_ADDRESS);
+            let Some((a, _choice)) = self.allocator.choose(
+                &self.subnets,
+                msg.subnet,
+                &snapshot,
+                &msg.id,
+                requested,
+                now,
+            ) else {
+                if self.allocator.quarantined(msg.subnet, now) {
+                    return self.drop(DropReason::Quarantined);
+                }
+                return self.drop(DropReason::PoolExhausted);
+            };
+            let existing = snapshot.get(a).cloned();
+            // A snapshot alive during a write makes the write copy every node on its path.
+            drop(snapshot);
+            let keep_active = existing
+                .as_ref()
+                .is_some_and(|b| msg.id.owns(b) && b.is_active_at(now));
+            if keep_active {
+                chosen = Some(a);
+                break;
             }
-            return self.drop(DropReason::PoolExhausted);
-        };
-        let existing = snapshot.get(a).cloned();
-        // A snapshot alive during a write makes the write copy every node on its path.
-        drop(snapshot);
-        let keep_active = existing
-            .as_ref()
-            .is_some_and(|b| msg.id.owns(b) && b.is_active_at(now));
-        if !keep_active {
             let end = now + u64::from(OFFER_LIFETIME);
             let mut offered = Binding4::new(
                 a,
@@ -773,20 +782,33 @@ impl Engine4 {
             if offered.set_fields(fields(msg.repr)).is_err() {
                 return self.drop(DropReason::StoreRejected);
             }
+            let free_since = offered.free_since();
+            let written = self.store.v4().write(Completion::none(), |batch| {
+                if !unchanged(batch.get(a), existing.as_ref()) {
+                    return false;
+                }
+                batch.upsert(offered);
+                true
+            });
+            if !written {
+                // Not free after all: the next choice sees the binding that came in.
+                continue;
+            }
             let previous = match existing {
                 Some(b) if b.state == State4::Offered => {
                     self.offers.remove(&a).and_then(|o| o.previous)
                 }
                 other => other,
             };
-            let free_since = offered.free_since();
-            self.store
-                .v4()
-                .write(Completion::none(), |batch| batch.upsert(offered));
             self.allocator.free().used(a);
             self.allocator.reusable().set(a, free_since);
             self.offers.insert(a, Offer { end, previous });
+            chosen = Some(a);
+            break;
         }
+        let Some(a) = chosen else {
+            return self.drop(DropReason::Raced);
+        };
         let tables = self.tables(msg);
         let content = self.content(msg, MessageType::Offer, a, true, &tables);
         let reply = reply::build(msg.repr, &content);
@@ -881,6 +903,8 @@ impl Engine4 {
 
     fn ack(&mut self, msg: &Msg<'_>, a: Ipv4Addr, now: Timestamp, snapshot: Snapshot4) -> Handled {
         let previous = snapshot.get(a).filter(|b| msg.id.owns(b)).cloned();
+        // What the decision was made on, for the write to check (see `unchanged`).
+        let mut seen = vec![(a, snapshot.get(a).cloned())];
         let subnet = &self.subnets[msg.subnet];
         // A client holds one lease per subnet: an ACK for a new address there ends the lease on
         // the old one (otherwise it stays Active, unusable, until its end, and leasequery would
@@ -899,6 +923,11 @@ impl Engine4 {
                 ended
             })
             .collect();
+        seen.extend(
+            superseded
+                .iter()
+                .map(|b| (b.address, snapshot.get(b.address).cloned())),
+        );
         // A snapshot alive during the write below would make it copy every node on its path.
         drop(snapshot);
         let t = subnet.timers;
@@ -945,7 +974,16 @@ impl Engine4 {
         self.offers.remove(&a);
         let (durable, deferred) = Completion::deferred();
         let counters = self.counters.clone();
+        // Set by the write when another server's binding reached one of its addresses since
+        // the snapshot: nothing is written, and the client hears what a refused commit says.
+        let raced = Arc::new(AtomicBool::new(false));
+        let raced_in_done = Arc::clone(&raced);
         let done = Completion::callback(move |r| {
+            let r = if raced_in_done.load(Ordering::Acquire) {
+                Err(StoreError::Taken)
+            } else {
+                r
+            };
             match &r {
                 Ok(()) => counters.acks.add(),
                 Err(StoreError::Taken) => {
@@ -960,16 +998,28 @@ impl Engine4 {
             .iter()
             .map(|b| (b.address, b.free_since()))
             .collect();
+        let shared = self.store.writer_id().is_some();
         self.store.v4().write(done, |batch| {
+            // Only a shared store's feed writes behind the engine's back.
+            if shared
+                && seen
+                    .iter()
+                    .any(|(k, v)| !unchanged(batch.get(*k), v.as_ref()))
+            {
+                raced.store(true, Ordering::Release);
+                return;
+            }
             for ended in superseded {
                 batch.upsert(ended);
             }
             batch.upsert(binding);
         });
-        self.allocator.free().used(a);
-        self.allocator.reusable().set(a, None);
-        for (e, free_since) in ended_free {
-            self.allocator.reusable().set(e, free_since);
+        if !raced.load(Ordering::Acquire) {
+            self.allocator.free().used(a);
+            self.allocator.reusable().set(a, None);
+            for (e, free_since) in ended_free {
+                self.allocator.reusable().set(e, free_since);
+            }
         }
         self.output = Output::WhenDurable(encoded, deferred, taken);
         Handled::Committing
@@ -1053,5 +1103,21 @@ impl Engine4 {
         let content = self.content(msg, MessageType::Ack, Ipv4Addr::UNSPECIFIED, false, &tables);
         let reply = reply::build(msg.repr, &content);
         self.send_now(msg, reply)
+    }
+}
+
+/// How many times a DHCPDISCOVER chooses again when another server's binding reaches the chosen
+/// address first (see `Engine4::discover`).
+const RACE_ATTEMPTS: usize = 4;
+
+/// Whether the live record of a key is still the one a decision was made on: the same record
+/// (a persistent map shares it), or still none. A shared store's feed replaces records between
+/// the engine's snapshot and its write; a write over a record it never saw would be guarded on
+/// that record's number and pass (docs/protocol.md decision 43).
+fn unchanged(live: Option<&Arc<Binding4>>, seen: Option<&Arc<Binding4>>) -> bool {
+    match (live, seen) {
+        (None, None) => true,
+        (Some(l), Some(s)) => Arc::ptr_eq(l, s),
+        _ => false,
     }
 }

@@ -50,6 +50,7 @@ use lessor_wire::v6::{
 };
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// How long an advertised address or prefix stays set aside for its client.
@@ -922,7 +923,9 @@ impl Engine6 {
         let snapshot = self.store.v6().snapshot();
         let mut taken = Vec::new();
         let mut body = Vec::new();
-        let mut advertised: Vec<(Binding6, Option<Arc<Binding6>>)> = Vec::new();
+        // Each advertisement with the record it was decided on (see `unchanged`) and the one
+        // it replaces.
+        let mut advertised: Vec<(Binding6, Seen, Seen)> = Vec::new();
         for req in &reqs {
             let Some(key) = self.choose(msg, req, &taken, &snapshot, now) else {
                 body.push(self.unavailable(req));
@@ -949,28 +952,33 @@ impl Engine6 {
             let Some(b) = self.binding(msg, &data, req, key, State6::Advertised) else {
                 return self.drop(DropReason::StoreRejected);
             };
+            let seen = existing.clone();
             let previous = match existing {
                 Some(b) if b.state == State6::Advertised => {
                     self.adverts.remove(&key).and_then(|a| a.previous)
                 }
                 other => other,
             };
-            advertised.push((b.with_times(now, end, end, now, now, now), previous));
+            advertised.push((b.with_times(now, end, end, now, now, now), seen, previous));
         }
         // A snapshot alive during a write makes the write copy every node on its path.
         drop(snapshot);
         if !advertised.is_empty() {
             let keys: Vec<(Key6, Option<Timestamp>, Option<Arc<Binding6>>)> =
                 self.store.v6().write(Completion::none(), |batch| {
-                    advertised
-                        .into_iter()
-                        .map(|(b, previous)| {
-                            let key = b.key6();
-                            let free = b.free_since();
-                            batch.upsert(b);
-                            (key, free, previous)
-                        })
-                        .collect()
+                    let mut keys = Vec::with_capacity(advertised.len());
+                    for (b, seen, previous) in advertised {
+                        // Another server's binding that a shared store's feed brought in since
+                        // the snapshot is not overwritten: the REQUEST's choice will see it.
+                        if !unchanged(batch.get(b.key6()), seen.as_ref()) {
+                            continue;
+                        }
+                        let key = b.key6();
+                        let free = b.free_since();
+                        batch.upsert(b);
+                        keys.push((key, free, previous));
+                    }
+                    keys
                 });
             for (key, free, previous) in keys {
                 self.pools.used(key);
@@ -1038,6 +1046,7 @@ impl Engine6 {
             }
             body.push(ia_option(req, t1, t2, leases));
         }
+        let seen = seen_by(&snapshot, &writes);
         drop(snapshot);
         if rapid {
             body.insert(
@@ -1049,7 +1058,7 @@ impl Engine6 {
             );
         }
         let reply = self.reply(msg, MessageType::Reply, body, taken.first().copied());
-        self.commit_and_reply(msg, reply, writes, |e| {
+        self.commit_and_reply(msg, reply, writes, seen, |e| {
             for k in &taken {
                 e.adverts.remove(k);
                 e.pools.used(*k);
@@ -1063,11 +1072,13 @@ impl Engine6 {
 
     /// Writes `writes` in one commit and sends `reply` once it is durable (at once when there
     /// is nothing to write); `after` updates the indexes once the write is submitted.
+    /// `seen`: the record each written key held when the reply was decided (see `unchanged`).
     fn commit_and_reply(
         &mut self,
         msg: &Msg<'_>,
         reply: Repr,
         writes: Vec<Binding6>,
+        seen: Vec<(Key6, Option<Arc<Binding6>>)>,
         after: impl FnOnce(&mut Engine6),
     ) -> Handled {
         if writes.is_empty() {
@@ -1078,7 +1089,16 @@ impl Engine6 {
         };
         let (durable, deferred) = Completion::deferred();
         let counters = Arc::clone(&self.counters);
+        // Set by the write when another server's binding reached one of its keys since the
+        // snapshot: nothing is written, and the reply is held back as for a refused commit.
+        let raced = Arc::new(AtomicBool::new(false));
+        let raced_in_done = Arc::clone(&raced);
         let done = Completion::callback(move |r| {
+            let r = if raced_in_done.load(Ordering::Acquire) {
+                Err(StoreError::Taken)
+            } else {
+                r
+            };
             match &r {
                 Ok(()) => counters.replies_durable.add(),
                 Err(StoreError::Taken) => counters.commit_taken.add(),
@@ -1086,11 +1106,25 @@ impl Engine6 {
             }
             durable.complete(r);
         });
+        // Only a shared store's feed writes behind the engine's back.
+        let shared = self.store.writer_id().is_some();
         self.store.v6().write(done, |batch| {
+            if shared
+                && seen
+                    .iter()
+                    .any(|(k, v)| !unchanged(batch.get(*k), v.as_ref()))
+            {
+                raced.store(true, Ordering::Release);
+                return;
+            }
             for b in writes {
                 batch.upsert(b);
             }
         });
+        if raced.load(Ordering::Acquire) {
+            self.output = Output::WhenDurable(out, deferred, None);
+            return Handled::Committing;
+        }
         after(self);
         self.output = Output::WhenDurable(out, deferred, None);
         Handled::Committing
@@ -1161,10 +1195,11 @@ impl Engine6 {
             }
             body.push(ia_option(req, t1, t2, leases));
         }
+        let seen = seen_by(&snapshot, &writes);
         drop(snapshot);
         let reply = self.reply(msg, MessageType::Reply, body, first);
         let extended: Vec<Key6> = writes.iter().map(Binding6::key6).collect();
-        self.commit_and_reply(msg, reply, writes, |e| {
+        self.commit_and_reply(msg, reply, writes, seen, |e| {
             for k in &extended {
                 e.pools.used(*k);
                 e.pools.set_reusable(*k, None);
@@ -1228,12 +1263,13 @@ impl Engine6 {
                 writes.push(n);
             }
         }
+        let seen = seen_by(&snapshot, &writes);
         drop(snapshot);
         body.push(DhcpOption::status_code(status::SUCCESS, "done"));
         let reply = self.reply(msg, MessageType::Reply, body, None);
         let freed: Vec<(Key6, Option<Timestamp>)> =
             writes.iter().map(|b| (b.key6(), b.free_since())).collect();
-        self.commit_and_reply(msg, reply, writes, |e| {
+        self.commit_and_reply(msg, reply, writes, seen, |e| {
             for (k, since) in &freed {
                 e.adverts.remove(k);
                 e.pools.set_reusable(*k, *since);
@@ -1377,5 +1413,28 @@ impl Engine6 {
             }
         }
         self.counters.adverts_forgotten.add();
+    }
+}
+
+/// The record a key held in a snapshot (none: no record).
+type Seen = Option<Arc<Binding6>>;
+
+/// The record each of `writes`' keys holds in `snapshot`: what a reply was decided on.
+fn seen_by(snapshot: &Snapshot6, writes: &[Binding6]) -> Vec<(Key6, Option<Arc<Binding6>>)> {
+    writes
+        .iter()
+        .map(|b| (b.key6(), snapshot.get(b.key6()).cloned()))
+        .collect()
+}
+
+/// Whether the live record of a key is still the one a decision was made on: the same record
+/// (a persistent map shares it), or still none. A shared store's feed replaces records between
+/// the engine's snapshot and its write; a write over a record it never saw would be guarded on
+/// that record's number and pass (docs/protocol.md decision 43).
+fn unchanged(live: Option<&Arc<Binding6>>, seen: Option<&Arc<Binding6>>) -> bool {
+    match (live, seen) {
+        (None, None) => true,
+        (Some(l), Some(s)) => Arc::ptr_eq(l, s),
+        _ => false,
     }
 }
