@@ -329,13 +329,33 @@ impl<R: Persisted> Family<R> {
     /// the batch, or a backend shared with other servers refuses it ([`StoreError::Taken`]),
     /// its changes are taken back from memory (see the module documentation) before `done`
     /// runs. `f` hands back the batch's [`Parts`] ([`Batch::into_parts`]) with its result.
+    ///
+    /// With `seen` (what the caller decided on: each key's record, or none, as a snapshot
+    /// showed it), the batch runs only if every such key still holds that record (the same
+    /// `Arc`, or still none); otherwise nothing runs, `done` gets [`StoreError::Taken`] and the
+    /// result is `None`. Between a caller's snapshot and its write, a shared store's feed may
+    /// bring another server's record of the key: a write over it would be guarded on its
+    /// number and pass (docs/protocol.md decision 43).
     pub(crate) fn write<T>(
         &self,
         core: &Core,
         done: Completion,
+        seen: &[(R::Key, Option<Arc<R>>)],
         f: impl FnOnce(Batch<'_, R>) -> (T, Parts<R>),
-    ) -> T {
+    ) -> Option<T> {
         let mut guard = self.lock();
+        let stale = seen
+            .iter()
+            .any(|(key, was)| !match (guard.table.get(*key), was) {
+                (None, None) => true,
+                (Some(live), Some(was)) => Arc::ptr_eq(live, was),
+                _ => false,
+            });
+        if stale {
+            drop(guard);
+            done.complete(Err(StoreError::Taken));
+            return None;
+        }
         let tables = &mut *guard;
         let id = tables.next_batch;
         let batch = Batch {
@@ -349,7 +369,7 @@ impl<R: Persisted> Family<R> {
         if writes.is_empty() {
             drop(guard);
             done.complete(Ok(()));
-            return out;
+            return Some(out);
         }
         tables.next_batch += 1;
         let mut changes = Vec::with_capacity(writes.len());
@@ -396,7 +416,7 @@ impl<R: Persisted> Family<R> {
             drop(guard);
             refused.complete();
         }
-        out
+        Some(out)
     }
 }
 

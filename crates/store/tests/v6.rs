@@ -992,3 +992,43 @@ fn point_lookups_answer_as_the_durable_snapshot() {
         in_prefix.get()
     );
 }
+
+/// A write made on what a snapshot showed runs only while every key it names still holds that
+/// record: a record that came in since (another server's, through the feed) is never
+/// overwritten unseen, and the caller hears `Taken` (docs/protocol.md decision 43).
+#[test]
+fn a_write_if_unchanged_refuses_a_key_that_changed_since_the_snapshot() {
+    let store = Store::in_memory();
+    store.v6().upsert(na(1, 1, NOW), Completion::none());
+    let snap = store.v6().snapshot();
+    let k1 = key(addr6(1), 128);
+    let k2 = key(addr6(2), 128);
+    let seen = [(k1, snap.get(k1).cloned()), (k2, snap.get(k2).cloned())];
+    // Unchanged: it runs.
+    let (done, ticket) = Completion::ticket();
+    let out = store
+        .v6()
+        .write_if_unchanged(done, &seen, |b| b.upsert(na(2, 2, NOW)).is_none());
+    assert_eq!(out, Some(true));
+    ticket.wait().unwrap();
+    // Key 2 now holds a record the snapshot did not show: refused, nothing written.
+    let (done, ticket) = Completion::ticket();
+    let out = store
+        .v6()
+        .write_if_unchanged(done, &seen, |b| b.upsert(na(2, 9, NOW)));
+    assert!(out.is_none());
+    assert!(matches!(ticket.wait(), Err(StoreError::Taken)));
+    assert_eq!(
+        store.v6().get(k2).unwrap().duid(),
+        Some(&duid(2)[..]),
+        "the record that came in is kept"
+    );
+    // A key that was free and still is passes; one that went away since does not.
+    store.v6().delete(k1, Completion::none());
+    let (done, ticket) = Completion::ticket();
+    assert!(store
+        .v6()
+        .write_if_unchanged(done, &seen[..1], |b| b.upsert(na(1, 3, NOW)))
+        .is_none());
+    assert!(matches!(ticket.wait(), Err(StoreError::Taken)));
+}

@@ -55,7 +55,6 @@ use lessor_store::{
 use lessor_wire::v4::{code, DhcpOption, MessageType, Repr};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The longest client identifier, option 82, host name or vendor class the server keeps (what
@@ -783,14 +782,12 @@ impl Engine4 {
                 return self.drop(DropReason::StoreRejected);
             }
             let free_since = offered.free_since();
-            let written = self.store.v4().write(Completion::none(), |batch| {
-                if !unchanged(batch.get(a), existing.as_ref()) {
-                    return false;
-                }
-                batch.upsert(offered);
-                true
-            });
-            if !written {
+            let seen = [(a, existing.clone())];
+            let written = self
+                .store
+                .v4()
+                .write_if_unchanged(Completion::none(), &seen, |batch| batch.upsert(offered));
+            if written.is_none() {
                 // Not free after all: the next choice sees the binding that came in.
                 continue;
             }
@@ -974,16 +971,7 @@ impl Engine4 {
         self.offers.remove(&a);
         let (durable, deferred) = Completion::deferred();
         let counters = self.counters.clone();
-        // Set by the write when another server's binding reached one of its addresses since
-        // the snapshot: nothing is written, and the client hears what a refused commit says.
-        let raced = Arc::new(AtomicBool::new(false));
-        let raced_in_done = Arc::clone(&raced);
         let done = Completion::callback(move |r| {
-            let r = if raced_in_done.load(Ordering::Acquire) {
-                Err(StoreError::Taken)
-            } else {
-                r
-            };
             match &r {
                 Ok(()) => counters.acks.add(),
                 Err(StoreError::Taken) => {
@@ -998,23 +986,19 @@ impl Engine4 {
             .iter()
             .map(|b| (b.address, b.free_since()))
             .collect();
-        let shared = self.store.writer_id().is_some();
-        self.store.v4().write(done, |batch| {
-            // Only a shared store's feed writes behind the engine's back.
-            if shared
-                && seen
-                    .iter()
-                    .any(|(k, v)| !unchanged(batch.get(*k), v.as_ref()))
-            {
-                raced.store(true, Ordering::Release);
-                return;
-            }
+        // Only a shared store's feed writes behind the engine's back: with another server's
+        // binding come in since the snapshot, nothing is written and the client hears what a
+        // refused commit says.
+        if self.store.writer_id().is_none() {
+            seen.clear();
+        }
+        let written = self.store.v4().write_if_unchanged(done, &seen, |batch| {
             for ended in superseded {
                 batch.upsert(ended);
             }
             batch.upsert(binding);
         });
-        if !raced.load(Ordering::Acquire) {
+        if written.is_some() {
             self.allocator.free().used(a);
             self.allocator.reusable().set(a, None);
             for (e, free_since) in ended_free {
@@ -1109,15 +1093,3 @@ impl Engine4 {
 /// How many times a DHCPDISCOVER chooses again when another server's binding reaches the chosen
 /// address first (see `Engine4::discover`).
 const RACE_ATTEMPTS: usize = 4;
-
-/// Whether the live record of a key is still the one a decision was made on: the same record
-/// (a persistent map shares it), or still none. A shared store's feed replaces records between
-/// the engine's snapshot and its write; a write over a record it never saw would be guarded on
-/// that record's number and pass (docs/protocol.md decision 43).
-fn unchanged(live: Option<&Arc<Binding4>>, seen: Option<&Arc<Binding4>>) -> bool {
-    match (live, seen) {
-        (None, None) => true,
-        (Some(l), Some(s)) => Arc::ptr_eq(l, s),
-        _ => false,
-    }
-}

@@ -50,7 +50,6 @@ use lessor_wire::v6::{
 };
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// How long an advertised address or prefix stays set aside for its client.
@@ -964,22 +963,28 @@ impl Engine6 {
         // A snapshot alive during a write makes the write copy every node on its path.
         drop(snapshot);
         if !advertised.is_empty() {
-            let keys: Vec<(Key6, Option<Timestamp>, Option<Arc<Binding6>>)> =
-                self.store.v6().write(Completion::none(), |batch| {
-                    let mut keys = Vec::with_capacity(advertised.len());
-                    for (b, seen, previous) in advertised {
-                        // Another server's binding that a shared store's feed brought in since
-                        // the snapshot is not overwritten: the REQUEST's choice will see it.
-                        if !unchanged(batch.get(b.key6()), seen.as_ref()) {
-                            continue;
-                        }
-                        let key = b.key6();
-                        let free = b.free_since();
-                        batch.upsert(b);
-                        keys.push((key, free, previous));
-                    }
-                    keys
-                });
+            // Another server's binding that a shared store's feed brought in since the
+            // snapshot is not overwritten: nothing is recorded, and the REQUEST's choice will
+            // see it.
+            let seen: Vec<(Key6, Seen)> = advertised
+                .iter()
+                .map(|(b, seen, _)| (b.key6(), seen.clone()))
+                .collect();
+            let keys: Vec<(Key6, Option<Timestamp>, Option<Arc<Binding6>>)> = self
+                .store
+                .v6()
+                .write_if_unchanged(Completion::none(), &seen, |batch| {
+                    advertised
+                        .into_iter()
+                        .map(|(b, _, previous)| {
+                            let key = b.key6();
+                            let free = b.free_since();
+                            batch.upsert(b);
+                            (key, free, previous)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
             for (key, free, previous) in keys {
                 self.pools.used(key);
                 self.pools.set_reusable(key, free);
@@ -1089,16 +1094,7 @@ impl Engine6 {
         };
         let (durable, deferred) = Completion::deferred();
         let counters = Arc::clone(&self.counters);
-        // Set by the write when another server's binding reached one of its keys since the
-        // snapshot: nothing is written, and the reply is held back as for a refused commit.
-        let raced = Arc::new(AtomicBool::new(false));
-        let raced_in_done = Arc::clone(&raced);
         let done = Completion::callback(move |r| {
-            let r = if raced_in_done.load(Ordering::Acquire) {
-                Err(StoreError::Taken)
-            } else {
-                r
-            };
             match &r {
                 Ok(()) => counters.replies_durable.add(),
                 Err(StoreError::Taken) => counters.commit_taken.add(),
@@ -1106,22 +1102,20 @@ impl Engine6 {
             }
             durable.complete(r);
         });
-        // Only a shared store's feed writes behind the engine's back.
-        let shared = self.store.writer_id().is_some();
-        self.store.v6().write(done, |batch| {
-            if shared
-                && seen
-                    .iter()
-                    .any(|(k, v)| !unchanged(batch.get(*k), v.as_ref()))
-            {
-                raced.store(true, Ordering::Release);
-                return;
-            }
+        // Only a shared store's feed writes behind the engine's back: with another server's
+        // binding come in since the snapshot, nothing is written and the reply is held back
+        // as for a refused commit.
+        let seen = if self.store.writer_id().is_some() {
+            seen
+        } else {
+            Vec::new()
+        };
+        let written = self.store.v6().write_if_unchanged(done, &seen, |batch| {
             for b in writes {
                 batch.upsert(b);
             }
         });
-        if raced.load(Ordering::Acquire) {
+        if written.is_none() {
             self.output = Output::WhenDurable(out, deferred, None);
             return Handled::Committing;
         }
@@ -1425,16 +1419,4 @@ fn seen_by(snapshot: &Snapshot6, writes: &[Binding6]) -> Vec<(Key6, Option<Arc<B
         .iter()
         .map(|b| (b.key6(), snapshot.get(b.key6()).cloned()))
         .collect()
-}
-
-/// Whether the live record of a key is still the one a decision was made on: the same record
-/// (a persistent map shares it), or still none. A shared store's feed replaces records between
-/// the engine's snapshot and its write; a write over a record it never saw would be guarded on
-/// that record's number and pass (docs/protocol.md decision 43).
-fn unchanged(live: Option<&Arc<Binding6>>, seen: Option<&Arc<Binding6>>) -> bool {
-    match (live, seen) {
-        (None, None) => true,
-        (Some(l), Some(s)) => Arc::ptr_eq(l, s),
-        _ => false,
-    }
 }

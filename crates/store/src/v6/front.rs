@@ -116,7 +116,22 @@ impl Front6<'_> {
     /// writer refuses the batch), the batch's changes are taken back from memory before `done`
     /// runs.
     pub fn write<T>(&self, done: Completion, f: impl FnOnce(&mut Batch6<'_>) -> T) -> T {
-        self.family.write(self.core, done, |inner| {
+        self.write_if_unchanged(done, &[], f)
+            .expect("a write that checks nothing always runs")
+    }
+
+    /// As [`Front6::write`], if every key of `seen` still holds the record it had when
+    /// the caller decided (the same `Arc`, or still none); otherwise nothing is written, `done`
+    /// gets [`crate::StoreError::Taken`], and the result is `None`. For a server sharing its
+    /// store: another server's record that the feed brought in since the caller's snapshot is
+    /// never overwritten unseen (docs/protocol.md decision 43).
+    pub fn write_if_unchanged<T>(
+        &self,
+        done: Completion,
+        seen: &[(Key6, Option<Arc<Binding6>>)],
+        f: impl FnOnce(&mut Batch6<'_>) -> T,
+    ) -> Option<T> {
+        self.family.write(self.core, done, seen, |inner| {
             let mut batch = Batch6 { inner };
             let out = f(&mut batch);
             (out, batch.inner.into_parts())
