@@ -340,13 +340,13 @@ impl<R: Persisted> Family<R> {
         &self,
         core: &Core,
         done: Completion,
-        seen: &[(R::Key, Option<Arc<R>>)],
+        seen: impl IntoIterator<Item = (R::Key, Option<Arc<R>>)>,
         f: impl FnOnce(Batch<'_, R>) -> (T, Parts<R>),
     ) -> Option<T> {
         let mut guard = self.lock();
         let stale = seen
-            .iter()
-            .any(|(key, was)| !match (guard.table.get(*key), was) {
+            .into_iter()
+            .any(|(key, was)| !match (guard.table.get(key), &was) {
                 (None, None) => true,
                 (Some(live), Some(was)) => Arc::ptr_eq(live, was),
                 _ => false,

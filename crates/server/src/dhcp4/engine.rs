@@ -900,7 +900,7 @@ impl Engine4 {
 
     fn ack(&mut self, msg: &Msg<'_>, a: Ipv4Addr, now: Timestamp, snapshot: Snapshot4) -> Handled {
         let previous = snapshot.get(a).filter(|b| msg.id.owns(b)).cloned();
-        // What the decision was made on, for the write to check (see `unchanged`).
+        // What the decision was made on, for the write to check (`Front4::write_if_unchanged`).
         let mut seen = vec![(a, snapshot.get(a).cloned())];
         let subnet = &self.subnets[msg.subnet];
         // A client holds one lease per subnet: an ACK for a new address there ends the lease on

@@ -141,11 +141,8 @@ impl Front4<'_> {
         seen: &[(Ipv4Addr, Option<Arc<Binding4>>)],
         f: impl FnOnce(&mut Batch4<'_>) -> T,
     ) -> Option<T> {
-        let seen: Vec<(u32, Option<Arc<Binding4>>)> = seen
-            .iter()
-            .map(|(a, b)| (u32::from(*a), b.clone()))
-            .collect();
-        self.family.write(self.core, done, &seen, |inner| {
+        let seen = seen.iter().map(|(a, b)| (u32::from(*a), b.clone()));
+        self.family.write(self.core, done, seen, |inner| {
             let mut batch = Batch4 { inner };
             let out = f(&mut batch);
             (out, batch.inner.into_parts())

@@ -131,11 +131,12 @@ impl Front6<'_> {
         seen: &[(Key6, Option<Arc<Binding6>>)],
         f: impl FnOnce(&mut Batch6<'_>) -> T,
     ) -> Option<T> {
-        self.family.write(self.core, done, seen, |inner| {
-            let mut batch = Batch6 { inner };
-            let out = f(&mut batch);
-            (out, batch.inner.into_parts())
-        })
+        self.family
+            .write(self.core, done, seen.iter().cloned(), |inner| {
+                let mut batch = Batch6 { inner };
+                let out = f(&mut batch);
+                (out, batch.inner.into_parts())
+            })
     }
 
     /// Inserts or replaces one binding (see [`Batch6::upsert`]).
