@@ -3,13 +3,15 @@
 # 4.4.3 -6 vs a UDP echo ceiling, measured by `lessor perf leasequery` in the same invocation, then
 # Lessor's latency at several table sizes, for IA_NA addresses and for addresses inside delegated
 # prefixes. The DHCPv6 sibling of benches/leasequery.sh. Results: JSON lines in $OUT/results.jsonl
-# and a Markdown summary (benches/leasequery_summary.py) on stdout.
+# and a Markdown summary (benches/leasequery_summary.py) on stdout. `lessor-seg` is Lessor with
+# `segment-replies = true` (runs of replies leave with UDP segmentation offload); --segment-replies
+# sets it for part 2 too.
 #
 # Usage (root: network namespaces, port 547):
 #   benches/leasequery6.sh [--bindings 100000] [--sizes "10000 100000 1000000"] [--in-flight "1 16 64"]
 #                          [--reps 3] [--queries 50000] [--out /tmp/lq6-bench] [--skip-build] [--pin]
-#                          [--parts "1 2"] [--servers "lessor isc echo echo2"]
-#                          [--rate-limit "PER TOTAL" | default] [--timeout 1s]
+#                          [--parts "1 2"] [--servers "lessor lessor-seg isc echo echo2"]
+#                          [--rate-limit "PER TOTAL" | default] [--timeout 1s] [--segment-replies]
 #
 # Topology: two namespaces joined by a veth pair, one link 2001:db8:ff::/64 (DAD off): lq6-srv holds
 # 2001:db8:ff::1 (the server under test, port 547), lq6-cli 2001:db8:ff::2 (the generator, bound to
@@ -38,6 +40,7 @@ PARTS="1 2"
 SERVERS="lessor isc echo echo2"
 RATE_LIMIT="100000000 100000000"
 TIMEOUT=1s
+SEGMENT_PART2=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --bindings) BINDINGS=$2; shift 2 ;;
@@ -52,6 +55,7 @@ while [ $# -gt 0 ]; do
     --servers) SERVERS=$2; shift 2 ;;  # part 1: which of lessor isc echo echo2
     --rate-limit) RATE_LIMIT=$2; shift 2 ;;  # Lessor's [leasequery6] rate-limit; "default": left out
     --timeout) TIMEOUT=$2; shift 2 ;;  # the generator's wait for an answer
+    --segment-replies) SEGMENT_PART2=1; shift ;;  # part 2 with [dhcp6] segment-replies = true
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -134,7 +138,7 @@ pd_keys_for() {
   echo "$OUT/$1.pd-keys"
 }
 
-lessor_config() { # DIR
+lessor_config() { # DIR [SEGMENT]
   cat > "$1/lessor.toml" <<CONF
 [server]
 store = "lessor.db"
@@ -143,6 +147,7 @@ store = "lessor.db"
 server-duid = "00:02:00:00:ab:11:01:02:03:04"
 listen = ["$SRV_IP"]
 port = 547
+segment-replies = $([ "${2:-0}" = 1 ] && echo true || echo false)
 options = { dns-servers = ["2001:db8::53"] }
 
 [[dhcp6.link]]
@@ -156,7 +161,7 @@ $(if [ "$RATE_LIMIT" != default ]; then set -- $RATE_LIMIT; echo "rate-limit = {
 CONF
 }
 
-start_lessor() { # N
+start_lessor() { # N [SEGMENT]
   local dir=$OUT/lessor-$1
   if [ ! -s "$dir/lessor.db" ]; then
     rm -rf "$dir"; mkdir -p "$dir"
@@ -166,7 +171,7 @@ start_lessor() { # N
     t1=$(date +%s.%N)
     echo "{\"family\":\"v6\",\"import\":$1,\"seconds\":$(python3 -c "print(round($t1-$t0,2))")}" >> "$RESULTS"
   fi
-  lessor_config "$dir"  # the store is reused; the config follows this invocation's options
+  lessor_config "$dir" "${2:-0}"  # the store is reused; the config follows this invocation's options
   ip netns exec $SRV "${SRV_RUN[@]}" "$LESSOR" serve --config "$dir/lessor.toml" > "$dir/serve.log" 2>&1 &
   SERVER_PID=$!
   wait_answers
@@ -209,6 +214,7 @@ part 1 && for rep in $(seq 1 "$REPS"); do
   for server in $SERVERS; do
     case $server in
       lessor) start_lessor "$BINDINGS" ;;
+      lessor-seg) start_lessor "$BINDINGS" 1 ;;
       isc) start_isc "$BINDINGS" ;;
       echo) start_echo 1 ;;
       echo2) start_echo 2 ;;
@@ -226,7 +232,7 @@ done
 
 # Part 2: Lessor's latency against the table size, addresses and prefixes.
 part 2 && for n in $SIZES; do
-  start_lessor "$n"
+  start_lessor "$n" "$SEGMENT_PART2"
   for rep in $(seq 1 "$REPS"); do
     for k in $INFLIGHT; do
       perf lessor-size-na "$n" "$k" "$rep" na

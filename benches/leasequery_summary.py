@@ -55,18 +55,18 @@ if sized:
                 vs = f"{p50 / base[1]:.2f}x" if base and base[1] else "-"
                 print(f"| {s} | {n} | {k} | {rate:.0f} | {p50:.3f} | {p99:.3f} | {vs} |")
 
-both = [(n) for (s, n) in med if s == "lessor"]
+both = [(s, n) for (s, n) in med if s in ("lessor", "lessor-seg")]
 print("\n### Ratios (medians, same invocation)\n")
-print("| bindings | K | Lessor/ISC | Lessor/echo (1 thread) | Lessor/echo2 (2 threads) |")
-print("|---:|---:|---:|---:|---:|")
+print("| server | bindings | K | Lessor/ISC | Lessor/echo (1 thread) | Lessor/echo2 (2 threads) |")
+print("|---|---:|---:|---:|---:|---:|")
 def ratio(rate, name, k):
     other = next((v[k] for (s, _), v in med.items() if s == name and k in v), None)
     return f"{rate / other[0]:.2f}" if other and other[0] else "-"
-for n in both:
-    for k, (rate, _, _) in sorted(med[("lessor", n)].items()):
+for (server, n) in sorted(both):
+    for k, (rate, _, _) in sorted(med[(server, n)].items()):
         isc = med.get(("isc", n), {}).get(k)
         ri = f"{rate / isc[0]:.2f}" if isc and isc[0] else "-"
-        print(f"| {n} | {k} | {ri} | {ratio(rate, 'echo', k)} | {ratio(rate, 'echo2', k)} |")
+        print(f"| {server} | {n} | {k} | {ri} | {ratio(rate, 'echo', k)} | {ratio(rate, 'echo2', k)} |")
 for i in imports:
     what = "ISC dhcpd6.leases bindings" if i.get("family") == "v6" else "ISC leases"
     print(f"\nimport of {i['import']} {what}: {i['seconds']} s")

@@ -93,6 +93,7 @@ impl Net {
             rapid_commit: false,
             decline_probation: Seconds(3600),
             receive_threads: None,
+            segment_replies: false,
             rate_limit: Default::default(),
             options: vec![],
             links: vec![Link6 {

@@ -41,6 +41,7 @@ fn dhcp6(port: u16) -> Dhcp6 {
         rapid_commit: false,
         decline_probation: Seconds(3600),
         receive_threads: Some(1),
+        segment_replies: true,
         rate_limit: Default::default(),
         options: vec![],
         links: vec![Link6 {

@@ -13,6 +13,9 @@ pub struct Counters {
     pub sent_broadcast: AtomicU64,
     pub sent_hardware: AtomicU64,
     pub sent_multicast: AtomicU64,
+    /// Replies that left in a segmented send (one send for a run of equal-sized replies to one
+    /// destination); also counted as relay or client replies.
+    pub sent_segmented: AtomicU64,
     /// Replies that could not be sent (send error, no socket for the interface).
     pub send_errors: AtomicU64,
     /// Replies dropped because the socket's send buffer stayed full for
@@ -34,6 +37,7 @@ pub struct CounterSnapshot {
     pub sent_broadcast: u64,
     pub sent_hardware: u64,
     pub sent_multicast: u64,
+    pub sent_segmented: u64,
     pub send_errors: u64,
     pub send_timeouts: u64,
     pub fallbacks: u64,
@@ -51,6 +55,7 @@ impl Counters {
             sent_broadcast: read(&self.sent_broadcast),
             sent_hardware: read(&self.sent_hardware),
             sent_multicast: read(&self.sent_multicast),
+            sent_segmented: read(&self.sent_segmented),
             send_errors: read(&self.send_errors),
             send_timeouts: read(&self.send_timeouts),
             fallbacks: read(&self.fallbacks),

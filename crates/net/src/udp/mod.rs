@@ -7,6 +7,7 @@ mod counters;
 mod error;
 pub mod holders;
 mod receive;
+mod segment;
 mod send;
 mod socket;
 

@@ -184,10 +184,10 @@ pub fn receive_loop<H: Handler>(
     while !stop.load(Ordering::Relaxed) {
         metas.clear();
         {
-            let mut iovs: Vec<[IoSliceMut<'_>; 1]> = buffer
-                .chunks_exact_mut(slot)
-                .map(|chunk| [IoSliceMut::new(chunk)])
-                .collect();
+            // On the stack: a spinning thread comes here for every empty poll.
+            let mut chunks = buffer.chunks_exact_mut(slot);
+            let mut iovs: [[IoSliceMut<'_>; 1]; BATCH] =
+                std::array::from_fn(|_| [IoSliceMut::new(chunks.next().unwrap_or_default())]);
             // MSG_WAITFORONE: block (up to the socket's read timeout) for the first datagram
             // only, then take what is already queued; while spinning, MSG_DONTWAIT instead.
             // MSG_TRUNC: report a datagram's real size.

@@ -1,6 +1,7 @@
 //! [`Sender`]: how an [`Outgoing`] leaves, for each [`Destination`].
 
 use super::counters::Counters;
+use super::segment;
 use super::socket::{Family, ServerSocket, Sockets};
 use crate::datagram::{Destination, Outgoing, Transmit};
 use crate::sys;
@@ -154,40 +155,93 @@ impl Sender {
         }
     }
 
-    /// Sends `run` (messages leaving through socket `index`) with sendmmsg, counting
-    /// each; what the kernel did not take is sent one by one.
+    /// Sends `run` (messages leaving through socket `index`): each run of equal-sized replies to
+    /// one destination in one segmented send ([`segment`]), the others with sendmmsg, in order,
+    /// counting each.
     fn send_run(&self, index: usize, run: &[(SocketAddr, Outgoing)]) {
         let socket = &self.sockets[index];
-        let slices: Vec<[IoSlice<'_>; 1]> = run
-            .iter()
-            .map(|(_, message)| [IoSlice::new(&message.payload)])
-            .collect();
-        let addresses: Vec<Option<SockaddrStorage>> = run
-            .iter()
-            .map(|(to, _)| Some(SockaddrStorage::from(*to)))
-            .collect();
-        let mut headers: MultiHeaders<SockaddrStorage> = MultiHeaders::preallocate(run.len(), None);
-        let (sent, mut full) = match sendmmsg(
-            socket.socket().as_raw_fd(),
-            &mut headers,
-            slices.iter(),
-            &addresses,
-            [] as [ControlMessage<'_>; 0],
-            MsgFlags::empty(),
-        ) {
-            Ok(results) => (results.count(), false),
-            // The first message waited SEND_TIMEOUT for room: so would the others.
-            Err(Errno::EAGAIN) => (0, true),
-            Err(_) => (0, false),
+        let mut full = false;
+        let mut unsent = 0;
+        let mut at = 0;
+        while at < run.len() {
+            let len = segment::run_len(&run[at..], socket.segment_limit().get());
+            if len >= 2 && !full {
+                self.send_each(socket, &run[unsent..at], &mut full);
+                let segmented = &run[at..at + len];
+                match segment::send(socket.socket(), segmented, socket.segment_limit()) {
+                    segment::Sent::All => self.count_segmented(segmented),
+                    segment::Sent::Full => {
+                        full = true;
+                        let dropped = segmented.len() as u64;
+                        self.counters
+                            .send_timeouts
+                            .fetch_add(dropped, Ordering::Relaxed);
+                    }
+                    segment::Sent::Refused => self.send_each(socket, segmented, &mut full),
+                }
+                unsent = at + len;
+            }
+            at += len.max(1);
+        }
+        self.send_each(socket, &run[unsent..], &mut full);
+    }
+
+    /// Counts each of `run`, sent in one segmented send.
+    fn count_segmented(&self, run: &[(SocketAddr, Outgoing)]) {
+        for (_, message) in run {
+            self.unicast_counter(&message.destination)
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        self.counters
+            .sent_segmented
+            .fetch_add(run.len() as u64, Ordering::Relaxed);
+    }
+
+    /// Sends `run` through `socket` with sendmmsg, counting each; what the kernel did not take
+    /// is sent one by one. Once a send has waited out the timeout (`full`), the rest are
+    /// dropped and counted as timeouts.
+    fn send_each(&self, socket: &ServerSocket, run: &[(SocketAddr, Outgoing)], full: &mut bool) {
+        if run.is_empty() {
+            return;
+        }
+        let sent = if *full {
+            0
+        } else {
+            let slices: Vec<[IoSlice<'_>; 1]> = run
+                .iter()
+                .map(|(_, message)| [IoSlice::new(&message.payload)])
+                .collect();
+            let addresses: Vec<Option<SockaddrStorage>> = run
+                .iter()
+                .map(|(to, _)| Some(SockaddrStorage::from(*to)))
+                .collect();
+            let mut headers: MultiHeaders<SockaddrStorage> =
+                MultiHeaders::preallocate(run.len(), None);
+            match sendmmsg(
+                socket.socket().as_raw_fd(),
+                &mut headers,
+                slices.iter(),
+                &addresses,
+                [] as [ControlMessage<'_>; 0],
+                MsgFlags::empty(),
+            ) {
+                Ok(results) => results.count(),
+                // The first message waited SEND_TIMEOUT for room: so would the others.
+                Err(Errno::EAGAIN) => {
+                    *full = true;
+                    0
+                }
+                Err(_) => 0,
+            }
         };
         for (i, (to, message)) in run.iter().enumerate() {
             let counter = self.unicast_counter(&message.destination);
             if i < sent {
                 counter.fetch_add(1, Ordering::Relaxed);
-            } else if full {
+            } else if *full {
                 self.counters.send_timeouts.fetch_add(1, Ordering::Relaxed);
             } else {
-                full = !self.count_result(socket.socket().send_to(&message.payload, to), counter);
+                *full = !self.count_result(socket.socket().send_to(&message.payload, to), counter);
             }
         }
     }

@@ -16,6 +16,7 @@
 
 use super::error::OpenError;
 use super::holders;
+use super::segment;
 use crate::interface::Interface;
 use nix::sys::socket::{setsockopt, sockopt};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -95,6 +96,8 @@ pub struct ServerSocket {
     socket: UdpSocket,
     kind: SocketKind,
     local: SocketAddr,
+    /// Up to what size replies from this socket leave segmented ([`segment`](super::segment)).
+    segment_limit: segment::Limit,
 }
 
 impl ServerSocket {
@@ -185,6 +188,7 @@ impl ServerSocket {
         Ok(ServerSocket {
             socket: socket.into(),
             kind,
+            segment_limit: segment::Limit::default(),
             local,
         })
     }
@@ -204,6 +208,18 @@ impl ServerSocket {
 
     pub fn socket(&self) -> &UdpSocket {
         &self.socket
+    }
+
+    pub(super) fn segment_limit(&self) -> &segment::Limit {
+        &self.segment_limit
+    }
+
+    /// Sends runs of equal-sized replies to one destination with segmentation offload
+    /// (`UDP_SEGMENT`): one send and one pass through the kernel's IP layer per run. Off until
+    /// called; a capture on this host then shows each run as one datagram (see
+    /// [`segment`](super::segment)).
+    pub fn segment_replies(&self) {
+        self.segment_limit.turn_on(self.family());
     }
 
     /// The receive buffer the kernel gave (the kernel counts its bookkeeping too: about twice

@@ -503,3 +503,142 @@ fn a_handler_that_panics_is_noticed_with_its_message() {
     );
     assert_eq!(running.shutdown(), 1);
 }
+
+/// A batch as the responders hand it over: numbered replies of the given sizes to `to`.
+fn numbered(sizes: &[(SocketAddr, usize)]) -> Vec<Outgoing> {
+    sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &(to, size))| {
+            let mut payload = vec![(i % 251) as u8; size];
+            payload[..2].copy_from_slice(&(i as u16).to_be_bytes());
+            Outgoing {
+                payload,
+                destination: Destination::Relay(to),
+            }
+        })
+        .collect()
+}
+
+/// Everything `socket` receives until it has been quiet for a while.
+fn drain(socket: &UdpSocket) -> Vec<Vec<u8>> {
+    socket
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut buf = vec![0u8; 65536];
+    let mut got = Vec::new();
+    while let Ok(n) = socket.recv(&mut buf) {
+        got.push(buf[..n].to_vec());
+    }
+    got
+}
+
+/// The replies of `batch` going to `to`, as sent.
+fn payloads_to(batch: &[Outgoing], to: SocketAddr) -> Vec<Vec<u8>> {
+    batch
+        .iter()
+        .filter(|m| m.destination == Destination::Relay(to))
+        .map(|m| m.payload.clone())
+        .collect()
+}
+
+#[test]
+fn runs_of_equal_replies_leave_segmented_and_arrive_as_the_same_datagrams() {
+    let mut families = vec![(IpAddr::V4(LOCALHOST), 1500 - 28)];
+    if has_ipv6_loopback() {
+        families.push((IpAddr::V6(Ipv6Addr::LOCALHOST), 1500 - 48));
+    }
+    for (address, limit) in families {
+        let sockets = Sockets::from_sockets(vec![ServerSocket::open_listen(address, 0).unwrap()]);
+        sockets.iter().for_each(|socket| socket.segment_replies());
+        let counters = Arc::new(Counters::default());
+        let sender = Sender::new(&sockets, None, Arc::clone(&counters));
+        let (relay, other) = (
+            UdpSocket::bind((address, 0)).unwrap(),
+            UdpSocket::bind((address, 0)).unwrap(),
+        );
+        let (a, b) = (relay.local_addr().unwrap(), other.local_addr().unwrap());
+        // 70 of one size (more than one send holds), 3 of another, one elsewhere, 2 more of the
+        // first size, one too large to segment, then a last pair.
+        let mut shape = vec![(a, 200); 70];
+        shape.extend([(a, 150); 3]);
+        shape.push((b, 200));
+        shape.extend([(a, 200); 2]);
+        shape.push((a, limit + 1));
+        shape.extend([(a, limit); 2]);
+        let batch = numbered(&shape);
+        let mut sent = batch.clone();
+        sender.send_batch(&mut sent);
+        assert_eq!(
+            drain(&relay),
+            payloads_to(&batch, a),
+            "{address}: same datagrams, in order"
+        );
+        assert_eq!(drain(&other), payloads_to(&batch, b), "{address}");
+        let counts = counters.snapshot();
+        assert_eq!(counts.sent_relay, shape.len() as u64, "{address}");
+        assert_eq!(counts.sent_segmented, 70 + 3 + 2 + 2, "{address}");
+        assert_eq!((counts.send_errors, counts.send_timeouts), (0, 0));
+    }
+}
+
+#[test]
+fn replies_are_not_segmented_unless_asked() {
+    let sockets = listen_socket();
+    let counters = Arc::new(Counters::default());
+    let sender = Sender::new(&sockets, None, Arc::clone(&counters));
+    let relay = client();
+    let batch = numbered(&[(v4(&relay), 300); 6]);
+    sender.send_batch(&mut batch.clone());
+    assert_eq!(drain(&relay), payloads_to(&batch, v4(&relay)));
+    let counts = counters.snapshot();
+    assert_eq!((counts.sent_relay, counts.sent_segmented), (6, 0));
+}
+
+#[test]
+#[allow(unsafe_code)] // setsockopt(SO_NO_CHECK): neither nix nor socket2 names it.
+fn a_socket_that_cannot_segment_sends_one_by_one() {
+    // A socket sending without UDP checksums cannot segment: the kernel refuses (EINVAL).
+    const SO_NO_CHECK: libc::c_int = 11;
+    let sockets = listen_socket();
+    let server = sockets.iter().next().unwrap();
+    server.segment_replies();
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket and a c_int option value of the given length.
+    let set = unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(server.socket()),
+            libc::SOL_SOCKET,
+            SO_NO_CHECK,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(set, 0, "SO_NO_CHECK");
+    let counters = Arc::new(Counters::default());
+    let sender = Sender::new(&sockets, None, Arc::clone(&counters));
+    let relay = client();
+    let a = v4(&relay);
+    let batch = numbered(&[(a, 300); 5]);
+    sender.send_batch(&mut batch.clone());
+    assert_eq!(drain(&relay), payloads_to(&batch, a));
+    let counts = counters.snapshot();
+    assert_eq!((counts.sent_relay, counts.sent_segmented), (5, 0));
+    assert_eq!(
+        server.segment_limit().get(),
+        299,
+        "that size is not tried again"
+    );
+    // Larger ones are not tried again.
+    let batch = numbered(&[(a, 400), (a, 400)]);
+    sender.send_batch(&mut batch.clone());
+    assert_eq!(drain(&relay), payloads_to(&batch, a));
+    assert_eq!(server.segment_limit().get(), 299);
+
+    // With segmentation off, a batch goes out with sendmmsg as before.
+    server.segment_limit().lower_to(0);
+    let batch = numbered(&[(a, 100); 4]);
+    sender.send_batch(&mut batch.clone());
+    assert_eq!(drain(&relay), payloads_to(&batch, a));
+    assert_eq!(counters.snapshot().sent_relay, 5 + 2 + 4);
+}

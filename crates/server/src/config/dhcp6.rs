@@ -112,6 +112,8 @@ pub struct Dhcp6 {
     pub decline_probation: Seconds,
     /// Threads reading each socket; None: as for DHCPv4.
     pub receive_threads: Option<u16>,
+    /// Whether runs of equal-sized replies leave segmented (`UDP_SEGMENT`).
+    pub segment_replies: bool,
     /// Options of every link.
     pub options: Vec<ConfiguredOption6>,
     pub links: Vec<Link6>,

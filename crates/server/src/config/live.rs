@@ -99,6 +99,11 @@ pub fn restart_only(old: &Config, new: &Config) -> Vec<Frozen> {
                 (&o.listen, &o.interfaces, &o.port, &o.receive_threads),
                 (&n.listen, &n.interfaces, &n.port, &n.receive_threads),
             );
+            check(
+                o.segment_replies != n.segment_replies,
+                d("segment-replies"),
+                "segment-replies",
+            );
         }
         (o, n) => check(
             o.is_some() != n.is_some(),
@@ -117,6 +122,11 @@ pub fn restart_only(old: &Config, new: &Config) -> Vec<Frozen> {
                 "dhcp6",
                 (&o.listen, &o.interfaces, &o.port, &o.receive_threads),
                 (&n.listen, &n.interfaces, &n.port, &n.receive_threads),
+            );
+            check(
+                o.segment_replies != n.segment_replies,
+                d("segment-replies"),
+                "segment-replies",
             );
         }
         (o, n) => check(
@@ -252,6 +262,33 @@ listen = ["192.0.2.1"]
             ]
         );
         assert!(changed(BASE, &format!("{BASE}\n# only a comment\n")).is_empty());
+    }
+
+    #[test]
+    fn segmenting_replies_needs_a_restart() {
+        let on = BASE.replace(
+            "lease-time = \"1h\"",
+            "lease-time = \"1h\"\nsegment-replies = true",
+        );
+        assert!(config(&on).file.dhcp4.as_ref().unwrap().segment_replies);
+        assert!(!config(BASE).file.dhcp4.as_ref().unwrap().segment_replies);
+        let frozen = restart_only(&config(BASE), &config(&on));
+        let keys: Vec<String> = frozen.iter().map(|(k, _)| k.to_string()).collect();
+        assert_eq!(keys, ["dhcp4.segment-replies"]);
+        let v6 = |extra: &str| {
+            format!(
+                "[server]\nstore = \"leases.db\"\n[dhcp6]\nlisten = [\"2001:db8::1\"]\n{extra}\n\
+                 [[dhcp6.link]]\nprefix = \"2001:db8::/64\"\npools = [\"2001:db8::100-2001:db8::1ff\"]\n"
+            )
+        };
+        let (off, on) = (config(&v6("")), config(&v6("segment-replies = true")));
+        assert!(on.dhcp6.as_ref().unwrap().segment_replies);
+        assert!(!off.dhcp6.as_ref().unwrap().segment_replies);
+        let keys: Vec<String> = restart_only(&off, &on)
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .collect();
+        assert_eq!(keys, ["dhcp6.segment-replies"]);
     }
 
     #[test]

@@ -157,6 +157,10 @@ pub struct Dhcp4 {
     /// Threads reading each socket (the kernel hands each datagram to one of them); default:
     /// the CPUs available, at most 4.
     pub receive_threads: Option<u16>,
+    /// Runs of equal-sized replies to one destination leave with UDP segmentation offload
+    /// (docs/configuration.md; off: a capture on this host would show each run as one datagram).
+    #[serde(default)]
+    pub segment_replies: bool,
     /// giaddr values whose clients are served; a relayed message from elsewhere is dropped.
     #[serde(default)]
     pub relays: Vec<Ipv4Net>,
@@ -432,6 +436,9 @@ pub struct Dhcp6 {
     pub port: u16,
     /// Threads reading each socket; default as for `[dhcp4]`.
     pub receive_threads: Option<u16>,
+    /// As `[dhcp4] segment-replies`.
+    #[serde(default)]
+    pub segment_replies: bool,
     /// Answers a SOLICIT carrying Rapid Commit with a REPLY (RFC 8415 §18.3.1).
     #[serde(default)]
     pub rapid_commit: bool,

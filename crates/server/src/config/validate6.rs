@@ -111,6 +111,7 @@ pub fn dhcp6(d: &schema::Dhcp6, out: &mut Vec<Finding>) -> Dhcp6 {
         rapid_commit: d.rapid_commit,
         decline_probation: d.decline_probation,
         receive_threads: d.receive_threads,
+        segment_replies: d.segment_replies,
         options,
         links,
         rate_limit: d.rate_limit.clone(),

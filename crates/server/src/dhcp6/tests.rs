@@ -66,6 +66,7 @@ fn config() -> Dhcp6 {
         rapid_commit: false,
         decline_probation: Seconds(600),
         receive_threads: None,
+        segment_replies: false,
         rate_limit: Default::default(),
         options: vec![opt(23, &[0x20; 16]), opt(24, b"\x07example\x03net\x00")],
         links: vec![

@@ -330,6 +330,10 @@ fn own_help(family: &str) -> Option<&'static str> {
         ("udp4" | "udp6", "send_timeouts") => {
             "Replies dropped because the socket's send buffer stayed full for 100 ms"
         }
+        ("udp4" | "udp6", "segmented") => {
+            "Replies sent in a segmented send (one send for a run of equal-sized replies to one \
+             destination); also counted in sent_datagrams"
+        }
         ("udp4" | "udp6", "broadcast_fallbacks") => {
             "Hardware destinations sent as broadcast (the neighbour entry could not be installed)"
         }
@@ -432,6 +436,12 @@ mod tests {
                 Some(("destination", "multicast".into()))
             )
         );
+        // Segmented replies are counted again apart, not as a destination.
+        assert_eq!(
+            m("udp4", "segmented"),
+            ("lessor_udp4_segmented".into(), None)
+        );
+        assert!(help("udp6", "lessor_udp6_segmented", "x").contains("segmented send"));
         // A prefix is a label only for the services it is written for.
         assert_eq!(
             m("dhcp6", "relayed-solicit"),

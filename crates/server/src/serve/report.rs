@@ -26,6 +26,7 @@ impl Report for udp::Counters {
         out("sent-broadcast", c.sent_broadcast);
         out("sent-hardware", c.sent_hardware);
         out("sent-multicast", c.sent_multicast);
+        out("segmented", c.sent_segmented);
         out("send-errors", c.send_errors);
         out("send-timeouts", c.send_timeouts);
         out("broadcast-fallbacks", c.fallbacks);

@@ -186,6 +186,9 @@ pub(super) fn start(
     else {
         return Ok(None);
     };
+    if raw.segment_replies {
+        sockets.iter().for_each(|socket| socket.segment_replies());
+    }
     let identifier = dhcp4.server_identifier;
     let counters = Arc::new(udp::Counters::default());
     let sender = Arc::new(Sender::new(

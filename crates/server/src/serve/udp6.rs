@@ -297,6 +297,9 @@ pub(super) fn start(
     else {
         return Ok(None);
     };
+    if d.segment_replies {
+        sockets.iter().for_each(|socket| socket.segment_replies());
+    }
     let counters = Arc::new(udp::Counters::default());
     let sender = Arc::new(Sender::new(
         &sockets,
