@@ -7,6 +7,9 @@
 #   benches/leasequery.sh [--bindings 100000] [--sizes "10000 100000 130000"] [--in-flight "1 8 32"]
 #                         [--reps 3] [--queries 50000] [--out /tmp/lq-bench] [--skip-build] [--pin]
 #                         [--parts "1 2 3"] [--rate-limit "PER TOTAL" | default] [--timeout 1s]
+#                         [--servers "lessor lessor-seg isc echo echo2"]
+#
+# lessor-seg: Lessor with [dhcp4] segment-replies = true (UDP segmentation offload).
 #
 # Topology: two namespaces joined by a veth pair. lqb-srv holds 198.18.0.1/15 (the server under
 # test); lqb-cli holds 198.18.0.2/15 (the generator, bound to 198.18.0.2:67 = giaddr:67, because
@@ -41,7 +44,7 @@ while [ $# -gt 0 ]; do
     --pin) PIN=1; shift ;;  # server on CPU 1, generator on CPU 0 (less scheduler noise)
     --parts) PARTS=$2; shift 2 ;;  # 1: servers compared, 2: table sizes, 3: CPU per query
     --profile) PROFILE=$2; shift 2 ;;  # part 3: `perf record -g` of Lessor's server into FILE.REP
-    --servers) SERVERS=$2; shift 2 ;;  # part 1: which of lessor isc echo echo2
+    --servers) SERVERS=$2; shift 2 ;;  # part 1: which of lessor lessor-seg isc echo echo2
     --lessor-threads) LESSOR_THREADS=$2; shift 2 ;;  # dhcp4.receive-threads (default: the server's)
     --rate-limit) RATE_LIMIT=$2; shift 2 ;;  # Lessor's [leasequery4] rate-limit; "default": left out
     --timeout) TIMEOUT=$2; shift 2 ;;  # the generator's wait for an answer (a flood: short)
@@ -123,7 +126,7 @@ leases_for() { # leases file for N bindings
   echo "$f"
 }
 
-lessor_config() { # DIR N
+lessor_config() { # DIR N [SEGMENT]
   cat > "$1/lessor.toml" <<CONF
 [server]
 store = "lessor.db"
@@ -135,6 +138,7 @@ port = 67
 relay-port = 67
 relays = ["198.18.0.0/15"]
 ${LESSOR_THREADS:+receive-threads = $LESSOR_THREADS}
+segment-replies = $([ "${3:-0}" = 1 ] && echo true || echo false)
 lease-time = "1h"
 options = { domain-name-servers = ["192.0.2.53"] }
 
@@ -149,7 +153,7 @@ $(if [ "$RATE_LIMIT" != default ]; then set -- $RATE_LIMIT; echo "rate-limit = {
 CONF
 }
 
-start_lessor() { # N
+start_lessor() { # N [SEGMENT]
   local dir=$OUT/lessor-$1
   if [ ! -s "$dir/lessor.db" ]; then
     rm -rf "$dir"; mkdir -p "$dir"
@@ -159,7 +163,7 @@ start_lessor() { # N
     t1=$(date +%s.%N)
     echo "{\"import\":$1,\"seconds\":$(python3 -c "print(round($t1-$t0,2))")}" >> "$RESULTS"
   fi
-  lessor_config "$dir" "$1"  # the store is reused; the config follows this invocation's options
+  lessor_config "$dir" "$1" "${2:-0}"  # the store is reused; the config follows this invocation's options
   ip netns exec $SRV "${SRV_RUN[@]}" "$LESSOR" serve --config "$dir/lessor.toml" > "$dir/serve.log" 2>&1 &
   SERVER_PID=$!
   wait_answers "$1"
@@ -203,9 +207,11 @@ part 1 && for rep in $(seq 1 "$REPS"); do
   for server in $SERVERS; do
     case $server in
       lessor) start_lessor "$BINDINGS" ;;
+      lessor-seg) start_lessor "$BINDINGS" 1 ;;
       isc) start_isc "$BINDINGS" ;;
       echo) start_echo 1 ;;
       echo2) start_echo 2 ;;
+      *) echo "unknown server $server" >&2; exit 2 ;;
     esac
     for k in $INFLIGHT; do
       read -r u0 s0 < <(awk '{print $14, $15}' /proc/$SERVER_PID/stat)
