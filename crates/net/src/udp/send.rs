@@ -168,7 +168,13 @@ impl Sender {
             if len >= 2 && !full {
                 self.send_each(socket, &run[unsent..at], &mut full);
                 let segmented = &run[at..at + len];
-                match segment::send(socket.socket(), segmented, socket.segment_limit()) {
+                // Not after a send that waited out the timeout: it would wait again.
+                let sent = if full {
+                    segment::Sent::Full
+                } else {
+                    segment::send(socket.socket(), segmented, socket.segment_limit())
+                };
+                match sent {
                     segment::Sent::All => self.count_segmented(segmented),
                     segment::Sent::Full => {
                         full = true;
