@@ -105,11 +105,16 @@ perf() {
   local server=$1 n=$2 k=$3 rep=$4 kind=$5; shift 5
   local keys
   if [ "$kind" = na ]; then keys=(--addresses "$FIRST_NA-$(last_na "$n")"); else keys=(--from-file "$(pd_keys_for "$n")"); fi
-  local line
-  line=$(ip netns exec $CLI "${CLI_RUN[@]}" "$LESSOR" perf leasequery --server "[$SRV_IP]:547" --bind "[$CLI_IP]:546" \
+  local line timed=() gen=""
+  # The generator's own CPU (GNU time, when installed): whether it, not the server, is the limit.
+  if [ -x /usr/bin/time ]; then timed=(/usr/bin/time -f "%U %S" -o "$OUT/generator.time"); fi
+  line=$(ip netns exec $CLI "${CLI_RUN[@]}" "${timed[@]}" "$LESSOR" perf leasequery --server "[$SRV_IP]:547" --bind "[$CLI_IP]:546" \
     --by ip "${keys[@]}" --random --seed $((rep * 7919 + k)) \
     --queries "$QUERIES" --in-flight "$k" --timeout "$TIMEOUT" --duration 60s --json "$@")
-  echo "{\"family\":\"v6\",\"server\":\"$server\",\"kind\":\"$kind\",\"bindings\":$n,\"k\":$k,\"rep\":$rep,\"run\":$line}" >> "$RESULTS"
+  if [ ${#timed[@]} -gt 0 ]; then
+    gen=",\"generator_cpu_s\":$(awk '{print $1 + $2}' "$OUT/generator.time")"
+  fi
+  echo "{\"family\":\"v6\",\"server\":\"$server\",\"kind\":\"$kind\",\"bindings\":$n,\"k\":$k,\"rep\":$rep$gen,\"run\":$line}" >> "$RESULTS"
   echo "$server $kind n=$n k=$k rep=$rep: $(echo "$line" | python3 -c 'import json,sys; r=json.load(sys.stdin); l=r["latency_ms"]; print("%.0f q/s active=%d unknown=%d other=%d timeouts=%d p50=%s p99=%s" % (r["rate_per_s"], r["active"], r["unknown"], r["other"], r["timeouts"], l["p50"], l["p99"]))')" >&2
 }
 

@@ -103,3 +103,19 @@ if run_cpu:
         print("|---|---:|---:|---:|")
         for (s, k), v in sorted(per.items()):
             print(f"| {s} | {k} | {len(v)} | {statistics.median(v):.1f} |")
+
+# The generator's CPU (benches/leasequery6.sh, with GNU time): per answered query, and how busy its
+# vCPU was over the run (CPU seconds / the run's length). Near 100 %: the generator is the limit.
+timed = [r for r in runs if "generator_cpu_s" in r and r["run"].get("answered")]
+if timed:
+    per = defaultdict(list)
+    for r in timed:
+        answered, rate = r["run"]["answered"], r["run"]["rate_per_s"]
+        busy = r["generator_cpu_s"] / (answered / rate) if rate else 0.0
+        per[(r["server"], r.get("bindings"), r["k"])].append((r["generator_cpu_s"] / answered * 1e6, busy))
+    print("\n### Generator CPU (medians over repetitions)\n")
+    print("| server | bindings | K | runs | µs/query | busy |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for (s, n, k), v in sorted(per.items(), key=lambda x: (x[0][0], x[0][1] or 0, x[0][2])):
+        print(f"| {s} | {n} | {k} | {len(v)} | {statistics.median(x[0] for x in v):.1f} "
+              f"| {statistics.median(x[1] for x in v):.0%} |")
