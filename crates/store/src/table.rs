@@ -337,11 +337,13 @@ impl<R: Record> Table<R> {
     /// point maps when they serve that index, else the index walk ([`Table::find`]).
     pub(crate) fn point_found<'a>(&'a self, index: usize, id: &'a [u8]) -> Vec<&'a Arc<R>> {
         match &self.points {
-            Some(p) if p.index() == index => p
-                .records_of(id)
-                .iter()
-                .filter(|r| r.has_index_key(index, id))
-                .collect(),
+            // A group holds the records of its identifier only (`Points::update` keeps it so):
+            // no need to read each one's identifier again, a cold line for all but the first.
+            Some(p) if p.index() == index => {
+                let found: Vec<&Arc<R>> = p.records_of(id).iter().collect();
+                debug_assert!(found.iter().all(|r| r.has_index_key(index, id)));
+                found
+            }
             _ => self.find(index, id).collect(),
         }
     }
