@@ -370,6 +370,13 @@ impl Sockets {
         }
     }
 
+    /// [`ServerSocket::segment_replies`] on every socket.
+    pub fn segment_replies(&self) {
+        self.sockets
+            .iter()
+            .for_each(|socket| socket.segment_replies());
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Arc<ServerSocket>> {
         self.sockets.iter()
     }

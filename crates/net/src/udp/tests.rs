@@ -550,7 +550,7 @@ fn runs_of_equal_replies_leave_segmented_and_arrive_as_the_same_datagrams() {
     }
     for (address, limit) in families {
         let sockets = Sockets::from_sockets(vec![ServerSocket::open_listen(address, 0).unwrap()]);
-        sockets.iter().for_each(|socket| socket.segment_replies());
+        sockets.segment_replies();
         let counters = Arc::new(Counters::default());
         let sender = Sender::new(&sockets, None, Arc::clone(&counters));
         let (relay, other) = (

@@ -16,12 +16,12 @@ fn path(keys: &[&str]) -> KeyPath {
 }
 
 /// Checks the keys of a `[dhcp4]` / `[dhcp6]` section that name its sockets: `listen`,
-/// `interfaces`, `port`, `receive-threads`, in that order.
+/// `interfaces`, `port`, `receive-threads`, `segment-replies`, in that order.
 fn socket_keys<L: PartialEq, I: PartialEq, P: PartialEq, T: PartialEq>(
     check: &mut impl FnMut(bool, KeyPath, &str),
     section: &str,
-    old: (&L, &I, &P, &T),
-    new: (&L, &I, &P, &T),
+    old: (&L, &I, &P, &T, bool),
+    new: (&L, &I, &P, &T, bool),
 ) {
     let key = |k: &str| path(&[section, k]);
     check(old.0 != new.0, key("listen"), "the listen addresses");
@@ -32,6 +32,7 @@ fn socket_keys<L: PartialEq, I: PartialEq, P: PartialEq, T: PartialEq>(
         key("receive-threads"),
         "the receive threads",
     );
+    check(old.4 != new.4, key("segment-replies"), "segment-replies");
 }
 
 /// The keys `new` changes from `old` that only a restart can apply, with the message for each.
@@ -96,13 +97,20 @@ pub fn restart_only(old: &Config, new: &Config) -> Vec<Frozen> {
             socket_keys(
                 &mut check,
                 "dhcp4",
-                (&o.listen, &o.interfaces, &o.port, &o.receive_threads),
-                (&n.listen, &n.interfaces, &n.port, &n.receive_threads),
-            );
-            check(
-                o.segment_replies != n.segment_replies,
-                d("segment-replies"),
-                "segment-replies",
+                (
+                    &o.listen,
+                    &o.interfaces,
+                    &o.port,
+                    &o.receive_threads,
+                    o.segment_replies,
+                ),
+                (
+                    &n.listen,
+                    &n.interfaces,
+                    &n.port,
+                    &n.receive_threads,
+                    n.segment_replies,
+                ),
             );
         }
         (o, n) => check(
@@ -120,13 +128,20 @@ pub fn restart_only(old: &Config, new: &Config) -> Vec<Frozen> {
             socket_keys(
                 &mut check,
                 "dhcp6",
-                (&o.listen, &o.interfaces, &o.port, &o.receive_threads),
-                (&n.listen, &n.interfaces, &n.port, &n.receive_threads),
-            );
-            check(
-                o.segment_replies != n.segment_replies,
-                d("segment-replies"),
-                "segment-replies",
+                (
+                    &o.listen,
+                    &o.interfaces,
+                    &o.port,
+                    &o.receive_threads,
+                    o.segment_replies,
+                ),
+                (
+                    &n.listen,
+                    &n.interfaces,
+                    &n.port,
+                    &n.receive_threads,
+                    n.segment_replies,
+                ),
             );
         }
         (o, n) => check(

@@ -187,7 +187,7 @@ pub(super) fn start(
         return Ok(None);
     };
     if raw.segment_replies {
-        sockets.iter().for_each(|socket| socket.segment_replies());
+        sockets.segment_replies();
     }
     let identifier = dhcp4.server_identifier;
     let counters = Arc::new(udp::Counters::default());

@@ -298,7 +298,7 @@ pub(super) fn start(
         return Ok(None);
     };
     if d.segment_replies {
-        sockets.iter().for_each(|socket| socket.segment_replies());
+        sockets.segment_replies();
     }
     let counters = Arc::new(udp::Counters::default());
     let sender = Arc::new(Sender::new(
